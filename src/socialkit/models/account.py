@@ -1,0 +1,144 @@
+"""Accounts: a team's presence on one platform, without its secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import IntEnum
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, JsonValue, field_validator
+
+from socialkit.models._base import SocialModel
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+_SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "private_key", "jwt")
+
+
+class Weekday(IntEnum):
+    """ISO weekday numbering minus one, as :meth:`datetime.weekday` returns."""
+
+    MON = 0
+    TUE = 1
+    WED = 2
+    THU = 3
+    FRI = 4
+    SAT = 5
+    SUN = 6
+
+
+_WEEKDAY_NAMES = {
+    **{d.name.lower(): d for d in Weekday},
+    "monday": Weekday.MON,
+    "tuesday": Weekday.TUE,
+    "wednesday": Weekday.WED,
+    "thursday": Weekday.THU,
+    "friday": Weekday.FRI,
+    "saturday": Weekday.SAT,
+    "sunday": Weekday.SUN,
+}
+
+
+class PostingSlot(SocialModel):
+    """A weekly slot for queued posts: a weekday and a local wall time in the account's zone."""
+
+    weekday: Weekday
+    time: dt.time
+
+    @field_validator("weekday", mode="before")
+    @classmethod
+    def _parse_weekday(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.isdigit():
+            try:
+                return _WEEKDAY_NAMES[value.strip().lower()]
+            except KeyError:
+                raise ValueError(f"weekday must be mon..sun or 0..6 (got {value!r})") from None
+        return value
+
+    @field_validator("time")
+    @classmethod
+    def _naive_time(cls, value: dt.time) -> dt.time:
+        if value.tzinfo is not None:
+            raise ValueError("slot time is a local wall time; give the zone on the account")
+        return value.replace(second=0, microsecond=0)
+
+
+def check_zone(value: str) -> str:
+    """Validate an IANA zone name, returning it."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r} (e.g. 'Europe/Berlin')") from None
+    return value
+
+
+class Account(SocialModel):
+    """One account on one platform, as the team knows it. Credentials live elsewhere.
+
+    Attributes:
+        id: an opaque id chosen by the application (``"acme-bsky"``); unique per workspace.
+        platform: the platform name (``"bluesky"``), as a plugin registers it.
+        handle: the current handle, for people; it can change on the platform.
+        workspace: the tenant this account belongs to.
+        platform_account_id: the platform's stable id (a DID, a Mastodon account id), once known.
+        display_name: the name shown on the platform.
+        timezone: IANA zone of the account's audience; local times are read in it.
+        posting_slots: weekly slots for "add to queue".
+        settings: adapter settings (an instance URL, a feed directory). Never secrets:
+            those come through a :class:`CredentialProvider`.
+    """
+
+    id: str
+    platform: str
+    handle: str
+    workspace: str = "default"
+    platform_account_id: str | None = None
+    display_name: str | None = None
+    timezone: str = "UTC"
+    posting_slots: tuple[PostingSlot, ...] = ()
+    settings: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("id", "workspace")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(
+                "must start with a letter or digit and use only letters, digits and . _ : @ - "
+                f"(at most 128 characters; got {value[:200]!r})"
+            )
+        return value
+
+    @field_validator("handle", "platform")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        return check_zone(value)
+
+    @field_validator("settings")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        for key in value:
+            lowered = key.lower()
+            if any(word in lowered for word in _SECRET_WORDS):
+                raise ValueError(
+                    f"settings[{key!r}] looks like a secret; secrets belong to the "
+                    "CredentialProvider, never to the account"
+                )
+        return value
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The account's :class:`~zoneinfo.ZoneInfo`."""
+        return ZoneInfo(self.timezone)
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        """One adapter setting, or ``default``."""
+        return self.settings.get(name, default)

@@ -1,0 +1,77 @@
+"""Metric snapshots: what a platform reported about a post or an account at one time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from socialkit.models._base import SocialModel, require_aware
+
+METRIC_FIELDS: tuple[str, ...] = (
+    "impressions",
+    "reach",
+    "likes",
+    "comments",
+    "shares",
+    "quotes",
+    "saves",
+    "clicks",
+    "video_views",
+    "followers",
+)
+
+
+class MetricSnapshot(SocialModel):
+    """Counts a platform reported at ``collected_at``.
+
+    ``None`` means the platform did not report the figure; ``0`` means it reported zero.
+    KPI functions skip ``None`` rather than treating it as zero.
+
+    Attributes:
+        platform: the platform name.
+        account_id: the account the post belongs to (or the account itself).
+        subject: ``post`` for a published post, ``account`` for account-level figures.
+        post_id: the platform's id of the post (``None`` for account snapshots).
+        publication_id: socialkit's publication, when the engine collected it.
+        collected_at: when the platform was asked (aware).
+        impressions, reach, likes, comments, shares, quotes, saves, clicks, video_views,
+        followers: the counts, ``None`` when not reported.
+        extra: platform-specific counts under their platform names.
+    """
+
+    platform: str
+    account_id: str
+    subject: Literal["post", "account"] = "post"
+    post_id: str | None = None
+    publication_id: str | None = None
+    collected_at: datetime
+    impressions: int | None = Field(default=None, ge=0)
+    reach: int | None = Field(default=None, ge=0)
+    likes: int | None = Field(default=None, ge=0)
+    comments: int | None = Field(default=None, ge=0)
+    shares: int | None = Field(default=None, ge=0)
+    quotes: int | None = Field(default=None, ge=0)
+    saves: int | None = Field(default=None, ge=0)
+    clicks: int | None = Field(default=None, ge=0)
+    video_views: int | None = Field(default=None, ge=0)
+    followers: int | None = Field(default=None, ge=0)
+    extra: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("collected_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        require_aware(value, "collected_at")
+        return value
+
+    @property
+    def engagements(self) -> int | None:
+        """likes + comments + shares + quotes + saves + clicks, over what was reported."""
+        parts = [self.likes, self.comments, self.shares, self.quotes, self.saves, self.clicks]
+        reported = [p for p in parts if p is not None]
+        return sum(reported) if reported else None
+
+    def reported(self) -> dict[str, int]:
+        """The standard counts the platform reported (``None`` ones left out)."""
+        return {name: value for name in METRIC_FIELDS if (value := getattr(self, name)) is not None}

@@ -1,0 +1,131 @@
+"""The adapter contract every platform implements, first- or third-party."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import attrs
+
+from socialkit.errors import NeedsReauth, UnknownOutcome, Unsupported
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from socialkit.models.content import Draft
+    from socialkit.models.credentials import Credentials
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.models.receipt import Receipt
+    from socialkit.platforms.capabilities import Capabilities
+    from socialkit.platforms.context import Context
+
+__all__ = ["CONTRACT", "CONTRACT_MIN", "AccountIdentity", "Platform"]
+
+CONTRACT = 1
+"""The adapter contract this socialkit implements. A new required method raises it."""
+CONTRACT_MIN = 1
+"""The oldest contract number socialkit still loads."""
+
+
+@attrs.frozen(kw_only=True)
+class AccountIdentity:
+    """Who an account is on its platform, as :meth:`Platform.verify_account` found it."""
+
+    platform_account_id: str
+    handle: str
+    display_name: str | None = None
+
+
+class Platform:
+    """Base class of a platform adapter.
+
+    A subclass names its platform, states the contract number it implements, declares its
+    :class:`Capabilities`, and implements :meth:`publish`. Everything else has a safe
+    default. Methods are ``async`` and receive a frozen :class:`Context`; adapters keep no
+    per-account state on ``self`` (one instance serves every account), except caches.
+
+    Example::
+
+        import socialkit
+
+        class Pigeon(socialkit.Platform):
+            name = "pigeon"
+            contract = 1
+            capabilities = socialkit.Capabilities(text=socialkit.text.rules.FEED)
+
+            async def publish(self, draft, ctx):
+                response = await ctx.http.post(
+                    "https://pigeon.example/api/posts",
+                    json={"text": draft.text},
+                    headers={"Idempotency-Key": ctx.idempotency_key()},
+                )
+                ...
+                return socialkit.Receipt(
+                    platform=self.name,
+                    account_id=ctx.account.id,
+                    parts=(socialkit.PostRef(id=response.json()["id"]),),
+                    published_at=ctx.now(),
+                )
+
+        @socialkit.hookimpl
+        def register_platforms(register):
+            register(Pigeon)
+
+    Errors: raise the :mod:`socialkit.errors` class that says what happened
+    (:class:`~socialkit.errors.Transient` only when the request provably did not take
+    effect; :class:`~socialkit.errors.UnknownOutcome` when a write may have happened).
+    """
+
+    name: ClassVar[str]
+    """The platform's name, lower case (``"mastodon"``); accounts refer to it."""
+    contract: ClassVar[int]
+    """The contract number this adapter implements (see :data:`CONTRACT`)."""
+    capabilities: ClassVar[Capabilities]
+    """Default capabilities, usable offline."""
+    title: ClassVar[str | None] = None
+    """A display name (``"Mastodon"``); defaults to ``name``."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} platform={self.name!r}>"
+
+    async def resolve_capabilities(self, ctx: Context) -> Capabilities:
+        """The capabilities for this account's server; by default the class's own."""
+        return self.capabilities
+
+    async def publish(self, draft: Draft, ctx: Context) -> Receipt:
+        """Publish ``draft`` (every part, in order) and return one reference per part.
+
+        Resume a thread after ``ctx.published_parts``; call ``ctx.checkpoint`` after each
+        part; use ``ctx.idempotency_key(i)`` where the platform accepts one.
+        """
+        raise NotImplementedError
+
+    async def delete(self, receipt: Receipt, ctx: Context) -> None:
+        """Delete every part of a published post. By default: :class:`Unsupported`."""
+        raise Unsupported(f"{self.name} cannot delete posts")
+
+    async def fetch_metrics(
+        self, receipts: Sequence[Receipt], ctx: Context
+    ) -> list[MetricSnapshot]:
+        """Current counts for ``receipts`` (and, optionally, the account). By default none."""
+        return []
+
+    async def find_published(self, draft: Draft, ctx: Context) -> Receipt | None:
+        """Look for a post this publication may already have made (reconciliation).
+
+        Return its receipt when found, ``None`` when it certainly does not exist, and
+        raise :class:`~socialkit.errors.UnknownOutcome` when it cannot tell; then a
+        person decides. The default cannot tell.
+        """
+        raise UnknownOutcome(f"{self.name} cannot look for published posts")
+
+    async def refresh_credentials(self, ctx: Context) -> Credentials:
+        """New credentials after :class:`~socialkit.errors.AuthExpired`.
+
+        Called under the provider's per-account lock; the engine saves the result.
+        By default a person must reconnect the account (:class:`NeedsReauth`).
+        """
+        raise NeedsReauth(f"{self.name} cannot refresh credentials; reconnect the account")
+
+    async def verify_account(self, ctx: Context) -> AccountIdentity | None:
+        """Check the credentials and say who the account is; ``None`` if unsupported."""
+        return None

@@ -1,0 +1,183 @@
+"""The per-call context an adapter receives: who, with what, and how to report back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from socialkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    import httpx
+
+    from socialkit.models.account import Account
+    from socialkit.models.credentials import Credentials
+    from socialkit.models.media_store import MediaStore
+    from socialkit.models.receipt import PostRef
+    from socialkit.platforms.capabilities import Capabilities
+    from socialkit.platforms.credentials import CredentialProvider
+
+__all__ = ["Context", "RateLimitReport", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitReport:
+    """What an adapter learned about an account's request budget from a response."""
+
+    remaining: int | None
+    reset_at: datetime | None
+    limit: int | None = None
+    scope: str = "default"
+
+
+async def _no_checkpoint(part: int, ref: PostRef) -> None:
+    return None
+
+
+async def _never_claimed(post_id: str) -> bool:
+    return False
+
+
+def _ignore_rate_limit(report: RateLimitReport) -> None:
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """What the engine hands an adapter for one call. Frozen; fields may be added later.
+
+    Attributes:
+        account: the account to act as.
+        credentials: its credentials, loaded through the provider.
+        http: the shared, pooled ``httpx.AsyncClient`` (a ``MockTransport`` one in tests).
+        media: the media store to read attachments from.
+        clock: the current instant (injectable; always aware, UTC).
+        publication_id: the publication being worked on, when there is one.
+        idempotency_keys: one key per thread part, stable across attempts.
+        attempt: the attempt number, from 1.
+        published_parts: references of parts already published by earlier attempts; a
+            thread resumes after the last one.
+        first_attempt_at: when the first attempt of this publication was sent, if any.
+        capabilities: the capabilities resolved for this account, when known.
+        logger: a logger for the adapter (never log credentials).
+    """
+
+    account: Account
+    credentials: Credentials
+    http: httpx.AsyncClient
+    media: MediaStore
+    clock: Callable[[], datetime] = utcnow
+    publication_id: str | None = None
+    idempotency_keys: tuple[str, ...] = ()
+    attempt: int = 1
+    published_parts: tuple[PostRef, ...] = ()
+    first_attempt_at: datetime | None = None
+    capabilities: Capabilities | None = None
+    logger: logging.Logger = attrs.field(factory=lambda: logging.getLogger("socialkit.platform"))
+    on_rate_limit: Callable[[RateLimitReport], None] = _ignore_rate_limit
+    on_checkpoint: Callable[[int, PostRef], Awaitable[None]] = _no_checkpoint
+    is_claimed_by_other: Callable[[str], Awaitable[bool]] = _never_claimed
+    credential_provider: CredentialProvider | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Context(account={self.account.id!r}, publication_id={self.publication_id!r}, "
+            f"attempt={self.attempt})"
+        )
+
+    def now(self) -> datetime:
+        """The clock's current instant."""
+        return self.clock()
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The account's adapter settings."""
+        return dict(self.account.settings)
+
+    def idempotency_key(self, part: int = 0) -> str:
+        """The idempotency key of thread part ``part`` (0 is the post itself).
+
+        Raises:
+            ConfigError: when the caller gave no keys (a publish outside the engine must
+                pass them; :func:`socialkit.publish_now` does).
+        """
+        if not self.idempotency_keys:
+            raise ConfigError("this context carries no idempotency keys")
+        if part < len(self.idempotency_keys):
+            return self.idempotency_keys[part]
+        return f"{self.idempotency_keys[0]}.{part}"
+
+    def report_rate_limit(
+        self,
+        *,
+        remaining: int | None,
+        reset: datetime | float | None,
+        limit: int | None = None,
+        scope: str = "default",
+    ) -> None:
+        """Tell the engine the account's budget, from a response's rate-limit headers.
+
+        Args:
+            remaining: requests left in the window.
+            reset: when the window resets: an aware datetime or epoch seconds.
+            limit: the window's size, when known.
+            scope: which budget (``"default"``, ``"media"``), when a platform has several.
+        """
+        if isinstance(reset, int | float):
+            reset_at: datetime | None = datetime.fromtimestamp(float(reset), UTC)
+        else:
+            reset_at = reset
+        if reset_at is not None and reset_at.tzinfo is None:
+            raise ValueError("reset must be timezone-aware or epoch seconds")
+        self.on_rate_limit(
+            RateLimitReport(remaining=remaining, reset_at=reset_at, limit=limit, scope=scope)
+        )
+
+    async def checkpoint(self, part: int, ref: PostRef) -> None:
+        """Record durably that thread part ``part`` was published as ``ref``.
+
+        Call it right after each part is accepted; a later attempt then starts after
+        the last checkpointed part (see :attr:`published_parts`).
+        """
+        await self.on_checkpoint(part, ref)
+
+    async def is_claimed(self, post_id: str) -> bool:
+        """True when another publication already owns the platform post ``post_id``.
+
+        :meth:`Platform.find_published` uses it so that two publications of the same
+        text (an evergreen re-post) are not mistaken for each other.
+        """
+        return await self.is_claimed_by_other(post_id)
+
+    async def save_credentials(self, credentials: Credentials) -> None:
+        """Persist refreshed credentials through the provider (no-op without one)."""
+        if self.credential_provider is not None:
+            await self.credential_provider.save(self.account, credentials)
+
+    def credentials_lock(self) -> AbstractAsyncContextManager[None]:
+        """The provider's per-account lock, held while refreshing credentials."""
+        if self.credential_provider is not None:
+            return self.credential_provider.lock(self.account)
+        return _null_lock()
+
+    def evolve(self, **changes: Any) -> Context:
+        """A copy with ``changes`` applied (for example refreshed ``credentials``)."""
+        return attrs.evolve(self, **changes)
+
+
+@asynccontextmanager
+async def _null_lock() -> AsyncIterator[None]:
+    await asyncio.sleep(0)
+    yield

@@ -1,0 +1,184 @@
+"""Publishing right now, without the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import TYPE_CHECKING
+
+import attrs
+
+from socialkit.errors import AuthExpired, InvalidPost, SocialkitError
+from socialkit.models.account import Account
+from socialkit.models.media_store import default_media_store
+from socialkit.models.problems import has_errors
+from socialkit.platforms.context import Context, utcnow
+from socialkit.platforms.credentials import EnvCredentialProvider
+from socialkit.platforms.registry import get_registry
+from socialkit.platforms.render import render
+from socialkit.platforms.validation import validate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from datetime import datetime
+
+    import httpx
+
+    from socialkit.models.campaign import Campaign
+    from socialkit.models.content import Draft, Post
+    from socialkit.models.media_store import MediaStore
+    from socialkit.models.problems import Problem
+    from socialkit.models.receipt import Receipt
+    from socialkit.platforms.base import Platform
+    from socialkit.platforms.credentials import CredentialProvider
+    from socialkit.platforms.registry import Registry
+
+__all__ = ["PublishResult", "apublish_now", "publish_now"]
+
+
+@attrs.frozen(kw_only=True)
+class PublishResult:
+    """What happened on one account.
+
+    Attributes:
+        account: the account.
+        receipt: the platform's references, when published.
+        error: what went wrong, when it did (an :class:`InvalidPost` for validation problems).
+        problems: validation problems, including warnings on success.
+        draft: the rendered draft, when rendering got that far.
+    """
+
+    account: Account
+    receipt: Receipt | None = None
+    error: SocialkitError | None = None
+    problems: tuple[Problem, ...] = ()
+    draft: Draft | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the post was published."""
+        return self.receipt is not None and self.error is None
+
+
+async def apublish_now(
+    post: Post,
+    accounts: Account | Iterable[Account],
+    *,
+    credentials: CredentialProvider | None = None,
+    campaign: Campaign | None = None,
+    registry: Registry | None = None,
+    media: MediaStore | None = None,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> list[PublishResult]:
+    """Publish ``post`` to every account now, concurrently; one result per account, in order.
+
+    Each account is validated first; an account whose draft has errors is not sent to.
+    One account's failure never hides another's success. There is one attempt (plus one
+    retry after refreshing expired credentials); for retries, rate limits and exactly-once
+    guarantees, use the scheduler.
+
+    Args:
+        post: the post.
+        accounts: one account or several.
+        credentials: the provider; environment variables (``SOCIALKIT_<ACCOUNT>_<KEY>``) by default.
+        campaign: the campaign whose UTM parameters apply.
+        registry: the plugin registry; the process-wide one by default.
+        media: the media store; the default store by default.
+        http: a client to use; a fresh one (closed afterwards) by default.
+        clock: the clock.
+    """
+    targets = [accounts] if isinstance(accounts, Account) else list(accounts)
+    provider = credentials or EnvCredentialProvider()
+    reg = registry or get_registry()
+    store = media or default_media_store()
+    own_client = http is None
+    if http is None:
+        import httpx
+
+        http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=False)
+    try:
+        return list(
+            await asyncio.gather(
+                *(
+                    _publish_one(post, account, provider, campaign, reg, store, http, clock)
+                    for account in targets
+                )
+            )
+        )
+    finally:
+        if own_client:
+            await http.aclose()
+
+
+async def _publish_one(
+    post: Post,
+    account: Account,
+    provider: CredentialProvider,
+    campaign: Campaign | None,
+    registry: Registry,
+    media: MediaStore,
+    http: httpx.AsyncClient,
+    clock: Callable[[], datetime],
+) -> PublishResult:
+    draft: Draft | None = None
+    problems: tuple[Problem, ...] = ()
+    try:
+        platform = registry.platform(account.platform)
+        ctx = Context(
+            account=account,
+            credentials=await provider.load(account),
+            http=http,
+            media=media,
+            clock=clock,
+            credential_provider=provider,
+        )
+        capabilities = await platform.resolve_capabilities(ctx)
+        draft = render(post, account.platform, capabilities, campaign=campaign)
+        problems = tuple(validate(draft, capabilities))
+        if has_errors(problems):
+            raise InvalidPost(problems, subject=f"post for {account.id}")
+        base = f"now-{uuid.uuid4().hex}"
+        ctx = ctx.evolve(
+            capabilities=capabilities,
+            idempotency_keys=tuple(f"{base}-{i}" for i in range(len(draft.parts))),
+        )
+        receipt = await _publish_with_refresh(platform, draft, ctx)
+        return PublishResult(account=account, receipt=receipt, problems=problems, draft=draft)
+    except SocialkitError as exc:
+        return PublishResult(account=account, error=exc, problems=problems, draft=draft)
+
+
+async def _publish_with_refresh(platform: Platform, draft: Draft, ctx: Context) -> Receipt:
+    try:
+        return await platform.publish(draft, ctx)
+    except AuthExpired:
+        ctx = await refresh_credentials(platform, ctx)
+        return await platform.publish(draft, ctx.evolve(attempt=ctx.attempt + 1))
+
+
+async def refresh_credentials(platform: Platform, ctx: Context) -> Context:
+    """Refresh ``ctx``'s credentials once under the provider's per-account lock.
+
+    When another worker refreshed them while this one waited for the lock, the newer
+    credentials are used as they are.
+    """
+    async with ctx.credentials_lock():
+        if ctx.credential_provider is not None:
+            current = await ctx.credential_provider.load(ctx.account)
+            if current != ctx.credentials:
+                return ctx.evolve(credentials=current)
+        fresh = await platform.refresh_credentials(ctx)
+        await ctx.save_credentials(fresh)
+        return ctx.evolve(credentials=fresh)
+
+
+def publish_now(
+    post: Post,
+    accounts: Account | Iterable[Account],
+    **options: object,
+) -> list[PublishResult]:
+    """Sync twin of :func:`apublish_now` (same arguments); works inside a running loop too."""
+    from socialkit._runtime import run_sync
+
+    return run_sync(apublish_now(post, accounts, **options))  # type: ignore[arg-type]

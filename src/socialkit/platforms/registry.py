@@ -1,0 +1,264 @@
+"""Loading plugins and finding platforms: a small typed facade over pluggy."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import traceback
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+
+from socialkit import hookspecs
+from socialkit.errors import PluginError, UnknownPlatform
+from socialkit.platforms.base import CONTRACT, CONTRACT_MIN, Platform
+from socialkit.platforms.capabilities import Capabilities
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from types import ModuleType
+
+__all__ = ["PluginFailure", "PluginInfo", "Registry", "get_registry", "reset_registry"]
+
+log = logging.getLogger("socialkit.plugins")
+
+
+@attrs.frozen(kw_only=True)
+class PluginFailure:
+    """A plugin that could not be used, and why.
+
+    Attributes:
+        plugin: the entry-point (or object) name.
+        distribution: the distribution that provides it, when known.
+        stage: ``import``, ``register`` or ``contract``.
+        error: a one-line description of the error.
+        detail: the traceback, for ``--debug``.
+    """
+
+    plugin: str
+    distribution: str | None
+    stage: str
+    error: str
+    detail: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class PluginInfo:
+    """A platform as it was registered: its class and where it came from."""
+
+    name: str
+    platform: type[Platform]
+    plugin: str
+    distribution: str | None
+    version: str | None
+
+
+def _split_env(name: str) -> set[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+class Registry:
+    """The plugins of one process and the platforms they registered.
+
+    Most code uses the process-wide :func:`get_registry`. Tests build their own::
+
+        registry = Registry(load_entry_points=False, plugins=[my_plugin_module])
+
+    Args:
+        load_entry_points: load the ``socialkit`` entry-point group (honouring
+            ``SOCIALKIT_LOAD_PLUGINS`` and ``SOCIALKIT_DISABLED_PLUGINS``).
+        plugins: extra plugin objects (modules) to register directly.
+    """
+
+    def __init__(self, *, load_entry_points: bool = True, plugins: Iterable[object] = ()) -> None:
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.manager.add_hookspecs(hookspecs)
+        self._platforms: dict[str, PluginInfo] = {}
+        self._instances: dict[str, Platform] = {}
+        self._lock = threading.Lock()
+        self.failures: list[PluginFailure] = []
+        if load_entry_points:
+            self._load_entry_points()
+        for plugin in plugins:
+            name = getattr(plugin, "__name__", None) or repr(plugin)
+            self._register_plugin(plugin, name, None, None)
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def _load_entry_points(self) -> None:
+        only = _split_env("SOCIALKIT_LOAD_PLUGINS")
+        disabled = _split_env("SOCIALKIT_DISABLED_PLUGINS") or set()
+        for ep in sorted(entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
+            if (only is not None and ep.name not in only) or ep.name in disabled:
+                continue
+            dist = ep.dist.name if ep.dist is not None else None
+            version = ep.dist.version if ep.dist is not None else None
+            try:
+                plugin = self._load(ep)
+            except Exception as exc:
+                self._fail(ep.name, dist, "import", exc)
+                continue
+            self._register_plugin(plugin, ep.name, dist, version)
+
+    @staticmethod
+    def _load(ep: EntryPoint) -> Any:
+        return ep.load()
+
+    def _register_plugin(
+        self, plugin: object, name: str, dist: str | None, version: str | None
+    ) -> None:
+        found: list[type[Platform]] = []
+        if self.manager.is_registered(plugin):
+            return
+        try:
+            self.manager.register(plugin, name=name)
+            caller = self.manager.subset_hook_caller("register_platforms", remove_plugins=[])
+            impls = [i for i in caller.get_hookimpls() if i.plugin is plugin]
+            offered = {"register": found.append}
+            for impl in impls:
+                impl.function(**{arg: offered[arg] for arg in impl.argnames if arg in offered})
+        except Exception as exc:
+            self._fail(name, dist, "register", exc)
+            if self.manager.is_registered(plugin):
+                self.manager.unregister(plugin)
+            return
+        for cls in found:
+            problem = _contract_problem(cls)
+            if problem is not None:
+                self._fail(name, dist, "contract", PluginError(name, problem, distribution=dist))
+                continue
+            if cls.name in self._platforms and self._platforms[cls.name].platform is not cls:
+                other = self._platforms[cls.name]
+                self._fail(
+                    name,
+                    dist,
+                    "register",
+                    PluginError(
+                        name,
+                        f"platform {cls.name!r} is already provided by {other.plugin!r}",
+                        distribution=dist,
+                    ),
+                )
+                continue
+            self._platforms[cls.name] = PluginInfo(
+                name=cls.name, platform=cls, plugin=name, distribution=dist, version=version
+            )
+
+    def _fail(self, plugin: str, dist: str | None, stage: str, exc: BaseException) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        failure = PluginFailure(
+            plugin=plugin,
+            distribution=dist,
+            stage=stage,
+            error=message,
+            detail="".join(traceback.format_exception(exc)),
+        )
+        self.failures.append(failure)
+        log.warning("plugin %r (%s) skipped at %s: %s", plugin, dist or "?", stage, message)
+
+    def register(self, platform: type[Platform], *, plugin: str = "<direct>") -> None:
+        """Register one platform class directly (tests, applications with private adapters).
+
+        Raises:
+            PluginError: when the class does not match the contract.
+        """
+        problem = _contract_problem(platform)
+        if problem is not None:
+            raise PluginError(plugin, problem)
+        with self._lock:
+            self._platforms[platform.name] = PluginInfo(
+                name=platform.name,
+                platform=platform,
+                plugin=plugin,
+                distribution=None,
+                version=None,
+            )
+            self._instances.pop(platform.name, None)
+
+    # -- lookup ----------------------------------------------------------------------------
+
+    @property
+    def platforms(self) -> dict[str, PluginInfo]:
+        """Registered platforms by name."""
+        return dict(sorted(self._platforms.items()))
+
+    def names(self) -> list[str]:
+        """Registered platform names, sorted."""
+        return sorted(self._platforms)
+
+    def info(self, name: str) -> PluginInfo:
+        """Where platform ``name`` came from; :class:`UnknownPlatform` if absent."""
+        try:
+            return self._platforms[name]
+        except KeyError:
+            raise UnknownPlatform(name, self.names()) from None
+
+    def platform(self, name: str) -> Platform:
+        """The (shared) adapter instance for platform ``name``."""
+        with self._lock:
+            instance = self._instances.get(name)
+            if instance is None:
+                instance = self._instances[name] = self.info(name).platform()
+            return instance
+
+    @property
+    def hook(self) -> Any:
+        """pluggy's hook relay, for notification hooks (untyped; prefer the typed helpers)."""
+        return self.manager.hook
+
+    def add_hookspecs(self, module: ModuleType | type) -> None:
+        """Add hook specifications from another layer (the engine's notifications)."""
+        self.manager.add_hookspecs(module)
+
+    def register_plugin(self, plugin: object, name: str | None = None) -> None:
+        """Register a plugin object (a module with hook implementations) at run time."""
+        self._register_plugin(
+            plugin, name or str(getattr(plugin, "__name__", repr(plugin))), None, None
+        )
+
+
+def _contract_problem(cls: object) -> str | None:
+    if not isinstance(cls, type) or not issubclass(cls, Platform):
+        return f"{cls!r} is not a socialkit.Platform subclass"
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name or name != name.lower():
+        return f"{cls.__name__}.name must be a non-empty lower-case string (got {name!r})"
+    contract = getattr(cls, "contract", None)
+    if not isinstance(contract, int):
+        return f"{cls.__name__}.contract must be an int (socialkit implements {CONTRACT})"
+    if not CONTRACT_MIN <= contract <= CONTRACT:
+        return (
+            f"{cls.__name__} implements adapter contract {contract}; this socialkit supports "
+            f"{CONTRACT_MIN}..{CONTRACT}"
+        )
+    if not isinstance(getattr(cls, "capabilities", None), Capabilities):
+        return f"{cls.__name__}.capabilities must be a socialkit.Capabilities instance"
+    if cls.publish is Platform.publish:
+        return f"{cls.__name__} does not implement publish()"
+    return None
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, loading plugins on first use."""
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            _registry = Registry()
+        return _registry
+
+
+def reset_registry(registry: Registry | None = None) -> None:
+    """Replace the process-wide registry (``None``: load again on next use). For tests."""
+    global _registry
+    with _registry_lock:
+        _registry = registry

@@ -1,0 +1,83 @@
+"""Rendering: a platform-neutral :class:`Post` becomes one :class:`Draft` per platform."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from socialkit.models.content import Draft, DraftPart, Link, Post
+from socialkit.text import add_utm, add_utm_to_url, measure, split
+
+if TYPE_CHECKING:
+    from socialkit.models.campaign import Campaign
+    from socialkit.platforms.capabilities import Capabilities
+
+__all__ = ["render"]
+
+
+def render(
+    post: Post,
+    platform: str,
+    capabilities: Capabilities,
+    *,
+    campaign: Campaign | None = None,
+    auto_thread: bool | None = None,
+    numbering: str | None = None,
+) -> Draft:
+    """Render ``post`` for ``platform``.
+
+    Steps, in order: the platform's override is applied; the campaign's UTM parameters are
+    added to every link (text and link card); when the platform supports threads, a part
+    whose text does not fit is split into several (at sentence, then word boundaries), its
+    media staying with the first piece.
+
+    Args:
+        post: the post.
+        platform: the target platform name (selects the override).
+        capabilities: the target's capabilities (text rule, threads).
+        campaign: the campaign whose UTM parameters apply, if any.
+        auto_thread: split text that does not fit into a thread; by default on when the
+            platform has threads, unless the post sets ``options.auto_thread = false``.
+        numbering: a suffix such as ``" {i}/{n}"`` for split parts.
+
+    Returns:
+        The draft; it may still be invalid (check with :func:`socialkit.validate`).
+    """
+    revision = post.revision()
+    view = post.for_platform(platform)
+    utm = campaign.utm.as_query() if campaign is not None and campaign.utm is not None else {}
+    if auto_thread is None:
+        auto_thread = bool(view.options.get("auto_thread", True))
+
+    pieces = [(view.text, view.media), *((part.text, part.media) for part in view.thread)]
+    parts: list[DraftPart] = []
+    rule = capabilities.text
+    for text, media in pieces:
+        text = add_utm(text, utm) if utm else text
+        if auto_thread and capabilities.threads and text and not measure(text, rule).fits:
+            chunks = split(text, rule, numbering=numbering)
+            parts.append(DraftPart(text=chunks[0], media=media))
+            parts.extend(DraftPart(text=chunk) for chunk in chunks[1:])
+        else:
+            parts.append(DraftPart(text=text, media=media))
+
+    link = view.link
+    if link is not None and utm:
+        link = Link(
+            url=add_utm_to_url(link.url, utm),
+            title=link.title,
+            description=link.description,
+            thumbnail=link.thumbnail,
+        )
+    return Draft(
+        platform=platform,
+        revision=revision,
+        parts=tuple(parts),
+        link=link,
+        language=view.language,
+        first_comment=add_utm(view.first_comment, utm)
+        if view.first_comment and utm
+        else view.first_comment,
+        content_warning=view.content_warning,
+        options=dict(view.options),
+        campaign=view.campaign,
+    )

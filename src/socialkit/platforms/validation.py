@@ -1,0 +1,249 @@
+"""Validation: every problem a draft has on a platform, with field, limit and value."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from socialkit.models.content import Draft, Post
+from socialkit.models.problems import Problem, Scalar
+from socialkit.platforms.render import render
+from socialkit.text import measure
+
+if TYPE_CHECKING:
+    from socialkit.models.campaign import Campaign
+    from socialkit.models.content import DraftPart
+    from socialkit.models.media import Media
+    from socialkit.platforms.capabilities import Capabilities, MediaLimits
+
+__all__ = ["validate"]
+
+
+@attrs.define
+class _Report:
+    platform: str
+    problems: list[Problem] = attrs.Factory(list)
+
+    def add(
+        self,
+        field: str,
+        code: str,
+        message: str,
+        *,
+        limit: Scalar = None,
+        value: Scalar = None,
+        severity: Literal["error", "warning"] = "error",
+    ) -> None:
+        self.problems.append(
+            Problem(
+                field=field,
+                code=code,
+                message=message,
+                limit=limit,
+                value=value,
+                severity=severity,
+                platform=self.platform,
+            )
+        )
+
+
+def validate(
+    content: Post | Draft,
+    capabilities: Capabilities,
+    *,
+    platform: str | None = None,
+    campaign: Campaign | None = None,
+) -> list[Problem]:
+    """Every problem ``content`` has on a platform; never raises on the first one.
+
+    Args:
+        content: a post (rendered first, for ``platform``) or an already rendered draft.
+        capabilities: the platform's capabilities.
+        platform: the platform name; required for a post, taken from a draft.
+        campaign: for a post, the campaign whose UTM parameters apply.
+
+    Returns:
+        Problems in a stable order; those with ``severity == "error"`` block publishing.
+    """
+    if isinstance(content, Post):
+        if platform is None:
+            raise TypeError("validate(post, ...) needs platform= to render the post")
+        draft = render(content, platform, capabilities, campaign=campaign)
+    else:
+        draft = content
+    report = _Report(platform or draft.platform)
+    _check_thread(draft, capabilities, report)
+    for index, part in enumerate(draft.parts):
+        prefix = "" if index == 0 else f"thread[{index}]."
+        _check_text(draft, index, part, capabilities, prefix, report)
+        _check_media(part.media, capabilities.media, f"{prefix}media", report)
+    if draft.first_comment and not capabilities.first_comment:
+        report.add(
+            "first_comment", "first_comment.unsupported", "the platform cannot post a first comment"
+        )
+    if draft.content_warning and not capabilities.content_warning:
+        report.add(
+            "content_warning",
+            "content_warning.unsupported",
+            "the platform has no content warnings; it will be left out",
+            severity="warning",
+        )
+    if draft.link and (draft.link.title or draft.link.thumbnail) and not capabilities.link_cards:
+        report.add(
+            "link", "link.card_unsupported", "the platform shows no link cards", severity="warning"
+        )
+    return report.problems
+
+
+def _check_thread(draft: Draft, capabilities: Capabilities, report: _Report) -> None:
+    count = len(draft.parts)
+    if count > 1 and not capabilities.threads:
+        report.add(
+            "thread", "thread.unsupported", "the platform has no threads", limit=1, value=count
+        )
+    elif capabilities.max_thread_parts is not None and count > capabilities.max_thread_parts:
+        report.add(
+            "thread",
+            "thread.too_many_parts",
+            "too many thread parts",
+            limit=capabilities.max_thread_parts,
+            value=count,
+        )
+
+
+def _check_text(
+    draft: Draft,
+    index: int,
+    part: DraftPart,
+    capabilities: Capabilities,
+    prefix: str,
+    report: _Report,
+) -> None:
+    rule = capabilities.caption if (part.media and capabilities.caption) else capabilities.text
+    text = part.text
+    if index == 0 and draft.content_warning and rule.content_warning_counts:
+        text = draft.content_warning + text
+    field = f"{prefix}text"
+    if not text and not part.media:
+        report.add(field, "text.empty", "nothing to publish: no text and no media")
+        return
+    m = measure(text, rule)
+    if m.length > m.limit:
+        report.add(
+            field,
+            "text.too_long",
+            f"text is too long for {rule.name} (counted in {rule.counting.value})",
+            limit=m.limit,
+            value=m.length,
+        )
+    if m.max_bytes is not None and m.byte_length > m.max_bytes:
+        report.add(
+            field,
+            "text.too_many_bytes",
+            "text has too many UTF-8 bytes",
+            limit=m.max_bytes,
+            value=m.byte_length,
+        )
+    if m.length < rule.min_length and not part.media:
+        report.add(
+            field, "text.too_short", "text is too short", limit=rule.min_length, value=m.length
+        )
+
+
+def _check_media(
+    media: tuple[Media, ...], limits: MediaLimits, field: str, report: _Report
+) -> None:
+    if not media:
+        return
+    by_kind = {kind: [m for m in media if m.kind == kind] for kind in ("image", "video", "gif")}
+    if len(media) > limits.max_items:
+        report.add(
+            field,
+            "media.too_many",
+            "too many attachments",
+            limit=limits.max_items,
+            value=len(media),
+        )
+    for kind, most in (
+        ("image", limits.max_images),
+        ("video", limits.max_videos),
+        ("gif", limits.max_gifs),
+    ):
+        found = len(by_kind[kind])
+        if found > most:
+            report.add(
+                field, f"media.too_many_{kind}s", f"too many {kind}s", limit=most, value=found
+            )
+    if not limits.mix and sum(1 for items in by_kind.values() if items) > 1:
+        report.add(field, "media.mixed", "images, videos and GIFs cannot share a post")
+    for i, item in enumerate(media):
+        _check_item(item, limits, f"{field}[{i}]", report)
+
+
+def _check_item(item: Media, limits: MediaLimits, where: str, report: _Report) -> None:
+    accepted = limits.video_types if item.kind == "video" else limits.image_types
+    if item.kind in ("audio", "document", "other") or (
+        item.kind != "gif" and item.mime_type not in accepted
+    ):
+        report.add(f"{where}.mime_type", "media.type", "type not accepted", value=item.mime_type)
+    most_bytes = {
+        "image": limits.max_image_bytes,
+        "gif": limits.max_gif_bytes or limits.max_image_bytes,
+        "video": limits.max_video_bytes,
+    }.get(item.kind)
+    if most_bytes is not None and item.size > most_bytes:
+        report.add(
+            f"{where}.size",
+            "media.too_large",
+            "file is too large (bytes)",
+            limit=most_bytes,
+            value=item.size,
+        )
+    if item.kind == "video" and item.duration is not None:
+        seconds = round(item.duration, 3)
+        if limits.max_video_seconds is not None and item.duration > limits.max_video_seconds:
+            report.add(
+                f"{where}.duration",
+                "media.too_long",
+                "video is too long (seconds)",
+                limit=limits.max_video_seconds,
+                value=seconds,
+            )
+        if limits.min_video_seconds is not None and item.duration < limits.min_video_seconds:
+            report.add(
+                f"{where}.duration",
+                "media.too_short",
+                "video is too short (seconds)",
+                limit=limits.min_video_seconds,
+                value=seconds,
+            )
+    ratio = item.aspect_ratio
+    if ratio is not None and item.kind == "image":
+        if limits.min_aspect_ratio is not None and ratio < limits.min_aspect_ratio - 1e-9:
+            report.add(
+                f"{where}.aspect_ratio",
+                "media.aspect_ratio",
+                "image is too tall (width/height)",
+                limit=limits.min_aspect_ratio,
+                value=round(ratio, 4),
+            )
+        if limits.max_aspect_ratio is not None and ratio > limits.max_aspect_ratio + 1e-9:
+            report.add(
+                f"{where}.aspect_ratio",
+                "media.aspect_ratio",
+                "image is too wide (width/height)",
+                limit=limits.max_aspect_ratio,
+                value=round(ratio, 4),
+            )
+    alt = item.alt_text or ""
+    if limits.alt_text == "required" and not alt.strip():
+        report.add(f"{where}.alt_text", "media.alt_text_missing", "alt text is required")
+    if limits.max_alt_text is not None and len(alt) > limits.max_alt_text:
+        report.add(
+            f"{where}.alt_text",
+            "media.alt_text_too_long",
+            "alt text is too long (characters)",
+            limit=limits.max_alt_text,
+            value=len(alt),
+        )

@@ -1,0 +1,48 @@
+"""The public surface: __all__ is complete, sorted, and every name resolves."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import socialkit
+
+
+def test_all_is_sorted() -> None:
+    names = [n for n in socialkit.__all__ if n != "__version__"]
+    assert names == sorted(names, key=lambda n: (not n.isupper(), n))
+
+
+def test_every_lazy_export_is_in_all_and_resolves() -> None:
+    exported = set(socialkit._EXPORTS)
+    assert exported | {"__version__", "hookimpl"} == set(socialkit.__all__)
+    for name in socialkit.__all__:
+        assert getattr(socialkit, name) is not None, name
+
+
+def test_layer_packages_export_sorted_all() -> None:
+    for module in ("socialkit.models", "socialkit.platforms", "socialkit.text"):
+        mod = importlib.import_module(module)
+        assert list(mod.__all__) == sorted(mod.__all__, key=lambda n: (not n.isupper(), n)), module
+        for name in mod.__all__:
+            assert hasattr(mod, name), f"{module}.{name}"
+
+
+def test_import_is_lazy() -> None:
+    """``import socialkit`` loads neither pydantic nor httpx until a name is used."""
+    code = (
+        "import sys, socialkit; "
+        "print(sorted(m for m in ('pydantic', 'httpx', 'sqlite3', 'typer', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    try:
+        socialkit.NoSuchThing  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchThing" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")
