@@ -1,0 +1,126 @@
+"""The typer app, global options, and the error boundary of every command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import attrs
+import typer
+
+from socialkit.errors import SocialkitError
+
+if TYPE_CHECKING:
+    from socialkit.config import ProjectConfig
+
+__all__ = ["CliState", "emit", "fail", "make_app", "run", "state"]
+
+
+@attrs.define
+class CliState:
+    """Options every command can read through :func:`state`."""
+
+    config_path: str | None = None
+    store: str | None = None
+    debug: bool = False
+    _config: ProjectConfig | None = None
+
+    def config(self) -> ProjectConfig:
+        """The project file (loaded once), with ``--store`` applied."""
+        if self._config is None:
+            from socialkit.config import load_config
+
+            config = load_config(self.config_path)
+            if self.store:
+                config = config.model_copy(update={"store": self.store})
+            self._config = config
+        return self._config
+
+    def store_url(self) -> str:
+        """``--store`` or the project's store URL."""
+        return self.store or self.config().store_url()
+
+
+_STATE = CliState()
+
+
+def state() -> CliState:
+    """The current invocation's options."""
+    return _STATE
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer(
+        name="socialkit",
+        help="Compose, validate, schedule, publish and measure social media posts.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _options(
+        config: Annotated[
+            str | None,
+            typer.Option(
+                "--config",
+                "-c",
+                help="Project file (default: ./socialkit.toml or $SOCIALKIT_CONFIG).",
+            ),
+        ] = None,
+        store: Annotated[
+            str | None, typer.Option("--store", help="Store URL, overriding the project file.")
+        ] = None,
+        debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    ) -> None:
+        global _STATE
+        _STATE = CliState(config_path=config, store=store, debug=debug)
+
+    return app
+
+
+def emit(data: Any, *, as_json: bool, text: str | None = None) -> None:
+    """Print ``data`` as JSON (``--json``) or ``text`` for people."""
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    elif text is not None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one error line and return an Exit to raise."""
+    sys.stderr.write(f"error: {message}\n")
+    return typer.Exit(code)
+
+
+def run(app: typer.Typer, argv: list[str]) -> int:
+    """Run ``app``: one clear line and a non-zero code on errors, tracebacks only with --debug."""
+    debug = "--debug" in argv
+    try:
+        app(args=argv, prog_name="socialkit", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        return 130
+    except SocialkitError as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if debug:
+            raise
+        sys.stderr.write(f"error: {type(exc).__name__}: {exc} (run with --debug for details)\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    return 0
