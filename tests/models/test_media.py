@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+import socialkit
+from socialkit.models._sniff import sniff
+from tests.conftest import PNG_1x1
+
+
+def _png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    raw = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_media_store_is_content_addressed(media_store: socialkit.LocalMediaStore) -> None:
+    a = media_store.put_bytes(_png(40, 30), alt_text="a")
+    b = media_store.put_bytes(_png(40, 30))
+    assert a.sha256 == b.sha256 == hashlib.sha256(_png(40, 30)).hexdigest()
+    assert (a.mime_type, a.width, a.height) == ("image/png", 40, 30)
+    assert media_store.read_bytes(a) == _png(40, 30)
+    assert media_store.contains(a.sha256)
+
+
+def test_media_from_path_detects_type_from_bytes_not_name(
+    tmp_path: Path, media_store: socialkit.LocalMediaStore
+) -> None:
+    path = tmp_path / "misnamed.jpg"
+    path.write_bytes(PNG_1x1)
+    media = socialkit.Media.from_path(path, alt_text="dot", store=media_store)
+    assert media.mime_type == "image/png"
+    assert media.filename == "misnamed.jpg"
+    assert media.size == len(PNG_1x1)
+
+
+def test_missing_file_is_a_clear_error(media_store: socialkit.LocalMediaStore) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nope\.png"):
+        media_store.put_path("nope.png")
+
+
+def test_store_limit_is_enforced(tmp_path: Path) -> None:
+    store = socialkit.LocalMediaStore(tmp_path, max_bytes=10)
+    with pytest.raises(ValueError, match="exceeds the store limit 10"):
+        store.put_bytes(b"x" * 11)
+    assert list(tmp_path.rglob("*")) == []
+
+
+def test_truncated_bytes_are_detected(media_store: socialkit.LocalMediaStore) -> None:
+    media = media_store.put_bytes(PNG_1x1)
+    media_store.path(media).write_bytes(PNG_1x1[:10])
+    with pytest.raises(OSError, match="expected"):
+        media_store.read_bytes(media)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+            b"\xff\xc0\x00\x11\x08\x00\x20\x00\x40\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01",
+            ("image/jpeg", 64, 32),
+        ),
+        (b"GIF89a\x05\x00\x07\x00" + b"\x00" * 10, ("image/gif", 5, 7)),
+        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 12, ("video/mp4", None, None)),
+    ],
+)
+def test_sniffing(head: bytes, expected: tuple[str, int | None, int | None]) -> None:
+    found = sniff(head)
+    assert (found.mime_type, found.width, found.height) == expected
+
+
+def test_mp4_duration_from_mvhd() -> None:
+    mvhd_payload = (
+        b"\x00" + b"\x00" * 3 + b"\x00" * 8 + struct.pack(">II", 1000, 12_500) + b"\x00" * 80
+    )
+    mvhd = struct.pack(">I4s", 8 + len(mvhd_payload), b"mvhd") + mvhd_payload
+    moov = struct.pack(">I4s", 8 + len(mvhd), b"moov") + mvhd
+    ftyp = struct.pack(">I4s", 16, b"ftyp") + b"isom\x00\x00\x02\x00"
+    found = sniff(ftyp + moov)
+    assert found.mime_type == "video/mp4"
+    assert found.duration == pytest.approx(12.5)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+import socialkit
+
+ACCOUNT = socialkit.Account(id="acme-bsky", platform="feed", handle="acme")
+
+
+async def test_env_provider_reads_prefixed_variables() -> None:
+    provider = socialkit.EnvCredentialProvider(
+        environ={"SOCIALKIT_ACME_BSKY_APP_PASSWORD": "pw-1", "SOCIALKIT_OTHER_TOKEN": "nope"}
+    )
+    creds = await provider.load(ACCOUNT)
+    assert creds.reveal() == {"app_password": "pw-1"}
+    assert provider.variable(ACCOUNT, "app_password") == "SOCIALKIT_ACME_BSKY_APP_PASSWORD"
+    await provider.save(ACCOUNT, creds.with_values(access_jwt="jwt"))
+    assert (await provider.load(ACCOUNT)).get("access_jwt") == "jwt"
+
+
+async def test_file_provider_saves_atomically_with_mode_600(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    provider = socialkit.FileCredentialProvider(path)
+    assert (await provider.load(ACCOUNT)).values == {}
+    await provider.save(ACCOUNT, socialkit.Credentials().with_values({"token": "t-1"}))
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert (await provider.load(ACCOUNT)).get("token") == "t-1"
+    assert "t-1" not in repr(provider)
+
+
+async def test_file_provider_refuses_a_world_readable_file(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text("{}")
+    os.chmod(path, 0o644)
+    with pytest.raises(socialkit.CredentialsError, match="chmod 600"):
+        await socialkit.FileCredentialProvider(path).load(ACCOUNT)
+
+
+async def test_file_provider_lock_serialises_refreshes(tmp_path: Path) -> None:
+    provider = socialkit.FileCredentialProvider(tmp_path / "secrets.json")
+    inside = 0
+    most = 0
+
+    async def refresh() -> None:
+        nonlocal inside, most
+        async with provider.lock(ACCOUNT):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0)
+            inside -= 1
+
+    await asyncio.gather(*(refresh() for _ in range(5)))
+    assert most == 1
+
+
+async def test_callable_provider_accepts_sync_and_async_functions() -> None:
+    saved: dict[str, socialkit.Credentials] = {}
+
+    async def load(account: socialkit.Account) -> dict[str, str]:
+        return {"token": f"for-{account.id}"}
+
+    provider = socialkit.CallableCredentialProvider(
+        load, save=lambda a, c: saved.__setitem__(a.id, c)
+    )
+    assert (await provider.load(ACCOUNT)).get("token") == "for-acme-bsky"
+    await provider.save(ACCOUNT, socialkit.Credentials())
+    assert "acme-bsky" in saved
+
+    bad = socialkit.CallableCredentialProvider(lambda account: 42)  # type: ignore[arg-type,return-value]
+    with pytest.raises(socialkit.CredentialsError, match="returned int"):
+        await bad.load(ACCOUNT)
