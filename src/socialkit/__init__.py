@@ -12,8 +12,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from socialkit.hookspecs import hookimpl
-
 __version__ = "0.1.0.dev0"
 
 # name -> module that defines it (imported on first attribute access)
@@ -86,6 +84,8 @@ _EXPORTS: dict[str, str] = {
     "validate": "socialkit.platforms.validation",
     # text
     "TextRule": "socialkit.text.rules",
+    # plugins
+    "hookimpl": "socialkit.hookspecs",
 }
 
 _SUBMODULES = frozenset(
@@ -197,6 +197,7 @@ if TYPE_CHECKING:
         UnknownPlatform,
         Unsupported,
     )
+    from socialkit.hookspecs import hookimpl
     from socialkit.models.account import Account, PostingSlot, Weekday
     from socialkit.models.campaign import Campaign, KpiTarget, Money, Objective, UtmParameters
     from socialkit.models.content import Draft, DraftPart, Link, PlatformOverride, Post, ThreadPart

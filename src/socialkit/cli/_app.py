@@ -56,6 +56,7 @@ def make_app() -> typer.Typer:
         help="Compose, validate, schedule, publish and measure social media posts.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
+        rich_markup_mode=None,
         add_completion=False,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
@@ -67,11 +68,13 @@ def make_app() -> typer.Typer:
             typer.Option(
                 "--config",
                 "-c",
+                metavar="FILE",
                 help="Project file (default: ./socialkit.toml or $SOCIALKIT_CONFIG).",
             ),
         ] = None,
         store: Annotated[
-            str | None, typer.Option("--store", help="Store URL, overriding the project file.")
+            str | None,
+            typer.Option("--store", metavar="URL", help="Store URL, overriding the project file."),
         ] = None,
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     ) -> None:
