@@ -1,0 +1,68 @@
+"""Analytics: KPIs over metric snapshot series, and reports per post, platform and campaign.
+
+Every KPI is a small function with its formula in its docstring (see
+:mod:`socialkit.analytics.kpis`); it returns a :class:`~decimal.Decimal` (or a
+:class:`~socialkit.Money`) and ``None`` when an input was not reported or a denominator is
+zero. Reports add up the latest snapshot of each post and compare the KPIs against a
+campaign's targets::
+
+    from socialkit import analytics
+
+    result = analytics.campaign_report(campaign, snapshots, cost=spent, revenue=earned)
+    result.kpis.engagement_rate_by_impressions   # Decimal("0.0412") or None
+    result.targets_met                           # True, False or None (not measurable)
+
+This package imports nothing heavier than pydantic.
+"""
+
+from __future__ import annotations
+
+from socialkit.analytics.aggregate import (
+    POST_COUNT_FIELDS,
+    MetricTotals,
+    latest_per_post,
+    totals,
+)
+from socialkit.analytics.kpis import (
+    click_through_rate,
+    cost_per_engagement,
+    engagement_rate_by_followers,
+    engagement_rate_by_impressions,
+    engagement_rate_by_reach,
+    follower_growth_rate,
+    roas,
+    roi,
+)
+from socialkit.analytics.report import (
+    CampaignReport,
+    KpiReport,
+    KpiValues,
+    TargetResult,
+    campaign_report,
+    platform_reports,
+    post_reports,
+    report,
+)
+
+__all__ = [
+    "POST_COUNT_FIELDS",
+    "CampaignReport",
+    "KpiReport",
+    "KpiValues",
+    "MetricTotals",
+    "TargetResult",
+    "campaign_report",
+    "click_through_rate",
+    "cost_per_engagement",
+    "engagement_rate_by_followers",
+    "engagement_rate_by_impressions",
+    "engagement_rate_by_reach",
+    "follower_growth_rate",
+    "latest_per_post",
+    "platform_reports",
+    "post_reports",
+    "report",
+    "roas",
+    "roi",
+    "totals",
+]

@@ -1,0 +1,194 @@
+"""From :class:`~socialkit.MetricSnapshot` series to totals over a group of posts.
+
+A series holds many snapshots of the same post (collected hourly, then daily). Counts on a
+platform only grow or get corrected, so a group's totals use the **latest snapshot of
+each post** and add those up. Sums skip ``None`` ("not reported"); a total is ``None`` only
+when no post in the group reported that count.
+
+Followers belong to accounts, not posts: every snapshot that reports ``followers`` (an
+account snapshot, or a post snapshot from a platform that reports the author's followers
+with the post) is one observation of its account's follower count at ``collected_at``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from socialkit.models._base import SocialModel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from socialkit.models.metrics import MetricSnapshot
+
+__all__ = [
+    "POST_COUNT_FIELDS",
+    "AccountKey",
+    "MetricTotals",
+    "PostKey",
+    "account_key",
+    "latest_per_post",
+    "post_key",
+    "totals",
+]
+
+POST_COUNT_FIELDS: tuple[str, ...] = (
+    "impressions",
+    "reach",
+    "likes",
+    "comments",
+    "shares",
+    "quotes",
+    "saves",
+    "clicks",
+    "video_views",
+)
+"""The counts that are summed over posts (``followers`` is per account)."""
+
+PostKey = tuple[str, str, str]
+"""``(platform, account_id, post)``: one post, whichever snapshot reports it."""
+AccountKey = tuple[str, str]
+"""``(platform, account_id)``."""
+
+
+def post_key(snapshot: MetricSnapshot) -> PostKey:
+    """The post a snapshot is about: its platform, account and post id.
+
+    The publication id stands in when the platform's post id is unknown.
+
+    Raises:
+        ValueError: for a post snapshot with neither ``post_id`` nor ``publication_id``.
+    """
+    post = snapshot.post_id or snapshot.publication_id
+    if post is None:
+        raise ValueError(
+            f"a post snapshot needs post_id or publication_id (platform {snapshot.platform!r}, "
+            f"account {snapshot.account_id!r}, collected_at {snapshot.collected_at.isoformat()})"
+        )
+    return (snapshot.platform, snapshot.account_id, post)
+
+
+def account_key(snapshot: MetricSnapshot) -> AccountKey:
+    """The account a snapshot belongs to."""
+    return (snapshot.platform, snapshot.account_id)
+
+
+def latest_per_post(snapshots: Iterable[MetricSnapshot]) -> list[MetricSnapshot]:
+    """The latest post snapshot of each post, in order of each post's first appearance.
+
+    Account snapshots are left out. Of two snapshots of one post collected at the same
+    instant, the later one in ``snapshots`` wins.
+    """
+    latest: dict[PostKey, MetricSnapshot] = {}
+    for snapshot in snapshots:
+        if snapshot.subject != "post":
+            continue
+        key = post_key(snapshot)
+        held = latest.get(key)
+        if held is None or snapshot.collected_at >= held.collected_at:
+            latest[key] = snapshot
+    return list(latest.values())
+
+
+class MetricTotals(SocialModel):
+    """Counts over a group of posts and their accounts.
+
+    Attributes:
+        posts: posts with at least one snapshot.
+        accounts: accounts in the group.
+        impressions, reach, likes, comments, shares, quotes, saves, clicks, video_views:
+            the sum over posts of each post's latest count; ``None`` when no post reported it.
+        engagements: the sum over posts of ``likes + comments + shares + quotes + saves +
+            clicks`` (reported counts only); ``None`` when no post reported any of them.
+        followers: the sum over accounts of each account's latest follower count;
+            ``None`` when no account reported one.
+        followers_start, followers_end: the earliest and latest follower counts in the
+            period, summed over the accounts observed at two different instants in it;
+            ``None`` when there is no such account. Their ratio is the growth rate.
+    """
+
+    posts: int = Field(default=0, ge=0)
+    accounts: int = Field(default=0, ge=0)
+    impressions: int | None = None
+    reach: int | None = None
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    quotes: int | None = None
+    saves: int | None = None
+    clicks: int | None = None
+    video_views: int | None = None
+    engagements: int | None = None
+    followers: int | None = None
+    followers_start: int | None = None
+    followers_end: int | None = None
+
+
+def _sum(values: Iterable[int | None]) -> int | None:
+    reported = [value for value in values if value is not None]
+    return sum(reported) if reported else None
+
+
+def totals(
+    snapshots: Iterable[MetricSnapshot],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> MetricTotals:
+    """Add up a group of snapshots (posts and accounts, in any order).
+
+    Args:
+        snapshots: every snapshot of the group: post snapshots of its posts and account
+            snapshots of its accounts, any number per post or account.
+        since, until: the period follower growth is measured over (inclusive, aware);
+            open-ended when ``None``. Post counts always use each post's latest snapshot.
+
+    Returns:
+        The totals; see :class:`MetricTotals` for what each field adds up.
+    """
+    series = list(snapshots)
+    posts = latest_per_post(series)
+    sums = {name: _sum(getattr(post, name) for post in posts) for name in POST_COUNT_FIELDS}
+
+    accounts: set[AccountKey] = set()
+    observations: dict[AccountKey, list[MetricSnapshot]] = {}
+    for snapshot in series:
+        key = account_key(snapshot)
+        accounts.add(key)
+        if snapshot.followers is not None:
+            observations.setdefault(key, []).append(snapshot)
+
+    followers: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for seen in observations.values():
+        # sorted() is stable: of equal instants the later observation stays last.
+        ordered = sorted(seen, key=lambda s: s.collected_at)
+        followers.append(_followers(ordered[-1]))
+        in_period = [
+            s
+            for s in ordered
+            if (since is None or s.collected_at >= since)
+            and (until is None or s.collected_at <= until)
+        ]
+        if len(in_period) >= 2 and in_period[0].collected_at < in_period[-1].collected_at:
+            starts.append(_followers(in_period[0]))
+            ends.append(_followers(in_period[-1]))
+
+    return MetricTotals(
+        posts=len(posts),
+        accounts=len(accounts),
+        engagements=_sum(post.engagements for post in posts),
+        followers=sum(followers) if followers else None,
+        followers_start=sum(starts) if starts else None,
+        followers_end=sum(ends) if ends else None,
+        **sums,
+    )
+
+
+def _followers(snapshot: MetricSnapshot) -> int:
+    assert snapshot.followers is not None  # filtered by the caller
+    return snapshot.followers

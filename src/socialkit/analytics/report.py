@@ -1,0 +1,321 @@
+"""KPI reports per post, per platform and per campaign, checked against targets."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from socialkit.analytics import kpis
+from socialkit.analytics.aggregate import MetricTotals, account_key, post_key, totals
+from socialkit.models._base import SocialModel
+from socialkit.models.campaign import Campaign, KpiName, KpiTarget, Money
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from socialkit.models.metrics import MetricSnapshot
+
+__all__ = [
+    "CampaignReport",
+    "KpiReport",
+    "KpiValues",
+    "TargetResult",
+    "campaign_report",
+    "platform_reports",
+    "post_reports",
+    "report",
+]
+
+Scope = Literal["post", "platform", "campaign", "group"]
+
+
+class KpiValues(SocialModel):
+    """The KPIs of one group of posts; ``None`` where an input was missing or zero.
+
+    Each field is computed by the function of the same name in
+    :mod:`socialkit.analytics.kpis`, from the group's :class:`MetricTotals`.
+    """
+
+    engagement_rate_by_impressions: Decimal | None = None
+    engagement_rate_by_reach: Decimal | None = None
+    engagement_rate_by_followers: Decimal | None = None
+    click_through_rate: Decimal | None = None
+    follower_growth_rate: Decimal | None = None
+    cost_per_engagement: Money | None = None
+    roi: Decimal | None = None
+    roas: Decimal | None = None
+
+
+class TargetResult(SocialModel):
+    """One KPI target and how the group did.
+
+    Attributes:
+        target: the target, from :attr:`Campaign.kpi_targets`.
+        actual: the measured value (an amount for ``cost_per_engagement``), or ``None``.
+        met: whether ``actual`` meets the target; ``None`` when nothing was measured.
+    """
+
+    target: KpiTarget
+    actual: Decimal | None
+    met: bool | None
+
+
+class KpiReport(SocialModel):
+    """Totals and KPIs for one post, platform, campaign or other group.
+
+    Attributes:
+        scope: what the group is.
+        key: its identifier: the post id, the platform name, the campaign id.
+        platform: the platform, for post and platform reports.
+        account_id: the account, for post reports.
+        totals: the counts the KPIs are computed from.
+        kpis: the KPIs.
+        cost, revenue: the money the ROI, ROAS and cost per engagement use, when given.
+        targets: each target and whether it was met.
+    """
+
+    scope: Scope
+    key: str
+    platform: str | None = None
+    account_id: str | None = None
+    totals: MetricTotals
+    kpis: KpiValues
+    cost: Money | None = None
+    revenue: Money | None = None
+    targets: tuple[TargetResult, ...] = ()
+
+    def value(self, kpi: KpiName) -> Decimal | None:
+        """The measured value of ``kpi`` (a KPI or a total) as a Decimal, or ``None``.
+
+        For ``cost_per_engagement`` it is the amount, in the currency of :attr:`cost`.
+        """
+        if kpi in KpiValues.model_fields:
+            found = getattr(self.kpis, kpi)
+            if isinstance(found, Money):
+                return found.amount
+            return found  # type: ignore[no-any-return]
+        count = getattr(self.totals, kpi)
+        return None if count is None else Decimal(count)
+
+    @property
+    def targets_met(self) -> bool | None:
+        """True when every target was met, False when one was missed, None when unknown.
+
+        A missed target decides it even when others could not be measured.
+        """
+        results = [result.met for result in self.targets]
+        if False in results:
+            return False
+        if not results or None in results:
+            return None
+        return True
+
+
+class CampaignReport(KpiReport):
+    """A campaign's report, with the same KPIs per platform and per post.
+
+    Attributes:
+        campaign: the campaign.
+        by_platform: one report per platform, sorted by name.
+        by_post: one report per post, in order of first appearance.
+    """
+
+    campaign: Campaign
+    by_platform: tuple[KpiReport, ...] = ()
+    by_post: tuple[KpiReport, ...] = ()
+
+
+def _kpi_values(sums: MetricTotals, cost: Money | None, revenue: Money | None) -> KpiValues:
+    return KpiValues(
+        engagement_rate_by_impressions=kpis.engagement_rate_by_impressions(
+            sums.engagements, sums.impressions
+        ),
+        engagement_rate_by_reach=kpis.engagement_rate_by_reach(sums.engagements, sums.reach),
+        engagement_rate_by_followers=kpis.engagement_rate_by_followers(
+            sums.engagements, sums.followers
+        ),
+        click_through_rate=kpis.click_through_rate(sums.clicks, sums.impressions),
+        follower_growth_rate=kpis.follower_growth_rate(sums.followers_start, sums.followers_end),
+        cost_per_engagement=kpis.cost_per_engagement(cost, sums.engagements),
+        roi=kpis.roi(revenue, cost),
+        roas=kpis.roas(revenue, cost),
+    )
+
+
+def _check_targets(report: KpiReport, targets: Sequence[KpiTarget]) -> KpiReport:
+    if not targets:
+        return report
+    results = []
+    for target in targets:
+        actual = report.value(target.kpi)
+        results.append(TargetResult(target=target, actual=actual, met=target.met_by(actual)))
+    return report.model_copy(update={"targets": tuple(results)})
+
+
+def report(
+    snapshots: Iterable[MetricSnapshot],
+    *,
+    key: str = "all",
+    cost: Money | None = None,
+    revenue: Money | None = None,
+    targets: Sequence[KpiTarget] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> KpiReport:
+    """One report over every snapshot given (any mix of posts, platforms and accounts).
+
+    Args:
+        snapshots: post snapshots of the group's posts and account snapshots of its
+            accounts (see :func:`~socialkit.analytics.totals`).
+        key: a name for the group.
+        cost: money spent on the group (for cost per engagement, ROI and ROAS).
+        revenue: money the group brought in (for ROI and ROAS).
+        targets: targets to check the report against.
+        since, until: the period follower growth is measured over.
+    """
+    sums = totals(snapshots, since=since, until=until)
+    built = KpiReport(
+        scope="group",
+        key=key,
+        totals=sums,
+        kpis=_kpi_values(sums, cost, revenue),
+        cost=cost,
+        revenue=revenue,
+    )
+    return _check_targets(built, targets)
+
+
+def post_reports(
+    snapshots: Iterable[MetricSnapshot],
+    *,
+    targets: Sequence[KpiTarget] = (),
+) -> list[KpiReport]:
+    """One report per post, in order of each post's first appearance.
+
+    A post's followers (for the engagement rate by followers) are its account's latest
+    follower count, from the account snapshots in ``snapshots``.
+
+    Args:
+        snapshots: post snapshots, plus account snapshots for follower counts.
+        targets: targets to check each post against.
+    """
+    series = list(snapshots)
+    by_account: dict[tuple[str, str], list[MetricSnapshot]] = {}
+    for snapshot in series:
+        if snapshot.subject == "account":
+            by_account.setdefault(account_key(snapshot), []).append(snapshot)
+    by_post: dict[tuple[str, str, str], list[MetricSnapshot]] = {}
+    for snapshot in series:
+        if snapshot.subject == "post":
+            by_post.setdefault(post_key(snapshot), []).append(snapshot)
+
+    reports = []
+    for (platform, account_id, post), own in by_post.items():
+        sums = totals([*own, *by_account.get((platform, account_id), [])])
+        built = KpiReport(
+            scope="post",
+            key=post,
+            platform=platform,
+            account_id=account_id,
+            totals=sums,
+            kpis=_kpi_values(sums, None, None),
+        )
+        reports.append(_check_targets(built, targets))
+    return reports
+
+
+def platform_reports(
+    snapshots: Iterable[MetricSnapshot],
+    *,
+    cost: Mapping[str, Money] | None = None,
+    revenue: Mapping[str, Money] | None = None,
+    targets: Sequence[KpiTarget] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[KpiReport]:
+    """One report per platform, sorted by platform name.
+
+    Args:
+        snapshots: post and account snapshots.
+        cost, revenue: money per platform name, where known.
+        targets: targets to check each platform against.
+        since, until: the period follower growth is measured over.
+    """
+    groups: dict[str, list[MetricSnapshot]] = {}
+    for snapshot in snapshots:
+        groups.setdefault(snapshot.platform, []).append(snapshot)
+    reports = []
+    for platform in sorted(groups):
+        spent = (cost or {}).get(platform)
+        earned = (revenue or {}).get(platform)
+        sums = totals(groups[platform], since=since, until=until)
+        built = KpiReport(
+            scope="platform",
+            key=platform,
+            platform=platform,
+            totals=sums,
+            kpis=_kpi_values(sums, spent, earned),
+            cost=spent,
+            revenue=earned,
+        )
+        reports.append(_check_targets(built, targets))
+    return reports
+
+
+def campaign_report(
+    campaign: Campaign,
+    snapshots: Iterable[MetricSnapshot],
+    *,
+    cost: Money | None = None,
+    revenue: Money | None = None,
+    cost_by_platform: Mapping[str, Money] | None = None,
+    revenue_by_platform: Mapping[str, Money] | None = None,
+) -> CampaignReport:
+    """A campaign's KPIs, compared against :attr:`Campaign.kpi_targets`.
+
+    Follower growth is measured between the campaign's ``starts_at`` and ``ends_at``
+    (open-ended where unset). Post counts use each post's latest snapshot, so counts
+    that arrive after the campaign ended still count.
+
+    Args:
+        campaign: the campaign.
+        snapshots: the snapshots of the campaign's posts and of the accounts that
+            published them.
+        cost: what the campaign cost. The budget is a plan, not a cost, and is not used.
+        revenue: what the campaign brought in (for ROI and ROAS).
+        cost_by_platform, revenue_by_platform: the same per platform, for the breakdown.
+
+    Returns:
+        The campaign's report with its targets checked, and the same KPIs (and targets)
+        per platform and per post.
+    """
+    series = list(snapshots)
+    since, until = campaign.starts_at, campaign.ends_at
+    targets = campaign.kpi_targets
+    overall = report(
+        series,
+        key=campaign.id,
+        cost=cost,
+        revenue=revenue,
+        targets=targets,
+        since=since,
+        until=until,
+    )
+    fields: dict[str, Any] = {name: getattr(overall, name) for name in KpiReport.model_fields}
+    fields["scope"] = "campaign"
+    return CampaignReport(
+        **fields,
+        campaign=campaign,
+        by_platform=tuple(
+            platform_reports(
+                series,
+                cost=cost_by_platform,
+                revenue=revenue_by_platform,
+                targets=targets,
+                since=since,
+                until=until,
+            )
+        ),
+        by_post=tuple(post_reports(series, targets=targets)),
+    )

@@ -1,0 +1,281 @@
+"""Aggregation over posts, platforms and a campaign, and the KPI report objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import socialkit
+from socialkit import Campaign, KpiTarget, MetricSnapshot, Money
+from socialkit.analytics import (
+    POST_COUNT_FIELDS,
+    campaign_report,
+    latest_per_post,
+    platform_reports,
+    post_reports,
+    report,
+    totals,
+)
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def snap(
+    post_id: str | None = "p1",
+    *,
+    hours: int = 0,
+    platform: str = "mastodon",
+    account: str = "acme",
+    subject: str = "post",
+    **counts: int | None,
+) -> MetricSnapshot:
+    return MetricSnapshot(
+        platform=platform,
+        account_id=account,
+        subject=subject,  # type: ignore[arg-type]
+        post_id=post_id if subject == "post" else None,
+        collected_at=T0 + timedelta(hours=hours),
+        **counts,  # type: ignore[arg-type]
+    )
+
+
+def followers(count: int, *, hours: int, platform: str = "mastodon", account: str = "acme"):  # type: ignore[no-untyped-def]
+    return snap(
+        None, hours=hours, platform=platform, account=account, subject="account", followers=count
+    )
+
+
+def test_latest_snapshot_per_post_wins_whatever_the_order() -> None:
+    late = snap("p1", hours=5, likes=10)
+    early = snap("p1", hours=1, likes=3)
+    other = snap("p2", hours=2, likes=1)
+    assert latest_per_post([late, other, early]) == [late, other]
+    assert totals([early, other, late]).likes == 11
+
+
+def test_account_snapshots_are_not_posts() -> None:
+    result = totals([followers(100, hours=0), snap("p1", likes=2)])
+    assert result.posts == 1
+    assert result.accounts == 1
+    assert result.followers == 100
+
+
+def test_a_post_snapshot_without_any_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs post_id or publication_id"):
+        totals([snap(None, likes=1)])
+
+
+def test_publication_id_stands_in_for_a_missing_post_id() -> None:
+    a = MetricSnapshot(
+        platform="x", account_id="a", publication_id="pub-1", collected_at=T0, likes=1
+    )
+    b = a.model_copy(update={"collected_at": T0 + timedelta(hours=1), "likes": 4})
+    assert totals([a, b]).likes == 4
+
+
+def test_sums_skip_unreported_and_none_only_when_nobody_reported() -> None:
+    result = totals([snap("p1", likes=3, impressions=None), snap("p2", likes=None, impressions=50)])
+    assert result.likes == 3
+    assert result.impressions == 50
+    assert result.reach is None
+    assert result.engagements == 3  # p2 reported no engagement counts at all
+
+
+def test_reported_zero_is_kept_distinct_from_unreported() -> None:
+    result = report([snap("p1", likes=0, impressions=0)])
+    assert result.totals.likes == 0
+    assert result.totals.impressions == 0
+    assert result.kpis.engagement_rate_by_impressions is None  # 0 / 0: cannot say
+
+
+def test_follower_growth_uses_earliest_and_latest_in_the_period() -> None:
+    series = [
+        followers(1000, hours=0),
+        followers(1200, hours=48),
+        followers(1100, hours=24),
+        followers(50, hours=0, account="solo"),  # observed once: no growth to measure
+        snap("p1", likes=10),
+    ]
+    result = report(series)
+    assert result.totals.followers == 1200 + 50
+    assert result.totals.followers_start == 1000
+    assert result.totals.followers_end == 1200
+    assert result.kpis.follower_growth_rate == Decimal("0.2")
+    windowed = report(series, until=T0 + timedelta(hours=30))
+    assert windowed.kpis.follower_growth_rate == Decimal("0.1")
+    assert report(series, since=T0 + timedelta(hours=40)).kpis.follower_growth_rate is None
+
+
+def test_post_reports_use_the_accounts_followers() -> None:
+    series = [
+        snap("p1", hours=1, likes=10, comments=2, impressions=400, clicks=8),
+        snap("p1", hours=3, likes=20, comments=4, impressions=800, clicks=16),
+        snap("p2", hours=2, likes=1, platform="bluesky", account="acme-bsky"),
+        followers(2000, hours=2),
+    ]
+    first, second = post_reports(series)
+    assert (first.scope, first.key, first.platform, first.account_id) == (
+        "post",
+        "p1",
+        "mastodon",
+        "acme",
+    )
+    assert first.totals.engagements == 40
+    assert first.kpis.engagement_rate_by_impressions == Decimal("0.05")
+    assert first.kpis.click_through_rate == Decimal("0.02")
+    assert first.kpis.engagement_rate_by_followers == Decimal("0.02")
+    assert second.kpis.engagement_rate_by_followers is None  # no follower count for that account
+    assert second.kpis.engagement_rate_by_impressions is None
+
+
+def test_platform_reports_group_by_platform_with_their_own_money() -> None:
+    series = [
+        snap("m1", likes=10, impressions=100),
+        snap("b1", likes=5, platform="bluesky", account="b"),
+    ]
+    bluesky, mastodon = platform_reports(
+        series, cost={"mastodon": Money(amount="20", currency="EUR")}
+    )
+    assert (bluesky.key, mastodon.key) == ("bluesky", "mastodon")
+    assert mastodon.kpis.cost_per_engagement == Money(amount="2", currency="EUR")
+    assert bluesky.kpis.cost_per_engagement is None
+
+
+def test_campaign_report_checks_targets() -> None:
+    campaign = Campaign(
+        id="spring",
+        name="Spring launch",
+        starts_at=T0,
+        ends_at=T0 + timedelta(days=7),
+        kpi_targets=(
+            KpiTarget(kpi="engagement_rate_by_impressions", value=Decimal("0.03")),
+            KpiTarget(kpi="cost_per_engagement", value=Decimal("0.50"), direction="at_most"),
+            KpiTarget(kpi="roas", value=Decimal("2")),
+            KpiTarget(kpi="impressions", value=Decimal("5000")),
+        ),
+    )
+    series = [
+        snap("p1", hours=1, likes=100, shares=20, impressions=2000),
+        snap("p2", hours=1, likes=30, impressions=2000, platform="bluesky", account="b"),
+        followers(900, hours=0),
+        followers(990, hours=24 * 6),
+        followers(5000, hours=24 * 9),  # after the campaign: not part of its growth
+    ]
+    result = campaign_report(
+        campaign,
+        series,
+        cost=Money(amount="100", currency="EUR"),
+        revenue=Money(amount="150", currency="EUR"),
+    )
+    assert result.scope == "campaign"
+    assert result.key == "spring"
+    assert result.totals.engagements == 150
+    assert result.kpis.engagement_rate_by_impressions == Decimal("0.0375")
+    assert result.kpis.follower_growth_rate == Decimal("0.1")
+    assert result.kpis.roi == Decimal("0.5")
+    met = {r.target.kpi: r.met for r in result.targets}
+    assert met == {
+        "engagement_rate_by_impressions": True,
+        "cost_per_engagement": False,  # 100 / 150 = 0.67 > 0.50
+        "roas": False,  # 1.5 < 2
+        "impressions": False,  # 4000 < 5000
+    }
+    assert result.targets_met is False
+    assert [r.key for r in result.by_platform] == ["bluesky", "mastodon"]
+    assert [r.key for r in result.by_post] == ["p1", "p2"]
+    # breakdowns check the same targets; money was not given per platform
+    assert {r.target.kpi: r.met for r in result.by_platform[1].targets}["roas"] is None
+
+
+def test_targets_met_is_unknown_when_nothing_could_be_measured() -> None:
+    result = report([snap("p1", likes=1)], targets=[KpiTarget(kpi="roi", value=Decimal(0))])
+    assert result.targets[0].actual is None
+    assert result.targets[0].met is None
+    assert result.targets_met is None
+    assert report([snap("p1")]).targets_met is None
+
+
+def test_reports_serialise_to_json_with_exact_decimals() -> None:
+    result = report([snap("p1", likes=1, impressions=3)])
+    data = result.model_dump(mode="json")
+    assert data["kpis"]["engagement_rate_by_impressions"].startswith("0.3333")
+    assert socialkit.analytics.KpiReport.model_validate_json(result.model_dump_json()) == result
+
+
+# -- properties ---------------------------------------------------------------------------
+
+counts = st.none() | st.integers(min_value=0, max_value=10**6)
+snapshots = st.builds(
+    lambda platform, account, post, hours, values: MetricSnapshot(
+        platform=platform,
+        account_id=account,
+        post_id=post,
+        collected_at=T0 + timedelta(minutes=hours),
+        **dict(zip(POST_COUNT_FIELDS, values, strict=True)),
+    ),
+    st.sampled_from(["mastodon", "bluesky", "x"]),
+    st.sampled_from(["a", "b"]),
+    st.sampled_from(["p1", "p2", "p3", "p4"]),
+    st.integers(min_value=0, max_value=10_000),
+    st.tuples(*[counts for _ in POST_COUNT_FIELDS]),
+)
+series_strategy = st.lists(snapshots, max_size=25)
+
+
+def manual_latest(series: list[MetricSnapshot]) -> dict[tuple[str, str, str], MetricSnapshot]:
+    latest: dict[tuple[str, str, str], MetricSnapshot] = {}
+    for s in series:
+        key = (s.platform, s.account_id, s.post_id or "")
+        if key not in latest or s.collected_at >= latest[key].collected_at:
+            latest[key] = s
+    return latest
+
+
+@given(series_strategy)
+def test_totals_equal_manual_sums_over_latest_snapshots(series: list[MetricSnapshot]) -> None:
+    latest = manual_latest(series).values()
+    result = totals(series)
+    assert result.posts == len(latest)
+    for name in POST_COUNT_FIELDS:
+        values = [getattr(s, name) for s in latest if getattr(s, name) is not None]
+        assert getattr(result, name) == (sum(values) if values else None), name
+    engagement_parts = [s.engagements for s in latest if s.engagements is not None]
+    assert result.engagements == (sum(engagement_parts) if engagement_parts else None)
+
+
+@given(series_strategy)
+def test_platform_totals_add_up_to_the_whole(series: list[MetricSnapshot]) -> None:
+    whole = totals(series)
+    parts = platform_reports(series)
+    assert sum(p.totals.posts for p in parts) == whole.posts
+    for name in (*POST_COUNT_FIELDS, "engagements"):
+        reported = [getattr(p.totals, name) for p in parts if getattr(p.totals, name) is not None]
+        assert getattr(whole, name) == (sum(reported) if reported else None), name
+
+
+@given(series_strategy, st.randoms())
+def test_order_of_the_series_does_not_matter(series: list[MetricSnapshot], rng) -> None:  # type: ignore[no-untyped-def]
+    # two snapshots of a post at the same instant are ambiguous; keep one per instant
+    unique = list(
+        {(s.platform, s.account_id, s.post_id, s.collected_at): s for s in series}.values()
+    )
+    shuffled = unique[:]
+    rng.shuffle(shuffled)
+    assert totals(shuffled) == totals(unique)
+
+
+@given(series_strategy)
+def test_report_rates_are_non_negative_or_none(series: list[MetricSnapshot]) -> None:
+    kpis = report(series).kpis
+    for value in (
+        kpis.engagement_rate_by_impressions,
+        kpis.engagement_rate_by_reach,
+        kpis.click_through_rate,
+    ):
+        assert value is None or value >= 0
+    if report(series).totals.impressions in (None, 0):
+        assert kpis.engagement_rate_by_impressions is None
