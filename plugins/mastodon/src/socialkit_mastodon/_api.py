@@ -1,0 +1,172 @@
+"""One Mastodon server as the adapter talks to it: URLs, auth, errors, rate-limit reports."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from socialkit import ConfigError, NeedsReauth, Rejected, Transient, UnknownOutcome
+from socialkit_mastodon._errors import error_for_response, rate_limit_headers
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from socialkit import Account, Context
+
+__all__ = ["MastodonApi", "instance_url"]
+
+_USER_AGENT = "socialkit-mastodon"
+
+
+def instance_url(value: object, *, account_id: str | None = None) -> str:
+    """The server's base URL (``https://host[:port]``) from an ``instance`` setting.
+
+    ``mastodon.social``, ``https://mastodon.social`` and ``https://mastodon.social/`` all
+    give ``https://mastodon.social``. Plain ``http`` is kept when written out (a server
+    on loopback in tests).
+
+    Raises:
+        ConfigError: the setting is missing or not a server address.
+    """
+    who = f"mastodon account {account_id!r}" if account_id else "mastodon"
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"{who} needs settings.instance, the server's address "
+            "(for example 'https://mastodon.social')"
+        )
+    raw = value.strip()
+    if "://" not in raw:
+        raw = "https://" + raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{who}: settings.instance {value!r} is not an http(s) server address")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{who}: settings.instance {value!r} must be the server's address alone, "
+            "without a path (for example 'https://mastodon.social')"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def account_instance(account: Account) -> str:
+    """The base URL of ``account``'s server."""
+    return instance_url(account.setting("instance"), account_id=account.id)
+
+
+class MastodonApi:
+    """Requests to one server on behalf of one context.
+
+    Every response's ``X-RateLimit-*`` headers go to ``ctx.report_rate_limit`` (scope
+    ``media`` for uploads, which have their own budget), and every failure is raised as
+    the :mod:`socialkit.errors` class that tells the engine what to do.
+    """
+
+    def __init__(self, ctx: Context, base_url: str | None = None) -> None:
+        self.ctx = ctx
+        self.base_url = base_url or account_instance(ctx.account)
+
+    def url(self, path: str) -> str:
+        """The absolute URL of ``path`` on this server."""
+        return self.base_url + path
+
+    def _auth_headers(self) -> dict[str, str]:
+        token = self.ctx.credentials.get("access_token")
+        if not token:
+            raise NeedsReauth(
+                f"mastodon account {self.ctx.account.id!r} has no access_token; connect it with "
+                f"python -m socialkit_mastodon auth --instance {self.base_url}"
+            )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        write: bool = False,
+        auth: bool = True,
+        scope: str = "default",
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request; a 2xx response is returned, anything else raised.
+
+        Args:
+            method: the HTTP method.
+            path: the path on the server (``/api/v1/statuses``).
+            operation: what this is, for messages (``"create status"``).
+            write: whether the request can change something on the server; decides
+                between :class:`Transient` and :class:`UnknownOutcome` when the answer is
+                lost or is a server error.
+            auth: send the account's access token.
+            scope: the rate-limit budget the response reports on.
+            params, json_body, files, data, headers: as for :meth:`httpx.AsyncClient.request`.
+        """
+        all_headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+        if auth:
+            all_headers.update(self._auth_headers())
+        all_headers.update(headers or {})
+        try:
+            response = await self.ctx.http.request(
+                method,
+                self.url(path),
+                params=dict(params) if params else None,
+                json=dict(json_body) if json_body is not None else None,
+                files=dict(files) if files else None,
+                data=dict(data) if data else None,
+                headers=all_headers,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Transient(
+                f"mastodon {operation}: could not reach {self.base_url} ({type(exc).__name__})"
+            ) from None
+        except httpx.TransportError as exc:
+            # Sent (at least partly) and no answer: the server may have acted on it.
+            what = f"mastodon {operation}: no answer from {self.base_url} ({type(exc).__name__})"
+            if write:
+                raise UnknownOutcome(what) from None
+            raise Transient(what) from None
+        self._report(response, scope)
+        error = error_for_response(response, operation=operation, write=write)
+        if error is not None:
+            raise error
+        return response
+
+    def _report(self, response: httpx.Response, scope: str) -> None:
+        limits = rate_limit_headers(response.headers)
+        if limits.present:
+            self.ctx.report_rate_limit(
+                remaining=limits.remaining, reset=limits.reset_at, limit=limits.limit, scope=scope
+            )
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """:meth:`request`, then the JSON body (``Rejected`` when it is not JSON)."""
+        response = await self.request(method, path, **kwargs)
+        return decode_json(
+            response, kwargs.get("operation", path), write=bool(kwargs.get("write", False))
+        )
+
+
+def decode_json(response: httpx.Response, operation: str, *, write: bool = False) -> Any:
+    """The JSON body of ``response``.
+
+    A body that is not JSON (a proxy's error page) is :class:`Rejected` on a read, and
+    :class:`UnknownOutcome` on a write, which may still have taken effect.
+    """
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        message = (
+            f"mastodon {operation}: the server answered HTTP {response.status_code} "
+            "without a JSON body"
+        )
+        if write:
+            raise UnknownOutcome(message, status_code=response.status_code) from None
+        raise Rejected(message, status_code=response.status_code) from None

@@ -1,0 +1,156 @@
+"""Mastodon's answers mapped into socialkit's error taxonomy, and its rate-limit headers.
+
+=========================================  ==========================================
+What happened                              What the adapter raises
+=========================================  ==========================================
+connection refused, connect/pool timeout   :class:`~socialkit.Transient` (nothing was sent)
+read timeout, broken response on a write   :class:`~socialkit.UnknownOutcome`
+the same on a read                         :class:`~socialkit.Transient`
+401, 403                                   :class:`~socialkit.NeedsReauth` (Mastodon tokens
+                                           do not expire: 401 means revoked or invalid)
+408, 425                                   :class:`~socialkit.Transient`
+429                                        :class:`~socialkit.RateLimited` (``reset_at``
+                                           from ``X-RateLimit-Reset``)
+422 and other 4xx                          :class:`~socialkit.Rejected` with the server's
+                                           ``error``
+5xx on a write                             :class:`~socialkit.UnknownOutcome`
+5xx on a read                              :class:`~socialkit.Transient`
+=========================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from socialkit import (
+    NeedsReauth,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    Transient,
+    UnknownOutcome,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["RateLimitHeaders", "error_for_response", "parse_reset", "rate_limit_headers"]
+
+
+def parse_reset(value: str | None) -> datetime | None:
+    """``X-RateLimit-Reset`` as an aware datetime.
+
+    Mastodon sends an ISO 8601 timestamp (``2025-01-01T12:05:00.123Z``); some servers and
+    proxies send epoch seconds, which are accepted too. Anything else gives ``None``.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return datetime.fromtimestamp(seconds, UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(float(raw.strip()))
+    except ValueError:
+        return None
+
+
+class RateLimitHeaders:
+    """The ``X-RateLimit-*`` headers of one response, parsed."""
+
+    __slots__ = ("limit", "remaining", "reset_at")
+
+    def __init__(self, limit: int | None, remaining: int | None, reset_at: datetime | None):
+        self.limit = limit
+        self.remaining = remaining
+        self.reset_at = reset_at
+
+    @property
+    def present(self) -> bool:
+        """True when the response carried any of the headers."""
+        return not (self.limit is None and self.remaining is None and self.reset_at is None)
+
+
+def rate_limit_headers(headers: httpx.Headers) -> RateLimitHeaders:
+    """Parse ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``."""
+    return RateLimitHeaders(
+        _int_header(headers, "X-RateLimit-Limit"),
+        _int_header(headers, "X-RateLimit-Remaining"),
+        parse_reset(headers.get("X-RateLimit-Reset")),
+    )
+
+
+def server_message(response: httpx.Response) -> str:
+    """The server's ``error`` (and ``error_description``), or the status line."""
+    try:
+        body: Any = json.loads(response.content or b"null")
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):  # a nested validation error object
+            error = error.get("error")
+        description = body.get("error_description")
+        if isinstance(error, str) and error:
+            if isinstance(description, str) and description and description != error:
+                return f"{error}: {description}"
+            return error
+    return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
+
+def error_for_response(
+    response: httpx.Response, *, operation: str, write: bool
+) -> PlatformError | None:
+    """The error a non-2xx ``response`` means, or ``None`` for a success.
+
+    Args:
+        response: the response.
+        operation: what was attempted, for the message (``"create status"``).
+        write: whether the request could have changed something on the server.
+    """
+    status = response.status_code
+    if status < 400:
+        return None
+    message = f"mastodon {operation}: {server_message(response)}"
+    common: dict[str, Any] = {"status_code": status}
+    if status == 429:
+        limits = rate_limit_headers(response.headers)
+        retry_after: float | None = None
+        raw = response.headers.get("Retry-After")
+        if raw is not None:
+            try:
+                retry_after = float(raw)
+            except ValueError:
+                retry_after = None
+        return RateLimited(message, retry_after=retry_after, reset_at=limits.reset_at, **common)
+    if status in (401, 403):
+        return NeedsReauth(
+            f"{message} (reconnect the account: python -m socialkit_mastodon auth)", **common
+        )
+    if status in (408, 425):
+        return Transient(message, **common)
+    if status >= 500:
+        if write:
+            return UnknownOutcome(message, **common)
+        return Transient(message, **common)
+    return Rejected(message, **common)
