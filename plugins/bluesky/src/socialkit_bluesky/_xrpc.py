@@ -1,0 +1,265 @@
+"""XRPC over the engine's shared ``httpx.AsyncClient``, with every failure mapped to socialkit's taxonomy.
+
+How a failure is classified (the engine reads the class, never the message):
+
+==================================================  ==========================================
+what happened                                       raised
+==================================================  ==========================================
+connection refused, connect/pool timeout            ``Transient`` (the request never left)
+read/write timeout or broken connection             ``UnknownOutcome`` on a write; ``Transient``
+                                                    on a read or a harmless call
+429 or ``RateLimitExceeded``                        ``RateLimited`` (``Retry-After``,
+                                                    ``RateLimit-Reset``)
+``ExpiredToken``, ``InvalidToken``, other 401       ``AuthExpired`` (refresh, then retry)
+``AccountTakedown``/``AccountDeactivated``/…        ``NeedsReauth``
+408, 425                                            ``Transient``
+501                                                 ``Unsupported``
+other 5xx                                           ``UnknownOutcome`` on a write; ``Transient``
+                                                    otherwise
+any other 4xx (``InvalidRequest`` …)                ``Rejected`` with the server's message
+==================================================  ==========================================
+
+Every response's ``RateLimit-*`` headers (no ``X-`` prefix on atproto) are reported through
+``ctx.report_rate_limit``. Tokens travel in the ``Authorization`` header only and never
+appear in a message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from socialkit import (
+    AuthExpired,
+    NeedsReauth,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    Transient,
+    UnknownOutcome,
+    Unsupported,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from socialkit import Context
+
+__all__ = ["XrpcClient", "error_for_response"]
+
+_REAUTH_ERRORS = frozenset(
+    {"AccountTakedown", "AccountDeactivated", "AccountSuspended", "AccountDeleted"}
+)
+_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"})
+_NOT_PROCESSED = frozenset({408, 425})
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(float(raw.strip()))
+    except ValueError:
+        return None
+
+
+def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _reset_at(headers: httpx.Headers) -> datetime | None:
+    reset = _int_header(headers, "ratelimit-reset")
+    return datetime.fromtimestamp(reset, UTC) if reset is not None else None
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str]:
+    try:
+        data = response.json()
+    except ValueError:
+        return None, response.text[:300].strip()
+    if not isinstance(data, dict):
+        return None, ""
+    code = data.get("error")
+    message = data.get("message")
+    return (str(code) if code else None), (str(message) if message else "")
+
+
+def error_for_response(
+    response: httpx.Response, nsid: str, *, write: bool, now: datetime
+) -> PlatformError:
+    """The taxonomy error for a non-2xx XRPC ``response`` to ``nsid``.
+
+    Args:
+        response: the answer.
+        nsid: the method called (named in the message).
+        write: whether the call changes the repository (a 5xx then leaves its effect unknown).
+        now: the current instant, to turn an HTTP-date ``Retry-After`` into seconds.
+    """
+    status = response.status_code
+    code, message = _error_body(response)
+    text = f"Bluesky {nsid} answered {status}"
+    if code:
+        text += f" {code}"
+    if message:
+        text += f": {message}"
+    common: dict[str, Any] = {"status_code": status, "platform_code": code}
+    if status == 429 or code == "RateLimitExceeded":
+        return RateLimited(
+            text,
+            retry_after=_retry_after(response.headers, now),
+            reset_at=_reset_at(response.headers),
+            **common,
+        )
+    if code in _REAUTH_ERRORS:
+        return NeedsReauth(text, **common)
+    if code in _TOKEN_ERRORS or status == 401:
+        return AuthExpired(text, **common)
+    if status in _NOT_PROCESSED:
+        return Transient(text, **common)
+    if status == 501:
+        return Unsupported(text, **common)
+    if status >= 500:
+        return UnknownOutcome(text, **common) if write else Transient(text, **common)
+    return Rejected(text, **common)
+
+
+class XrpcClient:
+    """Calls XRPC methods on one service for one adapter call.
+
+    Args:
+        ctx: the adapter call's context (its ``http`` client, clock and rate-limit report).
+        service: the base URL (``https://bsky.social``), without a trailing slash.
+    """
+
+    def __init__(self, ctx: Context, service: str) -> None:
+        self.ctx = ctx
+        self.service = service.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"XrpcClient({self.service!r})"
+
+    async def query(
+        self,
+        nsid: str,
+        params: dict[str, str] | list[tuple[str, str]] | None = None,
+        *,
+        token: str | None = None,
+        service: str | None = None,
+    ) -> dict[str, Any]:
+        """A GET (an XRPC query); it changes nothing, so a lost answer is :class:`Transient`."""
+        return await self._call(
+            "GET", nsid, params=params, token=token, write=False, service=service
+        )
+
+    async def procedure(
+        self,
+        nsid: str,
+        body: dict[str, Any] | None = None,
+        *,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        token: str | None = None,
+        write: bool = True,
+        scope: str = "default",
+    ) -> dict[str, Any]:
+        """A POST (an XRPC procedure).
+
+        Args:
+            nsid: the method.
+            body: a JSON body.
+            content, content_type: a raw body instead (``uploadBlob``).
+            token: the bearer token.
+            write: whether a lost answer leaves the effect unknown (``False`` for calls
+                that are harmless to repeat: sessions, blob uploads, deletes).
+            scope: the rate-limit budget the response headers describe.
+        """
+        return await self._call(
+            "POST",
+            nsid,
+            json=body,
+            content=content,
+            content_type=content_type,
+            token=token,
+            write=write,
+            scope=scope,
+        )
+
+    async def _call(
+        self,
+        method: str,
+        nsid: str,
+        *,
+        params: dict[str, str] | list[tuple[str, str]] | None = None,
+        json: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        token: str | None = None,
+        write: bool,
+        scope: str = "default",
+        service: str | None = None,
+    ) -> dict[str, Any]:
+        import httpx  # imported on first call: loading the plugin stays cheap
+
+        url = f"{(service or self.service).rstrip('/')}/xrpc/{nsid}"
+        if params:
+            url += "?" + urlencode(params)
+        headers = {"accept": "application/json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        if content_type:
+            headers["content-type"] = content_type
+        try:
+            response = await self.ctx.http.request(
+                method, url, json=json, content=content, headers=headers
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Transient(
+                f"Bluesky {nsid}: could not reach {self.service} ({type(exc).__name__}: {exc})"
+            ) from None
+        except httpx.TransportError as exc:
+            what = f"Bluesky {nsid}: the answer was lost ({type(exc).__name__}: {exc})"
+            if write:
+                raise UnknownOutcome(what + "; the write may have happened") from None
+            raise Transient(what) from None
+        self._report(response, scope)
+        if response.is_success:
+            if not response.content:
+                return {}
+            try:
+                data = response.json()
+            except ValueError:
+                raise UnknownOutcome(
+                    f"Bluesky {nsid} answered {response.status_code} with a body that is not JSON"
+                ) from None
+            return data if isinstance(data, dict) else {"value": data}
+        raise error_for_response(response, nsid, write=write, now=self.ctx.now())
+
+    def _report(self, response: httpx.Response, scope: str) -> None:
+        headers = response.headers
+        remaining = _int_header(headers, "ratelimit-remaining")
+        reset = _int_header(headers, "ratelimit-reset")
+        if remaining is None and reset is None:
+            return
+        self.ctx.report_rate_limit(
+            remaining=remaining,
+            reset=float(reset) if reset is not None else None,
+            limit=_int_header(headers, "ratelimit-limit"),
+            scope=scope,
+        )
