@@ -1,0 +1,199 @@
+"""Every XRPC failure lands in socialkit's taxonomy, with the server's own message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from socialkit_bluesky._xrpc import XrpcClient, error_for_response
+
+import socialkit
+
+NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
+
+
+def answer(
+    status: int, error: str | None = None, message: str = "", **headers: str
+) -> httpx.Response:
+    body = {"error": error, "message": message} if error else {}
+    return httpx.Response(
+        status,
+        json=body,
+        headers={k.replace("_", "-"): v for k, v in headers.items()},
+        request=httpx.Request("POST", "https://pds.example/xrpc/com.atproto.repo.createRecord"),
+    )
+
+
+def test_429_is_rate_limited_with_retry_after_and_reset() -> None:
+    response = answer(
+        429,
+        "RateLimitExceeded",
+        "Rate Limit Exceeded",
+        RateLimit_Limit="30",
+        RateLimit_Remaining="0",
+        RateLimit_Reset=str(int(NOW.timestamp()) + 240),
+        RateLimit_Policy="30;w=300",
+        Retry_After="240",
+    )
+    error = error_for_response(response, "com.atproto.server.createSession", write=False, now=NOW)
+    assert isinstance(error, socialkit.RateLimited)
+    assert error.retry_after == 240
+    assert error.reset_at == datetime(2026, 5, 4, 9, 34, tzinfo=UTC)
+    assert error.platform_code == "RateLimitExceeded"
+    assert error.resume_at(NOW) == datetime(2026, 5, 4, 9, 34, tzinfo=UTC)
+
+
+def test_retry_after_may_be_an_http_date() -> None:
+    response = answer(429, "RateLimitExceeded", Retry_After="Mon, 04 May 2026 09:31:00 GMT")
+    error = error_for_response(response, "x", write=True, now=NOW)
+    assert isinstance(error, socialkit.RateLimited)
+    assert error.retry_after == 60
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "write", "expected"),
+    [
+        (400, "ExpiredToken", "Token has expired", True, socialkit.AuthExpired),
+        (400, "InvalidToken", "Token could not be verified", True, socialkit.AuthExpired),
+        (401, "AuthenticationRequired", "Authentication Required", True, socialkit.AuthExpired),
+        (400, "AccountTakedown", "Account has been taken down", True, socialkit.NeedsReauth),
+        (400, "AccountDeactivated", "Account is deactivated", False, socialkit.NeedsReauth),
+        (
+            400,
+            "InvalidRequest",
+            "Invalid app.bsky.feed.post record: grapheme too big (maximum 300, got 301) at $.record.text",
+            True,
+            socialkit.Rejected,
+        ),
+        (413, "PayloadTooLarge", "request entity too large", True, socialkit.Rejected),
+        (500, "InternalServerError", "Internal Server Error", True, socialkit.UnknownOutcome),
+        (502, None, "", True, socialkit.UnknownOutcome),
+        (500, "InternalServerError", "Internal Server Error", False, socialkit.Transient),
+        (503, None, "", False, socialkit.Transient),
+        (408, None, "", True, socialkit.Transient),
+        (425, None, "", True, socialkit.Transient),
+        (501, "MethodNotImplemented", "Method Not Implemented", False, socialkit.Unsupported),
+    ],
+)
+def test_status_and_code_map_to_the_taxonomy(
+    status: int, code: str | None, message: str, write: bool, expected: type[Exception]
+) -> None:
+    error = error_for_response(answer(status, code, message), "nsid.x", write=write, now=NOW)
+    assert type(error) is expected
+    assert error.status_code == status
+    if message:
+        assert message in error.message
+
+
+def test_rejected_carries_the_servers_reason() -> None:
+    error = error_for_response(
+        answer(400, "InvalidRequest", "Invalid app.bsky.feed.post record: grapheme too big"),
+        "com.atproto.repo.createRecord",
+        write=True,
+        now=NOW,
+    )
+    assert isinstance(error, socialkit.Rejected)
+    assert "grapheme too big" in error.reason
+    assert error.describe()["platform_code"] == "InvalidRequest"
+
+
+def test_a_body_that_is_not_json_still_gives_a_message() -> None:
+    response = httpx.Response(
+        502,
+        text="<html>bad gateway</html>",
+        request=httpx.Request("POST", "https://pds.example/xrpc/x"),
+    )
+    error = error_for_response(response, "x", write=True, now=NOW)
+    assert isinstance(error, socialkit.UnknownOutcome)
+    assert "bad gateway" in error.message
+
+
+class _Breaks(httpx.AsyncBaseTransport):
+    def __init__(self, exc: type[httpx.TransportError]) -> None:
+        self.exc = exc
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise self.exc("broken (test)", request=request)
+
+
+def _context(
+    transport: httpx.AsyncBaseTransport, reports: list[socialkit.RateLimitReport]
+) -> socialkit.Context:
+    account = socialkit.Account(id="a", platform="bluesky", handle="a.test")
+    return socialkit.Context(
+        account=account,
+        credentials=socialkit.Credentials(),
+        http=httpx.AsyncClient(transport=transport),
+        media=socialkit.LocalMediaStore("unused"),
+        clock=lambda: NOW,
+        on_rate_limit=reports.append,
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "write", "expected"),
+    [
+        (httpx.ConnectError, True, socialkit.Transient),
+        (httpx.ConnectTimeout, True, socialkit.Transient),
+        (httpx.PoolTimeout, True, socialkit.Transient),
+        (httpx.ReadTimeout, True, socialkit.UnknownOutcome),
+        (httpx.ReadError, True, socialkit.UnknownOutcome),
+        (httpx.RemoteProtocolError, True, socialkit.UnknownOutcome),
+        (httpx.WriteTimeout, True, socialkit.UnknownOutcome),
+        (httpx.ReadTimeout, False, socialkit.Transient),
+    ],
+)
+async def test_transport_failures(
+    exc: type[httpx.TransportError], write: bool, expected: type[Exception]
+) -> None:
+    ctx = _context(_Breaks(exc), [])
+    xrpc = XrpcClient(ctx, "https://pds.example")
+    with pytest.raises(expected) as caught:
+        await xrpc.procedure(
+            "com.atproto.repo.createRecord", {"a": 1}, token="secret-token-x", write=write
+        )
+    assert "secret-token-x" not in str(caught.value)
+    await ctx.http.aclose()
+
+
+async def test_every_response_reports_its_rate_limit_headers() -> None:
+    reports: list[socialkit.RateLimitReport] = []
+    reset = int(NOW.timestamp()) + 300
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={"did": "did:plc:x"},
+            headers={
+                "RateLimit-Limit": "3000",
+                "RateLimit-Remaining": "2999",
+                "RateLimit-Reset": str(reset),
+                "RateLimit-Policy": "3000;w=300",
+            },
+        )
+
+    ctx = _context(httpx.MockTransport(handler), reports)
+    xrpc = XrpcClient(ctx, "https://pds.example/")
+    await xrpc.query("com.atproto.identity.resolveHandle", {"handle": "a.test"})
+    assert reports == [
+        socialkit.RateLimitReport(
+            remaining=2999,
+            reset_at=datetime.fromtimestamp(reset, UTC),
+            limit=3000,
+            scope="default",
+        )
+    ]
+    await ctx.http.aclose()
+
+
+async def test_x_prefixed_headers_are_not_atproto_headers() -> None:
+    reports: list[socialkit.RateLimitReport] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={}, headers={"X-RateLimit-Remaining": "1"})
+
+    ctx = _context(httpx.MockTransport(handler), reports)
+    await XrpcClient(ctx, "https://pds.example").query("x.y.z")
+    assert reports == []
+    await ctx.http.aclose()

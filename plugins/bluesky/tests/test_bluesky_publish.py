@@ -1,0 +1,322 @@
+"""Publishing: records, threads, images, link cards, first comments, exactly once, delete, metrics."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from socialkit_bluesky import derive_record_key
+from socialkit_bluesky.testing import FakePds
+
+import socialkit
+
+
+def post_values(lab) -> list[dict]:
+    return [r["value"] for r in lab.pds.posts(lab.owner.did)]
+
+
+async def test_a_thread_is_published_as_replies_with_root_and_parent(lab) -> None:
+    image = lab.image(8, 4, alt="A blue gradient")
+    post = socialkit.Post(
+        text="سلام #بازاریابی_دیجیتال https://example.com/launch @alice.test",
+        media=(image,),
+        thread=(socialkit.ThreadPart(text="two"), socialkit.ThreadPart(text="three")),
+        language="fa",
+    )
+    ctx = await lab.context()
+    receipt = await lab.platform.publish(lab.draft(post), ctx)
+
+    assert len(receipt.parts) == 3
+    first, second, third = (lab.pds.records[ref.id] for ref in receipt.parts)
+    assert first["value"]["text"] == post.text
+    assert "reply" not in first["value"]
+    root = {"uri": receipt.parts[0].id, "cid": receipt.parts[0].extra["cid"]}
+    assert second["value"]["reply"] == {"root": root, "parent": root}
+    assert third["value"]["reply"] == {
+        "root": root,
+        "parent": {"uri": receipt.parts[1].id, "cid": receipt.parts[1].extra["cid"]},
+    }
+    assert all(r["value"]["langs"] == ["fa"] for r in (first, second, third))
+    # the image: uploaded bytes, alt text and aspect ratio
+    [item] = first["value"]["embed"]["images"]
+    assert item["alt"] == "A blue gradient"
+    assert item["aspectRatio"] == {"width": 8, "height": 4}
+    assert lab.pds.blobs[item["image"]["ref"]["$link"]] == lab.media.read_bytes(image)
+    # facets: byte ranges cover exactly the tag, the link and the mention
+    raw = post.text.encode()
+    covered = {
+        raw[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode(): f["features"][0]
+        for f in first["value"]["facets"]
+    }
+    assert covered == {
+        "#بازاریابی_دیجیتال": {"$type": "app.bsky.richtext.facet#tag", "tag": "بازاریابی_دیجیتال"},
+        "https://example.com/launch": {
+            "$type": "app.bsky.richtext.facet#link",
+            "uri": "https://example.com/launch",
+        },
+        "@alice.test": {"$type": "app.bsky.richtext.facet#mention", "did": lab.owner.did},
+    }
+    # checkpoints after each part, receipts with URLs a person can open
+    assert [part for part, _ in lab.checkpoints] == [0, 1, 2]
+    rkey = receipt.parts[0].extra["rkey"]
+    assert receipt.url == f"https://bsky.app/profile/{lab.owner.did}/post/{rkey}"
+    assert receipt.published_at == lab.clock.now
+
+
+async def test_record_keys_and_created_at_come_from_the_idempotency_keys(lab) -> None:
+    post = socialkit.Post(text="one", thread=(socialkit.ThreadPart(text="two"),))
+    ctx = await lab.context()
+    receipt = await lab.platform.publish(lab.draft(post), ctx)
+    for index, ref in enumerate(receipt.parts):
+        expected = derive_record_key(ctx.idempotency_key(index), lab.clock.now, offset_ms=index)
+        assert ref.extra["rkey"] == expected.rkey
+        assert lab.pds.records[ref.id]["value"]["createdAt"] == expected.created_at
+
+
+async def test_a_link_card_with_thumbnail(lab) -> None:
+    thumb = lab.image(12, 6, alt=None)
+    post = socialkit.Post(
+        text="Read the launch notes",
+        link=socialkit.Link(
+            url="https://example.com/notes",
+            title="Launch notes",
+            description="All of it",
+            thumbnail=thumb,
+        ),
+    )
+    receipt = await lab.platform.publish(lab.draft(post), await lab.context())
+    embed = lab.pds.records[receipt.ref.id]["value"]["embed"]
+    assert embed["$type"] == "app.bsky.embed.external"
+    external = embed["external"]
+    assert (external["uri"], external["title"], external["description"]) == (
+        "https://example.com/notes",
+        "Launch notes",
+        "All of it",
+    )
+    assert lab.pds.blobs[external["thumb"]["ref"]["$link"]] == lab.media.read_bytes(thumb)
+
+
+async def test_a_link_without_card_data_makes_no_card_and_images_win_over_a_card(lab) -> None:
+    bare = socialkit.Post(
+        text="x https://example.com", link=socialkit.Link(url="https://example.com")
+    )
+    receipt = await lab.platform.publish(lab.draft(bare), await lab.context())
+    assert "embed" not in lab.pds.records[receipt.ref.id]["value"]
+    both = socialkit.Post(
+        text="y",
+        media=(lab.image(),),
+        link=socialkit.Link(url="https://example.com", title="T"),
+    )
+    receipt = await lab.platform.publish(lab.draft(both), await lab.context(keys=("pub-2-0",)))
+    assert lab.pds.records[receipt.ref.id]["value"]["embed"]["$type"] == "app.bsky.embed.images"
+
+
+async def test_first_comment_replies_to_the_post(lab) -> None:
+    post = socialkit.Post(text="Main post", first_comment="More in the comments #info")
+    receipt = await lab.platform.publish(lab.draft(post), await lab.context())
+    assert receipt.first_comment is not None
+    comment = lab.pds.records[receipt.first_comment.id]["value"]
+    root = {"uri": receipt.ref.id, "cid": receipt.ref.extra["cid"]}
+    assert comment["reply"] == {"root": root, "parent": root}
+    assert comment["facets"][0]["features"][0]["tag"] == "info"
+
+
+async def test_langs_option_overrides_the_language(lab) -> None:
+    post = socialkit.Post(text="hello سلام", language="en", options={"langs": ["en", "fa"]})
+    receipt = await lab.platform.publish(lab.draft(post), await lab.context())
+    assert lab.pds.records[receipt.ref.id]["value"]["langs"] == ["en", "fa"]
+
+
+async def test_an_oversized_image_is_refused_before_anything_is_sent(lab) -> None:
+    big = socialkit.Media(sha256="a" * 64, mime_type="image/png", size=2_000_001, alt_text="big")
+    draft = socialkit.Draft(
+        platform="bluesky", revision="r", parts=(socialkit.DraftPart(text="hi", media=(big,)),)
+    )
+    problems = socialkit.validate(draft, lab.platform.capabilities)
+    assert [(p.field, p.code, p.limit, p.value) for p in problems] == [
+        ("media[0].size", "media.too_large", 2_000_000, 2_000_001)
+    ]
+    with pytest.raises(socialkit.Rejected, match=r"nothing was sent.*2000000"):
+        await lab.platform.publish(draft, await lab.context())
+    assert lab.requests == []
+
+
+async def test_text_the_pds_would_reject_is_refused_by_validation_first(lab) -> None:
+    draft = socialkit.Draft(
+        platform="bluesky", revision="r", parts=(socialkit.DraftPart(text="é" * 301),)
+    )
+    with pytest.raises(socialkit.Rejected, match=r"text.*limit 300, value 301"):
+        await lab.platform.publish(draft, await lab.context())
+    assert lab.requests == []
+
+
+async def test_the_servers_refusal_is_rejected_with_its_reason(lab) -> None:
+    # Validation against a looser rule lets the text through; the server refuses it.
+    loose = lab.platform.capabilities.model_copy(
+        update={"text": lab.platform.capabilities.text.with_limit(1000)}
+    )
+    draft = socialkit.Draft(
+        platform="bluesky", revision="r", parts=(socialkit.DraftPart(text="a" * 301),)
+    )
+    with pytest.raises(socialkit.Rejected, match="grapheme too big") as caught:
+        await lab.platform.publish(draft, await lab.context(capabilities=loose))
+    assert caught.value.platform_code == "InvalidRequest"
+    assert lab.pds.posts() == []
+
+
+class LosesAnswers(httpx.AsyncBaseTransport):
+    """Passes requests to the fake PDS; loses the answer of chosen requests after it acted."""
+
+    def __init__(self, pds: FakePds) -> None:
+        self.inner = httpx.MockTransport(pds.handler)
+        self.lose: dict[str, int] = {}  # nsid -> how many answers to lose
+        self.refuse: dict[str, int] = {}  # nsid -> how many connections to refuse
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        nsid = request.url.path.removeprefix("/xrpc/")
+        if self.refuse.get(nsid, 0):
+            self.refuse[nsid] -= 1
+            raise httpx.ConnectError("connection refused (test)", request=request)
+        response = await self.inner.handle_async_request(request)
+        if self.lose.get(nsid, 0):
+            self.lose[nsid] -= 1
+            await response.aread()
+            raise httpx.ReadTimeout("answer lost (test)", request=request)
+        return response
+
+
+async def test_a_lost_answer_is_settled_in_the_same_attempt_by_reading_the_key(lab_factory) -> None:
+    lab = lab_factory()
+    transport = LosesAnswers(lab.pds)
+    lab.http = httpx.AsyncClient(transport=transport)
+    transport.lose["com.atproto.repo.createRecord"] = 1
+    receipt = await lab.platform.publish(
+        lab.draft(socialkit.Post(text="once")), await lab.context()
+    )
+    assert len(lab.pds.posts()) == 1
+    assert receipt.ref.id == lab.pds.posts()[0]["uri"]
+    await lab.http.aclose()
+
+
+async def test_a_retry_after_a_lost_answer_makes_exactly_one_record(lab_factory) -> None:
+    lab = lab_factory()
+    transport = LosesAnswers(lab.pds)
+    lab.http = httpx.AsyncClient(transport=transport)
+    draft = lab.draft(socialkit.Post(text="exactly once", thread=(socialkit.ThreadPart(text="2"),)))
+    first_attempt_at = lab.clock.now
+    # The post is written, its answer lost, and the read-back cannot connect either.
+    transport.lose["com.atproto.repo.createRecord"] = 1
+    transport.refuse["com.atproto.repo.getRecord"] = 1
+    with pytest.raises(socialkit.UnknownOutcome):
+        await lab.platform.publish(draft, await lab.context(first_attempt_at=first_attempt_at))
+    assert len(lab.pds.posts()) == 1
+    lab.clock.advance(minutes=3)  # the engine retries later, with the same keys
+    retry = await lab.context(first_attempt_at=first_attempt_at, attempt=2)
+    receipt = await lab.platform.publish(draft, retry)
+    assert len(lab.pds.posts()) == 2  # part 0 once, part 1 once
+    assert receipt.parts[0].id == next(
+        p["uri"] for p in lab.pds.posts() if "reply" not in p["value"]
+    )
+    await lab.http.aclose()
+
+
+async def test_a_thread_resumes_after_its_checkpoints(lab) -> None:
+    post = socialkit.Post(
+        text="one", thread=(socialkit.ThreadPart(text="two"), socialkit.ThreadPart(text="three"))
+    )
+    draft = lab.draft(post)
+    ctx = await lab.context()
+    full = await lab.platform.publish(draft, ctx)
+    # Pretend the worker died after part 1: drop part 2 and resume from two checkpoints.
+    del lab.pds.records[full.parts[2].id]
+    lab.requests.clear()
+    resumed = await lab.platform.publish(
+        draft, ctx.evolve(published_parts=full.parts[:2], attempt=2)
+    )
+    assert resumed.parts[:2] == full.parts[:2]
+    assert lab.nsids().count("com.atproto.repo.createRecord") == 1
+    assert (
+        lab.pds.records[resumed.parts[2].id]["value"]["reply"]["parent"]["uri"] == full.parts[1].id
+    )
+
+
+async def test_a_key_holding_another_post_is_an_unknown_outcome(lab) -> None:
+    ctx = await lab.context(keys=("same-key",))
+    await lab.platform.publish(lab.draft(socialkit.Post(text="first text")), ctx)
+    with pytest.raises(socialkit.UnknownOutcome, match="already holds another post"):
+        await lab.platform.publish(lab.draft(socialkit.Post(text="second text")), ctx)
+    assert [v["text"] for v in post_values(lab)] == ["first text"]
+
+
+async def test_find_published_reads_the_derived_keys(lab) -> None:
+    post = socialkit.Post(text="one", thread=(socialkit.ThreadPart(text="two"),), first_comment="c")
+    draft = lab.draft(post)
+    anchor = lab.clock.now
+    assert await lab.platform.find_published(draft, await lab.context()) is None  # never sent
+    ctx = await lab.context(first_attempt_at=anchor)
+    assert await lab.platform.find_published(draft, ctx) is None  # sent, nothing there
+    receipt = await lab.platform.publish(draft, ctx)
+    lab.clock.advance(hours=1)
+    found = await lab.platform.find_published(draft, await lab.context(first_attempt_at=anchor))
+    assert found is not None
+    assert found.parts == receipt.parts
+    assert found.first_comment == receipt.first_comment
+    assert found.published_at.isoformat().startswith("2026-05-04T09:30:00.123")
+
+
+async def test_find_published_checkpoints_a_partial_thread(lab) -> None:
+    post = socialkit.Post(text="one", thread=(socialkit.ThreadPart(text="two"),))
+    draft = lab.draft(post)
+    ctx = await lab.context(first_attempt_at=lab.clock.now)
+    receipt = await lab.platform.publish(draft, ctx)
+    del lab.pds.records[receipt.parts[1].id]
+    lab.checkpoints.clear()
+    assert await lab.platform.find_published(draft, ctx) is None
+    assert lab.checkpoints == [(0, receipt.parts[0])]
+
+
+async def test_delete_removes_every_part_and_the_comment(lab) -> None:
+    post = socialkit.Post(text="one", thread=(socialkit.ThreadPart(text="two"),), first_comment="c")
+    receipt = await lab.platform.publish(lab.draft(post), await lab.context())
+    assert len(lab.pds.posts()) == 3
+    await lab.platform.delete(receipt, await lab.context())
+    assert lab.pds.posts() == []
+    await lab.platform.delete(receipt, await lab.context())  # deleting again is harmless
+
+
+async def test_metrics_come_from_the_appview(lab) -> None:
+    lab.account = lab.account.model_copy(
+        update={"settings": {**lab.account.settings, "appview": FakePds.URL}}
+    )
+    receipt = await lab.platform.publish(
+        lab.draft(socialkit.Post(text="count me")), await lab.context()
+    )
+    lab.pds.seed_counts(receipt.ref.id, likeCount=7, repostCount=2, replyCount=1, quoteCount=0)
+    [snapshot] = await lab.platform.fetch_metrics([receipt], await lab.context())
+    assert (snapshot.likes, snapshot.shares, snapshot.comments, snapshot.quotes) == (7, 2, 1, 0)
+    assert snapshot.post_id == receipt.ref.id
+    assert snapshot.collected_at == lab.clock.now
+    caps = await lab.platform.resolve_capabilities(await lab.context())
+    assert caps.metrics == frozenset({"likes", "shares", "comments", "quotes"})
+
+
+async def test_metrics_on_a_bare_pds_say_so_instead_of_zeros(lab) -> None:
+    receipt = await lab.platform.publish(
+        lab.draft(socialkit.Post(text="no appview")), await lab.context()
+    )
+    with pytest.raises(socialkit.Unsupported, match=r"no AppView.*'appview'"):
+        await lab.platform.fetch_metrics([receipt], await lab.context())
+    caps = await lab.platform.resolve_capabilities(await lab.context())
+    assert caps.metrics == frozenset()
+
+
+async def test_bsky_social_gets_the_public_appview_by_default() -> None:
+    from socialkit_bluesky import BlueskySettings
+
+    account = socialkit.Account(id="a", platform="bluesky", handle="a.bsky.social")
+    settings = BlueskySettings.of(account)
+    assert (settings.service, settings.appview) == (
+        "https://bsky.social",
+        "https://public.api.bsky.app",
+    )
+    with pytest.raises(socialkit.ConfigError, match="'service' must be an http"):
+        BlueskySettings.of(account.model_copy(update={"settings": {"service": "bsky.social"}}))

@@ -1,0 +1,154 @@
+"""Sessions: made once from the app password, shared through the provider, refreshed once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from socialkit_bluesky._session import Session, jwt_expiry
+
+import socialkit
+
+
+def count(lab, nsid: str) -> int:
+    return lab.nsids().count(nsid)
+
+
+async def test_first_use_creates_a_session_and_saves_it(lab) -> None:
+    identity = await lab.platform.verify_account(await lab.context())
+    assert identity.platform_account_id == lab.owner.did
+    assert identity.handle == "alice.test"
+    stored = await lab.provider.load(lab.account)
+    assert stored.get("did") == lab.owner.did
+    assert stored.get("app_password") == "abcd-efgh-ijkl-mnop"  # kept beside the session
+    assert stored.expires_at == lab.clock.now.replace(microsecond=0) + timedelta(hours=2)
+    assert count(lab, "com.atproto.server.createSession") == 1
+
+
+async def test_a_stored_session_is_reused_without_logging_in(lab) -> None:
+    await lab.platform.verify_account(await lab.context())
+    for _ in range(3):
+        await lab.platform.verify_account(await lab.context())  # fresh contexts, like new workers
+    assert count(lab, "com.atproto.server.createSession") == 1
+    assert count(lab, "com.atproto.server.getSession") == 4
+
+
+async def test_a_session_near_expiry_is_refreshed_once_before_use(lab) -> None:
+    await lab.platform.verify_account(await lab.context())
+    before = await lab.provider.load(lab.account)
+    lab.clock.advance(hours=1, minutes=57)  # 3 minutes left: inside the refresh margin
+    await lab.platform.verify_account(await lab.context())
+    after = await lab.provider.load(lab.account)
+    assert count(lab, "com.atproto.server.refreshSession") == 1
+    assert count(lab, "com.atproto.server.createSession") == 1
+    assert after.get("refresh_jwt") != before.get("refresh_jwt")  # rotated and saved
+
+
+async def test_concurrent_workers_make_one_session_between_them(lab) -> None:
+    contexts = [await lab.context() for _ in range(8)]
+    identities = await asyncio.gather(*(lab.platform.verify_account(c) for c in contexts))
+    assert {i.platform_account_id for i in identities} == {lab.owner.did}
+    assert count(lab, "com.atproto.server.createSession") == 1
+
+
+async def test_expired_token_is_auth_expired_and_refresh_credentials_renews_it(lab) -> None:
+    await lab.platform.verify_account(await lab.context())
+    ctx = await lab.context()
+    # The token dies early (the server says so before its exp claim does).
+    stale = Session.from_credentials(ctx.credentials)
+    assert stale is not None
+    lab.pds._tokens[stale.access_jwt].expires_at = lab.clock.now
+    with pytest.raises(socialkit.AuthExpired, match="ExpiredToken"):
+        await lab.platform.verify_account(ctx)
+    fresh = await lab.platform.refresh_credentials(ctx)
+    assert fresh.get("access_jwt") != stale.access_jwt
+    assert fresh.get("app_password") == "abcd-efgh-ijkl-mnop"
+    assert count(lab, "com.atproto.server.refreshSession") == 1
+    assert count(lab, "com.atproto.server.createSession") == 1
+    await lab.provider.save(lab.account, fresh)
+    identity = await lab.platform.verify_account(await lab.context())
+    assert identity.platform_account_id == lab.owner.did
+
+
+async def test_a_dead_refresh_token_falls_back_to_the_app_password(lab) -> None:
+    await lab.platform.verify_account(await lab.context())
+    ctx = await lab.context()
+    dead = ctx.credentials.with_values(refresh_jwt="not-a-token", access_jwt="not-a-token")
+    fresh = await lab.platform.refresh_credentials(ctx.evolve(credentials=dead))
+    assert count(lab, "com.atproto.server.refreshSession") == 1
+    assert count(lab, "com.atproto.server.createSession") == 2
+    assert fresh.get("did") == lab.owner.did
+
+
+async def test_wrong_app_password_needs_a_person(lab) -> None:
+    await lab.provider.save(
+        lab.account, socialkit.Credentials().with_values(app_password="wrong-pass-word-here")
+    )
+    with pytest.raises(socialkit.NeedsReauth) as caught:
+        await lab.platform.verify_account(await lab.context())
+    message = str(caught.value)
+    assert "alice.test" in message
+    assert "Invalid identifier or password" in message
+    assert "app password" in message
+    assert "wrong-pass-word-here" not in message
+
+
+async def test_revoked_app_password_needs_a_person_on_refresh(lab) -> None:
+    await lab.platform.verify_account(await lab.context())
+    lab.pds.revoke_app_password(lab.owner.did)
+    with pytest.raises(socialkit.NeedsReauth, match="Invalid identifier or password"):
+        await lab.platform.refresh_credentials(await lab.context())
+
+
+async def test_no_app_password_and_no_session_needs_a_person(lab) -> None:
+    await lab.provider.save(lab.account, socialkit.Credentials())
+    with pytest.raises(socialkit.NeedsReauth, match="app_password"):
+        await lab.platform.verify_account(await lab.context())
+    assert lab.requests == []
+
+
+async def test_login_uses_the_did_once_it_is_known(lab) -> None:
+    lab.account = lab.account.model_copy(update={"platform_account_id": lab.owner.did})
+    await lab.platform.verify_account(await lab.context())
+    [login] = [r for r in lab.requests if r.url.path.endswith("createSession")]
+    assert lab.owner.did.encode() in login.content
+
+
+async def test_login_rate_limit_is_rate_limited_with_a_reset(lab) -> None:
+    lab.pds.rate_limits = True
+    for _ in range(30):
+        await lab.platform.refresh_credentials(
+            (await lab.context()).evolve(
+                credentials=socialkit.Credentials().with_values(app_password="abcd-efgh-ijkl-mnop")
+            )
+        )
+    with pytest.raises(socialkit.RateLimited) as caught:
+        await lab.platform.refresh_credentials(
+            (await lab.context()).evolve(
+                credentials=socialkit.Credentials().with_values(app_password="abcd-efgh-ijkl-mnop")
+            )
+        )
+    assert caught.value.reset_at is not None
+    assert caught.value.reset_at > lab.clock.now
+    assert caught.value.retry_after == pytest.approx(300, abs=1)
+    assert lab.rate_limits[-1].scope == "session"
+    assert lab.rate_limits[-1].remaining == 0
+
+
+def test_session_repr_hides_tokens() -> None:
+    session = Session(
+        access_jwt="aaa.bbb.ccc", refresh_jwt="ddd.eee.fff", did="did:plc:x", handle="x"
+    )
+    assert "aaa.bbb" not in repr(session)
+    assert "ddd.eee" not in repr(session)
+
+
+def test_jwt_expiry_reads_the_exp_claim_and_tolerates_junk() -> None:
+    import base64
+    import json
+
+    payload = base64.urlsafe_b64encode(json.dumps({"exp": 1780000000}).encode()).rstrip(b"=")
+    assert jwt_expiry(f"h.{payload.decode()}.s").timestamp() == 1780000000
+    assert jwt_expiry("junk") is None
+    assert jwt_expiry("a.!!!.c") is None
