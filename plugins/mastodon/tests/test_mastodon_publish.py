@@ -1,0 +1,233 @@
+"""Publishing statuses through the fake server: text, options, polls, media, threads, keys."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from socialkit_mastodon import Mastodon
+
+import socialkit
+
+
+def _status_requests(server) -> list[httpx.Request]:
+    return [r for r in server.requests if r.method == "POST" and r.url.path == "/api/v1/statuses"]
+
+
+def _body(request: httpx.Request) -> dict:
+    return json.loads(request.content)
+
+
+async def test_a_status_carries_its_options_and_the_idempotency_key(
+    platform, make_ctx, server, draft
+) -> None:
+    post = socialkit.Post(
+        text="Spring launch! #news",
+        language="fa-IR",
+        content_warning="launch spoilers",
+        options={"visibility": "unlisted", "sensitive": True},
+    )
+    receipt = await platform.publish(draft(post), make_ctx())
+
+    [request] = _status_requests(server)
+    assert request.headers["Idempotency-Key"] == "pub-1-part-0"
+    assert request.headers["Authorization"].startswith("Bearer ")
+    assert _body(request) == {
+        "status": "Spring launch! #news",
+        "visibility": "unlisted",
+        "language": "fa",
+        "spoiler_text": "launch spoilers",
+        "sensitive": True,
+    }
+    status = server.statuses[receipt.ref.id]
+    assert status["visibility"] == "unlisted"
+    assert status["spoiler_text"] == "launch spoilers"
+    assert receipt.platform == "mastodon"
+    assert receipt.account_id == "acme-mastodon"
+    assert receipt.url == status["url"]
+    assert receipt.published_at == datetime.fromisoformat(
+        status["created_at"].replace("Z", "+00:00")
+    )
+
+
+async def test_the_account_setting_gives_the_default_visibility(
+    platform, make_ctx, server, draft, account
+) -> None:
+    account = account.model_copy(update={"settings": {**account.settings, "visibility": "private"}})
+    await platform.publish(draft(socialkit.Post(text="hi")), make_ctx(account=account))
+    [request] = _status_requests(server)
+    assert _body(request)["visibility"] == "private"
+
+
+async def test_a_bad_visibility_is_rejected_before_anything_is_sent(
+    platform, make_ctx, server, draft
+) -> None:
+    post = socialkit.Post(text="hi", options={"visibility": "everyone"})
+    with pytest.raises(socialkit.Rejected, match=r"options\.visibility"):
+        await platform.publish(draft(post), make_ctx())
+    assert _status_requests(server) == []
+
+
+async def test_a_poll_is_sent_and_checked_against_the_server_limits(
+    platform, make_ctx, server, draft
+) -> None:
+    poll = {"options": ["tea", "coffee"], "expires_in": 3600, "multiple": True}
+    receipt = await platform.publish(
+        draft(socialkit.Post(text="Which?", options={"poll": poll})), make_ctx()
+    )
+    [request] = _status_requests(server)
+    assert _body(request)["poll"] == {**poll, "hide_totals": False}
+    assert [o["title"] for o in server.statuses[receipt.ref.id]["poll"]["options"]] == [
+        "tea",
+        "coffee",
+    ]
+
+    too_many = {"options": ["a", "b", "c", "d", "e"], "expires_in": 3600}
+    with pytest.raises(socialkit.Rejected, match="too many poll options") as info:
+        await platform.publish(
+            draft(socialkit.Post(text="?", options={"poll": too_many})), make_ctx()
+        )
+    assert info.value.details == {"field": "options.poll.options", "limit": 4, "value": 5}
+    too_soon = {"options": ["a", "b"], "expires_in": 60}
+    with pytest.raises(socialkit.Rejected, match="closes too soon"):
+        await platform.publish(
+            draft(socialkit.Post(text="?", options={"poll": too_soon})), make_ctx()
+        )
+
+
+async def test_a_poll_with_media_is_rejected(platform, make_ctx, draft, png) -> None:
+    post = socialkit.Post(
+        text="?",
+        media=(png("a dot"),),
+        options={"poll": {"options": ["a", "b"], "expires_in": 600}},
+    )
+    with pytest.raises(socialkit.Rejected, match="both a poll and media"):
+        await platform.publish(draft(post), make_ctx())
+
+
+async def test_the_shared_link_is_appended_when_the_text_lacks_it(
+    platform, make_ctx, server, draft
+) -> None:
+    post = socialkit.Post(text="Read this", link=socialkit.Link(url="https://example.com/a"))
+    await platform.publish(draft(post), make_ctx())
+    [request] = _status_requests(server)
+    assert _body(request)["status"] == "Read this\n\nhttps://example.com/a"
+
+
+async def test_media_is_uploaded_with_alt_text_and_attached(
+    platform, make_ctx, server, draft, png
+) -> None:
+    post = socialkit.Post(text="two dots", media=(png("a red dot"), png("another dot")))
+    receipt = await platform.publish(draft(post), make_ctx())
+    uploads = [r for r in server.requests if r.url.path == "/api/v2/media"]
+    assert len(uploads) == 2
+    status = server.statuses[receipt.ref.id]
+    assert [m["description"] for m in status["media_attachments"]] == ["a red dot", "another dot"]
+    assert _body(_status_requests(server)[0])["media_ids"] == [
+        m["id"] for m in status["media_attachments"]
+    ]
+
+
+async def test_processing_media_is_polled_202_206_200_before_the_status(
+    platform, make_ctx, server, draft, png, recorder
+) -> None:
+    server.media_processing_checks = 3
+    receipt = await platform.publish(
+        draft(socialkit.Post(text="video soon", media=(png("dot"),))), make_ctx()
+    )
+    polls = [r for r in server.requests if r.url.path.startswith("/api/v1/media/")]
+    assert len(polls) == 4  # 206, 206, 206, then 200
+    assert recorder.sleeps == [0.5, 1.0, 2.0, 4.0]
+    assert server.statuses[receipt.ref.id]["media_attachments"][0]["url"] is not None
+    # the status was only created after the media was ready
+    order = [r.url.path for r in server.requests]
+    assert order.index("/api/v1/statuses") > max(
+        i for i, p in enumerate(order) if p.startswith("/api/v1/media/")
+    )
+
+
+async def test_media_polling_is_bounded(platform, make_ctx, server, draft, png, recorder) -> None:
+    server.media_processing_checks = 100
+    with pytest.raises(socialkit.Transient, match="still being processed after 6 checks"):
+        await platform.publish(draft(socialkit.Post(text="x", media=(png("dot"),))), make_ctx())
+    assert recorder.sleeps == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert _status_requests(server) == []
+
+
+async def test_a_thread_replies_in_order_and_checkpoints_each_part(
+    platform, make_ctx, server, draft, png, recorder
+) -> None:
+    post = socialkit.Post(
+        text="1/3 first",
+        thread=(
+            socialkit.ThreadPart(text="2/3 second", media=(png("dot"),)),
+            socialkit.ThreadPart(text="3/3 third"),
+        ),
+    )
+    receipt = await platform.publish(draft(post), make_ctx())
+    requests = _status_requests(server)
+    assert [r.headers["Idempotency-Key"] for r in requests] == [
+        "pub-1-part-0",
+        "pub-1-part-1",
+        "pub-1-part-2",
+    ]
+    ids = [ref.id for ref in receipt.parts]
+    assert [_body(r).get("in_reply_to_id") for r in requests] == [None, ids[0], ids[1]]
+    assert [(part, ref.id) for part, ref in recorder.checkpoints] == list(enumerate(ids))
+    assert server.statuses[ids[1]]["media_attachments"][0]["description"] == "dot"
+
+
+async def test_a_thread_resumes_after_its_published_parts(
+    platform, make_ctx, server, draft, recorder
+) -> None:
+    post = socialkit.Post(text="one", thread=(socialkit.ThreadPart(text="two"),))
+    d = draft(post)
+    first = await platform.publish(
+        socialkit.Draft(**{**d.model_dump(), "parts": d.parts[:1]}), make_ctx()
+    )
+    server.requests.clear()
+    receipt = await platform.publish(d, make_ctx(attempt=2, published_parts=first.parts))
+    [request] = _status_requests(server)
+    assert _body(request) == {"status": "two", "in_reply_to_id": first.ref.id}
+    assert request.headers["Idempotency-Key"] == "pub-1-part-1"
+    assert receipt.parts[0] == first.parts[0]
+    assert len(receipt.parts) == 2
+
+
+async def test_resending_with_the_same_key_returns_the_first_status(
+    platform, make_ctx, server, draft
+) -> None:
+    d = draft(socialkit.Post(text="exactly once"))
+    first = await platform.publish(d, make_ctx())
+    again = await platform.publish(d, make_ctx(attempt=2))
+    assert again.ref.id == first.ref.id
+    assert len(server.statuses) == 1
+
+
+async def test_every_response_reports_the_rate_limit(
+    platform, make_ctx, server, draft, png, recorder
+) -> None:
+    await platform.publish(draft(socialkit.Post(text="x", media=(png("dot"),))), make_ctx())
+    assert len(recorder.rate_limits) == len(server.requests)
+    scopes = [r.scope for r in recorder.rate_limits]
+    assert scopes.count("media") == 1
+    default = [r for r in recorder.rate_limits if r.scope == "default"]
+    assert default[-1].limit == 300
+    assert default[-1].remaining == 300 - len(default)
+    assert default[-1].reset_at == server.clock() + timedelta(minutes=5)
+
+
+async def test_no_token_needs_a_person(platform, make_ctx, draft) -> None:
+    ctx = make_ctx(credentials=socialkit.Credentials())
+    with pytest.raises(socialkit.NeedsReauth, match="python -m socialkit_mastodon auth"):
+        await platform.publish(draft(socialkit.Post(text="x")), ctx)
+
+
+def test_the_adapter_declares_key_idempotency_and_mastodon_counting() -> None:
+    caps = Mastodon.capabilities
+    assert caps.idempotency is socialkit.Idempotency.KEY
+    assert caps.text.name == "mastodon"
+    assert caps.threads and caps.content_warning and caps.languages
+    assert caps.rate_limit_headers == "X-RateLimit"
