@@ -19,26 +19,43 @@ Example::
 
 Credentials are never written here: the file names a provider, and the provider holds
 the secrets (environment variables, a secrets file with mode 0600, or the application).
+Accounts and campaigns without a ``workspace`` of their own belong to the project's.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import tempfile
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError
 
+from socialkit._fieldpaths import field_path, fields_at, suggest
 from socialkit.errors import ConfigError
 from socialkit.models._base import SocialModel
 from socialkit.models.account import Account
 from socialkit.models.campaign import Campaign
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from socialkit.models.media_store import LocalMediaStore
     from socialkit.platforms.credentials import CredentialProvider
 
-__all__ = ["CONFIG_FILENAME", "CredentialsConfig", "ProjectConfig", "find_config", "load_config"]
+__all__ = [
+    "CONFIG_FILENAME",
+    "CredentialsConfig",
+    "ProjectConfig",
+    "append_account",
+    "field_path",
+    "find_config",
+    "format_validation_error",
+    "load_config",
+]
 
 CONFIG_FILENAME = "socialkit.toml"
 
@@ -61,6 +78,7 @@ class ProjectConfig(SocialModel):
     accounts: tuple[Account, ...] = ()
     campaigns: tuple[Campaign, ...] = ()
     base_dir: str = Field(default=".", exclude=True)
+    path: str | None = Field(default=None, exclude=True, description="The file it was read from.")
 
     def account(self, account_id: str) -> Account:
         """The account with ``account_id``; :class:`ConfigError` listing the known ones."""
@@ -100,6 +118,23 @@ class ProjectConfig(SocialModel):
             return FileCredentialProvider(self.resolve_path(self.credentials.path))
         return EnvCredentialProvider(prefix=self.credentials.prefix)
 
+    def media_store(self) -> LocalMediaStore:
+        """The media store in ``media_dir`` (relative to the project file)."""
+        from socialkit.models.media_store import LocalMediaStore
+
+        return LocalMediaStore(self.resolve_path(self.media_dir))
+
+    def credentials_reference(self, account: Account) -> str:
+        """Where the configured provider looks for ``account``'s secrets, for people.
+
+        Names the place (variables, file and entry), never a value.
+        """
+        if self.credentials.provider == "file":
+            where = self.credentials.path or "(credentials.path is not set)"
+            return f"secrets file {where}, entry {account.id!r}"
+        stem = self.credentials.prefix + re.sub(r"[^A-Za-z0-9]", "_", account.id).upper()
+        return f"environment variables {stem}_<KEY>"
+
 
 def find_config(start: Path | None = None) -> Path | None:
     """``$SOCIALKIT_CONFIG``, or the nearest ``socialkit.toml`` in ``start`` or its parents."""
@@ -130,17 +165,132 @@ def load_config(path: str | Path | None = None) -> ProjectConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{found}: not valid TOML: {exc}") from None
     data["base_dir"] = str(found.parent)
+    data["path"] = str(found)
+    _inherit_workspace(data)
     try:
         return ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{found}: {format_validation_error(exc)}") from None
 
 
+def _inherit_workspace(data: dict[str, Any]) -> None:
+    workspace = data.get("workspace", "default")
+    for key in ("accounts", "campaigns"):
+        items = data.get(key)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict) and "workspace" not in item:
+                    item["workspace"] = workspace
+
+
 def format_validation_error(exc: ValidationError) -> str:
-    """pydantic's errors as ``field.path: message`` lines joined by '; '."""
+    """pydantic's errors as ``field.path: message`` joined by '; ' (the root is ``(root)``)."""
     parts = []
     for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "(root)"
+        where = field_path(error["loc"]) or "(root)"
         message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field" + _suggestion(exc.title, error["loc"])
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
+
+
+def _suggestion(model_name: str, loc: Sequence[int | str]) -> str:
+    model = {"ProjectConfig": ProjectConfig}.get(model_name)
+    names = fields_at(model, loc[:-1]) if model is not None else []
+    return suggest(str(loc[-1]), names) if loc else ""
+
+
+# -- writing accounts ------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _toml_string(key)
+
+
+def _toml_string(value: str) -> str:
+    # JSON's escapes are a subset of TOML basic strings'; TOML also forbids a raw DEL.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007F")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
+    if isinstance(value, dict):
+        items = [
+            f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items() if v is not None
+        ]
+        return "{ " + ", ".join(items) + " }" if items else "{}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def account_toml(account: Account, *, workspace: str = "default") -> str:
+    """The ``[[accounts]]`` table for ``account`` (fields at their defaults left out)."""
+    data = account.model_dump(mode="json", exclude_defaults=True)
+    if account.workspace == workspace:
+        data.pop("workspace", None)
+    if account.posting_slots:
+        data["posting_slots"] = [
+            {"weekday": slot.weekday.name.lower(), "time": slot.time.strftime("%H:%M")}
+            for slot in account.posting_slots
+        ]
+    lines = ["[[accounts]]"]
+    for key in ("id", "platform", "handle"):
+        lines.append(f"{key} = {_toml_value(getattr(account, key))}")
+    for key in Account.model_fields:
+        if key in data and key not in ("id", "platform", "handle"):
+            lines.append(f"{_toml_key(key)} = {_toml_value(data[key])}")
+    return "\n".join(lines) + "\n"
+
+
+def append_account(path: str | Path, account: Account) -> ProjectConfig:
+    """Add ``account`` to the project file at ``path`` (created when missing).
+
+    The table is appended, so the file's comments and layout stay as they were; the file is
+    replaced atomically and read back, and left untouched when the result would not load.
+    An account holds no secrets (its model refuses secret-looking settings), so none are
+    ever written.
+
+    Raises:
+        ConfigError: an account with this id exists, or the file would not load.
+    """
+    target = Path(path)
+    original = target.read_text(encoding="utf-8") if target.exists() else None
+    workspace = "default"
+    if original is not None:
+        current = load_config(target)
+        workspace = current.workspace
+        if any(a.id == account.id for a in current.accounts):
+            raise ConfigError(f"{target}: an account with id {account.id!r} already exists")
+        head = original if original.endswith("\n") or not original else original + "\n"
+    else:
+        head = (
+            "# socialkit project file; credentials are never written here\n"
+            f"workspace = {_toml_value(account.workspace)}\n"
+        )
+        workspace = account.workspace
+    text = head + "\n" + account_toml(account, workspace=workspace)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        if original is not None:
+            os.fchmod(fd, target.stat().st_mode & 0o777)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        try:
+            loaded = load_config(tmp)
+        except ConfigError as exc:
+            raise ConfigError(f"{target}: adding the account would break the file: {exc}") from None
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return loaded.model_copy(update={"path": str(target)})

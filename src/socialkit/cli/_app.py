@@ -102,7 +102,8 @@ def run(app: typer.Typer, argv: list[str]) -> int:
     """Run ``app``: one clear line and a non-zero code on errors, tracebacks only with --debug."""
     debug = "--debug" in argv
     try:
-        app(args=argv, prog_name="socialkit", standalone_mode=False)
+        # Without standalone mode click returns the code of a typer.Exit instead of raising.
+        result = app(args=argv, prog_name="socialkit", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:
@@ -114,11 +115,9 @@ def run(app: typer.Typer, argv: list[str]) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
+        if _is_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         if debug:
             raise
         sys.stderr.write(f"error: {type(exc).__name__}: {exc} (run with --debug for details)\n")
@@ -126,4 +125,19 @@ def run(app: typer.Typer, argv: list[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
-    return 0
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """A click usage error (no such command, bad option), raised by click or typer's own copy."""
+    import click
+
+    # Recent typer releases carry their own copy of click, whose errors derive from
+    # typer.TyperException rather than click's.
+    kinds: tuple[type[Exception], ...] = (click.exceptions.ClickException, *_typer_exceptions())
+    return isinstance(exc, kinds) and callable(getattr(exc, "show", None))
+
+
+def _typer_exceptions() -> tuple[type[Exception], ...]:
+    base = getattr(typer, "TyperException", None)
+    return (base,) if isinstance(base, type) and issubclass(base, Exception) else ()

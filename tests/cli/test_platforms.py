@@ -1,0 +1,136 @@
+"""``socialkit platforms``: installed platforms, and broken plugins reported, not fatal."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Cli, run_subprocess
+
+
+def test_lists_feed_with_its_distribution_and_capabilities(cli: Cli) -> None:
+    run = cli("platforms")
+    assert run.code == 0, run.err
+    [line] = [line for line in run.out.splitlines() if line.startswith("feed ")]
+    assert "socialkit-engine" in line
+    assert "idempotency key" in line
+
+
+def test_json_lists_feed(cli: Cli) -> None:
+    data = cli("platforms", "--json").json()
+    feed = next(p for p in data["platforms"] if p["name"] == "feed")
+    assert feed["distribution"] == "socialkit-engine"
+    assert feed["contract"] == 1
+    assert feed["capabilities"]["text"]["name"] == "feed"
+
+
+def _distribution(root: Path, dist: str, entry: str, module: str, source: str) -> None:
+    """A minimal installed distribution: a module and a dist-info naming its entry point."""
+    (root / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = root / f"{dist.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(f"[socialkit]\n{entry} = {module}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def plugin_path(tmp_path: Path) -> Path:
+    """A directory with two broken plugin distributions, for PYTHONPATH."""
+    root = tmp_path / "site"
+    root.mkdir()
+    _distribution(
+        root,
+        "socialkit-broken",
+        "broken",
+        "socialkit_broken",
+        'raise RuntimeError("the broken plugin fails on import")\n',
+    )
+    _distribution(
+        root,
+        "socialkit-future",
+        "future",
+        "socialkit_future",
+        """
+        import socialkit
+        from socialkit.platforms.capabilities import Capabilities
+        from socialkit.text.rules import FEED
+
+        class Future(socialkit.Platform):
+            name = "future"
+            contract = 99
+            capabilities = Capabilities(text=FEED)
+
+            async def publish(self, draft, ctx):
+                raise NotImplementedError
+
+        @socialkit.hookimpl
+        def register_platforms(register):
+            register(Future)
+        """,
+    )
+    return root
+
+
+def test_a_plugin_failing_on_import_is_reported_and_the_others_load(plugin_path: Path) -> None:
+    run = run_subprocess("platforms", env={"PYTHONPATH": str(plugin_path)})
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert any(line.startswith("feed ") for line in lines)
+    [broken] = [line for line in lines if "broken" in line]
+    assert broken.startswith("BROKEN broken (socialkit-broken) at import")
+    assert "RuntimeError: the broken plugin fails on import" in broken
+    assert "Traceback" not in run.out + run.err
+
+
+def test_broken_plugins_in_json_name_plugin_distribution_stage_and_error(
+    plugin_path: Path,
+) -> None:
+    run = run_subprocess("platforms", "--json", env={"PYTHONPATH": str(plugin_path)})
+    assert run.code == 0, run.err
+    data = run.json()
+    assert "feed" in [p["name"] for p in data["platforms"]]
+    assert "future" not in [p["name"] for p in data["platforms"]]
+    broken = {b["plugin"]: b for b in data["broken"]}
+    assert broken["broken"]["distribution"] == "socialkit-broken"
+    assert broken["broken"]["stage"] == "import"
+    assert "the broken plugin fails on import" in broken["broken"]["error"]
+    assert broken["future"]["distribution"] == "socialkit-future"
+    assert broken["future"]["stage"] == "contract"
+    assert "contract 99" in broken["future"]["error"]
+
+
+def test_load_plugins_restricts_loading(plugin_path: Path) -> None:
+    run = run_subprocess(
+        "platforms",
+        "--json",
+        env={"PYTHONPATH": str(plugin_path), "SOCIALKIT_LOAD_PLUGINS": "feed"},
+    )
+    data = run.json()
+    assert [p["name"] for p in data["platforms"]] == ["feed"]
+    assert data["broken"] == []
+
+
+def test_load_plugins_without_feed_leaves_feed_out(plugin_path: Path) -> None:
+    run = run_subprocess(
+        "platforms",
+        "--json",
+        env={"PYTHONPATH": str(plugin_path), "SOCIALKIT_LOAD_PLUGINS": "broken"},
+    )
+    data = run.json()
+    assert data["platforms"] == []
+    assert [b["plugin"] for b in data["broken"]] == ["broken"]
+
+
+def test_disabled_plugins_are_not_loaded(plugin_path: Path) -> None:
+    run = run_subprocess(
+        "platforms",
+        "--json",
+        env={"PYTHONPATH": str(plugin_path), "SOCIALKIT_DISABLED_PLUGINS": "broken, future"},
+    )
+    data = run.json()
+    assert "feed" in [p["name"] for p in data["platforms"]]
+    assert data["broken"] == []
