@@ -194,9 +194,9 @@ class OpenApi:
                 raise AssertionError(f"{where}: header {header!r} is not declared")
             if not request.headers[header].strip():
                 raise AssertionError(f"{where}: header {header!r} is empty")
-        if op.get("security") and any(op["security"]):
-            if not request.headers.get("authorization", "").startswith("Bearer "):
-                raise AssertionError(f"{where} needs OAuth2 ({op['security']}); no bearer token")
+        needs_token = bool(op.get("security")) and any(op["security"])
+        if needs_token and not request.headers.get("authorization", "").startswith("Bearer "):
+            raise AssertionError(f"{where} needs OAuth2 ({op['security']}); no bearer token")
         self._check_body(where, op, request)
         return template, op
 

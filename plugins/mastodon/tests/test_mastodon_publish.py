@@ -229,5 +229,7 @@ def test_the_adapter_declares_key_idempotency_and_mastodon_counting() -> None:
     caps = Mastodon.capabilities
     assert caps.idempotency is socialkit.Idempotency.KEY
     assert caps.text.name == "mastodon"
-    assert caps.threads and caps.content_warning and caps.languages
+    assert caps.threads
+    assert caps.content_warning
+    assert caps.languages
     assert caps.rate_limit_headers == "X-RateLimit"

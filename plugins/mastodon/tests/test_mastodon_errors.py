@@ -1,0 +1,145 @@
+"""Mastodon's errors become socialkit's taxonomy; rate-limit resets are parsed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from socialkit_mastodon import parse_reset
+from socialkit_mastodon.testing import FakeMastodon
+
+import socialkit
+
+
+async def test_a_too_long_status_is_rejected_with_the_server_error(
+    platform, make_ctx, server, draft
+) -> None:
+    server.max_characters = 20
+    with pytest.raises(socialkit.Rejected) as info:
+        await platform.publish(draft(socialkit.Post(text="x" * 21)), make_ctx())
+    assert info.value.status_code == 422
+    assert "Text character limit of 20 exceeded" in info.value.reason
+
+
+async def test_a_revoked_token_needs_a_person(platform, make_ctx, server, draft) -> None:
+    ctx = make_ctx()
+    server.revoke(ctx.credentials.require("access_token"))
+    with pytest.raises(socialkit.NeedsReauth, match="The access token is invalid") as info:
+        await platform.publish(draft(socialkit.Post(text="x")), ctx)
+    assert info.value.status_code == 401
+    assert ctx.credentials.require("access_token") not in str(info.value)
+
+
+async def test_429_is_rate_limited_until_the_iso_reset(
+    platform, make_ctx, server, draft, clock
+) -> None:
+    server.fail_next(
+        "POST",
+        "/api/v1/statuses",
+        status=429,
+        body={"error": "Too many requests"},
+        headers={"X-RateLimit-Reset": "2025-03-01T09:05:00.000Z", "X-RateLimit-Remaining": "0"},
+    )
+    with pytest.raises(socialkit.RateLimited) as info:
+        await platform.publish(draft(socialkit.Post(text="x")), make_ctx())
+    assert info.value.reset_at == datetime(2025, 3, 1, 9, 5, tzinfo=UTC)
+    assert info.value.resume_at(clock()) == datetime(2025, 3, 1, 9, 5, tzinfo=UTC)
+    assert "Too many requests" in info.value.message
+    assert server.statuses == {}
+
+
+async def test_a_spent_budget_gives_429_from_the_server_itself(
+    make_ctx, draft, clock, recorder, platform, openapi
+) -> None:
+    small = FakeMastodon(clock=clock, rate_limit=3)
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(openapi.wrap(small.handle))
+    ) as client:
+        ctx = make_ctx(
+            http=client,
+            account=make_ctx().account.model_copy(
+                update={"settings": {"instance": small.base_url}}
+            ),
+            credentials=socialkit.Credentials().with_values(access_token=small.issue_token()),
+        )
+        for text in ("one", "two"):  # instance + status, then status
+            keys = (f"key-{text}",)
+            await platform.publish(
+                draft(socialkit.Post(text=text)), ctx.evolve(idempotency_keys=keys)
+            )
+        with pytest.raises(socialkit.RateLimited) as info:
+            await platform.publish(draft(socialkit.Post(text="three")), ctx)
+    assert info.value.reset_at == clock() + timedelta(minutes=5)
+    assert recorder.rate_limits[-1].remaining == 0
+    assert len(small.statuses) == 2
+
+
+async def test_connection_refused_is_transient(platform, make_ctx, server, draft) -> None:
+    await platform.resolve_capabilities(make_ctx())
+    server.fail_next("POST", "/api/v1/statuses", exception=httpx.ConnectError)
+    with pytest.raises(socialkit.Transient, match="could not reach"):
+        await platform.publish(draft(socialkit.Post(text="x")), make_ctx())
+    assert server.statuses == {}
+
+
+async def test_a_read_timeout_after_the_status_was_created_is_unknown(
+    platform, make_ctx, server, draft
+) -> None:
+    server.fail_next("POST", "/api/v1/statuses", exception=httpx.ReadTimeout, after=True)
+    with pytest.raises(socialkit.UnknownOutcome):
+        await platform.publish(draft(socialkit.Post(text="x")), make_ctx())
+    assert len(server.statuses) == 1
+
+
+async def test_503_after_creation_is_unknown_and_the_same_key_settles_it(
+    platform, make_ctx, server, draft
+) -> None:
+    d = draft(socialkit.Post(text="exactly once, even after a 503"))
+    server.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    with pytest.raises(socialkit.UnknownOutcome) as info:
+        await platform.publish(d, make_ctx())
+    assert info.value.status_code == 503
+    receipt = await platform.publish(d, make_ctx(attempt=2))
+    assert list(server.statuses) == [receipt.ref.id]
+
+
+async def test_5xx_on_a_read_is_transient(platform, make_ctx, server) -> None:
+    server.fail_next("GET", "/api/v2/instance", status=503)
+    with pytest.raises(socialkit.Transient):
+        await platform.resolve_capabilities(make_ctx())
+
+
+async def test_a_failed_media_upload_is_transient_even_after_sending(
+    platform, make_ctx, server, draft, png
+) -> None:
+    server.fail_next(
+        "POST",
+        "/api/v2/media",
+        status=500,
+        body={"error": "Error processing thumbnail for uploaded media"},
+        after=True,
+    )
+    with pytest.raises(socialkit.Transient, match="thumbnail"):
+        await platform.publish(draft(socialkit.Post(text="x", media=(png("dot"),))), make_ctx())
+    assert server.statuses == {}
+
+
+def test_reset_accepts_iso_8601_and_epoch_seconds() -> None:
+    assert parse_reset("2025-03-01T09:05:00.000Z") == datetime(2025, 3, 1, 9, 5, tzinfo=UTC)
+    assert parse_reset("2025-03-01T10:05:00+01:00") == datetime(2025, 3, 1, 9, 5, tzinfo=UTC)
+    assert parse_reset("1740819900") == datetime(2025, 3, 1, 9, 5, tzinfo=UTC)
+    assert parse_reset("1740819900.5") == datetime(2025, 3, 1, 9, 5, 0, 500000, tzinfo=UTC)
+    assert parse_reset("soon") is None
+    assert parse_reset("") is None
+    assert parse_reset(None) is None
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)))
+def test_reset_round_trips_both_forms(moment: datetime) -> None:
+    moment = moment.replace(tzinfo=UTC, microsecond=(moment.microsecond // 1000) * 1000)
+    iso = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert parse_reset(iso) == moment
+    assert abs(parse_reset(str(moment.timestamp())) - moment) < timedelta(milliseconds=1)
