@@ -86,9 +86,9 @@ def test_text_output_lists_each_problem_on_its_own_line(cli: Cli, tmp_path: Path
     assert run.code == 1
     lines = run.out.splitlines()
     assert lines[0] == "post.yaml: invalid for tiny, feed: 1 error"
-    assert " ".join(lines[1].split()) == (
-        "error tiny text: text is too long for tiny (counted in graphemes) (limit 10, value 21)"
-    )
+    line = " ".join(lines[1].split())
+    assert line.startswith("error tiny text: text is too long")
+    assert line.endswith("(limit 10, value 21)")
 
 
 @pytest.mark.usefixtures("with_tiny")
