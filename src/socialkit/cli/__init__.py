@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialkit.cli.accounts",
     "socialkit.cli.text",
     "socialkit.cli.schedule",
+    "socialkit.cli.upcoming",
     "socialkit.cli.store",
     "socialkit.cli.demo",
 )

@@ -1,0 +1,118 @@
+"""``socialkit upcoming``: a rule's next occurrences, local and UTC, as the engine fires them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from socialkit.cli._app import emit, fail
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from socialkit.schedule.time.occurrence import Occurrence
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "rule"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def _note(occurrence: Occurrence) -> str:
+    from socialkit.schedule.time.zones import WallTime
+
+    kind = occurrence.wall_time
+    if kind is WallTime.SKIPPED:
+        moved = occurrence.fires_local.replace(tzinfo=None) - occurrence.local
+        hours, rest = divmod(int(moved.total_seconds()) // 60, 60)
+        return f"skipped by the clocks: moved forward {hours}:{rest:02d}"
+    if kind is WallTime.REPEATED:
+        return "repeated by the clocks: fires once, the first time"
+    return ""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("upcoming")
+    def upcoming(
+        rrule: Annotated[
+            str,
+            typer.Option(
+                "--rrule",
+                help="RFC 5545 rule, e.g. 'FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9;BYMINUTE=0'.",
+            ),
+        ],
+        tz: Annotated[
+            str, typer.Option("--tz", help="IANA zone the rule's wall times are read in.")
+        ],
+        start: Annotated[
+            str | None,
+            typer.Option(
+                "--start",
+                help="Local start of the rule (DTSTART), e.g. '2026-12-01 09:00'. "
+                "Default: now in --tz, to the minute.",
+            ),
+        ] = None,
+        after: Annotated[
+            str | None,
+            typer.Option(
+                "--after",
+                help="Previous scheduled local time: list what comes after it, "
+                "as the engine continues a rule.",
+            ),
+        ] = None,
+        count: Annotated[
+            int, typer.Option("--count", "-n", min=1, max=10_000, help="How many occurrences.")
+        ] = 10,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Show a rule's next occurrences: the intended local time, when it fires, and UTC."""
+        import datetime as dt
+
+        from pydantic import ValidationError
+
+        from socialkit.schedule.time import Recurrence, parse_local, to_local
+
+        try:
+            if start is None:
+                now = dt.datetime.now(dt.UTC)
+                start_local = to_local(now, tz).replace(second=0, microsecond=0)
+            else:
+                start_local = parse_local(start)
+            previous = parse_local(after) if after is not None else None
+            rule = Recurrence(rrule=rrule, tz=tz, start=start_local)
+        except ValidationError as exc:
+            raise fail(_describe(exc)) from None
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        occurrences = rule.after(previous, limit=count)
+        lines = [f"{rule.rrule} in {rule.tz}, starting {rule.start.isoformat(sep=' ')}"]
+        if not occurrences:
+            lines.append("no further occurrences")
+        for occurrence in occurrences:
+            fires = occurrence.fires_local
+            lines.append(
+                "  ".join(
+                    (
+                        occurrence.local.strftime("%a %Y-%m-%d %H:%M"),
+                        f"fires {fires:%H:%M} {fires.tzname() or ''}".ljust(18),
+                        occurrence.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+                        _note(occurrence),
+                    )
+                ).rstrip()
+            )
+        emit(
+            {
+                "rrule": rule.rrule,
+                "tz": rule.tz,
+                "start": rule.start.isoformat(),
+                "after": previous.isoformat() if previous is not None else None,
+                "occurrences": [occurrence.to_dict() for occurrence in occurrences],
+            },
+            as_json=as_json,
+            text="\n".join(lines),
+        )
