@@ -84,6 +84,14 @@ _EXPORTS: dict[str, str] = {
     "validate": "socialkit.platforms.validation",
     # text
     "TextRule": "socialkit.text.rules",
+    # schedule: time (wall times, DST policy, recurrence, slots)
+    "Occurrence": "socialkit.schedule.time",
+    "Recurrence": "socialkit.schedule.time",
+    "Recycling": "socialkit.schedule.time",
+    "WallTime": "socialkit.schedule.time",
+    "next_free_slot": "socialkit.schedule.time",
+    "parse_local": "socialkit.schedule.time",
+    "to_instant": "socialkit.schedule.time",
     # plugins
     "hookimpl": "socialkit.hookspecs",
 }
@@ -123,6 +131,7 @@ __all__ = [
     "Money",
     "NeedsReauth",
     "Objective",
+    "Occurrence",
     "Platform",
     "PlatformError",
     "PlatformOverride",
@@ -137,6 +146,8 @@ __all__ = [
     "RateLimitReport",
     "RateLimited",
     "Receipt",
+    "Recurrence",
+    "Recycling",
     "Registry",
     "Rejected",
     "SocialkitError",
@@ -149,15 +160,19 @@ __all__ = [
     "UnknownPlatform",
     "Unsupported",
     "UtmParameters",
+    "WallTime",
     "Weekday",
     "__version__",
     "apublish_now",
     "default_media_store",
     "get_registry",
     "hookimpl",
+    "next_free_slot",
+    "parse_local",
     "publish_now",
     "render",
     "set_default_media_store",
+    "to_instant",
     "validate",
 ]
 
@@ -226,4 +241,13 @@ if TYPE_CHECKING:
     from socialkit.platforms.registry import PluginFailure, PluginInfo, Registry, get_registry
     from socialkit.platforms.render import render
     from socialkit.platforms.validation import validate
+    from socialkit.schedule.time import (
+        Occurrence,
+        Recurrence,
+        Recycling,
+        WallTime,
+        next_free_slot,
+        parse_local,
+        to_instant,
+    )
     from socialkit.text.rules import TextRule
