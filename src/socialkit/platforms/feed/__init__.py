@@ -95,7 +95,11 @@ class FeedPlatform(Platform):
         site = self.site(ctx)
         entry_id = self.entry_id(ctx.idempotency_key(0))
         now = ctx.now()
-        return await asyncio.to_thread(self._publish_sync, site, entry_id, draft, ctx, now)
+        receipt = await asyncio.to_thread(self._publish_sync, site, entry_id, draft, ctx, now)
+        # The entry is written whole, so every part is durable at once.
+        for part, ref in enumerate(receipt.parts):
+            await ctx.checkpoint(part, ref)
+        return receipt
 
     def _publish_sync(
         self, site: FeedSite, entry_id: str, draft: Draft, ctx: Context, now: datetime

@@ -1,0 +1,207 @@
+"""The world one standard test runs in: an adapter, an account, a fake platform, a clock."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from socialkit.models.problems import has_errors
+from socialkit.platforms.context import Context, RateLimitReport
+from socialkit.platforms.credentials import MemoryCredentialProvider
+from socialkit.platforms.render import render
+from socialkit.platforms.validation import validate
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Sequence
+
+    from socialkit.errors import PlatformError
+    from socialkit.models.content import Draft
+    from socialkit.models.credentials import Credentials
+    from socialkit.models.media import Media
+    from socialkit.models.media_store import LocalMediaStore
+    from socialkit.models.receipt import PostRef, Receipt
+    from socialkit.testing._base import ContractBase
+    from socialkit.testing.factories import FrozenClock
+    from socialkit.testing.transport import FaultyTransport
+
+__all__ = ["Harness"]
+
+
+class Harness:
+    """Everything a standard test scenario needs, fresh for each test.
+
+    Built by the kit inside the test's event loop from the test class's factories
+    (:meth:`~socialkit.testing.PlatformContract.account`, ``credentials``, ``handler``).
+
+    Attributes:
+        suite: the test class instance (the fake platform's state lives there).
+        platform: a fresh adapter instance.
+        account, credentials: what the adapter acts as and with.
+        provider: a :class:`~socialkit.MemoryCredentialProvider` holding the credentials.
+        transport: the :class:`FaultyTransport` in front of the fake platform.
+        http: an ``httpx.AsyncClient`` over ``transport``.
+        media: the media store drafts' attachments live in.
+        clock: the frozen clock every context uses.
+        checkpoints: ``(part, ref)`` for every ``ctx.checkpoint`` call, in order.
+        rate_limits: every :class:`~socialkit.RateLimitReport` the adapter made.
+        claimed: platform post ids that "another publication" owns (``ctx.is_claimed``).
+    """
+
+    def __init__(
+        self,
+        suite: ContractBase,
+        *,
+        http: httpx.AsyncClient,
+        transport: FaultyTransport,
+        media: LocalMediaStore,
+        clock: FrozenClock,
+    ) -> None:
+        self.suite = suite
+        self.platform = suite.platform()
+        self.account = suite.account()
+        self.credentials = suite.credentials()
+        self.provider = MemoryCredentialProvider({self.account.id: self.credentials})
+        self.transport = transport
+        self.http = http
+        self.media = media
+        self.clock = clock
+        self.checkpoints: list[tuple[int, PostRef]] = []
+        self.rate_limits: list[RateLimitReport] = []
+        self.claimed: set[str] = set()
+        self._serial = itertools.count(1)
+
+    # -- building blocks -------------------------------------------------------------------
+
+    def draft(self, *, thread: int = 1, media: Sequence[Media] = ()) -> Draft:
+        """A valid draft for the platform: ``thread`` parts, ``media`` on the first.
+
+        Each call has a new text, so two drafts are never duplicates of each other.
+        """
+        serial = next(self._serial)
+        text = f"socialkit contract post {serial} for {self.platform.name}"
+        replies = [f"part {i + 1} of post {serial}" for i in range(1, thread)]
+        post = self.suite.post(text, thread=replies, media=media)
+        capabilities = self.platform.capabilities
+        draft = render(post, self.platform.name, capabilities, auto_thread=False)
+        problems = [p for p in validate(draft, capabilities) if p.severity == "error"]
+        if has_errors(problems):
+            listed = "; ".join(p.describe() for p in problems)
+            raise AssertionError(
+                f"the kit's sample post does not validate for {self.platform.name}: {listed}. "
+                "Override post() in the test class to build one that does."
+            )
+        return draft
+
+    def image(self) -> Media:
+        """A tiny image the platform accepts (PNG, or JPEG where PNG is refused)."""
+        from socialkit.testing.factories import SAMPLE_JPEG, SAMPLE_PNG
+
+        accepted = self.platform.capabilities.media.image_types
+        data = SAMPLE_PNG if "image/png" in accepted else SAMPLE_JPEG
+        return self.media.put_bytes(data, alt_text="A small square for the contract test")
+
+    def keys(self, draft: Draft) -> tuple[str, ...]:
+        """Fresh idempotency keys, one per part of ``draft``."""
+        serial = next(self._serial)
+        return tuple(f"contract-{serial}-{i}" for i in range(len(draft.parts)))
+
+    def context(
+        self,
+        draft: Draft | None = None,
+        *,
+        keys: Sequence[str] | None = None,
+        publication_id: str | None = None,
+        published_parts: Sequence[PostRef] = (),
+        credentials: Credentials | None = None,
+        attempt: int = 1,
+    ) -> Context:
+        """A context for one call; fresh keys for ``draft`` unless ``keys`` are given."""
+        if keys is None:
+            keys = self.keys(draft) if draft is not None else (f"contract-{next(self._serial)}",)
+        return Context(
+            account=self.account,
+            credentials=credentials or self.credentials,
+            http=self.http,
+            media=self.media,
+            clock=self.clock,
+            publication_id=publication_id or f"publication-{keys[0]}",
+            idempotency_keys=tuple(keys),
+            attempt=attempt,
+            published_parts=tuple(published_parts),
+            capabilities=self.platform.capabilities,
+            on_rate_limit=self.rate_limits.append,
+            on_checkpoint=self._checkpoint,
+            is_claimed_by_other=self._is_claimed,
+            credential_provider=self.provider,
+        )
+
+    async def _checkpoint(self, part: int, ref: PostRef) -> None:
+        self.checkpoints.append((part, ref))
+
+    async def _is_claimed(self, post_id: str) -> bool:
+        return post_id in self.claimed
+
+    # -- acting and observing --------------------------------------------------------------
+
+    async def publish(self, draft: Draft, ctx: Context | None = None) -> Receipt:
+        """Publish ``draft`` (with a fresh context unless one is given)."""
+        return await self.platform.publish(draft, ctx or self.context(draft))
+
+    async def expect(
+        self,
+        error: type[PlatformError] | tuple[type[PlatformError], ...],
+        call: Awaitable[Any],
+        *,
+        what: str,
+    ) -> PlatformError:
+        """Await ``call`` and require it to raise ``error`` with no secret in it.
+
+        Args:
+            error: the acceptable error class(es) from :mod:`socialkit.errors`.
+            call: the adapter call.
+            what: the situation, for the failure message ("a lost response").
+        """
+        names = " or ".join(e.__name__ for e in (error if isinstance(error, tuple) else (error,)))
+        try:
+            result = await call
+        except error as exc:
+            self.suite.assert_no_secret(
+                f"{exc!s} {exc!r} {exc.describe()}", where=f"the {type(exc).__name__}"
+            )
+            return exc
+        except Exception as exc:
+            raise AssertionError(
+                f"after {what}, {self.platform.name} raised {type(exc).__name__}: {exc}; "
+                f"the contract asks for {names} (socialkit.errors)"
+            ) from exc
+        raise AssertionError(
+            f"after {what}, {self.platform.name} returned {result!r}; the contract asks for {names}"
+        )
+
+    def published(self) -> set[str]:
+        """The post ids the fake platform holds now (see ``published_ids``)."""
+        return set(self.suite.published_ids())
+
+    def publish_requests(self) -> list[httpx.Request]:
+        """The requests so far that create a post (``creates_post``)."""
+        return [r for r in self.transport.requests if self.suite.creates_post(r)]
+
+    def bodies_contain(self, data: bytes) -> bool:
+        """Whether any request body carried ``data`` (raw or base64-encoded)."""
+        encoded = base64.b64encode(data)
+        return any(
+            data in request.content or encoded in request.content
+            for request in self.transport.requests
+        )
+
+    def text_sent(self, text: str) -> bool:
+        """Whether any request carried ``text`` (in its body, URL or headers)."""
+        needles = [text.encode(), httpx.QueryParams({"t": text}).__str__()[2:].encode()]
+        return any(
+            needle in request.content or needle in str(request.url).encode()
+            for request in self.transport.requests
+            for needle in needles
+        )

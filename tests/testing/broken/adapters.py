@@ -1,0 +1,187 @@
+"""Pigeon adapters with one bug each, and their contract tests (run by test_kit.py).
+
+Not collected by the main test run (no ``test_`` prefix): test_kit.py runs pytest on it in a
+subprocess and reads which standard tests failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from socialkit_pigeon import Pigeon, _error
+from socialkit_pigeon.testing import FakeLoft
+
+import socialkit
+import socialkit.testing
+
+
+class PigeonSuite(socialkit.testing.PlatformContract):
+    """The example's contract tests, reusable with another adapter class."""
+
+    platform = Pigeon
+
+    def setup_method(self) -> None:
+        self.loft = FakeLoft(access_token=self.secret)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        return self.loft.handle(request)
+
+    def published_ids(self) -> set[str]:
+        return set(self.loft.posts)
+
+    def seed_metrics(self, receipt: socialkit.Receipt, counts: dict[str, int]) -> None:
+        names = {"impressions": "views", "shares": "reposts", "comments": "replies"}
+        names |= {"clicks": "link_clicks", "likes": "likes"}
+        self.loft.stats[receipt.ref.id] = {names[k]: v for k, v in counts.items()}
+
+    def account_settings(self) -> dict[str, Any]:
+        return {"loft": "https://loft.example"}
+
+    def credentials(self) -> socialkit.Credentials:
+        return socialkit.testing.make_credentials(
+            access_token=self.secret, refresh_token="pigeon-refresh-0"
+        )
+
+    def creates_post(self, request: httpx.Request) -> bool:
+        return request.method == "POST" and request.url.path == "/api/v1/posts"
+
+    def expired_credentials_response(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": "token_expired"})
+
+
+class TestControl(PigeonSuite):
+    """The unbroken adapter: every applicable standard test passes."""
+
+
+# -- one bug each -----------------------------------------------------------------------
+
+
+class BlindRetry(Pigeon):
+    """Sends a write again when its answer is lost."""
+
+    async def _call(self, ctx, method, path, *, write, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return await super()._call(ctx, method, path, write=write, **kwargs)
+        except socialkit.UnknownOutcome:
+            return await super()._call(ctx, method, path, write=write, **kwargs)
+
+
+class TestBlindRetry(PigeonSuite):
+    platform = BlindRetry
+
+
+class NoIdempotencyKey(Pigeon):
+    """Forgets the Idempotency-Key header."""
+
+    async def _call(self, ctx, method, path, *, write, headers=None, **kwargs):  # type: ignore[no-untyped-def]
+        headers = {k: v for k, v in (headers or {}).items() if k != "Idempotency-Key"}
+        return await super()._call(ctx, method, path, write=write, headers=headers, **kwargs)
+
+
+class TestNoIdempotencyKey(PigeonSuite):
+    platform = NoIdempotencyKey
+
+
+class LeakyLogger(Pigeon):
+    """Logs the bearer token while debugging."""
+
+    async def publish(self, draft, ctx):  # type: ignore[no-untyped-def]
+        logging.getLogger("socialkit_pigeon").debug(
+            "publishing with token %s", ctx.credentials.get("access_token")
+        )
+        return await super().publish(draft, ctx)
+
+
+class TestLeakyLogger(PigeonSuite):
+    platform = LeakyLogger
+
+
+class RawHttpErrors(Pigeon):
+    """Lets httpx's exceptions escape instead of mapping them."""
+
+    async def _call(self, ctx, method, path, *, write, authorize=True, headers=None, **kwargs):  # type: ignore[no-untyped-def]
+        sent = dict(headers or {})
+        if authorize:
+            sent["Authorization"] = f"Bearer {ctx.credentials.require('access_token')}"
+        response = await ctx.http.request(method, self._loft(ctx) + path, headers=sent, **kwargs)
+        self._report_budget(response, ctx)
+        if response.is_success:
+            return response.json() if response.content else {}
+        raise _error(response, write=write, where=f"{method} {path}")
+
+
+class TestRawHttpErrors(PigeonSuite):
+    platform = RawHttpErrors
+
+
+class NoCheckpoints(Pigeon):
+    """Never calls ctx.checkpoint."""
+
+    async def publish(self, draft, ctx):  # type: ignore[no-untyped-def]
+        async def ignore(part, ref):  # type: ignore[no-untyped-def]
+            return None
+
+        return await super().publish(draft, ctx.evolve(on_checkpoint=ignore))
+
+
+class TestNoCheckpoints(PigeonSuite):
+    platform = NoCheckpoints
+
+
+class RestartsThreads(NoIdempotencyKey):
+    """Ignores the parts an earlier attempt published, without keys to make that safe."""
+
+    async def publish(self, draft, ctx):  # type: ignore[no-untyped-def]
+        return await super().publish(draft, ctx.evolve(published_parts=()))
+
+
+class TestRestartsThreads(PigeonSuite):
+    platform = RestartsThreads
+
+
+class ServerErrorsAreTransient(Pigeon):
+    """Calls every 5xx safe to retry, even after a post was sent."""
+
+    async def _call(self, ctx, method, path, *, write, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return await super()._call(ctx, method, path, write=write, **kwargs)
+        except socialkit.UnknownOutcome as exc:
+            raise socialkit.Transient(str(exc)) from exc
+
+
+class TestServerErrorsAreTransient(PigeonSuite):
+    platform = ServerErrorsAreTransient
+
+
+class DeleteTwiceFails(Pigeon):
+    """Fails when the post is already gone."""
+
+    async def delete(self, receipt, ctx):  # type: ignore[no-untyped-def]
+        for ref in reversed(receipt.parts):
+            await self._call(ctx, "DELETE", f"/api/v1/posts/{ref.id}", write=True)
+
+
+class TestDeleteTwiceFails(PigeonSuite):
+    platform = DeleteTwiceFails
+
+
+class ViewsAsReach(Pigeon):
+    """Reports views as reach, which it does not declare."""
+
+    async def fetch_metrics(self, receipts, ctx):  # type: ignore[no-untyped-def]
+        snapshots = await super().fetch_metrics(receipts, ctx)
+        return [
+            s.model_copy(update={"reach": s.impressions, "impressions": None}) for s in snapshots
+        ]
+
+
+class TestViewsAsReach(PigeonSuite):
+    platform = ViewsAsReach
+
+
+class TestSwitchedOff(PigeonSuite):
+    """Turns a declared capability off on the test class to skip its tests."""
+
+    supports_delete = False
