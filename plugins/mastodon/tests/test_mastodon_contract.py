@@ -24,7 +24,7 @@ _METRIC_KEYS = {
 }
 
 
-class TestMastodonContract(socialkit.testing.PlatformContract):
+class TestMastodonContract(PlatformContract):
     platform = Mastodon
 
     @pytest.fixture(autouse=True)
