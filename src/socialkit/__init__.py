@@ -83,7 +83,11 @@ _EXPORTS: dict[str, str] = {
     "render": "socialkit.platforms.render",
     "validate": "socialkit.platforms.validation",
     # text
+    "Entity": "socialkit.text.entities",
+    "Measurement": "socialkit.text.measure",
     "TextRule": "socialkit.text.rules",
+    "extract_entities": "socialkit.text.entities",
+    "measure": "socialkit.text.measure",
     # schedule: time (wall times, DST policy, recurrence, slots)
     "Occurrence": "socialkit.schedule.time",
     "Recurrence": "socialkit.schedule.time",
@@ -94,6 +98,10 @@ _EXPORTS: dict[str, str] = {
     "to_instant": "socialkit.schedule.time",
     # plugins
     "hookimpl": "socialkit.hookspecs",
+    # post files
+    "PostFile": "socialkit.postfile",
+    "load_post_file": "socialkit.postfile",
+    "read_post_file": "socialkit.postfile",
 }
 
 _SUBMODULES = frozenset(
@@ -116,6 +124,7 @@ __all__ = [
     "CredentialsError",
     "Draft",
     "DraftPart",
+    "Entity",
     "EnvCredentialProvider",
     "FileCredentialProvider",
     "Idempotency",
@@ -123,6 +132,7 @@ __all__ = [
     "KpiTarget",
     "Link",
     "LocalMediaStore",
+    "Measurement",
     "Media",
     "MediaLimits",
     "MediaStore",
@@ -139,6 +149,7 @@ __all__ = [
     "PluginFailure",
     "PluginInfo",
     "Post",
+    "PostFile",
     "PostRef",
     "PostingSlot",
     "Problem",
@@ -165,11 +176,15 @@ __all__ = [
     "__version__",
     "apublish_now",
     "default_media_store",
+    "extract_entities",
     "get_registry",
     "hookimpl",
+    "load_post_file",
+    "measure",
     "next_free_slot",
     "parse_local",
     "publish_now",
+    "read_post_file",
     "render",
     "set_default_media_store",
     "to_instant",
@@ -241,6 +256,7 @@ if TYPE_CHECKING:
     from socialkit.platforms.registry import PluginFailure, PluginInfo, Registry, get_registry
     from socialkit.platforms.render import render
     from socialkit.platforms.validation import validate
+    from socialkit.postfile import PostFile, load_post_file, read_post_file
     from socialkit.schedule.time import (
         Occurrence,
         Recurrence,
@@ -250,4 +266,6 @@ if TYPE_CHECKING:
         parse_local,
         to_instant,
     )
+    from socialkit.text.entities import Entity, extract_entities
+    from socialkit.text.measure import Measurement, measure
     from socialkit.text.rules import TextRule
