@@ -1,0 +1,233 @@
+"""Publications and what the store keeps about them: history, approvals, receipts.
+
+These are the user-facing, serialisable records (pydantic, JSON Schema). The engine's
+hot-path records (claims, transitions) are attrs classes in :mod:`socialkit.schedule.records`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, JsonValue, field_validator
+
+from socialkit.models._base import SocialModel, require_aware
+from socialkit.models.content import Draft, Post
+from socialkit.models.problems import Problem
+from socialkit.models.receipt import PostRef, Receipt
+from socialkit.schedule.states import TERMINAL_STATES, PublicationState
+
+__all__ = [
+    "Approval",
+    "Event",
+    "Page",
+    "PauseScope",
+    "Publication",
+    "StoredReceipt",
+]
+
+
+class Approval(SocialModel):
+    """One person's decision on one revision of a publication.
+
+    Attributes:
+        actor: who decided.
+        decision: ``approved`` or ``rejected``.
+        revision: the content hash the decision binds to; an edit makes it void.
+        at: when (aware, UTC).
+        comment: why, for the history.
+    """
+
+    actor: str = Field(min_length=1)
+    decision: Literal["approved", "rejected"]
+    revision: str
+    at: dt.datetime
+    comment: str | None = None
+
+
+class StoredReceipt(SocialModel):
+    """A receipt as the store keeps it: append-only, with the attempt that produced it.
+
+    Attributes:
+        attempt: the claim attempt that sent the request (the fencing number).
+        source: ``platform`` (the publish call returned it), ``reconcile`` (found by
+            looking) or ``person`` (given to ``resolve``).
+        recorded_at: when the store recorded it.
+        receipt: the platform's references.
+    """
+
+    attempt: int
+    source: Literal["platform", "reconcile", "person"] = "platform"
+    recorded_at: dt.datetime
+    receipt: Receipt
+
+
+class Event(SocialModel):
+    """One entry of the durable event log, which is also every publication's history.
+
+    Events are numbered by ``seq``, strictly increasing per store; a consumer keeps the
+    last ``seq`` it handled as its cursor (``events(since=seq)``).
+
+    Attributes:
+        seq: the position in the log.
+        at: when the change was committed (the engine's clock).
+        kind: ``created``, ``transition``, ``claimed``, ``approved``, ``rejected``,
+            ``edited``, ``receipt``, ``checkpoint``, ``account``, ``pause``, ``resume``, ``rule``.
+        publication_id, workspace, account_id, campaign: what the event is about.
+        actor: who made the change (``engine``, a worker id, a person).
+        reason: why, in words.
+        attempt: the publication's attempt number at the time.
+        from_state, to_state: the move, for state changes.
+        error: the platform error (:meth:`PlatformError.describe`), when there was one.
+        data: anything else worth keeping (a receipt's first id, a rule's cursor).
+    """
+
+    seq: int
+    at: dt.datetime
+    kind: str
+    publication_id: str | None = None
+    workspace: str | None = None
+    account_id: str | None = None
+    campaign: str | None = None
+    actor: str = "engine"
+    reason: str | None = None
+    attempt: int = 0
+    from_state: PublicationState | None = None
+    to_state: PublicationState | None = None
+    error: dict[str, JsonValue] | None = None
+    data: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class PauseScope(SocialModel):
+    """What a pause switch covers: everything, one account or one campaign.
+
+    Attributes:
+        kind: ``all``, ``account`` or ``campaign``.
+        value: the account or campaign id (empty for ``all``).
+        workspace: the tenant the switch applies to.
+        actor, reason, at: who flipped it, why, and when.
+    """
+
+    kind: Literal["all", "account", "campaign"]
+    value: str = ""
+    workspace: str = "default"
+    actor: str = "engine"
+    reason: str | None = None
+    at: dt.datetime | None = None
+
+    def covers(self, workspace: str, account_id: str, campaign: str | None) -> bool:
+        """Whether this switch holds a publication with these keys."""
+        if workspace != self.workspace:
+            return False
+        if self.kind == "all":
+            return True
+        if self.kind == "account":
+            return account_id == self.value
+        return campaign is not None and campaign == self.value
+
+
+class Publication(SocialModel):
+    """One post on one account: the unit the engine schedules, claims and publishes.
+
+    Attributes:
+        id: the publication id (time-ordered, opaque).
+        workspace: the tenant.
+        account_id, platform: where it goes.
+        revision: the hash of the pinned post revision (:meth:`Post.revision`).
+        post: the pinned post, when the store returned it.
+        draft: the rendered draft, pinned when it was first sent, so retries and
+            reconciliation use the same bytes.
+        due_at: when it should go out (aware, UTC).
+        local_time, zone: the wall time and IANA zone of the intent (``09:00 Asia/Tehran``).
+        state: see :class:`PublicationState`.
+        run_at: when the engine may next claim it (``due_at``, or a retry's time).
+        attempt: the claim counter; every conditional update is fenced by it.
+        sends: how many times a request went out.
+        failures: how many sends failed with a retryable error.
+        lease_owner, lease_expires_at: the worker holding it, while claimed or publishing.
+        idempotency_key: unique per store; thread part ``i`` uses ``f"{key}.{i}"`` beyond 0.
+        campaign: the campaign id.
+        rule_id: the recurrence or queue rule that created it.
+        approvals_required: how many approvals the policy asked for.
+        approvals: decisions, newest last (only those on ``revision`` count).
+        grace: how late it may still go out on its first attempt (``None``: no limit).
+        publish_late: past the grace period, publish anyway instead of ``missed``.
+        checkpoints: references of thread parts already published, in order.
+        receipts: every receipt recorded, in order.
+        problems: validation problems that stopped it.
+        last_error: the last platform error.
+        attention: why a person is needed (``reconcile``, ``reauth``), or ``None``.
+        created_at, updated_at: bookkeeping.
+        history: the publication's events, when requested.
+    """
+
+    id: str
+    workspace: str = "default"
+    account_id: str
+    platform: str
+    revision: str
+    post: Post | None = None
+    draft: Draft | None = None
+    due_at: dt.datetime
+    local_time: dt.datetime
+    zone: str
+    state: PublicationState
+    run_at: dt.datetime
+    attempt: int = 0
+    sends: int = 0
+    failures: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = None
+    idempotency_key: str
+    campaign: str | None = None
+    rule_id: str | None = None
+    approvals_required: int = 0
+    approvals: tuple[Approval, ...] = ()
+    grace: dt.timedelta | None = None
+    publish_late: bool = False
+    checkpoints: tuple[PostRef, ...] = ()
+    receipts: tuple[StoredReceipt, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    last_error: dict[str, JsonValue] | None = None
+    attention: str | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    history: tuple[Event, ...] = ()
+
+    @field_validator("due_at", "run_at", "created_at", "updated_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        require_aware(value, "publication times")
+        return value
+
+    @field_validator("local_time")
+    @classmethod
+    def _naive(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is not None:
+            raise ValueError("local_time is a wall time; its zone is in `zone`")
+        return value
+
+    @property
+    def receipt(self) -> Receipt | None:
+        """The first receipt recorded, or ``None``."""
+        return self.receipts[0].receipt if self.receipts else None
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for published, failed, missed and cancelled."""
+        return self.state in TERMINAL_STATES
+
+    def approved_by(self) -> tuple[str, ...]:
+        """Who approved the current revision (rejections after an approval revoke it)."""
+        current: dict[str, str] = {}
+        for approval in self.approvals:
+            if approval.revision == self.revision:
+                current[approval.actor] = approval.decision
+        return tuple(actor for actor, decision in current.items() if decision == "approved")
+
+
+class Page(SocialModel):
+    """One page of a listing, with the cursor of the next page (``None`` at the end)."""
+
+    items: tuple[Publication, ...]
+    next_cursor: str | None = None

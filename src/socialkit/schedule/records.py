@@ -1,0 +1,273 @@
+"""The engine's internal records: what goes into and comes out of a :class:`Store` call.
+
+These are slotted attrs classes (cheap to build in the hot path); the user-facing,
+serialisable views are the pydantic models in :mod:`socialkit.schedule.publication`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from socialkit.schedule.states import PublicationState
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from socialkit.models.account import Account
+    from socialkit.models.problems import Problem
+    from socialkit.models.receipt import PostRef, Receipt
+    from socialkit.schedule.publication import Approval
+
+__all__ = [
+    "AccountRecord",
+    "Budget",
+    "CheckpointRecord",
+    "Claim",
+    "MetricTask",
+    "NewPublication",
+    "PublicationQuery",
+    "PublishStart",
+    "ReceiptRecord",
+    "SchemaInfo",
+    "Transition",
+]
+
+ClaimKind = Literal["publish", "reconcile"]
+AccountStatus = Literal["ok", "needs_reauth"]
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class NewPublication:
+    """A publication to insert. ``state`` is the initial state (scheduled, pending
+    approval or draft); the store holds it as ``paused`` when a pause switch covers it.
+
+    ``grace_s`` is how many seconds past ``due_at`` the first attempt may still start
+    (``None``: no limit); ``publish_late`` publishes a one-off past its grace instead of
+    marking it ``missed``.
+    """
+
+    id: str
+    account_id: str
+    platform: str
+    revision: str
+    due_at: dt.datetime
+    local_time: dt.datetime
+    zone: str
+    idempotency_key: str
+    workspace: str = "default"
+    state: PublicationState = PublicationState.SCHEDULED
+    campaign: str | None = None
+    rule_id: str | None = None
+    approvals_required: int = 0
+    grace_s: float | None = None
+    publish_late: bool = False
+    actor: str = "engine"
+    reason: str | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Claim:
+    """A leased publication handed to a worker.
+
+    ``kind`` is ``publish`` (it was scheduled or waiting to retry; state is now
+    ``claimed``) or ``reconcile`` (its outcome is unknown; state stays ``unknown`` under
+    the lease). ``attempt`` is the fencing number every later update must name.
+    """
+
+    id: str
+    attempt: int
+    kind: ClaimKind
+    workspace: str
+    account_id: str
+    platform: str
+    revision: str
+    due_at: dt.datetime
+    local_time: dt.datetime
+    zone: str
+    idempotency_key: str
+    campaign: str | None
+    rule_id: str | None
+    sends: int
+    failures: int
+    lease_expires_at: dt.datetime
+    draft_json: str | None = None
+    checkpoints: tuple[PostRef, ...] = ()
+
+    @property
+    def state(self) -> PublicationState:
+        """The state the claim holds the publication in."""
+        return PublicationState.CLAIMED if self.kind == "publish" else PublicationState.UNKNOWN
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PublishStart:
+    """Mark one claim as being sent (``claimed``/``unknown`` → ``publishing``).
+
+    ``draft_json`` pins the rendered draft on the first send; later sends reuse it.
+    """
+
+    id: str
+    attempt: int
+    from_state: PublicationState = PublicationState.CLAIMED
+    draft_json: str | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Transition:
+    """A conditional state change: applied only ``WHERE id=? AND state=? AND attempt=?``.
+
+    Fields left ``None`` are unchanged, except ``attention``, which every transition sets
+    (``None`` clears it: a move ends whatever a person was needed for). Leaving
+    ``claimed`` or ``publishing`` releases the lease unless ``keep_lease``.
+
+    Attributes:
+        id, expect_state, expect_attempt: the fence.
+        to: the new state.
+        actor, reason, error, kind, data: what goes into the event log.
+        expect_revision: also require this revision (approvals bind to it).
+        run_at: when it may next be claimed.
+        due_at, local_time, zone: a new due time (reschedule).
+        revision: a new pinned revision (edit); clears the pinned draft.
+        approvals, approvals_required: new approval state.
+        problems: validation problems to keep.
+        attention: why a person is needed now.
+        count_failure: add one to ``failures``.
+        keep_lease: keep the lease (reconciliation moving on under the same claim).
+    """
+
+    id: str
+    expect_state: PublicationState
+    expect_attempt: int
+    to: PublicationState
+    actor: str = "engine"
+    reason: str | None = None
+    error: dict[str, object] | None = None
+    kind: str = "transition"
+    data: dict[str, object] | None = None
+    expect_revision: str | None = None
+    run_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None
+    local_time: dt.datetime | None = None
+    zone: str | None = None
+    revision: str | None = None
+    approvals: tuple[Approval, ...] | None = None
+    approvals_required: int | None = None
+    problems: tuple[Problem, ...] | None = None
+    attention: str | None = None
+    count_failure: bool = False
+    keep_lease: bool = False
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ReceiptRecord:
+    """A receipt to record for ``attempt``: always kept, even from a worker that lost
+    its lease, and it publishes the publication from any state.
+
+    ``metrics`` schedules metric collections ``(label, seconds after published_at)`` in
+    the same transaction, when this receipt is the one that publishes.
+    """
+
+    id: str
+    attempt: int
+    receipt: Receipt
+    source: Literal["platform", "reconcile", "person"] = "platform"
+    actor: str = "engine"
+    reason: str | None = None
+    metrics: tuple[tuple[str, float], ...] = ()
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class CheckpointRecord:
+    """Thread part ``part`` of publication ``id`` was published as ``ref`` in ``attempt``."""
+
+    id: str
+    attempt: int
+    part: int
+    ref: PostRef
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PublicationQuery:
+    """A filter for :meth:`Store.list`. Results are ordered by ``(due_at, id)``.
+
+    ``between`` is a half-open ``[start, end)`` range of ``due_at``; ``cursor`` is the
+    ``next_cursor`` of the previous page.
+    """
+
+    states: tuple[PublicationState, ...] = ()
+    workspace: str | None = None
+    campaign: str | None = None
+    account_id: str | None = None
+    rule_id: str | None = None
+    attention: str | None = None
+    between: tuple[dt.datetime, dt.datetime] | None = None
+    cursor: str | None = None
+    limit: int = 100
+    include_post: bool = False
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Budget:
+    """An account's request budget, from the platform's rate-limit headers.
+
+    Nothing is sent to the account while ``remaining <= 0`` before ``reset_at``, or
+    before ``blocked_until`` (a ``RateLimited`` with ``retry_after``).
+    """
+
+    account_id: str
+    workspace: str = "default"
+    scope: str = "default"
+    remaining: int | None = None
+    limit: int | None = None
+    reset_at: dt.datetime | None = None
+    blocked_until: dt.datetime | None = None
+
+    def blocks(self, now: dt.datetime) -> dt.datetime | None:
+        """Until when this budget stops sends, or ``None`` when it does not."""
+        until: dt.datetime | None = None
+        if (
+            self.remaining is not None
+            and self.remaining <= 0
+            and self.reset_at is not None
+            and self.reset_at > now
+        ):
+            until = self.reset_at
+        if self.blocked_until is not None and self.blocked_until > now:
+            until = self.blocked_until if until is None else max(until, self.blocked_until)
+        return until
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AccountRecord:
+    """An account as the store keeps it: the model, and whether it needs a person."""
+
+    account: Account
+    status: AccountStatus = "ok"
+    status_reason: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class MetricTask:
+    """A scheduled metric collection for one published publication."""
+
+    id: int
+    publication_id: str
+    due_at: dt.datetime
+    label: str
+    workspace: str
+    account_id: str
+    platform: str
+    campaign: str | None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class SchemaInfo:
+    """The store's schema version, the oldest code schema that can still use it, and the
+    schema this code writes."""
+
+    version: int
+    min_compatible: int
+    code_version: int

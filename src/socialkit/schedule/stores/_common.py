@@ -1,0 +1,298 @@
+"""What every store shares: ids, time encoding, the row shape, and the pure decisions
+(which rows a claim takes, which are missed) so that stores agree on them exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from socialkit.errors import StoreError
+from socialkit.models._base import canonical_json
+from socialkit.models.problems import Problem
+from socialkit.schedule.publication import Approval, Publication
+from socialkit.schedule.states import PublicationState, can_transition
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from socialkit.models.content import Draft, Post
+    from socialkit.models.receipt import PostRef
+    from socialkit.schedule.publication import Event, PauseScope, StoredReceipt
+    from socialkit.schedule.records import Transition
+
+__all__ = [
+    "EPOCH",
+    "Row",
+    "check_move",
+    "decode_cursor",
+    "dumps",
+    "encode_cursor",
+    "from_us",
+    "missed_ids",
+    "new_id",
+    "select_claims",
+    "to_us",
+]
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+AccountKey = tuple[str, str]
+CandidateT = TypeVar("CandidateT", bound=tuple[Any, ...])
+
+
+def to_us(value: dt.datetime) -> int:
+    """An aware datetime as integer microseconds since the Unix epoch."""
+    if value.tzinfo is None:
+        raise StoreError(f"store times must be timezone-aware (got {value.isoformat()})")
+    return (value - EPOCH) // _US
+
+
+def from_us(value: int) -> dt.datetime:
+    """Integer microseconds since the epoch as an aware UTC datetime."""
+    return EPOCH + dt.timedelta(microseconds=value)
+
+
+def new_id(prefix: str = "p") -> str:
+    """A time-ordered, unique id: milliseconds (hex) then 64 random bits."""
+    return f"{prefix}{time.time_ns() // 1_000_000:012x}{os.urandom(8).hex()}"
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for stored columns."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def encode_cursor(due_at: dt.datetime, publication_id: str) -> str:
+    """The listing cursor after ``(due_at, id)``."""
+    return f"{to_us(due_at)}:{publication_id}"
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """``(due_us, id)`` from a listing cursor."""
+    head, sep, tail = cursor.partition(":")
+    if not sep or not head.lstrip("-").isdigit():
+        raise StoreError(f"invalid listing cursor {cursor!r}")
+    return int(head), tail
+
+
+def check_move(current: PublicationState, target: PublicationState, publication_id: str) -> None:
+    """Refuse a move the state machine does not allow."""
+    if not can_transition(current, target):
+        raise StoreError(
+            f"publication {publication_id}: {current.value} → {target.value} is not a legal move"
+        )
+
+
+@attrs.define(slots=True)
+class Row:
+    """A publication row, as both stores hold or read it (times as aware datetimes)."""
+
+    id: str
+    workspace: str
+    account_id: str
+    platform: str
+    revision: str
+    draft: str | None
+    due_at: dt.datetime
+    local_time: str
+    zone: str
+    state: PublicationState
+    run_at: dt.datetime
+    expires_at: dt.datetime | None
+    attempt: int
+    sends: int
+    failures: int
+    lease_owner: str | None
+    lease_expires_at: dt.datetime | None
+    idempotency_key: str
+    campaign: str | None
+    rule_id: str | None
+    approvals_required: int
+    approvals: str | None
+    grace_s: float | None
+    publish_late: bool
+    problems: str | None
+    last_error: str | None
+    attention: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    def apply(self, t: Transition, now: dt.datetime, held: bool) -> PublicationState:
+        """Apply ``t``'s updates (the fence was already checked); returns the new state."""
+        target = t.to
+        if held and target in (PublicationState.SCHEDULED, PublicationState.RETRY_WAIT):
+            target = PublicationState.PAUSED
+        self.state = target
+        if t.run_at is not None:
+            self.run_at = t.run_at
+        if t.due_at is not None:
+            self.due_at = t.due_at
+            self.run_at = t.run_at or t.due_at
+            self.expires_at = (
+                t.due_at + dt.timedelta(seconds=self.grace_s) if self.grace_s is not None else None
+            )
+        if t.local_time is not None:
+            self.local_time = t.local_time.isoformat()
+        if t.zone is not None:
+            self.zone = t.zone
+        if t.revision is not None and t.revision != self.revision:
+            self.revision = t.revision
+            self.draft = None
+        if t.approvals is not None:
+            self.approvals = approvals_json(t.approvals)
+        if t.approvals_required is not None:
+            self.approvals_required = t.approvals_required
+        if t.problems is not None:
+            self.problems = problems_json(t.problems)
+        if t.error is not None:
+            self.last_error = dumps(t.error)
+        if t.count_failure:
+            self.failures += 1
+        self.attention = t.attention
+        if not t.keep_lease:
+            self.lease_owner = None
+            self.lease_expires_at = None
+        self.updated_at = now
+        return target
+
+    def to_publication(
+        self,
+        *,
+        post: Post | None = None,
+        receipts: Sequence[StoredReceipt] = (),
+        checkpoints: Sequence[PostRef] = (),
+        history: Sequence[Event] = (),
+    ) -> Publication:
+        from socialkit.models.content import Draft
+
+        draft: Draft | None = (
+            Draft.model_validate_json(self.draft) if self.draft is not None else None
+        )
+        return Publication(
+            id=self.id,
+            workspace=self.workspace,
+            account_id=self.account_id,
+            platform=self.platform,
+            revision=self.revision,
+            post=post,
+            draft=draft,
+            due_at=self.due_at,
+            local_time=dt.datetime.fromisoformat(self.local_time),
+            zone=self.zone,
+            state=self.state,
+            run_at=self.run_at,
+            attempt=self.attempt,
+            sends=self.sends,
+            failures=self.failures,
+            lease_owner=self.lease_owner,
+            lease_expires_at=self.lease_expires_at,
+            idempotency_key=self.idempotency_key,
+            campaign=self.campaign,
+            rule_id=self.rule_id,
+            approvals_required=self.approvals_required,
+            approvals=tuple(Approval.model_validate(a) for a in json.loads(self.approvals or "[]")),
+            grace=dt.timedelta(seconds=self.grace_s) if self.grace_s is not None else None,
+            publish_late=self.publish_late,
+            checkpoints=tuple(checkpoints),
+            receipts=tuple(receipts),
+            problems=tuple(Problem.model_validate(p) for p in json.loads(self.problems or "[]")),
+            last_error=json.loads(self.last_error) if self.last_error else None,
+            attention=self.attention,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            history=tuple(history),
+        )
+
+
+def approvals_json(approvals: Sequence[Approval]) -> str:
+    return dumps([a.model_dump(mode="json", exclude_none=True) for a in approvals])
+
+
+def problems_json(problems: Sequence[Problem]) -> str:
+    return dumps([p.model_dump(mode="json", exclude_none=True) for p in problems])
+
+
+def draft_json(draft: Draft) -> str:
+    """The canonical JSON a pinned draft is stored as."""
+    return canonical_json(draft.model_dump(mode="json", exclude_none=True))
+
+
+def contiguous_parts(parts: Mapping[int, PostRef]) -> tuple[PostRef, ...]:
+    """Checkpointed refs for parts 0, 1, … up to the first gap."""
+    out: list[PostRef] = []
+    while len(out) in parts:
+        out.append(parts[len(out)])
+    return tuple(out)
+
+
+def covered(
+    pauses: Sequence[PauseScope], workspace: str, account_id: str, campaign: str | None
+) -> bool:
+    """Whether any pause switch holds a publication with these keys."""
+    return any(p.covers(workspace, account_id, campaign) for p in pauses)
+
+
+def select_claims(
+    candidates: Iterable[CandidateT],
+    *,
+    limit: int,
+    per_account: int | None,
+    in_flight: Mapping[AccountKey, int],
+    blocked: set[AccountKey],
+    budget_left: Mapping[AccountKey, int],
+    pauses: Sequence[PauseScope],
+) -> list[CandidateT]:
+    """Pick claims from candidate rows in due order.
+
+    Each candidate is a tuple starting ``(id, workspace, account_id, campaign, ...)``.
+    Skips blocked accounts (needing a person, out of budget), paused scopes, and accounts
+    at their in-flight limit; takes at most ``budget_left`` per account and ``limit`` in
+    all. Consumes ``candidates`` lazily and stops as soon as the batch is full.
+    """
+    chosen: list[CandidateT] = []
+    taken: dict[AccountKey, int] = {}
+    if limit <= 0:
+        return chosen
+    for row in candidates:
+        key = (row[1], row[2])
+        if key in blocked:
+            continue
+        count = taken.get(key, 0)
+        if per_account is not None and in_flight.get(key, 0) + count >= per_account:
+            continue
+        left = budget_left.get(key)
+        if left is not None and count >= left:
+            continue
+        if pauses and covered(pauses, row[1], row[2], row[3]):
+            continue
+        taken[key] = count + 1
+        chosen.append(row)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def missed_ids(
+    overdue: Iterable[tuple[str, str | None, str, str, dt.datetime, bool]],
+    latest_due: Mapping[tuple[str, str, str], dt.datetime],
+) -> list[str]:
+    """The misfire policy over overdue rows ``(id, rule_id, workspace, account_id, due_at,
+    publish_late)``.
+
+    A one-off is missed unless it publishes late. A rule's occurrence is missed unless it
+    is the latest already-due occurrence of its rule and account (``latest_due`` maps
+    ``(rule_id, workspace, account_id)`` to that due time).
+    """
+    out: list[str] = []
+    for pub_id, rule_id, workspace, account_id, due_at, publish_late in overdue:
+        if rule_id is None:
+            if not publish_late:
+                out.append(pub_id)
+        elif due_at < latest_due.get((rule_id, workspace, account_id), due_at):
+            out.append(pub_id)
+    return out

@@ -1,0 +1,715 @@
+"""Claims, leases, receipts, misfires and pauses in SQLite (run on the store's thread)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from socialkit.schedule.records import Budget, Claim, Transition
+from socialkit.schedule.states import PublicationState
+from socialkit.schedule.stores._common import covered, from_us, missed_ids, select_claims, to_us
+from socialkit.schedule.stores._sqlite_rows import (
+    EVENT_SQL,
+    apply_transition,
+    checkpoints_of,
+    event_row,
+    load_pauses,
+)
+
+if TYPE_CHECKING:
+    import datetime as dt
+    import sqlite3
+    from collections.abc import Iterator, Sequence
+
+    from socialkit.schedule.publication import PauseScope
+    from socialkit.schedule.records import (
+        CheckpointRecord,
+        ClaimKind,
+        PublishStart,
+        ReceiptRecord,
+    )
+
+S = PublicationState
+AccountKey = tuple[str, str]
+
+_CLAIM_COLUMNS = (
+    "id, attempt, workspace, account_id, platform, revision, due_at, local_time, zone, "
+    "idempotency_key, campaign, rule_id, sends, failures, draft, state"
+)
+
+
+def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def load_budgets(conn: sqlite3.Connection, workspace: str | None = None) -> list[Budget]:
+    sql = (
+        "SELECT workspace, account_id, scope, remaining, lim, reset_at, blocked_until FROM budgets"
+    )
+    params: tuple[Any, ...] = ()
+    if workspace is not None:
+        sql += " WHERE workspace = ?"
+        params = (workspace,)
+    return [
+        Budget(
+            workspace=ws,
+            account_id=account_id,
+            scope=scope,
+            remaining=remaining,
+            limit=lim,
+            reset_at=from_us(reset) if reset is not None else None,
+            blocked_until=from_us(until) if until is not None else None,
+        )
+        for ws, account_id, scope, remaining, lim, reset, until in conn.execute(
+            sql + " ORDER BY workspace, account_id, scope", params
+        )
+    ]
+
+
+def holds(
+    conn: sqlite3.Connection, now: dt.datetime
+) -> tuple[set[AccountKey], dict[AccountKey, int], dict[AccountKey, dt.datetime]]:
+    """Blocked accounts, per-account budget left, and when budget-blocked ones unblock."""
+    blocked: set[AccountKey] = set(
+        conn.execute("SELECT workspace, id FROM accounts WHERE status = 'needs_reauth'")
+    )
+    left: dict[AccountKey, int] = {}
+    unblock: dict[AccountKey, dt.datetime] = {}
+    for budget in load_budgets(conn):
+        if budget.scope != "default":
+            continue
+        key = (budget.workspace, budget.account_id)
+        until = budget.blocks(now)
+        if until is not None:
+            unblock[key] = until
+        elif budget.remaining is not None and budget.reset_at is not None and budget.reset_at > now:
+            left[key] = budget.remaining
+    return blocked, left, unblock
+
+
+def sweep(conn: sqlite3.Connection, now: int, lease: int, pauses: Sequence[PauseScope]) -> None:
+    """Expired leases: claimed → scheduled, publishing → unknown, a reconciler's dropped."""
+    expired = conn.execute(
+        "SELECT id, state, workspace, account_id, campaign, attempt, lease_owner "
+        "FROM publications WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?",
+        (now,),
+    ).fetchall()
+    events = []
+    for pub_id, state, workspace, account_id, campaign, attempt, owner in expired:
+        if state == S.CLAIMED:
+            held = bool(pauses) and covered(pauses, workspace, account_id, campaign)
+            target = S.PAUSED if held else S.SCHEDULED
+            conn.execute(
+                "UPDATE publications SET state = ?, lease_owner = NULL, lease_expires_at = NULL, "
+                "updated_at = ? WHERE id = ?",
+                (target.value, now, pub_id),
+            )
+            reason = "lease expired before sending; handed back"
+        elif state == S.PUBLISHING:
+            target = S.UNKNOWN
+            conn.execute(
+                "UPDATE publications SET state = 'unknown', run_at = ?, attention = NULL, "
+                "lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?",
+                (now + lease, now, pub_id),
+            )
+            reason = "lease lost while publishing; outcome unknown"
+        else:
+            target = S(state)
+            conn.execute(
+                "UPDATE publications SET lease_owner = NULL, lease_expires_at = NULL, "
+                "updated_at = ? WHERE id = ?",
+                (now, pub_id),
+            )
+            reason = "reconciliation lease expired"
+        events.append(
+            event_row(
+                now,
+                "lease_expired",
+                pub_id,
+                workspace,
+                account_id,
+                campaign,
+                reason=reason,
+                attempt=attempt,
+                from_state=state,
+                to_state=target.value,
+                data={"worker": owner},
+            )
+        )
+    if events:
+        conn.executemany(EVENT_SQL, events)
+
+
+def claim(
+    conn: sqlite3.Connection,
+    worker: str,
+    now_dt: dt.datetime,
+    limit: int,
+    lease: int,
+    per_account: int | None,
+    reconcile: bool,
+) -> list[Claim]:
+    now = to_us(now_dt)
+    pauses = load_pauses(conn)
+    sweep(conn, now, lease, pauses)
+    in_flight: dict[AccountKey, int] = {
+        (ws, account_id): n
+        for ws, account_id, n in conn.execute(
+            "SELECT workspace, account_id, COUNT(*) FROM publications "
+            "WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id"
+        )
+    }
+    blocked, left, unblock = holds(conn, now_dt)
+    blocked |= set(unblock)
+    reconcilable = conn.execute(
+        "SELECT id, workspace, account_id, campaign, state FROM publications "
+        "INDEXED BY publications_reconcile "
+        "WHERE state = 'unknown' AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL "
+        "ORDER BY run_at, id",
+        (now,),
+    )
+    due = conn.execute(
+        "SELECT id, workspace, account_id, campaign, state FROM publications "
+        "INDEXED BY publications_due "
+        "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ? ORDER BY run_at, id",
+        (now,),
+    )
+    chosen = select_claims(
+        itertools.chain(reconcilable if reconcile else (), due),
+        limit=limit,
+        per_account=per_account,
+        in_flight=in_flight,
+        blocked=blocked,
+        budget_left=left,
+        pauses=pauses,
+    )
+    reconcilable.close()
+    due.close()
+    if not chosen:
+        return []
+    before = {row[0]: row[4] for row in chosen}
+    returned: dict[str, tuple[Any, ...]] = {}
+    expires = now + lease
+    for chunk in chunks([row[0] for row in chosen]):
+        marks = ",".join("?" * len(chunk))
+        for values in conn.execute(
+            "UPDATE publications SET attempt = attempt + 1, lease_owner = ?, "
+            "lease_expires_at = ?, updated_at = ?, "
+            "state = CASE WHEN state = 'unknown' THEN 'unknown' ELSE 'claimed' END "
+            f"WHERE id IN ({marks}) RETURNING {_CLAIM_COLUMNS}",
+            (worker, expires, now, *chunk),
+        ):
+            returned[values[0]] = values
+    resumed = [pub_id for pub_id, values in returned.items() if values[12] > 0]
+    parts = checkpoints_of(conn, resumed) if resumed else {}
+    claims: list[Claim] = []
+    events = []
+    lease_end = from_us(expires)
+    from datetime import datetime
+
+    for row in chosen:
+        v = returned[row[0]]
+        kind: ClaimKind = "reconcile" if v[15] == "unknown" else "publish"
+        claims.append(
+            Claim(
+                id=v[0],
+                attempt=v[1],
+                kind=kind,
+                workspace=v[2],
+                account_id=v[3],
+                platform=v[4],
+                revision=v[5],
+                due_at=from_us(v[6]),
+                local_time=datetime.fromisoformat(v[7]),
+                zone=v[8],
+                idempotency_key=v[9],
+                campaign=v[10],
+                rule_id=v[11],
+                sends=v[12],
+                failures=v[13],
+                lease_expires_at=lease_end,
+                draft_json=v[14],
+                checkpoints=parts.get(v[0], ()),
+            )
+        )
+        events.append(
+            event_row(
+                now,
+                "claimed",
+                v[0],
+                v[2],
+                v[3],
+                v[10],
+                actor=worker,
+                reason="reconcile" if kind == "reconcile" else None,
+                attempt=v[1],
+                from_state=before[v[0]],
+                to_state=v[15],
+            )
+        )
+    conn.executemany(EVENT_SQL, events)
+    return claims
+
+
+def heartbeat(
+    conn: sqlite3.Connection,
+    worker: str,
+    claims: Sequence[tuple[str, int]],
+    now: int,
+    lease: int,
+) -> list[str]:
+    lost = []
+    for pub_id, attempt in claims:
+        cur = conn.execute(
+            "UPDATE publications SET lease_expires_at = ? WHERE id = ? AND attempt = ? "
+            "AND lease_owner = ? AND lease_expires_at > ?",
+            (now + lease, pub_id, attempt, worker, now),
+        )
+        if cur.rowcount != 1:
+            lost.append(pub_id)
+    return lost
+
+
+def mark_publishing(
+    conn: sqlite3.Connection,
+    starts: Sequence[PublishStart],
+    worker: str,
+    now: int,
+    lease: int,
+) -> list[bool]:
+    results = []
+    events = []
+    spent: dict[AccountKey, int] = {}
+    for start in starts:
+        found = conn.execute(
+            "UPDATE publications SET state = 'publishing', sends = sends + 1, "
+            "draft = COALESCE(draft, ?), lease_expires_at = ?, updated_at = ? "
+            "WHERE id = ? AND state = ? AND attempt = ? AND lease_owner = ? "
+            "AND lease_expires_at > ? RETURNING workspace, account_id, campaign, sends",
+            (
+                start.draft_json,
+                now + lease,
+                now,
+                start.id,
+                start.from_state.value,
+                start.attempt,
+                worker,
+                now,
+            ),
+        ).fetchone()
+        if found is None:
+            results.append(False)
+            continue
+        workspace, account_id, campaign, sends = found
+        spent[(workspace, account_id)] = spent.get((workspace, account_id), 0) + 1
+        events.append(
+            event_row(
+                now,
+                "transition",
+                start.id,
+                workspace,
+                account_id,
+                campaign,
+                actor=worker,
+                reason="sending",
+                attempt=start.attempt,
+                from_state=start.from_state.value,
+                to_state="publishing",
+                data={"send": sends},
+            )
+        )
+        results.append(True)
+    if events:
+        conn.executemany(EVENT_SQL, events)
+    if (
+        spent
+        and conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM budgets WHERE remaining IS NOT NULL)"
+        ).fetchone()[0]
+    ):
+        conn.executemany(
+            "UPDATE budgets SET remaining = remaining - ? WHERE workspace = ? AND account_id = ? "
+            "AND scope = 'default' AND remaining IS NOT NULL AND reset_at > ?",
+            [(n, ws, account_id, now) for (ws, account_id), n in spent.items()],
+        )
+    return results
+
+
+def release(
+    conn: sqlite3.Connection,
+    claims: Sequence[tuple[str, int]],
+    now: int,
+    actor: str,
+    reason: str,
+) -> list[bool]:
+    pauses = load_pauses(conn)
+    results = []
+    for pub_id, attempt in claims:
+        found = conn.execute(
+            "SELECT state, workspace, account_id, campaign FROM publications WHERE id = ? "
+            "AND attempt = ? AND state IN ('claimed', 'unknown') AND lease_owner IS NOT NULL",
+            (pub_id, attempt),
+        ).fetchone()
+        if found is None:
+            results.append(False)
+            continue
+        state, workspace, account_id, campaign = found
+        target = state
+        if state == S.CLAIMED:
+            held = bool(pauses) and covered(pauses, workspace, account_id, campaign)
+            target = S.PAUSED.value if held else S.SCHEDULED.value
+        conn.execute(
+            "UPDATE publications SET state = ?, lease_owner = NULL, lease_expires_at = NULL, "
+            "updated_at = ? WHERE id = ?",
+            (target, now, pub_id),
+        )
+        conn.execute(
+            EVENT_SQL,
+            event_row(
+                now,
+                "released",
+                pub_id,
+                workspace,
+                account_id,
+                campaign,
+                actor=actor,
+                reason=reason,
+                attempt=attempt,
+                from_state=state,
+                to_state=target,
+            ),
+        )
+        results.append(True)
+    return results
+
+
+def record_receipts(
+    conn: sqlite3.Connection, receipts: Sequence[ReceiptRecord], now: int
+) -> list[bool]:
+    from socialkit.errors import StoreError
+
+    results: list[bool] = []
+    events: list[tuple[Any, ...]] = []
+    tasks: list[tuple[str, int, str]] = []
+    for record in receipts:
+        found = conn.execute(
+            "SELECT state, platform, workspace, account_id, campaign, attempt FROM publications "
+            "WHERE id = ?",
+            (record.id,),
+        ).fetchone()
+        if found is None:
+            raise StoreError(f"no publication {record.id!r}")
+        state, platform, workspace, account_id, campaign, attempt = found
+        cur = conn.execute(
+            "INSERT INTO receipts (publication_id, attempt, source, platform, post_id, receipt, "
+            "recorded_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+            (
+                record.id,
+                record.attempt,
+                record.source,
+                platform,
+                record.receipt.ref.id,
+                record.receipt.model_dump_json(exclude_none=True),
+                now,
+            ),
+        )
+        if cur.rowcount != 1:
+            results.append(False)
+            continue
+        conn.executemany(
+            "INSERT INTO receipt_posts (platform, post_id, publication_id) VALUES (?,?,?) "
+            "ON CONFLICT DO NOTHING",
+            [(platform, ref.id, record.id) for ref in record.receipt.parts],
+        )
+        moved = state != S.PUBLISHED
+        if moved:
+            conn.execute(
+                "UPDATE publications SET state = 'published', lease_owner = NULL, "
+                "lease_expires_at = NULL, attention = NULL, updated_at = ? WHERE id = ?",
+                (now, record.id),
+            )
+            published = to_us(record.receipt.published_at)
+            tasks.extend(
+                (record.id, published + int(seconds * 1_000_000), label)
+                for label, seconds in record.metrics
+            )
+        events.append(
+            event_row(
+                now,
+                "receipt",
+                record.id,
+                workspace,
+                account_id,
+                campaign,
+                actor=record.actor,
+                reason=record.reason,
+                attempt=attempt,
+                from_state=state if moved else None,
+                to_state="published" if moved else None,
+                data={
+                    "post_id": record.receipt.ref.id,
+                    "source": record.source,
+                    "receipt_attempt": record.attempt,
+                },
+            )
+        )
+        results.append(moved)
+    if events:
+        conn.executemany(EVENT_SQL, events)
+    if tasks:
+        conn.executemany(
+            "INSERT INTO metric_tasks (publication_id, due_at, label) VALUES (?,?,?)", tasks
+        )
+    return results
+
+
+def record_checkpoint(conn: sqlite3.Connection, checkpoint: CheckpointRecord, now: int) -> None:
+    from socialkit.errors import StoreError
+
+    found = conn.execute(
+        "SELECT workspace, account_id, campaign, attempt FROM publications WHERE id = ?",
+        (checkpoint.id,),
+    ).fetchone()
+    if found is None:
+        raise StoreError(f"no publication {checkpoint.id!r}")
+    workspace, account_id, campaign, attempt = found
+    conn.execute(
+        "INSERT INTO checkpoints (publication_id, part, attempt, ref, recorded_at) "
+        "VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET ref = excluded.ref",
+        (
+            checkpoint.id,
+            checkpoint.part,
+            checkpoint.attempt,
+            checkpoint.ref.model_dump_json(exclude_none=True),
+            now,
+        ),
+    )
+    conn.execute(
+        EVENT_SQL,
+        event_row(
+            now,
+            "checkpoint",
+            checkpoint.id,
+            workspace,
+            account_id,
+            campaign,
+            attempt=attempt,
+            data={
+                "part": checkpoint.part,
+                "post_id": checkpoint.ref.id,
+                "checkpoint_attempt": checkpoint.attempt,
+            },
+        ),
+    )
+
+
+def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | None:
+    best: int | None = None
+
+    def consider(value: int | None) -> None:
+        nonlocal best
+        if value is not None and (best is None or value < best):
+            best = value
+
+    blocked, _, unblock = holds(conn, now_dt)
+    pauses = load_pauses(conn)
+    unblock_us = {key: to_us(when) for key, when in unblock.items()}
+    for sql in (
+        "SELECT run_at, workspace, account_id, campaign FROM publications "
+        "INDEXED BY publications_due "
+        "WHERE state IN ('scheduled', 'retry_wait') ORDER BY run_at, id",
+        "SELECT run_at, workspace, account_id, campaign FROM publications "
+        "INDEXED BY publications_reconcile "
+        "WHERE state = 'unknown' AND attention IS NULL AND lease_owner IS NULL "
+        "ORDER BY run_at, id",
+    ):
+        cur = conn.execute(sql)
+        for run_at, workspace, account_id, campaign in cur:
+            if best is not None and run_at >= best:
+                break
+            key = (workspace, account_id)
+            if key in blocked or (pauses and covered(pauses, workspace, account_id, campaign)):
+                continue
+            consider(max(run_at, unblock_us[key]) if key in unblock_us else run_at)
+        cur.close()
+    for sql in (
+        "SELECT MIN(expires_at) FROM publications INDEXED BY publications_grace "
+        "WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL",
+        "SELECT MIN(lease_expires_at) FROM publications WHERE lease_expires_at IS NOT NULL",
+        "SELECT MIN(COALESCE(lease_expires_at, due_at)) FROM metric_tasks WHERE done_at IS NULL",
+    ):
+        consider(conn.execute(sql).fetchone()[0])
+    return from_us(best) if best is not None else None
+
+
+def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[str]:
+    overdue = conn.execute(
+        "SELECT id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at "
+        "FROM publications INDEXED BY publications_grace WHERE state = 'scheduled' "
+        "AND sends = 0 AND expires_at IS NOT NULL AND expires_at < ?",
+        (now,),
+    ).fetchall()
+    if not overdue:
+        return []
+    latest: dict[tuple[str, str, str], Any] = {}
+    for rule_id, workspace, account_id in {(r[1], r[2], r[3]) for r in overdue if r[1]}:
+        found = conn.execute(
+            "SELECT MAX(due_at) FROM publications WHERE rule_id = ? AND account_id = ? "
+            "AND workspace = ? AND state = 'scheduled' AND due_at <= ?",
+            (rule_id, account_id, workspace, now),
+        ).fetchone()[0]
+        if found is not None:
+            latest[(rule_id, workspace, account_id)] = from_us(found)
+    by_id = {r[0]: r for r in overdue}
+    missed = missed_ids(
+        ((r[0], r[1], r[2], r[3], from_us(r[4]), bool(r[5])) for r in overdue), latest
+    )
+    pauses = load_pauses(conn)
+    for pub_id in missed:
+        r = by_id[pub_id]
+        grace = (r[7] - r[4]) / 1_000_000
+        apply_transition(
+            conn,
+            Transition(
+                id=pub_id,
+                expect_state=S.SCHEDULED,
+                expect_attempt=r[6],
+                to=S.MISSED,
+                actor=actor,
+                reason=f"not started within its grace period ({grace:g} s after due)",
+            ),
+            now,
+            pauses,
+        )
+    return missed
+
+
+def pause(conn: sqlite3.Connection, scope: PauseScope, now: int) -> int:
+    conn.execute(
+        "INSERT OR REPLACE INTO pauses (workspace, kind, value, actor, reason, at) "
+        "VALUES (?,?,?,?,?,?)",
+        (
+            scope.workspace,
+            scope.kind,
+            scope.value,
+            scope.actor,
+            scope.reason,
+            to_us(scope.at) if scope.at else now,
+        ),
+    )
+    conn.execute(
+        EVENT_SQL,
+        event_row(
+            now,
+            "pause",
+            None,
+            scope.workspace,
+            None,
+            None,
+            actor=scope.actor,
+            reason=scope.reason,
+            data={"kind": scope.kind, "value": scope.value},
+        ),
+    )
+    where, params = _scope_clause(scope)
+    rows = conn.execute(
+        "SELECT id, state, account_id, campaign, attempt FROM publications "
+        f"WHERE state IN ('scheduled', 'retry_wait') AND {where}",
+        params,
+    ).fetchall()
+    reason = scope.reason or f"paused ({scope.kind} {scope.value})".strip()
+    _move(conn, rows, "paused", scope.workspace, scope.actor, reason, now)
+    return len(rows)
+
+
+def resume(conn: sqlite3.Connection, scope: PauseScope, now: int) -> int:
+    cur = conn.execute(
+        "DELETE FROM pauses WHERE workspace = ? AND kind = ? AND value = ?",
+        (scope.workspace, scope.kind, scope.value),
+    )
+    if cur.rowcount == 0:
+        return 0
+    conn.execute(
+        EVENT_SQL,
+        event_row(
+            now,
+            "resume",
+            None,
+            scope.workspace,
+            None,
+            None,
+            actor=scope.actor,
+            reason=scope.reason,
+            data={"kind": scope.kind, "value": scope.value},
+        ),
+    )
+    remaining = load_pauses(conn)
+    where, params = _scope_clause(scope)
+    rows = [
+        r
+        for r in conn.execute(
+            f"SELECT id, state, account_id, campaign, attempt FROM publications "
+            f"WHERE state = 'paused' AND {where}",
+            params,
+        ).fetchall()
+        if not covered(remaining, scope.workspace, r[2], r[3])
+    ]
+    _move(conn, rows, "scheduled", scope.workspace, scope.actor, scope.reason or "resumed", now)
+    return len(rows)
+
+
+def _scope_clause(scope: PauseScope) -> tuple[str, tuple[Any, ...]]:
+    if scope.kind == "all":
+        return "workspace = ?", (scope.workspace,)
+    column = "account_id" if scope.kind == "account" else "campaign"
+    return f"workspace = ? AND {column} = ?", (scope.workspace, scope.value)
+
+
+def _move(
+    conn: sqlite3.Connection,
+    rows: Sequence[tuple[Any, ...]],
+    target: str,
+    workspace: str,
+    actor: str,
+    reason: str,
+    now: int,
+) -> None:
+    conn.executemany(
+        "UPDATE publications SET state = ?, updated_at = ? WHERE id = ?",
+        [(target, now, r[0]) for r in rows],
+    )
+    conn.executemany(
+        EVENT_SQL,
+        [
+            event_row(
+                now,
+                "transition",
+                r[0],
+                workspace,
+                r[2],
+                r[3],
+                actor=actor,
+                reason=reason,
+                attempt=r[4],
+                from_state=r[1],
+                to_state=target,
+            )
+            for r in rows
+        ],
+    )
+
+
+__all__ = [
+    "claim",
+    "expire_overdue",
+    "heartbeat",
+    "load_budgets",
+    "mark_publishing",
+    "next_due",
+    "pause",
+    "record_checkpoint",
+    "record_receipts",
+    "release",
+    "resume",
+]

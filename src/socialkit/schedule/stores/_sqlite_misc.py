@@ -1,0 +1,368 @@
+"""Revisions, accounts, budgets, rules and metrics in SQLite (run on the store's thread)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from socialkit.errors import StaleTransition, StoreError
+from socialkit.schedule.records import AccountRecord, MetricTask
+from socialkit.schedule.stores._common import from_us, to_us
+from socialkit.schedule.stores._sqlite_rows import EVENT_SQL, add, event_row
+
+if TYPE_CHECKING:
+    import datetime as dt
+    import sqlite3
+    from collections.abc import Sequence
+
+    from socialkit.models.account import Account
+    from socialkit.models.content import Post
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.schedule.records import AccountStatus, Budget, NewPublication
+    from socialkit.schedule.recurring import Rule
+
+
+def put_revision(conn: sqlite3.Connection, revision: str, post: Post, now: int) -> None:
+    conn.execute(
+        "INSERT INTO revisions (revision, post, created_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+        (revision, post.model_dump_json(exclude_none=True), now),
+    )
+
+
+def get_revision(conn: sqlite3.Connection, revision: str) -> Post:
+    from socialkit.models.content import Post
+
+    found = conn.execute("SELECT post FROM revisions WHERE revision = ?", (revision,)).fetchone()
+    if found is None:
+        raise StoreError(f"no post revision {revision!r}")
+    return Post.model_validate_json(found[0])
+
+
+def put_account(conn: sqlite3.Connection, account: Account, now: int) -> None:
+    conn.execute(
+        "INSERT INTO accounts (workspace, id, platform, account, updated_at) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (workspace, id) DO UPDATE SET platform = excluded.platform, "
+        "account = excluded.account, updated_at = excluded.updated_at",
+        (
+            account.workspace,
+            account.id,
+            account.platform,
+            account.model_dump_json(exclude_none=True),
+            now,
+        ),
+    )
+
+
+def _account(values: Sequence[Any]) -> AccountRecord:
+    from socialkit.models.account import Account
+
+    body, status, reason, updated = values
+    return AccountRecord(
+        account=Account.model_validate_json(body),
+        status=status,
+        status_reason=reason,
+        updated_at=from_us(updated),
+    )
+
+
+def get_account(conn: sqlite3.Connection, account_id: str, workspace: str) -> AccountRecord:
+    found = conn.execute(
+        "SELECT account, status, status_reason, updated_at FROM accounts "
+        "WHERE workspace = ? AND id = ?",
+        (workspace, account_id),
+    ).fetchone()
+    if found is None:
+        raise StoreError(f"no account {account_id!r} in workspace {workspace!r}")
+    return _account(found)
+
+
+def list_accounts(conn: sqlite3.Connection, workspace: str | None) -> list[AccountRecord]:
+    sql = "SELECT account, status, status_reason, updated_at FROM accounts"
+    params: tuple[Any, ...] = ()
+    if workspace is not None:
+        sql += " WHERE workspace = ?"
+        params = (workspace,)
+    return [_account(v) for v in conn.execute(sql + " ORDER BY workspace, id", params)]
+
+
+def set_account_status(
+    conn: sqlite3.Connection,
+    account_id: str,
+    status: AccountStatus,
+    workspace: str,
+    reason: str | None,
+    actor: str,
+    now: int,
+) -> None:
+    cur = conn.execute(
+        "UPDATE accounts SET status = ?, status_reason = ?, updated_at = ? "
+        "WHERE workspace = ? AND id = ?",
+        (status, reason, now, workspace, account_id),
+    )
+    if cur.rowcount != 1:
+        raise StoreError(f"no account {account_id!r} in workspace {workspace!r}")
+    conn.execute(
+        EVENT_SQL,
+        event_row(
+            now,
+            "account",
+            None,
+            workspace,
+            account_id,
+            None,
+            actor=actor,
+            reason=reason,
+            data={"status": status},
+        ),
+    )
+
+
+def set_budget(conn: sqlite3.Connection, budget: Budget, now: int) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO budgets (workspace, account_id, scope, remaining, lim, reset_at, "
+        "blocked_until, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+        (
+            budget.workspace,
+            budget.account_id,
+            budget.scope,
+            budget.remaining,
+            budget.limit,
+            to_us(budget.reset_at) if budget.reset_at else None,
+            to_us(budget.blocked_until) if budget.blocked_until else None,
+            now,
+        ),
+    )
+
+
+# -- rules --------------------------------------------------------------------------------
+
+
+def _rule(body: str) -> Rule:
+    from socialkit.schedule.recurring import Rule
+
+    return Rule.model_validate_json(body)
+
+
+def add_rule(conn: sqlite3.Connection, rule: Rule, now: int) -> None:
+    cur = conn.execute(
+        "INSERT INTO rules (id, workspace, active, rule) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
+        (rule.id, rule.workspace, int(rule.active), rule.model_dump_json()),
+    )
+    if cur.rowcount != 1:
+        raise StoreError(f"rule id {rule.id!r} is taken")
+    conn.execute(
+        EVENT_SQL,
+        event_row(
+            now,
+            "rule",
+            None,
+            rule.workspace,
+            None,
+            None,
+            reason="created",
+            data={"rule_id": rule.id},
+        ),
+    )
+
+
+def get_rule(conn: sqlite3.Connection, rule_id: str) -> Rule:
+    found = conn.execute("SELECT rule FROM rules WHERE id = ?", (rule_id,)).fetchone()
+    if found is None:
+        raise StoreError(f"no rule {rule_id!r}")
+    return _rule(found[0])
+
+
+def list_rules(conn: sqlite3.Connection, workspace: str | None, active: bool | None) -> list[Rule]:
+    where: list[str] = []
+    params: list[Any] = []
+    if workspace is not None:
+        where.append("workspace = ?")
+        params.append(workspace)
+    if active is not None:
+        where.append("active = ?")
+        params.append(int(active))
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return [
+        _rule(v[0]) for v in conn.execute(f"SELECT rule FROM rules{clause} ORDER BY id", params)
+    ]
+
+
+def _save_rule(conn: sqlite3.Connection, rule: Rule) -> None:
+    conn.execute(
+        "UPDATE rules SET active = ?, rule = ? WHERE id = ?",
+        (int(rule.active), rule.model_dump_json(), rule.id),
+    )
+
+
+def advance_rule(
+    conn: sqlite3.Connection,
+    rule_id: str,
+    expect_cursor: str | None,
+    cursor: str | None,
+    publications: Sequence[NewPublication],
+    now_dt: dt.datetime,
+    remaining: int | None,
+    active: bool | None,
+) -> list[str]:
+    now = to_us(now_dt)
+    rule = get_rule(conn, rule_id)
+    if rule.cursor != expect_cursor:
+        raise StaleTransition(
+            f"rule {rule_id} moved on to {rule.cursor!r} (expected {expect_cursor!r})"
+        )
+    ids = add(conn, publications, now)
+    created = [ids[i] for i, new in enumerate(publications) if ids[i] == new.id]
+    update: dict[str, Any] = {"cursor": cursor, "updated_at": now_dt}
+    if remaining is not None:
+        update["remaining"] = remaining
+    if active is not None:
+        update["active"] = active
+    _save_rule(conn, rule.model_copy(update=update))
+    conn.execute(
+        EVENT_SQL,
+        event_row(
+            now,
+            "rule",
+            None,
+            rule.workspace,
+            None,
+            None,
+            reason="advanced",
+            data={"rule_id": rule_id, "cursor": cursor, "created": len(created)},
+        ),
+    )
+    return created
+
+
+def set_rule_active(
+    conn: sqlite3.Connection, rule_id: str, active: bool, now_dt: dt.datetime, actor: str
+) -> None:
+    rule = get_rule(conn, rule_id)
+    _save_rule(conn, rule.model_copy(update={"active": active, "updated_at": now_dt}))
+    conn.execute(
+        EVENT_SQL,
+        event_row(
+            to_us(now_dt),
+            "rule",
+            None,
+            rule.workspace,
+            None,
+            None,
+            actor=actor,
+            reason="activated" if active else "stopped",
+            data={"rule_id": rule_id},
+        ),
+    )
+
+
+# -- metrics ------------------------------------------------------------------------------
+
+
+def add_metric_tasks(
+    conn: sqlite3.Connection, tasks: Sequence[tuple[str, dt.datetime, str]]
+) -> None:
+    ids = {pub_id for pub_id, _, _ in tasks}
+    for pub_id in ids:
+        if conn.execute("SELECT 1 FROM publications WHERE id = ?", (pub_id,)).fetchone() is None:
+            raise StoreError(f"no publication {pub_id!r}")
+    conn.executemany(
+        "INSERT INTO metric_tasks (publication_id, due_at, label) VALUES (?,?,?)",
+        [(pub_id, to_us(due), label) for pub_id, due, label in tasks],
+    )
+
+
+def claim_metric_tasks(
+    conn: sqlite3.Connection, worker: str, now: int, limit: int, lease: int
+) -> list[MetricTask]:
+    rows = conn.execute(
+        "SELECT t.id, t.publication_id, t.due_at, t.label, p.workspace, p.account_id, "
+        "p.platform, p.campaign FROM metric_tasks t JOIN publications p ON p.id = t.publication_id "
+        "WHERE t.done_at IS NULL AND t.due_at <= ? "
+        "AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= ?) "
+        "ORDER BY t.due_at, t.id LIMIT ?",
+        (now, now, limit),
+    ).fetchall()
+    conn.executemany(
+        "UPDATE metric_tasks SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
+        [(worker, now + lease, r[0]) for r in rows],
+    )
+    return [
+        MetricTask(
+            id=r[0],
+            publication_id=r[1],
+            due_at=from_us(r[2]),
+            label=r[3],
+            workspace=r[4],
+            account_id=r[5],
+            platform=r[6],
+            campaign=r[7],
+        )
+        for r in rows
+    ]
+
+
+def complete_metric_task(
+    conn: sqlite3.Connection,
+    task_id: int,
+    snapshots: Sequence[MetricSnapshot],
+    now: int,
+    error: str | None,
+) -> None:
+    found = conn.execute(
+        "SELECT t.done_at, p.id, p.workspace, p.campaign FROM metric_tasks t "
+        "JOIN publications p ON p.id = t.publication_id WHERE t.id = ?",
+        (task_id,),
+    ).fetchone()
+    if found is None:
+        raise StoreError(f"no metric task {task_id}")
+    done, pub_id, workspace, campaign = found
+    if done is not None:
+        return
+    conn.execute(
+        "UPDATE metric_tasks SET done_at = ?, error = ?, lease_owner = NULL, "
+        "lease_expires_at = NULL WHERE id = ?",
+        (now, error, task_id),
+    )
+    conn.executemany(
+        "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "
+        "collected_at, snapshot) VALUES (?,?,?,?,?,?)",
+        [
+            (
+                s.publication_id or pub_id,
+                workspace,
+                s.account_id,
+                campaign,
+                to_us(s.collected_at),
+                s.model_dump_json(exclude_none=True),
+            )
+            for s in snapshots
+        ],
+    )
+
+
+def metric_series(
+    conn: sqlite3.Connection,
+    publication_id: str | None,
+    account_id: str | None,
+    campaign: str | None,
+    workspace: str | None,
+) -> list[MetricSnapshot]:
+    from socialkit.models.metrics import MetricSnapshot
+
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("publication_id", publication_id),
+        ("account_id", account_id),
+        ("campaign", campaign),
+        ("workspace", workspace),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return [
+        MetricSnapshot.model_validate_json(v[0])
+        for v in conn.execute(
+            f"SELECT snapshot FROM metric_snapshots{clause} ORDER BY collected_at, id", params
+        )
+    ]

@@ -1,0 +1,461 @@
+"""Publication rows, transitions and the event log in SQLite (run on the store's thread)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from socialkit.errors import StaleTransition, StoreError
+from socialkit.models.receipt import PostRef, Receipt
+from socialkit.schedule.publication import Event, Page, PauseScope, Publication, StoredReceipt
+from socialkit.schedule.states import PublicationState
+from socialkit.schedule.stores._common import (
+    Row,
+    check_move,
+    contiguous_parts,
+    covered,
+    decode_cursor,
+    dumps,
+    encode_cursor,
+    from_us,
+    to_us,
+)
+
+if TYPE_CHECKING:
+    import datetime as dt
+    import sqlite3
+    from collections.abc import Sequence
+
+    from socialkit.models.content import Post
+    from socialkit.schedule.records import NewPublication, PublicationQuery, Transition
+
+S = PublicationState
+HOLDABLE = (S.SCHEDULED, S.RETRY_WAIT)
+
+ROW_COLUMNS = (
+    "id, workspace, account_id, platform, revision, draft, due_at, local_time, zone, state, "
+    "run_at, expires_at, attempt, sends, failures, lease_owner, lease_expires_at, "
+    "idempotency_key, campaign, rule_id, approvals_required, approvals, grace_s, "
+    "publish_late, problems, last_error, attention, created_at, updated_at"
+)
+
+EVENT_SQL = (
+    "INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, "
+    "reason, attempt, from_state, to_state, error, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+_INSERT_SQL = (
+    "INSERT INTO publications (id, workspace, account_id, platform, revision, due_at, "
+    "local_time, zone, state, run_at, expires_at, idempotency_key, campaign, rule_id, "
+    "approvals_required, grace_s, publish_late, created_at, updated_at) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+)
+
+_UPDATE_SQL = (
+    "UPDATE publications SET state=?, run_at=?, due_at=?, expires_at=?, local_time=?, zone=?, "
+    "revision=?, draft=?, approvals=?, approvals_required=?, problems=?, last_error=?, "
+    "failures=?, attention=?, lease_owner=?, lease_expires_at=?, updated_at=? "
+    "WHERE id=? AND state=? AND attempt=?"
+)
+
+
+def _opt_time(value: int | None) -> dt.datetime | None:
+    return from_us(value) if value is not None else None
+
+
+def _opt_us(value: dt.datetime | None) -> int | None:
+    return to_us(value) if value is not None else None
+
+
+def row_from_db(v: Sequence[Any]) -> Row:
+    """A :class:`Row` from a ``SELECT {ROW_COLUMNS}`` tuple."""
+    return Row(
+        id=v[0],
+        workspace=v[1],
+        account_id=v[2],
+        platform=v[3],
+        revision=v[4],
+        draft=v[5],
+        due_at=from_us(v[6]),
+        local_time=v[7],
+        zone=v[8],
+        state=PublicationState(v[9]),
+        run_at=from_us(v[10]),
+        expires_at=_opt_time(v[11]),
+        attempt=v[12],
+        sends=v[13],
+        failures=v[14],
+        lease_owner=v[15],
+        lease_expires_at=_opt_time(v[16]),
+        idempotency_key=v[17],
+        campaign=v[18],
+        rule_id=v[19],
+        approvals_required=v[20],
+        approvals=v[21],
+        grace_s=v[22],
+        publish_late=bool(v[23]),
+        problems=v[24],
+        last_error=v[25],
+        attention=v[26],
+        created_at=from_us(v[27]),
+        updated_at=from_us(v[28]),
+    )
+
+
+def event_row(
+    at: int,
+    kind: str,
+    pub_id: str | None,
+    workspace: str | None,
+    account_id: str | None,
+    campaign: str | None,
+    *,
+    actor: str = "engine",
+    reason: str | None = None,
+    attempt: int = 0,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    error: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+) -> tuple[Any, ...]:
+    """Parameters for :data:`EVENT_SQL`."""
+    return (
+        at,
+        kind,
+        pub_id,
+        workspace,
+        account_id,
+        campaign,
+        actor,
+        reason,
+        attempt,
+        from_state,
+        to_state,
+        dumps(error) if error is not None else None,
+        dumps(data) if data else None,
+    )
+
+
+def event_from_db(v: Sequence[Any]) -> Event:
+    return Event(
+        seq=v[0],
+        at=from_us(v[1]),
+        kind=v[2],
+        publication_id=v[3],
+        workspace=v[4],
+        account_id=v[5],
+        campaign=v[6],
+        actor=v[7],
+        reason=v[8],
+        attempt=v[9],
+        from_state=PublicationState(v[10]) if v[10] else None,
+        to_state=PublicationState(v[11]) if v[11] else None,
+        error=json.loads(v[12]) if v[12] else None,
+        data=json.loads(v[13]) if v[13] else {},
+    )
+
+
+def load_pauses(conn: sqlite3.Connection) -> list[PauseScope]:
+    return [
+        PauseScope(kind=kind, value=value, workspace=ws, actor=actor, reason=reason, at=from_us(at))
+        for ws, kind, value, actor, reason, at in conn.execute(
+            "SELECT workspace, kind, value, actor, reason, at FROM pauses "
+            "ORDER BY workspace, kind, value"
+        )
+    ]
+
+
+def load_row(conn: sqlite3.Connection, publication_id: str) -> Row:
+    found = conn.execute(
+        f"SELECT {ROW_COLUMNS} FROM publications WHERE id = ?", (publication_id,)
+    ).fetchone()
+    if found is None:
+        raise StoreError(f"no publication {publication_id!r}")
+    return row_from_db(found)
+
+
+# -- writes -------------------------------------------------------------------------------
+
+
+def add(conn: sqlite3.Connection, publications: Sequence[NewPublication], now: int) -> list[str]:
+    """Insert publications (skipping taken idempotency keys); one id per item."""
+    if not publications:
+        return []
+    pauses = load_pauses(conn)
+    params = []
+    for new in publications:
+        state = new.state
+        if (
+            pauses
+            and state in HOLDABLE
+            and covered(pauses, new.workspace, new.account_id, new.campaign)
+        ):
+            state = S.PAUSED
+        due = to_us(new.due_at)
+        params.append(
+            (
+                new.id,
+                new.workspace,
+                new.account_id,
+                new.platform,
+                new.revision,
+                due,
+                new.local_time.isoformat(),
+                new.zone,
+                state.value,
+                due,
+                due + int(new.grace_s * 1_000_000) if new.grace_s is not None else None,
+                new.idempotency_key,
+                new.campaign,
+                new.rule_id,
+                new.approvals_required,
+                new.grace_s,
+                int(new.publish_late),
+                now,
+                now,
+            )
+        )
+    before = conn.total_changes
+    conn.executemany(_INSERT_SQL, params)
+    inserted = conn.total_changes - before
+    ids = [new.id for new in publications]
+    fresh = list(range(len(publications)))
+    if inserted != len(publications):
+        existing = _ids_by_key(conn, [new.idempotency_key for new in publications])
+        fresh = []
+        for i, new in enumerate(publications):
+            owner = existing.get(new.idempotency_key)
+            if owner is None:
+                raise StoreError(f"publication id {new.id!r} is taken")
+            if owner == new.id and new.id not in ids[:i]:
+                fresh.append(i)
+            ids[i] = owner
+    conn.executemany(
+        EVENT_SQL,
+        [
+            event_row(
+                now,
+                "created",
+                publications[i].id,
+                publications[i].workspace,
+                publications[i].account_id,
+                publications[i].campaign,
+                actor=publications[i].actor,
+                reason=publications[i].reason,
+                to_state=params[i][8],
+            )
+            for i in fresh
+        ],
+    )
+    return ids
+
+
+def _ids_by_key(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        out.update(
+            conn.execute(
+                f"SELECT idempotency_key, id FROM publications WHERE idempotency_key IN ({marks})",
+                chunk,
+            ).fetchall()
+        )
+    return out
+
+
+def apply_transition(
+    conn: sqlite3.Connection, t: Transition, now: int, pauses: Sequence[PauseScope]
+) -> None:
+    """One conditional transition; :class:`StaleTransition` when the fence fails."""
+    row = load_row(conn, t.id)
+    if row.state != t.expect_state or row.attempt != t.expect_attempt:
+        raise StaleTransition(
+            f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
+            f"not {t.expect_state.value} at attempt {t.expect_attempt}"
+        )
+    if t.expect_revision is not None and row.revision != t.expect_revision:
+        raise StaleTransition(
+            f"publication {t.id} is at revision {row.revision[:12]}, not {t.expect_revision[:12]}"
+        )
+    check_move(row.state, t.to, t.id)
+    before = row.state
+    held = (
+        t.to in HOLDABLE
+        and bool(pauses)
+        and covered(pauses, row.workspace, row.account_id, row.campaign)
+    )
+    after = row.apply(t, from_us(now), held)
+    cur = conn.execute(
+        _UPDATE_SQL,
+        (
+            after.value,
+            to_us(row.run_at),
+            to_us(row.due_at),
+            _opt_us(row.expires_at),
+            row.local_time,
+            row.zone,
+            row.revision,
+            row.draft,
+            row.approvals,
+            row.approvals_required,
+            row.problems,
+            row.last_error,
+            row.failures,
+            row.attention,
+            row.lease_owner,
+            _opt_us(row.lease_expires_at),
+            now,
+            t.id,
+            before.value,
+            t.expect_attempt,
+        ),
+    )
+    if cur.rowcount != 1:  # pragma: no cover - the row was read in this transaction
+        raise StaleTransition(f"publication {t.id} changed while it was being updated")
+    data = dict(t.data or {})
+    if after != t.to:
+        data["held_by_pause"] = True
+    conn.execute(
+        EVENT_SQL,
+        event_row(
+            now,
+            t.kind,
+            row.id,
+            row.workspace,
+            row.account_id,
+            row.campaign,
+            actor=t.actor,
+            reason=t.reason,
+            attempt=row.attempt,
+            from_state=before.value,
+            to_state=after.value,
+            error=dict(t.error) if t.error is not None else None,
+            data=data,
+        ),
+    )
+
+
+# -- reads --------------------------------------------------------------------------------
+
+
+def receipts_of(conn: sqlite3.Connection, publication_id: str) -> list[StoredReceipt]:
+    return [
+        StoredReceipt(
+            attempt=attempt,
+            source=source,
+            recorded_at=from_us(at),
+            receipt=Receipt.model_validate_json(body),
+        )
+        for attempt, source, at, body in conn.execute(
+            "SELECT attempt, source, recorded_at, receipt FROM receipts "
+            "WHERE publication_id = ? ORDER BY id",
+            (publication_id,),
+        )
+    ]
+
+
+def checkpoints_of(
+    conn: sqlite3.Connection, publication_ids: Sequence[str]
+) -> dict[str, tuple[PostRef, ...]]:
+    """Contiguous checkpointed parts per publication (latest attempt per part wins)."""
+    parts: dict[str, dict[int, PostRef]] = {}
+    for start in range(0, len(publication_ids), 500):
+        chunk = list(publication_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for pub_id, part, ref in conn.execute(
+            f"SELECT publication_id, part, ref FROM checkpoints WHERE publication_id IN ({marks}) "
+            "ORDER BY publication_id, part, attempt",
+            chunk,
+        ):
+            parts.setdefault(pub_id, {})[part] = PostRef.model_validate_json(ref)
+    return {pub_id: contiguous_parts(found) for pub_id, found in parts.items()}
+
+
+def post_of(conn: sqlite3.Connection, revision: str) -> Post | None:
+    from socialkit.models.content import Post
+
+    found = conn.execute("SELECT post FROM revisions WHERE revision = ?", (revision,)).fetchone()
+    return Post.model_validate_json(found[0]) if found else None
+
+
+def history_of(conn: sqlite3.Connection, publication_id: str) -> list[Event]:
+    return [
+        event_from_db(v)
+        for v in conn.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE publication_id = ? ORDER BY seq",
+            (publication_id,),
+        )
+    ]
+
+
+EVENT_COLUMNS = (
+    "seq, at, kind, publication_id, workspace, account_id, campaign, actor, reason, attempt, "
+    "from_state, to_state, error, data"
+)
+
+
+def publication(
+    conn: sqlite3.Connection, row: Row, *, history: bool = False, with_post: bool = True
+) -> Publication:
+    return row.to_publication(
+        post=post_of(conn, row.revision) if with_post else None,
+        receipts=receipts_of(conn, row.id),
+        checkpoints=checkpoints_of(conn, [row.id]).get(row.id, ()),
+        history=history_of(conn, row.id) if history else (),
+    )
+
+
+def list_page(conn: sqlite3.Connection, q: PublicationQuery) -> Page:
+    where: list[str] = []
+    params: list[Any] = []
+    if q.states:
+        where.append(f"state IN ({','.join('?' * len(q.states))})")
+        params.extend(s.value for s in q.states)
+    for column, value in (
+        ("workspace", q.workspace),
+        ("campaign", q.campaign),
+        ("account_id", q.account_id),
+        ("rule_id", q.rule_id),
+        ("attention", q.attention),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if q.between is not None:
+        where.append("due_at >= ? AND due_at < ?")
+        params.extend((to_us(q.between[0]), to_us(q.between[1])))
+    if q.cursor:
+        due, pub_id = decode_cursor(q.cursor)
+        where.append("(due_at, id) > (?, ?)")
+        params.extend((due, pub_id))
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = [
+        row_from_db(v)
+        for v in conn.execute(
+            f"SELECT {ROW_COLUMNS} FROM publications {clause} ORDER BY due_at, id LIMIT ?",
+            (*params, q.limit + 1),
+        )
+    ]
+    page = rows[: q.limit]
+    items = tuple(publication(conn, r, with_post=q.include_post) for r in page)
+    cursor = encode_cursor(page[-1].due_at, page[-1].id) if len(rows) > q.limit and page else None
+    return Page(items=items, next_cursor=cursor)
+
+
+def events_since(
+    conn: sqlite3.Connection, since: int, limit: int, publication_id: str | None
+) -> list[Event]:
+    if publication_id is None:
+        cur = conn.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (since, limit),
+        )
+    else:
+        cur = conn.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE publication_id = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (publication_id, since, limit),
+        )
+    return [event_from_db(v) for v in cur]

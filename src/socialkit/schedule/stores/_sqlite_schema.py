@@ -1,0 +1,244 @@
+"""The SQLite schema and its forward migrations.
+
+Each migration names the oldest code schema that can still run against the database
+once it is applied (``min_compatible``). Opening a database migrates it forward to the
+code's version; a database *newer* than the code is used as it is while the code is at
+least its ``min_compatible`` (a rolling deploy: old workers keep running), and refused
+otherwise with a message that says which version is needed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from socialkit.errors import StoreError
+from socialkit.schedule.records import SchemaInfo
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Sequence
+
+__all__ = ["MIGRATIONS", "Migration", "migrate"]
+
+
+@attrs.frozen(kw_only=True)
+class Migration:
+    """Statements that move the schema to ``version``."""
+
+    version: int
+    min_compatible: int
+    statements: tuple[str, ...]
+
+
+_V1 = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE revisions (
+        revision TEXT PRIMARY KEY,
+        post TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE accounts (
+        workspace TEXT NOT NULL,
+        id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        account TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'ok',
+        status_reason TEXT,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE publications (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        draft TEXT,
+        due_at INTEGER NOT NULL,
+        local_time TEXT NOT NULL,
+        zone TEXT NOT NULL,
+        state TEXT NOT NULL,
+        run_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        sends INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_expires_at INTEGER,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        campaign TEXT,
+        rule_id TEXT,
+        approvals_required INTEGER NOT NULL DEFAULT 0,
+        approvals TEXT,
+        grace_s REAL,
+        publish_late INTEGER NOT NULL DEFAULT 0,
+        problems TEXT,
+        last_error TEXT,
+        attention TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )""",
+    # Claims walk this partial index in due order; it holds only claimable rows.
+    """CREATE INDEX publications_due ON publications (run_at, id)
+        WHERE state IN ('scheduled', 'retry_wait')""",
+    """CREATE INDEX publications_reconcile ON publications (run_at, id)
+        WHERE state = 'unknown' AND attention IS NULL""",
+    """CREATE INDEX publications_lease ON publications (lease_expires_at)
+        WHERE lease_expires_at IS NOT NULL""",
+    """CREATE INDEX publications_grace ON publications (expires_at)
+        WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL""",
+    "CREATE INDEX publications_listing ON publications (due_at, id)",
+    "CREATE INDEX publications_state ON publications (state, due_at)",
+    "CREATE INDEX publications_account ON publications (account_id, due_at)",
+    """CREATE INDEX publications_campaign ON publications (campaign, due_at)
+        WHERE campaign IS NOT NULL""",
+    """CREATE INDEX publications_rule ON publications (rule_id, account_id, due_at)
+        WHERE rule_id IS NOT NULL""",
+    """CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        publication_id TEXT,
+        workspace TEXT,
+        account_id TEXT,
+        campaign TEXT,
+        actor TEXT NOT NULL,
+        reason TEXT,
+        attempt INTEGER NOT NULL,
+        from_state TEXT,
+        to_state TEXT,
+        error TEXT,
+        data TEXT
+    )""",
+    """CREATE INDEX events_publication ON events (publication_id, seq)
+        WHERE publication_id IS NOT NULL""",
+    """CREATE TABLE receipts (
+        id INTEGER PRIMARY KEY,
+        publication_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        receipt TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        UNIQUE (publication_id, attempt, source)
+    )""",
+    """CREATE TABLE receipt_posts (
+        platform TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        publication_id TEXT NOT NULL,
+        PRIMARY KEY (platform, post_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE checkpoints (
+        publication_id TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        ref TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (publication_id, part, attempt)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE pauses (
+        workspace TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        reason TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, kind, value)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE budgets (
+        workspace TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        remaining INTEGER,
+        lim INTEGER,
+        reset_at INTEGER,
+        blocked_until INTEGER,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, account_id, scope)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE rules (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        rule TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE metric_tasks (
+        id INTEGER PRIMARY KEY,
+        publication_id TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        done_at INTEGER,
+        lease_owner TEXT,
+        lease_expires_at INTEGER,
+        error TEXT
+    )""",
+    "CREATE INDEX metric_tasks_due ON metric_tasks (due_at) WHERE done_at IS NULL",
+    """CREATE TABLE metric_snapshots (
+        id INTEGER PRIMARY KEY,
+        publication_id TEXT,
+        workspace TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        campaign TEXT,
+        collected_at INTEGER NOT NULL,
+        snapshot TEXT NOT NULL
+    )""",
+    "CREATE INDEX metric_snapshots_publication ON metric_snapshots (publication_id, collected_at)",
+    "CREATE INDEX metric_snapshots_account ON metric_snapshots (account_id, collected_at)",
+    """CREATE INDEX metric_snapshots_campaign ON metric_snapshots (campaign, collected_at)
+        WHERE campaign IS NOT NULL""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(version=1, min_compatible=1, statements=_V1),)
+
+
+def read_schema(conn: sqlite3.Connection) -> tuple[int, int]:
+    """``(version, min_compatible)`` of the database; ``(0, 0)`` when it is empty."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not exists:
+        return 0, 0
+    values = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    return int(values.get("schema_version", 0)), int(values.get("min_compatible", 0))
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    *,
+    where: str,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    code_version: int,
+) -> SchemaInfo:
+    """Bring the database forward to ``code_version`` in one transaction.
+
+    Raises:
+        StoreError: the database needs newer code (its ``min_compatible`` is above
+            ``code_version``).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version, min_compatible = read_schema(conn)
+        if min_compatible > code_version:
+            raise StoreError(
+                f"the store at {where} has schema version {version}, which needs socialkit "
+                f"schema {min_compatible} or newer; this socialkit has schema {code_version}: "
+                "upgrade socialkit to use this store"
+            )
+        for migration in migrations:
+            if version < migration.version <= code_version:
+                for statement in migration.statements:
+                    conn.execute(statement)
+                version = migration.version
+                min_compatible = max(min_compatible, migration.min_compatible)
+        conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [("schema_version", str(version)), ("min_compatible", str(min_compatible))],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return SchemaInfo(version=version, min_compatible=min_compatible, code_version=code_version)

@@ -1,0 +1,392 @@
+"""The :class:`Store` protocol: everything the engine asks of a store, and its promises.
+
+Every implementation (``memory://``, ``sqlite:///``, ``postgresql://``) passes one
+contract suite (``tests/schedule/store_contract.py``). The rules it checks:
+
+* **Time comes from the caller.** Every call that reads or writes time takes ``now``
+  (aware, UTC); a store never reads a clock of its own, so tests run on injected clocks.
+  (A PostgreSQL store may document using the database clock when ``now`` is ``None``.)
+* **Fencing.** Every change to a publication, except recording a receipt or a
+  checkpoint, is conditional: ``WHERE id=? AND state=? AND attempt=?``. A lost race is
+  :class:`~socialkit.errors.StaleTransition` (single calls) or ``False`` in the result
+  list (batch calls), and changes nothing. ``claim`` is the only call that raises
+  ``attempt``, so a worker whose lease expired can no longer move the publication.
+* **Receipts are never lost.** ``record_receipts`` keeps every receipt (append-only,
+  one per publication, attempt and source) even from a worker that lost its lease, and
+  moves the publication to ``published`` from whatever state it is in.
+* **Claims are atomic.** One publication is never leased to two workers at once;
+  expired leases are swept in the same transaction as the claim: ``claimed`` goes back to
+  ``scheduled`` (nothing was sent), ``publishing`` goes to ``unknown`` (something may have
+  been sent) to be reconciled one lease period later, and a reconciler's expired lease on
+  ``unknown`` is simply dropped.
+* **Holds.** A claim skips publications of paused scopes, of accounts that need a person
+  (``needs_reauth``), of accounts whose rate budget is spent, and of accounts that already
+  have ``per_account`` publications in flight. A pause also moves covered ``scheduled`` and
+  ``retry_wait`` publications to ``paused`` (and anything that would enter those states
+  while the pause holds); ``resume`` moves them back once no other switch covers them.
+* **Every change is in the event log** (``events``), written in the same transaction;
+  the log is the publications' history and the cursor-based feed for webhooks.
+* **Wake-ups.** ``subscribe`` callbacks run (from any thread) after a commit that may make
+  something due sooner, including commits by other processes where the store can tell
+  (SQLite ``PRAGMA data_version``, PostgreSQL ``LISTEN``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable, Sequence
+
+    from socialkit.models.account import Account
+    from socialkit.models.content import Post
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.schedule.publication import Event, Page, PauseScope, Publication
+    from socialkit.schedule.records import (
+        AccountRecord,
+        AccountStatus,
+        Budget,
+        CheckpointRecord,
+        Claim,
+        MetricTask,
+        NewPublication,
+        PublicationQuery,
+        PublishStart,
+        ReceiptRecord,
+        SchemaInfo,
+        Transition,
+    )
+    from socialkit.schedule.recurring import Rule
+
+__all__ = ["MIN_COMPATIBLE_SCHEMA", "SCHEMA_VERSION", "Store"]
+
+SCHEMA_VERSION = 1
+"""The schema this code writes. Stores migrate forward to it when they open."""
+MIN_COMPATIBLE_SCHEMA = 1
+"""The oldest code schema that can still run against a store at :data:`SCHEMA_VERSION`."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where publications, rules, accounts, budgets, metrics and the event log live.
+
+    Example::
+
+        store = open_store("sqlite:///socialkit.db")
+        await store.open()
+        ids = await store.add([new_publication], now=now)
+        claims = await store.claim("worker-1", now=now, limit=50, lease=timedelta(seconds=60))
+        ...
+        await store.close()
+    """
+
+    url: str
+    """The URL the store was opened from (credentials, if any, masked)."""
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect and migrate the schema forward.
+
+        Raises:
+            StoreError: when the stored schema is newer than this code can use (its
+                ``min_compatible`` is above :data:`SCHEMA_VERSION`).
+        """
+        ...
+
+    async def close(self) -> None:
+        """Release connections and threads; pending writes are committed first."""
+        ...
+
+    async def schema(self) -> SchemaInfo:
+        """The stored schema version and its minimum compatible code version."""
+        ...
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (from any thread) after changes that may make work due sooner.
+
+        Returns a function that unsubscribes.
+        """
+        ...
+
+    # -- content and accounts -------------------------------------------------------------
+
+    async def put_revision(self, post: Post, *, now: dt.datetime) -> str:
+        """Keep ``post`` under its revision hash (idempotent); returns the hash."""
+        ...
+
+    async def get_revision(self, revision: str) -> Post:
+        """The post pinned under ``revision``; ``StoreError`` when unknown."""
+        ...
+
+    async def put_account(self, account: Account, *, now: dt.datetime) -> None:
+        """Insert or replace an account (its status is kept). Never credentials."""
+        ...
+
+    async def get_account(self, account_id: str, *, workspace: str = "default") -> AccountRecord:
+        """One account; ``StoreError`` naming it when unknown."""
+        ...
+
+    async def list_accounts(self, *, workspace: str | None = None) -> list[AccountRecord]:
+        """Accounts, ordered by workspace and id."""
+        ...
+
+    async def set_account_status(
+        self,
+        account_id: str,
+        status: AccountStatus,
+        *,
+        now: dt.datetime,
+        workspace: str = "default",
+        reason: str | None = None,
+        actor: str = "engine",
+    ) -> None:
+        """Mark an account ``needs_reauth`` (its publications wait) or ``ok`` again."""
+        ...
+
+    # -- publications ---------------------------------------------------------------------
+
+    async def add(self, publications: Sequence[NewPublication], *, now: dt.datetime) -> list[str]:
+        """Insert publications in one transaction, each with a ``created`` event.
+
+        An item whose ``idempotency_key`` is already taken is not inserted; its slot in
+        the result holds the existing publication's id. Returns one id per item.
+        """
+        ...
+
+    async def get(self, publication_id: str, *, history: bool = False) -> Publication:
+        """One publication with its post, receipts and checkpoints (and history on
+        request); ``StoreError`` when unknown."""
+        ...
+
+    async def find_by_key(self, idempotency_key: str) -> Publication | None:
+        """The publication with this idempotency key, if any."""
+        ...
+
+    async def list_publications(self, query: PublicationQuery) -> Page:
+        """Publications matching ``query``, ordered by ``(due_at, id)``, one page at a time."""
+        ...
+
+    async def transition(self, transition: Transition, *, now: dt.datetime) -> None:
+        """Apply one conditional transition.
+
+        Raises:
+            StaleTransition: the publication is no longer in ``expect_state`` at
+                ``expect_attempt`` (or has another revision than ``expect_revision``).
+            StoreError: the publication does not exist, or the move is not legal.
+        """
+        ...
+
+    async def apply(self, transitions: Sequence[Transition], *, now: dt.datetime) -> list[bool]:
+        """Apply several conditional transitions in one transaction (group commit).
+
+        Returns, per item, whether it applied; a stale item changes nothing.
+        """
+        ...
+
+    async def receipt_owner(self, platform: str, post_id: str) -> str | None:
+        """The publication that holds a receipt for this platform post id, if any."""
+        ...
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[str]:
+        """Apply the misfire policy; returns the ids moved to ``missed``.
+
+        A ``scheduled`` publication that was never sent and whose grace period has passed
+        (``due_at + grace < now``) is missed, except: a one-off with ``publish_late``
+        stays; for a rule's occurrences (per rule and account) the latest one already due
+        stays, so after downtime a rule fires once, for its latest missed occurrence.
+        """
+        ...
+
+    async def claim(
+        self,
+        worker: str,
+        *,
+        now: dt.datetime,
+        limit: int,
+        lease: dt.timedelta,
+        per_account: int | None = 1,
+        reconcile: bool = True,
+    ) -> list[Claim]:
+        """Sweep expired leases, then lease up to ``limit`` due publications to ``worker``.
+
+        Takes ``scheduled``/``retry_wait`` rows with ``run_at <= now`` (→ ``claimed``) and,
+        with ``reconcile``, ``unknown`` rows nobody is waiting on a person for (they stay
+        ``unknown`` under the lease), oldest ``run_at`` first, skipping held ones (see the
+        module docstring). Each claimed row's ``attempt`` goes up by one.
+        """
+        ...
+
+    async def heartbeat(
+        self,
+        worker: str,
+        claims: Sequence[tuple[str, int]],
+        *,
+        now: dt.datetime,
+        lease: dt.timedelta,
+    ) -> list[str]:
+        """Extend the leases ``worker`` still holds (by id and attempt); returns the ids
+        whose lease was lost."""
+        ...
+
+    async def mark_publishing(
+        self,
+        starts: Sequence[PublishStart],
+        *,
+        worker: str,
+        now: dt.datetime,
+        lease: dt.timedelta,
+    ) -> list[bool]:
+        """Move claims to ``publishing`` in one transaction, just before sending.
+
+        Counts a send, pins the draft when given, takes one request from the account's
+        budget, and extends the lease. Returns, per item, whether it may be sent; a
+        ``False`` item lost its claim and must not be sent.
+        """
+        ...
+
+    async def release(
+        self,
+        claims: Sequence[tuple[str, int]],
+        *,
+        now: dt.datetime,
+        actor: str = "engine",
+        reason: str = "handed back",
+    ) -> list[bool]:
+        """Hand claims back unsent: ``claimed`` → ``scheduled``; a reconciler's lease on an
+        ``unknown`` row is dropped. Returns, per item, whether it applied."""
+        ...
+
+    async def record_receipts(
+        self, receipts: Sequence[ReceiptRecord], *, now: dt.datetime
+    ) -> list[bool]:
+        """Record receipts (append-only) and publish their publications, from any state.
+
+        A repeated receipt for the same publication, attempt and source is ignored.
+        Returns, per item, whether this call moved the publication to ``published``.
+        """
+        ...
+
+    async def record_checkpoint(self, checkpoint: CheckpointRecord, *, now: dt.datetime) -> None:
+        """Record that a thread part was published (append-only, never fenced)."""
+        ...
+
+    async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
+        """The earliest instant anything may need a worker: a claimable publication's
+        ``run_at`` (held ones aside), a lease's expiry, a rate budget's reset for an
+        account with due work, a grace period's end, or a metric task.
+        ``None`` when nothing is pending."""
+        ...
+
+    # -- pause switch and rate budgets ----------------------------------------------------
+
+    async def pause(self, scope: PauseScope, *, now: dt.datetime) -> int:
+        """Flip a pause switch on; returns how many publications it moved to ``paused``."""
+        ...
+
+    async def resume(self, scope: PauseScope, *, now: dt.datetime) -> int:
+        """Flip a pause switch off; returns how many publications went back to being due."""
+        ...
+
+    async def pauses(self, *, workspace: str | None = None) -> list[PauseScope]:
+        """The pause switches that are on."""
+        ...
+
+    async def set_budget(self, budget: Budget, *, now: dt.datetime) -> None:
+        """Replace an account's budget for one scope (from ``report_rate_limit``)."""
+        ...
+
+    async def budgets(self, *, workspace: str | None = None) -> list[Budget]:
+        """Every stored budget."""
+        ...
+
+    # -- rules ----------------------------------------------------------------------------
+
+    async def add_rule(self, rule: Rule, *, now: dt.datetime) -> None:
+        """Insert a rule; ``StoreError`` when its id is taken."""
+        ...
+
+    async def get_rule(self, rule_id: str) -> Rule:
+        """One rule; ``StoreError`` when unknown."""
+        ...
+
+    async def list_rules(
+        self, *, workspace: str | None = None, active: bool | None = None
+    ) -> list[Rule]:
+        """Rules, ordered by id."""
+        ...
+
+    async def advance_rule(
+        self,
+        rule_id: str,
+        *,
+        expect_cursor: str | None,
+        cursor: str | None,
+        publications: Sequence[NewPublication],
+        now: dt.datetime,
+        remaining: int | None = None,
+        active: bool | None = None,
+    ) -> list[str]:
+        """Insert a rule's next occurrences and move its cursor, in one transaction.
+
+        Occurrences whose idempotency key exists are skipped (a second worker advancing
+        the same rule inserts nothing twice). ``remaining``/``active`` update the rule
+        when given.
+
+        Raises:
+            StaleTransition: the rule's cursor is no longer ``expect_cursor``.
+        """
+        ...
+
+    async def set_rule_active(
+        self, rule_id: str, active: bool, *, now: dt.datetime, actor: str = "engine"
+    ) -> None:
+        """Stop (or restart) materialising a rule."""
+        ...
+
+    # -- metrics --------------------------------------------------------------------------
+
+    async def add_metric_tasks(
+        self, tasks: Sequence[tuple[str, dt.datetime, str]], *, now: dt.datetime
+    ) -> None:
+        """Schedule metric collections: ``(publication_id, due_at, label)``."""
+        ...
+
+    async def claim_metric_tasks(
+        self, worker: str, *, now: dt.datetime, limit: int, lease: dt.timedelta
+    ) -> list[MetricTask]:
+        """Lease due metric tasks (oldest first) to ``worker``."""
+        ...
+
+    async def complete_metric_task(
+        self,
+        task_id: int,
+        snapshots: Sequence[MetricSnapshot],
+        *,
+        now: dt.datetime,
+        error: str | None = None,
+    ) -> None:
+        """Store a task's snapshots and mark it done (``error`` says why it got none)."""
+        ...
+
+    async def metric_series(
+        self,
+        *,
+        publication_id: str | None = None,
+        account_id: str | None = None,
+        campaign: str | None = None,
+        workspace: str | None = None,
+    ) -> list[MetricSnapshot]:
+        """Stored snapshots matching every given filter, oldest first."""
+        ...
+
+    # -- event log ------------------------------------------------------------------------
+
+    async def events(
+        self, *, since: int = 0, limit: int = 1000, publication_id: str | None = None
+    ) -> list[Event]:
+        """Events with ``seq > since``, in order, at most ``limit``."""
+        ...

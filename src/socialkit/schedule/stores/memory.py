@@ -1,0 +1,698 @@
+"""``memory://``: the reference store, in one process's memory, for tests and scripts.
+
+Every call runs to completion under one lock without awaiting, so each call is atomic
+exactly as a transaction is in the SQL stores. Nothing survives the process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import TYPE_CHECKING
+
+import attrs
+
+from socialkit.errors import StaleTransition, StoreError
+from socialkit.schedule.publication import Page, PauseScope, StoredReceipt
+from socialkit.schedule.records import (
+    Budget,
+    Claim,
+)
+from socialkit.schedule.states import (
+    CLAIMABLE_STATES,
+    LEASED_STATES,
+    PublicationState,
+)
+from socialkit.schedule.stores._common import (
+    Row,
+    contiguous_parts,
+    covered,
+    decode_cursor,
+    encode_cursor,
+    missed_ids,
+    select_claims,
+    to_us,
+)
+from socialkit.schedule.stores._memory_base import MemoryBase, Task
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from socialkit.schedule.publication import Publication
+    from socialkit.schedule.records import (
+        CheckpointRecord,
+        ClaimKind,
+        NewPublication,
+        PublicationQuery,
+        PublishStart,
+        ReceiptRecord,
+        Transition,
+    )
+
+__all__ = ["MemoryStore"]
+
+S = PublicationState
+_HOLDABLE = (S.SCHEDULED, S.RETRY_WAIT)
+
+
+class MemoryStore(MemoryBase):
+    """A :class:`~socialkit.schedule.stores.base.Store` in memory (``memory://``)."""
+
+    # -- publications ---------------------------------------------------------------------
+
+    async def add(self, publications: Sequence[NewPublication], *, now: dt.datetime) -> list[str]:
+        with self._lock:
+            ids = self._add_locked(publications, now)
+        self._notify()
+        return ids
+
+    def _add_locked(self, publications: Sequence[NewPublication], now: dt.datetime) -> list[str]:
+        ids: list[str] = []
+        pauses = list(self._pauses.values())
+        for new in publications:
+            existing = self._by_key.get(new.idempotency_key)
+            if existing is not None:
+                ids.append(existing)
+                continue
+            if new.id in self._rows:
+                raise StoreError(f"publication id {new.id!r} is taken")
+            state = new.state
+            if state in _HOLDABLE and covered(pauses, new.workspace, new.account_id, new.campaign):
+                state = S.PAUSED
+            row = Row(
+                id=new.id,
+                workspace=new.workspace,
+                account_id=new.account_id,
+                platform=new.platform,
+                revision=new.revision,
+                draft=None,
+                due_at=new.due_at,
+                local_time=new.local_time.isoformat(),
+                zone=new.zone,
+                state=state,
+                run_at=new.due_at,
+                expires_at=(
+                    new.due_at + dt.timedelta(seconds=new.grace_s)
+                    if new.grace_s is not None
+                    else None
+                ),
+                attempt=0,
+                sends=0,
+                failures=0,
+                lease_owner=None,
+                lease_expires_at=None,
+                idempotency_key=new.idempotency_key,
+                campaign=new.campaign,
+                rule_id=new.rule_id,
+                approvals_required=new.approvals_required,
+                approvals=None,
+                grace_s=new.grace_s,
+                publish_late=new.publish_late,
+                problems=None,
+                last_error=None,
+                attention=None,
+                created_at=now,
+                updated_at=now,
+            )
+            self._rows[row.id] = row
+            self._by_key[row.idempotency_key] = row.id
+            self._log(now, "created", row, actor=new.actor, reason=new.reason, to_state=state)
+            ids.append(row.id)
+        return ids
+
+    def _publication(self, row: Row, history: bool = False) -> Publication:
+        parts = {part: ref for part, (_, ref) in self._checkpoints.get(row.id, {}).items()}
+        return row.to_publication(
+            post=self._revisions.get(row.revision),
+            receipts=self._receipts.get(row.id, ()),
+            checkpoints=contiguous_parts(parts),
+            history=[e for e in self._events if e.publication_id == row.id] if history else (),
+        )
+
+    async def get(self, publication_id: str, *, history: bool = False) -> Publication:
+        with self._lock:
+            return self._publication(self._row(publication_id), history)
+
+    async def find_by_key(self, idempotency_key: str) -> Publication | None:
+        with self._lock:
+            pub_id = self._by_key.get(idempotency_key)
+            return self._publication(self._rows[pub_id]) if pub_id else None
+
+    async def list_publications(self, query: PublicationQuery) -> Page:
+        with self._lock:
+            rows = [r for r in self._rows.values() if _matches(r, query)]
+            rows.sort(key=lambda r: (to_us(r.due_at), r.id))
+            if query.cursor:
+                after = decode_cursor(query.cursor)
+                rows = [r for r in rows if (to_us(r.due_at), r.id) > after]
+            page = rows[: query.limit]
+            items = tuple(self._publication(r) for r in page)
+            if not query.include_post:
+                items = tuple(p.model_copy(update={"post": None}) for p in items)
+        more = len(rows) > query.limit
+        cursor = encode_cursor(page[-1].due_at, page[-1].id) if more and page else None
+        return Page(items=items, next_cursor=cursor)
+
+    async def transition(self, transition: Transition, *, now: dt.datetime) -> None:
+        with self._lock:
+            self._apply(transition, now)
+        self._notify()
+
+    async def apply(self, transitions: Sequence[Transition], *, now: dt.datetime) -> list[bool]:
+        results: list[bool] = []
+        with self._lock:
+            for t in transitions:
+                try:
+                    self._apply(t, now)
+                except StaleTransition:
+                    results.append(False)
+                else:
+                    results.append(True)
+        self._notify()
+        return results
+
+    async def receipt_owner(self, platform: str, post_id: str) -> str | None:
+        with self._lock:
+            return self._receipt_posts.get((platform, post_id))
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[str]:
+        with self._lock:
+            overdue = [
+                r
+                for r in self._rows.values()
+                if r.state == S.SCHEDULED
+                and r.sends == 0
+                and r.expires_at is not None
+                and r.expires_at < now
+            ]
+            if not overdue:
+                return []
+            latest: dict[tuple[str, str, str], dt.datetime] = {}
+            for r in self._rows.values():
+                if r.rule_id is not None and r.state == S.SCHEDULED and r.due_at <= now:
+                    key = (r.rule_id, r.workspace, r.account_id)
+                    if key not in latest or r.due_at > latest[key]:
+                        latest[key] = r.due_at
+            missed = missed_ids(
+                (
+                    (r.id, r.rule_id, r.workspace, r.account_id, r.due_at, r.publish_late)
+                    for r in overdue
+                ),
+                latest,
+            )
+            for pub_id in missed:
+                row = self._rows[pub_id]
+                self._apply(
+                    _missed(row, actor),
+                    now,
+                )
+        return missed
+
+    def _sweep(self, now: dt.datetime, lease: dt.timedelta) -> None:
+        for row in self._rows.values():
+            if row.lease_expires_at is None or row.lease_expires_at > now:
+                continue
+            before = row.state
+            if before == S.CLAIMED:
+                held = self._held(row)
+                row.state = S.PAUSED if held else S.SCHEDULED
+                reason = "lease expired before sending; handed back"
+            elif before == S.PUBLISHING:
+                row.state = S.UNKNOWN
+                row.run_at = now + lease
+                row.attention = None
+                reason = "lease lost while publishing; outcome unknown"
+            else:
+                reason = "reconciliation lease expired"
+            owner = row.lease_owner
+            row.lease_owner = None
+            row.lease_expires_at = None
+            row.updated_at = now
+            self._log(
+                now,
+                "lease_expired",
+                row,
+                actor="engine",
+                reason=reason,
+                from_state=before,
+                to_state=row.state,
+                data={"worker": owner},
+            )
+
+    async def claim(
+        self,
+        worker: str,
+        *,
+        now: dt.datetime,
+        limit: int,
+        lease: dt.timedelta,
+        per_account: int | None = 1,
+        reconcile: bool = True,
+    ) -> list[Claim]:
+        with self._lock:
+            self._sweep(now, lease)
+            in_flight: dict[tuple[str, str], int] = {}
+            for r in self._rows.values():
+                if r.state in LEASED_STATES or (r.state == S.UNKNOWN and r.lease_owner):
+                    key = (r.workspace, r.account_id)
+                    in_flight[key] = in_flight.get(key, 0) + 1
+            blocked, budget_left = self._holds(now)
+            reconcilable = sorted(
+                (
+                    r
+                    for r in self._rows.values()
+                    if reconcile
+                    and r.state == S.UNKNOWN
+                    and r.attention is None
+                    and r.lease_owner is None
+                    and r.run_at <= now
+                ),
+                key=lambda r: (r.run_at, r.id),
+            )
+            due = sorted(
+                (r for r in self._rows.values() if r.state in CLAIMABLE_STATES and r.run_at <= now),
+                key=lambda r: (r.run_at, r.id),
+            )
+            chosen = select_claims(
+                (
+                    (r.id, r.workspace, r.account_id, r.campaign)
+                    for r in itertools.chain(reconcilable, due)
+                ),
+                limit=limit,
+                per_account=per_account,
+                in_flight=in_flight,
+                blocked=blocked,
+                budget_left=budget_left,
+                pauses=list(self._pauses.values()),
+            )
+            claims = []
+            for candidate in chosen:
+                row = self._rows[candidate[0]]
+                before = row.state
+                kind: ClaimKind = "reconcile" if before == S.UNKNOWN else "publish"
+                row.attempt += 1
+                row.state = S.UNKNOWN if kind == "reconcile" else S.CLAIMED
+                row.lease_owner = worker
+                row.lease_expires_at = now + lease
+                row.updated_at = now
+                self._log(
+                    now,
+                    "claimed",
+                    row,
+                    actor=worker,
+                    reason="reconcile" if kind == "reconcile" else None,
+                    from_state=before,
+                    to_state=row.state,
+                )
+                parts = {p: ref for p, (_, ref) in self._checkpoints.get(row.id, {}).items()}
+                claims.append(
+                    Claim(
+                        id=row.id,
+                        attempt=row.attempt,
+                        kind=kind,
+                        workspace=row.workspace,
+                        account_id=row.account_id,
+                        platform=row.platform,
+                        revision=row.revision,
+                        due_at=row.due_at,
+                        local_time=dt.datetime.fromisoformat(row.local_time),
+                        zone=row.zone,
+                        idempotency_key=row.idempotency_key,
+                        campaign=row.campaign,
+                        rule_id=row.rule_id,
+                        sends=row.sends,
+                        failures=row.failures,
+                        lease_expires_at=now + lease,
+                        draft_json=row.draft,
+                        checkpoints=contiguous_parts(parts),
+                    )
+                )
+            return claims
+
+    def _holds(self, now: dt.datetime) -> tuple[set[tuple[str, str]], dict[tuple[str, str], int]]:
+        blocked = {key for key, record in self._accounts.items() if record.status == "needs_reauth"}
+        budget_left: dict[tuple[str, str], int] = {}
+        for (workspace, account_id, scope), budget in self._budgets.items():
+            if scope != "default":
+                continue
+            key = (workspace, account_id)
+            if budget.blocks(now) is not None:
+                blocked.add(key)
+            elif (
+                budget.remaining is not None
+                and budget.reset_at is not None
+                and budget.reset_at > now
+            ):
+                budget_left[key] = budget.remaining
+        return blocked, budget_left
+
+    def _live(self, row: Row, attempt: int, worker: str | None, now: dt.datetime) -> bool:
+        return (
+            row.attempt == attempt
+            and row.lease_owner is not None
+            and (worker is None or row.lease_owner == worker)
+            and row.lease_expires_at is not None
+            and row.lease_expires_at > now
+        )
+
+    async def heartbeat(
+        self,
+        worker: str,
+        claims: Sequence[tuple[str, int]],
+        *,
+        now: dt.datetime,
+        lease: dt.timedelta,
+    ) -> list[str]:
+        lost: list[str] = []
+        with self._lock:
+            for pub_id, attempt in claims:
+                row = self._rows.get(pub_id)
+                if row is None or not self._live(row, attempt, worker, now):
+                    lost.append(pub_id)
+                    continue
+                row.lease_expires_at = now + lease
+        return lost
+
+    async def mark_publishing(
+        self,
+        starts: Sequence[PublishStart],
+        *,
+        worker: str,
+        now: dt.datetime,
+        lease: dt.timedelta,
+    ) -> list[bool]:
+        results: list[bool] = []
+        with self._lock:
+            for start in starts:
+                row = self._rows.get(start.id)
+                if (
+                    row is None
+                    or row.state != start.from_state
+                    or not self._live(row, start.attempt, worker, now)
+                ):
+                    results.append(False)
+                    continue
+                before = row.state
+                row.state = S.PUBLISHING
+                row.sends += 1
+                if start.draft_json is not None and row.draft is None:
+                    row.draft = start.draft_json
+                row.lease_expires_at = now + lease
+                row.updated_at = now
+                budget = self._budgets.get((row.workspace, row.account_id, "default"))
+                if (
+                    budget is not None
+                    and budget.remaining is not None
+                    and budget.reset_at is not None
+                    and budget.reset_at > now
+                ):
+                    self._budgets[(row.workspace, row.account_id, "default")] = attrs.evolve(
+                        budget, remaining=budget.remaining - 1
+                    )
+                self._log(
+                    now,
+                    "transition",
+                    row,
+                    actor=worker,
+                    reason="sending",
+                    from_state=before,
+                    to_state=S.PUBLISHING,
+                    data={"send": row.sends},
+                )
+                results.append(True)
+        return results
+
+    async def release(
+        self,
+        claims: Sequence[tuple[str, int]],
+        *,
+        now: dt.datetime,
+        actor: str = "engine",
+        reason: str = "handed back",
+    ) -> list[bool]:
+        results: list[bool] = []
+        with self._lock:
+            for pub_id, attempt in claims:
+                row = self._rows.get(pub_id)
+                if (
+                    row is None
+                    or row.attempt != attempt
+                    or row.state not in (S.CLAIMED, S.UNKNOWN)
+                    or row.lease_owner is None
+                ):
+                    results.append(False)
+                    continue
+                before = row.state
+                if before == S.CLAIMED:
+                    row.state = S.PAUSED if self._held(row) else S.SCHEDULED
+                row.lease_owner = None
+                row.lease_expires_at = None
+                row.updated_at = now
+                self._log(
+                    now,
+                    "released",
+                    row,
+                    actor=actor,
+                    reason=reason,
+                    from_state=before,
+                    to_state=row.state,
+                )
+                results.append(True)
+        self._notify()
+        return results
+
+    async def record_receipts(
+        self, receipts: Sequence[ReceiptRecord], *, now: dt.datetime
+    ) -> list[bool]:
+        results: list[bool] = []
+        with self._lock:
+            for record in receipts:
+                row = self._row(record.id)
+                key = (record.id, record.attempt, record.source)
+                if key in self._receipt_keys:
+                    results.append(False)
+                    continue
+                self._receipt_keys.add(key)
+                self._receipts.setdefault(record.id, []).append(
+                    StoredReceipt(
+                        attempt=record.attempt,
+                        source=record.source,
+                        recorded_at=now,
+                        receipt=record.receipt,
+                    )
+                )
+                for ref in record.receipt.parts:
+                    self._receipt_posts.setdefault((row.platform, ref.id), row.id)
+                before = row.state
+                moved = before != S.PUBLISHED
+                if moved:
+                    row.state = S.PUBLISHED
+                    row.lease_owner = None
+                    row.lease_expires_at = None
+                    row.attention = None
+                    row.updated_at = now
+                    for label, seconds in record.metrics:
+                        task_id = next(self._task_ids)
+                        self._tasks[task_id] = Task(
+                            id=task_id,
+                            publication_id=row.id,
+                            due_at=record.receipt.published_at + dt.timedelta(seconds=seconds),
+                            label=label,
+                        )
+                self._log(
+                    now,
+                    "receipt",
+                    row,
+                    actor=record.actor,
+                    reason=record.reason,
+                    from_state=before if moved else None,
+                    to_state=S.PUBLISHED if moved else None,
+                    data={
+                        "post_id": record.receipt.ref.id,
+                        "source": record.source,
+                        "receipt_attempt": record.attempt,
+                    },
+                )
+                results.append(moved)
+        return results
+
+    async def record_checkpoint(self, checkpoint: CheckpointRecord, *, now: dt.datetime) -> None:
+        with self._lock:
+            row = self._row(checkpoint.id)
+            parts = self._checkpoints.setdefault(checkpoint.id, {})
+            current = parts.get(checkpoint.part)
+            if current is None or current[0] <= checkpoint.attempt:
+                parts[checkpoint.part] = (checkpoint.attempt, checkpoint.ref)
+            self._log(
+                now,
+                "checkpoint",
+                row,
+                data={
+                    "part": checkpoint.part,
+                    "post_id": checkpoint.ref.id,
+                    "checkpoint_attempt": checkpoint.attempt,
+                },
+            )
+
+    async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
+        with self._lock:
+            blocked = {
+                key for key, record in self._accounts.items() if record.status == "needs_reauth"
+            }
+            unblock: dict[tuple[str, str], dt.datetime] = {}
+            for (workspace, account_id, scope), budget in self._budgets.items():
+                until = budget.blocks(now)
+                if scope == "default" and until is not None:
+                    unblock[(workspace, account_id)] = until
+            pauses = list(self._pauses.values())
+            best: dt.datetime | None = None
+
+            def consider(value: dt.datetime | None) -> None:
+                nonlocal best
+                if value is not None and (best is None or value < best):
+                    best = value
+
+            for r in self._rows.values():
+                key = (r.workspace, r.account_id)
+                if r.state == S.SCHEDULED and r.sends == 0:
+                    consider(r.expires_at)
+                if (
+                    r.state in CLAIMABLE_STATES
+                    or (r.state == S.UNKNOWN and r.attention is None and r.lease_owner is None)
+                ) and not (
+                    key in blocked or covered(pauses, r.workspace, r.account_id, r.campaign)
+                ):
+                    consider(max(r.run_at, unblock[key]) if key in unblock else r.run_at)
+                if r.lease_expires_at is not None:
+                    consider(r.lease_expires_at)
+            for task in self._tasks.values():
+                if task.done_at is None:
+                    consider(task.lease_expires_at or task.due_at)
+            return best
+
+    # -- pause switch and rate budgets ----------------------------------------------------
+
+    async def pause(self, scope: PauseScope, *, now: dt.datetime) -> int:
+        scope = scope.model_copy(update={"at": scope.at or now})
+        moved = 0
+        with self._lock:
+            self._pauses[(scope.workspace, scope.kind, scope.value)] = scope
+            self._log(
+                now,
+                "pause",
+                actor=scope.actor,
+                reason=scope.reason,
+                data={"kind": scope.kind, "value": scope.value},
+                workspace=scope.workspace,
+            )
+            for row in self._rows.values():
+                if row.state in _HOLDABLE and scope.covers(
+                    row.workspace, row.account_id, row.campaign
+                ):
+                    before = row.state
+                    row.state = S.PAUSED
+                    row.updated_at = now
+                    self._log(
+                        now,
+                        "transition",
+                        row,
+                        actor=scope.actor,
+                        reason=scope.reason or f"paused ({scope.kind} {scope.value})".strip(),
+                        from_state=before,
+                        to_state=S.PAUSED,
+                    )
+                    moved += 1
+        return moved
+
+    async def resume(self, scope: PauseScope, *, now: dt.datetime) -> int:
+        moved = 0
+        with self._lock:
+            removed = self._pauses.pop((scope.workspace, scope.kind, scope.value), None)
+            if removed is None:
+                return 0
+            self._log(
+                now,
+                "resume",
+                actor=scope.actor,
+                reason=scope.reason,
+                data={"kind": scope.kind, "value": scope.value},
+                workspace=scope.workspace,
+            )
+            remaining = list(self._pauses.values())
+            for row in self._rows.values():
+                if (
+                    row.state == S.PAUSED
+                    and scope.covers(row.workspace, row.account_id, row.campaign)
+                    and not covered(remaining, row.workspace, row.account_id, row.campaign)
+                ):
+                    row.state = S.SCHEDULED
+                    row.updated_at = now
+                    self._log(
+                        now,
+                        "transition",
+                        row,
+                        actor=scope.actor,
+                        reason=scope.reason or "resumed",
+                        from_state=S.PAUSED,
+                        to_state=S.SCHEDULED,
+                    )
+                    moved += 1
+        self._notify()
+        return moved
+
+    async def pauses(self, *, workspace: str | None = None) -> list[PauseScope]:
+        with self._lock:
+            return [
+                scope
+                for key, scope in sorted(self._pauses.items())
+                if workspace is None or key[0] == workspace
+            ]
+
+    async def set_budget(self, budget: Budget, *, now: dt.datetime) -> None:
+        with self._lock:
+            self._budgets[(budget.workspace, budget.account_id, budget.scope)] = budget
+        self._notify()
+
+    async def budgets(self, *, workspace: str | None = None) -> list[Budget]:
+        with self._lock:
+            return [
+                b
+                for key, b in sorted(self._budgets.items())
+                if workspace is None or key[0] == workspace
+            ]
+
+
+def _missed(row: Row, actor: str) -> Transition:
+    from socialkit.schedule.records import Transition
+
+    late = (row.expires_at or row.due_at) - row.due_at
+    return Transition(
+        id=row.id,
+        expect_state=S.SCHEDULED,
+        expect_attempt=row.attempt,
+        to=S.MISSED,
+        actor=actor,
+        reason=f"not started within its grace period ({late.total_seconds():g} s after due)",
+    )
+
+
+def _matches(row: Row, q: PublicationQuery) -> bool:
+    if q.states and row.state not in q.states:
+        return False
+    if q.workspace is not None and row.workspace != q.workspace:
+        return False
+    if q.campaign is not None and row.campaign != q.campaign:
+        return False
+    if q.account_id is not None and row.account_id != q.account_id:
+        return False
+    if q.rule_id is not None and row.rule_id != q.rule_id:
+        return False
+    if q.attention is not None and row.attention != q.attention:
+        return False
+    if q.between is not None:
+        start, end = q.between
+        if not start <= row.due_at < end:
+            return False
+    return True

@@ -1,0 +1,488 @@
+"""``sqlite:///path.db``: the embedded default store.
+
+stdlib :mod:`sqlite3` in WAL mode on one thread of its own (see
+:mod:`~socialkit.schedule.stores._sqlite_thread`). Writes are ``BEGIN IMMEDIATE``
+transactions, so a claim (select due rows, ``UPDATE … RETURNING``) is atomic across
+processes sharing the file. ``synchronous=NORMAL`` (the default) survives a killed
+process; ``?synchronous=FULL`` also survives power loss.
+
+URL options (query string):
+    synchronous: ``NORMAL`` (default) or ``FULL``.
+    busy_timeout: milliseconds to wait for another process's write lock (default 5000).
+    poll: seconds between checks for other processes' commits while a worker sleeps
+        (default 0.2).
+
+``sqlite:///relative/path.db`` is relative to the working directory;
+``sqlite:////absolute/path.db`` is absolute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from socialkit.errors import ConfigError, StaleTransition
+from socialkit.schedule.stores import _sqlite_dispatch as dispatch
+from socialkit.schedule.stores import _sqlite_misc as misc
+from socialkit.schedule.stores import _sqlite_rows as rows
+from socialkit.schedule.stores._common import to_us
+from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, migrate, read_schema
+from socialkit.schedule.stores._sqlite_thread import SqliteThread
+from socialkit.schedule.stores.base import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from socialkit.models.account import Account
+    from socialkit.models.content import Post
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.schedule.publication import Event, Page, PauseScope, Publication
+    from socialkit.schedule.records import (
+        AccountRecord,
+        AccountStatus,
+        Budget,
+        CheckpointRecord,
+        Claim,
+        MetricTask,
+        NewPublication,
+        PublicationQuery,
+        PublishStart,
+        ReceiptRecord,
+        SchemaInfo,
+        Transition,
+    )
+    from socialkit.schedule.recurring import Rule
+    from socialkit.schedule.stores._sqlite_schema import Migration
+
+__all__ = ["SqliteStore"]
+
+T = TypeVar("T")
+_SYNCHRONOUS = ("NORMAL", "FULL")
+
+
+def _us(delta: dt.timedelta) -> int:
+    return delta // dt.timedelta(microseconds=1)
+
+
+class SqliteStore:
+    """A :class:`~socialkit.schedule.stores.base.Store` in a SQLite file.
+
+    Args:
+        url: ``sqlite:///path.db`` with optional query options (module docstring).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        code_version: int = SCHEMA_VERSION,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "sqlite" or not parts.path.startswith("/") or parts.netloc:
+            raise ConfigError(
+                f"a SQLite store URL looks like sqlite:///relative.db or "
+                f"sqlite:////absolute/path.db (got {url!r})"
+            )
+        self.url = url
+        self.path = Path(parts.path[1:]) if parts.path != "/:memory:" else Path(":memory:")
+        options = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = set(options) - {"synchronous", "busy_timeout", "poll"}
+        if unknown:
+            raise ConfigError(
+                f"unknown SQLite store option(s) {sorted(unknown)} in {url!r}; "
+                "known: synchronous, busy_timeout, poll"
+            )
+        self.synchronous = options.get("synchronous", "NORMAL").upper()
+        if self.synchronous not in _SYNCHRONOUS:
+            raise ConfigError(
+                f"synchronous must be NORMAL or FULL (got {options['synchronous']!r} in {url!r})"
+            )
+        try:
+            self.busy_timeout_ms = int(options.get("busy_timeout", "5000"))
+            self.poll = float(options.get("poll", "0.2"))
+        except ValueError as exc:
+            raise ConfigError(f"bad SQLite store option in {url!r}: {exc}") from None
+        if self.busy_timeout_ms < 0 or self.poll <= 0:
+            raise ConfigError(f"busy_timeout must be >= 0 and poll > 0 (in {url!r})")
+        self._migrations = tuple(migrations)
+        self._code_version = code_version
+        self._schema: SchemaInfo | None = None
+        self._subscribers: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+        self._thread: SqliteThread | None = None
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r}, synchronous={self.synchronous})"
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(self.path),
+            isolation_level=None,
+            timeout=self.busy_timeout_ms / 1000,
+            cached_statements=256,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        self._schema = migrate(
+            conn, where=str(self.path), migrations=self._migrations, code_version=self._code_version
+        )
+        return conn
+
+    def _worker(self) -> SqliteThread:
+        if self._thread is None:
+            raise RuntimeError(f"{self!r} is not open; await store.open() first")
+        return self._thread
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._worker().run(fn)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, notify: bool = False) -> T:
+        def transaction(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        result = await self._worker().run(transaction)
+        if notify:
+            self._notify()
+        return result
+
+    def _notify(self) -> None:
+        for callback in list(self._subscribers):
+            callback()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._thread is not None:
+            return
+        thread = SqliteThread(
+            self._connect, poll=self.poll, name="socialkit-sqlite", on_foreign_commit=self._notify
+        )
+        thread.watching = bool(self._subscribers)
+        thread.start()
+        self._thread = thread
+
+    async def close(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            await asyncio.to_thread(thread.stop)
+
+    async def schema(self) -> SchemaInfo:
+        from socialkit.schedule.records import SchemaInfo
+
+        version, min_compatible = await self._read(read_schema)
+        return SchemaInfo(
+            version=version, min_compatible=min_compatible, code_version=self._code_version
+        )
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(callback)
+            if self._thread is not None:
+                self._thread.watching = True
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+                if self._thread is not None:
+                    self._thread.watching = bool(self._subscribers)
+
+        return unsubscribe
+
+    # -- content and accounts -------------------------------------------------------------
+
+    async def put_revision(self, post: Post, *, now: dt.datetime) -> str:
+        revision = post.revision()
+        await self._write(lambda c: misc.put_revision(c, revision, post, to_us(now)))
+        return revision
+
+    async def get_revision(self, revision: str) -> Post:
+        return await self._read(lambda c: misc.get_revision(c, revision))
+
+    async def put_account(self, account: Account, *, now: dt.datetime) -> None:
+        await self._write(lambda c: misc.put_account(c, account, to_us(now)))
+
+    async def get_account(self, account_id: str, *, workspace: str = "default") -> AccountRecord:
+        return await self._read(lambda c: misc.get_account(c, account_id, workspace))
+
+    async def list_accounts(self, *, workspace: str | None = None) -> list[AccountRecord]:
+        return await self._read(lambda c: misc.list_accounts(c, workspace))
+
+    async def set_account_status(
+        self,
+        account_id: str,
+        status: AccountStatus,
+        *,
+        now: dt.datetime,
+        workspace: str = "default",
+        reason: str | None = None,
+        actor: str = "engine",
+    ) -> None:
+        await self._write(
+            lambda c: misc.set_account_status(
+                c, account_id, status, workspace, reason, actor, to_us(now)
+            ),
+            notify=True,
+        )
+
+    # -- publications ---------------------------------------------------------------------
+
+    async def add(self, publications: Sequence[NewPublication], *, now: dt.datetime) -> list[str]:
+        items = list(publications)
+        return await self._write(lambda c: rows.add(c, items, to_us(now)), notify=True)
+
+    async def get(self, publication_id: str, *, history: bool = False) -> Publication:
+        def read(conn: sqlite3.Connection) -> Publication:
+            conn.execute("BEGIN")
+            try:
+                return rows.publication(conn, rows.load_row(conn, publication_id), history=history)
+            finally:
+                conn.execute("COMMIT")
+
+        return await self._read(read)
+
+    async def find_by_key(self, idempotency_key: str) -> Publication | None:
+        def read(conn: sqlite3.Connection) -> Publication | None:
+            found = conn.execute(
+                f"SELECT {rows.ROW_COLUMNS} FROM publications WHERE idempotency_key = ?",
+                (idempotency_key,),
+            ).fetchone()
+            return rows.publication(conn, rows.row_from_db(found)) if found else None
+
+        return await self._read(read)
+
+    async def list_publications(self, query: PublicationQuery) -> Page:
+        def read(conn: sqlite3.Connection) -> Page:
+            conn.execute("BEGIN")
+            try:
+                return rows.list_page(conn, query)
+            finally:
+                conn.execute("COMMIT")
+
+        return await self._read(read)
+
+    async def transition(self, transition: Transition, *, now: dt.datetime) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            rows.apply_transition(conn, transition, to_us(now), rows.load_pauses(conn))
+
+        await self._write(write, notify=True)
+
+    async def apply(self, transitions: Sequence[Transition], *, now: dt.datetime) -> list[bool]:
+        items = list(transitions)
+
+        def write(conn: sqlite3.Connection) -> list[bool]:
+            pauses = rows.load_pauses(conn)
+            results = []
+            for t in items:
+                try:
+                    rows.apply_transition(conn, t, to_us(now), pauses)
+                except StaleTransition:
+                    results.append(False)
+                else:
+                    results.append(True)
+            return results
+
+        return await self._write(write, notify=True)
+
+    async def receipt_owner(self, platform: str, post_id: str) -> str | None:
+        def read(conn: sqlite3.Connection) -> str | None:
+            found = conn.execute(
+                "SELECT publication_id FROM receipt_posts WHERE platform = ? AND post_id = ?",
+                (platform, post_id),
+            ).fetchone()
+            return str(found[0]) if found else None
+
+        return await self._read(read)
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[str]:
+        return await self._write(lambda c: dispatch.expire_overdue(c, to_us(now), actor))
+
+    async def claim(
+        self,
+        worker: str,
+        *,
+        now: dt.datetime,
+        limit: int,
+        lease: dt.timedelta,
+        per_account: int | None = 1,
+        reconcile: bool = True,
+    ) -> list[Claim]:
+        return await self._write(
+            lambda c: dispatch.claim(c, worker, now, limit, _us(lease), per_account, reconcile)
+        )
+
+    async def heartbeat(
+        self,
+        worker: str,
+        claims: Sequence[tuple[str, int]],
+        *,
+        now: dt.datetime,
+        lease: dt.timedelta,
+    ) -> list[str]:
+        items = list(claims)
+        return await self._write(
+            lambda c: dispatch.heartbeat(c, worker, items, to_us(now), _us(lease))
+        )
+
+    async def mark_publishing(
+        self,
+        starts: Sequence[PublishStart],
+        *,
+        worker: str,
+        now: dt.datetime,
+        lease: dt.timedelta,
+    ) -> list[bool]:
+        items = list(starts)
+        return await self._write(
+            lambda c: dispatch.mark_publishing(c, items, worker, to_us(now), _us(lease))
+        )
+
+    async def release(
+        self,
+        claims: Sequence[tuple[str, int]],
+        *,
+        now: dt.datetime,
+        actor: str = "engine",
+        reason: str = "handed back",
+    ) -> list[bool]:
+        items = list(claims)
+        return await self._write(
+            lambda c: dispatch.release(c, items, to_us(now), actor, reason), notify=True
+        )
+
+    async def record_receipts(
+        self, receipts: Sequence[ReceiptRecord], *, now: dt.datetime
+    ) -> list[bool]:
+        items = list(receipts)
+        return await self._write(
+            lambda c: dispatch.record_receipts(c, items, to_us(now)), notify=True
+        )
+
+    async def record_checkpoint(self, checkpoint: CheckpointRecord, *, now: dt.datetime) -> None:
+        await self._write(lambda c: dispatch.record_checkpoint(c, checkpoint, to_us(now)))
+
+    async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
+        return await self._read(lambda c: dispatch.next_due(c, now))
+
+    # -- pause switch and rate budgets ----------------------------------------------------
+
+    async def pause(self, scope: PauseScope, *, now: dt.datetime) -> int:
+        return await self._write(lambda c: dispatch.pause(c, scope, to_us(now)))
+
+    async def resume(self, scope: PauseScope, *, now: dt.datetime) -> int:
+        return await self._write(lambda c: dispatch.resume(c, scope, to_us(now)), notify=True)
+
+    async def pauses(self, *, workspace: str | None = None) -> list[PauseScope]:
+        found = await self._read(rows.load_pauses)
+        return [p for p in found if workspace is None or p.workspace == workspace]
+
+    async def set_budget(self, budget: Budget, *, now: dt.datetime) -> None:
+        await self._write(lambda c: misc.set_budget(c, budget, to_us(now)), notify=True)
+
+    async def budgets(self, *, workspace: str | None = None) -> list[Budget]:
+        return await self._read(lambda c: dispatch.load_budgets(c, workspace))
+
+    # -- rules ----------------------------------------------------------------------------
+
+    async def add_rule(self, rule: Rule, *, now: dt.datetime) -> None:
+        await self._write(lambda c: misc.add_rule(c, rule, to_us(now)), notify=True)
+
+    async def get_rule(self, rule_id: str) -> Rule:
+        return await self._read(lambda c: misc.get_rule(c, rule_id))
+
+    async def list_rules(
+        self, *, workspace: str | None = None, active: bool | None = None
+    ) -> list[Rule]:
+        return await self._read(lambda c: misc.list_rules(c, workspace, active))
+
+    async def advance_rule(
+        self,
+        rule_id: str,
+        *,
+        expect_cursor: str | None,
+        cursor: str | None,
+        publications: Sequence[NewPublication],
+        now: dt.datetime,
+        remaining: int | None = None,
+        active: bool | None = None,
+    ) -> list[str]:
+        items = list(publications)
+        return await self._write(
+            lambda c: misc.advance_rule(
+                c, rule_id, expect_cursor, cursor, items, now, remaining, active
+            ),
+            notify=True,
+        )
+
+    async def set_rule_active(
+        self, rule_id: str, active: bool, *, now: dt.datetime, actor: str = "engine"
+    ) -> None:
+        await self._write(
+            lambda c: misc.set_rule_active(c, rule_id, active, now, actor), notify=True
+        )
+
+    # -- metrics --------------------------------------------------------------------------
+
+    async def add_metric_tasks(
+        self, tasks: Sequence[tuple[str, dt.datetime, str]], *, now: dt.datetime
+    ) -> None:
+        items = list(tasks)
+        await self._write(lambda c: misc.add_metric_tasks(c, items), notify=True)
+
+    async def claim_metric_tasks(
+        self, worker: str, *, now: dt.datetime, limit: int, lease: dt.timedelta
+    ) -> list[MetricTask]:
+        return await self._write(
+            lambda c: misc.claim_metric_tasks(c, worker, to_us(now), limit, _us(lease))
+        )
+
+    async def complete_metric_task(
+        self,
+        task_id: int,
+        snapshots: Sequence[MetricSnapshot],
+        *,
+        now: dt.datetime,
+        error: str | None = None,
+    ) -> None:
+        items = list(snapshots)
+        await self._write(lambda c: misc.complete_metric_task(c, task_id, items, to_us(now), error))
+
+    async def metric_series(
+        self,
+        *,
+        publication_id: str | None = None,
+        account_id: str | None = None,
+        campaign: str | None = None,
+        workspace: str | None = None,
+    ) -> list[MetricSnapshot]:
+        return await self._read(
+            lambda c: misc.metric_series(c, publication_id, account_id, campaign, workspace)
+        )
+
+    # -- event log ------------------------------------------------------------------------
+
+    async def events(
+        self, *, since: int = 0, limit: int = 1000, publication_id: str | None = None
+    ) -> list[Event]:
+        return await self._read(lambda c: rows.events_since(c, since, limit, publication_id))

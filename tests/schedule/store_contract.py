@@ -1,0 +1,809 @@
+"""The store contract: one suite every :class:`Store` implementation passes.
+
+Subclass :class:`StoreContract` and override the ``store`` fixture (and ``peer`` when a
+second connection to the same data is possible), for example::
+
+    class TestPostgresStore(StoreContract):
+        @pytest.fixture
+        async def store(self, postgres_url):
+            store = open_store(postgres_url)
+            await store.open()
+            yield store
+            await store.close()
+
+``peer`` must return another store object on the same data (a second connection or
+process-level handle); by default it is the same object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from socialkit.errors import StaleTransition, StoreError
+from socialkit.models.account import Account
+from socialkit.models.content import Draft, DraftPart, Post
+from socialkit.models.metrics import MetricSnapshot
+from socialkit.models.receipt import PostRef, Receipt
+from socialkit.schedule.publication import Approval, PauseScope
+from socialkit.schedule.records import (
+    Budget,
+    CheckpointRecord,
+    NewPublication,
+    PublicationQuery,
+    PublishStart,
+    ReceiptRecord,
+    Transition,
+)
+from socialkit.schedule.recurring import Rule
+from socialkit.schedule.states import PublicationState as S
+from socialkit.schedule.stores._common import draft_json, new_id
+from socialkit.schedule.stores.base import SCHEMA_VERSION, Store
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+LEASE = dt.timedelta(seconds=60)
+SEC = dt.timedelta(seconds=1)
+POST = Post(text="Hello from the contract suite")
+
+
+def pub(
+    account: str = "acme",
+    *,
+    due: dt.datetime = T0,
+    key: str | None = None,
+    campaign: str | None = None,
+    rule_id: str | None = None,
+    grace_s: float | None = None,
+    publish_late: bool = False,
+    state: S = S.SCHEDULED,
+    workspace: str = "default",
+    revision: str | None = None,
+    approvals_required: int = 0,
+) -> NewPublication:
+    pub_id = new_id()
+    return NewPublication(
+        id=pub_id,
+        account_id=account,
+        platform="feed",
+        revision=revision or POST.revision(),
+        due_at=due,
+        local_time=due.replace(tzinfo=None),
+        zone="UTC",
+        idempotency_key=key or f"key-{pub_id}",
+        workspace=workspace,
+        state=state,
+        campaign=campaign,
+        rule_id=rule_id,
+        grace_s=grace_s,
+        publish_late=publish_late,
+        approvals_required=approvals_required,
+    )
+
+
+def receipt(account: str = "acme", post_id: str = "post-1", parts: int = 1) -> Receipt:
+    return Receipt(
+        platform="feed",
+        account_id=account,
+        parts=tuple(PostRef(id=f"{post_id}.{i}" if i else post_id) for i in range(parts)),
+        published_at=T0,
+    )
+
+
+def draft() -> Draft:
+    return Draft(platform="feed", revision=POST.revision(), parts=(DraftPart(text=POST.text),))
+
+
+class StoreContract:
+    """The behaviour every store promises. See the module docstring to run it."""
+
+    @pytest.fixture
+    async def store(self) -> Store:
+        raise NotImplementedError("a store contract subclass must provide the store fixture")
+
+    @pytest.fixture
+    async def peer(self, store: Store) -> Store:
+        return store
+
+    async def add_one(self, store: Store, **kw: Any) -> str:
+        await store.put_revision(POST, now=T0)
+        (pub_id,) = await store.add([pub(**kw)], now=T0)
+        return pub_id
+
+    async def claim_one(self, store: Store, worker: str = "w1", now: dt.datetime = T0) -> Any:
+        claims = await store.claim(worker, now=now, limit=10, lease=LEASE)
+        assert len(claims) == 1, claims
+        return claims[0]
+
+    # -- basics ---------------------------------------------------------------------------
+
+    async def test_is_a_store(self, store: Store) -> None:
+        assert isinstance(store, Store)
+
+    async def test_schema_version(self, store: Store) -> None:
+        info = await store.schema()
+        assert info.version == SCHEMA_VERSION
+        assert info.code_version == SCHEMA_VERSION
+        assert info.min_compatible <= info.version
+
+    async def test_revision_roundtrip(self, store: Store) -> None:
+        revision = await store.put_revision(POST, now=T0)
+        assert revision == POST.revision()
+        assert await store.put_revision(POST, now=T0) == revision
+        assert await store.get_revision(revision) == POST
+        with pytest.raises(StoreError, match="revision"):
+            await store.get_revision("nope")
+
+    async def test_accounts_roundtrip_and_status(self, store: Store) -> None:
+        account = Account(id="acme", platform="feed", handle="acme", timezone="Asia/Tehran")
+        await store.put_account(account, now=T0)
+        record = await store.get_account("acme")
+        assert record.account == account
+        assert record.status == "ok"
+        await store.set_account_status("acme", "needs_reauth", now=T0, reason="token revoked")
+        record = await store.get_account("acme")
+        assert (record.status, record.status_reason) == ("needs_reauth", "token revoked")
+        renamed = account.model_copy(update={"handle": "acme2"})
+        await store.put_account(renamed, now=T0)
+        record = await store.get_account("acme")
+        assert record.account.handle == "acme2"
+        assert record.status == "needs_reauth"  # a profile update keeps the status
+        assert [r.account.id for r in await store.list_accounts()] == ["acme"]
+        with pytest.raises(StoreError, match="ghost"):
+            await store.get_account("ghost")
+
+    async def test_add_and_get(self, store: Store) -> None:
+        pub_id = await self.add_one(store, campaign="spring", grace_s=300)
+        p = await store.get(pub_id)
+        assert p.id == pub_id
+        assert p.state == S.SCHEDULED
+        assert p.due_at == T0
+        assert p.run_at == T0
+        assert p.local_time == T0.replace(tzinfo=None)
+        assert p.zone == "UTC"
+        assert p.attempt == 0
+        assert p.campaign == "spring"
+        assert p.grace == dt.timedelta(seconds=300)
+        assert p.post == POST
+        assert p.revision == POST.revision()
+        with pytest.raises(StoreError, match="nope"):
+            await store.get("nope")
+
+    async def test_idempotency_key_is_unique(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        first, second = pub(key="same"), pub(key="same")
+        ids = await store.add([first], now=T0)
+        again = await store.add([second, pub(key="other")], now=T0)
+        assert again[0] == ids[0]
+        assert again[1] != ids[0]
+        page = await store.list_publications(PublicationQuery())
+        assert len(page.items) == 2
+        found = await store.find_by_key("same")
+        assert found is not None
+        assert found.id == ids[0]
+        assert await store.find_by_key("absent") is None
+
+    async def test_list_filters_and_pages(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        items = [pub("a", due=T0 + i * SEC, campaign="c1" if i % 2 else None) for i in range(7)]
+        items.append(pub("b", due=T0 + 3 * SEC, campaign="c1"))
+        await store.add(items, now=T0)
+        page = await store.list_publications(PublicationQuery(limit=3))
+        assert [p.due_at for p in page.items] == [T0, T0 + SEC, T0 + 2 * SEC]
+        assert page.next_cursor is not None
+        seen = list(page.items)
+        while page.next_cursor:
+            page = await store.list_publications(PublicationQuery(limit=3, cursor=page.next_cursor))
+            seen.extend(page.items)
+        assert len(seen) == 8
+        assert len({p.id for p in seen}) == 8
+        assert [p.due_at for p in seen] == sorted(p.due_at for p in seen)
+        c1 = await store.list_publications(PublicationQuery(campaign="c1"))
+        assert len(c1.items) == 4
+        b = await store.list_publications(PublicationQuery(account_id="b"))
+        assert [p.account_id for p in b.items] == ["b"]
+        window = await store.list_publications(PublicationQuery(between=(T0 + SEC, T0 + 3 * SEC)))
+        assert [p.due_at for p in window.items] == [T0 + SEC, T0 + 2 * SEC]
+        await self.claim_one_any(store)
+        claimed = await store.list_publications(PublicationQuery(states=(S.CLAIMED,)))
+        assert len(claimed.items) == 1
+        with_post = await store.list_publications(PublicationQuery(limit=1, include_post=True))
+        assert with_post.items[0].post == POST
+
+    async def claim_one_any(self, store: Store) -> None:
+        claims = await store.claim("w", now=T0, limit=1, lease=LEASE)
+        assert len(claims) == 1
+
+    # -- claims ---------------------------------------------------------------------------
+
+    async def test_claim_takes_due_work_in_order(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        late, early, future = pub("a", due=T0), pub("b", due=T0 - SEC), pub("c", due=T0 + SEC)
+        await store.add([late, early, future], now=T0)
+        claims = await store.claim("w1", now=T0, limit=10, lease=LEASE)
+        assert [c.id for c in claims] == [early.id, late.id]
+        assert all(c.kind == "publish" and c.attempt == 1 for c in claims)
+        assert all(c.lease_expires_at == T0 + LEASE for c in claims)
+        p = await store.get(early.id)
+        assert (p.state, p.attempt, p.lease_owner) == (S.CLAIMED, 1, "w1")
+        assert p.lease_expires_at == T0 + LEASE
+        assert await store.claim("w2", now=T0, limit=10, lease=LEASE) == []
+
+    async def test_claim_respects_limit_and_per_account(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        await store.add([pub("a", due=T0 - i * SEC) for i in range(3)], now=T0)
+        await store.add([pub("b", due=T0 - i * SEC) for i in range(3)], now=T0)
+        first = await store.claim("w", now=T0, limit=10, lease=LEASE)
+        assert sorted(c.account_id for c in first) == ["a", "b"]
+        # each account has one in flight: nothing more until one finishes
+        assert await store.claim("w", now=T0, limit=10, lease=LEASE) == []
+        more = await store.claim("w", now=T0, limit=10, lease=LEASE, per_account=2)
+        assert sorted(c.account_id for c in more) == ["a", "b"]
+        rest = await store.claim("w", now=T0, limit=1, lease=LEASE, per_account=None)
+        assert len(rest) == 1
+
+    async def test_concurrent_claims_never_share(self, store: Store, peer: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        await store.add([pub(f"acct{i % 10}", due=T0) for i in range(60)], now=T0)
+        results = await asyncio.gather(
+            *(
+                (store if i % 2 else peer).claim(
+                    f"w{i}", now=T0, limit=7, lease=LEASE, per_account=None
+                )
+                for i in range(12)
+            )
+        )
+        ids = [c.id for batch in results for c in batch]
+        assert len(ids) == 60
+        assert len(set(ids)) == 60
+
+    async def test_release_hands_back_unsent(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        assert await store.release([(pub_id, claim.attempt)], now=T0) == [True]
+        p = await store.get(pub_id)
+        assert (p.state, p.lease_owner, p.sends) == (S.SCHEDULED, None, 0)
+        again = await self.claim_one(store)
+        assert again.attempt == claim.attempt + 1
+        # the old claim is stale now
+        assert await store.release([(pub_id, claim.attempt)], now=T0) == [False]
+
+    # -- fencing --------------------------------------------------------------------------
+
+    async def test_mark_publishing_is_fenced_and_pins_the_draft(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        stale = PublishStart(id=pub_id, attempt=claim.attempt + 1)
+        assert await store.mark_publishing([stale], worker="w1", now=T0, lease=LEASE) == [False]
+        assert await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w2", now=T0, lease=LEASE
+        ) == [False]
+        start = PublishStart(id=pub_id, attempt=claim.attempt, draft_json=draft_json(draft()))
+        assert await store.mark_publishing([start], worker="w1", now=T0 + SEC, lease=LEASE) == [
+            True
+        ]
+        p = await store.get(pub_id)
+        assert (p.state, p.sends) == (S.PUBLISHING, 1)
+        assert p.lease_expires_at == T0 + SEC + LEASE
+        assert p.draft == draft()
+        # a second start for the same claim is refused (already publishing)
+        assert await store.mark_publishing([start], worker="w1", now=T0, lease=LEASE) == [False]
+
+    async def test_mark_publishing_refuses_an_expired_lease(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        start = PublishStart(id=pub_id, attempt=claim.attempt)
+        late = T0 + LEASE + SEC
+        assert await store.mark_publishing([start], worker="w1", now=late, lease=LEASE) == [False]
+
+    async def test_transition_is_fenced_by_state_and_attempt(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        wrong_attempt = Transition(
+            id=pub_id, expect_state=S.PUBLISHING, expect_attempt=claim.attempt + 1, to=S.FAILED
+        )
+        with pytest.raises(StaleTransition):
+            await store.transition(wrong_attempt, now=T0)
+        wrong_state = Transition(
+            id=pub_id, expect_state=S.CLAIMED, expect_attempt=claim.attempt, to=S.FAILED
+        )
+        with pytest.raises(StaleTransition):
+            await store.transition(wrong_state, now=T0)
+        assert (await store.get(pub_id)).state == S.PUBLISHING
+        retry = Transition(
+            id=pub_id,
+            expect_state=S.PUBLISHING,
+            expect_attempt=claim.attempt,
+            to=S.RETRY_WAIT,
+            run_at=T0 + 30 * SEC,
+            count_failure=True,
+            error={"error": "Transient", "message": "connection refused"},
+            reason="transient error",
+        )
+        await store.transition(retry, now=T0)
+        p = await store.get(pub_id, history=True)
+        assert (p.state, p.run_at, p.failures, p.lease_owner) == (
+            S.RETRY_WAIT,
+            T0 + 30 * SEC,
+            1,
+            None,
+        )
+        assert p.last_error == {"error": "Transient", "message": "connection refused"}
+        assert p.history[-1].to_state == S.RETRY_WAIT
+        assert p.history[-1].error == {"error": "Transient", "message": "connection refused"}
+        assert await store.claim("w1", now=T0 + 29 * SEC, limit=5, lease=LEASE) == []
+        again = await self.claim_one(store, now=T0 + 30 * SEC)
+        assert again.attempt == claim.attempt + 1
+        assert again.sends == 1
+
+    async def test_illegal_moves_are_refused(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        bad = Transition(id=pub_id, expect_state=S.SCHEDULED, expect_attempt=0, to=S.PUBLISHED)
+        with pytest.raises(StoreError, match="not a legal move"):
+            await store.transition(bad, now=T0)
+        ghost = Transition(id="ghost", expect_state=S.SCHEDULED, expect_attempt=0, to=S.CANCELLED)
+        with pytest.raises(StoreError, match="ghost"):
+            await store.transition(ghost, now=T0)
+
+    async def test_apply_is_a_batch_of_fenced_moves(self, store: Store) -> None:
+        a = await self.add_one(store, account="a")
+        b = await self.add_one(store, account="b")
+        results = await store.apply(
+            [
+                Transition(id=a, expect_state=S.SCHEDULED, expect_attempt=0, to=S.CANCELLED),
+                Transition(id=b, expect_state=S.SCHEDULED, expect_attempt=5, to=S.CANCELLED),
+            ],
+            now=T0,
+        )
+        assert results == [True, False]
+        assert (await store.get(a)).state == S.CANCELLED
+        assert (await store.get(b)).state == S.SCHEDULED
+
+    async def test_revision_fence_and_edit(self, store: Store) -> None:
+        pub_id = await self.add_one(store, state=S.PENDING_APPROVAL, approvals_required=1)
+        edited = Post(text="Edited text")
+        new_revision = await store.put_revision(edited, now=T0)
+        approval = Approval(actor="ann", decision="approved", revision="stale", at=T0)
+        stale = Transition(
+            id=pub_id,
+            expect_state=S.PENDING_APPROVAL,
+            expect_attempt=0,
+            expect_revision="stale",
+            to=S.SCHEDULED,
+            approvals=(approval,),
+        )
+        with pytest.raises(StaleTransition):
+            await store.transition(stale, now=T0)
+        edit = Transition(
+            id=pub_id,
+            expect_state=S.PENDING_APPROVAL,
+            expect_attempt=0,
+            to=S.PENDING_APPROVAL,
+            revision=new_revision,
+            kind="edited",
+        )
+        await store.transition(edit, now=T0)
+        good = Approval(actor="ann", decision="approved", revision=new_revision, at=T0)
+        await store.transition(
+            Transition(
+                id=pub_id,
+                expect_state=S.PENDING_APPROVAL,
+                expect_attempt=0,
+                expect_revision=new_revision,
+                to=S.SCHEDULED,
+                approvals=(good,),
+                kind="approved",
+                actor="ann",
+            ),
+            now=T0,
+        )
+        p = await store.get(pub_id, history=True)
+        assert p.state == S.SCHEDULED
+        assert p.revision == new_revision
+        assert p.post == edited
+        assert p.approvals == (good,)
+        assert p.approved_by() == ("ann",)
+        assert [e.kind for e in p.history] == ["created", "edited", "approved"]
+        assert p.history[-1].actor == "ann"
+
+    # -- leases ---------------------------------------------------------------------------
+
+    async def test_expired_claim_goes_back_and_the_old_worker_is_fenced(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        old = await self.claim_one(store, "w1")
+        later = T0 + LEASE + SEC
+        new = await self.claim_one(store, "w2", now=later)
+        assert new.attempt == old.attempt + 1
+        start = PublishStart(id=pub_id, attempt=old.attempt)
+        assert await store.mark_publishing([start], worker="w1", now=later, lease=LEASE) == [False]
+        p = await store.get(pub_id, history=True)
+        assert (p.state, p.lease_owner, p.sends) == (S.CLAIMED, "w2", 0)
+        assert "lease_expired" in [e.kind for e in p.history]
+
+    async def test_expired_publishing_goes_to_unknown_then_reconcile(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store, "w1")
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        lost = T0 + LEASE + SEC
+        assert await store.claim("w2", now=lost, limit=5, lease=LEASE) == []
+        p = await store.get(pub_id)
+        assert p.state == S.UNKNOWN
+        assert p.run_at == lost + LEASE  # reconciliation waits one lease period
+        assert (
+            await store.claim("w2", now=lost + LEASE, limit=5, lease=LEASE, reconcile=False) == []
+        )
+        rec = await self.claim_one(store, "w2", now=lost + LEASE)
+        assert (rec.kind, rec.attempt) == ("reconcile", claim.attempt + 1)
+        assert (await store.get(pub_id)).state == S.UNKNOWN
+        # the reconciler resends on an idempotent platform
+        start = PublishStart(id=pub_id, attempt=rec.attempt, from_state=S.UNKNOWN)
+        assert await store.mark_publishing([start], worker="w2", now=lost + LEASE, lease=LEASE) == [
+            True
+        ]
+        assert (await store.get(pub_id)).sends == 2
+
+    async def test_a_dead_reconcilers_lease_is_dropped(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store, "w1")
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        t = T0 + 3 * LEASE
+        await store.claim("w2", now=t, limit=5, lease=LEASE, reconcile=False)
+        rec = await self.claim_one(store, "w2", now=t + LEASE)
+        assert rec.kind == "reconcile"
+        again = await self.claim_one(store, "w3", now=t + 3 * LEASE)
+        assert (again.kind, again.attempt) == ("reconcile", rec.attempt + 1)
+
+    async def test_heartbeat_extends_and_reports_lost(self, store: Store) -> None:
+        a = await self.add_one(store, account="a")
+        b = await self.add_one(store, account="b")
+        claims = {c.id: c for c in await store.claim("w1", now=T0, limit=5, lease=LEASE)}
+        half = T0 + LEASE / 2
+        lost = await store.heartbeat(
+            "w1", [(a, claims[a].attempt), (b, claims[b].attempt + 1)], now=half, lease=LEASE
+        )
+        assert lost == [b]
+        assert (await store.get(a)).lease_expires_at == half + LEASE
+        # after the original expiry, a is still held; b was not extended
+        taken = await store.claim("w2", now=T0 + LEASE + SEC, limit=5, lease=LEASE)
+        assert [c.id for c in taken] == [b]
+        assert (await store.get(a)).lease_owner == "w1"
+        assert await store.heartbeat("w2", [(a, claims[a].attempt)], now=half, lease=LEASE) == [a]
+
+    # -- receipts and checkpoints ---------------------------------------------------------
+
+    async def test_receipt_publishes_and_schedules_metrics(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        record = ReceiptRecord(
+            id=pub_id, attempt=claim.attempt, receipt=receipt(), metrics=(("1h", 3600.0),)
+        )
+        assert await store.record_receipts([record], now=T0) == [True]
+        assert await store.record_receipts([record], now=T0) == [False]  # duplicate ignored
+        p = await store.get(pub_id, history=True)
+        assert p.state == S.PUBLISHED
+        assert p.lease_owner is None
+        assert len(p.receipts) == 1
+        assert p.receipt == receipt()
+        assert p.receipts[0].attempt == claim.attempt
+        assert await store.receipt_owner("feed", "post-1") == pub_id
+        assert await store.receipt_owner("feed", "post-2") is None
+        assert p.history[-1].kind == "receipt"
+        assert await store.next_due(now=T0) == T0 + dt.timedelta(hours=1)
+
+    async def test_receipt_after_a_lost_lease_is_kept(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store, "w1")
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        later = T0 + LEASE + SEC
+        await store.claim("w2", now=later, limit=5, lease=LEASE)  # sweeps to unknown
+        assert (await store.get(pub_id)).state == S.UNKNOWN
+        late = ReceiptRecord(id=pub_id, attempt=claim.attempt, receipt=receipt())
+        assert await store.record_receipts([late], now=later) == [True]
+        p = await store.get(pub_id)
+        assert p.state == S.PUBLISHED
+        # a second receipt from a later attempt is appended, never replaces the first
+        second = ReceiptRecord(
+            id=pub_id, attempt=claim.attempt + 1, receipt=receipt(post_id="post-1")
+        )
+        assert await store.record_receipts([second], now=later) == [False]
+        p = await store.get(pub_id)
+        assert [r.attempt for r in p.receipts] == [claim.attempt, claim.attempt + 1]
+
+    async def test_receipt_wins_over_a_person_who_moved_on(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        await store.transition(
+            Transition(id=pub_id, expect_state=S.CLAIMED, expect_attempt=1, to=S.CANCELLED),
+            now=T0,
+        )
+        late = ReceiptRecord(id=pub_id, attempt=claim.attempt, receipt=receipt())
+        assert await store.record_receipts([late], now=T0) == [True]
+        assert (await store.get(pub_id)).state == S.PUBLISHED
+
+    async def test_checkpoints_resume_threads(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        for part in (0, 1):
+            await store.record_checkpoint(
+                CheckpointRecord(
+                    id=pub_id, attempt=claim.attempt, part=part, ref=PostRef(id=f"x{part}")
+                ),
+                now=T0,
+            )
+        await store.record_checkpoint(
+            CheckpointRecord(id=pub_id, attempt=claim.attempt, part=3, ref=PostRef(id="x3")),
+            now=T0,
+        )
+        await store.transition(
+            Transition(
+                id=pub_id,
+                expect_state=S.PUBLISHING,
+                expect_attempt=claim.attempt,
+                to=S.RETRY_WAIT,
+                run_at=T0,
+            ),
+            now=T0,
+        )
+        again = await self.claim_one(store)
+        assert [r.id for r in again.checkpoints] == ["x0", "x1"]
+        assert [r.id for r in (await store.get(pub_id)).checkpoints] == ["x0", "x1"]
+
+    # -- holds ----------------------------------------------------------------------------
+
+    async def test_pause_scopes_hold_and_resume(self, store: Store) -> None:
+        a = await self.add_one(store, account="a", campaign="launch")
+        b = await self.add_one(store, account="b")
+        moved = await store.pause(PauseScope(kind="campaign", value="launch"), now=T0)
+        assert moved == 1
+        assert (await store.get(a)).state == S.PAUSED
+        claims = await store.claim("w", now=T0, limit=5, lease=LEASE)
+        assert [c.id for c in claims] == [b]
+        # new work under an active switch is held too
+        c = await self.add_one(store, account="c", campaign="launch")
+        assert (await store.get(c)).state == S.PAUSED
+        await store.pause(PauseScope(kind="account", value="a"), now=T0)
+        assert [p.kind for p in await store.pauses()] == ["account", "campaign"]
+        assert await store.resume(PauseScope(kind="campaign", value="launch"), now=T0) == 1
+        assert (await store.get(a)).state == S.PAUSED  # still held by the account switch
+        assert (await store.get(c)).state == S.SCHEDULED
+        assert await store.resume(PauseScope(kind="account", value="a"), now=T0) == 1
+        assert (await store.get(a)).state == S.SCHEDULED
+        assert await store.resume(PauseScope(kind="account", value="a"), now=T0) == 0
+
+    async def test_pause_all_holds_retries_and_transitions(self, store: Store) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        await store.pause(PauseScope(kind="all"), now=T0)
+        await store.transition(
+            Transition(
+                id=pub_id, expect_state=S.CLAIMED, expect_attempt=claim.attempt, to=S.RETRY_WAIT
+            ),
+            now=T0,
+        )
+        p = await store.get(pub_id)
+        assert p.state == S.PAUSED
+        assert await store.claim("w", now=T0 + LEASE, limit=5, lease=LEASE) == []
+        assert await store.next_due(now=T0) is None
+        await store.resume(PauseScope(kind="all"), now=T0)
+        assert (await store.get(pub_id)).state == S.SCHEDULED
+
+    async def test_pause_is_per_workspace(self, store: Store) -> None:
+        a = await self.add_one(store, workspace="one")
+        b = await self.add_one(store, workspace="two")
+        await store.pause(PauseScope(kind="all", workspace="one"), now=T0)
+        claims = await store.claim("w", now=T0, limit=5, lease=LEASE)
+        assert [c.id for c in claims] == [b]
+        assert (await store.get(a)).state == S.PAUSED
+
+    async def test_budgets_hold_accounts_until_reset(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        await store.add([pub("a") for _ in range(3)] + [pub("b")], now=T0)
+        reset = T0 + 10 * SEC
+        await store.set_budget(Budget(account_id="a", remaining=0, reset_at=reset), now=T0)
+        claims = await store.claim("w", now=T0, limit=5, lease=LEASE, per_account=None)
+        assert [c.account_id for c in claims] == ["b"]
+        assert await store.next_due(now=T0) == reset
+        await store.set_budget(Budget(account_id="a", remaining=2, reset_at=reset), now=T0)
+        claims = await store.claim("w", now=T0, limit=5, lease=LEASE, per_account=None)
+        assert [c.account_id for c in claims] == ["a", "a"]
+        starts = [PublishStart(id=c.id, attempt=c.attempt) for c in claims]
+        assert await store.mark_publishing(starts, worker="w", now=T0, lease=LEASE) == [True, True]
+        (budget,) = [b for b in await store.budgets() if b.account_id == "a"]
+        assert budget.remaining == 0
+        assert await store.claim("w", now=T0, limit=5, lease=LEASE, per_account=None) == []
+        after = await store.claim("w", now=reset, limit=5, lease=LEASE, per_account=None)
+        assert [c.account_id for c in after] == ["a"]
+
+    async def test_blocked_until_holds_an_account(self, store: Store) -> None:
+        await self.add_one(store, account="a")
+        until = T0 + 30 * SEC
+        await store.set_budget(Budget(account_id="a", blocked_until=until), now=T0)
+        assert await store.claim("w", now=T0, limit=5, lease=LEASE) == []
+        assert await store.next_due(now=T0) == until
+        assert len(await store.claim("w", now=until, limit=5, lease=LEASE)) == 1
+
+    async def test_accounts_needing_reauth_wait(self, store: Store) -> None:
+        account = Account(id="a", platform="feed", handle="a")
+        await store.put_account(account, now=T0)
+        pub_id = await self.add_one(store, account="a")
+        await store.set_account_status("a", "needs_reauth", now=T0, reason="revoked")
+        assert await store.claim("w", now=T0, limit=5, lease=LEASE) == []
+        assert await store.next_due(now=T0) is None
+        assert (await store.get(pub_id)).state == S.SCHEDULED  # waiting, not failed
+        await store.set_account_status("a", "ok", now=T0)
+        assert len(await store.claim("w", now=T0, limit=5, lease=LEASE)) == 1
+
+    # -- misfire --------------------------------------------------------------------------
+
+    async def test_one_off_past_grace_is_missed_unless_late_is_allowed(self, store: Store) -> None:
+        missed = await self.add_one(store, account="a", grace_s=60)
+        late = await self.add_one(store, account="b", grace_s=60, publish_late=True)
+        fresh = await self.add_one(store, account="c", grace_s=600)
+        nolimit = await self.add_one(store, account="d")
+        now = T0 + 120 * SEC
+        assert await store.expire_overdue(now=now) == [missed]
+        p = await store.get(missed, history=True)
+        assert p.state == S.MISSED
+        assert "grace" in (p.history[-1].reason or "")
+        for other in (late, fresh, nolimit):
+            assert (await store.get(other)).state == S.SCHEDULED
+        assert await store.expire_overdue(now=now) == []
+
+    async def test_a_rule_fires_once_for_its_latest_missed_occurrence(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        day = dt.timedelta(days=1)
+        occ = [pub("a", due=T0 + i * day, rule_id="r1", grace_s=300) for i in range(4)]
+        other = pub("b", due=T0, rule_id="r1", grace_s=300)
+        await store.add([*occ, other], now=T0)
+        now = T0 + 2 * day + dt.timedelta(hours=5)  # down for two days and five hours
+        missed = await store.expire_overdue(now=now)
+        assert sorted(missed) == sorted([occ[0].id, occ[1].id])
+        assert (await store.get(occ[2].id)).state == S.SCHEDULED  # latest missed: fires late
+        assert (await store.get(occ[3].id)).state == S.SCHEDULED  # future
+        assert (await store.get(other.id)).state == S.SCHEDULED  # latest for account b
+        claims = await store.claim("w", now=now, limit=5, lease=LEASE)
+        assert sorted(c.id for c in claims) == sorted([occ[2].id, other.id])
+
+    async def test_retries_are_not_misfires(self, store: Store) -> None:
+        pub_id = await self.add_one(store, grace_s=10)
+        claim = await self.claim_one(store)
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        await store.transition(
+            Transition(
+                id=pub_id,
+                expect_state=S.PUBLISHING,
+                expect_attempt=claim.attempt,
+                to=S.RETRY_WAIT,
+                run_at=T0 + 300 * SEC,
+            ),
+            now=T0,
+        )
+        assert await store.expire_overdue(now=T0 + 400 * SEC) == []
+
+    # -- next due -------------------------------------------------------------------------
+
+    async def test_next_due(self, store: Store) -> None:
+        assert await store.next_due(now=T0) is None
+        await self.add_one(store, account="a", due=T0 + 50 * SEC)
+        await self.add_one(store, account="b", due=T0 + 20 * SEC)
+        assert await store.next_due(now=T0) == T0 + 20 * SEC
+        claims = await store.claim("w", now=T0 + 20 * SEC, limit=5, lease=LEASE)
+        assert len(claims) == 1
+        # the claim's lease expiry is pending work too
+        assert await store.next_due(now=T0 + 20 * SEC) == T0 + 50 * SEC
+        await store.add_metric_tasks([(claims[0].id, T0 + 30 * SEC, "1h")], now=T0)
+        assert await store.next_due(now=T0) == T0 + 30 * SEC
+
+    # -- rules ----------------------------------------------------------------------------
+
+    async def test_rules_advance_with_unique_occurrences(self, store: Store) -> None:
+        revision = await store.put_revision(POST, now=T0)
+        rule = Rule(
+            id="r1",
+            spec={"rrule": "FREQ=DAILY", "tz": "UTC"},
+            revision=revision,
+            account_ids=("a",),
+            created_at=T0,
+            updated_at=T0,
+        )
+        await store.add_rule(rule, now=T0)
+        with pytest.raises(StoreError, match="r1"):
+            await store.add_rule(rule, now=T0)
+        assert await store.get_rule("r1") == rule
+        batch = [pub("a", due=T0 + i * dt.timedelta(days=1), key=f"r1:a:{i}") for i in range(3)]
+        ids = await store.advance_rule(
+            "r1", expect_cursor=None, cursor="c3", publications=batch, now=T0, remaining=7
+        )
+        assert len(ids) == 3
+        with pytest.raises(StaleTransition):
+            await store.advance_rule(
+                "r1", expect_cursor=None, cursor="c4", publications=batch, now=T0
+            )
+        again = [pub("a", key=f"r1:a:{i}") for i in range(2, 5)]
+        ids = await store.advance_rule(
+            "r1", expect_cursor="c3", cursor="c5", publications=again, now=T0
+        )
+        assert len(ids) == 2  # the occurrence already inserted is skipped
+        stored = await store.get_rule("r1")
+        assert (stored.cursor, stored.remaining, stored.active) == ("c5", 7, True)
+        page = await store.list_publications(PublicationQuery(limit=50))
+        assert len(page.items) == 5
+        await store.set_rule_active("r1", False, now=T0)
+        assert await store.list_rules(active=True) == []
+        assert [r.id for r in await store.list_rules()] == ["r1"]
+
+    # -- metrics --------------------------------------------------------------------------
+
+    async def test_metric_tasks_and_series(self, store: Store) -> None:
+        a = await self.add_one(store, account="a", campaign="launch")
+        b = await self.add_one(store, account="b")
+        await store.add_metric_tasks(
+            [(a, T0 + 10 * SEC, "1h"), (a, T0 + 20 * SEC, "24h"), (b, T0 + 10 * SEC, "1h")],
+            now=T0,
+        )
+        assert await store.claim_metric_tasks("w", now=T0, limit=5, lease=LEASE) == []
+        tasks = await store.claim_metric_tasks("w", now=T0 + 10 * SEC, limit=5, lease=LEASE)
+        assert sorted(t.publication_id for t in tasks) == sorted([a, b])
+        # leased: another worker gets nothing until the lease expires
+        assert await store.claim_metric_tasks("w2", now=T0 + 10 * SEC, limit=5, lease=LEASE) == []
+        for task in tasks:
+            snap = MetricSnapshot(
+                platform="feed",
+                account_id=task.account_id,
+                post_id="p",
+                publication_id=task.publication_id,
+                collected_at=T0 + 10 * SEC,
+                likes=3 if task.publication_id == a else 1,
+            )
+            await store.complete_metric_task(task.id, [snap], now=T0 + 10 * SEC)
+        (task24,) = await store.claim_metric_tasks("w", now=T0 + 60 * SEC, limit=5, lease=LEASE)
+        assert task24.label == "24h"
+        await store.complete_metric_task(task24.id, [], now=T0, error="no metrics")
+        assert [s.likes for s in await store.metric_series(publication_id=a)] == [3]
+        assert [s.likes for s in await store.metric_series(account_id="b")] == [1]
+        assert [s.likes for s in await store.metric_series(campaign="launch")] == [3]
+        assert len(await store.metric_series()) == 2
+
+    # -- events ---------------------------------------------------------------------------
+
+    async def test_event_log_is_ordered_with_a_cursor(self, store: Store) -> None:
+        a = await self.add_one(store, account="a")
+        await self.add_one(store, account="b")
+        events = await store.events()
+        assert [e.kind for e in events] == ["created", "created"]
+        assert events[0].seq < events[1].seq
+        claims = await store.claim("w", now=T0, limit=5, lease=LEASE)
+        newer = await store.events(since=events[-1].seq)
+        assert [e.kind for e in newer] == ["claimed"] * len(claims)
+        assert all(e.seq > events[-1].seq for e in newer)
+        assert [e.kind for e in await store.events(publication_id=a)] == ["created", "claimed"]
+        assert len(await store.events(limit=1)) == 1
+
+    async def test_subscribers_hear_about_new_work(self, store: Store) -> None:
+        calls: list[int] = []
+        unsubscribe = store.subscribe(lambda: calls.append(1))
+        await self.add_one(store)
+        assert calls
+        unsubscribe()
+        before = len(calls)
+        await self.add_one(store, account="other")
+        assert len(calls) == before

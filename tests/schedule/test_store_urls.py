@@ -1,0 +1,50 @@
+"""Choosing a store from its URL, and the schedule package's public names."""
+
+from __future__ import annotations
+
+import pytest
+
+import socialkit.schedule
+from socialkit.errors import ConfigError
+from socialkit.schedule.stores import register_store, store_from_url
+from socialkit.schedule.stores.memory import MemoryStore
+from socialkit.schedule.stores.sqlite import SqliteStore
+
+
+def test_schemes_pick_the_implementation() -> None:
+    assert isinstance(store_from_url("memory://"), MemoryStore)
+    assert store_from_url("memory://") is not store_from_url("memory://")
+    store = store_from_url("sqlite:///some/where.db?synchronous=FULL")
+    assert isinstance(store, SqliteStore)
+    assert store.synchronous == "FULL"
+
+
+def test_unknown_scheme_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown store URL 'mongodb://x'.*sqlite://"):
+        store_from_url("mongodb://x?password=hidden")
+    with pytest.raises(ConfigError, match="unknown store URL") as caught:
+        store_from_url("mysql://ann:s3cret@db.example/x")
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(ConfigError, match="unknown store URL"):
+        store_from_url("just-a-path.db")
+
+
+def test_register_a_scheme() -> None:
+    made: list[str] = []
+
+    def factory(url: str) -> MemoryStore:
+        made.append(url)
+        return MemoryStore(url)
+
+    register_store("test-scheme", factory)
+    assert isinstance(store_from_url("test-scheme://a"), MemoryStore)
+    assert made == ["test-scheme://a"]
+
+
+def test_schedule_exports_are_sorted_and_resolve() -> None:
+    names = list(socialkit.schedule.__all__)
+    assert names == sorted(names, key=lambda n: (not n.isupper(), n))
+    for name in names:
+        assert getattr(socialkit.schedule, name) is not None, name
+    with pytest.raises(AttributeError, match="Nothing"):
+        socialkit.schedule.Nothing  # noqa: B018
