@@ -245,7 +245,7 @@ def test_between_is_half_open() -> None:
     got = rule.between(utc(2026, 1, 2, 9), utc(2026, 1, 4, 9))
     assert [o.local.day for o in got] == [2, 3]
     assert rule.between(utc(2026, 1, 4), utc(2026, 1, 2)) == []
-    with pytest.raises(ValueError, match="aware instants"):
+    with pytest.raises(ValueError, match="start must be timezone-aware"):
         rule.between(dt.datetime(2026, 1, 1), utc(2026, 1, 2))
 
 
@@ -304,7 +304,7 @@ def test_latest_missed_for_sparse_rules_and_fresh_rules() -> None:
     missed = latest_missed(rule, None, utc(2033, 1, 1))
     assert missed is not None
     assert missed.local == dt.datetime(2032, 2, 29, 9)
-    with pytest.raises(ValueError, match="moment must be timezone-aware"):
+    with pytest.raises(ValueError, match="now must be timezone-aware"):
         latest_missed(rule, None, dt.datetime(2033, 1, 1))
 
 
@@ -322,3 +322,15 @@ def test_occurrence_record() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         occurrence.key = "x"  # type: ignore[misc]
     assert not hasattr(occurrence, "__dict__")  # slotted
+
+
+def test_arguments_of_the_wrong_kind_are_named() -> None:
+    rule = Recurrence(rrule="FREQ=DAILY;BYHOUR=9", tz="UTC", start="2026-01-01")
+    with pytest.raises(ValueError, match="previous_local is a wall time and must be naive"):
+        rule.after(dt.datetime(2026, 1, 2, tzinfo=UTC), limit=1)
+    with pytest.raises(ValueError, match="until must be timezone-aware"):
+        rule.after(None, limit=1, until=dt.datetime(2026, 1, 2))
+    with pytest.raises(ValueError, match="end must be timezone-aware"):
+        rule.between(utc(2026, 1, 1), dt.datetime(2026, 1, 2))
+    with pytest.raises(ValueError, match="previous_local is a wall time and must be naive"):
+        latest_missed(rule, dt.datetime(2026, 1, 2, tzinfo=UTC), utc(2026, 2, 1))

@@ -35,8 +35,10 @@ from socialkit.models._base import SocialModel
 from socialkit.schedule.time.occurrence import Occurrence, in_instant_order, occurrence_key
 from socialkit.schedule.time.rfc5545 import RRuleError, RulePlan, parse_rrule
 from socialkit.schedule.time.zones import (
+    as_utc,
     earliest_instant,
     parse_local,
+    require_naive,
     resolve_zone,
     to_instant,
     to_local,
@@ -131,6 +133,11 @@ def _expansion(text: str, start: dt.datetime) -> _Expansion:
     return _Expansion(plan=plan, start=start, kwargs=kwargs)
 
 
+@lru_cache(maxsize=1024)
+def _first_local(text: str, start: dt.datetime) -> dt.datetime | None:
+    return _expansion(text, start).first_local()
+
+
 class Recurrence(SocialModel):
     """A recurring rule: an RRULE (RFC 5545) read in an IANA zone from a local start.
 
@@ -188,7 +195,7 @@ class Recurrence(SocialModel):
     @model_validator(mode="after")
     def _check_fires(self) -> Recurrence:
         expansion = _expansion(self.rrule, self.start)
-        first = expansion.first_local()
+        first = _first_local(self.rrule, self.start)
         if first is None:
             raise ValueError(
                 f"RRULE {self.rrule!r} never fires within 100 years of start "
@@ -228,6 +235,7 @@ class Recurrence(SocialModel):
         after: dt.datetime | None = None
         target: dt.datetime | None = None
         if previous_local is not None:
+            require_naive(previous_local, "previous_local")
             after = to_instant(previous_local, zone)
             target = previous_local - _REORDER_MARGIN
         return self._occurrences(target, after)
@@ -251,17 +259,13 @@ class Recurrence(SocialModel):
             raise ValueError(f"limit must be a whole number >= 0 (got {limit!r})")
         occurrences = self.iter_after(previous_local)
         if until is not None:
-            end = until.astimezone(dt.UTC)
+            end = as_utc(until, "until")
             occurrences = itertools.takewhile(lambda o: o.due_at <= end, occurrences)
         return list(itertools.islice(occurrences, limit))
 
     def between(self, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
         """Occurrences with ``start <= due_at < end`` (aware instants), in firing order."""
-        if start.tzinfo is None or end.tzinfo is None:
-            raise ValueError(
-                f"between() takes aware instants (got {start.isoformat()}, {end.isoformat()})"
-            )
-        lo, hi = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+        lo, hi = as_utc(start, "start"), as_utc(end, "end")
         if hi <= lo:
             return []
         target = to_local(lo, self.zone) - _REORDER_MARGIN
@@ -276,14 +280,14 @@ class Recurrence(SocialModel):
         Searches backwards from ``moment`` in windows that double, so a long outage costs
         about as much as the occurrences in the last window, not all of them.
         """
-        if moment.tzinfo is None:
-            raise ValueError(f"moment must be timezone-aware (got {moment.isoformat()})")
+        moment = as_utc(moment, "now")
         zone = self.zone
         if after_local is not None:
+            require_naive(after_local, "previous_local")
             floor = to_instant(after_local, zone) + _TICK
         else:
             floor = earliest_instant(self.start, zone)
-        hi = moment.astimezone(dt.UTC) + _TICK
+        hi = moment + _TICK
         window = dt.timedelta(days=1)
         while hi > floor:
             lo = max(hi - window, floor)

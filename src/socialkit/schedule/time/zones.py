@@ -78,7 +78,8 @@ def zone_name(zone: ZoneLike) -> str:
     return info.key if info.key is not None else str(info)
 
 
-def _require_naive(local: dt.datetime, what: str = "local") -> None:
+def require_naive(local: dt.datetime, what: str = "local") -> None:
+    """Refuse anything but a naive datetime, naming ``what``."""
     if not isinstance(local, dt.datetime):
         raise TypeError(f"{what} must be a datetime (got {type(local).__name__})")
     if local.tzinfo is not None:
@@ -122,7 +123,7 @@ def to_instant(local: dt.datetime, zone: ZoneLike) -> dt.datetime:
         >>> to_instant(dt.datetime(2026, 3, 8, 2, 30), "America/New_York")
         datetime.datetime(2026, 3, 8, 7, 30, tzinfo=datetime.timezone.utc)
     """
-    _require_naive(local)
+    require_naive(local)
     return local.replace(tzinfo=resolve_zone(zone), fold=0).astimezone(UTC)
 
 
@@ -134,7 +135,7 @@ def to_local(instant: dt.datetime, zone: ZoneLike) -> dt.datetime:
 
 def classify_wall_time(local: dt.datetime, zone: ZoneLike) -> WallTime:
     """Whether ``local`` exists once, is skipped, or is repeated in ``zone``."""
-    _require_naive(local)
+    require_naive(local)
     info = resolve_zone(zone)
     first = local.replace(tzinfo=info, fold=0)
     second = local.replace(tzinfo=info, fold=1)
