@@ -262,6 +262,7 @@ class OpenApi:
             code = "default"
         if code not in op["responses"]:
             raise AssertionError(f"{where}: status not declared ({sorted(op['responses'])})")
+        self.checked.append((method, template, response.status_code))
         pointer, spec = self._follow(
             _pointer("", "paths", template, method.lower(), "responses", code)
         )
@@ -277,7 +278,6 @@ class OpenApi:
         body = json.loads(response.content)
         schema = self.ref(pointer + "/" + _pointer("content", "application/json", "schema"))
         self.check_entity(schema, body, where)
-        self.checked.append((method, template, response.status_code))
 
     def check_entity(self, schema: Any, body: Any, where: str) -> None:
         errors = sorted(self.validator(schema).iter_errors(body), key=str)
@@ -309,6 +309,12 @@ def openapi() -> OpenApi:
     if _OPENAPI is None:
         _OPENAPI = OpenApi()
     return _OPENAPI
+
+
+@pytest.fixture
+def fresh_openapi() -> OpenApi:
+    """An :class:`OpenApi` of this test alone (its ``checked`` list starts empty)."""
+    return OpenApi()
 
 
 class Clock:

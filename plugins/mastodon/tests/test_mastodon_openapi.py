@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
+from pathlib import Path
 
 import httpx
 import pytest
-from socialkit_mastodon.testing import documented
+import socialkit_mastodon
+from pydantic import SecretStr
+from socialkit_mastodon import (
+    AppRegistration,
+    Mastodon,
+    Pkce,
+    authorization_url,
+    exchange_code,
+    register_app,
+)
+from socialkit_mastodon.testing import FakeMastodon, documented
+
+import socialkit
 
 _ENTITY_SCHEMAS = {
     "instance": "/components/schemas/Instance",
@@ -179,3 +193,87 @@ def test_an_undeclared_status_code_fails(openapi) -> None:
     template, op = openapi.operation("GET", "/api/v2/instance")
     with pytest.raises(AssertionError, match="not declared"):
         openapi.check_response(template, op, "GET", httpx.Response(418, json={"error": "teapot"}))
+
+
+_ADAPTER_OPERATIONS = {
+    ("GET", "/api/v2/instance"),
+    ("POST", "/api/v1/apps"),
+    ("POST", "/oauth/token"),
+    ("GET", "/api/v1/accounts/verify_credentials"),
+    ("POST", "/api/v2/media"),
+    ("GET", "/api/v1/media/{id}"),
+    ("POST", "/api/v1/statuses"),
+    ("GET", "/api/v1/accounts/{id}/statuses"),
+    ("GET", "/api/v1/statuses/{id}"),
+    ("GET", "/api/v1/accounts/{id}"),
+    ("DELETE", "/api/v1/statuses/{id}"),
+}
+
+
+def test_every_path_in_the_adapter_is_an_operation_we_check() -> None:
+    source = Path(socialkit_mastodon.__file__).parent
+    found = set()
+    for module in source.glob("_*.py"):
+        found.update(re.findall(r'"(/(?:api|oauth)/[^"?]*)', module.read_text()))
+        found.update(re.findall(r'f"\{[^}]+\}(/(?:api|oauth)/[^"?]*)', module.read_text()))
+    templates = {re.sub(r"\{[^}]+\}", "{id}", path) for path in found}
+    # /oauth/authorize is opened by the person's browser, not requested by the adapter
+    assert templates == {path for _, path in _ADAPTER_OPERATIONS} | {"/oauth/authorize"}
+
+
+async def test_a_full_session_exercises_every_operation_against_the_schema(
+    fresh_openapi, clock, media_store, tmp_path
+) -> None:
+    server = FakeMastodon(clock=clock, media_processing_checks=1)
+    platform = Mastodon(sleep=_no_sleep)
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(fresh_openapi.wrap(server.handle))
+    ) as http:
+        app = await register_app(http, server.base_url)
+        pkce = Pkce.generate()
+        credentials = await exchange_code(
+            http, app, server.authorize(authorization_url(app, pkce)), pkce
+        )
+        account = socialkit.Account(
+            id="acme", platform="mastodon", handle="acme", settings={"instance": server.base_url}
+        )
+        ctx = socialkit.Context(
+            account=account,
+            credentials=credentials,
+            http=http,
+            media=media_store,
+            clock=clock,
+            idempotency_keys=("k0", "k1"),
+        )
+        await platform.verify_account(ctx)
+        image = media_store.put_bytes(
+            b"\x89PNG\r\n\x1a\n" + b"0" * 64, mime_type="image/png", alt_text="dot"
+        )
+        post = socialkit.Post(
+            text="hello", media=(image,), thread=(socialkit.ThreadPart(text="more"),)
+        )
+        draft = socialkit.render(post, "mastodon", await platform.resolve_capabilities(ctx))
+        receipt = await platform.publish(draft, ctx)
+        assert await platform.find_published(draft, ctx.evolve(attempt=2)) is not None
+        await platform.fetch_metrics([receipt], ctx)
+        await platform.delete(receipt, ctx)
+    exercised = {(method, template) for method, template, _ in fresh_openapi.checked}
+    assert exercised == _ADAPTER_OPERATIONS
+    codes = {(m, t, c) for m, t, c in fresh_openapi.checked}
+    assert ("POST", "/api/v2/media", 202) in codes
+    assert ("GET", "/api/v1/media/{id}", 206) in codes
+    assert ("GET", "/api/v1/media/{id}", 200) in codes
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def test_the_authorization_address_is_a_valid_authorize_request(openapi) -> None:
+    app = AppRegistration(
+        instance="https://mastodon.example", client_id="cid", client_secret=SecretStr("cs")
+    )
+    url = authorization_url(app, Pkce.generate(), state="s", force_login=True, lang="fa")
+    openapi.check_request(httpx.Request("GET", url))
+    with pytest.raises(AssertionError, match="required query parameter 'client_id'"):
+        openapi.check_request(httpx.Request("GET", url.replace("client_id=cid&", "")))
