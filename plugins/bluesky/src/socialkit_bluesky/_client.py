@@ -8,18 +8,26 @@ from typing import TYPE_CHECKING, Any
 from socialkit import PlatformError, Rejected, UnknownOutcome
 from socialkit_bluesky._records import POST_COLLECTION, StrongRef
 from socialkit_bluesky._session import ensure_session
+from socialkit_bluesky._tid import tid_at
 from socialkit_bluesky._xrpc import XrpcClient
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from socialkit import Context, Media
     from socialkit_bluesky._session import Session
     from socialkit_bluesky._settings import BlueskySettings
     from socialkit_bluesky._tid import RecordKey
 
-__all__ = ["MAX_BLOB_BYTES", "RepoClient"]
+__all__ = ["MAX_BLOB_BYTES", "MAX_SCAN_PAGES", "SCAN_PAGE", "RepoClient"]
 
 MAX_BLOB_BYTES = 2_000_000
 """The most bytes of an image blob (``app.bsky.embed.images``)."""
+
+SCAN_PAGE = 100
+"""Records per ``listRecords`` page (the method's maximum)."""
+MAX_SCAN_PAGES = 20
+"""The most pages read when looking for an earlier attempt's records."""
 
 # Answers that may mean "this record key is taken" rather than "your record is wrong".
 # @atproto/pds 0.5.35 answers 500 InternalServerError (an UnknownOutcome here).
@@ -103,14 +111,14 @@ class RepoClient:
     async def create_post(self, key: RecordKey, record: dict[str, Any]) -> StrongRef:
         """Write ``record`` at ``key.rkey`` exactly once.
 
-        ``createRecord`` never overwrites: when the key is taken the server refuses, and
-        when an answer is lost or is a 5xx, the record at the key is read back. A record
-        with this part's ``createdAt`` and text is this part, written by an earlier
-        attempt; it is returned instead of writing a second one.
+        ``createRecord`` never overwrites: when the key is taken the server refuses (a
+        500 from ``@atproto/pds`` 0.5.35), and then the record at the key is read back.
+        A record with this part's ``createdAt`` and text is this part, written by an
+        earlier attempt; it is returned instead of writing a second one.
 
         Raises:
-            UnknownOutcome: the answer was lost and the record cannot be read back yet,
-                or the key holds another post.
+            UnknownOutcome: the answer was lost (the engine retries with the same key),
+                a 5xx came and the key holds nothing yet, or the key holds another post.
         """
         session = await self.session()
         try:
@@ -125,6 +133,8 @@ class RepoClient:
                 token=session.access_jwt,
             )
         except (UnknownOutcome, Rejected) as exc:
+            if exc.status_code is None:
+                raise  # the answer was lost: the engine retries with the same key
             if isinstance(exc, Rejected) and exc.platform_code not in _CONFLICT_CODES:
                 raise
             return await self._settle(key, record, exc)
@@ -150,6 +160,42 @@ class RepoClient:
             f"Bluesky record key {key.rkey} already holds another post "
             f"(createdAt {value.get('createdAt')!r}); a person must decide",
             details={"uri": str(existing.get("uri"))},
+        )
+
+    async def posts_between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """The account's post records whose keys (TIDs) fall between two instants, oldest first.
+
+        Raises:
+            UnknownOutcome: more than :data:`MAX_SCAN_PAGES` pages of records in the span
+                (an outcome this adapter will not guess at).
+        """
+        session = await self.session()
+        cursor = tid_at(since)
+        last = tid_at(until, 1023)
+        found: list[dict[str, Any]] = []
+        for _ in range(MAX_SCAN_PAGES):
+            page = await self.xrpc.query(
+                "com.atproto.repo.listRecords",
+                {
+                    "repo": session.did,
+                    "collection": POST_COLLECTION,
+                    "limit": str(SCAN_PAGE),
+                    "reverse": "true",
+                    "cursor": cursor,
+                },
+            )
+            records = page.get("records") or []
+            for record in records:
+                rkey = str(record.get("uri", "")).rsplit("/", 1)[-1]
+                if rkey > last:
+                    return found
+                found.append(record)
+            if len(records) < SCAN_PAGE:
+                return found
+            cursor = str(records[-1]["uri"]).rsplit("/", 1)[-1]
+        raise UnknownOutcome(
+            f"more than {MAX_SCAN_PAGES * SCAN_PAGE} posts between {since.isoformat()} and "
+            f"{until.isoformat()}; cannot look for an earlier attempt's records"
         )
 
     async def delete_record(

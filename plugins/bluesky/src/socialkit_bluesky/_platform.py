@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from socialkit import (
@@ -18,6 +17,7 @@ from socialkit_bluesky._capabilities import CAPABILITIES
 from socialkit_bluesky._client import RepoClient
 from socialkit_bluesky._facets import build_facets
 from socialkit_bluesky._metrics import fetch_post_metrics
+from socialkit_bluesky._reconcile import EarlierRecord, find_earlier_records
 from socialkit_bluesky._records import (
     AtUri,
     StrongRef,
@@ -33,6 +33,7 @@ from socialkit_bluesky._xrpc import XrpcClient
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
     from socialkit import (
         Capabilities,
@@ -83,34 +84,48 @@ class Bluesky(Platform):
         """Publish every part of ``draft`` (a thread of replies), then the first comment.
 
         Parts in ``ctx.published_parts`` are kept; each new part is checkpointed as soon
-        as the server accepts it. Nothing is sent when the draft breaks a limit.
+        as the server accepts it. A retry (``ctx.attempt > 1``) first looks for records an
+        earlier attempt wrote and keeps them. Nothing is sent when the draft breaks a limit.
         """
         self._preflight(draft, ctx)
         settings = BlueskySettings.of(ctx.account)
         repo = RepoClient(ctx, settings)
         anchor = self._anchor(ctx)
         refs = [await self._strong_ref(repo, ref) for ref in ctx.published_parts]
+        keys = {index: ctx.idempotency_key(index) for index in range(len(draft.parts))}
+        comment_key = keys[0] + COMMENT_SUFFIX
+        earlier: dict[str, EarlierRecord] = {}
+        if ctx.attempt > 1:
+            wanted = {keys[i]: draft.parts[i].text for i in range(len(refs), len(draft.parts))}
+            if draft.first_comment:
+                wanted[comment_key] = draft.first_comment
+            earlier = await find_earlier_records(repo, ctx, wanted)
         for index in range(len(refs), len(draft.parts)):
-            key = derive_record_key(ctx.idempotency_key(index), anchor, offset_ms=index)
-            reply = (refs[0], refs[-1]) if refs else None
-            record = await self._record(repo, draft, draft.parts[index], index, key, reply)
-            ref = await repo.create_post(key, record)
+            found = earlier.get(keys[index])
+            if found is not None:
+                ref = found.ref
+            else:
+                key = derive_record_key(keys[index], anchor, offset_ms=index)
+                reply = (refs[0], refs[-1]) if refs else None
+                record = await self._record(repo, draft, draft.parts[index], index, key, reply)
+                ref = await repo.create_post(key, record)
             refs.append(ref)
             await ctx.checkpoint(index, self._post_ref(settings, ref))
         comment = None
         if draft.first_comment:
-            key = derive_record_key(
-                ctx.idempotency_key(0) + COMMENT_SUFFIX, anchor, offset_ms=len(draft.parts)
-            )
-            facets = await build_facets(draft.first_comment, repo.resolve_handle)
-            record = post_record(
-                draft.first_comment,
-                key.created_at,
-                facets=facets,
-                langs=languages(draft),
-                reply=(refs[0], refs[0]),
-            )
-            comment = await repo.create_post(key, record)
+            found = earlier.get(comment_key)
+            if found is not None:
+                comment = found.ref
+            else:
+                key = derive_record_key(comment_key, anchor, offset_ms=len(draft.parts))
+                record = post_record(
+                    draft.first_comment,
+                    key.created_at,
+                    facets=await build_facets(draft.first_comment, repo.resolve_handle),
+                    langs=languages(draft),
+                    reply=(refs[0], refs[0]),
+                )
+                comment = await repo.create_post(key, record)
         return self._receipt(settings, ctx, refs, comment, ctx.now())
 
     @staticmethod
@@ -198,51 +213,35 @@ class Bluesky(Platform):
     # -- reconciliation, deletion, metrics, accounts ----------------------------------------
 
     async def find_published(self, draft: Draft, ctx: Context) -> Receipt | None:
-        """The publication's records, read at the keys derived for it.
+        """The records this publication's attempts wrote, found by their keys' signatures.
 
-        ``None`` when the first part is not there (or nothing was ever sent). When only
-        some parts are there, they are checkpointed and ``None`` is returned: publishing
-        again resumes after them and cannot duplicate them.
+        ``None`` when its first part is not there. When only some parts are there, they
+        are checkpointed and ``None`` is returned: publishing again resumes after them and
+        cannot duplicate them. Records another publication claims are never returned.
         """
-        if ctx.first_attempt_at is None:
-            return None
         settings = BlueskySettings.of(ctx.account)
         repo = RepoClient(ctx, settings)
-        anchor = ctx.first_attempt_at
+        keys = [ctx.idempotency_key(index) for index in range(len(draft.parts))]
+        wanted = {key: part.text for key, part in zip(keys, draft.parts, strict=True)}
+        comment_key = keys[0] + COMMENT_SUFFIX
+        if draft.first_comment:
+            wanted[comment_key] = draft.first_comment
+        found = await find_earlier_records(repo, ctx, wanted)
         refs: list[StrongRef] = []
-        first_created: datetime | None = None
-        for index, part in enumerate(draft.parts):
-            key = derive_record_key(ctx.idempotency_key(index), anchor, offset_ms=index)
-            found = await repo.get_record(key.rkey)
-            if found is None:
+        for key in keys:
+            if key not in found:
                 break
-            value = found.get("value") or {}
-            if value.get("text") != part.text or value.get("createdAt") != key.created_at:
-                raise UnknownOutcome(
-                    f"Bluesky record {found.get('uri')} at this publication's key holds another post"
-                )
-            refs.append(StrongRef(uri=str(found["uri"]), cid=str(found["cid"])))
-            if index == 0:
-                first_created = _parse_created_at(value.get("createdAt"))
+            refs.append(found[key].ref)
         if not refs:
             return None
-        comment = None
-        if draft.first_comment:
-            key = derive_record_key(
-                ctx.idempotency_key(0) + COMMENT_SUFFIX, anchor, offset_ms=len(draft.parts)
-            )
-            found = await repo.get_record(key.rkey)
-            if found is not None:
-                comment = StrongRef(uri=str(found["uri"]), cid=str(found["cid"]))
-        complete = len(refs) == len(draft.parts) and (
-            comment is not None or not draft.first_comment
-        )
-        if not complete:
+        comment = found.get(comment_key)
+        if len(refs) < len(keys) or (draft.first_comment and comment is None):
             for index, ref in enumerate(refs):
                 if index >= len(ctx.published_parts):
                     await ctx.checkpoint(index, self._post_ref(settings, ref))
             return None
-        return self._receipt(settings, ctx, refs, comment, first_created or ctx.now())
+        published_at = found[keys[0]].created_at or ctx.now()
+        return self._receipt(settings, ctx, refs, comment.ref if comment else None, published_at)
 
     async def delete(self, receipt: Receipt, ctx: Context) -> None:
         """Delete the first comment and every part, last first (``deleteRecord``)."""
@@ -311,13 +310,3 @@ class Bluesky(Platform):
 def _has_card(draft: Draft) -> bool:
     link = draft.link
     return link is not None and bool(link.title or link.description or link.thumbnail)
-
-
-def _parse_created_at(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None

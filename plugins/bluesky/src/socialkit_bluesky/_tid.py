@@ -18,6 +18,11 @@ and the publication's *anchor* (the instant of its first attempt)::
 
 Every attempt of a publication therefore writes the same record at the same key, so a
 retry after a lost response finds the first record instead of making a second one.
+
+The low 20 bits of the key (the sub-millisecond microseconds and the clock id) depend on
+the idempotency key alone: its *signature*. A record written under another anchor (an
+attempt that did not know the first attempt's instant) is still recognised by it, with a
+one-in-a-million chance of a false match that the record's text then rules out.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ __all__ = [
     "derive_record_key",
     "encode_tid",
     "format_created_at",
+    "has_signature",
+    "key_signature",
+    "tid_at",
 ]
 
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"
@@ -86,6 +94,27 @@ class RecordKey:
     created_at: str
 
 
+def key_signature(idempotency_key: str) -> tuple[int, int]:
+    """``(microseconds % 1000, clock_id)`` every record key derived from this key carries."""
+    digest = int.from_bytes(hashlib.sha256(idempotency_key.encode("utf-8")).digest()[:8], "big")
+    return digest % 1000, (digest // 1000) % 1024
+
+
+def has_signature(rkey: str, idempotency_key: str) -> bool:
+    """Whether ``rkey`` is a TID derived from ``idempotency_key`` (under any anchor)."""
+    try:
+        timestamp_us, clock_id = decode_tid(rkey)
+    except ValueError:
+        return False
+    return (timestamp_us % 1000, clock_id) == key_signature(idempotency_key)
+
+
+def tid_at(instant: datetime, clock_id: int = 0) -> str:
+    """The TID of ``instant`` (aware) with ``clock_id``: a bound for scanning a repository."""
+    micros = (instant.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    return encode_tid(max(0, min(micros, _MAX_TIMESTAMP_US)), clock_id)
+
+
 def derive_record_key(idempotency_key: str, anchor: datetime, *, offset_ms: int = 0) -> RecordKey:
     """The record key and ``createdAt`` of one part (see the module docstring for the formula).
 
@@ -100,7 +129,7 @@ def derive_record_key(idempotency_key: str, anchor: datetime, *, offset_ms: int 
         raise ValueError(f"offset_ms must not be negative (got {offset_ms})")
     micros = (anchor.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
     instant_ms = micros // 1000 + offset_ms
-    digest = int.from_bytes(hashlib.sha256(idempotency_key.encode("utf-8")).digest()[:8], "big")
-    rkey = encode_tid(instant_ms * 1000 + digest % 1000, (digest // 1000) % 1024)
+    sub_ms, clock_id = key_signature(idempotency_key)
+    rkey = encode_tid(instant_ms * 1000 + sub_ms, clock_id)
     created = _EPOCH + timedelta(milliseconds=instant_ms)
     return RecordKey(rkey=rkey, created_at=format_created_at(created))

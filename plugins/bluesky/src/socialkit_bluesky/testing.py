@@ -337,10 +337,26 @@ class FakePds:
         return httpx.Response(200, json=found)
 
     def _list_records(self, request: httpx.Request) -> httpx.Response:
+        # As @atproto/pds: newest key first (``reverse=true``: oldest first), ``cursor``
+        # exclusive, and the last key of the page as the next cursor.
         params = request.url.params
-        prefix = f"at://{params.get('repo')}/{params.get('collection')}/"
-        found = [r for uri, r in self.records.items() if uri.startswith(prefix)]
-        return httpx.Response(200, json={"records": list(reversed(found))})
+        account = self._find(params.get("repo", ""))
+        did = account.did if account else params.get("repo", "")
+        prefix = f"at://{did}/{params.get('collection')}/"
+        ascending = params.get("reverse", "false") == "true"
+        found = sorted(
+            (r for uri, r in self.records.items() if uri.startswith(prefix)),
+            key=_rkey,
+            reverse=not ascending,
+        )
+        cursor = params.get("cursor")
+        if cursor:
+            found = [r for r in found if (_rkey(r) > cursor if ascending else _rkey(r) < cursor)]
+        page = found[: int(params.get("limit", "50"))]
+        answer: dict[str, Any] = {"records": page}
+        if page:
+            answer["cursor"] = _rkey(page[-1])
+        return httpx.Response(200, json=answer)
 
     def _delete_record(self, request: httpx.Request) -> httpx.Response:
         token = self._bearer(request, "access")
@@ -360,6 +376,10 @@ class FakePds:
             counts.update(self.counts.get(uri, {}))
             views.append({"uri": uri, "cid": record["cid"], "record": record["value"], **counts})
         return httpx.Response(200, json={"posts": views})
+
+
+def _rkey(record: dict[str, Any]) -> str:
+    return str(record["uri"]).rsplit("/", 1)[-1]
 
 
 def _check_post(record: dict[str, Any], rkey: str) -> str | None:
