@@ -40,7 +40,7 @@ def rules(draw: st.DrawFn) -> Recurrence:
         parts.append(f"INTERVAL={draw(st.integers(1, top))}")
     if freq != "MINUTELY" and draw(st.booleans()):
         parts.append(f"BYMINUTE={_csv(draw(st.lists(st.integers(0, 59), min_size=1, max_size=3)))}")
-    if freq not in ("MINUTELY", "HOURLY") and draw(st.booleans()):
+    if draw(st.booleans()):
         # hours around the usual DST changes (midnight in Santiago, 1-3 elsewhere)
         hours = st.one_of(st.integers(0, 4), st.integers(0, 23))
         parts.append(f"BYHOUR={_csv(draw(st.lists(hours, min_size=1, max_size=3)))}")

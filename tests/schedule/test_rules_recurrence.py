@@ -334,3 +334,11 @@ def test_arguments_of_the_wrong_kind_are_named() -> None:
         rule.between(utc(2026, 1, 1), dt.datetime(2026, 1, 2))
     with pytest.raises(ValueError, match="previous_local is a wall time and must be naive"):
         latest_missed(rule, dt.datetime(2026, 1, 2, tzinfo=UTC), utc(2026, 2, 1))
+
+
+def test_empty_combination_found_while_expanding_is_a_rule_error() -> None:
+    # every 120 minutes from midnight only reaches even hours: BYHOUR=1 never fires
+    with pytest.raises(
+        ValidationError, match="RRULE 'FREQ=MINUTELY;INTERVAL=120;BYHOUR=1' cannot be expanded"
+    ):
+        Recurrence(rrule="FREQ=MINUTELY;INTERVAL=120;BYHOUR=1", tz="UTC", start="2026-01-01")

@@ -119,7 +119,10 @@ class _Expansion:
             until=horizon if until is None else min(until, horizon),
             **self.kwargs,
         )
-        return next(iter(probe), None)
+        try:
+            return next(iter(probe), None)
+        except ValueError as exc:  # dateutil finds some empty combinations only while expanding
+            raise RRuleError(f"RRULE {self.plan.text!r} cannot be expanded: {exc}") from None
 
 
 @lru_cache(maxsize=1024)
