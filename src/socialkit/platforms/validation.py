@@ -10,12 +10,15 @@ from socialkit.models.content import Draft, Post
 from socialkit.models.problems import Problem, Scalar
 from socialkit.platforms.render import render
 from socialkit.text import measure
+from socialkit.text.entities import raw_entities
+from socialkit.text.rules import EntityRules
 
 if TYPE_CHECKING:
     from socialkit.models.campaign import Campaign
     from socialkit.models.content import DraftPart
     from socialkit.models.media import Media
     from socialkit.platforms.capabilities import Capabilities, MediaLimits
+    from socialkit.text.rules import TextRule
 
 __all__ = ["validate"]
 
@@ -122,18 +125,21 @@ def _check_text(
 ) -> None:
     rule = capabilities.caption if (part.media and capabilities.caption) else capabilities.text
     text = part.text
-    if index == 0 and draft.content_warning and rule.content_warning_counts:
-        text = draft.content_warning + text
+    warning = draft.content_warning if index == 0 else None
     field = f"{prefix}text"
     if not text and not part.media:
         report.add(field, "text.empty", "nothing to publish: no text and no media")
         return
-    m = measure(text, rule)
+    m = measure(text, rule, content_warning=warning)
     if m.length > m.limit:
+        where = f"; it stops fitting at character {m.overflow_at}" if m.overflow_at else ""
+        counted = (
+            " (the content warning counts too)" if warning and rule.content_warning_counts else ""
+        )
         report.add(
             field,
             "text.too_long",
-            f"text is too long for {rule.name} (counted in {rule.counting.value})",
+            f"text is too long for {rule.name} (counted in {rule.counting.value}){counted}{where}",
             limit=m.limit,
             value=m.length,
         )
@@ -149,6 +155,61 @@ def _check_text(
         report.add(
             field, "text.too_short", "text is too short", limit=rule.min_length, value=m.length
         )
+    if m.invalid_at is not None:
+        report.add(
+            field,
+            "text.invalid_character",
+            f"{rule.name} refuses character U+{ord(text[m.invalid_at]):04X} "
+            f"at position {m.invalid_at}",
+            value=m.invalid_at,
+        )
+    if m.max_hashtags is not None and (m.hashtag_count or 0) > m.max_hashtags:
+        report.add(
+            field,
+            "text.too_many_hashtags",
+            f"too many hashtags for {rule.name}",
+            limit=m.max_hashtags,
+            value=m.hashtag_count,
+        )
+    _check_hashtags(text, rule, field, report)
+
+
+def _check_hashtags(text: str, rule: TextRule, field: str, report: _Report) -> None:
+    """Warn about a hashtag the target platform cuts short or does not see at all.
+
+    A tag is compared with the longest reading any platform's rules give it (X's and
+    Mastodon's keep a Persian tag with ZWNJ whole, Bluesky's ends it at the ZWNJ).
+    """
+    if "#" not in text and "\uff03" not in text:
+        return
+    readings: dict[int, str] = {}
+    for rules_name in (EntityRules.TWITTER, EntityRules.MASTODON, EntityRules.BLUESKY):
+        for kind, start, _, value in raw_entities(text, rules_name):
+            if kind == "hashtag" and len(value) > len(readings.get(start, "")):
+                readings[start] = value
+    target = {
+        start: value
+        for kind, start, _, value in raw_entities(text, rule.entities)
+        if kind == "hashtag"
+    }
+    for start, longest in sorted(readings.items()):
+        seen = target.get(start)
+        if seen is None:
+            report.add(
+                field,
+                "text.hashtag_not_detected",
+                f"#{longest} (at character {start}) is not a hashtag on {rule.name}",
+                value=longest,
+                severity="warning",
+            )
+        elif seen != longest:
+            report.add(
+                field,
+                "text.hashtag_cut",
+                f"#{longest} (at character {start}) is read as #{seen} on {rule.name}",
+                value=seen,
+                severity="warning",
+            )
 
 
 def _check_media(

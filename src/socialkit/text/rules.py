@@ -170,3 +170,27 @@ RULES: dict[str, TextRule] = {
     )
 }
 """Every built-in rule by name."""
+
+ALIASES: dict[str, str] = {
+    "twitter": "x",
+    "bsky": "bluesky",
+    "telegram-text": "telegram",
+    "reddit": "reddit-body",
+    "pinterest": "pinterest-description",
+    "youtube": "youtube-description",
+}
+"""Other names people use for a rule."""
+
+
+def rule_for(name: str) -> TextRule:
+    """The built-in rule called ``name`` (case-insensitive; ``twitter`` is ``x``).
+
+    Raises:
+        ValueError: no rule has that name; the message lists the known ones.
+    """
+    key = name.strip().lower()
+    rule = RULES.get(ALIASES.get(key, key))
+    if rule is None:
+        known = ", ".join(sorted(RULES))
+        raise ValueError(f"no text rule named {name!r}; known rules: {known}")
+    return rule

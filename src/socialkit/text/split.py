@@ -1,39 +1,122 @@
-"""Thread splitting (first version: word boundaries only)."""
+"""Thread splitting: a text that does not fit becomes parts that each fit.
+
+Where a part ends, in order of preference:
+
+1. after a sentence (``.``, ``!``, ``?``, ``…``, ``؟``, ``。``, ``！``, ``？``, ``।``, a
+   line break), when that keeps the part at least half as full as it could be;
+2. between words (at whitespace);
+3. between two user-perceived characters (scripts written without spaces, words longer
+   than a part).
+
+A part never ends inside a URL, hashtag, mention or cashtag (by the rule's own entity
+rules) or inside a grapheme cluster (emoji ZWJ sequences, flags, combining marks). The
+whitespace at a cut is dropped, nothing else: the parts' non-space characters, in order,
+are exactly the text's, and when every word fits in a part, joining the parts with
+spaces gives back the original words. With ``numbering`` (a suffix such as
+``" {i}/{n}"``) the suffix is counted in each part's length, at its widest.
+
+One unit that cannot fit on its own (a link or hashtag longer than the limit) becomes a
+part of its own, which does not fit; validation then reports it.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from socialkit.text.measure import measure_fits
+import regex
+
+from socialkit.text._unicode import grapheme_boundaries
+from socialkit.text.entities import raw_entities
+from socialkit.text.measure import measure
 
 if TYPE_CHECKING:
     from socialkit.text.rules import TextRule
 
+__all__ = ["split"]
+
+_SENTENCE_END = regex.compile(
+    r"(?:[.!?…؟।](?:[\"'”’»)\]]*)(?=\s|\Z)|[。！？](?:[」』）]*)|\n)", regex.V1
+)
+_SPACE = regex.compile(r"\s+")
+_MIN_SENTENCE_FILL = 0.5
+
+
+def _cut_points(text: str, rule: TextRule) -> tuple[list[int], set[int], set[int]]:
+    """Allowed cut offsets (sorted), and which of them end a sentence or a word."""
+    blocked: set[int] = set()
+    for _, start, end, _ in raw_entities(text, rule.entities):
+        blocked.update(range(start + 1, end))
+    allowed = [b for b in grapheme_boundaries(text)[1:] if b not in blocked]
+    words = {m.start() for m in _SPACE.finditer(text) if m.start() not in blocked}
+    sentences = {m.end() for m in _SENTENCE_END.finditer(text) if m.end() not in blocked}
+    return allowed, sentences, words
+
+
+def _fits(piece: str, suffix: str, rule: TextRule) -> bool:
+    return measure(piece.strip() + suffix, rule).fits
+
+
+def _split(text: str, rule: TextRule, suffix: str) -> list[str]:
+    allowed, sentences, words = _cut_points(text, rule)
+    parts: list[str] = []
+    start = 0
+    size = len(text)
+    while start < size:
+        # skip whitespace left over from the previous cut
+        space = _SPACE.match(text, start)
+        if space is not None:
+            start = space.end()
+            if start >= size:
+                break
+        candidates = [c for c in allowed if c > start]
+        if _fits(text[start:], suffix, rule):
+            parts.append(text[start:].strip())
+            break
+        low, high = 0, len(candidates) - 1
+        best = -1
+        while low <= high:  # the farthest cut that still fits
+            middle = (low + high) // 2
+            if _fits(text[start : candidates[middle]], suffix, rule):
+                best = middle
+                low = middle + 1
+            else:
+                high = middle - 1
+        if best < 0:
+            cut = candidates[0]  # one unit that cannot fit: a part of its own
+        else:
+            farthest = candidates[best]
+            enough = start + (farthest - start) * _MIN_SENTENCE_FILL
+            sentence = [c for c in candidates[: best + 1] if c in sentences and c >= enough]
+            word = [c for c in candidates[: best + 1] if c in words]
+            cut = sentence[-1] if sentence else word[-1] if word else farthest
+        piece = text[start:cut].strip()
+        if piece:
+            parts.append(piece)
+        start = cut
+    return parts
+
 
 def split(text: str, rule: TextRule, *, numbering: str | None = None) -> list[str]:
-    """Split ``text`` into parts that each fit ``rule``, at word boundaries.
+    """Split ``text`` into parts that each fit ``rule`` (see the module docstring).
 
     Args:
         text: the text.
         rule: the platform's rule.
-        numbering: a suffix format such as ``" {i}/{n}"``, counted in each part's length.
+        numbering: a suffix format with ``{i}`` (part number) and ``{n}`` (part count),
+            such as ``" {i}/{n}"``; counted in each part's length. A text that fits is
+            returned whole, without numbering.
+
+    Returns:
+        The parts, in order (one part, the text itself, when it fits).
     """
-    if measure_fits(text, rule):
+    if not text.strip() or measure(text, rule).fits:
         return [text]
-    words = text.split()
-    parts: list[str] = []
-    current = ""
-    for word in words:
-        candidate = f"{current} {word}" if current else word
-        if measure_fits(candidate + (numbering or "").format(i=99, n=99), rule):
-            current = candidate
-        else:
-            if current:
-                parts.append(current)
-            current = word
-    if current:
-        parts.append(current)
-    if numbering:
-        n = len(parts)
-        parts = [p + numbering.format(i=i + 1, n=n) for i, p in enumerate(parts)]
-    return parts
+    if numbering is None:
+        return _split(text, rule, "")
+    widest = 9
+    while True:
+        parts = _split(text, rule, numbering.format(i=widest, n=widest))
+        if len(parts) <= widest:
+            count = len(parts)
+            return [part + numbering.format(i=i, n=count) for i, part in enumerate(parts, 1)]
+        widest = widest * 10 + 9

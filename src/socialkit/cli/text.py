@@ -1,0 +1,128 @@
+"""``socialkit measure`` and ``socialkit split``: text as a platform counts it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from socialkit.cli._app import emit, fail
+
+if TYPE_CHECKING:
+    from socialkit.text.rules import TextRule
+
+_PLATFORM_HELP = (
+    "Platform or text rule: x, mastodon, bluesky, threads, linkedin, instagram, telegram, "
+    "telegram-caption, discord, reddit-title, reddit-body, pinterest-title, "
+    "pinterest-description, youtube-title, youtube-description, or an installed platform."
+)
+
+
+def _rule(name: str) -> TextRule:
+    """The built-in rule called ``name``, else the text rule of an installed platform."""
+    from socialkit.text.rules import rule_for
+
+    try:
+        return rule_for(name)
+    except ValueError as missing:
+        from socialkit.errors import UnknownPlatform
+        from socialkit.platforms.registry import get_registry
+
+        try:
+            return get_registry().info(name).platform.capabilities.text
+        except UnknownPlatform:
+            raise fail(str(missing)) from None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("measure")
+    def measure_command(
+        text: Annotated[str, typer.Argument(help="The text to measure ('-' reads stdin).")],
+        platform: Annotated[str, typer.Option("--platform", "-p", help=_PLATFORM_HELP)],
+        content_warning: Annotated[
+            str | None,
+            typer.Option("--content-warning", help="Content warning, where it counts."),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Measure TEXT as PLATFORM counts it: length, limit, fit, entities."""
+        from socialkit.text.measure import measure
+
+        rule = _rule(platform)
+        body = _read(text)
+        result = measure(body, rule, content_warning=content_warning)
+        data = {
+            "platform": platform,
+            "rule": result.rule,
+            "counting": result.counting.value,
+            "length": result.length,
+            "limit": result.limit,
+            "remaining": result.remaining,
+            "fits": result.fits,
+            "overflow_at": result.overflow_at,
+            "byte_length": result.byte_length,
+            "max_bytes": result.max_bytes,
+            "hashtag_count": result.hashtag_count,
+            "max_hashtags": result.max_hashtags,
+            "invalid_at": result.invalid_at,
+            "entities": [entity.as_dict() for entity in result.entities],
+        }
+        verdict = "fits" if result.fits else "does NOT fit"
+        lines = [
+            f"{result.length}/{result.limit} {result.counting.value} on {result.rule}: {verdict}"
+        ]
+        if result.max_bytes is not None:
+            lines.append(f"bytes: {result.byte_length}/{result.max_bytes}")
+        if result.max_hashtags is not None:
+            lines.append(f"hashtags: {result.hashtag_count}/{result.max_hashtags}")
+        if result.overflow_at is not None:
+            lines.append(f"stops fitting at character {result.overflow_at}")
+        for entity in result.entities:
+            lines.append(
+                f"  {entity.kind.value:<8} {entity.text!r} -> {entity.value!r} "
+                f"[{entity.start}, {entity.end})"
+            )
+        emit(data, as_json=as_json, text="\n".join(lines))
+        if not result.fits and not as_json:
+            raise typer.Exit(1)
+
+    @app.command("split")
+    def split_command(
+        text: Annotated[str, typer.Argument(help="The text to split ('-' reads stdin).")],
+        platform: Annotated[str, typer.Option("--platform", "-p", help=_PLATFORM_HELP)],
+        numbering: Annotated[
+            str | None,
+            typer.Option("--numbering", help="Suffix for each part, e.g. ' {i}/{n}'."),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Split TEXT into thread parts that each fit PLATFORM."""
+        from socialkit.text.measure import measure
+        from socialkit.text.split import split
+
+        rule = _rule(platform)
+        if numbering is not None and ("{i}" not in numbering or "{n}" not in numbering):
+            raise fail(f"--numbering must contain {{i}} and {{n}} (got {numbering!r})")
+        parts = split(_read(text), rule, numbering=numbering)
+        lengths = [measure(part, rule) for part in parts]
+        data = {
+            "platform": platform,
+            "rule": rule.name,
+            "limit": rule.limit,
+            "parts": parts,
+            "lengths": [m.length for m in lengths],
+            "fits": all(m.fits for m in lengths),
+        }
+        blocks = [
+            f"--- part {i}/{len(parts)} ({m.length}/{m.limit} {m.counting.value})\n{part}"
+            for i, (part, m) in enumerate(zip(parts, lengths, strict=True), 1)
+        ]
+        emit(data, as_json=as_json, text="\n".join(blocks))
+
+
+def _read(text: str) -> str:
+    if text == "-":
+        import sys
+
+        return sys.stdin.read()
+    return text

@@ -1,0 +1,146 @@
+"""Unicode helpers shared by the text rules: graphemes, emoji sequences, index conversions.
+
+Everything here is pure and cheap on ASCII: each function checks ``str.isascii()`` first,
+because most social media text is mostly ASCII and the general path costs a regex scan.
+"""
+
+from __future__ import annotations
+
+import regex
+
+__all__ = [
+    "EMOJI_SEQUENCE",
+    "IndexMap",
+    "grapheme_boundaries",
+    "grapheme_count",
+    "graphemes",
+    "utf8_length",
+    "utf16_length",
+]
+
+_GRAPHEME = regex.compile(r"\X")
+
+# Regional-indicator pairs that are real flags (RGI_Emoji_Flag_Sequence, UTS #51); any
+# other pair of regional indicators is two separate symbols.
+_FLAG_CODES = (
+    "AC AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM "
+    "BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CP CR CU CV CW CX "
+    "CY CZ DE DG DJ DK DM DO DZ EA EC EE EG EH ER ES ET EU FI FJ FK FM FO FR GA GB GD GE "
+    "GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU IC ID IE IL IM IN IO "
+    "IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU "
+    "LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE "
+    "NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS "
+    "RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TA TC TD TF TG "
+    "TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM UN US UY UZ VA VC VE VG VI VN VU WF WS "
+    "XK YE YT ZA ZM ZW"
+)
+_FLAG_REGIONS = frozenset(_FLAG_CODES.split())
+
+
+def _flag_alternation() -> str:
+    def indicator(letter: str) -> str:
+        return chr(0x1F1E6 + ord(letter) - ord("A"))
+
+    return "|".join(indicator(code[0]) + indicator(code[1]) for code in sorted(_FLAG_REGIONS))
+
+
+# One emoji as a person sees it (UTS #51 emoji sequences): a keycap, a flag, a tag
+# sequence (England, Scotland, Wales), or emoji joined by ZWJ, each with an optional
+# skin-tone modifier or emoji presentation selector. Digits, "#" and "*" are emoji only
+# as keycap bases. twitter-text counts each such sequence as one unit.
+_ELEMENT = (
+    r"(?:\p{Emoji_Modifier_Base}\p{Emoji_Modifier}"
+    r"|[\p{Emoji}--[#*0-9]]\uFE0F?)"
+)
+EMOJI_SEQUENCE = regex.compile(
+    r"[#*0-9]\uFE0F?\u20E3"
+    r"|\U0001F3F4[\U000E0020-\U000E007E]+\U000E007F"
+    rf"|{_flag_alternation()}"
+    rf"|{_ELEMENT}(?:\u200D{_ELEMENT})*",
+    regex.V1,
+)
+"""Matches one emoji sequence (keycap, flag, tag sequence, ZWJ sequence or single emoji)."""
+
+
+def graphemes(text: str) -> list[str]:
+    """The user-perceived characters (extended grapheme clusters, UAX #29) of ``text``."""
+    if text.isascii() and "\r\n" not in text:
+        return list(text)
+    return _GRAPHEME.findall(text)  # type: ignore[no-any-return]
+
+
+def grapheme_count(text: str) -> int:
+    """How many user-perceived characters ``text`` has (what Bluesky and Mastodon count)."""
+    if text.isascii():
+        return len(text) - text.count("\r\n")
+    return sum(1 for _ in _GRAPHEME.finditer(text))
+
+
+def grapheme_boundaries(text: str) -> list[int]:
+    """Code point offsets where a grapheme cluster starts, plus ``len(text)`` at the end."""
+    if text.isascii() and "\r\n" not in text:
+        return list(range(len(text) + 1))
+    bounds = [match.start() for match in _GRAPHEME.finditer(text)]
+    bounds.append(len(text))
+    return bounds
+
+
+def utf16_length(text: str) -> int:
+    """Length in UTF-16 code units (what JavaScript's ``length`` and Telegram count)."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def utf8_length(text: str) -> int:
+    """Length in UTF-8 bytes."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+class IndexMap:
+    """Converts code point offsets of one text into UTF-16 and UTF-8 offsets.
+
+    Built once per text; conversions are O(1) for ASCII text and O(offset) otherwise,
+    with the prefix lengths cached, so converting every entity of a post stays cheap.
+    """
+
+    __slots__ = ("_ascii", "_text", "_utf8", "_utf16")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._ascii = text.isascii()
+        self._utf16: dict[int, int] = {}
+        self._utf8: dict[int, int] = {}
+
+    def utf16(self, offset: int) -> int:
+        """UTF-16 code unit offset of code point ``offset``."""
+        if self._ascii:
+            return offset
+        cached = self._utf16.get(offset)
+        if cached is None:
+            cached = utf16_length(self._text[:offset])
+            self._utf16[offset] = cached
+        return cached
+
+    def utf8(self, offset: int) -> int:
+        """UTF-8 byte offset of code point ``offset``."""
+        if self._ascii:
+            return offset
+        cached = self._utf8.get(offset)
+        if cached is None:
+            cached = utf8_length(self._text[:offset])
+            self._utf8[offset] = cached
+        return cached
+
+    def from_utf16(self, unit: int) -> int:
+        """Code point offset of UTF-16 offset ``unit`` (rounded down to a code point)."""
+        if self._ascii:
+            return unit
+        count = 0
+        for index, ch in enumerate(self._text):
+            if count >= unit:
+                return index
+            count += 2 if ord(ch) > 0xFFFF else 1
+        return len(self._text)

@@ -1,0 +1,269 @@
+"""Entities by twitter-text's rules (v3): URLs, hashtags, mentions, lists and cashtags.
+
+The patterns follow twitter-text's published grammar and are checked against its
+conformance suite (``extract.yml``, ``tlds.yml``, ``validate.yml``): a URL needs a known
+top-level domain (so ``example.com`` is a link without a scheme, ``file.tar.bz2`` is
+not), every host label must fit in 63 characters once punycode-encoded, and a hashtag
+may hold letters, marks and digits of any script with ZWNJ/ZWJ and a few joiners inside
+(Persian ``#می‌خواهم`` stays whole; ``#۱۲۳`` has no letter and is no hashtag).
+
+Offsets are code point offsets into the text as given. Functions return plain
+``(kind, start, end, value)`` tuples; :mod:`socialkit.text.entities` turns them into
+:class:`~socialkit.text.entities.Entity` objects.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import regex
+
+from socialkit.text._tlds import COUNTRY_TLDS, GENERIC_TLDS
+
+__all__ = [
+    "RawEntity",
+    "extract",
+    "extract_cashtags",
+    "extract_hashtags",
+    "extract_mentions",
+    "extract_urls",
+    "remove_overlaps",
+]
+
+RawEntity = tuple[str, int, int, str]
+"""``(kind, start, end, value)`` with code point offsets."""
+
+MAX_URL_LENGTH = 4096
+MAX_TCO_SLUG_LENGTH = 40
+MAX_LABEL_LENGTH = 63
+
+
+def _trie(words: frozenset[str]) -> str:
+    """A regex alternation of ``words`` as a trie, longest alternative tried first."""
+    children: dict[str, set[str]] = {}
+    terminal = False
+    for word in words:
+        if not word:
+            terminal = True
+        else:
+            children.setdefault(word[0], set()).add(word[1:])
+    branches = [
+        re.escape(first) + _trie(frozenset(rests)) for first, rests in sorted(children.items())
+    ]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if len(branches) == 1 and len(body) > 1 and not body.startswith("(?:"):
+        body = "(?:" + body + ")"
+    return body + "?" if terminal else body
+
+
+# -- character classes (twitter-text's groups) ---------------------------------------------
+_SPACES = r"\t-\r \x85\xa0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_INVALID = r"\ufffe\ufeff\uffff"
+_DIRECTIONAL = r"\u202a-\u202e\u061c\u200e\u200f\u2066-\u2069"
+_PUNCT_BASE = r"!'#%&()*+,\\./:;<=>?@\[\]^{|}~$"  # twitter-text's punct, less "_" and "-"
+_LATIN_ACCENTS = (
+    r"\xc0-\xd6\xd8-\xf6\xf8-\xff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259\u025b"
+    r"\u0263\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff"
+)
+_CYRILLIC = r"\u0400-\u04ff"
+_NOT_DOMAIN = _SPACES + _INVALID + _DIRECTIONAL
+
+# A host label starts and ends with a domain character; "_" may appear inside subdomain
+# labels, "-" inside any label. Runs are possessive: a label must run up to its ".", so
+# giving characters back can never help and only costs time on long texts.
+_DOMAIN_CHAR = rf"[^{_PUNCT_BASE}_\-{_NOT_DOMAIN}]"
+_SUBDOMAIN = rf"(?:{_DOMAIN_CHAR}[^{_PUNCT_BASE}{_NOT_DOMAIN}]*+(?<![_-])\.)"
+_DOMAIN_NAME = rf"(?:{_DOMAIN_CHAR}[^{_PUNCT_BASE}_{_NOT_DOMAIN}]*+(?<!-)\.)"
+_TLD_END = r"(?=[^0-9a-zA-Z@+\-]|\Z)"
+_GTLD = rf"(?:{_trie(GENERIC_TLDS)}){_TLD_END}"
+_CCTLD = rf"(?:{_trie(COUNTRY_TLDS)}){_TLD_END}"
+_PUNYCODE = r"xn--[\-0-9a-z]+"
+_TLD = rf"(?:{_GTLD}|{_CCTLD}|{_PUNYCODE})"
+_DOMAIN = rf"(?:{_SUBDOMAIN}*{_DOMAIN_NAME}{_TLD})"
+
+_PATH_CHAR = rf"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\[\]\-\u2013_~@|&{_LATIN_ACCENTS}]"
+_BALANCED_PARENS = rf"\((?:{_PATH_CHAR}+|(?:{_PATH_CHAR}*\({_PATH_CHAR}+\){_PATH_CHAR}*))\)"
+_PATH_END = rf"(?:[+\-a-z{_CYRILLIC}0-9=_#/{_LATIN_ACCENTS}]|{_BALANCED_PARENS})"
+_PATH = (
+    rf"(?:(?:{_PATH_CHAR}*(?:{_BALANCED_PARENS}{_PATH_CHAR}*)*{_PATH_END})"
+    rf"|(?:@{_PATH_CHAR}+/))"
+)
+_QUERY_CHAR = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
+_QUERY_END = r"[a-z0-9\-_&=#/]"
+
+# JavaScript's case-insensitive matching without the u flag folds ASCII only, hence re.ASCII.
+_FLAGS = re.IGNORECASE | re.ASCII
+URL_PATTERN = re.compile(
+    rf"(?P<before>[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|^)"
+    r"(?P<url>"
+    r"(?P<protocol>https?://)?"
+    rf"(?P<domain>{_DOMAIN})"
+    r"(?::(?P<port>[0-9]+))?"
+    rf"(?P<path>/{_PATH}*)?"
+    rf"(?P<query>\?{_QUERY_CHAR}*{_QUERY_END})?"
+    r")",
+    _FLAGS,
+)
+_ASCII_DOMAIN = re.compile(rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{_TLD}", _FLAGS)
+_TCO_URL = re.compile(rf"https?://t\.co/([a-z0-9]+)(?:\?{_QUERY_CHAR}*{_QUERY_END})?", _FLAGS)
+_NO_SCHEME_BEFORE = frozenset("-_./")
+_IDNA_DOTS = re.compile("[\u3002\uff0e\uff61]")
+
+# -- hashtags, mentions, cashtags ------------------------------------------------------------
+_HASHTAG_ALPHA = r"[\p{L}\p{M}]"
+_HASHTAG_ALNUM = (
+    r"[\p{L}\p{M}\p{Nd}_\u200c\u200d\ua67e\u05be\u05f3\u05f4\uff5e\u301c\u309b\u309c"
+    r"\u30a0\u30fb\u3003\u0f0b\u0f0c\u00b7]"
+)
+_HASHTAG = regex.compile(
+    rf"(?P<before>^|\ufe0e|\ufe0f|(?!{_HASHTAG_ALNUM}|&).)"
+    r"[#\uff03](?!\ufe0f|\u20e3)"
+    rf"(?P<tag>{_HASHTAG_ALNUM}*{_HASHTAG_ALPHA}{_HASHTAG_ALNUM}*)",
+    regex.DOTALL,
+)
+_HASHTAG_END = re.compile(r"[#\uff03]|://")
+
+_MENTION = re.compile(
+    r"(?P<before>^|[^a-zA-Z0-9_!#$%&*@\uff20]|(?:^|[^a-zA-Z0-9_+~.\-])(?:rt|RT|rT|Rt):?)"
+    r"[@\uff20](?P<name>[a-zA-Z0-9_]{1,20})(?P<list>/[a-zA-Z][a-zA-Z0-9_\-]{0,24})?"
+)
+_MENTION_END = re.compile(rf"[@\uff20{_LATIN_ACCENTS}]|://")
+
+_CASHTAG = re.compile(
+    rf"(?P<before>^|[{_SPACES}])\$(?P<symbol>[a-z]{{1,6}}(?:[._][a-z]{{1,2}})?)"
+    rf"(?=\Z|[{_SPACES}!'#%&()*+,\\\-./:;<=>?@\[\]^_{{|}}~$])",
+    _FLAGS,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_fits(label: str) -> bool:
+    """Whether one host label is 1..63 characters once punycode-encoded (JS punycode.toASCII)."""
+    parts = _IDNA_DOTS.sub(".", label).split(".")
+    encoded = [
+        part if part.isascii() else "xn--" + part.encode("punycode").decode() for part in parts
+    ]
+    return 1 <= len(".".join(encoded)) <= MAX_LABEL_LENGTH
+
+
+def _valid_host(url: str, protocol: str, domain: str) -> bool:
+    if domain.startswith("xn--") and _ASCII_DOMAIN.search(domain) is None:
+        return False  # punycode is ASCII by definition
+    if not all(_label_fits(label) for label in domain.split(".")):
+        return False
+    return len(protocol) + len(url) <= MAX_URL_LENGTH
+
+
+def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]:
+    """URLs by twitter-text's rules, with or without a scheme.
+
+    Args:
+        text: the text.
+        without_protocol: also find scheme-less URLs (``example.com/path``), which
+            twitter-text accepts only for ASCII host names.
+    """
+    if "." not in text if without_protocol else ":" not in text:
+        return []
+    found: list[RawEntity] = []
+    for match in URL_PATTERN.finditer(text):
+        url = match["url"]
+        protocol = match["protocol"]
+        domain = match["domain"]
+        start, end = match.start("url"), match.end("url")
+        if not _valid_host(url, protocol or "https://", domain):
+            continue
+        if protocol is None:
+            if not without_protocol or match["before"] in _NO_SCHEME_BEFORE:
+                continue
+            last: RawEntity | None = None
+            domain_start = match.start("domain")
+            for ascii_match in _ASCII_DOMAIN.finditer(domain):
+                last = (
+                    "url",
+                    domain_start + ascii_match.start(),
+                    domain_start + ascii_match.end(),
+                    ascii_match.group(),
+                )
+                found.append(last)
+            if last is None:
+                continue
+            if match["path"]:
+                found[-1] = ("url", last[1], end, text[last[1] : end])
+        else:
+            tco = _TCO_URL.match(url)
+            if tco is not None:
+                if len(tco.group(1)) > MAX_TCO_SLUG_LENGTH:
+                    continue
+                url = tco.group()
+                end = start + len(url)
+            found.append(("url", start, end, url))
+    return found
+
+
+def extract_hashtags(text: str, *, check_url_overlap: bool = True) -> list[RawEntity]:
+    """Hashtags by twitter-text's rules; value is the tag without ``#``."""
+    if "#" not in text and "\uff03" not in text:
+        return []
+    found: list[RawEntity] = []
+    for match in _HASHTAG.finditer(text):
+        end = match.end()
+        if _HASHTAG_END.match(text, end):
+            continue
+        found.append(("hashtag", match.end("before"), end, match["tag"]))
+    if check_url_overlap and found:
+        urls = extract_urls(text)
+        if urls:
+            found = [e for e in remove_overlaps(found + urls) if e[0] == "hashtag"]
+    return found
+
+
+def extract_mentions(text: str, *, lists: bool = True) -> list[RawEntity]:
+    """``@user`` mentions (kind ``mention``) and ``@user/list`` lists (kind ``list``)."""
+    if "@" not in text and "\uff20" not in text:
+        return []
+    found: list[RawEntity] = []
+    for match in _MENTION.finditer(text):
+        end = match.end()
+        if _MENTION_END.match(text, end):
+            continue
+        start = match.end("before")
+        if match["list"]:
+            if lists:
+                found.append(("list", start, end, match["name"] + match["list"]))
+        else:
+            found.append(("mention", start, end, match["name"]))
+    return found
+
+
+def extract_cashtags(text: str) -> list[RawEntity]:
+    """``$TICKER`` cashtags by twitter-text's rules; value is the symbol without ``$``."""
+    if "$" not in text:
+        return []
+    return [
+        ("cashtag", match.end("before"), match.end(), match["symbol"])
+        for match in _CASHTAG.finditer(text)
+    ]
+
+
+def remove_overlaps(entities: list[RawEntity]) -> list[RawEntity]:
+    """Entities sorted by start; one that overlaps an earlier kept one is dropped."""
+    kept: list[RawEntity] = []
+    for entity in sorted(entities, key=lambda e: e[1]):
+        if kept and kept[-1][2] > entity[1]:
+            continue
+        kept.append(entity)
+    return kept
+
+
+def extract(text: str) -> list[RawEntity]:
+    """Every URL, hashtag, mention, list and cashtag, overlaps removed, in text order."""
+    entities = (
+        extract_urls(text)
+        + extract_hashtags(text, check_url_overlap=False)
+        + extract_mentions(text)
+        + extract_cashtags(text)
+    )
+    return remove_overlaps(entities) if len(entities) > 1 else entities

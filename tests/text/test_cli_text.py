@@ -1,0 +1,94 @@
+"""``socialkit measure`` and ``socialkit split``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from socialkit.cli import main
+from socialkit.text import measure, rules
+
+
+def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    assert main(list(argv)) == 0
+    data: dict[str, object] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def test_measure_json_has_length_limit_fits_and_entities(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = "سلام #شبکه‌های_اجتماعی https://example.com 😀"
+    data = _json(capsys, "measure", text, "--platform", "bluesky", "--json")
+    assert data["length"] == measure(text, rules.BLUESKY).length
+    assert data["limit"] == 300
+    assert data["fits"] is True
+    assert data["entities"] == [
+        {
+            "kind": "hashtag",
+            "text": "#شبکه",
+            "value": "شبکه",
+            "indices": [5, 10],
+            "utf16": [5, 10],
+            "utf8": [9, 18],
+        },
+        {
+            "kind": "url",
+            "text": "https://example.com",
+            "value": "https://example.com",
+            "indices": [23, 42],
+            "utf16": [23, 42],
+            "utf8": [43, 62],
+        },
+    ]
+
+
+def test_measure_counts_the_same_text_per_platform(capsys: pytest.CaptureFixture[str]) -> None:
+    text = "Hi @ali@mastodon.social https://example.com/" + "x" * 40
+    x = _json(capsys, "measure", text, "--platform", "twitter", "--json")
+    mastodon = _json(capsys, "measure", text, "-p", "mastodon", "--json")
+    assert (x["length"], mastodon["length"]) == (
+        len("Hi @ali@mastodon.social ") + 23,
+        len("Hi @ali ") + 23,
+    )
+
+
+def test_measure_exits_1_when_the_text_does_not_fit(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["measure", "a" * 281, "--platform", "x"]) == 1
+    out = capsys.readouterr().out
+    assert "281/280 weighted on x: does NOT fit" in out
+    assert "stops fitting at character 280" in out
+
+
+def test_unknown_platform_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["measure", "hi", "--platform", "myspace"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no text rule named 'myspace'")
+    assert err.count("\n") == 1
+
+
+def test_split_json_prints_parts(capsys: pytest.CaptureFixture[str]) -> None:
+    text = "One sentence here. " * 40
+    data = _json(capsys, "split", text, "--platform", "x", "--numbering", " {i}/{n}", "--json")
+    parts = data["parts"]
+    assert isinstance(parts, list)
+    assert len(parts) == 3
+    assert all(measure(part, rules.X).fits for part in parts)
+    assert parts[0].endswith(" 1/3")
+    assert data["fits"] is True
+
+
+def test_split_rejects_a_numbering_without_placeholders(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["split", "x " * 300, "--platform", "x", "--numbering", " part"]) == 1
+    assert "--numbering must contain {i} and {n}" in capsys.readouterr().err
+
+
+def test_split_reads_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("word " * 100))
+    data = _json(capsys, "split", "-", "--platform", "bluesky", "--json")
+    assert len(data["parts"]) == 2  # type: ignore[arg-type]

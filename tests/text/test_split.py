@@ -1,0 +1,146 @@
+"""Thread splitting: parts fit, cuts fall at sentence then word boundaries, nothing is lost."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialkit.text import measure, rules, split
+from socialkit.text._unicode import grapheme_boundaries
+
+SENTENCES = (
+    "We shipped the new scheduler today. It publishes exactly once where the platform "
+    "allows it! Read the announcement at https://example.com/blog/2025/scheduler-launch "
+    "and tell us what you think #socialkit @team. "
+)
+
+
+def _non_space(parts: list[str]) -> str:
+    return "".join("".join(part.split()) for part in parts)
+
+
+def test_a_text_that_fits_is_one_part_without_numbering() -> None:
+    assert split("short", rules.X, numbering=" {i}/{n}") == ["short"]
+
+
+def test_parts_fit_and_end_at_sentences() -> None:
+    text = SENTENCES * 4
+    parts = split(text, rules.X)
+    assert len(parts) > 1
+    assert all(measure(part, rules.X).fits for part in parts)
+    assert all(part.endswith((".", "!")) for part in parts[:-1])
+    assert " ".join(parts).split() == text.split()
+
+
+def test_never_cuts_a_url_hashtag_or_mention() -> None:
+    text = SENTENCES * 4
+    for rule in (rules.X, rules.MASTODON.with_limit(120), rules.BLUESKY.with_limit(90)):
+        parts = split(text, rule)
+        for entity in ("https://example.com/blog/2025/scheduler-launch", "#socialkit", "@team."):
+            assert text.count(entity) == sum(part.count(entity) for part in parts)
+
+
+def test_numbering_is_counted_and_widens_with_the_part_count() -> None:
+    text = "word " * 2000
+    parts = split(text, rules.X, numbering=" {i}/{n}")
+    count = len(parts)
+    assert count >= 10
+    assert parts[0].endswith(f" 1/{count}")
+    assert parts[-1].endswith(f" {count}/{count}")
+    assert all(measure(part, rules.X).fits for part in parts)
+    stripped = [part.rsplit(" ", 1)[0] for part in parts]
+    assert " ".join(stripped).split() == text.split()
+
+
+def test_cjk_without_spaces_is_cut_between_characters_and_after_full_stops() -> None:
+    text = "故人西辞黄鹤楼，烟花三月下扬州。孤帆远影碧空尽，唯见长江天际流。" * 10
+    parts = split(text, rules.X)
+    assert all(measure(part, rules.X).fits for part in parts)
+    assert "".join(parts) == text
+    assert all(part.endswith("。") for part in parts[:-1])
+
+
+def test_persian_with_zwnj_and_emoji_sequences_stay_whole() -> None:
+    text = ("می‌خواهم 👨‍👩‍👧‍👦 " * 60).strip()
+    parts = split(text, rules.BLUESKY)
+    assert all(measure(part, rules.BLUESKY).fits for part in parts)
+    assert " ".join(parts).split() == text.split()
+    assert all(part.count("👨‍👩‍👧‍👦") == len(part.split()) // 2 for part in parts)
+
+
+def test_a_unit_longer_than_the_limit_becomes_its_own_part() -> None:
+    rule = rules.BLUESKY.with_limit(10)
+    text = "ab #averyveryverylonghashtag cd"
+    parts = split(text, rule)
+    assert parts == ["ab", "#averyveryverylonghashtag", "cd"]
+
+
+_WORDS = st.sampled_from(
+    [
+        "hello",
+        "سلام",
+        "می‌خواهم",
+        "مرحبا",
+        "日本語",
+        "😀",
+        "👨‍👩‍👧‍👦",
+        "🇮🇷",
+        "#tag",
+        "#شبکه‌های_اجتماعی",
+        "@alice",
+        "@bob.bsky.social",
+        "https://example.com/a?b=c",
+        "example.org",
+        "$TSLA",
+        "end.",
+        "¿qué?",
+        "e\u0301",
+        "ok!",
+    ]
+)
+_RULES = st.sampled_from(
+    [
+        rules.X.with_limit(40),
+        rules.MASTODON.with_limit(40),
+        rules.BLUESKY.with_limit(40),
+        rules.THREADS.with_limit(40),
+        rules.TELEGRAM.with_limit(40),
+        rules.YOUTUBE_DESCRIPTION.with_limit(60),
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(_WORDS, min_size=1, max_size=60),
+    st.sampled_from([" ", "  ", "\n", " \n "]),
+    _RULES,
+    st.sampled_from([None, " {i}/{n}", " ({i}/{n})"]),
+)
+def test_split_parts_always_fit_and_rejoin_to_the_original_words(
+    words: list[str], separator: str, rule: rules.TextRule, numbering: str | None
+) -> None:
+    text = separator.join(words)
+    parts = split(text, rule, numbering=numbering)
+    assert all(measure(part, rule).fits for part in parts)
+    if numbering is not None and len(parts) > 1:
+        parts = [part.rsplit(" ", 1)[0] for part in parts]
+    assert " ".join(parts).split() == text.split()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=20, max_size=300), _RULES)
+def test_split_keeps_every_non_space_character_and_every_grapheme(
+    text: str, rule: rules.TextRule
+) -> None:
+    parts = split(text, rule)
+    assert _non_space(parts) == "".join(text.split())
+    if len(parts) == 1:
+        return
+    bounds = set(grapheme_boundaries(text))
+    position = 0
+    for part in parts:
+        start = text.index(part, position)
+        assert start in bounds
+        assert start + len(part) in bounds
+        position = start + len(part)
