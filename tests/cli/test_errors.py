@@ -103,3 +103,16 @@ def test_no_traceback_in_a_real_process_unless_debug(tmp_path: Path) -> None:
     assert debug.code != 0
     assert "Traceback (most recent call last)" in debug.err
     assert "ConfigError: project file not found: missing.toml" in debug.err
+
+
+def test_config_and_store_options_reach_every_command(cli: Cli, tmp_path: Path) -> None:
+    from socialkit.cli._app import state
+
+    project = tmp_path / "elsewhere.toml"
+    project.write_text('workspace = "acme"\nstore = "sqlite:///from-file.db"\n')
+    assert cli("--config", str(project), "accounts", "list").code == 0
+    assert state().config().workspace == "acme"
+    assert state().store_url() == f"sqlite:///{tmp_path / 'from-file.db'}"
+    assert cli("--config", str(project), "--store", "memory://", "accounts", "list").code == 0
+    assert state().store_url() == "memory://"
+    assert state().config().store == "memory://"
