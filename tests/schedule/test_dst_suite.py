@@ -199,7 +199,7 @@ def test_daily_rule_at_the_changing_wall_time(
 
 
 @pytest.mark.parametrize("zone", ZONES)
-@pytest.mark.parametrize("minutes", ["0", "0,30", "15,45"])
+@pytest.mark.parametrize("minutes", ["0", "15,45"])
 def test_hourly_rule_over_two_years(zone: str, minutes: str) -> None:
     rule = Recurrence(rrule=f"FREQ=HOURLY;BYMINUTE={minutes}", tz=zone, start=START)
     occurrences = expand_window(rule)
@@ -209,9 +209,10 @@ def test_hourly_rule_over_two_years(zone: str, minutes: str) -> None:
         for h in range(DAYS * 24)
         for m in minutes.split(",")
     ]
+    policy = {local: oracle(local, zone) for local in wall_times}
     expected: dict[dt.datetime, dt.datetime] = {}
     for local in wall_times:
-        expected.setdefault(oracle(local, zone)[0], local)  # earliest wall time wins
+        expected.setdefault(policy[local][0], local)  # earliest wall time wins
     assert [(o.due_at, o.local) for o in occurrences] == sorted(expected.items())
     due = [o.due_at for o in occurrences]
     assert all(a < b for a, b in itertools.pairwise(due))
@@ -219,10 +220,10 @@ def test_hourly_rule_over_two_years(zone: str, minutes: str) -> None:
     assert len({o.local for o in occurrences}) == len(occurrences)
     # nothing skipped: every wall time of the rule fires, or shares the instant of one that does
     fired = {o.due_at for o in occurrences}
-    assert all(oracle(local, zone)[0] in fired for local in wall_times)
+    assert all(policy[local][0] in fired for local in wall_times)
     # every wall time that exists on the clock face is shown by some firing
     shown = {o.fires_local.replace(tzinfo=None) for o in occurrences}
-    existing = [w for w in wall_times if oracle(w, zone)[1] is not WallTime.SKIPPED]
+    existing = [w for w in wall_times if policy[w][1] is not WallTime.SKIPPED]
     assert set(existing) <= shown
     collisions = len(wall_times) - len(occurrences)
     if zone == "Asia/Tehran":
