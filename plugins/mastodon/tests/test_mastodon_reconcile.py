@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from socialkit_mastodon._lookup import html_to_text, normalise_text
 from socialkit_mastodon.testing import render_content
@@ -164,6 +164,11 @@ _TEXT = st.lists(st.sampled_from(_PIECES), max_size=30).map("".join)
 
 
 @given(_TEXT)
+@example("@@bob@other.example")
+@example("@bob@other.example@bob@other.example")
+@example("https://example.com/p#@bob@other.example")
+@example("@a.a@bob@other.example")
+@example("Line one\r\n\r\n\r\nLine   two  ")
 def test_rendered_content_reads_back_as_the_text(text: str) -> None:
     """What the server renders from a text compares equal to that text."""
     rendered = render_content(text, "mastodon.example")

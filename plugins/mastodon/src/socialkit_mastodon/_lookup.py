@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["html_to_text", "normalise_text", "parse_time", "status_matches"]
 
-_REMOTE_MENTION = re.compile(r"(?<![\w@])@([\w.-]+)@[\w.-]+\.\w+", re.UNICODE)
+# "@user@domain" is shown (and counted) as "@user". Both sides of a comparison drop every
+# "@domain" that follows "@user", until none is left: the server's shortening is then
+# invisible, whatever its exact rule for where a mention may start.
+_MENTION_DOMAIN = re.compile(r"(@[A-Za-z0-9_][A-Za-z0-9_.-]*)@[\w.-]*\w")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{2,}")
 
@@ -57,9 +60,18 @@ def html_to_text(content: str) -> str:
 
 
 def normalise_text(text: str) -> str:
-    """``text`` as it compares with a status's: remote mentions shortened, spaces collapsed."""
+    """``text`` reduced to what a status's shown text keeps.
+
+    Line endings unified, spaces collapsed, blank lines merged, and every ``@domain`` after
+    ``@user`` removed (remote mentions show as their local part). Apply it to both the
+    draft's text and the text read back from the server, then compare.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _REMOTE_MENTION.sub(r"@\1", text)
+    while True:
+        shorter = _MENTION_DOMAIN.sub(r"\1", text)
+        if shorter == text:
+            break
+        text = shorter
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 

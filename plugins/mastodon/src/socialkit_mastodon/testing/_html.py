@@ -18,7 +18,8 @@ __all__ = ["count_characters", "render_content"]
 
 _ENTITY = re.compile(
     r"(?P<url>https?://[^\s<>\"]+)"
-    r"|(?<![\w/])(?P<mention>@(?P<user>[A-Za-z0-9_]+)(?:@(?P<domain>[\w.-]+\.\w+))?)"
+    r"|(?<![=/\w])(?P<mention>@(?P<user>[A-Za-z0-9_]+(?:[A-Za-z0-9_.-]+[A-Za-z0-9_]+)?)"
+    r"(?:@(?P<domain>[\w.-]+\w))?)"
     r"|(?<![\w&/])#(?P<tag>[\w\u200c\u00b7\u30fb]*[^\W\d_][\w\u200c\u00b7\u30fb]*)",
     re.UNICODE,
 )
