@@ -131,7 +131,7 @@ async def test_hitting_the_login_rate_limit_is_rate_limited_with_a_reset_time(
     assert session_reports[-1].reset_at == limited.reset_at
 
 
-async def test_a_hashtag_with_zwnj_is_cut_where_the_bluesky_app_cuts_it(
+async def test_a_hashtag_with_zwnj_is_cut_where_the_bluesky_app_cuts_it_with_a_warning(
     bsky: Any, app_account: dict[str, Any]
 ) -> None:
     text = f"آموزش #شبکه{ZWNJ}های_اجتماعی برای تیم"
@@ -140,6 +140,15 @@ async def test_a_hashtag_with_zwnj_is_cut_where_the_bluesky_app_cuts_it(
         post, bsky.account(app_account), credentials=bsky.provider(app_account)
     )
     assert result.ok, result.error
+    # validation warned before publishing (a warning does not block)
+    [warning] = result.problems
+    assert (warning.severity, warning.code, warning.field) == (
+        "warning",
+        "text.hashtag_cut",
+        "text",
+    )
+    assert warning.value == "شبکه"
+    assert f"#شبکه{ZWNJ}های_اجتماعی" in warning.message
     record = bsky.get_record(result.receipt.ref.id).json()["value"]
     [facet] = record["facets"]
     assert facet["features"] == [{"$type": "app.bsky.richtext.facet#tag", "tag": "شبکه"}]

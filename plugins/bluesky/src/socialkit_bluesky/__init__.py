@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from socialkit import hookimpl
 from socialkit_bluesky._capabilities import CAPABILITIES
-from socialkit_bluesky._facets import FacetSpan, detect_spans
 from socialkit_bluesky._platform import Bluesky
 from socialkit_bluesky._settings import BlueskySettings
 from socialkit_bluesky._tid import RecordKey, decode_tid, derive_record_key, encode_tid
@@ -39,12 +38,10 @@ __all__ = [
     "CAPABILITIES",
     "Bluesky",
     "BlueskySettings",
-    "FacetSpan",
     "RecordKey",
     "__version__",
     "decode_tid",
     "derive_record_key",
-    "detect_spans",
     "encode_tid",
     "register_platforms",
 ]

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 import attrs
 import httpx
-import regex
 
+from socialkit.text import grapheme_count
 from socialkit_bluesky._tid import TID_PATTERN, encode_tid
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FakeAccount", "FakePds"]
 
-_GRAPHEME = regex.compile(r"\X")
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
 
 
@@ -80,8 +79,9 @@ class FakePds:
 
     Args:
         clock: the current instant (aware); tokens expire by it.
-        rate_limits: answer ``createSession`` with ``RateLimit-*`` headers and 429 after 30
-            calls per identifier in 5 minutes, as the real PDS does with rate limits on.
+        rate_limits: as the real PDS with rate limits on: ``createSession`` answers carry
+            its own ``RateLimit-*`` budget (30 per identifier in 5 minutes, then 429), every
+            other answer the per-IP budget (3000 in 5 minutes).
         access_lifetime: how long an access token lives (2 hours on the real PDS).
 
     Attributes:
@@ -109,6 +109,7 @@ class FakePds:
         self.counts: dict[str, dict[str, int]] = {}
         self._tokens: dict[str, _Token] = {}
         self._logins: dict[str, list[datetime]] = {}
+        self._requests: list[datetime] = []
 
     def __repr__(self) -> str:
         return f"FakePds(accounts={len(self.accounts)}, records={len(self.records)})"
@@ -160,7 +161,23 @@ class FakePds:
         route = self._routes().get((request.method, nsid))
         if route is None:
             return _error(501, "MethodNotImplemented", "Method Not Implemented")
-        return route(request)
+        response = route(request)
+        if self.rate_limits and "ratelimit-policy" not in response.headers:
+            response.headers.update(self._global_budget())
+        return response
+
+    def _global_budget(self) -> dict[str, str]:
+        # With rate limits on, the real PDS puts its per-IP budget on every other answer.
+        now = self.clock()
+        self._requests = [t for t in self._requests if now - t < timedelta(minutes=5)]
+        self._requests.append(now)
+        reset = int((self._requests[0] + timedelta(minutes=5)).timestamp())
+        return {
+            "RateLimit-Limit": "3000",
+            "RateLimit-Remaining": str(max(0, 3000 - len(self._requests))),
+            "RateLimit-Reset": str(reset),
+            "RateLimit-Policy": "3000;w=300",
+        }
 
     def _routes(self) -> dict[tuple[str, str], Callable[[httpx.Request], httpx.Response]]:
         return {
@@ -388,7 +405,7 @@ def _check_post(record: dict[str, Any], rkey: str) -> str | None:
     text = record.get("text")
     if not isinstance(text, str) or "createdAt" not in record:
         return "Invalid app.bsky.feed.post record: Record must have the properties text, createdAt"
-    graphemes = len(_GRAPHEME.findall(text))
+    graphemes = grapheme_count(text)
     if graphemes > 300:
         return (
             "Invalid app.bsky.feed.post record: grapheme too big "
