@@ -10,8 +10,6 @@ own examples (``documented.json``). Faults are scripted with :meth:`FakeMastodon
 
 from __future__ import annotations
 
-import base64
-import copy
 import email.parser
 import email.policy
 import hashlib
@@ -20,15 +18,20 @@ import json
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import attrs
 import httpx
 
+from socialkit_mastodon.testing._documented import (
+    documented,
+    error_response,
+    iso,
+    message_response,
+)
 from socialkit_mastodon.testing._html import count_characters, render_content
+from socialkit_mastodon.testing._oauth import OAuthEndpoints
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,26 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["FakeMastodon", "Fault", "documented", "parse_multipart"]
 
 _KEY_WINDOW = timedelta(hours=1)
-
-
-@cache
-def _documented() -> dict[str, Any]:
-    text = resources.files("socialkit_mastodon.testing").joinpath("documented.json").read_text()
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
-def documented(name: str) -> Any:
-    """A documented example with its catch-up fields applied (a fresh copy)."""
-    entry = _documented()[name]
-    value = copy.deepcopy(entry["example"])
-    for path, extra in entry.get("catch_up", {}).items():
-        target = value
-        *parents, last = path.split(".")
-        for key in parents:
-            target = target[key]
-        target[last] = copy.deepcopy(extra)
-    return value
 
 
 def parse_multipart(request: httpx.Request) -> dict[str, tuple[str | None, str | None, bytes]]:
@@ -100,19 +83,7 @@ class Fault:
     times: int = 1
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _error(status: int, name: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, json=documented(name), headers=headers)
-
-
-def _message(status: int, message: str) -> httpx.Response:
-    return httpx.Response(status, json={"error": message})
-
-
-class FakeMastodon:
+class FakeMastodon(OAuthEndpoints):
     """A Mastodon server in memory.
 
     Example::
@@ -222,7 +193,7 @@ class FakeMastodon:
         scope = "media" if path == "/api/v2/media" else "default"
         budget = self._budgets[scope]
         if not budget.take(now):
-            return self._with_limits(_error(429, "error_429"), budget, now)
+            return self._with_limits(error_response(429, "error_429"), budget, now)
         response = self._route(request, now)
         if fault is not None:
             return self._with_limits(self._fail(fault, request, now), budget, now)
@@ -248,7 +219,7 @@ class FakeMastodon:
     ) -> httpx.Response:
         response.headers["X-RateLimit-Limit"] = str(budget.limit)
         response.headers["X-RateLimit-Remaining"] = str(budget.remaining(now))
-        response.headers["X-RateLimit-Reset"] = _iso(budget.reset_at(now))
+        response.headers["X-RateLimit-Reset"] = iso(budget.reset_at(now))
         return response
 
     def _route(self, request: httpx.Request, now: datetime) -> httpx.Response:
@@ -262,7 +233,7 @@ class FakeMastodon:
         if handler is not None:
             return handler(request, now)
         if not self._authorised(request):
-            return _error(401, "error_401")
+            return error_response(401, "error_401")
         routes: list[tuple[str, str, Callable[..., httpx.Response]]] = [
             ("GET", r"/api/v1/accounts/verify_credentials", self._verify_credentials),
             ("GET", r"/api/v1/accounts/(?P<id>\d+)", self._account),
@@ -277,7 +248,7 @@ class FakeMastodon:
             match = re.fullmatch(pattern, path)
             if match and route_method == method:
                 return route(request, now, **match.groupdict())
-        return _error(404, "error_404")
+        return error_response(404, "error_404")
 
     def _authorised(self, request: httpx.Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -329,12 +300,12 @@ class FakeMastodon:
 
     def _account(self, request: httpx.Request, now: datetime, id: str) -> httpx.Response:
         if id != self.account_id:
-            return _error(404, "error_404")
+            return error_response(404, "error_404")
         return httpx.Response(200, json=self.account_entity())
 
     def _account_statuses(self, request: httpx.Request, now: datetime, id: str) -> httpx.Response:
         if id != self.account_id:
-            return _error(404, "error_404")
+            return error_response(404, "error_404")
         query = {k: v[-1] for k, v in parse_qs(request.url.query.decode()).items()}
         limit = max(1, min(40, int(query.get("limit", "20"))))
         listed = sorted(self.statuses.values(), key=lambda s: int(s["id"]), reverse=True)
@@ -363,26 +334,26 @@ class FakeMastodon:
         text = body.get("status") or ""
         media_ids = body.get("media_ids") or []
         if not text.strip() and not media_ids:
-            return _message(422, "Validation failed: Text can't be blank")
+            return message_response(422, "Validation failed: Text can't be blank")
         spoiler = body.get("spoiler_text") or ""
         length = count_characters(spoiler + text, self.characters_reserved_per_url)
         if length > self.max_characters:
-            return _message(
+            return message_response(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
             )
         if len(media_ids) > self.max_media_attachments:
-            return _message(422, "Validation failed: Media attachments are too many")
+            return message_response(422, "Validation failed: Media attachments are too many")
         for media_id in media_ids:
             if media_id not in self.media:
-                return _error(404, "error_404")
+                return error_response(404, "error_404")
             if self._processing.get(media_id, 0) > 0:
-                return _message(
+                return message_response(
                     422,
                     "Cannot attach files that have not finished processing. Try again in a moment!",
                 )
         parent = body.get("in_reply_to_id")
         if parent is not None and parent not in self.statuses:
-            return _error(404, "error_404")
+            return error_response(404, "error_404")
         status = self._create_status(body, now)
         if key:
             self._idempotency[key] = (status["id"], now)
@@ -394,7 +365,7 @@ class FakeMastodon:
         parent = body.get("in_reply_to_id")
         status.update(
             id=status_id,
-            created_at=_iso(now),
+            created_at=iso(now),
             in_reply_to_id=parent,
             in_reply_to_account_id=self.account_id if parent else None,
             sensitive=bool(body.get("sensitive", False)),
@@ -427,7 +398,7 @@ class FakeMastodon:
         poll: dict[str, Any] = documented("poll")
         poll.update(
             id=str(next(self._ids)),
-            expires_at=_iso(now + timedelta(seconds=int(spec["expires_in"]))),
+            expires_at=iso(now + timedelta(seconds=int(spec["expires_in"]))),
             expired=False,
             multiple=bool(spec.get("multiple", False)),
             votes_count=0,
@@ -442,13 +413,13 @@ class FakeMastodon:
     def _get_status(self, request: httpx.Request, now: datetime, id: str) -> httpx.Response:
         status = self.statuses.get(id)
         if status is None:
-            return _error(404, "error_404")
+            return error_response(404, "error_404")
         return httpx.Response(200, json=status)
 
     def _delete_status(self, request: httpx.Request, now: datetime, id: str) -> httpx.Response:
         status = self.statuses.pop(id, None)
         if status is None:
-            return _error(404, "error_404")
+            return error_response(404, "error_404")
         return httpx.Response(200, json=status)
 
     # -- media -----------------------------------------------------------------------------
@@ -456,14 +427,18 @@ class FakeMastodon:
     def _upload(self, request: httpx.Request, now: datetime) -> httpx.Response:
         fields = parse_multipart(request)
         if "file" not in fields:
-            return _message(422, "Validation failed: File content type is invalid, File is invalid")
+            return message_response(
+                422, "Validation failed: File content type is invalid, File is invalid"
+            )
         _, content_type, content = fields["file"]
         kind = _media_type(content_type or "")
         if kind is None:
-            return _message(422, "Validation failed: File content type is invalid, File is invalid")
+            return message_response(
+                422, "Validation failed: File content type is invalid, File is invalid"
+            )
         limit = self.video_size_limit if kind in ("video", "gifv") else self.image_size_limit
         if len(content) > limit:
-            return _message(422, "Validation failed: File file size is too large")
+            return message_response(422, "Validation failed: File file size is too large")
         processing = self.media_processing_checks > 0
         attachment: dict[str, Any] = documented("media_202" if processing else "media_200")
         media_id = str(next(self._ids))
@@ -485,7 +460,7 @@ class FakeMastodon:
     def _get_media(self, request: httpx.Request, now: datetime, id: str) -> httpx.Response:
         attachment = self.media.get(id)
         if attachment is None:
-            return _error(404, "error_404")
+            return error_response(404, "error_404")
         left = self._processing.get(id, 0)
         if left > 0:
             self._processing[id] = left - 1
@@ -494,82 +469,6 @@ class FakeMastodon:
                 attachment["url"] = f"{self.base_url}/media/original/{digest}"
             return httpx.Response(206)
         return httpx.Response(200, json=attachment)
-
-    # -- OAuth -----------------------------------------------------------------------------
-
-    def _register_app(self, request: httpx.Request, now: datetime) -> httpx.Response:
-        body = json.loads(request.content or b"{}")
-        if not body.get("client_name") or not body.get("redirect_uris"):
-            return _message(422, "Validation failed: Application name can't be blank")
-        app: dict[str, Any] = documented("application")
-        redirect_uris = body["redirect_uris"]
-        if isinstance(redirect_uris, str):
-            redirect_uris = redirect_uris.split()
-        app.update(
-            id=str(next(self._ids)),
-            name=body["client_name"],
-            website=body.get("website"),
-            scopes=str(body.get("scopes") or "read").split(),
-            redirect_uri="\n".join(redirect_uris),
-            redirect_uris=redirect_uris,
-            client_id=secrets.token_urlsafe(32),
-            client_secret=secrets.token_urlsafe(32),
-        )
-        self.apps[app["client_id"]] = app
-        return httpx.Response(200, json=app)
-
-    def authorize(self, url: str) -> str:
-        """Approve an ``/oauth/authorize`` address as the person would; the code shown.
-
-        Raises:
-            ValueError: the address is not one this server would accept.
-        """
-        parts = urlsplit(url)
-        if f"{parts.scheme}://{parts.netloc}" != self.base_url or parts.path != "/oauth/authorize":
-            raise ValueError(f"not this server's authorization address: {url}")
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        app = self.apps.get(query.get("client_id", ""))
-        if app is None:
-            raise ValueError("unknown client_id")
-        if query.get("response_type") != "code":
-            raise ValueError("response_type must be code")
-        if query.get("redirect_uri") not in app["redirect_uris"]:
-            raise ValueError("redirect_uri was not registered")
-        if not set(query.get("scope", "read").split()) <= set(app["scopes"]):
-            raise ValueError("scope is not a subset of the app's scopes")
-        if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
-            raise ValueError("PKCE with S256 is required by this fake")
-        code = secrets.token_urlsafe(24)
-        self._codes[code] = {
-            "client_id": app["client_id"],
-            "redirect_uri": query["redirect_uri"],
-            "challenge": query["code_challenge"],
-            "scope": query.get("scope", "read"),
-        }
-        return code
-
-    def _token(self, request: httpx.Request, now: datetime) -> httpx.Response:
-        body = json.loads(request.content or b"{}")
-        app = self.apps.get(body.get("client_id", ""))
-        if app is None or body.get("client_secret") != app["client_secret"]:
-            return httpx.Response(401, json=documented("error_oauth"))
-        grant = self._codes.pop(body.get("code", ""), None)
-        verifier = str(body.get("code_verifier", ""))
-        digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
-        challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        if (
-            body.get("grant_type") != "authorization_code"
-            or grant is None
-            or grant["client_id"] != app["client_id"]
-            or grant["redirect_uri"] != body.get("redirect_uri")
-            or grant["challenge"] != challenge
-        ):
-            return httpx.Response(400, json=documented("error_oauth"))
-        token: dict[str, Any] = documented("token")
-        token.update(
-            access_token=self.issue_token(), scope=grant["scope"], created_at=int(now.timestamp())
-        )
-        return httpx.Response(200, json=token)
 
 
 def _media_type(content_type: str) -> str | None:
