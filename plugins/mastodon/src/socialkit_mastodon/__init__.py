@@ -38,6 +38,7 @@ from socialkit_mastodon._capabilities import (
     PollLimits,
     limits_from_instance,
 )
+from socialkit_mastodon._cli import register_commands
 from socialkit_mastodon._connect import connect_account
 from socialkit_mastodon._errors import parse_reset
 from socialkit_mastodon._media import MediaPolling
@@ -67,6 +68,7 @@ __all__ = [
     "limits_from_instance",
     "parse_reset",
     "register_app",
+    "register_commands",
     "register_platforms",
 ]
 

@@ -1,0 +1,65 @@
+"""``socialkit auth mastodon``, ready for a ``register_commands(app)`` hook in the core CLI.
+
+socialkit's command line does not yet let plugins add commands. The smallest hook that
+would, and that this module implements, is::
+
+    @hookspec
+    def register_commands(app: typer.Typer) -> None:
+        "Add commands to the socialkit command line (import heavy modules inside them)."
+
+called once by ``socialkit.cli.build_app`` after the core command modules. Until the core
+declares it, pluggy never calls this implementation, and ``python -m socialkit_mastodon
+auth`` runs the same walk-through.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from socialkit import hookimpl
+
+if TYPE_CHECKING:
+    import typer
+
+__all__ = ["register_commands"]
+
+
+def _auth_group(app: typer.Typer) -> typer.Typer:
+    """The ``socialkit auth`` group, created if no other plugin did yet."""
+    import typer
+
+    for group in app.registered_groups:
+        if group.name == "auth" and group.typer_instance is not None:
+            return group.typer_instance
+    auth = typer.Typer(
+        name="auth", help="Connect accounts to their platforms.", no_args_is_help=True
+    )
+    app.add_typer(auth, name="auth")
+    return auth
+
+
+@hookimpl
+def register_commands(app: typer.Typer) -> None:
+    """Add ``socialkit auth mastodon --instance URL``."""
+    import typer
+
+    auth = _auth_group(app)
+
+    @auth.command("mastodon")
+    def auth_mastodon(
+        instance: str = typer.Option(..., help="The server, e.g. https://mastodon.social."),
+        account: str = typer.Option("mastodon", help="socialkit's id for the account."),
+        secrets: str = typer.Option(
+            ".socialkit/secrets.json", help="The secrets file the token is saved to (mode 0600)."
+        ),
+        scopes: str = typer.Option("read write", help="OAuth scopes to ask for."),
+        client_name: str = typer.Option("socialkit", help="The app name the server shows."),
+    ) -> None:
+        """Connect a Mastodon account (OAuth 2 with PKCE): approve, paste the code, done."""
+        from socialkit_mastodon._connect import main
+
+        argv = ["auth", "--instance", instance, "--account", account, "--secrets", secrets]
+        argv += ["--scopes", scopes, "--client-name", client_name]
+        code = main(argv)
+        if code:
+            raise typer.Exit(code)
