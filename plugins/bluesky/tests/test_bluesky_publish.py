@@ -356,3 +356,36 @@ async def test_bsky_social_gets_the_public_appview_by_default() -> None:
     )
     with pytest.raises(socialkit.ConfigError, match="'service' must be an http"):
         BlueskySettings.of(account.model_copy(update={"settings": {"service": "bsky.social"}}))
+
+
+async def test_a_retry_pages_through_a_busy_repository(lab) -> None:
+    draft = lab.draft(socialkit.Post(text="mine"))
+    first_attempt_at = lab.clock.now
+    mine = await lab.platform.publish(draft, await lab.context(first_attempt_at=first_attempt_at))
+    # 250 posts of other publications written after it, in the same minutes
+    for n in range(250):
+        lab.clock.advance(seconds=1)
+        other = lab.draft(socialkit.Post(text=f"other {n}"))
+        await lab.platform.publish(other, await lab.context(keys=(f"other-{n}",)))
+    lab.requests.clear()
+    retry = await lab.context(first_attempt_at=first_attempt_at, attempt=2)
+    # the derived key still holds "mine"; found by the scan before anything is written
+    again = await lab.platform.publish(draft, retry)
+    assert again.parts == mine.parts
+    assert "com.atproto.repo.createRecord" not in lab.nsids()
+    assert lab.nsids().count("com.atproto.repo.listRecords") == 3  # 100 + 100 + 51
+
+
+async def test_too_many_posts_to_search_is_an_unknown_outcome(lab, monkeypatch) -> None:
+    import socialkit_bluesky._client as client
+
+    monkeypatch.setattr(client, "MAX_SCAN_PAGES", 2)
+    monkeypatch.setattr(client, "SCAN_PAGE", 3)
+    for n in range(7):
+        other = lab.draft(socialkit.Post(text=f"other {n}"))
+        await lab.platform.publish(other, await lab.context(keys=(f"other-{n}",)))
+    with pytest.raises(socialkit.UnknownOutcome, match="more than 6 posts"):
+        await lab.platform.publish(
+            lab.draft(socialkit.Post(text="mine")), await lab.context(keys=("m",), attempt=2)
+        )
+    assert [v["text"] for v in post_values(lab)].count("mine") == 0

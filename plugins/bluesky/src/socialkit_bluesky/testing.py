@@ -249,7 +249,7 @@ class FakePds:
     def _bearer(self, request: httpx.Request, kind: str) -> _Token | httpx.Response:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
-            return _error(401, "AuthenticationRequired", "Authentication Required")
+            return _error(401, "AuthMissing", "Authentication Required")
         token = self._tokens.get(auth.removeprefix("Bearer "))
         if token is None or token.kind != kind:
             return _error(400, "InvalidToken", "Token could not be verified")
@@ -380,8 +380,11 @@ class FakePds:
         if isinstance(token, httpx.Response):
             return token
         body = json.loads(request.content or b"{}")
-        self.records.pop(f"at://{token.did}/{body.get('collection')}/{body.get('rkey')}", None)
-        return httpx.Response(200, json={})
+        uri = f"at://{token.did}/{body.get('collection')}/{body.get('rkey')}"
+        if self.records.pop(uri, None) is None:
+            return httpx.Response(200, json={})  # nothing to delete: no commit
+        commit = {"cid": _cid("bafyrei", b"delete " + uri.encode()), "rev": self._next_tid()}
+        return httpx.Response(200, json={"commit": commit})
 
     def _get_posts(self, request: httpx.Request) -> httpx.Response:
         views = []
