@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -23,12 +24,28 @@ def test_every_lazy_export_is_in_all_and_resolves() -> None:
         assert getattr(socialkit, name) is not None, name
 
 
-def test_layer_packages_export_sorted_all() -> None:
-    for module in ("socialkit.models", "socialkit.platforms", "socialkit.text"):
-        mod = importlib.import_module(module)
-        assert list(mod.__all__) == sorted(mod.__all__, key=lambda n: (not n.isupper(), n)), module
-        for name in mod.__all__:
-            assert hasattr(mod, name), f"{module}.{name}"
+@pytest.mark.parametrize("module", sorted(f"socialkit.{name}" for name in socialkit._SUBMODULES))
+def test_layer_packages_export_sorted_all(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert list(mod.__all__) == sorted(mod.__all__, key=lambda n: (not n.isupper(), n)), module
+    for name in mod.__all__:
+        assert hasattr(mod, name), f"{module}.{name}"
+
+
+@pytest.mark.parametrize("module", sorted(f"socialkit.{name}" for name in socialkit._SUBMODULES))
+def test_layer_packages_all_is_complete(module: str) -> None:
+    """Every public name a layer package defines or lazily exports is in its ``__all__``."""
+    mod = importlib.import_module(module)
+    public = {
+        name
+        for name, value in vars(mod).items()
+        if not name.startswith("_")
+        and isinstance(value, type | types.FunctionType)
+        and value.__module__.startswith("socialkit")
+    }
+    public |= set(getattr(mod, "_EXPORTS", {}))
+    missing = sorted(public - set(mod.__all__))
+    assert not missing, f"{module} defines {missing} but leaves them out of __all__"
 
 
 def test_import_is_lazy() -> None:

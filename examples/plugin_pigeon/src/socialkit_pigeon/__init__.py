@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PIGEON_TEXT", "Pigeon", "register_platforms"]
 
+# --8<-- [start:class]
 PIGEON_TEXT = TextRule(name="pigeon", counting=Counting.GRAPHEMES, limit=500)
 """Pigeon counts user-perceived characters and allows 500 of them."""
 
@@ -77,9 +78,11 @@ class Pigeon(socialkit.Platform):
         metrics=frozenset(_STATS.values()),
         rate_limit_headers="X-RateLimit",
     )
+    # --8<-- [end:class]
 
     # -- publishing ------------------------------------------------------------------------
 
+    # --8<-- [start:publish]
     async def publish(self, draft: Draft, ctx: Context) -> Receipt:
         # Resume after the parts an earlier attempt already published.
         parts = list(ctx.published_parts)
@@ -121,6 +124,9 @@ class Pigeon(socialkit.Platform):
         )
         return str(uploaded["id"])
 
+    # --8<-- [end:publish]
+
+    # --8<-- [start:delete_find]
     async def delete(self, receipt: Receipt, ctx: Context) -> None:
         # Replies first, so a half-done delete never leaves replies to nothing.
         for ref in reversed(receipt.parts):
@@ -157,8 +163,11 @@ class Pigeon(socialkit.Platform):
             published_at=ctx.first_attempt_at or ctx.now(),
         )
 
+    # --8<-- [end:delete_find]
+
     # -- metrics and accounts --------------------------------------------------------------
 
+    # --8<-- [start:metrics_accounts]
     async def fetch_metrics(
         self, receipts: Sequence[Receipt], ctx: Context
     ) -> list[MetricSnapshot]:
@@ -211,6 +220,8 @@ class Pigeon(socialkit.Platform):
             expires_at=ctx.now() + timedelta(seconds=int(tokens.get("expires_in", 3600))),
         )
 
+    # --8<-- [end:metrics_accounts]
+
     # -- HTTP and errors -------------------------------------------------------------------
 
     @staticmethod
@@ -223,6 +234,7 @@ class Pigeon(socialkit.Platform):
             )
         return loft.rstrip("/")
 
+    # --8<-- [start:call]
     async def _call(
         self,
         ctx: Context,
@@ -274,7 +286,10 @@ class Pigeon(socialkit.Platform):
             limit=int(limit) if limit is not None else None,
         )
 
+    # --8<-- [end:call]
 
+
+# --8<-- [start:errors]
 def _error(response: httpx.Response, *, write: bool, where: str) -> Exception:
     """The socialkit error for a non-2xx Pigeon answer (never including a header)."""
     status = response.status_code
@@ -305,7 +320,14 @@ def _error(response: httpx.Response, *, write: bool, where: str) -> Exception:
     return build(f"{where}: {reason}", **details)
 
 
+# --8<-- [end:errors]
+
+
+# --8<-- [start:hook]
 @socialkit.hookimpl
 def register_platforms(register: Callable[[type[socialkit.Platform]], None]) -> None:
     """Tell socialkit about Pigeon (called once when plugins load)."""
     register(Pigeon)
+
+
+# --8<-- [end:hook]
