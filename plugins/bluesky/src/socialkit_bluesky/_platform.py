@@ -135,6 +135,7 @@ class Bluesky(Platform):
 
     def _preflight(self, draft: Draft, ctx: Context) -> None:
         """Refuse a draft that breaks a limit, before anything is sent."""
+        languages(draft)  # a malformed 'langs' option is refused here, not after part 1
         problems = [
             problem
             for problem in validate(draft, ctx.capabilities or self.capabilities)
