@@ -228,9 +228,10 @@ class ContractBase:
         if feature == "http":
             return "talks HTTP" if present else "does not talk HTTP (uses_http = False)"
         switch, _, where = FEATURES[feature]
+        source = f"read from {where}"
         if getattr(self, switch) is not None:
-            where = f"{switch} = {getattr(self, switch)}"
-        return f"{'has' if present else 'lacks'} {feature} ({where})"
+            source = f"set by {switch} = {getattr(self, switch)}"
+        return f"{'has' if present else 'lacks'} {feature} ({source})"
 
     # -- running ---------------------------------------------------------------------------
 

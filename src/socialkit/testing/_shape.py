@@ -40,7 +40,7 @@ class ShapeTests(ContractBase):
     def test_capability_switches_agree_with_the_adapter(self) -> None:
         """A switch set on the test class matches what the adapter declares."""
         wrong = []
-        for _feature, (switch, declared, where) in FEATURES.items():
+        for switch, declared, where in FEATURES.values():
             value = getattr(type(self), switch)
             if value is not None and bool(value) != declared(self.platform):
                 wrong.append(
