@@ -65,7 +65,7 @@ def test_persian_with_zwnj_and_emoji_sequences_stay_whole() -> None:
     parts = split(text, rules.BLUESKY)
     assert all(measure(part, rules.BLUESKY).fits for part in parts)
     assert " ".join(parts).split() == text.split()
-    assert all(part.count("👨‍👩‍👧‍👦") == len(part.split()) // 2 for part in parts)
+    assert sum(part.count("👨‍👩‍👧‍👦") for part in parts) == 60  # no family was cut
 
 
 def test_a_unit_longer_than_the_limit_becomes_its_own_part() -> None:

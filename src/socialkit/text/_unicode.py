@@ -89,7 +89,7 @@ def utf16_length(text: str) -> int:
     """Length in UTF-16 code units (what JavaScript's ``length`` and Telegram count)."""
     if text.isascii():
         return len(text)
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def utf8_length(text: str) -> int:
@@ -102,45 +102,36 @@ def utf8_length(text: str) -> int:
 class IndexMap:
     """Converts code point offsets of one text into UTF-16 and UTF-8 offsets.
 
-    Built once per text; conversions are O(1) for ASCII text and O(offset) otherwise,
-    with the prefix lengths cached, so converting every entity of a post stays cheap.
+    Built once per text. It keeps a cursor, so converting offsets in increasing order
+    (as entities come) costs one pass over the text in all; an offset behind the cursor
+    starts again from the beginning. ASCII text is converted for free.
     """
 
-    __slots__ = ("_ascii", "_text", "_utf8", "_utf16")
+    __slots__ = ("_ascii", "_point", "_text", "_utf8", "_utf16")
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._ascii = text.isascii()
-        self._utf16: dict[int, int] = {}
-        self._utf8: dict[int, int] = {}
+        self._point = self._utf16 = self._utf8 = 0
+
+    def _seek(self, offset: int) -> None:
+        if offset < self._point:
+            self._point = self._utf16 = self._utf8 = 0
+        chunk = self._text[self._point : offset]
+        self._utf16 += utf16_length(chunk)
+        self._utf8 += utf8_length(chunk)
+        self._point = offset
 
     def utf16(self, offset: int) -> int:
         """UTF-16 code unit offset of code point ``offset``."""
         if self._ascii:
             return offset
-        cached = self._utf16.get(offset)
-        if cached is None:
-            cached = utf16_length(self._text[:offset])
-            self._utf16[offset] = cached
-        return cached
+        self._seek(offset)
+        return self._utf16
 
     def utf8(self, offset: int) -> int:
         """UTF-8 byte offset of code point ``offset``."""
         if self._ascii:
             return offset
-        cached = self._utf8.get(offset)
-        if cached is None:
-            cached = utf8_length(self._text[:offset])
-            self._utf8[offset] = cached
-        return cached
-
-    def from_utf16(self, unit: int) -> int:
-        """Code point offset of UTF-16 offset ``unit`` (rounded down to a code point)."""
-        if self._ascii:
-            return unit
-        count = 0
-        for index, ch in enumerate(self._text):
-            if count >= unit:
-                return index
-            count += 2 if ord(ch) > 0xFFFF else 1
-        return len(self._text)
+        self._seek(offset)
+        return self._utf8

@@ -220,7 +220,7 @@ def measure(text: str, rule: TextRule, *, content_warning: str | None = None) ->
         >>> from socialkit.text import measure, rules
         >>> m = measure("Read this: https://example.com/a/very/long/path 🎉", rules.X)
         >>> (m.length, m.fits)
-        (36, True)
+        (37, True)
     """
     warning = content_warning if (content_warning and rule.content_warning_counts) else ""
     invalid_at: int | None = None

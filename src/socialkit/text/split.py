@@ -21,6 +21,7 @@ part of its own, which does not fit; validation then reports it.
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
 import regex
@@ -56,38 +57,54 @@ def _fits(piece: str, suffix: str, rule: TextRule) -> bool:
     return measure(piece.strip() + suffix, rule).fits
 
 
+def _farthest(
+    text: str, start: int, cuts: list[int], first: int, suffix: str, rule: TextRule
+) -> int:
+    """Index in ``cuts`` of the farthest cut after ``start`` that fits, or ``first - 1``.
+
+    Galloping, then binary search: the probes stay near the part's real size, so a long
+    text costs about one part's worth of measuring per part, not the whole remainder.
+    """
+    fits_up_to = first - 1
+    step = 1
+    probe = first
+    while probe < len(cuts) and _fits(text[start : cuts[probe]], suffix, rule):
+        fits_up_to = probe
+        probe = first + step
+        step *= 2
+    high = min(probe, len(cuts)) - 1
+    low = fits_up_to + 1
+    while low <= high:
+        middle = (low + high) // 2
+        if _fits(text[start : cuts[middle]], suffix, rule):
+            fits_up_to = middle
+            low = middle + 1
+        else:
+            high = middle - 1
+    return fits_up_to
+
+
 def _split(text: str, rule: TextRule, suffix: str) -> list[str]:
-    allowed, sentences, words = _cut_points(text, rule)
+    cuts, sentences, words = _cut_points(text, rule)
     parts: list[str] = []
     start = 0
     size = len(text)
     while start < size:
-        # skip whitespace left over from the previous cut
-        space = _SPACE.match(text, start)
+        space = _SPACE.match(text, start)  # whitespace left over from the previous cut
         if space is not None:
             start = space.end()
             if start >= size:
                 break
-        candidates = [c for c in allowed if c > start]
-        if _fits(text[start:], suffix, rule):
-            parts.append(text[start:].strip())
-            break
-        low, high = 0, len(candidates) - 1
-        best = -1
-        while low <= high:  # the farthest cut that still fits
-            middle = (low + high) // 2
-            if _fits(text[start : candidates[middle]], suffix, rule):
-                best = middle
-                low = middle + 1
-            else:
-                high = middle - 1
-        if best < 0:
-            cut = candidates[0]  # one unit that cannot fit: a part of its own
+        first = bisect.bisect_right(cuts, start)
+        best = _farthest(text, start, cuts, first, suffix, rule)
+        if best < first:
+            cut = cuts[first]  # one unit that cannot fit: a part of its own
         else:
-            farthest = candidates[best]
+            farthest = cuts[best]
             enough = start + (farthest - start) * _MIN_SENTENCE_FILL
-            sentence = [c for c in candidates[: best + 1] if c in sentences and c >= enough]
-            word = [c for c in candidates[: best + 1] if c in words]
+            window = cuts[first : best + 1]
+            sentence = [c for c in window if c in sentences and c >= enough]
+            word = [c for c in window if c in words]
             cut = sentence[-1] if sentence else word[-1] if word else farthest
         piece = text[start:cut].strip()
         if piece:

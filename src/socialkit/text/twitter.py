@@ -73,7 +73,8 @@ _NOT_DOMAIN = _SPACES + _INVALID + _DIRECTIONAL
 
 # A host label starts and ends with a domain character; "_" may appear inside subdomain
 # labels, "-" inside any label. Runs are possessive: a label must run up to its ".", so
-# giving characters back can never help and only costs time on long texts.
+# giving characters back can never help and only costs time on long texts. At most 126
+# subdomains (DNS allows 127 labels in all), which bounds the work at each position.
 _DOMAIN_CHAR = rf"[^{_PUNCT_BASE}_\-{_NOT_DOMAIN}]"
 _SUBDOMAIN = rf"(?:{_DOMAIN_CHAR}[^{_PUNCT_BASE}{_NOT_DOMAIN}]*+(?<![_-])\.)"
 _DOMAIN_NAME = rf"(?:{_DOMAIN_CHAR}[^{_PUNCT_BASE}_{_NOT_DOMAIN}]*+(?<!-)\.)"
@@ -82,7 +83,7 @@ _GTLD = rf"(?:{_trie(GENERIC_TLDS)}){_TLD_END}"
 _CCTLD = rf"(?:{_trie(COUNTRY_TLDS)}){_TLD_END}"
 _PUNYCODE = r"xn--[\-0-9a-z]+"
 _TLD = rf"(?:{_GTLD}|{_CCTLD}|{_PUNYCODE})"
-_DOMAIN = rf"(?:{_SUBDOMAIN}*{_DOMAIN_NAME}{_TLD})"
+_DOMAIN = rf"(?:{_SUBDOMAIN}{{0,126}}{_DOMAIN_NAME}{_TLD})"
 
 _PATH_CHAR = rf"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\[\]\-\u2013_~@|&{_LATIN_ACCENTS}]"
 _BALANCED_PARENS = rf"\((?:{_PATH_CHAR}+|(?:{_PATH_CHAR}*\({_PATH_CHAR}+\){_PATH_CHAR}*))\)"
@@ -107,6 +108,9 @@ URL_PATTERN = re.compile(
     r")",
     _FLAGS,
 )
+# A URL needs ".tld" somewhere; finding none first spares texts full of dots (a long CJK
+# text with ASCII full stops) a scan that tries every position as a possible host.
+_TLD_PRESENT = re.compile(rf"\.{_TLD}", _FLAGS)
 _ASCII_DOMAIN = re.compile(rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{_TLD}", _FLAGS)
 _TCO_URL = re.compile(rf"https?://t\.co/([a-z0-9]+)(?:\?{_QUERY_CHAR}*{_QUERY_END})?", _FLAGS)
 _NO_SCHEME_BEFORE = frozenset("-_./")
@@ -166,6 +170,8 @@ def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]
             twitter-text accepts only for ASCII host names.
     """
     if "." not in text if without_protocol else ":" not in text:
+        return []
+    if _TLD_PRESENT.search(text) is None:
         return []
     found: list[RawEntity] = []
     for match in URL_PATTERN.finditer(text):
