@@ -37,12 +37,19 @@ def build_app() -> typer.Typer:
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
+            module.register(app)
         except ModuleNotFoundError as exc:
-            if exc.name == name:  # the area has no commands yet
+            if exc.name == name:  # the area has no commands in this install
                 continue
-            raise
-        module.register(app)
+            _report_broken(name, exc)
+        except Exception as exc:
+            # One broken area must not take the whole command line down.
+            _report_broken(name, exc)
     return app
+
+
+def _report_broken(module: str, exc: BaseException) -> None:
+    sys.stderr.write(f"warning: commands from {module} are unavailable: {type(exc).__name__}: {exc}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
