@@ -1,4 +1,4 @@
-"""Analytics: KPIs over metric snapshot series, and reports per post, platform and campaign.
+"""Analytics: KPIs over metric snapshot series, reports, best time to post, anomalies.
 
 Every KPI is a small function with its formula in its docstring (see
 :mod:`socialkit.analytics.kpis`); it returns a :class:`~decimal.Decimal` (or a
@@ -23,6 +23,8 @@ from socialkit.analytics.aggregate import (
     latest_per_post,
     totals,
 )
+from socialkit.analytics.anomalies import Anomaly, find_anomalies, robust_z_scores
+from socialkit.analytics.best_time import PostingTime, best_posting_times
 from socialkit.analytics.kpis import (
     click_through_rate,
     cost_per_engagement,
@@ -46,23 +48,28 @@ from socialkit.analytics.report import (
 
 __all__ = [
     "POST_COUNT_FIELDS",
+    "Anomaly",
     "CampaignReport",
     "KpiReport",
     "KpiValues",
     "MetricTotals",
+    "PostingTime",
     "TargetResult",
+    "best_posting_times",
     "campaign_report",
     "click_through_rate",
     "cost_per_engagement",
     "engagement_rate_by_followers",
     "engagement_rate_by_impressions",
     "engagement_rate_by_reach",
+    "find_anomalies",
     "follower_growth_rate",
     "latest_per_post",
     "platform_reports",
     "post_reports",
     "report",
     "roas",
+    "robust_z_scores",
     "roi",
     "totals",
 ]

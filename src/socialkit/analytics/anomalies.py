@@ -1,0 +1,136 @@
+"""Anomaly alerts: posts whose KPI is far from what their account usually gets.
+
+Each post is compared with the other posts of its account by a **robust z-score**, which
+a single viral post cannot drag along the way a mean and a standard deviation would::
+
+    z = 0.6745 × (value − median) / MAD          MAD = median(|value − median|)
+
+(Iglewicz and Hoaglin's modified z-score; 0.6745 makes it comparable to a normal z.)
+When more than half of the values are equal the MAD is 0; the mean absolute deviation
+stands in (``z = (value − median) / (1.2533 × meanAD)``). A post is an anomaly when
+``|z|`` exceeds the threshold, 3.5 by default.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+from socialkit.analytics.report import post_reports
+from socialkit.models._base import SocialModel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from socialkit.analytics.best_time import ScoreKpi
+    from socialkit.models.metrics import MetricSnapshot
+
+__all__ = ["Anomaly", "find_anomalies", "robust_z_scores"]
+
+_MAD_SCALE = Decimal("0.6745")
+_MEAN_AD_SCALE = Decimal("1.253314")
+
+
+class Anomaly(SocialModel):
+    """A post whose KPI stands out from its account's other posts.
+
+    Attributes:
+        platform, account_id, post_id: the post.
+        kpi: the KPI compared.
+        value: the post's value.
+        median: the account's median over the compared posts.
+        score: the robust z-score (positive: above the usual, negative: below).
+        direction: ``high`` or ``low``.
+    """
+
+    platform: str
+    account_id: str
+    post_id: str
+    kpi: str
+    value: Decimal
+    median: Decimal
+    score: Decimal
+    direction: Literal["high", "low"]
+
+
+def _median(values: Sequence[Decimal]) -> Decimal:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def robust_z_scores(values: Sequence[Decimal]) -> list[Decimal | None]:
+    """The modified z-score of each value; ``None`` for all when the values do not vary.
+
+    Formula: ``0.6745 × (value − median) / MAD``, or
+    ``(value − median) / (1.253314 × mean absolute deviation)`` when the MAD is 0.
+    """
+    if not values:
+        return []
+    median = _median(values)
+    deviations = [abs(value - median) for value in values]
+    mad = _median(deviations)
+    if mad > 0:
+        return [_MAD_SCALE * (value - median) / mad for value in values]
+    mean_ad = sum(deviations, Decimal(0)) / len(deviations)
+    if mean_ad > 0:
+        return [(value - median) / (_MEAN_AD_SCALE * mean_ad) for value in values]
+    return [None for _ in values]
+
+
+def find_anomalies(
+    snapshots: Iterable[MetricSnapshot],
+    *,
+    kpi: ScoreKpi = "engagement_rate_by_impressions",
+    threshold: Decimal | int | str = Decimal("3.5"),
+    min_posts: int = 5,
+) -> list[Anomaly]:
+    """Posts whose ``kpi`` is unusually high or low for their account, strongest first.
+
+    Args:
+        snapshots: post snapshots (latest per post is used) and account snapshots.
+        kpi: the KPI to compare; posts without it are left out.
+        threshold: the ``|z|`` above which a post is an anomaly.
+        min_posts: accounts with fewer scored posts are not judged (too little history).
+
+    Raises:
+        ValueError: for a threshold that is not positive or ``min_posts`` below 3.
+    """
+    limit = Decimal(threshold) if not isinstance(threshold, Decimal) else threshold
+    if not limit > 0:
+        raise ValueError(f"threshold must be positive (got {threshold})")
+    if min_posts < 3:
+        raise ValueError(f"min_posts must be at least 3 to have a usual value (got {min_posts})")
+    accounts: dict[tuple[str, str], list[tuple[str, Decimal]]] = {}
+    for post in post_reports(snapshots):
+        value = post.value(kpi)
+        if value is None:
+            continue
+        account = (post.platform or "", post.account_id or "")  # always set on post reports
+        accounts.setdefault(account, []).append((post.key, value))
+
+    found = []
+    for (platform, account_id), posts in accounts.items():
+        if len(posts) < min_posts:
+            continue
+        values = [value for _, value in posts]
+        median = _median(values)
+        for (post_id, value), score in zip(posts, robust_z_scores(values), strict=True):
+            if score is None or abs(score) <= limit:
+                continue
+            found.append(
+                Anomaly(
+                    platform=platform,
+                    account_id=account_id,
+                    post_id=post_id,
+                    kpi=kpi,
+                    value=value,
+                    median=median,
+                    score=score,
+                    direction="high" if score > 0 else "low",
+                )
+            )
+    found.sort(key=lambda a: (-abs(a.score), a.platform, a.account_id, a.post_id))
+    return found

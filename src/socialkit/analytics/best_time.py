@@ -1,0 +1,123 @@
+"""Best time to post: which weekly hours, in the audience's zone, did best so far.
+
+The model is deliberately simple and explainable. Each published post is placed in its
+hour of the week (weekday × hour, local time in the account's zone) and scored by one
+KPI. An hour's score is the mean of its posts *shrunk toward the overall mean*::
+
+    score = (sum of the hour's KPIs + prior_posts × overall mean) / (posts in the hour + prior_posts)
+
+so an hour with one lucky post does not outrank an hour that has been good ten times
+(empirical Bayes with a fixed prior weight). The best hours convert straight into
+:class:`~socialkit.PostingSlot` values for an account's queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from socialkit.analytics.report import post_reports
+from socialkit.models._base import SocialModel
+from socialkit.models.account import PostingSlot, Weekday, check_zone
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.models.receipt import Receipt
+
+__all__ = ["PostingTime", "ScoreKpi", "best_posting_times"]
+
+ScoreKpi = Literal[
+    "engagement_rate_by_impressions",
+    "engagement_rate_by_reach",
+    "engagement_rate_by_followers",
+    "click_through_rate",
+    "engagements",
+    "impressions",
+    "clicks",
+]
+"""The KPIs a post can be scored by (a rate, or a total of the post)."""
+
+
+class PostingTime(SocialModel):
+    """One hour of the week and how posts published in it did.
+
+    Attributes:
+        weekday, hour: the local hour of the week (hour 0–23 in the account's zone).
+        posts: posts published in that hour that had the KPI.
+        average: their plain mean KPI.
+        score: the mean shrunk toward the overall mean (what the ranking uses).
+    """
+
+    weekday: Weekday
+    hour: int = Field(ge=0, le=23)
+    posts: int = Field(ge=1)
+    average: Decimal
+    score: Decimal
+
+    def as_slot(self, minute: int = 0) -> PostingSlot:
+        """This hour as a posting slot (at ``minute`` past the hour)."""
+        return PostingSlot(weekday=self.weekday, time=dt.time(self.hour, minute))
+
+
+def best_posting_times(
+    snapshots: Iterable[MetricSnapshot],
+    receipts: Iterable[Receipt],
+    *,
+    timezone: str,
+    kpi: ScoreKpi = "engagement_rate_by_impressions",
+    prior_posts: int = 3,
+) -> list[PostingTime]:
+    """Hours of the week ranked by how posts published in them did, best first.
+
+    Args:
+        snapshots: metric snapshots of the posts (and accounts, for follower rates).
+        receipts: the posts' receipts; ``published_at`` places a post in its hour and
+            ``(platform, account_id, parts[0].id)`` matches it to its snapshots.
+        timezone: the IANA zone the hours are read in (the account's audience).
+        kpi: what a post is scored by; posts without it are left out.
+        prior_posts: how many posts' worth of weight the overall mean gets in each
+            hour's score (0 ranks by plain averages).
+
+    Returns:
+        Every hour that had at least one scored post, by score (ties: more posts first,
+        then earlier in the week). Empty when no post could be scored.
+
+    Raises:
+        ValueError: for an unknown zone or a negative ``prior_posts``.
+    """
+    zone = ZoneInfo(check_zone(timezone))
+    if prior_posts < 0:
+        raise ValueError(f"prior_posts must be at least 0 (got {prior_posts})")
+    published = {
+        (r.platform, r.account_id, r.ref.id): r.published_at.astimezone(zone) for r in receipts
+    }
+    hours: dict[tuple[int, int], list[Decimal]] = {}
+    for post in post_reports(snapshots):
+        # platform and account_id are always set on post reports
+        when = published.get((post.platform or "", post.account_id or "", post.key))
+        value = post.value(kpi)
+        if when is None or value is None:
+            continue
+        hours.setdefault((when.weekday(), when.hour), []).append(value)
+    values = [value for scored in hours.values() for value in scored]
+    if not values:
+        return []
+    overall = sum(values, Decimal(0)) / len(values)
+    ranked = [
+        PostingTime(
+            weekday=Weekday(weekday),
+            hour=hour,
+            posts=len(scored),
+            average=sum(scored, Decimal(0)) / len(scored),
+            score=(sum(scored, Decimal(0)) + prior_posts * overall) / (len(scored) + prior_posts),
+        )
+        for (weekday, hour), scored in hours.items()
+    ]
+    ranked.sort(key=lambda t: (-t.score, -t.posts, t.weekday, t.hour))
+    return ranked

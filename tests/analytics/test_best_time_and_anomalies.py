@@ -1,0 +1,143 @@
+"""Best time to post, and anomaly alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import socialkit
+from socialkit import MetricSnapshot, PostRef, Receipt, Weekday
+from socialkit.analytics import best_posting_times, find_anomalies, robust_z_scores
+
+MONDAY = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday; Berlin is UTC+1 in March
+
+
+def published(post_id: str, at: datetime, *, account: str = "acme") -> Receipt:
+    return Receipt(
+        platform="mastodon", account_id=account, parts=(PostRef(id=post_id),), published_at=at
+    )
+
+
+def snap(post_id: str, *, account: str = "acme", **counts: int) -> MetricSnapshot:
+    return MetricSnapshot(
+        platform="mastodon",
+        account_id=account,
+        post_id=post_id,
+        collected_at=MONDAY + timedelta(days=30),
+        **counts,  # type: ignore[arg-type]
+    )
+
+
+def test_hours_are_read_in_the_audiences_zone_and_ranked() -> None:
+    receipts = [
+        published("a", MONDAY + timedelta(hours=8)),  # 09:00 Berlin, Monday
+        published("b", MONDAY + timedelta(days=7, hours=8)),  # 09:00 Berlin, Monday
+        published("c", MONDAY + timedelta(hours=16)),  # 17:00 Berlin, Monday
+        published("d", MONDAY + timedelta(days=3, hours=23, minutes=30)),  # Fri 00:30 Berlin
+    ]
+    snapshots = [
+        snap("a", likes=60, impressions=1000),
+        snap("b", likes=40, impressions=1000),
+        snap("c", likes=10, impressions=1000),
+        snap("d", likes=20, impressions=1000),
+    ]
+    ranked = best_posting_times(snapshots, receipts, timezone="Europe/Berlin", prior_posts=0)
+    assert [(t.weekday, t.hour, t.posts) for t in ranked] == [
+        (Weekday.MON, 9, 2),
+        (Weekday.FRI, 0, 1),
+        (Weekday.MON, 17, 1),
+    ]
+    assert ranked[0].average == Decimal("0.05")
+    assert ranked[0].as_slot(30) == socialkit.PostingSlot(weekday="mon", time=time(9, 30))
+
+
+def test_one_lucky_post_does_not_outrank_a_reliable_hour() -> None:
+    receipts = [published("lucky", MONDAY + timedelta(hours=6))]
+    snapshots = [snap("lucky", likes=90, impressions=1000)]
+    for week in range(6):
+        post = f"steady{week}"
+        receipts.append(published(post, MONDAY + timedelta(days=7 * week + 1, hours=9)))
+        snapshots.append(snap(post, likes=70, impressions=1000))
+    for week in range(6):
+        post = f"weak{week}"
+        receipts.append(published(post, MONDAY + timedelta(days=7 * week + 2, hours=9)))
+        snapshots.append(snap(post, likes=10, impressions=1000))
+    plain = best_posting_times(snapshots, receipts, timezone="UTC", prior_posts=0)
+    assert plain[0].hour == 6  # by averages alone the single post wins
+    shrunk = best_posting_times(snapshots, receipts, timezone="UTC", prior_posts=3)
+    assert (shrunk[0].weekday, shrunk[0].hour) == (Weekday.TUE, 9)
+
+
+def test_posts_without_the_kpi_or_a_receipt_are_left_out() -> None:
+    receipts = [published("a", MONDAY), published("b", MONDAY + timedelta(hours=1))]
+    snapshots = [snap("a", likes=5), snap("b", likes=5, impressions=100), snap("orphan", likes=1)]
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC")
+    assert [(t.hour, t.posts) for t in ranked] == [(1, 1)]
+    assert best_posting_times([], [], timezone="UTC") == []
+    by_likes = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements")
+    assert len(by_likes) == 2
+
+
+def test_bad_arguments_are_refused_with_their_names() -> None:
+    with pytest.raises(ValueError, match="unknown IANA time zone 'Mars/Base'"):
+        best_posting_times([], [], timezone="Mars/Base")
+    with pytest.raises(ValueError, match="prior_posts must be at least 0"):
+        best_posting_times([], [], timezone="UTC", prior_posts=-1)
+    with pytest.raises(ValueError, match="threshold must be positive"):
+        find_anomalies([], threshold=0)
+    with pytest.raises(ValueError, match="min_posts must be at least 3"):
+        find_anomalies([], min_posts=2)
+
+
+def test_a_viral_post_and_a_flop_are_found() -> None:
+    likes = [40, 42, 38, 41, 39, 43, 40, 400, 2]
+    snapshots = [snap(f"p{i}", likes=n, impressions=1000) for i, n in enumerate(likes)]
+    snapshots.append(snap("other", account="quiet", likes=1, impressions=1000))
+    found = find_anomalies(snapshots)
+    assert [(a.post_id, a.direction) for a in found] == [("p7", "high"), ("p8", "low")]
+    assert found[0].median == Decimal("0.040")
+    assert found[0].score > Decimal("3.5")
+
+
+def test_nothing_is_anomalous_in_a_flat_or_short_history() -> None:
+    flat = [snap(f"p{i}", likes=10, impressions=100) for i in range(8)]
+    assert find_anomalies(flat) == []
+    short = [snap(f"p{i}", likes=n, impressions=100) for i, n in enumerate([1, 1, 90])]
+    assert find_anomalies(short) == []  # fewer than min_posts
+
+
+def test_mean_absolute_deviation_stands_in_when_most_values_are_equal() -> None:
+    values = [Decimal(10)] * 6 + [Decimal(50)]
+    scores = robust_z_scores(values)
+    assert scores[-1] is not None
+    assert scores[-1] > Decimal("3.5")
+    assert scores[0] == 0
+    assert robust_z_scores([]) == []
+    assert robust_z_scores([Decimal(1)] * 3) == [None, None, None]
+
+
+values_strategy = st.lists(
+    st.decimals(min_value=0, max_value=1000, places=2, allow_nan=False), min_size=1, max_size=30
+)
+
+
+@given(values_strategy, st.integers(min_value=1, max_value=1000))
+def test_z_scores_do_not_depend_on_the_unit(values: list[Decimal], factor: int) -> None:
+    plain = robust_z_scores(values)
+    scaled = robust_z_scores([v * factor for v in values])
+    for a, b in zip(plain, scaled, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert abs(a - b) <= Decimal("1e-20")
+
+
+@given(values_strategy)
+def test_z_scores_are_centred_on_the_median(values: list[Decimal]) -> None:
+    scores = robust_z_scores(values)
+    ordered = sorted(zip(values, scores, strict=True))
+    known = [s for _, s in ordered if s is not None]
+    assert known == sorted(known)  # order preserving
