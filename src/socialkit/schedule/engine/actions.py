@@ -1,0 +1,298 @@
+"""What people do to publications: approve, reject, edit, cancel, reschedule, resolve.
+
+Each action reads the publication, checks that it is allowed, and applies one fenced
+transition (so a worker that moved the publication meanwhile makes the action fail with
+:class:`~socialkit.errors.StaleTransition` rather than be lost). The notification hooks
+fire after the commit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from socialkit.errors import StaleTransition
+from socialkit.schedule.engine.events import StateChange
+from socialkit.schedule.publication import Approval
+from socialkit.schedule.records import ReceiptRecord, Transition
+from socialkit.schedule.states import EDITABLE_STATES, PublicationState
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from socialkit.models.content import Post
+    from socialkit.models.receipt import Receipt
+    from socialkit.schedule.approval import ApprovalPolicy
+    from socialkit.schedule.engine.services import Services
+    from socialkit.schedule.publication import Publication
+
+__all__ = ["approve", "cancel", "edit", "reject", "reschedule", "resolve"]
+
+S = PublicationState
+
+
+async def _commit(s: Services, p: Publication, t: Transition) -> Publication:
+    await s.store.transition(t, now=s.clock.now())
+    after = await s.store.get(p.id, history=True)
+    change = StateChange(
+        publication_id=p.id,
+        workspace=p.workspace,
+        account_id=p.account_id,
+        campaign=p.campaign,
+        from_state=p.state,
+        to_state=after.state,
+        at=s.clock.now(),
+        actor=t.actor,
+        reason=t.reason,
+        attempt=after.attempt,
+    )
+    if after.state == S.FAILED:
+        s.notifier.failed(change, None)
+    else:
+        s.notifier.changed(change)
+    return after
+
+
+def _refuse(p: Publication, action: str, allowed: str) -> StaleTransition:
+    return StaleTransition(
+        f"cannot {action} publication {p.id}: it is {p.state.value} (allowed when {allowed})"
+    )
+
+
+async def approve(
+    s: Services,
+    publication_id: str,
+    *,
+    actor: str,
+    revision: str | None = None,
+    comment: str | None = None,
+) -> Publication:
+    """Approve the current revision; it is scheduled once enough people approved it.
+
+    Args:
+        revision: the revision the approver saw; refused when the post was edited since.
+    """
+    p = await s.store.get(publication_id)
+    if p.state != S.PENDING_APPROVAL:
+        raise _refuse(p, "approve", "pending_approval")
+    if revision is not None and revision != p.revision:
+        raise StaleTransition(
+            f"publication {p.id} was edited: {actor} approved revision {revision[:12]}, "
+            f"it is now at {p.revision[:12]}; review it again"
+        )
+    approval = Approval(
+        actor=actor, decision="approved", revision=p.revision, at=s.clock.now(), comment=comment
+    )
+    approvals = (*p.approvals, approval)
+    approvers = {a.actor for a in approvals if a.revision == p.revision}
+    done = len(approvers) >= max(1, p.approvals_required)
+    return await _commit(
+        s,
+        p,
+        Transition(
+            id=p.id,
+            expect_state=p.state,
+            expect_attempt=p.attempt,
+            expect_revision=p.revision,
+            to=S.SCHEDULED if done else S.PENDING_APPROVAL,
+            approvals=approvals,
+            kind="approved",
+            actor=actor,
+            reason=comment or f"approved by {actor}",
+            data={"revision": p.revision},
+        ),
+    )
+
+
+async def reject(
+    s: Services, publication_id: str, *, actor: str, comment: str | None = None
+) -> Publication:
+    """Reject the current revision: back to ``draft``, to be edited (or cancelled)."""
+    p = await s.store.get(publication_id)
+    if p.state != S.PENDING_APPROVAL:
+        raise _refuse(p, "reject", "pending_approval")
+    approval = Approval(
+        actor=actor, decision="rejected", revision=p.revision, at=s.clock.now(), comment=comment
+    )
+    return await _commit(
+        s,
+        p,
+        Transition(
+            id=p.id,
+            expect_state=p.state,
+            expect_attempt=p.attempt,
+            expect_revision=p.revision,
+            to=S.DRAFT,
+            approvals=(*p.approvals, approval),
+            kind="rejected",
+            actor=actor,
+            reason=comment or f"rejected by {actor}",
+            data={"revision": p.revision},
+        ),
+    )
+
+
+async def edit(
+    s: Services, publication_id: str, post: Post, *, actor: str, policy: ApprovalPolicy
+) -> Publication:
+    """Pin a new revision. When the policy wants approval, it needs approval again."""
+    p = await s.store.get(publication_id)
+    if p.state not in EDITABLE_STATES or p.sends:
+        raise _refuse(p, "edit", "nothing was sent yet")
+    revision = await s.store.put_revision(post, now=s.clock.now())
+    account = await s.account(p.workspace, p.account_id)
+    required = policy.approvals_required(
+        post, account, campaign=p.campaign, requested=p.approvals_required > 0 or None
+    )
+    if required:
+        target = S.PENDING_APPROVAL
+    elif p.state in (S.DRAFT, S.PENDING_APPROVAL):
+        target = S.SCHEDULED
+    else:
+        target = p.state
+    return await _commit(
+        s,
+        p,
+        Transition(
+            id=p.id,
+            expect_state=p.state,
+            expect_attempt=p.attempt,
+            to=target,
+            revision=revision,
+            approvals_required=required,
+            kind="edited",
+            actor=actor,
+            reason=f"edited by {actor}",
+            data={"revision": revision, "previous_revision": p.revision},
+        ),
+    )
+
+
+async def cancel(
+    s: Services, publication_id: str, *, actor: str, reason: str | None = None
+) -> Publication:
+    """Cancel anything not yet sent (a claim not yet sent is safe to cancel)."""
+    p = await s.store.get(publication_id)
+    if p.state not in (*EDITABLE_STATES, S.CLAIMED):
+        hint = (
+            ("it is being sent right now" if p.state == S.PUBLISHING else "resolve it instead")
+            if p.state in (S.PUBLISHING, S.UNKNOWN)
+            else "nothing was sent"
+        )
+        raise StaleTransition(f"cannot cancel publication {p.id}: it is {p.state.value} ({hint})")
+    return await _commit(
+        s,
+        p,
+        Transition(
+            id=p.id,
+            expect_state=p.state,
+            expect_attempt=p.attempt,
+            to=S.CANCELLED,
+            kind="cancelled",
+            actor=actor,
+            reason=reason or f"cancelled by {actor}",
+        ),
+    )
+
+
+async def reschedule(
+    s: Services,
+    publication_id: str,
+    *,
+    due_at: dt.datetime,
+    local_time: dt.datetime,
+    zone: str,
+    actor: str,
+) -> Publication:
+    """Move a publication to another time (also brings back a failed or missed one)."""
+    p = await s.store.get(publication_id)
+    if p.state not in (*EDITABLE_STATES, S.FAILED, S.MISSED):
+        raise _refuse(p, "reschedule", "not yet sent, failed or missed")
+    target = p.state if p.state in (S.DRAFT, S.PENDING_APPROVAL) else S.SCHEDULED
+    return await _commit(
+        s,
+        p,
+        Transition(
+            id=p.id,
+            expect_state=p.state,
+            expect_attempt=p.attempt,
+            to=target,
+            due_at=due_at,
+            run_at=due_at,
+            local_time=local_time,
+            zone=zone,
+            kind="rescheduled",
+            actor=actor,
+            reason=f"rescheduled by {actor} to {local_time.isoformat()} {zone}",
+        ),
+    )
+
+
+async def resolve(
+    s: Services,
+    publication_id: str,
+    *,
+    actor: str,
+    published: Receipt | None = None,
+    retry: bool = False,
+    abandon: bool = False,
+    reason: str | None = None,
+) -> Publication:
+    """Settle an ``unknown`` publication by a person's decision.
+
+    Exactly one of:
+        published: it is on the platform; here is its receipt.
+        retry: it is not on the platform; send it again.
+        abandon: give up on it (``failed``), whatever happened.
+    """
+    chosen = [published is not None, retry, abandon]
+    if sum(chosen) != 1:
+        raise ValueError("resolve needs exactly one of published=receipt, retry=True, abandon=True")
+    p = await s.store.get(publication_id)
+    if p.state != S.UNKNOWN:
+        raise _refuse(p, "resolve", "unknown")
+    if published is not None:
+        record = ReceiptRecord(
+            id=p.id,
+            attempt=p.attempt,
+            receipt=published,
+            source="person",
+            actor=actor,
+            reason=reason or f"resolved as published by {actor}",
+        )
+        await s.store.record_receipts([record], now=s.clock.now())
+        after = await s.store.get(p.id, history=True)
+        s.notifier.published(
+            StateChange(
+                publication_id=p.id,
+                workspace=p.workspace,
+                account_id=p.account_id,
+                campaign=p.campaign,
+                from_state=p.state,
+                to_state=after.state,
+                at=s.clock.now(),
+                actor=actor,
+                reason=record.reason,
+                attempt=p.attempt,
+            ),
+            published,
+        )
+        return after
+    return await _commit(
+        s,
+        p,
+        Transition(
+            id=p.id,
+            expect_state=S.UNKNOWN,
+            expect_attempt=p.attempt,
+            to=S.SCHEDULED if retry else S.FAILED,
+            run_at=s.clock.now(),
+            kind="resolved",
+            actor=actor,
+            reason=reason
+            or (
+                f"resolved by {actor}: not on the platform; send again"
+                if retry
+                else f"abandoned by {actor}"
+            ),
+        ),
+    )

@@ -1,0 +1,98 @@
+"""Engine settings: leases, batches, retries, grace periods, metric schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from socialkit.schedule.engine.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["DEFAULT_METRIC_SCHEDULE", "EngineConfig", "default_worker_id"]
+
+DEFAULT_METRIC_SCHEDULE: tuple[tuple[str, dt.timedelta], ...] = (
+    ("1h", dt.timedelta(hours=1)),
+    ("24h", dt.timedelta(hours=24)),
+    ("7d", dt.timedelta(days=7)),
+)
+"""When metrics are collected after a publish: labels and offsets from ``published_at``."""
+
+
+def default_worker_id() -> str:
+    """``host:pid``: unique among live workers, readable in a publication's history."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, dt.timedelta):
+        ok = value > dt.timedelta(0)
+    else:
+        ok = isinstance(value, int) and value > 0
+    if not ok:
+        raise ValueError(f"{attribute.name} must be positive (got {value!r})")
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class EngineConfig:
+    """How the engine works. Every field has a safe default.
+
+    Attributes:
+        worker_id: this worker's name in leases and history (``host:pid``).
+        batch_size: how many publications one claim may lease.
+        max_in_flight: how many publishes this worker runs at once.
+        per_account: publishes in flight per account across all workers (``None``: no
+            limit). One by default, so an account's posts go out in order.
+        lease: how long a claim holds a publication without a heartbeat.
+        heartbeat: how often leases are extended (a third of the lease by default).
+        retry: backoff and attempt limits for retryable errors.
+        account_retry: per-account retry policies, by account id.
+        grace: how late a publication may still start, by default (``None``: any time).
+        publish_late: past the grace period, publish a one-off anyway instead of ``missed``.
+        reconcile_delay: how long after an unknown outcome the engine looks again.
+        reconcile_attempts: how many times reconciliation is retried on errors before a
+            person is asked.
+        metric_schedule: when metrics are collected after a publish (label, offset).
+        window: how far ahead rules are materialised.
+        rule_batch: the most occurrences one rule materialises in one pass.
+        idle_poll: the longest a worker sleeps when the store cannot say when work is due
+            (an account at its in-flight limit in another worker).
+        shutdown_timeout: how long a graceful stop waits for in-flight publishes.
+        publish_timeout: the longest one publish call may take; past it the outcome is
+            unknown (the request may have gone out).
+    """
+
+    worker_id: str = attrs.field(factory=default_worker_id)
+    batch_size: int = attrs.field(default=100, validator=_positive)
+    max_in_flight: int = attrs.field(default=256, validator=_positive)
+    per_account: int | None = 1
+    lease: dt.timedelta = attrs.field(default=dt.timedelta(seconds=60), validator=_positive)
+    heartbeat: dt.timedelta | None = None
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    account_retry: Mapping[str, RetryPolicy] = attrs.field(factory=dict)
+    grace: dt.timedelta | None = dt.timedelta(hours=1)
+    publish_late: bool = False
+    reconcile_delay: dt.timedelta = dt.timedelta(seconds=30)
+    reconcile_attempts: int = 5
+    metric_schedule: tuple[tuple[str, dt.timedelta], ...] = DEFAULT_METRIC_SCHEDULE
+    window: dt.timedelta = attrs.field(default=dt.timedelta(days=7), validator=_positive)
+    rule_batch: int = attrs.field(default=500, validator=_positive)
+    idle_poll: dt.timedelta = attrs.field(default=dt.timedelta(seconds=1), validator=_positive)
+    shutdown_timeout: dt.timedelta = dt.timedelta(seconds=30)
+    publish_timeout: dt.timedelta = attrs.field(
+        default=dt.timedelta(minutes=5), validator=_positive
+    )
+
+    @property
+    def heartbeat_every(self) -> dt.timedelta:
+        """The heartbeat interval actually used."""
+        return self.heartbeat or self.lease / 3
+
+    def retry_for(self, account_id: str) -> RetryPolicy:
+        """The retry policy for one account."""
+        return self.account_retry.get(account_id, self.retry)

@@ -1,0 +1,420 @@
+"""Dispatch: one claimed publication from lease to receipt (or to its next state).
+
+For each claim: load the account, its credentials and capabilities; render and validate
+the pinned post (invalid → ``failed`` with the problems); group-commit ``publishing``
+just before sending; call the adapter; then group-commit the outcome — a receipt, or the
+transition the retry policy chose. Every write is fenced by the claim's attempt, except
+the receipt, which is always kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from socialkit.errors import AuthExpired, InvalidPost, PlatformError, SocialkitError
+from socialkit.models.problems import has_errors
+from socialkit.platforms.publish import refresh_credentials
+from socialkit.schedule.engine.commit import GroupCommitter
+from socialkit.schedule.engine.events import StateChange
+from socialkit.schedule.engine.retry import Decision, Outcome
+from socialkit.schedule.records import Budget, PublishStart, ReceiptRecord, Transition
+from socialkit.schedule.states import PublicationState
+from socialkit.schedule.stores._common import draft_json
+
+if TYPE_CHECKING:
+    from socialkit.models.account import Account
+    from socialkit.models.content import Draft
+    from socialkit.models.problems import Problem
+    from socialkit.models.receipt import PostRef, Receipt
+    from socialkit.platforms.base import Platform
+    from socialkit.platforms.capabilities import Capabilities
+    from socialkit.platforms.context import Context, RateLimitReport
+    from socialkit.schedule.engine.services import Services
+    from socialkit.schedule.records import Claim
+
+__all__ = ["Completion", "Dispatcher", "Job", "Prepared"]
+
+S = PublicationState
+log = logging.getLogger("socialkit.schedule")
+
+
+@attrs.define(slots=True)
+class Job:
+    """A claim this worker is working on."""
+
+    claim: Claim
+    lost: bool = False
+    sending: bool = False
+    budget: Budget | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Prepared:
+    """Everything needed to send one claim."""
+
+    account: Account
+    platform: Platform
+    capabilities: Capabilities
+    draft: Draft
+    ctx: Context
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Completion:
+    """The outcome of one claim, to commit: a receipt or a transition (or both absent
+    when only an account status changed), with what the hooks should hear."""
+
+    claim: Claim
+    receipt: ReceiptRecord | None = None
+    transition: Transition | None = None
+    budget: Budget | None = None
+    from_state: PublicationState = S.PUBLISHING
+    error: PlatformError | None = None
+    needs_person: bool = False
+
+
+class Dispatcher:
+    """Runs claims: publish (or reconcile), then commit the outcome."""
+
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.jobs: dict[str, Job] = {}
+        self._starts: GroupCommitter[PublishStart, bool] = GroupCommitter(self._flush_starts)
+        self._finish: GroupCommitter[Completion, bool] = GroupCommitter(self._flush_finish)
+
+    # -- entry point ----------------------------------------------------------------------
+
+    async def run(self, job: Job) -> None:
+        """Work one claim to its next committed state; never raises."""
+        from socialkit.schedule.engine.reconcile import reconcile
+
+        self.jobs[job.claim.id] = job
+        try:
+            if job.claim.kind == "reconcile":
+                await reconcile(self, job)
+            else:
+                await self.publish(job)
+        except Exception:
+            log.exception("publication %s: the engine failed on it", job.claim.id)
+        finally:
+            self.jobs.pop(job.claim.id, None)
+
+    # -- preparing ------------------------------------------------------------------------
+
+    async def prepare(self, job: Job) -> Prepared | Completion:
+        """Account, credentials, capabilities and the draft; or the completion that says
+        why it cannot be sent (nothing has been sent yet)."""
+        claim = job.claim
+        s = self.s
+        try:
+            account = await s.account(claim.workspace, claim.account_id)
+            platform = s.registry.platform(account.platform)
+            ctx = await s.context(account, platform)
+            capabilities = await s.capabilities(account, platform, ctx)
+            if claim.draft_json is not None:
+                from socialkit.models.content import Draft
+
+                draft = Draft.model_validate_json(claim.draft_json)
+                problems: tuple[Problem, ...] = ()
+            else:
+                post = await s.post(claim.revision)
+                draft, problems = s.render(
+                    claim.revision, post, account.platform, capabilities, claim.campaign
+                )
+        except Exception as exc:
+            return self.unsent(job, exc)
+        if has_errors(problems):
+            invalid = InvalidPost(problems, subject=f"post for {claim.account_id}")
+            return Completion(
+                claim=claim,
+                from_state=claim.state,
+                transition=Transition(
+                    id=claim.id,
+                    expect_state=claim.state,
+                    expect_attempt=claim.attempt,
+                    to=S.FAILED,
+                    reason=str(invalid),
+                    problems=tuple(problems),
+                ),
+            )
+        keys = tuple(
+            claim.idempotency_key if i == 0 else f"{claim.idempotency_key}.{i}"
+            for i in range(len(draft.parts))
+        )
+        ctx = ctx.evolve(
+            publication_id=claim.id,
+            idempotency_keys=keys,
+            attempt=claim.sends + 1,
+            published_parts=claim.checkpoints,
+            capabilities=capabilities,
+            on_rate_limit=lambda report: self._rate_limit(job, report),
+            on_checkpoint=lambda part, ref: self._checkpoint(job, part, ref),
+            is_claimed_by_other=lambda post_id: self._claimed_by_other(job, post_id),
+        )
+        return Prepared(
+            account=account, platform=platform, capabilities=capabilities, draft=draft, ctx=ctx
+        )
+
+    def unsent(self, job: Job, error: BaseException) -> Completion:
+        """The completion for an error raised before anything was sent."""
+        claim = job.claim
+        policy = self.s.config.retry_for(claim.account_id)
+        decision = policy.decide(error, failures=claim.failures, now=self.s.clock.now(), sent=False)
+        if decision.outcome is Outcome.UNKNOWN:  # cannot happen before sending; be safe
+            decision = Decision(outcome=Outcome.RETRY, run_at=self.s.clock.now(), reason="")
+        return self.completion(job, decision, error, from_state=claim.state)
+
+    # -- publishing -----------------------------------------------------------------------
+
+    async def publish(self, job: Job, prepared: Prepared | None = None) -> None:
+        """Send one claim (``claimed``, or ``unknown`` being reconciled by resending)."""
+        claim = job.claim
+        if prepared is None:
+            ready = await self.prepare(job)
+            if isinstance(ready, Completion):
+                await self.finish(ready)
+                return
+            prepared = ready
+        if job.lost:
+            log.info("publication %s: lease lost before sending; not sent", claim.id)
+            return
+        start = PublishStart(
+            id=claim.id,
+            attempt=claim.attempt,
+            from_state=claim.state,
+            draft_json=draft_json(prepared.draft) if claim.draft_json is None else None,
+        )
+        if not await self._starts.submit(start):
+            log.info("publication %s: claim lost before sending; not sent", claim.id)
+            return
+        job.sending = True
+        try:
+            receipt = await asyncio.wait_for(
+                self._send(prepared.platform, prepared.draft, prepared.ctx),
+                timeout=self.s.config.publish_timeout.total_seconds(),
+            )
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            policy = self.s.config.retry_for(claim.account_id)
+            now = self.s.clock.now()
+            decision = policy.decide(exc, failures=claim.failures, now=now, sent=True)
+            await self.finish(self.completion(job, decision, exc, from_state=S.PUBLISHING))
+            return
+        await self.finish(self.published(job, receipt, source="platform"))
+
+    async def _send(self, platform: Platform, draft: Draft, ctx: Context) -> Receipt:
+        try:
+            return await platform.publish(draft, ctx)
+        except AuthExpired:
+            # The platform refused the token, so nothing was published: refresh once
+            # (under the provider's per-account lock) and send again.
+            fresh = await refresh_credentials(platform, ctx)
+            return await platform.publish(draft, fresh)
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    def published(
+        self, job: Job, receipt: Receipt, *, source: str, reason: str | None = None
+    ) -> Completion:
+        claim = job.claim
+        metrics = tuple(
+            (label, offset.total_seconds()) for label, offset in self.s.config.metric_schedule
+        )
+        return Completion(
+            claim=claim,
+            receipt=ReceiptRecord(
+                id=claim.id,
+                attempt=claim.attempt,
+                receipt=receipt,
+                source=source,  # type: ignore[arg-type]
+                actor=self.s.config.worker_id,
+                reason=reason,
+                metrics=metrics,
+            ),
+            budget=job.budget,
+        )
+
+    def completion(
+        self,
+        job: Job,
+        decision: Decision,
+        error: BaseException,
+        *,
+        from_state: PublicationState,
+    ) -> Completion:
+        """The transition for ``decision`` after ``error``."""
+        claim = job.claim
+        now = self.s.clock.now()
+        described = _describe(error)
+        platform_error = error if isinstance(error, PlatformError) else None
+        budget = job.budget
+        common: dict[str, Any] = {
+            "id": claim.id,
+            "expect_state": from_state,
+            "expect_attempt": claim.attempt,
+            "actor": self.s.config.worker_id,
+            "error": described,
+            "reason": decision.reason or str(error),
+        }
+        if decision.outcome is Outcome.FAIL:
+            transition = Transition(**common, to=S.FAILED, count_failure=decision.count_failure)
+        elif decision.outcome is Outcome.UNKNOWN:
+            transition = Transition(
+                **common, to=S.UNKNOWN, run_at=now + self.s.config.reconcile_delay
+            )
+        elif decision.outcome is Outcome.REAUTH:
+            transition = Transition(**common, to=S.RETRY_WAIT, run_at=now, attention="reauth")
+        else:
+            transition = Transition(
+                **common,
+                to=S.RETRY_WAIT,
+                run_at=decision.run_at or now,
+                count_failure=decision.count_failure,
+            )
+            from socialkit.errors import RateLimited
+
+            if isinstance(error, RateLimited) and decision.run_at is not None:
+                budget = Budget(
+                    workspace=claim.workspace,
+                    account_id=claim.account_id,
+                    remaining=budget.remaining if budget else None,
+                    limit=budget.limit if budget else None,
+                    reset_at=budget.reset_at if budget else None,
+                    blocked_until=decision.run_at,
+                )
+        return Completion(
+            claim=claim,
+            transition=transition,
+            budget=budget,
+            from_state=from_state,
+            error=platform_error,
+        )
+
+    async def finish(self, completion: Completion) -> bool:
+        """Commit one outcome (group-committed with others); True when it applied."""
+        if completion.transition is not None and completion.transition.attention == "reauth":
+            await self._needs_reauth(completion)
+        return await self._finish.submit(completion)
+
+    async def _needs_reauth(self, completion: Completion) -> None:
+        claim = completion.claim
+        reason = (completion.transition.reason if completion.transition else None) or "reauth"
+        try:
+            await self.s.store.set_account_status(
+                claim.account_id,
+                "needs_reauth",
+                now=self.s.clock.now(),
+                workspace=claim.workspace,
+                reason=reason,
+                actor=self.s.config.worker_id,
+            )
+        except SocialkitError:
+            log.exception("could not mark account %s as needing reauth", claim.account_id)
+        self.s.forget_account(claim.workspace, claim.account_id)
+
+    # -- group commits --------------------------------------------------------------------
+
+    async def _flush_starts(self, starts: list[PublishStart]) -> list[bool]:
+        s = self.s
+        return await s.store.mark_publishing(
+            starts, worker=s.config.worker_id, now=s.clock.now(), lease=s.config.lease
+        )
+
+    async def _flush_finish(self, items: list[Completion]) -> list[bool]:
+        store, now = self.s.store, self.s.clock.now()
+        budgets: dict[tuple[str, str, str], Budget] = {}
+        for item in items:
+            if item.budget is not None:
+                b = item.budget
+                budgets[(b.workspace, b.account_id, b.scope)] = b
+        for budget in budgets.values():
+            await store.set_budget(budget, now=now)
+        receipts = [i.receipt for i in items if i.receipt is not None]
+        transitions = [i.transition for i in items if i.transition is not None]
+        moved = iter(await store.record_receipts(receipts, now=now) if receipts else [])
+        applied = iter(await store.apply(transitions, now=now) if transitions else [])
+        results = []
+        for item in items:
+            if item.receipt is not None:
+                ok = next(moved)
+            elif item.transition is not None:
+                ok = next(applied)
+                if not ok:
+                    log.info(
+                        "publication %s moved on before its outcome was saved (%s)",
+                        item.claim.id,
+                        item.transition.reason,
+                    )
+            else:
+                ok = True
+            results.append(ok)
+            if ok:
+                self._notify(item, now)
+        return results
+
+    def _notify(self, item: Completion, now: Any) -> None:
+        notifier = self.s.notifier
+        claim = item.claim
+        t = item.transition
+        change = StateChange(
+            publication_id=claim.id,
+            workspace=claim.workspace,
+            account_id=claim.account_id,
+            campaign=claim.campaign,
+            from_state=item.from_state,
+            to_state=S.PUBLISHED if item.receipt is not None else t.to if t else item.from_state,
+            at=now,
+            actor=self.s.config.worker_id,
+            reason=(t.reason if t else item.receipt.reason if item.receipt else None),
+            attempt=claim.attempt,
+            error=dict(t.error) if t is not None and t.error is not None else None,
+        )
+        if item.receipt is not None:
+            notifier.published(change, item.receipt.receipt)
+        elif change.to_state == S.FAILED:
+            notifier.failed(change, item.error)
+        elif change.to_state == S.UNKNOWN:
+            notifier.unknown(change, item.needs_person)
+        else:
+            notifier.changed(change)
+
+    # -- context callbacks ----------------------------------------------------------------
+
+    def _rate_limit(self, job: Job, report: RateLimitReport) -> None:
+        claim = job.claim
+        job.budget = Budget(
+            workspace=claim.workspace,
+            account_id=claim.account_id,
+            scope=report.scope,
+            remaining=report.remaining,
+            limit=report.limit,
+            reset_at=report.reset_at,
+        )
+
+    async def _checkpoint(self, job: Job, part: int, ref: PostRef) -> None:
+        from socialkit.schedule.records import CheckpointRecord
+
+        claim = job.claim
+        await self.s.store.record_checkpoint(
+            CheckpointRecord(id=claim.id, attempt=claim.attempt, part=part, ref=ref),
+            now=self.s.clock.now(),
+        )
+
+    async def _claimed_by_other(self, job: Job, post_id: str) -> bool:
+        owner = await self.s.store.receipt_owner(job.claim.platform, post_id)
+        return owner is not None and owner != job.claim.id
+
+    async def drain(self) -> None:
+        await self._starts.drain()
+        await self._finish.drain()
+
+
+def _describe(error: BaseException) -> dict[str, Any]:
+    if isinstance(error, PlatformError):
+        return error.describe()
+    return {"error": type(error).__name__, "message": str(error)[:500]}

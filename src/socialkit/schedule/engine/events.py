@@ -1,0 +1,132 @@
+"""State changes, the notification hooks fired after commit, and the event-log feed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from socialkit.schedule import hookspecs
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from socialkit.errors import PlatformError
+    from socialkit.models.receipt import Receipt
+    from socialkit.platforms.registry import Registry
+    from socialkit.schedule.engine.clock import Clock
+    from socialkit.schedule.publication import Event
+    from socialkit.schedule.states import PublicationState
+    from socialkit.schedule.stores.base import Store
+
+__all__ = ["Notifier", "StateChange", "add_engine_hookspecs", "follow_events"]
+
+log = logging.getLogger("socialkit.schedule")
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class StateChange:
+    """One committed move of one publication, as the notification hooks receive it."""
+
+    publication_id: str
+    workspace: str
+    account_id: str
+    campaign: str | None
+    from_state: PublicationState | None
+    to_state: PublicationState
+    at: dt.datetime
+    actor: str = "engine"
+    reason: str | None = None
+    attempt: int = 0
+    error: dict[str, Any] | None = None
+
+
+def add_engine_hookspecs(registry: Registry) -> None:
+    """Add the engine's hook specifications to ``registry`` (once)."""
+    hook = registry.manager.hook
+    caller = getattr(hook, "publication_state_changed", None)
+    if caller is not None and caller.spec is not None:
+        return
+    registry.add_hookspecs(hookspecs)
+
+
+class Notifier:
+    """Fires the engine's notification hooks after commits; never raises."""
+
+    def __init__(self, registry: Registry) -> None:
+        add_engine_hookspecs(registry)
+        self._hook = registry.manager.hook
+
+    def _call(self, name: str, **kwargs: Any) -> None:
+        caller = getattr(self._hook, name)
+        if not caller.get_hookimpls():
+            return
+        try:
+            caller(**kwargs)
+        except Exception:
+            log.exception("a %s hook failed; ignored (hooks are best-effort)", name)
+
+    @property
+    def active(self) -> bool:
+        """Whether any notification hook has an implementation."""
+        return any(getattr(self._hook, name).get_hookimpls() for name in hookspecs.__all__)
+
+    def changed(self, change: StateChange) -> None:
+        """A committed move; also fires the published/failed/unknown hooks where due."""
+        self._call("publication_state_changed", change=change)
+
+    def published(self, change: StateChange, receipt: Receipt) -> None:
+        self.changed(change)
+        self._call("publication_published", change=change, receipt=receipt)
+
+    def failed(self, change: StateChange, error: PlatformError | None) -> None:
+        self.changed(change)
+        self._call("publication_failed", change=change, error=error)
+
+    def unknown(self, change: StateChange, needs_person: bool) -> None:
+        self.changed(change)
+        self._call("publication_unknown", change=change, needs_person=needs_person)
+
+
+async def follow_events(
+    store: Store,
+    *,
+    since: int = 0,
+    clock: Clock,
+    batch: int = 500,
+    poll: dt.timedelta = dt.timedelta(seconds=5),
+    stop: asyncio.Event | None = None,
+) -> AsyncIterator[Event]:
+    """Every event after ``since``, forever (until ``stop``): the durable feed.
+
+    Waits for the store's change notifications (or ``poll``) when it has caught up. Keep
+    the last ``event.seq`` you handled and pass it as ``since`` after a restart: nothing
+    is missed and nothing repeats.
+    """
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def notify() -> None:
+        loop.call_soon_threadsafe(wake.set)
+
+    unsubscribe = store.subscribe(notify)
+    stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    if stopper is not None:
+        stopper.add_done_callback(lambda _: wake.set())
+    try:
+        cursor = since
+        while stop is None or not stop.is_set():
+            wake.clear()
+            found = await store.events(since=cursor, limit=batch)
+            for event in found:
+                cursor = event.seq
+                yield event
+            if len(found) < batch and (stop is None or not stop.is_set()):
+                await clock.wait(clock.now() + poll, wake)
+    finally:
+        unsubscribe()
+        if stopper is not None:
+            stopper.cancel()

@@ -1,0 +1,181 @@
+"""Rules → occurrences → publications, a window ahead.
+
+Each pass computes a rule's next occurrences from its cursor (the local wall time of the
+last one materialised: recurrence is stateless, never computed from "now"), and inserts
+one publication per occurrence and account — each with the idempotency key
+``rule:<rule>:<account>:<occurrence key>`` — in the same transaction that moves the
+cursor. Two workers racing on one rule cannot insert anything twice.
+
+After downtime longer than the grace period, occurrences that can no longer fire are
+not inserted one by one: only the latest of them is (the store's misfire policy then
+fires it, or marks it missed when a later occurrence is already due), and the rule's
+event in the log records the skipped span.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+from socialkit.errors import SocialkitError, StaleTransition
+from socialkit.schedule.records import NewPublication, PublicationQuery
+from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_recycle
+from socialkit.schedule.states import PublicationState
+from socialkit.schedule.stores._common import new_id
+
+if TYPE_CHECKING:
+    from socialkit.models.account import Account
+    from socialkit.schedule.engine.services import Services
+    from socialkit.schedule.recurring import Rule
+
+__all__ = ["materialise", "materialise_all", "occurrence_key_for"]
+
+S = PublicationState
+log = logging.getLogger("socialkit.schedule")
+_TICK = dt.timedelta(microseconds=1)
+
+
+def occurrence_key_for(rule_id: str, account_id: str, occurrence_key: str) -> str:
+    """The idempotency key of one rule occurrence on one account."""
+    return f"rule:{rule_id}:{account_id}:{occurrence_key}"
+
+
+async def materialise_all(services: Services, now: dt.datetime) -> int:
+    """Materialise every active rule; returns how many publications were created."""
+    created = 0
+    for rule in await services.store.list_rules(active=True):
+        try:
+            created += len(await materialise(services, rule, now))
+        except StaleTransition:
+            continue  # another worker advanced it at the same moment
+        except SocialkitError:
+            log.exception("rule %s could not be materialised", rule.id)
+    return created
+
+
+async def materialise(services: Services, rule: Rule, now: dt.datetime) -> list[str]:
+    """Insert ``rule``'s occurrences up to ``now + window``; returns the new ids."""
+    if not rule.active:
+        return []
+    horizon = now + services.config.window
+    if rule.kind == "rrule":
+        occurrences, finished = _recurrence(rule, now, horizon, services.config.rule_batch)
+        cursor = occurrences[-1].local.isoformat() if occurrences else rule.cursor
+    else:
+        occurrences, finished, cursor = await _evergreen(services, rule, now, horizon)
+    remaining = rule.remaining
+    if remaining is not None:
+        occurrences = occurrences[:remaining]
+        remaining -= len(occurrences)
+        finished = finished or remaining <= 0
+    if not occurrences and not finished:
+        return []
+    accounts = [await services.account(rule.workspace, a) for a in rule.account_ids]
+    publications = [
+        _publication(rule, account, occurrence)
+        for occurrence in occurrences
+        for account in accounts
+    ]
+    if remaining is not None and occurrences and rule.kind == "rrule":
+        cursor = occurrences[-1].local.isoformat()
+    return await services.store.advance_rule(
+        rule.id,
+        expect_cursor=rule.cursor,
+        cursor=cursor,
+        publications=publications,
+        now=now,
+        remaining=remaining,
+        active=False if finished else None,
+    )
+
+
+def _publication(rule: Rule, account: Account, occurrence: Occurrence) -> NewPublication:
+    return NewPublication(
+        id=new_id(),
+        account_id=account.id,
+        platform=account.platform,
+        revision=rule.revision,
+        due_at=occurrence.due_at,
+        local_time=occurrence.local,
+        zone=occurrence.zone,
+        idempotency_key=occurrence_key_for(rule.id, account.id, occurrence.key),
+        workspace=rule.workspace,
+        state=S.PENDING_APPROVAL if rule.approvals_required else S.SCHEDULED,
+        campaign=rule.campaign,
+        rule_id=rule.id,
+        approvals_required=rule.approvals_required,
+        grace_s=rule.grace_s,
+        reason=f"occurrence {occurrence.key} of rule {rule.id}",
+    )
+
+
+def _recurrence(
+    rule: Rule, now: dt.datetime, horizon: dt.datetime, batch: int
+) -> tuple[list[Occurrence], bool]:
+    recurrence = Recurrence.model_validate(rule.spec)
+    after = dt.datetime.fromisoformat(rule.cursor) if rule.cursor else None
+    out: list[Occurrence] = []
+    if rule.grace_s is not None:
+        # Occurrences due before this can no longer fire; keep only the latest of them.
+        cutoff = now - dt.timedelta(seconds=rule.grace_s) - _TICK
+        latest = recurrence.latest_at_or_before(cutoff, after_local=after)
+        if latest is not None:
+            out.append(latest)
+            after = latest.local
+    stream = recurrence.iter_after(after)
+    for occurrence in stream:
+        if occurrence.due_at > horizon or len(out) >= batch:
+            return out, False
+        out.append(occurrence)
+    return out, True  # the rule ended (COUNT or UNTIL)
+
+
+async def _evergreen(
+    services: Services, rule: Rule, now: dt.datetime, horizon: dt.datetime
+) -> tuple[list[Occurrence], bool, str | None]:
+    """Evergreen occurrences; the cursor is ``"<local iso>|<times recycled>"``."""
+    spec = rule.spec
+    policy = Recycling.model_validate(spec["recycling"])
+    zone = str(spec["zone"])
+    if rule.cursor is None:
+        first = Occurrence.at(dt.datetime.fromisoformat(str(spec["first"])), zone)
+        if first.due_at > horizon:
+            return [], False, None
+        return [first], False, f"{first.local.isoformat()}|0"
+    local, _, count = rule.cursor.partition("|")
+    previous = Occurrence.at(dt.datetime.fromisoformat(local), zone)
+    recycled = int(count or 0)
+    account = await services.account(rule.workspace, rule.account_ids[0])
+    taken: list[dt.datetime] = []
+    if policy.every_slots is not None:
+        page = await services.store.list_publications(
+            PublicationQuery(
+                account_id=account.id,
+                workspace=rule.workspace,
+                states=(S.SCHEDULED, S.PENDING_APPROVAL, S.PAUSED, S.RETRY_WAIT),
+                between=(now, horizon + dt.timedelta(days=366)),
+                limit=1000,
+            )
+        )
+        taken = [p.due_at for p in page.items]
+    out: list[Occurrence] = []
+    finished = False
+    while len(out) < services.config.rule_batch:
+        following = next_recycle(
+            policy,
+            previous,
+            recycled=recycled,
+            slots=account.posting_slots,
+            zone=account.timezone if policy.every_slots else zone,
+            taken=taken,
+        )
+        if following is None:
+            finished = True
+            break
+        if following.due_at > horizon:
+            break
+        out.append(following)
+        taken.append(following.due_at)
+        previous, recycled = following, recycled + 1
+    return out, finished, f"{previous.local.isoformat()}|{recycled}"

@@ -1,0 +1,56 @@
+"""Metric collection: after a publish, snapshots at +1 h, +24 h and +7 d (configurable).
+
+The tasks are scheduled in the same transaction that records the receipt; a worker
+leases due tasks, asks the adapter (``fetch_metrics``) and stores the snapshots, which
+then form a series per publication, account and campaign. Collection is best-effort: an
+error is recorded on the task and the next scheduled collection tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from socialkit.errors import SocialkitError
+
+if TYPE_CHECKING:
+    from socialkit.schedule.engine.services import Services
+    from socialkit.schedule.records import MetricTask
+
+__all__ = ["collect"]
+
+log = logging.getLogger("socialkit.schedule")
+
+
+async def collect(services: Services, task: MetricTask) -> None:
+    """Collect one task's snapshots and mark it done; never raises."""
+    s = services
+    try:
+        publication = await s.store.get(task.publication_id)
+        receipt = publication.receipt
+        if receipt is None:
+            await s.store.complete_metric_task(
+                task.id, [], now=s.clock.now(), error="no receipt to collect metrics for"
+            )
+            return
+        account = await s.account(task.workspace, task.account_id)
+        platform = s.registry.platform(account.platform)
+        ctx = (await s.context(account, platform)).evolve(publication_id=task.publication_id)
+        snapshots = await platform.fetch_metrics([receipt], ctx)
+        stamped = [
+            snap
+            if snap.publication_id
+            else snap.model_copy(update={"publication_id": task.publication_id})
+            for snap in snapshots
+        ]
+        await s.store.complete_metric_task(task.id, stamped, now=s.clock.now())
+    except SocialkitError as exc:
+        log.info("metrics for %s (%s) failed: %s", task.publication_id, task.label, exc)
+        try:
+            await s.store.complete_metric_task(
+                task.id, [], now=s.clock.now(), error=f"{type(exc).__name__}: {exc}"
+            )
+        except SocialkitError:
+            log.exception("could not record the failed metric task %s", task.id)
+    except Exception:
+        log.exception("metrics for %s (%s) failed", task.publication_id, task.label)

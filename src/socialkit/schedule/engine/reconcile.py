@@ -1,0 +1,167 @@
+"""Reconciliation: settling a publication whose outcome is unknown, never by a blind re-post.
+
+* On a platform with idempotency keys (``Idempotency.KEY``) the engine sends again with
+  the same keys: the platform recognises a repeat, so the publication exists exactly once.
+* Otherwise the adapter looks for the post (``find_published``): found → ``published``
+  with that receipt; certainly absent → ``scheduled`` again (safe to send); cannot tell →
+  it waits for a person, who calls ``resolve(id, published=… | retry | abandon)``.
+* Errors while looking are retried with backoff, ``reconcile_attempts`` times, before a
+  person is asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from socialkit.errors import UnknownOutcome
+from socialkit.platforms.capabilities import Idempotency
+from socialkit.schedule.engine.dispatch import Completion, Prepared
+from socialkit.schedule.engine.retry import Outcome, classify
+from socialkit.schedule.records import Transition
+from socialkit.schedule.states import PublicationState
+
+if TYPE_CHECKING:
+    from socialkit.schedule.engine.dispatch import Dispatcher, Job
+
+__all__ = ["reconcile"]
+
+S = PublicationState
+log = logging.getLogger("socialkit.schedule")
+
+
+async def reconcile(dispatcher: Dispatcher, job: Job) -> None:
+    """Settle one ``unknown`` claim."""
+    ready = await dispatcher.prepare(job)
+    if isinstance(ready, Completion):
+        await dispatcher.finish(_retry_later(dispatcher, job, ready.transition, ready.error))
+        return
+    if ready.capabilities.idempotency is Idempotency.KEY:
+        # Same idempotency keys as the first send: the platform returns the same post.
+        await dispatcher.publish(job, ready)
+        return
+    await _look(dispatcher, job, ready)
+
+
+async def _look(dispatcher: Dispatcher, job: Job, ready: Prepared) -> None:
+    claim = job.claim
+    try:
+        found = await ready.platform.find_published(ready.draft, ready.ctx)
+    except UnknownOutcome as exc:
+        await dispatcher.finish(_ask_a_person(dispatcher, job, str(exc), exc))
+        return
+    except Exception as exc:
+        outcome = classify(exc, sent=False)
+        if outcome is Outcome.REAUTH:
+            await dispatcher.finish(
+                Completion(
+                    claim=claim,
+                    from_state=S.UNKNOWN,
+                    transition=_move(
+                        dispatcher, job, S.UNKNOWN, reason=str(exc), attention="reauth"
+                    ),
+                )
+            )
+            return
+        await dispatcher.finish(_retry_later(dispatcher, job, None, exc))
+        return
+    if found is not None:
+        await dispatcher.finish(
+            dispatcher.published(
+                job, found, source="reconcile", reason="found on the platform by reconciliation"
+            )
+        )
+        return
+    await dispatcher.finish(
+        Completion(
+            claim=claim,
+            from_state=S.UNKNOWN,
+            transition=Transition(
+                id=claim.id,
+                expect_state=S.UNKNOWN,
+                expect_attempt=claim.attempt,
+                to=S.SCHEDULED,
+                run_at=dispatcher.s.clock.now(),
+                actor=dispatcher.s.config.worker_id,
+                reason="not found on the platform by reconciliation; safe to send again",
+            ),
+        )
+    )
+
+
+def _move(
+    dispatcher: Dispatcher,
+    job: Job,
+    to: PublicationState,
+    *,
+    reason: str,
+    attention: str | None = None,
+    run_in: float = 0.0,
+    count_failure: bool = False,
+    error: dict[str, object] | None = None,
+) -> Transition:
+    import datetime as dt
+
+    claim = job.claim
+    return Transition(
+        id=claim.id,
+        expect_state=S.UNKNOWN,
+        expect_attempt=claim.attempt,
+        to=to,
+        run_at=dispatcher.s.clock.now() + dt.timedelta(seconds=run_in),
+        actor=dispatcher.s.config.worker_id,
+        reason=reason,
+        attention=attention,
+        count_failure=count_failure,
+        error=error,
+    )
+
+
+def _ask_a_person(
+    dispatcher: Dispatcher, job: Job, why: str, error: BaseException | None
+) -> Completion:
+    from socialkit.errors import PlatformError
+
+    return Completion(
+        claim=job.claim,
+        from_state=S.UNKNOWN,
+        needs_person=True,
+        error=error if isinstance(error, PlatformError) else None,
+        transition=_move(
+            dispatcher,
+            job,
+            S.UNKNOWN,
+            reason=f"cannot tell whether it was published ({why}); a person must resolve it",
+            attention="reconcile",
+            error=error.describe() if isinstance(error, PlatformError) else None,
+        ),
+    )
+
+
+def _retry_later(
+    dispatcher: Dispatcher,
+    job: Job,
+    planned: Transition | None,
+    error: BaseException | None,
+) -> Completion:
+    """Try reconciling again later, or ask a person once attempts run out."""
+    claim = job.claim
+    config = dispatcher.s.config
+    why = (planned.reason if planned else None) or (str(error) if error else "error")
+    if claim.failures + 1 >= config.reconcile_attempts:
+        return _ask_a_person(
+            dispatcher, job, f"gave up after {claim.failures + 1} tries: {why}", error
+        )
+    delay = config.retry_for(claim.account_id).delay(claim.failures + 1)
+    return Completion(
+        claim=claim,
+        from_state=S.UNKNOWN,
+        transition=_move(
+            dispatcher,
+            job,
+            S.UNKNOWN,
+            reason=f"reconciliation failed ({why}); trying again",
+            run_in=delay.total_seconds(),
+            count_failure=True,
+        ),
+    )

@@ -1,0 +1,176 @@
+"""What the engine's parts share: the store, the platforms, credentials, the clock, and
+caches of immutable or slow-changing things (post revisions, rendered drafts, accounts,
+capabilities)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from socialkit.models.credentials import Credentials
+from socialkit.platforms.context import Context
+from socialkit.platforms.render import render
+from socialkit.platforms.validation import validate
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import httpx
+
+    from socialkit.models.account import Account
+    from socialkit.models.campaign import Campaign
+    from socialkit.models.content import Draft, Post
+    from socialkit.models.media_store import MediaStore
+    from socialkit.models.problems import Problem
+    from socialkit.platforms.base import Platform
+    from socialkit.platforms.capabilities import Capabilities
+    from socialkit.platforms.credentials import CredentialProvider
+    from socialkit.platforms.registry import Registry
+    from socialkit.schedule.engine.clock import Clock
+    from socialkit.schedule.engine.config import EngineConfig
+    from socialkit.schedule.engine.events import Notifier
+    from socialkit.schedule.stores.base import Store
+
+__all__ = ["Services"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    def __init__(self, size: int, ttl: float | None = None) -> None:
+        self._data: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._size = size
+        self._ttl = ttl
+
+    def get(self, key: K) -> V | None:
+        found = self._data.get(key)
+        if found is None:
+            return None
+        stamp, value = found
+        if self._ttl is not None and time.monotonic() - stamp > self._ttl:
+            del self._data[key]
+            return None
+        self._data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._data[key] = (time.monotonic(), value)
+        self._data.move_to_end(key)
+        while len(self._data) > self._size:
+            self._data.popitem(last=False)
+
+    def drop(self, key: K) -> None:
+        self._data.pop(key, None)
+
+
+@attrs.define(kw_only=True)
+class Services:
+    """Dependencies and caches of one engine instance (one event loop)."""
+
+    store: Store
+    registry: Registry
+    credentials: CredentialProvider
+    media: MediaStore
+    clock: Clock
+    config: EngineConfig
+    notifier: Notifier
+    campaigns: Mapping[str, Campaign] = attrs.Factory(dict)
+    http_client: httpx.AsyncClient | None = None
+    _own_http: bool = False
+    _posts: _Lru[str, Post] = attrs.Factory(lambda: _Lru(1024))
+    _drafts: _Lru[tuple[Any, ...], tuple[Draft, tuple[Problem, ...]]] = attrs.Factory(
+        lambda: _Lru(1024)
+    )
+    _accounts: _Lru[tuple[str, str], Account] = attrs.Factory(lambda: _Lru(4096, ttl=5.0))
+    _capabilities: _Lru[tuple[str, str], Capabilities] = attrs.Factory(
+        lambda: _Lru(4096, ttl=300.0)
+    )
+    _http_lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
+
+    def http(self) -> httpx.AsyncClient:
+        """The shared, pooled HTTP client (created on first use)."""
+        if self.http_client is None:
+            import httpx
+
+            self.http_client = httpx.AsyncClient(
+                timeout=httpx.Timeout(30.0, connect=10.0),
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            )
+            self._own_http = True
+        return self.http_client
+
+    async def aclose(self) -> None:
+        if self._own_http and self.http_client is not None:
+            await self.http_client.aclose()
+            self.http_client = None
+
+    async def post(self, revision: str) -> Post:
+        """A pinned post revision (immutable, so cached)."""
+        found = self._posts.get(revision)
+        if found is None:
+            found = await self.store.get_revision(revision)
+            self._posts.put(revision, found)
+        return found
+
+    async def account(self, workspace: str, account_id: str) -> Account:
+        """An account from the store (cached for a few seconds)."""
+        key = (workspace, account_id)
+        found = self._accounts.get(key)
+        if found is None:
+            found = (await self.store.get_account(account_id, workspace=workspace)).account
+            self._accounts.put(key, found)
+        return found
+
+    def forget_account(self, workspace: str, account_id: str) -> None:
+        self._accounts.drop((workspace, account_id))
+        self._capabilities.drop((workspace, account_id))
+
+    async def context(self, account: Account, platform: Platform) -> Context:
+        """A base context for ``account`` (credentials loaded through the provider)."""
+        if platform.capabilities.requires_credentials:
+            credentials = await self.credentials.load(account)
+        else:
+            credentials = Credentials()
+        return Context(
+            account=account,
+            credentials=credentials,
+            http=self.http(),
+            media=self.media,
+            clock=self.clock.now,
+            credential_provider=self.credentials,
+        )
+
+    async def capabilities(
+        self, account: Account, platform: Platform, ctx: Context
+    ) -> Capabilities:
+        """The account's resolved capabilities (cached for a few minutes)."""
+        key = (account.workspace, account.id)
+        found = self._capabilities.get(key)
+        if found is None:
+            found = await platform.resolve_capabilities(ctx)
+            self._capabilities.put(key, found)
+        return found
+
+    def render(
+        self,
+        revision: str,
+        post: Post,
+        platform: str,
+        capabilities: Capabilities,
+        campaign: str | None,
+    ) -> tuple[Draft, tuple[Problem, ...]]:
+        """The draft and its validation problems (cached per content and capabilities)."""
+        key = (revision, platform, capabilities, campaign)
+        found = self._drafts.get(key)
+        if found is None:
+            model = self.campaigns.get(campaign) if campaign else None
+            draft = render(post, platform, capabilities, campaign=model)
+            found = (draft, tuple(validate(draft, capabilities)))
+            self._drafts.put(key, found)
+        return found

@@ -1,0 +1,210 @@
+"""The worker loop: materialise rules, apply the misfire policy, claim, dispatch, sleep.
+
+It claims as many due publications as it has room for (``max_in_flight``), runs each
+as its own task, and sleeps until the store's next due time — waking early when a task
+finishes, when this process adds work, or when another process commits (the store's
+change notifications). Leases are extended by a heartbeat task. A graceful stop hands
+back claims that were not sent yet, lets in-flight publishes finish (up to
+``shutdown_timeout``) and commits their outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+import attrs
+
+from socialkit.errors import SocialkitError
+from socialkit.schedule.engine.dispatch import Dispatcher, Job
+from socialkit.schedule.engine.materialise import materialise_all
+from socialkit.schedule.engine.metrics import collect
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+    from typing import Any
+
+    from socialkit.schedule.engine.services import Services
+
+__all__ = ["RunStats", "Worker"]
+
+log = logging.getLogger("socialkit.schedule")
+_RULES_EVERY = dt.timedelta(minutes=10)
+
+
+@attrs.define
+class RunStats:
+    """What one :meth:`Worker.run` did."""
+
+    claimed: int = 0
+    reconciled: int = 0
+    metric_tasks: int = 0
+    handed_back: int = 0
+
+
+class Worker:
+    """Runs the engine on one event loop."""
+
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.dispatcher = Dispatcher(services)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        """Claims and metric collections this worker is working on."""
+        return len(self._tasks)
+
+    async def run(self, *, until_idle: bool = False, stop: asyncio.Event | None = None) -> RunStats:
+        """Work until ``stop`` is set (or, with ``until_idle``, until nothing is due now)."""
+        s = self.s
+        stop = stop or asyncio.Event()
+        stats = RunStats()
+        wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def notify() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        unsubscribe = s.store.subscribe(notify)
+        stopper = asyncio.ensure_future(stop.wait())
+        stopper.add_done_callback(lambda _: wake.set())
+        beats = asyncio.create_task(self._heartbeats(stop))
+        next_rules: dt.datetime | None = None
+        try:
+            while not stop.is_set():
+                wake.clear()
+                now = s.clock.now()
+                if next_rules is None or now >= next_rules:
+                    await materialise_all(s, now)
+                    next_rules = now + min(_RULES_EVERY, s.config.window / 4)
+                await s.store.expire_overdue(now=now, actor=s.config.worker_id)
+                started = await self._claim(now, wake, stats)
+                started += await self._metrics(now, wake, stats)
+                if started:
+                    continue
+                if until_idle:
+                    if not self._tasks:
+                        break
+                    await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                due = await s.store.next_due(now=now)
+                if due is not None and due <= now:
+                    # Due but not claimable here (an account busy in another worker).
+                    due = now + s.config.idle_poll
+                if due is not None and next_rules is not None:
+                    due = min(due, next_rules)
+                await s.clock.wait(due or next_rules, wake)
+        finally:
+            stats.handed_back = await self._shutdown(stop)
+            beats.cancel()
+            stopper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beats
+            unsubscribe()
+        return stats
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], wake: asyncio.Event) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            wake.set()
+
+        task.add_done_callback(done)
+
+    async def _claim(self, now: dt.datetime, wake: asyncio.Event, stats: RunStats) -> int:
+        s = self.s
+        room = s.config.max_in_flight - len(self._tasks)
+        if room <= 0:
+            return 0
+        claims = await s.store.claim(
+            s.config.worker_id,
+            now=now,
+            limit=min(room, s.config.batch_size),
+            lease=s.config.lease,
+            per_account=s.config.per_account,
+        )
+        for claim in claims:
+            if claim.kind == "reconcile":
+                stats.reconciled += 1
+            else:
+                stats.claimed += 1
+            job = Job(claim=claim)
+            self.dispatcher.jobs[claim.id] = job
+            self._spawn(self.dispatcher.run(job), wake)
+        return len(claims)
+
+    async def _metrics(self, now: dt.datetime, wake: asyncio.Event, stats: RunStats) -> int:
+        s = self.s
+        room = s.config.max_in_flight - len(self._tasks)
+        if room <= 0:
+            return 0
+        tasks = await s.store.claim_metric_tasks(
+            s.config.worker_id, now=now, limit=min(room, s.config.batch_size), lease=s.config.lease
+        )
+        for task in tasks:
+            self._spawn(collect(s, task), wake)
+        stats.metric_tasks += len(tasks)
+        return len(tasks)
+
+    async def _heartbeats(self, stop: asyncio.Event) -> None:
+        s = self.s
+        while not stop.is_set():
+            await s.clock.wait(s.clock.now() + s.config.heartbeat_every, stop)
+            if stop.is_set():
+                return
+            jobs = list(self.dispatcher.jobs.values())
+            if not jobs:
+                continue
+            try:
+                lost = await s.store.heartbeat(
+                    s.config.worker_id,
+                    [(j.claim.id, j.claim.attempt) for j in jobs],
+                    now=s.clock.now(),
+                    lease=s.config.lease,
+                )
+            except SocialkitError:
+                log.exception("heartbeat failed; leases may expire")
+                continue
+            for pub_id in lost:
+                job = self.dispatcher.jobs.get(pub_id)
+                if job is not None:
+                    job.lost = True
+                    log.warning("publication %s: lease lost", pub_id)
+
+    async def _shutdown(self, stop: asyncio.Event) -> int:
+        """Hand back unsent claims, let in-flight publishes finish, commit everything."""
+        s = self.s
+        unsent = [job for job in self.dispatcher.jobs.values() if not job.sending]
+        for job in unsent:
+            job.lost = True
+        handed = 0
+        if unsent:
+            try:
+                results = await s.store.release(
+                    [(j.claim.id, j.claim.attempt) for j in unsent],
+                    now=s.clock.now(),
+                    actor=s.config.worker_id,
+                    reason="worker stopping; handed back unsent",
+                )
+                handed = sum(results)
+            except SocialkitError:
+                log.exception("could not hand back claims; their leases will expire")
+        if self._tasks:
+            _, pending = await asyncio.wait(
+                set(self._tasks), timeout=s.config.shutdown_timeout.total_seconds()
+            )
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning(
+                    "%d publishes did not finish in time; their leases will expire", len(pending)
+                )
+                await asyncio.wait(pending)
+        await self.dispatcher.drain()
+        return handed

@@ -1,0 +1,343 @@
+"""``Scheduler``: the scheduling engine for synchronous code.
+
+Every call runs the :class:`AsyncScheduler` coroutine on socialkit's one long-lived
+background loop (:mod:`socialkit._runtime`), so it works the same in a script, a
+Jupyter notebook or a thread of a FastAPI app whose own loop is running.
+
+Example::
+
+    from socialkit import Post, Scheduler
+
+    scheduler = Scheduler("sqlite:///socialkit.db")
+    scheduler.schedule(Post(text="Hello"), account, at="2026-12-01 09:00", tz="Asia/Tehran")
+    scheduler.run()                    # a worker, until SIGTERM / Ctrl-C
+    scheduler.run(until_idle=True)     # what is due now, then return (cron, CI)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from socialkit._runtime import background_loop, run_sync
+from socialkit.schedule.scheduler import AsyncScheduler
+
+if TYPE_CHECKING:
+    import builtins
+    import datetime as dt
+    from collections.abc import Coroutine, Iterable, Iterator
+    from concurrent.futures import Future
+
+    from socialkit.models.account import Account
+    from socialkit.models.content import Post
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.models.receipt import Receipt
+    from socialkit.schedule.engine.worker import RunStats
+    from socialkit.schedule.publication import Event, Page, PauseScope, Publication
+    from socialkit.schedule.records import AccountRecord
+    from socialkit.schedule.recurring import Rule
+    from socialkit.schedule.scheduler import AccountsArg, When
+    from socialkit.schedule.states import PublicationState
+    from socialkit.schedule.stores.base import Store
+
+__all__ = ["Scheduler"]
+
+T = TypeVar("T")
+
+
+class Scheduler:
+    """The sync twin of :class:`AsyncScheduler`; it takes the same arguments.
+
+    The async API stays reachable as :attr:`aio` (``await scheduler.aio.schedule(...)``).
+    """
+
+    def __init__(self, store: str | Store = "sqlite:///socialkit.db", **options: Any) -> None:
+        self.aio = AsyncScheduler(store, **options)
+        self._worker: Future[RunStats] | None = None
+        self._stop: asyncio.Event | None = None
+
+    def __repr__(self) -> str:
+        return f"Scheduler({self.aio.store!r})"
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return run_sync(coro)
+
+    def __enter__(self) -> Scheduler:
+        self._call(self.aio.open())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Open the store (also done on first use)."""
+        self._call(self.aio.open())
+
+    def close(self) -> None:
+        """Stop a background worker (gracefully) and close the store."""
+        if self._worker is not None:
+            self.stop()
+        self._call(self.aio.close())
+
+    # -- accounts -------------------------------------------------------------------------
+
+    def add_account(self, account: Account) -> None:
+        """Store (or update) an account."""
+        self._call(self.aio.add_account(account))
+
+    def accounts(self) -> builtins.list[AccountRecord]:
+        """Stored accounts, with their status."""
+        return self._call(self.aio.accounts())
+
+    def reconnect(self, account_id: str, *, actor: str = "api") -> None:
+        """Mark an account as working again after a person reconnected it."""
+        self._call(self.aio.reconnect(account_id, actor=actor))
+
+    # -- creating -------------------------------------------------------------------------
+
+    def schedule(
+        self, post: Post, accounts: AccountsArg, *, at: When, **options: Any
+    ) -> builtins.list[Publication]:
+        """Schedule ``post`` on each account at ``at`` (see :meth:`AsyncScheduler.schedule`)."""
+        return self._call(self.aio.schedule(post, accounts, at=at, **options))
+
+    def queue(
+        self, post: Post, accounts: AccountsArg, **options: Any
+    ) -> builtins.list[Publication]:
+        """Add ``post`` to each account's next free posting slot."""
+        return self._call(self.aio.queue(post, accounts, **options))
+
+    def recur(
+        self, post: Post, accounts: AccountsArg, *, rrule: str, **options: Any
+    ) -> builtins.list[Rule]:
+        """Publish ``post`` on every occurrence of ``rrule`` (see :meth:`AsyncScheduler.recur`)."""
+        return self._call(self.aio.recur(post, accounts, rrule=rrule, **options))
+
+    def evergreen(self, post: Post, account: Account | str, **options: Any) -> Rule:
+        """Publish ``post`` and bring it back every N days or slots."""
+        return self._call(self.aio.evergreen(post, account, **options))
+
+    def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
+        """Stop a rule from creating more publications."""
+        self._call(self.aio.stop_rule(rule_id, actor=actor))
+
+    def rules(self, *, active: bool | None = None) -> builtins.list[Rule]:
+        """This workspace's rules."""
+        return self._call(self.aio.rules(active=active))
+
+    # -- people ---------------------------------------------------------------------------
+
+    def approve(self, publication_id: str, *, actor: str, **options: Any) -> Publication:
+        """Approve a pending publication's current revision."""
+        return self._call(self.aio.approve(publication_id, actor=actor, **options))
+
+    def reject(self, publication_id: str, *, actor: str, comment: str | None = None) -> Publication:
+        """Reject a pending publication (back to ``draft``)."""
+        return self._call(self.aio.reject(publication_id, actor=actor, comment=comment))
+
+    def edit(self, publication_id: str, post: Post, *, actor: str = "api") -> Publication:
+        """Replace a publication's content with a new revision."""
+        return self._call(self.aio.edit(publication_id, post, actor=actor))
+
+    def cancel(
+        self, publication_id: str, *, actor: str = "api", reason: str | None = None
+    ) -> Publication:
+        """Cancel a publication that was not sent."""
+        return self._call(self.aio.cancel(publication_id, actor=actor, reason=reason))
+
+    def reschedule(
+        self, publication_id: str, *, at: When, tz: str | None = None, actor: str = "api"
+    ) -> Publication:
+        """Move a publication to another time."""
+        return self._call(self.aio.reschedule(publication_id, at=at, tz=tz, actor=actor))
+
+    def resolve(
+        self,
+        publication_id: str,
+        *,
+        published: Receipt | None = None,
+        retry: bool = False,
+        abandon: bool = False,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> Publication:
+        """Settle an ``unknown`` publication."""
+        return self._call(
+            self.aio.resolve(
+                publication_id,
+                published=published,
+                retry=retry,
+                abandon=abandon,
+                actor=actor,
+                reason=reason,
+            )
+        )
+
+    def pause(self, *, account: str | None = None, campaign: str | None = None, **kw: Any) -> int:
+        """The crisis switch: stop claims for everything, an account or a campaign."""
+        return self._call(self.aio.pause(account=account, campaign=campaign, **kw))
+
+    def resume(self, *, account: str | None = None, campaign: str | None = None, **kw: Any) -> int:
+        """Flip a pause switch off."""
+        return self._call(self.aio.resume(account=account, campaign=campaign, **kw))
+
+    def pauses(self) -> builtins.list[PauseScope]:
+        """The pause switches that are on."""
+        return self._call(self.aio.pauses())
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get(self, publication_id: str, *, history: bool = True) -> Publication:
+        """One publication, with its history."""
+        return self._call(self.aio.get(publication_id, history=history))
+
+    def list(
+        self,
+        *,
+        state: PublicationState | str | Iterable[PublicationState | str] | None = None,
+        campaign: str | None = None,
+        account: str | None = None,
+        between: tuple[dt.datetime, dt.datetime] | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+        **more: Any,
+    ) -> Page:
+        """One page of publications by due time."""
+        return self._call(
+            self.aio.list(
+                state=state,
+                campaign=campaign,
+                account=account,
+                between=between,
+                cursor=cursor,
+                limit=limit,
+                **more,
+            )
+        )
+
+    def events(self, *, since: int = 0, limit: int = 1000) -> builtins.list[Event]:
+        """Events after ``since`` from the durable log."""
+        return self._call(self.aio.events(since=since, limit=limit))
+
+    def follow(self, *, since: int = 0, batch: int = 500) -> Iterator[Event]:
+        """Every event after ``since``, blocking for new ones (a sync iterator)."""
+        cursor = since
+        while True:
+            found = self._call(self.aio.events(since=cursor, limit=batch))
+            yield from found
+            if found:
+                cursor = found[-1].seq
+            if len(found) < batch:
+                self._call(self._wait_for_change())
+
+    async def _wait_for_change(self) -> None:
+        s = await self.aio._s()
+        wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def notify() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        unsubscribe = s.store.subscribe(notify)
+        try:
+            await s.clock.wait(s.clock.now() + s.config.idle_poll * 5, wake)
+        finally:
+            unsubscribe()
+
+    def metrics(
+        self,
+        *,
+        publication: str | None = None,
+        account: str | None = None,
+        campaign: str | None = None,
+    ) -> builtins.list[MetricSnapshot]:
+        """The stored metric series."""
+        return self._call(
+            self.aio.metrics(publication=publication, account=account, campaign=campaign)
+        )
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(self, *, until_idle: bool = False) -> RunStats:
+        """Run a worker in this thread until SIGTERM/SIGINT (or, with ``until_idle``,
+        until nothing is due now). Stopping is graceful: unsent claims are handed back
+        and in-flight publishes finish."""
+        if until_idle:
+            return self._call(self.aio.run(until_idle=True))
+        stop = self._call(_new_event())
+        loop = background_loop()
+        restore = _install_signals(lambda: loop.call_soon_threadsafe(stop.set))
+        future = asyncio.run_coroutine_threadsafe(self.aio.run(stop=stop), loop)
+        try:
+            while True:
+                try:
+                    return future.result(timeout=0.5)
+                except TimeoutError:
+                    continue
+                except KeyboardInterrupt:
+                    loop.call_soon_threadsafe(stop.set)
+        finally:
+            restore()
+
+    def start(self) -> None:
+        """Run a worker on the background loop and return at once (``stop()`` ends it)."""
+        if self._worker is not None and not self._worker.done():
+            return
+        self._stop = self._call(_new_event())
+        self._worker = asyncio.run_coroutine_threadsafe(
+            self.aio.run(stop=self._stop), background_loop()
+        )
+
+    def stop(self, timeout: float | None = None) -> RunStats | None:
+        """Stop the background worker gracefully and wait for it."""
+        worker, stop = self._worker, self._stop
+        self._worker = self._stop = None
+        if worker is None or stop is None:
+            return None
+        background_loop().call_soon_threadsafe(stop.set)
+        return worker.result(timeout=timeout)
+
+    async def serve(self) -> RunStats:
+        """Run a worker from async code until SIGTERM/SIGINT, then stop gracefully.
+
+        The worker runs on socialkit's background loop; the caller's loop only waits.
+        """
+        stop = self._call_threadsafe_event()
+        loop = background_loop()
+        caller = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                caller.add_signal_handler(sig, lambda: loop.call_soon_threadsafe(stop.set))
+                installed.append(sig)
+        try:
+            future = asyncio.run_coroutine_threadsafe(self.aio.run(stop=stop), loop)
+            return await asyncio.wrap_future(future)
+        finally:
+            for sig in installed:
+                caller.remove_signal_handler(sig)
+
+    def _call_threadsafe_event(self) -> asyncio.Event:
+        return asyncio.run_coroutine_threadsafe(_new_event(), background_loop()).result()
+
+
+async def _new_event() -> asyncio.Event:
+    return asyncio.Event()
+
+
+def _install_signals(handler: Any) -> Any:
+    """Route SIGTERM/SIGINT to ``handler`` while a worker runs in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, lambda *_: handler())
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore

@@ -1,0 +1,714 @@
+"""The scheduling engine's async API: :class:`AsyncScheduler`.
+
+Example::
+
+    async with AsyncScheduler("sqlite:///socialkit.db") as scheduler:
+        await scheduler.schedule(post, account, at="2026-12-01 09:00", tz="Asia/Tehran")
+        await scheduler.run(until_idle=True)
+
+:class:`socialkit.Scheduler` is the same API for synchronous code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import datetime as dt
+import signal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from socialkit.errors import ConfigError
+from socialkit.models.account import Account
+from socialkit.schedule.approval import OnRequest
+from socialkit.schedule.engine import actions
+from socialkit.schedule.engine.clock import SystemClock
+from socialkit.schedule.engine.config import EngineConfig
+from socialkit.schedule.engine.events import Notifier, follow_events
+from socialkit.schedule.engine.materialise import materialise
+from socialkit.schedule.engine.services import Services
+from socialkit.schedule.engine.worker import RunStats, Worker
+from socialkit.schedule.publication import PauseScope
+from socialkit.schedule.records import NewPublication, PublicationQuery
+from socialkit.schedule.recurring import Rule
+from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_free_slot, parse_local
+from socialkit.schedule.states import ACTIVE_STATES, PublicationState
+from socialkit.schedule.stores import store_from_url
+from socialkit.schedule.stores._common import new_id
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    import httpx
+
+    from socialkit.models.campaign import Campaign
+    from socialkit.models.content import Post
+    from socialkit.models.media_store import MediaStore
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.models.receipt import Receipt
+    from socialkit.platforms.credentials import CredentialProvider
+    from socialkit.platforms.registry import Registry
+    from socialkit.schedule.approval import ApprovalPolicy
+    from socialkit.schedule.engine.clock import Clock
+    from socialkit.schedule.publication import Event, Page, Publication
+    from socialkit.schedule.records import AccountRecord
+    from socialkit.schedule.stores.base import Store
+
+__all__ = ["AccountsArg", "AsyncScheduler", "When"]
+
+S = PublicationState
+AccountsArg = Account | str | Iterable[Account | str]
+"""One account or several: :class:`Account` objects (stored as given) or ids of stored ones."""
+When = dt.datetime | str
+"""A moment: an aware datetime, or a local wall time (naive datetime or ``"2026-12-01 09:00"``)
+read in ``tz`` (or each account's own zone)."""
+
+
+class AsyncScheduler:
+    """Schedules posts on accounts and runs the engine that publishes them.
+
+    Args:
+        store: a store URL (``sqlite:///socialkit.db``, ``memory://``,
+            ``postgresql://…``) or a :class:`Store`.
+        registry: where platforms come from; the process-wide registry by default.
+        credentials: the credential provider; environment variables by default.
+        media: the media store; the default one by default.
+        http: an ``httpx.AsyncClient`` for adapters; a pooled one by default.
+        clock: the engine's clock (:class:`ManualClock` in tests).
+        config: engine settings (:class:`EngineConfig`).
+        approval: which publications need approval (:class:`OnRequest` by default:
+            those scheduled with ``needs_approval=True``, one approver).
+        campaigns: campaigns whose UTM parameters apply to their posts.
+        accounts: accounts to store when the scheduler opens.
+        workspace: the tenant this scheduler acts in.
+    """
+
+    def __init__(
+        self,
+        store: str | Store = "sqlite:///socialkit.db",
+        *,
+        registry: Registry | None = None,
+        credentials: CredentialProvider | None = None,
+        media: MediaStore | None = None,
+        http: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        config: EngineConfig | None = None,
+        approval: ApprovalPolicy | None = None,
+        campaigns: Iterable[Campaign] = (),
+        accounts: Iterable[Account] = (),
+        workspace: str = "default",
+    ) -> None:
+        self.store: Store = store_from_url(store) if isinstance(store, str) else store
+        self.clock: Clock = clock or SystemClock()
+        self.config = config or EngineConfig()
+        self.approval: ApprovalPolicy = approval or OnRequest()
+        self.workspace = workspace
+        self._registry = registry
+        self._credentials = credentials
+        self._media = media
+        self._http = http
+        self._campaigns = {c.id: c for c in campaigns}
+        self._initial_accounts = tuple(accounts)
+        self._services: Services | None = None
+        self._open_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"AsyncScheduler({self.store!r}, worker={self.config.worker_id!r})"
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the store (migrating it) and store the initial accounts. Idempotent."""
+        async with self._open_lock:
+            if self._services is not None:
+                return
+            from socialkit.models.media_store import default_media_store
+            from socialkit.platforms.credentials import EnvCredentialProvider
+            from socialkit.platforms.registry import get_registry
+
+            registry = self._registry or get_registry()
+            await self.store.open()
+            self._services = Services(
+                store=self.store,
+                registry=registry,
+                credentials=self._credentials or EnvCredentialProvider(),
+                media=self._media or default_media_store(),
+                clock=self.clock,
+                config=self.config,
+                notifier=Notifier(registry),
+                campaigns=self._campaigns,
+                http_client=self._http,
+            )
+            for account in self._initial_accounts:
+                await self.store.put_account(account, now=self.clock.now())
+
+    async def close(self) -> None:
+        """Close the HTTP client (if it is ours) and the store."""
+        services, self._services = self._services, None
+        if services is not None:
+            await services.aclose()
+            await self.store.close()
+
+    async def __aenter__(self) -> AsyncScheduler:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _s(self) -> Services:
+        if self._services is None:
+            await self.open()
+        assert self._services is not None
+        return self._services
+
+    # -- accounts -------------------------------------------------------------------------
+
+    async def add_account(self, account: Account) -> None:
+        """Store (or update) an account. Its credentials stay with the provider."""
+        s = await self._s()
+        await s.store.put_account(account, now=s.clock.now())
+        s.forget_account(account.workspace, account.id)
+
+    async def accounts(self) -> builtins.list[AccountRecord]:
+        """Stored accounts of this workspace, with their status."""
+        s = await self._s()
+        return await s.store.list_accounts(workspace=self.workspace)
+
+    async def reconnect(self, account_id: str, *, actor: str = "api") -> None:
+        """Mark an account as working again after a person reconnected it; its
+        waiting publications become due."""
+        s = await self._s()
+        await s.store.set_account_status(
+            account_id,
+            "ok",
+            now=s.clock.now(),
+            workspace=self.workspace,
+            reason=f"reconnected by {actor}",
+            actor=actor,
+        )
+        s.forget_account(self.workspace, account_id)
+
+    async def _accounts(self, accounts: AccountsArg) -> builtins.list[Account]:
+        s = await self._s()
+        items: builtins.list[Account | str]
+        items = [accounts] if isinstance(accounts, Account | str) else builtins.list(accounts)
+        if not items:
+            raise ConfigError("no accounts given")
+        out = []
+        for item in items:
+            if isinstance(item, Account):
+                await s.store.put_account(item, now=s.clock.now())
+                s.forget_account(item.workspace, item.id)
+                out.append(item)
+            else:
+                out.append(await s.account(self.workspace, item))
+        return out
+
+    # -- creating publications ------------------------------------------------------------
+
+    async def schedule(
+        self,
+        post: Post,
+        accounts: AccountsArg,
+        *,
+        at: When,
+        tz: str | None = None,
+        campaign: str | None = None,
+        key: str | None = None,
+        grace: dt.timedelta | None = None,
+        publish_late: bool | None = None,
+        needs_approval: bool | None = None,
+        actor: str = "api",
+    ) -> builtins.list[Publication]:
+        """Schedule ``post`` on each account at one moment: one publication per account.
+
+        Args:
+            post: the content (pinned by its revision hash).
+            accounts: one account or several.
+            at: an aware datetime, or a local wall time read in ``tz`` — or, without
+                ``tz``, in each account's own zone ("09:00 wherever each account is").
+            tz: an IANA zone.
+            campaign: the campaign id (defaults to ``post.campaign``).
+            key: an idempotency key: scheduling again with the same key and account
+                returns the existing publication instead of a second one.
+            grace: how late it may still start (default: the engine's).
+            publish_late: past the grace period, publish anyway instead of ``missed``.
+            needs_approval: ask the approval policy for approval.
+            actor: who did it, for the history.
+        """
+        targets = await self._accounts(accounts)
+        moments = {a.id: _moment(at, tz or a.timezone) for a in targets}
+        return await self._create(
+            post,
+            targets,
+            lambda account: moments[account.id],
+            campaign=campaign,
+            key=key,
+            grace=grace,
+            publish_late=publish_late,
+            needs_approval=needs_approval,
+            actor=actor,
+        )
+
+    async def queue(
+        self,
+        post: Post,
+        accounts: AccountsArg,
+        *,
+        campaign: str | None = None,
+        key: str | None = None,
+        needs_approval: bool | None = None,
+        actor: str = "api",
+    ) -> builtins.list[Publication]:
+        """Add ``post`` to each account's queue: its next free posting slot."""
+        s = await self._s()
+        targets = await self._accounts(accounts)
+        now = s.clock.now()
+        slots: dict[str, Occurrence] = {}
+        for account in targets:
+            if not account.posting_slots:
+                raise ConfigError(
+                    f"account {account.id!r} has no posting slots; add posting_slots to queue posts"
+                )
+            taken = await self._taken(account, now)
+            slots[account.id] = next_free_slot(account.posting_slots, account.timezone, now, taken)
+        return await self._create(
+            post,
+            targets,
+            lambda account: slots[account.id],
+            campaign=campaign,
+            key=key,
+            grace=None,
+            publish_late=None,
+            needs_approval=needs_approval,
+            actor=actor,
+        )
+
+    async def _taken(self, account: Account, now: dt.datetime) -> builtins.list[dt.datetime]:
+        s = await self._s()
+        taken: builtins.list[dt.datetime] = []
+        cursor = None
+        while True:
+            page = await s.store.list_publications(
+                PublicationQuery(
+                    account_id=account.id,
+                    workspace=account.workspace,
+                    states=tuple(ACTIVE_STATES),
+                    between=(now, now + dt.timedelta(days=3660)),
+                    cursor=cursor,
+                    limit=1000,
+                )
+            )
+            taken.extend(p.due_at for p in page.items)
+            if page.next_cursor is None:
+                return taken
+            cursor = page.next_cursor
+
+    async def _create(
+        self,
+        post: Post,
+        targets: builtins.list[Account],
+        when: Any,
+        *,
+        campaign: str | None,
+        key: str | None,
+        grace: dt.timedelta | None,
+        publish_late: bool | None,
+        needs_approval: bool | None,
+        actor: str,
+    ) -> builtins.list[Publication]:
+        s = await self._s()
+        now = s.clock.now()
+        revision = await s.store.put_revision(post, now=now)
+        campaign = campaign or post.campaign
+        grace_s = _grace(grace, self.config)
+        items = []
+        for account in targets:
+            occurrence: Occurrence = when(account)
+            required = self.approval.approvals_required(
+                post, account, campaign=campaign, requested=needs_approval
+            )
+            pub_id = new_id()
+            items.append(
+                NewPublication(
+                    id=pub_id,
+                    account_id=account.id,
+                    platform=account.platform,
+                    revision=revision,
+                    due_at=occurrence.due_at,
+                    local_time=occurrence.local,
+                    zone=occurrence.zone,
+                    idempotency_key=f"{key}:{account.id}" if key else pub_id,
+                    workspace=account.workspace,
+                    state=S.PENDING_APPROVAL if required else S.SCHEDULED,
+                    campaign=campaign,
+                    approvals_required=required,
+                    grace_s=grace_s,
+                    publish_late=self.config.publish_late if publish_late is None else publish_late,
+                    actor=actor,
+                )
+            )
+        ids = await s.store.add(items, now=now)
+        return [await s.store.get(pub_id) for pub_id in ids]
+
+    async def recur(
+        self,
+        post: Post,
+        accounts: AccountsArg,
+        *,
+        rrule: str,
+        tz: str | None = None,
+        start: When | None = None,
+        campaign: str | None = None,
+        grace: dt.timedelta | None = None,
+        limit: int | None = None,
+        needs_approval: bool | None = None,
+        actor: str = "api",
+    ) -> builtins.list[Rule]:
+        """Publish ``post`` on every occurrence of an RRULE (RFC 5545) in a zone.
+
+        Without ``tz`` each account's own zone is used (one rule per zone). ``start`` is
+        the local wall time the rule starts from (``DTSTART``); now, by default.
+        ``limit`` caps how many occurrences are ever created.
+        """
+        s = await self._s()
+        now = s.clock.now()
+        targets = await self._accounts(accounts)
+        revision = await s.store.put_revision(post, now=now)
+        by_zone: dict[str, builtins.list[Account]] = {}
+        for account in targets:
+            by_zone.setdefault(tz or account.timezone, []).append(account)
+        rules = []
+        for zone, group in by_zone.items():
+            first = _local_start(start, zone, now)
+            recurrence = Recurrence(rrule=rrule, tz=zone, start=first)
+            required = max(
+                self.approval.approvals_required(
+                    post, a, campaign=campaign or post.campaign, requested=needs_approval
+                )
+                for a in group
+            )
+            rule = Rule(
+                id=new_id("r"),
+                workspace=self.workspace,
+                kind="rrule",
+                spec=recurrence.model_dump(mode="json"),
+                revision=revision,
+                account_ids=tuple(a.id for a in group),
+                campaign=campaign or post.campaign,
+                remaining=limit,
+                grace_s=_grace(grace, self.config),
+                approvals_required=required,
+                created_at=now,
+                updated_at=now,
+            )
+            await s.store.add_rule(rule, now=now)
+            await materialise(s, rule, now)
+            rules.append(await s.store.get_rule(rule.id))
+        return rules
+
+    async def evergreen(
+        self,
+        post: Post,
+        account: Account | str,
+        *,
+        first_at: When | None = None,
+        every_days: int | None = None,
+        every_slots: int | None = None,
+        limit: int | None = None,
+        campaign: str | None = None,
+        actor: str = "api",
+    ) -> Rule:
+        """Publish ``post`` now (or at ``first_at``) and again every N days or N slots.
+
+        ``limit`` is how many times it comes back at most.
+        """
+        s = await self._s()
+        now = s.clock.now()
+        (target,) = await self._accounts([account])
+        policy = Recycling(every_days=every_days, every_slots=every_slots, limit=limit)
+        first = _moment(first_at, target.timezone) if first_at is not None else None
+        if first is None:
+            if every_slots is not None and target.posting_slots:
+                first = next_free_slot(
+                    target.posting_slots, target.timezone, now, await self._taken(target, now)
+                )
+            else:
+                first = Occurrence.at(
+                    now.astimezone(target.zone).replace(tzinfo=None, microsecond=0),
+                    target.timezone,
+                )
+        revision = await s.store.put_revision(post, now=now)
+        rule = Rule(
+            id=new_id("r"),
+            workspace=self.workspace,
+            kind="evergreen",
+            spec={
+                "recycling": policy.model_dump(mode="json"),
+                "zone": first.zone,
+                "first": first.local.isoformat(),
+            },
+            revision=revision,
+            account_ids=(target.id,),
+            campaign=campaign or post.campaign,
+            grace_s=_grace(None, self.config),
+            created_at=now,
+            updated_at=now,
+        )
+        await s.store.add_rule(rule, now=now)
+        await materialise(s, rule, now)
+        return await s.store.get_rule(rule.id)
+
+    async def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
+        """Stop a rule: no new occurrences (those already created stay; cancel them)."""
+        s = await self._s()
+        await s.store.set_rule_active(rule_id, False, now=s.clock.now(), actor=actor)
+
+    async def rules(self, *, active: bool | None = None) -> builtins.list[Rule]:
+        """This workspace's rules."""
+        s = await self._s()
+        return await s.store.list_rules(workspace=self.workspace, active=active)
+
+    # -- people ---------------------------------------------------------------------------
+
+    async def approve(
+        self,
+        publication_id: str,
+        *,
+        actor: str,
+        revision: str | None = None,
+        comment: str | None = None,
+    ) -> Publication:
+        """Approve a pending publication's current revision (see :func:`actions.approve`)."""
+        return await actions.approve(
+            await self._s(), publication_id, actor=actor, revision=revision, comment=comment
+        )
+
+    async def reject(
+        self, publication_id: str, *, actor: str, comment: str | None = None
+    ) -> Publication:
+        """Reject a pending publication: it goes back to ``draft``."""
+        return await actions.reject(await self._s(), publication_id, actor=actor, comment=comment)
+
+    async def edit(self, publication_id: str, post: Post, *, actor: str = "api") -> Publication:
+        """Replace the content (a new revision; approval again when the policy says so)."""
+        return await actions.edit(
+            await self._s(), publication_id, post, actor=actor, policy=self.approval
+        )
+
+    async def cancel(
+        self, publication_id: str, *, actor: str = "api", reason: str | None = None
+    ) -> Publication:
+        """Cancel a publication that was not sent."""
+        return await actions.cancel(await self._s(), publication_id, actor=actor, reason=reason)
+
+    async def reschedule(
+        self, publication_id: str, *, at: When, tz: str | None = None, actor: str = "api"
+    ) -> Publication:
+        """Move a publication to another time (in ``tz``, or its own zone)."""
+        s = await self._s()
+        current = await s.store.get(publication_id)
+        occurrence = _moment(at, tz or current.zone)
+        return await actions.reschedule(
+            s,
+            publication_id,
+            due_at=occurrence.due_at,
+            local_time=occurrence.local,
+            zone=occurrence.zone,
+            actor=actor,
+        )
+
+    async def resolve(
+        self,
+        publication_id: str,
+        *,
+        published: Receipt | None = None,
+        retry: bool = False,
+        abandon: bool = False,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> Publication:
+        """Settle an ``unknown`` publication: ``published=receipt``, ``retry=True`` or
+        ``abandon=True``."""
+        return await actions.resolve(
+            await self._s(),
+            publication_id,
+            actor=actor,
+            published=published,
+            retry=retry,
+            abandon=abandon,
+            reason=reason,
+        )
+
+    async def pause(
+        self,
+        *,
+        account: str | None = None,
+        campaign: str | None = None,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> int:
+        """Stop claims for everything, one account or one campaign, from the next claim.
+
+        Returns how many publications were held.
+        """
+        s = await self._s()
+        return await s.store.pause(
+            _scope(self.workspace, account, campaign, actor, reason), now=s.clock.now()
+        )
+
+    async def resume(
+        self,
+        *,
+        account: str | None = None,
+        campaign: str | None = None,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> int:
+        """Flip a pause switch off; returns how many publications are due again."""
+        s = await self._s()
+        return await s.store.resume(
+            _scope(self.workspace, account, campaign, actor, reason), now=s.clock.now()
+        )
+
+    async def pauses(self) -> builtins.list[PauseScope]:
+        """The pause switches that are on."""
+        s = await self._s()
+        return await s.store.pauses(workspace=self.workspace)
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def get(self, publication_id: str, *, history: bool = True) -> Publication:
+        """One publication with its post, receipts and (by default) history."""
+        s = await self._s()
+        return await s.store.get(publication_id, history=history)
+
+    async def list(
+        self,
+        *,
+        state: PublicationState | str | Iterable[PublicationState | str] | None = None,
+        campaign: str | None = None,
+        account: str | None = None,
+        rule: str | None = None,
+        between: tuple[dt.datetime, dt.datetime] | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+        attention: str | None = None,
+    ) -> Page:
+        """Publications by due time, one page at a time (``page.next_cursor``)."""
+        s = await self._s()
+        if state is None:
+            states: tuple[PublicationState, ...] = ()
+        elif isinstance(state, str):
+            states = (PublicationState(state),)
+        else:
+            states = tuple(PublicationState(x) for x in state)
+        return await s.store.list_publications(
+            PublicationQuery(
+                states=states,
+                workspace=self.workspace,
+                campaign=campaign,
+                account_id=account,
+                rule_id=rule,
+                attention=attention,
+                between=between,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
+
+    async def events(self, *, since: int = 0, limit: int = 1000) -> builtins.list[Event]:
+        """Events after ``since`` from the durable log."""
+        s = await self._s()
+        return await s.store.events(since=since, limit=limit)
+
+    async def follow(
+        self, *, since: int = 0, stop: asyncio.Event | None = None
+    ) -> AsyncIterator[Event]:
+        """Every event after ``since``, waiting for new ones (``async for``)."""
+        s = await self._s()
+        async for event in follow_events(s.store, since=since, clock=s.clock, stop=stop):
+            yield event
+
+    async def metrics(
+        self,
+        *,
+        publication: str | None = None,
+        account: str | None = None,
+        campaign: str | None = None,
+    ) -> builtins.list[MetricSnapshot]:
+        """The stored metric series (oldest first) for a publication, account or campaign."""
+        s = await self._s()
+        return await s.store.metric_series(
+            publication_id=publication,
+            account_id=account,
+            campaign=campaign,
+            workspace=self.workspace,
+        )
+
+    # -- running --------------------------------------------------------------------------
+
+    async def run(self, *, until_idle: bool = False, stop: asyncio.Event | None = None) -> RunStats:
+        """Run the engine: forever (until ``stop`` is set), or until nothing is due now."""
+        s = await self._s()
+        return await Worker(s).run(until_idle=until_idle, stop=stop)
+
+    async def serve(self, stop: asyncio.Event | None = None) -> RunStats:
+        """Run until SIGTERM or SIGINT (or ``stop``), then stop gracefully: claims not
+        yet sent are handed back, in-flight publishes finish."""
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+        try:
+            return await self.run(stop=stop)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+
+def _grace(grace: dt.timedelta | None, config: EngineConfig) -> float | None:
+    chosen = grace if grace is not None else config.grace
+    return chosen.total_seconds() if chosen is not None else None
+
+
+def _moment(at: When, zone: str) -> Occurrence:
+    """An occurrence for an aware instant or a local wall time read in ``zone``."""
+    if isinstance(at, str):
+        return Occurrence.at(parse_local(at), zone)
+    if at.tzinfo is not None and at.utcoffset() is not None:
+        from zoneinfo import ZoneInfo
+
+        instant = at.astimezone(dt.UTC)
+        local = instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        return Occurrence(local=local, due_at=instant, zone=zone, key=local.isoformat())
+    return Occurrence.at(at, zone)
+
+
+def _local_start(start: When | None, zone: str, now: dt.datetime) -> dt.datetime:
+    if start is None:
+        from zoneinfo import ZoneInfo
+
+        return now.astimezone(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
+    return _moment(start, zone).local
+
+
+def _scope(
+    workspace: str, account: str | None, campaign: str | None, actor: str, reason: str | None
+) -> PauseScope:
+    if account is not None and campaign is not None:
+        raise ConfigError("pause one scope at a time: an account or a campaign, not both")
+    if account is not None:
+        return PauseScope(
+            kind="account", value=account, workspace=workspace, actor=actor, reason=reason
+        )
+    if campaign is not None:
+        return PauseScope(
+            kind="campaign", value=campaign, workspace=workspace, actor=actor, reason=reason
+        )
+    return PauseScope(kind="all", workspace=workspace, actor=actor, reason=reason)
