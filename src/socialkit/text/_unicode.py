@@ -46,11 +46,13 @@ def _flag_alternation() -> str:
 
 # One emoji as a person sees it (UTS #51 emoji sequences): a keycap, a flag, a tag
 # sequence (England, Scotland, Wales), or emoji joined by ZWJ, each with an optional
-# skin-tone modifier or emoji presentation selector. Digits, "#" and "*" are emoji only
-# as keycap bases. twitter-text counts each such sequence as one unit.
+# skin-tone modifier, or an emoji presentation selector (U+FE0F) after an emoji that is
+# text by default (❤️). Digits, "#" and "*" are emoji only as keycap bases. twitter-text
+# counts each such sequence as one unit.
 _ELEMENT = (
     r"(?:\p{Emoji_Modifier_Base}\p{Emoji_Modifier}"
-    r"|[\p{Emoji}--[#*0-9]]\uFE0F?)"
+    r"|\p{Emoji_Presentation}"
+    r"|[\p{Emoji}--\p{Emoji_Presentation}--[#*0-9]]\uFE0F?)"
 )
 EMOJI_SEQUENCE = regex.compile(
     r"[#*0-9]\uFE0F?\u20E3"

@@ -42,41 +42,64 @@ _SPACE = regex.compile(r"\s+")
 _MIN_SENTENCE_FILL = 0.5
 
 
-def _cut_points(text: str, rule: TextRule) -> tuple[list[int], set[int], set[int]]:
-    """Allowed cut offsets (sorted), and which of them end a sentence or a word."""
-    blocked: set[int] = set()
-    for _, start, end, _ in raw_entities(text, rule.entities):
-        blocked.update(range(start + 1, end))
-    allowed = [b for b in grapheme_boundaries(text)[1:] if b not in blocked]
-    words = {m.start() for m in _SPACE.finditer(text) if m.start() not in blocked}
-    sentences = {m.end() for m in _SENTENCE_END.finditer(text) if m.end() not in blocked}
-    return allowed, sentences, words
+class _Cuts:
+    """Where one text may be cut, and how to trim the whitespace at a cut.
+
+    Whitespace is trimmed a grapheme cluster at a time, so a space that carries a
+    combining mark (a grapheme of its own) is kept, never split from its mark.
+    """
+
+    def __init__(self, text: str, rule: TextRule) -> None:
+        self.text = text
+        self.bounds = grapheme_boundaries(text)
+        blocked: set[int] = set()
+        for _, start, end, _ in raw_entities(text, rule.entities):
+            blocked.update(range(start + 1, end))
+        self.allowed = [b for b in self.bounds[1:] if b not in blocked]
+        self.words = {m.start() for m in _SPACE.finditer(text) if m.start() not in blocked}
+        self.sentences = {m.end() for m in _SENTENCE_END.finditer(text) if m.end() not in blocked}
+
+    def trim(self, start: int, end: int) -> tuple[int, int]:
+        """``start``/``end`` (grapheme boundaries) moved past whitespace-only clusters."""
+        text, bounds = self.text, self.bounds
+        index = bisect.bisect_left(bounds, start)
+        while start < end and text[start : bounds[index + 1]].isspace():
+            index += 1
+            start = bounds[index]
+        index = bisect.bisect_left(bounds, end)
+        while end > start and text[bounds[index - 1] : end].isspace():
+            index -= 1
+            end = bounds[index]
+        return start, end
+
+    def piece(self, start: int, end: int) -> str:
+        first, last = self.trim(start, end)
+        return self.text[first:last]
 
 
-def _fits(piece: str, suffix: str, rule: TextRule) -> bool:
-    return measure(piece.strip() + suffix, rule).fits
+def _fits(cuts: _Cuts, start: int, end: int, suffix: str, rule: TextRule) -> bool:
+    return measure(cuts.piece(start, end) + suffix, rule).fits
 
 
-def _farthest(
-    text: str, start: int, cuts: list[int], first: int, suffix: str, rule: TextRule
-) -> int:
-    """Index in ``cuts`` of the farthest cut after ``start`` that fits, or ``first - 1``.
+def _farthest(cuts: _Cuts, start: int, first: int, suffix: str, rule: TextRule) -> int:
+    """Index in ``cuts.allowed`` of the farthest cut after ``start`` that fits, or ``first - 1``.
 
     Galloping, then binary search: the probes stay near the part's real size, so a long
     text costs about one part's worth of measuring per part, not the whole remainder.
     """
+    allowed = cuts.allowed
     fits_up_to = first - 1
     step = 1
     probe = first
-    while probe < len(cuts) and _fits(text[start : cuts[probe]], suffix, rule):
+    while probe < len(allowed) and _fits(cuts, start, allowed[probe], suffix, rule):
         fits_up_to = probe
         probe = first + step
         step *= 2
-    high = min(probe, len(cuts)) - 1
+    high = min(probe, len(allowed)) - 1
     low = fits_up_to + 1
     while low <= high:
         middle = (low + high) // 2
-        if _fits(text[start : cuts[middle]], suffix, rule):
+        if _fits(cuts, start, allowed[middle], suffix, rule):
             fits_up_to = middle
             low = middle + 1
         else:
@@ -85,28 +108,27 @@ def _farthest(
 
 
 def _split(text: str, rule: TextRule, suffix: str) -> list[str]:
-    cuts, sentences, words = _cut_points(text, rule)
+    cuts = _Cuts(text, rule)
+    allowed = cuts.allowed
     parts: list[str] = []
     start = 0
     size = len(text)
     while start < size:
-        space = _SPACE.match(text, start)  # whitespace left over from the previous cut
-        if space is not None:
-            start = space.end()
-            if start >= size:
-                break
-        first = bisect.bisect_right(cuts, start)
-        best = _farthest(text, start, cuts, first, suffix, rule)
+        start, _ = cuts.trim(start, size)  # whitespace left over from the previous cut
+        if start >= size:
+            break
+        first = bisect.bisect_right(allowed, start)
+        best = _farthest(cuts, start, first, suffix, rule)
         if best < first:
-            cut = cuts[first]  # one unit that cannot fit: a part of its own
+            cut = allowed[first]  # one unit that cannot fit: a part of its own
         else:
-            farthest = cuts[best]
+            farthest = allowed[best]
             enough = start + (farthest - start) * _MIN_SENTENCE_FILL
-            window = cuts[first : best + 1]
-            sentence = [c for c in window if c in sentences and c >= enough]
-            word = [c for c in window if c in words]
+            window = allowed[first : best + 1]
+            sentence = [c for c in window if c in cuts.sentences and c >= enough]
+            word = [c for c in window if c in cuts.words]
             cut = sentence[-1] if sentence else word[-1] if word else farthest
-        piece = text[start:cut].strip()
+        piece = cuts.piece(start, cut)
         if piece:
             parts.append(piece)
         start = cut
@@ -120,8 +142,8 @@ def split(text: str, rule: TextRule, *, numbering: str | None = None) -> list[st
         text: the text.
         rule: the platform's rule.
         numbering: a suffix format with ``{i}`` (part number) and ``{n}`` (part count),
-            such as ``" {i}/{n}"``; counted in each part's length. A text that fits is
-            returned whole, without numbering.
+            such as ``" {i}/{n}"``; counted in each part's length. A text that fits (or
+            that is one unit too long to split) is returned whole, without numbering.
 
     Returns:
         The parts, in order (one part, the text itself, when it fits).
@@ -133,6 +155,8 @@ def split(text: str, rule: TextRule, *, numbering: str | None = None) -> list[st
     widest = 9
     while True:
         parts = _split(text, rule, numbering.format(i=widest, n=widest))
+        if len(parts) == 1:  # one unit too long to split: nothing to number
+            return _split(text, rule, "")
         if len(parts) <= widest:
             count = len(parts)
             return [part + numbering.format(i=i, n=count) for i, part in enumerate(parts, 1)]

@@ -95,8 +95,10 @@ _PATH = (
 _QUERY_CHAR = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
 _QUERY_END = r"[a-z0-9\-_&=#/]"
 
-# JavaScript's case-insensitive matching without the u flag folds ASCII only, hence re.ASCII.
-_FLAGS = re.IGNORECASE | re.ASCII
+# Case-insensitive as in JavaScript without the u flag, which also folds non-ASCII letters
+# onto each other (so "ʒ" matches the Latin range holding "Ʒ"); it differs only in never
+# folding a non-ASCII letter onto an ASCII one ("ſ", the Kelvin sign), which Python does.
+_FLAGS = re.IGNORECASE
 URL_PATTERN = re.compile(
     rf"(?P<before>[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|^)"
     r"(?P<url>"
