@@ -56,9 +56,10 @@ _LINK = re.compile(
 )
 _TAG = regex.compile(
     rf"(?:^|[{_JS_SPACE}])[#\uff03]"
-    rf"(?P<tag>(?!\ufe0f)[^\s{_ZERO_WIDTH}]*[^0-9\s\p{{P}}{_ZERO_WIDTH}]+[^\s{_ZERO_WIDTH}]*)?"
+    rf"(?P<tag>(?!\ufe0f)[^{_JS_SPACE}{_ZERO_WIDTH}]*"
+    rf"[^0-9{_JS_SPACE}\p{{P}}{_ZERO_WIDTH}]+[^{_JS_SPACE}{_ZERO_WIDTH}]*)?"
 )
-_TRAILING_PUNCTUATION = regex.compile(r"\p{P}+$")
+_TRAILING_PUNCTUATION = regex.compile(r"\p{P}+\Z")
 _CASHTAG = re.compile(
     rf"(?:^|[{_JS_SPACE}(])\$(?P<symbol>[A-Za-z][A-Za-z0-9]{{0,4}})"
     rf"(?=[{_JS_SPACE}]|\Z|[.,;:!?)\"'\u2019])"
@@ -102,7 +103,7 @@ def extract(text: str) -> list[RawEntity]:
             tag = match["tag"]
             if not tag:
                 continue
-            tag = _TRAILING_PUNCTUATION.sub("", tag.strip())
+            tag = _TRAILING_PUNCTUATION.sub("", tag)
             if not tag or utf16_length(tag) > MAX_TAG_UTF16:
                 continue
             start = match.start("tag") - 1

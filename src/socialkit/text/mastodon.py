@@ -17,6 +17,8 @@ twitter-text overrides):
 
 from __future__ import annotations
 
+import functools
+
 import regex
 
 from socialkit.text import twitter
@@ -52,23 +54,28 @@ _BALANCED = rf"\((?:{_PATH_CHAR}+|(?:{_PATH_CHAR}*\({_PATH_CHAR}+\){_PATH_CHAR}*
 _TWITTER_BALANCED = twitter._BALANCED_PARENS
 _PATH_END = rf"(?:[^\s()?!*\"'「」<>;:=,.$%\[\]~&|@]|{_TWITTER_BALANCED})"
 _PATH = rf"(?:(?:{_PATH_CHAR}*(?:{_BALANCED}{_PATH_CHAR}*)*{_PATH_END})|(?:{_PATH_CHAR}+/))"
-_URL = regex.compile(
+_URL_SOURCE = (
     rf"(?:[^A-Z0-9@\uff20$#\uff03{twitter._INVALID}]|^)"
     r"(?P<url>(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://"
     rf"(?P<domain>{twitter._DOMAIN})"
     r"(?::[0-9]+)?"
     rf"(?:/{_PATH}*)?"
     rf"(?:\?[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@^{_UCHARS}]*[a-z0-9_&=#/\-{_UCHARS}])?"
-    r")",
-    regex.IGNORECASE | regex.VERSION0,
+    r")"
 )
+
+
+@functools.cache
+def _url() -> regex.Pattern[str]:
+    """Compiled on first use: the top-level domain list makes it slow to compile."""
+    return regex.compile(_URL_SOURCE, regex.IGNORECASE | regex.VERSION0)
 
 
 def extract_urls(text: str) -> list[RawEntity]:
     """Links Mastodon makes: a scheme is required (``example.com`` alone is plain text)."""
     if ":" not in text:
         return []
-    return [("url", m.start("url"), m.end("url"), m["url"]) for m in _URL.finditer(text)]
+    return [("url", m.start("url"), m.end("url"), m["url"]) for m in _url().finditer(text)]
 
 
 def extract_hashtags(text: str) -> list[RawEntity]:

@@ -57,11 +57,13 @@ class TextRule(BaseModel):
         content_warning_counts: the content warning counts toward the limit (Mastodon).
         emoji_as_utf8_bytes: an emoji counts as its UTF-8 byte length (Threads).
         max_hashtags: the most hashtags allowed (Instagram: 30), or ``None``.
-        weights: twitter-text weighted ranges (``counting == WEIGHTED``).
+        weights: twitter-text weighted ranges (``counting == WEIGHTED``); they must not
+            overlap. A URL weighs ``url_length * scale``.
         default_weight, scale: twitter-text weights; length = sum(weights) // scale.
         emoji_weight: weight of a whole emoji sequence, or ``None`` to weigh code points.
-        transformed_url_weight: URL weight before scaling for twitter-text.
         normalize_nfc: count the NFC form (twitter-text does).
+
+    The formulas per unit are in :mod:`socialkit.text.measure`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 
+import attrs
 import regex
 
 from socialkit.text._tlds import COUNTRY_TLDS, GENERIC_TLDS
@@ -99,7 +100,7 @@ _QUERY_END = r"[a-z0-9\-_&=#/]"
 # onto each other (so "ʒ" matches the Latin range holding "Ʒ"); it differs only in never
 # folding a non-ASCII letter onto an ASCII one ("ſ", the Kelvin sign), which Python does.
 _FLAGS = re.IGNORECASE
-URL_PATTERN = re.compile(
+_URL_SOURCE = (
     rf"(?P<before>[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|^)"
     r"(?P<url>"
     r"(?P<protocol>https?://)?"
@@ -107,13 +108,29 @@ URL_PATTERN = re.compile(
     r"(?::(?P<port>[0-9]+))?"
     rf"(?P<path>/{_PATH}*)?"
     rf"(?P<query>\?{_QUERY_CHAR}*{_QUERY_END})?"
-    r")",
-    _FLAGS,
+    r")"
 )
-# A URL needs ".tld" somewhere; finding none first spares texts full of dots (a long CJK
-# text with ASCII full stops) a scan that tries every position as a possible host.
-_TLD_PRESENT = re.compile(rf"\.{_TLD}", _FLAGS)
-_ASCII_DOMAIN = re.compile(rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{_TLD}", _FLAGS)
+
+
+@attrs.frozen
+class _UrlPatterns:
+    url: re.Pattern[str]
+    tld_present: re.Pattern[str]
+    ascii_domain: re.Pattern[str]
+
+
+@functools.cache
+def _url_patterns() -> _UrlPatterns:
+    """The URL patterns, compiled on first use: the TLD list makes them slow to compile."""
+    return _UrlPatterns(
+        url=re.compile(_URL_SOURCE, _FLAGS),
+        # A URL needs ".tld" somewhere; finding none first spares texts full of dots (a
+        # long CJK text with ASCII full stops) a scan that tries every position as a host.
+        tld_present=re.compile(rf"\.{_TLD}", _FLAGS),
+        ascii_domain=re.compile(rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{_TLD}", _FLAGS),
+    )
+
+
 _TCO_URL = re.compile(rf"https?://t\.co/([a-z0-9]+)(?:\?{_QUERY_CHAR}*{_QUERY_END})?", _FLAGS)
 _NO_SCHEME_BEFORE = frozenset("-_./")
 _IDNA_DOTS = re.compile("[\u3002\uff0e\uff61]")
@@ -156,7 +173,7 @@ def _label_fits(label: str) -> bool:
 
 
 def _valid_host(url: str, protocol: str, domain: str) -> bool:
-    if domain.startswith("xn--") and _ASCII_DOMAIN.search(domain) is None:
+    if domain.startswith("xn--") and _url_patterns().ascii_domain.search(domain) is None:
         return False  # punycode is ASCII by definition
     if not all(_label_fits(label) for label in domain.split(".")):
         return False
@@ -173,10 +190,11 @@ def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]
     """
     if "." not in text if without_protocol else ":" not in text:
         return []
-    if _TLD_PRESENT.search(text) is None:
+    patterns = _url_patterns()
+    if patterns.tld_present.search(text) is None:
         return []
     found: list[RawEntity] = []
-    for match in URL_PATTERN.finditer(text):
+    for match in patterns.url.finditer(text):
         url = match["url"]
         protocol = match["protocol"]
         domain = match["domain"]
@@ -188,7 +206,7 @@ def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]
                 continue
             last: RawEntity | None = None
             domain_start = match.start("domain")
-            for ascii_match in _ASCII_DOMAIN.finditer(domain):
+            for ascii_match in patterns.ascii_domain.finditer(domain):
                 last = (
                     "url",
                     domain_start + ascii_match.start(),
