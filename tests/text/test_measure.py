@@ -172,3 +172,10 @@ def test_entities_are_computed_on_demand_and_cached() -> None:
     m = measure("#news https://example.com", rules.X)
     assert m.entities is m.entities
     assert [e.kind.value for e in m.entities] == ["hashtag", "url"]
+
+
+def test_the_overflow_point_never_splits_an_emoji_sequence() -> None:
+    text = "a" * 2997 + FAMILY  # LinkedIn counts code points: the family is 7 of them
+    m = measure(text, rules.LINKEDIN)
+    assert (m.length, m.overflow_at) == (3004, 2997)
+    assert measure(text[: m.overflow_at], rules.LINKEDIN).fits

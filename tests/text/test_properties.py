@@ -76,7 +76,8 @@ def test_the_overflow_point_is_the_longest_prefix_that_fits(unit: Counting, text
         return
     assert m.overflow_at is not None
     assert measure(text[: m.overflow_at], rule).fits
-    bounds = grapheme_boundaries(text) if unit is Counting.GRAPHEMES else range(len(text) + 1)
+    bounds = grapheme_boundaries(text)
+    assert m.overflow_at in bounds  # never inside a grapheme cluster
     following = min(b for b in bounds if b > m.overflow_at)
     assert not measure(text[:following], rule).fits
 

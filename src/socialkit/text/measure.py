@@ -16,6 +16,7 @@ How each :class:`~socialkit.text.rules.Counting` unit is counted:
 
 from __future__ import annotations
 
+import bisect
 import functools
 from typing import TYPE_CHECKING
 
@@ -59,8 +60,9 @@ class Measurement:
         byte_length: UTF-8 bytes of the text.
         max_bytes: the rule's byte limit, if any.
         overflow_at: code point offset of the first character that does not fit (the
-            text fits up to there), or ``None`` when it fits. Never inside an emoji
-            sequence or a link that counts as a whole.
+            text fits up to there), or ``None`` when it fits. Never inside a grapheme
+            cluster or a link that counts as a whole; on X, where twitter-text counts code
+            points, never inside an emoji sequence or a link.
         rule: the rule's name.
         counting: the unit of ``length`` and ``limit``.
         hashtag_count: hashtags found, when the rule limits them (Instagram), else ``None``.
@@ -189,6 +191,14 @@ def _overflow_by_units(text: str, rule: TextRule, pieces: list[Piece], budget: i
     return None
 
 
+def _grapheme_start(text: str, offset: int) -> int:
+    """The start of the grapheme cluster ``offset`` falls in."""
+    if text.isascii():
+        return offset
+    bounds = grapheme_boundaries(text)
+    return bounds[bisect.bisect_right(bounds, offset) - 1]
+
+
 def _overflow_by_bytes(text: str, max_bytes: int) -> int | None:
     """First grapheme boundary where the UTF-8 length passes ``max_bytes``."""
     if utf8_length(text) <= max_bytes:
@@ -241,6 +251,8 @@ def measure(text: str, rule: TextRule, *, content_warning: str | None = None) ->
             overflow_at = _overflow_by_units(text, rule, pieces, rule.limit - warning_length)
             if overflow_at is None or rule.limit < warning_length:
                 overflow_at = 0
+            elif rule.counting is not Counting.GRAPHEMES:
+                overflow_at = _grapheme_start(text, overflow_at)
     byte_length = utf8_length(text)
     if rule.max_bytes is not None and byte_length > rule.max_bytes:
         at_bytes = _overflow_by_bytes(text, rule.max_bytes)
