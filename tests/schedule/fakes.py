@@ -14,6 +14,7 @@ Posts are counted per idempotency key, so a test can check "nothing published tw
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -46,7 +47,7 @@ class FakeServer:
     refresh_result: Step = "ok"
     rate_limit_reports: list[tuple[int | None, dt.datetime | None]] = attrs.Factory(list)
     metrics_likes: int = 7
-    on_publish: Callable[[dict[str, Any]], None] | None = None
+    on_publish: Callable[[dict[str, Any]], Any] | None = None
     _ids: Any = attrs.Factory(lambda: itertools.count(1))
 
     def script(self, *steps: Step) -> None:
@@ -103,6 +104,7 @@ def make_platform(
             step = server.steps.pop(0) if server.steps else "ok"
             call = {
                 "publication": ctx.publication_id,
+                "account": ctx.account.id,
                 "keys": ctx.idempotency_keys,
                 "attempt": ctx.attempt,
                 "credentials": ctx.credentials.get("token"),
@@ -110,7 +112,9 @@ def make_platform(
             }
             server.calls.append(call)
             if server.on_publish is not None:
-                server.on_publish(call)
+                result = server.on_publish(call)
+                if inspect.isawaitable(result):
+                    await result
             if isinstance(step, BaseException):
                 raise step
             refs = list(ctx.published_parts)

@@ -35,7 +35,8 @@ async def test_publishes_when_due_and_not_before(make_scheduler, platform, clock
         ("checkpoint", None),
         ("receipt", S.PUBLISHED),
     ]
-    assert done.draft is not None and done.draft.text == POST.text
+    assert done.draft is not None
+    assert done.draft.text == POST.text
 
 
 async def test_local_wall_time_in_a_zone(make_scheduler, platform) -> None:

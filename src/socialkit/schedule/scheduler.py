@@ -629,7 +629,7 @@ class AsyncScheduler:
     ) -> AsyncIterator[Event]:
         """Every event after ``since``, waiting for new ones (``async for``)."""
         s = await self._s()
-        async for event in follow_events(s.store, since=since, clock=s.clock, stop=stop):
+        async for event in follow_events(s.store, since=since, stop=stop):
             yield event
 
     async def metrics(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from socialkit.errors import PlatformError
     from socialkit.models.receipt import Receipt
     from socialkit.platforms.registry import Registry
-    from socialkit.schedule.engine.clock import Clock
     from socialkit.schedule.publication import Event
     from socialkit.schedule.states import PublicationState
     from socialkit.schedule.stores.base import Store
@@ -95,14 +95,14 @@ async def follow_events(
     store: Store,
     *,
     since: int = 0,
-    clock: Clock,
     batch: int = 500,
-    poll: dt.timedelta = dt.timedelta(seconds=5),
+    poll: dt.timedelta = dt.timedelta(seconds=1),
     stop: asyncio.Event | None = None,
 ) -> AsyncIterator[Event]:
     """Every event after ``since``, forever (until ``stop``): the durable feed.
 
-    Waits for the store's change notifications (or ``poll``) when it has caught up. Keep
+    Waits for the store's change notifications (or ``poll``, in real time) when it has
+    caught up. Keep
     the last ``event.seq`` you handled and pass it as ``since`` after a restart: nothing
     is missed and nothing repeats.
     """
@@ -125,7 +125,9 @@ async def follow_events(
                 cursor = event.seq
                 yield event
             if len(found) < batch and (stop is None or not stop.is_set()):
-                await clock.wait(clock.now() + poll, wake)
+                # Real time, not the engine's clock: this is a consumer polling a log.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=poll.total_seconds())
     finally:
         unsubscribe()
         if stopper is not None:

@@ -121,6 +121,13 @@ def _recurrence(
         cutoff = now - dt.timedelta(seconds=rule.grace_s) - _TICK
         latest = recurrence.latest_at_or_before(cutoff, after_local=after)
         if latest is not None:
+            log.warning(
+                "rule %s: occurrences after %s up to %s came due while no worker ran; "
+                "only the latest is created (the misfire policy decides whether it fires)",
+                rule.id,
+                rule.cursor or recurrence.start.isoformat(),
+                latest.local.isoformat(),
+            )
             out.append(latest)
             after = latest.local
     stream = recurrence.iter_after(after)

@@ -516,6 +516,7 @@ class MemoryStore(MemoryBase):
                     },
                 )
                 results.append(moved)
+        self._notify()
         return results
 
     async def record_checkpoint(self, checkpoint: CheckpointRecord, *, now: dt.datetime) -> None:

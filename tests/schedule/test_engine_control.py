@@ -1,0 +1,372 @@
+"""Approvals, pause, misfires, rules, per-account concurrency, leases and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from socialkit.errors import ConfigError, StaleTransition
+from socialkit.models.account import PostingSlot
+from socialkit.models.content import Post
+from socialkit.schedule.approval import RequireApproval
+from socialkit.schedule.states import PublicationState as S
+from tests.schedule.conftest import START, account
+
+POST = Post(text="Hello")
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+
+# -- approvals ------------------------------------------------------------------------------
+
+
+async def test_pending_approval_is_never_claimed_until_approved(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=START, needs_approval=True)
+    assert (pub.state, pub.approvals_required) == (S.PENDING_APPROVAL, 1)
+    await scheduler.run(until_idle=True)
+    assert server.calls == []
+    approved = await scheduler.approve(pub.id, actor="ann", revision=pub.revision, comment="ok")
+    assert approved.state == S.SCHEDULED
+    assert approved.approved_by() == ("ann",)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+
+
+async def test_an_edit_needs_approval_again_and_old_approvals_do_not_count(
+    make_scheduler, platform
+) -> None:
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=2))
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    assert pub.approvals_required == 2
+    once = await scheduler.approve(pub.id, actor="ann")
+    assert once.state == S.PENDING_APPROVAL  # one of two
+    again = await scheduler.approve(pub.id, actor="ann")
+    assert again.state == S.PENDING_APPROVAL  # the same person twice is still one
+    edited = await scheduler.edit(pub.id, Post(text="Hello, edited"), actor="cat")
+    assert edited.state == S.PENDING_APPROVAL
+    assert edited.revision != pub.revision
+    assert edited.approved_by() == ()
+    with pytest.raises(StaleTransition, match="was edited"):
+        await scheduler.approve(pub.id, actor="bob", revision=pub.revision)
+    await scheduler.approve(pub.id, actor="ann", revision=edited.revision)
+    done = await scheduler.approve(pub.id, actor="bob", revision=edited.revision)
+    assert done.state == S.SCHEDULED
+    assert [e.kind for e in done.history if e.kind in ("approved", "edited")] == [
+        "approved",
+        "approved",
+        "edited",
+        "approved",
+        "approved",
+    ]
+
+
+async def test_reject_returns_to_draft(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=START, needs_approval=True)
+    rejected = await scheduler.reject(pub.id, actor="ann", comment="off-brand")
+    assert rejected.state == S.DRAFT
+    assert rejected.history[-1].reason == "off-brand"
+    resubmitted = await scheduler.edit(pub.id, Post(text="On brand"), actor="cat")
+    assert resubmitted.state == S.PENDING_APPROVAL
+
+
+# -- pause ----------------------------------------------------------------------------------
+
+
+async def test_pause_everything_then_resume(make_scheduler, platform) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    await scheduler.schedule(POST, [account("a"), account("b")], at=START)
+    assert await scheduler.pause(actor="ann", reason="crisis") == 2
+    await scheduler.run(until_idle=True)
+    assert server.calls == []
+    (scope,) = await scheduler.pauses()
+    assert (scope.kind, scope.actor, scope.reason) == ("all", "ann", "crisis")
+    assert await scheduler.resume(actor="ann") == 2
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == 2
+
+
+async def test_pause_one_campaign_or_account(make_scheduler, platform) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (launch,) = await scheduler.schedule(POST, account("a"), at=START, campaign="launch")
+    (other,) = await scheduler.schedule(POST, account("b"), at=START)
+    (mine,) = await scheduler.schedule(Post(text="Mine"), account("c"), at=START)
+    await scheduler.pause(campaign="launch")
+    await scheduler.pause(account="c")
+    with pytest.raises(ConfigError, match="one scope"):
+        await scheduler.pause(account="a", campaign="launch")
+    await scheduler.run(until_idle=True)
+    assert [c["publication"] for c in server.calls] == [other.id]
+    assert (await scheduler.get(launch.id)).state == S.PAUSED
+    assert (await scheduler.get(mine.id)).state == S.PAUSED
+
+
+# -- misfires -------------------------------------------------------------------------------
+
+
+async def test_a_one_off_past_its_grace_is_missed_not_dropped(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=START, grace=HOUR)
+    (late,) = await scheduler.schedule(POST, account("b"), at=START, grace=HOUR, publish_late=True)
+    clock.advance(2 * HOUR)  # the worker was down
+    await scheduler.run(until_idle=True)
+    missed = await scheduler.get(pub.id, history=True)
+    assert missed.state == S.MISSED
+    assert "grace period" in (missed.history[-1].reason or "")
+    assert (await scheduler.get(late.id)).state == S.PUBLISHED
+    assert [c["publication"] for c in server.calls] == [late.id]
+    brought_back = await scheduler.reschedule(pub.id, at=clock.now())
+    assert brought_back.state == S.SCHEDULED
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+
+
+async def test_a_rule_fires_once_for_its_latest_missed_occurrence(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (rule,) = await scheduler.recur(
+        POST, account(), rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0", tz="UTC", start="2026-03-02 09:00"
+    )
+    clock.set(START + dt.timedelta(hours=1))  # 09:00 on day one
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == 1
+    clock.set(START + 5 * DAY + 3 * HOUR)  # down for days; it is 11:00 on day six
+    await scheduler.run(until_idle=True)
+    page = await scheduler.list(rule=rule.id, limit=50)
+    states = [(p.local_time.day, p.state) for p in page.items if p.local_time.day <= 7]
+    # 09:00 on day six is also past the one-hour grace: it is the latest missed, so it fires
+    assert states == [
+        (2, S.PUBLISHED),
+        (3, S.MISSED),
+        (4, S.MISSED),
+        (5, S.MISSED),
+        (6, S.MISSED),
+        (7, S.PUBLISHED),
+    ]
+    published = [p for p in page.items if p.state == S.PUBLISHED]
+    assert [p.local_time.day for p in published] == [2, 7]
+    assert len(server.calls) == 2
+
+
+async def test_recurrence_materialises_a_window_ahead(make_scheduler, platform, clock) -> None:
+    platform()
+    scheduler = await make_scheduler(engine={"window": dt.timedelta(days=3)})
+    (rule,) = await scheduler.recur(
+        POST,
+        account(timezone="Europe/Berlin"),
+        rrule="FREQ=DAILY;BYHOUR=9,17;BYMINUTE=0",
+        start="2026-03-02 00:00",
+    )
+    page = await scheduler.list(rule=rule.id, limit=50)
+    # START is Monday 09:00 in Berlin; the window ends Thursday 09:00 (inclusive)
+    assert [p.local_time.hour for p in page.items] == [9, 17] * 3 + [9]
+    assert {p.zone for p in page.items} == {"Europe/Berlin"}
+    assert len({p.idempotency_key for p in page.items}) == 7
+    clock.advance(DAY)
+    await scheduler.run(until_idle=True)
+    page = await scheduler.list(rule=rule.id, limit=50)
+    assert len(page.items) == 9  # one more day materialised, nothing twice
+    assert len({p.idempotency_key for p in page.items}) == 9
+
+
+async def test_queue_fills_the_next_free_slots(make_scheduler, platform, clock) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    slotted = account(
+        timezone="Asia/Tehran",
+        posting_slots=(
+            PostingSlot(weekday="mon", time=dt.time(9)),
+            PostingSlot(weekday="wed", time=dt.time(18)),
+        ),
+    )
+    first = (await scheduler.queue(POST, slotted))[0]
+    second = (await scheduler.queue(Post(text="Second"), slotted))[0]
+    third = (await scheduler.queue(Post(text="Third"), slotted))[0]
+    # START is Monday 08:00 UTC = 11:30 in Tehran: Monday's 09:00 slot has passed
+    assert [p.local_time for p in (first, second, third)] == [
+        dt.datetime(2026, 3, 4, 18, 0),
+        dt.datetime(2026, 3, 9, 9, 0),
+        dt.datetime(2026, 3, 11, 18, 0),
+    ]
+    with pytest.raises(ConfigError, match="no posting slots"):
+        await scheduler.queue(POST, account("noslots"))
+
+
+async def test_evergreen_comes_back_until_its_limit(make_scheduler, platform, clock) -> None:
+    server = platform()
+    scheduler = await make_scheduler(engine={"window": dt.timedelta(days=2)})
+    rule = await scheduler.evergreen(POST, account(), every_days=3, limit=2)
+    for _ in range(12):
+        await scheduler.run(until_idle=True)
+        clock.advance(DAY)
+    page = await scheduler.list(rule=rule.id, limit=50)
+    assert [p.state for p in page.items] == [S.PUBLISHED] * 3  # first + 2 comebacks
+    assert [(p.due_at - START).days for p in page.items] == [0, 3, 6]
+    assert len(server.calls) == 3
+    assert (await scheduler.rules(active=True)) == []
+
+
+# -- concurrency, leases, shutdown ----------------------------------------------------------
+
+
+async def test_one_publish_in_flight_per_account(make_scheduler, platform) -> None:
+    server = platform()
+    running: dict[str, int] = {}
+    peak: dict[str, int] = {}
+    overall: list[int] = []
+
+    async def track(call: dict) -> None:
+        acct = call["publication_account"]
+        running[acct] = running.get(acct, 0) + 1
+        peak[acct] = max(peak.get(acct, 0), running[acct])
+        overall.append(sum(running.values()))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        running[acct] -= 1
+
+    scheduler = await make_scheduler()
+    owners = {}
+    for name in ("a", "b"):
+        for i in range(3):
+            (p,) = await scheduler.schedule(Post(text=f"{name}{i}"), account(name), at=START)
+            owners[p.id] = name
+
+    def with_account(call: dict) -> object:
+        call["publication_account"] = owners[call["publication"]]
+        return track(call)
+
+    server.on_publish = with_account
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == 6
+    assert peak == {"a": 1, "b": 1}
+    assert max(overall) == 2  # the two accounts did overlap
+
+
+async def test_receipt_from_a_worker_that_lost_its_lease_is_kept(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    other = await make_scheduler(worker_id="w2", store=scheduler.store)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+
+    async def stall(call: dict) -> None:
+        # The publish hangs past the lease; meanwhile another worker sweeps the lease.
+        clock.advance(dt.timedelta(minutes=5))
+        await other.run(until_idle=True)
+
+    server.on_publish = stall
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id, history=True)
+    assert p.state == S.PUBLISHED
+    assert p.receipts[0].attempt == 1
+    kinds = [e.kind for e in p.history]
+    assert "lease_expired" in kinds
+    assert kinds[-1] == "receipt"
+    assert server.copies(pub.idempotency_key) == 1
+
+
+async def test_cancel_a_claim_before_it_is_sent(make_scheduler, platform) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    claims = await scheduler.store.claim("w9", now=START, limit=1, lease=HOUR)
+    assert [c.id for c in claims] == [pub.id]
+    cancelled = await scheduler.cancel(pub.id, actor="ann", reason="typo")
+    assert cancelled.state == S.CANCELLED
+    await scheduler.run(until_idle=True)
+    assert server.calls == []
+    with pytest.raises(StaleTransition, match="cancelled"):
+        await scheduler.cancel(pub.id)
+
+
+async def test_graceful_stop_hands_back_unsent_claims(make_scheduler, platform, clock) -> None:
+    server = platform(requires_credentials=True)
+    gate = asyncio.Event()
+    entered = asyncio.Event()
+
+    class SlowCredentials:
+        async def load(self, acct):
+            from socialkit.models.credentials import Credentials
+
+            if acct.id == "slow":
+                entered.set()
+                await gate.wait()
+            return Credentials()
+
+        async def save(self, acct, creds):
+            return None
+
+        def lock(self, acct):
+            return asyncio.Lock()
+
+    publishing = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold(call: dict) -> None:
+        publishing.set()
+        await release.wait()
+
+    server.on_publish = hold
+    scheduler = await make_scheduler(credentials=SlowCredentials())
+    (sent,) = await scheduler.schedule(POST, account("fast"), at=START)
+    (held,) = await scheduler.schedule(POST, account("slow"), at=START)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(scheduler.run(stop=stop))
+    await asyncio.wait_for(publishing.wait(), 5)
+    await asyncio.wait_for(entered.wait(), 5)
+    changed = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    scheduler.store.subscribe(lambda: loop.call_soon_threadsafe(changed.set))
+    stop.set()
+    # the unsent claim is handed back while the other publish is still in flight
+    for _ in range(50):
+        if (await scheduler.get(held.id)).state == S.SCHEDULED:
+            break
+        changed.clear()
+        await asyncio.wait_for(changed.wait(), 5)
+    release.set()
+    gate.set()
+    stats = await asyncio.wait_for(worker, 5)
+    assert stats.handed_back == 1
+    assert (await scheduler.get(sent.id)).state == S.PUBLISHED
+    back = await scheduler.get(held.id, history=True)
+    assert back.state == S.SCHEDULED
+    assert back.history[-1].kind == "released"
+    assert [c["publication"] for c in server.calls] == [sent.id]
+
+
+async def test_downtime_longer_than_the_window_fires_once(make_scheduler, platform, clock) -> None:
+    server = platform()
+    scheduler = await make_scheduler(engine={"window": dt.timedelta(days=2)})
+    (rule,) = await scheduler.recur(
+        POST, account(), rrule="FREQ=HOURLY;BYMINUTE=30", tz="UTC", start="2026-03-02 08:30"
+    )
+    clock.set(START + dt.timedelta(minutes=30))
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == 1
+    clock.set(START + 10 * DAY + dt.timedelta(minutes=45))  # ten days of hourly posts missed
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == 2  # once, for the latest: not 240 times
+    published = await scheduler.list(rule=rule.id, state="published", limit=50)
+    assert [p.local_time for p in published.items] == [
+        dt.datetime(2026, 3, 2, 8, 30),
+        dt.datetime(2026, 3, 12, 8, 30),
+    ]
+    events = [e for e in await scheduler.events(limit=10_000) if e.kind == "rule"]
+    assert events[-1].data["rule_id"] == rule.id

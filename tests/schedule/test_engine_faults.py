@@ -1,0 +1,340 @@
+"""Fault tests with a scripted fake adapter: every error class does what DESIGN.md says.
+
+Each test runs the real engine on an injected clock against both stores; the fake
+platform counts posts per idempotency key, so "nothing published twice" is checked at
+the platform, not in the engine's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from socialkit.errors import (
+    AuthExpired,
+    NeedsReauth,
+    RateLimited,
+    Rejected,
+    StaleTransition,
+    Transient,
+    UnknownOutcome,
+)
+from socialkit.models.content import Post, ThreadPart
+from socialkit.models.receipt import PostRef, Receipt
+from socialkit.platforms.capabilities import Idempotency
+from socialkit.platforms.credentials import MemoryCredentialProvider
+from socialkit.schedule.states import PublicationState as S
+from tests.schedule.conftest import START, account
+
+POST = Post(text="Launch day")
+SEC = dt.timedelta(seconds=1)
+
+
+async def one(make_scheduler, at=START, **kw):
+    scheduler = await make_scheduler(**kw)
+    (pub,) = await scheduler.schedule(POST, account(), at=at)
+    return scheduler, pub
+
+
+# -- retryable errors -----------------------------------------------------------------------
+
+
+async def test_transient_retries_with_backoff(make_scheduler, platform, clock) -> None:
+    server = platform()
+    server.script(Transient("connection refused"))
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.failures, p.sends) == (S.RETRY_WAIT, 1, 1)
+    assert p.run_at == START + 10 * SEC  # multiplier 10 s, no jitter in the test policy
+    assert p.last_error is not None
+    assert p.last_error["error"] == "Transient"
+    clock.advance(9 * SEC)
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == 1
+    clock.advance(SEC)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert [c["attempt"] for c in server.calls] == [1, 2]
+    assert server.copies(pub.idempotency_key) == 1
+
+
+async def test_transient_until_attempts_run_out_fails(make_scheduler, platform, clock) -> None:
+    server = platform()
+    server.script(*(Transient(f"refused {i}") for i in range(3)))
+    scheduler, pub = await one(make_scheduler)
+    for _ in range(3):
+        await scheduler.run(until_idle=True)
+        clock.advance(dt.timedelta(minutes=10))
+    p = await scheduler.get(pub.id, history=True)
+    assert p.state == S.FAILED
+    assert "attempts exhausted: 3 of 3" in (p.history[-1].reason or "")
+    assert len(server.calls) == 3
+    assert server.posts == {}
+
+
+async def test_rate_limited_waits_for_retry_after_without_using_an_attempt(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    server.script(RateLimited("slow down", retry_after=120, status_code=429))
+    scheduler = await make_scheduler()
+    first, second = (
+        (await scheduler.schedule(POST, account(), at=START))[0],
+        (await scheduler.schedule(Post(text="Second"), account(), at=START + SEC))[0],
+    )
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(first.id)
+    assert (p.state, p.failures, p.run_at) == (S.RETRY_WAIT, 0, START + 120 * SEC)
+    clock.advance(60 * SEC)
+    await scheduler.run(until_idle=True)
+    # the account is held until the platform's time: the second post waits too
+    assert len(server.calls) == 1
+    assert (await scheduler.get(second.id)).state == S.SCHEDULED
+    clock.advance(60 * SEC)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(first.id)).state == S.PUBLISHED
+    assert (await scheduler.get(second.id)).state == S.PUBLISHED
+
+
+async def test_reported_budget_holds_the_account_until_reset(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    reset = START + dt.timedelta(minutes=5)
+    server.script(("report", 0, reset))
+    scheduler = await make_scheduler()
+    a = (await scheduler.schedule(POST, account(), at=START))[0]
+    b = (await scheduler.schedule(Post(text="Next"), account(), at=START + SEC))[0]
+    clock.advance(SEC)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(a.id)).state == S.PUBLISHED
+    assert (await scheduler.get(b.id)).state == S.SCHEDULED  # no budget left
+    assert len(server.calls) == 1
+    clock.set(reset)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(b.id)).state == S.PUBLISHED
+
+
+# -- unknown outcomes -----------------------------------------------------------------------
+
+
+async def test_unknown_outcome_on_an_idempotent_platform_is_settled_by_the_same_key(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(idempotency=Idempotency.KEY)
+    server.script(("after", UnknownOutcome("read timeout", status_code=None)))
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.UNKNOWN
+    assert server.copies(pub.idempotency_key) == 1  # the platform did act
+    clock.advance(dt.timedelta(seconds=30))  # reconcile_delay
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert len(server.calls) == 2
+    assert server.calls[0]["keys"] == server.calls[1]["keys"]  # the same key both times
+    assert server.copies(pub.idempotency_key) == 1  # exactly once
+
+
+async def test_unknown_outcome_without_keys_or_lookup_waits_for_a_person(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(idempotency=Idempotency.NONE)
+    server.script(("after", UnknownOutcome("502 after sending", status_code=502)))
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    clock.advance(dt.timedelta(minutes=5))
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id, history=True)
+    assert (p.state, p.attention) == (S.UNKNOWN, "reconcile")
+    assert "a person must resolve it" in (p.history[-1].reason or "")
+    clock.advance(dt.timedelta(days=1))
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == 1  # never a blind re-post
+    assert server.copies(pub.idempotency_key) == 1
+    waiting = await scheduler.list(attention="reconcile")
+    assert [x.id for x in waiting.items] == [pub.id]
+    (post_id,) = server.posts
+    fixed = await scheduler.resolve(
+        pub.id,
+        published=Receipt(
+            platform="fake",
+            account_id="acme",
+            parts=(PostRef(id=post_id),),
+            published_at=START,
+        ),
+        actor="ann",
+    )
+    assert fixed.state == S.PUBLISHED
+    assert fixed.receipts[-1].source == "person"
+    assert fixed.history[-1].actor == "ann"
+
+
+async def test_a_person_can_retry_or_abandon_an_unknown(make_scheduler, platform, clock) -> None:
+    server = platform(idempotency=Idempotency.NONE)
+    server.script(UnknownOutcome("timeout"), UnknownOutcome("timeout"))
+    scheduler = await make_scheduler()
+    a = (await scheduler.schedule(POST, account("a"), at=START))[0]
+    b = (await scheduler.schedule(POST, account("b"), at=START))[0]
+    await scheduler.run(until_idle=True)
+    clock.advance(dt.timedelta(minutes=1))
+    await scheduler.run(until_idle=True)
+    assert {(await scheduler.get(x.id)).attention for x in (a, b)} == {"reconcile"}
+    with pytest.raises(ValueError, match="exactly one"):
+        await scheduler.resolve(a.id, retry=True, abandon=True)
+    await scheduler.resolve(a.id, retry=True, actor="ann")
+    await scheduler.resolve(b.id, abandon=True, actor="bob")
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(a.id)).state == S.PUBLISHED
+    gone = await scheduler.get(b.id, history=True)
+    assert gone.state == S.FAILED
+    assert gone.history[-1].reason == "abandoned by bob"
+    with pytest.raises(StaleTransition, match="unknown"):
+        await scheduler.resolve(b.id, retry=True)
+
+
+async def test_lookup_platform_reconciles_by_finding_the_post(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(idempotency=Idempotency.LOOKUP)
+    server.script(("after", UnknownOutcome("read timeout")), UnknownOutcome("connect reset"))
+    scheduler = await make_scheduler()
+    made = (await scheduler.schedule(POST, account("a"), at=START))[0]
+    lost = (await scheduler.schedule(POST, account("b"), at=START))[0]
+    await scheduler.run(until_idle=True)
+    clock.advance(dt.timedelta(minutes=1))
+    await scheduler.run(until_idle=True)
+    found = await scheduler.get(made.id)
+    assert found.state == S.PUBLISHED
+    assert found.receipts[0].source == "reconcile"
+    assert server.copies(made.idempotency_key) == 1
+    # the other one was certainly not made: it was sent again, once
+    resent = await scheduler.get(lost.id)
+    assert resent.state == S.PUBLISHED
+    assert server.copies(lost.idempotency_key) == 1
+    assert [c["publication"] for c in server.calls].count(lost.id) == 2
+
+
+async def test_a_crashing_adapter_is_an_unknown_outcome_not_a_retry(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(idempotency=Idempotency.NONE)
+    server.script(("after", KeyError("adapter bug")))
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.UNKNOWN
+    assert p.last_error == {"error": "KeyError", "message": "'adapter bug'"}
+    clock.advance(dt.timedelta(hours=1))
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == 1
+
+
+# -- credentials ----------------------------------------------------------------------------
+
+
+async def test_expired_auth_is_refreshed_once_then_sent(make_scheduler, platform) -> None:
+    server = platform(requires_credentials=True)
+    server.script(AuthExpired("token expired", status_code=401))
+    provider = MemoryCredentialProvider({"acme": {"token": "old"}})
+    scheduler, pub = await one(make_scheduler, credentials=provider)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    assert server.refreshes == 1
+    assert [c["credentials"] for c in server.calls] == ["old", "fresh-1"]
+    saved = await provider.load(account())
+    assert saved.get("token") == "fresh-1"
+
+
+async def test_reauth_needed_holds_the_account_without_failing(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    server.script(NeedsReauth("token revoked", status_code=401))
+    scheduler = await make_scheduler()
+    a = (await scheduler.schedule(POST, account(), at=START))[0]
+    b = (await scheduler.schedule(Post(text="Two"), account(), at=START))[0]
+    other = (await scheduler.schedule(POST, account("other"), at=START))[0]
+    await scheduler.run(until_idle=True)
+    clock.advance(dt.timedelta(days=1))
+    await scheduler.run(until_idle=True)
+    pa = await scheduler.get(a.id)
+    assert (pa.state, pa.attention, pa.failures) == (S.RETRY_WAIT, "reauth", 0)
+    assert (await scheduler.get(b.id)).state in (S.SCHEDULED, S.MISSED)
+    assert (await scheduler.get(other.id)).state == S.PUBLISHED
+    (record,) = [r for r in await scheduler.accounts() if r.account.id == "acme"]
+    assert record.status == "needs_reauth"
+    assert len([c for c in server.calls if c["publication"] in (a.id, b.id)]) == 1
+    await scheduler.reconnect("acme", actor="ann")
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(a.id)).state == S.PUBLISHED
+
+
+async def test_failed_refresh_means_reauth(make_scheduler, platform) -> None:
+    server = platform(requires_credentials=True)
+    server.script(AuthExpired("expired"))
+    server.refresh_result = NeedsReauth("refresh token revoked")
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.attention) == (S.RETRY_WAIT, "reauth")
+    assert server.refreshes == 1
+
+
+# -- permanent errors -----------------------------------------------------------------------
+
+
+async def test_rejected_fails_with_the_platforms_reason(make_scheduler, platform) -> None:
+    server = platform()
+    server.script(Rejected("duplicate status", status_code=422, platform_code="Validation"))
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id, history=True)
+    assert p.state == S.FAILED
+    assert p.last_error is not None
+    assert p.last_error["message"] == "duplicate status"
+    assert p.history[-1].error is not None
+    assert p.history[-1].error["platform_code"] == "Validation"
+    assert len(server.calls) == 1
+
+
+async def test_invalid_posts_fail_before_sending(make_scheduler, platform) -> None:
+    server = platform(threads=False, limit=10)
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED  # "Launch day" fits in 10
+    (long,) = await scheduler.schedule(Post(text="x" * 40), account(), at=START)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(long.id)
+    assert p.state == S.FAILED
+    assert [(x.code, x.limit, x.value) for x in p.problems] == [("text.too_long", 10, 40)]
+    assert len(server.calls) == 1
+
+
+# -- threads --------------------------------------------------------------------------------
+
+
+async def test_a_thread_resumes_after_its_last_published_part(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(threads=True)
+    server.script(("fail_part", 2, Transient("connection reset before part 3")))
+    thread = Post(text="One", thread=(ThreadPart(text="Two"), ThreadPart(text="Three")))
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(thread, account(), at=START)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.RETRY_WAIT
+    assert [r.id for r in p.checkpoints] == ["post-1", "post-2"]
+    clock.advance(dt.timedelta(minutes=1))
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert [c["resume_after"] for c in server.calls] == [0, 2]
+    assert [r.id for r in p.receipt.parts] == ["post-1", "post-2", "post-3"]
+    assert sorted(post["text"] for post in server.posts.values()) == ["One", "Three", "Two"]

@@ -1,0 +1,106 @@
+"""The durable event log with a cursor (sync and async), and the sync facade."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from pathlib import Path
+
+from socialkit.models.content import Post
+from socialkit.platforms.credentials import MemoryCredentialProvider
+from socialkit.schedule.engine.clock import ManualClock
+from socialkit.schedule.engine.config import EngineConfig
+from socialkit.schedule.facade import Scheduler
+from socialkit.schedule.states import PublicationState as S
+from tests.schedule.conftest import START, account
+
+POST = Post(text="Events")
+
+
+async def test_follow_resumes_from_a_cursor_without_gaps(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    (first,) = await scheduler.schedule(POST, account("a"), at=START)
+    stop = asyncio.Event()
+    seen = []
+
+    async def consume(since: int) -> None:
+        async for event in scheduler.follow(since=since, stop=stop):
+            seen.append(event)
+            if event.kind == "receipt":
+                stop.set()
+
+    consumer = asyncio.create_task(consume(0))
+    await scheduler.run(until_idle=True)
+    await asyncio.wait_for(consumer, 5)
+    assert [e.kind for e in seen][:2] == ["created", "claimed"]
+    assert [e.seq for e in seen] == sorted({e.seq for e in seen})
+    cursor = seen[-1].seq
+    (second,) = await scheduler.schedule(POST, account("b"), at=START)
+    later = await scheduler.events(since=cursor)
+    assert [(e.kind, e.publication_id) for e in later] == [("created", second.id)]
+    assert all(e.publication_id != first.id for e in later)
+
+
+def test_sync_scheduler_round_trip(tmp_path: Path, registry, platform) -> None:
+    server = platform()
+    clock = ManualClock(START)
+    scheduler = Scheduler(
+        f"sqlite:///{tmp_path}/sync.db",
+        registry=registry,
+        clock=clock,
+        credentials=MemoryCredentialProvider({}),
+        config=EngineConfig(worker_id="sync"),
+    )
+    with scheduler:
+        (pub,) = scheduler.schedule(POST, account(), at=START + dt.timedelta(minutes=5))
+        assert scheduler.run(until_idle=True).claimed == 0
+        clock.advance(dt.timedelta(minutes=5))
+        assert scheduler.run(until_idle=True).claimed == 1
+        assert scheduler.get(pub.id).state == S.PUBLISHED
+        assert [p.id for p in scheduler.list(state="published").items] == [pub.id]
+        follow = scheduler.follow(since=0)
+        assert next(follow).kind == "created"
+        assert [e.kind for e in scheduler.events(since=0)][-1] == "receipt"
+    assert len(server.calls) == 1
+
+
+def test_sync_scheduler_in_the_background(tmp_path: Path, registry, platform) -> None:
+    server = platform()
+    done = threading.Event()
+    server.on_publish = lambda call: done.set()
+    scheduler = Scheduler(
+        f"sqlite:///{tmp_path}/bg.db?poll=0.01",
+        registry=registry,
+        credentials=MemoryCredentialProvider({}),
+        config=EngineConfig(worker_id="bg"),
+    )
+    try:
+        scheduler.start()
+        (pub,) = scheduler.schedule(POST, account(), at=dt.datetime.now(dt.UTC))
+        assert done.wait(10), "the background worker never published"
+        stats = scheduler.stop(timeout=10)
+        assert stats is not None
+        assert stats.claimed == 1
+        assert scheduler.get(pub.id).state == S.PUBLISHED
+    finally:
+        scheduler.close()
+
+
+async def test_sync_scheduler_works_inside_a_running_loop(
+    tmp_path: Path, registry, platform
+) -> None:
+    platform()
+    scheduler = Scheduler(
+        f"sqlite:///{tmp_path}/inloop.db",
+        registry=registry,
+        clock=ManualClock(START),
+        credentials=MemoryCredentialProvider({}),
+    )
+    try:
+        (pub,) = scheduler.schedule(POST, account(), at=START)  # a sync call, from a loop
+        assert scheduler.run(until_idle=True).claimed == 1
+        assert scheduler.get(pub.id).state == S.PUBLISHED
+    finally:
+        scheduler.close()
