@@ -144,3 +144,15 @@ def test_split_keeps_every_non_space_character_and_every_grapheme(
         assert start in bounds
         assert start + len(part) in bounds
         position = start + len(part)
+
+
+def test_the_first_part_leaves_room_for_a_counted_content_warning() -> None:
+    text = "word " * 150  # 750 graphemes
+    warning = "spoilers " * 10  # 90 graphemes, counted on the first part only
+    parts = split(text, rules.MASTODON, content_warning=warning)
+    assert measure(parts[0], rules.MASTODON, content_warning=warning).fits
+    assert measure(parts[0], rules.MASTODON).length <= 500 - 90
+    assert all(measure(part, rules.MASTODON).fits for part in parts[1:])
+    assert " ".join(parts).split() == text.split()
+    # where the warning does not count, it changes nothing
+    assert split(text, rules.BLUESKY, content_warning=warning) == split(text, rules.BLUESKY)

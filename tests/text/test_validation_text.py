@@ -77,3 +77,11 @@ def test_x_refuses_noncharacters() -> None:
     ]
     assert "U+FFFE" in problem.message
     assert problem.value == 4
+
+
+def test_an_auto_split_mastodon_post_with_a_content_warning_validates() -> None:
+    caps = _caps(rules.MASTODON, threads=True, content_warning=True)
+    post = socialkit.Post(text="word " * 150, content_warning="spoilers " * 10)
+    draft = socialkit.render(post, "mastodon", caps)
+    assert len(draft.parts) == 2
+    assert socialkit.validate(draft, caps) == []

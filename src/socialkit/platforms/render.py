@@ -53,8 +53,14 @@ def render(
     rule = capabilities.text
     for text, media in pieces:
         text = add_utm(text, utm) if utm else text
-        if auto_thread and capabilities.threads and text and not measure(text, rule).fits:
-            chunks = split(text, rule, numbering=numbering)
+        warning = view.content_warning if not parts else None  # counts on the first part
+        if (
+            auto_thread
+            and capabilities.threads
+            and text
+            and not measure(text, rule, content_warning=warning).fits
+        ):
+            chunks = split(text, rule, numbering=numbering, content_warning=warning)
             parts.append(DraftPart(text=chunks[0], media=media))
             parts.extend(DraftPart(text=chunk) for chunk in chunks[1:])
         else:

@@ -77,11 +77,13 @@ class _Cuts:
         return self.text[first:last]
 
 
-def _fits(cuts: _Cuts, start: int, end: int, suffix: str, rule: TextRule) -> bool:
-    return measure(cuts.piece(start, end) + suffix, rule).fits
+def _fits(cuts: _Cuts, start: int, end: int, suffix: str, rule: TextRule, warning: str) -> bool:
+    return measure(cuts.piece(start, end) + suffix, rule, content_warning=warning).fits
 
 
-def _farthest(cuts: _Cuts, start: int, first: int, suffix: str, rule: TextRule) -> int:
+def _farthest(
+    cuts: _Cuts, start: int, first: int, suffix: str, rule: TextRule, warning: str
+) -> int:
     """Index in ``cuts.allowed`` of the farthest cut after ``start`` that fits, or ``first - 1``.
 
     Galloping, then binary search: the probes stay near the part's real size, so a long
@@ -91,7 +93,7 @@ def _farthest(cuts: _Cuts, start: int, first: int, suffix: str, rule: TextRule) 
     fits_up_to = first - 1
     step = 1
     probe = first
-    while probe < len(allowed) and _fits(cuts, start, allowed[probe], suffix, rule):
+    while probe < len(allowed) and _fits(cuts, start, allowed[probe], suffix, rule, warning):
         fits_up_to = probe
         probe = first + step
         step *= 2
@@ -99,7 +101,7 @@ def _farthest(cuts: _Cuts, start: int, first: int, suffix: str, rule: TextRule) 
     low = fits_up_to + 1
     while low <= high:
         middle = (low + high) // 2
-        if _fits(cuts, start, allowed[middle], suffix, rule):
+        if _fits(cuts, start, allowed[middle], suffix, rule, warning):
             fits_up_to = middle
             low = middle + 1
         else:
@@ -107,7 +109,7 @@ def _farthest(cuts: _Cuts, start: int, first: int, suffix: str, rule: TextRule) 
     return fits_up_to
 
 
-def _split(text: str, rule: TextRule, suffix: str) -> list[str]:
+def _split(text: str, rule: TextRule, suffix: str, warning: str) -> list[str]:
     cuts = _Cuts(text, rule)
     allowed = cuts.allowed
     parts: list[str] = []
@@ -118,7 +120,7 @@ def _split(text: str, rule: TextRule, suffix: str) -> list[str]:
         if start >= size:
             break
         first = bisect.bisect_right(allowed, start)
-        best = _farthest(cuts, start, first, suffix, rule)
+        best = _farthest(cuts, start, first, suffix, rule, "" if parts else warning)
         if best < first:
             cut = allowed[first]  # one unit that cannot fit: a part of its own
         else:
@@ -135,7 +137,13 @@ def _split(text: str, rule: TextRule, suffix: str) -> list[str]:
     return parts
 
 
-def split(text: str, rule: TextRule, *, numbering: str | None = None) -> list[str]:
+def split(
+    text: str,
+    rule: TextRule,
+    *,
+    numbering: str | None = None,
+    content_warning: str | None = None,
+) -> list[str]:
     """Split ``text`` into parts that each fit ``rule`` (see the module docstring).
 
     Args:
@@ -144,19 +152,22 @@ def split(text: str, rule: TextRule, *, numbering: str | None = None) -> list[st
         numbering: a suffix format with ``{i}`` (part number) and ``{n}`` (part count),
             such as ``" {i}/{n}"``; counted in each part's length. A text that fits (or
             that is one unit too long to split) is returned whole, without numbering.
+        content_warning: the first part's content warning, where the rule counts it
+            toward the limit (Mastodon); the first part is shortened to leave it room.
 
     Returns:
         The parts, in order (one part, the text itself, when it fits).
     """
-    if not text.strip() or measure(text, rule).fits:
+    warning = content_warning or ""
+    if not text.strip() or measure(text, rule, content_warning=warning).fits:
         return [text]
     if numbering is None:
-        return _split(text, rule, "")
+        return _split(text, rule, "", warning)
     widest = 9
     while True:
-        parts = _split(text, rule, numbering.format(i=widest, n=widest))
+        parts = _split(text, rule, numbering.format(i=widest, n=widest), warning)
         if len(parts) == 1:  # one unit too long to split: nothing to number
-            return _split(text, rule, "")
+            return _split(text, rule, "", warning)
         if len(parts) <= widest:
             count = len(parts)
             return [part + numbering.format(i=i, n=count) for i, part in enumerate(parts, 1)]
