@@ -1,0 +1,213 @@
+"""The scheduling engine end to end through the fake Mastodon server.
+
+The real engine (in-memory store, a manual clock) schedules, claims and publishes through
+the adapter; "one status" is checked at the fake server, never in the engine's own books.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+import pytest
+from socialkit_mastodon import Mastodon
+from socialkit_mastodon.testing import FakeMastodon
+
+import socialkit
+
+try:
+    from socialkit.schedule.engine.clock import ManualClock
+    from socialkit.schedule.engine.config import EngineConfig
+    from socialkit.schedule.engine.retry import RetryPolicy
+    from socialkit.schedule.scheduler import AsyncScheduler
+except ImportError as exc:  # pragma: no cover - an older core without the engine
+    pytest.skip(f"socialkit has no scheduling engine ({exc})", allow_module_level=True)
+
+START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+S = socialkit.schedule.PublicationState
+
+
+class _EngineMastodon(Mastodon):
+    """The adapter as the registry builds it, with media checks that do not sleep."""
+
+    def __init__(self) -> None:
+        async def sleep(seconds: float) -> None:
+            return None
+
+        super().__init__(sleep=sleep)
+
+
+@pytest.fixture
+def engine_clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def fake(engine_clock: ManualClock) -> FakeMastodon:
+    return FakeMastodon(clock=engine_clock, media_processing_checks=2)
+
+
+@pytest.fixture
+def engine_registry() -> socialkit.Registry:
+    registry = socialkit.Registry(load_entry_points=False)
+    registry.register(_EngineMastodon, plugin="tests")
+    return registry
+
+
+@pytest.fixture
+async def world(fake, engine_clock, engine_registry, openapi, tmp_path) -> Any:
+    """A scheduler on the fake server, with one connected account."""
+    registry = engine_registry
+    account = socialkit.Account(
+        id="acme-mastodon",
+        platform="mastodon",
+        handle="@acme@mastodon.example",
+        settings={"instance": fake.base_url},
+    )
+    provider = socialkit.MemoryCredentialProvider(
+        {account.id: {"access_token": fake.issue_token()}}
+    )
+    media = socialkit.LocalMediaStore(tmp_path / "media")
+    transport = httpx.MockTransport(openapi.wrap(fake.handle))
+    async with httpx.AsyncClient(transport=transport) as http:
+        scheduler = AsyncScheduler(
+            "memory://",
+            registry=registry,
+            credentials=provider,
+            media=media,
+            http=http,
+            clock=engine_clock,
+            config=EngineConfig(
+                worker_id="w1",
+                retry=RetryPolicy(max_attempts=3, multiplier=10, exp_base=2, jitter=0),
+            ),
+            accounts=[account],
+        )
+        await scheduler.open()
+        try:
+            yield scheduler, account, media
+        finally:
+            await scheduler.close()
+
+
+def _creates(fake: FakeMastodon) -> list[httpx.Request]:
+    return [r for r in fake.requests if r.method == "POST" and r.url.path == "/api/v1/statuses"]
+
+
+async def test_a_thread_with_media_is_published_by_the_engine(world, fake) -> None:
+    scheduler, account, media = world
+    photo = media.put_bytes(
+        b"\x89PNG\r\n\x1a\n" + b"1" * 64, mime_type="image/png", alt_text="A jacket"
+    )
+    chart = media.put_bytes(
+        b"\x89PNG\r\n\x1a\n" + b"2" * 64, mime_type="image/png", alt_text="Sizes"
+    )
+    post = socialkit.Post(
+        text="New season, new jackets.",
+        media=(photo,),
+        thread=(socialkit.ThreadPart(text="Sizes and prices:", media=(chart,)),),
+    )
+    (pub,) = await scheduler.schedule(post, account, at=START)
+    await scheduler.run(until_idle=True)
+
+    done = await scheduler.get(pub.id)
+    assert done.state == S.PUBLISHED
+    parts = done.receipts[-1].receipt.parts
+    first, second = (fake.statuses[ref.id] for ref in parts)
+    assert second["in_reply_to_id"] == first["id"]
+    assert [m["description"] for m in first["media_attachments"]] == ["A jacket"]
+    assert [m["description"] for m in second["media_attachments"]] == ["Sizes"]
+    assert len({r.headers["Idempotency-Key"] for r in _creates(fake)}) == 2
+
+
+async def test_a_503_after_the_status_was_created_yields_one_status(
+    world, fake, engine_clock
+) -> None:
+    scheduler, account, _ = world
+    fake.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    (pub,) = await scheduler.schedule(socialkit.Post(text="Exactly once"), account, at=START)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.UNKNOWN
+    assert len(fake.statuses) == 1  # the server did create it
+
+    engine_clock.advance(dt.timedelta(minutes=1))  # past the reconcile delay
+    await scheduler.run(until_idle=True)
+    done = await scheduler.get(pub.id)
+    assert done.state == S.PUBLISHED
+    creates = _creates(fake)
+    assert len(creates) == 2
+    assert creates[0].headers["Idempotency-Key"] == creates[1].headers["Idempotency-Key"]
+    assert len(fake.statuses) == 1
+
+
+_NO_FIRST_ATTEMPT = (
+    "the engine does not pass ctx.first_attempt_at (when the first request was sent), so "
+    "past Mastodon's one-hour key window it resends blindly and the server makes a second "
+    "status; the adapter's guard needs that time (see the test below that supplies it)"
+)
+_NO_ESCALATION = (
+    "needs ctx.first_attempt_at from the engine, and the engine to ask a person when a "
+    "resend during reconciliation raises UnknownOutcome (today it resends forever)"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=_NO_FIRST_ATTEMPT)
+async def test_an_unknown_outcome_past_the_key_window_is_reconciled(
+    world, fake, engine_clock
+) -> None:
+    scheduler, account, _ = world
+    fake.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    (pub,) = await scheduler.schedule(
+        socialkit.Post(text="Still once, hours later"), account, at=START
+    )
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.UNKNOWN
+
+    engine_clock.advance(dt.timedelta(hours=2))  # the worker was down; the key expired
+    await scheduler.run(until_idle=True)
+    done = await scheduler.get(pub.id)
+    assert len(fake.statuses) == 1, "a second status was created after the key expired"
+    assert done.state == S.PUBLISHED
+
+
+@pytest.mark.xfail(strict=True, reason=_NO_ESCALATION)
+async def test_an_ambiguous_outcome_past_the_key_window_waits_for_a_person(
+    world, fake, engine_clock
+) -> None:
+    scheduler, account, _ = world
+    fake.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    (pub,) = await scheduler.schedule(socialkit.Post(text="Twice the same"), account, at=START)
+    await scheduler.run(until_idle=True)
+    fake.post_status("Twice the same")  # posted by hand from another app meanwhile
+    engine_clock.advance(dt.timedelta(hours=2))
+    await scheduler.run(until_idle=True)
+    done = await scheduler.get(pub.id)
+    assert len(fake.statuses) == 2, "nothing more may be posted"
+    assert (done.state, done.attention) == (S.UNKNOWN, "reconcile")
+
+
+class _FirstAttemptMastodon(_EngineMastodon):
+    """The adapter given ctx.first_attempt_at, as the engine should pass it."""
+
+    async def publish(self, draft: socialkit.Draft, ctx: socialkit.Context) -> socialkit.Receipt:
+        if ctx.attempt > 1 and ctx.first_attempt_at is None:
+            ctx = ctx.evolve(first_attempt_at=START)  # the first send, in these tests
+        return await super().publish(draft, ctx)
+
+
+async def test_given_the_first_attempt_time_the_engine_reconciles_past_the_window(
+    world, fake, engine_clock, engine_registry
+) -> None:
+    scheduler, account, _ = world
+    engine_registry.register(_FirstAttemptMastodon, plugin="tests")
+    fake.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    (pub,) = await scheduler.schedule(socialkit.Post(text="Once, hours later"), account, at=START)
+    await scheduler.run(until_idle=True)
+    engine_clock.advance(dt.timedelta(hours=2))
+    await scheduler.run(until_idle=True)
+    done = await scheduler.get(pub.id)
+    assert done.state == S.PUBLISHED
+    assert len(fake.statuses) == 1
+    assert done.receipts[-1].receipt.ref.id == next(iter(fake.statuses))
+    assert len(_creates(fake)) == 1  # it looked instead of sending again
