@@ -336,7 +336,7 @@ class FakeMastodon(OAuthEndpoints):
         if not text.strip() and not media_ids:
             return message_response(422, "Validation failed: Text can't be blank")
         spoiler = body.get("spoiler_text") or ""
-        length = count_characters(spoiler + text, self.characters_reserved_per_url)
+        length = count_characters(text, self.characters_reserved_per_url, spoiler_text=spoiler)
         if length > self.max_characters:
             return message_response(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"

@@ -12,28 +12,12 @@ from __future__ import annotations
 import html
 import re
 
-import regex
+from socialkit.text import EntityKind, extract_entities, measure
+from socialkit.text.rules import MASTODON
 
 __all__ = ["count_characters", "render_content"]
 
-_ENTITY = re.compile(
-    r"(?P<url>https?://[^\s<>\"]+)"
-    r"|(?<![=/\w])(?P<mention>@(?P<user>[A-Za-z0-9_]+(?:[A-Za-z0-9_.-]+[A-Za-z0-9_]+)?)"
-    r"(?:@(?P<domain>[\w.-]+\w))?)"
-    r"|(?<![\w&/])#(?P<tag>[\w\u200c\u00b7\u30fb]*[^\W\d_][\w\u200c\u00b7\u30fb]*)",
-    re.UNICODE,
-)
-_TRAILING = ".,;:!?)]}'\""
-_GRAPHEME = regex.compile(r"\X")
 _URL_SHOWN = 30
-
-
-def _split_url(url: str) -> tuple[str, str]:
-    trail = ""
-    while url and url[-1] in _TRAILING:
-        trail = url[-1] + trail
-        url = url[:-1]
-    return url, trail
 
 
 def _link(url: str) -> str:
@@ -54,26 +38,26 @@ def _link(url: str) -> str:
 def _inline(text: str, host: str) -> str:
     out: list[str] = []
     pos = 0
-    for match in _ENTITY.finditer(text):
-        out.append(html.escape(text[pos : match.start()]))
-        pos = match.end()
-        if match.group("url"):
-            url, trail = _split_url(match.group("url"))
-            out.append(_link(url) + html.escape(trail))
-        elif match.group("mention"):
-            user = match.group("user")
-            domain = match.group("domain") or host
+    for entity in extract_entities(text, MASTODON):
+        out.append(html.escape(text[pos : entity.start]))
+        pos = entity.end
+        if entity.kind is EntityKind.URL:
+            out.append(_link(entity.text))
+        elif entity.kind is EntityKind.MENTION:
+            user, _, domain = entity.value.partition("@")
             out.append(
                 '<span class="h-card" translate="no">'
-                f'<a href="https://{domain}/@{user}" class="u-url mention">'
+                f'<a href="https://{domain or host}/@{user}" class="u-url mention">'
                 f"@<span>{html.escape(user)}</span></a></span>"
             )
-        else:
-            tag = match.group("tag")
+        elif entity.kind is EntityKind.HASHTAG:
+            tag = html.escape(entity.value)
             out.append(
-                f'<a href="https://{host}/tags/{html.escape(tag)}" class="mention hashtag" '
-                f'rel="tag">#<span>{html.escape(tag)}</span></a>'
+                f'<a href="https://{host}/tags/{tag}" class="mention hashtag" '
+                f'rel="tag">#<span>{tag}</span></a>'
             )
+        else:  # cashtags are plain text on Mastodon
+            out.append(html.escape(entity.text))
     out.append(html.escape(text[pos:]))
     return "".join(out)
 
@@ -90,15 +74,11 @@ def render_content(text: str, host: str) -> str:
     )
 
 
-def count_characters(text: str, url_length: int) -> int:
-    """The length Mastodon counts: URLs as ``url_length``, ``@user@domain`` as ``@user``."""
+def count_characters(text: str, url_length: int, *, spoiler_text: str = "") -> int:
+    """The length Mastodon counts (its own entity rules, from :mod:`socialkit.text`).
 
-    def shorten(match: re.Match[str]) -> str:
-        if match.group("url"):
-            _, trail = _split_url(match.group("url"))
-            return "x" * url_length + trail
-        if match.group("mention"):
-            return "@" + match.group("user")
-        return match.group(0)
-
-    return len(_GRAPHEME.findall(_ENTITY.sub(shorten, text)))
+    URLs count ``url_length``, ``@user@domain`` counts as ``@user``, and the content
+    warning counts too.
+    """
+    rule = MASTODON.model_copy(update={"url_length": url_length})
+    return measure(text, rule).length + (measure(spoiler_text, rule).length if spoiler_text else 0)
