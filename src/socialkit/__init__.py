@@ -96,6 +96,14 @@ _EXPORTS: dict[str, str] = {
     "next_free_slot": "socialkit.schedule.time",
     "parse_local": "socialkit.schedule.time",
     "to_instant": "socialkit.schedule.time",
+    # schedule: the engine
+    "AsyncScheduler": "socialkit.schedule.scheduler",
+    "EngineConfig": "socialkit.schedule.engine.config",
+    "ManualClock": "socialkit.schedule.engine.clock",
+    "Publication": "socialkit.schedule.publication",
+    "PublicationState": "socialkit.schedule.states",
+    "RetryPolicy": "socialkit.schedule.engine.retry",
+    "Scheduler": "socialkit.schedule.facade",
     # plugins
     "hookimpl": "socialkit.hookspecs",
     # post files
@@ -113,6 +121,7 @@ __all__ = [
     "METRIC_FIELDS",
     "Account",
     "AccountIdentity",
+    "AsyncScheduler",
     "AuthExpired",
     "CallableCredentialProvider",
     "Campaign",
@@ -124,6 +133,7 @@ __all__ = [
     "CredentialsError",
     "Draft",
     "DraftPart",
+    "EngineConfig",
     "Entity",
     "EnvCredentialProvider",
     "FileCredentialProvider",
@@ -132,6 +142,7 @@ __all__ = [
     "KpiTarget",
     "Link",
     "LocalMediaStore",
+    "ManualClock",
     "Measurement",
     "Media",
     "MediaLimits",
@@ -153,6 +164,8 @@ __all__ = [
     "PostRef",
     "PostingSlot",
     "Problem",
+    "Publication",
+    "PublicationState",
     "PublishResult",
     "RateLimitReport",
     "RateLimited",
@@ -161,6 +174,8 @@ __all__ = [
     "Recycling",
     "Registry",
     "Rejected",
+    "RetryPolicy",
+    "Scheduler",
     "SocialkitError",
     "StaleTransition",
     "StoreError",
@@ -257,6 +272,13 @@ if TYPE_CHECKING:
     from socialkit.platforms.render import render
     from socialkit.platforms.validation import validate
     from socialkit.postfile import PostFile, load_post_file, read_post_file
+    from socialkit.schedule.engine.clock import ManualClock
+    from socialkit.schedule.engine.config import EngineConfig
+    from socialkit.schedule.engine.retry import RetryPolicy
+    from socialkit.schedule.facade import Scheduler
+    from socialkit.schedule.publication import Publication
+    from socialkit.schedule.scheduler import AsyncScheduler
+    from socialkit.schedule.states import PublicationState
     from socialkit.schedule.time import (
         Occurrence,
         Recurrence,

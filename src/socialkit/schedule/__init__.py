@@ -10,18 +10,32 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
+    "AcceleratedClock": "socialkit.schedule.engine.clock",
     "Approval": "socialkit.schedule.publication",
+    "ApprovalPolicy": "socialkit.schedule.approval",
+    "AsyncScheduler": "socialkit.schedule.scheduler",
+    "Clock": "socialkit.schedule.engine.clock",
+    "EngineConfig": "socialkit.schedule.engine.config",
     "Event": "socialkit.schedule.publication",
+    "ManualClock": "socialkit.schedule.engine.clock",
+    "NoApproval": "socialkit.schedule.approval",
     "Occurrence": "socialkit.schedule.rules",
+    "OnRequest": "socialkit.schedule.approval",
     "Page": "socialkit.schedule.publication",
     "PauseScope": "socialkit.schedule.publication",
     "Publication": "socialkit.schedule.publication",
     "PublicationState": "socialkit.schedule.states",
     "Recurrence": "socialkit.schedule.rules",
     "Recycling": "socialkit.schedule.rules",
+    "RequireApproval": "socialkit.schedule.approval",
+    "RetryPolicy": "socialkit.schedule.engine.retry",
     "Rule": "socialkit.schedule.recurring",
+    "RunStats": "socialkit.schedule.engine.worker",
+    "Scheduler": "socialkit.schedule.facade",
+    "StateChange": "socialkit.schedule.engine.events",
     "Store": "socialkit.schedule.stores.base",
     "StoredReceipt": "socialkit.schedule.publication",
+    "SystemClock": "socialkit.schedule.engine.clock",
     "parse_local": "socialkit.schedule.rules",
     "register_store": "socialkit.schedule.stores",
     "store_from_url": "socialkit.schedule.stores",
@@ -29,18 +43,32 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AcceleratedClock",
     "Approval",
+    "ApprovalPolicy",
+    "AsyncScheduler",
+    "Clock",
+    "EngineConfig",
     "Event",
+    "ManualClock",
+    "NoApproval",
     "Occurrence",
+    "OnRequest",
     "Page",
     "PauseScope",
     "Publication",
     "PublicationState",
     "Recurrence",
     "Recycling",
+    "RequireApproval",
+    "RetryPolicy",
     "Rule",
+    "RunStats",
+    "Scheduler",
+    "StateChange",
     "Store",
     "StoredReceipt",
+    "SystemClock",
     "parse_local",
     "register_store",
     "store_from_url",
@@ -62,6 +90,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from socialkit.schedule.approval import ApprovalPolicy, NoApproval, OnRequest, RequireApproval
+    from socialkit.schedule.engine.clock import AcceleratedClock, Clock, ManualClock, SystemClock
+    from socialkit.schedule.engine.config import EngineConfig
+    from socialkit.schedule.engine.events import StateChange
+    from socialkit.schedule.engine.retry import RetryPolicy
+    from socialkit.schedule.engine.worker import RunStats
+    from socialkit.schedule.facade import Scheduler
     from socialkit.schedule.publication import (
         Approval,
         Event,
@@ -72,6 +107,7 @@ if TYPE_CHECKING:
     )
     from socialkit.schedule.recurring import Rule
     from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, parse_local, to_instant
+    from socialkit.schedule.scheduler import AsyncScheduler
     from socialkit.schedule.states import PublicationState
     from socialkit.schedule.stores import register_store, store_from_url
     from socialkit.schedule.stores.base import Store
