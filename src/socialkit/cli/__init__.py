@@ -49,7 +49,9 @@ def build_app() -> typer.Typer:
 
 
 def _report_broken(module: str, exc: BaseException) -> None:
-    sys.stderr.write(f"warning: commands from {module} are unavailable: {type(exc).__name__}: {exc}\n")
+    sys.stderr.write(
+        f"warning: commands from {module} are unavailable: {type(exc).__name__}: {exc}\n"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
