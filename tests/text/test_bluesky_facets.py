@@ -138,7 +138,10 @@ def test_facet_byte_ranges_land_on_character_boundaries(text: str) -> None:
         assert piece in text  # the facet text round-trips
         feature = facet["features"][0]
         if feature["$type"].endswith("#tag"):
-            assert piece.lstrip("#＃$").lower() == feature["tag"].lstrip("$").lower()
+            # One marker is dropped ("##A" is the tag "#A", as the app makes it); a
+            # cashtag keeps its "$".
+            expected = piece if piece.startswith("$") else piece[1:]
+            assert expected == feature["tag"]
     starts = [f["index"]["byteStart"] for f in result.facets]
     assert starts == sorted(starts)
     for mention in result.mentions:
