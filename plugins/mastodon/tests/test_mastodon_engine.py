@@ -6,6 +6,7 @@ the adapter; "one status" is checked at the fake server, never in the engine's o
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -16,16 +17,16 @@ from socialkit_mastodon.testing import FakeMastodon
 
 import socialkit
 
-try:
-    from socialkit.schedule.engine.clock import ManualClock
-    from socialkit.schedule.engine.config import EngineConfig
-    from socialkit.schedule.engine.retry import RetryPolicy
-    from socialkit.schedule.scheduler import AsyncScheduler
-except ImportError as exc:  # pragma: no cover - an older core without the engine
-    pytest.skip(f"socialkit has no scheduling engine ({exc})", allow_module_level=True)
+if not hasattr(socialkit, "AsyncScheduler"):  # pragma: no cover - an older core
+    pytest.skip("this socialkit has no scheduling engine", allow_module_level=True)
+
+AsyncScheduler = socialkit.AsyncScheduler
+EngineConfig = socialkit.EngineConfig
+ManualClock = socialkit.ManualClock
+RetryPolicy = socialkit.RetryPolicy
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
-S = socialkit.schedule.PublicationState
+S = socialkit.PublicationState
 
 
 class _EngineMastodon(Mastodon):
@@ -39,12 +40,12 @@ class _EngineMastodon(Mastodon):
 
 
 @pytest.fixture
-def engine_clock() -> ManualClock:
+def engine_clock() -> socialkit.ManualClock:
     return ManualClock(START)
 
 
 @pytest.fixture
-def fake(engine_clock: ManualClock) -> FakeMastodon:
+def fake(engine_clock: socialkit.ManualClock) -> FakeMastodon:
     return FakeMastodon(clock=engine_clock, media_processing_checks=2)
 
 
@@ -211,3 +212,41 @@ async def test_given_the_first_attempt_time_the_engine_reconciles_past_the_windo
     assert len(fake.statuses) == 1
     assert done.receipts[-1].receipt.ref.id == next(iter(fake.statuses))
     assert len(_creates(fake)) == 1  # it looked instead of sending again
+
+
+def test_the_sync_scheduler_publishes_to_mastodon(
+    fake, engine_clock, engine_registry, openapi, tmp_path
+) -> None:
+    """``socialkit.Scheduler`` (the sync facade on socialkit's background loop)."""
+    account = socialkit.Account(
+        id="acme-mastodon",
+        platform="mastodon",
+        handle="@acme@mastodon.example",
+        settings={"instance": fake.base_url},
+    )
+    http = httpx.AsyncClient(transport=httpx.MockTransport(openapi.wrap(fake.handle)))
+    scheduler = socialkit.Scheduler(
+        f"sqlite:///{tmp_path}/engine.db",
+        registry=engine_registry,
+        credentials=socialkit.MemoryCredentialProvider(
+            {account.id: {"access_token": fake.issue_token()}}
+        ),
+        media=socialkit.LocalMediaStore(tmp_path / "media"),
+        http=http,
+        clock=engine_clock,
+        accounts=[account],
+    )
+    with scheduler:
+        (pub,) = scheduler.schedule(
+            socialkit.Post(text="Good morning, Tehran", language="fa"),
+            account,
+            at="2026-03-02 11:30",
+            tz="Asia/Tehran",  # 08:00 UTC, the clock's start
+        )
+        scheduler.run(until_idle=True)
+        done = scheduler.get(pub.id)
+    asyncio.run(http.aclose())
+    assert done.state == S.PUBLISHED
+    [status] = fake.statuses.values()
+    assert status["language"] == "fa"
+    assert done.receipts[-1].receipt.ref.id == status["id"]
