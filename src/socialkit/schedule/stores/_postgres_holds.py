@@ -1,0 +1,236 @@
+"""When work is next due, the misfire policy, and the pause switch, in PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from socialkit.schedule.stores._common import missed_ids
+from socialkit.schedule.stores._postgres_rows import (
+    NOW_CTE,
+    blocked_sql,
+    covered_sql,
+    event_row,
+    insert_events,
+)
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from socialkit.schedule.publication import PauseScope
+    from socialkit.schedule.stores._postgres_rows import Conn
+
+__all__ = ["expire_overdue", "next_due", "pause", "resume"]
+
+_CLAIMABLE = (
+    "(p.state IN ('scheduled', 'retry_wait') OR "
+    "(p.state = 'unknown' AND p.attention IS NULL AND p.lease_owner IS NULL))"
+)
+
+_NEXT_DUE_SQL = f"""
+WITH {NOW_CTE},
+unblock AS (
+    SELECT b.workspace, b.account_id, GREATEST(
+        CASE WHEN b.remaining IS NOT NULL AND b.remaining <= 0 AND b.reset_at > t.now
+            THEN b.reset_at END,
+        CASE WHEN b.blocked_until > t.now THEN b.blocked_until END) AS until
+    FROM budgets b, t
+    WHERE b.scope = 'default' AND ((b.remaining IS NOT NULL AND b.remaining <= 0
+        AND b.reset_at > t.now) OR b.blocked_until > t.now)
+        AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.workspace = b.workspace
+            AND a.id = b.account_id AND a.status = 'needs_reauth')
+)
+SELECT LEAST(
+    (SELECT p.run_at FROM publications p, t
+        WHERE p.state IN ('scheduled', 'retry_wait') AND NOT {blocked_sql("p")}
+            AND NOT {covered_sql("p")}
+        ORDER BY p.run_at, p.id LIMIT 1),
+    (SELECT p.run_at FROM publications p, t
+        WHERE p.state = 'unknown' AND p.attention IS NULL AND p.lease_owner IS NULL
+            AND NOT {blocked_sql("p")} AND NOT {covered_sql("p")}
+        ORDER BY p.run_at, p.id LIMIT 1),
+    (SELECT min(GREATEST(u.until, f.first)) FROM unblock u CROSS JOIN LATERAL (
+        SELECT min(p.run_at) AS first FROM publications p
+        WHERE p.workspace = u.workspace AND p.account_id = u.account_id AND {_CLAIMABLE}
+            AND NOT {covered_sql("p")}) f
+        WHERE f.first IS NOT NULL),
+    (SELECT min(expires_at) FROM publications
+        WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL),
+    (SELECT min(lease_expires_at) FROM publications WHERE lease_expires_at IS NOT NULL),
+    (SELECT min(due_at) FROM metric_tasks WHERE done_at IS NULL AND lease_expires_at IS NULL),
+    (SELECT min(lease_expires_at) FROM metric_tasks
+        WHERE done_at IS NULL AND lease_expires_at IS NOT NULL)
+)
+"""
+
+_OVERDUE_SQL = f"""
+WITH {NOW_CTE},
+overdue AS (
+    SELECT p.id, p.rule_id, p.workspace, p.account_id, p.due_at, p.publish_late, p.attempt,
+        p.expires_at
+    FROM publications p, t
+    WHERE p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL
+        AND p.expires_at < t.now
+    ORDER BY p.due_at, p.id
+    FOR UPDATE OF p SKIP LOCKED
+)
+SELECT o.id, o.rule_id, o.workspace, o.account_id, o.due_at, o.publish_late, o.attempt,
+    o.expires_at,
+    (SELECT max(q.due_at) FROM publications q WHERE q.rule_id = o.rule_id
+        AND q.account_id = o.account_id AND q.workspace = o.workspace
+        AND q.state = 'scheduled' AND q.due_at <= t.now),
+    t.now
+FROM overdue o, t ORDER BY o.due_at, o.id
+"""
+
+_MISSED_SQL = """
+WITH inp AS (SELECT * FROM unnest(%(ids)s::text[], %(attempts)s::int[], %(reasons)s::text[])
+    WITH ORDINALITY AS i(id, attempt, reason, ord)),
+upd AS (
+    UPDATE publications p SET state = 'missed', attention = NULL, lease_owner = NULL,
+        lease_expires_at = NULL, updated_at = %(now)s
+    FROM inp i WHERE p.id = i.id AND p.state = 'scheduled' AND p.attempt = i.attempt
+    RETURNING p.id, p.workspace, p.account_id, p.campaign, p.attempt, i.reason, i.ord
+)
+INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, reason,
+    attempt, from_state, to_state)
+SELECT %(now)s, 'transition', u.id, u.workspace, u.account_id, u.campaign, %(actor)s,
+    u.reason, u.attempt, 'scheduled', 'missed'
+FROM upd u ORDER BY u.ord
+"""
+
+
+async def next_due(conn: Conn, now: dt.datetime | None) -> dt.datetime | None:
+    """The earliest instant anything may need a worker (see the protocol)."""
+    cur = await conn.execute(_NEXT_DUE_SQL, {"now": now})
+    found = await cur.fetchone()
+    value: dt.datetime | None = found[0] if found else None
+    return value
+
+
+async def expire_overdue(conn: Conn, now: dt.datetime | None, actor: str) -> list[str]:
+    """Apply the misfire policy; returns the ids moved to ``missed``."""
+    cur = await conn.execute(_OVERDUE_SQL, {"now": now})
+    overdue = await cur.fetchall()
+    if not overdue:
+        return []
+    at: dt.datetime = overdue[0][9]
+    latest = {(r[1], r[2], r[3]): r[8] for r in overdue if r[1] is not None and r[8] is not None}
+    missed = missed_ids(((r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in overdue), latest)
+    if not missed:
+        return []
+    by_id = {r[0]: r for r in overdue}
+    reasons = []
+    for pub_id in missed:
+        r = by_id[pub_id]
+        grace = (r[7] - r[4]).total_seconds()
+        reasons.append(f"not started within its grace period ({grace:g} s after due)")
+    await conn.execute(
+        _MISSED_SQL,
+        {
+            "ids": missed,
+            "attempts": [by_id[i][6] for i in missed],
+            "reasons": reasons,
+            "now": at,
+            "actor": actor,
+        },
+    )
+    return missed
+
+
+def _scope_clause(scope: PauseScope) -> tuple[str, dict[str, Any]]:
+    if scope.kind == "all":
+        return "p.workspace = %(ws)s", {"ws": scope.workspace}
+    column = "account_id" if scope.kind == "account" else "campaign"
+    return f"p.workspace = %(ws)s AND p.{column} = %(value)s", {
+        "ws": scope.workspace,
+        "value": scope.value,
+    }
+
+
+def _move_sql(where: str, from_states: str, target: str) -> str:
+    return f"""
+WITH sel AS (
+    SELECT p.id, p.state FROM publications p WHERE p.state IN ({from_states}) AND {where}
+    ORDER BY p.id FOR UPDATE OF p
+),
+upd AS (
+    UPDATE publications p SET state = '{target}', updated_at = %(now)s FROM sel s
+    WHERE p.id = s.id
+    RETURNING p.id, p.workspace, p.account_id, p.campaign, p.attempt, s.state AS from_state
+),
+ev AS (
+    INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor,
+        reason, attempt, from_state, to_state)
+    SELECT %(now)s, 'transition', u.id, u.workspace, u.account_id, u.campaign, %(actor)s,
+        %(reason)s, u.attempt, u.from_state, '{target}'
+    FROM upd u ORDER BY u.id
+)
+SELECT count(*) FROM upd
+"""
+
+
+async def pause(conn: Conn, scope: PauseScope, now: dt.datetime) -> int:
+    """Flip a pause switch on and hold what it covers; returns how many it moved."""
+    await conn.execute(
+        "INSERT INTO pauses (workspace, kind, value, actor, reason, at) "
+        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (workspace, kind, value) DO UPDATE "
+        "SET actor = excluded.actor, reason = excluded.reason, at = excluded.at",
+        (scope.workspace, scope.kind, scope.value, scope.actor, scope.reason, scope.at or now),
+    )
+    await insert_events(
+        conn,
+        [
+            event_row(
+                now,
+                "pause",
+                None,
+                scope.workspace,
+                None,
+                None,
+                actor=scope.actor,
+                reason=scope.reason,
+                data={"kind": scope.kind, "value": scope.value},
+            )
+        ],
+    )
+    where, params = _scope_clause(scope)
+    reason = scope.reason or f"paused ({scope.kind} {scope.value})".strip()
+    cur = await conn.execute(
+        _move_sql(where, "'scheduled', 'retry_wait'", "paused"),
+        {**params, "now": now, "actor": scope.actor, "reason": reason},
+    )
+    found = await cur.fetchone()
+    return int(found[0]) if found else 0
+
+
+async def resume(conn: Conn, scope: PauseScope, now: dt.datetime) -> int:
+    """Flip a pause switch off; what no other switch holds is scheduled again."""
+    cur = await conn.execute(
+        "DELETE FROM pauses WHERE workspace = %s AND kind = %s AND value = %s RETURNING 1",
+        (scope.workspace, scope.kind, scope.value),
+    )
+    if await cur.fetchone() is None:
+        return 0
+    await insert_events(
+        conn,
+        [
+            event_row(
+                now,
+                "resume",
+                None,
+                scope.workspace,
+                None,
+                None,
+                actor=scope.actor,
+                reason=scope.reason,
+                data={"kind": scope.kind, "value": scope.value},
+            )
+        ],
+    )
+    where, params = _scope_clause(scope)
+    cur = await conn.execute(
+        _move_sql(f"{where} AND NOT {covered_sql('p')}", "'paused'", "scheduled"),
+        {**params, "now": now, "actor": scope.actor, "reason": scope.reason or "resumed"},
+    )
+    found = await cur.fetchone()
+    return int(found[0]) if found else 0

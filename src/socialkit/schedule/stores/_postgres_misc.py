@@ -1,0 +1,432 @@
+"""Revisions, accounts, budgets, rules and metrics in PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from socialkit.errors import StaleTransition, StoreError
+from socialkit.schedule.records import AccountRecord, Budget, MetricTask
+from socialkit.schedule.stores._postgres_rows import NOW_CTE, add, event_row, insert_events
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Sequence
+
+    from socialkit.models.account import Account
+    from socialkit.models.content import Post
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.schedule.records import AccountStatus, NewPublication
+    from socialkit.schedule.recurring import Rule
+    from socialkit.schedule.stores._postgres_rows import Conn
+
+
+async def put_revision(conn: Conn, revision: str, post: Post, now: dt.datetime | None) -> None:
+    await conn.execute(
+        f"WITH {NOW_CTE} INSERT INTO revisions (revision, post, created_at) "
+        "SELECT %(revision)s, %(post)s, t.now FROM t ON CONFLICT DO NOTHING",
+        {"now": now, "revision": revision, "post": post.model_dump_json(exclude_none=True)},
+    )
+
+
+async def get_revision(conn: Conn, revision: str) -> Post:
+    from socialkit.models.content import Post
+
+    cur = await conn.execute("SELECT post FROM revisions WHERE revision = %s", (revision,))
+    found = await cur.fetchone()
+    if found is None:
+        raise StoreError(f"no post revision {revision!r}")
+    return Post.model_validate_json(found[0])
+
+
+# -- accounts -----------------------------------------------------------------------------
+
+
+async def put_account(conn: Conn, account: Account, now: dt.datetime | None) -> None:
+    await conn.execute(
+        f"WITH {NOW_CTE} INSERT INTO accounts (workspace, id, platform, account, updated_at) "
+        "SELECT %(workspace)s, %(id)s, %(platform)s, %(account)s, t.now FROM t "
+        "ON CONFLICT (workspace, id) DO UPDATE SET platform = excluded.platform, "
+        "account = excluded.account, updated_at = excluded.updated_at",
+        {
+            "now": now,
+            "workspace": account.workspace,
+            "id": account.id,
+            "platform": account.platform,
+            "account": account.model_dump_json(exclude_none=True),
+        },
+    )
+
+
+def _account(values: Sequence[Any]) -> AccountRecord:
+    from socialkit.models.account import Account
+
+    body, status, reason, updated = values
+    return AccountRecord(
+        account=Account.model_validate_json(body),
+        status=status,
+        status_reason=reason,
+        updated_at=updated,
+    )
+
+
+_ACCOUNT_COLUMNS = "account, status, status_reason, updated_at"
+
+
+async def get_account(conn: Conn, account_id: str, workspace: str) -> AccountRecord:
+    cur = await conn.execute(
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE workspace = %s AND id = %s",
+        (workspace, account_id),
+    )
+    found = await cur.fetchone()
+    if found is None:
+        raise StoreError(f"no account {account_id!r} in workspace {workspace!r}")
+    return _account(found)
+
+
+async def list_accounts(conn: Conn, workspace: str | None) -> list[AccountRecord]:
+    if workspace is None:
+        cur = await conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY workspace, id")
+    else:
+        cur = await conn.execute(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE workspace = %s ORDER BY id",
+            (workspace,),
+        )
+    return [_account(v) for v in await cur.fetchall()]
+
+
+async def set_account_status(
+    conn: Conn,
+    account_id: str,
+    status: AccountStatus,
+    workspace: str,
+    reason: str | None,
+    actor: str,
+    now: dt.datetime,
+) -> None:
+    cur = await conn.execute(
+        "UPDATE accounts SET status = %s, status_reason = %s, updated_at = %s "
+        "WHERE workspace = %s AND id = %s",
+        (status, reason, now, workspace, account_id),
+    )
+    if cur.rowcount != 1:
+        raise StoreError(f"no account {account_id!r} in workspace {workspace!r}")
+    await insert_events(
+        conn,
+        [
+            event_row(
+                now,
+                "account",
+                None,
+                workspace,
+                account_id,
+                None,
+                actor=actor,
+                reason=reason,
+                data={"status": status},
+            )
+        ],
+    )
+
+
+# -- budgets ------------------------------------------------------------------------------
+
+
+async def set_budget(conn: Conn, budget: Budget, now: dt.datetime | None) -> None:
+    await conn.execute(
+        f"WITH {NOW_CTE} INSERT INTO budgets (workspace, account_id, scope, remaining, lim, "
+        "reset_at, blocked_until, updated_at) SELECT %(workspace)s, %(account_id)s, %(scope)s, "
+        "%(remaining)s, %(lim)s, %(reset_at)s, %(blocked_until)s, t.now FROM t "
+        "ON CONFLICT (workspace, account_id, scope) DO UPDATE SET "
+        "remaining = excluded.remaining, lim = excluded.lim, reset_at = excluded.reset_at, "
+        "blocked_until = excluded.blocked_until, updated_at = excluded.updated_at",
+        {
+            "now": now,
+            "workspace": budget.workspace,
+            "account_id": budget.account_id,
+            "scope": budget.scope,
+            "remaining": budget.remaining,
+            "lim": budget.limit,
+            "reset_at": budget.reset_at,
+            "blocked_until": budget.blocked_until,
+        },
+    )
+
+
+async def load_budgets(conn: Conn, workspace: str | None) -> list[Budget]:
+    sql = (
+        "SELECT workspace, account_id, scope, remaining, lim, reset_at, blocked_until FROM budgets"
+    )
+    params: tuple[Any, ...] = ()
+    if workspace is not None:
+        sql += " WHERE workspace = %s"
+        params = (workspace,)
+    cur = await conn.execute(sql + " ORDER BY workspace, account_id, scope", params)
+    return [
+        Budget(
+            workspace=ws,
+            account_id=account_id,
+            scope=scope,
+            remaining=remaining,
+            limit=lim,
+            reset_at=reset,
+            blocked_until=until,
+        )
+        for ws, account_id, scope, remaining, lim, reset, until in await cur.fetchall()
+    ]
+
+
+# -- rules --------------------------------------------------------------------------------
+
+
+def _rule(body: str) -> Rule:
+    from socialkit.schedule.recurring import Rule
+
+    return Rule.model_validate_json(body)
+
+
+async def add_rule(conn: Conn, rule: Rule, now: dt.datetime) -> None:
+    cur = await conn.execute(
+        "INSERT INTO rules (id, workspace, active, rule) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT DO NOTHING",
+        (rule.id, rule.workspace, rule.active, rule.model_dump_json()),
+    )
+    if cur.rowcount != 1:
+        raise StoreError(f"rule id {rule.id!r} is taken")
+    await insert_events(
+        conn,
+        [
+            event_row(
+                now,
+                "rule",
+                None,
+                rule.workspace,
+                None,
+                None,
+                reason="created",
+                data={"rule_id": rule.id},
+            )
+        ],
+    )
+
+
+async def get_rule(conn: Conn, rule_id: str, *, lock: bool = False) -> Rule:
+    cur = await conn.execute(
+        "SELECT rule FROM rules WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+        (rule_id,),
+    )
+    found = await cur.fetchone()
+    if found is None:
+        raise StoreError(f"no rule {rule_id!r}")
+    return _rule(found[0])
+
+
+async def list_rules(conn: Conn, workspace: str | None, active: bool | None) -> list[Rule]:
+    where: list[str] = []
+    params: list[Any] = []
+    if workspace is not None:
+        where.append("workspace = %s")
+        params.append(workspace)
+    if active is not None:
+        where.append("active = %s")
+        params.append(active)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    cur = await conn.execute(f"SELECT rule FROM rules{clause} ORDER BY id", params)
+    return [_rule(v[0]) for v in await cur.fetchall()]
+
+
+async def _save_rule(conn: Conn, rule: Rule) -> None:
+    await conn.execute(
+        "UPDATE rules SET active = %s, rule = %s WHERE id = %s",
+        (rule.active, rule.model_dump_json(), rule.id),
+    )
+
+
+async def advance_rule(
+    conn: Conn,
+    rule_id: str,
+    expect_cursor: str | None,
+    cursor: str | None,
+    publications: Sequence[NewPublication],
+    now: dt.datetime,
+    remaining: int | None,
+    active: bool | None,
+) -> list[str]:
+    """Insert occurrences (``ON CONFLICT DO NOTHING`` on their idempotency keys) and move
+    the rule's cursor, in the caller's transaction, under the rule's row lock."""
+    rule = await get_rule(conn, rule_id, lock=True)
+    if rule.cursor != expect_cursor:
+        raise StaleTransition(
+            f"rule {rule_id} moved on to {rule.cursor!r} (expected {expect_cursor!r})"
+        )
+    ids = await add(conn, publications, now)
+    created = [ids[i] for i, new in enumerate(publications) if ids[i] == new.id]
+    update: dict[str, Any] = {"cursor": cursor, "updated_at": now}
+    if remaining is not None:
+        update["remaining"] = remaining
+    if active is not None:
+        update["active"] = active
+    await _save_rule(conn, rule.model_copy(update=update))
+    await insert_events(
+        conn,
+        [
+            event_row(
+                now,
+                "rule",
+                None,
+                rule.workspace,
+                None,
+                None,
+                reason="advanced",
+                data={"rule_id": rule_id, "cursor": cursor, "created": len(created)},
+            )
+        ],
+    )
+    return created
+
+
+async def set_rule_active(
+    conn: Conn, rule_id: str, active: bool, now: dt.datetime, actor: str
+) -> None:
+    rule = await get_rule(conn, rule_id, lock=True)
+    await _save_rule(conn, rule.model_copy(update={"active": active, "updated_at": now}))
+    await insert_events(
+        conn,
+        [
+            event_row(
+                now,
+                "rule",
+                None,
+                rule.workspace,
+                None,
+                None,
+                actor=actor,
+                reason="activated" if active else "stopped",
+                data={"rule_id": rule_id},
+            )
+        ],
+    )
+
+
+# -- metrics ------------------------------------------------------------------------------
+
+
+async def add_metric_tasks(conn: Conn, tasks: Sequence[tuple[str, dt.datetime, str]]) -> None:
+    ids = sorted({pub_id for pub_id, _, _ in tasks})
+    cur = await conn.execute("SELECT id FROM publications WHERE id = ANY(%s)", (ids,))
+    known = {row[0] for row in await cur.fetchall()}
+    for pub_id in ids:
+        if pub_id not in known:
+            raise StoreError(f"no publication {pub_id!r}")
+    await conn.execute(
+        "INSERT INTO metric_tasks (publication_id, due_at, label) "
+        "SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[])",
+        ([t[0] for t in tasks], [t[1] for t in tasks], [t[2] for t in tasks]),
+    )
+
+
+_CLAIM_TASKS_SQL = f"""
+WITH {NOW_CTE},
+due AS (
+    SELECT m.id FROM metric_tasks m, t
+    WHERE m.done_at IS NULL AND m.due_at <= t.now
+        AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= t.now)
+    ORDER BY m.due_at, m.id LIMIT %(limit)s
+    FOR UPDATE OF m SKIP LOCKED
+),
+upd AS (
+    UPDATE metric_tasks m SET lease_owner = %(worker)s, lease_expires_at = t.now + %(lease)s
+    FROM due d, t WHERE m.id = d.id
+    RETURNING m.id, m.publication_id, m.due_at, m.label
+)
+SELECT u.id, u.publication_id, u.due_at, u.label, p.workspace, p.account_id, p.platform,
+    p.campaign
+FROM upd u JOIN publications p ON p.id = u.publication_id ORDER BY u.due_at, u.id
+"""
+
+
+async def claim_metric_tasks(
+    conn: Conn, worker: str, now: dt.datetime | None, limit: int, lease: dt.timedelta
+) -> list[MetricTask]:
+    cur = await conn.execute(
+        _CLAIM_TASKS_SQL, {"now": now, "limit": limit, "worker": worker, "lease": lease}
+    )
+    return [
+        MetricTask(
+            id=r[0],
+            publication_id=r[1],
+            due_at=r[2],
+            label=r[3],
+            workspace=r[4],
+            account_id=r[5],
+            platform=r[6],
+            campaign=r[7],
+        )
+        for r in await cur.fetchall()
+    ]
+
+
+async def complete_metric_task(
+    conn: Conn,
+    task_id: int,
+    snapshots: Sequence[MetricSnapshot],
+    now: dt.datetime | None,
+    error: str | None,
+) -> None:
+    cur = await conn.execute(
+        "SELECT t.done_at, p.id, p.workspace, p.campaign FROM metric_tasks t "
+        "JOIN publications p ON p.id = t.publication_id WHERE t.id = %s FOR UPDATE OF t",
+        (task_id,),
+    )
+    found = await cur.fetchone()
+    if found is None:
+        raise StoreError(f"no metric task {task_id}")
+    done, pub_id, workspace, campaign = found
+    if done is not None:
+        return
+    await conn.execute(
+        f"WITH {NOW_CTE} UPDATE metric_tasks SET done_at = t.now, error = %(error)s, "
+        "lease_owner = NULL, lease_expires_at = NULL FROM t WHERE id = %(id)s",
+        {"now": now, "error": error, "id": task_id},
+    )
+    if snapshots:
+        await conn.execute(
+            "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "
+            "collected_at, snapshot) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
+            "%s::text[], %s::timestamptz[], %s::text[])",
+            (
+                [s.publication_id or pub_id for s in snapshots],
+                [workspace] * len(snapshots),
+                [s.account_id for s in snapshots],
+                [campaign] * len(snapshots),
+                [s.collected_at for s in snapshots],
+                [s.model_dump_json(exclude_none=True) for s in snapshots],
+            ),
+        )
+
+
+async def metric_series(
+    conn: Conn,
+    publication_id: str | None,
+    account_id: str | None,
+    campaign: str | None,
+    workspace: str | None,
+) -> list[MetricSnapshot]:
+    from socialkit.models.metrics import MetricSnapshot
+
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("publication_id", publication_id),
+        ("account_id", account_id),
+        ("campaign", campaign),
+        ("workspace", workspace),
+    ):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    cur = await conn.execute(
+        f"SELECT snapshot FROM metric_snapshots{clause} ORDER BY collected_at, id",
+        params,
+    )
+    return [MetricSnapshot.model_validate_json(v[0]) for v in await cur.fetchall()]

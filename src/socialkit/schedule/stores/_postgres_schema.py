@@ -1,0 +1,304 @@
+"""The PostgreSQL schema, its versioned migrations, and the rolling-deploy rule.
+
+Each migration names the oldest code schema that can still run against the database
+once it is applied (``min_compatible``). Opening a store migrates it forward to the
+code's version under an advisory lock (two workers starting together migrate once). A
+database *newer* than the code is used as it is while the code is at least its
+``min_compatible`` — during a rolling deploy the previous release keeps working — and
+refused otherwise, with a message naming the version needed. A running worker checks
+this again with every liveness beat, so it stops claiming as soon as an incompatible
+migration lands.
+
+Tables mirror the SQLite store's (times are ``timestamptz``); what only PostgreSQL needs:
+
+* ``events.raw_id`` is the insertion order; ``events.seq`` is given out *after* commit by
+  :func:`~socialkit.schedule.stores._postgres_rows.sequence_events`, so a consumer
+  reading ``seq > cursor`` never skips an event that committed late (with concurrent
+  writers, insertion order is not commit order).
+* ``workers`` holds each worker's liveness beat (``socialkit store status``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from socialkit.errors import StoreError
+from socialkit.schedule.records import SchemaInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from psycopg import AsyncConnection
+
+__all__ = ["MIGRATIONS", "Migration", "migrate", "read_schema"]
+
+_STATES = (
+    "'draft', 'pending_approval', 'scheduled', 'claimed', 'publishing', 'published', "
+    "'retry_wait', 'failed', 'unknown', 'missed', 'paused', 'cancelled'"
+)
+
+
+@attrs.frozen(kw_only=True)
+class Migration:
+    """Statements that move the schema to ``version``; code older than
+    ``min_compatible`` must not run against the result."""
+
+    version: int
+    min_compatible: int
+    statements: tuple[str, ...]
+
+
+_V1 = (
+    "CREATE TABLE revisions (revision text PRIMARY KEY, post text NOT NULL, "
+    "created_at timestamptz NOT NULL)",
+    """CREATE TABLE accounts (
+        workspace text NOT NULL,
+        id text NOT NULL,
+        platform text NOT NULL,
+        account text NOT NULL,
+        status text NOT NULL DEFAULT 'ok',
+        status_reason text,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (workspace, id)
+    )""",
+    f"""CREATE TABLE publications (
+        id text PRIMARY KEY,
+        workspace text NOT NULL,
+        account_id text NOT NULL,
+        platform text NOT NULL,
+        revision text NOT NULL,
+        draft text,
+        due_at timestamptz NOT NULL,
+        local_time text NOT NULL,
+        zone text NOT NULL,
+        state text NOT NULL CHECK (state IN ({_STATES})),
+        run_at timestamptz NOT NULL,
+        expires_at timestamptz,
+        attempt integer NOT NULL DEFAULT 0,
+        sends integer NOT NULL DEFAULT 0,
+        failures integer NOT NULL DEFAULT 0,
+        lease_owner text,
+        lease_expires_at timestamptz,
+        idempotency_key text NOT NULL UNIQUE,
+        campaign text,
+        rule_id text,
+        approvals_required integer NOT NULL DEFAULT 0,
+        approvals text,
+        grace_s double precision,
+        publish_late boolean NOT NULL DEFAULT false,
+        problems text,
+        last_error text,
+        attention text,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+    )""",
+    # Claims walk this partial index in due order; it holds only claimable rows, so a
+    # million publications due next year cost a claim nothing.
+    """CREATE INDEX publications_due ON publications (run_at, id)
+        WHERE state IN ('scheduled', 'retry_wait')""",
+    """CREATE INDEX publications_account_due ON publications (workspace, account_id, run_at)
+        WHERE state IN ('scheduled', 'retry_wait')""",
+    """CREATE INDEX publications_reconcile ON publications (run_at, id)
+        WHERE state = 'unknown' AND attention IS NULL""",
+    """CREATE INDEX publications_account_reconcile ON publications
+        (workspace, account_id, run_at) WHERE state = 'unknown' AND attention IS NULL""",
+    """CREATE INDEX publications_leased ON publications (workspace, account_id)
+        WHERE lease_expires_at IS NOT NULL""",
+    """CREATE INDEX publications_lease ON publications (lease_expires_at)
+        WHERE lease_expires_at IS NOT NULL""",
+    """CREATE INDEX publications_grace ON publications (expires_at)
+        WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL""",
+    "CREATE INDEX publications_listing ON publications (due_at, id)",
+    "CREATE INDEX publications_state ON publications (state, due_at)",
+    "CREATE INDEX publications_account ON publications (account_id, due_at)",
+    """CREATE INDEX publications_campaign ON publications (campaign, due_at)
+        WHERE campaign IS NOT NULL""",
+    """CREATE INDEX publications_rule ON publications (rule_id, account_id, due_at)
+        WHERE rule_id IS NOT NULL""",
+    """CREATE TABLE events (
+        raw_id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        seq bigint UNIQUE,
+        at timestamptz NOT NULL,
+        kind text NOT NULL,
+        publication_id text,
+        workspace text,
+        account_id text,
+        campaign text,
+        actor text NOT NULL,
+        reason text,
+        attempt integer NOT NULL,
+        from_state text,
+        to_state text,
+        error jsonb,
+        data jsonb
+    )""",
+    "CREATE INDEX events_unsequenced ON events (raw_id) WHERE seq IS NULL",
+    """CREATE INDEX events_publication ON events (publication_id, raw_id)
+        WHERE publication_id IS NOT NULL""",
+    "CREATE INDEX events_at ON events (at)",
+    """CREATE TABLE event_counter (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        last bigint NOT NULL
+    )""",
+    "INSERT INTO event_counter (one, last) VALUES (true, 0)",
+    """CREATE TABLE receipts (
+        id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        publication_id text NOT NULL,
+        attempt integer NOT NULL,
+        source text NOT NULL,
+        platform text NOT NULL,
+        post_id text NOT NULL,
+        receipt text NOT NULL,
+        recorded_at timestamptz NOT NULL,
+        UNIQUE (publication_id, attempt, source)
+    )""",
+    """CREATE TABLE receipt_posts (
+        platform text NOT NULL,
+        post_id text NOT NULL,
+        publication_id text NOT NULL,
+        PRIMARY KEY (platform, post_id)
+    )""",
+    "CREATE INDEX receipt_posts_publication ON receipt_posts (publication_id)",
+    """CREATE TABLE checkpoints (
+        publication_id text NOT NULL,
+        part integer NOT NULL,
+        attempt integer NOT NULL,
+        ref text NOT NULL,
+        recorded_at timestamptz NOT NULL,
+        PRIMARY KEY (publication_id, part, attempt)
+    )""",
+    """CREATE TABLE pauses (
+        workspace text NOT NULL,
+        kind text NOT NULL,
+        value text NOT NULL,
+        actor text NOT NULL,
+        reason text,
+        at timestamptz NOT NULL,
+        PRIMARY KEY (workspace, kind, value)
+    )""",
+    """CREATE TABLE budgets (
+        workspace text NOT NULL,
+        account_id text NOT NULL,
+        scope text NOT NULL,
+        remaining integer,
+        lim integer,
+        reset_at timestamptz,
+        blocked_until timestamptz,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (workspace, account_id, scope)
+    )""",
+    """CREATE TABLE rules (
+        id text PRIMARY KEY,
+        workspace text NOT NULL,
+        active boolean NOT NULL,
+        rule text NOT NULL
+    )""",
+    """CREATE TABLE metric_tasks (
+        id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        publication_id text NOT NULL,
+        due_at timestamptz NOT NULL,
+        label text NOT NULL,
+        done_at timestamptz,
+        lease_owner text,
+        lease_expires_at timestamptz,
+        error text
+    )""",
+    "CREATE INDEX metric_tasks_due ON metric_tasks (due_at) WHERE done_at IS NULL",
+    "CREATE INDEX metric_tasks_publication ON metric_tasks (publication_id)",
+    """CREATE TABLE metric_snapshots (
+        id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        publication_id text,
+        workspace text NOT NULL,
+        account_id text NOT NULL,
+        campaign text,
+        collected_at timestamptz NOT NULL,
+        snapshot text NOT NULL
+    )""",
+    """CREATE INDEX metric_snapshots_publication ON metric_snapshots
+        (publication_id, collected_at)""",
+    "CREATE INDEX metric_snapshots_account ON metric_snapshots (account_id, collected_at)",
+    """CREATE INDEX metric_snapshots_campaign ON metric_snapshots (campaign, collected_at)
+        WHERE campaign IS NOT NULL""",
+    """CREATE TABLE workers (
+        id text PRIMARY KEY,
+        host text NOT NULL,
+        pid integer NOT NULL,
+        code_version integer NOT NULL,
+        started_at timestamptz NOT NULL,
+        last_seen timestamptz NOT NULL
+    )""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(version=1, min_compatible=1, statements=_V1),)
+
+
+async def read_schema(conn: AsyncConnection[tuple[object, ...]]) -> tuple[int, int]:
+    """``(version, min_compatible)`` of the store's schema; ``(0, 0)`` when it is empty."""
+    cur = await conn.execute("SELECT to_regclass('meta') IS NOT NULL")
+    found = await cur.fetchone()
+    if not found or not found[0]:
+        return 0, 0
+    cur = await conn.execute("SELECT key, value FROM meta")
+    values = {str(k): str(v) for k, v in await cur.fetchall()}
+    return int(values.get("schema_version", 0)), int(values.get("min_compatible", 0))
+
+
+def incompatible(version: int, min_compatible: int, code_version: int, where: str) -> str | None:
+    """The refusal message when code at ``code_version`` must not use the store."""
+    if min_compatible <= code_version:
+        return None
+    return (
+        f"the store at {where} has schema version {version}, which needs socialkit schema "
+        f"{min_compatible} or newer; this socialkit has schema {code_version}: "
+        "upgrade socialkit to use this store"
+    )
+
+
+async def migrate(
+    conn: AsyncConnection[tuple[object, ...]],
+    *,
+    schema: str,
+    lock_space: int,
+    where: str,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    code_version: int,
+    apply: bool = True,
+) -> SchemaInfo:
+    """Bring ``schema`` forward to ``code_version`` in one transaction (``apply=False``
+    only checks compatibility).
+
+    Raises:
+        StoreError: the store needs newer code (its ``min_compatible`` is above
+            ``code_version``), or it is empty and ``apply`` is off.
+    """
+    from psycopg import sql
+
+    async with conn.transaction():
+        # One migrator at a time per schema; the others wait, then find nothing to do.
+        await conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (lock_space,))
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        version, min_compatible = await read_schema(conn)
+        refusal = incompatible(version, min_compatible, code_version, where)
+        if refusal:
+            raise StoreError(refusal)
+        if version == 0 and not apply:
+            raise StoreError(
+                f"the store at {where} has no schema yet: run `socialkit store migrate`"
+            )
+        if version == 0:
+            await conn.execute("CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)")
+        if apply:
+            for migration in migrations:
+                if version < migration.version <= code_version:
+                    for statement in migration.statements:
+                        await conn.execute(statement)
+                    version = migration.version
+                    min_compatible = max(min_compatible, migration.min_compatible)
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', %s), "
+                "('min_compatible', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(version), str(min_compatible)),
+            )
+    return SchemaInfo(version=version, min_compatible=min_compatible, code_version=code_version)

@@ -1,0 +1,142 @@
+"""Reading a ``postgresql://`` store URL: socialkit's own options, and what goes to libpq.
+
+socialkit's options live in the query string next to libpq's (``sslmode``,
+``connect_timeout``, ``application_name``, …), which pass through unchanged:
+
+* ``schema`` — the PostgreSQL schema the store's tables live in (default ``socialkit``),
+  so several applications can share one database.
+* ``clock`` — ``database`` (default): leases, due-ness and event times come from the
+  database's ``clock_timestamp()``, and the ``now`` a caller passes is ignored;
+  ``caller``: the ``now`` each call passes is used (tests with injected clocks).
+* ``pool_min`` / ``pool_max`` — connections in this process's pool (default 1 / 4).
+* ``listen`` — ``true`` (default) or ``false``: hear other workers' changes through
+  ``LISTEN``; polling stays the fallback either way.
+* ``liveness`` — seconds between a worker's liveness beats (default 10).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import attrs
+
+from socialkit.errors import ConfigError
+
+__all__ = ["PostgresOptions", "parse_postgres_url"]
+
+ClockMode = Literal["database", "caller"]
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_OWN = frozenset({"schema", "clock", "pool_min", "pool_max", "listen", "liveness"})
+_SECRET = frozenset({"password", "sslpassword"})
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@attrs.frozen(kw_only=True)
+class PostgresOptions:
+    """A parsed store URL.
+
+    Attributes:
+        conninfo: the URL libpq receives (socialkit's options removed).
+        display: the URL for messages and ``store.url``: no password, socialkit's options kept.
+        schema: the schema name (validated: lower-case letters, digits, ``_``).
+        clock: ``database`` or ``caller``.
+        pool_min, pool_max: pool sizes.
+        listen: whether to ``LISTEN`` for other workers' changes.
+        liveness: seconds between liveness beats.
+    """
+
+    conninfo: str
+    display: str
+    schema: str
+    clock: ClockMode
+    pool_min: int
+    pool_max: int
+    listen: bool
+    liveness: float
+
+    @property
+    def channel(self) -> str:
+        """The ``NOTIFY`` channel of this schema."""
+        return f"socialkit_{self.schema}"
+
+    @property
+    def lock_space(self) -> int:
+        """The first key of this schema's advisory locks (a signed 32-bit hash of its name),
+        so applications in other schemas of the same database never share a lock."""
+        value = zlib.crc32(f"socialkit:{self.schema}".encode())
+        return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _flag(name: str, value: str, url: str) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false (got {value!r} in {url})")
+
+
+def _number(name: str, value: str, url: str, *, minimum: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number (got {value!r} in {url})") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g} (got {value!r} in {url})")
+    return number
+
+
+def parse_postgres_url(url: str) -> PostgresOptions:
+    """Split ``url`` into libpq's connection string and socialkit's options.
+
+    Raises:
+        ConfigError: the scheme is not ``postgresql``/``postgres``, or an option is invalid
+            (the message names the option and the value, never a password).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"a PostgreSQL store URL starts with postgresql:// (got {parts.scheme}://)"
+        )
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    own = {key.lower(): value for key, value in query if key.lower() in _OWN}
+    passed = [(key, value) for key, value in query if key.lower() not in _OWN]
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        shown_netloc = f"{userinfo.split(':', 1)[0]}:***@{host}" if ":" in userinfo else netloc
+    else:
+        shown_netloc = netloc
+    shown_query = [(k, v) for k, v in query if k.lower() not in _SECRET]
+    display = urlunsplit((parts.scheme, shown_netloc, parts.path, urlencode(shown_query), ""))
+
+    schema = own.get("schema", "socialkit")
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise ConfigError(
+            f"schema must be 1-63 lower-case letters, digits or _ and start with a letter or _ "
+            f"(got {schema!r} in {display})"
+        )
+    clock = own.get("clock", "database").lower()
+    if clock not in ("database", "caller"):
+        raise ConfigError(f"clock must be database or caller (got {clock!r} in {display})")
+    pool_min = int(_number("pool_min", own.get("pool_min", "1"), display, minimum=1))
+    pool_max = int(_number("pool_max", own.get("pool_max", "4"), display, minimum=1))
+    if pool_max < pool_min:
+        raise ConfigError(
+            f"pool_max ({pool_max}) must be at least pool_min ({pool_min}) in {display}"
+        )
+    return PostgresOptions(
+        conninfo=urlunsplit(("postgresql", netloc, parts.path, urlencode(passed), "")),
+        display=display,
+        schema=schema,
+        clock="caller" if clock == "caller" else "database",
+        pool_min=pool_min,
+        pool_max=pool_max,
+        listen=_flag("listen", own.get("listen", "true"), display),
+        liveness=_number("liveness", own.get("liveness", "10"), display, minimum=0.05),
+    )

@@ -1,0 +1,697 @@
+"""``postgresql://…``: the store for many workers on many machines.
+
+psycopg 3 (async) with a connection pool; install ``socialkit-engine[postgres]``. psycopg
+is imported when the store opens, never before.
+
+What it promises beyond the :class:`~socialkit.schedule.stores.base.Store` contract:
+
+* **One database clock.** With ``clock=database`` (the default) leases, due-ness and
+  event times are read from PostgreSQL's ``clock_timestamp()``, and the ``now`` a caller
+  passes is ignored (``now`` may also be left out). Workers whose clocks drift still
+  agree on who holds a lease. ``clock=caller`` uses the caller's ``now`` (tests).
+* **Claims in batches** with ``FOR UPDATE SKIP LOCKED``: workers never wait for each
+  other's rows; see :mod:`~socialkit.schedule.stores._postgres_claim`.
+* **Limits across workers.** An account's in-flight limit and its rate budget hold across
+  every worker on every machine (claims take a per-account advisory lock and recount);
+  pause switches and ``needs_reauth`` are read in the claiming statement.
+* **Wake-ups.** Commits that make something due sooner ``NOTIFY`` the schema's channel
+  with the new due time; a store with subscribers ``LISTEN`` s and wakes them only when
+  that time is earlier than the last ``next_due`` it answered. Polling stays the fallback.
+* **Rolling deploys.** Versioned migrations with a minimum compatible version
+  (:mod:`~socialkit.schedule.stores._postgres_schema`).
+* **Shared databases.** ``?schema=name`` keeps the tables (and the advisory locks and
+  the notification channel) of one application apart from another's.
+
+URL options are described in :mod:`~socialkit.schedule.stores._postgres_url`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from socialkit.errors import ConfigError, StoreError
+from socialkit.schedule.states import PublicationState
+from socialkit.schedule.stores import _postgres_claim as claiming
+from socialkit.schedule.stores import _postgres_dispatch as dispatch
+from socialkit.schedule.stores import _postgres_holds as holds
+from socialkit.schedule.stores import _postgres_misc as misc
+from socialkit.schedule.stores import _postgres_rows as rows
+from socialkit.schedule.stores._postgres_listen import Listener, Liveness, parse_payload
+from socialkit.schedule.stores._postgres_schema import (
+    MIGRATIONS,
+    incompatible,
+    migrate,
+    read_schema,
+)
+from socialkit.schedule.stores._postgres_url import parse_postgres_url
+from socialkit.schedule.stores.base import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from psycopg import AsyncConnection
+    from psycopg_pool import AsyncConnectionPool
+
+    from socialkit.models.account import Account
+    from socialkit.models.content import Post
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.schedule.publication import Event, Page, PauseScope, Publication
+    from socialkit.schedule.records import (
+        AccountRecord,
+        AccountStatus,
+        Budget,
+        CheckpointRecord,
+        Claim,
+        MetricTask,
+        NewPublication,
+        PublicationQuery,
+        PublishStart,
+        ReceiptRecord,
+        SchemaInfo,
+        Transition,
+    )
+    from socialkit.schedule.recurring import Rule
+    from socialkit.schedule.stores._postgres_rows import Conn
+    from socialkit.schedule.stores._postgres_schema import Migration
+
+__all__ = ["PostgresStore"]
+
+T = TypeVar("T")
+S = PublicationState
+_RETRIES = 6
+_WAKING = frozenset({S.SCHEDULED, S.RETRY_WAIT, S.UNKNOWN})
+
+
+class PostgresStore:
+    """A :class:`~socialkit.schedule.stores.base.Store` in a PostgreSQL schema.
+
+    Args:
+        url: ``postgresql://user@host:5432/db?schema=socialkit`` (options in
+            :mod:`~socialkit.schedule.stores._postgres_url`).
+        migrations, code_version: the schema history this code knows (tests simulate
+            other releases with them).
+        migrate_on_open: migrate forward when opening (the protocol's default); with
+            ``False`` the store only checks that it can use the schema it finds.
+
+    Example::
+
+        store = PostgresStore("postgresql://app@db/socialkit?schema=brand_a")
+        await store.open()
+        claims = await store.claim("worker-1", limit=100, lease=timedelta(seconds=60))
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        code_version: int = SCHEMA_VERSION,
+        migrate_on_open: bool = True,
+    ) -> None:
+        self.options = parse_postgres_url(url)
+        self.url = self.options.display
+        self._migrations = tuple(migrations)
+        self._code_version = code_version
+        self._migrate_on_open = migrate_on_open
+        self._pool: AsyncConnectionPool[Any] | None = None
+        self._subscribers: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+        self._listener: Listener | None = None
+        self._liveness: Liveness | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._refusal: str | None = None
+        self._sleep_until: dt.datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r})"
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def schema_name(self) -> str:
+        """The PostgreSQL schema holding this store's tables."""
+        return self.options.schema
+
+    def _now(self, now: dt.datetime | None) -> dt.datetime | None:
+        """The instant SQL should use: ``None`` means the database clock."""
+        return now if self.options.clock == "caller" else None
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        return {
+            "autocommit": True,
+            "options": f"-c search_path={self.options.schema} -c timezone=UTC",
+        }
+
+    async def _connection(self) -> AsyncConnection[Any]:
+        from psycopg import AsyncConnection
+
+        return await AsyncConnection.connect(self.options.conninfo, **self._connect_kwargs())
+
+    def _pool_or_fail(self) -> AsyncConnectionPool[Any]:
+        if self._pool is None:
+            raise RuntimeError(f"{self!r} is not open; await store.open() first")
+        return self._pool
+
+    def _check_compatible(self) -> None:
+        if self._refusal is not None:
+            raise StoreError(self._refusal)
+
+    async def _run(
+        self,
+        fn: Callable[[Conn], Awaitable[T]],
+        *,
+        transaction: bool = True,
+        wake: str | None = None,
+    ) -> T:
+        """Run ``fn`` in a transaction (retrying deadlocks and serialisation failures),
+        then, when ``wake`` is not ``None``, ``NOTIFY`` it as the payload and call this
+        process's subscribers."""
+        import psycopg
+        from psycopg import errors
+
+        pool = self._pool_or_fail()
+        for attempt in range(_RETRIES):
+            try:
+                async with pool.connection() as conn:
+                    if not transaction:
+                        return await fn(conn)
+                    async with conn.transaction():
+                        result = await fn(conn)
+                        if wake is not None:
+                            await conn.execute(
+                                "SELECT pg_notify(%s, %s)", (self.options.channel, wake)
+                            )
+                break
+            except (errors.DeadlockDetected, errors.SerializationFailure):
+                if attempt == _RETRIES - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+            except psycopg.Error as exc:
+                raise StoreError(f"PostgreSQL store {self.url}: {exc}") from exc
+        if wake is not None:
+            self._notify_local()
+        return result
+
+    def _notify_local(self) -> None:
+        for callback in list(self._subscribers):
+            callback()
+
+    def _heard(self, payload: str) -> None:
+        """A ``NOTIFY`` arrived: wake subscribers if the work is due before they would
+        look anyway."""
+        due = parse_payload(payload)
+        sleeping_until = self._sleep_until
+        if due is not None and sleeping_until is not None and due >= sleeping_until:
+            return
+        self._notify_local()
+
+    @staticmethod
+    def _wake_at(times: Sequence[dt.datetime | None]) -> str:
+        """A ``NOTIFY`` payload: the earliest of ``times`` (``""`` when unknown)."""
+        known = [t for t in times if t is not None]
+        return min(known).isoformat() if known and len(known) == len(times) else ""
+
+    def _on_schema(self, version: int, min_compatible: int) -> None:
+        self._refusal = incompatible(version, min_compatible, self._code_version, self.url)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        try:
+            from psycopg_pool import AsyncConnectionPool
+        except ModuleNotFoundError as exc:
+            raise ConfigError(
+                f"the postgresql:// store needs psycopg (install socialkit-engine[postgres]): {exc}"
+            ) from None
+        import psycopg
+
+        try:
+            conn = await self._connection()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to the PostgreSQL store {self.url}: {exc}") from None
+        try:
+            info = await migrate(
+                conn,
+                schema=self.options.schema,
+                lock_space=self.options.lock_space,
+                where=self.url,
+                migrations=self._migrations,
+                code_version=self._code_version,
+                apply=self._migrate_on_open,
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot migrate the PostgreSQL store {self.url}: {exc}") from None
+        finally:
+            await conn.close()
+        self._on_schema(info.version, info.min_compatible)
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            self.options.conninfo,
+            min_size=self.options.pool_min,
+            max_size=self.options.pool_max,
+            kwargs=self._connect_kwargs(),
+            open=False,
+            name=f"socialkit-{self.options.schema}",
+        )
+        await pool.open(wait=True, timeout=30)
+        self._pool = pool
+        self._loop = asyncio.get_running_loop()
+        self._liveness = Liveness(
+            pool, self.options.liveness, self._code_version, check=self._on_schema
+        )
+        if self._subscribers:
+            self._start_listener()
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+        if self._liveness is not None:
+            await self._liveness.stop()
+            self._liveness = None
+        await pool.close()
+
+    async def schema(self) -> SchemaInfo:
+        """The stored schema; a store whose schema moved beyond this code's reach stops
+        claiming from then on (the liveness beat checks the same way)."""
+        from socialkit.schedule.records import SchemaInfo
+
+        version, min_compatible = await self._run(read_schema, transaction=False)
+        self._on_schema(version, min_compatible)
+        return SchemaInfo(
+            version=version, min_compatible=min_compatible, code_version=self._code_version
+        )
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(callback)
+        if self._pool is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._start_listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _start_listener(self) -> None:
+        if not self.options.listen or self._pool is None:
+            return
+        if self._listener is None:
+            self._listener = Listener(self._connection, self.options.channel, self._heard)
+        self._listener.start()
+
+    async def listening(self, within: float = 10.0) -> bool:
+        """Wait until the ``LISTEN`` connection is up (tests, and workers that want to
+        be sure they hear the first notification)."""
+        if self._listener is None:
+            return False
+        try:
+            await asyncio.wait_for(self._listener.listening.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    # -- content and accounts -------------------------------------------------------------
+
+    async def put_revision(self, post: Post, *, now: dt.datetime | None = None) -> str:
+        revision = post.revision()
+        when = self._now(now)
+        await self._run(lambda c: misc.put_revision(c, revision, post, when))
+        return revision
+
+    async def get_revision(self, revision: str) -> Post:
+        return await self._run(lambda c: misc.get_revision(c, revision), transaction=False)
+
+    async def put_account(self, account: Account, *, now: dt.datetime | None = None) -> None:
+        when = self._now(now)
+        await self._run(lambda c: misc.put_account(c, account, when))
+
+    async def get_account(self, account_id: str, *, workspace: str = "default") -> AccountRecord:
+        return await self._run(
+            lambda c: misc.get_account(c, account_id, workspace), transaction=False
+        )
+
+    async def list_accounts(self, *, workspace: str | None = None) -> list[AccountRecord]:
+        return await self._run(lambda c: misc.list_accounts(c, workspace), transaction=False)
+
+    async def set_account_status(
+        self,
+        account_id: str,
+        status: AccountStatus,
+        *,
+        now: dt.datetime | None = None,
+        workspace: str = "default",
+        reason: str | None = None,
+        actor: str = "engine",
+    ) -> None:
+        when = self._now(now)
+
+        async def write(c: Conn) -> None:
+            at = await rows.db_now(c, when)
+            await misc.set_account_status(c, account_id, status, workspace, reason, actor, at)
+
+        await self._run(write, wake="" if status == "ok" else None)
+
+    # -- publications ---------------------------------------------------------------------
+
+    async def add(
+        self, publications: Sequence[NewPublication], *, now: dt.datetime | None = None
+    ) -> list[str]:
+        items = list(publications)
+        when = self._now(now)
+        due = [p.due_at for p in items if p.state in (S.SCHEDULED, S.RETRY_WAIT)]
+        wake = self._wake_at(due) if due else None
+        return await self._run(lambda c: rows.add(c, items, when), wake=wake)
+
+    async def get(self, publication_id: str, *, history: bool = False) -> Publication:
+        async def read(c: Conn) -> Publication:
+            if history:
+                await rows.sequence_events(c)
+            async with c.transaction():
+                row = await rows.load_row(c, publication_id)
+                return await rows.publication(c, row, history=history)
+
+        return await self._run(read, transaction=False)
+
+    async def find_by_key(self, idempotency_key: str) -> Publication | None:
+        async def read(c: Conn) -> Publication | None:
+            cur = await c.execute(
+                f"SELECT {rows.ROW_COLUMNS} FROM publications WHERE idempotency_key = %s",
+                (idempotency_key,),
+            )
+            found = await cur.fetchone()
+            return await rows.publication(c, rows.row_from_db(found)) if found else None
+
+        return await self._run(read)
+
+    async def list_publications(self, query: PublicationQuery) -> Page:
+        return await self._run(lambda c: rows.list_page(c, query))
+
+    async def _transitions(
+        self, transitions: Sequence[Transition], now: dt.datetime | None, *, strict: bool
+    ) -> list[bool]:
+        items = list(transitions)
+        when = self._now(now)
+        if not items:
+            return []
+        outcome: list[list[bool]] = []
+        payload: list[str | None] = [None]
+
+        async def write(c: Conn) -> None:
+            results, changed = await rows.apply_transitions(c, items, when, strict=strict)
+            outcome.append(results)
+            due = [r.run_at for r in changed if r.state in _WAKING and r.attention is None]
+            if due:
+                payload[0] = self._wake_at(due)
+                await c.execute("SELECT pg_notify(%s, %s)", (self.options.channel, payload[0]))
+
+        await self._run(write)
+        if payload[0] is not None:
+            self._notify_local()
+        return outcome[-1]
+
+    async def transition(self, transition: Transition, *, now: dt.datetime | None = None) -> None:
+        await self._transitions([transition], now, strict=True)
+
+    async def apply(
+        self, transitions: Sequence[Transition], *, now: dt.datetime | None = None
+    ) -> list[bool]:
+        return await self._transitions(transitions, now, strict=False)
+
+    async def receipt_owner(self, platform: str, post_id: str) -> str | None:
+        async def read(c: Conn) -> str | None:
+            cur = await c.execute(
+                "SELECT publication_id FROM receipt_posts WHERE platform = %s AND post_id = %s",
+                (platform, post_id),
+            )
+            found = await cur.fetchone()
+            return str(found[0]) if found else None
+
+        return await self._run(read, transaction=False)
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    async def expire_overdue(
+        self, *, now: dt.datetime | None = None, actor: str = "engine"
+    ) -> list[str]:
+        when = self._now(now)
+        return await self._run(lambda c: holds.expire_overdue(c, when, actor))
+
+    async def claim(
+        self,
+        worker: str,
+        *,
+        now: dt.datetime | None = None,
+        limit: int,
+        lease: dt.timedelta,
+        per_account: int | None = 1,
+        reconcile: bool = True,
+    ) -> list[Claim]:
+        self._check_compatible()
+        if self._liveness is not None:
+            self._liveness.add(worker)
+        when = self._now(now)
+        return await self._run(
+            lambda c: claiming.claim(
+                c,
+                worker,
+                now=when,
+                limit=limit,
+                lease=lease,
+                per_account=per_account,
+                reconcile=reconcile,
+                lock_space=self.options.lock_space,
+            )
+        )
+
+    async def heartbeat(
+        self,
+        worker: str,
+        claims: Sequence[tuple[str, int]],
+        *,
+        now: dt.datetime | None = None,
+        lease: dt.timedelta,
+    ) -> list[str]:
+        items = list(claims)
+        when = self._now(now)
+        return await self._run(lambda c: dispatch.heartbeat(c, worker, items, when, lease))
+
+    async def mark_publishing(
+        self,
+        starts: Sequence[PublishStart],
+        *,
+        worker: str,
+        now: dt.datetime | None = None,
+        lease: dt.timedelta,
+    ) -> list[bool]:
+        self._check_compatible()
+        items = list(starts)
+        when = self._now(now)
+        return await self._run(lambda c: dispatch.mark_publishing(c, items, worker, when, lease))
+
+    async def release(
+        self,
+        claims: Sequence[tuple[str, int]],
+        *,
+        now: dt.datetime | None = None,
+        actor: str = "engine",
+        reason: str = "handed back",
+    ) -> list[bool]:
+        items = list(claims)
+        when = self._now(now)
+        payload: list[str] = []
+
+        async def write(c: Conn) -> list[bool]:
+            results, due = await dispatch.release(c, items, when, actor, reason)
+            if due:
+                payload.append(self._wake_at(due))
+                await c.execute("SELECT pg_notify(%s, %s)", (self.options.channel, payload[0]))
+            return results
+
+        results = await self._run(write)
+        if payload:
+            self._notify_local()
+        return results
+
+    async def record_receipts(
+        self, receipts: Sequence[ReceiptRecord], *, now: dt.datetime | None = None
+    ) -> list[bool]:
+        items = list(receipts)
+        when = self._now(now)
+        if not items:
+            return []
+        # No NOTIFY: a receipt makes nothing due sooner for other workers (its metric
+        # tasks are hours away and found by polling); this process's subscribers hear it.
+        results = await self._run(lambda c: dispatch.record_receipts(c, items, when))
+        self._notify_local()
+        return results
+
+    async def record_checkpoint(
+        self, checkpoint: CheckpointRecord, *, now: dt.datetime | None = None
+    ) -> None:
+        when = self._now(now)
+
+        async def write(c: Conn) -> None:
+            await dispatch.record_checkpoint(c, checkpoint, await rows.db_now(c, when))
+
+        await self._run(write)
+
+    async def next_due(self, *, now: dt.datetime | None = None) -> dt.datetime | None:
+        when = self._now(now)
+        due = await self._run(lambda c: holds.next_due(c, when), transaction=False)
+        self._sleep_until = due
+        return due
+
+    # -- pause switch and rate budgets ----------------------------------------------------
+
+    async def pause(self, scope: PauseScope, *, now: dt.datetime | None = None) -> int:
+        when = self._now(now)
+
+        async def write(c: Conn) -> int:
+            return await holds.pause(c, scope, await rows.db_now(c, when))
+
+        return await self._run(write)
+
+    async def resume(self, scope: PauseScope, *, now: dt.datetime | None = None) -> int:
+        when = self._now(now)
+
+        async def write(c: Conn) -> int:
+            return await holds.resume(c, scope, await rows.db_now(c, when))
+
+        return await self._run(write, wake="")
+
+    async def pauses(self, *, workspace: str | None = None) -> list[PauseScope]:
+        found = await self._run(rows.load_pauses, transaction=False)
+        return [p for p in found if workspace is None or p.workspace == workspace]
+
+    async def set_budget(self, budget: Budget, *, now: dt.datetime | None = None) -> None:
+        when = self._now(now)
+        await self._run(lambda c: misc.set_budget(c, budget, when), wake="")
+
+    async def budgets(self, *, workspace: str | None = None) -> list[Budget]:
+        return await self._run(lambda c: misc.load_budgets(c, workspace), transaction=False)
+
+    # -- rules ----------------------------------------------------------------------------
+
+    async def add_rule(self, rule: Rule, *, now: dt.datetime | None = None) -> None:
+        when = self._now(now)
+
+        async def write(c: Conn) -> None:
+            await misc.add_rule(c, rule, await rows.db_now(c, when))
+
+        await self._run(write, wake="")
+
+    async def get_rule(self, rule_id: str) -> Rule:
+        return await self._run(lambda c: misc.get_rule(c, rule_id), transaction=False)
+
+    async def list_rules(
+        self, *, workspace: str | None = None, active: bool | None = None
+    ) -> list[Rule]:
+        return await self._run(lambda c: misc.list_rules(c, workspace, active), transaction=False)
+
+    async def advance_rule(
+        self,
+        rule_id: str,
+        *,
+        expect_cursor: str | None,
+        cursor: str | None,
+        publications: Sequence[NewPublication],
+        now: dt.datetime | None = None,
+        remaining: int | None = None,
+        active: bool | None = None,
+    ) -> list[str]:
+        items = list(publications)
+        when = self._now(now)
+        due = [p.due_at for p in items if p.state in (S.SCHEDULED, S.RETRY_WAIT)]
+
+        async def write(c: Conn) -> list[str]:
+            at = await rows.db_now(c, when)
+            return await misc.advance_rule(
+                c, rule_id, expect_cursor, cursor, items, at, remaining, active
+            )
+
+        return await self._run(write, wake=self._wake_at(due) if due else "")
+
+    async def set_rule_active(
+        self,
+        rule_id: str,
+        active: bool,
+        *,
+        now: dt.datetime | None = None,
+        actor: str = "engine",
+    ) -> None:
+        when = self._now(now)
+
+        async def write(c: Conn) -> None:
+            await misc.set_rule_active(c, rule_id, active, await rows.db_now(c, when), actor)
+
+        await self._run(write, wake="" if active else None)
+
+    # -- metrics --------------------------------------------------------------------------
+
+    async def add_metric_tasks(
+        self, tasks: Sequence[tuple[str, dt.datetime, str]], *, now: dt.datetime | None = None
+    ) -> None:
+        items = list(tasks)
+        if not items:
+            return
+        await self._run(
+            lambda c: misc.add_metric_tasks(c, items), wake=self._wake_at([t[1] for t in items])
+        )
+
+    async def claim_metric_tasks(
+        self,
+        worker: str,
+        *,
+        now: dt.datetime | None = None,
+        limit: int,
+        lease: dt.timedelta,
+    ) -> list[MetricTask]:
+        when = self._now(now)
+        return await self._run(lambda c: misc.claim_metric_tasks(c, worker, when, limit, lease))
+
+    async def complete_metric_task(
+        self,
+        task_id: int,
+        snapshots: Sequence[MetricSnapshot],
+        *,
+        now: dt.datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        items = list(snapshots)
+        when = self._now(now)
+        await self._run(lambda c: misc.complete_metric_task(c, task_id, items, when, error))
+
+    async def metric_series(
+        self,
+        *,
+        publication_id: str | None = None,
+        account_id: str | None = None,
+        campaign: str | None = None,
+        workspace: str | None = None,
+    ) -> list[MetricSnapshot]:
+        return await self._run(
+            lambda c: misc.metric_series(c, publication_id, account_id, campaign, workspace),
+            transaction=False,
+        )
+
+    # -- event log ------------------------------------------------------------------------
+
+    async def events(
+        self, *, since: int = 0, limit: int = 1000, publication_id: str | None = None
+    ) -> list[Event]:
+        async def read(c: Conn) -> list[Event]:
+            await rows.sequence_events(c)
+            return await rows.events_since(c, since, limit, publication_id)
+
+        return await self._run(read, transaction=False)
