@@ -294,7 +294,14 @@ class PostgresStore:
         with self._lock:
             self._subscribers.append(callback)
         if self._pool is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._start_listener)
+            try:
+                here = asyncio.get_running_loop() is self._loop
+            except RuntimeError:
+                here = False
+            if here:
+                self._start_listener()
+            else:
+                self._loop.call_soon_threadsafe(self._start_listener)
 
         def unsubscribe() -> None:
             with self._lock:

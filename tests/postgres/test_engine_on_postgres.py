@@ -1,0 +1,35 @@
+"""The scheduling engine's own test suite, run once more on the PostgreSQL store.
+
+The engine tests drive time with a manual clock, so the store uses the caller's clock
+(``clock=caller``); everything else — claims, leases, retries, reconciliation, pauses,
+approvals, rules, metrics, the event log — goes through PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.postgres.support import store_url as postgres_url
+from tests.schedule.conftest import clock, make_scheduler, platform, registry
+from tests.schedule.test_engine_basics import *  # noqa: F403
+from tests.schedule.test_engine_control import *  # noqa: F403
+from tests.schedule.test_engine_faults import *  # noqa: F403
+from tests.schedule.test_events_and_facade import *  # noqa: F403
+from tests.schedule.test_hooks import *  # noqa: F403
+
+pytestmark = pytest.mark.postgres
+
+__all__ = ["clock", "make_scheduler", "platform", "registry"]
+
+
+@pytest.fixture
+def store_url(schema: str) -> str:
+    return postgres_url(schema, clock="caller")
+
+
+def test_one_publish_in_flight_per_account() -> None:  # replaces the imported test
+    pytest.skip(
+        "its check that two accounts overlap counts on both publishes starting within five "
+        "event-loop turns, which holds for stores without I/O latency only; the per-account "
+        "limit itself is checked on PostgreSQL by tests/postgres/test_many_workers.py"
+    )
