@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "socialkit.schedule.engine.retry",
     "Rule": "socialkit.schedule.recurring",
     "RunStats": "socialkit.schedule.engine.worker",
+    "ScheduleRequest": "socialkit.schedule.scheduler",
     "Scheduler": "socialkit.schedule.facade",
     "StateChange": "socialkit.schedule.engine.events",
     "Store": "socialkit.schedule.stores.base",
@@ -64,6 +65,7 @@ __all__ = [
     "RetryPolicy",
     "Rule",
     "RunStats",
+    "ScheduleRequest",
     "Scheduler",
     "StateChange",
     "Store",
@@ -107,7 +109,7 @@ if TYPE_CHECKING:
     )
     from socialkit.schedule.recurring import Rule
     from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, parse_local, to_instant
-    from socialkit.schedule.scheduler import AsyncScheduler
+    from socialkit.schedule.scheduler import AsyncScheduler, ScheduleRequest
     from socialkit.schedule.states import PublicationState
     from socialkit.schedule.stores import register_store, store_from_url
     from socialkit.schedule.stores.base import Store

@@ -68,7 +68,7 @@ class EngineConfig:
     """
 
     worker_id: str = attrs.field(factory=default_worker_id)
-    batch_size: int = attrs.field(default=100, validator=_positive)
+    batch_size: int = attrs.field(default=256, validator=_positive)
     max_in_flight: int = attrs.field(default=256, validator=_positive)
     per_account: int | None = 1
     lease: dt.timedelta = attrs.field(default=dt.timedelta(seconds=60), validator=_positive)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.engine.clock import Clock
     from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.engine.events import Notifier
+    from socialkit.schedule.publication import PauseScope
     from socialkit.schedule.stores.base import Store
 
 __all__ = ["Services"]
@@ -91,6 +92,9 @@ class Services:
         lambda: _Lru(4096, ttl=300.0)
     )
     _http_lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
+    _stored_revisions: _Lru[str, bool] = attrs.Factory(lambda: _Lru(4096))
+    _stored_accounts: _Lru[tuple[str, str], Account] = attrs.Factory(lambda: _Lru(4096))
+    _pauses: tuple[float, list[PauseScope]] | None = None
 
     def http(self) -> httpx.AsyncClient:
         """The shared, pooled HTTP client (created on first use)."""
@@ -117,6 +121,33 @@ class Services:
             found = await self.store.get_revision(revision)
             self._posts.put(revision, found)
         return found
+
+    async def store_revision(self, post: Post) -> str:
+        """Pin ``post`` in the store (once per process and revision); returns its hash."""
+        revision = post.revision()
+        if self._stored_revisions.get(revision) is None:
+            await self.store.put_revision(post, now=self.clock.now())
+            self._stored_revisions.put(revision, True)
+            self._posts.put(revision, post)
+        return revision
+
+    async def store_account(self, account: Account) -> None:
+        """Store ``account`` unless this process already stored this exact version."""
+        key = (account.workspace, account.id)
+        if self._stored_accounts.get(key) == account:
+            return
+        await self.store.put_account(account, now=self.clock.now())
+        self._stored_accounts.put(key, account)
+        self.forget_account(account.workspace, account.id)
+
+    async def pauses(self, *, max_age: float = 1.0) -> list[PauseScope]:
+        """The pause switches, as seen at most ``max_age`` seconds ago (real time)."""
+        if self._pauses is None or time.monotonic() - self._pauses[0] > max_age:
+            self._pauses = (time.monotonic(), await self.store.pauses())
+        return self._pauses[1]
+
+    def forget_pauses(self) -> None:
+        self._pauses = None
 
     async def account(self, workspace: str, account_id: str) -> Account:
         """An account from the store (cached for a few seconds)."""

@@ -33,6 +33,7 @@ __all__ = ["RunStats", "Worker"]
 
 log = logging.getLogger("socialkit.schedule")
 _RULES_EVERY = dt.timedelta(minutes=10)
+_CHORES_EVERY = dt.timedelta(seconds=1)
 
 
 @attrs.define
@@ -52,6 +53,7 @@ class Worker:
         self.s = services
         self.dispatcher = Dispatcher(services)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._finished = 0
 
     @property
     def in_flight(self) -> int:
@@ -74,6 +76,7 @@ class Worker:
         stopper.add_done_callback(lambda _: wake.set())
         beats = asyncio.create_task(self._heartbeats(stop))
         next_rules: dt.datetime | None = None
+        next_chores: dt.datetime | None = None
         try:
             while not stop.is_set():
                 wake.clear()
@@ -81,22 +84,34 @@ class Worker:
                 if next_rules is None or now >= next_rules:
                     await materialise_all(s, now)
                     next_rules = now + min(_RULES_EVERY, s.config.window / 4)
-                await s.store.expire_overdue(now=now, actor=s.config.worker_id)
-                started = await self._claim(now, wake, stats)
-                started += await self._metrics(now, wake, stats)
-                if started:
+                metrics = 0
+                if next_chores is None or now >= next_chores:
+                    # The misfire policy and metric collection need no sub-second precision.
+                    await s.store.expire_overdue(now=now, actor=s.config.worker_id)
+                    metrics = await self._metrics(now, wake, stats)
+                    next_chores = now + _CHORES_EVERY
+                finished_before = self._finished
+                claimed, full = await self._claim(now, wake, stats)
+                if full or metrics:
+                    continue  # there may be more due right now
+                if claimed and wake.is_set():
                     continue
                 if until_idle:
                     if not self._tasks:
+                        if self._finished != finished_before:
+                            continue  # work finished while we claimed: look again
                         break
                     await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
                     continue
                 due = await s.store.next_due(now=now)
                 if due is not None and due <= now:
-                    # Due but not claimable here (an account busy in another worker).
+                    # Due but not claimable now (its account is busy): a finishing publish
+                    # or a commit elsewhere wakes us; otherwise look again shortly.
                     due = now + s.config.idle_poll
                 if due is not None and next_rules is not None:
                     due = min(due, next_rules)
+                if due is not None and next_chores is not None and due >= next_chores:
+                    next_chores = None  # do the chores on the way back, whatever woke us
                 await s.clock.wait(due or next_rules, wake)
         finally:
             stats.handed_back = await self._shutdown(stop)
@@ -113,19 +128,26 @@ class Worker:
 
         def done(finished: asyncio.Task[None]) -> None:
             self._tasks.discard(finished)
+            self._finished += 1
             wake.set()
 
         task.add_done_callback(done)
 
-    async def _claim(self, now: dt.datetime, wake: asyncio.Event, stats: RunStats) -> int:
+    async def _claim(
+        self, now: dt.datetime, wake: asyncio.Event, stats: RunStats
+    ) -> tuple[int, bool]:
+        """Claim what is due; returns how many, and whether the batch was full (a full
+        batch means more may be waiting; a short one means nothing else is claimable
+        until something changes)."""
         s = self.s
         room = s.config.max_in_flight - len(self._tasks)
         if room <= 0:
-            return 0
+            return 0, False
+        limit = min(room, s.config.batch_size)
         claims = await s.store.claim(
             s.config.worker_id,
             now=now,
-            limit=min(room, s.config.batch_size),
+            limit=limit,
             lease=s.config.lease,
             per_account=s.config.per_account,
         )
@@ -137,7 +159,7 @@ class Worker:
             job = Job(claim=claim)
             self.dispatcher.jobs[claim.id] = job
             self._spawn(self.dispatcher.run(job), wake)
-        return len(claims)
+        return len(claims), len(claims) == limit
 
     async def _metrics(self, now: dt.datetime, wake: asyncio.Event, stats: RunStats) -> int:
         s = self.s

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -57,9 +58,22 @@ def from_us(value: int) -> dt.datetime:
     return EPOCH + dt.timedelta(microseconds=value)
 
 
+_id_lock = threading.Lock()
+_id_last = [0, 0]
+
+
 def new_id(prefix: str = "p") -> str:
-    """A time-ordered, unique id: milliseconds (hex) then 64 random bits."""
-    return f"{prefix}{time.time_ns() // 1_000_000:012x}{os.urandom(8).hex()}"
+    """A unique id that sorts in creation order within a process (and roughly across
+    processes): milliseconds, a per-millisecond counter, then 48 random bits. Equal due
+    times are therefore claimed in the order they were scheduled."""
+    with _id_lock:
+        millis = time.time_ns() // 1_000_000
+        if millis <= _id_last[0]:
+            millis, sequence = _id_last[0], _id_last[1] + 1
+        else:
+            sequence = 0
+        _id_last[0], _id_last[1] = millis, sequence
+    return f"{prefix}{millis:012x}{sequence:04x}{os.urandom(6).hex()}"
 
 
 def dumps(value: Any) -> str:

@@ -271,6 +271,21 @@ def heartbeat(
     return lost
 
 
+def _fetch(
+    conn: sqlite3.Connection, columns: str, ids: Sequence[str]
+) -> dict[str, tuple[Any, ...]]:
+    """``{id: (columns…)}`` for the publications in ``ids``."""
+    found: dict[str, tuple[Any, ...]] = {}
+    unique = list(dict.fromkeys(ids))
+    for chunk in chunks(unique):
+        marks = ",".join("?" * len(chunk))
+        for values in conn.execute(
+            f"SELECT id, {columns} FROM publications WHERE id IN ({marks})", chunk
+        ):
+            found[values[0]] = values[1:]
+    return found
+
+
 def mark_publishing(
     conn: sqlite3.Connection,
     starts: Sequence[PublishStart],
@@ -278,30 +293,30 @@ def mark_publishing(
     now: int,
     lease: int,
 ) -> list[bool]:
-    results = []
-    events = []
+    rows = _fetch(
+        conn,
+        "state, attempt, lease_owner, lease_expires_at, workspace, account_id, campaign, sends",
+        [start.id for start in starts],
+    )
+    results: list[bool] = []
+    updates: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
     spent: dict[AccountKey, int] = {}
     for start in starts:
-        found = conn.execute(
-            "UPDATE publications SET state = 'publishing', sends = sends + 1, "
-            "draft = COALESCE(draft, ?), lease_expires_at = ?, updated_at = ? "
-            "WHERE id = ? AND state = ? AND attempt = ? AND lease_owner = ? "
-            "AND lease_expires_at > ? RETURNING workspace, account_id, campaign, sends",
-            (
-                start.draft_json,
-                now + lease,
-                now,
-                start.id,
-                start.from_state.value,
-                start.attempt,
-                worker,
-                now,
-            ),
-        ).fetchone()
-        if found is None:
+        found = rows.get(start.id)
+        if (
+            found is None
+            or found[0] != start.from_state.value
+            or found[1] != start.attempt
+            or found[2] != worker
+            or found[3] is None
+            or found[3] <= now
+        ):
             results.append(False)
             continue
-        workspace, account_id, campaign, sends = found
+        _, attempt, _, _, workspace, account_id, campaign, sends = found
+        rows[start.id] = ("publishing", *found[1:])  # a repeat in this batch is refused
+        updates.append((start.draft_json, now + lease, now, start.id))
         spent[(workspace, account_id)] = spent.get((workspace, account_id), 0) + 1
         events.append(
             event_row(
@@ -313,14 +328,19 @@ def mark_publishing(
                 campaign,
                 actor=worker,
                 reason="sending",
-                attempt=start.attempt,
+                attempt=attempt,
                 from_state=start.from_state.value,
                 to_state="publishing",
-                data={"send": sends},
+                data={"send": sends + 1},
             )
         )
         results.append(True)
-    if events:
+    if updates:
+        conn.executemany(
+            "UPDATE publications SET state = 'publishing', sends = sends + 1, "
+            "draft = COALESCE(draft, ?), lease_expires_at = ?, updated_at = ? WHERE id = ?",
+            updates,
+        )
         conn.executemany(EVENT_SQL, events)
     if (
         spent
@@ -389,21 +409,37 @@ def record_receipts(
 ) -> list[bool]:
     from socialkit.errors import StoreError
 
+    if not receipts:
+        return []
+    ids = [record.id for record in receipts]
+    rows = _fetch(conn, "state, platform, workspace, account_id, campaign, attempt", ids)
+    for pub_id in ids:
+        if pub_id not in rows:
+            raise StoreError(f"no publication {pub_id!r}")
+    kept: set[tuple[str, int, str]] = set()
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        marks = ",".join("?" * len(chunk))
+        kept.update(
+            conn.execute(
+                "SELECT publication_id, attempt, source FROM receipts "
+                f"WHERE publication_id IN ({marks})",
+                chunk,
+            )
+        )
     results: list[bool] = []
+    inserts: list[tuple[Any, ...]] = []
+    posts: list[tuple[str, str, str]] = []
+    published: list[tuple[int, str]] = []
     events: list[tuple[Any, ...]] = []
     tasks: list[tuple[str, int, str]] = []
     for record in receipts:
-        found = conn.execute(
-            "SELECT state, platform, workspace, account_id, campaign, attempt FROM publications "
-            "WHERE id = ?",
-            (record.id,),
-        ).fetchone()
-        if found is None:
-            raise StoreError(f"no publication {record.id!r}")
-        state, platform, workspace, account_id, campaign, attempt = found
-        cur = conn.execute(
-            "INSERT INTO receipts (publication_id, attempt, source, platform, post_id, receipt, "
-            "recorded_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+        key = (record.id, record.attempt, record.source)
+        if key in kept:
+            results.append(False)
+            continue
+        kept.add(key)
+        state, platform, workspace, account_id, campaign, attempt = rows[record.id]
+        inserts.append(
             (
                 record.id,
                 record.attempt,
@@ -412,26 +448,16 @@ def record_receipts(
                 record.receipt.ref.id,
                 record.receipt.model_dump_json(exclude_none=True),
                 now,
-            ),
+            )
         )
-        if cur.rowcount != 1:
-            results.append(False)
-            continue
-        conn.executemany(
-            "INSERT INTO receipt_posts (platform, post_id, publication_id) VALUES (?,?,?) "
-            "ON CONFLICT DO NOTHING",
-            [(platform, ref.id, record.id) for ref in record.receipt.parts],
-        )
+        posts.extend((platform, ref.id, record.id) for ref in record.receipt.parts)
         moved = state != S.PUBLISHED
         if moved:
-            conn.execute(
-                "UPDATE publications SET state = 'published', lease_owner = NULL, "
-                "lease_expires_at = NULL, attention = NULL, updated_at = ? WHERE id = ?",
-                (now, record.id),
-            )
-            published = to_us(record.receipt.published_at)
+            rows[record.id] = ("published", *rows[record.id][1:])
+            published.append((now, record.id))
+            at = to_us(record.receipt.published_at)
             tasks.extend(
-                (record.id, published + int(seconds * 1_000_000), label)
+                (record.id, at + int(seconds * 1_000_000), label)
                 for label, seconds in record.metrics
             )
         events.append(
@@ -455,8 +481,22 @@ def record_receipts(
             )
         )
         results.append(moved)
-    if events:
-        conn.executemany(EVENT_SQL, events)
+    conn.executemany(
+        "INSERT INTO receipts (publication_id, attempt, source, platform, post_id, receipt, "
+        "recorded_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+        inserts,
+    )
+    conn.executemany(
+        "INSERT INTO receipt_posts (platform, post_id, publication_id) VALUES (?,?,?) "
+        "ON CONFLICT DO NOTHING",
+        posts,
+    )
+    conn.executemany(
+        "UPDATE publications SET state = 'published', lease_owner = NULL, "
+        "lease_expires_at = NULL, attention = NULL, updated_at = ? WHERE id = ?",
+        published,
+    )
+    conn.executemany(EVENT_SQL, events)
     if tasks:
         conn.executemany(
             "INSERT INTO metric_tasks (publication_id, due_at, label) VALUES (?,?,?)", tasks
@@ -537,7 +577,7 @@ def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | Non
         "SELECT MIN(expires_at) FROM publications INDEXED BY publications_grace "
         "WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL",
         "SELECT MIN(lease_expires_at) FROM publications WHERE lease_expires_at IS NOT NULL",
-        "SELECT MIN(COALESCE(lease_expires_at, due_at)) FROM metric_tasks WHERE done_at IS NULL",
+        "SELECT MIN(due_at) FROM metric_tasks WHERE done_at IS NULL",
     ):
         consider(conn.execute(sql).fetchone()[0])
     return from_us(best) if best is not None else None

@@ -80,8 +80,10 @@ _V1 = (
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
     )""",
-    # Claims walk this partial index in due order; it holds only claimable rows.
-    """CREATE INDEX publications_due ON publications (run_at, id)
+    # Claims walk this partial index in due order; it holds only claimable rows and
+    # covers what a claim reads, so skipping busy accounts never touches the table.
+    """CREATE INDEX publications_due
+        ON publications (run_at, id, workspace, account_id, campaign, state)
         WHERE state IN ('scheduled', 'retry_wait')""",
     """CREATE INDEX publications_reconcile ON publications (run_at, id)
         WHERE state = 'unknown' AND attention IS NULL""",
@@ -90,7 +92,7 @@ _V1 = (
     """CREATE INDEX publications_grace ON publications (expires_at)
         WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL""",
     "CREATE INDEX publications_listing ON publications (due_at, id)",
-    "CREATE INDEX publications_state ON publications (state, due_at)",
+    "CREATE INDEX publications_state ON publications (state, due_at, id)",
     "CREATE INDEX publications_account ON publications (account_id, due_at)",
     """CREATE INDEX publications_campaign ON publications (campaign, due_at)
         WHERE campaign IS NOT NULL""",

@@ -71,8 +71,34 @@ class SqliteThread:
         return future
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the thread and await its result."""
-        return await asyncio.wrap_future(self.submit(fn))
+        """Run ``fn`` on the thread and await its result.
+
+        The result comes back with one ``call_soon_threadsafe`` (no intermediate
+        :class:`concurrent.futures.Future`): a round trip is two thread wake-ups.
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+
+        def deliver(ok: bool, value: Any) -> None:
+            if waiter.done():
+                return
+            if ok:
+                waiter.set_result(value)
+            else:
+                waiter.set_exception(value)
+
+        def call(conn: sqlite3.Connection) -> None:
+            try:
+                result = fn(conn)
+            except BaseException as exc:
+                loop.call_soon_threadsafe(deliver, False, exc)
+            else:
+                loop.call_soon_threadsafe(deliver, True, result)
+
+        future = self.submit(call)
+        if future.done():  # the thread is gone
+            future.result()
+        return await waiter
 
     def stop(self) -> None:
         """Finish queued work, close the connection and end the thread."""

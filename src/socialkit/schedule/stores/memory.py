@@ -570,7 +570,7 @@ class MemoryStore(MemoryBase):
                     consider(r.lease_expires_at)
             for task in self._tasks.values():
                 if task.done_at is None:
-                    consider(task.lease_expires_at or task.due_at)
+                    consider(task.due_at)
             return best
 
     # -- pause switch and rate budgets ----------------------------------------------------

@@ -1,0 +1,558 @@
+"""The scheduling engine beside APScheduler 3.11, in one run, with the ratio of each figure.
+
+(a) adding one-off publications one at a time (each committed when the call returns) and
+    in batches — socialkit on SQLite beside APScheduler's SQLAlchemyJobStore on SQLite and
+    its MemoryJobStore;
+(b) dispatching publications all due at once through a no-op adapter, every state change
+    committed — throughput and lateness p99;
+(c) 1,000 publications spread over 20 s: lateness p99;
+(d) RSS growth with 1,000,000 scheduled publications in the SQLite store (APScheduler's
+    MemoryJobStore with 100,000 jobs as the anchor);
+(e) publications due at once through a minimal adapter that POSTs JSON to an HTTP server
+    on 127.0.0.1, beside the same POSTs from a bare ``httpx.AsyncClient`` at the same
+    concurrency.
+
+Publications spread over ``--accounts`` accounts (100), and socialkit runs with its
+defaults (one publish in flight per account, metric tasks scheduled for every publish).
+
+Run: ``python benchmarks/scheduler.py`` (quick sizes, about a minute) or ``--full`` (the
+issue's sizes: 100,000 adds, 10,000 dispatches, 1,000,000 stored; a few minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from socialkit.models.account import Account
+from socialkit.models.content import Post
+from socialkit.models.receipt import PostRef, Receipt
+from socialkit.platforms.base import Platform
+from socialkit.platforms.capabilities import Capabilities, Idempotency
+from socialkit.platforms.credentials import MemoryCredentialProvider
+from socialkit.platforms.registry import Registry
+from socialkit.schedule.engine.config import EngineConfig
+from socialkit.schedule.scheduler import AsyncScheduler, ScheduleRequest
+from socialkit.text.rules import FEED
+
+UTC = dt.UTC
+
+
+def p99(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def row(label: str, value: str, note: str = "") -> None:
+    print(f"  {label:<58} {value:>14}  {note}")
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+# -- socialkit side ---------------------------------------------------------------------
+
+
+class Calls:
+    """What the benchmark adapters saw: when each publish call started."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+        self.done = threading.Event()
+        self.expected = 0
+
+    def hit(self, publication_id: str | None) -> None:
+        self.started[str(publication_id)] = time.time()
+        if self.expected and len(self.started) >= self.expected:
+            self.done.set()
+
+
+def platforms(calls: Calls, url: str | None = None) -> Registry:
+    registry = Registry(load_entry_points=False)
+
+    class Noop(Platform):
+        name = "noop"
+        contract = 1
+        capabilities = Capabilities(
+            text=FEED, idempotency=Idempotency.KEY, requires_credentials=False
+        )
+
+        async def publish(self, draft: Any, ctx: Any) -> Receipt:
+            calls.hit(ctx.publication_id)
+            return Receipt(
+                platform="noop",
+                account_id=ctx.account.id,
+                parts=(PostRef(id=ctx.idempotency_key(0)),),
+                published_at=ctx.now(),
+            )
+
+    class Http(Platform):
+        name = "http"
+        contract = 1
+        capabilities = Capabilities(
+            text=FEED, idempotency=Idempotency.KEY, requires_credentials=False
+        )
+
+        async def publish(self, draft: Any, ctx: Any) -> Receipt:
+            calls.hit(ctx.publication_id)
+            response = await ctx.http.post(
+                url, json={"text": draft.text, "key": ctx.idempotency_key(0)}
+            )
+            return Receipt(
+                platform="http",
+                account_id=ctx.account.id,
+                parts=(PostRef(id=response.json()["id"]),),
+                published_at=ctx.now(),
+            )
+
+    registry.register(Noop)
+    registry.register(Http)
+    return registry
+
+
+def accounts(count: int, platform: str) -> list[Account]:
+    return [
+        Account(id=f"{platform}-{i:03d}", platform=platform, handle=f"h{i}") for i in range(count)
+    ]
+
+
+async def open_scheduler(path: Path, registry: Registry, **config: Any) -> AsyncScheduler:
+    scheduler = AsyncScheduler(
+        f"sqlite:///{path}",
+        registry=registry,
+        credentials=MemoryCredentialProvider({}),
+        config=EngineConfig(worker_id="bench", **config),
+    )
+    await scheduler.open()
+    return scheduler
+
+
+async def sk_add(
+    tmp: Path, n_single: int, n_batch: int, n_accounts: int
+) -> tuple[float, float, float]:
+    registry = platforms(Calls())
+    scheduler = await open_scheduler(tmp / "add.db", registry)
+    targets = accounts(n_accounts, "noop")
+    for a in targets:
+        await scheduler.add_account(a)
+    post = Post(text="Benchmark post")
+    base = dt.datetime.now(UTC) + dt.timedelta(days=30)
+    ids = [a.id for a in targets]
+    start = time.perf_counter()
+    for i in range(n_single):
+        await scheduler.schedule(post, ids[i % n_accounts], at=base + dt.timedelta(seconds=i))
+    single = n_single / (time.perf_counter() - start)
+    start = time.perf_counter()
+    requests = (
+        ScheduleRequest(post=post, accounts=ids[i % n_accounts], at=base + dt.timedelta(seconds=i))
+        for i in range(n_batch)
+    )
+    await scheduler.schedule_many(requests, chunk=1000)
+    batched = n_batch / (time.perf_counter() - start)
+    await scheduler.close()
+
+    # the sync facade, one at a time (a second store, so sizes match)
+    from socialkit.schedule.facade import Scheduler
+
+    sync = Scheduler(
+        f"sqlite:///{tmp}/add-sync.db",
+        registry=registry,
+        credentials=MemoryCredentialProvider({}),
+        config=EngineConfig(worker_id="bench"),
+    )
+    for a in targets:
+        sync.add_account(a)
+    count = max(1000, n_single // 5)
+    start = time.perf_counter()
+    for i in range(count):
+        sync.schedule(post, ids[i % n_accounts], at=base + dt.timedelta(seconds=i))
+    sync_rate = count / (time.perf_counter() - start)
+    sync.close()
+    return single, batched, sync_rate
+
+
+async def sk_dispatch(tmp: Path, n: int, n_accounts: int, name: str) -> tuple[float, float]:
+    calls = Calls()
+    registry = platforms(calls)
+    scheduler = await open_scheduler(tmp / f"{name}.db", registry)
+    ids = [a.id for a in accounts(n_accounts, "noop")]
+    for a in accounts(n_accounts, "noop"):
+        await scheduler.add_account(a)
+    post = Post(text="Due now")
+    due = dt.datetime.now(UTC) + dt.timedelta(seconds=2)
+    await scheduler.schedule_many(
+        ScheduleRequest(post=post, accounts=ids[i % n_accounts], at=due) for i in range(n)
+    )
+    await asyncio.sleep(max(0.0, due.timestamp() - time.time()))
+    # until idle: every publication claimed, sent, and its outcome committed
+    await scheduler.run(until_idle=True)
+    finished = time.time()
+    published = 0
+    cursor = None
+    while True:
+        page = await scheduler.list(state="published", limit=1000, cursor=cursor)
+        published += len(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    await scheduler.close()
+    assert published == n, f"only {published} of {n} published"
+    due_s = due.timestamp()
+    lateness = [t - due_s for t in calls.started.values()]
+    return n / (finished - due_s), p99(lateness)
+
+
+async def sk_spread(tmp: Path, n: int, seconds: float, n_accounts: int) -> float:
+    calls = Calls()
+    registry = platforms(calls)
+    scheduler = await open_scheduler(tmp / "spread.db", registry)
+    targets = accounts(n_accounts, "noop")
+    for a in targets:
+        await scheduler.add_account(a)
+    post = Post(text="Spread out")
+    first = dt.datetime.now(UTC) + dt.timedelta(seconds=1)
+    step = seconds / n
+    dues = {}
+    ids = await scheduler.schedule_many(
+        ScheduleRequest(
+            post=post,
+            accounts=targets[i % n_accounts].id,
+            at=first + dt.timedelta(seconds=i * step),
+        )
+        for i in range(n)
+    )
+    for i, pub_id in enumerate(ids):
+        dues[pub_id] = (first + dt.timedelta(seconds=i * step)).timestamp()
+    calls.expected = n
+    stop = asyncio.Event()
+    worker = asyncio.create_task(scheduler.run(stop=stop))
+    await asyncio.to_thread(calls.done.wait, seconds + 60)
+    stop.set()
+    await worker
+    await scheduler.close()
+    return p99([calls.started[pub_id] - dues[pub_id] for pub_id in ids if pub_id in calls.started])
+
+
+async def sk_rss(tmp: Path, n: int, n_accounts: int) -> tuple[float, float]:
+    registry = platforms(Calls())
+    scheduler = await open_scheduler(tmp / "rss.db", registry)
+    targets = accounts(n_accounts, "noop")
+    for a in targets:
+        await scheduler.add_account(a)
+    post = Post(text="Stored")
+    base = dt.datetime.now(UTC) + dt.timedelta(days=30)
+    gc.collect()
+    before = rss_mib()
+    start = time.perf_counter()
+    await scheduler.schedule_many(
+        (
+            ScheduleRequest(
+                post=post, accounts=targets[i % n_accounts].id, at=base + dt.timedelta(seconds=i)
+            )
+            for i in range(n)
+        ),
+        chunk=5000,
+    )
+    # a worker pass over a million future publications: nothing due, nothing loaded
+    await scheduler.run(until_idle=True)
+    await scheduler.store.next_due(now=dt.datetime.now(UTC))
+    elapsed = time.perf_counter() - start
+    gc.collect()
+    growth = rss_mib() - before
+    await scheduler.close()
+    return growth, n / elapsed
+
+
+_SERVER = r"""
+import asyncio, itertools, json, sys
+counter = itertools.count(1)
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            if length:
+                await reader.readexactly(length)
+            body = json.dumps({"id": f"srv-{next(counter)}"}).encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+def http_server() -> tuple[subprocess.Popen[str], str]:
+    """A minimal keep-alive HTTP/1.1 JSON server on 127.0.0.1, in its own process."""
+    server = subprocess.Popen([sys.executable, "-c", _SERVER], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    return server, f"http://127.0.0.1:{port}/posts"
+
+
+async def http_compare(tmp: Path, n: int, n_accounts: int, url: str) -> tuple[float, float]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        semaphore = asyncio.Semaphore(n_accounts)
+
+        async def one(i: int) -> None:
+            async with semaphore:
+                response = await client.post(url, json={"text": "Due now", "key": f"k{i}"})
+                response.json()
+
+        await asyncio.gather(*(one(i) for i in range(200)))  # warm the pool
+        start = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        bare = n / (time.perf_counter() - start)
+
+    calls = Calls()
+    registry = platforms(calls, url)
+    http = httpx.AsyncClient(limits=limits, timeout=30)
+    scheduler = AsyncScheduler(
+        f"sqlite:///{tmp}/http.db",
+        registry=registry,
+        credentials=MemoryCredentialProvider({}),
+        config=EngineConfig(worker_id="bench"),
+        http=http,
+    )
+    await scheduler.open()
+    targets = accounts(n_accounts, "http")
+    for a in targets:
+        await scheduler.add_account(a)
+    due = dt.datetime.now(UTC) + dt.timedelta(seconds=1)
+    await scheduler.schedule_many(
+        ScheduleRequest(post=Post(text="Due now"), accounts=targets[i % n_accounts].id, at=due)
+        for i in range(n)
+    )
+    await asyncio.sleep(max(0.0, due.timestamp() - time.time()))
+    await scheduler.run(until_idle=True)
+    finished = time.time()
+    await scheduler.close()
+    await http.aclose()
+    first_call = min(calls.started.values())
+    engine = n / (finished - max(due.timestamp(), first_call))
+    return engine, bare
+
+
+# -- APScheduler side -------------------------------------------------------------------
+
+
+def aps_scheduler(store: str, tmp: Path) -> Any:
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    jobstore = (
+        MemoryJobStore()
+        if store == "memory"
+        else SQLAlchemyJobStore(url=f"sqlite:///{tmp}/aps-{time.time_ns()}.db")
+    )
+    return BackgroundScheduler(
+        jobstores={"default": jobstore},
+        executors={"default": ThreadPoolExecutor(10)},
+        job_defaults={"misfire_grace_time": None, "coalesce": False},
+        timezone="UTC",
+    )
+
+
+_APS_CALLS: list[float] = []
+_APS_DONE = threading.Event()
+_APS_EXPECTED = [0]
+
+
+def aps_job(due: float) -> None:
+    _APS_CALLS.append(time.time() - due)
+    if len(_APS_CALLS) >= _APS_EXPECTED[0]:
+        _APS_DONE.set()
+
+
+def aps_add(store: str, tmp: Path, n: int) -> float:
+    scheduler = aps_scheduler(store, tmp)
+    scheduler.start(paused=True)
+    base = dt.datetime.now(UTC) + dt.timedelta(days=30)
+    start = time.perf_counter()
+    for i in range(n):
+        scheduler.add_job(aps_job, "date", run_date=base + dt.timedelta(seconds=i), args=(0.0,))
+    rate = n / (time.perf_counter() - start)
+    scheduler.shutdown(wait=False)
+    return rate
+
+
+def aps_dispatch(store: str, tmp: Path, n: int, spread: float = 0.0) -> tuple[float, float]:
+    scheduler = aps_scheduler(store, tmp)
+    scheduler.start(paused=True)
+    _APS_CALLS.clear()
+    _APS_DONE.clear()
+    _APS_EXPECTED[0] = n
+    first = time.time() + 2 + (n / 2000 if store == "sqlite" else n / 20000)
+    for i in range(n):
+        when = first + (i * spread / n if spread else 0)
+        scheduler.add_job(
+            aps_job, "date", run_date=dt.datetime.fromtimestamp(when, UTC), args=(when,)
+        )
+    scheduler.resume()
+    _APS_DONE.wait(600)
+    finished = time.time()
+    scheduler.shutdown(wait=True)
+    return n / (finished - first), p99(_APS_CALLS)
+
+
+def aps_rss(tmp: Path, n: int) -> float:
+    scheduler = aps_scheduler("memory", tmp)
+    scheduler.start(paused=True)
+    gc.collect()
+    before = rss_mib()
+    base = dt.datetime.now(UTC) + dt.timedelta(days=30)
+    for i in range(n):
+        scheduler.add_job(aps_job, "date", run_date=base + dt.timedelta(seconds=i), args=(0.0,))
+    gc.collect()
+    growth = rss_mib() - before
+    scheduler.shutdown(wait=False)
+    return growth
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true", help="the issue's sizes (a few minutes)")
+    parser.add_argument("--accounts", type=int, default=100)
+    args = parser.parse_args()
+    full = args.full
+    n_acc = args.accounts
+    sizes = {
+        "single": 100_000 if full else 10_000,
+        "batch": 100_000 if full else 50_000,
+        "aps_sqlite_add": 5_000 if full else 1_000,
+        "aps_memory_add": 100_000 if full else 20_000,
+        "dispatch": 10_000,
+        "aps_sqlite_dispatch": 10_000 if full else 2_000,
+        "spread": 1_000,
+        "spread_s": 20.0,
+        "rss": 1_000_000 if full else 200_000,
+        "aps_rss": 100_000,
+        "http": 5_000,
+    }
+    print(
+        f"scheduler benchmark ({'full' if full else 'quick: --full for the issue sizes'}), "
+        f"publications spread over {n_acc} accounts; python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs (shared)"
+    )
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+
+        print(
+            f"(a) adding one-off publications ({sizes['single']:,} one at a time, "
+            f"{sizes['batch']:,} in batches of 1,000)"
+        )
+        single, batched, sync_rate = asyncio.run(
+            sk_add(tmp, sizes["single"], sizes["batch"], n_acc)
+        )
+        aps_mem = aps_add("memory", tmp, sizes["aps_memory_add"])
+        aps_sql = aps_add("sqlite", tmp, sizes["aps_sqlite_add"])
+        row("socialkit SQLite, one at a time (await schedule)", f"{single:,.0f}/s")
+        row("socialkit SQLite, one at a time (sync Scheduler.schedule)", f"{sync_rate:,.0f}/s")
+        row("socialkit SQLite, batches (schedule_many)", f"{batched:,.0f}/s", "goal >= 50,000/s")
+        row(
+            f"APScheduler MemoryJobStore add_job ({sizes['aps_memory_add']:,})", f"{aps_mem:,.0f}/s"
+        )
+        row(
+            f"APScheduler SQLAlchemyJobStore/SQLite add_job ({sizes['aps_sqlite_add']:,})",
+            f"{aps_sql:,.0f}/s",
+        )
+        row("ratio one at a time / APScheduler memory", ratio(single, aps_mem), "goal >= 0.5x")
+        row("ratio one at a time / APScheduler SQLite", ratio(single, aps_sql), "goal >= 15x")
+        row("ratio batches / APScheduler SQLite", ratio(batched, aps_sql))
+
+        print(f"(b) dispatching {sizes['dispatch']:,} publications due at once (no-op adapter)")
+        sk_rate, sk_late = asyncio.run(sk_dispatch(tmp, sizes["dispatch"], n_acc, "dispatch"))
+        mem_rate, mem_late = aps_dispatch("memory", tmp, sizes["dispatch"])
+        sql_rate, sql_late = aps_dispatch("sqlite", tmp, sizes["aps_sqlite_dispatch"])
+        row(
+            "socialkit SQLite (every state change committed)",
+            f"{sk_rate:,.0f}/s",
+            f"lateness p99 {sk_late:.3f} s",
+        )
+        row("APScheduler MemoryJobStore", f"{mem_rate:,.0f}/s", f"lateness p99 {mem_late:.3f} s")
+        row(
+            f"APScheduler SQLAlchemyJobStore/SQLite ({sizes['aps_sqlite_dispatch']:,})",
+            f"{sql_rate:,.0f}/s",
+            f"lateness p99 {sql_late:.3f} s",
+        )
+        row("ratio socialkit / APScheduler memory", ratio(sk_rate, mem_rate), "goal >= 1x")
+        row("ratio socialkit / APScheduler SQLite", ratio(sk_rate, sql_rate), "goal >= 20x")
+
+        print(f"(c) {sizes['spread']:,} publications spread over {sizes['spread_s']:.0f} s")
+        sk_spread_p99 = asyncio.run(sk_spread(tmp, sizes["spread"], sizes["spread_s"], n_acc))
+        _, aps_spread_p99 = aps_dispatch("memory", tmp, sizes["spread"], spread=sizes["spread_s"])
+        row("socialkit SQLite lateness p99", f"{sk_spread_p99 * 1000:.2f} ms", "goal <= 5 ms")
+        row("APScheduler MemoryJobStore lateness p99", f"{aps_spread_p99 * 1000:.2f} ms")
+        row("ratio socialkit / APScheduler", ratio(sk_spread_p99, aps_spread_p99))
+
+        print(f"(d) RSS growth with {sizes['rss']:,} scheduled publications in the SQLite store")
+        growth, rate = asyncio.run(sk_rss(tmp, sizes["rss"], n_acc))
+        aps_growth = aps_rss(tmp, sizes["aps_rss"])
+        row(
+            f"socialkit SQLite, {sizes['rss']:,} stored",
+            f"{growth:.1f} MiB",
+            f"goal <= 50 MiB (stored at {rate:,.0f}/s)",
+        )
+        row(f"APScheduler MemoryJobStore, {sizes['aps_rss']:,} jobs", f"{aps_growth:.1f} MiB")
+        per = aps_growth / sizes["aps_rss"] * sizes["rss"]
+        row(f"ratio socialkit / APScheduler scaled to {sizes['rss']:,}", ratio(growth, per))
+
+        print(
+            f"(e) {sizes['http']:,} publications due at once, POSTing JSON to 127.0.0.1 "
+            f"(concurrency {n_acc})"
+        )
+        server, url = http_server()
+        try:
+            engine, bare = asyncio.run(http_compare(tmp, sizes["http"], n_acc, url))
+        finally:
+            server.kill()
+            server.wait()
+            if server.stdout is not None:
+                server.stdout.close()
+        row("socialkit engine through an adapter", f"{engine:,.0f}/s")
+        row("bare httpx.AsyncClient", f"{bare:,.0f}/s")
+        row("ratio socialkit / bare client", ratio(engine, bare), "goal >= 0.8x")
+
+
+if __name__ == "__main__":
+    main()
