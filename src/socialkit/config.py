@@ -203,11 +203,12 @@ def _suggestion(model_name: str, loc: Sequence[int | str]) -> str:
 
 # -- writing accounts ------------------------------------------------------------------------
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _toml_string(key)
+    # fullmatch: "$" would also match before a trailing newline, and "key\n" is no bare key.
+    return key if _BARE_KEY.fullmatch(key) else _toml_string(key)
 
 
 def _toml_string(value: str) -> str:

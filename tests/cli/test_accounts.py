@@ -179,6 +179,16 @@ def test_an_appended_account_reads_back_equal(
     assert read == account.model_copy(update={"settings": _without_none(settings_)})
 
 
+def test_a_setting_key_with_a_trailing_newline_is_quoted(tmp_path: Path) -> None:
+    # Found by the property above: "$" matched before the newline, so "0\n" was written as
+    # a bare key and the file no longer parsed.
+    path = tmp_path / "socialkit.toml"
+    account = socialkit.Account(id="acme-x", platform="feed", handle="0", settings={"0\n": []})
+    append_account(path, account)
+    [read] = load_config(path).accounts
+    assert read.settings == {"0\n": []}
+
+
 def _without_none(value):
     if isinstance(value, dict):
         return {k: _without_none(v) for k, v in value.items() if v is not None}
