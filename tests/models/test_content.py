@@ -53,6 +53,34 @@ def test_invalid_posts_name_the_field(kwargs: dict[str, object], field: str) -> 
     assert field.split(".")[0] in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("model", "kwargs", "loc"),
+    [
+        (socialkit.Post, {"text": "x", "language": "en\n"}, ("language",)),
+        (socialkit.Post, {"text": "x", "overrides": {"mastodon\n": {}}}, ("overrides",)),
+        (socialkit.Link, {"url": "https://example.com\n"}, ("url",)),
+        (socialkit.Account, {"id": "acme\n", "platform": "feed", "handle": "h"}, ("id",)),
+        (
+            socialkit.Account,
+            {"id": "a", "workspace": "w\n", "platform": "p", "handle": "h"},
+            ("workspace",),
+        ),
+        (
+            socialkit.Media,
+            {"sha256": "a" * 64 + "\n", "mime_type": "image/png", "size": 1},
+            ("sha256",),
+        ),
+    ],
+)
+def test_a_trailing_newline_is_not_a_valid_name(
+    model: type[socialkit.Post], kwargs: dict[str, object], loc: tuple[str, ...]
+) -> None:
+    # "$" in a pattern also matches before a final newline; names must match whole.
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(kwargs)
+    assert [error["loc"] for error in info.value.errors()] == [loc]
+
+
 def test_override_applies_only_to_its_platform() -> None:
     post = socialkit.Post(
         text="general",

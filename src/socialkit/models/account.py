@@ -13,7 +13,7 @@ from pydantic import Field, JsonValue, field_validator
 
 from socialkit.models._base import SocialModel
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 _SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "private_key", "jwt")
 
 
@@ -103,7 +103,7 @@ class Account(SocialModel):
     @field_validator("id", "workspace")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ValueError(
                 "must start with a letter or digit and use only letters, digits and . _ : @ - "
                 f"(at most 128 characters; got {value[:200]!r})"

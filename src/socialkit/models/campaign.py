@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from socialkit.models._base import SocialModel, require_aware
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 class Objective(StrEnum):
@@ -60,7 +60,7 @@ class Money(SocialModel):
     @classmethod
     def _iso_currency(cls, value: str) -> str:
         value = value.strip().upper()
-        if not _CURRENCY.match(value):
+        if not _CURRENCY.fullmatch(value):
             raise ValueError(f"currency must be an ISO 4217 code such as 'EUR' (got {value!r})")
         return value
 

@@ -10,8 +10,10 @@ from pydantic import Field, JsonValue, field_validator, model_validator
 from socialkit.models._base import SocialModel, content_hash
 from socialkit.models.media import Media
 
-_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_PLATFORM = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+# Patterns are used with fullmatch: "$" would accept a trailing newline.
+_LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+_PLATFORM = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+_URL = re.compile(r"https?://[^\s/$.?#]\S*", re.IGNORECASE)
 
 
 class Link(SocialModel):
@@ -31,7 +33,7 @@ class Link(SocialModel):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.IGNORECASE):
+        if not _URL.fullmatch(value):
             raise ValueError(f"url must be an absolute http(s) address (got {value[:200]!r})")
         return value
 
@@ -62,7 +64,7 @@ class PlatformOverride(SocialModel):
 
 
 def _check_language(value: str | None) -> str | None:
-    if value is not None and not _LANG.match(value):
+    if value is not None and not _LANG.fullmatch(value):
         raise ValueError(f"language must be a BCP 47 tag such as 'en' or 'fa-IR' (got {value!r})")
     return value
 
@@ -121,7 +123,7 @@ class Post(SocialModel):
     @classmethod
     def _check_overrides(cls, value: dict[str, PlatformOverride]) -> dict[str, PlatformOverride]:
         for name in value:
-            if not _PLATFORM.match(name):
+            if not _PLATFORM.fullmatch(name):
                 raise ValueError(
                     f"overrides keys are platform names like 'mastodon' (got {name!r})"
                 )

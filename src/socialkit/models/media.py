@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from socialkit.models.media_store import MediaStore
 
 MediaKind = Literal["image", "gif", "video", "audio", "document", "other"]
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class Media(SocialModel):
@@ -49,7 +49,7 @@ class Media(SocialModel):
     @classmethod
     def _check_sha256(cls, value: str) -> str:
         value = value.lower()
-        if not _SHA256.match(value):
+        if not _SHA256.fullmatch(value):
             raise ValueError(f"sha256 must be 64 hex digits (got {value[:80]!r})")
         return value
 
