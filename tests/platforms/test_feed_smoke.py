@@ -4,6 +4,9 @@ import xml.dom.minidom
 from pathlib import Path
 
 import socialkit
+from socialkit.platforms import feed as feed_plugin
+from socialkit.platforms.registry import Registry
+from socialkit.text.rules import FEED
 from tests.conftest import PNG_1x1
 
 
@@ -32,3 +35,42 @@ def test_one_failure_does_not_hide_another_success(tmp_path: Path) -> None:
     results = socialkit.publish_now(socialkit.Post(text="hi"), [good, bad])
     assert [r.ok for r in results] == [True, False]
     assert isinstance(results[1].error, socialkit.UnknownPlatform)
+
+
+class _Crashing(socialkit.Platform):
+    """An adapter with a bug: it raises something outside socialkit's error taxonomy."""
+
+    name = "crashing"
+    contract = 1
+    capabilities = socialkit.Capabilities(text=FEED, requires_credentials=False)
+
+    async def publish(self, draft: socialkit.Draft, ctx: socialkit.Context) -> socialkit.Receipt:
+        raise RuntimeError("adapter bug in publish")
+
+
+class _CrashingEarly(_Crashing):
+    name = "crashing-early"
+
+    async def resolve_capabilities(self, ctx: socialkit.Context) -> socialkit.Capabilities:
+        raise KeyError("adapter bug before sending")
+
+
+def test_an_adapter_bug_is_one_accounts_result_not_everyones(tmp_path: Path) -> None:
+    registry = Registry(plugins=[feed_plugin])
+    registry.register(_Crashing)
+    registry.register(_CrashingEarly)
+    accounts = [
+        socialkit.Account(id="good", platform="feed", handle="good"),
+        socialkit.Account(id="bug", platform="crashing", handle="bug"),
+        socialkit.Account(id="early", platform="crashing-early", handle="early"),
+    ]
+    results = socialkit.publish_now(socialkit.Post(text="hi"), accounts, registry=registry)
+    assert [r.ok for r in results] == [True, False, False]
+    sent, unsent = results[1].error, results[2].error
+    # publish() ran, so a post may exist; before it nothing was sent
+    assert type(sent) is socialkit.UnknownOutcome
+    assert str(sent) == "publish raised RuntimeError: adapter bug in publish"
+    assert isinstance(sent.__cause__, RuntimeError)
+    assert type(unsent) is socialkit.PlatformError
+    assert isinstance(unsent.__cause__, KeyError)
+    assert len(list((tmp_path / "socialkit-feed" / "good" / "posts").glob("*.json"))) == 1

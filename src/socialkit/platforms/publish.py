@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import TYPE_CHECKING
 
 import attrs
 
-from socialkit.errors import AuthExpired, InvalidPost, SocialkitError
+from socialkit.errors import (
+    AuthExpired,
+    InvalidPost,
+    PlatformError,
+    SocialkitError,
+    UnknownOutcome,
+)
 from socialkit.models.account import Account
 from socialkit.models.media_store import default_media_store
 from socialkit.models.problems import has_errors
@@ -35,6 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PublishResult", "apublish_now", "publish_now"]
 
+log = logging.getLogger("socialkit.publish")
+
 
 @attrs.frozen(kw_only=True)
 class PublishResult:
@@ -44,6 +53,10 @@ class PublishResult:
         account: the account.
         receipt: the platform's references, when published.
         error: what went wrong, when it did (an :class:`InvalidPost` for validation problems).
+            An exception outside socialkit's taxonomy (an adapter or provider bug) is
+            wrapped, with the original as ``__cause__``: in :class:`UnknownOutcome` when
+            the adapter's ``publish`` raised it (a post may exist), else in
+            :class:`PlatformError` (nothing was sent).
         problems: validation problems, including warnings on success.
         draft: the rendered draft, when rendering got that far.
     """
@@ -123,6 +136,7 @@ async def _publish_one(
 ) -> PublishResult:
     draft: Draft | None = None
     problems: tuple[Problem, ...] = ()
+    sending = False
     try:
         platform = registry.platform(account.platform)
         ctx = Context(
@@ -143,10 +157,22 @@ async def _publish_one(
             capabilities=capabilities,
             idempotency_keys=tuple(f"{base}-{i}" for i in range(len(draft.parts))),
         )
+        sending = True
         receipt = await _publish_with_refresh(platform, draft, ctx)
         return PublishResult(account=account, receipt=receipt, problems=problems, draft=draft)
     except SocialkitError as exc:
         return PublishResult(account=account, error=exc, problems=problems, draft=draft)
+    except Exception as exc:
+        # Not in the taxonomy: a bug in an adapter or a provider. It must not take the
+        # other accounts' results down with it (asyncio.gather would), so it becomes this
+        # account's result; once publish() ran, the post may exist.
+        stage = "publish" if sending else "preparing"
+        log.warning("account %s: %s raised %s", account.id, stage, type(exc).__name__, exc_info=exc)
+        wrapped = (UnknownOutcome if sending else PlatformError)(
+            f"{stage} raised {type(exc).__name__}: {exc}"
+        )
+        wrapped.__cause__ = exc
+        return PublishResult(account=account, error=wrapped, problems=problems, draft=draft)
 
 
 async def _publish_with_refresh(platform: Platform, draft: Draft, ctx: Context) -> Receipt:
