@@ -74,3 +74,26 @@ def test_an_adapter_bug_is_one_accounts_result_not_everyones(tmp_path: Path) -> 
     assert type(unsent) is socialkit.PlatformError
     assert isinstance(unsent.__cause__, KeyError)
     assert len(list((tmp_path / "socialkit-feed" / "good" / "posts").glob("*.json"))) == 1
+
+
+def test_the_atom_feed_stays_well_formed_with_quotes_and_control_characters(
+    tmp_path: Path,
+) -> None:
+    account = socialkit.Account(id="acme", platform="feed", handle="acme")
+    posts = [
+        socialkit.Post(text="a & b", link=socialkit.Link(url='https://example.com/?q="x"&y=1')),
+        socialkit.Post(text="bell \x07, vertical tab \x0b, <tag>"),
+    ]
+    for post in posts:
+        [result] = socialkit.publish_now(post, account)
+        assert result.ok, result.error
+    dom = xml.dom.minidom.parse(str(tmp_path / "socialkit-feed" / "acme" / "feed.atom"))
+    related = [
+        link.getAttribute("href")
+        for link in dom.getElementsByTagName("link")
+        if link.getAttribute("rel") == "related"
+    ]
+    assert related == ['https://example.com/?q="x"&y=1']
+    contents = [node.firstChild.data for node in dom.getElementsByTagName("content")]
+    # XML 1.0 cannot hold most C0 controls, even escaped: they show as U+FFFD
+    assert "bell \ufffd, vertical tab \ufffd, <tag>" in contents

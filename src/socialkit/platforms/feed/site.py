@@ -22,6 +22,13 @@ __all__ = ["FeedSite"]
 
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 _TAG = re.compile(r"(?<![\w&])#(\w[\w\u200c·・]*)")
+# Code points XML 1.0 cannot hold at all, not even escaped (most C0 controls, U+FFFE...).
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(value: str) -> str:
+    """``value`` for XML text or a quoted attribute; characters XML refuses become U+FFFD."""
+    return xml_escape(_XML_ILLEGAL.sub("\ufffd", value), {'"': "&quot;"})
 
 
 class FeedSite:
@@ -133,10 +140,10 @@ class FeedSite:
         out = [
             '<?xml version="1.0" encoding="utf-8"?>',
             '<feed xmlns="http://www.w3.org/2005/Atom">',
-            f"  <id>{xml_escape(self.feed_id())}</id>",
-            f"  <title>{xml_escape(self.title)}</title>",
-            f"  <updated>{xml_escape(updated)}</updated>",
-            f"  <author><name>{xml_escape(self.author)}</name></author>",
+            f"  <id>{_xml(self.feed_id())}</id>",
+            f"  <title>{_xml(self.title)}</title>",
+            f"  <updated>{_xml(updated)}</updated>",
+            f"  <author><name>{_xml(self.author)}</name></author>",
             '  <link rel="self" href="feed.atom"/>',
             '  <link rel="alternate" type="text/html" href="index.html"/>',
             '  <generator uri="https://pypi.org/project/socialkit-engine/">socialkit</generator>',
@@ -147,22 +154,22 @@ class FeedSite:
             title = _title(parts[0].get("text", "") if parts else "") or "(media)"
             out += [
                 "  <entry>",
-                f"    <id>{xml_escape(self.feed_id())}:{xml_escape(entry['id'])}</id>",
-                f"    <title>{xml_escape(title)}</title>",
-                f"    <updated>{xml_escape(entry['published_at'])}</updated>",
-                f"    <published>{xml_escape(entry['published_at'])}</published>",
-                f'    <link rel="alternate" type="text/html" href="index.html#{xml_escape(entry["id"])}"/>',
+                f"    <id>{_xml(self.feed_id())}:{_xml(entry['id'])}</id>",
+                f"    <title>{_xml(title)}</title>",
+                f"    <updated>{_xml(entry['published_at'])}</updated>",
+                f"    <published>{_xml(entry['published_at'])}</published>",
+                f'    <link rel="alternate" type="text/html" href="index.html#{_xml(entry["id"])}"/>',
             ]
             if entry.get("link"):
-                out.append(f'    <link rel="related" href="{xml_escape(entry["link"]["url"])}"/>')
+                out.append(f'    <link rel="related" href="{_xml(entry["link"]["url"])}"/>')
             for part in parts:
                 for media in part.get("media", []):
                     out.append(
-                        f'    <link rel="enclosure" type="{xml_escape(media["mime_type"])}" '
-                        f'length="{int(media["size"])}" href="media/{xml_escape(media["file"])}"/>'
+                        f'    <link rel="enclosure" type="{_xml(media["mime_type"])}" '
+                        f'length="{int(media["size"])}" href="media/{_xml(media["file"])}"/>'
                     )
-            lang = f' xml:lang="{xml_escape(entry["language"])}"' if entry.get("language") else ""
-            out.append(f'    <content type="text"{lang}>{xml_escape(text)}</content>')
+            lang = f' xml:lang="{_xml(entry["language"])}"' if entry.get("language") else ""
+            out.append(f'    <content type="text"{lang}>{_xml(text)}</content>')
             out.append("  </entry>")
         out.append("</feed>")
         return "\n".join(out) + "\n"
