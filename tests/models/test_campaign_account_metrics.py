@@ -94,3 +94,10 @@ def test_credentials_never_show_their_values() -> None:
     with pytest.raises(socialkit.CredentialsError, match="'refresh_token' is missing") as info:
         creds.require("refresh_token")
     assert "sk-very-secret-123" not in str(info.value)
+
+
+def test_a_credentials_validation_error_does_not_show_the_value() -> None:
+    with pytest.raises(ValidationError) as info:
+        socialkit.Credentials(values={"access_token": ["sk-very-secret-123"]})
+    assert "values.access_token" in str(info.value)
+    assert "sk-very-secret-123" not in str(info.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from socialkit.errors import CredentialsError
 from socialkit.models._base import SocialModel, require_aware
@@ -24,6 +24,9 @@ class Credentials(SocialModel):
         values: named secrets (``access_token``, ``app_password``, ``refresh_jwt``...).
         expires_at: when the access credential expires, when known.
     """
+
+    # A value of the wrong type must not appear in the ValidationError's message.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     values: dict[str, SecretStr] = Field(default_factory=dict)
     expires_at: datetime | None = None
