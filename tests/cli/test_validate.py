@@ -51,6 +51,14 @@ def test_json_reports_validity_revision_and_targets(cli: Cli, tmp_path: Path) ->
 
 
 @pytest.mark.usefixtures("with_tiny")
+def test_a_thread_parts_problem_names_it_as_the_post_file_does(cli: Cli, tmp_path: Path) -> None:
+    _write(tmp_path, "post.yaml", "text: short\nthread: [{text: ok}, {text: far too long here}]\n")
+    run = cli("validate", "post.yaml", "--platform", "tiny", "--json")
+    too_long = [p["field"] for p in run.json()["problems"] if p["code"] == "text.too_long"]
+    assert too_long == ["thread[1].text"]  # the file's second thread part
+
+
+@pytest.mark.usefixtures("with_tiny")
 def test_every_capability_problem_has_field_limit_and_value(
     cli: Cli, tmp_path: Path, png: Path
 ) -> None:

@@ -54,7 +54,7 @@ def test_every_thread_part_is_checked_with_its_own_field() -> None:
     problems = socialkit.validate(draft, caps)
     (problem,) = problems
     assert (problem.field, problem.code, problem.limit, problem.value) == (
-        "thread[2].text",
+        "thread[1].text",  # as in the post (and its post file): the second thread part
         "text.too_long",
         280,
         282,

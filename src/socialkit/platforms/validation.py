@@ -68,6 +68,9 @@ def validate(
 
     Returns:
         Problems in a stable order; those with ``severity == "error"`` block publishing.
+        A problem's ``field`` is a path as in the post: ``text`` and ``media[i]`` for the
+        first part, ``thread[k].text`` for the part after it (the draft's ``parts[k + 1]``;
+        a part that render split off is named by its place in the draft's thread).
     """
     if isinstance(content, Post):
         if platform is None:
@@ -78,7 +81,8 @@ def validate(
     report = _Report(platform or draft.platform)
     _check_thread(draft, capabilities, report)
     for index, part in enumerate(draft.parts):
-        prefix = "" if index == 0 else f"thread[{index}]."
+        # Paths as in a post (and its post file): parts[0] is the post, parts[1] thread[0].
+        prefix = "" if index == 0 else f"thread[{index - 1}]."
         _check_text(draft, index, part, capabilities, prefix, report)
         _check_media(part.media, capabilities.media, f"{prefix}media", report)
     if draft.first_comment and not capabilities.first_comment:
