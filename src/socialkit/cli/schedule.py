@@ -1,0 +1,533 @@
+"""The scheduling commands: ``schedule``, ``queue``, ``list``, ``show``, ``approve``,
+``reject``, ``cancel``, ``resolve``, ``pause``, ``resume`` and ``run``.
+
+They work on the store of the project file (``store = "sqlite:///socialkit.db"``) or
+``--store``. Exit codes: 0 on success; 1 when a post is invalid or an action is refused
+(the publication moved on); 2 for a usage problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from socialkit.cli._app import emit, fail, state
+
+if TYPE_CHECKING:
+    from socialkit.cli._targets import Target
+    from socialkit.models.problems import Problem
+    from socialkit.schedule.engine.events import StateChange
+    from socialkit.schedule.facade import Scheduler
+    from socialkit.schedule.publication import Event, Publication
+
+__all__ = ["register"]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ActorOption = Annotated[
+    str, typer.Option("--actor", metavar="NAME", help="Who does it (for the history).")
+]
+IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The publication id.")]
+FileArgument = Annotated[
+    Path, typer.Argument(metavar="FILE", help="A post as YAML or JSON.", show_default=False)
+]
+ToOption = Annotated[
+    list[str],
+    typer.Option("--to", "-t", metavar="ACCOUNT", help="A project account (repeatable)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schedule")(schedule_command)
+    app.command("queue")(queue_command)
+    app.command("list")(list_command)
+    app.command("show")(show_command)
+    app.command("approve")(approve_command)
+    app.command("reject")(reject_command)
+    app.command("cancel")(cancel_command)
+    app.command("resolve")(resolve_command)
+    app.command("pause")(pause_command)
+    app.command("resume")(resume_command)
+    app.command("run")(run_command)
+
+
+# -- plumbing ---------------------------------------------------------------------------
+
+
+def _default_actor() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database in some containers
+        return "cli"
+
+
+def _scheduler() -> Scheduler:
+    from socialkit.schedule.facade import Scheduler
+
+    config = state().config()
+    return Scheduler(
+        state().store_url(),
+        credentials=config.credential_provider(),
+        media=config.media_store(),
+        campaigns=config.campaigns,
+        accounts=config.accounts,
+        workspace=config.workspace,
+    )
+
+
+def _local(p: Publication) -> str:
+    return f"{p.local_time:%Y-%m-%d %H:%M} {p.zone}"
+
+
+def _row(p: Publication) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "state": p.state.value,
+        "account": p.account_id,
+        "platform": p.platform,
+        "local_time": p.local_time.isoformat(),
+        "zone": p.zone,
+        "due_at": p.due_at.isoformat(),
+        "campaign": p.campaign,
+        "attention": p.attention,
+        "attempt": p.attempt,
+        "revision": p.revision,
+        "url": p.receipt.url if p.receipt else None,
+    }
+
+
+def _line(p: Publication) -> str:
+    note = f"  needs {p.attention}" if p.attention else ""
+    campaign = f"  [{p.campaign}]" if p.campaign else ""
+    url = f"  {p.receipt.url}" if p.receipt and p.receipt.url else ""
+    return f"{p.id}  {p.state.value:<16} {_local(p):<28} {p.account_id}{campaign}{note}{url}"
+
+
+def _event_line(e: Event) -> str:
+    move = ""
+    if e.to_state is not None:
+        move = f"{e.from_state.value if e.from_state else '-'} → {e.to_state.value}"
+    reason = f"  {e.reason}" if e.reason else ""
+    error = f"  [{e.error.get('error')}]" if e.error else ""
+    return f"  {e.at:%Y-%m-%d %H:%M:%S}  #{e.attempt}  {e.kind:<13} {move:<30} by {e.actor}{reason}{error}"
+
+
+def _read_checked(file: Path, accounts: list[str]) -> Any:
+    """The post, after checking it for every target; exits 1 with the problems otherwise."""
+    from socialkit.cli._targets import problem_line, read_post, resolve_targets
+    from socialkit.platforms.registry import get_registry
+    from socialkit.platforms.validation import validate
+
+    config = state().config()
+    registry = get_registry()
+    targets = resolve_targets(config, registry, accounts=list(dict.fromkeys(accounts)))
+    found = read_post(file, config)
+    problems: list[tuple[Target | None, Problem]] = [(None, p) for p in found.problems]
+    if found.post is not None:
+        campaign = None
+        if found.post.campaign:
+            campaign = next((c for c in config.campaigns if c.id == found.post.campaign), None)
+        for target in targets:
+            capabilities = registry.info(target.platform).platform.capabilities
+            problems.extend(
+                (target, p)
+                for p in validate(
+                    found.post, capabilities, platform=target.platform, campaign=campaign
+                )
+            )
+    errors = [(t, p) for t, p in problems if p.severity == "error"]
+    if found.post is None or errors:
+        sys.stderr.write(f"{file}: not scheduled, the post has problems:\n")
+        for where, problem in errors or problems:
+            sys.stderr.write(problem_line(problem, where) + "\n")
+        raise typer.Exit(1)
+    return found.post
+
+
+def _refused(exc: Exception) -> typer.Exit:
+    return fail(str(exc), code=1)
+
+
+# -- creating ---------------------------------------------------------------------------
+
+
+def schedule_command(
+    file: FileArgument,
+    to: ToOption,
+    at: Annotated[
+        str,
+        typer.Option("--at", metavar="TIME", help='Local wall time, e.g. "2026-12-01 09:00".'),
+    ],
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", metavar="ZONE", help="IANA zone (default: each account's own zone)."),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Idempotency key: scheduling again with it changes nothing."),
+    ] = None,
+    approval: Annotated[
+        bool, typer.Option("--approval", help="Needs approval before it can go out.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Schedule a post file on accounts at a local wall time (one publication each)."""
+    from socialkit.errors import SocialkitError
+
+    post = _read_checked(file, to)
+    with _scheduler() as scheduler:
+        try:
+            pubs = scheduler.schedule(
+                post,
+                list(dict.fromkeys(to)),
+                at=at,
+                tz=tz,
+                key=key,
+                needs_approval=approval or None,
+                actor=_default_actor(),
+            )
+        except (SocialkitError, ValueError) as exc:
+            raise fail(str(exc), code=2) from None
+    now = dt.datetime.now(dt.UTC)
+    for p in pubs:
+        if p.due_at < now:
+            sys.stderr.write(
+                f"note: {_local(p)} is in the past for {p.account_id}; a worker publishes it "
+                "at once if it is within the grace period, otherwise it is missed\n"
+            )
+    emit(
+        {"publications": [_row(p) for p in pubs]},
+        as_json=as_json,
+        text="\n".join(f"scheduled {_line(p)}" for p in pubs),
+    )
+
+
+def queue_command(
+    file: FileArgument,
+    to: ToOption,
+    approval: Annotated[
+        bool, typer.Option("--approval", help="Needs approval before it can go out.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a post file to each account's queue: its next free posting slot."""
+    post = _read_checked(file, to)
+    with _scheduler() as scheduler:
+        pubs = scheduler.queue(
+            post, list(dict.fromkeys(to)), needs_approval=approval or None, actor=_default_actor()
+        )
+    emit(
+        {"publications": [_row(p) for p in pubs]},
+        as_json=as_json,
+        text="\n".join(f"queued {_line(p)}" for p in pubs),
+    )
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def list_command(
+    state_filter: Annotated[
+        list[str] | None,
+        typer.Option("--state", "-s", metavar="STATE", help="Only these states (repeatable)."),
+    ] = None,
+    campaign: Annotated[str | None, typer.Option("--campaign", metavar="ID")] = None,
+    account: Annotated[str | None, typer.Option("--account", metavar="ID")] = None,
+    attention: Annotated[
+        bool, typer.Option("--attention", help="Only those waiting for a person.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
+    cursor: Annotated[str | None, typer.Option("--cursor", help="Next page (from --json).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List publications by due time."""
+    from socialkit.schedule.states import PublicationState
+
+    known = {s.value for s in PublicationState}
+    for name in state_filter or ():
+        if name not in known:
+            raise fail(f"unknown state {name!r} (states: {', '.join(sorted(known))})", code=2)
+    with _scheduler() as scheduler:
+        pages = []
+        page = scheduler.list(
+            state=state_filter or None,
+            campaign=campaign,
+            account=account,
+            cursor=cursor,
+            limit=limit,
+        )
+        pages.append(page)
+        items = [p for p in page.items if not attention or p.attention]
+    emit(
+        {"publications": [_row(p) for p in items], "next_cursor": pages[-1].next_cursor},
+        as_json=as_json,
+        text="\n".join(_line(p) for p in items) or "no publications",
+    )
+
+
+def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> None:
+    """Show one publication with its history."""
+    with _scheduler() as scheduler:
+        p = scheduler.get(publication_id)
+    lines = [
+        _line(p),
+        f"  revision {p.revision[:16]}  attempt {p.attempt}  sends {p.sends}  "
+        f"failures {p.failures}  due {p.due_at:%Y-%m-%d %H:%M:%S} UTC",
+    ]
+    if p.post is not None:
+        lines.append(f"  text: {p.post.text[:200]!r}")
+    for problem in p.problems:
+        lines.append(f"  problem: {problem.describe()}")
+    for receipt in p.receipts:
+        refs = ", ".join(ref.url or ref.id for ref in receipt.receipt.parts)
+        lines.append(f"  receipt (attempt {receipt.attempt}, {receipt.source}): {refs}")
+    lines.append("history:")
+    lines.extend(_event_line(e) for e in p.history)
+    data = _row(p) | {
+        "history": [e.model_dump(mode="json") for e in p.history],
+        "receipts": [r.model_dump(mode="json") for r in p.receipts],
+        "problems": [x.model_dump(mode="json") for x in p.problems],
+    }
+    emit(data, as_json=as_json, text="\n".join(lines))
+
+
+# -- people -----------------------------------------------------------------------------
+
+
+def approve_command(
+    publication_id: IdArgument,
+    actor: ActorOption = "",
+    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    revision: Annotated[
+        str | None,
+        typer.Option("--revision", help="The revision you reviewed (refused if edited since)."),
+    ] = None,
+) -> None:
+    """Approve a pending publication's current revision."""
+    from socialkit.errors import StaleTransition
+
+    with _scheduler() as scheduler:
+        try:
+            p = scheduler.approve(
+                publication_id, actor=actor or _default_actor(), comment=comment, revision=revision
+            )
+        except StaleTransition as exc:
+            raise _refused(exc) from None
+    emit(None, as_json=False, text=f"approved {_line(p)}")
+
+
+def reject_command(
+    publication_id: IdArgument,
+    actor: ActorOption = "",
+    comment: Annotated[str | None, typer.Option("--comment")] = None,
+) -> None:
+    """Reject a pending publication (it goes back to draft)."""
+    from socialkit.errors import StaleTransition
+
+    with _scheduler() as scheduler:
+        try:
+            p = scheduler.reject(publication_id, actor=actor or _default_actor(), comment=comment)
+        except StaleTransition as exc:
+            raise _refused(exc) from None
+    emit(None, as_json=False, text=f"rejected {_line(p)}")
+
+
+def cancel_command(
+    publication_id: IdArgument,
+    actor: ActorOption = "",
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """Cancel a publication that was not sent yet."""
+    from socialkit.errors import StaleTransition
+
+    with _scheduler() as scheduler:
+        try:
+            p = scheduler.cancel(publication_id, actor=actor or _default_actor(), reason=reason)
+        except StaleTransition as exc:
+            raise _refused(exc) from None
+    emit(None, as_json=False, text=f"cancelled {_line(p)}")
+
+
+def resolve_command(
+    publication_id: IdArgument,
+    published: Annotated[
+        str | None,
+        typer.Option("--published", metavar="POST_ID", help="It is on the platform: its id."),
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="With --published: its URL.")] = None,
+    retry: Annotated[bool, typer.Option("--retry", help="It is not there: send it again.")] = False,
+    abandon: Annotated[bool, typer.Option("--abandon", help="Give up on it (failed).")] = False,
+    actor: ActorOption = "",
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """Settle a publication whose outcome is unknown: --published ID, --retry or --abandon."""
+    from socialkit.errors import StaleTransition
+    from socialkit.models.receipt import PostRef, Receipt
+
+    if sum([published is not None, retry, abandon]) != 1:
+        raise fail("give exactly one of --published POST_ID, --retry, --abandon", code=2)
+    with _scheduler() as scheduler:
+        current = scheduler.get(publication_id, history=False)
+        receipt = None
+        if published is not None:
+            receipt = Receipt(
+                platform=current.platform,
+                account_id=current.account_id,
+                parts=(PostRef(id=published, url=url),),
+                published_at=dt.datetime.now(dt.UTC),
+            )
+        try:
+            p = scheduler.resolve(
+                publication_id,
+                published=receipt,
+                retry=retry,
+                abandon=abandon,
+                actor=actor or _default_actor(),
+                reason=reason,
+            )
+        except StaleTransition as exc:
+            raise _refused(exc) from None
+    emit(None, as_json=False, text=f"resolved {_line(p)}")
+
+
+def _scope_options(account: str | None, campaign: str | None) -> dict[str, str | None]:
+    if account and campaign:
+        raise fail("give --account or --campaign, not both", code=2)
+    return {"account": account, "campaign": campaign}
+
+
+def pause_command(
+    account: Annotated[str | None, typer.Option("--account", metavar="ID")] = None,
+    campaign: Annotated[str | None, typer.Option("--campaign", metavar="ID")] = None,
+    actor: ActorOption = "",
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """Stop publishing: everything, one account or one campaign (from the next claim)."""
+    scope = _scope_options(account, campaign)
+    with _scheduler() as scheduler:
+        held = scheduler.pause(**scope, actor=actor or _default_actor(), reason=reason)
+    what = f"account {account}" if account else f"campaign {campaign}" if campaign else "everything"
+    emit(None, as_json=False, text=f"paused {what}: {held} publications held")
+
+
+def resume_command(
+    account: Annotated[str | None, typer.Option("--account", metavar="ID")] = None,
+    campaign: Annotated[str | None, typer.Option("--campaign", metavar="ID")] = None,
+    actor: ActorOption = "",
+) -> None:
+    """Resume what a pause held."""
+    scope = _scope_options(account, campaign)
+    with _scheduler() as scheduler:
+        back = scheduler.resume(**scope, actor=actor or _default_actor())
+    what = f"account {account}" if account else f"campaign {campaign}" if campaign else "everything"
+    emit(None, as_json=False, text=f"resumed {what}: {back} publications due again")
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+class _Progress:
+    """What ``socialkit run`` shows: counts by outcome and the latest changes."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.recent: list[str] = []
+        self.lock = threading.Lock()
+        self.plain = not sys.stdout.isatty()
+
+    def changed(self, change: StateChange) -> None:
+        line = (
+            f"{change.at:%H:%M:%S} {change.publication_id} {change.account_id}: "
+            f"{change.from_state.value if change.from_state else '-'} → {change.to_state.value}"
+            + (f" ({change.reason})" if change.reason else "")
+        )
+        with self.lock:
+            self.counts[change.to_state.value] = self.counts.get(change.to_state.value, 0) + 1
+            self.recent = [*self.recent[-9:], line]
+        if self.plain:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def render(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title="socialkit run", expand=False)
+        table.add_column("state")
+        table.add_column("count", justify="right")
+        with self.lock:
+            for name, count in sorted(self.counts.items()):
+                table.add_row(name, str(count))
+            recent = "\n".join(self.recent)
+        from rich.console import Group
+        from rich.text import Text
+
+        return Group(table, Text(recent or "waiting for due publications…"))
+
+
+def run_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="Publish what is due now, then exit (cron, CI).")
+    ] = False,
+) -> None:
+    """Run a worker: publish what comes due until Ctrl-C or SIGTERM (graceful).
+
+    Shows live progress on a terminal and plain log lines otherwise.
+    """
+    import signal
+    import types
+
+    from socialkit.hookspecs import hookimpl
+    from socialkit.platforms.registry import get_registry
+
+    progress = _Progress()
+    plugin = types.ModuleType("socialkit_cli_progress")
+
+    @hookimpl
+    def publication_state_changed(change: StateChange) -> None:
+        progress.changed(change)
+
+    plugin.publication_state_changed = publication_state_changed  # type: ignore[attr-defined]
+    scheduler = _scheduler()
+    scheduler.open()  # adds the engine's hook specs to the registry
+    get_registry().register_plugin(plugin, "socialkit-cli-progress")
+    try:
+        if once:
+            stats = scheduler.run(until_idle=True)
+            emit(
+                None,
+                as_json=False,
+                text=f"claimed {stats.claimed}, reconciled {stats.reconciled}, "
+                f"metric collections {stats.metric_tasks}",
+            )
+            return
+        stopping = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        scheduler.start()
+        try:
+            if progress.plain:
+                sys.stdout.write(f"socialkit run: worker started on {state().store_url()}\n")
+                sys.stdout.flush()
+                while not stopping.wait(0.5):
+                    pass
+            else:
+                from rich.live import Live
+
+                with Live(progress.render(), refresh_per_second=4) as live:
+                    while not stopping.wait(0.25):
+                        live.update(progress.render())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            stopped = scheduler.stop()
+        handed = stopped.handed_back if stopped else 0
+        sys.stdout.write(f"stopped: {handed} unsent claims handed back\n")
+    finally:
+        get_registry().manager.unregister(plugin)
+        scheduler.close()

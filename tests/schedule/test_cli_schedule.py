@@ -1,0 +1,188 @@
+"""The scheduling commands, in-process on a project file, and ``socialkit run`` as a
+process stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from socialkit.cli import main
+
+PROJECT = """\
+store = "sqlite:///socialkit.db"
+
+[[accounts]]
+id = "acme-feed"
+platform = "feed"
+handle = "acme"
+timezone = "Asia/Tehran"
+posting_slots = [{ weekday = "mon", time = "09:00" }]
+settings = { directory = "feed/acme" }
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "socialkit.toml").write_text(PROJECT)
+    (tmp_path / "post.yaml").write_text('text: "Hello from the scheduler #test"\n')
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "bad.yaml").write_text('text: "See attached"\nmedia: [notes.txt]\n')
+    return tmp_path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def soon(seconds: float = 0) -> str:
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_schedule_list_run_once_show(project: Path, capsys) -> None:
+    code, out, err = cli(
+        capsys,
+        "schedule",
+        "post.yaml",
+        "--to",
+        "acme-feed",
+        "--at",
+        soon(),
+        "--tz",
+        "UTC",
+        "--json",
+    )
+    assert code == 0, err
+    (pub,) = json.loads(out)["publications"]
+    assert (pub["state"], pub["zone"], pub["account"]) == ("scheduled", "UTC", "acme-feed")
+    code, out, _ = cli(capsys, "list", "--state", "scheduled")
+    assert pub["id"] in out
+    code, out, _ = cli(capsys, "run", "--once")
+    assert code == 0
+    *progress, summary = out.strip().splitlines()
+    assert summary == "claimed 1, reconciled 0, metric collections 0"
+    assert progress[-1].endswith("publishing → published")
+    code, out, _ = cli(capsys, "show", pub["id"], "--json")
+    shown = json.loads(out)
+    assert shown["state"] == "published"
+    assert shown["url"].startswith("file://")
+    assert [e["kind"] for e in shown["history"]][:2] == ["created", "claimed"]
+    assert (project / "feed" / "acme" / "index.html").exists()
+
+
+def test_local_time_in_the_accounts_own_zone_and_queue(project: Path, capsys) -> None:
+    code, out, _ = cli(
+        capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-12-01 09:00", "--json"
+    )
+    (pub,) = json.loads(out)["publications"]
+    assert (pub["zone"], pub["due_at"]) == ("Asia/Tehran", "2030-12-01T05:30:00+00:00")
+    code, out, _ = cli(capsys, "queue", "post.yaml", "--to", "acme-feed", "--json")
+    (queued,) = json.loads(out)["publications"]
+    assert queued["local_time"].endswith("T09:00:00")
+    assert dt.datetime.fromisoformat(queued["local_time"]).weekday() == 0  # Monday's slot
+
+
+def test_an_invalid_post_is_not_scheduled(project: Path, capsys) -> None:
+    code, out, err = cli(capsys, "schedule", "bad.yaml", "--to", "acme-feed", "--at", soon())
+    assert code == 1
+    assert "not scheduled" in err
+    assert "type not accepted" in err
+    _, out, _ = cli(capsys, "list")
+    assert out.strip() == "no publications"
+
+
+def test_approve_reject_cancel_pause_resume(project: Path, capsys) -> None:
+    code, out, _ = cli(
+        capsys,
+        "schedule",
+        "post.yaml",
+        "--to",
+        "acme-feed",
+        "--at",
+        "2030-01-01 10:00",
+        "--approval",
+        "--json",
+    )
+    (pub,) = json.loads(out)["publications"]
+    assert pub["state"] == "pending_approval"
+    code, out, err = cli(capsys, "approve", pub["id"], "--actor", "ann", "--revision", "0" * 64)
+    assert code == 1
+    assert "was edited" in err
+    code, out, _ = cli(capsys, "approve", pub["id"], "--actor", "ann", "--comment", "ok")
+    assert (code, "scheduled" in out) == (0, True)
+    code, out, _ = cli(capsys, "pause", "--account", "acme-feed", "--reason", "crisis")
+    assert out.strip() == "paused account acme-feed: 1 publications held"
+    code, out, _ = cli(capsys, "list", "--state", "paused")
+    assert pub["id"] in out
+    code, out, _ = cli(capsys, "resume", "--account", "acme-feed")
+    assert out.strip() == "resumed account acme-feed: 1 publications due again"
+    code, out, _ = cli(capsys, "cancel", pub["id"], "--reason", "typo")
+    assert code == 0
+    code, out, err = cli(capsys, "reject", pub["id"], "--actor", "bob")
+    assert code == 1
+    assert "cancelled" in err
+    code, out, _ = cli(capsys, "show", pub["id"])
+    assert "approved" in out
+    assert "crisis" in out
+    assert "typo" in out
+
+
+def test_resolve_needs_exactly_one_decision(project: Path, capsys) -> None:
+    code, _, err = cli(capsys, "resolve", "p123", "--retry", "--abandon")
+    assert code == 2
+    assert "exactly one" in err
+    code, _, err = cli(capsys, "list", "--state", "nonsense")
+    assert code == 2
+    assert "unknown state" in err
+
+
+def test_run_stops_gracefully_on_sigterm(project: Path) -> None:
+    assert main(["schedule", "post.yaml", "--to", "acme-feed", "--at", soon(1), "--tz", "UTC"]) == 0
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from socialkit.cli import main; sys.exit(main())",
+            "run",
+        ],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert child.stdout is not None
+        for line in child.stdout:
+            lines.put(line)
+        child.stdout.close()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    seen = []
+    try:
+        while not any("→ published" in line for line in seen):
+            seen.append(lines.get(timeout=60))
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=60)
+        reader.join(timeout=60)
+        if child.stderr is not None:
+            child.stderr.close()
+    assert child.returncode == 0
+    assert seen[0].startswith("socialkit run: worker started")
