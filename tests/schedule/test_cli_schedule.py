@@ -86,9 +86,10 @@ def test_local_time_in_the_accounts_own_zone_and_queue(project: Path, capsys) ->
     code, out, _ = cli(
         capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-12-01 09:00", "--json"
     )
+    assert code == 0
     (pub,) = json.loads(out)["publications"]
     assert (pub["zone"], pub["due_at"]) == ("Asia/Tehran", "2030-12-01T05:30:00+00:00")
-    code, out, _ = cli(capsys, "queue", "post.yaml", "--to", "acme-feed", "--json")
+    _code, out, _ = cli(capsys, "queue", "post.yaml", "--to", "acme-feed", "--json")
     (queued,) = json.loads(out)["publications"]
     assert queued["local_time"].endswith("T09:00:00")
     assert dt.datetime.fromisoformat(queued["local_time"]).weekday() == 0  # Monday's slot
