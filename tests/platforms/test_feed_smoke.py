@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 import xml.dom.minidom
 from pathlib import Path
 
@@ -97,3 +98,11 @@ def test_the_atom_feed_stays_well_formed_with_quotes_and_control_characters(
     contents = [node.firstChild.data for node in dom.getElementsByTagName("content")]
     # XML 1.0 cannot hold most C0 controls, even escaped: they show as U+FFFD
     assert "bell \ufffd, vertical tab \ufffd, <tag>" in contents
+
+
+def test_publish_now_takes_the_same_arguments_as_its_async_twin() -> None:
+    sync = inspect.signature(socialkit.publish_now).parameters
+    both = inspect.signature(socialkit.apublish_now).parameters
+    assert [(p.name, p.kind, p.default) for p in sync.values()] == [
+        (p.name, p.kind, p.default) for p in both.values()
+    ]

@@ -202,9 +202,30 @@ async def refresh_credentials(platform: Platform, ctx: Context) -> Context:
 def publish_now(
     post: Post,
     accounts: Account | Iterable[Account],
-    **options: object,
+    *,
+    credentials: CredentialProvider | None = None,
+    campaign: Campaign | None = None,
+    registry: Registry | None = None,
+    media: MediaStore | None = None,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> list[PublishResult]:
-    """Sync twin of :func:`apublish_now` (same arguments); works inside a running loop too."""
+    """Sync twin of :func:`apublish_now` (same arguments); works inside a running loop too.
+
+    A client passed as ``http`` is used on socialkit's background loop, so it must not be
+    bound to another running loop; leave it out to get a fresh one.
+    """
     from socialkit._runtime import run_sync
 
-    return run_sync(apublish_now(post, accounts, **options))  # type: ignore[arg-type]
+    return run_sync(
+        apublish_now(
+            post,
+            accounts,
+            credentials=credentials,
+            campaign=campaign,
+            registry=registry,
+            media=media,
+            http=http,
+            clock=clock,
+        )
+    )
