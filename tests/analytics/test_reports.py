@@ -279,3 +279,9 @@ def test_report_rates_are_non_negative_or_none(series: list[MetricSnapshot]) -> 
         assert value is None or value >= 0
     if report(series).totals.impressions in (None, 0):
         assert kpis.engagement_rate_by_impressions is None
+
+
+def test_every_post_count_of_a_snapshot_has_a_total() -> None:
+    # POST_COUNT_FIELDS follows METRIC_FIELDS: a new metric must get a MetricTotals field.
+    assert set(POST_COUNT_FIELDS) == set(socialkit.METRIC_FIELDS) - {"followers"}
+    assert set(POST_COUNT_FIELDS) <= set(socialkit.analytics.MetricTotals.model_fields)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from socialkit.models._base import SocialModel
+from socialkit.models.metrics import METRIC_FIELDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -35,18 +36,8 @@ __all__ = [
     "totals",
 ]
 
-POST_COUNT_FIELDS: tuple[str, ...] = (
-    "impressions",
-    "reach",
-    "likes",
-    "comments",
-    "shares",
-    "quotes",
-    "saves",
-    "clicks",
-    "video_views",
-)
-"""The counts that are summed over posts (``followers`` is per account)."""
+POST_COUNT_FIELDS: tuple[str, ...] = tuple(name for name in METRIC_FIELDS if name != "followers")
+"""The counts that are summed over posts: every metric field but ``followers`` (per account)."""
 
 PostKey = tuple[str, str, str]
 """``(platform, account_id, post)``: one post, whichever snapshot reports it."""

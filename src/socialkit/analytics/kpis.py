@@ -135,8 +135,8 @@ def follower_growth_rate(
 
     Formula: ``(followers_end - followers_start) / followers_start``.
 
-    The only KPI here that can be negative (an account that lost followers); it is never
-    below ``-1``.
+    Negative when the account lost followers (the only rate here that can be; ROI can
+    too); never below ``-1``.
 
     Returns:
         The growth as a fraction, or ``None`` when either count was not reported or
