@@ -31,8 +31,10 @@ def test_campaign_dates_must_be_aware_and_ordered() -> None:
     start = datetime(2026, 12, 1, tzinfo=UTC)
     with pytest.raises(ValidationError, match="must be after"):
         socialkit.Campaign(id="c", name="C", starts_at=start, ends_at=start)
-    with pytest.raises(ValidationError, match="timezone-aware"):
+    with pytest.raises(ValidationError, match="starts_at must be timezone-aware"):
         socialkit.Campaign(id="c", name="C", starts_at=datetime(2026, 12, 1))
+    with pytest.raises(ValidationError, match="ends_at must be timezone-aware"):
+        socialkit.Campaign(id="c", name="C", ends_at=datetime(2026, 12, 1))
     campaign = socialkit.Campaign(
         id="c",
         name="C",

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from socialkit.models._base import SocialModel, require_aware
 
@@ -153,8 +153,8 @@ class Campaign(SocialModel):
 
     @field_validator("starts_at", "ends_at")
     @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        return require_aware(value, "campaign dates")
+    def _aware(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        return require_aware(value, info.field_name or "campaign dates")
 
     @model_validator(mode="after")
     def _ordered(self) -> Campaign:
