@@ -261,6 +261,10 @@ class Scheduler:
             self.aio.metrics(publication=publication, account=account, campaign=campaign)
         )
 
+    def next_due(self) -> dt.datetime | None:
+        """When the engine next has something to do (``None``: nothing pending)."""
+        return self._call(self.aio.next_due())
+
     # -- running --------------------------------------------------------------------------
 
     def run(self, *, until_idle: bool = False) -> RunStats:

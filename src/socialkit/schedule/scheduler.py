@@ -685,8 +685,12 @@ class AsyncScheduler:
         cursor: str | None = None,
         limit: int = 100,
         attention: str | None = None,
+        include_post: bool = False,
     ) -> Page:
-        """Publications by due time, one page at a time (``page.next_cursor``)."""
+        """Publications by due time, one page at a time (``page.next_cursor``).
+
+        ``include_post`` fills in each publication's pinned post.
+        """
         s = await self._s()
         if state is None:
             states: tuple[PublicationState, ...] = ()
@@ -705,6 +709,7 @@ class AsyncScheduler:
                 between=between,
                 cursor=cursor,
                 limit=limit,
+                include_post=include_post,
             )
         )
 
@@ -736,6 +741,11 @@ class AsyncScheduler:
             campaign=campaign,
             workspace=self.workspace,
         )
+
+    async def next_due(self) -> dt.datetime | None:
+        """When the engine next has something to do (``None``: nothing pending)."""
+        s = await self._s()
+        return await s.store.next_due(now=s.clock.now())
 
     # -- running --------------------------------------------------------------------------
 
