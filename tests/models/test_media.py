@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import socialkit
-from socialkit.models._sniff import sniff
+from socialkit.models._sniff import mp4_duration, sniff
 from tests.conftest import PNG_1x1
 
 
@@ -93,3 +93,34 @@ def test_mp4_duration_from_mvhd() -> None:
     found = sniff(ftyp + moov)
     assert found.mime_type == "video/mp4"
     assert found.duration == pytest.approx(12.5)
+
+
+def _mp4(seconds: float, *, padding: int = 0) -> bytes:
+    """A minimal MP4: ftyp, an ``mdat`` of ``padding`` bytes, then moov/mvhd at the end."""
+    mvhd_payload = b"\x00" * 12 + struct.pack(">II", 1000, int(seconds * 1000)) + b"\x00" * 80
+    mvhd = struct.pack(">I4s", 8 + len(mvhd_payload), b"mvhd") + mvhd_payload
+    moov = struct.pack(">I4s", 8 + len(mvhd), b"moov") + mvhd
+    ftyp = struct.pack(">I4s", 16, b"ftyp") + b"isom\x00\x00\x02\x00"
+    mdat = struct.pack(">I4s", 8 + padding, b"mdat") + b"\x00" * padding
+    return ftyp + mdat + moov
+
+
+def test_a_video_duration_at_the_end_of_a_large_file_is_found(
+    media_store: socialkit.LocalMediaStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(_mp4(7.25, padding=200_000))  # moov far past the 64 KiB head
+    media = media_store.put_path(path)
+    assert (media.mime_type, media.duration) == ("video/mp4", pytest.approx(7.25))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        struct.pack(">I4s", 16, b"moov") + struct.pack(">I4s", 8, b"mvhd"),  # empty mvhd
+        struct.pack(">I4s", 20, b"moov") + struct.pack(">I4s", 12, b"mvhd") + b"\x01\x00",
+        struct.pack(">I4s", 1, b"moov"),  # a 64-bit size that is not there
+    ],
+)
+def test_a_damaged_mp4_has_no_duration_rather_than_an_error(data: bytes) -> None:
+    assert mp4_duration(data) is None

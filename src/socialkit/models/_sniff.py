@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import mimetypes
 import struct
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    import mmap
 
 
 @attrs.frozen
@@ -87,13 +91,17 @@ def _webp_size(data: bytes) -> tuple[int | None, int | None]:
     return None, None
 
 
-def mp4_duration(data: bytes) -> float | None:
-    """Duration in seconds from the ``moov/mvhd`` box, or ``None`` when not in ``data``."""
+def mp4_duration(data: bytes | mmap.mmap) -> float | None:
+    """Duration in seconds from the ``moov/mvhd`` box, or ``None`` when not in ``data``.
+
+    ``data`` may be a memory map of the file, so a large video is not read into memory.
+    A damaged or truncated file gives ``None``, never an error.
+    """
     moov = _find_box(data, b"moov", 0, len(data))
     if moov is None:
         return None
     mvhd = _find_box(data, b"mvhd", moov[0], moov[1])
-    if mvhd is None:
+    if mvhd is None or mvhd[0] >= mvhd[1]:
         return None
     start = mvhd[0]
     version = data[start]
@@ -107,7 +115,7 @@ def mp4_duration(data: bytes) -> float | None:
     return duration / timescale if timescale else None
 
 
-def _find_box(data: bytes, kind: bytes, start: int, end: int) -> tuple[int, int] | None:
+def _find_box(data: bytes | mmap.mmap, kind: bytes, start: int, end: int) -> tuple[int, int] | None:
     """(payload start, payload end) of the first box of ``kind`` between start and end."""
     i = start
     while i + 8 <= end:

@@ -9,6 +9,7 @@ and every worker, on any machine that shares the store, publishes the same file.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import tempfile
 import threading
@@ -227,8 +228,14 @@ class LocalMediaStore:
         detected = found.mime_type
         if duration is None and detected in ("video/mp4", "video/quicktime"):
             # The moov box often sits at the end of the file.
-            data = whole if whole is not None else (stored.read_bytes() if stored else b"")
-            duration = mp4_duration(data)
+            if whole is not None:
+                duration = mp4_duration(whole)
+            elif stored is not None and size > 0:
+                with (
+                    stored.open("rb") as fh,
+                    mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view,
+                ):
+                    duration = mp4_duration(view)
         return Media(
             sha256=digest,
             mime_type=detected or mime_type or "application/octet-stream",
