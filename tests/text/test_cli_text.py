@@ -84,6 +84,17 @@ def test_split_rejects_a_numbering_without_placeholders(capsys: pytest.CaptureFi
     assert "--numbering must contain {i} and {n}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("numbering", [" {i}/{n} {x}", " {i}/{n} {", " {i}/{n} {0}"])
+def test_split_names_a_numbering_that_is_no_format(
+    capsys: pytest.CaptureFixture[str], numbering: str
+) -> None:
+    assert main(["split", "x " * 300, "--platform", "x", "--numbering", numbering]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --numbering: numbering must be a format with only {i} and {n}")
+    assert repr(numbering) in err
+    assert len(err.splitlines()) == 1
+
+
 def test_split_reads_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,11 @@ def test_never_cuts_a_url_hashtag_or_mention() -> None:
         parts = split(text, rule)
         for entity in ("https://example.com/blog/2025/scheduler-launch", "#socialkit", "@team."):
             assert text.count(entity) == sum(part.count(entity) for part in parts)
+
+
+def test_a_numbering_with_other_fields_is_refused_even_for_a_text_that_fits() -> None:
+    with pytest.raises(ValueError, match=r"only \{i\} and \{n\}.*'\{page\}'"):
+        split("short", rules.X, numbering="{page}")
 
 
 def test_numbering_is_counted_and_widens_with_the_part_count() -> None:

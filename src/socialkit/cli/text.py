@@ -103,7 +103,10 @@ def register(app: typer.Typer) -> None:
         rule = _rule(platform)
         if numbering is not None and ("{i}" not in numbering or "{n}" not in numbering):
             raise fail(f"--numbering must contain {{i}} and {{n}} (got {numbering!r})")
-        parts = split(_read(text), rule, numbering=numbering)
+        try:
+            parts = split(_read(text), rule, numbering=numbering)
+        except ValueError as bad:
+            raise fail(f"--numbering: {bad}") from None
         lengths = [measure(part, rule) for part in parts]
         data = {
             "platform": platform,

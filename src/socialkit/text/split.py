@@ -157,7 +157,12 @@ def split(
 
     Returns:
         The parts, in order (one part, the text itself, when it fits).
+
+    Raises:
+        ValueError: ``numbering`` is not a format string with only ``{i}`` and ``{n}``.
     """
+    if numbering is not None:
+        _check_numbering(numbering)
     warning = content_warning or ""
     if not text.strip() or measure(text, rule, content_warning=warning).fits:
         return [text]
@@ -172,3 +177,13 @@ def split(
             count = len(parts)
             return [part + numbering.format(i=i, n=count) for i, part in enumerate(parts, 1)]
         widest = widest * 10 + 9
+
+
+def _check_numbering(numbering: str) -> None:
+    try:
+        numbering.format(i=1, n=1)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(
+            "numbering must be a format with only {i} and {n} in it, such as ' {i}/{n}' "
+            f"(got {numbering!r}: {type(exc).__name__} {exc})"
+        ) from None
