@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +63,26 @@ def test_import_is_lazy() -> None:
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="NoSuchThing"):
         socialkit.NoSuchThing  # noqa: B018
+
+
+LAZY_PACKAGES = [
+    name
+    for name in ["socialkit", *sorted(f"socialkit.{sub}" for sub in socialkit._SUBMODULES)]
+    if hasattr(importlib.import_module(name), "_EXPORTS")
+]
+
+
+@pytest.mark.parametrize("module", LAZY_PACKAGES)
+def test_type_checkers_see_every_lazy_export_where_it_loads_from(module: str) -> None:
+    """The ``TYPE_CHECKING`` imports match ``_EXPORTS``; otherwise mypy types a name as Any."""
+    mod = importlib.import_module(module)
+    exports: dict[str, str] = mod._EXPORTS
+    tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
+    seen: dict[str, str | None] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for imported in ast.walk(node):
+                if isinstance(imported, ast.ImportFrom):
+                    seen.update({a.asname or a.name: imported.module for a in imported.names})
+    wrong = {name: seen.get(name) for name, where in exports.items() if seen.get(name) != where}
+    assert not wrong, f"{module}: TYPE_CHECKING imports differ from _EXPORTS: {wrong}"
