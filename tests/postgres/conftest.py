@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from tests.cli.conftest import cli
 from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema, store_url
+
+__all__ = ["cli", "open_store", "schema"]
 
 
 @pytest.fixture

@@ -163,12 +163,13 @@ class Liveness:
         """Write one beat for every worker and check the schema."""
         async with self._pool.connection() as conn:
             await conn.execute(
-                "INSERT INTO workers (id, host, pid, code_version, started_at, last_seen) "
-                "SELECT w, %s, %s, %s, clock_timestamp(), clock_timestamp() "
+                "INSERT INTO workers (id, host, pid, code_version, beat_s, started_at, last_seen) "
+                "SELECT w, %s, %s, %s, %s, clock_timestamp(), clock_timestamp() "
                 "FROM unnest(%s::text[]) AS w "
                 "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, "
-                "code_version = excluded.code_version, last_seen = excluded.last_seen",
-                (self.host, self.pid, self._code_version, sorted(self._workers)),
+                "code_version = excluded.code_version, beat_s = excluded.beat_s, "
+                "last_seen = excluded.last_seen",
+                (self.host, self.pid, self._code_version, self._every, sorted(self._workers)),
             )
             cur = await conn.execute(
                 "SELECT max(value::int) FILTER (WHERE key = 'schema_version'), "

@@ -476,7 +476,8 @@ async def post_of(conn: Conn, revision: str) -> Post | None:
 
 async def history_of(conn: Conn, publication_id: str) -> list[Event]:
     cur = await conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE publication_id = %s ORDER BY seq",
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE publication_id = %s AND seq IS NOT NULL "
+        "ORDER BY seq",
         (publication_id,),
     )
     return [event_from_db(v) for v in await cur.fetchall()]

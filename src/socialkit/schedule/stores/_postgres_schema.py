@@ -226,6 +226,7 @@ _V1 = (
         host text NOT NULL,
         pid integer NOT NULL,
         code_version integer NOT NULL,
+        beat_s double precision NOT NULL,
         started_at timestamptz NOT NULL,
         last_seen timestamptz NOT NULL
     )""",

@@ -146,7 +146,9 @@ class PostgresStore:
             "options": f"-c search_path={self.options.schema} -c timezone=UTC",
         }
 
-    async def _connection(self) -> AsyncConnection[Any]:
+    async def connection(self) -> AsyncConnection[Any]:
+        """A new connection of its own (autocommit, on this store's schema, UTC), for
+        work that needs one: ``LISTEN``, ``COPY``, maintenance. The caller closes it."""
         from psycopg import AsyncConnection
 
         return await AsyncConnection.connect(self.options.conninfo, **self._connect_kwargs())
@@ -232,7 +234,7 @@ class PostgresStore:
         import psycopg
 
         try:
-            conn = await self._connection()
+            conn = await self.connection()
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the PostgreSQL store {self.url}: {exc}") from None
         try:
@@ -314,7 +316,7 @@ class PostgresStore:
         if not self.options.listen or self._pool is None:
             return
         if self._listener is None:
-            self._listener = Listener(self._connection, self.options.channel, self._heard)
+            self._listener = Listener(self.connection, self.options.channel, self._heard)
         self._listener.start()
 
     async def listening(self, within: float = 10.0) -> bool:
@@ -382,11 +384,12 @@ class PostgresStore:
 
     async def get(self, publication_id: str, *, history: bool = False) -> Publication:
         async def read(c: Conn) -> Publication:
+            # The row first, then number the log: every event the row reflects was
+            # committed before, so it has its number when the history is read.
+            row = await rows.load_row(c, publication_id)
             if history:
                 await rows.sequence_events(c)
-            async with c.transaction():
-                row = await rows.load_row(c, publication_id)
-                return await rows.publication(c, row, history=history)
+            return await rows.publication(c, row, history=history)
 
         return await self._run(read, transaction=False)
 

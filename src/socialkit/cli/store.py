@@ -1,0 +1,225 @@
+"""``socialkit store migrate|status|prune|copy``: operating a store.
+
+The store is ``--store URL`` or the project file's; ``copy`` names both of its stores.
+Heavy imports (psycopg, the store modules) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from socialkit.cli._app import emit, fail, state
+
+if TYPE_CHECKING:
+    from socialkit.schedule.records import SchemaInfo
+    from socialkit.schedule.stores.ops import StoreStatus
+
+__all__ = ["parse_age", "register"]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """``90d``, ``12h``, ``2w``, ``30m``, ``45s`` (or ``1d12h``) as a duration.
+
+    Raises:
+        ValueError: the text is not such a duration, with the accepted forms.
+    """
+    cleaned = text.strip().lower()
+    pos = 0
+    seconds = 0.0
+    for match in _AGE.finditer(cleaned):
+        if match.start() != pos:
+            break
+        seconds += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if not cleaned or pos != len(cleaned) or seconds <= 0:
+        raise ValueError(
+            f"--older-than must be a duration like 90d, 12h, 2w, 30m or 1d12h (got {text!r})"
+        )
+    return dt.timedelta(seconds=seconds)
+
+
+def register(app: typer.Typer) -> None:
+    store = typer.Typer(
+        name="store",
+        help="Migrate, inspect, prune and copy the store (SQLite or PostgreSQL).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    store.command("migrate")(migrate_command)
+    store.command("status")(status_command)
+    store.command("prune")(prune_command)
+    store.command("copy")(copy_command)
+    app.add_typer(store, name="store")
+
+
+def _schema_json(info: SchemaInfo) -> dict[str, int]:
+    return {
+        "version": info.version,
+        "min_compatible": info.min_compatible,
+        "code_version": info.code_version,
+    }
+
+
+# -- migrate ------------------------------------------------------------------------------
+
+
+def migrate_command(
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Migrate even when live workers run code the new schema is not compatible "
+            "with (they stop claiming at their next beat).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Bring the store's schema up to this version of socialkit."""
+    from socialkit._runtime import run_sync
+    from socialkit.schedule.stores.ops import migrate_store
+
+    url = state().store_url()
+    before, after = run_sync(migrate_store(url, force=force))
+    if before.version == after.version:
+        text = f"schema {after.version} is current (compatible from {after.min_compatible})"
+    else:
+        text = (
+            f"migrated from schema {before.version} to {after.version} "
+            f"(compatible from {after.min_compatible})"
+        )
+    emit({"before": _schema_json(before), "after": _schema_json(after)}, as_json=as_json, text=text)
+
+
+# -- status -------------------------------------------------------------------------------
+
+
+def _ago(now: dt.datetime, then: dt.datetime) -> str:
+    seconds = (now - then).total_seconds()
+    if seconds < 0:
+        return f"in {_span(-seconds)}"
+    return f"{_span(seconds)} ago"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.1f} s"
+
+
+def _status_text(status: StoreStatus) -> str:
+    now = status.now
+    info = status.schema
+    lines = [
+        f"store     {status.url}",
+        f"schema    {info.version} (compatible from {info.min_compatible}; "
+        f"this socialkit: {info.code_version})",
+        f"now       {now.isoformat()}",
+    ]
+    due = f"due now   {status.due_now}"
+    if status.oldest_due is not None:
+        due += f" (oldest due {status.oldest_due.isoformat()}, {_ago(now, status.oldest_due)})"
+    lines.append(due)
+    nxt = status.next_due
+    lines.append(f"next due  {nxt.isoformat() + ' (' + _ago(now, nxt) + ')' if nxt else 'nothing'}")
+    states = "  ".join(f"{k} {v}" for k, v in status.counts.items() if v) or "no publications"
+    lines.append(f"states    {states}")
+    lines.append(f"person    {status.needs_person} waiting for a person")
+    lines.append(f"workers   {len(status.workers)} live (from {status.workers_from})")
+    for w in status.workers:
+        seen = w.get("last_seen")
+        where = f"  {w['host']} pid {w['pid']}" if "host" in w else ""
+        when = f"  last seen {_ago(now, seen)}" if isinstance(seen, dt.datetime) else ""
+        lines.append(f"  {w['id']}{where}{when}  in flight {w['in_flight']}")
+    if not status.paused:
+        lines.append("paused    nothing")
+    for p in status.paused:
+        what = "everything" if p.kind == "all" else f"{p.kind} {p.value}"
+        why = f": {p.reason}" if p.reason else ""
+        lines.append(f"paused    {what} in {p.workspace} (by {p.actor}){why}")
+    return "\n".join(lines)
+
+
+def status_command(as_json: JsonOption = False) -> None:
+    """Counts by state, due work, live workers and pause switches."""
+    from socialkit._runtime import run_sync
+    from socialkit.schedule.stores.ops import store_status
+
+    status = run_sync(store_status(state().store_url()))
+    emit(status.as_json(), as_json=as_json, text=_status_text(status))
+
+
+# -- prune --------------------------------------------------------------------------------
+
+
+def prune_command(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="AGE",
+            help="Remove publications that finished (published, failed, missed, cancelled) "
+            "longer ago than this, e.g. 90d, 12h, 2w.",
+        ),
+    ],
+    metrics: Annotated[
+        bool,
+        typer.Option("--metrics", help="Also remove metric snapshots collected before then."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go; change nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete finished publications (with their receipts, events and metric tasks), old
+    events and unused revisions; metric snapshots stay unless --metrics."""
+    from socialkit._runtime import run_sync
+    from socialkit.schedule.stores.ops import prune_store
+
+    try:
+        age = parse_age(older_than)
+    except ValueError as exc:
+        raise fail(str(exc), code=2) from None
+    removed = run_sync(prune_store(state().store_url(), age, metrics=metrics, dry_run=dry_run))
+    verb = "would remove" if dry_run else "removed"
+    details = ", ".join(f"{n} {table}" for table, n in removed.items() if n) or "nothing"
+    emit(
+        {"dry_run": dry_run, "older_than_s": age.total_seconds(), "removed": removed},
+        as_json=as_json,
+        text=f"{verb} {details}",
+    )
+
+
+# -- copy ---------------------------------------------------------------------------------
+
+
+def copy_command(
+    source: Annotated[str, typer.Argument(help="The store to copy from (URL).")],
+    target: Annotated[str, typer.Argument(help="An empty store to copy into (URL).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Copy a whole store into an empty one (from SQLite to PostgreSQL, say).
+
+    Stop the workers first: the source is read from one snapshot, so anything written
+    after the copy starts stays behind.
+    """
+    from socialkit._runtime import run_sync
+    from socialkit.schedule.stores import mask_url
+    from socialkit.schedule.stores.ops import copy_store
+
+    copied: dict[str, Any] = run_sync(copy_store(source, target))
+    details = ", ".join(f"{n} {table}" for table, n in copied.items() if n) or "nothing"
+    emit(
+        {"source": mask_url(source), "target": mask_url(target), "copied": copied},
+        as_json=as_json,
+        text=f"copied {details}\nfrom {mask_url(source)}\nto   {mask_url(target)}",
+    )
