@@ -23,7 +23,6 @@ from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.engine.retry import Decision, Outcome
 from socialkit.schedule.records import Budget, PublishStart, ReceiptRecord, Transition
 from socialkit.schedule.states import PublicationState
-from socialkit.schedule.stores._common import draft_json
 
 if TYPE_CHECKING:
     from socialkit.models.account import Account
@@ -186,17 +185,15 @@ class Dispatcher:
             id=claim.id,
             attempt=claim.attempt,
             from_state=claim.state,
-            draft_json=draft_json(prepared.draft) if claim.draft_json is None else None,
+            draft_json=self.s.draft_json(prepared.draft) if claim.draft_json is None else None,
         )
         if not await self._starts.submit(start):
             log.info("publication %s: claim lost before sending; not sent", claim.id)
             return
         job.sending = True
         try:
-            receipt = await asyncio.wait_for(
-                self._send(prepared.platform, prepared.draft, prepared.ctx),
-                timeout=self.s.config.publish_timeout.total_seconds(),
-            )
+            async with asyncio.timeout(self.s.config.publish_timeout.total_seconds()):
+                receipt = await self._send(prepared.platform, prepared.draft, prepared.ctx)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
@@ -339,6 +336,7 @@ class Dispatcher:
         moved = iter(await store.record_receipts(receipts, now=now) if receipts else [])
         applied = iter(await store.apply(transitions, now=now) if transitions else [])
         results = []
+        notify = self.s.notifier.active
         for item in items:
             if item.receipt is not None:
                 ok = next(moved)
@@ -353,7 +351,7 @@ class Dispatcher:
             else:
                 ok = True
             results.append(ok)
-            if ok:
+            if ok and notify:
                 self._notify(item, now)
         return results
 

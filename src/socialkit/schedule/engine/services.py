@@ -87,6 +87,8 @@ class Services:
     _drafts: _Lru[tuple[Any, ...], tuple[Draft, tuple[Problem, ...]]] = attrs.Factory(
         lambda: _Lru(1024)
     )
+    _draft_json: dict[int, tuple[Draft, str]] = attrs.Factory(dict)
+    _contexts: _Lru[tuple[str, str], Context] = attrs.Factory(lambda: _Lru(4096))
     _accounts: _Lru[tuple[str, str], Account] = attrs.Factory(lambda: _Lru(4096, ttl=5.0))
     _capabilities: _Lru[tuple[str, str], Capabilities] = attrs.Factory(
         lambda: _Lru(4096, ttl=300.0)
@@ -164,10 +166,22 @@ class Services:
 
     async def context(self, account: Account, platform: Platform) -> Context:
         """A base context for ``account`` (credentials loaded through the provider)."""
-        if platform.capabilities.requires_credentials:
-            credentials = await self.credentials.load(account)
-        else:
-            credentials = Credentials()
+        if not platform.capabilities.requires_credentials:
+            key = (account.workspace, account.id)
+            cached = self._contexts.get(key)
+            if cached is not None and cached.account is account:
+                return cached
+            ctx = Context(
+                account=account,
+                credentials=Credentials(),
+                http=self.http(),
+                media=self.media,
+                clock=self.clock.now,
+                credential_provider=self.credentials,
+            )
+            self._contexts.put(key, ctx)
+            return ctx
+        credentials = await self.credentials.load(account)
         return Context(
             account=account,
             credentials=credentials,
@@ -187,6 +201,19 @@ class Services:
             found = await platform.resolve_capabilities(ctx)
             self._capabilities.put(key, found)
         return found
+
+    def draft_json(self, draft: Draft) -> str:
+        """The canonical JSON of a (cached, immutable) draft, computed once."""
+        from socialkit.schedule.stores._common import draft_json
+
+        found = self._draft_json.get(id(draft))
+        if found is not None and found[0] is draft:
+            return found[1]
+        text = draft_json(draft)
+        if len(self._draft_json) > 2048:
+            self._draft_json.clear()
+        self._draft_json[id(draft)] = (draft, text)
+        return text
 
     def render(
         self,

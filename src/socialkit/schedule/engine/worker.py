@@ -85,13 +85,18 @@ class Worker:
                     await materialise_all(s, now)
                     next_rules = now + min(_RULES_EVERY, s.config.window / 4)
                 metrics = 0
-                if next_chores is None or now >= next_chores:
-                    # The misfire policy and metric collection need no sub-second precision.
+                if next_chores is None:
+                    # First pass: apply the misfire policy before claiming anything.
                     await s.store.expire_overdue(now=now, actor=s.config.worker_id)
-                    metrics = await self._metrics(now, wake, stats)
-                    next_chores = now + _CHORES_EVERY
                 finished_before = self._finished
                 claimed, full = await self._claim(now, wake, stats)
+                if next_chores is None or now >= next_chores:
+                    # The misfire policy and metric collection need no sub-second
+                    # precision; they run after the claim so due posts go out first.
+                    if next_chores is not None:
+                        await s.store.expire_overdue(now=now, actor=s.config.worker_id)
+                    metrics = await self._metrics(now, wake, stats)
+                    next_chores = now + _CHORES_EVERY
                 if full or metrics:
                     continue  # there may be more due right now
                 if claimed and wake.is_set():

@@ -175,6 +175,32 @@ def claim(
         "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ? ORDER BY run_at, id",
         (now,),
     )
+    if per_account is not None:
+        # How many claims can succeed at all, counted in SQL: without it, a claim while
+        # every account is busy would walk every due row in Python to find nothing.
+        accounts: set[AccountKey] = set(
+            conn.execute(
+                "SELECT DISTINCT workspace, account_id FROM publications "
+                "INDEXED BY publications_due "
+                "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ?",
+                (now,),
+            )
+        )
+        if reconcile:
+            accounts.update(
+                conn.execute(
+                    "SELECT DISTINCT workspace, account_id FROM publications "
+                    "INDEXED BY publications_reconcile WHERE state = 'unknown' "
+                    "AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL",
+                    (now,),
+                )
+            )
+        possible = sum(
+            min(per_account - in_flight.get(key, 0), left.get(key, per_account))
+            for key in accounts
+            if key not in blocked and in_flight.get(key, 0) < per_account
+        )
+        limit = min(limit, max(0, possible))
     chosen = select_claims(
         itertools.chain(reconcilable if reconcile else (), due),
         limit=limit,
