@@ -12,6 +12,10 @@ One run prints, for each implementation:
 then the speed ratio, and on how many corpus texts the two agree (they can differ on
 emoji newer than the anchor's Emoji 12.0 table, which socialkit counts as one unit).
 
+Last, the slowest input known for socialkit (10,000 characters of dot-separated one-letter
+labels ending in a top-level domain, which makes the URL pattern try a host at every
+position), timed for both: docs/text.md quotes this figure.
+
 Goal (issue 3): every conformance case right and at least 10x the anchor's speed.
 
 Run: ``python benchmarks/text.py [--texts N] [--repeat N]``.
@@ -131,6 +135,19 @@ def _anchor() -> tuple[Callable[[str], int], Callable[[str, str], dict[str, Any]
     return length, parse
 
 
+SLOW_TEXT = "a." * 5000 + "com"
+
+
+def _seconds(function: Callable[[str], int], text: str, repeat: int = 3) -> float:
+    """Best wall time of ``function(text)``."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def _rate(function: Callable[[str], int], texts: list[str], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -175,6 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio (socialkit / twitter-text-parser): {ratio:.1f}x  (goal: >= 10x)")
     agree = sum(socialkit_length(text) == anchor_length(text) for text in texts)
     print(f"same weighted length on {agree}/{len(texts)} corpus texts")
+    slow = SLOW_TEXT
+    ours_slow, anchor_slow = _seconds(socialkit_length, slow), _seconds(anchor_length, slow)
+    print(
+        f"slowest known input ({len(slow):,} chars of 'a.a.…com'): socialkit "
+        f"{ours_slow * 1000:,.0f} ms, twitter-text-parser {anchor_slow * 1000:,.0f} ms "
+        f"({ours_slow / anchor_slow:.1f}x the anchor's time)"
+    )
     return 0 if ours_right == len(cases) else 1
 
 
