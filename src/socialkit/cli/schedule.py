@@ -474,11 +474,28 @@ def run_command(
     once: Annotated[
         bool, typer.Option("--once", help="Publish what is due now, then exit (cron, CI).")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes on this machine, sharing the store; the same command on "
+            "another machine joins them (PostgreSQL).",
+        ),
+    ] = 1,
 ) -> None:
     """Run a worker: publish what comes due until Ctrl-C or SIGTERM (graceful).
 
     Shows live progress on a terminal and plain log lines otherwise.
     """
+    if workers > 1:
+        from socialkit.schedule.workers import run_workers
+
+        cli = state()
+        code = run_workers(
+            workers, store_url=cli.store_url(), config_path=cli.config_path, once=once
+        )
+        raise typer.Exit(code)
     import signal
     import types
 
