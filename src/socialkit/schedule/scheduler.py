@@ -286,6 +286,7 @@ class AsyncScheduler:
         accounts: dict[str, Account] = {}
         batch: builtins.list[NewPublication] = []
         ids: builtins.list[str] = []
+        writing: asyncio.Future[builtins.list[str]] | None = None
         for request in requests:
             post = request.post
             revision = revisions.get(id(post))
@@ -325,8 +326,13 @@ class AsyncScheduler:
                     )
                 )
                 if len(batch) >= chunk:
-                    ids.extend(await s.store.add(batch, now=now))
+                    # Write this chunk while the next one is built (one chunk in flight).
+                    if writing is not None:
+                        ids.extend(await writing)
+                    writing = asyncio.ensure_future(s.store.add(batch, now=now))
                     batch = []
+        if writing is not None:
+            ids.extend(await writing)
         if batch:
             ids.extend(await s.store.add(batch, now=now))
         return ids

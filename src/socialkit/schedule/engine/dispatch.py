@@ -25,6 +25,8 @@ from socialkit.schedule.records import Budget, PublishStart, ReceiptRecord, Tran
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from socialkit.models.account import Account
     from socialkit.models.content import Draft
     from socialkit.models.problems import Problem
@@ -49,6 +51,7 @@ class Job:
     lost: bool = False
     sending: bool = False
     budget: Budget | None = None
+    not_before: dt.datetime | None = None
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -178,6 +181,8 @@ class Dispatcher:
                 await self.finish(ready)
                 return
             prepared = ready
+        if job.not_before is not None and self.s.clock.now() < job.not_before:
+            await self.s.clock.wait(job.not_before, asyncio.Event())
         if job.lost:
             log.info("publication %s: lease lost before sending; not sent", claim.id)
             return

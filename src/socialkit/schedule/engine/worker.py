@@ -77,10 +77,19 @@ class Worker:
         beats = asyncio.create_task(self._heartbeats(stop))
         next_rules: dt.datetime | None = None
         next_chores: dt.datetime | None = None
+        ahead: dt.datetime | None = None
         try:
             while not stop.is_set():
                 wake.clear()
                 now = s.clock.now()
+                # Woken just before a due time: claim for that moment now, so the claim's
+                # round trip is not part of the lateness; jobs wait for it before sending.
+                claim_at = (
+                    ahead
+                    if ahead is not None and now < ahead <= now + s.config.claim_ahead
+                    else now
+                )
+                ahead = None
                 if next_rules is None or now >= next_rules:
                     await materialise_all(s, now)
                     next_rules = now + min(_RULES_EVERY, s.config.window / 4)
@@ -89,7 +98,7 @@ class Worker:
                     # First pass: apply the misfire policy before claiming anything.
                     await s.store.expire_overdue(now=now, actor=s.config.worker_id)
                 finished_before = self._finished
-                claimed, full = await self._claim(now, wake, stats)
+                claimed, full = await self._claim(claim_at, wake, stats)
                 if next_chores is None or now >= next_chores:
                     # The misfire policy and metric collection need no sub-second
                     # precision; they run after the claim so due posts go out first.
@@ -117,7 +126,11 @@ class Worker:
                     due = min(due, next_rules)
                 if due is not None and next_chores is not None and due >= next_chores:
                     next_chores = None  # do the chores on the way back, whatever woke us
-                await s.clock.wait(due or next_rules, wake)
+                wake_at = due or next_rules
+                if due is not None and due > now:
+                    ahead = due
+                    wake_at = due - s.config.claim_ahead
+                await s.clock.wait(wake_at, wake)
         finally:
             stats.handed_back = await self._shutdown(stop)
             beats.cancel()
@@ -161,7 +174,7 @@ class Worker:
                 stats.reconciled += 1
             else:
                 stats.claimed += 1
-            job = Job(claim=claim)
+            job = Job(claim=claim, not_before=now if now > s.clock.now() else None)
             self.dispatcher.jobs[claim.id] = job
             self._spawn(self.dispatcher.run(job), wake)
         return len(claims), len(claims) == limit

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable
 
-__all__ = ["SqliteThread"]
+__all__ = ["Checkpointer", "SqliteThread"]
 
 T = TypeVar("T")
 log = logging.getLogger("socialkit.store")
@@ -156,3 +156,44 @@ class SqliteThread:
         if self._version is not None and version != self._version:
             self._on_foreign_commit()
         self._version = version
+
+
+class Checkpointer:
+    """Copies the WAL into the database file from a connection and thread of its own.
+
+    The writer connection runs with ``wal_autocheckpoint = 0``, so a commit never pays for
+    a checkpoint's ``fsync`` (hundreds of milliseconds on a busy disk) while publishes
+    wait behind it. Checkpoints here are ``PASSIVE``: they never block the writer.
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], *, every: float) -> None:
+        self._connect = connect
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="socialkit-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _main(self) -> None:
+        try:
+            conn = self._connect()
+        except Exception:
+            log.warning("the SQLite checkpointer could not connect", exc_info=True)
+            return
+        try:
+            while not self._stop.wait(self._every):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except Exception:  # busy or closing: try again next time
+                    log.debug("WAL checkpoint failed", exc_info=True)
+            with contextlib.suppress(Exception):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()

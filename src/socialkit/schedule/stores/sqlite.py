@@ -32,7 +32,7 @@ from socialkit.schedule.stores import _sqlite_misc as misc
 from socialkit.schedule.stores import _sqlite_rows as rows
 from socialkit.schedule.stores._common import to_us
 from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, migrate, read_schema
-from socialkit.schedule.stores._sqlite_thread import SqliteThread
+from socialkit.schedule.stores._sqlite_thread import Checkpointer, SqliteThread
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ class SqliteStore:
         self._subscribers: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._thread: SqliteThread | None = None
+        self._checkpointer: Checkpointer | None = None
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r}, synchronous={self.synchronous})"
@@ -135,6 +136,9 @@ class SqliteStore:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA temp_store = MEMORY")
+        if str(self.path) != ":memory:":
+            # Checkpoints (and their fsync) happen on the checkpointer's thread.
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
         self._schema = migrate(
             conn, where=str(self.path), migrations=self._migrations, code_version=self._code_version
         )
@@ -179,11 +183,24 @@ class SqliteStore:
         thread.watching = bool(self._subscribers)
         thread.start()
         self._thread = thread
+        if str(self.path) != ":memory:":
+            self._checkpointer = Checkpointer(self._connect_checkpointer, every=1.0)
+            self._checkpointer.start()
 
     async def close(self) -> None:
         thread, self._thread = self._thread, None
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            await asyncio.to_thread(checkpointer.stop)
         if thread is not None:
             await asyncio.to_thread(thread.stop)
+
+    def _connect_checkpointer(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(self.path), isolation_level=None, timeout=self.busy_timeout_ms / 1000
+        )
+        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        return conn
 
     async def schema(self) -> SchemaInfo:
         from socialkit.schedule.records import SchemaInfo
