@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from socialkit.text.rules import TextRule
     from socialkit.text.twitter import RawEntity
 
-__all__ = ["Measurement", "measure", "measure_fits"]
+__all__ = ["Measurement", "measure"]
 
 Piece = tuple[int, int, int]
 """A span that counts a fixed number of units: ``(start, end, units)``."""
@@ -281,8 +281,3 @@ def measure(text: str, rule: TextRule, *, content_warning: str | None = None) ->
         text=text,
         entity_rules=rule.entities,
     )
-
-
-def measure_fits(text: str, rule: TextRule) -> bool:
-    """Whether ``text`` fits ``rule`` (shorthand for ``measure(text, rule).fits``)."""
-    return measure(text, rule).fits
