@@ -52,6 +52,7 @@ class Job:
     sending: bool = False
     budget: Budget | None = None
     not_before: dt.datetime | None = None
+    finishing: bool = False
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -299,6 +300,9 @@ class Dispatcher:
 
     async def finish(self, completion: Completion) -> bool:
         """Commit one outcome (group-committed with others); True when it applied."""
+        job = self.jobs.get(completion.claim.id)
+        if job is not None:
+            job.finishing = True  # its lease ends with this commit: no more heartbeats
         if completion.transition is not None and completion.transition.attention == "reauth":
             await self._needs_reauth(completion)
         return await self._finish.submit(completion)

@@ -198,7 +198,7 @@ class Worker:
             await s.clock.wait(s.clock.now() + s.config.heartbeat_every, stop)
             if stop.is_set():
                 return
-            jobs = list(self.dispatcher.jobs.values())
+            jobs = [job for job in self.dispatcher.jobs.values() if not job.finishing]
             if not jobs:
                 continue
             try:
@@ -213,7 +213,7 @@ class Worker:
                 continue
             for pub_id in lost:
                 job = self.dispatcher.jobs.get(pub_id)
-                if job is not None:
+                if job is not None and not job.finishing:
                     job.lost = True
                     log.warning("publication %s: lease lost", pub_id)
 
