@@ -342,3 +342,18 @@ async def test_a_thread_resumes_after_its_last_published_part(
     assert [c["resume_after"] for c in server.calls] == [0, 2]
     assert [r.id for r in p.receipt.parts] == ["post-1", "post-2", "post-3"]
     assert sorted(post["text"] for post in server.posts.values()) == ["One", "Three", "Two"]
+
+
+async def test_an_idempotent_resend_that_stays_unknown_ends_with_a_person(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(idempotency=Idempotency.KEY)
+    server.script(*(UnknownOutcome(f"timeout {i}") for i in range(10)))
+    scheduler, pub = await one(make_scheduler, engine={"reconcile_attempts": 3})
+    for _ in range(6):
+        await scheduler.run(until_idle=True)
+        clock.advance(dt.timedelta(minutes=1))
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.attention) == (S.UNKNOWN, "reconcile")
+    assert len(server.calls) == 4  # the first send, then three resends with the same key
+    assert {c["keys"] for c in server.calls} == {server.calls[0]["keys"]}

@@ -267,9 +267,26 @@ class Dispatcher:
         if decision.outcome is Outcome.FAIL:
             transition = Transition(**common, to=S.FAILED, count_failure=decision.count_failure)
         elif decision.outcome is Outcome.UNKNOWN:
+            # A resend during reconciliation that is unknown again counts as a failed
+            # reconciliation; after ``reconcile_attempts`` a person decides.
+            again = claim.kind == "reconcile"
+            give_up = again and claim.failures + 1 >= self.s.config.reconcile_attempts
             transition = Transition(
-                **common, to=S.UNKNOWN, run_at=now + self.s.config.reconcile_delay
+                **common,
+                to=S.UNKNOWN,
+                run_at=now + self.s.config.reconcile_delay,
+                count_failure=again,
+                attention="reconcile" if give_up else None,
             )
+            if give_up:
+                return Completion(
+                    claim=claim,
+                    transition=transition,
+                    budget=budget,
+                    from_state=from_state,
+                    error=platform_error,
+                    needs_person=True,
+                )
         elif decision.outcome is Outcome.REAUTH:
             transition = Transition(**common, to=S.RETRY_WAIT, run_at=now, attention="reauth")
         else:
