@@ -109,6 +109,7 @@ def make_platform(
                 "attempt": ctx.attempt,
                 "credentials": ctx.credentials.get("token"),
                 "resume_after": len(ctx.published_parts),
+                "first_attempt_at": ctx.first_attempt_at,
             }
             server.calls.append(call)
             if server.on_publish is not None:

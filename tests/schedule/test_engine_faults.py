@@ -344,11 +344,30 @@ async def test_a_thread_resumes_after_its_last_published_part(
     assert sorted(post["text"] for post in server.posts.values()) == ["One", "Three", "Two"]
 
 
-async def test_an_idempotent_resend_that_stays_unknown_ends_with_a_person(
+async def test_an_idempotent_resend_that_cannot_tell_waits_for_a_person(
     make_scheduler, platform, clock
 ) -> None:
     server = platform(idempotency=Idempotency.KEY)
-    server.script(*(UnknownOutcome(f"timeout {i}") for i in range(10)))
+    server.script(("after", UnknownOutcome("timeout")), UnknownOutcome("key window passed"))
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    clock.advance(dt.timedelta(hours=2))
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.attention) == (S.UNKNOWN, "reconcile")
+    assert len(server.calls) == 2
+    # the resend was told when the first request went out, and how many sends before
+    assert [c["attempt"] for c in server.calls] == [1, 2]
+    assert server.calls[1]["first_attempt_at"] == START
+
+
+async def test_resends_that_crash_are_retried_a_few_times_then_a_person(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(idempotency=Idempotency.KEY)
+    server.script(
+        ("after", UnknownOutcome("timeout")), *(RuntimeError(f"bug {i}") for i in range(9))
+    )
     scheduler, pub = await one(make_scheduler, engine={"reconcile_attempts": 3})
     for _ in range(6):
         await scheduler.run(until_idle=True)
@@ -357,3 +376,4 @@ async def test_an_idempotent_resend_that_stays_unknown_ends_with_a_person(
     assert (p.state, p.attention) == (S.UNKNOWN, "reconcile")
     assert len(server.calls) == 4  # the first send, then three resends with the same key
     assert {c["keys"] for c in server.calls} == {server.calls[0]["keys"]}
+    assert server.copies(pub.idempotency_key) == 1

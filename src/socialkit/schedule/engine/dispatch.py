@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from socialkit.errors import AuthExpired, InvalidPost, PlatformError, SocialkitError
+from socialkit.errors import (
+    AuthExpired,
+    InvalidPost,
+    PlatformError,
+    SocialkitError,
+    UnknownOutcome,
+)
 from socialkit.models.problems import has_errors
 from socialkit.platforms.publish import refresh_credentials
 from socialkit.schedule.engine.commit import GroupCommitter
@@ -148,7 +154,9 @@ class Dispatcher:
             claim.idempotency_key if i == 0 else f"{claim.idempotency_key}.{i}"
             for i in range(len(draft.parts))
         )
+        first_sent = await self._first_sent(claim) if claim.sends else None
         ctx = ctx.evolve(
+            first_attempt_at=first_sent,
             publication_id=claim.id,
             idempotency_keys=keys,
             attempt=claim.sends + 1,
@@ -267,10 +275,15 @@ class Dispatcher:
         if decision.outcome is Outcome.FAIL:
             transition = Transition(**common, to=S.FAILED, count_failure=decision.count_failure)
         elif decision.outcome is Outcome.UNKNOWN:
-            # A resend during reconciliation that is unknown again counts as a failed
-            # reconciliation; after ``reconcile_attempts`` a person decides.
+            # A resend during reconciliation that says UnknownOutcome again means the
+            # adapter cannot tell (past a key window, say): a person decides. Anything
+            # else unknown there counts as a failed reconciliation, up to
+            # ``reconcile_attempts``.
             again = claim.kind == "reconcile"
-            give_up = again and claim.failures + 1 >= self.s.config.reconcile_attempts
+            give_up = again and (
+                isinstance(error, UnknownOutcome)
+                or claim.failures + 1 >= self.s.config.reconcile_attempts
+            )
             transition = Transition(
                 **common,
                 to=S.UNKNOWN,
@@ -428,6 +441,19 @@ class Dispatcher:
             CheckpointRecord(id=claim.id, attempt=claim.attempt, part=part, ref=ref),
             now=self.s.clock.now(),
         )
+
+    async def _first_sent(self, claim: Claim) -> dt.datetime | None:
+        """When the first request for this publication went out (from its history), so an
+        adapter can tell whether a platform's idempotency window has passed."""
+        since = 0
+        while True:
+            events = await self.s.store.events(since=since, limit=500, publication_id=claim.id)
+            for event in events:
+                if event.to_state == S.PUBLISHING:
+                    return event.at
+            if len(events) < 500:
+                return None
+            since = events[-1].seq
 
     async def _claimed_by_other(self, job: Job, post_id: str) -> bool:
         owner = await self.s.store.receipt_owner(job.claim.platform, post_id)
