@@ -5,8 +5,9 @@ Run as ``python -m tests.postgres.chaos_worker STORE_URL PLATFORM_URL``; it runs
 SIGTERM (a graceful stop) or SIGKILL (the test's point).
 
 The adapters map the platform's answers the way real ones must: a 429 is
-``RateLimited`` (nothing happened), a connection refused is ``Transient``, and a 5xx or
-a read timeout on a write is ``UnknownOutcome`` — the post may exist.
+``RateLimited`` and a 503 (which this platform documents as refused before anything
+happened) or a connection refused is ``Transient``; any other 5xx, or a read timeout on
+a write, is ``UnknownOutcome`` — the post may exist.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def platform_class(name: str, base_url: str) -> type[Platform]:
             if response.status_code == 429:
                 retry = float(response.headers.get("Retry-After", "1"))
                 raise RateLimited(f"{name}: 429", retry_after=retry, status_code=429)
+            if response.status_code == 503:
+                # This platform documents 503 as refused before anything happened.
+                raise Transient(f"{name}: 503, not processed", status_code=503)
             if response.status_code >= 500:
                 raise UnknownOutcome(
                     f"{name}: {response.status_code} after sending",

@@ -9,7 +9,9 @@ on the database clock with four-second leases.
 
 The platform's ledger — every post it ever made — is the ground truth:
 
-* where the platform honours idempotency keys, every publication exists exactly once;
+* where the platform honours idempotency keys, every publication exists exactly once
+  (and is ``published``, or ``unknown`` for a person when even the resend with the same
+  key got no answer — the engine's policy);
 * where it does not, nothing is posted twice: a publication with a post is ``published``
   with that post (found by reconciliation when the answer was lost) or, on the platform
   that cannot be searched, ``unknown`` waiting for a person — never sent blindly again.
@@ -169,15 +171,17 @@ def test_workers_killed_at_random_publish_everything_once(schema: str) -> None:
         # Nothing anywhere is posted twice.
         assert made <= 1, (pub, made)
         if kind == "keyed":
-            # Exactly once: published, with the one post the platform holds.
-            assert state == "published", pub
+            # Exactly once on the platform. The store says published — or, when even the
+            # resend with the same key got no answer, asks a person (the engine's policy).
             assert made == 1, pub
+            assert state in ("published", "unknown:person"), pub
         if state == "published":
             assert made == 1, pub
             assert pub["receipt"] in post_ids[pub["id"]], pub
         elif made == 1:
-            # Posted but not known to be: only where nobody can look, and a person is asked.
-            assert (kind, state) == ("blind", "unknown:person"), pub
+            # Posted but not known to be: a person is asked, never a blind re-post.
+            assert state == "unknown:person", pub
+            assert kind in ("keyed", "blind"), pub  # the lookup platform finds its posts
     history = asyncio.run(kinds_of_events(url))
     # The chaos reached the recovery paths it is meant to test.
     assert history["lease_expired"] > 0

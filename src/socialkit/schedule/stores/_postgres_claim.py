@@ -28,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from socialkit.schedule.records import Claim
 from socialkit.schedule.stores._postgres_rows import (
-    NOW_CTE,
+    NOW,
     blocked_sql,
     checkpoints_of,
     covered_sql,
+    held_accounts_sql,
+    unpaused_sql,
 )
 
 if TYPE_CHECKING:
@@ -43,10 +45,9 @@ if TYPE_CHECKING:
 __all__ = ["claim", "sweep"]
 
 _SWEEP_SQL = f"""
-WITH {NOW_CTE},
-expired AS (
-    SELECT p.id, p.state, p.lease_owner FROM publications p, t
-    WHERE p.lease_expires_at IS NOT NULL AND p.lease_expires_at <= t.now
+WITH expired AS (
+    SELECT p.id, p.state, p.lease_owner FROM publications p
+    WHERE p.lease_expires_at IS NOT NULL AND p.lease_expires_at <= {NOW}
     FOR UPDATE OF p SKIP LOCKED
 ),
 swept AS (
@@ -56,35 +57,39 @@ swept AS (
                 CASE WHEN {covered_sql("p")} THEN 'paused' ELSE 'scheduled' END
             WHEN e.state = 'publishing' THEN 'unknown'
             ELSE p.state END,
-        run_at = CASE WHEN e.state = 'publishing' THEN t.now + %(lease)s ELSE p.run_at END,
+        run_at = CASE WHEN e.state = 'publishing' THEN {NOW} + %(lease)s ELSE p.run_at END,
         attention = CASE WHEN e.state = 'publishing' THEN NULL ELSE p.attention END,
-        lease_owner = NULL, lease_expires_at = NULL, updated_at = t.now
-    FROM expired e, t WHERE p.id = e.id
+        lease_owner = NULL, lease_expires_at = NULL, updated_at = {NOW}
+    FROM expired e WHERE p.id = e.id
     RETURNING p.id, p.workspace, p.account_id, p.campaign, p.attempt, e.state AS from_state,
         p.state AS to_state, e.lease_owner
 )
 INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, reason,
     attempt, from_state, to_state, data)
-SELECT t.now, 'lease_expired', s.id, s.workspace, s.account_id, s.campaign, 'engine',
+SELECT {NOW}, 'lease_expired', s.id, s.workspace, s.account_id, s.campaign, 'engine',
     CASE s.from_state
         WHEN 'claimed' THEN 'lease expired before sending; handed back'
         WHEN 'publishing' THEN 'lease lost while publishing; outcome unknown'
         ELSE 'reconciliation lease expired' END,
     s.attempt, s.from_state, s.to_state, jsonb_build_object('worker', s.lease_owner)
-FROM swept s, t ORDER BY s.id
+FROM swept s ORDER BY s.id
 """
 
 _RECONCILABLE = "p.state = 'unknown' AND p.attention IS NULL AND p.lease_owner IS NULL"
 _DUE = "p.state IN ('scheduled', 'retry_wait')"
-
-
-def _budget_limited(alias: str) -> str:
-    """True when the account of ``alias`` has a budget counting down before its reset."""
-    return (
-        f"EXISTS (SELECT 1 FROM budgets b WHERE b.workspace = {alias}.workspace "
-        f"AND b.account_id = {alias}.account_id AND b.scope = 'default' "
-        "AND b.remaining IS NOT NULL AND b.reset_at > t.now)"
-    )
+_LEASED_CTE = """leased AS (
+    SELECT workspace, account_id, count(*) AS n,
+        count(*) FILTER (WHERE state = 'claimed') AS unsent
+    FROM publications WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id
+)"""
+_BUDGETED = (
+    "SELECT workspace, account_id FROM budgets WHERE scope = 'default' "
+    f"AND remaining IS NOT NULL AND reset_at > {NOW}"
+)
+_OPEN = (
+    "(p.workspace, p.account_id) NOT IN (SELECT workspace, account_id FROM held) "
+    f"AND {unpaused_sql('p')}"
+)
 
 
 def _claim_tail(source: str) -> str:
@@ -92,9 +97,9 @@ def _claim_tail(source: str) -> str:
     return f"""
 upd AS (
     UPDATE publications p SET attempt = p.attempt + 1, lease_owner = %(worker)s,
-        lease_expires_at = t.now + %(lease)s, updated_at = t.now,
+        lease_expires_at = {NOW} + %(lease)s, updated_at = {NOW},
         state = CASE WHEN p.state = 'unknown' THEN 'unknown' ELSE 'claimed' END
-    FROM {source} s, t WHERE p.id = s.id
+    FROM {source} s WHERE p.id = s.id
     RETURNING p.id, p.attempt, p.workspace, p.account_id, p.platform, p.revision, p.due_at,
         p.local_time, p.zone, p.idempotency_key, p.campaign, p.rule_id, p.sends, p.failures,
         p.draft, p.state, p.lease_expires_at, s.state AS from_state, s.ord
@@ -102,9 +107,9 @@ upd AS (
 ev AS (
     INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor,
         reason, attempt, from_state, to_state)
-    SELECT t.now, 'claimed', u.id, u.workspace, u.account_id, u.campaign, %(worker)s,
+    SELECT {NOW}, 'claimed', u.id, u.workspace, u.account_id, u.campaign, %(worker)s,
         CASE WHEN u.state = 'unknown' THEN 'reconcile' END, u.attempt, u.from_state, u.state
-    FROM upd u, t ORDER BY u.ord
+    FROM upd u ORDER BY u.ord
 )
 SELECT id, attempt, workspace, account_id, platform, revision, due_at, local_time, zone,
     idempotency_key, campaign, rule_id, sends, failures, draft, state, lease_expires_at
@@ -113,18 +118,17 @@ FROM upd ORDER BY ord
 
 
 _UNCAPPED_SQL = f"""
-WITH {NOW_CTE},
+WITH {_LEASED_CTE},
+held AS ({held_accounts_sql()} UNION ALL {_BUDGETED}),
 rec AS (
-    SELECT 0 AS k, p.id, p.state, p.run_at FROM publications p, t
-    WHERE %(reconcile)s AND {_RECONCILABLE} AND p.run_at <= t.now
-        AND NOT {blocked_sql("p")} AND NOT {covered_sql("p")} AND NOT {_budget_limited("p")}
+    SELECT 0 AS k, p.id, p.state, p.run_at FROM publications p
+    WHERE %(reconcile)s AND {_RECONCILABLE} AND p.run_at <= {NOW} AND {_OPEN}
     ORDER BY p.run_at, p.id LIMIT %(limit)s
     FOR UPDATE OF p SKIP LOCKED
 ),
 due AS (
-    SELECT 1 AS k, p.id, p.state, p.run_at FROM publications p, t
-    WHERE {_DUE} AND p.run_at <= t.now
-        AND NOT {blocked_sql("p")} AND NOT {covered_sql("p")} AND NOT {_budget_limited("p")}
+    SELECT 1 AS k, p.id, p.state, p.run_at FROM publications p
+    WHERE {_DUE} AND p.run_at <= {NOW} AND {_OPEN}
     ORDER BY p.run_at, p.id LIMIT %(limit)s
     FOR UPDATE OF p SKIP LOCKED
 ),
@@ -138,35 +142,75 @@ chosen AS (SELECT * FROM picked WHERE ord <= %(limit)s),
 
 
 def _scan_sql(only_budgeted: bool) -> str:
-    extra = f"AND {_budget_limited('p')}" if only_budgeted else ""
+    """The open accounts among the first ``window`` due rows (reconciliation first), one
+    row each with how many of those rows are theirs, in the order of their first row;
+    and a last row (``k = 2``) with the tallies. The scan never reads more than the
+    window, however many rows of busy accounts lie ahead."""
+    extra = f"AND (w.workspace, w.account_id) IN ({_BUDGETED})" if only_budgeted else ""
     return f"""
-WITH {NOW_CTE},
-leased AS (
-    SELECT workspace, account_id, count(*) AS n,
-        count(*) FILTER (WHERE state = 'claimed') AS unsent
-    FROM publications WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id
-),
-busy AS (SELECT workspace, account_id FROM leased WHERE n >= %(per_account)s),
-cand AS (
-    (SELECT 0 AS k, p.id, p.workspace, p.account_id, p.run_at FROM publications p, t
-    WHERE %(reconcile)s AND {_RECONCILABLE} AND p.run_at <= t.now
-        AND (p.workspace, p.account_id) NOT IN (SELECT workspace, account_id FROM busy)
-        AND NOT {blocked_sql("p")} AND NOT {covered_sql("p")} {extra}
+WITH {_LEASED_CTE},
+held AS ({held_accounts_sql()}),
+win AS (
+    (SELECT 0 AS k, p.workspace, p.account_id, p.campaign, p.run_at, p.id FROM publications p
+    WHERE %(reconcile)s AND {_RECONCILABLE} AND p.run_at <= {NOW}
     ORDER BY p.run_at, p.id LIMIT %(window)s)
     UNION ALL
-    (SELECT 1 AS k, p.id, p.workspace, p.account_id, p.run_at FROM publications p, t
-    WHERE {_DUE} AND p.run_at <= t.now
-        AND (p.workspace, p.account_id) NOT IN (SELECT workspace, account_id FROM busy)
-        AND NOT {blocked_sql("p")} AND NOT {covered_sql("p")} {extra}
+    (SELECT 1 AS k, p.workspace, p.account_id, p.campaign, p.run_at, p.id FROM publications p
+    WHERE {_DUE} AND p.run_at <= {NOW}
     ORDER BY p.run_at, p.id LIMIT %(window)s)
+),
+open AS (
+    SELECT w.workspace, w.account_id, count(*) AS n, min(w.k) AS k, min(w.run_at) AS first
+    FROM win w
+    WHERE (w.workspace, w.account_id) NOT IN (SELECT workspace, account_id FROM held)
+        AND {unpaused_sql("w")} {extra}
+    GROUP BY w.workspace, w.account_id
 )
-SELECT c.workspace, c.account_id, c.k, COALESCE(l.n, 0), b.remaining - COALESCE(l.unsent, 0)
-FROM cand c
-LEFT JOIN leased l ON l.workspace = c.workspace AND l.account_id = c.account_id
-LEFT JOIN budgets b ON b.workspace = c.workspace AND b.account_id = c.account_id
-    AND b.scope = 'default' AND b.remaining IS NOT NULL
-    AND b.reset_at > (SELECT now FROM t)
-ORDER BY c.k, c.run_at, c.id
+(SELECT o.workspace, o.account_id, o.k, COALESCE(l.n, 0), b.remaining - COALESCE(l.unsent, 0),
+    o.n
+FROM open o
+LEFT JOIN leased l ON l.workspace = o.workspace AND l.account_id = o.account_id
+LEFT JOIN budgets b ON b.workspace = o.workspace AND b.account_id = o.account_id
+    AND b.scope = 'default' AND b.remaining IS NOT NULL AND b.reset_at > {NOW}
+ORDER BY o.k, o.first, o.workspace, o.account_id)
+UNION ALL
+SELECT NULL, NULL, 2, count(*), NULL, NULL FROM win WHERE k = 1
+"""
+
+
+def _skip_sql(only_budgeted: bool) -> str:
+    """Accounts with due work, found by skipping through the per-account index one
+    account at a time (a loose index scan: a few probes per account, whatever the
+    backlog), open ones only, in the order of their earliest due row."""
+    extra = f"AND (s.workspace, s.account_id) IN ({_BUDGETED})" if only_budgeted else ""
+    return f"""
+WITH RECURSIVE {_LEASED_CTE},
+held AS ({held_accounts_sql()}),
+skip AS (
+    (SELECT p.workspace, p.account_id FROM publications p WHERE {_DUE}
+    ORDER BY p.workspace, p.account_id LIMIT 1)
+    UNION ALL
+    SELECT n.workspace, n.account_id FROM skip s CROSS JOIN LATERAL (
+        SELECT p.workspace, p.account_id FROM publications p
+        WHERE {_DUE} AND (p.workspace, p.account_id) > (s.workspace, s.account_id)
+        ORDER BY p.workspace, p.account_id LIMIT 1
+    ) n
+)
+SELECT s.workspace, s.account_id, 1, COALESCE(l.n, 0), b.remaining - COALESCE(l.unsent, 0)
+FROM skip s
+CROSS JOIN LATERAL (
+    SELECT p.run_at, p.id, p.campaign FROM publications p
+    WHERE p.workspace = s.workspace AND p.account_id = s.account_id AND {_DUE}
+        AND p.run_at <= {NOW}
+    ORDER BY p.run_at, p.id LIMIT 1
+) f
+LEFT JOIN leased l ON l.workspace = s.workspace AND l.account_id = s.account_id
+LEFT JOIN budgets b ON b.workspace = s.workspace AND b.account_id = s.account_id
+    AND b.scope = 'default' AND b.remaining IS NOT NULL AND b.reset_at > {NOW}
+WHERE (s.workspace, s.account_id) NOT IN (SELECT workspace, account_id FROM held)
+    AND s.workspace NOT IN (SELECT workspace FROM pauses WHERE kind = 'all') {extra}
+ORDER BY f.run_at, f.id
+LIMIT %(accounts)s
 """
 
 
@@ -176,8 +220,7 @@ WHERE pg_try_advisory_xact_lock(%s, hashtext(w || chr(31) || a))
 """
 
 _CAPPED_SQL = f"""
-WITH {NOW_CTE},
-acc AS (SELECT * FROM unnest(%(ws)s::text[], %(accounts)s::text[]) WITH ORDINALITY
+WITH acc AS (SELECT * FROM unnest(%(ws)s::text[], %(accounts)s::text[]) WITH ORDINALITY
     AS a(workspace, account_id, aord)),
 room AS (
     SELECT a.workspace, a.account_id, a.aord,
@@ -189,19 +232,18 @@ room AS (
             AND q.lease_expires_at IS NOT NULL
     ) f
     LEFT JOIN budgets b ON b.workspace = a.workspace AND b.account_id = a.account_id
-        AND b.scope = 'default' AND b.remaining IS NOT NULL
-        AND b.reset_at > (SELECT now FROM t)
+        AND b.scope = 'default' AND b.remaining IS NOT NULL AND b.reset_at > {NOW}
 ),
 cand AS (
-    SELECT r.aord, r.allowed, x.* FROM room r CROSS JOIN t CROSS JOIN LATERAL (
+    SELECT r.aord, r.allowed, x.* FROM room r CROSS JOIN LATERAL (
         (SELECT 0 AS k, p.id, p.run_at FROM publications p
         WHERE %(reconcile)s AND p.workspace = r.workspace AND p.account_id = r.account_id
-            AND {_RECONCILABLE} AND p.run_at <= t.now
+            AND {_RECONCILABLE} AND p.run_at <= {NOW}
         ORDER BY p.run_at, p.id LIMIT CASE WHEN r.allowed < 0 THEN 0 ELSE r.allowed END)
         UNION ALL
         (SELECT 1 AS k, p.id, p.run_at FROM publications p
         WHERE p.workspace = r.workspace AND p.account_id = r.account_id AND {_DUE}
-            AND p.run_at <= t.now
+            AND p.run_at <= {NOW}
         ORDER BY p.run_at, p.id LIMIT CASE WHEN r.allowed < 0 THEN 0 ELSE r.allowed END)
     ) x
     WHERE r.allowed IS NULL OR r.allowed > 0
@@ -214,8 +256,8 @@ capped AS (
     ORDER BY k, run_at, id LIMIT %(limit)s
 ),
 locked AS (
-    SELECT p.id, p.state, p.run_at FROM publications p, t
-    WHERE p.id IN (SELECT id FROM capped) AND p.run_at <= t.now
+    SELECT p.id, p.state, p.run_at FROM publications p
+    WHERE p.id = ANY(ARRAY(SELECT id FROM capped)) AND p.run_at <= {NOW}
         AND ({_DUE} OR (%(reconcile)s AND {_RECONCILABLE}))
         AND NOT {blocked_sql("p")} AND NOT {covered_sql("p")}
     FOR UPDATE OF p SKIP LOCKED
@@ -297,17 +339,18 @@ async def _lock_accounts(
 ) -> list[tuple[str, str]]:
     """Lock, in due order, accounts whose estimated room covers ``limit`` claims."""
     per_account: int | None = params["per_account"]
-    window = max(4 * limit, 32)
+    window = max(2 * limit, 32)
+    cur = await conn.execute(_scan_sql(only_budgeted), {**params, "window": window})
+    found = await cur.fetchall()
+    examined = int(found[-1][3])  # the k = 2 row: due rows examined
     order: list[tuple[str, str]] = []
     room: dict[tuple[str, str], int] = {}
     rows: dict[tuple[str, str], int] = {}
-    for _ in range(_MAX_ROUNDS):
-        cur = await conn.execute(_scan_sql(only_budgeted), {**params, "window": window})
-        candidates = await cur.fetchall()
-        order, room, rows = [], {}, {}
-        for ws, account, _, leased, budget_left in candidates:
+
+    def consider(candidates: Sequence[Sequence[Any]], *, counted: bool) -> None:
+        for ws, account, _, leased, budget_left, *extra in candidates:
             key = (ws, account)
-            rows[key] = rows.get(key, 0) + 1
+            rows[key] = rows.get(key, 0) + (int(extra[0]) if counted else limit)
             if key in room:
                 continue
             caps = [
@@ -320,11 +363,13 @@ async def _lock_accounts(
             ]
             room[key] = max(min(caps), 0) if caps else limit
             order.append(key)
-        capacity = sum(min(room[k], rows[k]) for k in order)
-        full = sum(1 for c in candidates if c[2] == 1) >= window
-        if capacity >= limit or not full:
-            break
-        window *= 8  # a full window may hide accounts further down: look wider
+
+    consider(found[:-1], counted=True)
+    capacity = sum(min(room[k], rows[k]) for k in order)
+    if capacity < limit and examined >= window:
+        # Busy accounts fill the front of the queue: find open ones further down.
+        cur = await conn.execute(_skip_sql(only_budgeted), {**params, "accounts": 2 * limit})
+        consider([c for c in await cur.fetchall() if (c[0], c[1]) not in room], counted=False)
     locked: list[tuple[str, str]] = []
     wanted = limit
     position = 0

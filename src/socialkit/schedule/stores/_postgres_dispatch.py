@@ -100,7 +100,7 @@ inp AS (SELECT * FROM unnest(%(ids)s::text[], %(attempts)s::int[], %(sources)s::
     WITH ORDINALITY AS i(id, attempt, source, post_id, body, actor, reason, ord)),
 pub AS (
     SELECT p.id, p.state, p.platform, p.workspace, p.account_id, p.campaign, p.attempt
-    FROM publications p WHERE p.id IN (SELECT id FROM inp) ORDER BY p.id FOR UPDATE
+    FROM publications p WHERE p.id = ANY(%(ids)s::text[]) ORDER BY p.id FOR UPDATE
 ),
 ins AS (
     INSERT INTO receipts (publication_id, attempt, source, platform, post_id, receipt,
@@ -114,7 +114,7 @@ moved AS (
     UPDATE publications p SET state = 'published', lease_owner = NULL,
         lease_expires_at = NULL, attention = NULL, updated_at = t.now
     FROM pub, t
-    WHERE p.id = pub.id AND pub.state <> 'published' AND p.id IN (SELECT id FROM ins)
+    WHERE p.id = pub.id AND pub.state <> 'published' AND pub.id IN (SELECT id FROM ins)
     RETURNING p.id
 ),
 parts AS (

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from socialkit.schedule.stores._common import missed_ids
 from socialkit.schedule.stores._postgres_rows import (
-    NOW_CTE,
-    blocked_sql,
+    NOW,
     covered_sql,
     event_row,
     insert_events,
+    unpaused_sql,
 )
 
 if TYPE_CHECKING:
@@ -26,60 +26,66 @@ _CLAIMABLE = (
     "(p.state = 'unknown' AND p.attention IS NULL AND p.lease_owner IS NULL))"
 )
 
+# The first-of lookups read the row (a plain index scan, not index-only), so they mark
+# the index entries of rows that left the state as dead and the next lookup skips them.
 _NEXT_DUE_SQL = f"""
-WITH {NOW_CTE},
-unblock AS (
+WITH unblock AS (
     SELECT b.workspace, b.account_id, GREATEST(
-        CASE WHEN b.remaining IS NOT NULL AND b.remaining <= 0 AND b.reset_at > t.now
+        CASE WHEN b.remaining IS NOT NULL AND b.remaining <= 0 AND b.reset_at > {NOW}
             THEN b.reset_at END,
-        CASE WHEN b.blocked_until > t.now THEN b.blocked_until END) AS until
-    FROM budgets b, t
+        CASE WHEN b.blocked_until > {NOW} THEN b.blocked_until END) AS until
+    FROM budgets b
     WHERE b.scope = 'default' AND ((b.remaining IS NOT NULL AND b.remaining <= 0
-        AND b.reset_at > t.now) OR b.blocked_until > t.now)
+        AND b.reset_at > {NOW}) OR b.blocked_until > {NOW})
         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.workspace = b.workspace
             AND a.id = b.account_id AND a.status = 'needs_reauth')
+),
+held AS (
+    SELECT workspace, account_id FROM unblock
+    UNION ALL SELECT workspace, id FROM accounts WHERE status = 'needs_reauth'
+    UNION ALL SELECT workspace, value FROM pauses WHERE kind = 'account'
 )
 SELECT LEAST(
-    (SELECT p.run_at FROM publications p, t
-        WHERE p.state IN ('scheduled', 'retry_wait') AND NOT {blocked_sql("p")}
-            AND NOT {covered_sql("p")}
+    (SELECT p.run_at FROM publications p
+        WHERE p.state IN ('scheduled', 'retry_wait')
+            AND (p.workspace, p.account_id) NOT IN (SELECT workspace, account_id FROM held)
+            AND {unpaused_sql("p")}
         ORDER BY p.run_at, p.id LIMIT 1),
-    (SELECT p.run_at FROM publications p, t
+    (SELECT p.run_at FROM publications p
         WHERE p.state = 'unknown' AND p.attention IS NULL AND p.lease_owner IS NULL
-            AND NOT {blocked_sql("p")} AND NOT {covered_sql("p")}
+            AND (p.workspace, p.account_id) NOT IN (SELECT workspace, account_id FROM held)
+            AND {unpaused_sql("p")}
         ORDER BY p.run_at, p.id LIMIT 1),
     (SELECT min(GREATEST(u.until, f.first)) FROM unblock u CROSS JOIN LATERAL (
         SELECT min(p.run_at) AS first FROM publications p
         WHERE p.workspace = u.workspace AND p.account_id = u.account_id AND {_CLAIMABLE}
             AND NOT {covered_sql("p")}) f
         WHERE f.first IS NOT NULL),
-    (SELECT min(expires_at) FROM publications
-        WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL),
-    (SELECT min(lease_expires_at) FROM publications WHERE lease_expires_at IS NOT NULL),
-    (SELECT min(due_at) FROM metric_tasks WHERE done_at IS NULL AND lease_expires_at IS NULL),
-    (SELECT min(lease_expires_at) FROM metric_tasks
-        WHERE done_at IS NULL AND lease_expires_at IS NOT NULL)
+    (SELECT p.expires_at FROM publications p
+        WHERE p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL
+        ORDER BY p.expires_at LIMIT 1),
+    (SELECT p.lease_expires_at FROM publications p WHERE p.lease_expires_at IS NOT NULL
+        ORDER BY p.lease_expires_at LIMIT 1),
+    (SELECT m.due_at FROM metric_tasks m WHERE m.done_at IS NULL ORDER BY m.due_at LIMIT 1)
 )
 """
 
 _OVERDUE_SQL = f"""
-WITH {NOW_CTE},
-overdue AS (
+WITH overdue AS (
     SELECT p.id, p.rule_id, p.workspace, p.account_id, p.due_at, p.publish_late, p.attempt,
         p.expires_at
-    FROM publications p, t
+    FROM publications p
     WHERE p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL
-        AND p.expires_at < t.now
-    ORDER BY p.due_at, p.id
+        AND p.expires_at < {NOW}
     FOR UPDATE OF p SKIP LOCKED
 )
 SELECT o.id, o.rule_id, o.workspace, o.account_id, o.due_at, o.publish_late, o.attempt,
     o.expires_at,
     (SELECT max(q.due_at) FROM publications q WHERE q.rule_id = o.rule_id
         AND q.account_id = o.account_id AND q.workspace = o.workspace
-        AND q.state = 'scheduled' AND q.due_at <= t.now),
-    t.now
-FROM overdue o, t ORDER BY o.due_at, o.id
+        AND q.state = 'scheduled' AND q.due_at <= {NOW}),
+    {NOW}
+FROM overdue o ORDER BY o.due_at, o.id
 """
 
 _MISSED_SQL = """

@@ -127,7 +127,6 @@ class Liveness:
         self._check = check
         self._workers: set[str] = set()
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
         self.host = socket.gethostname()
         self.pid = os.getpid()
 
@@ -135,12 +134,18 @@ class Liveness:
     def workers(self) -> frozenset[str]:
         return frozenset(self._workers)
 
-    def add(self, worker: str) -> None:
-        """Start beating for ``worker`` (the first beat goes out at once)."""
+    async def add(self, worker: str) -> None:
+        """Start beating for ``worker``; its first beat is written before this returns,
+        so other workers count it from its first claim on."""
         if worker in self._workers:
             return
         self._workers.add(worker)
-        self._wake.set()
+        try:
+            await self.beat()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("liveness beat failed: %s", exc)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="socialkit-postgres-liveness")
 
@@ -181,12 +186,10 @@ class Liveness:
 
     async def _run(self) -> None:
         while True:
-            self._wake.clear()
+            await asyncio.sleep(self._every)
             try:
                 await self.beat()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("liveness beat failed: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._every)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from socialkit.errors import StaleTransition, StoreError
 from socialkit.schedule.records import AccountRecord, Budget, MetricTask
-from socialkit.schedule.stores._postgres_rows import NOW_CTE, add, event_row, insert_events
+from socialkit.schedule.stores._postgres_rows import NOW, NOW_CTE, add, event_row, insert_events
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -325,17 +325,16 @@ async def add_metric_tasks(conn: Conn, tasks: Sequence[tuple[str, dt.datetime, s
 
 
 _CLAIM_TASKS_SQL = f"""
-WITH {NOW_CTE},
-due AS (
-    SELECT m.id FROM metric_tasks m, t
-    WHERE m.done_at IS NULL AND m.due_at <= t.now
-        AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= t.now)
+WITH due AS (
+    SELECT m.id FROM metric_tasks m
+    WHERE m.done_at IS NULL AND m.due_at <= {NOW}
+        AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= {NOW})
     ORDER BY m.due_at, m.id LIMIT %(limit)s
     FOR UPDATE OF m SKIP LOCKED
 ),
 upd AS (
-    UPDATE metric_tasks m SET lease_owner = %(worker)s, lease_expires_at = t.now + %(lease)s
-    FROM due d, t WHERE m.id = d.id
+    UPDATE metric_tasks m SET lease_owner = %(worker)s, lease_expires_at = {NOW} + %(lease)s
+    FROM due d WHERE m.id = d.id
     RETURNING m.id, m.publication_id, m.due_at, m.label
 )
 SELECT u.id, u.publication_id, u.due_at, u.label, p.workspace, p.account_id, p.platform,

@@ -2,7 +2,7 @@
 
 Every function takes an open connection inside the caller's transaction. ``now`` is the
 caller's instant or ``None`` for the database clock; SQL reads it as
-``COALESCE(%(now)s, clock_timestamp())`` once per statement (:data:`NOW_CTE`).
+``COALESCE(%(now)s, statement_timestamp())``: one instant per statement (:data:`NOW`).
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ if TYPE_CHECKING:
 S = PublicationState
 HOLDABLE = (S.SCHEDULED, S.RETRY_WAIT)
 
-NOW_CTE = "t AS (SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS now)"
-"""The statement's one instant: the caller's ``now``, or the database clock."""
+NOW = "COALESCE(%(now)s::timestamptz, statement_timestamp())"
+"""The statement's one instant: the caller's ``now``, or the database clock as the
+statement began (stable within it, so the planner can use it in index conditions)."""
+
+NOW_CTE = f"t AS (SELECT {NOW} AS now)"
+""":data:`NOW` as a one-row CTE ``t``, for statements that use it in many places."""
 
 ROW_COLUMNS = (
     "id, workspace, account_id, platform, revision, draft, due_at, local_time, zone, state, "
@@ -72,6 +76,30 @@ def covered_sql(alias: str) -> str:
     )
 
 
+def unpaused_sql(alias: str) -> str:
+    """SQL that is true when no ``all`` or ``campaign`` pause switch holds row ``alias``
+    (hashed look-ups, for scans over many rows; account switches go with other holds)."""
+    return (
+        f"{alias}.workspace NOT IN (SELECT workspace FROM pauses WHERE kind = 'all') AND "
+        f"({alias}.campaign IS NULL OR ({alias}.workspace, {alias}.campaign) NOT IN "
+        "(SELECT workspace, value FROM pauses WHERE kind = 'campaign'))"
+    )
+
+
+def held_accounts_sql() -> str:
+    """SQL selecting ``(workspace, account_id)`` of accounts nothing may be sent to now:
+    at their in-flight limit (``%(per_account)s``; needs the ``leased`` CTE), needing a
+    person, out of budget or blocked, or under an account pause switch."""
+    return (
+        "SELECT workspace, account_id FROM leased WHERE n >= %(per_account)s "
+        "UNION ALL SELECT workspace, id FROM accounts WHERE status = 'needs_reauth' "
+        "UNION ALL SELECT workspace, account_id FROM budgets WHERE scope = 'default' AND "
+        f"((remaining IS NOT NULL AND remaining <= 0 AND reset_at > {NOW}) "
+        f"OR blocked_until > {NOW}) "
+        "UNION ALL SELECT workspace, value FROM pauses WHERE kind = 'account'"
+    )
+
+
 def blocked_sql(alias: str) -> str:
     """SQL that is true when the account of row ``alias`` may not be sent to now: it needs
     a person, its budget is spent before its reset, or it is blocked (``Retry-After``)."""
@@ -80,8 +108,8 @@ def blocked_sql(alias: str) -> str:
         f"AND a.id = {alias}.account_id AND a.status = 'needs_reauth') OR "
         f"EXISTS (SELECT 1 FROM budgets b WHERE b.workspace = {alias}.workspace "
         f"AND b.account_id = {alias}.account_id AND b.scope = 'default' AND "
-        "((b.remaining IS NOT NULL AND b.remaining <= 0 AND b.reset_at > t.now) "
-        "OR b.blocked_until > t.now)))"
+        f"((b.remaining IS NOT NULL AND b.remaining <= 0 AND b.reset_at > {NOW}) "
+        f"OR b.blocked_until > {NOW})))"
     )
 
 

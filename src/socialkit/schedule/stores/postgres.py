@@ -140,11 +140,15 @@ class PostgresStore:
         """The instant SQL should use: ``None`` means the database clock."""
         return now if self.options.clock == "caller" else None
 
-    def _connect_kwargs(self) -> dict[str, Any]:
-        return {
-            "autocommit": True,
-            "options": f"-c search_path={self.options.schema} -c timezone=UTC",
-        }
+    def _connect_kwargs(self, *, hot: bool = False) -> dict[str, Any]:
+        options = f"-c search_path={self.options.schema} -c timezone=UTC"
+        if hot:
+            # The pool serves the engine's statements, each written for an index. A
+            # queue table's statistics always lag (rows change state faster than ANALYZE
+            # runs), so the planner is not left to guess its way into sequential or
+            # bitmap scans of the backlog; and JIT never pays for millisecond statements.
+            options += " -c jit=off -c enable_seqscan=off -c enable_bitmapscan=off -c plan_cache_mode=force_generic_plan"
+        return {"autocommit": True, "options": options}
 
     async def connection(self) -> AsyncConnection[Any]:
         """A new connection of its own (autocommit, on this store's schema, UTC), for
@@ -256,7 +260,7 @@ class PostgresStore:
             self.options.conninfo,
             min_size=self.options.pool_min,
             max_size=self.options.pool_max,
-            kwargs=self._connect_kwargs(),
+            kwargs=self._connect_kwargs(hot=True),
             open=False,
             name=f"socialkit-{self.options.schema}",
         )
@@ -469,7 +473,7 @@ class PostgresStore:
     ) -> list[Claim]:
         self._check_compatible()
         if self._liveness is not None:
-            self._liveness.add(worker)
+            await self._liveness.add(worker)
         when = self._now(now)
         return await self._run(
             lambda c: claiming.claim(
@@ -540,8 +544,9 @@ class PostgresStore:
         when = self._now(now)
         if not items:
             return []
-        # No NOTIFY: a receipt makes nothing due sooner for other workers (its metric
-        # tasks are hours away and found by polling); this process's subscribers hear it.
+        # No NOTIFY: the worker that frees an account claims again itself at once, and a
+        # NOTIFY per completion costs more than it saves (measured: benchmarks/postgres.py);
+        # other workers find leftovers when they poll. Local subscribers still hear it.
         results = await self._run(lambda c: dispatch.record_receipts(c, items, when))
         self._notify_local()
         return results
