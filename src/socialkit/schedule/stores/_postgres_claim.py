@@ -215,22 +215,20 @@ LIMIT %(accounts)s
 
 
 _LOCK_SQL = """
-SELECT w, a FROM unnest(%s::text[], %s::text[]) AS x(w, a)
+SELECT w, a FROM unnest(%b::text[], %b::text[]) AS x(w, a)
 WHERE pg_try_advisory_xact_lock(%s, hashtext(w || chr(31) || a))
 """
 
 _CAPPED_SQL = f"""
-WITH acc AS (SELECT * FROM unnest(%(ws)s::text[], %(accounts)s::text[]) WITH ORDINALITY
+WITH acc AS (SELECT * FROM unnest(%(ws)b::text[], %(accounts)b::text[]) WITH ORDINALITY
     AS a(workspace, account_id, aord)),
+{_LEASED_CTE},
 room AS (
     SELECT a.workspace, a.account_id, a.aord,
-        LEAST(%(per_account)s - f.n, b.remaining - f.unsent) AS allowed
+        LEAST(%(per_account)s - COALESCE(f.n, 0), b.remaining - COALESCE(f.unsent, 0))
+            AS allowed
     FROM acc a
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS n, count(*) FILTER (WHERE q.state = 'claimed') AS unsent
-        FROM publications q WHERE q.workspace = a.workspace AND q.account_id = a.account_id
-            AND q.lease_expires_at IS NOT NULL
-    ) f
+    LEFT JOIN leased f ON f.workspace = a.workspace AND f.account_id = a.account_id
     LEFT JOIN budgets b ON b.workspace = a.workspace AND b.account_id = a.account_id
         AND b.scope = 'default' AND b.remaining IS NOT NULL AND b.reset_at > {NOW}
 ),

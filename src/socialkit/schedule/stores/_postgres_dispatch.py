@@ -20,7 +20,7 @@ __all__ = ["heartbeat", "mark_publishing", "record_checkpoint", "record_receipts
 
 _HEARTBEAT_SQL = f"""
 WITH {NOW_CTE},
-inp AS (SELECT * FROM unnest(%(ids)s::text[], %(attempts)s::int[]) WITH ORDINALITY
+inp AS (SELECT * FROM unnest(%(ids)b::text[], %(attempts)b::int[]) WITH ORDINALITY
     AS i(id, attempt, ord)),
 kept AS (
     UPDATE publications p SET lease_expires_at = t.now + %(lease)s
@@ -34,8 +34,8 @@ SELECT i.id FROM inp i WHERE i.id NOT IN (SELECT id FROM kept) ORDER BY i.ord
 
 _PUBLISHING_SQL = f"""
 WITH {NOW_CTE},
-inp AS (SELECT * FROM unnest(%(ids)s::text[], %(attempts)s::int[], %(froms)s::text[],
-    %(drafts)s::text[]) WITH ORDINALITY AS i(id, attempt, from_state, draft, ord)),
+inp AS (SELECT * FROM unnest(%(ids)b::text[], %(attempts)b::int[], %(froms)b::text[],
+    %(drafts)b::text[]) WITH ORDINALITY AS i(id, attempt, from_state, draft, ord)),
 upd AS (
     UPDATE publications p SET state = 'publishing', sends = p.sends + 1,
         draft = COALESCE(p.draft, i.draft), lease_expires_at = t.now + %(lease)s,
@@ -64,7 +64,7 @@ SELECT ord FROM upd
 
 _RELEASE_SQL = f"""
 WITH {NOW_CTE},
-inp AS (SELECT * FROM unnest(%(ids)s::text[], %(attempts)s::int[]) WITH ORDINALITY
+inp AS (SELECT * FROM unnest(%(ids)b::text[], %(attempts)b::int[]) WITH ORDINALITY
     AS i(id, attempt, ord)),
 sel AS (
     SELECT p.id, p.state, i.ord FROM publications p JOIN inp i ON p.id = i.id
@@ -95,12 +95,12 @@ FROM inp i LEFT JOIN upd u ON u.ord = i.ord ORDER BY i.ord
 
 _RECEIPTS_SQL = f"""
 WITH {NOW_CTE},
-inp AS (SELECT * FROM unnest(%(ids)s::text[], %(attempts)s::int[], %(sources)s::text[],
-    %(post_ids)s::text[], %(bodies)s::text[], %(actors)s::text[], %(reasons)s::text[])
+inp AS (SELECT * FROM unnest(%(ids)b::text[], %(attempts)b::int[], %(sources)b::text[],
+    %(post_ids)b::text[], %(bodies)b::text[], %(actors)b::text[], %(reasons)b::text[])
     WITH ORDINALITY AS i(id, attempt, source, post_id, body, actor, reason, ord)),
 pub AS (
     SELECT p.id, p.state, p.platform, p.workspace, p.account_id, p.campaign, p.attempt
-    FROM publications p WHERE p.id = ANY(%(ids)s::text[]) ORDER BY p.id FOR UPDATE
+    FROM publications p WHERE p.id = ANY(%(ids)b::text[]) ORDER BY p.id FOR UPDATE
 ),
 ins AS (
     INSERT INTO receipts (publication_id, attempt, source, platform, post_id, receipt,
@@ -120,7 +120,7 @@ moved AS (
 parts AS (
     INSERT INTO receipt_posts (platform, post_id, publication_id)
     SELECT pub.platform, x.post_id, x.id
-    FROM unnest(%(part_ids)s::text[], %(part_posts)s::text[]) AS x(id, post_id)
+    FROM unnest(%(part_ids)b::text[], %(part_posts)b::text[]) AS x(id, post_id)
     JOIN pub ON pub.id = x.id
     WHERE x.id IN (SELECT id FROM ins)
     ON CONFLICT DO NOTHING
@@ -128,7 +128,7 @@ parts AS (
 tasks AS (
     INSERT INTO metric_tasks (publication_id, due_at, label)
     SELECT m.id, m.due_at, m.label
-    FROM unnest(%(task_ids)s::text[], %(task_due)s::timestamptz[], %(task_labels)s::text[])
+    FROM unnest(%(task_ids)b::text[], %(task_due)b::timestamptz[], %(task_labels)b::text[])
         AS m(id, due_at, label)
     WHERE m.id IN (SELECT id FROM moved)
 ),

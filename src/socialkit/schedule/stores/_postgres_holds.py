@@ -89,7 +89,7 @@ FROM overdue o ORDER BY o.due_at, o.id
 """
 
 _MISSED_SQL = """
-WITH inp AS (SELECT * FROM unnest(%(ids)s::text[], %(attempts)s::int[], %(reasons)s::text[])
+WITH inp AS (SELECT * FROM unnest(%(ids)b::text[], %(attempts)b::int[], %(reasons)b::text[])
     WITH ORDINALITY AS i(id, attempt, reason, ord)),
 upd AS (
     UPDATE publications p SET state = 'missed', attention = NULL, lease_owner = NULL,

@@ -319,7 +319,7 @@ async def add_metric_tasks(conn: Conn, tasks: Sequence[tuple[str, dt.datetime, s
             raise StoreError(f"no publication {pub_id!r}")
     await conn.execute(
         "INSERT INTO metric_tasks (publication_id, due_at, label) "
-        "SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[])",
+        "SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::text[])",
         ([t[0] for t in tasks], [t[1] for t in tasks], [t[2] for t in tasks]),
     )
 
@@ -390,8 +390,8 @@ async def complete_metric_task(
     if snapshots:
         await conn.execute(
             "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "
-            "collected_at, snapshot) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
-            "%s::text[], %s::timestamptz[], %s::text[])",
+            "collected_at, snapshot) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
+            "%b::text[], %b::timestamptz[], %b::text[])",
             (
                 [s.publication_id or pub_id for s in snapshots],
                 [workspace] * len(snapshots),

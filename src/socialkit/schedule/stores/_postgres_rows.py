@@ -62,8 +62,8 @@ EVENT_COLUMNS = (
 _EVENT_INSERT = (
     "INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, "
     "reason, attempt, from_state, to_state, error, data) SELECT * FROM unnest("
-    "%s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-    "%s::text[], %s::text[], %s::int[], %s::text[], %s::text[], %s::jsonb[], %s::jsonb[])"
+    "%b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::text[], %b::int[], %b::text[], %b::text[], %b::jsonb[], %b::jsonb[])"
 )
 
 
@@ -211,7 +211,7 @@ async def db_now(conn: Conn, now: dt.datetime | None) -> dt.datetime:
     """``now``, or the database clock when it is ``None``."""
     if now is not None:
         return now
-    cur = await conn.execute("SELECT clock_timestamp()")
+    cur = await conn.execute("SELECT statement_timestamp()")
     found = await cur.fetchone()
     assert found is not None
     value: dt.datetime = found[0]
@@ -244,11 +244,11 @@ _ADD_SQL = f"""
 WITH {NOW_CTE},
 inp AS (
     SELECT * FROM unnest(
-        %(id)s::text[], %(workspace)s::text[], %(account_id)s::text[], %(platform)s::text[],
-        %(revision)s::text[], %(due_at)s::timestamptz[], %(local_time)s::text[], %(zone)s::text[],
-        %(state)s::text[], %(expires_at)s::timestamptz[], %(key)s::text[], %(campaign)s::text[],
-        %(rule_id)s::text[], %(approvals_required)s::int[], %(grace_s)s::float8[],
-        %(publish_late)s::bool[], %(actor)s::text[], %(reason)s::text[]
+        %(id)b::text[], %(workspace)b::text[], %(account_id)b::text[], %(platform)b::text[],
+        %(revision)b::text[], %(due_at)b::timestamptz[], %(local_time)b::text[], %(zone)b::text[],
+        %(state)b::text[], %(expires_at)b::timestamptz[], %(key)b::text[], %(campaign)b::text[],
+        %(rule_id)b::text[], %(approvals_required)b::int[], %(grace_s)b::float8[],
+        %(publish_late)b::bool[], %(actor)b::text[], %(reason)b::text[]
     ) WITH ORDINALITY AS i(id, workspace, account_id, platform, revision, due_at, local_time,
         zone, state, expires_at, idempotency_key, campaign, rule_id, approvals_required,
         grace_s, publish_late, actor, reason, ord)
@@ -309,7 +309,7 @@ async def add(
         "campaign": [p.campaign for p in publications],
         "rule_id": [p.rule_id for p in publications],
         "approvals_required": [p.approvals_required for p in publications],
-        "grace_s": [p.grace_s for p in publications],
+        "grace_s": [float(p.grace_s) if p.grace_s is not None else None for p in publications],
         "publish_late": [p.publish_late for p in publications],
         "actor": [p.actor for p in publications],
         "reason": [p.reason for p in publications],
@@ -344,9 +344,9 @@ UPDATE publications p SET state = u.state, run_at = u.run_at, due_at = u.due_at,
     last_error = u.last_error, failures = u.failures, attention = u.attention,
     lease_owner = u.lease_owner, lease_expires_at = u.lease_expires_at,
     updated_at = u.updated_at
-FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[],
-    %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::text[],
-    %s::text[], %s::int[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[])
+FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[],
+    %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::int[], %b::text[],
+    %b::text[], %b::int[], %b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[])
     AS u(id, state, run_at, due_at, expires_at, local_time, zone, revision, draft, approvals,
         approvals_required, problems, last_error, failures, attention, lease_owner,
         lease_expires_at, updated_at)
@@ -388,7 +388,7 @@ async def apply_transitions(
     """
     ids = sorted({t.id for t in transitions})
     cur = await conn.execute(
-        f"SELECT {ROW_COLUMNS}, clock_timestamp() FROM publications WHERE id = ANY(%s) "
+        f"SELECT {ROW_COLUMNS}, statement_timestamp() FROM publications WHERE id = ANY(%s) "
         "ORDER BY id FOR UPDATE",
         (ids,),
     )

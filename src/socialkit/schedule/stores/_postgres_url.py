@@ -6,7 +6,7 @@ socialkit's options live in the query string next to libpq's (``sslmode``,
 * ``schema`` — the PostgreSQL schema the store's tables live in (default ``socialkit``),
   so several applications can share one database.
 * ``clock`` — ``database`` (default): leases, due-ness and event times come from the
-  database's ``clock_timestamp()``, and the ``now`` a caller passes is ignored;
+  database's clock (``statement_timestamp()``), and the ``now`` a caller passes is ignored;
   ``caller``: the ``now`` each call passes is used (tests with injected clocks).
 * ``pool_min`` / ``pool_max`` — connections in this process's pool (default 1 / 4).
 * ``listen`` — ``true`` (default) or ``false``: hear other workers' changes through

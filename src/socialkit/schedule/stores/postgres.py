@@ -6,9 +6,11 @@ is imported when the store opens, never before.
 What it promises beyond the :class:`~socialkit.schedule.stores.base.Store` contract:
 
 * **One database clock.** With ``clock=database`` (the default) leases, due-ness and
-  event times are read from PostgreSQL's ``clock_timestamp()``, and the ``now`` a caller
-  passes is ignored (``now`` may also be left out). Workers whose clocks drift still
-  agree on who holds a lease. ``clock=caller`` uses the caller's ``now`` (tests).
+  event times are read from the database's clock — ``statement_timestamp()``, the
+  server's time as each statement starts (so it moves on within a transaction, unlike
+  ``now()``) — and the ``now`` a caller passes is ignored (it may also be left out).
+  Workers whose clocks drift still agree on who holds a lease and what is due.
+  ``clock=caller`` uses the caller's ``now`` (tests with injected clocks).
 * **Claims in batches** with ``FOR UPDATE SKIP LOCKED``: workers never wait for each
   other's rows; see :mod:`~socialkit.schedule.stores._postgres_claim`.
 * **Limits across workers.** An account's in-flight limit and its rate budget hold across
