@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.postgres.support import store_url as postgres_url
-from tests.schedule.conftest import clock, make_scheduler, platform, registry
+from tests.schedule.conftest import *  # noqa: F403  (the engine tests' fixtures)
 from tests.schedule.test_engine_basics import *  # noqa: F403
 from tests.schedule.test_engine_control import *  # noqa: F403
 from tests.schedule.test_engine_faults import *  # noqa: F403
@@ -18,8 +18,6 @@ from tests.schedule.test_events_and_facade import *  # noqa: F403
 from tests.schedule.test_hooks import *  # noqa: F403
 
 pytestmark = pytest.mark.postgres
-
-__all__ = ["clock", "make_scheduler", "platform", "registry"]
 
 
 @pytest.fixture

@@ -272,14 +272,13 @@ async def test_migrate_waits_for_live_workers_on_old_code(open_store: Any, schem
         await old.claim("old-worker", limit=1, lease=LEASE)
 
 
-def test_migrate_command(cli: Any, tmp_path: Path) -> None:
-    with fresh_schema("sk_migrate") as fresh:
-        url = store_url(fresh)
-        first = cli("--store", url, "store", "migrate")
-        assert first.code == 0, first.err
-        assert first.out.strip() == "migrated from schema 0 to 1 (compatible from 1)"
-        again = cli("--store", url, "store", "migrate", "--json")
-        assert again.json()["after"]["version"] == 1
-        assert "current" in cli("--store", url, "store", "migrate").out
+def test_migrate_command(cli: Any, tmp_path: Path, schema: str) -> None:
+    url = store_url(schema)  # a schema nobody created yet
+    first = cli("--store", url, "store", "migrate")
+    assert first.code == 0, first.err
+    assert first.out.strip() == "migrated from schema 0 to 1 (compatible from 1)"
+    again = cli("--store", url, "store", "migrate", "--json")
+    assert again.json()["after"]["version"] == 1
+    assert "current" in cli("--store", url, "store", "migrate").out
     lite = cli("--store", f"sqlite:///{tmp_path}/m.db", "store", "migrate")
     assert lite.out.strip() == "migrated from schema 0 to 1 (compatible from 1)"
