@@ -142,18 +142,6 @@ async def test_a_503_after_the_status_was_created_yields_one_status(
     assert len(fake.statuses) == 1
 
 
-_NO_FIRST_ATTEMPT = (
-    "the engine does not pass ctx.first_attempt_at (when the first request was sent), so "
-    "past Mastodon's one-hour key window it resends blindly and the server makes a second "
-    "status; the adapter's guard needs that time (see the test below that supplies it)"
-)
-_NO_ESCALATION = (
-    "needs ctx.first_attempt_at from the engine, and the engine to ask a person when a "
-    "resend during reconciliation raises UnknownOutcome (today it resends forever)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_NO_FIRST_ATTEMPT)
 async def test_an_unknown_outcome_past_the_key_window_is_reconciled(
     world, fake, engine_clock
 ) -> None:
@@ -172,7 +160,6 @@ async def test_an_unknown_outcome_past_the_key_window_is_reconciled(
     assert done.state == S.PUBLISHED
 
 
-@pytest.mark.xfail(strict=True, reason=_NO_ESCALATION)
 async def test_an_ambiguous_outcome_past_the_key_window_waits_for_a_person(
     world, fake, engine_clock
 ) -> None:
