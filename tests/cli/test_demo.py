@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
+from socialkit import Scheduler
 from socialkit.cli.demo import (
     DemoLayout,
     Published,
@@ -12,7 +14,9 @@ from socialkit.cli.demo import (
     find_sample_campaign,
     publish_now_step,
     run_demo,
+    schedule_week_step,
 )
+from socialkit.schedule.states import PublicationState
 from tests.cli.conftest import EXAMPLES, Cli
 
 
@@ -39,12 +43,57 @@ def test_publish_now_step_keeps_the_campaign_order(tmp_path: Path) -> None:
     layout = DemoLayout(tmp_path / "demo")
     published = run_demo(sample, layout, publish_now_step)
     assert [p.post_file for p in published] == list(sample.posts)
-    assert all(p.result.ok for p in published)
-    times = [p.result.receipt.published_at for p in published if p.result.receipt]
+    assert all(p.ok for p in published)
+    times = [p.at for p in published if p.at]
+    assert len(times) == len(published)
     assert times == sorted(times)
     assert len(set(times)) == len(times)  # a second apart: the feed shows them in order
-    for p in published:
-        assert p.result.account.setting("directory") == str(layout.feed_root / "acme")
+    assert len(list((layout.feed_root / "acme" / "posts").glob("*.json"))) == len(published)
+
+
+def test_schedule_week_step_publishes_into_the_posting_slots_in_local_time(
+    tmp_path: Path,
+) -> None:
+    sample = SampleCampaign.load(EXAMPLES / "campaign")
+    layout = DemoLayout(tmp_path / "demo")
+    lines: list[str] = []
+    published = run_demo(
+        sample, layout, lambda s, d: schedule_week_step(s, d, progress=lines.append)
+    )
+    assert [p.post_file for p in published] == list(sample.posts)
+    assert all(p.ok for p in published), [p.error for p in published]
+    # Europe/Berlin slots from the project file: Mon 09:00, Wed 12:30, Thu 08:00, Fri 17:00
+    # (UTC+1 in early March), in the week the campaign starts.
+    assert [p.at for p in published] == [
+        dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 4, 11, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 5, 7, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 6, 16, 0, tzinfo=dt.UTC),
+    ]
+    assert published[0].local == "Mon 02 Mar 09:00 Europe/Berlin"
+    assert [p.parts for p in published] == [1, 3, 1, 1]  # the thread went out whole
+    assert lines[0].startswith("Queued 4 publications")
+    assert len(lines) == 1 + len(published)  # one progress line per post, as it went out
+    assert "02-behind-the-scenes.yaml -> acme-feed  published (3 parts)" in lines[2]
+    # The store keeps each publication with its history, for `socialkit list`/`show`.
+    with Scheduler(f"sqlite:///{layout.store_path}", workspace="acme") as scheduler:
+        stored = scheduler.list(limit=10).items
+        assert [p.state for p in stored] == [PublicationState.PUBLISHED] * len(published)
+        history = scheduler.get(stored[0].id).history
+        assert [e.to_state for e in history][-1] == PublicationState.PUBLISHED
+
+
+def test_schedule_week_step_leaves_what_does_not_fit_the_week_scheduled(tmp_path: Path) -> None:
+    campaign = Path(shutil.copytree(EXAMPLES / "campaign", tmp_path / "campaign"))
+    extra = (campaign / "posts" / "03-brew-tip.yaml").read_text(encoding="utf-8")
+    (campaign / "posts" / "05-more.yaml").write_text(extra, encoding="utf-8")
+    sample = SampleCampaign.load(campaign)
+    published = run_demo(sample, DemoLayout(tmp_path / "demo"), schedule_week_step)
+    *week, late = published
+    assert all(p.ok for p in week)
+    assert not late.ok
+    assert late.error is None
+    assert late.local == "Mon 09 Mar 09:00 Europe/Berlin"  # the next week's first slot
 
 
 def test_a_broken_sample_post_stops_the_demo_naming_the_field(cli: Cli, tmp_path: Path) -> None:

@@ -1,19 +1,22 @@
-"""``socialkit demo``: publish the sample campaign to the local ``feed`` platform.
+"""``socialkit demo``: a week of the sample campaign on the local ``feed`` platform.
 
 Needs no account, credentials or network. The sample campaign lives in
-``examples/campaign/`` (its project file names the accounts and the campaign; ``posts/``
-holds one post file each); everything the demo writes goes under ``./socialkit-demo/``:
+``examples/campaign/`` (its project file names the accounts, their posting slots and the
+campaign; ``posts/`` holds one post file each); everything the demo writes goes under
+``./socialkit-demo/``:
 
     socialkit-demo/
         .socialkit-demo        marks the directory as the demo's (a re-run replaces it)
+        socialkit.db           the scheduler's SQLite store (publications and histories)
         media/                 the content-addressed media store
         feed/<handle>/         each feed account: posts/, media/, feed.atom, index.html
 
-The demo is a sequence of steps over a :class:`SampleCampaign` and a :class:`DemoLayout`.
-Publishing is one step (:func:`publish_now_step`, every post right now, in file order);
-a step that queues the posts into the accounts' posting slots and lets the scheduling
-engine publish them on an accelerated clock has the same signature and takes its place
-in :func:`run_demo`.
+The demo runs one step over a :class:`SampleCampaign` and a :class:`DemoLayout`. The
+default, :func:`schedule_week_step`, adds every post to the accounts' queues (their next
+free posting slots, in each account's time zone) and lets the scheduling engine publish
+the campaign's first week on a clock that jumps from one due moment to the next, so the
+week takes about a second. :func:`publish_now_step` (``socialkit demo --now``) publishes
+every post at once instead.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ __all__ = [
     "publish_now_step",
     "register",
     "run_demo",
+    "schedule_week_step",
 ]
 
 MARKER = ".socialkit-demo"
@@ -67,22 +71,35 @@ def demo_command(
             help="A sample campaign directory (default: examples/campaign of the checkout).",
         ),
     ] = None,
+    now: Annotated[
+        bool,
+        typer.Option("--now", help="Publish every post at once instead of scheduling a week."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Publish a sample campaign to the local feed platform; no account or network needed.
+    """Schedule a week of a sample campaign and publish it to the local feed platform.
 
-    Writes everything under ./socialkit-demo/ and prints where the showcase page and the
-    Atom feed are. Running it again starts the demo directory afresh.
+    The posts go into the accounts' posting slots and the scheduling engine publishes
+    them on an accelerated clock; no account or network is needed. Writes everything
+    under ./socialkit-demo/ and prints where the showcase page and the Atom feed are.
+    Running it again starts the demo directory afresh.
     """
     sample = SampleCampaign.load(campaign or find_sample_campaign())
     layout = DemoLayout(directory.resolve())
-    published = run_demo(sample, layout)
+    if now:
+        step: DemoStep = publish_now_step
+    else:
+
+        def step(sample: SampleCampaign, layout: DemoLayout) -> list[Published]:
+            return schedule_week_step(sample, layout, progress=None if as_json else typer.echo)
+
+    published = run_demo(sample, layout, step)
     emit(
         _report_json(sample, layout, published),
         as_json=as_json,
-        text=_report_text(sample, layout, published),
+        text=_report_text(sample, layout, published, scheduled=not now),
     )
-    if not all(p.result.ok for p in published):
+    if not all(p.ok for p in published):
         raise typer.Exit(1)
 
 
@@ -158,6 +175,10 @@ class DemoLayout:
     def feed_root(self) -> Path:
         return self.root / "feed"
 
+    @property
+    def store_path(self) -> Path:
+        return self.root / "socialkit.db"
+
     def feed_dir(self, account: Account) -> Path:
         from socialkit.platforms.feed import feed_directory
 
@@ -189,6 +210,8 @@ class DemoLayout:
                 "remove it or choose another directory with --dir"
             )
         shutil.rmtree(self.feed_root, ignore_errors=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.store_path}{suffix}").unlink(missing_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
         marker.write_text("made by `socialkit demo`; safe to delete\n", encoding="utf-8")
 
@@ -196,12 +219,44 @@ class DemoLayout:
 # -- steps --------------------------------------------------------------------------------------
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Published:
-    """One post file's outcome on one account."""
+    """One post file's outcome on one account.
+
+    Attributes:
+        post_file: the sample post file.
+        account: the account id.
+        ok: whether the post was published.
+        at: when it went out (aware, UTC), if it did.
+        local: the wall time and zone it was meant for (``Mon 02 Mar 09:00
+            Europe/Berlin``), for scheduled posts.
+        parts: how many platform posts it took (a thread has several).
+        url: where to see it, when the platform gives one.
+        error: what went wrong, in one line.
+    """
 
     post_file: Path
-    result: PublishResult
+    account: str
+    ok: bool
+    at: datetime | None = None
+    local: str | None = None
+    parts: int = 0
+    url: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_result(cls, post_file: Path, result: PublishResult) -> Published:
+        """From what :func:`socialkit.publish_now` returned for one account."""
+        receipt = result.receipt
+        return cls(
+            post_file=post_file,
+            account=result.account.id,
+            ok=result.ok,
+            at=receipt.published_at if receipt else None,
+            parts=len(receipt.parts) if receipt else 0,
+            url=receipt.url if receipt else None,
+            error=f"{type(result.error).__name__}: {result.error}" if result.error else None,
+        )
 
 
 DemoStep = Callable[["SampleCampaign", "DemoLayout"], "list[Published]"]
@@ -223,7 +278,7 @@ def publish_now_step(sample: SampleCampaign, layout: DemoLayout) -> list[Publish
     for path, post in posts:
         campaign = _campaign(sample.config, post)
         for result in publish_now(post, accounts, campaign=campaign, media=store, clock=clock):
-            published.append(Published(post_file=path, result=result))
+            published.append(Published.from_result(path, result))
         clock.advance()
     return published
 
@@ -251,8 +306,108 @@ class _SecondApart:
             self._floor = self._last.replace(microsecond=0) + timedelta(seconds=1)
 
 
+def schedule_week_step(
+    sample: SampleCampaign,
+    layout: DemoLayout,
+    *,
+    progress: Callable[[str], object] | None = None,
+) -> list[Published]:
+    """Queue every sample post into the posting slots and publish the week through the engine.
+
+    The week starts when the campaign starts (or on the coming Monday when the sample has
+    no campaign). A :class:`~socialkit.ManualClock` stands in for time: the loop moves it
+    to the next moment the engine has work, and the engine publishes what is due at that
+    moment in each account's own time zone, exactly as a worker would in real time. Each
+    post that goes out is passed to ``progress`` as one line. Anything queued beyond the
+    week stays scheduled in the demo's store and is reported as not published.
+    """
+    from zoneinfo import ZoneInfo
+
+    from socialkit.schedule.engine.clock import ManualClock
+    from socialkit.schedule.facade import Scheduler
+
+    accounts = [layout.account(a) for a in sample.feed_accounts()]
+    store = layout.media_store()
+    posts = _load_posts(sample, store)
+    start = _week_start(sample)
+    end = start + timedelta(days=7)
+    clock = ManualClock(start)
+    scheduler = Scheduler(
+        f"sqlite:///{layout.store_path}",
+        clock=clock,
+        media=store,
+        campaigns=sample.config.campaigns,
+        accounts=accounts,
+        workspace=sample.config.workspace,
+    )
+    files: dict[str, Path] = {}
+    with scheduler:
+        for path, post in posts:
+            for publication in scheduler.queue(post, accounts):
+                files[publication.id] = path
+        if progress is not None:
+            zone = accounts[0].timezone
+            local = start.astimezone(ZoneInfo(zone))
+            progress(
+                f"Queued {len(files)} publications into the posting slots; playing the week "
+                f"from {local:%a %d %b %Y %H:%M} {zone}:"
+            )
+        reported: set[str] = set()
+        while (due := scheduler.next_due()) is not None and due < end:
+            clock.set(max(due, clock.now()))
+            scheduler.run(until_idle=True)
+            for publication_id, path in files.items():
+                if publication_id in reported:
+                    continue
+                outcome = _outcome(path, scheduler.get(publication_id))
+                if outcome.ok or outcome.error:
+                    reported.add(publication_id)
+                    if progress is not None:
+                        progress(_progress_line(outcome))
+        return [_outcome(path, scheduler.get(pid)) for pid, path in files.items()]
+
+
+def _week_start(sample: SampleCampaign) -> datetime:
+    starts = [c.starts_at for c in sample.config.campaigns if c.starts_at is not None]
+    if starts:
+        return min(starts).astimezone(UTC)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=7 - today.weekday())
+
+
+def _outcome(path: Path, publication: Any) -> Published:
+    from socialkit.schedule.states import PublicationState as S
+
+    receipt = publication.receipts[-1].receipt if publication.receipts else None
+    local = f"{publication.local_time:%a %d %b %H:%M} {publication.zone}"
+    published = publication.state is S.PUBLISHED and receipt is not None
+    error = None
+    if publication.state in (S.FAILED, S.MISSED, S.UNKNOWN, S.CANCELLED):
+        reason = publication.last_error or "; ".join(str(p) for p in publication.problems)
+        error = f"{publication.state.value}: {reason}" if reason else publication.state.value
+    return Published(
+        post_file=path,
+        account=publication.account_id,
+        ok=published,
+        at=receipt.published_at if published and receipt else None,
+        local=local,
+        parts=len(receipt.parts) if published and receipt else 0,
+        url=receipt.url if published and receipt else None,
+        error=error,
+    )
+
+
+def _progress_line(item: Published) -> str:
+    outcome = f"published ({_parts(item.parts)})" if item.ok else f"FAILED: {item.error}"
+    return f"  {item.local}  {item.post_file.name} -> {item.account}  {outcome}"
+
+
+def _parts(count: int) -> str:
+    return f"{count} part{'s' if count != 1 else ''}"
+
+
 def run_demo(
-    sample: SampleCampaign, layout: DemoLayout, step: DemoStep = publish_now_step
+    sample: SampleCampaign, layout: DemoLayout, step: DemoStep = schedule_week_step
 ) -> list[Published]:
     """Prepare the demo directory and run ``step``."""
     layout.prepare()
@@ -295,39 +450,52 @@ def _report_json(
     sample: SampleCampaign, layout: DemoLayout, published: list[Published]
 ) -> dict[str, Any]:
     campaigns = [{"id": c.id, "name": c.name} for c in sample.config.campaigns]
-    rows = []
-    for item in published:
-        result = item.result
-        rows.append(
-            {
-                "file": item.post_file.name,
-                "account": result.account.id,
-                "ok": result.ok,
-                "parts": len(result.receipt.parts) if result.receipt else 0,
-                "url": result.receipt.url if result.receipt else None,
-                "error": f"{type(result.error).__name__}: {result.error}" if result.error else None,
-            }
-        )
+    rows = [
+        {
+            "file": item.post_file.name,
+            "account": item.account,
+            "ok": item.ok,
+            "local_time": item.local,
+            "published_at": item.at.isoformat() if item.at else None,
+            "parts": item.parts,
+            "url": item.url,
+            "error": item.error,
+        }
+        for item in published
+    ]
     return {
         "directory": str(layout.root),
+        "store": f"sqlite:///{layout.store_path}" if layout.store_path.exists() else None,
         "campaigns": campaigns,
         "posts": rows,
         "feeds": _sites(sample, layout),
     }
 
 
-def _report_text(sample: SampleCampaign, layout: DemoLayout, published: list[Published]) -> str:
+def _report_text(
+    sample: SampleCampaign, layout: DemoLayout, published: list[Published], *, scheduled: bool
+) -> str:
     names = ", ".join(f"{c.name!r}" for c in sample.config.campaigns) or "the sample campaign"
-    lines = [f"Published {names} from {sample.root} to the local feed platform:"]
-    width = max(len(p.post_file.name) for p in published) if published else 0
-    for item in published:
-        result = item.result
-        if result.ok and result.receipt is not None:
-            parts = len(result.receipt.parts)
-            outcome = f"{parts} part{'s' if parts != 1 else ''}"
-        else:
-            outcome = f"FAILED: {type(result.error).__name__}: {result.error}"
-        lines.append(f"  {item.post_file.name:<{width}}  {result.account.id}  {outcome}")
+    done = sum(p.ok for p in published)
+    if scheduled:
+        lines = [
+            f"Scheduled {names} from {sample.root} into the posting slots; the engine "
+            f"published {done} of {len(published)} in the first week on the local feed platform."
+        ]
+        waiting = [p for p in published if not p.ok and not p.error]
+        lines += [f"  still scheduled: {p.post_file.name} for {p.local}" for p in waiting]
+        lines += [f"  {p.post_file.name} -> {p.account}: {p.error}" for p in published if p.error]
+        config = sample.config.path or sample.root / "socialkit.toml"
+        lines.append(
+            f"The store {layout.store_path} keeps every publication and its history; try\n"
+            f"  socialkit -c {config} --store sqlite:///{layout.store_path} list"
+        )
+    else:
+        lines = [f"Published {names} from {sample.root} to the local feed platform:"]
+        width = max(len(p.post_file.name) for p in published) if published else 0
+        for item in published:
+            outcome = _parts(item.parts) if item.ok else f"FAILED: {item.error}"
+            lines.append(f"  {item.post_file.name:<{width}}  {item.account}  {outcome}")
     lines.append(f"Everything is under {layout.root}")
     for site in _sites(sample, layout):
         lines.append(f"  showcase page ({site['account']}): {site['showcase']}")
