@@ -1,11 +1,74 @@
-"""``socialkit auth mastodon`` through the proposed ``register_commands(app)`` hook."""
+"""``socialkit auth mastodon`` through the core's ``register_commands(app)`` hook."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
 import socialkit_mastodon._connect
 import typer
-from socialkit_mastodon import register_commands
+from socialkit_mastodon._cli import register_commands
 from typer.testing import CliRunner
+
+from socialkit.cli import build_app
+
+
+def test_the_command_module_is_in_the_socialkit_commands_entry_point_group() -> None:
+    [entry] = [e for e in entry_points(group="socialkit.commands") if e.name == "mastodon"]
+    assert entry.value == "socialkit_mastodon._cli"
+    assert entry.dist is not None
+    assert entry.dist.name == "socialkit-mastodon"
+
+
+def test_socialkit_auth_mastodon_help_works_on_the_socialkit_command_line() -> None:
+    app = build_app()
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0, top.output
+    assert "auth" in top.output
+    result = runner.invoke(app, ["auth", "mastodon", "--help"])
+    assert result.exit_code == 0, result.output
+    for option in ("--instance", "--account", "--secrets", "--scopes", "--client-name"):
+        assert option in result.output
+
+
+def test_socialkit_auth_mastodon_help_in_a_process_of_its_own() -> None:
+    code = "import sys; from socialkit.cli import main; sys.exit(main())"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "auth", "mastodon", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "--instance" in done.stdout
+    assert "plugin" not in done.stderr  # no plugin was reported broken
+
+
+def test_loading_the_command_module_imports_neither_httpx_nor_the_adapter() -> None:
+    # `socialkit --help` loads the module; it must stay cheap (STYLE: no heavy imports).
+    code = (
+        "import sys, json, socialkit_mastodon._cli;"
+        "print(json.dumps(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('httpx', 'httpcore') or m.startswith('socialkit_mastodon.'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert json.loads(out) == ["socialkit_mastodon._cli"]
+
+
+def test_the_package_names_are_imported_on_first_use() -> None:
+    import socialkit_mastodon
+
+    assert socialkit_mastodon.Mastodon.name == "mastodon"
+    assert set(socialkit_mastodon.__all__) <= set(dir(socialkit_mastodon))
+    for name in socialkit_mastodon.__all__:
+        assert getattr(socialkit_mastodon, name) is not None
+    assert "register_platforms" in socialkit_mastodon.__all__
 
 
 def test_the_hook_adds_auth_mastodon_with_its_options() -> None:

@@ -221,7 +221,7 @@ async def test_every_response_reports_the_rate_limit(
 
 async def test_no_token_needs_a_person(platform, make_ctx, draft) -> None:
     ctx = make_ctx(credentials=socialkit.Credentials())
-    with pytest.raises(socialkit.NeedsReauth, match="python -m socialkit_mastodon auth"):
+    with pytest.raises(socialkit.NeedsReauth, match="socialkit auth mastodon"):
         await platform.publish(draft(socialkit.Post(text="x")), ctx)
 
 

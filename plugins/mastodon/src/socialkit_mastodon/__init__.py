@@ -14,40 +14,66 @@ platform through the ``socialkit`` entry-point group::
     socialkit.publish_now(socialkit.Post(text="Hello, fediverse!"), account)
 
 Connect an account (OAuth 2 with PKCE) with
-``python -m socialkit_mastodon auth --instance https://mastodon.social``.
+``socialkit auth mastodon --instance https://mastodon.social`` (or
+``python -m socialkit_mastodon auth --instance https://mastodon.social``).
+
+The names below are imported on first use: the command line loads
+``socialkit_mastodon._cli`` to add ``socialkit auth mastodon``, and that must not import
+httpx and the adapter on every ``socialkit --help``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 import socialkit
-from socialkit_mastodon._api import instance_url
-from socialkit_mastodon._auth import (
-    DEFAULT_SCOPES,
-    OOB_REDIRECT_URI,
-    AppRegistration,
-    Pkce,
-    authorization_url,
-    exchange_code,
-    register_app,
-)
-from socialkit_mastodon._capabilities import (
-    DEFAULT_CAPABILITIES,
-    InstanceLimits,
-    PollLimits,
-    limits_from_instance,
-)
-from socialkit_mastodon._cli import register_commands
-from socialkit_mastodon._connect import connect_account
-from socialkit_mastodon._errors import parse_reset
-from socialkit_mastodon._media import MediaPolling
-from socialkit_mastodon._platform import IDEMPOTENCY_KEY_WINDOW, Mastodon
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from socialkit_mastodon._api import instance_url
+    from socialkit_mastodon._auth import (
+        DEFAULT_SCOPES,
+        OOB_REDIRECT_URI,
+        AppRegistration,
+        Pkce,
+        authorization_url,
+        exchange_code,
+        register_app,
+    )
+    from socialkit_mastodon._capabilities import (
+        DEFAULT_CAPABILITIES,
+        InstanceLimits,
+        PollLimits,
+        limits_from_instance,
+    )
+    from socialkit_mastodon._connect import connect_account
+    from socialkit_mastodon._errors import parse_reset
+    from socialkit_mastodon._media import MediaPolling
+    from socialkit_mastodon._platform import IDEMPOTENCY_KEY_WINDOW, Mastodon
+
 __version__ = "0.1.0.dev0"
+
+_EXPORTS: dict[str, str] = {
+    "DEFAULT_CAPABILITIES": "socialkit_mastodon._capabilities",
+    "DEFAULT_SCOPES": "socialkit_mastodon._auth",
+    "IDEMPOTENCY_KEY_WINDOW": "socialkit_mastodon._platform",
+    "OOB_REDIRECT_URI": "socialkit_mastodon._auth",
+    "AppRegistration": "socialkit_mastodon._auth",
+    "InstanceLimits": "socialkit_mastodon._capabilities",
+    "Mastodon": "socialkit_mastodon._platform",
+    "MediaPolling": "socialkit_mastodon._media",
+    "Pkce": "socialkit_mastodon._auth",
+    "PollLimits": "socialkit_mastodon._capabilities",
+    "authorization_url": "socialkit_mastodon._auth",
+    "connect_account": "socialkit_mastodon._connect",
+    "exchange_code": "socialkit_mastodon._auth",
+    "instance_url": "socialkit_mastodon._api",
+    "limits_from_instance": "socialkit_mastodon._capabilities",
+    "parse_reset": "socialkit_mastodon._errors",
+    "register_app": "socialkit_mastodon._auth",
+}
 
 __all__ = [
     "DEFAULT_CAPABILITIES",
@@ -68,12 +94,26 @@ __all__ = [
     "limits_from_instance",
     "parse_reset",
     "register_app",
-    "register_commands",
     "register_platforms",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'socialkit_mastodon' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | set(globals()))
 
 
 @socialkit.hookimpl
 def register_platforms(register: Callable[[type[socialkit.Platform]], None]) -> None:
     """Register the :class:`Mastodon` platform."""
+    from socialkit_mastodon._platform import Mastodon
+
     register(Mastodon)

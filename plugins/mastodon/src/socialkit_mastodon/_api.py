@@ -77,7 +77,7 @@ class MastodonApi:
         if not token:
             raise NeedsReauth(
                 f"mastodon account {self.ctx.account.id!r} has no access_token; connect it with "
-                f"python -m socialkit_mastodon auth --instance {self.base_url}"
+                f"socialkit auth mastodon --instance {self.base_url} --account {self.ctx.account.id}"
             )
         return {"Authorization": f"Bearer {token}"}
 

@@ -1,6 +1,6 @@
 """Connecting an account: register an app, authorise with OAuth 2 + PKCE, save the token.
 
-The flow a person goes through (``python -m socialkit_mastodon auth --instance URL``)::
+The flow a person goes through (``socialkit auth mastodon --instance URL``)::
 
     app = await register_app(http, "https://mastodon.social")
     pkce = Pkce.generate()

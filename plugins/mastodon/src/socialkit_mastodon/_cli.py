@@ -1,15 +1,15 @@
-"""``socialkit auth mastodon``, ready for a ``register_commands(app)`` hook in the core CLI.
+"""``socialkit auth mastodon --instance URL``: the plugin's command on socialkit's command line.
 
-socialkit's command line does not yet let plugins add commands. The smallest hook that
-would, and that this module implements, is::
+The core command line calls the ``register_commands(app)`` hook of every module in the
+``socialkit.commands`` entry-point group; this distribution declares::
 
-    @hookspec
-    def register_commands(app: typer.Typer) -> None:
-        "Add commands to the socialkit command line (import heavy modules inside them)."
+    [project.entry-points."socialkit.commands"]
+    mastodon = "socialkit_mastodon._cli"
 
-called once by ``socialkit.cli.build_app`` after the core command modules. Until the core
-declares it, pluggy never calls this implementation, and ``python -m socialkit_mastodon
-auth`` runs the same walk-through.
+Loading this module imports no adapter code and no httpx (the package's names are
+imported on first use), so ``socialkit --help`` stays fast; the walk-through's modules
+are imported when the command runs. ``python -m socialkit_mastodon auth`` runs the same
+walk-through without the socialkit command line.
 """
 
 from __future__ import annotations

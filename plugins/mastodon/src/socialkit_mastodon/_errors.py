@@ -144,9 +144,7 @@ def error_for_response(
                 retry_after = None
         return RateLimited(message, retry_after=retry_after, reset_at=limits.reset_at, **common)
     if status in (401, 403):
-        return NeedsReauth(
-            f"{message} (reconnect the account: python -m socialkit_mastodon auth)", **common
-        )
+        return NeedsReauth(f"{message} (reconnect the account: socialkit auth mastodon)", **common)
     if status in (408, 425):
         return Transient(message, **common)
     if status >= 500:
