@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import socialkit
 from socialkit.platforms.capabilities import MediaLimits
-from socialkit.text import rules
+from socialkit.text import measure, rules
 from tests.conftest import PNG_1x1
 
 SMALL = socialkit.Capabilities(
@@ -24,11 +24,14 @@ def test_render_applies_override_and_utm() -> None:
     draft = socialkit.render(
         post, "feed", socialkit.Capabilities(text=rules.FEED), campaign=campaign
     )
-    assert draft.text == "See https://example.com/a?x=1&utm_source=feed&utm_campaign=spring#top now"
+    tagged = "https://example.com/b?utm_source=feed&utm_campaign=spring"
+    assert draft.text == (
+        f"See https://example.com/a?x=1&utm_source=feed&utm_campaign=spring#top now\n\n{tagged}"
+    )
     assert draft.link is not None
-    assert draft.link.url == "https://example.com/b?utm_source=feed&utm_campaign=spring"
+    assert draft.link.url == tagged
     assert draft.revision == post.revision()
-    assert socialkit.render(post, "other", SMALL).text == "other text"
+    assert socialkit.render(post, "other", SMALL).text == "other text\n\nhttps://example.com/b"
 
 
 def test_render_splits_into_a_thread_where_the_platform_has_threads() -> None:
@@ -69,3 +72,57 @@ def test_validate_reports_every_problem_with_field_limit_and_value() -> None:
 def test_a_valid_post_has_no_problems() -> None:
     post = socialkit.Post(text="short")
     assert socialkit.validate(post, SMALL, platform="feed") == []
+
+
+FEED_CAPS = socialkit.Capabilities(text=rules.FEED, threads=True)
+
+
+def test_render_appends_the_link_once_and_counts_it() -> None:
+    link = socialkit.Link(url="https://example.com/launch")
+    draft = socialkit.render(socialkit.Post(text="We launched!", link=link), "feed", FEED_CAPS)
+    assert draft.text == "We launched!\n\nhttps://example.com/launch"
+    # a link the text (or a later thread part) already has is not repeated
+    for post in (
+        socialkit.Post(text="See https://example.com/launch now", link=link),
+        socialkit.Post(
+            text="Part one",
+            thread=(socialkit.ThreadPart(text="More: https://example.com/launch"),),
+            link=link,
+        ),
+    ):
+        drafted = socialkit.render(post, "feed", FEED_CAPS)
+        assert sum(p.text.count("https://example.com/launch") for p in drafted.parts) == 1
+    # a post that is only a link publishes the link
+    only = socialkit.render(socialkit.Post(link=link), "feed", FEED_CAPS)
+    assert only.text == "https://example.com/launch"
+    assert socialkit.validate(only, FEED_CAPS) == []
+    # the appended URL is measured with the text: 12 + 2 + 26 graphemes on a 30 limit
+    tight = socialkit.Capabilities(text=rules.FEED.with_limit(30))
+    problems = socialkit.validate(
+        socialkit.Post(text="We launched!", link=link), tight, platform="feed"
+    )
+    assert [(p.code, p.limit, p.value) for p in problems] == [("text.too_long", 30, 40)]
+
+
+def test_render_leaves_the_text_alone_where_links_are_a_field_of_their_own() -> None:
+    caps = FEED_CAPS.model_copy(update={"link_in_text": False})
+    post = socialkit.Post(text="We launched!", link=socialkit.Link(url="https://example.com/x"))
+    draft = socialkit.render(post, "feed", caps)
+    assert draft.text == "We launched!"
+    assert draft.link is not None and draft.link.url == "https://example.com/x"
+
+
+def test_a_counted_content_warning_counts_on_every_thread_part() -> None:
+    caps = socialkit.Capabilities(text=rules.MASTODON, threads=True, content_warning=True)
+    warning = "spoilers " * 10  # 90 graphemes, which the adapter puts on every part
+    post = socialkit.Post(text="word " * 80, thread=(socialkit.ThreadPart(text="x" * 420),))
+    post = post.model_copy(update={"content_warning": warning})
+    problems = socialkit.validate(post, caps.model_copy(update={"threads": False}), platform="m")
+    too_long = [(p.field, p.limit, p.value) for p in problems if p.code == "text.too_long"]
+    assert too_long == [("thread[0].text", 500, 510)]  # 420 + 90
+    # rendering with threads splits every part so that each fits with the warning
+    long = socialkit.Post(text="word " * 300, content_warning=warning)
+    draft = socialkit.render(long, "mastodon", caps)
+    assert len(draft.parts) >= 3
+    assert all(measure(p.text, rules.MASTODON, content_warning=warning).fits for p in draft.parts)
+    assert socialkit.validate(draft, caps) == []

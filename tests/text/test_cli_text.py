@@ -103,3 +103,24 @@ def test_split_reads_stdin(
     monkeypatch.setattr("sys.stdin", io.StringIO("word " * 100))
     data = _json(capsys, "split", "-", "--platform", "bluesky", "--json")
     assert len(data["parts"]) == 2  # type: ignore[arg-type]
+
+
+def test_measure_json_also_exits_1_when_the_text_does_not_fit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["measure", "a" * 281, "--platform", "x", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert (data["length"], data["limit"], data["fits"]) == (281, 280, False)
+
+
+def test_split_exits_1_when_a_part_cannot_fit(capsys: pytest.CaptureFixture[str]) -> None:
+    link = "https://example.com/" + "a" * 400  # one link longer than Bluesky's 300
+    assert main(["split", f"Read {link} today", "--platform", "bluesky", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["fits"] is False
+    assert link in data["parts"]  # type: ignore[operator]
+    assert main(["split", f"Read {link} today", "--platform", "bluesky"]) == 1
+    out = capsys.readouterr().out
+    assert "does not fit: one unit (a link, a tag or a word) is longer than the limit 300" in out
+    assert main(["split", "bad \ufffe char", "--platform", "x"]) == 1
+    assert "x refuses the character U+FFFE at 4" in capsys.readouterr().out

@@ -152,13 +152,22 @@ def test_split_keeps_every_non_space_character_and_every_grapheme(
         position = start + len(part)
 
 
-def test_the_first_part_leaves_room_for_a_counted_content_warning() -> None:
+def test_every_part_leaves_room_for_a_counted_content_warning() -> None:
     text = "word " * 150  # 750 graphemes
-    warning = "spoilers " * 10  # 90 graphemes, counted on the first part only
+    warning = "spoilers " * 10  # 90 graphemes, counted in every part (each status has it)
     parts = split(text, rules.MASTODON, content_warning=warning)
-    assert measure(parts[0], rules.MASTODON, content_warning=warning).fits
-    assert measure(parts[0], rules.MASTODON).length <= 500 - 90
-    assert all(measure(part, rules.MASTODON).fits for part in parts[1:])
+    assert len(parts) == 2
+    assert all(measure(part, rules.MASTODON, content_warning=warning).fits for part in parts)
+    assert all(measure(part, rules.MASTODON).length <= 500 - 90 for part in parts)
     assert " ".join(parts).split() == text.split()
     # where the warning does not count, it changes nothing
     assert split(text, rules.BLUESKY, content_warning=warning) == split(text, rules.BLUESKY)
+
+
+def test_a_refused_character_does_not_shred_the_text() -> None:
+    # No cut can make U+FFFE acceptable on X: the text is split only for its length.
+    text = "hello \ufffe world " * 30  # 540 weighted: two parts
+    parts = split(text, rules.X)
+    assert len(parts) == 2
+    assert all(measure(part, rules.X).length <= 280 for part in parts)
+    assert split("short \ufffe text", rules.X) == ["short \ufffe text"]

@@ -45,7 +45,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Measure TEXT as PLATFORM counts it: length, limit, fit, entities."""
+        """Measure TEXT as PLATFORM counts it: length, limit, fit, entities.
+
+        Exits 1 when the text does not fit.
+        """
         from socialkit.text.measure import measure
 
         rule = _rule(platform)
@@ -83,7 +86,7 @@ def register(app: typer.Typer) -> None:
                 f"[{entity.start}, {entity.end})"
             )
         emit(data, as_json=as_json, text="\n".join(lines))
-        if not result.fits and not as_json:
+        if not result.fits:  # with --json too: a script checks the code, not the output
             raise typer.Exit(1)
 
     @app.command("split")
@@ -96,7 +99,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Split TEXT into thread parts that each fit PLATFORM."""
+        """Split TEXT into thread parts that each fit PLATFORM.
+
+        Exits 1 when a part still does not fit (one link or word longer than the limit).
+        """
         from socialkit.text.measure import measure
         from socialkit.text.split import split
 
@@ -120,7 +126,17 @@ def register(app: typer.Typer) -> None:
             f"--- part {i}/{len(parts)} ({m.length}/{m.limit} {m.counting.value})\n{part}"
             for i, (part, m) in enumerate(zip(parts, lengths, strict=True), 1)
         ]
+        unfit = [(i, m) for i, m in enumerate(lengths, 1) if not m.fits]
+        for i, m in unfit:
+            if m.invalid_at is not None:
+                char = ord(m.text[m.invalid_at])
+                why = f"{rule.name} refuses the character U+{char:04X} at {m.invalid_at}"
+            else:
+                why = f"one unit (a link, a tag or a word) is longer than the limit {m.limit}"
+            blocks.append(f"part {i} does not fit: {why}")
         emit(data, as_json=as_json, text="\n".join(blocks))
+        if unfit:
+            raise typer.Exit(1)
 
 
 def _read(text: str) -> str:

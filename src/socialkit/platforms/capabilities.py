@@ -78,6 +78,10 @@ class Capabilities(BaseModel):
         max_thread_parts: the most parts in one thread, or ``None``.
         first_comment: whether the adapter can post a first comment.
         link_cards: whether a link is shown as a card with title and thumbnail.
+        link_in_text: whether :func:`~socialkit.render` appends the shared link's URL to
+            the post's text when the text does not already contain it (then it is
+            measured with the text). ``False`` for a platform that takes the link as a
+            field of its own (a Facebook Page's ``link``, a Pinterest pin's ``link``).
         languages: whether posts carry language tags.
         content_warning: whether a content warning / spoiler text is supported.
         idempotency: what an unknown outcome can be settled with (see :class:`Idempotency`).
@@ -96,6 +100,7 @@ class Capabilities(BaseModel):
     max_thread_parts: int | None = None
     first_comment: bool = False
     link_cards: bool = False
+    link_in_text: bool = True
     languages: bool = False
     content_warning: bool = False
     idempotency: Idempotency = Idempotency.NONE

@@ -26,9 +26,13 @@ def render(
     """Render ``post`` for ``platform``.
 
     Steps, in order: the platform's override is applied; the campaign's UTM parameters are
-    added to every link (text and link card); when the platform supports threads, a part
-    whose text does not fit is split into several (at sentence, then word boundaries), its
-    media staying with the first piece.
+    added to every link (text and link card); the shared link's URL is appended to the
+    first part's text (after a blank line) when no part of the text contains it already,
+    unless the platform takes links as a field of their own
+    (``Capabilities.link_in_text``); when the platform supports threads, a part whose
+    text does not fit is split into several (at sentence, then word boundaries), its media
+    staying with the first piece. A content warning the platform counts is counted in
+    every part, since adapters repeat it on each part of a thread.
 
     Args:
         post: the post.
@@ -48,12 +52,28 @@ def render(
     if auto_thread is None:
         auto_thread = bool(view.options.get("auto_thread", True))
 
-    pieces = [(view.text, view.media), *((part.text, part.media) for part in view.thread)]
+    link = view.link
+    if link is not None and utm:
+        link = Link(
+            url=add_utm_to_url(link.url, utm),
+            title=link.title,
+            description=link.description,
+            thumbnail=link.thumbnail,
+        )
+    pieces = [
+        (add_utm(text, utm) if utm else text, media)
+        for text, media in ((view.text, view.media), *((p.text, p.media) for p in view.thread))
+    ]
+    if view.link is not None and link is not None and capabilities.link_in_text:
+        written = (view.text, *(part.text for part in view.thread), *(t for t, _ in pieces))
+        if not any(view.link.url in text or link.url in text for text in written):
+            text, media = pieces[0]
+            pieces[0] = (f"{text}\n\n{link.url}" if text.strip() else link.url, media)
+
     parts: list[DraftPart] = []
     rule = capabilities.text
+    warning = view.content_warning
     for text, media in pieces:
-        text = add_utm(text, utm) if utm else text
-        warning = view.content_warning if not parts else None  # counts on the first part
         if (
             auto_thread
             and capabilities.threads
@@ -66,14 +86,6 @@ def render(
         else:
             parts.append(DraftPart(text=text, media=media))
 
-    link = view.link
-    if link is not None and utm:
-        link = Link(
-            url=add_utm_to_url(link.url, utm),
-            title=link.title,
-            description=link.description,
-            thumbnail=link.thumbnail,
-        )
     return Draft(
         platform=platform,
         revision=revision,

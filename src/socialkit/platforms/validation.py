@@ -83,7 +83,7 @@ def validate(
     for index, part in enumerate(draft.parts):
         # Paths as in a post (and its post file): parts[0] is the post, parts[1] thread[0].
         prefix = "" if index == 0 else f"thread[{index - 1}]."
-        _check_text(draft, index, part, capabilities, prefix, report)
+        _check_text(draft, part, capabilities, prefix, report)
         _check_media(part.media, capabilities.media, f"{prefix}media", report)
     if draft.first_comment and not capabilities.first_comment:
         report.add(
@@ -121,7 +121,6 @@ def _check_thread(draft: Draft, capabilities: Capabilities, report: _Report) -> 
 
 def _check_text(
     draft: Draft,
-    index: int,
     part: DraftPart,
     capabilities: Capabilities,
     prefix: str,
@@ -129,7 +128,8 @@ def _check_text(
 ) -> None:
     rule = capabilities.caption if (part.media and capabilities.caption) else capabilities.text
     text = part.text
-    warning = draft.content_warning if index == 0 else None
+    # Adapters repeat the content warning on every part, and it counts in each (Mastodon).
+    warning = draft.content_warning
     field = f"{prefix}text"
     if not text and not part.media:
         report.add(field, "text.empty", "nothing to publish: no text and no media")

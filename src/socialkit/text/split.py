@@ -16,7 +16,8 @@ spaces gives back the original words. With ``numbering`` (a suffix such as
 ``" {i}/{n}"``) the suffix is counted in each part's length, at its widest.
 
 One unit that cannot fit on its own (a link or hashtag longer than the limit) becomes a
-part of its own, which does not fit; validation then reports it.
+part of its own, which does not fit; validation then reports it. So does a character the
+platform refuses (X: U+FFFE): no cut can remove it, so it does not make the text split.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from socialkit.text.entities import raw_entities
 from socialkit.text.measure import measure
 
 if TYPE_CHECKING:
+    from socialkit.text.measure import Measurement
     from socialkit.text.rules import TextRule
 
 __all__ = ["split"]
@@ -77,8 +79,21 @@ class _Cuts:
         return self.text[first:last]
 
 
+def _within_limits(m: Measurement) -> bool:
+    """Whether the length, bytes and hashtags fit: what cutting a text can change.
+
+    A character the platform refuses (X: U+FFFE) makes no part fit, wherever the cuts
+    are; validation reports it, and splitting leaves it where it is.
+    """
+    return (
+        m.length <= m.limit
+        and (m.max_bytes is None or m.byte_length <= m.max_bytes)
+        and (m.max_hashtags is None or (m.hashtag_count or 0) <= m.max_hashtags)
+    )
+
+
 def _fits(cuts: _Cuts, start: int, end: int, suffix: str, rule: TextRule, warning: str) -> bool:
-    return measure(cuts.piece(start, end) + suffix, rule, content_warning=warning).fits
+    return _within_limits(measure(cuts.piece(start, end) + suffix, rule, content_warning=warning))
 
 
 def _farthest(
@@ -120,7 +135,7 @@ def _split(text: str, rule: TextRule, suffix: str, warning: str) -> list[str]:
         if start >= size:
             break
         first = bisect.bisect_right(allowed, start)
-        best = _farthest(cuts, start, first, suffix, rule, "" if parts else warning)
+        best = _farthest(cuts, start, first, suffix, rule, warning)
         if best < first:
             cut = allowed[first]  # one unit that cannot fit: a part of its own
         else:
@@ -152,8 +167,10 @@ def split(
         numbering: a suffix format with ``{i}`` (part number) and ``{n}`` (part count),
             such as ``" {i}/{n}"``; counted in each part's length. A text that fits (or
             that is one unit too long to split) is returned whole, without numbering.
-        content_warning: the first part's content warning, where the rule counts it
-            toward the limit (Mastodon); the first part is shortened to leave it room.
+        content_warning: the content warning every part carries, where the rule counts it
+            toward the limit (Mastodon counts ``spoiler_text`` in each status, and an
+            adapter repeats the warning on each part of a thread); every part is
+            shortened to leave it room.
 
     Returns:
         The parts, in order (one part, the text itself, when it fits).
@@ -164,7 +181,7 @@ def split(
     if numbering is not None:
         _check_numbering(numbering)
     warning = content_warning or ""
-    if not text.strip() or measure(text, rule, content_warning=warning).fits:
+    if not text.strip() or _within_limits(measure(text, rule, content_warning=warning)):
         return [text]
     if numbering is None:
         return _split(text, rule, "", warning)
