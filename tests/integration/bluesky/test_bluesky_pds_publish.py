@@ -6,6 +6,7 @@ Everything is read back from the PDS with plain httpx (``getRecord``, ``listReco
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -331,3 +332,40 @@ async def test_metrics_on_a_bare_pds_are_unavailable_not_zero(
         ctx = await bsky.context(with_appview, provider, http)
         with pytest.raises(socialkit.Rejected, match="No service configured"):
             await platform.fetch_metrics([result.receipt], ctx)
+
+
+async def test_workers_that_meet_a_refused_token_together_refresh_it_once(
+    bsky: Any, app_account: dict[str, Any], tmp_path: Any
+) -> None:
+    # Four "processes" (each its own provider on one secrets file) hold the same stored
+    # session, and the PDS refuses its access token: one refreshSession between them.
+    secrets_file = tmp_path / "secrets.json"
+    account = bsky.account(app_account)
+    first = socialkit.FileCredentialProvider(secrets_file)
+    await first.save(
+        account, socialkit.Credentials().with_values(app_password=app_account["app_password"])
+    )
+    platform = socialkit.get_registry().platform("bluesky")
+    transport = LosesAnswers()  # loses nothing here: it counts the calls
+    async with httpx.AsyncClient(transport=transport) as http:
+        await platform.verify_account(await bsky.context(account, first, http))
+        stored = await first.load(account)
+        await first.save(account, stored.with_values(access_jwt="eyJhbGciOi.refused.token"))
+        results = await asyncio.gather(
+            *(
+                socialkit.apublish_now(
+                    socialkit.Post(text=f"worker {n}"),
+                    account,
+                    credentials=socialkit.FileCredentialProvider(secrets_file),
+                    http=http,
+                )
+                for n in range(4)
+            )
+        )
+    assert all(result.ok for [result] in results), [r.error for [r] in results]
+    assert transport.seen.count("com.atproto.server.refreshSession") == 1
+    assert transport.seen.count("com.atproto.server.createSession") == 1  # the first login
+    fresh = await socialkit.FileCredentialProvider(secrets_file).load(account)
+    assert fresh.get("refresh_jwt") != stored.get("refresh_jwt")  # rotated once, and saved
+    texts = sorted(r["value"]["text"] for r in bsky.list_posts(app_account["did"]))
+    assert texts == [f"worker {n}" for n in range(4)]
