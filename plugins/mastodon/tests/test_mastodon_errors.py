@@ -51,6 +51,35 @@ async def test_429_is_rate_limited_until_the_iso_reset(
     assert server.statuses == {}
 
 
+async def test_429_with_an_epoch_reset_is_rate_limited_until_that_instant(
+    platform, make_ctx, server, draft, clock, recorder
+) -> None:
+    # Mastodon itself sends ISO 8601, and the schema says so; a proxy in front of a server
+    # may send epoch seconds. Not schema-checked for that reason: the plain fake answers.
+    reset = datetime(2025, 3, 1, 9, 7, 30, tzinfo=UTC)
+    await platform.resolve_capabilities(make_ctx())
+    server.fail_next(
+        "POST",
+        "/api/v1/statuses",
+        status=429,
+        body={"error": "Too many requests"},
+        headers={
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int(reset.timestamp())),
+        },
+    )
+    async with httpx.AsyncClient(transport=server.transport()) as plain:
+        with pytest.raises(socialkit.RateLimited) as info:
+            await platform.publish(draft(socialkit.Post(text="x")), make_ctx(http=plain))
+    assert info.value.status_code == 429
+    assert info.value.reset_at == reset
+    assert info.value.resume_at(clock()) == reset
+    [report] = [r for r in recorder.rate_limits if r.remaining == 0]
+    assert (report.limit, report.reset_at) == (300, reset)
+    assert server.statuses == {}
+
+
 async def test_a_spent_budget_gives_429_from_the_server_itself(
     make_ctx, draft, clock, recorder, platform, openapi
 ) -> None:
