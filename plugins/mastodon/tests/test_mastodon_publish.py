@@ -107,13 +107,42 @@ async def test_a_poll_with_media_is_rejected(platform, make_ctx, draft, png) -> 
         await platform.publish(draft(post), make_ctx())
 
 
-async def test_the_shared_link_is_appended_when_the_text_lacks_it(
+async def test_the_shared_link_reaches_the_status_once_as_render_put_it(
     platform, make_ctx, server, draft
 ) -> None:
+    # render appends the link's URL (and measures it); the adapter sends the text as is
     post = socialkit.Post(text="Read this", link=socialkit.Link(url="https://example.com/a"))
     await platform.publish(draft(post), make_ctx())
     [request] = _status_requests(server)
     assert _body(request)["status"] == "Read this\n\nhttps://example.com/a"
+
+
+async def test_a_link_already_in_a_later_part_is_not_added_to_the_first(
+    platform, make_ctx, server, draft
+) -> None:
+    link = "https://example.com/a"
+    post = socialkit.Post(
+        text="Part one",
+        thread=(socialkit.ThreadPart(text=f"Part two: {link}"),),
+        link=socialkit.Link(url=link),
+    )
+    await platform.publish(draft(post), make_ctx(idempotency_keys=("k-0", "k-1")))
+    first, second = _status_requests(server)
+    assert _body(first)["status"] == "Part one"
+    assert _body(second)["status"] == f"Part two: {link}"
+
+
+async def test_the_adapter_adds_nothing_to_the_rendered_text(platform, make_ctx, server) -> None:
+    # a draft is what was measured and approved: the adapter must not lengthen it
+    hand_made = socialkit.Draft(
+        platform="mastodon",
+        revision="r",
+        parts=(socialkit.DraftPart(text="Exactly this"),),
+        link=socialkit.Link(url="https://example.com/a"),
+    )
+    await platform.publish(hand_made, make_ctx())
+    [request] = _status_requests(server)
+    assert _body(request)["status"] == "Exactly this"
 
 
 async def test_media_is_uploaded_with_alt_text_and_attached(

@@ -20,7 +20,7 @@ from socialkit_mastodon._api import MastodonApi
 from socialkit_mastodon._capabilities import DEFAULT_CAPABILITIES, limits_from_instance
 from socialkit_mastodon._lookup import parse_time, status_matches
 from socialkit_mastodon._media import MediaPolling, upload_media
-from socialkit_mastodon._status import StatusOptions, part_text, status_body
+from socialkit_mastodon._status import StatusOptions, status_body
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -260,7 +260,7 @@ class Mastodon(Platform):
                     continue
                 if not status_matches(
                     status,
-                    text=part_text(draft, index),
+                    text=draft.parts[index].text,
                     media=draft.parts[index].media,
                     content_warning=draft.content_warning,
                     in_reply_to_id=parent,

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from socialkit import Draft
     from socialkit_mastodon._capabilities import PollLimits
 
-__all__ = ["VISIBILITIES", "Poll", "StatusOptions", "part_text", "status_body"]
+__all__ = ["VISIBILITIES", "Poll", "StatusOptions", "status_body"]
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 
@@ -162,18 +162,6 @@ def language_code(tag: str | None) -> str | None:
     return tag.split("-", 1)[0].lower()
 
 
-def part_text(draft: Draft, index: int) -> str:
-    """The status text of part ``index``.
-
-    The draft's shared link is appended to the first part when the text does not
-    already contain it (Mastodon then builds its card from it).
-    """
-    text = draft.parts[index].text
-    if index == 0 and draft.link is not None and draft.link.url not in text:
-        text = f"{text}\n\n{draft.link.url}" if text.strip() else draft.link.url
-    return text
-
-
 def status_body(
     draft: Draft,
     index: int,
@@ -185,10 +173,12 @@ def status_body(
     """The JSON body that creates part ``index`` of ``draft``.
 
     Every part carries the visibility, language, content warning and sensitivity of the
-    draft; the poll goes on the first part.
+    draft; the poll goes on the first part. The text is the part's as rendered:
+    :func:`socialkit.render` has already put the shared link's URL in it (Mastodon builds
+    its card from the URL), and measured it there.
     """
     body: dict[str, Any] = {}
-    text = part_text(draft, index)
+    text = draft.parts[index].text
     if text:
         body["status"] = text
     if media_ids:
