@@ -32,7 +32,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from socialkit._fieldpaths import field_path, fields_at, suggest
 from socialkit.errors import ConfigError
@@ -80,6 +80,43 @@ class ProjectConfig(SocialModel):
     base_dir: str = Field(default=".", exclude=True)
     path: str | None = Field(default=None, exclude=True, description="The file it was read from.")
 
+    @field_validator("accounts", "campaigns")
+    @classmethod
+    def _unique_ids(
+        cls, value: tuple[Account, ...] | tuple[Campaign, ...], info: ValidationInfo
+    ) -> tuple[Account, ...] | tuple[Campaign, ...]:
+        seen: dict[str, int] = {}
+        for index, item in enumerate(value):
+            first = seen.setdefault(item.id, index)
+            if first != index:
+                raise ValueError(
+                    f"id {item.id!r} is used twice ({info.field_name}[{first}] and "
+                    f"{info.field_name}[{index}]); ids must be unique"
+                )
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _distinct_variables(
+        cls, value: tuple[Account, ...], info: ValidationInfo
+    ) -> tuple[Account, ...]:
+        credentials = info.data.get("credentials")
+        if not isinstance(credentials, CredentialsConfig) or credentials.provider != "env":
+            return value
+        from socialkit.platforms.credentials import env_stem
+
+        seen: dict[str, int] = {}
+        for index, account in enumerate(value):
+            stem = env_stem(credentials.prefix, account.id)
+            first = seen.setdefault(stem, index)
+            if first != index:
+                raise ValueError(
+                    f"accounts[{first}] {value[first].id!r} and accounts[{index}] "
+                    f"{account.id!r} would read the same environment variables {stem}<KEY>; "
+                    "rename one, or set credentials.provider = 'file'"
+                )
+        return value
+
     def account(self, account_id: str) -> Account:
         """The account with ``account_id``; :class:`ConfigError` listing the known ones."""
         for account in self.accounts:
@@ -116,7 +153,7 @@ class ProjectConfig(SocialModel):
             if not self.credentials.path:
                 raise ConfigError("credentials.path is required when credentials.provider = 'file'")
             return FileCredentialProvider(self.resolve_path(self.credentials.path))
-        return EnvCredentialProvider(prefix=self.credentials.prefix)
+        return EnvCredentialProvider(prefix=self.credentials.prefix, accounts=self.accounts)
 
     def media_store(self) -> LocalMediaStore:
         """The media store in ``media_dir`` (relative to the project file)."""
@@ -132,8 +169,9 @@ class ProjectConfig(SocialModel):
         if self.credentials.provider == "file":
             where = self.credentials.path or "(credentials.path is not set)"
             return f"secrets file {where}, entry {account.id!r}"
-        stem = self.credentials.prefix + re.sub(r"[^A-Za-z0-9]", "_", account.id).upper()
-        return f"environment variables {stem}_<KEY>"
+        from socialkit.platforms.credentials import env_stem
+
+        return f"environment variables {env_stem(self.credentials.prefix, account.id)}<KEY>"
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -289,7 +327,10 @@ def append_account(path: str | Path, account: Account) -> ProjectConfig:
         try:
             loaded = load_config(tmp)
         except ConfigError as exc:
-            raise ConfigError(f"{target}: adding the account would break the file: {exc}") from None
+            detail = str(exc).removeprefix(f"{tmp}: ")  # the temporary name means nothing
+            raise ConfigError(
+                f"{target}: adding the account would break the file: {detail}"
+            ) from None
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

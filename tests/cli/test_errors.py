@@ -87,6 +87,33 @@ def test_a_project_file_with_a_typo_names_the_field_and_suggests(cli: Cli, tmp_p
     assert "accounts[0].handle: Field required" in result.err
 
 
+_ACCOUNT = '[[accounts]]\nid = "{id}"\nplatform = "feed"\nhandle = "h"\n'
+
+
+def test_a_project_file_with_a_duplicate_account_id_names_both(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "socialkit.toml").write_text(_ACCOUNT.format(id="acme") * 2)
+    result = cli("accounts", "list")
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "accounts: id 'acme' is used twice (accounts[0] and accounts[1])" in result.err
+
+
+def test_account_ids_that_share_environment_variables_are_refused(cli: Cli, tmp_path: Path) -> None:
+    accounts = _ACCOUNT.format(id="acme-feed") + _ACCOUNT.format(id="acme.feed")
+    (tmp_path / "socialkit.toml").write_text(accounts)
+    result = cli("accounts", "list")
+    assert result.code == 2
+    assert (
+        "accounts[0] 'acme-feed' and accounts[1] 'acme.feed' would read the same environment "
+        "variables SOCIALKIT_ACME_FEED_<KEY>" in result.err
+    )
+    # with a secrets file each account has an entry of its own: no collision
+    (tmp_path / "socialkit.toml").write_text(
+        '[credentials]\nprovider = "file"\npath = "secrets.json"\n\n' + accounts
+    )
+    assert cli("accounts", "list").code == 0
+
+
 def test_a_project_file_that_is_not_toml(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "socialkit.toml").write_text("workspace = \n")
     result = cli("accounts", "list")

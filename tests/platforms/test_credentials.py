@@ -73,3 +73,26 @@ async def test_callable_provider_accepts_sync_and_async_functions() -> None:
     bad = socialkit.CallableCredentialProvider(lambda account: 42)  # type: ignore[arg-type,return-value]
     with pytest.raises(socialkit.CredentialsError, match="returned int"):
         await bad.load(ACCOUNT)
+
+
+async def test_env_provider_refuses_account_ids_that_read_the_same_variables() -> None:
+    with pytest.raises(socialkit.CredentialsError) as named:
+        socialkit.EnvCredentialProvider(environ={}, accounts=["acme-bsky", "acme.bsky"])
+    assert str(named.value).startswith(
+        "accounts 'acme-bsky' and 'acme.bsky' would read the same environment variables "
+        "SOCIALKIT_ACME_BSKY_<KEY>"
+    )
+    # without the list, the second id that collides is refused when it loads
+    provider = socialkit.EnvCredentialProvider(environ={"SOCIALKIT_ACME_BSKY_TOKEN": "t-1"})
+    assert (await provider.load(ACCOUNT)).get("token") == "t-1"
+    twin = ACCOUNT.model_copy(update={"id": "acme.bsky"})
+    with pytest.raises(socialkit.CredentialsError, match=r"'acme-bsky' and 'acme\.bsky'"):
+        await provider.load(twin)
+
+
+async def test_env_provider_leaves_a_longer_account_id_its_own_variables() -> None:
+    environ = {"SOCIALKIT_ACME_TOKEN": "mine", "SOCIALKIT_ACME_BSKY_APP_PASSWORD": "theirs"}
+    acme = ACCOUNT.model_copy(update={"id": "acme"})
+    provider = socialkit.EnvCredentialProvider(environ=environ, accounts=[acme, ACCOUNT])
+    assert (await provider.load(acme)).reveal() == {"token": "mine"}
+    assert (await provider.load(ACCOUNT)).reveal() == {"app_password": "theirs"}

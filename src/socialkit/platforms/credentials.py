@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -105,7 +105,12 @@ class MemoryCredentialProvider:
         return self._locks.get(account.id)
 
 
-def _env_name(prefix: str, account_id: str) -> str:
+def env_stem(prefix: str, account_id: str) -> str:
+    """The start of every variable :class:`EnvCredentialProvider` reads for ``account_id``.
+
+    ``env_stem("SOCIALKIT_", "acme-bsky") == "SOCIALKIT_ACME_BSKY_"``: letters and digits
+    upper-cased, anything else an underscore.
+    """
     return prefix + re.sub(r"[^A-Za-z0-9]", "_", account_id).upper() + "_"
 
 
@@ -116,32 +121,64 @@ class EnvCredentialProvider:
     key ``app_password``. The environment cannot be written, so saved (refreshed)
     credentials are kept in memory for the life of the process, over the environment.
 
+    Two account ids can map to the same variables (``acme-bsky`` and ``acme.bsky``), and
+    one account's variables can start with another's (``acme`` and ``acme-bsky``: is
+    ``SOCIALKIT_ACME_BSKY_APP_PASSWORD`` the key ``bsky_app_password`` of ``acme``?).
+    Name the accounts to settle both: ids that collide are refused at once, and an
+    account never reads the variables of a longer account id it knows. Without the list,
+    the provider learns ids as it loads them, and refuses a second id that collides.
+
     Args:
         prefix: the variable prefix.
         environ: the mapping to read (``os.environ`` by default).
+        accounts: the accounts (or ids) the provider serves, when known.
+
+    Raises:
+        CredentialsError: two of ``accounts`` read the same variables.
     """
 
-    def __init__(self, prefix: str = "SOCIALKIT_", environ: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        prefix: str = "SOCIALKIT_",
+        environ: Mapping[str, str] | None = None,
+        *,
+        accounts: Iterable[Account | str] = (),
+    ):
         self.prefix = prefix
         self._environ = environ if environ is not None else os.environ
         self._saved: dict[str, Credentials] = {}
         self._locks = _LocalLocks()
+        self._stems: dict[str, str] = {}  # stem -> the account id that reads it
+        for account in accounts:
+            self._claim(account if isinstance(account, str) else account.id)
 
     def __repr__(self) -> str:
         return f"EnvCredentialProvider(prefix={self.prefix!r})"
 
+    def _claim(self, account_id: str) -> str:
+        stem = env_stem(self.prefix, account_id)
+        owner = self._stems.setdefault(stem, account_id)
+        if owner != account_id:
+            raise CredentialsError(
+                f"accounts {owner!r} and {account_id!r} would read the same environment "
+                f"variables {stem}<KEY>; rename one, or keep secrets in a secrets file"
+            )
+        return stem
+
     def variable(self, account: Account, key: str) -> str:
         """The environment variable that holds ``key`` for ``account``."""
-        return _env_name(self.prefix, account.id) + key.upper()
+        return env_stem(self.prefix, account.id) + key.upper()
 
     async def load(self, account: Account) -> Credentials:
         if account.id in self._saved:
             return self._saved[account.id]
-        start = _env_name(self.prefix, account.id)
+        start = self._claim(account.id)
+        # Variables of a longer account id that starts the same way are that account's.
+        others = tuple(s for s in self._stems if s != start and s.startswith(start))
         values = {
             name[len(start) :].lower(): value
             for name, value in self._environ.items()
-            if name.startswith(start) and value
+            if name.startswith(start) and value and not any(name.startswith(o) for o in others)
         }
         return Credentials().with_values(values)
 

@@ -100,9 +100,13 @@ async def apublish_now(
         media: the media store; the default store by default.
         http: a client to use; a fresh one (closed afterwards) by default.
         clock: the clock.
+
+    Raises:
+        CredentialsError: with the default provider, two of the accounts would read the
+            same environment variables (``acme-bsky`` and ``acme.bsky``); nothing is sent.
     """
     targets = [accounts] if isinstance(accounts, Account) else list(accounts)
-    provider = credentials or EnvCredentialProvider()
+    provider = credentials or EnvCredentialProvider(accounts=targets)
     reg = registry or get_registry()
     store = media or default_media_store()
     own_client = http is None
