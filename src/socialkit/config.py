@@ -86,11 +86,12 @@ class ProjectConfig(SocialModel):
         cls, value: tuple[Account, ...] | tuple[Campaign, ...], info: ValidationInfo
     ) -> tuple[Account, ...] | tuple[Campaign, ...]:
         seen: dict[str, int] = {}
-        for index, item in enumerate(value):
-            first = seen.setdefault(item.id, index)
+        ids: list[str] = [item.id for item in value]
+        for index, item_id in enumerate(ids):
+            first = seen.setdefault(item_id, index)
             if first != index:
                 raise ValueError(
-                    f"id {item.id!r} is used twice ({info.field_name}[{first}] and "
+                    f"id {item_id!r} is used twice ({info.field_name}[{first}] and "
                     f"{info.field_name}[{index}]); ids must be unique"
                 )
         return value
