@@ -1,0 +1,79 @@
+"""The Python examples of docs/platforms/mastodon.md are valid, and they run against the fake."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from socialkit_mastodon import Mastodon
+from socialkit_mastodon.testing import FakeMastodon
+
+import socialkit
+
+PAGE = Path(__file__).parents[3] / "docs" / "platforms" / "mastodon.md"
+
+
+def python_blocks() -> list[str]:
+    if not PAGE.exists():  # an installed distribution without the checkout's docs
+        pytest.skip(f"{PAGE} is not here")
+    return re.findall(r"^```python\n(.*?)^```", PAGE.read_text(encoding="utf-8"), re.S | re.M)
+
+
+def run_block(marker: str) -> dict[str, object]:
+    [block] = [b for b in python_blocks() if marker in b]
+    namespace: dict[str, object] = {"__name__": "docs_mastodon"}
+    exec(compile(block, f"mastodon.md example with {marker}", "exec"), namespace)
+    return namespace
+
+
+def test_every_python_example_compiles_as_a_script() -> None:
+    blocks = python_blocks()
+    assert len(blocks) >= 2
+    for number, block in enumerate(blocks, 1):
+        compile(block, f"mastodon.md example {number}", "exec")  # no top-level await
+
+
+async def test_the_sign_in_functions_connect_an_account() -> None:
+    example = run_block("async def start_sign_in")
+    server = FakeMastodon(host="mastodon.social")
+    account = socialkit.Account(
+        id="acme-mastodon",
+        platform="mastodon",
+        handle="@acme@mastodon.social",
+        settings={"instance": "https://mastodon.social"},
+    )
+    provider = socialkit.MemoryCredentialProvider()
+    async with httpx.AsyncClient(transport=server.transport()) as http:
+        app, pkce, address = await example["start_sign_in"](http, "session-7")  # type: ignore[operator]
+        assert address.startswith("https://mastodon.social/oauth/authorize?")
+        assert "state=session-7" in address
+        assert "code_challenge_method=S256" in address
+        code = server.authorize(address)  # the person approves; the callback gets the code
+        await example["finish_sign_in"](http, app, pkce, code, provider, account)  # type: ignore[operator]
+        saved = await provider.load(account)
+        ctx = socialkit.Context(
+            account=account,
+            credentials=saved,
+            http=http,
+            media=socialkit.default_media_store(),
+        )
+        identity = await Mastodon().verify_account(ctx)
+    assert saved.get("access_token")
+    assert identity.handle == "@acme@mastodon.social"
+
+
+async def test_the_fake_server_example_scripts_a_503_after_creating() -> None:
+    example = run_block("FakeMastodon(")
+    server: FakeMastodon = example["server"]  # type: ignore[assignment]
+    client: httpx.AsyncClient = example["client"]  # type: ignore[assignment]
+    assert server.max_characters == 1000
+    async with client:
+        answer = await client.post(
+            f"{server.base_url}/api/v1/statuses",
+            json={"status": "hello"},
+            headers={"Authorization": f"Bearer {example['token']}", "Idempotency-Key": "k"},
+        )
+    assert answer.status_code == 503
+    assert len(server.statuses) == 1  # created, then the 503
