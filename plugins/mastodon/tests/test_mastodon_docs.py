@@ -35,7 +35,7 @@ def test_every_python_example_compiles_as_a_script() -> None:
         compile(block, f"mastodon.md example {number}", "exec")  # no top-level await
 
 
-async def test_the_sign_in_functions_connect_an_account() -> None:
+async def test_the_sign_in_functions_connect_an_account(fresh_openapi) -> None:
     example = run_block("async def start_sign_in")
     server = FakeMastodon(host="mastodon.social")
     account = socialkit.Account(
@@ -45,7 +45,8 @@ async def test_the_sign_in_functions_connect_an_account() -> None:
         settings={"instance": "https://mastodon.social"},
     )
     provider = socialkit.MemoryCredentialProvider()
-    async with httpx.AsyncClient(transport=server.transport()) as http:
+    checked = httpx.MockTransport(fresh_openapi.wrap(server.handle))  # the schema checks it all
+    async with httpx.AsyncClient(transport=checked) as http:
         app, pkce, address = await example["start_sign_in"](http, "session-7")  # type: ignore[operator]
         assert address.startswith("https://mastodon.social/oauth/authorize?")
         assert "state=session-7" in address
@@ -62,6 +63,11 @@ async def test_the_sign_in_functions_connect_an_account() -> None:
         identity = await Mastodon().verify_account(ctx)
     assert saved.get("access_token")
     assert identity.handle == "@acme@mastodon.social"
+    assert {(m, p) for m, p, _ in fresh_openapi.checked} == {
+        ("POST", "/api/v1/apps"),
+        ("POST", "/oauth/token"),
+        ("GET", "/api/v1/accounts/verify_credentials"),
+    }
 
 
 async def test_the_fake_server_example_scripts_a_503_after_creating() -> None:
