@@ -369,3 +369,40 @@ async def test_workers_that_meet_a_refused_token_together_refresh_it_once(
     assert fresh.get("refresh_jwt") != stored.get("refresh_jwt")  # rotated once, and saved
     texts = sorted(r["value"]["text"] for r in bsky.list_posts(app_account["did"]))
     assert texts == [f"worker {n}" for n in range(4)]
+
+
+async def test_four_images_with_alt_texts_and_a_fifth_refused_before_sending(
+    bsky: Any, app_account: dict[str, Any]
+) -> None:
+    account = bsky.account(app_account)
+    provider = bsky.provider(app_account)
+    pictures = [bsky.png(10 + n, 5 + n) for n in range(5)]
+    media = tuple(
+        socialkit.Media.from_bytes(data, alt_text=f"تصویر {n + 1}")
+        for n, data in enumerate(pictures)
+    )
+    [five] = await socialkit.apublish_now(
+        socialkit.Post(text="five", media=media), account, credentials=provider
+    )
+    assert isinstance(five.error, socialkit.InvalidPost)
+    assert {(p.field, p.limit, p.value) for p in five.problems if p.severity == "error"} >= {
+        ("media", 4, 5)
+    }
+    assert bsky.list_posts(app_account["did"]) == []
+
+    [four] = await socialkit.apublish_now(
+        socialkit.Post(text="four", media=media[:4]), account, credentials=provider
+    )
+    assert four.ok, four.error
+    [record] = bsky.list_posts(app_account["did"])
+    images = record["value"]["embed"]["images"]
+    assert [image["alt"] for image in images] == [f"تصویر {n + 1}" for n in range(4)]
+    assert [image["aspectRatio"] for image in images] == [
+        {"width": 10 + n, "height": 5 + n} for n in range(4)
+    ]
+    for image, data in zip(images, pictures, strict=False):
+        blob = bsky.readback.get(
+            "/xrpc/com.atproto.sync.getBlob",
+            params={"did": app_account["did"], "cid": image["image"]["ref"]["$link"]},
+        )
+        assert blob.content == data
