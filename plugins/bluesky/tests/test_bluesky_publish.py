@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from socialkit_bluesky import derive_record_key
@@ -292,11 +294,29 @@ async def test_find_published_reads_the_derived_keys(lab) -> None:
     assert await lab.platform.find_published(draft, ctx) is None  # sent, nothing there
     receipt = await lab.platform.publish(draft, ctx)
     lab.clock.advance(hours=1)
+    lab.requests.clear()
     found = await lab.platform.find_published(draft, await lab.context(first_attempt_at=anchor))
     assert found is not None
     assert found.parts == receipt.parts
     assert found.first_comment == receipt.first_comment
     assert found.published_at.isoformat().startswith("2026-05-04T09:30:00.123")
+    # one getRecord per part and the comment, at the derived keys; no listing
+    assert lab.nsids() == ["com.atproto.repo.getRecord"] * 3
+    rkeys = [r.url.params["rkey"] for r in lab.requests]
+    assert rkeys == [ref.extra["rkey"] for ref in (*receipt.parts, receipt.first_comment)]
+
+
+async def test_find_published_lists_the_repository_when_a_derived_key_is_empty(lab) -> None:
+    # The record was written under another anchor (an attempt that did not know the first
+    # attempt's instant): the derived key holds nothing, the signature still finds it.
+    draft = lab.draft(socialkit.Post(text="written under another anchor"))
+    receipt = await lab.platform.publish(draft, await lab.context(first_attempt_at=lab.clock.now))
+    lab.requests.clear()
+    later = lab.clock.now + timedelta(seconds=2)
+    found = await lab.platform.find_published(draft, await lab.context(first_attempt_at=later))
+    assert found is not None
+    assert found.parts == receipt.parts
+    assert lab.nsids() == ["com.atproto.repo.getRecord", "com.atproto.repo.listRecords"]
 
 
 async def test_find_published_checkpoints_a_partial_thread(lab) -> None:

@@ -17,7 +17,11 @@ from socialkit_bluesky._capabilities import CAPABILITIES
 from socialkit_bluesky._client import RepoClient
 from socialkit_bluesky._facets import build_facets
 from socialkit_bluesky._metrics import fetch_post_metrics
-from socialkit_bluesky._reconcile import EarlierRecord, find_earlier_records
+from socialkit_bluesky._reconcile import (
+    EarlierRecord,
+    find_earlier_records,
+    records_at_derived_keys,
+)
 from socialkit_bluesky._records import (
     AtUri,
     StrongRef,
@@ -214,7 +218,12 @@ class Bluesky(Platform):
     # -- reconciliation, deletion, metrics, accounts ----------------------------------------
 
     async def find_published(self, draft: Draft, ctx: Context) -> Receipt | None:
-        """The records this publication's attempts wrote, found by their keys' signatures.
+        """The records this publication's attempts wrote, at their derived keys.
+
+        With ``ctx.first_attempt_at`` each part's key is derived again and read with
+        ``getRecord``; when a key holds nothing, the posts written since the first attempt
+        are listed and matched by the keys' signatures (records written under another
+        anchor).
 
         ``None`` when its first part is not there. When only some parts are there, they
         are checkpointed and ``None`` is returned: publishing again resumes after them and
@@ -223,11 +232,19 @@ class Bluesky(Platform):
         settings = BlueskySettings.of(ctx.account)
         repo = RepoClient(ctx, settings)
         keys = [ctx.idempotency_key(index) for index in range(len(draft.parts))]
-        wanted = {key: part.text for key, part in zip(keys, draft.parts, strict=True)}
+        placed = {
+            key: (part.text, index)
+            for index, (key, part) in enumerate(zip(keys, draft.parts, strict=True))
+        }
         comment_key = keys[0] + COMMENT_SUFFIX
         if draft.first_comment:
-            wanted[comment_key] = draft.first_comment
-        found = await find_earlier_records(repo, ctx, wanted)
+            placed[comment_key] = (draft.first_comment, len(draft.parts))
+        # The keys the first attempt derived, read directly; a listing of the repository
+        # only when they are not all there (a record written under another anchor).
+        found = await records_at_derived_keys(repo, ctx, placed)
+        if len(found) < len(placed):
+            wanted = {key: text for key, (text, _) in placed.items()}
+            found = await find_earlier_records(repo, ctx, wanted)
         refs: list[StrongRef] = []
         for key in keys:
             if key not in found:

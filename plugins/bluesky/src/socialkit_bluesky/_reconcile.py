@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from socialkit_bluesky._records import StrongRef
-from socialkit_bluesky._tid import has_signature
+from socialkit_bluesky._tid import derive_record_key, has_signature
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -24,7 +24,13 @@ if TYPE_CHECKING:
     from socialkit import Context
     from socialkit_bluesky._client import RepoClient
 
-__all__ = ["CLOCK_SLACK", "LOOKBACK", "EarlierRecord", "find_earlier_records"]
+__all__ = [
+    "CLOCK_SLACK",
+    "LOOKBACK",
+    "EarlierRecord",
+    "find_earlier_records",
+    "records_at_derived_keys",
+]
 
 LOOKBACK = timedelta(hours=24)
 """How far back a retry looks when it does not know when the first attempt was."""
@@ -79,4 +85,43 @@ async def find_earlier_records(
                 continue
             ref = StrongRef(uri=uri, cid=str(record["cid"]))
             found[key] = EarlierRecord(ref=ref, created_at=_created_at(value.get("createdAt")))
+    return found
+
+
+async def records_at_derived_keys(
+    repo: RepoClient, ctx: Context, wanted: Mapping[str, tuple[str, int]]
+) -> dict[str, EarlierRecord]:
+    """The records at the keys the first attempt derived, read with ``getRecord``.
+
+    The direct way to find a publication's records when ``ctx.first_attempt_at`` is known:
+    one ``getRecord`` per part instead of listing the repository. It stops at the first
+    key that holds nothing (or something else), so the caller can fall back to
+    :func:`find_earlier_records` for records written under another anchor.
+
+    Args:
+        repo: the call's repository client.
+        ctx: the call's context (its first attempt and ``is_claimed``).
+        wanted: idempotency key → (the text its record has, its millisecond offset),
+            in the order the parts were written.
+
+    Returns:
+        idempotency key → the record found for it, for the keys before the first miss.
+    """
+    found: dict[str, EarlierRecord] = {}
+    anchor = ctx.first_attempt_at
+    if anchor is None:
+        return found
+    for key, (text, offset_ms) in wanted.items():
+        derived = derive_record_key(key, anchor, offset_ms=offset_ms)
+        record = await repo.get_record(derived.rkey)
+        if record is None:
+            break
+        value: dict[str, Any] = record.get("value") or {}
+        if value.get("text") != text or value.get("createdAt") != derived.created_at:
+            break
+        uri = str(record["uri"])
+        if await ctx.is_claimed(uri):
+            break
+        ref = StrongRef(uri=uri, cid=str(record["cid"]))
+        found[key] = EarlierRecord(ref=ref, created_at=_created_at(value.get("createdAt")))
     return found
