@@ -95,3 +95,23 @@ def test_direct_registration_checks_the_contract() -> None:
         registry.register(WrongContract)
     registry.register(Good)
     assert registry.names() == ["good"]
+
+
+def test_direct_registration_refuses_another_class_under_a_taken_name() -> None:
+    class OtherGood(Good):
+        pass
+
+    registry = socialkit.Registry(load_entry_points=False, plugins=[_plugin(Good)])
+    first = registry.platform("good")
+    registry.register(Good)  # the same class again: nothing changes
+    assert registry.platform("good") is first
+    with pytest.raises(socialkit.PluginError) as refused:
+        registry.register(OtherGood, plugin="mine")
+    assert str(refused.value) == (
+        "plugin 'mine': platform 'good' is already provided by Good from 'fake_plugin'; "
+        "pass replace=True to put another class in its place"
+    )
+    assert registry.info("good").platform is Good
+    registry.register(OtherGood, plugin="mine", replace=True)
+    assert registry.info("good").plugin == "mine"
+    assert type(registry.platform("good")) is OtherGood  # a fresh instance of the new class

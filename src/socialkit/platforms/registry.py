@@ -162,16 +162,39 @@ class Registry:
         self.failures.append(failure)
         log.warning("plugin %r (%s) skipped at %s: %s", plugin, dist or "?", stage, message)
 
-    def register(self, platform: type[Platform], *, plugin: str = "<direct>") -> None:
+    def register(
+        self, platform: type[Platform], *, plugin: str = "<direct>", replace: bool = False
+    ) -> None:
         """Register one platform class directly (tests, applications with private adapters).
 
+        Registering the same class again changes nothing. Another class under a name that
+        is taken is refused unless ``replace=True`` says it is meant (an application's own
+        subclass of a plugin's adapter, a test double): silently swapping the adapter that
+        publishes for an account would be a surprise.
+
+        Args:
+            platform: the :class:`Platform` subclass.
+            plugin: the name shown as its source (``socialkit platforms``).
+            replace: put ``platform`` in place of another class registered under its name.
+
         Raises:
-            PluginError: when the class does not match the contract.
+            PluginError: the class does not match the contract, or its name is taken by
+                another class and ``replace`` is false.
         """
         problem = _contract_problem(platform)
         if problem is not None:
             raise PluginError(plugin, problem)
         with self._lock:
+            current = self._platforms.get(platform.name)
+            if current is not None and current.platform is platform:
+                return
+            if current is not None and not replace:
+                raise PluginError(
+                    plugin,
+                    f"platform {platform.name!r} is already provided by "
+                    f"{current.platform.__qualname__} from {current.plugin!r}; "
+                    "pass replace=True to put another class in its place",
+                )
             self._platforms[platform.name] = PluginInfo(
                 name=platform.name,
                 platform=platform,
