@@ -186,6 +186,7 @@ def test_status_command_shows_workers_states_and_pauses(
 
 def test_status_of_a_sqlite_store(cli: Any, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
+    assert cli("--store", url, "store", "migrate").code == 0  # status never creates a store
     run = cli("--store", url, "store", "status", "--json")
     assert run.code == 0, run.err
     assert run.json()["counts"]["scheduled"] == 0

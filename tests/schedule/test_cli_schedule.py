@@ -187,3 +187,101 @@ def test_run_stops_gracefully_on_sigterm(project: Path) -> None:
             child.stderr.close()
     assert child.returncode == 0
     assert seen[0].startswith("socialkit run: worker started")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--at", "2030-13-01 09:00"],
+         "error: --at: cannot read local time '2030-13-01 09:00': month must be in 1..12"),
+        (["--at", "tomorrow"], "error: --at: cannot read local time 'tomorrow'"),
+        (["--at", "2030-12-01T09:00+01:00"],
+         "error: --at: local time '2030-12-01T09:00+01:00' carries a UTC offset"),
+        (["--at", "2030-12-01 09:00", "--tz", "Mars/Base"],
+         "error: --tz: unknown IANA time zone 'Mars/Base'"),
+    ],
+)  # fmt: skip
+def test_a_bad_time_or_zone_is_one_line_naming_the_option(
+    project: Path, capsys, args: list[str], message: str
+) -> None:
+    code, out, err = cli(capsys, "schedule", "post.yaml", "--to", "acme-feed", *args)
+    assert (code, out) == (2, "")
+    assert err.startswith(message)
+    assert err.count("\n") == 1
+    _, out, _ = cli(capsys, "list")
+    assert out.strip() == "no publications"
+
+
+def test_times_the_clocks_skip_or_repeat_are_explained(project: Path, capsys) -> None:
+    code, _, err = cli(
+        capsys,
+        "schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-03-31 02:30",
+        "--tz", "Europe/Berlin",
+    )  # fmt: skip
+    assert code == 0
+    assert err == (
+        "note: 2030-03-31 02:30 Europe/Berlin does not exist (the clocks skip it); "
+        "it fires at 03:30 CEST for acme-feed\n"
+    )
+    code, _, err = cli(
+        capsys,
+        "schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-11-03 01:30",
+        "--tz", "America/New_York",
+    )  # fmt: skip
+    assert code == 0
+    assert err == (
+        "note: 2030-11-03 01:30 America/New_York happens twice (the clocks go back); "
+        "it fires once, the first time (01:30 EDT) for acme-feed\n"
+    )
+    code, _, err = cli(
+        capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", soon(), "--tz", "UTC"
+    )
+    assert (code, err) == (0, "")  # the current minute is not "in the past"
+    code, _, err = cli(
+        capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", "2020-01-01 09:00"
+    )
+    assert code == 0
+    assert err.startswith("note: 2020-01-01 09:00 Asia/Tehran is in the past for acme-feed")
+
+
+def test_pause_refuses_a_scope_that_names_nothing(project: Path, capsys) -> None:
+    code, out, err = cli(capsys, "pause", "--account", "acme-fed")
+    assert (code, out) == (2, "")
+    assert err == "error: --account: unknown account 'acme-fed' (accounts: acme-feed)\n"
+    code, out, err = cli(capsys, "pause", "--campaign", "sprnig")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --campaign: unknown campaign 'sprnig'")
+    code, _, err = cli(capsys, "pause", "--account", "")
+    assert code == 2
+    assert err.startswith("error: --account:")
+    assert cli(capsys, "store", "status", "--json")[1].count('"kind"') == 0  # no switch left on
+
+
+def test_pause_a_campaign_the_store_knows(project: Path, capsys) -> None:
+    (project / "campaign.yaml").write_text('text: "Launch"\ncampaign: launch\n')
+    code, _, err = cli(
+        capsys, "schedule", "campaign.yaml", "--to", "acme-feed", "--at", "2030-12-01 09:00"
+    )
+    assert code == 0, err
+    code, out, _ = cli(capsys, "pause", "--campaign", "launch")
+    assert (code, out) == (0, "paused campaign launch: 1 publications held\n")
+
+
+def test_resume_says_what_is_not_paused_and_what_still_is(project: Path, capsys) -> None:
+    code, out, err = cli(capsys, "resume", "--account", "acme-feed")
+    assert (code, out) == (1, "")
+    assert err == "error: account acme-feed is not paused (paused: nothing)\n"
+    assert cli(capsys, "pause")[0] == 0
+    assert cli(capsys, "pause", "--account", "acme-feed")[0] == 0
+    code, out, _ = cli(capsys, "resume", "--account", "acme-feed")
+    assert code == 0
+    assert out.splitlines() == [
+        "resumed account acme-feed: 0 publications due again",
+        "still paused: everything",
+    ]
+
+
+def test_resolve_refuses_a_url_without_a_post_id(project: Path, capsys) -> None:
+    code, out, err = cli(capsys, "resolve", "p123", "--retry", "--url", "https://x.test/1")
+    assert (code, out) == (2, "")
+    assert err == "error: --url: only with --published POST_ID (got --url 'https://x.test/1')\n"

@@ -131,3 +131,49 @@ async def test_a_failing_hook_is_logged_and_ignored(
         await scheduler.run(until_idle=True)
     assert (await scheduler.get(pub.id)).state == S.PUBLISHED
     assert "hooks are best-effort" in caplog.text
+
+
+# -- state changes the engine makes outside a publish ------------------------------------
+
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: Worker calls store.expire_overdue() and drops the ids it returns, "
+    "so scheduled -> missed fires no publication_state_changed (and `socialkit run` never "
+    "shows a missed post)",
+)
+async def test_a_missed_publication_is_a_state_change(
+    make_scheduler, platform, registry, clock
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    seen = recorder(registry)
+    (pub,) = await scheduler.schedule(POST, account(), at=START, grace=HOUR)
+    clock.advance(2 * HOUR)  # the worker was down past the grace period
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.MISSED
+    changes = [c for kind, c in seen if kind == "changed"]
+    assert [(c.publication_id, c.from_state, c.to_state) for c in changes] == [
+        (pub.id, S.SCHEDULED, S.MISSED)
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: AsyncScheduler.pause()/resume() move publications between "
+    "scheduled and paused in the store but fire no publication_state_changed",
+)
+async def test_pause_and_resume_are_state_changes(make_scheduler, platform, registry) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    seen = recorder(registry)
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    await scheduler.pause(account="acme", actor="ann", reason="crisis")
+    await scheduler.resume(account="acme", actor="ann")
+    changes = [c for kind, c in seen if kind == "changed"]
+    assert [(c.publication_id, c.from_state, c.to_state, c.actor) for c in changes] == [
+        (pub.id, S.SCHEDULED, S.PAUSED, "ann"),
+        (pub.id, S.PAUSED, S.SCHEDULED, "ann"),
+    ]

@@ -142,22 +142,22 @@ def test_default_start_is_now_in_the_zone(capsys: pytest.CaptureFixture[str]) ->
     ("args", "message"),
     [
         (["--rrule", "FREQ=DAILY;BYHOUR=25", "--tz", "UTC", "--start", "2026-01-01"],
-         "error: rrule: RRULE part BYHOUR=25: 25 is out of range; hours are 0..23"),
+         "error: --rrule: RRULE part BYHOUR=25: 25 is out of range; hours are 0..23"),
         (["--rrule", "FREQ=DAILY", "--tz", "Mars/Base", "--start", "2026-01-01"],
-         "error: tz: unknown IANA time zone 'Mars/Base'"),
+         "error: --tz: unknown IANA time zone 'Mars/Base'"),
         (["--rrule", "FREQ=DAILY", "--tz", "Mars/Base"],
-         "error: unknown IANA time zone 'Mars/Base'"),
+         "error: --tz: unknown IANA time zone 'Mars/Base'"),
         (["--rrule", "FREQ=DAILY", "--tz", "UTC", "--start", "next tuesday"],
-         "error: cannot read local time 'next tuesday'"),
+         "error: --start: cannot read local time 'next tuesday'"),
         (["--rrule", "FREQ=DAILY", "--tz", "UTC", "--start", "2026-01-01", "--after", "2026-01-01Z"],
-         "error: local time '2026-01-01Z' carries a UTC offset"),
+         "error: --after: local time '2026-01-01Z' carries a UTC offset"),
     ],
 )  # fmt: skip
 def test_errors_are_one_line_and_name_the_value(
     capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     code, out, err = run(capsys, *args)
-    assert code == 1
+    assert code == 2
     assert out == ""
     assert err.startswith(message)
     assert err.count("\n") == 1

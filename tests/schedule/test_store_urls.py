@@ -48,3 +48,21 @@ def test_schedule_exports_are_sorted_and_resolve() -> None:
         assert getattr(socialkit.schedule, name) is not None, name
     with pytest.raises(AttributeError, match="Nothing"):
         socialkit.schedule.Nothing  # noqa: B018
+
+
+async def test_postgres_connection_errors_are_one_line_without_the_password() -> None:
+    pytest.importorskip("psycopg")
+    from socialkit.errors import StoreError
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    # Port 1 on loopback: refused at once, with libpq's hint on a line of its own.
+    store = PostgresStore("postgresql://ann:s3cret@127.0.0.1:1/social?schema=team_a")
+    with pytest.raises(StoreError) as caught:
+        await store.open()
+    message = str(caught.value)
+    assert message.startswith(
+        "cannot connect to the PostgreSQL store postgresql://ann:***@127.0.0.1:1/social"
+        "?schema=team_a: "
+    )
+    assert "\n" not in message
+    assert "s3cret" not in message

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from socialkit.models.problems import Problem
     from socialkit.schedule.engine.events import StateChange
     from socialkit.schedule.facade import Scheduler
-    from socialkit.schedule.publication import Event, Publication
+    from socialkit.schedule.publication import Event, PauseScope, Publication
 
 __all__ = ["register"]
 
@@ -150,6 +150,35 @@ def _read_checked(file: Path, accounts: list[str]) -> Any:
     return found.post
 
 
+def _time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
+    """What a person should know about the times they gave: past, skipped or repeated
+    by the clocks (the DST policy)."""
+    from socialkit.schedule.time.zones import WallTime, classify_wall_time, resolve_zone
+
+    notes = []
+    for p in pubs:
+        # A minute's slack: "now" typed to the minute is not "in the past".
+        if p.due_at < now - dt.timedelta(minutes=1):
+            notes.append(
+                f"{_local(p)} is in the past for {p.account_id}; a worker publishes it at "
+                "once if it is within the grace period, otherwise it is missed"
+            )
+        kind = classify_wall_time(p.local_time, p.zone)
+        if kind is WallTime.SKIPPED:
+            fires = p.due_at.astimezone(resolve_zone(p.zone))
+            notes.append(
+                f"{_local(p)} does not exist (the clocks skip it); it fires at "
+                f"{fires:%H:%M} {fires.tzname()} for {p.account_id}"
+            )
+        elif kind is WallTime.REPEATED:
+            fires = p.due_at.astimezone(resolve_zone(p.zone))
+            notes.append(
+                f"{_local(p)} happens twice (the clocks go back); it fires once, the first "
+                f"time ({fires:%H:%M} {fires.tzname()}) for {p.account_id}"
+            )
+    return notes
+
+
 def _refused(exc: Exception) -> typer.Exit:
     return fail(str(exc), code=1)
 
@@ -179,28 +208,33 @@ def schedule_command(
 ) -> None:
     """Schedule a post file on accounts at a local wall time (one publication each)."""
     from socialkit.errors import SocialkitError
+    from socialkit.schedule.time.zones import parse_local, zone_name
 
+    # Checked before the post, so a typo in a time is the one line the user sees.
+    try:
+        local = parse_local(at)
+    except ValueError as exc:
+        raise fail(f"--at: {exc}", code=2) from None
+    try:
+        zone = zone_name(tz) if tz is not None else None
+    except ValueError as exc:
+        raise fail(f"--tz: {exc}", code=2) from None
     post = _read_checked(file, to)
     with _scheduler() as scheduler:
         try:
             pubs = scheduler.schedule(
                 post,
                 list(dict.fromkeys(to)),
-                at=at,
-                tz=tz,
+                at=local,
+                tz=zone,
                 key=key,
                 needs_approval=approval or None,
                 actor=_default_actor(),
             )
         except (SocialkitError, ValueError) as exc:
             raise fail(str(exc), code=2) from None
-    now = dt.datetime.now(dt.UTC)
-    for p in pubs:
-        if p.due_at < now:
-            sys.stderr.write(
-                f"note: {_local(p)} is in the past for {p.account_id}; a worker publishes it "
-                "at once if it is within the grace period, otherwise it is missed\n"
-            )
+    for note in _time_notes(pubs, dt.datetime.now(dt.UTC)):
+        sys.stderr.write(f"note: {note}\n")
     emit(
         {"publications": [_row(p) for p in pubs]},
         as_json=as_json,
@@ -372,6 +406,10 @@ def resolve_command(
 
     if sum([published is not None, retry, abandon]) != 1:
         raise fail("give exactly one of --published POST_ID, --retry, --abandon", code=2)
+    if url is not None and published is None:
+        raise fail(f"--url: only with --published POST_ID (got --url {url!r})", code=2)
+    if published is not None and not published.strip():
+        raise fail("--published: give the post's id on the platform (got '')", code=2)
     with _scheduler() as scheduler:
         current = scheduler.get(publication_id, history=False)
         receipt = None
@@ -397,9 +435,41 @@ def resolve_command(
 
 
 def _scope_options(account: str | None, campaign: str | None) -> dict[str, str | None]:
-    if account and campaign:
+    if account is not None and campaign is not None:
         raise fail("give --account or --campaign, not both", code=2)
+    if account is not None and not account.strip():
+        raise fail("--account: give an account id (got '')", code=2)
+    if campaign is not None and not campaign.strip():
+        raise fail("--campaign: give a campaign id (got '')", code=2)
     return {"account": account, "campaign": campaign}
+
+
+def _check_scope(scheduler: Scheduler, account: str | None, campaign: str | None) -> None:
+    """Refuse a pause scope that names nothing: a typo would otherwise hold nothing while
+    the person believes the crisis switch is on."""
+    config = state().config()
+    if account is not None:
+        known = {a.id for a in config.accounts} | {r.account.id for r in scheduler.accounts()}
+        if account not in known:
+            raise fail(
+                f"--account: unknown account {account!r} "
+                f"(accounts: {', '.join(sorted(known)) or 'none'})",
+                code=2,
+            )
+    if campaign is not None:
+        known = {c.id for c in config.campaigns}
+        if campaign not in known and not scheduler.list(campaign=campaign, limit=1).items:
+            raise fail(
+                f"--campaign: unknown campaign {campaign!r}: not in the project file and no "
+                f"publication has it (campaigns: {', '.join(sorted(known)) or 'none'})",
+                code=2,
+            )
+
+
+def _what(account: str | None, campaign: str | None) -> str:
+    if account is not None:
+        return f"account {account}"
+    return f"campaign {campaign}" if campaign is not None else "everything"
 
 
 def pause_command(
@@ -411,9 +481,9 @@ def pause_command(
     """Stop publishing: everything, one account or one campaign (from the next claim)."""
     scope = _scope_options(account, campaign)
     with _scheduler() as scheduler:
+        _check_scope(scheduler, account, campaign)
         held = scheduler.pause(**scope, actor=actor or _default_actor(), reason=reason)
-    what = f"account {account}" if account else f"campaign {campaign}" if campaign else "everything"
-    emit(None, as_json=False, text=f"paused {what}: {held} publications held")
+    emit(None, as_json=False, text=f"paused {_what(account, campaign)}: {held} publications held")
 
 
 def resume_command(
@@ -423,10 +493,24 @@ def resume_command(
 ) -> None:
     """Resume what a pause held."""
     scope = _scope_options(account, campaign)
+    kind, value = ("account", account) if account else ("campaign", campaign or "")
+    if not account and not campaign:
+        kind = "all"
     with _scheduler() as scheduler:
+        before = scheduler.pauses()
+        if not any(p.kind == kind and (p.value or "") == value for p in before):
+            on = ", ".join(_what_paused(p) for p in before) or "nothing"
+            raise fail(f"{_what(account, campaign)} is not paused (paused: {on})", code=1)
         back = scheduler.resume(**scope, actor=actor or _default_actor())
-    what = f"account {account}" if account else f"campaign {campaign}" if campaign else "everything"
-    emit(None, as_json=False, text=f"resumed {what}: {back} publications due again")
+        still = scheduler.pauses()
+    text = f"resumed {_what(account, campaign)}: {back} publications due again"
+    if still:
+        text += f"\nstill paused: {', '.join(_what_paused(p) for p in still)}"
+    emit(None, as_json=False, text=text)
+
+
+def _what_paused(scope: PauseScope) -> str:
+    return "everything" if scope.kind == "all" else f"{scope.kind} {scope.value}"
 
 
 # -- running ----------------------------------------------------------------------------

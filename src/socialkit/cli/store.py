@@ -61,6 +61,30 @@ def register(app: typer.Typer) -> None:
     app.add_typer(store, name="store")
 
 
+def _shown(url: str) -> str:
+    """``url`` as the commands print it: no password, but the PostgreSQL schema kept
+    (two stores in one database differ only by it)."""
+    from socialkit.schedule.stores import mask_url
+
+    if url.partition("://")[0].lower() in ("postgresql", "postgres"):
+        from socialkit.schedule.stores._postgres_url import parse_postgres_url
+
+        return parse_postgres_url(url).display
+    return mask_url(url)
+
+
+def _existing(url: str, what: str) -> str:
+    """``url``, refused when it names a SQLite file that is not there: opening it would
+    create an empty store, and a typo would then look like a store with nothing in it."""
+    if url.partition("://")[0].lower() == "sqlite":
+        from socialkit.schedule.stores.sqlite import SqliteStore
+
+        path = SqliteStore(url).path
+        if str(path) != ":memory:" and not path.exists():
+            raise fail(f"{what}: no SQLite store at {path} (got {_shown(url)})", code=2)
+    return url
+
+
 def _schema_json(info: SchemaInfo) -> dict[str, int]:
     return {
         "version": info.version,
@@ -154,7 +178,7 @@ def status_command(as_json: JsonOption = False) -> None:
     from socialkit._runtime import run_sync
     from socialkit.schedule.stores.ops import store_status
 
-    status = run_sync(store_status(state().store_url()))
+    status = run_sync(store_status(_existing(state().store_url(), "store")))
     emit(status.as_json(), as_json=as_json, text=_status_text(status))
 
 
@@ -189,7 +213,8 @@ def prune_command(
         age = parse_age(older_than)
     except ValueError as exc:
         raise fail(str(exc), code=2) from None
-    removed = run_sync(prune_store(state().store_url(), age, metrics=metrics, dry_run=dry_run))
+    url = _existing(state().store_url(), "store")
+    removed = run_sync(prune_store(url, age, metrics=metrics, dry_run=dry_run))
     verb = "would remove" if dry_run else "removed"
     details = ", ".join(f"{n} {table}" for table, n in removed.items() if n) or "nothing"
     emit(
@@ -213,13 +238,12 @@ def copy_command(
     after the copy starts stays behind.
     """
     from socialkit._runtime import run_sync
-    from socialkit.schedule.stores import mask_url
     from socialkit.schedule.stores.ops import copy_store
 
-    copied: dict[str, Any] = run_sync(copy_store(source, target))
+    copied: dict[str, Any] = run_sync(copy_store(_existing(source, "SOURCE"), target))
     details = ", ".join(f"{n} {table}" for table, n in copied.items() if n) or "nothing"
     emit(
-        {"source": mask_url(source), "target": mask_url(target), "copied": copied},
+        {"source": _shown(source), "target": _shown(target), "copied": copied},
         as_json=as_json,
-        text=f"copied {details}\nfrom {mask_url(source)}\nto   {mask_url(target)}",
+        text=f"copied {details}\nfrom {_shown(source)}\nto   {_shown(target)}",
     )

@@ -18,6 +18,7 @@ def _describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "rule"
+        where = {"rrule": "--rrule", "tz": "--tz", "start": "--start"}.get(where, where)
         message = str(item["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
@@ -76,19 +77,31 @@ def register(app: typer.Typer) -> None:
         from pydantic import ValidationError
 
         from socialkit.schedule.time import Recurrence, parse_local, to_local
+        from socialkit.schedule.time.zones import zone_name
 
+        # Each option is read on its own so the error names it (exit 2: a usage problem).
+        try:
+            zone = zone_name(tz)
+        except ValueError as exc:
+            raise fail(f"--tz: {exc}", code=2) from None
         try:
             if start is None:
                 now = dt.datetime.now(dt.UTC)
-                start_local = to_local(now, tz).replace(second=0, microsecond=0)
+                start_local = to_local(now, zone).replace(second=0, microsecond=0)
             else:
                 start_local = parse_local(start)
-            previous = parse_local(after) if after is not None else None
-            rule = Recurrence(rrule=rrule, tz=tz, start=start_local)
-        except ValidationError as exc:
-            raise fail(_describe(exc)) from None
         except ValueError as exc:
-            raise fail(str(exc)) from None
+            raise fail(f"--start: {exc}", code=2) from None
+        try:
+            previous = parse_local(after) if after is not None else None
+        except ValueError as exc:
+            raise fail(f"--after: {exc}", code=2) from None
+        try:
+            rule = Recurrence(rrule=rrule, tz=zone, start=start_local)
+        except ValidationError as exc:
+            raise fail(_describe(exc), code=2) from None
+        except ValueError as exc:
+            raise fail(f"--rrule: {exc}", code=2) from None
         occurrences = rule.after(previous, limit=count)
         lines = [f"{rule.rrule} in {rule.tz}, starting {rule.start.isoformat(sep=' ')}"]
         if not occurrences:

@@ -40,12 +40,46 @@ class ApprovalPolicy(Protocol):
         ...
 
 
+def _check_approvers(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{type(instance).__name__}.{attribute.name} must be a whole number of at "
+            f"least 1 (got {value!r}); use NoApproval for no approval"
+        )
+
+
+def _ids(what: str, value: Collection[str] | None) -> frozenset[str] | None:
+    """``value`` as a frozen set of ids; a bare string is refused, since its characters
+    would otherwise be taken for ids (and ``"acme-x" in "acme-x2"`` is true)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise ValueError(
+            f"RequireApproval.{what} must be a collection of {what[:-1]} ids, "
+            f"not one string: write [{value!r}] (got {value!r})"
+        )
+    ids = tuple(value)
+    if not all(isinstance(v, str) for v in ids):
+        raise ValueError(
+            f"RequireApproval.{what} must hold {what[:-1]} ids as strings (got {ids!r})"
+        )
+    return frozenset(ids)
+
+
+def _account_ids(value: Collection[str] | None) -> frozenset[str] | None:
+    return _ids("accounts", value)
+
+
+def _campaign_ids(value: Collection[str] | None) -> frozenset[str] | None:
+    return _ids("campaigns", value)
+
+
 @attrs.frozen(slots=True)
 class OnRequest:
     """The default: ``approvers`` approvals (one) when the caller asks for approval,
     none otherwise."""
 
-    approvers: int = 1
+    approvers: int = attrs.field(default=1, validator=_check_approvers)
 
     def approvals_required(
         self, post: Post, account: Account, *, campaign: str | None, requested: bool | None
@@ -58,9 +92,9 @@ class RequireApproval:
     """Every publication needs ``approvers`` approvals, optionally only for some accounts
     or campaigns. A caller's explicit ``needs_approval=False`` does not bypass it."""
 
-    approvers: int = 1
-    accounts: Collection[str] | None = None
-    campaigns: Collection[str] | None = None
+    approvers: int = attrs.field(default=1, validator=_check_approvers)
+    accounts: Collection[str] | None = attrs.field(default=None, converter=_account_ids)
+    campaigns: Collection[str] | None = attrs.field(default=None, converter=_campaign_ids)
 
     def approvals_required(
         self, post: Post, account: Account, *, campaign: str | None, requested: bool | None

@@ -25,7 +25,7 @@ import attrs
 
 from socialkit.errors import ConfigError
 
-__all__ = ["PostgresOptions", "parse_postgres_url"]
+__all__ = ["PostgresOptions", "one_line", "parse_postgres_url"]
 
 ClockMode = Literal["database", "caller"]
 
@@ -70,6 +70,13 @@ class PostgresOptions:
         so applications in other schemas of the same database never share a lock."""
         value = zlib.crc32(f"socialkit:{self.schema}".encode())
         return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def one_line(error: BaseException) -> str:
+    """A driver error as one line: libpq adds hints on lines of their own, and a command
+    line prints one line per error."""
+    parts = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return "; ".join(parts) or type(error).__name__
 
 
 def _flag(name: str, value: str, url: str) -> bool:

@@ -48,7 +48,7 @@ from socialkit.schedule.stores._postgres_schema import (
     migrate,
     read_schema,
 )
-from socialkit.schedule.stores._postgres_url import parse_postgres_url
+from socialkit.schedule.stores._postgres_url import one_line, parse_postgres_url
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -154,10 +154,22 @@ class PostgresStore:
 
     async def connection(self) -> AsyncConnection[Any]:
         """A new connection of its own (autocommit, on this store's schema, UTC), for
-        work that needs one: ``LISTEN``, ``COPY``, maintenance. The caller closes it."""
-        from psycopg import AsyncConnection
+        work that needs one: ``LISTEN``, ``COPY``, maintenance. The caller closes it.
 
-        return await AsyncConnection.connect(self.options.conninfo, **self._connect_kwargs())
+        Raises:
+            StoreError: the server cannot be reached or refuses the connection (one line,
+                naming the store without its password).
+        """
+        import psycopg
+
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self.options.conninfo, **self._connect_kwargs()
+            )
+        except psycopg.OperationalError as exc:
+            raise StoreError(
+                f"cannot connect to the PostgreSQL store {self.url}: {one_line(exc)}"
+            ) from None
 
     def _pool_or_fail(self) -> AsyncConnectionPool[Any]:
         if self._pool is None:
@@ -199,7 +211,7 @@ class PostgresStore:
                     raise
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
             except psycopg.Error as exc:
-                raise StoreError(f"PostgreSQL store {self.url}: {exc}") from exc
+                raise StoreError(f"PostgreSQL store {self.url}: {one_line(exc)}") from exc
         if wake is not None:
             self._notify_local()
         return result
@@ -239,10 +251,7 @@ class PostgresStore:
             ) from None
         import psycopg
 
-        try:
-            conn = await self.connection()
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the PostgreSQL store {self.url}: {exc}") from None
+        conn = await self.connection()
         try:
             info = await migrate(
                 conn,
@@ -254,7 +263,9 @@ class PostgresStore:
                 apply=self._migrate_on_open,
             )
         except psycopg.Error as exc:
-            raise StoreError(f"cannot migrate the PostgreSQL store {self.url}: {exc}") from None
+            raise StoreError(
+                f"cannot migrate the PostgreSQL store {self.url}: {one_line(exc)}"
+            ) from None
         finally:
             await conn.close()
         self._on_schema(info.version, info.min_compatible)
