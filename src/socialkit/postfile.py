@@ -350,8 +350,8 @@ class _MediaResolver:
             return _PLACEHOLDER
         try:
             media = self.store.put_url(url, alt_text=item.get("alt_text"))
-        except Exception as exc:  # httpx errors, refused sizes; the message says which
-            self._problem(where, "media.download", f"could not download: {exc}", url)
+        except (OSError, ValueError) as exc:  # a failed download, a refused size
+            self._problem(where, "media.download", str(exc), url)
             return _PLACEHOLDER
         return media.model_dump() if ok else _PLACEHOLDER
 

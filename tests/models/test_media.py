@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,66 @@ def test_a_video_duration_at_the_end_of_a_large_file_is_found(
 )
 def test_a_damaged_mp4_has_no_duration_rather_than_an_error(data: bytes) -> None:
     assert mp4_duration(data) is None
+
+
+@pytest.fixture
+def media_server() -> Iterator[str]:
+    """A loopback server: ``/pic`` is a 40x30 PNG (named ``application/octet-stream``),
+    ``/big`` 4096 bytes, anything else 404."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            body = {"/pic": _png(40, 30), "/big": b"\x00" * 4096}.get(path)
+            if body is None:
+                self.send_error(404, "Not Found")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_media_from_url_is_stored_and_sniffed(
+    media_server: str, media_store: socialkit.LocalMediaStore
+) -> None:
+    media = socialkit.Media.from_url(f"{media_server}/pic?sig=1", alt_text="a", store=media_store)
+    assert media.sha256 == hashlib.sha256(_png(40, 30)).hexdigest()
+    assert (media.mime_type, media.width, media.height) == ("image/png", 40, 30)
+    assert (media.filename, media.alt_text) == ("pic", "a")
+    assert media_store.read_bytes(media) == _png(40, 30)
+
+
+def test_a_failed_download_is_one_line_without_the_query(media_server: str, tmp_path: Path) -> None:
+    store = socialkit.LocalMediaStore(tmp_path / "media", max_bytes=1000)
+    with pytest.raises(OSError, match="HTTP 404") as missing:
+        store.put_url(f"{media_server}/gone.png?X-Amz-Signature=secret-sig")
+    assert str(missing.value) == f"could not download {media_server}/gone.png: HTTP 404 Not Found"
+    with pytest.raises(ValueError, match="size 4096 bytes exceeds the store limit 1000"):
+        store.put_url(f"{media_server}/big")
+    with pytest.raises(ValueError, match="must be an http"):
+        store.put_url("file:///etc/passwd")
+    with pytest.raises(OSError, match="ConnectError") as refused:
+        store.put_url("http://127.0.0.1:1/x.png?token=secret-sig")
+    message = str(refused.value)
+    assert message.startswith("could not download http://127.0.0.1:1/x.png: ConnectError")
+    assert "\n" not in message
+    assert "secret-sig" not in message
+    # nothing half-written is left behind
+    assert [p.name for p in (tmp_path / "media").iterdir()] == []

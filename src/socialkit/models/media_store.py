@@ -138,35 +138,57 @@ class LocalMediaStore:
         return self._describe(digest, size, head, None, None, source.name, alt_text, target)
 
     def put_url(self, url: str, *, alt_text: str | None = None) -> Media:
+        """Download ``url`` (redirects followed, 30 s timeout) into the store.
+
+        Raises:
+            ValueError: ``url`` is not an http(s) address, or the file is larger than
+                ``max_bytes``.
+            OSError: the download failed (an HTTP error status, a network error); the
+                one-line message names the address without its query, which may hold a
+                signature.
+        """
         import httpx
 
+        shown = _without_query(url)
+        if not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"media url must be an http(s) address (got {shown!r})")
         hasher = hashlib.sha256()
         self.root.mkdir(parents=True, exist_ok=True)
-        with (
-            httpx.Client(follow_redirects=True, timeout=30.0) as client,
-            client.stream("GET", url) as response,
-        ):
-            response.raise_for_status()
-            fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".download-")
-            size = 0
-            head = b""
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    for chunk in response.iter_bytes(_CHUNK):
-                        size += len(chunk)
-                        self._check_size(size, url)
-                        if len(head) < 1 << 16:
-                            head += chunk[: (1 << 16) - len(head)]
-                        hasher.update(chunk)
-                        out.write(chunk)
-                digest = hasher.hexdigest()
-                target = self._path_for(digest)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp_name, target)
-            except BaseException:
-                Path(tmp_name).unlink(missing_ok=True)
-                raise
-            header_type = response.headers.get("content-type", "").split(";")[0].strip() or None
+        try:
+            with (
+                httpx.Client(follow_redirects=True, timeout=30.0) as client,
+                client.stream("GET", url) as response,
+            ):
+                if response.is_error:
+                    raise OSError(
+                        f"could not download {shown}: HTTP {response.status_code} "
+                        f"{response.reason_phrase}".rstrip()
+                    )
+                fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".download-")
+                size = 0
+                head = b""
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        for chunk in response.iter_bytes(_CHUNK):
+                            size += len(chunk)
+                            self._check_size(size, shown)
+                            if len(head) < 1 << 16:
+                                head += chunk[: (1 << 16) - len(head)]
+                            hasher.update(chunk)
+                            out.write(chunk)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    digest = hasher.hexdigest()
+                    target = self._path_for(digest)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(tmp_name, target)
+                except BaseException:
+                    Path(tmp_name).unlink(missing_ok=True)
+                    raise
+                header_type = response.headers.get("content-type", "").split(";")[0].strip() or None
+        except httpx.HTTPError as exc:
+            reason = " ".join(str(exc).split()) or "no answer"
+            raise OSError(f"could not download {shown}: {type(exc).__name__}: {reason}") from None
         filename = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or None
         return self._describe(digest, size, head, None, header_type, filename, alt_text, target)
 
@@ -246,6 +268,11 @@ class LocalMediaStore:
             duration=duration,
             filename=filename,
         )
+
+
+def _without_query(url: str) -> str:
+    """``url`` without its query and fragment, for messages."""
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 _default_lock = threading.Lock()
