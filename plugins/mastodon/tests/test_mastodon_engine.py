@@ -175,6 +175,35 @@ async def test_an_ambiguous_outcome_past_the_key_window_waits_for_a_person(
     assert (done.state, done.attention) == (S.UNKNOWN, "reconcile")
 
 
+async def test_an_evergreen_repost_published_meanwhile_is_not_taken_for_the_lost_one(
+    world, fake, engine_clock
+) -> None:
+    # B's answer is lost (503 after the server created it). A, the same text (an
+    # evergreen re-post), is published a second later. Hours on, past the key window, B
+    # finds two statuses with its text: A's, which the store says A owns, and its own.
+    scheduler, account, _ = world
+    text = "Our spring guide, still fresh"
+    fake.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    (lost,) = await scheduler.schedule(socialkit.Post(text=text), account, at=START)
+    (again,) = await scheduler.schedule(
+        socialkit.Post(text=text), account, at=START + dt.timedelta(seconds=1)
+    )
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(lost.id)).state == S.UNKNOWN
+    engine_clock.advance(dt.timedelta(seconds=1))
+    await scheduler.run(until_idle=True)
+    owned = (await scheduler.get(again.id)).receipts[-1].receipt.ref.id
+    assert len(fake.statuses) == 2
+
+    engine_clock.advance(dt.timedelta(hours=2))  # the key expired before B was looked at
+    await scheduler.run(until_idle=True)
+    done = await scheduler.get(lost.id)
+    assert done.state == S.PUBLISHED, (done.state, done.last_error)
+    [own] = [status_id for status_id in fake.statuses if status_id != owned]
+    assert done.receipts[-1].receipt.ref.id == own
+    assert len(fake.statuses) == 2, "nothing more may be posted"
+
+
 class _FirstAttemptMastodon(_EngineMastodon):
     """The adapter given ctx.first_attempt_at, as the engine should pass it."""
 
@@ -188,7 +217,7 @@ async def test_given_the_first_attempt_time_the_engine_reconciles_past_the_windo
     world, fake, engine_clock, engine_registry
 ) -> None:
     scheduler, account, _ = world
-    engine_registry.register(_FirstAttemptMastodon, plugin="tests")
+    engine_registry.register(_FirstAttemptMastodon, plugin="tests", replace=True)
     fake.fail_next("POST", "/api/v1/statuses", status=503, after=True)
     (pub,) = await scheduler.schedule(socialkit.Post(text="Once, hours later"), account, at=START)
     await scheduler.run(until_idle=True)
