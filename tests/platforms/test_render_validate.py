@@ -109,7 +109,8 @@ def test_render_leaves_the_text_alone_where_links_are_a_field_of_their_own() -> 
     post = socialkit.Post(text="We launched!", link=socialkit.Link(url="https://example.com/x"))
     draft = socialkit.render(post, "feed", caps)
     assert draft.text == "We launched!"
-    assert draft.link is not None and draft.link.url == "https://example.com/x"
+    assert draft.link is not None
+    assert draft.link.url == "https://example.com/x"
 
 
 def test_a_counted_content_warning_counts_on_every_thread_part() -> None:
@@ -126,3 +127,27 @@ def test_a_counted_content_warning_counts_on_every_thread_part() -> None:
     assert len(draft.parts) >= 3
     assert all(measure(p.text, rules.MASTODON, content_warning=warning).fits for p in draft.parts)
     assert socialkit.validate(draft, caps) == []
+
+
+def test_pixel_dimensions_are_checked_against_the_limits() -> None:
+    def image(width: int, height: int) -> socialkit.Media:
+        return socialkit.Media(
+            sha256="ab" * 32, mime_type="image/png", size=1, width=width, height=height
+        )
+
+    limits = MediaLimits(
+        max_items=2, max_images=2, min_width=320, min_height=320, max_width=4000, max_height=4000
+    )
+    caps = socialkit.Capabilities(text=rules.FEED, media=limits)
+    post = socialkit.Post(text="hi", media=(image(200, 400), image(5000, 1000)))
+    problems = socialkit.validate(post, caps, platform="feed")
+    assert [(p.field, p.code, p.limit, p.value) for p in problems] == [
+        ("media[0].width", "media.too_small", 320, 200),
+        ("media[1].width", "media.too_big", 4000, 5000),
+    ]
+    assert problems[0].describe() == (
+        "[feed] media[0].width: image is too small (width in pixels) (limit 320, value 200)"
+    )
+    # unknown dimensions are not guessed at
+    unknown = socialkit.Media(sha256="cd" * 32, mime_type="image/png", size=1)
+    assert socialkit.validate(socialkit.Post(text="hi", media=(unknown,)), caps, platform="f") == []

@@ -39,6 +39,8 @@ class MediaLimits(BaseModel):
         max_image_bytes, max_gif_bytes, max_video_bytes: size limits.
         min_video_seconds, max_video_seconds: duration limits.
         min_aspect_ratio, max_aspect_ratio: width/height limits for images.
+        min_width, min_height, max_width, max_height: pixel limits for images and
+            videos whose dimensions are known.
         alt_text: whether alt text is ``unsupported``, ``optional`` or ``required``.
         max_alt_text: the longest alt text, in characters.
     """
@@ -59,6 +61,10 @@ class MediaLimits(BaseModel):
     max_video_seconds: float | None = None
     min_aspect_ratio: float | None = None
     max_aspect_ratio: float | None = None
+    min_width: int | None = Field(default=None, ge=1)
+    min_height: int | None = Field(default=None, ge=1)
+    max_width: int | None = Field(default=None, ge=1)
+    max_height: int | None = Field(default=None, ge=1)
     alt_text: Literal["unsupported", "optional", "required"] = "optional"
     max_alt_text: int | None = None
 

@@ -283,6 +283,8 @@ def _check_item(item: Media, limits: MediaLimits, where: str, report: _Report) -
                 limit=limits.min_video_seconds,
                 value=seconds,
             )
+    if item.kind in ("image", "gif", "video"):
+        _check_dimensions(item, limits, where, report)
     ratio = item.aspect_ratio
     if ratio is not None and item.kind == "image":
         if limits.min_aspect_ratio is not None and ratio < limits.min_aspect_ratio - 1e-9:
@@ -312,3 +314,28 @@ def _check_item(item: Media, limits: MediaLimits, where: str, report: _Report) -
             limit=limits.max_alt_text,
             value=len(alt),
         )
+
+
+def _check_dimensions(item: Media, limits: MediaLimits, where: str, report: _Report) -> None:
+    for name, size, least, most in (
+        ("width", item.width, limits.min_width, limits.max_width),
+        ("height", item.height, limits.min_height, limits.max_height),
+    ):
+        if size is None:
+            continue
+        if least is not None and size < least:
+            report.add(
+                f"{where}.{name}",
+                "media.too_small",
+                f"{item.kind} is too small ({name} in pixels)",
+                limit=least,
+                value=size,
+            )
+        if most is not None and size > most:
+            report.add(
+                f"{where}.{name}",
+                "media.too_big",
+                f"{item.kind} is too big ({name} in pixels)",
+                limit=most,
+                value=size,
+            )
