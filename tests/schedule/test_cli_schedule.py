@@ -285,3 +285,28 @@ def test_resolve_refuses_a_url_without_a_post_id(project: Path, capsys) -> None:
     code, out, err = cli(capsys, "resolve", "p123", "--retry", "--url", "https://x.test/1")
     assert (code, out) == (2, "")
     assert err == "error: --url: only with --published POST_ID (got --url 'https://x.test/1')\n"
+
+
+def test_a_key_used_again_keeps_its_publication_and_says_so(project: Path, capsys) -> None:
+    args = ("schedule", "post.yaml", "--to", "acme-feed", "--key", "launch", "--json")
+    code, out, err = cli(capsys, *args, "--at", "2030-12-01 09:00")
+    assert (code, err) == (0, "")
+    (first,) = json.loads(out)["publications"]
+    code, out, err = cli(capsys, *args, "--at", "2030-12-01 09:00")
+    assert (code, err) == (0, "")  # the same request again: nothing to say
+    assert [p["id"] for p in json.loads(out)["publications"]] == [first["id"]]
+    code, out, err = cli(capsys, *args, "--at", "2030-12-02 10:00")
+    assert code == 0
+    assert [p["local_time"] for p in json.loads(out)["publications"]] == ["2030-12-01T09:00:00"]
+    assert err == (
+        f"note: --key 'launch' already scheduled {first['id']} for acme-feed at "
+        "2030-12-01 09:00 Asia/Tehran; nothing changed (reschedule it, or use another key)\n"
+    )
+
+
+def test_a_bad_cursor_names_the_option(project: Path, capsys) -> None:
+    code, out, err = cli(capsys, "list", "--cursor", "garbage")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: --cursor: invalid listing cursor 'garbage' (use next_cursor from list --json)\n"
+    )

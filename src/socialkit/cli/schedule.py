@@ -179,6 +179,23 @@ def _time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
     return notes
 
 
+def _kept_notes(
+    pubs: list[Publication], key: str, local: dt.datetime, zone: str | None
+) -> list[str]:
+    """Scheduling again with a key returns what the key already made; say so when the
+    time asked for differs, rather than let the output look like a new schedule."""
+    config = state().config()
+    notes = []
+    for p in pubs:
+        wanted = zone or config.account(p.account_id).timezone
+        if (p.local_time, p.zone) != (local, wanted):
+            notes.append(
+                f"--key {key!r} already scheduled {p.id} for {p.account_id} at {_local(p)}; "
+                "nothing changed (reschedule it, or use another key)"
+            )
+    return notes
+
+
 def _refused(exc: Exception) -> typer.Exit:
     return fail(str(exc), code=1)
 
@@ -233,7 +250,10 @@ def schedule_command(
             )
         except (SocialkitError, ValueError) as exc:
             raise fail(str(exc), code=2) from None
-    for note in _time_notes(pubs, dt.datetime.now(dt.UTC)):
+    notes = _time_notes(pubs, dt.datetime.now(dt.UTC))
+    if key is not None:
+        notes.extend(_kept_notes(pubs, key, local, zone))
+    for note in notes:
         sys.stderr.write(f"note: {note}\n")
     emit(
         {"publications": [_row(p) for p in pubs]},
@@ -287,19 +307,24 @@ def list_command(
     for name in state_filter or ():
         if name not in known:
             raise fail(f"unknown state {name!r} (states: {', '.join(sorted(known))})", code=2)
+    from socialkit.errors import StoreError
+
     with _scheduler() as scheduler:
-        pages = []
-        page = scheduler.list(
-            state=state_filter or None,
-            campaign=campaign,
-            account=account,
-            cursor=cursor,
-            limit=limit,
-        )
-        pages.append(page)
+        try:
+            page = scheduler.list(
+                state=state_filter or None,
+                campaign=campaign,
+                account=account,
+                cursor=cursor,
+                limit=limit,
+            )
+        except StoreError as exc:
+            if cursor is not None and "cursor" in str(exc):
+                raise fail(f"--cursor: {exc} (use next_cursor from list --json)", code=2) from None
+            raise
         items = [p for p in page.items if not attention or p.attention]
     emit(
-        {"publications": [_row(p) for p in items], "next_cursor": pages[-1].next_cursor},
+        {"publications": [_row(p) for p in items], "next_cursor": page.next_cursor},
         as_json=as_json,
         text="\n".join(_line(p) for p in items) or "no publications",
     )
