@@ -90,8 +90,9 @@ class Post(SocialModel):
     Attributes:
         text: the main text.
         media: attachments of the first part.
-        link: the link to share, with its card; its URL is appended to the text when the
-            text does not already contain it.
+        link: the link to share, with its card; :func:`~socialkit.render` appends its URL
+            to the text when no part of the text contains it already (unless the platform
+            takes links as a field of their own: ``Capabilities.link_in_text``).
         thread: further parts after the first, for platforms with threads.
         overrides: per-platform versions, keyed by platform name (``"mastodon"``).
         tags: the team's own labels, for filtering and reports (not hashtags).
