@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 
@@ -96,3 +97,22 @@ async def test_env_provider_leaves_a_longer_account_id_its_own_variables() -> No
     provider = socialkit.EnvCredentialProvider(environ=environ, accounts=[acme, ACCOUNT])
     assert (await provider.load(acme)).reveal() == {"token": "mine"}
     assert (await provider.load(ACCOUNT)).reveal() == {"app_password": "theirs"}
+
+
+@pytest.mark.parametrize("expires_at", ["tomorrow", "2030-01-31T12:00:00", 1893456000])
+async def test_file_provider_names_a_bad_expiry(tmp_path: Path, expires_at: object) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"acme-bsky": {"token": "t", "expires_at": expires_at}}))
+    os.chmod(path, 0o600)
+    with pytest.raises(socialkit.CredentialsError) as bad:
+        await socialkit.FileCredentialProvider(path).load(ACCOUNT)
+    assert str(bad.value) == (
+        f"secrets file {path}: acme-bsky.expires_at must be an ISO 8601 time with a UTC "
+        f"offset, such as '2030-01-31T12:00:00+00:00' (got {expires_at!r})"
+    )
+    path.write_text(
+        json.dumps({"acme-bsky": {"token": "t", "expires_at": "2030-01-31T12:00:00+00:00"}})
+    )
+    loaded = await socialkit.FileCredentialProvider(path).load(ACCOUNT)
+    assert loaded.expires_at is not None
+    assert loaded.expires_at.isoformat() == "2030-01-31T12:00:00+00:00"

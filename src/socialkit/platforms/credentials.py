@@ -237,11 +237,23 @@ class FileCredentialProvider:
             raise CredentialsError(
                 f"secrets file {self.path}: entry {account_id!r} is not an object"
             )
-        expires = entry.get("expires_at")
         values = {k: str(v) for k, v in entry.items() if k != "expires_at" and v is not None}
-        return Credentials().with_values(
-            values, expires_at=datetime.fromisoformat(expires) if expires else None
-        )
+        return Credentials().with_values(values, expires_at=self._expiry(entry, account_id))
+
+    def _expiry(self, entry: dict[str, Any], account_id: str) -> datetime | None:
+        raw = entry.get("expires_at")
+        if raw is None or raw == "":
+            return None
+        try:
+            expires = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            expires = None
+        if expires is None or expires.utcoffset() is None:
+            raise CredentialsError(
+                f"secrets file {self.path}: {account_id}.expires_at must be an ISO 8601 time "
+                f"with a UTC offset, such as '2030-01-31T12:00:00+00:00' (got {raw!r})"
+            )
+        return expires
 
     async def save(self, account: Account, credentials: Credentials) -> None:
         await asyncio.to_thread(self._save_sync, account.id, credentials)
