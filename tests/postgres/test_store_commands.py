@@ -283,3 +283,28 @@ def test_migrate_command(cli: Any, tmp_path: Path, schema: str) -> None:
     assert "current" in cli("--store", url, "store", "migrate").out
     lite = cli("--store", f"sqlite:///{tmp_path}/m.db", "store", "migrate")
     assert lite.out.strip() == "migrated from schema 0 to 1 (compatible from 1)"
+
+
+def test_a_missing_postgres_store_is_named_not_created(
+    cli: Any, tmp_path: Path, schema: str
+) -> None:
+    import asyncio
+
+    from socialkit.cli.store import _postgres_version
+    from socialkit.schedule.stores._postgres_url import parse_postgres_url
+
+    url = store_url(schema)
+    shown = parse_postgres_url(url).display
+    target = tmp_path / "copy.db"
+    run = cli("store", "copy", url, f"sqlite:///{target}")
+    assert (run.code, run.out) == (2, "")
+    assert run.err == (
+        f"error: SOURCE: no store in schema '{schema}' at {shown} "
+        "(create one with `socialkit store migrate`)\n"
+    )
+    assert not target.exists()
+    for args in (["store", "status"], ["store", "prune", "--older-than", "30d"]):
+        run = cli("--store", url, *args)
+        assert run.code == 2
+        assert run.err.startswith(f"error: store: no store in schema '{schema}'")
+    assert asyncio.run(_postgres_version(url)) == 0  # nothing was created on the way

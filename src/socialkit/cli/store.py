@@ -74,15 +74,42 @@ def _shown(url: str) -> str:
 
 
 def _existing(url: str, what: str) -> str:
-    """``url``, refused when it names a SQLite file that is not there: opening it would
-    create an empty store, and a typo would then look like a store with nothing in it."""
-    if url.partition("://")[0].lower() == "sqlite":
+    """``url``, refused when it names a store that is not there (a SQLite file that does
+    not exist, a PostgreSQL schema without the store's tables): opening it would create
+    an empty store, and a typo would then look like a store with nothing in it."""
+    scheme = url.partition("://")[0].lower()
+    if scheme == "sqlite":
         from socialkit.schedule.stores.sqlite import SqliteStore
 
         path = SqliteStore(url).path
         if str(path) != ":memory:" and not path.exists():
             raise fail(f"{what}: no SQLite store at {path} (got {_shown(url)})", code=2)
+    elif scheme in ("postgresql", "postgres"):
+        from socialkit._runtime import run_sync
+
+        if run_sync(_postgres_version(url)) == 0:
+            from socialkit.schedule.stores._postgres_url import parse_postgres_url
+
+            schema = parse_postgres_url(url).schema
+            raise fail(
+                f"{what}: no store in schema {schema!r} at {_shown(url)} "
+                "(create one with `socialkit store migrate`)",
+                code=2,
+            )
     return url
+
+
+async def _postgres_version(url: str) -> int:
+    """The schema version of the PostgreSQL store at ``url`` (0: there is none)."""
+    from socialkit.schedule.stores._postgres_schema import read_schema
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    conn = await PostgresStore(url).connection()
+    try:
+        version, _ = await read_schema(conn)
+    finally:
+        await conn.close()
+    return version
 
 
 def _schema_json(info: SchemaInfo) -> dict[str, int]:
