@@ -4,6 +4,7 @@ process stopped with SIGTERM."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import queue
@@ -310,3 +311,46 @@ def test_a_bad_cursor_names_the_option(project: Path, capsys) -> None:
     assert err == (
         "error: --cursor: invalid listing cursor 'garbage' (use next_cursor from list --json)\n"
     )
+
+
+def test_run_shows_a_live_table_on_a_terminal_and_plain_lines_otherwise(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from rich.console import Console
+
+    from socialkit.cli.schedule import _Progress
+    from socialkit.schedule.engine.events import StateChange
+    from socialkit.schedule.states import PublicationState as S
+
+    def change(pub: str, to: S) -> StateChange:
+        return StateChange(
+            publication_id=pub,
+            workspace="default",
+            account_id="acme-feed",
+            campaign=None,
+            from_state=S.PUBLISHING,
+            to_state=to,
+            at=dt.datetime(2030, 1, 1, 9, 0, 5, tzinfo=dt.UTC),
+            reason="Rejected: too long" if to is S.FAILED else None,
+        )
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    live = _Progress()
+    assert not live.plain
+    for pub, to in (("p1", S.PUBLISHED), ("p2", S.PUBLISHED), ("p3", S.FAILED)):
+        live.changed(change(pub, to))
+    assert capsys.readouterr().out == ""  # the live display draws; nothing is printed
+    console = Console(file=io.StringIO(), record=True, width=100)
+    console.print(live.render())
+    screen = console.export_text()
+    assert [line.split() for line in screen.splitlines() if "│" in line] == [
+        ["│", "failed", "│", "1", "│"],
+        ["│", "published", "│", "2", "│"],
+    ]
+    assert "09:00:05 p3 acme-feed: publishing → failed (Rejected: too long)" in screen
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    plain = _Progress()
+    assert plain.plain
+    plain.changed(change("p1", S.PUBLISHED))
+    assert capsys.readouterr().out == "09:00:05 p1 acme-feed: publishing → published\n"
