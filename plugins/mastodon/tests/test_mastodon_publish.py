@@ -262,3 +262,22 @@ def test_the_adapter_declares_key_idempotency_and_mastodon_counting() -> None:
     assert caps.content_warning
     assert caps.languages
     assert caps.rate_limit_headers == "X-RateLimit"
+
+
+async def test_media_bytes_are_read_off_the_event_loop(
+    platform, make_ctx, draft, png, media_store, monkeypatch
+) -> None:
+    # a large video read on the loop would stall every other publication's heartbeat
+    import threading
+
+    readers: list[int] = []
+    read = media_store.read_bytes
+
+    def recording_read(media: socialkit.Media) -> bytes:
+        readers.append(threading.get_ident())
+        return read(media)
+
+    monkeypatch.setattr(media_store, "read_bytes", recording_read)
+    await platform.publish(draft(socialkit.Post(text="x", media=(png("dot"),))), make_ctx())
+    assert readers
+    assert threading.get_ident() not in readers

@@ -12,6 +12,7 @@ cannot publish anything twice.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -56,7 +57,8 @@ async def upload_media(
 ) -> str:
     """Upload ``media`` from ``store`` with its alt text; the attachment id, once ready."""
     try:
-        content = store.read_bytes(media)
+        # a file of up to ~99 MiB: read off the event loop, so lease heartbeats keep beating
+        content = await asyncio.to_thread(store.read_bytes, media)
     except FileNotFoundError:
         raise Rejected(
             f"mastodon: media {media.sha256} ({media.filename or media.mime_type}) "
