@@ -125,6 +125,28 @@ def test_recycling_policy_validation() -> None:
     with pytest.raises(ValidationError, match="greater than or equal to 1"):
         Recycling(every_days=0)
     assert Recycling.model_validate_json('{"every_days": 30, "limit": 3}').limit == 3
+    assert Recycling.model_validate({"every_slots": 4}).every_slots == 4
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "message"),
+    [
+        ({"every_days": True}, "every_days", "Input should be a valid integer"),
+        ({"every_days": 1.5}, "every_days", "Input should be a valid integer"),
+        ({"every_days": 86_400}, "every_days", "Input should be less than or equal to 3660"),
+        ({"every_slots": 10_001}, "every_slots", "less than or equal to 10000"),
+        ({"every_slots": 2, "limit": True}, "limit", "Input should be a valid integer"),
+    ],
+)
+def test_recycling_refuses_values_that_are_not_a_count(
+    options: dict[str, object], field: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Recycling(**options)
+    (error,) = caught.value.errors()
+    assert error["loc"] == (field,)
+    assert message in error["msg"]
+    assert error["input"] == options[field]
 
 
 def test_recycle_every_n_days_keeps_the_wall_time_across_dst() -> None:

@@ -26,15 +26,18 @@ class Recycling(SocialModel):
 
     Attributes:
         every_days: re-publish this many days after the last time, at the same local
-            wall time (so a 09:00 post stays a 09:00 post across DST changes).
+            wall time (so a 09:00 post stays a 09:00 post across DST changes); 1 to 3660.
         every_slots: re-queue into the account's posting slots, this many slots after
-            the last time (counting every slot, taken or free), then the first free one.
+            the last time (counting every slot, taken or free), then the first free one;
+            1 to 10,000.
         limit: how many times the post is re-published at most; None for no limit.
     """
 
-    every_days: int | None = Field(default=None, ge=1)
-    every_slots: int | None = Field(default=None, ge=1)
-    limit: int | None = Field(default=None, ge=1)
+    # Strict: True is not one day. The upper bounds keep the dates computable and catch
+    # a unit mix-up (minutes or seconds given as days).
+    every_days: int | None = Field(default=None, ge=1, le=3660, strict=True)
+    every_slots: int | None = Field(default=None, ge=1, le=10_000, strict=True)
+    limit: int | None = Field(default=None, ge=1, strict=True)
 
     @model_validator(mode="after")
     def _one_interval(self) -> Recycling:
