@@ -124,3 +124,14 @@ def test_split_exits_1_when_a_part_cannot_fit(capsys: pytest.CaptureFixture[str]
     assert "does not fit: one unit (a link, a tag or a word) is longer than the limit 300" in out
     assert main(["split", "bad \ufffe char", "--platform", "x"]) == 1
     assert "x refuses the character U+FFFE at 4" in capsys.readouterr().out
+
+
+def test_split_leaves_every_part_room_for_a_content_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    warning = "spoilers " * 10  # 90 graphemes, counted in each Mastodon status
+    argv = ["split", "word " * 150, "-p", "mastodon", "--json"]
+    data = _json(capsys, *argv, "--content-warning", warning)
+    assert data["lengths"] == [measure(p, rules.MASTODON).length + 90 for p in data["parts"]]  # type: ignore[union-attr]
+    assert all(length <= 500 for length in data["lengths"])  # type: ignore[union-attr]
+    assert len(_json(capsys, *argv)["parts"]) == 2  # type: ignore[arg-type]

@@ -97,6 +97,12 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--numbering", help="Suffix for each part, e.g. ' {i}/{n}'."),
         ] = None,
+        content_warning: Annotated[
+            str | None,
+            typer.Option(
+                "--content-warning", help="Content warning on every part, where it counts."
+            ),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Split TEXT into thread parts that each fit PLATFORM.
@@ -110,10 +116,10 @@ def register(app: typer.Typer) -> None:
         if numbering is not None and ("{i}" not in numbering or "{n}" not in numbering):
             raise fail(f"--numbering must contain {{i}} and {{n}} (got {numbering!r})")
         try:
-            parts = split(_read(text), rule, numbering=numbering)
+            parts = split(_read(text), rule, numbering=numbering, content_warning=content_warning)
         except ValueError as bad:
             raise fail(f"--numbering: {bad}") from None
-        lengths = [measure(part, rule) for part in parts]
+        lengths = [measure(part, rule, content_warning=content_warning) for part in parts]
         data = {
             "platform": platform,
             "rule": rule.name,
