@@ -147,6 +147,9 @@ def test_default_start_is_now_in_the_zone(capsys: pytest.CaptureFixture[str]) ->
          "error: --tz: unknown IANA time zone 'Mars/Base'"),
         (["--rrule", "FREQ=DAILY", "--tz", "Mars/Base"],
          "error: --tz: unknown IANA time zone 'Mars/Base'"),
+        (["--rrule", "FREQ=DAILY;UNTIL=20200101T000000Z", "--tz", "UTC", "--start", "2026-01-01"],
+         "error: --rrule: RRULE 'FREQ=DAILY;UNTIL=20200101T000000Z' never fires: UNTIL "
+         "2020-01-01T00:00:00Z is before its first occurrence"),
         (["--rrule", "FREQ=DAILY", "--tz", "UTC", "--start", "next tuesday"],
          "error: --start: cannot read local time 'next tuesday'"),
         (["--rrule", "FREQ=DAILY", "--tz", "UTC", "--start", "2026-01-01", "--after", "2026-01-01Z"],

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def _describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "rule"
+        where = ".".join(str(part) for part in item["loc"]) or "rrule"
         where = {"rrule": "--rrule", "tz": "--tz", "start": "--start"}.get(where, where)
         message = str(item["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}")
