@@ -151,3 +151,19 @@ def test_pixel_dimensions_are_checked_against_the_limits() -> None:
     # unknown dimensions are not guessed at
     unknown = socialkit.Media(sha256="cd" * 32, mime_type="image/png", size=1)
     assert socialkit.validate(socialkit.Post(text="hi", media=(unknown,)), caps, platform="f") == []
+
+
+def test_text_beside_media_is_split_by_the_caption_rule() -> None:
+    caps = socialkit.Capabilities(
+        text=rules.TELEGRAM,
+        caption=rules.TELEGRAM_CAPTION,
+        media=MediaLimits(max_items=1, max_images=1),
+        threads=True,
+    )
+    photo = socialkit.Media(sha256="ab" * 32, mime_type="image/png", size=1)
+    post = socialkit.Post(text="word " * 400, media=(photo,))  # 2000 UTF-16 units
+    draft = socialkit.render(post, "telegram", caps)
+    assert len(draft.parts) == 2
+    assert draft.parts[0].media == (photo,)
+    assert measure(draft.parts[0].text, rules.TELEGRAM_CAPTION).fits
+    assert socialkit.validate(draft, caps) == []

@@ -31,7 +31,8 @@ def render(
     unless the platform takes links as a field of their own
     (``Capabilities.link_in_text``); when the platform supports threads, a part whose
     text does not fit is split into several (at sentence, then word boundaries), its media
-    staying with the first piece. A content warning the platform counts is counted in
+    staying with the first piece; text beside media is measured by the caption rule where
+    the platform has one (Telegram). A content warning the platform counts is counted in
     every part, since adapters repeat it on each part of a thread.
 
     Args:
@@ -71,9 +72,10 @@ def render(
             pieces[0] = (f"{text}\n\n{link.url}" if text.strip() else link.url, media)
 
     parts: list[DraftPart] = []
-    rule = capabilities.text
     warning = view.content_warning
     for text, media in pieces:
+        # Text beside media is a caption where the platform limits captions (Telegram).
+        rule = capabilities.caption if (media and capabilities.caption) else capabilities.text
         if (
             auto_thread
             and capabilities.threads
