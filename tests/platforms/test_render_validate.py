@@ -167,3 +167,15 @@ def test_text_beside_media_is_split_by_the_caption_rule() -> None:
     assert draft.parts[0].media == (photo,)
     assert measure(draft.parts[0].text, rules.TELEGRAM_CAPTION).fits
     assert socialkit.validate(draft, caps) == []
+
+
+def test_alt_text_the_platform_cannot_carry_is_a_warning() -> None:
+    limits = MediaLimits(max_items=1, max_images=1, alt_text="unsupported")
+    caps = socialkit.Capabilities(text=rules.FEED, media=limits)
+    photo = socialkit.Media(sha256="ab" * 32, mime_type="image/png", size=1, alt_text="A cat")
+    problems = socialkit.validate(socialkit.Post(text="hi", media=(photo,)), caps, platform="f")
+    assert [(p.field, p.code, p.severity) for p in problems] == [
+        ("media[0].alt_text", "media.alt_text_unsupported", "warning")
+    ]
+    bare = photo.model_copy(update={"alt_text": None})
+    assert socialkit.validate(socialkit.Post(text="hi", media=(bare,)), caps, platform="f") == []

@@ -306,6 +306,13 @@ def _check_item(item: Media, limits: MediaLimits, where: str, report: _Report) -
     alt = item.alt_text or ""
     if limits.alt_text == "required" and not alt.strip():
         report.add(f"{where}.alt_text", "media.alt_text_missing", "alt text is required")
+    elif limits.alt_text == "unsupported" and alt.strip():
+        report.add(
+            f"{where}.alt_text",
+            "media.alt_text_unsupported",
+            "the platform takes no alt text; it will be left out",
+            severity="warning",
+        )
     if limits.max_alt_text is not None and len(alt) > limits.max_alt_text:
         report.add(
             f"{where}.alt_text",
