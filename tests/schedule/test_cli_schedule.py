@@ -354,3 +354,32 @@ def test_run_shows_a_live_table_on_a_terminal_and_plain_lines_otherwise(
     assert plain.plain
     plain.changed(change("p1", S.PUBLISHED))
     assert capsys.readouterr().out == "09:00:05 p1 acme-feed: publishing → published\n"
+
+
+def test_approve_the_revision_show_printed(project: Path, capsys) -> None:
+    from socialkit.models.content import Post
+    from socialkit.schedule.facade import Scheduler
+
+    code, out, _ = cli(
+        capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-01-01 10:00",
+        "--approval", "--json",
+    )  # fmt: skip
+    (pub,) = json.loads(out)["publications"]
+    _, shown, _ = cli(capsys, "show", pub["id"])
+    reviewed = shown.splitlines()[1].split()[1]
+    assert len(reviewed) == 16
+    assert pub["revision"].startswith(reviewed)
+    with Scheduler(f"sqlite:///{project}/socialkit.db") as scheduler:
+        edited = scheduler.edit(pub["id"], Post(text="Edited after the review"), actor="bob")
+    code, out, err = cli(capsys, "approve", pub["id"], "--revision", reviewed)
+    assert (code, out) == (1, "")
+    assert "was edited" in err
+    code, out, err = cli(capsys, "approve", pub["id"], "--revision", edited.revision[:16])
+    assert code == 0, err
+    assert out.startswith(f"approved {pub['id']}  scheduled")
+    code, _, err = cli(capsys, "approve", pub["id"], "--revision", "latest")
+    assert code == 2
+    assert err == (
+        "error: --revision: give the revision you reviewed, as `socialkit show` prints it "
+        "(8 to 64 hex digits; got 'latest')\n"
+    )

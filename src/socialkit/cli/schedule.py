@@ -369,9 +369,23 @@ def approve_command(
     ] = None,
 ) -> None:
     """Approve a pending publication's current revision."""
+    import re
+
     from socialkit.errors import StaleTransition
 
+    if revision is not None and not re.fullmatch(r"[0-9a-f]{8,64}", revision):
+        raise fail(
+            "--revision: give the revision you reviewed, as `socialkit show` prints it "
+            f"(8 to 64 hex digits; got {revision!r})",
+            code=2,
+        )
     with _scheduler() as scheduler:
+        if revision is not None:
+            # `show` prints a prefix: read it as the current revision when it is one, so
+            # approving what you were shown works; any other value is refused as edited.
+            current = scheduler.get(publication_id, history=False).revision
+            if current.startswith(revision):
+                revision = current
         try:
             p = scheduler.approve(
                 publication_id, actor=actor or _default_actor(), comment=comment, revision=revision
