@@ -383,3 +383,67 @@ def test_approve_the_revision_show_printed(project: Path, capsys) -> None:
         "error: --revision: give the revision you reviewed, as `socialkit show` prints it "
         "(8 to 64 hex digits; got 'latest')\n"
     )
+
+
+def test_resolve_settles_what_waits_for_a_person(project: Path, capsys) -> None:
+    import asyncio
+
+    from socialkit.errors import UnknownOutcome
+    from socialkit.models.account import Account
+    from socialkit.models.content import Post
+    from socialkit.platforms.capabilities import Idempotency
+    from socialkit.platforms.registry import Registry
+    from socialkit.schedule.engine.clock import ManualClock
+    from socialkit.schedule.engine.config import EngineConfig
+    from socialkit.schedule.scheduler import AsyncScheduler
+    from tests.schedule.conftest import FAST_RETRY, START
+    from tests.schedule.fakes import make_platform
+
+    async def unknowns() -> list[str]:
+        # A platform without keys or lookup whose answers are lost: the outcomes stay
+        # unknown and wait for a person.
+        registry = Registry(load_entry_points=False)
+        fake = make_platform("blind", Idempotency.NONE)
+        registry.register(fake)
+        fake.server.script(*(UnknownOutcome("read timeout") for _ in range(3)))  # type: ignore[attr-defined]
+        clock = ManualClock(START)
+        scheduler = AsyncScheduler(
+            f"sqlite:///{project}/socialkit.db",
+            registry=registry,
+            clock=clock,
+            config=EngineConfig(worker_id="w", retry=FAST_RETRY),
+        )
+        async with scheduler:
+            pubs = [
+                (await scheduler.schedule(Post(text="Lost"), account, at=START))[0]
+                for account in (Account(id=n, platform="blind", handle=n) for n in "abc")
+            ]
+            await scheduler.run(until_idle=True)
+            clock.advance(dt.timedelta(minutes=1))
+            await scheduler.run(until_idle=True)
+        return [p.id for p in pubs]
+
+    found, retry, abandon = asyncio.run(unknowns())
+    code, out, _ = cli(capsys, "list", "--attention", "--json")
+    assert {p["id"] for p in json.loads(out)["publications"]} == {found, retry, abandon}
+    code, out, err = cli(
+        capsys, "resolve", found, "--published", "113", "--url", "https://blind.test/113",
+        "--actor", "ann", "--reason", "it is there",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.startswith(f"resolved {found}  published")
+    code, out, _ = cli(capsys, "show", found, "--json")
+    shown = json.loads(out)
+    assert (shown["state"], shown["url"], shown["attention"]) == (
+        "published", "https://blind.test/113", None,
+    )  # fmt: skip
+    assert shown["history"][-1]["actor"] == "ann"
+    assert cli(capsys, "resolve", retry, "--retry")[0] == 0
+    assert cli(capsys, "resolve", abandon, "--abandon", "--actor", "bob")[0] == 0
+    code, out, _ = cli(capsys, "show", abandon, "--json")
+    assert json.loads(out)["state"] == "failed"
+    code, out, _ = cli(capsys, "show", retry, "--json")
+    assert json.loads(out)["state"] == "scheduled"
+    code, out, err = cli(capsys, "resolve", abandon, "--retry")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: cannot resolve publication {abandon}: it is failed")
