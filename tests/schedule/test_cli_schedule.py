@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -385,7 +386,9 @@ def test_approve_the_revision_show_printed(project: Path, capsys) -> None:
     )
 
 
-def test_resolve_settles_what_waits_for_a_person(project: Path, capsys) -> None:
+def make_unknowns(project: Path, accounts: str) -> list[str]:
+    """Publications (one per account letter) on a platform without keys or lookup whose
+    answers were lost: their outcomes stay unknown and wait for a person."""
     import asyncio
 
     from socialkit.errors import UnknownOutcome
@@ -400,12 +403,10 @@ def test_resolve_settles_what_waits_for_a_person(project: Path, capsys) -> None:
     from tests.schedule.fakes import make_platform
 
     async def unknowns() -> list[str]:
-        # A platform without keys or lookup whose answers are lost: the outcomes stay
-        # unknown and wait for a person.
         registry = Registry(load_entry_points=False)
-        fake = make_platform("blind", Idempotency.NONE)
+        fake: Any = make_platform("blind", Idempotency.NONE)
         registry.register(fake)
-        fake.server.script(*(UnknownOutcome("read timeout") for _ in range(3)))  # type: ignore[attr-defined]
+        fake.server.script(*(UnknownOutcome("read timeout") for _ in accounts))
         clock = ManualClock(START)
         scheduler = AsyncScheduler(
             f"sqlite:///{project}/socialkit.db",
@@ -416,14 +417,18 @@ def test_resolve_settles_what_waits_for_a_person(project: Path, capsys) -> None:
         async with scheduler:
             pubs = [
                 (await scheduler.schedule(Post(text="Lost"), account, at=START))[0]
-                for account in (Account(id=n, platform="blind", handle=n) for n in "abc")
+                for account in (Account(id=n, platform="blind", handle=n) for n in accounts)
             ]
             await scheduler.run(until_idle=True)
             clock.advance(dt.timedelta(minutes=1))
             await scheduler.run(until_idle=True)
         return [p.id for p in pubs]
 
-    found, retry, abandon = asyncio.run(unknowns())
+    return asyncio.run(unknowns())
+
+
+def test_resolve_settles_what_waits_for_a_person(project: Path, capsys) -> None:
+    found, retry, abandon = make_unknowns(project, "abc")
     code, out, _ = cli(capsys, "list", "--attention", "--json")
     assert {p["id"] for p in json.loads(out)["publications"]} == {found, retry, abandon}
     code, out, err = cli(
@@ -447,3 +452,25 @@ def test_resolve_settles_what_waits_for_a_person(project: Path, capsys) -> None:
     code, out, err = cli(capsys, "resolve", abandon, "--retry")
     assert (code, out) == (1, "")
     assert err.startswith(f"error: cannot resolve publication {abandon}: it is failed")
+
+
+def test_attention_lists_every_page_of_what_waits_for_a_person(project: Path, capsys) -> None:
+    waiting = make_unknowns(project, "abc")
+    for day in range(1, 6):  # earlier than nothing, later than all: they fill pages
+        assert (
+            cli(capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", f"2020-01-0{day}")[0]
+            == 0
+        )
+    code, out, _ = cli(capsys, "list", "--attention", "--limit", "2", "--json")
+    assert code == 0
+    first = json.loads(out)
+    assert [p["attention"] for p in first["publications"]] == ["reconcile", "reconcile"]
+    assert first["next_cursor"] is not None
+    code, out, _ = cli(
+        capsys, "list", "--attention", "--limit", "2", "--cursor", first["next_cursor"], "--json"
+    )
+    assert code == 0
+    second = json.loads(out)
+    assert second["next_cursor"] is None
+    shown = [p["id"] for p in first["publications"] + second["publications"]]
+    assert sorted(shown) == sorted(waiting)

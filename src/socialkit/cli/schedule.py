@@ -285,6 +285,8 @@ def queue_command(
 
 # -- reading ----------------------------------------------------------------------------
 
+_ATTENTION = ("reconcile", "reauth")  # why a publication waits for a person
+
 
 def list_command(
     state_filter: Annotated[
@@ -306,25 +308,39 @@ def list_command(
     known = {s.value for s in PublicationState}
     for name in state_filter or ():
         if name not in known:
-            raise fail(f"unknown state {name!r} (states: {', '.join(sorted(known))})", code=2)
+            raise fail(
+                f"--state: unknown state {name!r} (states: {', '.join(sorted(known))})", code=2
+            )
     from socialkit.errors import StoreError
+    from socialkit.schedule.stores._common import encode_cursor
 
     with _scheduler() as scheduler:
+        # Each reason a person is needed is its own filtered listing (filtering one page
+        # afterwards would show an empty page while later ones hold some); they are
+        # merged in due order, and the cursor continues after the last one shown.
+        reasons: tuple[str | None, ...] = _ATTENTION if attention else (None,)
         try:
-            page = scheduler.list(
-                state=state_filter or None,
-                campaign=campaign,
-                account=account,
-                cursor=cursor,
-                limit=limit,
-            )
+            pages = [
+                scheduler.list(
+                    state=state_filter or None,
+                    campaign=campaign,
+                    account=account,
+                    attention=reason,
+                    cursor=cursor,
+                    limit=limit,
+                )
+                for reason in reasons
+            ]
         except StoreError as exc:
             if cursor is not None and "cursor" in str(exc):
                 raise fail(f"--cursor: {exc} (use next_cursor from list --json)", code=2) from None
             raise
-        items = [p for p in page.items if not attention or p.attention]
+    found = sorted((p for page in pages for p in page.items), key=lambda p: (p.due_at, p.id))
+    items = found[:limit]
+    more = len(found) > limit or any(page.next_cursor for page in pages)
+    next_cursor = encode_cursor(items[-1].due_at, items[-1].id) if more and items else None
     emit(
-        {"publications": [_row(p) for p in items], "next_cursor": page.next_cursor},
+        {"publications": [_row(p) for p in items], "next_cursor": next_cursor},
         as_json=as_json,
         text="\n".join(_line(p) for p in items) or "no publications",
     )
