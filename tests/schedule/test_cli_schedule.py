@@ -474,3 +474,19 @@ def test_attention_lists_every_page_of_what_waits_for_a_person(project: Path, ca
     assert second["next_cursor"] is None
     shown = [p["id"] for p in first["publications"] + second["publications"]]
     assert sorted(shown) == sorted(waiting)
+
+
+def test_run_once_on_a_terminal_prints_each_change(
+    project: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = cli(
+        capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", soon(), "--tz", "UTC",
+        "--json",
+    )  # fmt: skip
+    (pub,) = json.loads(out)["publications"]
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, _ = cli(capsys, "run", "--once")
+    assert code == 0
+    *changes, summary = out.splitlines()
+    assert changes[-1].endswith(f"{pub['id']} acme-feed: publishing → published")
+    assert summary == "claimed 1, reconciled 0, metric collections 0"

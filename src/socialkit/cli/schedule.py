@@ -642,6 +642,8 @@ def run_command(
     from socialkit.platforms.registry import get_registry
 
     progress = _Progress()
+    if once:
+        progress.plain = True  # no live display for a one-shot run: print each change
     plugin = types.ModuleType("socialkit_cli_progress")
 
     @hookimpl
