@@ -490,3 +490,26 @@ def test_run_once_on_a_terminal_prints_each_change(
     *changes, summary = out.splitlines()
     assert changes[-1].endswith(f"{pub['id']} acme-feed: publishing → published")
     assert summary == "claimed 1, reconciled 0, metric collections 0"
+
+
+def test_workers_read_the_project_store_themselves(
+    project: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socialkit.schedule.workers as workers
+
+    secret = "postgresql://app:s3cret@db.internal/social?schema=team_a"
+    text = (project / "socialkit.toml").read_text()
+    (project / "socialkit.toml").write_text(text.replace("sqlite:///socialkit.db", secret))
+    calls: list[dict[str, object]] = []
+
+    def run_workers(count: int, **options: object) -> int:
+        calls.append({"count": count, **options})
+        return 0
+
+    monkeypatch.setattr(workers, "run_workers", run_workers)
+    assert cli(capsys, "run", "--workers", "3")[0] == 0
+    assert cli(capsys, "--store", "sqlite:///other.db", "run", "--workers", "2", "--once")[0] == 0
+    assert calls == [
+        {"count": 3, "store_url": None, "config_path": None, "once": False},
+        {"count": 2, "store_url": "sqlite:///other.db", "config_path": None, "once": True},
+    ]

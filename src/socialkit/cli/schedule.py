@@ -631,9 +631,10 @@ def run_command(
         from socialkit.schedule.workers import run_workers
 
         cli = state()
-        code = run_workers(
-            workers, store_url=cli.store_url(), config_path=cli.config_path, once=once
-        )
+        # A store from the project file is read from the same file by each worker: its
+        # URL (which may hold a password) is not put on their command lines, where `ps`
+        # shows it to every user of the machine.
+        code = run_workers(workers, store_url=cli.store, config_path=cli.config_path, once=once)
         raise typer.Exit(code)
     import signal
     import types
