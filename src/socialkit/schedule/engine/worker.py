@@ -34,6 +34,12 @@ __all__ = ["RunStats", "Worker"]
 log = logging.getLogger("socialkit.schedule")
 _RULES_EVERY = dt.timedelta(minutes=10)
 _CHORES_EVERY = dt.timedelta(seconds=1)
+# After a claim that found less than it had room for (the due accounts are busy), the
+# next one waits this many times as long as that claim took, when only finishing
+# publishes woke the loop: a claim reads every due row, so claiming for each publish
+# that finishes would spend the store's thread on claims while the finished accounts
+# gain little (they wait at most a few claim durations; new due work does not wait).
+_CLAIM_GAP = 4.0
 
 
 @attrs.define
@@ -54,6 +60,8 @@ class Worker:
         self.dispatcher = Dispatcher(services)
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished = 0
+        self._claim_gap_until: float | None = None
+        self._due_hint: dt.datetime | None = None
 
     @property
     def in_flight(self) -> int:
@@ -98,6 +106,7 @@ class Worker:
                     # First pass: apply the misfire policy before claiming anything.
                     await s.store.expire_overdue(now=now, actor=s.config.worker_id)
                 finished_before = self._finished
+                await self._claim_gap(now, stop)
                 claimed, full = await self._claim(claim_at, wake, stats)
                 if next_chores is None or now >= next_chores:
                     # The misfire policy and metric collection need no sub-second
@@ -118,6 +127,7 @@ class Worker:
                     await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
                     continue
                 due = await s.store.next_due(now=now)
+                self._due_hint = due if due is not None and due > now else None
                 if due is not None and due <= now:
                     # Due but not claimable now (its account is busy): a finishing publish
                     # or a commit elsewhere wakes us; otherwise look again shortly.
@@ -151,6 +161,19 @@ class Worker:
 
         task.add_done_callback(done)
 
+    async def _claim_gap(self, now: dt.datetime, stop: asyncio.Event) -> None:
+        """Space claims out while publishes are in flight (see ``_CLAIM_GAP``), unless
+        the store said something falls due by now."""
+        until = self._claim_gap_until
+        if until is None or not self._tasks:
+            return
+        if self._due_hint is not None and now >= self._due_hint:
+            return
+        pause = until - asyncio.get_running_loop().time()
+        if pause > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+
     async def _claim(
         self, now: dt.datetime, wake: asyncio.Event, stats: RunStats
     ) -> tuple[int, bool]:
@@ -162,12 +185,17 @@ class Worker:
         if room <= 0:
             return 0, False
         limit = min(room, s.config.batch_size)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         claims = await s.store.claim(
             s.config.worker_id,
             now=now,
             limit=limit,
             lease=s.config.lease,
             per_account=s.config.per_account,
+        )
+        self._claim_gap_until = (
+            None if len(claims) == limit else started + _CLAIM_GAP * (loop.time() - started)
         )
         for claim in claims:
             if claim.kind == "reconcile":

@@ -13,7 +13,10 @@ from socialkit.schedule.stores._sqlite_rows import (
     apply_transition,
     checkpoints_of,
     event_row,
+    insert_events,
+    insert_rows,
     load_pauses,
+    update_ids,
 )
 
 if TYPE_CHECKING:
@@ -137,8 +140,16 @@ def sweep(conn: sqlite3.Connection, now: int, lease: int, pauses: Sequence[Pause
                 data={"worker": owner},
             )
         )
-    if events:
-        conn.executemany(EVENT_SQL, events)
+    insert_events(conn, events)
+
+
+# Accounts at their in-flight limit (leases held, by any worker). A claim skips their
+# due rows in SQL: handing each of them to Python only to skip it there costs a statement
+# step (a GIL round trip) per row, and busy accounts can hold most of the due rows.
+_BUSY = (
+    "(workspace, account_id) NOT IN (SELECT workspace, account_id FROM publications "
+    "WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id HAVING COUNT(*) >= ?)"
+)
 
 
 def claim(
@@ -153,37 +164,49 @@ def claim(
     now = to_us(now_dt)
     pauses = load_pauses(conn)
     sweep(conn, now, lease, pauses)
-    in_flight: dict[AccountKey, int] = {
-        (ws, account_id): n
-        for ws, account_id, n in conn.execute(
-            "SELECT workspace, account_id, COUNT(*) FROM publications "
-            "WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id"
-        )
-    }
+    busy = f" AND {_BUSY}" if per_account is not None else ""
+    busy_params: tuple[Any, ...] = (per_account,) if per_account is not None else ()
+    # Only accounts below the limit: the busy ones never reach Python.
+    in_flight: dict[AccountKey, int] = (
+        {
+            (ws, account_id): n
+            for ws, account_id, n in conn.execute(
+                "SELECT workspace, account_id, COUNT(*) FROM publications "
+                "WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id "
+                "HAVING COUNT(*) < ?",
+                (per_account,),
+            )
+        }
+        if per_account is not None and per_account > 1
+        else {}
+    )
     blocked, left, unblock = holds(conn, now_dt)
     blocked |= set(unblock)
     reconcilable = conn.execute(
         "SELECT id, workspace, account_id, campaign, state FROM publications "
         "INDEXED BY publications_reconcile "
-        "WHERE state = 'unknown' AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL "
-        "ORDER BY run_at, id",
-        (now,),
+        "WHERE state = 'unknown' AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL"
+        f"{busy} ORDER BY run_at, id",
+        (now, *busy_params),
     )
     due = conn.execute(
         "SELECT id, workspace, account_id, campaign, state FROM publications "
         "INDEXED BY publications_due "
-        "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ? ORDER BY run_at, id",
-        (now,),
+        f"WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ?{busy} ORDER BY run_at, id",
+        (now, *busy_params),
     )
     if per_account is not None:
         # How many claims can succeed at all, counted in SQL: without it, a claim while
-        # every account is busy would walk every due row in Python to find nothing.
+        # every free account has taken its share would walk every due row to find
+        # nothing more. The busy accounts are left out after DISTINCT (once per
+        # account), not row by row.
         accounts: set[AccountKey] = set(
             conn.execute(
-                "SELECT DISTINCT workspace, account_id FROM publications "
-                "INDEXED BY publications_due "
-                "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ?",
-                (now,),
+                "WITH due AS MATERIALIZED (SELECT DISTINCT workspace, account_id "
+                "FROM publications INDEXED BY publications_due "
+                "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ?) "
+                f"SELECT workspace, account_id FROM due WHERE {_BUSY}",
+                (now, per_account),
             )
         )
         if reconcile:
@@ -191,14 +214,14 @@ def claim(
                 conn.execute(
                     "SELECT DISTINCT workspace, account_id FROM publications "
                     "INDEXED BY publications_reconcile WHERE state = 'unknown' "
-                    "AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL",
-                    (now,),
+                    f"AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL{busy}",
+                    (now, per_account),
                 )
             )
         possible = sum(
             min(per_account - in_flight.get(key, 0), left.get(key, per_account))
             for key in accounts
-            if key not in blocked and in_flight.get(key, 0) < per_account
+            if key not in blocked
         )
         limit = min(limit, max(0, possible))
     chosen = select_claims(
@@ -274,7 +297,7 @@ def claim(
                 to_state=v[15],
             )
         )
-    conn.executemany(EVENT_SQL, events)
+    insert_events(conn, events)
     return claims
 
 
@@ -325,7 +348,7 @@ def mark_publishing(
         [start.id for start in starts],
     )
     results: list[bool] = []
-    updates: list[tuple[Any, ...]] = []
+    updates: dict[str | None, list[str]] = {}  # by pinned draft (usually one or two)
     events: list[tuple[Any, ...]] = []
     spent: dict[AccountKey, int] = {}
     for start in starts:
@@ -342,7 +365,7 @@ def mark_publishing(
             continue
         _, attempt, _, _, workspace, account_id, campaign, sends = found
         rows[start.id] = ("publishing", *found[1:])  # a repeat in this batch is refused
-        updates.append((start.draft_json, now + lease, now, start.id))
+        updates.setdefault(start.draft_json, []).append(start.id)
         spent[(workspace, account_id)] = spent.get((workspace, account_id), 0) + 1
         events.append(
             event_row(
@@ -361,13 +384,15 @@ def mark_publishing(
             )
         )
         results.append(True)
-    if updates:
-        conn.executemany(
+    for draft, ids in updates.items():
+        update_ids(
+            conn,
             "UPDATE publications SET state = 'publishing', sends = sends + 1, "
-            "draft = COALESCE(draft, ?), lease_expires_at = ?, updated_at = ? WHERE id = ?",
-            updates,
+            "draft = COALESCE(draft, ?), lease_expires_at = ?, updated_at = ?",
+            (draft, now + lease, now),
+            ids,
         )
-        conn.executemany(EVENT_SQL, events)
+    insert_events(conn, events)
     if (
         spent
         and conn.execute(
@@ -455,7 +480,7 @@ def record_receipts(
     results: list[bool] = []
     inserts: list[tuple[Any, ...]] = []
     posts: list[tuple[str, str, str]] = []
-    published: list[tuple[int, str]] = []
+    published: list[str] = []
     events: list[tuple[Any, ...]] = []
     tasks: list[tuple[str, int, str]] = []
     for record in receipts:
@@ -480,7 +505,7 @@ def record_receipts(
         moved = state != S.PUBLISHED
         if moved:
             rows[record.id] = ("published", *rows[record.id][1:])
-            published.append((now, record.id))
+            published.append(record.id)
             at = to_us(record.receipt.published_at)
             tasks.extend(
                 (record.id, at + int(seconds * 1_000_000), label)
@@ -507,26 +532,28 @@ def record_receipts(
             )
         )
         results.append(moved)
-    conn.executemany(
+    insert_rows(
+        conn,
         "INSERT INTO receipts (publication_id, attempt, source, platform, post_id, receipt, "
-        "recorded_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+        "recorded_at) VALUES ",
         inserts,
+        tail=" ON CONFLICT DO NOTHING",
     )
-    conn.executemany(
-        "INSERT INTO receipt_posts (platform, post_id, publication_id) VALUES (?,?,?) "
-        "ON CONFLICT DO NOTHING",
+    insert_rows(
+        conn,
+        "INSERT INTO receipt_posts (platform, post_id, publication_id) VALUES ",
         posts,
+        tail=" ON CONFLICT DO NOTHING",
     )
-    conn.executemany(
+    update_ids(
+        conn,
         "UPDATE publications SET state = 'published', lease_owner = NULL, "
-        "lease_expires_at = NULL, attention = NULL, updated_at = ? WHERE id = ?",
+        "lease_expires_at = NULL, attention = NULL, updated_at = ?",
+        (now,),
         published,
     )
-    conn.executemany(EVENT_SQL, events)
-    if tasks:
-        conn.executemany(
-            "INSERT INTO metric_tasks (publication_id, due_at, label) VALUES (?,?,?)", tasks
-        )
+    insert_events(conn, events)
+    insert_rows(conn, "INSERT INTO metric_tasks (publication_id, due_at, label) VALUES ", tasks)
     return results
 
 

@@ -39,17 +39,78 @@ ROW_COLUMNS = (
     "publish_late, problems, last_error, attention, created_at, updated_at"
 )
 
-EVENT_SQL = (
+EVENT_HEAD = (
     "INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, "
-    "reason, attempt, from_state, to_state, error, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "reason, attempt, from_state, to_state, error, data) VALUES "
 )
+EVENT_SQL = EVENT_HEAD + "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
-_INSERT_SQL = (
+_INSERT_HEAD = (
     "INSERT INTO publications (id, workspace, account_id, platform, revision, due_at, "
     "local_time, zone, state, run_at, expires_at, idempotency_key, campaign, rule_id, "
-    "approvals_required, grace_s, publish_late, created_at, updated_at) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+    "approvals_required, grace_s, publish_late, created_at, updated_at) VALUES "
 )
+_INSERT_TAIL = " ON CONFLICT DO NOTHING"
+
+# Rows per multi-row statement: powers of two, so few distinct statements are prepared
+# (and all stay in the connection's statement cache); at most 999 parameters each, the
+# limit of old SQLite builds.
+_CHUNKS = (64, 32, 16, 8, 4, 2, 1)
+_MAX_PARAMS = 999
+_statements: dict[tuple[str, str, int, int], str] = {}
+
+
+def insert_rows(
+    conn: sqlite3.Connection,
+    head: str,
+    rows: Sequence[Sequence[Any]],
+    *,
+    tail: str = "",
+) -> None:
+    """``INSERT … VALUES (…), (…), …`` with many rows per statement.
+
+    One statement carries up to 64 rows, so a batch costs a handful of statement steps
+    instead of one per row (each step is a round trip through the GIL, which a busy
+    event loop thread holds).
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    start = 0
+    total = len(rows)
+    while start < total:
+        left = total - start
+        size = next(n for n in _CHUNKS if n <= left and n * width <= _MAX_PARAMS)
+        key = (head, tail, width, size)
+        sql = _statements.get(key)
+        if sql is None:
+            group = "(" + ",".join("?" * width) + ")"
+            sql = _statements[key] = head + ",".join([group] * size) + tail
+        params = [value for row in rows[start : start + size] for value in row]
+        conn.execute(sql, params)
+        start += size
+
+
+def update_ids(
+    conn: sqlite3.Connection, head: str, params: Sequence[Any], ids: Sequence[str]
+) -> None:
+    """``{head} WHERE id IN (…)`` over ``ids``: one statement per up to 64 ids."""
+    start = 0
+    total = len(ids)
+    while start < total:
+        size = next(n for n in _CHUNKS if n <= total - start)
+        key = (head, "", 1, size)
+        sql = _statements.get(key)
+        if sql is None:
+            sql = _statements[key] = f"{head} WHERE id IN ({','.join('?' * size)})"
+        conn.execute(sql, (*params, *ids[start : start + size]))
+        start += size
+
+
+def insert_events(conn: sqlite3.Connection, events: Sequence[Sequence[Any]]) -> None:
+    """Append rows built by :func:`event_row` to the event log."""
+    insert_rows(conn, EVENT_HEAD, events)
+
 
 _UPDATE_SQL = (
     "UPDATE publications SET state=?, run_at=?, due_at=?, expires_at=?, local_time=?, zone=?, "
@@ -216,7 +277,7 @@ def add(conn: sqlite3.Connection, publications: Sequence[NewPublication], now: i
             )
         )
     before = conn.total_changes
-    conn.executemany(_INSERT_SQL, params)
+    insert_rows(conn, _INSERT_HEAD, params, tail=_INSERT_TAIL)
     inserted = conn.total_changes - before
     ids = [new.id for new in publications]
     fresh = list(range(len(publications)))
@@ -230,8 +291,8 @@ def add(conn: sqlite3.Connection, publications: Sequence[NewPublication], now: i
             if owner == new.id and new.id not in ids[:i]:
                 fresh.append(i)
             ids[i] = owner
-    conn.executemany(
-        EVENT_SQL,
+    insert_events(
+        conn,
         [
             event_row(
                 now,
