@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from socialkit.cli import main
-from socialkit.cli.store import _shown
+from socialkit.cli.store import shown_url
 from socialkit.schedule.stores.sqlite import SqliteStore
 from tests.postgres.populate import populate
 
@@ -70,7 +70,7 @@ def test_copy_between_sqlite_files(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_urls_are_shown_with_their_schema_and_without_a_password() -> None:
     assert (
-        _shown("postgresql://app:s3cret@db:5432/social?schema=team_a&sslmode=require")
+        shown_url("postgresql://app:s3cret@db:5432/social?schema=team_a&sslmode=require")
         == "postgresql://app:***@db:5432/social?schema=team_a&sslmode=require"
     )
-    assert _shown("sqlite:///socialkit.db") == "sqlite:///socialkit.db"
+    assert shown_url("sqlite:///socialkit.db") == "sqlite:///socialkit.db"

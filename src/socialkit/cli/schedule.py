@@ -670,7 +670,11 @@ def run_command(
         scheduler.start()
         try:
             if progress.plain:
-                sys.stdout.write(f"socialkit run: worker started on {state().store_url()}\n")
+                from socialkit.cli.store import shown_url
+
+                sys.stdout.write(
+                    f"socialkit run: worker started on {shown_url(state().store_url())}\n"
+                )
                 sys.stdout.flush()
                 while not stopping.wait(0.5):
                     pass

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.records import SchemaInfo
     from socialkit.schedule.stores.ops import StoreStatus
 
-__all__ = ["parse_age", "register"]
+__all__ = ["parse_age", "register", "shown_url"]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(store, name="store")
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """``url`` as the commands print it: no password, but the PostgreSQL schema kept
     (two stores in one database differ only by it)."""
     from socialkit.schedule.stores import mask_url
@@ -83,7 +83,7 @@ def _existing(url: str, what: str) -> str:
 
         path = SqliteStore(url).path
         if str(path) != ":memory:" and not path.exists():
-            raise fail(f"{what}: no SQLite store at {path} (got {_shown(url)})", code=2)
+            raise fail(f"{what}: no SQLite store at {path} (got {shown_url(url)})", code=2)
     elif scheme in ("postgresql", "postgres"):
         from socialkit._runtime import run_sync
 
@@ -92,7 +92,7 @@ def _existing(url: str, what: str) -> str:
 
             schema = parse_postgres_url(url).schema
             raise fail(
-                f"{what}: no store in schema {schema!r} at {_shown(url)} "
+                f"{what}: no store in schema {schema!r} at {shown_url(url)} "
                 "(create one with `socialkit store migrate`)",
                 code=2,
             )
@@ -270,7 +270,7 @@ def copy_command(
     copied: dict[str, Any] = run_sync(copy_store(_existing(source, "SOURCE"), target))
     details = ", ".join(f"{n} {table}" for table, n in copied.items() if n) or "nothing"
     emit(
-        {"source": _shown(source), "target": _shown(target), "copied": copied},
+        {"source": shown_url(source), "target": shown_url(target), "copied": copied},
         as_json=as_json,
-        text=f"copied {details}\nfrom {_shown(source)}\nto   {_shown(target)}",
+        text=f"copied {details}\nfrom {shown_url(source)}\nto   {shown_url(target)}",
     )
