@@ -160,7 +160,7 @@ def earliest_instant(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 
 _LOOSE = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?)?$"
+    r"^(?P<date>\d{4}-\d{2}-\d{2})(?:(?:\s+|T)(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?)?$"
 )
 _OFFSET = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$", re.IGNORECASE)
 
@@ -170,8 +170,9 @@ def parse_local(text: str) -> dt.datetime:
 
     Accepts ``YYYY-MM-DD HH:MM``, ``YYYY-MM-DDTHH:MM[:SS]`` (other ISO 8601 forms that
     :meth:`datetime.fromisoformat` reads, such as ``20261201T0900``, too), a one-digit
-    hour (``"2026-12-01 9:00"``), and a bare date (midnight). A wall time carries no
-    offset: the zone is given separately, so ``"…+01:00"`` and ``"…Z"`` are refused.
+    hour (``"2026-12-01 9:00"``), any run of spaces or tabs between the date and the time,
+    and a bare date (midnight). A wall time carries no offset: the zone is given
+    separately, so ``"…+01:00"`` and ``"…Z"`` are refused.
 
     Raises:
         ValueError: the text is not a local date and time; the message quotes it.
