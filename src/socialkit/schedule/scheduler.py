@@ -15,9 +15,11 @@ import asyncio
 import builtins
 import contextlib
 import datetime as dt
+import functools
 import signal
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -780,10 +782,11 @@ class AsyncScheduler:
 def _created(
     new: NewPublication, post: Post, now: dt.datetime, state: PublicationState
 ) -> Publication:
-    """The publication just inserted, without reading it back."""
+    """The publication just inserted, without reading it back (its values were checked
+    on the way in, so the model is built without validating them again)."""
     from socialkit.schedule.publication import Publication
 
-    return Publication(
+    return Publication.model_construct(
         id=new.id,
         workspace=new.workspace,
         account_id=new.account_id,
@@ -815,12 +818,15 @@ def _moment(at: When, zone: str) -> Occurrence:
     if isinstance(at, str):
         return Occurrence.at(parse_local(at), zone)
     if at.tzinfo is not None and at.utcoffset() is not None:
-        from zoneinfo import ZoneInfo
-
-        instant = at.astimezone(dt.UTC)
-        local = instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        instant = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)
+        local = instant.astimezone(_zone(zone)).replace(tzinfo=None)
         return Occurrence(local=local, due_at=instant, zone=zone, key=local.isoformat())
     return Occurrence.at(at, zone)
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _local_start(start: When | None, zone: str, now: dt.datetime) -> dt.datetime:

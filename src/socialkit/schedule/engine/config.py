@@ -63,9 +63,9 @@ class EngineConfig:
         idle_poll: the longest a worker sleeps when the store cannot say when work is due
             (an account at its in-flight limit in another worker).
         shutdown_timeout: how long a graceful stop waits for in-flight publishes.
-        claim_ahead: how long before a due time a sleeping worker wakes to claim, so
-            the claim's round trip does not make the publish late (it is still sent no
-            earlier than due).
+        claim_ahead: how long before a due time a sleeping worker wakes to claim and
+            commit ``publishing``, so neither round trip makes the publish late (it is
+            still sent no earlier than due).
         publish_timeout: the longest one publish call may take; past it the outcome is
             unknown (the request may have gone out).
     """

@@ -190,8 +190,6 @@ class Dispatcher:
                 await self.finish(ready)
                 return
             prepared = ready
-        if job.not_before is not None and self.s.clock.now() < job.not_before:
-            await self.s.clock.wait(job.not_before, asyncio.Event())
         if job.lost:
             log.info("publication %s: lease lost before sending; not sent", claim.id)
             return
@@ -201,10 +199,14 @@ class Dispatcher:
             from_state=claim.state,
             draft_json=self.s.draft_json(prepared.draft) if claim.draft_json is None else None,
         )
+        # Claimed a moment ahead of its due time (at most ``claim_ahead``): ``publishing``
+        # is committed before that moment, so only the request itself is left at it.
         if not await self._starts.submit(start):
             log.info("publication %s: claim lost before sending; not sent", claim.id)
             return
         job.sending = True
+        if job.not_before is not None and self.s.clock.now() < job.not_before:
+            await self.s.clock.wait(job.not_before, asyncio.Event())
         try:
             async with asyncio.timeout(self.s.config.publish_timeout.total_seconds()):
                 receipt = await self._send(prepared.platform, prepared.draft, prepared.ctx)

@@ -88,6 +88,7 @@ class Services:
         lambda: _Lru(1024)
     )
     _draft_json: dict[int, tuple[Draft, str]] = attrs.Factory(dict)
+    _revision_of: dict[int, tuple[Post, str]] = attrs.Factory(dict)
     _contexts: _Lru[tuple[str, str], Context] = attrs.Factory(lambda: _Lru(4096))
     _accounts: _Lru[tuple[str, str], Account] = attrs.Factory(lambda: _Lru(4096, ttl=5.0))
     _capabilities: _Lru[tuple[str, str], Capabilities] = attrs.Factory(
@@ -126,11 +127,22 @@ class Services:
 
     async def store_revision(self, post: Post) -> str:
         """Pin ``post`` in the store (once per process and revision); returns its hash."""
-        revision = post.revision()
+        revision = self.revision_of(post)
         if self._stored_revisions.get(revision) is None:
             await self.store.put_revision(post, now=self.clock.now())
             self._stored_revisions.put(revision, True)
             self._posts.put(revision, post)
+        return revision
+
+    def revision_of(self, post: Post) -> str:
+        """``post.revision()``, hashed once per post object (posts are frozen models)."""
+        found = self._revision_of.get(id(post))
+        if found is not None and found[0] is post:
+            return found[1]
+        revision = post.revision()
+        if len(self._revision_of) >= 1024:
+            self._revision_of.clear()
+        self._revision_of[id(post)] = (post, revision)
         return revision
 
     async def store_account(self, account: Account) -> None:

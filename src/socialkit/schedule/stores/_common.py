@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 import threading
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -60,6 +61,12 @@ def from_us(value: int) -> dt.datetime:
 
 _id_lock = threading.Lock()
 _id_last = [0, 0]
+# The random tail of ids: a generator seeded from the OS (one getrandom call per id
+# costs more than the rest of new_id), seeded afresh in a forked child so that parent
+# and child never share a sequence.
+_id_random = random.Random(os.urandom(32))
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=lambda: _id_random.seed(os.urandom(32)))
 
 
 def new_id(prefix: str = "p") -> str:
@@ -73,7 +80,8 @@ def new_id(prefix: str = "p") -> str:
         else:
             sequence = 0
         _id_last[0], _id_last[1] = millis, sequence
-    return f"{prefix}{millis:012x}{sequence:04x}{os.urandom(6).hex()}"
+        tail = _id_random.getrandbits(48)
+    return f"{prefix}{millis:012x}{sequence:04x}{tail:012x}"
 
 
 def dumps(value: Any) -> str:

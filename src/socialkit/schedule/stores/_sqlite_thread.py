@@ -27,11 +27,74 @@ __all__ = ["Checkpointer", "SqliteThread"]
 T = TypeVar("T")
 log = logging.getLogger("socialkit.store")
 
-_Work = tuple["Callable[[sqlite3.Connection], Any]", "Future[Any]"]
+# The most writes one transaction carries: enough to share a commit among everything a
+# busy engine queues while the previous commit runs, few enough that the first caller
+# of a group is not kept waiting long.
+_GROUP_MAX = 64
+
+
+class _Call:
+    """One queued function and where its outcome goes."""
+
+    __slots__ = ("fn", "loop", "waiter", "write")
+
+    def __init__(
+        self,
+        fn: Callable[[sqlite3.Connection], Any],
+        loop: asyncio.AbstractEventLoop,
+        waiter: asyncio.Future[Any],
+        write: bool,
+    ) -> None:
+        self.fn = fn
+        self.loop = loop
+        self.waiter = waiter
+        self.write = write
+
+
+_Outcome = tuple[_Call, bool, Any]
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    """Resolve waiters on their loop (called there)."""
+    for call, ok, value in outcomes:
+        if call.waiter.done():  # the caller gave up waiting (cancelled)
+            continue
+        if ok:
+            call.waiter.set_result(value)
+        else:
+            call.waiter.set_exception(value)
+
+
+def _deliver(outcomes: list[_Outcome]) -> None:
+    """Hand outcomes back: one ``call_soon_threadsafe`` per event loop, not per call."""
+    if not outcomes:
+        return
+    first = outcomes[0][0].loop
+    if all(call.loop is first for call, _, _ in outcomes):
+        by_loop = {first: outcomes}
+    else:
+        by_loop = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+            loop.call_soon_threadsafe(_settle, items)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        with contextlib.suppress(Exception):
+            conn.execute("ROLLBACK")
 
 
 class SqliteThread:
     """Runs functions ``fn(connection)`` one at a time on a dedicated thread.
+
+    Writes (:meth:`write`) run in ``BEGIN IMMEDIATE`` transactions, and writes that are
+    queued together share one: each runs inside a savepoint of its own (so one that
+    fails rolls back alone) and every caller's result is delivered only after the
+    ``COMMIT`` that holds its changes (group commit). Results return to the event loop
+    in one batch per group.
 
     Args:
         connect: opens the connection (called on the thread).
@@ -50,9 +113,10 @@ class SqliteThread:
         self._connect = connect
         self._poll = poll
         self._on_foreign_commit = on_foreign_commit
-        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._ready: Future[None] = Future()
+        self._closed = False
         self.watching = False
         self._version: int | None = None
 
@@ -61,47 +125,25 @@ class SqliteThread:
         self._thread.start()
         self._ready.result()
 
-    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
-        """Queue ``fn``; its result (or exception) arrives in the returned future."""
-        future: Future[T] = Future()
-        if not self._thread.is_alive():
-            future.set_exception(RuntimeError("the SQLite store is closed"))
-            return future
-        self._queue.put((fn, future))
-        return future
-
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the thread and await its result.
+        """Run ``fn`` on the thread (outside any transaction) and await its result."""
+        return await self._call(fn, write=False)
 
-        The result comes back with one ``call_soon_threadsafe`` (no intermediate
-        :class:`concurrent.futures.Future`): a round trip is two thread wake-ups.
-        """
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in a write transaction; its result arrives once it is committed."""
+        return await self._call(fn, write=True)
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        if self._closed or not self._thread.is_alive():
+            raise RuntimeError("the SQLite store is closed")
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[T] = loop.create_future()
-
-        def deliver(ok: bool, value: Any) -> None:
-            if waiter.done():
-                return
-            if ok:
-                waiter.set_result(value)
-            else:
-                waiter.set_exception(value)
-
-        def call(conn: sqlite3.Connection) -> None:
-            try:
-                result = fn(conn)
-            except BaseException as exc:
-                loop.call_soon_threadsafe(deliver, False, exc)
-            else:
-                loop.call_soon_threadsafe(deliver, True, result)
-
-        future = self.submit(call)
-        if future.done():  # the thread is gone
-            future.result()
+        self._queue.put(_Call(fn, loop, waiter, write))
         return await waiter
 
     def stop(self) -> None:
         """Finish queued work, close the connection and end the thread."""
+        self._closed = True
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
@@ -116,36 +158,98 @@ class SqliteThread:
             return
         self._ready.set_result(None)
         last_check = time.monotonic()
+        # A read (or the stop signal) taken from the queue while gathering writes runs
+        # after their commit.
+        held: list[_Call | None] = []
         try:
             while True:
-                timeout = self._poll if self.watching else None
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    self._check_version(conn)
-                    last_check = time.monotonic()
-                    continue
+                if held:
+                    item = held.pop()
+                else:
+                    timeout = self._poll if self.watching else None
+                    try:
+                        item = self._queue.get(timeout=timeout)
+                    except queue.Empty:
+                        self._check_version(conn)
+                        last_check = time.monotonic()
+                        continue
                 if item is None:
                     break
-                fn, future = item
-                if future.set_running_or_notify_cancel():
+                if item.write:
+                    group = [item]
+                    while len(group) < _GROUP_MAX:
+                        try:
+                            nxt = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        if nxt is None or not nxt.write:
+                            held.append(nxt)
+                            break
+                        group.append(nxt)
+                    _deliver(self._write_group(conn, group))
+                else:
                     try:
-                        future.set_result(fn(conn))
+                        outcome: _Outcome = (item, True, item.fn(conn))
                     except BaseException as exc:
-                        future.set_exception(exc)
+                        outcome = (item, False, exc)
+                    _deliver([outcome])
                 if self.watching and time.monotonic() - last_check >= self._poll:
                     self._check_version(conn)
                     last_check = time.monotonic()
         finally:
             with contextlib.suppress(Exception):
                 conn.close()
+            closed = RuntimeError("the SQLite store is closed")
+            rest: list[_Outcome] = [(c, False, closed) for c in held if c is not None]
             while True:
                 try:
-                    rest = self._queue.get_nowait()
+                    leftover = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if rest is not None and rest[1].set_running_or_notify_cancel():
-                    rest[1].set_exception(RuntimeError("the SQLite store is closed"))
+                if leftover is not None:
+                    rest.append((leftover, False, closed))
+            _deliver(rest)
+
+    def _write_group(self, conn: sqlite3.Connection, group: list[_Call]) -> list[_Outcome]:
+        """Run writes in one transaction; every outcome is final (committed or failed)."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            return [(call, False, exc) for call in group]
+        if len(group) == 1:
+            (call,) = group
+            try:
+                value = call.fn(conn)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                _rollback(conn)
+                return [(call, False, exc)]
+            return [(call, True, value)]
+        outcomes: list[_Outcome] = []
+        try:
+            for index, call in enumerate(group):
+                conn.execute("SAVEPOINT socialkit_call")
+                try:
+                    value = call.fn(conn)
+                except BaseException as exc:
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back (a full disk, say):
+                        # what the earlier calls wrote is gone with it. The rest run anew.
+                        lost = [(c, False, exc) for c, _, _ in outcomes]
+                        rest = group[index + 1 :]
+                        again = self._write_group(conn, rest) if rest else []
+                        return [*lost, (call, False, exc), *again]
+                    conn.execute("ROLLBACK TO socialkit_call")
+                    conn.execute("RELEASE socialkit_call")
+                    outcomes.append((call, False, exc))
+                else:
+                    conn.execute("RELEASE socialkit_call")
+                    outcomes.append((call, True, value))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            _rollback(conn)
+            return [(call, False, exc) for call in group]
+        return outcomes
 
     def _check_version(self, conn: sqlite3.Connection) -> None:
         try:

@@ -153,17 +153,8 @@ class SqliteStore:
         return await self._worker().run(fn)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T], *, notify: bool = False) -> T:
-        def transaction(conn: sqlite3.Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-
-        result = await self._worker().run(transaction)
+        # A BEGIN IMMEDIATE transaction, shared with the writes queued beside it.
+        result = await self._worker().write(fn)
         if notify:
             self._notify()
         return result
