@@ -182,3 +182,67 @@ def test_survives_sigkill_during_writes(tmp_path: Path) -> None:
     assert set(committed) <= stored
     assert len(stored) >= 40 * 50
     assert created == len(stored)  # every row has its event: transactions were whole
+
+
+async def test_queued_writes_share_a_commit_and_a_failing_one_rolls_back_alone(
+    tmp_path: Path,
+) -> None:
+    """Writes queued while the store's thread is busy run in one transaction, each in a
+    savepoint: the one that fails leaves nothing behind, the others are committed, and
+    every caller hears its own outcome."""
+    import asyncio
+
+    store = SqliteStore(f"sqlite:///{tmp_path}/group.db")
+    statements: list[str] = []
+    connect = store._connect
+
+    def traced() -> sqlite3.Connection:
+        conn = connect()
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    store._connect = traced  # type: ignore[method-assign]
+    await store.open()
+    try:
+        entered, release = threading.Event(), threading.Event()
+
+        def block(conn: sqlite3.Connection) -> bool:
+            entered.set()
+            return release.wait(10)
+
+        busy = asyncio.ensure_future(store._read(block))
+        assert await asyncio.to_thread(entered.wait, 10)  # the store's thread is held
+
+        def insert(key: str, *, fail: bool = False) -> object:
+            def write(conn: sqlite3.Connection) -> str:
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, 'x')", (key,))
+                if fail:
+                    raise StoreError(f"{key} refused")
+                return key
+
+            return store._write(write)
+
+        writes = [
+            asyncio.ensure_future(insert(key, fail=key == "k2"))  # type: ignore[arg-type]
+            for key in ("k1", "k2", "k3")
+        ]
+        await asyncio.sleep(0)  # a yield, not a wait: each write task queues its call
+        statements.clear()
+        release.set()
+        assert await busy is True
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        assert statements.count("BEGIN IMMEDIATE") == 1  # one transaction for the three
+        assert statements.count("COMMIT") == 1
+        assert statements.count("ROLLBACK TO socialkit_call") == 1
+        assert results[0] == "k1"
+        assert results[2] == "k3"
+        assert isinstance(results[1], StoreError)
+        assert "k2 refused" in str(results[1])
+    finally:
+        await store.close()
+    conn = sqlite3.connect(tmp_path / "group.db")
+    try:
+        keys = {row[0] for row in conn.execute("SELECT key FROM meta WHERE key LIKE 'k%'")}
+    finally:
+        conn.close()
+    assert keys == {"k1", "k3"}

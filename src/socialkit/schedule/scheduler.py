@@ -782,11 +782,10 @@ class AsyncScheduler:
 def _created(
     new: NewPublication, post: Post, now: dt.datetime, state: PublicationState
 ) -> Publication:
-    """The publication just inserted, without reading it back (its values were checked
-    on the way in, so the model is built without validating them again)."""
+    """The publication just inserted, without reading it back."""
     from socialkit.schedule.publication import Publication
 
-    return Publication.model_construct(
+    return Publication(
         id=new.id,
         workspace=new.workspace,
         account_id=new.account_id,
