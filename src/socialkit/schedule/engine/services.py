@@ -40,6 +40,7 @@ __all__ = ["Services"]
 
 K = TypeVar("K")
 V = TypeVar("V")
+_Rendered = tuple["Capabilities", "Draft", tuple["Problem", ...]]
 
 
 class _Lru(Generic[K, V]):
@@ -84,9 +85,7 @@ class Services:
     http_client: httpx.AsyncClient | None = None
     _own_http: bool = False
     _posts: _Lru[str, Post] = attrs.Factory(lambda: _Lru(1024))
-    _drafts: _Lru[tuple[Any, ...], tuple[Draft, tuple[Problem, ...]]] = attrs.Factory(
-        lambda: _Lru(1024)
-    )
+    _drafts: _Lru[tuple[Any, ...], _Rendered] = attrs.Factory(lambda: _Lru(4096))
     _draft_json: dict[int, tuple[Draft, str]] = attrs.Factory(dict)
     _revision_of: dict[int, tuple[Post, str]] = attrs.Factory(dict)
     _contexts: _Lru[tuple[str, str], Context] = attrs.Factory(lambda: _Lru(4096))
@@ -236,11 +235,13 @@ class Services:
         campaign: str | None,
     ) -> tuple[Draft, tuple[Problem, ...]]:
         """The draft and its validation problems (cached per content and capabilities)."""
-        key = (revision, platform, capabilities, campaign)
+        # Keyed by the capabilities object (cached per account), not its value: hashing
+        # a Capabilities model on every publish costs more than rendering once per object.
+        key = (revision, platform, id(capabilities), campaign)
         found = self._drafts.get(key)
-        if found is None:
+        if found is None or found[0] is not capabilities:
             model = self.campaigns.get(campaign) if campaign else None
             draft = render(post, platform, capabilities, campaign=model)
-            found = (draft, tuple(validate(draft, capabilities)))
+            found = (capabilities, draft, tuple(validate(draft, capabilities)))
             self._drafts.put(key, found)
-        return found
+        return found[1], found[2]

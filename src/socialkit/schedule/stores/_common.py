@@ -84,9 +84,12 @@ def new_id(prefix: str = "p") -> str:
     return f"{prefix}{millis:012x}{sequence:04x}{tail:012x}"
 
 
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON for stored columns."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _encoder.encode(value)
 
 
 def encode_cursor(due_at: dt.datetime, publication_id: str) -> str:

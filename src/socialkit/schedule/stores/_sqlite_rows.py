@@ -238,20 +238,11 @@ def load_row(conn: sqlite3.Connection, publication_id: str) -> Row:
 # -- writes -------------------------------------------------------------------------------
 
 
-def add(conn: sqlite3.Connection, publications: Sequence[NewPublication], now: int) -> list[str]:
-    """Insert publications (skipping taken idempotency keys); one id per item."""
-    if not publications:
-        return []
-    pauses = load_pauses(conn)
+def insert_params(publications: Sequence[NewPublication], now: int) -> list[tuple[Any, ...]]:
+    """Row parameters for :func:`add` (pure: built before the write, off the store's
+    thread, which then only runs the statements)."""
     params = []
     for new in publications:
-        state = new.state
-        if (
-            pauses
-            and state in HOLDABLE
-            and covered(pauses, new.workspace, new.account_id, new.campaign)
-        ):
-            state = S.PAUSED
         due = to_us(new.due_at)
         params.append(
             (
@@ -263,7 +254,7 @@ def add(conn: sqlite3.Connection, publications: Sequence[NewPublication], now: i
                 due,
                 new.local_time.isoformat(),
                 new.zone,
-                state.value,
+                new.state.value,
                 due,
                 due + int(new.grace_s * 1_000_000) if new.grace_s is not None else None,
                 new.idempotency_key,
@@ -276,38 +267,78 @@ def add(conn: sqlite3.Connection, publications: Sequence[NewPublication], now: i
                 now,
             )
         )
+    return params
+
+
+def created_events(
+    publications: Sequence[NewPublication],
+    params: Sequence[tuple[Any, ...]],
+    now: int,
+    indices: Sequence[int] | None = None,
+) -> list[tuple[Any, ...]]:
+    """``created`` events for the rows at ``indices`` (all by default)."""
+    return [
+        event_row(
+            now,
+            "created",
+            publications[i].id,
+            publications[i].workspace,
+            publications[i].account_id,
+            publications[i].campaign,
+            actor=publications[i].actor,
+            reason=publications[i].reason,
+            to_state=params[i][8],
+        )
+        for i in (range(len(publications)) if indices is None else indices)
+    ]
+
+
+def add(
+    conn: sqlite3.Connection,
+    publications: Sequence[NewPublication],
+    now: int,
+    prepared: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None = None,
+) -> list[str]:
+    """Insert publications (skipping taken idempotency keys); one id per item.
+
+    ``prepared`` is ``(insert_params(...), created_events(...))`` built beforehand.
+    """
+    if not publications:
+        return []
+    if prepared is None:
+        params = insert_params(publications, now)
+        events: list[tuple[Any, ...]] | None = None
+    else:
+        params, events = list(prepared[0]), prepared[1]
+    pauses = load_pauses(conn)
+    if pauses:
+        for i, new in enumerate(publications):
+            if new.state in HOLDABLE and covered(
+                pauses, new.workspace, new.account_id, new.campaign
+            ):
+                params[i] = (*params[i][:8], S.PAUSED.value, *params[i][9:])
+                events = None  # their created events say paused
     before = conn.total_changes
     insert_rows(conn, _INSERT_HEAD, params, tail=_INSERT_TAIL)
     inserted = conn.total_changes - before
     ids = [new.id for new in publications]
-    fresh = list(range(len(publications)))
+    fresh: list[int] | None = None
     if inserted != len(publications):
         existing = _ids_by_key(conn, [new.idempotency_key for new in publications])
         fresh = []
+        seen: set[str] = set()
         for i, new in enumerate(publications):
             owner = existing.get(new.idempotency_key)
             if owner is None:
                 raise StoreError(f"publication id {new.id!r} is taken")
-            if owner == new.id and new.id not in ids[:i]:
+            if owner == new.id and new.id not in seen:
                 fresh.append(i)
             ids[i] = owner
-    insert_events(
-        conn,
-        [
-            event_row(
-                now,
-                "created",
-                publications[i].id,
-                publications[i].workspace,
-                publications[i].account_id,
-                publications[i].campaign,
-                actor=publications[i].actor,
-                reason=publications[i].reason,
-                to_state=params[i][8],
-            )
-            for i in fresh
-        ],
-    )
+            seen.add(owner)
+        events = None
+    if events is None:
+        events = created_events(publications, params, now, fresh)
+    insert_events(conn, events)
     return ids
 
 

@@ -256,7 +256,10 @@ class SqliteStore:
 
     async def add(self, publications: Sequence[NewPublication], *, now: dt.datetime) -> list[str]:
         items = list(publications)
-        return await self._write(lambda c: rows.add(c, items, to_us(now)), notify=True)
+        stamp = to_us(now)
+        params = rows.insert_params(items, stamp)
+        prepared = (params, rows.created_events(items, params, stamp))
+        return await self._write(lambda c: rows.add(c, items, stamp, prepared), notify=True)
 
     async def get(self, publication_id: str, *, history: bool = False) -> Publication:
         def read(conn: sqlite3.Connection) -> Publication:
