@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import collections
 import contextlib
 import datetime as dt
 import functools
@@ -276,7 +277,7 @@ class AsyncScheduler:
         actor: str = "api",
         chunk: int = 1000,
     ) -> builtins.list[str]:
-        """Schedule many posts at once (a content calendar): one transaction per ``chunk``.
+        """Schedule many posts at once (a content calendar): each ``chunk`` written atomically.
 
         Returns the publication ids, in order (one per request and account). Much faster
         than calling :meth:`schedule` in a loop; read details with :meth:`get`/:meth:`list`.
@@ -288,53 +289,62 @@ class AsyncScheduler:
         accounts: dict[str, Account] = {}
         batch: builtins.list[NewPublication] = []
         ids: builtins.list[str] = []
-        writing: asyncio.Future[builtins.list[str]] | None = None
-        for request in requests:
-            post = request.post
-            revision = revisions.get(id(post))
-            if revision is None:
-                revision = revisions[id(post)] = await s.store_revision(post)
-            raw = request.accounts
-            items = [raw] if isinstance(raw, Account | str) else builtins.list(raw)
-            for item in items:
-                key = item if isinstance(item, str) else item.id
-                target = accounts.get(key)
-                if target is None:
-                    (target,) = await self._accounts([item])
-                    accounts[key] = target
-                occurrence = _moment(request.at, request.tz or target.timezone)
-                campaign = request.campaign or post.campaign
-                required = self.approval.approvals_required(
-                    post, target, campaign=campaign, requested=needs_approval
-                )
-                pub_id = new_id()
-                batch.append(
-                    NewPublication(
-                        id=pub_id,
-                        account_id=target.id,
-                        platform=target.platform,
-                        revision=revision,
-                        due_at=occurrence.due_at,
-                        local_time=occurrence.local,
-                        zone=occurrence.zone,
-                        idempotency_key=f"{request.key}:{target.id}" if request.key else pub_id,
-                        workspace=target.workspace,
-                        state=S.PENDING_APPROVAL if required else S.SCHEDULED,
-                        campaign=campaign,
-                        approvals_required=required,
-                        grace_s=grace_s,
-                        publish_late=self.config.publish_late,
-                        actor=actor,
+        writing: collections.deque[asyncio.Future[builtins.list[str]]] = collections.deque()
+        try:
+            for request in requests:
+                post = request.post
+                revision = revisions.get(id(post))
+                if revision is None:
+                    revision = revisions[id(post)] = await s.store_revision(post)
+                raw = request.accounts
+                items = [raw] if isinstance(raw, Account | str) else builtins.list(raw)
+                for item in items:
+                    key = item if isinstance(item, str) else item.id
+                    target = accounts.get(key)
+                    if target is None:
+                        (target,) = await self._accounts([item])
+                        accounts[key] = target
+                    occurrence = _moment(request.at, request.tz or target.timezone)
+                    campaign = request.campaign or post.campaign
+                    required = self.approval.approvals_required(
+                        post, target, campaign=campaign, requested=needs_approval
                     )
-                )
-                if len(batch) >= chunk:
-                    # Write this chunk while the next one is built (one chunk in flight).
-                    if writing is not None:
-                        ids.extend(await writing)
-                    writing = asyncio.ensure_future(s.store.add(batch, now=now))
-                    batch = []
-        if writing is not None:
-            ids.extend(await writing)
+                    pub_id = new_id()
+                    batch.append(
+                        NewPublication(
+                            id=pub_id,
+                            account_id=target.id,
+                            platform=target.platform,
+                            revision=revision,
+                            due_at=occurrence.due_at,
+                            local_time=occurrence.local,
+                            zone=occurrence.zone,
+                            idempotency_key=f"{request.key}:{target.id}" if request.key else pub_id,
+                            workspace=target.workspace,
+                            state=S.PENDING_APPROVAL if required else S.SCHEDULED,
+                            campaign=campaign,
+                            approvals_required=required,
+                            grace_s=grace_s,
+                            publish_late=self.config.publish_late,
+                            actor=actor,
+                        )
+                    )
+                    if len(batch) >= chunk:
+                        # Write chunks while the next ones are built (up to three in
+                        # flight), so the store's thread always has the next one queued.
+                        writing.append(asyncio.ensure_future(s.store.add(batch, now=now)))
+                        batch = []
+                        if len(writing) > 2:
+                            ids.extend(await writing.popleft())
+                        else:
+                            await asyncio.sleep(0)  # let the write hand its chunk over
+            while writing:
+                ids.extend(await writing.popleft())
+        except BaseException:
+            # Chunks already handed over still commit; collect their outcomes so
+            # none is left unretrieved, then report the failure.
+            await asyncio.gather(*writing, return_exceptions=True)
+            raise
         if batch:
             ids.extend(await s.store.add(batch, now=now))
         return ids

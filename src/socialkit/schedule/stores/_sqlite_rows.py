@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from socialkit.errors import StaleTransition, StoreError
@@ -23,7 +25,6 @@ from socialkit.schedule.stores._common import (
 
 if TYPE_CHECKING:
     import datetime as dt
-    import sqlite3
     from collections.abc import Sequence
 
     from socialkit.models.content import Post
@@ -53,11 +54,18 @@ _INSERT_HEAD = (
 _INSERT_TAIL = " ON CONFLICT DO NOTHING"
 
 # Rows per multi-row statement: powers of two, so few distinct statements are prepared
-# (and all stay in the connection's statement cache); at most 999 parameters each, the
-# limit of old SQLite builds.
-_CHUNKS = (64, 32, 16, 8, 4, 2, 1)
-_MAX_PARAMS = 999
+# (and all stay in the connection's statement cache), within the build's limit on
+# parameters per statement (999 on SQLite before 3.32, 32766 since). Bulk inserts
+# (schedule_many's chunks) go in one statement of their exact size: every statement
+# step lets the event loop's thread take the GIL, and getting it back costs up to the
+# interpreter's switch interval (5 ms) while that thread is busy.
+_CHUNKS = (1024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1)
+_EXACT = 512  # from this many rows, one statement of exactly that many
 _statements: dict[tuple[str, str, int, int], str] = {}
+
+
+def _max_params(conn: sqlite3.Connection) -> int:
+    return min(32766, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 def insert_rows(
@@ -69,36 +77,42 @@ def insert_rows(
 ) -> None:
     """``INSERT … VALUES (…), (…), …`` with many rows per statement.
 
-    One statement carries up to 64 rows, so a batch costs a handful of statement steps
-    instead of one per row (each step is a round trip through the GIL, which a busy
-    event loop thread holds).
+    A batch costs a handful of statements instead of one step per row. Each step is a
+    round trip through the GIL, which the event loop's thread holds while it is busy;
+    one long step inserts while that thread runs.
     """
     if not rows:
         return
     width = len(rows[0])
+    most = _max_params(conn)
     start = 0
     total = len(rows)
     while start < total:
         left = total - start
-        size = next(n for n in _CHUNKS if n <= left and n * width <= _MAX_PARAMS)
+        if left >= _EXACT:  # a bulk insert (its chunk size repeats): one statement
+            size = min(left, most // width)
+        else:
+            size = next(n for n in _CHUNKS if n <= left and n * width <= most)
         key = (head, tail, width, size)
         sql = _statements.get(key)
         if sql is None:
+            if len(_statements) > 512:
+                _statements.clear()
             group = "(" + ",".join("?" * width) + ")"
             sql = _statements[key] = head + ",".join([group] * size) + tail
-        params = [value for row in rows[start : start + size] for value in row]
-        conn.execute(sql, params)
+        conn.execute(sql, list(itertools.chain.from_iterable(rows[start : start + size])))
         start += size
 
 
 def update_ids(
     conn: sqlite3.Connection, head: str, params: Sequence[Any], ids: Sequence[str]
 ) -> None:
-    """``{head} WHERE id IN (…)`` over ``ids``: one statement per up to 64 ids."""
+    """``{head} WHERE id IN (…)`` over ``ids``: one statement per up to 1024 ids."""
+    most = _max_params(conn) - len(params)
     start = 0
     total = len(ids)
     while start < total:
-        size = next(n for n in _CHUNKS if n <= total - start)
+        size = next(n for n in _CHUNKS if n <= total - start and n <= most)
         key = (head, "", 1, size)
         sql = _statements.get(key)
         if sql is None:
