@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import TYPE_CHECKING, Any
 
 from socialkit.schedule.records import Budget, Claim, Transition
@@ -16,6 +17,7 @@ from socialkit.schedule.stores._sqlite_rows import (
     insert_events,
     insert_rows,
     load_pauses,
+    rows_by_id,
     update_ids,
 )
 
@@ -36,8 +38,8 @@ S = PublicationState
 AccountKey = tuple[str, str]
 
 _CLAIM_COLUMNS = (
-    "id, attempt, workspace, account_id, platform, revision, due_at, local_time, zone, "
-    "idempotency_key, campaign, rule_id, sends, failures, draft, state"
+    "attempt,workspace,account_id,platform,revision,due_at,local_time,zone,"
+    "idempotency_key,campaign,rule_id,sends,failures,draft,state"
 )
 
 
@@ -152,6 +154,35 @@ _BUSY = (
 )
 
 
+def _due_rows(
+    conn: sqlite3.Connection, now: int, busy: str, busy_params: tuple[Any, ...], *, page: int
+) -> Iterator[list[Any]]:
+    """Due rows ``[id, workspace, account_id, campaign, state, run_at]`` of accounts that
+    are not busy, in due order, a page per statement (as JSON: one statement step per
+    page, where a cursor takes one per row). Pages grow: the first fits the claim."""
+    after: tuple[int, str] | None = None
+    while True:
+        where = "state IN ('scheduled', 'retry_wait') AND run_at <= ?"
+        params: tuple[Any, ...] = (now,)
+        if after is not None:
+            where += " AND (run_at, id) > (?, ?)"
+            params += after
+        (text,) = conn.execute(
+            "SELECT json_group_array(json_array(id, workspace, account_id, campaign, state, "
+            "run_at)) FROM (SELECT id, workspace, account_id, campaign, state, run_at "
+            f"FROM publications INDEXED BY publications_due WHERE {where}{busy} "
+            "ORDER BY run_at, id LIMIT ?)",
+            (*params, *busy_params, page),
+        ).fetchone()
+        rows: list[list[Any]] = json.loads(text)
+        rows.sort(key=lambda row: (row[5], row[0]))
+        yield from rows
+        if len(rows) < page:
+            return
+        after = (rows[-1][5], rows[-1][0])
+        page *= 4  # the first page did not fill the claim: busy accounts' rows
+
+
 def claim(
     conn: sqlite3.Connection,
     worker: str,
@@ -189,12 +220,7 @@ def claim(
         f"{busy} ORDER BY run_at, id",
         (now, *busy_params),
     )
-    due = conn.execute(
-        "SELECT id, workspace, account_id, campaign, state FROM publications "
-        "INDEXED BY publications_due "
-        f"WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ?{busy} ORDER BY run_at, id",
-        (now, *busy_params),
-    )
+    due = _due_rows(conn, now, busy, busy_params, page=limit + 16)
     if per_account is not None:
         # How many claims can succeed at all, counted in SQL: without it, a claim while
         # every free account has taken its share would walk every due row to find
@@ -234,22 +260,23 @@ def claim(
         pauses=pauses,
     )
     reconcilable.close()
-    due.close()
     if not chosen:
         return []
     before = {row[0]: row[4] for row in chosen}
-    returned: dict[str, tuple[Any, ...]] = {}
     expires = now + lease
-    for chunk in chunks([row[0] for row in chosen]):
-        marks = ",".join("?" * len(chunk))
-        for values in conn.execute(
-            "UPDATE publications SET attempt = attempt + 1, lease_owner = ?, "
-            "lease_expires_at = ?, updated_at = ?, "
-            "state = CASE WHEN state = 'unknown' THEN 'unknown' ELSE 'claimed' END "
-            f"WHERE id IN ({marks}) RETURNING {_CLAIM_COLUMNS}",
-            (worker, expires, now, *chunk),
-        ):
-            returned[values[0]] = values
+    chosen_ids = [row[0] for row in chosen]
+    update_ids(
+        conn,
+        "UPDATE publications SET attempt = attempt + 1, lease_owner = ?, "
+        "lease_expires_at = ?, updated_at = ?, "
+        "state = CASE WHEN state = 'unknown' THEN 'unknown' ELSE 'claimed' END",
+        (worker, expires, now),
+        chosen_ids,
+    )
+    returned = {
+        pub_id: [pub_id, *values]
+        for pub_id, values in rows_by_id(conn, _CLAIM_COLUMNS, chosen_ids).items()
+    }
     resumed = [pub_id for pub_id, values in returned.items() if values[12] > 0]
     parts = checkpoints_of(conn, resumed) if resumed else {}
     claims: list[Claim] = []
@@ -320,19 +347,9 @@ def heartbeat(
     return lost
 
 
-def _fetch(
-    conn: sqlite3.Connection, columns: str, ids: Sequence[str]
-) -> dict[str, tuple[Any, ...]]:
-    """``{id: (columns…)}`` for the publications in ``ids``."""
-    found: dict[str, tuple[Any, ...]] = {}
-    unique = list(dict.fromkeys(ids))
-    for chunk in chunks(unique):
-        marks = ",".join("?" * len(chunk))
-        for values in conn.execute(
-            f"SELECT id, {columns} FROM publications WHERE id IN ({marks})", chunk
-        ):
-            found[values[0]] = values[1:]
-    return found
+def _fetch(conn: sqlite3.Connection, columns: str, ids: Sequence[str]) -> dict[str, list[Any]]:
+    """``{id: [columns…]}`` for the publications in ``ids``."""
+    return rows_by_id(conn, columns.replace(" ", ""), ids)
 
 
 def mark_publishing(
@@ -364,7 +381,7 @@ def mark_publishing(
             results.append(False)
             continue
         _, attempt, _, _, workspace, account_id, campaign, sends = found
-        rows[start.id] = ("publishing", *found[1:])  # a repeat in this batch is refused
+        rows[start.id] = ["publishing", *found[1:]]  # a repeat in this batch is refused
         updates.setdefault(start.draft_json, []).append(start.id)
         spent[(workspace, account_id)] = spent.get((workspace, account_id), 0) + 1
         events.append(
@@ -504,7 +521,7 @@ def record_receipts(
         posts.extend((platform, ref.id, record.id) for ref in record.receipt.parts)
         moved = state != S.PUBLISHED
         if moved:
-            rows[record.id] = ("published", *rows[record.id][1:])
+            rows[record.id] = ["published", *rows[record.id][1:]]
             published.append(record.id)
             at = to_us(record.receipt.published_at)
             tasks.extend(

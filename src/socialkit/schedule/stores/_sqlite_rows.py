@@ -121,6 +121,32 @@ def update_ids(
         start += size
 
 
+def rows_by_id(conn: sqlite3.Connection, columns: str, ids: Sequence[str]) -> dict[str, list[Any]]:
+    """``{id: [columns…]}`` for the publications in ``ids`` (plain column names).
+
+    The rows come back as one JSON array per statement: one statement step, however
+    many rows (a cursor would take one step, so one GIL round trip, per row).
+    """
+    found: dict[str, list[Any]] = {}
+    unique = list(dict.fromkeys(ids))
+    start = 0
+    total = len(unique)
+    while start < total:
+        size = next(n for n in _CHUNKS if n <= total - start and n <= _max_params(conn))
+        key = (columns, "json", 1, size)
+        sql = _statements.get(key)
+        if sql is None:
+            sql = _statements[key] = (
+                f"SELECT json_group_array(json_array(id, {columns})) FROM publications "
+                f"WHERE id IN ({','.join('?' * size)})"
+            )
+        (text,) = conn.execute(sql, unique[start : start + size]).fetchone()
+        for values in json.loads(text):
+            found[values[0]] = values[1:]
+        start += size
+    return found
+
+
 def insert_events(conn: sqlite3.Connection, events: Sequence[Sequence[Any]]) -> None:
     """Append rows built by :func:`event_row` to the event log."""
     insert_rows(conn, EVENT_HEAD, events)
