@@ -35,10 +35,11 @@ log = logging.getLogger("socialkit.schedule")
 _RULES_EVERY = dt.timedelta(minutes=10)
 _CHORES_EVERY = dt.timedelta(seconds=1)
 # After a claim that found less than it had room for (the due accounts are busy), the
-# next one waits this many times as long as that claim took, when only finishing
-# publishes woke the loop: a claim reads every due row, so claiming for each publish
-# that finishes would spend the store's thread on claims while the finished accounts
-# gain little (they wait at most a few claim durations; new due work does not wait).
+# next one waits until this many times as long as that claim took has passed, while
+# publishes are in flight: a claim reads every due row, so claiming again for each
+# publish that finishes would spend the store's thread on claims for little (a freed
+# account waits a few claim durations at most). A due time the store announced is not
+# held back.
 _CLAIM_GAP = 4.0
 
 

@@ -2,8 +2,8 @@
 
 stdlib :mod:`sqlite3` in WAL mode on one thread of its own (see
 :mod:`~socialkit.schedule.stores._sqlite_thread`). Writes are ``BEGIN IMMEDIATE``
-transactions, so a claim (select due rows, ``UPDATE … RETURNING``) is atomic across
-processes sharing the file. ``synchronous=NORMAL`` (the default) survives a killed
+transactions (writes queued together share one, a savepoint each), so a claim (select
+due rows, lease them, read them back) is atomic across processes sharing the file. ``synchronous=NORMAL`` (the default) survives a killed
 process; ``?synchronous=FULL`` also survives power loss.
 
 URL options (query string):
