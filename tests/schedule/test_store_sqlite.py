@@ -246,3 +246,25 @@ async def test_queued_writes_share_a_commit_and_a_failing_one_rolls_back_alone(
     finally:
         conn.close()
     assert keys == {"k1", "k3"}
+
+
+def test_multi_row_inserts_fit_the_build_parameter_limit() -> None:
+    """Bulk and small batches split into statements within SQLite's parameter limit (999
+    on old builds), and every row goes in once."""
+    from socialkit.schedule.stores._sqlite_rows import insert_rows
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b, c)")
+        for limit in (999, 100, 32766):
+            conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+            for size in (1, 3, 100, 777, 2500):
+                rows = [(i, "x", None) for i in range(size)]
+                conn.execute("DELETE FROM t")
+                insert_rows(conn, "INSERT INTO t (a, b, c) VALUES ", rows)
+                assert conn.execute("SELECT COUNT(*), MAX(a) FROM t").fetchone() == (
+                    size,
+                    size - 1,
+                )
+    finally:
+        conn.close()

@@ -53,14 +53,14 @@ _INSERT_HEAD = (
 )
 _INSERT_TAIL = " ON CONFLICT DO NOTHING"
 
-# Rows per multi-row statement: powers of two, so few distinct statements are prepared
-# (and all stay in the connection's statement cache), within the build's limit on
-# parameters per statement (999 on SQLite before 3.32, 32766 since). Bulk inserts
-# (schedule_many's chunks) go in one statement of their exact size: every statement
-# step lets the event loop's thread take the GIL, and getting it back costs up to the
-# interpreter's switch interval (5 ms) while that thread is busy.
+# Rows per multi-row statement: powers of two (and multiples of 128 for bulk inserts),
+# so few distinct statements are prepared and all stay in the connection's statement
+# cache, within the build's limit on parameters per statement (999 on SQLite before
+# 3.32, 32766 since). Few statements matter: every statement step lets the event loop's
+# thread take the GIL, and getting it back costs up to the interpreter's switch interval
+# (5 ms) while that thread is busy.
 _CHUNKS = (1024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1)
-_EXACT = 512  # from this many rows, one statement of exactly that many
+_BULK = 512  # rows from which an insert is a bulk insert
 _statements: dict[tuple[str, str, int, int], str] = {}
 
 
@@ -89,9 +89,10 @@ def insert_rows(
     total = len(rows)
     while start < total:
         left = total - start
-        if left >= _EXACT:  # a bulk insert (its chunk size repeats): one statement
-            size = min(left, most // width)
-        else:
+        # A bulk insert goes in few, long statements (a multiple of 128 rows each, so
+        # there are few such statements to keep prepared); the rest in powers of two.
+        size = min(left, most // width, 1024) // 128 * 128 if left >= _BULK else 0
+        if size == 0:
             size = next(n for n in _CHUNKS if n <= left and n * width <= most)
         key = (head, tail, width, size)
         sql = _statements.get(key)
