@@ -203,9 +203,15 @@ async def sk_dispatch(tmp: Path, n: int, n_accounts: int, name: str) -> tuple[fl
     await scheduler.schedule_many(
         ScheduleRequest(post=post, accounts=ids[i % n_accounts], at=due) for i in range(n)
     )
-    await asyncio.sleep(max(0.0, due.timestamp() - time.time()))
-    # until idle: every publication claimed, sent, and its outcome committed
-    await scheduler.run(until_idle=True)
+    # The worker is running when they fall due (as APScheduler's scheduler is); once
+    # every publish has started it is stopped, and a graceful stop returns only when
+    # every outcome is committed.
+    calls.expected = n
+    stop = asyncio.Event()
+    worker = asyncio.create_task(scheduler.run(stop=stop))
+    await asyncio.to_thread(calls.done.wait, 600)
+    stop.set()
+    await worker
     finished = time.time()
     published = 0
     cursor = None

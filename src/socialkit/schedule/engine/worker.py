@@ -80,6 +80,11 @@ class Worker:
         def notify() -> None:
             loop.call_soon_threadsafe(wake.set)
 
+        if not until_idle:
+            # A serving worker builds its pooled HTTP client (loading CA certificates
+            # takes a noticeable fraction of a second) before anything falls due, so the
+            # first publish is not late by it.
+            s.http()
         unsubscribe = s.store.subscribe(notify)
         stopper = asyncio.ensure_future(stop.wait())
         stopper.add_done_callback(lambda _: wake.set())
