@@ -3,8 +3,8 @@
 (a) adding one-off publications one at a time (each committed when the call returns) and
     in batches — socialkit on SQLite beside APScheduler's SQLAlchemyJobStore on SQLite and
     its MemoryJobStore;
-(b) dispatching publications all due at once through a no-op adapter, every state change
-    committed — throughput and lateness p99;
+(b) dispatching publications all due at once through a no-op adapter to a worker that is
+    already running, every state change committed — throughput and lateness p99;
 (c) 1,000 publications spread over 20 s: lateness p99;
 (d) RSS growth with 1,000,000 scheduled publications in the SQLite store (APScheduler's
     MemoryJobStore with 100,000 jobs as the anchor);
