@@ -304,7 +304,7 @@ class AsyncScheduler:
                     if target is None:
                         (target,) = await self._accounts([item])
                         accounts[key] = target
-                    occurrence = _moment(request.at, request.tz or target.timezone)
+                    due_at, local, zone = _when(request.at, request.tz or target.timezone)
                     campaign = request.campaign or post.campaign
                     required = self.approval.approvals_required(
                         post, target, campaign=campaign, requested=needs_approval
@@ -316,9 +316,9 @@ class AsyncScheduler:
                             account_id=target.id,
                             platform=target.platform,
                             revision=revision,
-                            due_at=occurrence.due_at,
-                            local_time=occurrence.local,
-                            zone=occurrence.zone,
+                            due_at=due_at,
+                            local_time=local,
+                            zone=zone,
                             idempotency_key=f"{request.key}:{target.id}" if request.key else pub_id,
                             workspace=target.workspace,
                             state=S.PENDING_APPROVAL if required else S.SCHEDULED,
@@ -820,6 +820,18 @@ def _created(
 def _grace(grace: dt.timedelta | None, config: EngineConfig) -> float | None:
     chosen = grace if grace is not None else config.grace
     return chosen.total_seconds() if chosen is not None else None
+
+
+def _when(at: When, zone: str) -> tuple[dt.datetime, dt.datetime, str]:
+    """``(due_at, local_time, zone)`` of :func:`_moment`, without building an
+    :class:`Occurrence` for an aware instant (the common case in bulk schedules)."""
+    if isinstance(at, dt.datetime) and at.tzinfo is not None and at.utcoffset() is not None:
+        instant = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)
+        if zone == "UTC":
+            return instant, instant.replace(tzinfo=None), zone
+        return instant, instant.astimezone(_zone(zone)).replace(tzinfo=None), zone
+    occurrence = _moment(at, zone)
+    return occurrence.due_at, occurrence.local, occurrence.zone
 
 
 def _moment(at: When, zone: str) -> Occurrence:

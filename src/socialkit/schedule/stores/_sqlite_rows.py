@@ -317,21 +317,29 @@ def created_events(
     now: int,
     indices: Sequence[int] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """``created`` events for the rows at ``indices`` (all by default)."""
-    return [
-        event_row(
-            now,
-            "created",
-            publications[i].id,
-            publications[i].workspace,
-            publications[i].account_id,
-            publications[i].campaign,
-            actor=publications[i].actor,
-            reason=publications[i].reason,
-            to_state=params[i][8],
+    """``created`` events for the rows at ``indices`` (all by default): the
+    :func:`event_row` of each, built inline (a bulk add makes one per publication)."""
+    out = []
+    for i in range(len(publications)) if indices is None else indices:
+        new = publications[i]
+        out.append(
+            (
+                now,
+                "created",
+                new.id,
+                new.workspace,
+                new.account_id,
+                new.campaign,
+                new.actor,
+                new.reason,
+                0,
+                None,
+                params[i][8],
+                None,
+                None,
+            )
         )
-        for i in (range(len(publications)) if indices is None else indices)
-    ]
+    return out
 
 
 def add(
