@@ -106,6 +106,10 @@ _EXPORTS: dict[str, str] = {
     "Scheduler": "socialkit.schedule.facade",
     # plugins
     "hookimpl": "socialkit.hookspecs",
+    # project files
+    "ProjectConfig": "socialkit.config",
+    "find_config": "socialkit.config",
+    "load_config": "socialkit.config",
     # post files
     "PostFile": "socialkit.postfile",
     "load_post_file": "socialkit.postfile",
@@ -164,6 +168,7 @@ __all__ = [
     "PostRef",
     "PostingSlot",
     "Problem",
+    "ProjectConfig",
     "Publication",
     "PublicationState",
     "PublishResult",
@@ -192,8 +197,10 @@ __all__ = [
     "apublish_now",
     "default_media_store",
     "extract_entities",
+    "find_config",
     "get_registry",
     "hookimpl",
+    "load_config",
     "load_post_file",
     "measure",
     "next_free_slot",
@@ -224,6 +231,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from socialkit import analytics, errors, models, platforms, schedule, testing, text
+    from socialkit.config import ProjectConfig, find_config, load_config
     from socialkit.errors import (
         AuthExpired,
         ConfigError,
