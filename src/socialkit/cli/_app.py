@@ -14,7 +14,13 @@ from socialkit.errors import SocialkitError
 if TYPE_CHECKING:
     from socialkit.config import ProjectConfig
 
-__all__ = ["CliState", "emit", "fail", "make_app", "run", "state"]
+__all__ = ["STORE_ENV", "CliState", "emit", "fail", "make_app", "run", "state"]
+
+STORE_ENV = "SOCIALKIT_STORE"
+"""The environment variable ``--store`` is read from when it is not on the command line.
+
+Worker processes of ``socialkit run --workers`` get the store this way: the environment
+of a process is readable only by its user, its command line by every user (``ps``)."""
 
 
 @attrs.define
@@ -74,7 +80,13 @@ def make_app() -> typer.Typer:
         ] = None,
         store: Annotated[
             str | None,
-            typer.Option("--store", metavar="URL", help="Store URL, overriding the project file."),
+            typer.Option(
+                "--store",
+                metavar="URL",
+                envvar=STORE_ENV,
+                show_envvar=True,
+                help="Store URL, overriding the project file.",
+            ),
         ] = None,
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     ) -> None:

@@ -609,6 +609,32 @@ class _Progress:
         return Group(table, Text(recent or "waiting for due publications…"))
 
 
+def _run_workers(count: int, *, once: bool) -> int:
+    """``run --workers``: ``count`` worker processes on this process's store.
+
+    No store URL goes on the workers' command lines, where ``ps`` shows it (and any
+    password in it) to every user of the machine: a store from the project file is read
+    from the same file by each worker, and ``--store`` reaches them through the
+    environment (:data:`STORE_ENV`), which only their user can read.
+    """
+    import os
+
+    from socialkit.cli._app import STORE_ENV
+    from socialkit.schedule.workers import run_workers
+
+    cli = state()
+    previous = os.environ.get(STORE_ENV)
+    if cli.store:
+        os.environ[STORE_ENV] = cli.store  # the workers inherit this process's environment
+    try:
+        return run_workers(count, store_url=None, config_path=cli.config_path, once=once)
+    finally:
+        if previous is None:
+            os.environ.pop(STORE_ENV, None)
+        else:
+            os.environ[STORE_ENV] = previous
+
+
 def run_command(
     once: Annotated[
         bool, typer.Option("--once", help="Publish what is due now, then exit (cron, CI).")
@@ -628,14 +654,7 @@ def run_command(
     Shows live progress on a terminal and plain log lines otherwise.
     """
     if workers > 1:
-        from socialkit.schedule.workers import run_workers
-
-        cli = state()
-        # A store from the project file is read from the same file by each worker: its
-        # URL (which may hold a password) is not put on their command lines, where `ps`
-        # shows it to every user of the machine.
-        code = run_workers(workers, store_url=cli.store, config_path=cli.config_path, once=once)
-        raise typer.Exit(code)
+        raise typer.Exit(_run_workers(workers, once=once))
     import signal
     import types
 
