@@ -32,6 +32,7 @@ from socialkit.schedule.publication import Approval, PauseScope
 from socialkit.schedule.records import (
     Budget,
     CheckpointRecord,
+    Moved,
     NewPublication,
     PublicationQuery,
     PublishStart,
@@ -571,7 +572,7 @@ class StoreContract:
         a = await self.add_one(store, account="a", campaign="launch")
         b = await self.add_one(store, account="b")
         moved = await store.pause(PauseScope(kind="campaign", value="launch"), now=T0)
-        assert moved == 1
+        assert [m.id for m in moved] == [a]
         assert (await store.get(a)).state == S.PAUSED
         claims = await store.claim("w", now=T0, limit=5, lease=LEASE)
         assert [c.id for c in claims] == [b]
@@ -580,12 +581,76 @@ class StoreContract:
         assert (await store.get(c)).state == S.PAUSED
         await store.pause(PauseScope(kind="account", value="a"), now=T0)
         assert [p.kind for p in await store.pauses()] == ["account", "campaign"]
-        assert await store.resume(PauseScope(kind="campaign", value="launch"), now=T0) == 1
+        back = await store.resume(PauseScope(kind="campaign", value="launch"), now=T0)
+        assert [m.id for m in back] == [c]
         assert (await store.get(a)).state == S.PAUSED  # still held by the account switch
         assert (await store.get(c)).state == S.SCHEDULED
-        assert await store.resume(PauseScope(kind="account", value="a"), now=T0) == 1
+        back = await store.resume(PauseScope(kind="account", value="a"), now=T0)
+        assert [m.id for m in back] == [a]
         assert (await store.get(a)).state == S.SCHEDULED
-        assert await store.resume(PauseScope(kind="account", value="a"), now=T0) == 0
+        assert await store.resume(PauseScope(kind="account", value="a"), now=T0) == []
+
+    async def test_pause_and_resume_return_what_they_moved(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        first, second = pub("a", campaign="launch"), pub("a", due=T0 + 60 * SEC)
+        other = pub("b", due=T0 + 60 * SEC)  # not covered by the switch
+        await store.add([first, second, other], now=T0)
+        claim = await self.claim_one(store)  # the first of account a (one per account)
+        assert claim.id == first.id
+        await store.transition(
+            Transition(
+                id=first.id,
+                expect_state=S.CLAIMED,
+                expect_attempt=claim.attempt,
+                to=S.RETRY_WAIT,
+                run_at=T0 + 30 * SEC,
+            ),
+            now=T0,
+        )
+        at = T0 + 5 * SEC
+        scope = PauseScope(kind="account", value="a", actor="ann", reason="crisis")
+        moved = await store.pause(scope, now=at)
+
+        def expected(p: NewPublication, before: S, after: S, attempt: int, **kw: Any) -> Moved:
+            return Moved(
+                id=p.id,
+                workspace="default",
+                account_id=p.account_id,
+                campaign=p.campaign,
+                from_state=before,
+                to_state=after,
+                attempt=attempt,
+                at=at,
+                **kw,
+            )
+
+        assert moved == sorted(
+            [
+                expected(
+                    first, S.RETRY_WAIT, S.PAUSED, claim.attempt, actor="ann", reason="crisis"
+                ),
+                expected(second, S.SCHEDULED, S.PAUSED, 0, actor="ann", reason="crisis"),
+            ],
+            key=lambda m: m.id,
+        )
+        # the event log says the same
+        history = (await store.get(first.id, history=True)).history[-1]
+        assert (history.from_state, history.to_state, history.actor) == (
+            S.RETRY_WAIT,
+            S.PAUSED,
+            "ann",
+        )
+        assert await store.pause(scope, now=at) == []  # nothing left to move
+        back = await store.resume(PauseScope(kind="account", value="a", actor="bob"), now=at)
+        assert back == sorted(
+            [
+                expected(
+                    first, S.PAUSED, S.SCHEDULED, claim.attempt, actor="bob", reason="resumed"
+                ),
+                expected(second, S.PAUSED, S.SCHEDULED, 0, actor="bob", reason="resumed"),
+            ],
+            key=lambda m: m.id,
+        )
 
     async def test_pause_all_holds_retries_and_transitions(self, store: Store) -> None:
         pub_id = await self.add_one(store)
@@ -658,8 +723,20 @@ class StoreContract:
         fresh = await self.add_one(store, account="c", grace_s=600)
         nolimit = await self.add_one(store, account="d")
         now = T0 + 120 * SEC
-        assert await store.expire_overdue(now=now) == [missed]
+        (moved,) = await store.expire_overdue(now=now, actor="w9")
         p = await store.get(missed, history=True)
+        assert moved == Moved(
+            id=missed,
+            workspace="default",
+            account_id="a",
+            campaign=None,
+            from_state=S.SCHEDULED,
+            to_state=S.MISSED,
+            attempt=0,
+            at=now,
+            actor="w9",
+            reason=p.history[-1].reason,
+        )
         assert p.state == S.MISSED
         assert "grace" in (p.history[-1].reason or "")
         for other in (late, fresh, nolimit):
@@ -674,7 +751,10 @@ class StoreContract:
         await store.add([*occ, other], now=T0)
         now = T0 + 2 * day + dt.timedelta(hours=5)  # down for two days and five hours
         missed = await store.expire_overdue(now=now)
-        assert sorted(missed) == sorted([occ[0].id, occ[1].id])
+        assert [m.id for m in missed] == sorted([occ[0].id, occ[1].id])  # ordered by id
+        assert {(m.from_state, m.to_state, m.account_id) for m in missed} == {
+            (S.SCHEDULED, S.MISSED, "a")
+        }
         assert (await store.get(occ[2].id)).state == S.SCHEDULED  # latest missed: fires late
         assert (await store.get(occ[3].id)).state == S.SCHEDULED  # future
         assert (await store.get(other.id)).state == S.SCHEDULED  # latest for account b

@@ -138,12 +138,6 @@ async def test_a_failing_hook_is_logged_and_ignored(
 HOUR = dt.timedelta(hours=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: Worker calls store.expire_overdue() and drops the ids it returns, "
-    "so scheduled -> missed fires no publication_state_changed (and `socialkit run` never "
-    "shows a missed post)",
-)
 async def test_a_missed_publication_is_a_state_change(
     make_scheduler, platform, registry, clock
 ) -> None:
@@ -160,11 +154,6 @@ async def test_a_missed_publication_is_a_state_change(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: AsyncScheduler.pause()/resume() move publications between "
-    "scheduled and paused in the store but fire no publication_state_changed",
-)
 async def test_pause_and_resume_are_state_changes(make_scheduler, platform, registry) -> None:
     platform()
     scheduler = await make_scheduler()

@@ -128,7 +128,7 @@ async def play(store: Any, steps: list[tuple[Any, ...]], news: list[Any]) -> lis
                 ("resume", await store.resume(PauseScope(kind="account", value=step[1]), now=now))
             )
         elif kind == "expire":
-            log.append(("expire", sorted(await store.expire_overdue(now=now))))
+            log.append(("expire", await store.expire_overdue(now=now)))
         log.append(("state", await snapshot(store)))
     return log
 

@@ -26,6 +26,7 @@ __all__ = [
     "CheckpointRecord",
     "Claim",
     "MetricTask",
+    "Moved",
     "NewPublication",
     "PublicationQuery",
     "PublishStart",
@@ -186,6 +187,25 @@ class CheckpointRecord:
     attempt: int
     part: int
     ref: PostRef
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Moved:
+    """One publication a store call moved as a side effect, committed: the misfire
+    policy (``scheduled`` → ``missed``) or a pause switch (``scheduled``/``retry_wait`` →
+    ``paused``, ``paused`` → ``scheduled``). The engine fires a state-change hook for it.
+    """
+
+    id: str
+    workspace: str
+    account_id: str
+    campaign: str | None
+    from_state: PublicationState
+    to_state: PublicationState
+    attempt: int
+    at: dt.datetime
+    actor: str = "engine"
+    reason: str | None = None
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -659,12 +659,14 @@ class AsyncScheduler:
     ) -> int:
         """Stop claims for everything, one account or one campaign, from the next claim.
 
-        Returns how many publications were held.
+        Returns how many publications were held; each is a state change for the hooks.
         """
         s = await self._s()
-        return await s.store.pause(
+        moved = await s.store.pause(
             _scope(self.workspace, account, campaign, actor, reason), now=s.clock.now()
         )
+        s.notifier.moved(moved)
+        return len(moved)
 
     async def resume(
         self,
@@ -674,11 +676,14 @@ class AsyncScheduler:
         actor: str = "api",
         reason: str | None = None,
     ) -> int:
-        """Flip a pause switch off; returns how many publications are due again."""
+        """Flip a pause switch off; returns how many publications are due again (each a
+        state change for the hooks)."""
         s = await self._s()
-        return await s.store.resume(
+        moved = await s.store.resume(
             _scope(self.workspace, account, campaign, actor, reason), now=s.clock.now()
         )
+        s.notifier.moved(moved)
+        return len(moved)
 
     async def pauses(self) -> builtins.list[PauseScope]:
         """The pause switches that are on."""

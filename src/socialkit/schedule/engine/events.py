@@ -13,12 +13,13 @@ import attrs
 from socialkit.schedule import hookspecs
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
 
     from socialkit.errors import PlatformError
     from socialkit.models.receipt import Receipt
     from socialkit.platforms.registry import Registry
     from socialkit.schedule.publication import Event
+    from socialkit.schedule.records import Moved
     from socialkit.schedule.states import PublicationState
     from socialkit.schedule.stores.base import Store
 
@@ -77,6 +78,26 @@ class Notifier:
     def changed(self, change: StateChange) -> None:
         """A committed move; also fires the published/failed/unknown hooks where due."""
         self._call("publication_state_changed", change=change)
+
+    def moved(self, moves: Sequence[Moved]) -> None:
+        """Committed side-effect moves (misfires, pause switches): one change each."""
+        if not moves or not self._hook.publication_state_changed.get_hookimpls():
+            return
+        for m in moves:
+            self.changed(
+                StateChange(
+                    publication_id=m.id,
+                    workspace=m.workspace,
+                    account_id=m.account_id,
+                    campaign=m.campaign,
+                    from_state=m.from_state,
+                    to_state=m.to_state,
+                    at=m.at,
+                    actor=m.actor,
+                    reason=m.reason,
+                    attempt=m.attempt,
+                )
+            )
 
     def published(self, change: StateChange, receipt: Receipt) -> None:
         self.changed(change)

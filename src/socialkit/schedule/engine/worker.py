@@ -110,7 +110,7 @@ class Worker:
                 metrics = 0
                 if next_chores is None:
                     # First pass: apply the misfire policy before claiming anything.
-                    await s.store.expire_overdue(now=now, actor=s.config.worker_id)
+                    await self._expire(now)
                 finished_before = self._finished
                 await self._claim_gap(now, stop)
                 claimed, full = await self._claim(claim_at, wake, stats)
@@ -118,7 +118,7 @@ class Worker:
                     # The misfire policy and metric collection need no sub-second
                     # precision; they run after the claim so due posts go out first.
                     if next_chores is not None:
-                        await s.store.expire_overdue(now=now, actor=s.config.worker_id)
+                        await self._expire(now)
                     metrics = await self._metrics(now, wake, stats)
                     next_chores = now + _CHORES_EVERY
                 if full or metrics:
@@ -155,6 +155,11 @@ class Worker:
                 await beats
             unsubscribe()
         return stats
+
+    async def _expire(self, now: dt.datetime) -> None:
+        """Apply the misfire policy; each publication it missed is a state change."""
+        s = self.s
+        s.notifier.moved(await s.store.expire_overdue(now=now, actor=s.config.worker_id))
 
     def _spawn(self, coro: Coroutine[Any, Any, None], wake: asyncio.Event) -> None:
         task = asyncio.ensure_future(coro)

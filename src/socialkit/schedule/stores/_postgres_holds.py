@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from socialkit.schedule.records import Moved
+from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores._common import missed_ids
 from socialkit.schedule.stores._postgres_rows import (
     NOW,
@@ -15,11 +17,14 @@ from socialkit.schedule.stores._postgres_rows import (
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Sequence
 
     from socialkit.schedule.publication import PauseScope
     from socialkit.schedule.stores._postgres_rows import Conn
 
 __all__ = ["expire_overdue", "next_due", "pause", "resume"]
+
+S = PublicationState
 
 _CLAIMABLE = (
     "(p.state IN ('scheduled', 'retry_wait') OR "
@@ -96,12 +101,15 @@ upd AS (
         lease_expires_at = NULL, updated_at = %(now)s
     FROM inp i WHERE p.id = i.id AND p.state = 'scheduled' AND p.attempt = i.attempt
     RETURNING p.id, p.workspace, p.account_id, p.campaign, p.attempt, i.reason, i.ord
+),
+ev AS (
+    INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor,
+        reason, attempt, from_state, to_state)
+    SELECT %(now)s, 'transition', u.id, u.workspace, u.account_id, u.campaign, %(actor)s,
+        u.reason, u.attempt, 'scheduled', 'missed'
+    FROM upd u ORDER BY u.ord
 )
-INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, reason,
-    attempt, from_state, to_state)
-SELECT %(now)s, 'transition', u.id, u.workspace, u.account_id, u.campaign, %(actor)s,
-    u.reason, u.attempt, 'scheduled', 'missed'
-FROM upd u ORDER BY u.ord
+SELECT u.id, u.workspace, u.account_id, u.campaign, u.attempt, u.reason FROM upd u ORDER BY u.ord
 """
 
 
@@ -113,15 +121,17 @@ async def next_due(conn: Conn, now: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-async def expire_overdue(conn: Conn, now: dt.datetime | None, actor: str) -> list[str]:
-    """Apply the misfire policy; returns the ids moved to ``missed``."""
+async def expire_overdue(conn: Conn, now: dt.datetime | None, actor: str) -> list[Moved]:
+    """Apply the misfire policy; returns the publications moved to ``missed``."""
     cur = await conn.execute(_OVERDUE_SQL, {"now": now})
     overdue = await cur.fetchall()
     if not overdue:
         return []
     at: dt.datetime = overdue[0][9]
     latest = {(r[1], r[2], r[3]): r[8] for r in overdue if r[1] is not None and r[8] is not None}
-    missed = missed_ids(((r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in overdue), latest)
+    missed = sorted(
+        missed_ids(((r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in overdue), latest)
+    )
     if not missed:
         return []
     by_id = {r[0]: r for r in overdue}
@@ -130,7 +140,7 @@ async def expire_overdue(conn: Conn, now: dt.datetime | None, actor: str) -> lis
         r = by_id[pub_id]
         grace = (r[7] - r[4]).total_seconds()
         reasons.append(f"not started within its grace period ({grace:g} s after due)")
-    await conn.execute(
+    cur = await conn.execute(
         _MISSED_SQL,
         {
             "ids": missed,
@@ -140,7 +150,21 @@ async def expire_overdue(conn: Conn, now: dt.datetime | None, actor: str) -> lis
             "actor": actor,
         },
     )
-    return missed
+    return [
+        Moved(
+            id=r[0],
+            workspace=r[1],
+            account_id=r[2],
+            campaign=r[3],
+            from_state=S.SCHEDULED,
+            to_state=S.MISSED,
+            attempt=r[4],
+            at=at,
+            actor=actor,
+            reason=r[5],
+        )
+        for r in await cur.fetchall()
+    ]
 
 
 def _scope_clause(scope: PauseScope) -> tuple[str, dict[str, Any]]:
@@ -171,12 +195,13 @@ ev AS (
         %(reason)s, u.attempt, u.from_state, '{target}'
     FROM upd u ORDER BY u.id
 )
-SELECT count(*) FROM upd
+SELECT u.id, u.workspace, u.account_id, u.campaign, u.attempt, u.from_state
+FROM upd u ORDER BY u.id
 """
 
 
-async def pause(conn: Conn, scope: PauseScope, now: dt.datetime) -> int:
-    """Flip a pause switch on and hold what it covers; returns how many it moved."""
+async def pause(conn: Conn, scope: PauseScope, now: dt.datetime) -> list[Moved]:
+    """Flip a pause switch on and hold what it covers; returns what it moved."""
     await conn.execute(
         "INSERT INTO pauses (workspace, kind, value, actor, reason, at) "
         "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (workspace, kind, value) DO UPDATE "
@@ -205,18 +230,17 @@ async def pause(conn: Conn, scope: PauseScope, now: dt.datetime) -> int:
         _move_sql(where, "'scheduled', 'retry_wait'", "paused"),
         {**params, "now": now, "actor": scope.actor, "reason": reason},
     )
-    found = await cur.fetchone()
-    return int(found[0]) if found else 0
+    return _moved(await cur.fetchall(), S.PAUSED, now, scope.actor, reason)
 
 
-async def resume(conn: Conn, scope: PauseScope, now: dt.datetime) -> int:
+async def resume(conn: Conn, scope: PauseScope, now: dt.datetime) -> list[Moved]:
     """Flip a pause switch off; what no other switch holds is scheduled again."""
     cur = await conn.execute(
         "DELETE FROM pauses WHERE workspace = %s AND kind = %s AND value = %s RETURNING 1",
         (scope.workspace, scope.kind, scope.value),
     )
     if await cur.fetchone() is None:
-        return 0
+        return []
     await insert_events(
         conn,
         [
@@ -234,9 +258,33 @@ async def resume(conn: Conn, scope: PauseScope, now: dt.datetime) -> int:
         ],
     )
     where, params = _scope_clause(scope)
+    reason = scope.reason or "resumed"
     cur = await conn.execute(
         _move_sql(f"{where} AND NOT {covered_sql('p')}", "'paused'", "scheduled"),
-        {**params, "now": now, "actor": scope.actor, "reason": scope.reason or "resumed"},
+        {**params, "now": now, "actor": scope.actor, "reason": reason},
     )
-    found = await cur.fetchone()
-    return int(found[0]) if found else 0
+    return _moved(await cur.fetchall(), S.SCHEDULED, now, scope.actor, reason)
+
+
+def _moved(
+    found: Sequence[tuple[Any, ...]],
+    target: PublicationState,
+    now: dt.datetime,
+    actor: str,
+    reason: str,
+) -> list[Moved]:
+    return [
+        Moved(
+            id=r[0],
+            workspace=r[1],
+            account_id=r[2],
+            campaign=r[3],
+            from_state=S(r[5]),
+            to_state=target,
+            attempt=r[4],
+            at=now,
+            actor=actor,
+            reason=reason,
+        )
+        for r in found
+    ]

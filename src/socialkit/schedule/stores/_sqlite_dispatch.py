@@ -6,7 +6,7 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
-from socialkit.schedule.records import Budget, Claim, Transition
+from socialkit.schedule.records import Budget, Claim, Moved, Transition
 from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores._common import covered, from_us, missed_ids, select_claims, to_us
 from socialkit.schedule.stores._sqlite_rows import (
@@ -653,10 +653,10 @@ def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | Non
     return from_us(best) if best is not None else None
 
 
-def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[str]:
+def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[Moved]:
     overdue = conn.execute(
-        "SELECT id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at "
-        "FROM publications INDEXED BY publications_grace WHERE state = 'scheduled' "
+        "SELECT id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at, "
+        "campaign FROM publications INDEXED BY publications_grace WHERE state = 'scheduled' "
         "AND sends = 0 AND expires_at IS NOT NULL AND expires_at < ?",
         (now,),
     ).fetchall()
@@ -676,9 +676,12 @@ def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[str]:
         ((r[0], r[1], r[2], r[3], from_us(r[4]), bool(r[5])) for r in overdue), latest
     )
     pauses = load_pauses(conn)
-    for pub_id in missed:
+    at = from_us(now)
+    moved = []
+    for pub_id in sorted(missed):
         r = by_id[pub_id]
         grace = (r[7] - r[4]) / 1_000_000
+        reason = f"not started within its grace period ({grace:g} s after due)"
         apply_transition(
             conn,
             Transition(
@@ -687,15 +690,29 @@ def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[str]:
                 expect_attempt=r[6],
                 to=S.MISSED,
                 actor=actor,
-                reason=f"not started within its grace period ({grace:g} s after due)",
+                reason=reason,
             ),
             now,
             pauses,
         )
-    return missed
+        moved.append(
+            Moved(
+                id=pub_id,
+                workspace=r[2],
+                account_id=r[3],
+                campaign=r[8],
+                from_state=S.SCHEDULED,
+                to_state=S.MISSED,
+                attempt=r[6],
+                at=at,
+                actor=actor,
+                reason=reason,
+            )
+        )
+    return moved
 
 
-def pause(conn: sqlite3.Connection, scope: PauseScope, now: int) -> int:
+def pause(conn: sqlite3.Connection, scope: PauseScope, now: int) -> list[Moved]:
     conn.execute(
         "INSERT OR REPLACE INTO pauses (workspace, kind, value, actor, reason, at) "
         "VALUES (?,?,?,?,?,?)",
@@ -725,21 +742,20 @@ def pause(conn: sqlite3.Connection, scope: PauseScope, now: int) -> int:
     where, params = _scope_clause(scope)
     rows = conn.execute(
         "SELECT id, state, account_id, campaign, attempt FROM publications "
-        f"WHERE state IN ('scheduled', 'retry_wait') AND {where}",
+        f"WHERE state IN ('scheduled', 'retry_wait') AND {where} ORDER BY id",
         params,
     ).fetchall()
     reason = scope.reason or f"paused ({scope.kind} {scope.value})".strip()
-    _move(conn, rows, "paused", scope.workspace, scope.actor, reason, now)
-    return len(rows)
+    return _move(conn, rows, S.PAUSED, scope.workspace, scope.actor, reason, now)
 
 
-def resume(conn: sqlite3.Connection, scope: PauseScope, now: int) -> int:
+def resume(conn: sqlite3.Connection, scope: PauseScope, now: int) -> list[Moved]:
     cur = conn.execute(
         "DELETE FROM pauses WHERE workspace = ? AND kind = ? AND value = ?",
         (scope.workspace, scope.kind, scope.value),
     )
     if cur.rowcount == 0:
-        return 0
+        return []
     conn.execute(
         EVENT_SQL,
         event_row(
@@ -760,13 +776,13 @@ def resume(conn: sqlite3.Connection, scope: PauseScope, now: int) -> int:
         r
         for r in conn.execute(
             f"SELECT id, state, account_id, campaign, attempt FROM publications "
-            f"WHERE state = 'paused' AND {where}",
+            f"WHERE state = 'paused' AND {where} ORDER BY id",
             params,
         ).fetchall()
         if not covered(remaining, scope.workspace, r[2], r[3])
     ]
-    _move(conn, rows, "scheduled", scope.workspace, scope.actor, scope.reason or "resumed", now)
-    return len(rows)
+    reason = scope.reason or "resumed"
+    return _move(conn, rows, S.SCHEDULED, scope.workspace, scope.actor, reason, now)
 
 
 def _scope_clause(scope: PauseScope) -> tuple[str, tuple[Any, ...]]:
@@ -779,15 +795,15 @@ def _scope_clause(scope: PauseScope) -> tuple[str, tuple[Any, ...]]:
 def _move(
     conn: sqlite3.Connection,
     rows: Sequence[tuple[Any, ...]],
-    target: str,
+    target: PublicationState,
     workspace: str,
     actor: str,
     reason: str,
     now: int,
-) -> None:
+) -> list[Moved]:
     conn.executemany(
         "UPDATE publications SET state = ?, updated_at = ? WHERE id = ?",
-        [(target, now, r[0]) for r in rows],
+        [(target.value, now, r[0]) for r in rows],
     )
     conn.executemany(
         EVENT_SQL,
@@ -803,11 +819,27 @@ def _move(
                 reason=reason,
                 attempt=r[4],
                 from_state=r[1],
-                to_state=target,
+                to_state=target.value,
             )
             for r in rows
         ],
     )
+    at = from_us(now)
+    return [
+        Moved(
+            id=r[0],
+            workspace=workspace,
+            account_id=r[2],
+            campaign=r[3],
+            from_state=S(r[1]),
+            to_state=target,
+            attempt=r[4],
+            at=at,
+            actor=actor,
+            reason=reason,
+        )
+        for r in rows
+    ]
 
 
 __all__ = [

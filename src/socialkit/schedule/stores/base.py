@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         CheckpointRecord,
         Claim,
         MetricTask,
+        Moved,
         NewPublication,
         PublicationQuery,
         PublishStart,
@@ -191,8 +192,8 @@ class Store(Protocol):
 
     # -- dispatch -------------------------------------------------------------------------
 
-    async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[str]:
-        """Apply the misfire policy; returns the ids moved to ``missed``.
+    async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[Moved]:
+        """Apply the misfire policy; returns the publications moved to ``missed``.
 
         A ``scheduled`` publication that was never sent and whose grace period has passed
         (``due_at + grace < now``) is missed, except: a one-off with ``publish_late``
@@ -283,12 +284,14 @@ class Store(Protocol):
 
     # -- pause switch and rate budgets ----------------------------------------------------
 
-    async def pause(self, scope: PauseScope, *, now: dt.datetime) -> int:
-        """Flip a pause switch on; returns how many publications it moved to ``paused``."""
+    async def pause(self, scope: PauseScope, *, now: dt.datetime) -> list[Moved]:
+        """Flip a pause switch on; returns the publications it moved to ``paused`` (from
+        ``scheduled`` or ``retry_wait``), ordered by id."""
         ...
 
-    async def resume(self, scope: PauseScope, *, now: dt.datetime) -> int:
-        """Flip a pause switch off; returns how many publications went back to being due."""
+    async def resume(self, scope: PauseScope, *, now: dt.datetime) -> list[Moved]:
+        """Flip a pause switch off; returns the publications it moved from ``paused`` back
+        to ``scheduled`` (those no other switch holds), ordered by id."""
         ...
 
     async def pauses(self, *, workspace: str | None = None) -> list[PauseScope]:

@@ -17,6 +17,7 @@ from socialkit.schedule.publication import Page, PauseScope, StoredReceipt
 from socialkit.schedule.records import (
     Budget,
     Claim,
+    Moved,
 )
 from socialkit.schedule.states import (
     CLAIMABLE_STATES,
@@ -177,7 +178,7 @@ class MemoryStore(MemoryBase):
 
     # -- dispatch -------------------------------------------------------------------------
 
-    async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[str]:
+    async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[Moved]:
         with self._lock:
             overdue = [
                 r
@@ -202,13 +203,13 @@ class MemoryStore(MemoryBase):
                 ),
                 latest,
             )
-            for pub_id in missed:
+            moved = []
+            for pub_id in sorted(missed):
                 row = self._rows[pub_id]
-                self._apply(
-                    _missed(row, actor),
-                    now,
-                )
-        return missed
+                t = _missed(row, actor)
+                self._apply(t, now)
+                moved.append(_moved(row, S.SCHEDULED, now, actor, t.reason))
+        return moved
 
     def _sweep(self, now: dt.datetime, lease: dt.timedelta) -> None:
         for row in self._rows.values():
@@ -575,9 +576,10 @@ class MemoryStore(MemoryBase):
 
     # -- pause switch and rate budgets ----------------------------------------------------
 
-    async def pause(self, scope: PauseScope, *, now: dt.datetime) -> int:
+    async def pause(self, scope: PauseScope, *, now: dt.datetime) -> list[Moved]:
         scope = scope.model_copy(update={"at": scope.at or now})
-        moved = 0
+        moved: list[Moved] = []
+        reason = scope.reason or f"paused ({scope.kind} {scope.value})".strip()
         with self._lock:
             self._pauses[(scope.workspace, scope.kind, scope.value)] = scope
             self._log(
@@ -588,7 +590,7 @@ class MemoryStore(MemoryBase):
                 data={"kind": scope.kind, "value": scope.value},
                 workspace=scope.workspace,
             )
-            for row in self._rows.values():
+            for row in sorted(self._rows.values(), key=lambda r: r.id):
                 if row.state in _HOLDABLE and scope.covers(
                     row.workspace, row.account_id, row.campaign
                 ):
@@ -600,19 +602,20 @@ class MemoryStore(MemoryBase):
                         "transition",
                         row,
                         actor=scope.actor,
-                        reason=scope.reason or f"paused ({scope.kind} {scope.value})".strip(),
+                        reason=reason,
                         from_state=before,
                         to_state=S.PAUSED,
                     )
-                    moved += 1
+                    moved.append(_moved(row, before, now, scope.actor, reason))
         return moved
 
-    async def resume(self, scope: PauseScope, *, now: dt.datetime) -> int:
-        moved = 0
+    async def resume(self, scope: PauseScope, *, now: dt.datetime) -> list[Moved]:
+        moved: list[Moved] = []
+        reason = scope.reason or "resumed"
         with self._lock:
             removed = self._pauses.pop((scope.workspace, scope.kind, scope.value), None)
             if removed is None:
-                return 0
+                return []
             self._log(
                 now,
                 "resume",
@@ -622,7 +625,7 @@ class MemoryStore(MemoryBase):
                 workspace=scope.workspace,
             )
             remaining = list(self._pauses.values())
-            for row in self._rows.values():
+            for row in sorted(self._rows.values(), key=lambda r: r.id):
                 if (
                     row.state == S.PAUSED
                     and scope.covers(row.workspace, row.account_id, row.campaign)
@@ -635,11 +638,11 @@ class MemoryStore(MemoryBase):
                         "transition",
                         row,
                         actor=scope.actor,
-                        reason=scope.reason or "resumed",
+                        reason=reason,
                         from_state=S.PAUSED,
                         to_state=S.SCHEDULED,
                     )
-                    moved += 1
+                    moved.append(_moved(row, S.PAUSED, now, scope.actor, reason))
         self._notify()
         return moved
 
@@ -663,6 +666,24 @@ class MemoryStore(MemoryBase):
                 for key, b in sorted(self._budgets.items())
                 if workspace is None or key[0] == workspace
             ]
+
+
+def _moved(
+    row: Row, before: PublicationState, now: dt.datetime, actor: str, reason: str | None
+) -> Moved:
+    """What a bulk move did to ``row`` (already in its new state)."""
+    return Moved(
+        id=row.id,
+        workspace=row.workspace,
+        account_id=row.account_id,
+        campaign=row.campaign,
+        from_state=before,
+        to_state=row.state,
+        attempt=row.attempt,
+        at=now,
+        actor=actor,
+        reason=reason,
+    )
 
 
 def _missed(row: Row, actor: str) -> Transition:

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
         CheckpointRecord,
         Claim,
         MetricTask,
+        Moved,
         NewPublication,
         PublicationQuery,
         PublishStart,
@@ -470,7 +471,7 @@ class PostgresStore:
 
     async def expire_overdue(
         self, *, now: dt.datetime | None = None, actor: str = "engine"
-    ) -> list[str]:
+    ) -> list[Moved]:
         when = self._now(now)
         return await self._run(lambda c: holds.expire_overdue(c, when, actor))
 
@@ -582,18 +583,18 @@ class PostgresStore:
 
     # -- pause switch and rate budgets ----------------------------------------------------
 
-    async def pause(self, scope: PauseScope, *, now: dt.datetime | None = None) -> int:
+    async def pause(self, scope: PauseScope, *, now: dt.datetime | None = None) -> list[Moved]:
         when = self._now(now)
 
-        async def write(c: Conn) -> int:
+        async def write(c: Conn) -> list[Moved]:
             return await holds.pause(c, scope, await rows.db_now(c, when))
 
         return await self._run(write)
 
-    async def resume(self, scope: PauseScope, *, now: dt.datetime | None = None) -> int:
+    async def resume(self, scope: PauseScope, *, now: dt.datetime | None = None) -> list[Moved]:
         when = self._now(now)
 
-        async def write(c: Conn) -> int:
+        async def write(c: Conn) -> list[Moved]:
             return await holds.resume(c, scope, await rows.db_now(c, when))
 
         return await self._run(write, wake="")

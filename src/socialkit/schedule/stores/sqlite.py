@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         CheckpointRecord,
         Claim,
         MetricTask,
+        Moved,
         NewPublication,
         PublicationQuery,
         PublishStart,
@@ -326,7 +327,7 @@ class SqliteStore:
 
     # -- dispatch -------------------------------------------------------------------------
 
-    async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[str]:
+    async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[Moved]:
         return await self._write(lambda c: dispatch.expire_overdue(c, to_us(now), actor))
 
     async def claim(
@@ -398,10 +399,10 @@ class SqliteStore:
 
     # -- pause switch and rate budgets ----------------------------------------------------
 
-    async def pause(self, scope: PauseScope, *, now: dt.datetime) -> int:
+    async def pause(self, scope: PauseScope, *, now: dt.datetime) -> list[Moved]:
         return await self._write(lambda c: dispatch.pause(c, scope, to_us(now)))
 
-    async def resume(self, scope: PauseScope, *, now: dt.datetime) -> int:
+    async def resume(self, scope: PauseScope, *, now: dt.datetime) -> list[Moved]:
         return await self._write(lambda c: dispatch.resume(c, scope, to_us(now)), notify=True)
 
     async def pauses(self, *, workspace: str | None = None) -> list[PauseScope]:
