@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 import typer
@@ -58,7 +60,87 @@ def test_a_command_exit_code_is_returned(capsys: pytest.CaptureFixture[str]) -> 
 def test_usage_errors_exit_2(cli: Cli) -> None:
     result = cli("no-such-command")
     assert result.code == 2
-    assert "No such command" in result.err
+    assert result.err == (
+        "error: 'no-such-command': no such command of `socialkit` (see `socialkit --help`)\n"
+    )
+
+
+# Usage errors (found by click while it reads the command line) are one line like every
+# other error: what is wrong with which option or argument, and the value given.
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["list", "--bogus"],
+            "--bogus: no such option of `socialkit list` (see `socialkit list --help`)",
+        ),
+        (
+            ["list", "--limt", "5"],
+            "--limt: no such option of `socialkit list`; did you mean --limit? "
+            "(see `socialkit list --help`)",
+        ),
+        (
+            ["store", "prne"],
+            "'prne': no such command of `socialkit store`; did you mean prune? "
+            "(see `socialkit store --help`)",
+        ),
+        (["show"], "ID: required argument missing (see `socialkit show --help`)"),
+        (
+            ["store", "prune"],
+            "--older-than: required option missing (see `socialkit store prune --help`)",
+        ),
+        (["list", "--limit", "abc"], "--limit: should be a valid integer (got 'abc')"),
+        (["list", "--limit=0"], "--limit: should be greater than or equal to 1 (got '0')"),
+        (
+            ["upcoming", "--tz", "UTC", "--rrule", "FREQ=DAILY", "-n0"],
+            "--count: should be greater than or equal to 1 (got '0')",
+        ),
+        (["list", "--state"], "--state: needs a value"),
+        (["list", "--json=yes"], "--json: takes no value (it is a switch)"),
+        (
+            ["show", "a", "b"],
+            "got unexpected extra argument(s) (b) (see `socialkit show --help`)",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_option(cli: Cli, argv: list[str], line: str) -> None:
+    result = cli(*argv)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == f"error: {line}\n"
+
+
+class Colour(enum.StrEnum):
+    red = "red"
+    blue = "blue"
+
+
+def test_a_bad_choice_lists_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    app = make_app()
+
+    @app.command("paint")
+    def paint(colour: Annotated[Colour, typer.Option("--colour")]) -> None:
+        raise AssertionError("not reached")
+
+    @app.command("other")
+    def other() -> None:
+        raise AssertionError("not reached")
+
+    assert run(app, ["paint", "--colour", "green"]) == 2
+    assert capsys.readouterr().err == "error: --colour: 'green' is not one of 'red', 'blue'\n"
+    assert run(app, ["paint"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --colour: required option missing; choose from: red, blue "
+        "(see `socialkit paint --help`)\n"
+    )
+
+
+def test_a_group_without_a_command_still_prints_its_help(cli: Cli) -> None:
+    result = cli("store")
+    assert result.code == 2
+    assert "Commands:" in result.err
+    assert "migrate" in result.err
 
 
 def test_a_missing_project_file_is_one_line(cli: Cli) -> None:

@@ -96,4 +96,4 @@ def test_an_unknown_account_is_one_line(cli: Cli, project: Path, post: Path) -> 
 def test_to_is_required(cli: Cli, post: Path) -> None:
     run = cli("publish", "post.yaml")
     assert run.code == 2
-    assert "Missing option '--to'" in run.err
+    assert run.err == ("error: --to: required option missing (see `socialkit publish --help`)\n")
