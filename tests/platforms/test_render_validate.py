@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 import socialkit
 from socialkit.platforms.capabilities import MediaLimits
 from socialkit.text import measure, rules
@@ -179,3 +181,41 @@ def test_alt_text_the_platform_cannot_carry_is_a_warning() -> None:
     ]
     bare = photo.model_copy(update={"alt_text": None})
     assert socialkit.validate(socialkit.Post(text="hi", media=(bare,)), caps, platform="f") == []
+
+
+def test_validate_takes_a_platform_name_and_looks_its_capabilities_up() -> None:
+    post = socialkit.Post(text="x" * 400)
+    by_name = socialkit.validate(post, "feed")
+    capabilities = socialkit.get_registry().platform("feed").capabilities
+    assert by_name == socialkit.validate(post, capabilities, platform="feed")
+    assert socialkit.validate(post, platform="feed") == by_name
+
+
+def test_validate_without_a_platform_or_with_two_says_what_to_pass() -> None:
+    post = socialkit.Post(text="hello")
+    with pytest.raises(TypeError, match=r"validate\(post, 'bluesky'\)"):
+        socialkit.validate(post, SMALL)
+    with pytest.raises(TypeError, match="two platforms: 'feed' and platform='other'"):
+        socialkit.validate(post, "feed", platform="other")
+    with pytest.raises(socialkit.UnknownPlatform, match="'nope'"):
+        socialkit.validate(post, "nope")
+
+
+def test_validate_warns_when_render_splits_the_text_into_a_thread() -> None:
+    caps = SMALL.model_copy(update={"threads": True, "max_thread_parts": 9})
+    post = socialkit.Post(text="one two three four five six seven eight nine ten")
+    draft = socialkit.render(post, "feed", caps)
+    (split,) = [
+        p for p in socialkit.validate(post, caps, platform="feed") if p.code == "thread.split"
+    ]
+    assert split.severity == "warning"
+    assert split.value == len(draft.parts) > 1
+    assert split.limit == 9
+    assert f"thread of {len(draft.parts)} parts" in split.message
+    # A text that fits, or a thread the post already has, is no surprise.
+    fits = socialkit.Post(text="one", thread=(socialkit.ThreadPart(text="two"),))
+    assert not [
+        p for p in socialkit.validate(fits, caps, platform="feed") if p.code == "thread.split"
+    ]
+    # A draft has been split already: nothing to warn about.
+    assert not [p for p in socialkit.validate(draft, caps) if p.code == "thread.split"]

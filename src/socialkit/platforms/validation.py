@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from socialkit.models.content import DraftPart
     from socialkit.models.media import Media
     from socialkit.platforms.capabilities import Capabilities, MediaLimits
+    from socialkit.platforms.registry import Registry
     from socialkit.text.rules import TextRule
 
 __all__ = ["validate"]
@@ -53,33 +54,74 @@ class _Report:
 
 def validate(
     content: Post | Draft,
-    capabilities: Capabilities,
+    target: Capabilities | str | None = None,
     *,
     platform: str | None = None,
     campaign: Campaign | None = None,
+    registry: Registry | None = None,
 ) -> list[Problem]:
     """Every problem ``content`` has on a platform; never raises on the first one.
 
+    ``validate(post, "bluesky")`` looks the platform's capabilities up in the registry;
+    ``validate(post, capabilities, platform="bluesky")`` uses the ones given (an adapter's
+    own, or a test's); ``validate(draft, capabilities)`` takes the platform from the draft.
+
     Args:
-        content: a post (rendered first, for ``platform``) or an already rendered draft.
-        capabilities: the platform's capabilities.
-        platform: the platform name; required for a post, taken from a draft.
+        content: a post (rendered first, for the platform) or an already rendered draft.
+        target: the platform's name, or its capabilities.
+        platform: the platform name, with capabilities as ``target`` (or alone).
         campaign: for a post, the campaign whose UTM parameters apply.
+        registry: where a platform name is looked up; the default registry if omitted.
 
     Returns:
         Problems in a stable order; those with ``severity == "error"`` block publishing.
         A problem's ``field`` is a path as in the post: ``text`` and ``media[i]`` for the
         first part, ``thread[k].text`` for the part after it (the draft's ``parts[k + 1]``;
-        a part that render split off is named by its place in the draft's thread).
+        a part that render split off is named by its place in the draft's thread). A post
+        whose text render splits into a thread gets a ``thread.split`` warning saying into
+        how many parts.
+
+    Raises:
+        TypeError: no platform to render a post for, or two different platform names.
+        UnknownPlatform: a platform name no installed plugin provides.
     """
+    if isinstance(target, str):
+        if platform is not None and platform != target:
+            raise TypeError(f"validate() got two platforms: {target!r} and platform={platform!r}")
+        platform, capabilities = target, None
+    else:
+        capabilities = target
+    if platform is None and isinstance(content, Draft):
+        platform = content.platform
+    if platform is None:
+        raise TypeError(
+            "validate(post, ...) needs the platform to render the post for: "
+            "validate(post, 'bluesky') or validate(post, capabilities, platform='bluesky')"
+        )
+    if capabilities is None:
+        from socialkit.platforms.registry import get_registry
+
+        capabilities = (registry or get_registry()).platform(platform).capabilities
+    split_into: int | None = None
     if isinstance(content, Post):
-        if platform is None:
-            raise TypeError("validate(post, ...) needs platform= to render the post")
         draft = render(content, platform, capabilities, campaign=campaign)
+        written = 1 + len(content.thread)
+        if len(draft.parts) > written and capabilities.threads:
+            split_into = len(draft.parts)
     else:
         draft = content
-    report = _Report(platform or draft.platform)
+    report = _Report(platform)
     _check_thread(draft, capabilities, report)
+    if split_into is not None:
+        report.add(
+            "text",
+            "thread.split",
+            f"the text does not fit one post; it will be published as a thread of "
+            f"{split_into} parts",
+            limit=capabilities.max_thread_parts,
+            value=split_into,
+            severity="warning",
+        )
     for index, part in enumerate(draft.parts):
         # Paths as in a post (and its post file): parts[0] is the post, parts[1] thread[0].
         prefix = "" if index == 0 else f"thread[{index - 1}]."
