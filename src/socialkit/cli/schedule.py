@@ -389,19 +389,17 @@ def approve_command(
 
     from socialkit.errors import StaleTransition
 
-    if revision is not None and not re.fullmatch(r"[0-9a-f]{8,64}", revision):
-        raise fail(
-            "--revision: give the revision you reviewed, as `socialkit show` prints it "
-            f"(8 to 64 hex digits; got {revision!r})",
-            code=2,
-        )
+    if revision is not None:
+        revision = revision.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{8,64}", revision):
+            raise fail(
+                "--revision: give the revision you reviewed, as `socialkit show` prints it "
+                f"(8 to 64 hex digits; got {revision!r})",
+                code=2,
+            )
     with _scheduler() as scheduler:
         if revision is not None:
-            # `show` prints a prefix: read it as the current revision when it is one, so
-            # approving what you were shown works; any other value is refused as edited.
-            current = scheduler.get(publication_id, history=False).revision
-            if current.startswith(revision):
-                revision = current
+            revision = _reviewed_revision(scheduler.get(publication_id), revision)
         try:
             p = scheduler.approve(
                 publication_id, actor=actor or _default_actor(), comment=comment, revision=revision
@@ -409,6 +407,46 @@ def approve_command(
         except StaleTransition as exc:
             raise _refused(exc) from None
     emit(None, as_json=False, text=f"approved {_line(p)}")
+
+
+def _reviewed_revision(p: Publication, given: str) -> str:
+    """The full revision ``given`` (a prefix, as ``show`` prints it) names.
+
+    The current revision is approved; an earlier one of this publication is refused (it
+    was edited since: exit 1); a prefix of none of them, or of more than one, is a usage
+    error naming the revisions that would fit (exit 2).
+    """
+    known = {p.revision: "current"}
+    for approval in p.approvals:
+        known.setdefault(approval.revision, "earlier")
+    for event in p.history:
+        for key in ("previous_revision", "revision"):
+            value = event.data.get(key)
+            if isinstance(value, str):
+                known.setdefault(value, "earlier")
+    matches = sorted((r for r in known if r.startswith(given)), key=lambda r: known[r])
+    if len(matches) > 1:
+        listed = ", ".join(f"{r[:16]} ({known[r]})" for r in matches)
+        raise fail(
+            f"--revision: {given!r} is ambiguous: it starts {len(matches)} revisions of "
+            f"publication {p.id} ({listed}); give more of the current one",
+            code=2,
+        )
+    if not matches:
+        raise fail(
+            f"--revision: no revision of publication {p.id} starts with {given!r} "
+            f"(its current revision is {p.revision[:16]}, as `socialkit show {p.id}` "
+            "prints it)",
+            code=2,
+        )
+    if known[matches[0]] == "earlier":
+        raise fail(
+            f"--revision: publication {p.id} was edited since revision {given!r} was "
+            f"reviewed: it is now at {p.revision[:16]}; review it again "
+            f"(`socialkit show {p.id}`)",
+            code=1,
+        )
+    return matches[0]
 
 
 def reject_command(
