@@ -31,15 +31,24 @@ if TYPE_CHECKING:
     from collections.abc import Coroutine, Iterable, Iterator
     from concurrent.futures import Future
 
+    import httpx
+
     from socialkit.models.account import Account
+    from socialkit.models.campaign import Campaign
     from socialkit.models.content import Post
+    from socialkit.models.media_store import MediaStore
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import Receipt
+    from socialkit.platforms.credentials import CredentialProvider
+    from socialkit.platforms.registry import Registry
+    from socialkit.schedule.approval import ApprovalPolicy
+    from socialkit.schedule.engine.clock import Clock
+    from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.engine.worker import RunStats
     from socialkit.schedule.publication import Event, Page, PauseScope, Publication
     from socialkit.schedule.records import AccountRecord
     from socialkit.schedule.recurring import Rule
-    from socialkit.schedule.scheduler import AccountsArg, When
+    from socialkit.schedule.scheduler import AccountsArg, ScheduleRequest, When
     from socialkit.schedule.states import PublicationState
     from socialkit.schedule.stores.base import Store
 
@@ -49,13 +58,39 @@ T = TypeVar("T")
 
 
 class Scheduler:
-    """The sync twin of :class:`AsyncScheduler`; it takes the same arguments.
+    """The sync twin of :class:`AsyncScheduler`; every method takes the same arguments.
 
     The async API stays reachable as :attr:`aio` (``await scheduler.aio.schedule(...)``).
     """
 
-    def __init__(self, store: str | Store = "sqlite:///socialkit.db", **options: Any) -> None:
-        self.aio = AsyncScheduler(store, **options)
+    def __init__(
+        self,
+        store: str | Store = "sqlite:///socialkit.db",
+        *,
+        registry: Registry | None = None,
+        credentials: CredentialProvider | None = None,
+        media: MediaStore | None = None,
+        http: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        config: EngineConfig | None = None,
+        approval: ApprovalPolicy | None = None,
+        campaigns: Iterable[Campaign] = (),
+        accounts: Iterable[Account] = (),
+        workspace: str = "default",
+    ) -> None:
+        self.aio = AsyncScheduler(
+            store,
+            registry=registry,
+            credentials=credentials,
+            media=media,
+            http=http,
+            clock=clock,
+            config=config,
+            approval=approval,
+            campaigns=campaigns,
+            accounts=accounts,
+            workspace=workspace,
+        )
         self._worker: Future[RunStats] | None = None
         self._stop: asyncio.Event | None = None
 
@@ -99,26 +134,127 @@ class Scheduler:
     # -- creating -------------------------------------------------------------------------
 
     def schedule(
-        self, post: Post, accounts: AccountsArg, *, at: When, **options: Any
+        self,
+        post: Post,
+        accounts: AccountsArg,
+        *,
+        at: When,
+        tz: str | None = None,
+        campaign: str | None = None,
+        key: str | None = None,
+        grace: dt.timedelta | None = None,
+        publish_late: bool | None = None,
+        needs_approval: bool | None = None,
+        actor: str = "api",
     ) -> builtins.list[Publication]:
         """Schedule ``post`` on each account at ``at`` (see :meth:`AsyncScheduler.schedule`)."""
-        return self._call(self.aio.schedule(post, accounts, at=at, **options))
+        return self._call(
+            self.aio.schedule(
+                post,
+                accounts,
+                at=at,
+                tz=tz,
+                campaign=campaign,
+                key=key,
+                grace=grace,
+                publish_late=publish_late,
+                needs_approval=needs_approval,
+                actor=actor,
+            )
+        )
+
+    def schedule_many(
+        self,
+        requests: Iterable[ScheduleRequest],
+        *,
+        needs_approval: bool | None = None,
+        actor: str = "api",
+        chunk: int = 1000,
+    ) -> builtins.list[str]:
+        """Schedule many posts at once (see :meth:`AsyncScheduler.schedule_many`)."""
+        return self._call(
+            self.aio.schedule_many(
+                requests, needs_approval=needs_approval, actor=actor, chunk=chunk
+            )
+        )
 
     def queue(
-        self, post: Post, accounts: AccountsArg, **options: Any
+        self,
+        post: Post,
+        accounts: AccountsArg,
+        *,
+        campaign: str | None = None,
+        key: str | None = None,
+        needs_approval: bool | None = None,
+        actor: str = "api",
     ) -> builtins.list[Publication]:
         """Add ``post`` to each account's next free posting slot."""
-        return self._call(self.aio.queue(post, accounts, **options))
+        return self._call(
+            self.aio.queue(
+                post,
+                accounts,
+                campaign=campaign,
+                key=key,
+                needs_approval=needs_approval,
+                actor=actor,
+            )
+        )
 
     def recur(
-        self, post: Post, accounts: AccountsArg, *, rrule: str, **options: Any
+        self,
+        post: Post,
+        accounts: AccountsArg,
+        *,
+        rrule: str,
+        tz: str | None = None,
+        start: When | None = None,
+        campaign: str | None = None,
+        grace: dt.timedelta | None = None,
+        limit: int | None = None,
+        needs_approval: bool | None = None,
+        actor: str = "api",
     ) -> builtins.list[Rule]:
         """Publish ``post`` on every occurrence of ``rrule`` (see :meth:`AsyncScheduler.recur`)."""
-        return self._call(self.aio.recur(post, accounts, rrule=rrule, **options))
+        return self._call(
+            self.aio.recur(
+                post,
+                accounts,
+                rrule=rrule,
+                tz=tz,
+                start=start,
+                campaign=campaign,
+                grace=grace,
+                limit=limit,
+                needs_approval=needs_approval,
+                actor=actor,
+            )
+        )
 
-    def evergreen(self, post: Post, account: Account | str, **options: Any) -> Rule:
+    def evergreen(
+        self,
+        post: Post,
+        account: Account | str,
+        *,
+        first_at: When | None = None,
+        every_days: int | None = None,
+        every_slots: int | None = None,
+        limit: int | None = None,
+        campaign: str | None = None,
+        actor: str = "api",
+    ) -> Rule:
         """Publish ``post`` and bring it back every N days or slots."""
-        return self._call(self.aio.evergreen(post, account, **options))
+        return self._call(
+            self.aio.evergreen(
+                post,
+                account,
+                first_at=first_at,
+                every_days=every_days,
+                every_slots=every_slots,
+                limit=limit,
+                campaign=campaign,
+                actor=actor,
+            )
+        )
 
     def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
         """Stop a rule from creating more publications."""
@@ -130,9 +266,18 @@ class Scheduler:
 
     # -- people ---------------------------------------------------------------------------
 
-    def approve(self, publication_id: str, *, actor: str, **options: Any) -> Publication:
+    def approve(
+        self,
+        publication_id: str,
+        *,
+        actor: str,
+        revision: str | None = None,
+        comment: str | None = None,
+    ) -> Publication:
         """Approve a pending publication's current revision."""
-        return self._call(self.aio.approve(publication_id, actor=actor, **options))
+        return self._call(
+            self.aio.approve(publication_id, actor=actor, revision=revision, comment=comment)
+        )
 
     def reject(self, publication_id: str, *, actor: str, comment: str | None = None) -> Publication:
         """Reject a pending publication (back to ``draft``)."""
@@ -176,13 +321,33 @@ class Scheduler:
             )
         )
 
-    def pause(self, *, account: str | None = None, campaign: str | None = None, **kw: Any) -> int:
-        """The crisis switch: stop claims for everything, an account or a campaign."""
-        return self._call(self.aio.pause(account=account, campaign=campaign, **kw))
+    def pause(
+        self,
+        *,
+        account: str | None = None,
+        campaign: str | None = None,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> int:
+        """The crisis switch: stop claims for everything, an account or a campaign.
 
-    def resume(self, *, account: str | None = None, campaign: str | None = None, **kw: Any) -> int:
-        """Flip a pause switch off."""
-        return self._call(self.aio.resume(account=account, campaign=campaign, **kw))
+        Returns how many publications were held."""
+        return self._call(
+            self.aio.pause(account=account, campaign=campaign, actor=actor, reason=reason)
+        )
+
+    def resume(
+        self,
+        *,
+        account: str | None = None,
+        campaign: str | None = None,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> int:
+        """Flip a pause switch off; returns how many publications are due again."""
+        return self._call(
+            self.aio.resume(account=account, campaign=campaign, actor=actor, reason=reason)
+        )
 
     def pauses(self) -> builtins.list[PauseScope]:
         """The pause switches that are on."""
@@ -200,21 +365,25 @@ class Scheduler:
         state: PublicationState | str | Iterable[PublicationState | str] | None = None,
         campaign: str | None = None,
         account: str | None = None,
+        rule: str | None = None,
         between: tuple[dt.datetime, dt.datetime] | None = None,
         cursor: str | None = None,
         limit: int = 100,
-        **more: Any,
+        attention: str | None = None,
+        include_post: bool = False,
     ) -> Page:
-        """One page of publications by due time."""
+        """One page of publications by due time (``page.next_cursor``)."""
         return self._call(
             self.aio.list(
                 state=state,
                 campaign=campaign,
                 account=account,
+                rule=rule,
                 between=between,
                 cursor=cursor,
                 limit=limit,
-                **more,
+                attention=attention,
+                include_post=include_post,
             )
         )
 
