@@ -20,18 +20,30 @@ _PLATFORM_HELP = (
 
 def _rule(name: str) -> TextRule:
     """The built-in rule called ``name``, else the text rule of an installed platform."""
-    from socialkit.text.rules import rule_for
+    from socialkit.text.rules import RULES, rule_for
 
     try:
         return rule_for(name)
-    except ValueError as missing:
+    except ValueError:
+        import difflib
+
         from socialkit.errors import UnknownPlatform
         from socialkit.platforms.registry import get_registry
 
+        registry = get_registry()
         try:
-            return get_registry().info(name).platform.capabilities.text
+            return registry.info(name).platform.capabilities.text
         except UnknownPlatform:
-            raise fail(str(missing)) from None
+            # Exit 2, a usage problem: 1 means the text does not fit, and a script that
+            # checks the code must not read a typo as "too long".
+            known = sorted(set(RULES) | set(registry.names()))
+            close = difflib.get_close_matches(name.strip().lower(), known, n=1)
+            guess = f"; did you mean {close[0]!r}?" if close else ""
+            raise fail(
+                f"--platform: no text rule or installed platform named {name!r}{guess} "
+                f"(known: {', '.join(known)})",
+                code=2,
+            ) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +59,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure TEXT as PLATFORM counts it: length, limit, fit, entities.
 
-        Exits 1 when the text does not fit.
+        Exits 1 when the text does not fit (with --json too); 2 on a usage error.
         """
         from socialkit.text.measure import measure
 
@@ -107,18 +119,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Split TEXT into thread parts that each fit PLATFORM.
 
-        Exits 1 when a part still does not fit (one link or word longer than the limit).
+        Exits 1 when a part still does not fit (a link, hashtag or mention longer than
+        the limit, or a character the platform refuses); 2 on a usage error.
         """
         from socialkit.text.measure import measure
         from socialkit.text.split import split
 
         rule = _rule(platform)
         if numbering is not None and ("{i}" not in numbering or "{n}" not in numbering):
-            raise fail(f"--numbering must contain {{i}} and {{n}} (got {numbering!r})")
+            raise fail(f"--numbering: must contain {{i}} and {{n}} (got {numbering!r})", code=2)
         try:
             parts = split(_read(text), rule, numbering=numbering, content_warning=content_warning)
         except ValueError as bad:
-            raise fail(f"--numbering: {bad}") from None
+            raise fail(f"--numbering: {bad}", code=2) from None
         lengths = [measure(part, rule, content_warning=content_warning) for part in parts]
         data = {
             "platform": platform,
