@@ -67,12 +67,20 @@ def _default_actor() -> str:
         return "cli"
 
 
-def _scheduler() -> Scheduler:
+def _scheduler(*, existing: bool = False) -> Scheduler:
+    """The project's scheduler; with ``existing``, refused when its store is not there
+    (a command that only reads or acts on publications must not create an empty store,
+    where a typo in a store URL would look like a store with nothing in it)."""
     from socialkit.schedule.facade import Scheduler
 
     config = state().config()
+    url = state().store_url()
+    if existing:
+        from socialkit.cli.store import existing_store
+
+        existing_store(url, "store", hint="nothing was scheduled on it yet")
     return Scheduler(
-        state().store_url(),
+        url,
         credentials=config.credential_provider(),
         media=config.media_store(),
         campaigns=config.campaigns,
@@ -311,9 +319,21 @@ def list_command(
             raise fail(
                 f"--state: unknown state {name!r} (states: {', '.join(sorted(known))})", code=2
             )
+    from socialkit.cli.store import missing_store
     from socialkit.errors import StoreError
-    from socialkit.schedule.stores._common import encode_cursor
+    from socialkit.schedule.stores._common import decode_cursor, encode_cursor
 
+    missing = missing_store(state().store_url())
+    if missing is not None:
+        # Nothing to list, and nothing created: a typo in a store URL says so.
+        try:
+            if cursor is not None:
+                decode_cursor(cursor)
+        except StoreError as exc:
+            raise fail(f"--cursor: {exc} (use next_cursor from list --json)", code=2) from None
+        sys.stderr.write(f"note: {missing}; nothing was scheduled on it yet\n")
+        emit({"publications": [], "next_cursor": None}, as_json=as_json, text="no publications")
+        return
     with _scheduler() as scheduler:
         # Each reason a person is needed is its own filtered listing (filtering one page
         # afterwards would show an empty page while later ones hold some); they are
@@ -348,7 +368,7 @@ def list_command(
 
 def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> None:
     """Show one publication with its history."""
-    with _scheduler() as scheduler:
+    with _scheduler(existing=True) as scheduler:
         p = scheduler.get(publication_id)
     lines = [
         _line(p),
@@ -397,7 +417,7 @@ def approve_command(
                 f"(8 to 64 hex digits; got {revision!r})",
                 code=2,
             )
-    with _scheduler() as scheduler:
+    with _scheduler(existing=True) as scheduler:
         if revision is not None:
             revision = _reviewed_revision(scheduler.get(publication_id), revision)
         try:
@@ -457,7 +477,7 @@ def reject_command(
     """Reject a pending publication (it goes back to draft)."""
     from socialkit.errors import StaleTransition
 
-    with _scheduler() as scheduler:
+    with _scheduler(existing=True) as scheduler:
         try:
             p = scheduler.reject(publication_id, actor=actor or _default_actor(), comment=comment)
         except StaleTransition as exc:
@@ -473,7 +493,7 @@ def cancel_command(
     """Cancel a publication that was not sent yet."""
     from socialkit.errors import StaleTransition
 
-    with _scheduler() as scheduler:
+    with _scheduler(existing=True) as scheduler:
         try:
             p = scheduler.cancel(publication_id, actor=actor or _default_actor(), reason=reason)
         except StaleTransition as exc:
@@ -503,7 +523,7 @@ def resolve_command(
         raise fail(f"--url: only with --published POST_ID (got --url {url!r})", code=2)
     if published is not None and not published.strip():
         raise fail("--published: give the post's id on the platform (got '')", code=2)
-    with _scheduler() as scheduler:
+    with _scheduler(existing=True) as scheduler:
         current = scheduler.get(publication_id, history=False)
         receipt = None
         if published is not None:
@@ -593,7 +613,15 @@ def resume_command(
         before = scheduler.pauses()
         if not any(p.kind == kind and (p.value or "") == value for p in before):
             on = ", ".join(_what_paused(p) for p in before) or "nothing"
-            raise fail(f"{_what(account, campaign)} is not paused (paused: {on})", code=1)
+            if kind != "all":
+                raise fail(f"{_what(account, campaign)} is not paused (paused: {on})", code=1)
+            if not before:
+                raise fail("nothing is paused", code=1)
+            raise fail(
+                f"there is no pause of everything to resume (paused: {on}; resume those "
+                "with --account ID or --campaign ID)",
+                code=1,
+            )
         back = scheduler.resume(**scope, actor=actor or _default_actor())
         still = scheduler.pauses()
     text = f"resumed {_what(account, campaign)}: {back} publications due again"

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.records import SchemaInfo
     from socialkit.schedule.stores.ops import StoreStatus
 
-__all__ = ["parse_age", "register", "shown_url"]
+__all__ = ["existing_store", "missing_store", "parse_age", "register", "shown_url"]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -73,17 +73,16 @@ def shown_url(url: str) -> str:
     return mask_url(url)
 
 
-def _existing(url: str, what: str) -> str:
-    """``url``, refused when it names a store that is not there (a SQLite file that does
-    not exist, a PostgreSQL schema without the store's tables): opening it would create
-    an empty store, and a typo would then look like a store with nothing in it."""
+def missing_store(url: str) -> str | None:
+    """Why ``url`` names no store (a SQLite file that does not exist, a PostgreSQL schema
+    without the store's tables), or None when the store is there."""
     scheme = url.partition("://")[0].lower()
     if scheme == "sqlite":
         from socialkit.schedule.stores.sqlite import SqliteStore
 
         path = SqliteStore(url).path
         if str(path) != ":memory:" and not path.exists():
-            raise fail(f"{what}: no SQLite store at {path} (got {shown_url(url)})", code=2)
+            return f"no SQLite store at {path} (got {shown_url(url)})"
     elif scheme in ("postgresql", "postgres"):
         from socialkit._runtime import run_sync
 
@@ -91,11 +90,21 @@ def _existing(url: str, what: str) -> str:
             from socialkit.schedule.stores._postgres_url import parse_postgres_url
 
             schema = parse_postgres_url(url).schema
-            raise fail(
-                f"{what}: no store in schema {schema!r} at {shown_url(url)} "
-                "(create one with `socialkit store migrate`)",
-                code=2,
+            return (
+                f"no store in schema {schema!r} at {shown_url(url)} "
+                "(create one with `socialkit store migrate`)"
             )
+    return None
+
+
+def existing_store(url: str, what: str, *, hint: str | None = None) -> str:
+    """``url``, refused (exit 2) when it names a store that is not there: opening it would
+    create an empty store, and a typo would then look like a store with nothing in it.
+
+    ``hint`` ends the error line (how such a store comes to be)."""
+    missing = missing_store(url)
+    if missing is not None:
+        raise fail(f"{what}: {missing}" + (f"; {hint}" if hint else ""), code=2)
     return url
 
 
@@ -205,7 +214,7 @@ def status_command(as_json: JsonOption = False) -> None:
     from socialkit._runtime import run_sync
     from socialkit.schedule.stores.ops import store_status
 
-    status = run_sync(store_status(_existing(state().store_url(), "store")))
+    status = run_sync(store_status(existing_store(state().store_url(), "store")))
     emit(status.as_json(), as_json=as_json, text=_status_text(status))
 
 
@@ -240,7 +249,7 @@ def prune_command(
         age = parse_age(older_than)
     except ValueError as exc:
         raise fail(str(exc), code=2) from None
-    url = _existing(state().store_url(), "store")
+    url = existing_store(state().store_url(), "store")
     removed = run_sync(prune_store(url, age, metrics=metrics, dry_run=dry_run))
     verb = "would remove" if dry_run else "removed"
     details = ", ".join(f"{n} {table}" for table, n in removed.items() if n) or "nothing"
@@ -267,7 +276,7 @@ def copy_command(
     from socialkit._runtime import run_sync
     from socialkit.schedule.stores.ops import copy_store
 
-    copied: dict[str, Any] = run_sync(copy_store(_existing(source, "SOURCE"), target))
+    copied: dict[str, Any] = run_sync(copy_store(existing_store(source, "SOURCE"), target))
     details = ", ".join(f"{n} {table}" for table, n in copied.items() if n) or "nothing"
     emit(
         {"source": shown_url(source), "target": shown_url(target), "copied": copied},

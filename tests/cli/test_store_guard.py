@@ -1,0 +1,96 @@
+"""Commands that read or act on publications never create a store.
+
+Opening a SQLite file or a PostgreSQL schema that is not there creates an empty store;
+a typo in a store URL would then look like a store with nothing in it (and leave a file
+or schema behind). ``list`` says there is nothing and why; ``show``, ``approve``,
+``reject``, ``cancel`` and ``resolve`` refuse with the store they looked for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Cli
+from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema, store_url
+
+
+def test_list_on_a_store_that_is_not_there_creates_nothing(cli: Cli, tmp_path: Path) -> None:
+    result = cli("--store", "sqlite:///typo/socialkit.db", "list")
+    assert (result.code, result.out) == (0, "no publications\n")
+    assert result.err == (
+        f"note: no SQLite store at {Path('typo', 'socialkit.db')} "
+        "(got sqlite:///typo/socialkit.db); nothing was scheduled on it yet\n"
+    )
+    as_json = cli("--store", "sqlite:///typo/socialkit.db", "list", "--json")
+    assert as_json.json() == {"publications": [], "next_cursor": None}
+    assert not (tmp_path / "typo").exists()
+    bad = cli("--store", "sqlite:///typo/socialkit.db", "list", "--cursor", "garbage")
+    assert bad.code == 2
+    assert bad.err.startswith("error: --cursor: invalid listing cursor 'garbage'")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["show", "p123"],
+        ["approve", "p123"],
+        ["reject", "p123"],
+        ["cancel", "p123"],
+        ["resolve", "p123", "--retry"],
+    ],
+)
+def test_acting_on_a_store_that_is_not_there_is_refused(
+    cli: Cli, tmp_path: Path, argv: list[str]
+) -> None:
+    result = cli("--store", "sqlite:///typo.db", *argv)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        "error: store: no SQLite store at typo.db (got sqlite:///typo.db); "
+        "nothing was scheduled on it yet\n"
+    )
+    assert not (tmp_path / "typo.db").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason=SKIP_REASON)
+def test_no_postgres_schema_is_created_by_reading(cli: Cli) -> None:
+    import psycopg
+
+    with fresh_schema("sk_cli_guard") as schema:
+        url = store_url(schema)
+        assert cli("--store", url, "list").out == "no publications\n"
+        shown = cli("--store", url, "show", "p123")
+        assert shown.code == 2
+        assert f"no store in schema {schema!r}" in shown.err
+        with psycopg.connect(POSTGRES_URL) as conn:
+            found = conn.execute(
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
+                (schema,),
+            ).fetchone()
+        assert found == (0,)
+
+
+PROJECT = """\
+store = "sqlite:///socialkit.db"
+
+[[accounts]]
+id = "acme-feed"
+platform = "feed"
+handle = "acme"
+"""
+
+
+def test_resume_everything_says_what_is_paused_instead(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    nothing = cli("resume")
+    assert (nothing.code, nothing.err) == (1, "error: nothing is paused\n")
+    assert cli("pause", "--account", "acme-feed").code == 0
+    other = cli("resume")
+    assert (other.code, other.out) == (1, "")
+    assert other.err == (
+        "error: there is no pause of everything to resume (paused: account acme-feed; "
+        "resume those with --account ID or --campaign ID)\n"
+    )
+    assert cli("resume", "--account", "acme-feed").code == 0
