@@ -244,6 +244,10 @@ def schedule_command(
         zone = zone_name(tz) if tz is not None else None
     except ValueError as exc:
         raise fail(f"--tz: {exc}", code=2) from None
+    if key is not None and not key.strip():
+        # An empty key (`--key "$KEY"` with KEY unset) would make every such schedule
+        # the same one, and all but the first would change nothing.
+        raise fail(f"--key: give a key that names this schedule (got {key!r})", code=2)
     post = _read_checked(file, to)
     with _scheduler() as scheduler:
         try:

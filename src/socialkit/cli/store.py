@@ -40,10 +40,12 @@ def parse_age(text: str) -> dt.timedelta:
             break
         seconds += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
-    if not cleaned or pos != len(cleaned) or seconds <= 0:
+    if not cleaned or pos != len(cleaned):
         raise ValueError(
-            f"--older-than must be a duration like 90d, 12h, 2w, 30m or 1d12h (got {text!r})"
+            f"--older-than: must be a duration like 90d, 12h, 2w, 30m or 1d12h (got {text!r})"
         )
+    if seconds <= 0:
+        raise ValueError(f"--older-than: must be longer than nothing (got {text!r})")
     return dt.timedelta(seconds=seconds)
 
 

@@ -1,0 +1,42 @@
+"""Option values a person gets wrong: one line naming the option and the value, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Cli
+
+PROJECT = """\
+store = "sqlite:///socialkit.db"
+
+[[accounts]]
+id = "acme-feed"
+platform = "feed"
+handle = "acme"
+"""
+
+
+@pytest.mark.parametrize("key", ["", "  "])
+def test_an_empty_key_is_refused(cli: Cli, tmp_path: Path, key: str) -> None:
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "post.yaml").write_text("text: Keyed\n", encoding="utf-8")
+    args = ["schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-01-01 10:00"]
+    result = cli(*args, "--key", key)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == f"error: --key: give a key that names this schedule (got {key!r})\n"
+    assert cli(*args, "--key", "launch-1").code == 0
+
+
+@pytest.mark.parametrize(
+    ("age", "message"),
+    [
+        ("soon", "must be a duration like 90d, 12h, 2w, 30m or 1d12h (got 'soon')"),
+        ("0d", "must be longer than nothing (got '0d')"),
+    ],
+)
+def test_a_bad_age_names_the_option(cli: Cli, age: str, message: str) -> None:
+    result = cli("--store", "sqlite:///s.db", "store", "prune", "--older-than", age)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == f"error: --older-than: {message}\n"
