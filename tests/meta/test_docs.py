@@ -1,4 +1,16 @@
-"""The documentation builds, its examples run, and it keeps up with the code."""
+"""The documentation builds, its examples run, and it keeps up with the code.
+
+Every ```python block of a page runs, in order, in one namespace, in a fresh working
+directory. A block that cannot run offline (it needs a PostgreSQL server, a real Mastodon
+instance, or it shows a hook's specification) says so in an HTML comment right above it,
+which the reader of the site does not see::
+
+    <!-- not run: needs a PostgreSQL server -->
+    ```python
+    ...
+
+Any other block that raises fails the test.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +19,112 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+import socialkit
 import socialkit.analytics
 import socialkit.testing
 
 ROOT = Path(__file__).parents[2]
 DOCS = ROOT / "docs"
-RUNNABLE_PAGES = ["quickstart.md", "models.md", "analytics.md"]
+PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+# Pages whose examples are not run yet, with the reason. Every other page is run.
+NOT_RUN_YET = {
+    "architecture.md": "being rewritten by another change; its blocks are checked by hand",
+    "cli.md": "being rewritten by another change; its blocks are checked by hand",
+    "scheduling.md": "being rewritten by another change; its blocks are checked by hand",
+    "stores.md": "being rewritten by another change; its blocks are checked by hand",
+    "platforms/bluesky.md": "its session example reaches bsky.social; to be marked",
+    "platforms/mastodon.md": "its examples need a Mastodon instance; to be marked",
+}
+RUNNABLE_PAGES = [page for page in PAGES if page not in NOT_RUN_YET]
+
+_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)[ \t]*\{?(?P<lang>[\w.+-]*)\}?(?P<info>[^\n]*)\n"
+    r"(?P<body>.*?)"
+    r"^[ \t]*(?P=fence)[ \t]*$",
+    re.S | re.M,
+)
+_PYTHON = {"python", "py", "python3", "py3"}
+_COMMENT = re.compile(r"<!--(?P<text>.*?)-->", re.S)
+_NOT_RUN = re.compile(r"\s*not run:(?P<reason>.*)", re.S)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One python code block of a page."""
+
+    number: int
+    line: int
+    code: str
+    not_run: str | None  # the reason given in a ``<!-- not run: ... -->`` comment
+
+
+def python_blocks(text: str) -> list[Block]:
+    """The page's python blocks, each with the ``not run`` reason written right above it.
+
+    Raises:
+        ValueError: a ``not run`` comment has no reason, or no python block follows it.
+    """
+    blocks: list[Block] = []
+    attached: set[int] = set()
+    for match in _FENCE.finditer(text):
+        if match["lang"].lower() not in _PYTHON:
+            continue
+        reason = None
+        above = text[: match.start()].rstrip()
+        # the comments directly above the fence (fmt: off and not run may be stacked)
+        while above.endswith("-->"):
+            start = above.rfind("<!--")
+            if start < 0:
+                break
+            comment = _COMMENT.fullmatch(above[start:])
+            if comment is None:
+                break
+            marked = _NOT_RUN.match(comment["text"])
+            if marked is not None:
+                reason = " ".join(marked["reason"].split())
+                if not reason:
+                    raise ValueError(f"line {_line(text, start)}: 'not run:' needs a reason")
+                attached.add(start)
+            above = above[:start].rstrip()
+        number = len(blocks) + 1
+        code = textwrap.dedent(match["body"])
+        blocks.append(Block(number, _line(text, match.start()), code, reason))
+    for comment in _COMMENT.finditer(text):
+        if _NOT_RUN.match(comment["text"]) and comment.start() not in attached:
+            raise ValueError(
+                f"line {_line(text, comment.start())}: a 'not run' comment must stand right "
+                "above a python block"
+            )
+    return blocks
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def run_blocks(page: str, blocks: list[Block]) -> int:
+    """Run the blocks not marked ``not run`` in one namespace; the number run."""
+    namespace: dict[str, object] = {"__name__": f"docs.{page}"}
+    ran = 0
+    for block in blocks:
+        if block.not_run is not None:
+            continue
+        where = f"{page} example {block.number} (line {block.line})"
+        try:
+            exec(compile(block.code, where, "exec"), namespace)
+        except BaseException as exc:
+            raise AssertionError(
+                f"{where} failed with {type(exc).__name__}: {exc}\n"
+                f"mark it <!-- not run: why --> if it cannot run offline"
+            ) from exc
+        ran += 1
+    return ran
 
 
 def _mkdocs() -> str | None:
@@ -39,20 +147,98 @@ def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     guide = (tmp_path / "site" / "plugins" / "guide" / "index.html").read_text()
-    assert "ctx.published_parts" in guide, "the worked example's code was not included"
+    # the worked example's code is included from examples/plugin_pigeon
+    assert '<span class="nf">_call</span>' in guide, "the worked example's code is missing"
     assert "8&lt;--" not in guide
+    mangled = '<span class="mi">8</span> <span class="o">&lt;</span>'
+    assert mangled not in guide, "a snippet line was reformatted (--8 < --)"
 
 
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
-def test_python_examples_on_the_page_run(page: str, tmp_path: Path) -> None:
-    """Every ```python block of the page runs, in order, in one namespace."""
-    text = (DOCS / page).read_text(encoding="utf-8")
-    blocks = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
-    assert blocks, f"{page} has no python examples"
-    namespace: dict[str, object] = {"__name__": f"docs.{page}"}
-    for number, block in enumerate(blocks, 1):
-        code = compile(block, f"{page} example {number}", "exec")
-        exec(code, namespace)
+def test_python_examples_on_the_page_run(page: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every unmarked python block of the page runs, in order, in one namespace."""
+    for name in ("SOCIALKIT_CONFIG", "SOCIALKIT_MEDIA_DIR", "SOCIALKIT_STORE"):
+        monkeypatch.delenv(name, raising=False)
+    blocks = python_blocks((DOCS / page).read_text(encoding="utf-8"))
+    run_blocks(page, blocks)
+
+
+def test_every_page_is_run_or_says_why_not() -> None:
+    assert set(NOT_RUN_YET) <= set(PAGES), set(NOT_RUN_YET) - set(PAGES)
+    assert {"quickstart.md", "models.md", "analytics.md", "text.md"} <= set(RUNNABLE_PAGES)
+
+
+def test_the_runnable_pages_have_examples_that_run() -> None:
+    for page in ["quickstart.md", "text.md", "scheduling-time.md", "errors.md"]:
+        blocks = python_blocks((DOCS / page).read_text(encoding="utf-8"))
+        assert any(b.not_run is None for b in blocks), f"{page} runs no example"
+
+
+_SAMPLE_PAGE = """
+Text.
+
+```python
+x = 1
+```
+
+<!-- not run: needs a PostgreSQL server -->
+```python
+await connect()
+```
+
+<!-- fmt: off -->
+<!-- not run: an included file -->
+```python
+--8<-- "examples/a.py"
+```
+<!-- fmt: on -->
+
+- a list item:
+
+  ```python
+  assert x == 1
+  ```
+
+```console
+$ not python
+```
+"""
+
+
+def test_blocks_marked_not_run_are_skipped_and_others_run() -> None:
+    blocks = python_blocks(_SAMPLE_PAGE)
+    assert [(b.line, b.not_run) for b in blocks] == [
+        (4, None),
+        (9, "needs a PostgreSQL server"),
+        (15, "an included file"),
+        (22, None),
+    ]
+    assert blocks[3].code == "assert x == 1\n"
+    assert run_blocks("sample.md", blocks) == 2
+
+
+def test_an_unmarked_block_that_fails_fails_the_page() -> None:
+    blocks = python_blocks("```python\nx = 1\n```\n\n```python\nawait connect()\n```\n")
+    with pytest.raises(
+        AssertionError, match=r"sample\.md example 2 \(line 5\) failed with SyntaxError"
+    ):
+        run_blocks("sample.md", blocks)
+    blocks = python_blocks("```python\nundefined_name\n```\n")
+    with pytest.raises(AssertionError, match="NameError: name 'undefined_name'"):
+        run_blocks("sample.md", blocks)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<!-- not run: -->\n```python\nx\n```\n",
+        "<!-- not run: a reason -->\n\nSome text.\n\n```python\nx\n```\n",
+        "<!-- not run: a reason -->\n```console\n$ x\n```\n",
+    ],
+)
+def test_a_not_run_comment_needs_a_reason_and_a_python_block(page: str) -> None:
+    with pytest.raises(ValueError, match="not run"):
+        python_blocks(page)
 
 
 def test_every_kpi_function_is_documented_with_its_formula() -> None:
