@@ -242,9 +242,7 @@ def _parse_setting(raw: str) -> tuple[str, Any]:
 def check_command(
     account_ids: Annotated[
         list[str] | None,
-        typer.Argument(
-            metavar="[ID]...", help="Accounts to check (default: all).", show_default=False
-        ),
+        typer.Argument(metavar="ID", help="Accounts to check (default: all).", show_default=False),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -224,7 +224,11 @@ def schedule_command(
     ] = None,
     key: Annotated[
         str | None,
-        typer.Option("--key", help="Idempotency key: scheduling again with it changes nothing."),
+        typer.Option(
+            "--key",
+            metavar="KEY",
+            help="Idempotency key: scheduling again with it changes nothing.",
+        ),
     ] = None,
     approval: Annotated[
         bool, typer.Option("--approval", help="Needs approval before it can go out.")
@@ -305,13 +309,21 @@ def list_command(
         list[str] | None,
         typer.Option("--state", "-s", metavar="STATE", help="Only these states (repeatable)."),
     ] = None,
-    campaign: Annotated[str | None, typer.Option("--campaign", metavar="ID")] = None,
-    account: Annotated[str | None, typer.Option("--account", metavar="ID")] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", metavar="ID", help="One account.")
+    ] = None,
     attention: Annotated[
         bool, typer.Option("--attention", help="Only those waiting for a person.")
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
-    cursor: Annotated[str | None, typer.Option("--cursor", help="Next page (from --json).")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, max=10_000, help="At most N.")
+    ] = 100,
+    cursor: Annotated[
+        str | None, typer.Option("--cursor", metavar="CURSOR", help="Next page (from --json).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List publications by due time."""
@@ -402,10 +414,14 @@ def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> Non
 def approve_command(
     publication_id: IdArgument,
     actor: ActorOption = "",
-    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    comment: Annotated[
+        str | None, typer.Option("--comment", metavar="TEXT", help="Why (for the history).")
+    ] = None,
     revision: Annotated[
         str | None,
-        typer.Option("--revision", help="The revision you reviewed (refused if edited since)."),
+        typer.Option(
+            "--revision", metavar="REV", help="The revision you reviewed (refused if edited since)."
+        ),
     ] = None,
 ) -> None:
     """Approve a pending publication's current revision."""
@@ -476,7 +492,9 @@ def _reviewed_revision(p: Publication, given: str) -> str:
 def reject_command(
     publication_id: IdArgument,
     actor: ActorOption = "",
-    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    comment: Annotated[
+        str | None, typer.Option("--comment", metavar="TEXT", help="Why (for the history).")
+    ] = None,
 ) -> None:
     """Reject a pending publication (it goes back to draft)."""
     from socialkit.errors import StaleTransition
@@ -492,7 +510,9 @@ def reject_command(
 def cancel_command(
     publication_id: IdArgument,
     actor: ActorOption = "",
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
+    ] = None,
 ) -> None:
     """Cancel a publication that was not sent yet."""
     from socialkit.errors import StaleTransition
@@ -511,13 +531,17 @@ def resolve_command(
         str | None,
         typer.Option("--published", metavar="POST_ID", help="It is on the platform: its id."),
     ] = None,
-    url: Annotated[str | None, typer.Option("--url", help="With --published: its URL.")] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", metavar="URL", help="With --published: its URL.")
+    ] = None,
     retry: Annotated[bool, typer.Option("--retry", help="It is not there: send it again.")] = False,
     abandon: Annotated[bool, typer.Option("--abandon", help="Give up on it (failed).")] = False,
     actor: ActorOption = "",
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
+    ] = None,
 ) -> None:
-    """Settle a publication whose outcome is unknown: --published ID, --retry or --abandon."""
+    """Settle a publication whose outcome is unknown: --published POST_ID, --retry or --abandon."""
     from socialkit.errors import StaleTransition
     from socialkit.models.receipt import PostRef, Receipt
 
@@ -590,10 +614,16 @@ def _what(account: str | None, campaign: str | None) -> str:
 
 
 def pause_command(
-    account: Annotated[str | None, typer.Option("--account", metavar="ID")] = None,
-    campaign: Annotated[str | None, typer.Option("--campaign", metavar="ID")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", metavar="ID", help="One account.")
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
+    ] = None,
     actor: ActorOption = "",
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
+    ] = None,
 ) -> None:
     """Stop publishing: everything, one account or one campaign (from the next claim)."""
     scope = _scope_options(account, campaign)
@@ -604,8 +634,12 @@ def pause_command(
 
 
 def resume_command(
-    account: Annotated[str | None, typer.Option("--account", metavar="ID")] = None,
-    campaign: Annotated[str | None, typer.Option("--campaign", metavar="ID")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", metavar="ID", help="One account.")
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
+    ] = None,
     actor: ActorOption = "",
 ) -> None:
     """Resume what a pause held."""
@@ -713,6 +747,7 @@ def run_command(
         int,
         typer.Option(
             "--workers",
+            metavar="N",
             min=1,
             help="Worker processes on this machine, sharing the store; the same command on "
             "another machine joins them (PostgreSQL).",

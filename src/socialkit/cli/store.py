@@ -266,8 +266,10 @@ def prune_command(
 
 
 def copy_command(
-    source: Annotated[str, typer.Argument(help="The store to copy from (URL).")],
-    target: Annotated[str, typer.Argument(help="An empty store to copy into (URL).")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="The store to copy from (URL).")],
+    target: Annotated[
+        str, typer.Argument(metavar="TARGET", help="An empty store to copy into (URL).")
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Copy a whole store into an empty one (from SQLite to PostgreSQL, say).

@@ -49,15 +49,21 @@ def _rule(name: str) -> TextRule:
 def register(app: typer.Typer) -> None:
     @app.command("measure")
     def measure_command(
-        text: Annotated[str, typer.Argument(help="The text to measure ('-' reads stdin).")],
-        platform: Annotated[str, typer.Option("--platform", "-p", help=_PLATFORM_HELP)],
+        text: Annotated[
+            str, typer.Argument(metavar="TEXT", help="The text to measure ('-' reads stdin).")
+        ],
+        platform: Annotated[
+            str, typer.Option("--platform", "-p", metavar="NAME", help=_PLATFORM_HELP)
+        ],
         content_warning: Annotated[
             str | None,
-            typer.Option("--content-warning", help="Content warning, where it counts."),
+            typer.Option(
+                "--content-warning", metavar="TEXT", help="Content warning, where it counts."
+            ),
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Measure TEXT as PLATFORM counts it: length, limit, fit, entities.
+        """Measure TEXT as the --platform counts it: length, limit, fit, entities.
 
         Exits 1 when the text does not fit (with --json too); 2 on a usage error.
         """
@@ -103,21 +109,29 @@ def register(app: typer.Typer) -> None:
 
     @app.command("split")
     def split_command(
-        text: Annotated[str, typer.Argument(help="The text to split ('-' reads stdin).")],
-        platform: Annotated[str, typer.Option("--platform", "-p", help=_PLATFORM_HELP)],
+        text: Annotated[
+            str, typer.Argument(metavar="TEXT", help="The text to split ('-' reads stdin).")
+        ],
+        platform: Annotated[
+            str, typer.Option("--platform", "-p", metavar="NAME", help=_PLATFORM_HELP)
+        ],
         numbering: Annotated[
             str | None,
-            typer.Option("--numbering", help="Suffix for each part, e.g. ' {i}/{n}'."),
+            typer.Option(
+                "--numbering", metavar="FORMAT", help="Suffix for each part, e.g. ' {i}/{n}'."
+            ),
         ] = None,
         content_warning: Annotated[
             str | None,
             typer.Option(
-                "--content-warning", help="Content warning on every part, where it counts."
+                "--content-warning",
+                metavar="TEXT",
+                help="Content warning on every part, where it counts.",
             ),
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Split TEXT into thread parts that each fit PLATFORM.
+        """Split TEXT into thread parts that each fit the --platform.
 
         Exits 1 when a part still does not fit (a link, hashtag or mention longer than
         the limit, or a character the platform refuses); 2 on a usage error.

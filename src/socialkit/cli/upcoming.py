@@ -44,16 +44,21 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(
                 "--rrule",
+                metavar="RULE",
                 help="RFC 5545 rule, e.g. 'FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9;BYMINUTE=0'.",
             ),
         ],
         tz: Annotated[
-            str, typer.Option("--tz", help="IANA zone the rule's wall times are read in.")
+            str,
+            typer.Option(
+                "--tz", metavar="ZONE", help="IANA zone the rule's wall times are read in."
+            ),
         ],
         start: Annotated[
             str | None,
             typer.Option(
                 "--start",
+                metavar="TIME",
                 help="Local start of the rule (DTSTART), e.g. '2026-12-01 09:00'. "
                 "Default: now in --tz, to the minute.",
             ),
@@ -62,12 +67,16 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--after",
+                metavar="TIME",
                 help="Previous scheduled local time: list what comes after it, "
                 "as the engine continues a rule.",
             ),
         ] = None,
         count: Annotated[
-            int, typer.Option("--count", "-n", min=1, max=10_000, help="How many occurrences.")
+            int,
+            typer.Option(
+                "--count", "-n", metavar="N", min=1, max=10_000, help="How many occurrences."
+            ),
         ] = 10,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
