@@ -94,3 +94,25 @@ def test_resume_everything_says_what_is_paused_instead(cli: Cli, tmp_path: Path)
         "resume those with --account ID or --campaign ID)\n"
     )
     assert cli("resume", "--account", "acme-feed").code == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list"],
+        ["show", "p123"],
+        ["pause"],
+        ["run", "--once"],
+        ["run", "--workers", "2", "--once"],
+        ["schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-01-01 10:00"],
+    ],
+)
+def test_a_memory_store_is_refused(cli: Cli, tmp_path: Path, argv: list[str]) -> None:
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "post.yaml").write_text("text: Gone at exit\n", encoding="utf-8")
+    result = cli("--store", "memory://", *argv)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        "error: store: a memory:// store lives inside one process and is gone when the "
+        "command ends (got 'memory://'); give a sqlite:/// or postgresql:// store\n"
+    )

@@ -74,7 +74,7 @@ def _scheduler(*, existing: bool = False) -> Scheduler:
     from socialkit.schedule.facade import Scheduler
 
     config = state().config()
-    url = state().store_url()
+    url = _lasting_store(state().store_url())
     if existing:
         from socialkit.cli.store import existing_store
 
@@ -87,6 +87,18 @@ def _scheduler(*, existing: bool = False) -> Scheduler:
         accounts=config.accounts,
         workspace=config.workspace,
     )
+
+
+def _lasting_store(url: str) -> str:
+    """``url``, refused when it is a ``memory://`` store: it would be gone when the
+    command ends, and no other command (or worker) could ever see what it holds."""
+    if url.partition("://")[0].lower() == "memory":
+        raise fail(
+            f"store: a memory:// store lives inside one process and is gone when the command "
+            f"ends (got {url!r}); give a sqlite:/// or postgresql:// store",
+            code=2,
+        )
+    return url
 
 
 def _local(p: Publication) -> str:
@@ -727,6 +739,7 @@ def _run_workers(count: int, *, once: bool) -> int:
     from socialkit.schedule.workers import run_workers
 
     cli = state()
+    _lasting_store(cli.store_url())
     previous = os.environ.get(STORE_ENV)
     if cli.store:
         os.environ[STORE_ENV] = cli.store  # the workers inherit this process's environment
