@@ -14,6 +14,7 @@ Any other block that raises fails the test.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -261,3 +262,76 @@ def test_every_capability_switch_is_listed_in_the_plugin_guide() -> None:
     page = (DOCS / "plugins" / "guide.md").read_text(encoding="utf-8")
     for switch, _, _ in socialkit.testing.FEATURES.values():
         assert f"`{switch}`" in page, switch
+
+
+def _public_names() -> dict[str, list[str]]:
+    """Each public module and its ``__all__``."""
+    modules = {"socialkit": list(socialkit.__all__)}
+    for sub in sorted(socialkit._SUBMODULES):
+        modules[f"socialkit.{sub}"] = list(importlib.import_module(f"socialkit.{sub}").__all__)
+    return modules
+
+
+def test_every_public_name_is_in_the_docs() -> None:
+    docs = "\n".join(p.read_text(encoding="utf-8") for p in DOCS.rglob("*.md"))
+    missing = sorted(
+        {name for names in _public_names().values() for name in names if f"`{name}`" not in docs}
+    )
+    assert not missing, f"public names no page of docs/ mentions as `name`: {missing}"
+
+
+_SECTION = re.compile(r"^### `(?P<module>socialkit[\w.]*)`\n(?P<body>.*?)(?=^##|\Z)", re.S | re.M)
+_ROW = re.compile(r"^\| `(?P<name>[^`]+)` \|(?P<cells>.*)\|$", re.M)
+_LINK = re.compile(r"\]\((?P<page>[^)#]*)(?:#[^)]*)?\)")
+
+
+def _index() -> dict[str, list[tuple[str, list[str]]]]:
+    """The API index (docs/reference.md): module -> rows of (name, other cells)."""
+    page = (DOCS / "reference.md").read_text(encoding="utf-8")
+    return {
+        m["module"]: [
+            (row["name"], [cell.strip() for cell in row["cells"].split("|")])
+            for row in _ROW.finditer(m["body"])
+        ]
+        for m in _SECTION.finditer(page)
+    }
+
+
+def test_the_api_index_lists_exactly_the_public_names_of_each_module() -> None:
+    modules = _public_names()
+    index = _index()
+    assert sorted(index) == sorted(modules)
+    in_subpackages = {
+        name for module, names in modules.items() if module != "socialkit" for name in names
+    }
+    top_level_only = [name for name in modules["socialkit"] if name not in in_subpackages]
+    for module, names in modules.items():
+        listed = [name for name, _ in index[module]]
+        assert len(listed) == len(set(listed)), f"{module}: a name is listed twice"
+        expected = top_level_only if module == "socialkit" else names
+        assert sorted(listed) == sorted(expected), (
+            f"docs/reference.md, {module}: missing {sorted(set(expected) - set(listed))}, "
+            f"not public {sorted(set(listed) - set(expected))}"
+        )
+        if module == "socialkit":
+            continue
+        for name, cells in index[module]:
+            reexported = cells[-1] == "✓"
+            assert reexported == (name in modules["socialkit"]), (
+                f"docs/reference.md, {module}.{name}: the 'in socialkit' mark is wrong"
+            )
+
+
+def test_each_name_in_the_api_index_links_to_a_page_that_shows_it() -> None:
+    for module, rows in _index().items():
+        for name, cells in rows:
+            description, see = cells[0], cells[1]
+            assert description, f"{module}.{name} has no description"
+            if see == "here":
+                continue
+            link = _LINK.search(see)
+            assert link is not None, f"{module}.{name}: {see!r} is neither a link nor 'here'"
+            page = link["page"] or "reference.md"
+            text = (DOCS / page).read_text(encoding="utf-8")
+            mentioned = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text)
+            assert mentioned, f"{module}.{name} links to {page}, which does not mention it"
