@@ -641,8 +641,23 @@ def pause_command(
     scope = _scope_options(account, campaign)
     with _scheduler() as scheduler:
         _check_scope(scheduler, account, campaign)
+        already = _switch(scheduler.pauses(), account, campaign)
         held = scheduler.pause(**scope, actor=actor or _default_actor(), reason=reason)
-    emit(None, as_json=False, text=f"paused {_what(account, campaign)}: {held} publications held")
+    text = f"paused {_what(account, campaign)}: {held} publications held"
+    if already is not None:
+        why = f": {already.reason}" if already.reason else ""
+        text += f" (it was already paused by {already.actor}{why})"
+    emit(None, as_json=False, text=text)
+
+
+def _switch(
+    switches: list[PauseScope], account: str | None, campaign: str | None
+) -> PauseScope | None:
+    """The pause switch of exactly this scope, when it is on."""
+    kind, value = ("account", account) if account else ("campaign", campaign or "")
+    if not account and not campaign:
+        kind = "all"
+    return next((p for p in switches if p.kind == kind and (p.value or "") == value), None)
 
 
 def resume_command(
@@ -653,17 +668,17 @@ def resume_command(
         str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
     ] = None,
     actor: ActorOption = "",
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
+    ] = None,
 ) -> None:
     """Resume what a pause held."""
     scope = _scope_options(account, campaign)
-    kind, value = ("account", account) if account else ("campaign", campaign or "")
-    if not account and not campaign:
-        kind = "all"
     with _scheduler() as scheduler:
         before = scheduler.pauses()
-        if not any(p.kind == kind and (p.value or "") == value for p in before):
+        if _switch(before, account, campaign) is None:
             on = ", ".join(_what_paused(p) for p in before) or "nothing"
-            if kind != "all":
+            if account or campaign:
                 raise fail(f"{_what(account, campaign)} is not paused (paused: {on})", code=1)
             if not before:
                 raise fail("nothing is paused", code=1)
@@ -672,7 +687,7 @@ def resume_command(
                 "with --account ID or --campaign ID)",
                 code=1,
             )
-        back = scheduler.resume(**scope, actor=actor or _default_actor())
+        back = scheduler.resume(**scope, actor=actor or _default_actor(), reason=reason)
         still = scheduler.pauses()
     text = f"resumed {_what(account, campaign)}: {back} publications due again"
     if still:

@@ -1,0 +1,41 @@
+"""``pause`` and ``resume``: what a person is told, and what the history keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from socialkit.schedule.facade import Scheduler
+from tests.cli.conftest import Cli
+
+PROJECT = """\
+store = "sqlite:///socialkit.db"
+
+[[accounts]]
+id = "acme-feed"
+platform = "feed"
+handle = "acme"
+"""
+
+
+def test_pausing_again_says_who_paused_first(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    first = cli("pause", "--actor", "ann", "--reason", "crisis")
+    assert (first.code, first.out) == (0, "paused everything: 0 publications held\n")
+    again = cli("pause", "--actor", "bob")
+    assert again.code == 0
+    assert again.out == (
+        "paused everything: 0 publications held (it was already paused by ann: crisis)\n"
+    )
+    other = cli("pause", "--account", "acme-feed")
+    assert other.out == "paused account acme-feed: 0 publications held\n"
+
+
+def test_resume_keeps_its_reason_in_the_history(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    assert cli("pause", "--reason", "crisis").code == 0
+    done = cli("resume", "--actor", "ann", "--reason", "all clear")
+    assert done.code == 0, done.err
+    with Scheduler(f"sqlite:///{tmp_path / 'socialkit.db'}") as scheduler:
+        events = scheduler.events()
+    resumed = [e for e in events if e.kind == "resume"]
+    assert [(e.actor, e.reason) for e in resumed] == [("ann", "all clear")]
