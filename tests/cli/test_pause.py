@@ -39,3 +39,21 @@ def test_resume_keeps_its_reason_in_the_history(cli: Cli, tmp_path: Path) -> Non
         events = scheduler.events()
     resumed = [e for e in events if e.kind == "resume"]
     assert [(e.actor, e.reason) for e in resumed] == [("ann", "all clear")]
+
+
+def test_an_empty_listing_says_when_a_filter_names_nothing(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "post.yaml").write_text("text: Listed\n", encoding="utf-8")
+    args = ["schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-01-01 10:00"]
+    assert cli(*args).code == 0
+    typo = cli("list", "--account", "acme-fed")
+    assert (typo.code, typo.out) == (0, "no publications\n")
+    assert typo.err == "note: --account: unknown account 'acme-fed' (accounts: acme-feed)\n"
+    campaign = cli("list", "--campaign", "sprnig")
+    assert campaign.err == (
+        "note: --campaign: unknown campaign 'sprnig': not in the project file and no "
+        "publication has it (campaigns: none)\n"
+    )
+    # a known account with nothing in the state asked for is no typo: no note
+    empty = cli("list", "--account", "acme-feed", "--state", "published")
+    assert (empty.out, empty.err) == ("no publications\n", "")

@@ -383,6 +383,9 @@ def list_command(
             if cursor is not None and "cursor" in str(exc):
                 raise fail(f"--cursor: {exc} (use next_cursor from list --json)", code=2) from None
             raise
+        if not any(page.items for page in pages) and cursor is None:
+            for note in _unknown_filters(scheduler, account, campaign):
+                sys.stderr.write(f"note: {note}\n")
     found = sorted((p for page in pages for p in page.items), key=lambda p: (p.due_at, p.id))
     items = found[:limit]
     more = len(found) > limit or any(page.next_cursor for page in pages)
@@ -392,6 +395,28 @@ def list_command(
         as_json=as_json,
         text="\n".join(_line(p) for p in items) or "no publications",
     )
+
+
+def _unknown_filters(scheduler: Scheduler, account: str | None, campaign: str | None) -> list[str]:
+    """Why an empty listing may be a typo: a filter naming an account or campaign that
+    neither the project file nor the store knows."""
+    config = state().config()
+    notes = []
+    if account is not None:
+        known = {a.id for a in config.accounts} | {r.account.id for r in scheduler.accounts()}
+        if account not in known:
+            notes.append(
+                f"--account: unknown account {account!r} "
+                f"(accounts: {', '.join(sorted(known)) or 'none'})"
+            )
+    if campaign is not None:
+        known = {c.id for c in config.campaigns}
+        if campaign not in known and not scheduler.list(campaign=campaign, limit=1).items:
+            notes.append(
+                f"--campaign: unknown campaign {campaign!r}: not in the project file and no "
+                f"publication has it (campaigns: {', '.join(sorted(known)) or 'none'})"
+            )
+    return notes
 
 
 def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> None:
@@ -600,23 +625,9 @@ def _scope_options(account: str | None, campaign: str | None) -> dict[str, str |
 def _check_scope(scheduler: Scheduler, account: str | None, campaign: str | None) -> None:
     """Refuse a pause scope that names nothing: a typo would otherwise hold nothing while
     the person believes the crisis switch is on."""
-    config = state().config()
-    if account is not None:
-        known = {a.id for a in config.accounts} | {r.account.id for r in scheduler.accounts()}
-        if account not in known:
-            raise fail(
-                f"--account: unknown account {account!r} "
-                f"(accounts: {', '.join(sorted(known)) or 'none'})",
-                code=2,
-            )
-    if campaign is not None:
-        known = {c.id for c in config.campaigns}
-        if campaign not in known and not scheduler.list(campaign=campaign, limit=1).items:
-            raise fail(
-                f"--campaign: unknown campaign {campaign!r}: not in the project file and no "
-                f"publication has it (campaigns: {', '.join(sorted(known)) or 'none'})",
-                code=2,
-            )
+    problems = _unknown_filters(scheduler, account, campaign)
+    if problems:
+        raise fail(problems[0], code=2)
 
 
 def _what(account: str | None, campaign: str | None) -> str:
