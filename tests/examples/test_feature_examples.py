@@ -1,0 +1,76 @@
+"""The feature examples print what they claim (test_examples.py checks that they run)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _run(script: str, cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALKIT_")}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_text_example_counts_per_platform_and_keeps_persian_tags_whole(tmp_path: Path) -> None:
+    out = _run("text_platforms.py", tmp_path)
+    lengths = dict(re.findall(r"^  (\w+) +(\d+)/\d+ ", out, re.M))
+    assert lengths == {
+        "x": "62",
+        "mastodon": "59",
+        "bluesky": "62",
+        "threads": "81",
+        "telegram": "71",
+    }
+    # the ZWNJ stays inside the tag on X and Mastodon; Bluesky ends the tag there
+    assert "hashtag on x        #قهوه\u200cی_بهاری" in out
+    assert "hashtag on bluesky  #قهوه  (4 code points)" in out
+    parts = re.findall(r"^ +(\d+)/300 graphemes, ends with '.*(\d)/(\d)'$", out, re.M)
+    assert len(parts) == 3
+    assert all(int(n) <= 300 for n, _, _ in parts)
+    assert [(i, n) for _, i, n in parts] == [("1", "3"), ("2", "3"), ("3", "3")]
+    assert "mention [13, 31) @alice.bsky.social (to resolve)" in out
+    assert "after resolving: 3 facets" in out
+    assert "?ref=home&utm_source=bluesky&utm_campaign=spring#farm." in out
+    assert "x        40 -> 40" in out  # a link counts 23 on X, tagged or not
+
+
+def test_campaign_example_checks_every_target(tmp_path: Path) -> None:
+    out = _run("campaign_kpis.py", tmp_path)
+    assert "4 posts on 3 platforms" in out
+    assert "engagements 417, impressions 6600" in out
+    targets = dict(re.findall(r"^  (\w+) .* (met|MISSED|cannot say)$", out, re.M))
+    assert targets == {
+        "engagement_rate_by_impressions": "met",
+        "click_through_rate": "MISSED",  # 59 clicks / 6600 impressions < 1 %
+        "cost_per_engagement": "met",
+        "roas": "met",
+    }
+    assert "All targets met: False" in out
+    assert re.search(r"^  bluesky +107 engagements  n/a$", out, re.M)  # no impressions reported
+
+
+def test_event_log_example_delivers_every_event_once_in_order(tmp_path: Path) -> None:
+    out = _run("event_log.py", tmp_path)
+    seqs = [int(s) for s in re.findall(r"\[webhook\] #(\d+) ", out)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert len(seqs) == 13
+    assert "After a restart, from cursor 8: 0 new" in out
+    assert out.count("[hook] acme-feed: published") == 2
+    assert "[hook] acme-feed: FAILED (post for acme-feed is invalid" in out
+    assert "claimed -> failed" in out
+    assert list(tmp_path.iterdir()) == []  # everything went to a temporary directory
