@@ -419,6 +419,9 @@ def _unknown_filters(scheduler: Scheduler, account: str | None, campaign: str | 
     return notes
 
 
+_SHOWN_TEXT = 200  # characters of the post's text that `show` prints
+
+
 def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> None:
     """Show one publication with its history."""
     with _scheduler(existing=True) as scheduler:
@@ -429,7 +432,14 @@ def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> Non
         f"failures {p.failures}  due {p.due_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
     if p.post is not None:
-        lines.append(f"  text: {p.post.text[:200]!r}")
+        text = p.post.text
+        if len(text) <= _SHOWN_TEXT:
+            lines.append(f"  text: {text!r}")
+        else:  # say it is cut, and where the rest is
+            lines.append(
+                f"  text: {text[:_SHOWN_TEXT] + '…'!r} ({len(text)} characters; "
+                "show --json has the whole post)"
+            )
     for problem in p.problems:
         lines.append(f"  problem: {problem.describe()}")
     for receipt in p.receipts:
@@ -441,6 +451,7 @@ def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> Non
         "history": [e.model_dump(mode="json") for e in p.history],
         "receipts": [r.model_dump(mode="json") for r in p.receipts],
         "problems": [x.model_dump(mode="json") for x in p.problems],
+        "post": p.post.model_dump(mode="json") if p.post is not None else None,
     }
     emit(data, as_json=as_json, text="\n".join(lines))
 

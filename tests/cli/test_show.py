@@ -1,0 +1,42 @@
+"""``socialkit show``: a long text says it is cut; ``--json`` has the whole post."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.conftest import Cli
+
+PROJECT = """\
+store = "sqlite:///socialkit.db"
+
+[[accounts]]
+id = "acme-feed"
+platform = "feed"
+handle = "acme"
+"""
+
+
+def test_a_long_text_is_cut_and_says_so(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    text = "word " * 79 + "end"
+    (tmp_path / "post.yaml").write_text(f'text: "{text}"\nlanguage: en\n', encoding="utf-8")
+    made = cli("schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-01-01 10:00", "--json")
+    assert made.code == 0, made.err
+    pid = made.json()["publications"][0]["id"]
+    shown = cli("show", pid)
+    assert shown.code == 0
+    line = next(x for x in shown.out.splitlines() if x.startswith("  text: "))
+    assert line == (
+        f"  text: {text[:200] + '…'!r} (398 characters; show --json has the whole post)"
+    )
+    as_json = cli("show", pid, "--json").json()
+    assert as_json["post"]["text"] == text
+    assert as_json["post"]["language"] == "en"
+
+
+def test_a_short_text_is_shown_whole(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "post.yaml").write_text("text: Short and sweet\n", encoding="utf-8")
+    made = cli("schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-01-01 10:00", "--json")
+    pid = made.json()["publications"][0]["id"]
+    assert "  text: 'Short and sweet'\n" in cli("show", pid).out
