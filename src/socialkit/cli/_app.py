@@ -39,9 +39,17 @@ class CliState:
     def config(self) -> ProjectConfig:
         """The project file (loaded once), with ``--store`` applied."""
         if self._config is None:
-            from socialkit.config import load_config
+            from socialkit.config import find_config, load_config
+            from socialkit.errors import ConfigError
 
-            config = load_config(self.config_path)
+            try:
+                config = load_config(self.config_path)
+            except UnicodeDecodeError as exc:  # load_config reads the file as UTF-8
+                where = self.config_path or find_config()
+                raise ConfigError(
+                    f"{where}: not UTF-8 text (byte {exc.start}); a project file is TOML, "
+                    "which is UTF-8"
+                ) from None
             if self.store:
                 config = config.model_copy(update={"store": self.store})
             self._config = config
