@@ -9,7 +9,9 @@ which the reader of the site does not see::
     ```python
     ...
 
-Any other block that raises fails the test.
+Any other block that raises fails the test. A ```console block marked
+``<!-- output checked -->`` shows ``$ socialkit ...`` commands with exactly what they print
+(standard output, then standard error), and the test runs them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -335,3 +338,46 @@ def test_each_name_in_the_api_index_links_to_a_page_that_shows_it() -> None:
             text = (DOCS / page).read_text(encoding="utf-8")
             mentioned = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text)
             assert mentioned, f"{module}.{name} links to {page}, which does not mention it"
+
+
+_OUTPUT_CHECKED = re.compile(
+    r"^<!-- output checked -->\n```console\n(?P<body>.*?)^```$", re.S | re.M
+)
+CHECKED_PAGES = [p for p in PAGES if _OUTPUT_CHECKED.search((DOCS / p).read_text("utf-8"))]
+
+
+def console_sessions(text: str) -> list[tuple[str, str]]:
+    """``(command, expected output)`` for each ``$`` line of the checked console blocks."""
+    sessions: list[tuple[str, str]] = []
+    for block in _OUTPUT_CHECKED.finditer(text):
+        for chunk in re.split(r"^\$ ", block["body"], flags=re.M)[1:]:
+            command, _, output = chunk.partition("\n")
+            sessions.append((command, output.rstrip("\n")))
+    return sessions
+
+
+def test_console_sessions_are_read_command_by_command() -> None:
+    page = "<!-- output checked -->\n```console\n$ socialkit a\none\n\n$ socialkit b\n```\n"
+    assert console_sessions(page) == [("socialkit a", "one"), ("socialkit b", "")]
+    assert console_sessions("```console\n$ socialkit a\n```\n") == []  # not marked
+
+
+@pytest.mark.parametrize("page", CHECKED_PAGES)
+def test_console_output_on_the_page_is_what_the_command_prints(page: str, tmp_path: Path) -> None:
+    sessions = console_sessions((DOCS / page).read_text(encoding="utf-8"))
+    assert sessions
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALKIT_")}
+    main = "import sys; from socialkit.cli import main; sys.exit(main())"
+    for command, expected in sessions:
+        argv = shlex.split(command)
+        assert argv[0] == "socialkit", f"{page}: only socialkit commands are checked: {command}"
+        done = subprocess.run(
+            [sys.executable, "-c", main, *argv[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert (done.stdout + done.stderr).rstrip("\n") == expected, f"{page}: $ {command}"
