@@ -1,5 +1,5 @@
 """The scheduling commands: ``schedule``, ``queue``, ``list``, ``show``, ``approve``,
-``reject``, ``cancel``, ``resolve``, ``pause``, ``resume`` and ``run``.
+``reject``, ``cancel``, ``reschedule``, ``resolve``, ``pause``, ``resume`` and ``run``.
 
 They work on the store of the project file (``store = "sqlite:///socialkit.db"``) or
 ``--store``. Exit codes: 0 on success; 1 when a post is invalid or an action is refused
@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
     app.command("approve")(approve_command)
     app.command("reject")(reject_command)
     app.command("cancel")(cancel_command)
+    app.command("reschedule")(reschedule_command)
     app.command("resolve")(resolve_command)
     app.command("pause")(pause_command)
     app.command("resume")(resume_command)
@@ -571,6 +572,44 @@ def cancel_command(
         except StaleTransition as exc:
             raise _refused(exc) from None
     emit(None, as_json=False, text=f"cancelled {_line(p)}")
+
+
+def reschedule_command(
+    publication_id: IdArgument,
+    at: Annotated[
+        str,
+        typer.Option("--at", metavar="TIME", help='Local wall time, e.g. "2026-12-01 09:00".'),
+    ],
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz", metavar="ZONE", help="IANA zone (default: the publication's own zone)."
+        ),
+    ] = None,
+    actor: ActorOption = "",
+) -> None:
+    """Move a publication not sent yet (or a failed or missed one) to another time."""
+    from socialkit.errors import StaleTransition
+    from socialkit.schedule.time.zones import parse_local, zone_name
+
+    try:
+        local = parse_local(at)
+    except ValueError as exc:
+        raise fail(f"--at: {exc}", code=2) from None
+    try:
+        zone = zone_name(tz) if tz is not None else None
+    except ValueError as exc:
+        raise fail(f"--tz: {exc}", code=2) from None
+    with _scheduler(existing=True) as scheduler:
+        try:
+            p = scheduler.reschedule(
+                publication_id, at=local, tz=zone, actor=actor or _default_actor()
+            )
+        except StaleTransition as exc:
+            raise _refused(exc) from None
+    for note in _time_notes([p], dt.datetime.now(dt.UTC)):
+        sys.stderr.write(f"note: {note}\n")
+    emit(None, as_json=False, text=f"rescheduled {_line(p)}")
 
 
 def resolve_command(
