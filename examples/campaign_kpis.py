@@ -79,6 +79,8 @@ def main() -> int:
     totals, kpis = report.totals, report.kpis
     print(f"{CAMPAIGN.name}: {totals.posts} posts on {len(report.by_platform)} platforms")
     print(f"  engagements {totals.engagements}, impressions {totals.impressions}")
+    # Every post's engagements over the impressions reported (X's only, here): compare the
+    # per-platform rates below when platforms report different counts.
     print(f"  engagement rate by impressions {percent(kpis.engagement_rate_by_impressions)}")
     print(f"  follower growth {percent(kpis.follower_growth_rate)}")
     cpe = kpis.cost_per_engagement
