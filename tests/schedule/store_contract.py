@@ -245,6 +245,48 @@ class StoreContract:
         rest = await store.claim("w", now=T0, limit=1, lease=LEASE, per_account=None)
         assert len(rest) == 1
 
+    async def test_claims_reach_past_accounts_that_can_take_no_more(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        # the earliest due rows belong to a blocked account, then to one account
+        await store.add([pub("blocked", due=T0 - (300 - i) * SEC) for i in range(50)], now=T0)
+        await store.add([pub("a", due=T0 - (200 - i) * SEC) for i in range(50)], now=T0)
+        await store.add([pub("b", due=T0 - 10 * SEC), pub("c", due=T0 - 5 * SEC)], now=T0)
+        await store.set_budget(Budget(account_id="blocked", blocked_until=T0 + LEASE), now=T0)
+        claims = await store.claim("w", now=T0, limit=5, lease=LEASE)
+        assert sorted(c.account_id for c in claims) == ["a", "b", "c"]
+        assert min(c.due_at for c in claims) == T0 - 200 * SEC  # a's earliest
+
+    async def test_claims_reach_past_accounts_out_of_budget(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        await store.add([pub("p", due=T0 - (100 - i) * SEC) for i in range(50)], now=T0)
+        await store.add([pub("q", due=T0 - SEC)], now=T0)
+        await store.set_budget(Budget(account_id="p", remaining=2, reset_at=T0 + LEASE), now=T0)
+        claims = await store.claim("w", now=T0, limit=4, lease=LEASE, per_account=None)
+        assert sorted(c.account_id for c in claims) == ["p", "p", "q"]
+        assert sorted(c.due_at for c in claims)[:2] == [T0 - 100 * SEC, T0 - 99 * SEC]
+
+    async def test_claims_fill_up_past_busy_and_blocked_accounts(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        names = [f"acct{i:02d}" for i in range(20)]
+        # two due rows per account, the accounts' first rows in name order
+        await store.add(
+            [
+                pub(name, due=T0 - (100 - i - 20 * k) * SEC)
+                for k in range(2)
+                for i, name in enumerate(names)
+            ],
+            now=T0,
+        )
+        busy = await store.claim("w", now=T0, limit=5, lease=LEASE)
+        assert [c.account_id for c in busy] == names[:5]
+        for name in names[5:7]:
+            await store.set_budget(Budget(account_id=name, blocked_until=T0 + LEASE), now=T0)
+        more = await store.claim("w", now=T0, limit=10, lease=LEASE)
+        assert sorted(c.account_id for c in more) == names[7:17]
+        rest = await store.claim("w", now=T0, limit=10, lease=LEASE)
+        assert sorted(c.account_id for c in rest) == names[17:]
+        assert await store.claim("w", now=T0, limit=10, lease=LEASE) == []
+
     async def test_concurrent_claims_never_share(self, store: Store, peer: Store) -> None:
         await store.put_revision(POST, now=T0)
         await store.add([pub(f"acct{i % 10}", due=T0) for i in range(60)], now=T0)

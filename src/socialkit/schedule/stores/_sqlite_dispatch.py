@@ -225,14 +225,21 @@ def claim(
         # How many claims can succeed at all, counted in SQL: without it, a claim while
         # every free account has taken its share would walk every due row to find
         # nothing more. The busy accounts are left out after DISTINCT (once per
-        # account), not row by row.
+        # account), not row by row. The count stops once it has met enough accounts to
+        # fill the claim whichever of them are busy or blocked (each other one can take
+        # at least one), so a burst of due rows is not read to its end by every claim.
+        (busy_count,) = conn.execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM publications WHERE lease_expires_at IS NOT "
+            "NULL GROUP BY workspace, account_id HAVING COUNT(*) >= ?)",
+            (per_account,),
+        ).fetchone()
         accounts: set[AccountKey] = set(
             conn.execute(
                 "WITH due AS MATERIALIZED (SELECT DISTINCT workspace, account_id "
                 "FROM publications INDEXED BY publications_due "
-                "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ?) "
+                "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ? LIMIT ?) "
                 f"SELECT workspace, account_id FROM due WHERE {_BUSY}",
-                (now, per_account),
+                (now, limit + len(blocked) + busy_count, per_account),
             )
         )
         if reconcile:
