@@ -101,11 +101,31 @@ def make_app() -> typer.Typer:
             ),
         ] = None,
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+        version: Annotated[
+            bool,
+            typer.Option(
+                "--version",
+                is_eager=True,
+                callback=_print_version,
+                expose_value=False,
+                help="Print socialkit's version and exit.",
+            ),
+        ] = False,
     ) -> None:
         global _STATE
         _STATE = CliState(config_path=config, store=store, debug=debug)
 
     return app
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import platform
+
+        from socialkit import __version__
+
+        sys.stdout.write(f"socialkit {__version__} (Python {platform.python_version()})\n")
+        raise typer.Exit(0)
 
 
 def emit(data: Any, *, as_json: bool, text: str | None = None) -> None:
