@@ -229,9 +229,10 @@ def test_config_and_store_options_reach_every_command(cli: Cli, tmp_path: Path) 
 
 def test_a_project_file_that_is_not_utf8_is_one_line(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "socialkit.toml").write_bytes(b'workspace = "caf\xe9"\n')
-    result = cli("list")
-    assert (result.code, result.out) == (2, "")
-    assert result.err == (
+    expected = (
         f"error: {tmp_path / 'socialkit.toml'}: not UTF-8 text (byte 16); a project file is "
         "TOML, which is UTF-8\n"
     )
+    for argv in (["list"], ["accounts", "add", "z", "-p", "feed", "--handle", "z"]):
+        result = cli(*argv)
+        assert (result.code, result.out, result.err) == (2, "", expected)
