@@ -236,3 +236,17 @@ def test_a_project_file_that_is_not_utf8_is_one_line(cli: Cli, tmp_path: Path) -
     for argv in (["list"], ["accounts", "add", "z", "-p", "feed", "--handle", "z"]):
         result = cli(*argv)
         assert (result.code, result.out, result.err) == (2, "", expected)
+
+
+def test_a_usage_error_masks_a_password_in_a_url_it_echoes(cli: Cli) -> None:
+    url = "postgresql://app:pw-s3cret@db.internal/social"
+    stray = cli("list", url)  # --store forgotten: the URL is an extra argument
+    assert stray.code == 2
+    assert stray.err == (
+        "error: got unexpected extra argument(s) (postgresql://app:***@db.internal/social) "
+        "(see `socialkit list --help`)\n"
+    )
+    misplaced = cli("list", "--limit", url)
+    assert misplaced.err == (
+        "error: --limit: should be a valid integer (got 'postgresql://app:***@db.internal/social')\n"
+    )

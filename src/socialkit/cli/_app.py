@@ -213,9 +213,19 @@ def _typer_exceptions() -> tuple[type[Exception], ...]:
 # copy of them are both understood.
 
 
+_URL_PASSWORD = re.compile(r"(://[^/@\s:]*:)[^/@\s]+@")
+
+
 def usage_message(exc: Exception, argv: Sequence[str] = ()) -> str:
     """One line for a click usage error: the option or argument, what is wrong, the value
-    given (found in ``argv``) and, when the fix is in the help, where to find it."""
+    given (found in ``argv``) and, when the fix is in the help, where to find it.
+
+    A password in a URL among the values (a store URL put where it does not belong) is
+    masked: error lines end up in logs."""
+    return _URL_PASSWORD.sub(r"\1***@", _usage_message(exc, argv))
+
+
+def _usage_message(exc: Exception, argv: Sequence[str]) -> str:
     ctx = getattr(exc, "ctx", None)
     command = str(ctx.command_path) if ctx is not None else None
     see = f" (see `{command} --help`)" if command else ""
