@@ -29,6 +29,10 @@ def _app() -> typer.Typer:
     def exit_three() -> None:
         raise typer.Exit(3)
 
+    @app.command("leaky")
+    def leaky() -> None:
+        raise ConnectionError("could not reach postgresql://app:pw-s3cret@db.internal/social")
+
     return app
 
 
@@ -249,4 +253,12 @@ def test_a_usage_error_masks_a_password_in_a_url_it_echoes(cli: Cli) -> None:
     misplaced = cli("list", "--limit", url)
     assert misplaced.err == (
         "error: --limit: should be a valid integer (got 'postgresql://app:***@db.internal/social')\n"
+    )
+
+
+def test_an_unexpected_error_masks_a_password_in_a_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(_app(), ["leaky"]) == 1
+    assert capsys.readouterr().err == (
+        "error: ConnectionError: could not reach postgresql://app:***@db.internal/social "
+        "(run with --debug for details)\n"
     )

@@ -172,7 +172,7 @@ def run(app: typer.Typer, argv: list[str]) -> int:
     except SocialkitError as exc:
         if debug:
             raise
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {_masked(str(exc))}\n")
         return 2
     except Exception as exc:
         if _is_usage_error(exc):
@@ -183,7 +183,9 @@ def run(app: typer.Typer, argv: list[str]) -> int:
             return int(getattr(exc, "exit_code", 2))
         if debug:
             raise
-        sys.stderr.write(f"error: {type(exc).__name__}: {exc} (run with --debug for details)\n")
+        sys.stderr.write(
+            f"error: {type(exc).__name__}: {_masked(str(exc))} (run with --debug for details)\n"
+        )
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -222,7 +224,12 @@ def usage_message(exc: Exception, argv: Sequence[str] = ()) -> str:
 
     A password in a URL among the values (a store URL put where it does not belong) is
     masked: error lines end up in logs."""
-    return _URL_PASSWORD.sub(r"\1***@", _usage_message(exc, argv))
+    return _masked(_usage_message(exc, argv))
+
+
+def _masked(line: str) -> str:
+    """``line`` with the password of any URL in it replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\1***@", line)
 
 
 def _usage_message(exc: Exception, argv: Sequence[str]) -> str:
