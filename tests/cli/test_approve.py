@@ -86,7 +86,7 @@ def test_the_current_revision_in_capitals_is_approved(cli: Cli, pending: dict[st
 def test_an_ambiguous_prefix_lists_the_revisions_it_starts(
     pending: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from socialkit.cli.schedule import _reviewed_revision
+    from socialkit.cli.people import _reviewed_revision
 
     with Scheduler(_store(tmp_path)) as scheduler:
         p = scheduler.get(pending["id"])

@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialkit.cli.accounts",
     "socialkit.cli.text",
     "socialkit.cli.schedule",
+    "socialkit.cli.people",
+    "socialkit.cli.run",
     "socialkit.cli.upcoming",
     "socialkit.cli.store",
     "socialkit.cli.demo",

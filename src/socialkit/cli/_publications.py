@@ -1,0 +1,236 @@
+"""What the scheduling commands share: the project's scheduler, option types, and how a
+publication, an event and a time note are printed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from socialkit.cli._app import fail, state
+
+if TYPE_CHECKING:
+    from socialkit.cli._targets import Target
+    from socialkit.models.problems import Problem
+    from socialkit.schedule.facade import Scheduler
+    from socialkit.schedule.publication import Event, Publication
+
+__all__ = [
+    "ActorOption",
+    "FileArgument",
+    "IdArgument",
+    "JsonOption",
+    "ToOption",
+    "default_actor",
+    "event_line",
+    "kept_notes",
+    "lasting_store",
+    "local_time",
+    "open_scheduler",
+    "publication_line",
+    "publication_row",
+    "read_checked",
+    "refused",
+    "time_notes",
+    "unknown_filters",
+]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ActorOption = Annotated[
+    str, typer.Option("--actor", metavar="NAME", help="Who does it (for the history).")
+]
+IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The publication id.")]
+FileArgument = Annotated[
+    Path, typer.Argument(metavar="FILE", help="A post as YAML or JSON.", show_default=False)
+]
+ToOption = Annotated[
+    list[str],
+    typer.Option("--to", "-t", metavar="ACCOUNT", help="A project account (repeatable)."),
+]
+
+
+def default_actor() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database in some containers
+        return "cli"
+
+
+def open_scheduler(*, existing: bool = False) -> Scheduler:
+    """The project's scheduler; with ``existing``, refused when its store is not there
+    (a command that only reads or acts on publications must not create an empty store,
+    where a typo in a store URL would look like a store with nothing in it)."""
+    from socialkit.schedule.facade import Scheduler
+
+    config = state().config()
+    url = lasting_store(state().store_url())
+    if existing:
+        from socialkit.cli.store import existing_store
+
+        existing_store(url, "store", hint="nothing was scheduled on it yet")
+    return Scheduler(
+        url,
+        credentials=config.credential_provider(),
+        media=config.media_store(),
+        campaigns=config.campaigns,
+        accounts=config.accounts,
+        workspace=config.workspace,
+    )
+
+
+def lasting_store(url: str) -> str:
+    """``url``, refused when it is a ``memory://`` store: it would be gone when the
+    command ends, and no other command (or worker) could ever see what it holds."""
+    if url.partition("://")[0].lower() == "memory":
+        raise fail(
+            f"store: a memory:// store lives inside one process and is gone when the command "
+            f"ends (got {url!r}); give a sqlite:/// or postgresql:// store",
+            code=2,
+        )
+    return url
+
+
+def local_time(p: Publication) -> str:
+    return f"{p.local_time:%Y-%m-%d %H:%M} {p.zone}"
+
+
+def publication_row(p: Publication) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "state": p.state.value,
+        "account": p.account_id,
+        "platform": p.platform,
+        "local_time": p.local_time.isoformat(),
+        "zone": p.zone,
+        "due_at": p.due_at.isoformat(),
+        "campaign": p.campaign,
+        "attention": p.attention,
+        "attempt": p.attempt,
+        "revision": p.revision,
+        "url": p.receipt.url if p.receipt else None,
+    }
+
+
+def publication_line(p: Publication) -> str:
+    note = f"  needs {p.attention}" if p.attention else ""
+    campaign = f"  [{p.campaign}]" if p.campaign else ""
+    url = f"  {p.receipt.url}" if p.receipt and p.receipt.url else ""
+    return f"{p.id}  {p.state.value:<16} {local_time(p):<28} {p.account_id}{campaign}{note}{url}"
+
+
+def event_line(e: Event) -> str:
+    move = ""
+    if e.to_state is not None:
+        move = f"{e.from_state.value if e.from_state else '-'} → {e.to_state.value}"
+    reason = f"  {e.reason}" if e.reason else ""
+    error = f"  [{e.error.get('error')}]" if e.error else ""
+    return f"  {e.at:%Y-%m-%d %H:%M:%S}  #{e.attempt}  {e.kind:<13} {move:<30} by {e.actor}{reason}{error}"
+
+
+def read_checked(file: Path, accounts: list[str]) -> Any:
+    """The post, after checking it for every target; exits 1 with the problems otherwise."""
+    from socialkit.cli._targets import problem_line, read_post, resolve_targets
+    from socialkit.platforms.registry import get_registry
+    from socialkit.platforms.validation import validate
+
+    config = state().config()
+    registry = get_registry()
+    targets = resolve_targets(config, registry, accounts=list(dict.fromkeys(accounts)))
+    found = read_post(file, config)
+    problems: list[tuple[Target | None, Problem]] = [(None, p) for p in found.problems]
+    if found.post is not None:
+        campaign = None
+        if found.post.campaign:
+            campaign = next((c for c in config.campaigns if c.id == found.post.campaign), None)
+        for target in targets:
+            capabilities = registry.info(target.platform).platform.capabilities
+            problems.extend(
+                (target, p)
+                for p in validate(
+                    found.post, capabilities, platform=target.platform, campaign=campaign
+                )
+            )
+    errors = [(t, p) for t, p in problems if p.severity == "error"]
+    if found.post is None or errors:
+        sys.stderr.write(f"{file}: not scheduled, the post has problems:\n")
+        for where, problem in errors or problems:
+            sys.stderr.write(problem_line(problem, where) + "\n")
+        raise typer.Exit(1)
+    return found.post
+
+
+def time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
+    """What a person should know about the times they gave: past, skipped or repeated
+    by the clocks (the DST policy)."""
+    from socialkit.schedule.time.zones import WallTime, classify_wall_time, resolve_zone
+
+    notes = []
+    for p in pubs:
+        # A minute's slack: "now" typed to the minute is not "in the past".
+        if p.due_at < now - dt.timedelta(minutes=1):
+            notes.append(
+                f"{local_time(p)} is in the past for {p.account_id}; a worker publishes it at "
+                "once if it is within the grace period, otherwise it is missed"
+            )
+        kind = classify_wall_time(p.local_time, p.zone)
+        if kind is WallTime.SKIPPED:
+            fires = p.due_at.astimezone(resolve_zone(p.zone))
+            notes.append(
+                f"{local_time(p)} does not exist (the clocks skip it); it fires at "
+                f"{fires:%H:%M} {fires.tzname()} for {p.account_id}"
+            )
+        elif kind is WallTime.REPEATED:
+            fires = p.due_at.astimezone(resolve_zone(p.zone))
+            notes.append(
+                f"{local_time(p)} happens twice (the clocks go back); it fires once, the first "
+                f"time ({fires:%H:%M} {fires.tzname()}) for {p.account_id}"
+            )
+    return notes
+
+
+def kept_notes(
+    pubs: list[Publication], key: str, local: dt.datetime, zone: str | None
+) -> list[str]:
+    """Scheduling again with a key returns what the key already made; say so when the
+    time asked for differs, rather than let the output look like a new schedule."""
+    config = state().config()
+    notes = []
+    for p in pubs:
+        wanted = zone or config.account(p.account_id).timezone
+        if (p.local_time, p.zone) != (local, wanted):
+            notes.append(
+                f"--key {key!r} already scheduled {p.id} for {p.account_id} at {local_time(p)}; "
+                "nothing changed (reschedule it, or use another key)"
+            )
+    return notes
+
+
+def refused(exc: Exception) -> typer.Exit:
+    return fail(str(exc), code=1)
+
+
+def unknown_filters(scheduler: Scheduler, account: str | None, campaign: str | None) -> list[str]:
+    """Why an empty listing may be a typo: a filter naming an account or campaign that
+    neither the project file nor the store knows."""
+    config = state().config()
+    notes = []
+    if account is not None:
+        known = {a.id for a in config.accounts} | {r.account.id for r in scheduler.accounts()}
+        if account not in known:
+            notes.append(
+                f"--account: unknown account {account!r} "
+                f"(accounts: {', '.join(sorted(known)) or 'none'})"
+            )
+    if campaign is not None:
+        known = {c.id for c in config.campaigns}
+        if campaign not in known and not scheduler.list(campaign=campaign, limit=1).items:
+            notes.append(
+                f"--campaign: unknown campaign {campaign!r}: not in the project file and no "
+                f"publication has it (campaigns: {', '.join(sorted(known)) or 'none'})"
+            )
+    return notes

@@ -1,0 +1,346 @@
+"""The people's commands: ``approve``, ``reject``, ``cancel``, ``reschedule``,
+``resolve``, ``pause`` and ``resume``.
+
+Each prints one line. Exit codes: 0 on success; 1 when the publication's state does not
+allow the action (it moved on) or the post was edited since it was reviewed; 2 for a
+usage problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from socialkit.cli._app import emit, fail
+from socialkit.cli._publications import (
+    ActorOption,
+    IdArgument,
+    default_actor,
+    open_scheduler,
+    publication_line,
+    refused,
+    time_notes,
+    unknown_filters,
+)
+
+if TYPE_CHECKING:
+    from socialkit.schedule.facade import Scheduler
+    from socialkit.schedule.publication import PauseScope, Publication
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("approve")(approve_command)
+    app.command("reject")(reject_command)
+    app.command("cancel")(cancel_command)
+    app.command("reschedule")(reschedule_command)
+    app.command("resolve")(resolve_command)
+    app.command("pause")(pause_command)
+    app.command("resume")(resume_command)
+
+
+# -- people -----------------------------------------------------------------------------
+
+
+def approve_command(
+    publication_id: IdArgument,
+    actor: ActorOption = "",
+    comment: Annotated[
+        str | None, typer.Option("--comment", metavar="TEXT", help="Why (for the history).")
+    ] = None,
+    revision: Annotated[
+        str | None,
+        typer.Option(
+            "--revision", metavar="REV", help="The revision you reviewed (refused if edited since)."
+        ),
+    ] = None,
+) -> None:
+    """Approve a pending publication's current revision."""
+    import re
+
+    from socialkit.errors import StaleTransition
+
+    if revision is not None:
+        revision = revision.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{8,64}", revision):
+            raise fail(
+                "--revision: give the revision you reviewed, as `socialkit show` prints it "
+                f"(8 to 64 hex digits; got {revision!r})",
+                code=2,
+            )
+    with open_scheduler(existing=True) as scheduler:
+        if revision is not None:
+            revision = _reviewed_revision(scheduler.get(publication_id), revision)
+        try:
+            p = scheduler.approve(
+                publication_id, actor=actor or default_actor(), comment=comment, revision=revision
+            )
+        except StaleTransition as exc:
+            raise refused(exc) from None
+    emit(None, as_json=False, text=f"approved {publication_line(p)}")
+
+
+def _reviewed_revision(p: Publication, given: str) -> str:
+    """The full revision ``given`` (a prefix, as ``show`` prints it) names.
+
+    The current revision is approved; an earlier one of this publication is refused (it
+    was edited since: exit 1); a prefix of none of them, or of more than one, is a usage
+    error naming the revisions that would fit (exit 2).
+    """
+    known = {p.revision: "current"}
+    for approval in p.approvals:
+        known.setdefault(approval.revision, "earlier")
+    for event in p.history:
+        for key in ("previous_revision", "revision"):
+            value = event.data.get(key)
+            if isinstance(value, str):
+                known.setdefault(value, "earlier")
+    matches = sorted((r for r in known if r.startswith(given)), key=lambda r: known[r])
+    if len(matches) > 1:
+        listed = ", ".join(f"{r[:16]} ({known[r]})" for r in matches)
+        raise fail(
+            f"--revision: {given!r} is ambiguous: it starts {len(matches)} revisions of "
+            f"publication {p.id} ({listed}); give more of the current one",
+            code=2,
+        )
+    if not matches:
+        raise fail(
+            f"--revision: no revision of publication {p.id} starts with {given!r} "
+            f"(its current revision is {p.revision[:16]}, as `socialkit show {p.id}` "
+            "prints it)",
+            code=2,
+        )
+    if known[matches[0]] == "earlier":
+        raise fail(
+            f"--revision: publication {p.id} was edited since revision {given!r} was "
+            f"reviewed: it is now at {p.revision[:16]}; review it again "
+            f"(`socialkit show {p.id}`)",
+            code=1,
+        )
+    return matches[0]
+
+
+def reject_command(
+    publication_id: IdArgument,
+    actor: ActorOption = "",
+    comment: Annotated[
+        str | None, typer.Option("--comment", metavar="TEXT", help="Why (for the history).")
+    ] = None,
+) -> None:
+    """Reject a pending publication (it goes back to draft)."""
+    from socialkit.errors import StaleTransition
+
+    with open_scheduler(existing=True) as scheduler:
+        try:
+            p = scheduler.reject(publication_id, actor=actor or default_actor(), comment=comment)
+        except StaleTransition as exc:
+            raise refused(exc) from None
+    emit(None, as_json=False, text=f"rejected {publication_line(p)}")
+
+
+def cancel_command(
+    publication_id: IdArgument,
+    actor: ActorOption = "",
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
+    ] = None,
+) -> None:
+    """Cancel a publication that was not sent yet."""
+    from socialkit.errors import StaleTransition
+
+    with open_scheduler(existing=True) as scheduler:
+        try:
+            p = scheduler.cancel(publication_id, actor=actor or default_actor(), reason=reason)
+        except StaleTransition as exc:
+            raise refused(exc) from None
+    emit(None, as_json=False, text=f"cancelled {publication_line(p)}")
+
+
+def reschedule_command(
+    publication_id: IdArgument,
+    at: Annotated[
+        str,
+        typer.Option("--at", metavar="TIME", help='Local wall time, e.g. "2026-12-01 09:00".'),
+    ],
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz", metavar="ZONE", help="IANA zone (default: the publication's own zone)."
+        ),
+    ] = None,
+    actor: ActorOption = "",
+) -> None:
+    """Move a publication not sent yet (or a failed or missed one) to another time."""
+    from socialkit.errors import StaleTransition
+    from socialkit.schedule.time.zones import parse_local, zone_name
+
+    try:
+        local = parse_local(at)
+    except ValueError as exc:
+        raise fail(f"--at: {exc}", code=2) from None
+    try:
+        zone = zone_name(tz) if tz is not None else None
+    except ValueError as exc:
+        raise fail(f"--tz: {exc}", code=2) from None
+    with open_scheduler(existing=True) as scheduler:
+        try:
+            p = scheduler.reschedule(
+                publication_id, at=local, tz=zone, actor=actor or default_actor()
+            )
+        except StaleTransition as exc:
+            raise refused(exc) from None
+    for note in time_notes([p], dt.datetime.now(dt.UTC)):
+        sys.stderr.write(f"note: {note}\n")
+    emit(None, as_json=False, text=f"rescheduled {publication_line(p)}")
+
+
+def resolve_command(
+    publication_id: IdArgument,
+    published: Annotated[
+        str | None,
+        typer.Option("--published", metavar="POST_ID", help="It is on the platform: its id."),
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", metavar="URL", help="With --published: its URL.")
+    ] = None,
+    retry: Annotated[bool, typer.Option("--retry", help="It is not there: send it again.")] = False,
+    abandon: Annotated[bool, typer.Option("--abandon", help="Give up on it (failed).")] = False,
+    actor: ActorOption = "",
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
+    ] = None,
+) -> None:
+    """Settle a publication whose outcome is unknown: --published POST_ID, --retry or --abandon."""
+    from socialkit.errors import StaleTransition
+    from socialkit.models.receipt import PostRef, Receipt
+
+    if sum([published is not None, retry, abandon]) != 1:
+        raise fail("give exactly one of --published POST_ID, --retry, --abandon", code=2)
+    if url is not None and published is None:
+        raise fail(f"--url: only with --published POST_ID (got --url {url!r})", code=2)
+    if published is not None and not published.strip():
+        raise fail("--published: give the post's id on the platform (got '')", code=2)
+    with open_scheduler(existing=True) as scheduler:
+        current = scheduler.get(publication_id, history=False)
+        receipt = None
+        if published is not None:
+            receipt = Receipt(
+                platform=current.platform,
+                account_id=current.account_id,
+                parts=(PostRef(id=published, url=url),),
+                published_at=dt.datetime.now(dt.UTC),
+            )
+        try:
+            p = scheduler.resolve(
+                publication_id,
+                published=receipt,
+                retry=retry,
+                abandon=abandon,
+                actor=actor or default_actor(),
+                reason=reason,
+            )
+        except StaleTransition as exc:
+            raise refused(exc) from None
+    emit(None, as_json=False, text=f"resolved {publication_line(p)}")
+
+
+def _scope_options(account: str | None, campaign: str | None) -> dict[str, str | None]:
+    if account is not None and campaign is not None:
+        raise fail("give --account or --campaign, not both", code=2)
+    if account is not None and not account.strip():
+        raise fail("--account: give an account id (got '')", code=2)
+    if campaign is not None and not campaign.strip():
+        raise fail("--campaign: give a campaign id (got '')", code=2)
+    return {"account": account, "campaign": campaign}
+
+
+def _check_scope(scheduler: Scheduler, account: str | None, campaign: str | None) -> None:
+    """Refuse a pause scope that names nothing: a typo would otherwise hold nothing while
+    the person believes the crisis switch is on."""
+    problems = unknown_filters(scheduler, account, campaign)
+    if problems:
+        raise fail(problems[0], code=2)
+
+
+def _what(account: str | None, campaign: str | None) -> str:
+    if account is not None:
+        return f"account {account}"
+    return f"campaign {campaign}" if campaign is not None else "everything"
+
+
+def pause_command(
+    account: Annotated[
+        str | None, typer.Option("--account", metavar="ID", help="One account.")
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
+    ] = None,
+    actor: ActorOption = "",
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
+    ] = None,
+) -> None:
+    """Stop publishing: everything, one account or one campaign (from the next claim)."""
+    scope = _scope_options(account, campaign)
+    with open_scheduler() as scheduler:
+        _check_scope(scheduler, account, campaign)
+        already = _switch(scheduler.pauses(), account, campaign)
+        held = scheduler.pause(**scope, actor=actor or default_actor(), reason=reason)
+    text = f"paused {_what(account, campaign)}: {held} publications held"
+    if already is not None:
+        why = f": {already.reason}" if already.reason else ""
+        text += f" (it was already paused by {already.actor}{why})"
+    emit(None, as_json=False, text=text)
+
+
+def _switch(
+    switches: list[PauseScope], account: str | None, campaign: str | None
+) -> PauseScope | None:
+    """The pause switch of exactly this scope, when it is on."""
+    kind, value = ("account", account) if account else ("campaign", campaign or "")
+    if not account and not campaign:
+        kind = "all"
+    return next((p for p in switches if p.kind == kind and (p.value or "") == value), None)
+
+
+def resume_command(
+    account: Annotated[
+        str | None, typer.Option("--account", metavar="ID", help="One account.")
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
+    ] = None,
+    actor: ActorOption = "",
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
+    ] = None,
+) -> None:
+    """Resume what a pause held."""
+    scope = _scope_options(account, campaign)
+    with open_scheduler() as scheduler:
+        before = scheduler.pauses()
+        if _switch(before, account, campaign) is None:
+            on = ", ".join(_what_paused(p) for p in before) or "nothing"
+            if account or campaign:
+                raise fail(f"{_what(account, campaign)} is not paused (paused: {on})", code=1)
+            if not before:
+                raise fail("nothing is paused", code=1)
+            raise fail(
+                f"there is no pause of everything to resume (paused: {on}; resume those "
+                "with --account ID or --campaign ID)",
+                code=1,
+            )
+        back = scheduler.resume(**scope, actor=actor or default_actor(), reason=reason)
+        still = scheduler.pauses()
+    text = f"resumed {_what(account, campaign)}: {back} publications due again"
+    if still:
+        text += f"\nstill paused: {', '.join(_what_paused(p) for p in still)}"
+    emit(None, as_json=False, text=text)
+
+
+def _what_paused(scope: PauseScope) -> str:
+    return "everything" if scope.kind == "all" else f"{scope.kind} {scope.value}"

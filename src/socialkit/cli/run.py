@@ -1,0 +1,170 @@
+"""``socialkit run``: a worker, or ``--workers N`` worker processes, on the store."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from socialkit.cli._app import emit, state
+from socialkit.cli._publications import lasting_store, open_scheduler
+
+if TYPE_CHECKING:
+    from socialkit.schedule.engine.events import StateChange
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+class _Progress:
+    """What ``socialkit run`` shows: counts by outcome and the latest changes."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.recent: list[str] = []
+        self.lock = threading.Lock()
+        self.plain = not sys.stdout.isatty()
+
+    def changed(self, change: StateChange) -> None:
+        line = (
+            f"{change.at:%H:%M:%S} {change.publication_id} {change.account_id}: "
+            f"{change.from_state.value if change.from_state else '-'} → {change.to_state.value}"
+            + (f" ({change.reason})" if change.reason else "")
+        )
+        with self.lock:
+            self.counts[change.to_state.value] = self.counts.get(change.to_state.value, 0) + 1
+            self.recent = [*self.recent[-9:], line]
+        if self.plain:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def render(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title="socialkit run", expand=False)
+        table.add_column("state")
+        table.add_column("count", justify="right")
+        with self.lock:
+            for name, count in sorted(self.counts.items()):
+                table.add_row(name, str(count))
+            recent = "\n".join(self.recent)
+        from rich.console import Group
+        from rich.text import Text
+
+        return Group(table, Text(recent or "waiting for due publications…"))
+
+
+def _run_workers(count: int, *, once: bool) -> int:
+    """``run --workers``: ``count`` worker processes on this process's store.
+
+    No store URL goes on the workers' command lines, where ``ps`` shows it (and any
+    password in it) to every user of the machine: a store from the project file is read
+    from the same file by each worker, and ``--store`` reaches them through the
+    environment (:data:`STORE_ENV`), which only their user can read.
+    """
+    import os
+
+    from socialkit.cli._app import STORE_ENV
+    from socialkit.schedule.workers import run_workers
+
+    cli = state()
+    lasting_store(cli.store_url())
+    previous = os.environ.get(STORE_ENV)
+    if cli.store:
+        os.environ[STORE_ENV] = cli.store  # the workers inherit this process's environment
+    try:
+        return run_workers(count, store_url=None, config_path=cli.config_path, once=once)
+    finally:
+        if previous is None:
+            os.environ.pop(STORE_ENV, None)
+        else:
+            os.environ[STORE_ENV] = previous
+
+
+def run_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="Publish what is due now, then exit (cron, CI).")
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=1,
+            help="Worker processes on this machine, sharing the store; the same command on "
+            "another machine joins them (PostgreSQL).",
+        ),
+    ] = 1,
+) -> None:
+    """Run a worker: publish what comes due until Ctrl-C or SIGTERM (graceful).
+
+    Shows live progress on a terminal and plain log lines otherwise.
+    """
+    if workers > 1:
+        raise typer.Exit(_run_workers(workers, once=once))
+    import signal
+    import types
+
+    from socialkit.hookspecs import hookimpl
+    from socialkit.platforms.registry import get_registry
+
+    progress = _Progress()
+    if once:
+        progress.plain = True  # no live display for a one-shot run: print each change
+    plugin = types.ModuleType("socialkit_cli_progress")
+
+    @hookimpl
+    def publication_state_changed(change: StateChange) -> None:
+        progress.changed(change)
+
+    plugin.publication_state_changed = publication_state_changed  # type: ignore[attr-defined]
+    scheduler = open_scheduler()
+    scheduler.open()  # adds the engine's hook specs to the registry
+    get_registry().register_plugin(plugin, "socialkit-cli-progress")
+    try:
+        if once:
+            stats = scheduler.run(until_idle=True)
+            emit(
+                None,
+                as_json=False,
+                text=f"claimed {stats.claimed}, reconciled {stats.reconciled}, "
+                f"metric collections {stats.metric_tasks}",
+            )
+            return
+        stopping = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        scheduler.start()
+        try:
+            if progress.plain:
+                from socialkit.cli.store import shown_url
+
+                sys.stdout.write(
+                    f"socialkit run: worker started on {shown_url(state().store_url())}\n"
+                )
+                sys.stdout.flush()
+                while not stopping.wait(0.5):
+                    pass
+            else:
+                from rich.live import Live
+
+                with Live(progress.render(), refresh_per_second=4) as live:
+                    while not stopping.wait(0.25):
+                        live.update(progress.render())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            stopped = scheduler.stop()
+        handed = stopped.handed_back if stopped else 0
+        sys.stdout.write(f"stopped: {handed} unsent claims handed back\n")
+    finally:
+        get_registry().manager.unregister(plugin)
+        scheduler.close()
