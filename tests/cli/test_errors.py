@@ -262,3 +262,22 @@ def test_an_unexpected_error_masks_a_password_in_a_url(capsys: pytest.CaptureFix
         "error: ConnectionError: could not reach postgresql://app:***@db.internal/social "
         "(run with --debug for details)\n"
     )
+
+
+def test_an_account_without_a_project_file_says_no_file_was_found(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOCIALKIT_CONFIG", raising=False)
+    (tmp_path / "post.yaml").write_text("text: Nowhere to go\n")
+    expected = (
+        "error: unknown account 'acme': no project file was found (socialkit.toml in this "
+        "directory or a parent, $SOCIALKIT_CONFIG, or --config FILE); add one with "
+        "`socialkit accounts add acme --platform NAME --handle HANDLE`\n"
+    )
+    for argv in (
+        ["publish", "post.yaml", "--to", "acme"],
+        ["schedule", "post.yaml", "--to", "acme", "--at", "2030-01-01 10:00"],
+        ["accounts", "check", "acme"],
+    ):
+        result = cli(*argv)
+        assert (result.code, result.out, result.err) == (2, "", expected)

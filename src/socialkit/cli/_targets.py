@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from socialkit.platforms.registry import Registry
     from socialkit.postfile import PostFile
 
-__all__ = ["Target", "problem_line", "read_post", "resolve_targets", "summary"]
+__all__ = ["Target", "problem_line", "project_account", "read_post", "resolve_targets", "summary"]
 
 
 @attrs.frozen
@@ -51,13 +51,31 @@ def resolve_targets(
     """
     targets: list[Target] = []
     for account_id in accounts:
-        account = config.account(account_id)
+        account = project_account(config, account_id)
         registry.info(account.platform)
         targets.append(Target(account.platform, account))
     for name in platforms:
         registry.info(name)
         targets.append(Target(name))
     return targets
+
+
+def project_account(config: ProjectConfig, account_id: str) -> Account:
+    """The project's account ``account_id``.
+
+    Raises:
+        ConfigError: it is not in the project file; when no project file was found at
+            all, the message says so and how to make one (the usual first mistake).
+    """
+    from socialkit.errors import ConfigError
+
+    if config.path is None and not config.accounts:
+        raise ConfigError(
+            f"unknown account {account_id!r}: no project file was found (socialkit.toml in "
+            "this directory or a parent, $SOCIALKIT_CONFIG, or --config FILE); add one with "
+            f"`socialkit accounts add {account_id} --platform NAME --handle HANDLE`"
+        )
+    return config.account(account_id)
 
 
 def read_post(path: Path, config: ProjectConfig) -> PostFile:

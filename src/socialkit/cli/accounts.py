@@ -258,7 +258,9 @@ def check_command(
     config = state().config()
     registry = get_registry()
     if account_ids:
-        accounts = [config.account(a) for a in dict.fromkeys(account_ids)]
+        from socialkit.cli._targets import project_account
+
+        accounts = [project_account(config, a) for a in dict.fromkeys(account_ids)]
     else:
         accounts = list(config.accounts)
     rows = run_sync(_check_all(config, registry, accounts))
