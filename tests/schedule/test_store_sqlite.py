@@ -19,6 +19,7 @@ import pytest
 from socialkit.errors import ConfigError, StoreError
 from socialkit.schedule.records import PublicationQuery
 from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, Migration
+from socialkit.schedule.stores._sqlite_thread import Checkpointer
 from socialkit.schedule.stores.sqlite import SqliteStore
 from tests.schedule.store_contract import POST, T0, StoreContract, pub
 
@@ -266,5 +267,35 @@ def test_multi_row_inserts_fit_the_build_parameter_limit() -> None:
                     size,
                     size - 1,
                 )
+    finally:
+        conn.close()
+
+
+async def test_a_long_wal_is_started_over(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path}/wal.db")
+    await store.open()
+    try:
+        await store.put_revision(POST, now=T0)
+        for _ in range(10):
+            await store.add([pub()], now=T0)
+        limit = await store._read(lambda c: c.execute("PRAGMA journal_size_limit").fetchone()[0])
+        assert limit == 64 * 1024 * 1024  # a WAL started over is cut back to this
+    finally:
+        await store.close()
+    conn = sqlite3.connect(tmp_path / "wal.db", isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 1000")
+        writer = sqlite3.connect(tmp_path / "wal.db", isolation_level=None)
+        for i in range(10):
+            writer.execute("INSERT INTO meta (key, value) VALUES (?, 'x')", (f"k{i}",))
+        frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        assert frames >= 10
+        # shorter than the limit: a PASSIVE checkpoint only
+        assert Checkpointer.checkpoint(conn, restart_frames=frames + 1) is False
+        # as long as the limit: RESTART, and the next commit writes the WAL from its start
+        assert Checkpointer.checkpoint(conn, restart_frames=frames) is True
+        writer.execute("INSERT INTO meta (key, value) VALUES ('after', 'x')")
+        assert conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1] < frames
+        writer.close()
     finally:
         conn.close()

@@ -262,12 +262,28 @@ class SqliteThread:
         self._version = version
 
 
+# A WAL of this many frames (16 MiB of 4 KiB pages) is started over from the front. A
+# PASSIVE checkpoint only copies what was committed before it began, so under a writer
+# that keeps committing it never catches up and the WAL is never restarted: it grows by
+# every commit (a gigabyte per 20,000 publications added one at a time), each commit
+# writes into new file space, and adding one at a time slows to half its rate.
+RESTART_FRAMES = 4096
+# How long a RESTART may wait for the current write, and for readers of older
+# snapshots, while it holds new writes back; one that gives up is tried again later.
+_RESTART_WAIT_MS = 50
+
+
 class Checkpointer:
     """Copies the WAL into the database file from a connection and thread of its own.
 
     The writer connection runs with ``wal_autocheckpoint = 0``, so a commit never pays for
     a checkpoint's ``fsync`` (hundreds of milliseconds on a busy disk) while publishes
-    wait behind it. Checkpoints here are ``PASSIVE``: they never block the writer.
+    wait behind it. Checkpoints here are ``PASSIVE``: they never block the writer. Only
+    when the WAL has grown past :data:`RESTART_FRAMES` does a ``RESTART`` follow (the
+    bulk is already copied, so it holds writes back only for the last commits' frames
+    and an ``fsync``, at most ``_RESTART_WAIT_MS`` for a reader), after which the next
+    commit writes the WAL from its start again; checkpoints then come five times as
+    often until the WAL stays short.
     """
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], *, every: float) -> None:
@@ -284,6 +300,23 @@ class Checkpointer:
         if self._thread.is_alive():
             self._thread.join()
 
+    @staticmethod
+    def checkpoint(conn: sqlite3.Connection, *, restart_frames: int = RESTART_FRAMES) -> bool:
+        """One pass: a PASSIVE checkpoint, and a RESTART when the WAL is that long.
+
+        Returns whether a RESTART completed (the next commit starts the WAL over).
+        """
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames < restart_frames:
+            return False
+        (wait_ms,) = conn.execute("PRAGMA busy_timeout").fetchone()
+        conn.execute(f"PRAGMA busy_timeout = {_RESTART_WAIT_MS}")
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+        return not busy
+
     def _main(self) -> None:
         try:
             conn = self._connect()
@@ -291,9 +324,12 @@ class Checkpointer:
             log.warning("the SQLite checkpointer could not connect", exc_info=True)
             return
         try:
-            while not self._stop.wait(self._every):
+            wait = self._every
+            while not self._stop.wait(wait):
+                wait = self._every
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if self.checkpoint(conn):
+                        wait = self._every / 5  # heavy writes: look again sooner
                 except Exception:  # busy or closing: try again next time
                     log.debug("WAL checkpoint failed", exc_info=True)
             with contextlib.suppress(Exception):

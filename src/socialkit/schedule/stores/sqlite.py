@@ -64,6 +64,9 @@ __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
 _SYNCHRONOUS = ("NORMAL", "FULL")
+# The size a WAL is cut back to when it is started over (four times the length at which
+# the checkpointer restarts it, in 4 KiB pages).
+_WAL_LIMIT = 64 * 1024 * 1024
 
 
 def _us(delta: dt.timedelta) -> int:
@@ -138,8 +141,11 @@ class SqliteStore:
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA temp_store = MEMORY")
         if str(self.path) != ":memory:":
-            # Checkpoints (and their fsync) happen on the checkpointer's thread.
+            # Checkpoints (and their fsync) happen on the checkpointer's thread; a WAL
+            # it has started over is cut back to this size (the longest it is let grow,
+            # about) when the next commit reuses it.
             conn.execute("PRAGMA wal_autocheckpoint = 0")
+            conn.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT}")
         self._schema = migrate(
             conn, where=str(self.path), migrations=self._migrations, code_version=self._code_version
         )
