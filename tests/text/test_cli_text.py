@@ -62,9 +62,9 @@ def test_measure_exits_1_when_the_text_does_not_fit(capsys: pytest.CaptureFixtur
 
 
 def test_unknown_platform_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["measure", "hi", "--platform", "myspace"]) == 1
+    assert main(["measure", "hi", "--platform", "myspace"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: no text rule named 'myspace'")
+    assert err.startswith("error: --platform: no text rule or installed platform named 'myspace'")
     assert err.count("\n") == 1
 
 
@@ -80,15 +80,15 @@ def test_split_json_prints_parts(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_split_rejects_a_numbering_without_placeholders(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["split", "x " * 300, "--platform", "x", "--numbering", " part"]) == 1
-    assert "--numbering must contain {i} and {n}" in capsys.readouterr().err
+    assert main(["split", "x " * 300, "--platform", "x", "--numbering", " part"]) == 2
+    assert "--numbering: must contain {i} and {n}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("numbering", [" {i}/{n} {x}", " {i}/{n} {", " {i}/{n} {0}"])
 def test_split_names_a_numbering_that_is_no_format(
     capsys: pytest.CaptureFixture[str], numbering: str
 ) -> None:
-    assert main(["split", "x " * 300, "--platform", "x", "--numbering", numbering]) == 1
+    assert main(["split", "x " * 300, "--platform", "x", "--numbering", numbering]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --numbering: numbering must be a format with only {i} and {n}")
     assert repr(numbering) in err
