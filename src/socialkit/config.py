@@ -197,12 +197,23 @@ def load_config(path: str | Path | None = None) -> ProjectConfig:
     found = Path(path) if path is not None else find_config()
     if found is None:
         return ProjectConfig()
+    if found.is_dir():
+        raise ConfigError(
+            f"project file {found} is a directory; give the file ({found / CONFIG_FILENAME})"
+        )
     if not found.is_file():
         raise ConfigError(f"project file not found: {found}")
     try:
         data = tomllib.loads(found.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{found}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{found}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}); TOML files are UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{found}: cannot be read: {exc.strerror or exc}") from None
     data["base_dir"] = str(found.parent)
     data["path"] = str(found)
     _inherit_workspace(data)

@@ -86,7 +86,9 @@ async def apublish_now(
 ) -> list[PublishResult]:
     """Publish ``post`` to every account now, concurrently; one result per account, in order.
 
-    Each account is validated first; an account whose draft has errors is not sent to.
+    Each account's draft is validated before anything is sent, against the capabilities
+    its server reports (:meth:`Platform.resolve_capabilities`, after its credentials are
+    loaded); an account whose draft has errors is not sent to.
     One account's failure never hides another's success. There is one attempt (plus one
     retry after refreshing expired credentials); for retries, rate limits and exactly-once
     guarantees, use the scheduler.

@@ -40,7 +40,7 @@ ZoneLike: TypeAlias = str | ZoneInfo
 """An IANA zone name (``"Europe/Berlin"``) or a :class:`~zoneinfo.ZoneInfo`."""
 
 
-class WallTime(enum.Enum):
+class WallTime(enum.StrEnum):
     """What a local wall time is in its zone on its day."""
 
     EXISTS = "exists"
