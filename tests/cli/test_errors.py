@@ -234,8 +234,8 @@ def test_config_and_store_options_reach_every_command(cli: Cli, tmp_path: Path) 
 def test_a_project_file_that_is_not_utf8_is_one_line(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "socialkit.toml").write_bytes(b'workspace = "caf\xe9"\n')
     expected = (
-        f"error: {tmp_path / 'socialkit.toml'}: not UTF-8 text (byte 16); a project file is "
-        "TOML, which is UTF-8\n"
+        f"error: {tmp_path / 'socialkit.toml'}: not UTF-8 text (byte 0xe9 at offset 16); "
+        "TOML files are UTF-8\n"
     )
     for argv in (["list"], ["accounts", "add", "z", "-p", "feed", "--handle", "z"]):
         result = cli(*argv)

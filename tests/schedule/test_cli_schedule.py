@@ -242,8 +242,10 @@ def test_times_the_clocks_skip_or_repeat_are_explained(project: Path, capsys) ->
     code, _, err = cli(
         capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", "2020-01-01 09:00"
     )
-    assert code == 0
-    assert err.startswith("note: 2020-01-01 09:00 Asia/Tehran is in the past for acme-feed")
+    assert code == 2
+    assert err.startswith("error: --at: 2020-01-01 09:00 Asia/Tehran for acme-feed was "), err
+    assert "past the grace period (3600 s); it would be missed at once" in err
+    assert err.count("\n") == 1
 
 
 def test_pause_refuses_a_scope_that_names_nothing(project: Path, capsys) -> None:
@@ -456,11 +458,25 @@ def test_resolve_settles_what_waits_for_a_person(project: Path, capsys) -> None:
 
 def test_attention_lists_every_page_of_what_waits_for_a_person(project: Path, capsys) -> None:
     waiting = make_unknowns(project, "abc")
-    for day in range(1, 6):  # earlier than nothing, later than all: they fill pages
-        assert (
-            cli(capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", f"2020-01-0{day}")[0]
-            == 0
-        )
+    # Earlier than the unknowns and waiting for nobody: they fill the first pages. (The
+    # command line refuses a time past its grace period, so the API schedules them, on a
+    # clock of their own, to go out late.)
+    import asyncio
+
+    from socialkit.models.account import Account
+    from socialkit.models.content import Post
+    from socialkit.schedule.engine.clock import ManualClock
+    from socialkit.schedule.scheduler import AsyncScheduler
+
+    async def earlier() -> None:
+        account = Account(id="acme-feed", platform="feed", handle="acme")
+        clock = ManualClock(dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+        async with AsyncScheduler(f"sqlite:///{project}/socialkit.db", clock=clock) as sched:
+            for day in range(1, 6):
+                at = dt.datetime(2020, 1, day, 9, tzinfo=dt.UTC)
+                await sched.schedule(Post(text=f"day {day}"), account, at=at)
+
+    asyncio.run(earlier())
     code, out, _ = cli(capsys, "list", "--attention", "--limit", "2", "--json")
     assert code == 0
     first = json.loads(out)

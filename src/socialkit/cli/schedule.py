@@ -98,7 +98,10 @@ def schedule_command(
                 actor=default_actor(),
             )
         except (SocialkitError, ValueError) as exc:
-            raise fail(str(exc), code=2) from None
+            message = str(exc)
+            if message.startswith("at: "):  # a time past its grace period: name the option
+                message = "--" + message.replace(", or publish_late=True to publish it now", "")
+            raise fail(message, code=2) from None
     notes = time_notes(pubs, dt.datetime.now(dt.UTC))
     if key is not None:
         notes.extend(kept_notes(pubs, key, local, zone))

@@ -421,9 +421,12 @@ class AsyncScheduler:
         revision = await s.store_revision(post)
         campaign = campaign or post.campaign
         grace_s = _grace(grace, self.config)
+        late = self.config.publish_late if publish_late is None else publish_late
         items = []
         for account in targets:
             occurrence: Occurrence = when(account)
+            if grace_s is not None and not late:
+                _refuse_missed(occurrence, account, now, grace_s)
             required = self.approval.approvals_required(
                 post, account, campaign=campaign, requested=needs_approval
             )
@@ -443,7 +446,7 @@ class AsyncScheduler:
                     campaign=campaign,
                     approvals_required=required,
                     grace_s=grace_s,
-                    publish_late=self.config.publish_late if publish_late is None else publish_late,
+                    publish_late=late,
                     actor=actor,
                 )
             )
@@ -820,6 +823,28 @@ def _created(
         created_at=now,
         updated_at=now,
     )
+
+
+def _refuse_missed(
+    occurrence: Occurrence, account: Account, now: dt.datetime, grace_s: float
+) -> None:
+    """A moment already past its grace period would be ``missed`` at once: say so instead."""
+    late_by = now - occurrence.due_at
+    if late_by.total_seconds() <= grace_s:
+        return
+    raise ValueError(
+        f"at: {occurrence.local:%Y-%m-%d %H:%M} {occurrence.zone} for {account.id} was "
+        f"{_age(late_by)} ago, past the grace period ({grace_s:g} s); it would be missed at "
+        "once; give a later time, or publish_late=True to publish it now"
+    )
+
+
+def _age(delta: dt.timedelta) -> str:
+    seconds = delta.total_seconds()
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def _grace(grace: dt.timedelta | None, config: EngineConfig) -> float | None:
