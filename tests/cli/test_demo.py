@@ -114,3 +114,17 @@ def test_a_campaign_without_posts_is_refused(cli: Cli, tmp_path: Path) -> None:
     assert (
         run.err == f"error: {tmp_path / 'empty' / 'posts'}: no post files (*.yaml, *.yml, *.json)\n"
     )
+
+
+def test_store_status_after_the_demo_says_what_the_past_next_due_is(
+    cli: Cli, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli("demo").code == 0
+    run = cli("--store", "sqlite:///socialkit-demo/socialkit.db", "store", "status")
+    assert run.code == 0, run.err
+    lines = dict(line.split(None, 1) for line in run.out.splitlines() if line[:1] != " ")
+    assert lines["due"] == "now   0"
+    # The demo's week is over; what is left is metric collection, months in the past.
+    assert lines["next"].endswith("ago; metric collection or rule work, no publication)")
+    assert lines["states"].strip() == "published 4"

@@ -192,7 +192,17 @@ def _status_text(status: StoreStatus) -> str:
         due += f" (oldest due {status.oldest_due.isoformat()}, {_ago(now, status.oldest_due)})"
     lines.append(due)
     nxt = status.next_due
-    lines.append(f"next due  {nxt.isoformat() + ' (' + _ago(now, nxt) + ')' if nxt else 'nothing'}")
+    if nxt is None:
+        lines.append("next due  nothing")
+    else:
+        # next_due covers metric collection and rules too, not only publications: say so
+        # when it is past and no publication is due (it reads as a contradiction otherwise).
+        what = (
+            "; metric collection or rule work, no publication"
+            if nxt <= now and not status.due_now
+            else ""
+        )
+        lines.append(f"next due  {nxt.isoformat()} ({_ago(now, nxt)}{what})")
     states = "  ".join(f"{k} {v}" for k, v in status.counts.items() if v) or "no publications"
     lines.append(f"states    {states}")
     lines.append(f"person    {status.needs_person} waiting for a person")
