@@ -2,7 +2,8 @@
 
 Snapshots are collected several times per post (1 h, 24 h, 7 d after publishing); the
 report uses each post's latest, sums only what platforms reported, and checks the
-campaign's KPI targets. Every figure is an exact Decimal.
+campaign's KPI targets. A rate counts only the posts that reported both of its counts, and
+says how many that is. Every figure is an exact Decimal.
 
     python examples/campaign_kpis.py
 """
@@ -22,7 +23,7 @@ CAMPAIGN = Campaign(
     starts_at=START,
     ends_at=START + timedelta(days=14),
     kpi_targets=(
-        KpiTarget(kpi="engagement_rate_by_impressions", value="0.03"),
+        KpiTarget(kpi="engagement_rate_by_impressions", value="0.04"),
         KpiTarget(kpi="click_through_rate", value="0.01"),
         KpiTarget(kpi="cost_per_engagement", value="0.40", direction="at_most"),
         KpiTarget(kpi="roas", value="3"),
@@ -55,7 +56,8 @@ SNAPSHOTS = [
     post("x", "x-1", 1, likes=30, shares=4, impressions=1200, clicks=9),
     post("x", "x-1", 24, likes=95, shares=11, comments=6, impressions=4100, clicks=38),
     post("x", "x-2", 24, likes=40, shares=2, comments=3, impressions=2500, clicks=21),
-    # Mastodon and Bluesky report no impressions: their rates by impressions are None.
+    # Mastodon and Bluesky report no impressions: their rates by impressions are None,
+    # and the campaign's rate by impressions is the X posts' alone.
     post("mastodon", "m-1", 24, likes=64, shares=21, comments=9),
     post("bluesky", "b-1", 24, likes=88, shares=7, comments=12),
     followers("x", 5200, 0),
@@ -79,19 +81,28 @@ def main() -> int:
     totals, kpis = report.totals, report.kpis
     print(f"{CAMPAIGN.name}: {totals.posts} posts on {len(report.by_platform)} platforms")
     print(f"  engagements {totals.engagements}, impressions {totals.impressions}")
-    # Every post's engagements over the impressions reported (X's only, here): compare the
-    # per-platform rates below when platforms report different counts.
-    print(f"  engagement rate by impressions {percent(kpis.engagement_rate_by_impressions)}")
+    # Only posts that reported impressions count: X's 216 engagements over its 6600
+    # impressions, not all 417 engagements (which would claim 6.32 % and meet the target).
+    by_impressions = report.coverage.engagement_rate_by_impressions
+    print(
+        f"  engagement rate by impressions {percent(kpis.engagement_rate_by_impressions)}"
+        f" = {by_impressions.numerator} / {by_impressions.denominator} ({by_impressions})"
+    )
+    print(
+        f"  engagement rate by followers {percent(kpis.engagement_rate_by_followers)}"
+        f" ({report.coverage.engagement_rate_by_followers})"
+    )
     print(f"  follower growth {percent(kpis.follower_growth_rate)}")
     cpe = kpis.cost_per_engagement
     print(f"  cost per engagement {cpe.amount:.3f} {cpe.currency}" if cpe else "  no CPE")
     print("Targets:")
     for result in report.targets:
         mark = {True: "met", False: "MISSED", None: "cannot say"}[result.met]
-        actual = result.actual if not isinstance(result.actual, Money) else result.actual.amount
+        actual = "n/a" if result.actual is None else f"{result.actual:.4f}"
+        covers = f"  ({result.coverage})" if result.coverage else ""
         print(
             f"  {result.target.kpi:<31} {result.target.direction:<8} {result.target.value}"
-            f"  actual {actual:.4f}  {mark}"
+            f"  actual {actual}{covers}  {mark}"
         )
     print(f"All targets met: {report.targets_met}")
     print("By platform (engagement rate by impressions):")

@@ -53,13 +53,17 @@ def test_campaign_example_checks_every_target(tmp_path: Path) -> None:
     out = _run("campaign_kpis.py", tmp_path)
     assert "4 posts on 3 platforms" in out
     assert "engagements 417, impressions 6600" in out
+    # only the X posts reported impressions: their 216 engagements, not all 417, count
+    assert "engagement rate by impressions 3.27% = 216 / 6600 (2 of 4 posts)" in out
+    assert "engagement rate by followers 4.23% (3 of 4 posts)" in out  # 310 / 7320
     targets = dict(re.findall(r"^  (\w+) .* (met|MISSED|cannot say)$", out, re.M))
     assert targets == {
-        "engagement_rate_by_impressions": "met",
+        "engagement_rate_by_impressions": "MISSED",  # 3.27 % < 4 % (417 / 6600 = 6.32 % was not)
         "click_through_rate": "MISSED",  # 59 clicks / 6600 impressions < 1 %
         "cost_per_engagement": "met",
         "roas": "met",
     }
+    assert re.search(r"^  engagement_rate_by_impressions .* \(2 of 4 posts\)  MISSED$", out, re.M)
     assert "All targets met: False" in out
     assert re.search(r"^  bluesky +107 engagements  n/a$", out, re.M)  # no impressions reported
 

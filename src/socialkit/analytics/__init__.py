@@ -4,12 +4,14 @@ Every KPI is a small function with its formula in its docstring (see
 :mod:`socialkit.analytics.kpis`); it returns a :class:`~decimal.Decimal` (or a
 :class:`~socialkit.Money`) and ``None`` when an input was not reported or a denominator is
 zero. Reports add up the latest snapshot of each post and compare the KPIs against a
-campaign's targets::
+campaign's targets. A group's rate counts only the posts that reported both of its counts
+(see :mod:`socialkit.analytics.coverage`) and says how many that is::
 
     from socialkit import analytics
 
     result = analytics.campaign_report(campaign, snapshots, cost=spent, revenue=earned)
     result.kpis.engagement_rate_by_impressions   # Decimal("0.0412") or None
+    str(result.coverage.engagement_rate_by_impressions)  # "2 of 4 posts"
     result.targets_met                           # True, False or None (not measurable)
 
 This package imports nothing heavier than pydantic.

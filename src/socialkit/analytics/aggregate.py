@@ -31,6 +31,8 @@ __all__ = [
     "MetricTotals",
     "PostKey",
     "account_key",
+    "follower_observations",
+    "latest_followers",
     "latest_per_post",
     "post_key",
     "totals",
@@ -144,20 +146,11 @@ def totals(
     posts = latest_per_post(series)
     sums = {name: _sum(getattr(post, name) for post in posts) for name in POST_COUNT_FIELDS}
 
-    accounts: set[AccountKey] = set()
-    observations: dict[AccountKey, list[MetricSnapshot]] = {}
-    for snapshot in series:
-        key = account_key(snapshot)
-        accounts.add(key)
-        if snapshot.followers is not None:
-            observations.setdefault(key, []).append(snapshot)
-
+    accounts = {account_key(snapshot) for snapshot in series}
     followers: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
-    for seen in observations.values():
-        # sorted() is stable: of equal instants the later observation stays last.
-        ordered = sorted(seen, key=lambda s: s.collected_at)
+    for ordered in follower_observations(series).values():
         followers.append(_followers(ordered[-1]))
         in_period = [
             s
@@ -178,6 +171,29 @@ def totals(
         followers_end=sum(ends) if ends else None,
         **sums,
     )
+
+
+def follower_observations(
+    snapshots: Iterable[MetricSnapshot],
+) -> dict[AccountKey, list[MetricSnapshot]]:
+    """Each account's snapshots that report ``followers``, oldest first.
+
+    Of two observations at the same instant, the later one in ``snapshots`` stays last.
+    Accounts with no follower count are left out.
+    """
+    observations: dict[AccountKey, list[MetricSnapshot]] = {}
+    for snapshot in snapshots:
+        if snapshot.followers is not None:
+            observations.setdefault(account_key(snapshot), []).append(snapshot)
+    # sorted() is stable: of equal instants the later observation stays last.
+    return {key: sorted(seen, key=lambda s: s.collected_at) for key, seen in observations.items()}
+
+
+def latest_followers(snapshots: Iterable[MetricSnapshot]) -> dict[AccountKey, int]:
+    """Each account's latest follower count, for the accounts that reported one."""
+    return {
+        key: _followers(ordered[-1]) for key, ordered in follower_observations(snapshots).items()
+    }
 
 
 def _followers(snapshot: MetricSnapshot) -> int:

@@ -107,7 +107,8 @@ def engagement_rate_by_followers(
 
     Args:
         engagements: likes + comments + shares + quotes + saves + clicks.
-        followers: the account's followers (summed over accounts for a group of posts).
+        followers: the account's followers (for a group of posts, the followers of the
+            accounts whose posts are counted; see :mod:`socialkit.analytics.coverage`).
 
     Returns:
         The rate as a fraction, or ``None`` when either count was not reported or

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from socialkit.analytics import kpis
 from socialkit.analytics.aggregate import MetricTotals, account_key, post_key, totals
+from socialkit.analytics.coverage import KpiCoverage, RateCoverage, kpi_coverage
 from socialkit.models._base import SocialModel
 from socialkit.models.campaign import Campaign, KpiName, KpiTarget, Money
 
@@ -34,7 +35,10 @@ class KpiValues(SocialModel):
     """The KPIs of one group of posts; ``None`` where an input was missing or zero.
 
     Each field is computed by the function of the same name in
-    :mod:`socialkit.analytics.kpis`, from the group's :class:`MetricTotals`.
+    :mod:`socialkit.analytics.kpis`. The rates over posts divide the paired sums of
+    :class:`~socialkit.analytics.coverage.KpiCoverage` (only posts that reported both
+    counts); follower growth, cost per engagement, ROI and ROAS use the group's
+    :class:`MetricTotals` and money.
     """
 
     engagement_rate_by_impressions: Decimal | None = None
@@ -54,11 +58,14 @@ class TargetResult(SocialModel):
         target: the target, from :attr:`Campaign.kpi_targets`.
         actual: the measured value (an amount for ``cost_per_engagement``), or ``None``.
         met: whether ``actual`` meets the target; ``None`` when nothing was measured.
+        coverage: for a rate over posts, the posts it counted and left out; ``None``
+            for other KPIs and totals.
     """
 
     target: KpiTarget
     actual: Decimal | None
     met: bool | None
+    coverage: RateCoverage | None = None
 
 
 class KpiReport(SocialModel):
@@ -69,8 +76,10 @@ class KpiReport(SocialModel):
         key: its identifier: the post id, the platform name, the campaign id.
         platform: the platform, for post and platform reports.
         account_id: the account, for post reports.
-        totals: the counts the KPIs are computed from.
+        totals: the counts of the group, each summed over the posts that reported it.
         kpis: the KPIs.
+        coverage: for each rate over posts, the posts it counted and left out and the
+            sums it divides (``coverage.engagement_rate_by_impressions.posts_counted``).
         cost, revenue: the money the ROI, ROAS and cost per engagement use, when given.
         targets: each target and whether it was met.
     """
@@ -81,6 +90,7 @@ class KpiReport(SocialModel):
     account_id: str | None = None
     totals: MetricTotals
     kpis: KpiValues
+    coverage: KpiCoverage = KpiCoverage()
     cost: Money | None = None
     revenue: Money | None = None
     targets: tuple[TargetResult, ...] = ()
@@ -126,16 +136,26 @@ class CampaignReport(KpiReport):
     by_post: tuple[KpiReport, ...] = ()
 
 
-def _kpi_values(sums: MetricTotals, cost: Money | None, revenue: Money | None) -> KpiValues:
+def _kpi_values(
+    sums: MetricTotals, paired: KpiCoverage, cost: Money | None, revenue: Money | None
+) -> KpiValues:
+    # Rates over posts divide paired sums: a post that did not report the denominator
+    # adds nothing to the numerator either (see socialkit.analytics.coverage).
+    by_impressions = paired.engagement_rate_by_impressions
+    by_reach = paired.engagement_rate_by_reach
+    by_followers = paired.engagement_rate_by_followers
+    ctr = paired.click_through_rate
     return KpiValues(
         engagement_rate_by_impressions=kpis.engagement_rate_by_impressions(
-            sums.engagements, sums.impressions
+            by_impressions.numerator, by_impressions.denominator
         ),
-        engagement_rate_by_reach=kpis.engagement_rate_by_reach(sums.engagements, sums.reach),
+        engagement_rate_by_reach=kpis.engagement_rate_by_reach(
+            by_reach.numerator, by_reach.denominator
+        ),
         engagement_rate_by_followers=kpis.engagement_rate_by_followers(
-            sums.engagements, sums.followers
+            by_followers.numerator, by_followers.denominator
         ),
-        click_through_rate=kpis.click_through_rate(sums.clicks, sums.impressions),
+        click_through_rate=kpis.click_through_rate(ctr.numerator, ctr.denominator),
         follower_growth_rate=kpis.follower_growth_rate(sums.followers_start, sums.followers_end),
         cost_per_engagement=kpis.cost_per_engagement(cost, sums.engagements),
         roi=kpis.roi(revenue, cost),
@@ -149,7 +169,12 @@ def _check_targets(report: KpiReport, targets: Sequence[KpiTarget]) -> KpiReport
     results = []
     for target in targets:
         actual = report.value(target.kpi)
-        results.append(TargetResult(target=target, actual=actual, met=target.met_by(actual)))
+        coverage = (
+            getattr(report.coverage, target.kpi) if target.kpi in KpiCoverage.model_fields else None
+        )
+        results.append(
+            TargetResult(target=target, actual=actual, met=target.met_by(actual), coverage=coverage)
+        )
     return report.model_copy(update={"targets": tuple(results)})
 
 
@@ -174,12 +199,15 @@ def report(
         targets: targets to check the report against.
         since, until: the period follower growth is measured over.
     """
-    sums = totals(snapshots, since=since, until=until)
+    series = list(snapshots)
+    sums = totals(series, since=since, until=until)
+    paired = kpi_coverage(series)
     built = KpiReport(
         scope="group",
         key=key,
         totals=sums,
-        kpis=_kpi_values(sums, cost, revenue),
+        kpis=_kpi_values(sums, paired, cost, revenue),
+        coverage=paired,
         cost=cost,
         revenue=revenue,
     )
@@ -212,14 +240,17 @@ def post_reports(
 
     reports = []
     for (platform, account_id, post), own in by_post.items():
-        sums = totals([*own, *by_account.get((platform, account_id), [])])
+        group = [*own, *by_account.get((platform, account_id), [])]
+        sums = totals(group)
+        paired = kpi_coverage(group)
         built = KpiReport(
             scope="post",
             key=post,
             platform=platform,
             account_id=account_id,
             totals=sums,
-            kpis=_kpi_values(sums, None, None),
+            kpis=_kpi_values(sums, paired, None, None),
+            coverage=paired,
         )
         reports.append(_check_targets(built, targets))
     return reports
@@ -250,12 +281,14 @@ def platform_reports(
         spent = (cost or {}).get(platform)
         earned = (revenue or {}).get(platform)
         sums = totals(groups[platform], since=since, until=until)
+        paired = kpi_coverage(groups[platform])
         built = KpiReport(
             scope="platform",
             key=platform,
             platform=platform,
             totals=sums,
-            kpis=_kpi_values(sums, spent, earned),
+            kpis=_kpi_values(sums, paired, spent, earned),
+            coverage=paired,
             cost=spent,
             revenue=earned,
         )

@@ -1,0 +1,135 @@
+"""Which posts a group's rate covers: numerator and denominator paired post by post.
+
+Platforms report different counts: X reports impressions, Mastodon and Bluesky do not.
+Dividing the engagements of every post by the impressions of only the posts that reported
+them would give a campaign on all three a rate higher than any of its platforms. So a
+group's rate counts a post only when the post has a rate of its own — it reported both
+counts and its denominator is above zero — and adds up the numerators and denominators of
+those posts alone::
+
+    rate = sum(numerator of counted posts) / sum(denominator of counted posts)
+
+which is the mean of the counted posts' own rates weighted by their denominators: it
+always lies between the lowest and the highest of them.
+
+Followers belong to accounts, not posts. For the rate by followers a post is counted when
+it reported an engagement count and its account reported followers (above zero); the
+denominator is the latest follower count of each account with a counted post, once per
+account.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from socialkit.analytics.aggregate import account_key, latest_followers, latest_per_post
+from socialkit.models._base import SocialModel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from socialkit.analytics.aggregate import AccountKey
+    from socialkit.models.metrics import MetricSnapshot
+
+__all__ = ["KpiCoverage", "RateCoverage", "kpi_coverage"]
+
+
+class RateCoverage(SocialModel):
+    """The posts one group rate counts and the sums it divides.
+
+    Attributes:
+        numerator: the counted posts' engagements (clicks for the click-through rate).
+        denominator: the counted posts' impressions or reach; for the rate by followers,
+            the followers of the counted posts' accounts, each account once.
+        posts_counted: posts that have a rate of their own: they reported both counts
+            and the denominator is above zero.
+        posts_left_out: the group's other posts, whose counts the rate does not use.
+    """
+
+    numerator: int = Field(default=0, ge=0)
+    denominator: int = Field(default=0, ge=0)
+    posts_counted: int = Field(default=0, ge=0)
+    posts_left_out: int = Field(default=0, ge=0)
+
+    @property
+    def posts(self) -> int:
+        """Every post of the group, counted or left out."""
+        return self.posts_counted + self.posts_left_out
+
+    @property
+    def complete(self) -> bool:
+        """True when no post was left out."""
+        return self.posts_left_out == 0
+
+    def __str__(self) -> str:
+        return f"{self.posts_counted} of {self.posts} post{'' if self.posts == 1 else 's'}"
+
+
+class KpiCoverage(SocialModel):
+    """One :class:`RateCoverage` per rate a report computes over a group of posts."""
+
+    engagement_rate_by_impressions: RateCoverage = RateCoverage()
+    engagement_rate_by_reach: RateCoverage = RateCoverage()
+    engagement_rate_by_followers: RateCoverage = RateCoverage()
+    click_through_rate: RateCoverage = RateCoverage()
+
+
+def _per_post(posts: list[MetricSnapshot], numerator: str, denominator: str) -> RateCoverage:
+    top = bottom = counted = 0
+    for post in posts:
+        value = getattr(post, numerator)
+        base = getattr(post, denominator)
+        if value is None or base is None or base == 0:
+            continue
+        top += value
+        bottom += base
+        counted += 1
+    return RateCoverage(
+        numerator=top,
+        denominator=bottom,
+        posts_counted=counted,
+        posts_left_out=len(posts) - counted,
+    )
+
+
+def _by_followers(posts: list[MetricSnapshot], series: list[MetricSnapshot]) -> RateCoverage:
+    followers = latest_followers(series)
+    top = counted = 0
+    accounts: set[AccountKey] = set()
+    for post in posts:
+        engagements = post.engagements
+        key = account_key(post)
+        if engagements is None or not followers.get(key):
+            continue
+        top += engagements
+        counted += 1
+        accounts.add(key)
+    return RateCoverage(
+        numerator=top,
+        denominator=sum(followers[key] for key in accounts),
+        posts_counted=counted,
+        posts_left_out=len(posts) - counted,
+    )
+
+
+def kpi_coverage(snapshots: Iterable[MetricSnapshot]) -> KpiCoverage:
+    """The paired sums behind a group's rates, from each post's latest snapshot.
+
+    Args:
+        snapshots: post snapshots of the group's posts and account snapshots of its
+            accounts (as for :func:`~socialkit.analytics.totals`).
+
+    Returns:
+        What each rate counts; a rate is ``numerator / denominator``, and ``None`` when
+        no post was counted.
+    """
+    series = list(snapshots)
+    posts = latest_per_post(series)
+    return KpiCoverage(
+        engagement_rate_by_impressions=_per_post(posts, "engagements", "impressions"),
+        engagement_rate_by_reach=_per_post(posts, "engagements", "reach"),
+        engagement_rate_by_followers=_by_followers(posts, series),
+        click_through_rate=_per_post(posts, "clicks", "impressions"),
+    )
