@@ -370,3 +370,18 @@ async def test_downtime_longer_than_the_window_fires_once(make_scheduler, platfo
     ]
     events = [e for e in await scheduler.events(limit=10_000) if e.kind == "rule"]
     assert events[-1].data["rule_id"] == rule.id
+
+
+async def test_a_rule_without_start_fires_on_the_minute_not_at_nows_seconds(
+    make_scheduler, platform, clock
+) -> None:
+    platform()
+    clock.set(START + dt.timedelta(seconds=37, microseconds=5))  # 08:00:37 UTC
+    scheduler = await make_scheduler()
+    (rule,) = await scheduler.recur(
+        POST, account(), rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0", tz="UTC"
+    )
+    page = await scheduler.list(rule=rule.id, limit=3)
+    # RFC 5545 takes the seconds a rule does not name from DTSTART: it must be :00.
+    assert [p.local_time.time() for p in page.items] == [dt.time(9, 0)] * len(page.items)
+    assert page.items

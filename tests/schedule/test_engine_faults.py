@@ -172,6 +172,12 @@ async def test_unknown_outcome_without_keys_or_lookup_waits_for_a_person(
     assert fixed.state == S.PUBLISHED
     assert fixed.receipts[-1].source == "person"
     assert fixed.history[-1].actor == "ann"
+    # Published is published, whoever found out: its metrics are collected as usual.
+    clock.advance(dt.timedelta(hours=1))
+    await scheduler.run(until_idle=True)
+    series = await scheduler.metrics(publication=pub.id)
+    assert series, "a publication a person resolved as published gets no metrics"
+    assert {s.publication_id for s in series} == {pub.id}
 
 
 async def test_a_person_can_retry_or_abandon_an_unknown(make_scheduler, platform, clock) -> None:

@@ -884,7 +884,7 @@ def _local_start(start: When | None, zone: str, now: dt.datetime) -> dt.datetime
     if start is None:
         from zoneinfo import ZoneInfo
 
-        return now.astimezone(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
+        return now.astimezone(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
     return _moment(start, zone).local
 
 

@@ -258,6 +258,10 @@ async def resolve(
             source="person",
             actor=actor,
             reason=reason or f"resolved as published by {actor}",
+            # Published is published, whoever found out: metrics are collected as usual.
+            metrics=tuple(
+                (label, offset.total_seconds()) for label, offset in s.config.metric_schedule
+            ),
         )
         await s.store.record_receipts([record], now=s.clock.now())
         after = await s.store.get(p.id, history=True)
