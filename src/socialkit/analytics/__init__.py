@@ -27,6 +27,7 @@ from socialkit.analytics.aggregate import (
 )
 from socialkit.analytics.anomalies import Anomaly, find_anomalies, robust_z_scores
 from socialkit.analytics.best_time import PostingTime, best_posting_times
+from socialkit.analytics.coverage import KpiCoverage, RateCoverage, kpi_coverage
 from socialkit.analytics.kpis import (
     click_through_rate,
     cost_per_engagement,
@@ -52,10 +53,12 @@ __all__ = [
     "POST_COUNT_FIELDS",
     "Anomaly",
     "CampaignReport",
+    "KpiCoverage",
     "KpiReport",
     "KpiValues",
     "MetricTotals",
     "PostingTime",
+    "RateCoverage",
     "TargetResult",
     "best_posting_times",
     "campaign_report",
@@ -66,6 +69,7 @@ __all__ = [
     "engagement_rate_by_reach",
     "find_anomalies",
     "follower_growth_rate",
+    "kpi_coverage",
     "latest_per_post",
     "platform_reports",
     "post_reports",
