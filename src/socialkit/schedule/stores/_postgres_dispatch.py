@@ -106,7 +106,9 @@ ins AS (
     INSERT INTO receipts (publication_id, attempt, source, platform, post_id, receipt,
         recorded_at)
     SELECT i.id, i.attempt, i.source, pub.platform, i.post_id, i.body, t.now
-    FROM inp i JOIN pub ON pub.id = i.id, t ORDER BY i.ord
+    FROM inp i JOIN pub ON pub.id = i.id, t
+    WHERE (SELECT count(*) FROM pub) = %(n)s::int
+    ORDER BY i.ord
     ON CONFLICT DO NOTHING
     RETURNING publication_id AS id
 ),
@@ -228,24 +230,30 @@ async def release(
 async def record_receipts(
     conn: Conn, receipts: Sequence[ReceiptRecord], now: dt.datetime | None
 ) -> list[bool]:
-    """Keep receipts (append-only) and publish their publications from any state."""
-    results: list[bool] = []
+    """Keep receipts (append-only) and publish their publications from any state.
+
+    Atomic on an autocommit connection: one statement writes nothing when a publication
+    is missing; several (for repeated publications) run in a transaction of their own.
+    """
     # Items for the same publication go in separate statements, in order, so a later
-    # one sees what an earlier one did (as the other stores do, one by one).
+    # one sees what an earlier one did (as the other stores do, one by one): an item
+    # goes in the round after the last one holding its publication.
     rounds: list[list[ReceiptRecord]] = []
+    last: dict[str, int] = {}
     for record in receipts:
-        for batch in rounds:
-            if all(r.id != record.id for r in batch):
-                batch.append(record)
-                break
-        else:
-            rounds.append([record])
+        k = last.get(record.id, -1) + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(record)
+        last[record.id] = k
+    if len(rounds) == 1:
+        return await _record_batch(conn, rounds[0], now)
     outcome: dict[int, bool] = {}
-    for batch in rounds:
-        for item, moved in zip(batch, await _record_batch(conn, batch, now), strict=True):
-            outcome[id(item)] = moved
-    results = [outcome[id(r)] for r in receipts]
-    return results
+    async with conn.transaction():
+        for batch in rounds:
+            for item, moved in zip(batch, await _record_batch(conn, batch, now), strict=True):
+                outcome[id(item)] = moved
+    return [outcome[id(r)] for r in receipts]
 
 
 async def _record_batch(
@@ -261,6 +269,7 @@ async def _record_batch(
         _RECEIPTS_SQL,
         {
             "now": now,
+            "n": len(batch),
             "ids": [r.id for r in batch],
             "attempts": [r.attempt for r in batch],
             "sources": [r.source for r in batch],

@@ -512,7 +512,10 @@ class PostgresStore:
     ) -> list[str]:
         items = list(claims)
         when = self._now(now)
-        return await self._run(lambda c: dispatch.heartbeat(c, worker, items, when, lease))
+        # One statement on an autocommit connection: atomic without BEGIN and COMMIT.
+        return await self._run(
+            lambda c: dispatch.heartbeat(c, worker, items, when, lease), transaction=False
+        )
 
     async def mark_publishing(
         self,
@@ -525,7 +528,10 @@ class PostgresStore:
         self._check_compatible()
         items = list(starts)
         when = self._now(now)
-        return await self._run(lambda c: dispatch.mark_publishing(c, items, worker, when, lease))
+        # One statement on an autocommit connection: atomic without BEGIN and COMMIT.
+        return await self._run(
+            lambda c: dispatch.mark_publishing(c, items, worker, when, lease), transaction=False
+        )
 
     async def release(
         self,
@@ -561,7 +567,10 @@ class PostgresStore:
         # No NOTIFY: the worker that frees an account claims again itself at once, and a
         # NOTIFY per completion costs more than it saves (measured: benchmarks/postgres.py);
         # other workers find leftovers when they poll. Local subscribers still hear it.
-        results = await self._run(lambda c: dispatch.record_receipts(c, items, when))
+        # Atomic by itself (see dispatch.record_receipts): no BEGIN and COMMIT round trips.
+        results = await self._run(
+            lambda c: dispatch.record_receipts(c, items, when), transaction=False
+        )
         self._notify_local()
         return results
 
