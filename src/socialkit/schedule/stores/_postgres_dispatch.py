@@ -261,8 +261,10 @@ async def _record_batch(
 ) -> list[bool]:
     parts = [(r.id, ref.id) for r in batch for ref in r.receipt.parts]
     tasks = [
-        (r.id, from_us(to_us(r.receipt.published_at) + int(seconds * 1_000_000)), label)
+        (r.id, from_us(base + int(seconds * 1_000_000)), label)
         for r in batch
+        if r.metrics
+        for base in (to_us(r.receipt.published_at),)
         for label, seconds in r.metrics
     ]
     cur = await conn.execute(
