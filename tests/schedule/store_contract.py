@@ -523,6 +523,23 @@ class StoreContract:
 
     # -- receipts and checkpoints ---------------------------------------------------------
 
+    async def test_a_receipt_batch_naming_a_missing_publication_writes_nothing(
+        self, store: Store
+    ) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        good = ReceiptRecord(id=pub_id, attempt=claim.attempt, receipt=receipt())
+        ghost = ReceiptRecord(id="p-missing", attempt=1, receipt=receipt())
+        with pytest.raises(StoreError, match="no publication 'p-missing'"):
+            await store.record_receipts([good, ghost], now=T0)
+        p = await store.get(pub_id, history=True)
+        assert (p.state, len(p.receipts)) == (S.PUBLISHING, 0)  # all or nothing
+        assert await store.record_receipts([good], now=T0) == [True]
+        assert (await store.get(pub_id)).state == S.PUBLISHED
+
     async def test_receipt_publishes_and_schedules_metrics(self, store: Store) -> None:
         pub_id = await self.add_one(store)
         claim = await self.claim_one(store)

@@ -469,6 +469,8 @@ class MemoryStore(MemoryBase):
     ) -> list[bool]:
         results: list[bool] = []
         with self._lock:
+            for record in receipts:  # all or nothing, as in a transaction
+                self._row(record.id)
             for record in receipts:
                 row = self._row(record.id)
                 key = (record.id, record.attempt, record.source)
