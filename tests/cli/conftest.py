@@ -90,6 +90,17 @@ utm = { source = "socialkit", medium = "social", campaign = "spring" }
 """
 
 
+# A project with a SQLite store and one feed account: what the scheduling commands need.
+STORE_PROJECT = """\
+store = "sqlite:///socialkit.db"
+
+[[accounts]]
+id = "acme-feed"
+platform = "feed"
+handle = "acme"
+"""
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project file with a feed account and a campaign, in the working directory."""

@@ -6,16 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import STORE_PROJECT as PROJECT
 from tests.cli.conftest import Cli
-
-PROJECT = """\
-store = "sqlite:///socialkit.db"
-
-[[accounts]]
-id = "acme-feed"
-platform = "feed"
-handle = "acme"
-"""
 
 
 @pytest.mark.parametrize("key", ["", "  "])

@@ -5,16 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from socialkit.schedule.facade import Scheduler
+from tests.cli.conftest import STORE_PROJECT as PROJECT
 from tests.cli.conftest import Cli
-
-PROJECT = """\
-store = "sqlite:///socialkit.db"
-
-[[accounts]]
-id = "acme-feed"
-platform = "feed"
-handle = "acme"
-"""
 
 
 def test_pausing_again_says_who_paused_first(cli: Cli, tmp_path: Path) -> None:

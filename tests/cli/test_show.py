@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.cli.conftest import STORE_PROJECT as PROJECT
 from tests.cli.conftest import Cli
-
-PROJECT = """\
-store = "sqlite:///socialkit.db"
-
-[[accounts]]
-id = "acme-feed"
-platform = "feed"
-handle = "acme"
-"""
 
 
 def test_a_long_text_is_cut_and_says_so(cli: Cli, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import STORE_PROJECT as PROJECT
 from tests.cli.conftest import Cli
 from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema, store_url
 
@@ -70,16 +71,6 @@ def test_no_postgres_schema_is_created_by_reading(cli: Cli) -> None:
                 (schema,),
             ).fetchone()
         assert found == (0,)
-
-
-PROJECT = """\
-store = "sqlite:///socialkit.db"
-
-[[accounts]]
-id = "acme-feed"
-platform = "feed"
-handle = "acme"
-"""
 
 
 def test_resume_everything_says_what_is_paused_instead(cli: Cli, tmp_path: Path) -> None:

@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActorOption",
+    "CommentOption",
     "FileArgument",
     "IdArgument",
     "JsonOption",
+    "ReasonOption",
     "ToOption",
     "default_actor",
     "event_line",
@@ -30,6 +32,7 @@ __all__ = [
     "lasting_store",
     "local_time",
     "open_scheduler",
+    "parse_when",
     "publication_line",
     "publication_row",
     "read_checked",
@@ -41,6 +44,12 @@ __all__ = [
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ActorOption = Annotated[
     str, typer.Option("--actor", metavar="NAME", help="Who does it (for the history).")
+]
+CommentOption = Annotated[
+    str | None, typer.Option("--comment", metavar="TEXT", help="Why (for the history).")
+]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
 ]
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The publication id.")]
 FileArgument = Annotated[
@@ -208,6 +217,21 @@ def kept_notes(
                 "nothing changed (reschedule it, or use another key)"
             )
     return notes
+
+
+def parse_when(at: str, tz: str | None) -> tuple[dt.datetime, str | None]:
+    """``--at`` as a local wall time and ``--tz`` as a zone name; a bad one is a usage
+    error naming the option (exit 2)."""
+    from socialkit.schedule.time.zones import parse_local, zone_name
+
+    try:
+        local = parse_local(at)
+    except ValueError as exc:
+        raise fail(f"--at: {exc}", code=2) from None
+    try:
+        return local, zone_name(tz) if tz is not None else None
+    except ValueError as exc:
+        raise fail(f"--tz: {exc}", code=2) from None
 
 
 def refused(exc: Exception) -> typer.Exit:

@@ -17,9 +17,12 @@ import typer
 from socialkit.cli._app import emit, fail
 from socialkit.cli._publications import (
     ActorOption,
+    CommentOption,
     IdArgument,
+    ReasonOption,
     default_actor,
     open_scheduler,
+    parse_when,
     publication_line,
     refused,
     time_notes,
@@ -49,9 +52,7 @@ def register(app: typer.Typer) -> None:
 def approve_command(
     publication_id: IdArgument,
     actor: ActorOption = "",
-    comment: Annotated[
-        str | None, typer.Option("--comment", metavar="TEXT", help="Why (for the history).")
-    ] = None,
+    comment: CommentOption = None,
     revision: Annotated[
         str | None,
         typer.Option(
@@ -127,9 +128,7 @@ def _reviewed_revision(p: Publication, given: str) -> str:
 def reject_command(
     publication_id: IdArgument,
     actor: ActorOption = "",
-    comment: Annotated[
-        str | None, typer.Option("--comment", metavar="TEXT", help="Why (for the history).")
-    ] = None,
+    comment: CommentOption = None,
 ) -> None:
     """Reject a pending publication (it goes back to draft)."""
     from socialkit.errors import StaleTransition
@@ -145,9 +144,7 @@ def reject_command(
 def cancel_command(
     publication_id: IdArgument,
     actor: ActorOption = "",
-    reason: Annotated[
-        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
-    ] = None,
+    reason: ReasonOption = None,
 ) -> None:
     """Cancel a publication that was not sent yet."""
     from socialkit.errors import StaleTransition
@@ -176,16 +173,8 @@ def reschedule_command(
 ) -> None:
     """Move a publication not sent yet (or a failed or missed one) to another time."""
     from socialkit.errors import StaleTransition
-    from socialkit.schedule.time.zones import parse_local, zone_name
 
-    try:
-        local = parse_local(at)
-    except ValueError as exc:
-        raise fail(f"--at: {exc}", code=2) from None
-    try:
-        zone = zone_name(tz) if tz is not None else None
-    except ValueError as exc:
-        raise fail(f"--tz: {exc}", code=2) from None
+    local, zone = parse_when(at, tz)
     with open_scheduler(existing=True) as scheduler:
         try:
             p = scheduler.reschedule(
@@ -210,9 +199,7 @@ def resolve_command(
     retry: Annotated[bool, typer.Option("--retry", help="It is not there: send it again.")] = False,
     abandon: Annotated[bool, typer.Option("--abandon", help="Give up on it (failed).")] = False,
     actor: ActorOption = "",
-    reason: Annotated[
-        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
-    ] = None,
+    reason: ReasonOption = None,
 ) -> None:
     """Settle a publication whose outcome is unknown: --published POST_ID, --retry or --abandon."""
     from socialkit.errors import StaleTransition
@@ -280,9 +267,7 @@ def pause_command(
         str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
     ] = None,
     actor: ActorOption = "",
-    reason: Annotated[
-        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
-    ] = None,
+    reason: ReasonOption = None,
 ) -> None:
     """Stop publishing: everything, one account or one campaign (from the next claim)."""
     scope = _scope_options(account, campaign)
@@ -315,9 +300,7 @@ def resume_command(
         str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
     ] = None,
     actor: ActorOption = "",
-    reason: Annotated[
-        str | None, typer.Option("--reason", metavar="TEXT", help="Why (for the history).")
-    ] = None,
+    reason: ReasonOption = None,
 ) -> None:
     """Resume what a pause held."""
     scope = _scope_options(account, campaign)

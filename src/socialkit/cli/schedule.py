@@ -23,6 +23,7 @@ from socialkit.cli._publications import (
     event_line,
     kept_notes,
     open_scheduler,
+    parse_when,
     publication_line,
     publication_row,
     read_checked,
@@ -70,17 +71,9 @@ def schedule_command(
 ) -> None:
     """Schedule a post file on accounts at a local wall time (one publication each)."""
     from socialkit.errors import SocialkitError
-    from socialkit.schedule.time.zones import parse_local, zone_name
 
     # Checked before the post, so a typo in a time is the one line the user sees.
-    try:
-        local = parse_local(at)
-    except ValueError as exc:
-        raise fail(f"--at: {exc}", code=2) from None
-    try:
-        zone = zone_name(tz) if tz is not None else None
-    except ValueError as exc:
-        raise fail(f"--tz: {exc}", code=2) from None
+    local, zone = parse_when(at, tz)
     if key is not None and not key.strip():
         # An empty key (`--key "$KEY"` with KEY unset) would make every such schedule
         # the same one, and all but the first would change nothing.
