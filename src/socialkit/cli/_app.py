@@ -13,11 +13,9 @@ from socialkit.cli._usage import masked, usage_message
 from socialkit.errors import SocialkitError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from socialkit.config import ProjectConfig
 
-__all__ = ["STORE_ENV", "CliState", "emit", "fail", "load_project", "make_app", "run", "state"]
+__all__ = ["STORE_ENV", "CliState", "emit", "fail", "make_app", "run", "state"]
 
 STORE_ENV = "SOCIALKIT_STORE"
 """The environment variable ``--store`` is read from when it is not on the command line.
@@ -38,7 +36,9 @@ class CliState:
     def config(self) -> ProjectConfig:
         """The project file (loaded once), with ``--store`` applied."""
         if self._config is None:
-            config = load_project(self.config_path)
+            from socialkit.config import load_config
+
+            config = load_config(self.config_path)
             if self.store:
                 config = config.model_copy(update={"store": self.store})
             self._config = config
@@ -50,21 +50,6 @@ class CliState:
 
 
 _STATE = CliState()
-
-
-def load_project(path: str | Path | None) -> ProjectConfig:
-    """:func:`socialkit.config.load_config`, with a file that is not UTF-8 reported as a
-    :class:`ConfigError` naming it (one error line, exit 2) like any other bad file."""
-    from socialkit.config import find_config, load_config
-    from socialkit.errors import ConfigError
-
-    try:
-        return load_config(path)
-    except UnicodeDecodeError as exc:  # load_config reads the file as UTF-8
-        where = path or find_config()
-        raise ConfigError(
-            f"{where}: not UTF-8 text (byte {exc.start}); a project file is TOML, which is UTF-8"
-        ) from None
 
 
 def state() -> CliState:

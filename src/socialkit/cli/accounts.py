@@ -144,15 +144,14 @@ def add_command(
     """
     from pydantic import ValidationError
 
-    from socialkit.cli._app import load_project
-    from socialkit.config import CONFIG_FILENAME, append_account, find_config
+    from socialkit.config import CONFIG_FILENAME, append_account, find_config, load_config
     from socialkit.errors import ConfigError, UnknownPlatform
     from socialkit.models.account import Account
     from socialkit.platforms.registry import get_registry
 
     cli = state()
     path = Path(cli.config_path) if cli.config_path else find_config() or Path(CONFIG_FILENAME)
-    workspace = load_project(path).workspace if path.exists() else "default"
+    workspace = load_config(path).workspace if path.exists() else "default"
     registry = get_registry()
     if platform not in registry.platforms and not force:
         raise UnknownPlatform(platform, registry.names())
