@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.examples.test_examples import EXAMPLES
+from tests.examples.test_examples import _run as run
 
 
 def _run(script: str, cwd: Path) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALKIT_")}
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run([sys.executable, str(EXAMPLES / script)], cwd)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
