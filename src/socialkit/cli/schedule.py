@@ -71,6 +71,7 @@ def schedule_command(
 ) -> None:
     """Schedule a post file on accounts at a local wall time (one publication each)."""
     from socialkit.errors import SocialkitError
+    from socialkit.schedule.scheduler import PastGracePeriod
 
     # Checked before the post, so a typo in a time is the one line the user sees.
     local, zone = parse_when(at, tz)
@@ -90,11 +91,10 @@ def schedule_command(
                 needs_approval=approval or None,
                 actor=default_actor(),
             )
+        except PastGracePeriod as exc:  # name the option; publish_late is not one
+            raise fail(f"--{exc.problem}; give a later time", code=2) from None
         except (SocialkitError, ValueError) as exc:
-            message = str(exc)
-            if message.startswith("at: "):  # a time past its grace period: name the option
-                message = "--" + message.replace(", or publish_late=True to publish it now", "")
-            raise fail(message, code=2) from None
+            raise fail(str(exc), code=2) from None
     notes = time_notes(pubs, dt.datetime.now(dt.UTC))
     if key is not None:
         notes.extend(kept_notes(pubs, key, local, zone))

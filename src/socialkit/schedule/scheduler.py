@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.records import AccountRecord
     from socialkit.schedule.stores.base import Store
 
-__all__ = ["AccountsArg", "AsyncScheduler", "ScheduleRequest", "When"]
+__all__ = ["AccountsArg", "AsyncScheduler", "PastGracePeriod", "ScheduleRequest", "When"]
 
 S = PublicationState
 AccountsArg = Account | str | Iterable[Account | str]
@@ -825,6 +825,18 @@ def _created(
     )
 
 
+class PastGracePeriod(ValueError):
+    """A moment already past its grace period: it would be ``missed`` at once.
+
+    ``problem`` says what is wrong without the remedy, for callers (the command line)
+    whose remedy is not ``publish_late=True``.
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem}; give a later time, or publish_late=True to publish it now")
+        self.problem = problem
+
+
 def _refuse_missed(
     occurrence: Occurrence, account: Account, now: dt.datetime, grace_s: float
 ) -> None:
@@ -832,10 +844,10 @@ def _refuse_missed(
     late_by = now - occurrence.due_at
     if late_by.total_seconds() <= grace_s:
         return
-    raise ValueError(
+    raise PastGracePeriod(
         f"at: {occurrence.local:%Y-%m-%d %H:%M} {occurrence.zone} for {account.id} was "
         f"{_age(late_by)} ago, past the grace period ({grace_s:g} s); it would be missed at "
-        "once; give a later time, or publish_late=True to publish it now"
+        "once"
     )
 
 
