@@ -3,6 +3,7 @@ publication, an event and a time note are printed."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ import typer
 from socialkit.cli._app import fail, state
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from socialkit.cli._targets import Target
     from socialkit.models.problems import Problem
     from socialkit.schedule.facade import Scheduler
@@ -37,6 +40,7 @@ __all__ = [
     "publication_row",
     "read_checked",
     "refused",
+    "refusing_stale",
     "time_notes",
     "unknown_filters",
 ]
@@ -236,6 +240,17 @@ def parse_when(at: str, tz: str | None) -> tuple[dt.datetime, str | None]:
 
 def refused(exc: Exception) -> typer.Exit:
     return fail(str(exc), code=1)
+
+
+@contextlib.contextmanager
+def refusing_stale() -> Iterator[None]:
+    """A :class:`StaleTransition` inside becomes :func:`refused` (one error line, exit 1)."""
+    from socialkit.errors import StaleTransition
+
+    try:
+        yield
+    except StaleTransition as exc:
+        raise refused(exc) from None
 
 
 def unknown_filters(scheduler: Scheduler, account: str | None, campaign: str | None) -> list[str]:

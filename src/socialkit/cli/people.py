@@ -25,6 +25,7 @@ from socialkit.cli._publications import (
     parse_when,
     publication_line,
     refused,
+    refusing_stale,
     time_notes,
     unknown_filters,
 )
@@ -63,8 +64,6 @@ def approve_command(
     """Approve a pending publication's current revision."""
     import re
 
-    from socialkit.errors import StaleTransition
-
     if revision is not None:
         revision = revision.strip().lower()
         if not re.fullmatch(r"[0-9a-f]{8,64}", revision):
@@ -76,12 +75,10 @@ def approve_command(
     with open_scheduler(existing=True) as scheduler:
         if revision is not None:
             revision = _reviewed_revision(scheduler.get(publication_id), revision)
-        try:
+        with refusing_stale():
             p = scheduler.approve(
                 publication_id, actor=actor or default_actor(), comment=comment, revision=revision
             )
-        except StaleTransition as exc:
-            raise refused(exc) from None
     emit(None, as_json=False, text=f"approved {publication_line(p)}")
 
 
@@ -131,13 +128,9 @@ def reject_command(
     comment: CommentOption = None,
 ) -> None:
     """Reject a pending publication (it goes back to draft)."""
-    from socialkit.errors import StaleTransition
 
-    with open_scheduler(existing=True) as scheduler:
-        try:
-            p = scheduler.reject(publication_id, actor=actor or default_actor(), comment=comment)
-        except StaleTransition as exc:
-            raise refused(exc) from None
+    with open_scheduler(existing=True) as scheduler, refusing_stale():
+        p = scheduler.reject(publication_id, actor=actor or default_actor(), comment=comment)
     emit(None, as_json=False, text=f"rejected {publication_line(p)}")
 
 
@@ -147,13 +140,9 @@ def cancel_command(
     reason: ReasonOption = None,
 ) -> None:
     """Cancel a publication that was not sent yet."""
-    from socialkit.errors import StaleTransition
 
-    with open_scheduler(existing=True) as scheduler:
-        try:
-            p = scheduler.cancel(publication_id, actor=actor or default_actor(), reason=reason)
-        except StaleTransition as exc:
-            raise refused(exc) from None
+    with open_scheduler(existing=True) as scheduler, refusing_stale():
+        p = scheduler.cancel(publication_id, actor=actor or default_actor(), reason=reason)
     emit(None, as_json=False, text=f"cancelled {publication_line(p)}")
 
 
@@ -172,16 +161,10 @@ def reschedule_command(
     actor: ActorOption = "",
 ) -> None:
     """Move a publication not sent yet (or a failed or missed one) to another time."""
-    from socialkit.errors import StaleTransition
 
     local, zone = parse_when(at, tz)
-    with open_scheduler(existing=True) as scheduler:
-        try:
-            p = scheduler.reschedule(
-                publication_id, at=local, tz=zone, actor=actor or default_actor()
-            )
-        except StaleTransition as exc:
-            raise refused(exc) from None
+    with open_scheduler(existing=True) as scheduler, refusing_stale():
+        p = scheduler.reschedule(publication_id, at=local, tz=zone, actor=actor or default_actor())
     for note in time_notes([p], dt.datetime.now(dt.UTC)):
         sys.stderr.write(f"note: {note}\n")
     emit(None, as_json=False, text=f"rescheduled {publication_line(p)}")
