@@ -32,6 +32,7 @@ from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Callable
 
     from socialkit.models.account import Account
     from socialkit.models.content import Draft
@@ -94,6 +95,9 @@ class Dispatcher:
         self.jobs: dict[str, Job] = {}
         self._starts: GroupCommitter[PublishStart, bool] = GroupCommitter(self._flush_starts)
         self._finish: GroupCommitter[Completion, bool] = GroupCommitter(self._flush_finish)
+        # Called as a batch of outcomes goes to the store: the worker claims again at
+        # once, so its claim is queued behind the commit that frees those accounts.
+        self.on_finishing: Callable[[], None] | None = None
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -374,6 +378,8 @@ class Dispatcher:
             await store.set_budget(budget, now=now)
         receipts = [i.receipt for i in items if i.receipt is not None]
         transitions = [i.transition for i in items if i.transition is not None]
+        if self.on_finishing is not None:
+            self.on_finishing()
         moved = iter(await store.record_receipts(receipts, now=now) if receipts else [])
         applied = iter(await store.apply(transitions, now=now) if transitions else [])
         results = []

@@ -63,6 +63,9 @@ class Worker:
         self._finished = 0
         self._claim_gap_until: float | None = None
         self._due_hint: dt.datetime | None = None
+        # Set when a batch of outcomes is being committed: accounts are about to be
+        # freed, so the next claim goes now (queued behind that commit), not after a gap.
+        self._claim_now = asyncio.Event()
 
     @property
     def in_flight(self) -> int:
@@ -79,6 +82,12 @@ class Worker:
 
         def notify() -> None:
             loop.call_soon_threadsafe(wake.set)
+
+        def finishing() -> None:
+            self._claim_now.set()
+            wake.set()
+
+        self.dispatcher.on_finishing = finishing
 
         if not until_idle:
             # A serving worker builds its pooled HTTP client (loading CA certificates
@@ -140,8 +149,16 @@ class Worker:
                     due = now + s.config.idle_poll
                 if due is not None and next_rules is not None:
                     due = min(due, next_rules)
-                if due is not None and next_chores is not None and due >= next_chores:
-                    next_chores = None  # do the chores on the way back, whatever woke us
+                if (
+                    due is not None
+                    and next_chores is not None
+                    and due >= next_chores
+                    and not self._tasks
+                ):
+                    # Asleep until then: do the chores on the way back, whatever woke us.
+                    # (With publishes in flight, their ends wake the loop often; chores
+                    # then wait for their own time, not every finished batch.)
+                    next_chores = None
                 wake_at = due or next_rules
                 if due is not None and due > now:
                     ahead = due
@@ -154,6 +171,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await beats
             unsubscribe()
+            self.dispatcher.on_finishing = None
         return stats
 
     async def _expire(self, now: dt.datetime) -> None:
@@ -176,14 +194,22 @@ class Worker:
         """Space claims out while publishes are in flight (see ``_CLAIM_GAP``), unless
         the store said something falls due by now."""
         until = self._claim_gap_until
-        if until is None or not self._tasks:
+        if until is None or not self._tasks or self._claim_now.is_set():
             return
         if self._due_hint is not None and now >= self._due_hint:
             return
         pause = until - asyncio.get_running_loop().time()
         if pause > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
+            # Ends early on stop, or when a batch of outcomes frees accounts.
+            waits = {
+                asyncio.ensure_future(stop.wait()),
+                asyncio.ensure_future(self._claim_now.wait()),
+            }
+            try:
+                await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
 
     async def _claim(
         self, now: dt.datetime, wake: asyncio.Event, stats: RunStats
@@ -196,6 +222,7 @@ class Worker:
         if room <= 0:
             return 0, False
         limit = min(room, s.config.batch_size)
+        self._claim_now.clear()
         loop = asyncio.get_running_loop()
         started = loop.time()
         claims = await s.store.claim(
