@@ -2,7 +2,8 @@
 
 (a) adding one-off publications one at a time (each committed when the call returns) and
     in batches — socialkit on SQLite beside APScheduler's SQLAlchemyJobStore on SQLite and
-    its MemoryJobStore;
+    its MemoryJobStore; and, as the floor under a durable add, bare ``sqlite3`` inserting
+    and committing one row per call (no engine);
 (b) dispatching publications all due at once through a no-op adapter to a worker that is
     already running, every state change committed — throughput and lateness p99;
 (c) 1,000 publications spread over 20 s: lateness p99;
@@ -379,6 +380,26 @@ async def http_compare(tmp: Path, n: int, n_accounts: int, url: str) -> tuple[fl
     return engine, bare
 
 
+def bare_sqlite_add(tmp: Path, n: int) -> float:
+    """The floor under a durable add: one row inserted and committed per call by bare
+    ``sqlite3`` on the same disk, with the store's pragmas (WAL, ``synchronous=NORMAL``),
+    into a table with no index — no engine, no thread, no validation."""
+    import sqlite3
+
+    conn = sqlite3.connect(tmp / f"bare-{time.time_ns()}.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE t (id TEXT, at INTEGER, post TEXT)")
+    start = time.perf_counter()
+    for i in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t VALUES (?, ?, ?)", (f"p{i}", i, "Benchmark post"))
+        conn.execute("COMMIT")
+    rate = n / (time.perf_counter() - start)
+    conn.close()
+    return rate
+
+
 # -- APScheduler side -------------------------------------------------------------------
 
 
@@ -497,6 +518,7 @@ def main() -> None:
         )
         aps_mem = aps_add("memory", tmp, sizes["aps_memory_add"])
         aps_sql = aps_add("sqlite", tmp, sizes["aps_sqlite_add"])
+        bare_commit = bare_sqlite_add(tmp, sizes["single"])
         row("socialkit SQLite, one at a time (await schedule)", f"{single:,.0f}/s")
         row("socialkit SQLite, one at a time (sync Scheduler.schedule)", f"{sync_rate:,.0f}/s")
         row("socialkit SQLite, batches (schedule_many)", f"{batched:,.0f}/s", "goal >= 50,000/s")
@@ -507,7 +529,10 @@ def main() -> None:
             f"APScheduler SQLAlchemyJobStore/SQLite add_job ({sizes['aps_sqlite_add']:,})",
             f"{aps_sql:,.0f}/s",
         )
+        row("bare sqlite3, one INSERT + COMMIT per call (no engine)", f"{bare_commit:,.0f}/s")
         row("ratio one at a time / APScheduler memory", ratio(single, aps_mem), "goal >= 0.5x")
+        row("ratio APScheduler memory / bare sqlite3 commit", ratio(aps_mem, bare_commit))
+        row("ratio one at a time / bare sqlite3 commit", ratio(single, bare_commit))
         row("ratio one at a time / APScheduler SQLite", ratio(single, aps_sql), "goal >= 15x")
         row("ratio batches / APScheduler SQLite", ratio(batched, aps_sql))
 
