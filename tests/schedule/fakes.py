@@ -8,6 +8,9 @@ outcomes with ``server.script(...)``; each publish call takes the next one:
 * an exception instance — raise it without publishing;
 * ``("after", exc)`` — publish, then raise ``exc`` (a timeout after the platform acted).
 
+``server.script_delete(...)`` queues outcomes for ``delete`` the same way (``"ok"`` or an
+exception); ``server.deleted`` lists the post ids deleted, in order.
+
 Posts are counted per idempotency key, so a test can check "nothing published twice".
 """
 
@@ -43,6 +46,9 @@ class FakeServer:
     calls: list[dict[str, Any]] = attrs.Factory(list)
     steps: list[Step] = attrs.Factory(list)
     lookups: list[Step] = attrs.Factory(list)
+    delete_steps: list[Step] = attrs.Factory(list)
+    deleted: list[str] = attrs.Factory(list)
+    delete_tokens: list[str | None] = attrs.Factory(list)
     refreshes: int = 0
     refresh_result: Step = "ok"
     rate_limit_reports: list[tuple[int | None, dt.datetime | None]] = attrs.Factory(list)
@@ -57,6 +63,10 @@ class FakeServer:
     def script_lookup(self, *steps: Step) -> None:
         """Queue outcomes for ``find_published``: ``"found"``, ``"absent"`` or an exception."""
         self.lookups.extend(steps)
+
+    def script_delete(self, *steps: Step) -> None:
+        """Queue outcomes for the next ``delete`` calls: ``"ok"`` or an exception."""
+        self.delete_steps.extend(steps)
 
     def copies(self, key: str) -> int:
         """How many posts were made for this idempotency key."""
@@ -159,6 +169,15 @@ def make_platform(
                 parts=(PostRef(id=post_id),),
                 published_at=ctx.now(),
             )
+
+        async def delete(self, receipt: Receipt, ctx: Context) -> None:
+            step = server.delete_steps.pop(0) if server.delete_steps else "ok"
+            server.delete_tokens.append(ctx.credentials.get("token"))
+            if isinstance(step, BaseException):
+                raise step
+            for ref in reversed(receipt.parts):  # a post already gone counts as deleted
+                server.posts.pop(ref.id, None)
+                server.deleted.append(ref.id)
 
         async def refresh_credentials(self, ctx: Context) -> Credentials:
             server.refreshes += 1

@@ -529,3 +529,37 @@ def test_workers_read_the_project_store_themselves(
         {"count": 3, "store_url": None, "config_path": None, "once": False},
         {"count": 2, "store_url": None, "config_path": None, "once": True},
     ]  # --store reaches the workers through $SOCIALKIT_STORE (tests/cli/test_workers.py)
+
+
+def test_delete_takes_a_published_post_down(project: Path, capsys) -> None:
+    code, out, _ = cli(
+        capsys,
+        "schedule",
+        "post.yaml",
+        "--to",
+        "acme-feed",
+        "--at",
+        soon(),
+        "--tz",
+        "UTC",
+        "--json",
+    )
+    (pub,) = json.loads(out)["publications"]
+    assert cli(capsys, "run", "--once")[0] == 0
+    page = project / "feed" / "acme" / "index.html"
+    assert "Hello from the scheduler" in page.read_text()
+    code, out, err = cli(capsys, "delete", pub["id"])  # no terminal to ask on
+    assert code == 2
+    assert "pass --yes" in err
+    assert "Hello from the scheduler" in page.read_text()
+    code, out, err = cli(capsys, "delete", pub["id"], "--yes", "--reason", "wrong price")
+    assert code == 0, err
+    assert out.startswith("deleted ")
+    assert "Hello from the scheduler" not in page.read_text()
+    code, out, _ = cli(capsys, "show", pub["id"], "--json")
+    shown = json.loads(out)
+    assert shown["state"] == "deleted"
+    assert shown["history"][-1]["reason"] == "wrong price"
+    code, out, err = cli(capsys, "delete", pub["id"], "--yes")
+    assert code == 1
+    assert "it is deleted" in err

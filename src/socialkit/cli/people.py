@@ -1,9 +1,9 @@
 """The people's commands: ``approve``, ``reject``, ``cancel``, ``reschedule``,
-``resolve``, ``pause`` and ``resume``.
+``resolve``, ``delete``, ``pause`` and ``resume``.
 
 Each prints one line. Exit codes: 0 on success; 1 when the publication's state does not
-allow the action (it moved on) or the post was edited since it was reviewed; 2 for a
-usage problem.
+allow the action (it moved on), the post was edited since it was reviewed, or the
+platform refused to delete; 2 for a usage problem.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
     app.command("cancel")(cancel_command)
     app.command("reschedule")(reschedule_command)
     app.command("resolve")(resolve_command)
+    app.command("delete")(delete_command)
     app.command("pause")(pause_command)
     app.command("resume")(resume_command)
 
@@ -144,6 +145,37 @@ def cancel_command(
     with open_scheduler(existing=True) as scheduler, refusing_stale():
         p = scheduler.cancel(publication_id, actor=actor or default_actor(), reason=reason)
     emit(None, as_json=False, text=f"cancelled {publication_line(p)}")
+
+
+def delete_command(
+    publication_id: IdArgument,
+    actor: ActorOption = "",
+    reason: ReasonOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask (needed without a terminal).")
+    ] = False,
+) -> None:
+    """Take a published post down on its platform (every part); it becomes deleted."""
+
+    from socialkit.errors import PlatformError
+
+    if not yes:
+        if not sys.stdin.isatty():
+            raise fail(
+                "delete removes the post from the platform and cannot be undone; "
+                "pass --yes to delete without being asked",
+                code=2,
+            )
+        typer.confirm(f"Delete publication {publication_id} from its platform?", abort=True)
+    with open_scheduler(existing=True) as scheduler, refusing_stale():
+        try:
+            p = scheduler.delete(publication_id, actor=actor or default_actor(), reason=reason)
+        except PlatformError as exc:
+            raise fail(
+                f"the platform did not delete publication {publication_id} ({exc}); "
+                "it stays published",
+            ) from None
+    emit(None, as_json=False, text=f"deleted {publication_line(p)}")
 
 
 def reschedule_command(

@@ -293,6 +293,12 @@ class Scheduler:
         """Cancel a publication that was not sent."""
         return self._call(self.aio.cancel(publication_id, actor=actor, reason=reason))
 
+    def delete(
+        self, publication_id: str, *, actor: str = "api", reason: str | None = None
+    ) -> Publication:
+        """Take a published post down on its platform; the publication becomes ``deleted``."""
+        return self._call(self.aio.delete(publication_id, actor=actor, reason=reason))
+
     def reschedule(
         self, publication_id: str, *, at: When, tz: str | None = None, actor: str = "api"
     ) -> Publication:

@@ -214,7 +214,7 @@ class Publication(SocialModel):
 
     @property
     def is_terminal(self) -> bool:
-        """True for published, failed, missed and cancelled."""
+        """True for published, failed, missed, cancelled and deleted."""
         return self.state in TERMINAL_STATES
 
     def approved_by(self) -> tuple[str, ...]:

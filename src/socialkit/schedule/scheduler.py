@@ -614,6 +614,17 @@ class AsyncScheduler:
         """Cancel a publication that was not sent."""
         return await actions.cancel(await self._s(), publication_id, actor=actor, reason=reason)
 
+    async def delete(
+        self, publication_id: str, *, actor: str = "api", reason: str | None = None
+    ) -> Publication:
+        """Take a published post down on its platform; the publication becomes ``deleted``.
+
+        The platform is asked first: if it refuses (:class:`~socialkit.errors.Unsupported`
+        where it cannot delete, a permission error, a network error), nothing changes and
+        the error is raised. Its receipts and history stay in the store.
+        """
+        return await actions.delete(await self._s(), publication_id, actor=actor, reason=reason)
+
     async def reschedule(
         self, publication_id: str, *, at: When, tz: str | None = None, actor: str = "api"
     ) -> Publication:

@@ -2,7 +2,7 @@
 
 ::
 
-    draft → pending_approval → scheduled → claimed → publishing → published
+    draft → pending_approval → scheduled → claimed → publishing → published → deleted
                                   │  ▲        │           │
                                   │  │        └ lease lost: back to scheduled (nothing was sent)
                                   │  └─ retry_wait (Transient / RateLimited, attempts left)
@@ -16,8 +16,9 @@
 ``claimed`` is leased and not yet sent, so it is always safe to hand back. ``publishing``
 is written just before the request goes out; a publication found in ``publishing`` with
 an expired lease may have been sent, so it goes to ``unknown``, never back to
-``scheduled``. A receipt from the platform moves any state to ``published``: the platform's
-word wins over what the engine believed.
+``scheduled``. A receipt from the platform moves any state but ``deleted`` to
+``published``: the platform's word wins over what the engine believed. ``deleted`` is where
+a person takes a published post down again (:meth:`~socialkit.AsyncScheduler.delete`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class PublicationState(StrEnum):
     MISSED = "missed"
     PAUSED = "paused"
     CANCELLED = "cancelled"
+    DELETED = "deleted"
 
 
 S = PublicationState
@@ -72,14 +74,15 @@ TRANSITIONS: dict[PublicationState, frozenset[PublicationState]] = {
     ),
     S.PUBLISHING: frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN}),
     S.UNKNOWN: frozenset({S.PUBLISHED, S.SCHEDULED, S.PUBLISHING, S.FAILED, S.UNKNOWN}),
-    S.PUBLISHED: frozenset(),
+    S.PUBLISHED: frozenset({S.DELETED}),
     S.FAILED: frozenset({S.SCHEDULED}),
     S.MISSED: frozenset({S.SCHEDULED}),
     S.CANCELLED: frozenset(),
+    S.DELETED: frozenset(),
 }
-"""Legal moves. A receipt is the one exception: it publishes from any state."""
+"""Legal moves. A receipt is the one exception: it publishes from any state but deleted."""
 
-TERMINAL_STATES = frozenset({S.PUBLISHED, S.FAILED, S.MISSED, S.CANCELLED})
+TERMINAL_STATES = frozenset({S.PUBLISHED, S.FAILED, S.MISSED, S.CANCELLED, S.DELETED})
 """States the engine never leaves on its own (a person may reschedule failed or missed)."""
 
 CLAIMABLE_STATES = frozenset({S.SCHEDULED, S.RETRY_WAIT})

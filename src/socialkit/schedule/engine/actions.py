@@ -1,4 +1,4 @@
-"""What people do to publications: approve, reject, edit, cancel, reschedule, resolve.
+"""What people do to publications: approve, reject, edit, cancel, reschedule, resolve, delete.
 
 Each action reads the publication, checks that it is allowed, and applies one fenced
 transition (so a worker that moved the publication meanwhile makes the action fail with
@@ -8,9 +8,11 @@ fire after the commit.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
-from socialkit.errors import StaleTransition
+from socialkit.errors import AuthExpired, StaleTransition
+from socialkit.platforms.publish import refresh_credentials
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.publication import Approval
 from socialkit.schedule.records import ReceiptRecord, Transition
@@ -21,11 +23,13 @@ if TYPE_CHECKING:
 
     from socialkit.models.content import Post
     from socialkit.models.receipt import Receipt
+    from socialkit.platforms.base import Platform
+    from socialkit.platforms.context import Context
     from socialkit.schedule.approval import ApprovalPolicy
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.publication import Publication
 
-__all__ = ["approve", "cancel", "edit", "reject", "reschedule", "resolve"]
+__all__ = ["approve", "cancel", "delete", "edit", "reject", "reschedule", "resolve"]
 
 S = PublicationState
 
@@ -300,3 +304,58 @@ async def resolve(
             ),
         ),
     )
+
+
+async def delete(
+    s: Services, publication_id: str, *, actor: str, reason: str | None = None
+) -> Publication:
+    """Take a published post down: the platform deletes every part of it, then the
+    publication moves to ``deleted`` (its receipts and history stay).
+
+    The platform is asked first, so a refusal (:class:`~socialkit.errors.Unsupported`, a
+    permission error) leaves the publication ``published``. Running it again after a
+    crash between the two steps is safe: adapters treat a post already gone as deleted.
+    Every distinct receipt is deleted (a post the platform made twice goes twice).
+    """
+    p = await s.store.get(publication_id)
+    if p.state != S.PUBLISHED:
+        raise _refuse(p, "delete", "published")
+    if not p.receipts:
+        raise StaleTransition(f"cannot delete publication {p.id}: it has no receipt")
+    account = await s.account(p.workspace, p.account_id)
+    platform = s.registry.platform(account.platform)
+    ctx = (await s.context(account, platform)).evolve(publication_id=p.id)
+    done: list[tuple[str, ...]] = []
+    for stored in p.receipts:
+        refs = tuple(ref.id for ref in stored.receipt.parts)
+        if refs in done:
+            continue
+        async with asyncio.timeout(s.config.publish_timeout.total_seconds()):
+            ctx = await _delete_on_platform(platform, stored.receipt, ctx)
+        done.append(refs)
+    return await _commit(
+        s,
+        p,
+        Transition(
+            id=p.id,
+            expect_state=S.PUBLISHED,
+            expect_attempt=p.attempt,
+            to=S.DELETED,
+            kind="deleted",
+            actor=actor,
+            reason=reason or f"deleted by {actor}",
+            data={"post_ids": [ref for refs in done for ref in refs]},
+        ),
+    )
+
+
+async def _delete_on_platform(platform: Platform, receipt: Receipt, ctx: Context) -> Context:
+    """Delete one receipt's posts; an expired token is refreshed once (nothing was
+    deleted with it). Returns the context to go on with."""
+    try:
+        await platform.delete(receipt, ctx)
+    except AuthExpired:
+        fresh = await refresh_credentials(platform, ctx)
+        await platform.delete(receipt, fresh)
+        return fresh
+    return ctx

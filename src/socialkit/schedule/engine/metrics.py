@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from socialkit.errors import SocialkitError
+from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
     from socialkit.schedule.engine.services import Services
@@ -28,6 +29,11 @@ async def collect(services: Services, task: MetricTask) -> None:
     try:
         publication = await s.store.get(task.publication_id)
         receipt = publication.receipt
+        if publication.state == PublicationState.DELETED:
+            await s.store.complete_metric_task(
+                task.id, [], now=s.clock.now(), error="the post was deleted"
+            )
+            return
         if receipt is None:
             await s.store.complete_metric_task(
                 task.id, [], now=s.clock.now(), error="no receipt to collect metrics for"

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SqliteFile"]
 
-TERMINAL = ("published", "failed", "missed", "cancelled")
+TERMINAL = ("published", "failed", "missed", "cancelled", "deleted")
 
 
 class SqliteFile:

@@ -526,7 +526,7 @@ def record_receipts(
             )
         )
         posts.extend((platform, ref.id, record.id) for ref in record.receipt.parts)
-        moved = state != S.PUBLISHED
+        moved = state not in (S.PUBLISHED, S.DELETED)
         if moved:
             rows[record.id] = ["published", *rows[record.id][1:]]
             published.append(record.id)

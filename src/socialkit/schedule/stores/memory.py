@@ -489,7 +489,7 @@ class MemoryStore(MemoryBase):
                 for ref in record.receipt.parts:
                     self._receipt_posts.setdefault((row.platform, ref.id), row.id)
                 before = row.state
-                moved = before != S.PUBLISHED
+                moved = before not in (S.PUBLISHED, S.DELETED)
                 if moved:
                     row.state = S.PUBLISHED
                     row.lease_owner = None

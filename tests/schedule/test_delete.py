@@ -1,0 +1,146 @@
+"""Taking a published post down: ``Scheduler.delete`` asks the platform first, then records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from socialkit.errors import AuthExpired, StaleTransition, Transient, Unsupported
+from socialkit.models.content import Post, ThreadPart
+from socialkit.models.receipt import PostRef, Receipt
+from socialkit.platforms.credentials import MemoryCredentialProvider
+from socialkit.schedule.states import PublicationState as S
+from tests.schedule.conftest import START, account
+
+POST = Post(text="Hello")
+
+
+async def published(make_scheduler, post: Post = POST, **options):
+    scheduler = await make_scheduler(**options)
+    (pub,) = await scheduler.schedule(post, account(), at=START)
+    await scheduler.run(until_idle=True)
+    pub = await scheduler.get(pub.id)
+    assert pub.state == S.PUBLISHED
+    return scheduler, pub
+
+
+async def test_delete_removes_every_part_and_records_who_and_why(make_scheduler, platform) -> None:
+    server = platform()
+    thread = Post(text="One", thread=(ThreadPart(text="Two"), ThreadPart(text="Three")))
+    scheduler, pub = await published(make_scheduler, thread)
+    ids = [ref.id for ref in pub.receipt.parts]
+    assert all(post_id in server.posts for post_id in ids)
+
+    deleted = await scheduler.delete(pub.id, actor="ann", reason="typo in the price")
+
+    assert deleted.state == S.DELETED
+    assert server.deleted == ids[::-1]  # replies first
+    assert not any(post_id in server.posts for post_id in ids)
+    last = deleted.history[-1]
+    assert (last.kind, last.actor, last.reason) == ("deleted", "ann", "typo in the price")
+    assert (last.from_state, last.to_state) == (S.PUBLISHED, S.DELETED)
+    assert last.data == {"post_ids": ids}
+    assert deleted.receipts == pub.receipts  # the platform's ids are kept
+    assert deleted.is_terminal
+    page = await scheduler.list(state="deleted")
+    assert [p.id for p in page.items] == [pub.id]
+
+
+async def test_only_a_published_post_can_be_deleted(make_scheduler, platform) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=START + dt.timedelta(hours=1))
+    with pytest.raises(StaleTransition, match=r"cannot delete .*: it is scheduled"):
+        await scheduler.delete(pub.id)
+    assert server.delete_tokens == []  # the platform was not asked
+    assert (await scheduler.get(pub.id)).state == S.SCHEDULED
+
+
+async def test_a_platform_refusal_leaves_it_published(make_scheduler, platform) -> None:
+    server = platform()
+    scheduler, pub = await published(make_scheduler)
+    server.script_delete(Unsupported("fake cannot delete posts"), Transient("503"))
+    with pytest.raises(Unsupported, match="cannot delete"):
+        await scheduler.delete(pub.id)
+    with pytest.raises(Transient):
+        await scheduler.delete(pub.id)
+    after = await scheduler.get(pub.id, history=True)
+    assert after.state == S.PUBLISHED
+    assert after.history[-1].kind != "deleted"
+    assert server.deleted == []
+    # and once the platform answers, it goes
+    assert (await scheduler.delete(pub.id)).state == S.DELETED
+
+
+async def test_deleting_twice_is_refused_without_asking_the_platform(
+    make_scheduler, platform
+) -> None:
+    server = platform()
+    scheduler, pub = await published(make_scheduler)
+    await scheduler.delete(pub.id)
+    with pytest.raises(StaleTransition, match="it is deleted"):
+        await scheduler.delete(pub.id)
+    assert len(server.delete_tokens) == 1
+
+
+async def test_an_expired_token_is_refreshed_once(make_scheduler, platform) -> None:
+    server = platform(requires_credentials=True)
+    provider = MemoryCredentialProvider({"acme": {"token": "old"}})
+    scheduler, pub = await published(make_scheduler, credentials=provider)
+    server.script_delete(AuthExpired("token expired", status_code=401))
+    assert (await scheduler.delete(pub.id)).state == S.DELETED
+    assert server.delete_tokens == ["old", "fresh-1"]
+
+
+async def test_every_distinct_receipt_is_deleted(make_scheduler, platform) -> None:
+    """A person resolved it with another post's id as well: both go."""
+    server = platform()
+    scheduler, pub = await published(make_scheduler)
+    other = server.create("elsewhere", "Hello", "acme")
+    await scheduler.store.record_receipts(
+        [
+            _record(
+                pub,
+                Receipt(
+                    platform="fake",
+                    account_id="acme",
+                    parts=(PostRef(id=other["id"]),),
+                    published_at=START,
+                ),
+            ),
+            _record(pub, pub.receipt, source="reconcile"),  # the same post again: once
+        ],
+        now=START,
+    )
+    await scheduler.delete(pub.id)
+    assert sorted(server.deleted) == sorted([pub.receipt.ref.id, other["id"]])
+
+
+async def test_a_late_receipt_does_not_bring_a_deleted_post_back(make_scheduler, platform) -> None:
+    platform()
+    scheduler, pub = await published(make_scheduler)
+    await scheduler.delete(pub.id)
+    [moved] = await scheduler.store.record_receipts(
+        [_record(pub, pub.receipt, source="reconcile")], now=START
+    )
+    assert moved is False
+    assert (await scheduler.get(pub.id)).state == S.DELETED
+
+
+async def test_metrics_are_not_fetched_for_a_deleted_post(make_scheduler, platform, clock) -> None:
+    server = platform()
+    scheduler, pub = await published(make_scheduler)
+    await scheduler.delete(pub.id)
+    clock.advance(dt.timedelta(days=8))
+    await scheduler.run(until_idle=True)
+    assert await scheduler.metrics(publication=pub.id) == []
+    assert server.deleted == [pub.receipt.ref.id]
+
+
+def _record(pub, receipt: Receipt, *, source: str = "person"):
+    from socialkit.schedule.records import ReceiptRecord
+
+    return ReceiptRecord(
+        id=pub.id, attempt=pub.attempt, receipt=receipt, source=source, actor="ann"
+    )
