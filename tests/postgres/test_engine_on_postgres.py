@@ -11,6 +11,7 @@ import pytest
 
 from tests.postgres.support import store_url as postgres_url
 from tests.schedule.conftest import *  # noqa: F403  (the engine tests' fixtures)
+from tests.schedule.test_delete import *  # noqa: F403
 from tests.schedule.test_engine_basics import *  # noqa: F403
 from tests.schedule.test_engine_control import *  # noqa: F403
 from tests.schedule.test_engine_faults import *  # noqa: F403

@@ -103,3 +103,42 @@ async def test_two_workers_opening_together_migrate_once(schema: str) -> None:
         assert {(i.version, i.min_compatible) for i in infos} == {(SCHEMA_VERSION, 1)}
     finally:
         await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_version_2_lets_a_version_1_store_hold_deleted_publications(
+    open_store: Any,
+) -> None:
+    """A store made by schema 1 (whose check refused ``deleted``) takes the new state once
+    the current code opens it; the rows already there are untouched."""
+    from socialkit.schedule.records import Transition
+    from socialkit.schedule.states import PublicationState as S
+
+    first = await open_store(clock="caller", migrations=MIGRATIONS[:1], code_version=1)
+    await first.put_revision(POST, now=T0)
+    (kept,) = await first.add([pub("a")], now=T0)
+    (claim,) = await first.claim("w", now=T0, limit=5, lease=LEASE)
+    await first.mark_publishing(
+        [PublishStart(id=claim.id, attempt=claim.attempt)], worker="w", now=T0, lease=LEASE
+    )
+    await first.record_receipts(
+        [ReceiptRecord(id=claim.id, attempt=claim.attempt, receipt=receipt())], now=T0
+    )
+    take_down = Transition(
+        id=kept,
+        expect_state=S.PUBLISHED,
+        expect_attempt=claim.attempt,
+        to=S.DELETED,
+        kind="deleted",
+    )
+    with pytest.raises(Exception, match="publications_state_check"):
+        await first.transition(take_down, now=T0)
+
+    current = await open_store(clock="caller")
+    info = await current.schema()
+    assert (info.version, info.min_compatible) == (2, 1)
+    await current.transition(take_down, now=T0)
+    assert (await current.get(kept)).state == S.DELETED
+    # a receipt arriving late leaves it deleted
+    late = ReceiptRecord(id=kept, attempt=claim.attempt, receipt=receipt(), source="reconcile")
+    assert await current.record_receipts([late], now=T0) == [False]
+    assert (await current.get(kept)).state == S.DELETED

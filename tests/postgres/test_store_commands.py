@@ -18,6 +18,7 @@ from socialkit.cli.store import parse_age
 from socialkit.errors import StoreError
 from socialkit.schedule.records import PublicationQuery
 from socialkit.schedule.stores._postgres_schema import MIGRATIONS
+from socialkit.schedule.stores.base import SCHEMA_VERSION
 from socialkit.schedule.stores.ops import copy_store, migrate_store, prune_store
 from socialkit.schedule.stores.sqlite import SqliteStore
 from tests.postgres.populate import populate
@@ -172,7 +173,7 @@ def test_status_command_shows_workers_states_and_pauses(
         assert status["workers"][0]["in_flight"] == 1
         assert status["workers_from"] == "liveness"
         assert status["paused"][0]["kind"] == "account"
-        assert status["schema"]["version"] == 1
+        assert status["schema"]["version"] == SCHEMA_VERSION
         text = cli("--store", url, "store", "status")
         for shown in ("worker-7", "due now   1", "crisis"):
             assert shown in text.out
@@ -257,19 +258,22 @@ def test_parse_age() -> None:
 async def test_migrate_waits_for_live_workers_on_old_code(open_store: Any, schema: str) -> None:
     url = store_url(schema)
     before, after = await migrate_store(url)
-    assert (before.version, after.version) == (0, 1)  # a new schema
+    now = SCHEMA_VERSION
+    assert (before.version, after.version) == (0, now)  # a new schema
     old = await open_store()
-    await old.claim("old-worker", limit=1, lease=LEASE)  # alive, on schema-1 code
+    await old.claim("old-worker", limit=1, lease=LEASE)  # alive, on the current code
     # A compatible migration goes ahead while it runs…
-    _, v2 = await migrate_store(url, migrations=(*MIGRATIONS, V2), code_version=2)
-    assert v2.version == 2
+    _, v2 = await migrate_store(url, migrations=(*MIGRATIONS, V2), code_version=now + 1)
+    assert v2.version == now + 1
     # …an incompatible one waits for it to be upgraded, unless forced.
-    with pytest.raises(StoreError, match=r"old-worker \(schema 1\)"):
-        await migrate_store(url, migrations=(*MIGRATIONS, V2, V3), code_version=3)
-    _, v3 = await migrate_store(url, migrations=(*MIGRATIONS, V2, V3), code_version=3, force=True)
-    assert (v3.version, v3.min_compatible) == (3, 3)
+    with pytest.raises(StoreError, match=rf"old-worker \(schema {now}\)"):
+        await migrate_store(url, migrations=(*MIGRATIONS, V2, V3), code_version=now + 2)
+    _, v3 = await migrate_store(
+        url, migrations=(*MIGRATIONS, V2, V3), code_version=now + 2, force=True
+    )
+    assert (v3.version, v3.min_compatible) == (now + 2, now + 2)
     await old.schema()  # as its next liveness beat does
-    with pytest.raises(StoreError, match="needs socialkit schema 3"):
+    with pytest.raises(StoreError, match=f"needs socialkit schema {now + 2}"):
         await old.claim("old-worker", limit=1, lease=LEASE)
 
 
@@ -277,12 +281,13 @@ def test_migrate_command(cli: Any, tmp_path: Path, schema: str) -> None:
     url = store_url(schema)  # a schema nobody created yet
     first = cli("--store", url, "store", "migrate")
     assert first.code == 0, first.err
-    assert first.out.strip() == "migrated from schema 0 to 1 (compatible from 1)"
+    expected = f"migrated from schema 0 to {SCHEMA_VERSION} (compatible from 1)"
+    assert first.out.strip() == expected
     again = cli("--store", url, "store", "migrate", "--json")
-    assert again.json()["after"]["version"] == 1
+    assert again.json()["after"]["version"] == SCHEMA_VERSION
     assert "current" in cli("--store", url, "store", "migrate").out
     lite = cli("--store", f"sqlite:///{tmp_path}/m.db", "store", "migrate")
-    assert lite.out.strip() == "migrated from schema 0 to 1 (compatible from 1)"
+    assert lite.out.strip() == expected
 
 
 def test_a_missing_postgres_store_is_named_not_created(

@@ -26,7 +26,7 @@ __all__ = [
     "write",
 ]
 
-TERMINAL = ("published", "failed", "missed", "cancelled")
+TERMINAL = ("published", "failed", "missed", "cancelled", "deleted")
 
 
 def _select(table: Table) -> str:

@@ -128,7 +128,8 @@ moved AS (
     UPDATE publications p SET state = 'published', lease_owner = NULL,
         lease_expires_at = NULL, attention = NULL, updated_at = t.now
     FROM pub, t
-    WHERE p.id = pub.id AND pub.state <> 'published' AND pub.id IN (SELECT id FROM ins)
+    WHERE p.id = pub.id AND pub.state NOT IN ('published', 'deleted')
+        AND pub.id IN (SELECT id FROM ins)
     RETURNING p.id
 ),
 parts AS (

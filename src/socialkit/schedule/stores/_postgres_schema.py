@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MIGRATIONS", "Migration", "migrate", "read_schema"]
 
+# The states version 1 allowed (kept as they were: a migration's statements never change).
 _STATES = (
     "'draft', 'pending_approval', 'scheduled', 'claimed', 'publishing', 'published', "
     "'retry_wait', 'failed', 'unknown', 'missed', 'paused', 'cancelled'"
@@ -231,7 +232,20 @@ _V1 = (
     )""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(version=1, min_compatible=1, statements=_V1),)
+# Version 2 allows ``deleted`` (a published post taken down by a person). The new check
+# admits every state the old one did, so rows already there need no scan (NOT VALID:
+# instant, and still enforced on every write). Code of version 1 keeps running: it never
+# claims or writes a deleted publication (it cannot read one back).
+_V2 = (
+    "ALTER TABLE publications DROP CONSTRAINT IF EXISTS publications_state_check",
+    f"ALTER TABLE publications ADD CONSTRAINT publications_state_check "
+    f"CHECK (state IN ({_STATES}, 'deleted')) NOT VALID",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(version=1, min_compatible=1, statements=_V1),
+    Migration(version=2, min_compatible=1, statements=_V2),
+)
 
 
 async def read_schema(conn: AsyncConnection[tuple[object, ...]]) -> tuple[int, int]:

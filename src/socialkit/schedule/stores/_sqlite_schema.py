@@ -193,7 +193,12 @@ _V1 = (
         WHERE campaign IS NOT NULL""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(version=1, min_compatible=1, statements=_V1),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(version=1, min_compatible=1, statements=_V1),
+    # Version 2 adds the ``deleted`` state. SQLite keeps states unchecked, so nothing
+    # changes but the number (version 1 code keeps running; it never writes that state).
+    Migration(version=2, min_compatible=1, statements=()),
+)
 
 
 def read_schema(conn: sqlite3.Connection) -> tuple[int, int]:
