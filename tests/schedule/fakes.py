@@ -89,6 +89,7 @@ def make_platform(
     threads: bool = True,
     requires_credentials: bool = False,
     limit: int = 500,
+    can_delete: bool = True,
 ) -> type[Platform]:
     """A new fake ``Platform`` class with its own :class:`FakeServer` as ``.server``."""
     from socialkit.text.rules import TextRule
@@ -107,6 +108,7 @@ def make_platform(
             idempotency=idempotency,
             requires_credentials=requires_credentials,
             metrics=frozenset({"likes"}),
+            delete=can_delete,
         )
         contract = 1
 

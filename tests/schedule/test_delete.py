@@ -73,6 +73,15 @@ async def test_a_platform_refusal_leaves_it_published(make_scheduler, platform) 
     assert (await scheduler.delete(pub.id)).state == S.DELETED
 
 
+async def test_a_platform_that_says_it_cannot_delete_is_not_asked(make_scheduler, platform) -> None:
+    server = platform(can_delete=False)
+    scheduler, pub = await published(make_scheduler)
+    with pytest.raises(Unsupported, match="fake cannot delete posts"):
+        await scheduler.delete(pub.id)
+    assert server.delete_tokens == []
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+
+
 async def test_deleting_twice_is_refused_without_asking_the_platform(
     make_scheduler, platform
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from socialkit.errors import AuthExpired, StaleTransition
+from socialkit.errors import AuthExpired, StaleTransition, Unsupported
 from socialkit.platforms.publish import refresh_credentials
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.publication import Approval
@@ -325,6 +325,8 @@ async def delete(
     account = await s.account(p.workspace, p.account_id)
     platform = s.registry.platform(account.platform)
     ctx = (await s.context(account, platform)).evolve(publication_id=p.id)
+    if not (await s.capabilities(account, platform, ctx)).delete:
+        raise Unsupported(f"{platform.name} cannot delete posts (its capabilities say so)")
     done: list[tuple[str, ...]] = []
     for stored in p.receipts:
         refs = tuple(ref.id for ref in stored.receipt.parts)
