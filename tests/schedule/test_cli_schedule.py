@@ -53,7 +53,8 @@ def soon(seconds: float = 0) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def test_schedule_list_run_once_show(project: Path, capsys) -> None:
+def schedule_now(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """``schedule post.yaml`` on acme-feed for now (UTC); the publication as JSON."""
     code, out, err = cli(
         capsys,
         "schedule",
@@ -68,6 +69,11 @@ def test_schedule_list_run_once_show(project: Path, capsys) -> None:
     )
     assert code == 0, err
     (pub,) = json.loads(out)["publications"]
+    return pub
+
+
+def test_schedule_list_run_once_show(project: Path, capsys) -> None:
+    pub = schedule_now(capsys)
     assert (pub["state"], pub["zone"], pub["account"]) == ("scheduled", "UTC", "acme-feed")
     code, out, _ = cli(capsys, "list", "--state", "scheduled")
     assert pub["id"] in out
@@ -532,19 +538,7 @@ def test_workers_read_the_project_store_themselves(
 
 
 def test_delete_takes_a_published_post_down(project: Path, capsys) -> None:
-    code, out, _ = cli(
-        capsys,
-        "schedule",
-        "post.yaml",
-        "--to",
-        "acme-feed",
-        "--at",
-        soon(),
-        "--tz",
-        "UTC",
-        "--json",
-    )
-    (pub,) = json.loads(out)["publications"]
+    pub = schedule_now(capsys)
     assert cli(capsys, "run", "--once")[0] == 0
     page = project / "feed" / "acme" / "index.html"
     assert "Hello from the scheduler" in page.read_text()

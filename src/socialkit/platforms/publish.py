@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -26,7 +26,7 @@ from socialkit.platforms.render import render
 from socialkit.platforms.validation import validate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Awaitable, Callable, Iterable
     from datetime import datetime
 
     import httpx
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["PublishResult", "apublish_now", "publish_now"]
 
 log = logging.getLogger("socialkit.publish")
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True)
@@ -182,11 +183,24 @@ async def _publish_one(
 
 
 async def _publish_with_refresh(platform: Platform, draft: Draft, ctx: Context) -> Receipt:
+    return await with_refresh(
+        platform,
+        ctx,
+        lambda c: platform.publish(draft, c if c is ctx else c.evolve(attempt=ctx.attempt + 1)),
+    )
+
+
+async def with_refresh(
+    platform: Platform, ctx: Context, call: Callable[[Context], Awaitable[T]]
+) -> T:
+    """``call(ctx)``; when the platform refuses the token (:class:`AuthExpired`: nothing
+    was done with it), the credentials are refreshed once and ``call`` runs again with
+    the fresh context. A second refusal is raised."""
     try:
-        return await platform.publish(draft, ctx)
+        return await call(ctx)
     except AuthExpired:
-        ctx = await refresh_credentials(platform, ctx)
-        return await platform.publish(draft, ctx.evolve(attempt=ctx.attempt + 1))
+        fresh = await refresh_credentials(platform, ctx)
+        return await call(fresh)
 
 
 async def refresh_credentials(platform: Platform, ctx: Context) -> Context:

@@ -9,10 +9,11 @@ fire after the commit.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING
 
-from socialkit.errors import AuthExpired, StaleTransition, Unsupported
-from socialkit.platforms.publish import refresh_credentials
+from socialkit.errors import StaleTransition, Unsupported
+from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.publication import Approval
 from socialkit.schedule.records import ReceiptRecord, Transition
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
     from socialkit.models.content import Post
     from socialkit.models.receipt import Receipt
-    from socialkit.platforms.base import Platform
-    from socialkit.platforms.context import Context
     from socialkit.schedule.approval import ApprovalPolicy
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.publication import Publication
@@ -333,7 +332,8 @@ async def delete(
         if refs in done:
             continue
         async with asyncio.timeout(s.config.publish_timeout.total_seconds()):
-            ctx = await _delete_on_platform(platform, stored.receipt, ctx)
+            # An expired token is refreshed once (nothing was deleted with it).
+            await with_refresh(platform, ctx, functools.partial(platform.delete, stored.receipt))
         done.append(refs)
     return await _commit(
         s,
@@ -349,15 +349,3 @@ async def delete(
             data={"post_ids": [ref for refs in done for ref in refs]},
         ),
     )
-
-
-async def _delete_on_platform(platform: Platform, receipt: Receipt, ctx: Context) -> Context:
-    """Delete one receipt's posts; an expired token is refreshed once (nothing was
-    deleted with it). Returns the context to go on with."""
-    try:
-        await platform.delete(receipt, ctx)
-    except AuthExpired:
-        fresh = await refresh_credentials(platform, ctx)
-        await platform.delete(receipt, fresh)
-        return fresh
-    return ctx

@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from socialkit.errors import (
-    AuthExpired,
     InvalidPost,
     PlatformError,
     SocialkitError,
     UnknownOutcome,
 )
 from socialkit.models.problems import has_errors
-from socialkit.platforms.publish import refresh_credentials
+from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.commit import GroupCommitter
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.engine.retry import Decision, Outcome
@@ -225,13 +224,9 @@ class Dispatcher:
         await self.finish(self.published(job, receipt, source="platform"))
 
     async def _send(self, platform: Platform, draft: Draft, ctx: Context) -> Receipt:
-        try:
-            return await platform.publish(draft, ctx)
-        except AuthExpired:
-            # The platform refused the token, so nothing was published: refresh once
-            # (under the provider's per-account lock) and send again.
-            fresh = await refresh_credentials(platform, ctx)
-            return await platform.publish(draft, fresh)
+        # A refused token means nothing was published: refreshed once (under the
+        # provider's per-account lock), then sent again.
+        return await with_refresh(platform, ctx, lambda c: platform.publish(draft, c))
 
     # -- outcomes -------------------------------------------------------------------------
 
