@@ -20,8 +20,12 @@ from tests.schedule.store_contract import LEASE, POST, T0, pub, receipt
 
 pytestmark = pytest.mark.postgres
 
+# The simulated releases come after every migration this code knows (which may run
+# ahead of the schema number it writes, while a migration waits for it).
+LATEST = MIGRATIONS[-1].version
+
 V2 = Migration(
-    version=SCHEMA_VERSION + 1,
+    version=LATEST + 1,
     min_compatible=SCHEMA_VERSION,
     statements=(
         "ALTER TABLE publications ADD COLUMN priority integer NOT NULL DEFAULT 0",
@@ -29,8 +33,8 @@ V2 = Migration(
     ),
 )
 V3 = Migration(
-    version=SCHEMA_VERSION + 2,
-    min_compatible=SCHEMA_VERSION + 2,
+    version=LATEST + 2,
+    min_compatible=LATEST + 2,
     statements=("ALTER TABLE publications RENAME COLUMN zone TO time_zone",),
 )
 
@@ -40,11 +44,9 @@ async def test_old_workers_keep_running_on_a_compatible_newer_schema(open_store:
     await old.put_revision(POST, now=T0)
     (kept,) = await old.add([pub("a")], now=T0)
 
-    new = await open_store(
-        clock="caller", migrations=(*MIGRATIONS, V2), code_version=SCHEMA_VERSION + 1
-    )
+    new = await open_store(clock="caller", migrations=(*MIGRATIONS, V2), code_version=LATEST + 1)
     info = await new.schema()
-    assert (info.version, info.min_compatible) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    assert (info.version, info.min_compatible) == (LATEST + 1, SCHEMA_VERSION)
     assert (await new.get(kept)).id == kept
 
     # The old worker, already running, goes on working against the migrated schema…
@@ -55,7 +57,7 @@ async def test_old_workers_keep_running_on_a_compatible_newer_schema(open_store:
     assert await old.record_receipts([record], now=T0) == [True]
     # …and an old worker that starts now may open it too.
     restarted = await open_store(clock="caller")
-    assert (await restarted.schema()).version == SCHEMA_VERSION + 1
+    assert (await restarted.schema()).version == LATEST + 1
     await restarted.add([pub("b")], now=T0)
     # The new release sees what the old one wrote, with its own column's default.
     assert len((await new.list_publications(PublicationQuery())).items) == 2
@@ -68,14 +70,12 @@ async def test_an_incompatible_migration_stops_old_workers(open_store: Any, sche
     await old.add([pub("a")], now=T0)
     await old.claim("old-worker", now=T0, limit=5, lease=LEASE)  # starts its liveness beat
 
-    await open_store(
-        clock="caller", migrations=(*MIGRATIONS, V2, V3), code_version=SCHEMA_VERSION + 2
-    )
+    await open_store(clock="caller", migrations=(*MIGRATIONS, V2, V3), code_version=LATEST + 2)
     # The running old worker notices at its next liveness beat (or when it reads the
     # schema, as the beat does) and stops claiming.
     info = await old.schema()
-    assert (info.version, info.min_compatible) == (SCHEMA_VERSION + 2, SCHEMA_VERSION + 2)
-    with pytest.raises(StoreError, match=rf"needs socialkit schema {SCHEMA_VERSION + 2} or newer"):
+    assert (info.version, info.min_compatible) == (LATEST + 2, LATEST + 2)
+    with pytest.raises(StoreError, match=rf"needs socialkit schema {LATEST + 2} or newer"):
         await old.claim("old-worker", now=T0, limit=5, lease=LEASE)
     # An old worker starting now is refused at once, with the version it needs.
     with pytest.raises(StoreError, match="upgrade socialkit"):
@@ -142,3 +142,80 @@ async def test_version_2_lets_a_version_1_store_hold_deleted_publications(
     late = ReceiptRecord(id=kept, attempt=claim.attempt, receipt=receipt(), source="reconcile")
     assert await current.record_receipts([late], now=T0) == [False]
     assert (await current.get(kept)).state == S.DELETED
+
+
+async def test_version_3_lists_every_row_with_leased_ones_kept_out_of_the_listing_indexes(
+    open_store: Any, schema: str
+) -> None:
+    """A store made by schema 2 with publications in every phase of a send, migrated to
+    3: the listing indexes hold only rows without a lease, key columns compare bytewise,
+    and lists (new code and old) still return every row once, in order."""
+    import datetime as dt
+
+    import psycopg
+
+    from socialkit.schedule.states import PublicationState as S
+    from tests.postgres.support import POSTGRES_URL
+
+    first = await open_store(clock="caller", migrations=MIGRATIONS[:2], code_version=2)
+    await first.put_revision(POST, now=T0)
+    minute = dt.timedelta(minutes=1)
+    ids = await first.add([pub(f"acct-{i % 2}", due=T0 + i * minute) for i in range(6)], now=T0)
+    later = T0 + 10 * minute
+    claims = await first.claim("w", now=later, limit=3, lease=LEASE, per_account=None)
+    sent, published, held = claims
+    starts = [PublishStart(id=c.id, attempt=c.attempt) for c in (sent, published)]
+    assert await first.mark_publishing(starts, worker="w", now=later, lease=LEASE) == [True] * 2
+    record = ReceiptRecord(id=published.id, attempt=published.attempt, receipt=receipt())
+    assert await first.record_receipts([record], now=later) == [True]
+
+    current = await open_store(clock="caller", migrations=MIGRATIONS[:3], code_version=3)
+    assert (await current.schema()).version == 3
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
+            "AND indexname IN ('publications_listing', 'publications_state', "
+            "'publications_account')",
+            (schema,),
+        ).fetchall()
+        collations = conn.execute(
+            "SELECT c.relname, a.attname, a.attcollation::regcollation::text "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+            "AND (c.relname, a.attname) IN (('publications', 'id'), "
+            "('publications', 'account_id'), ('events', 'publication_id'), ('accounts', 'id'))",
+            (schema,),
+        ).fetchall()
+    assert len(found) == 3
+    assert all(d.endswith("WHERE (lease_expires_at IS NULL)") for _, d in found), found
+    assert {c for _, _, c in collations} == {'"C"'}, collations
+
+    expected = {
+        ids[0]: S.PUBLISHING,
+        ids[1]: S.PUBLISHED,
+        ids[2]: S.CLAIMED,
+        **{i: S.SCHEDULED for i in ids[3:]},
+    }
+    assert [sent.id, published.id, held.id] == ids[:3]
+    for store in (current, first):  # the old code lists it too
+        seen, cursor = [], None
+        while True:
+            page = await store.list_publications(PublicationQuery(limit=2, cursor=cursor))
+            seen.extend((p.id, p.state) for p in page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == list(expected.items())
+    one_account = await current.list_publications(PublicationQuery(account_id="acct-0"))
+    assert [p.id for p in one_account.items] == ids[0::2]
+    leased = await current.list_publications(PublicationQuery(states=(S.CLAIMED, S.PUBLISHING)))
+    assert [p.id for p in leased.items] == ids[:1] + ids[2:3]
+
+    # Both releases go on dispatching on the migrated schema.
+    rest = await first.claim("old", now=later, limit=5, lease=LEASE, per_account=None)
+    assert [c.id for c in rest] == ids[3:]
+    start = PublishStart(id=rest[0].id, attempt=rest[0].attempt)
+    assert await current.mark_publishing([start], worker="old", now=later, lease=LEASE) == [True]
+    done = ReceiptRecord(id=rest[0].id, attempt=rest[0].attempt, receipt=receipt(post_id="p2"))
+    assert await current.record_receipts([done], now=later) == [True]
+    assert (await first.get(rest[0].id)).state == S.PUBLISHED

@@ -23,7 +23,7 @@ from socialkit.schedule.stores.ops import copy_store, migrate_store, prune_store
 from socialkit.schedule.stores.sqlite import SqliteStore
 from tests.postgres.populate import populate
 from tests.postgres.support import fresh_schema, store_url
-from tests.postgres.test_migrations import V2, V3
+from tests.postgres.test_migrations import LATEST, V2, V3
 from tests.schedule.store_contract import LEASE, POST, T0, pub
 
 pytestmark = pytest.mark.postgres
@@ -263,17 +263,17 @@ async def test_migrate_waits_for_live_workers_on_old_code(open_store: Any, schem
     old = await open_store()
     await old.claim("old-worker", limit=1, lease=LEASE)  # alive, on the current code
     # A compatible migration goes ahead while it runs…
-    _, v2 = await migrate_store(url, migrations=(*MIGRATIONS, V2), code_version=now + 1)
-    assert v2.version == now + 1
+    _, v2 = await migrate_store(url, migrations=(*MIGRATIONS, V2), code_version=LATEST + 1)
+    assert v2.version == LATEST + 1
     # …an incompatible one waits for it to be upgraded, unless forced.
     with pytest.raises(StoreError, match=rf"old-worker \(schema {now}\)"):
-        await migrate_store(url, migrations=(*MIGRATIONS, V2, V3), code_version=now + 2)
+        await migrate_store(url, migrations=(*MIGRATIONS, V2, V3), code_version=LATEST + 2)
     _, v3 = await migrate_store(
-        url, migrations=(*MIGRATIONS, V2, V3), code_version=now + 2, force=True
+        url, migrations=(*MIGRATIONS, V2, V3), code_version=LATEST + 2, force=True
     )
-    assert (v3.version, v3.min_compatible) == (now + 2, now + 2)
+    assert (v3.version, v3.min_compatible) == (LATEST + 2, LATEST + 2)
     await old.schema()  # as its next liveness beat does
-    with pytest.raises(StoreError, match=f"needs socialkit schema {now + 2}"):
+    with pytest.raises(StoreError, match=f"needs socialkit schema {LATEST + 2}"):
         await old.claim("old-worker", limit=1, lease=LEASE)
 
 

@@ -178,11 +178,13 @@ def _scope_clause(scope: PauseScope) -> tuple[str, dict[str, Any]]:
 
 
 def _move_sql(where: str, from_states: str, target: str) -> str:
+    # Rows without a lease and leased ones apart: the state and account indexes hold
+    # only the former (see the schema), the lease index the latter.
+    found = f"SELECT p.id, p.state FROM publications p WHERE p.state IN ({from_states}) AND {where}"
     return f"""
-WITH sel AS (
-    SELECT p.id, p.state FROM publications p WHERE p.state IN ({from_states}) AND {where}
-    ORDER BY p.id FOR UPDATE OF p
-),
+WITH free AS ({found} AND p.lease_expires_at IS NULL ORDER BY p.id FOR UPDATE OF p),
+leased AS ({found} AND p.lease_expires_at IS NOT NULL ORDER BY p.id FOR UPDATE OF p),
+sel AS (SELECT * FROM free UNION ALL SELECT * FROM leased),
 upd AS (
     UPDATE publications p SET state = '{target}', updated_at = %(now)s FROM sel s
     WHERE p.id = s.id
