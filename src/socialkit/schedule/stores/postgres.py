@@ -128,6 +128,7 @@ class PostgresStore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refusal: str | None = None
         self._sleep_until: dt.datetime | None = None
+        self._reads: dict[tuple[str, ...], asyncio.Future[Any]] = {}
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
@@ -215,6 +216,28 @@ class PostgresStore:
                 raise StoreError(f"PostgreSQL store {self.url}: {one_line(exc)}") from exc
         if wake is not None:
             self._notify_local()
+        return result
+
+    async def _shared(self, key: tuple[str, ...], read: Callable[[], Awaitable[T]]) -> T:
+        """Run ``read`` once for concurrent callers asking for ``key``: a caller that asks
+        while the query is under way waits for its answer instead of sending another.
+        (A worker whose cache of accounts and posts runs out asks for them once per
+        publication in flight, all at the same moment.) A write through this store drops
+        the key when it is done, so a read that starts after it never gets an older
+        answer."""
+        running = self._reads.get(key)
+        if running is None:
+            running = asyncio.ensure_future(read())
+            self._reads[key] = running
+
+            def done(finished: asyncio.Future[Any]) -> None:
+                if self._reads.get(key) is finished:
+                    del self._reads[key]
+                if not finished.cancelled():
+                    finished.exception()  # retrieved: every waiter may have gone
+
+            running.add_done_callback(done)
+        result: T = await asyncio.shield(running)
         return result
 
     def _notify_local(self) -> None:
@@ -357,15 +380,24 @@ class PostgresStore:
         return revision
 
     async def get_revision(self, revision: str) -> Post:
-        return await self._run(lambda c: misc.get_revision(c, revision), transaction=False)
+        return await self._shared(
+            ("revision", revision),
+            lambda: self._run(lambda c: misc.get_revision(c, revision), transaction=False),
+        )
 
     async def put_account(self, account: Account, *, now: dt.datetime | None = None) -> None:
         when = self._now(now)
-        await self._run(lambda c: misc.put_account(c, account, when))
+        try:
+            await self._run(lambda c: misc.put_account(c, account, when))
+        finally:
+            self._reads.pop(("account", account.workspace, account.id), None)
 
     async def get_account(self, account_id: str, *, workspace: str = "default") -> AccountRecord:
-        return await self._run(
-            lambda c: misc.get_account(c, account_id, workspace), transaction=False
+        return await self._shared(
+            ("account", workspace, account_id),
+            lambda: self._run(
+                lambda c: misc.get_account(c, account_id, workspace), transaction=False
+            ),
         )
 
     async def list_accounts(self, *, workspace: str | None = None) -> list[AccountRecord]:
@@ -387,7 +419,10 @@ class PostgresStore:
             at = await rows.db_now(c, when)
             await misc.set_account_status(c, account_id, status, workspace, reason, actor, at)
 
-        await self._run(write, wake="" if status == "ok" else None)
+        try:
+            await self._run(write, wake="" if status == "ok" else None)
+        finally:
+            self._reads.pop(("account", workspace, account_id), None)
 
     # -- publications ---------------------------------------------------------------------
 
