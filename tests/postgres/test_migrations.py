@@ -15,7 +15,7 @@ import pytest
 from socialkit.errors import StoreError
 from socialkit.schedule.records import PublicationQuery, PublishStart, ReceiptRecord
 from socialkit.schedule.stores._postgres_schema import MIGRATIONS, Migration
-from socialkit.schedule.stores.base import SCHEMA_VERSION
+from socialkit.schedule.stores.base import MIN_COMPATIBLE_SCHEMA, SCHEMA_VERSION
 from tests.schedule.store_contract import LEASE, POST, T0, pub, receipt
 
 pytestmark = pytest.mark.postgres
@@ -100,7 +100,9 @@ async def test_two_workers_opening_together_migrate_once(schema: str) -> None:
     await asyncio.gather(*(s.open() for s in stores))
     try:
         infos = await asyncio.gather(*(s.schema() for s in stores))
-        assert {(i.version, i.min_compatible) for i in infos} == {(SCHEMA_VERSION, 1)}
+        assert {(i.version, i.min_compatible) for i in infos} == {
+            (SCHEMA_VERSION, MIN_COMPATIBLE_SCHEMA)
+        }
     finally:
         await asyncio.gather(*(s.close() for s in stores))
 
@@ -135,7 +137,7 @@ async def test_version_2_lets_a_version_1_store_hold_deleted_publications(
 
     current = await open_store(clock="caller")
     info = await current.schema()
-    assert (info.version, info.min_compatible) == (2, 1)
+    assert (info.version, info.min_compatible) == (SCHEMA_VERSION, 2)
     await current.transition(take_down, now=T0)
     assert (await current.get(kept)).state == S.DELETED
     # a receipt arriving late leaves it deleted

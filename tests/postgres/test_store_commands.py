@@ -18,7 +18,7 @@ from socialkit.cli.store import parse_age
 from socialkit.errors import StoreError
 from socialkit.schedule.records import PublicationQuery
 from socialkit.schedule.stores._postgres_schema import MIGRATIONS
-from socialkit.schedule.stores.base import SCHEMA_VERSION
+from socialkit.schedule.stores.base import MIN_COMPATIBLE_SCHEMA, SCHEMA_VERSION
 from socialkit.schedule.stores.ops import copy_store, migrate_store, prune_store
 from socialkit.schedule.stores.sqlite import SqliteStore
 from tests.postgres.populate import populate
@@ -281,7 +281,9 @@ def test_migrate_command(cli: Any, tmp_path: Path, schema: str) -> None:
     url = store_url(schema)  # a schema nobody created yet
     first = cli("--store", url, "store", "migrate")
     assert first.code == 0, first.err
-    expected = f"migrated from schema 0 to {SCHEMA_VERSION} (compatible from 1)"
+    expected = (
+        f"migrated from schema 0 to {SCHEMA_VERSION} (compatible from {MIN_COMPATIBLE_SCHEMA})"
+    )
     assert first.out.strip() == expected
     again = cli("--store", url, "store", "migrate", "--json")
     assert again.json()["after"]["version"] == SCHEMA_VERSION

@@ -49,6 +49,7 @@ class FakeServer:
     delete_steps: list[Step] = attrs.Factory(list)
     deleted: list[str] = attrs.Factory(list)
     delete_tokens: list[str | None] = attrs.Factory(list)
+    on_delete: Callable[[Receipt], Any] | None = None
     refreshes: int = 0
     refresh_result: Step = "ok"
     rate_limit_reports: list[tuple[int | None, dt.datetime | None]] = attrs.Factory(list)
@@ -175,6 +176,10 @@ def make_platform(
         async def delete(self, receipt: Receipt, ctx: Context) -> None:
             step = server.delete_steps.pop(0) if server.delete_steps else "ok"
             server.delete_tokens.append(ctx.credentials.get("token"))
+            if server.on_delete is not None:
+                result = server.on_delete(receipt)
+                if inspect.isawaitable(result):
+                    await result
             if isinstance(step, BaseException):
                 raise step
             for ref in reversed(receipt.parts):  # a post already gone counts as deleted

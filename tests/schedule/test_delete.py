@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 
-from socialkit.errors import AuthExpired, StaleTransition, Transient, Unsupported
+from socialkit.errors import (
+    AuthExpired,
+    StaleTransition,
+    Transient,
+    UnknownOutcome,
+    Unsupported,
+)
 from socialkit.models.content import Post, ThreadPart
 from socialkit.models.receipt import PostRef, Receipt
 from socialkit.platforms.credentials import MemoryCredentialProvider
@@ -137,6 +144,55 @@ async def test_a_late_receipt_does_not_bring_a_deleted_post_back(make_scheduler,
     assert (await scheduler.get(pub.id)).state == S.DELETED
 
 
+async def test_a_post_that_went_live_after_the_delete_waits_for_a_person(
+    make_scheduler, platform
+) -> None:
+    """A worker that lost its lease recorded another post after the deletion: the
+    publication stays deleted, asks for a person, and deleting again takes that post down."""
+    server = platform()
+    scheduler, pub = await published(make_scheduler)
+    await scheduler.delete(pub.id)
+    stray = server.create("stray", "Hello", "acme")
+    await scheduler.store.record_receipts([_record(pub, _receipt(stray["id"]))], now=START)
+    after = await scheduler.get(pub.id)
+    assert (after.state, after.attention) == (S.DELETED, "delete")
+    again = await scheduler.delete(pub.id, actor="ann")
+    assert (again.state, again.attention) == (S.DELETED, None)
+    assert again.history[-1].data == {"post_ids": [stray["id"]]}
+    assert server.deleted == [pub.receipt.ref.id, stray["id"]]
+    assert stray["id"] not in server.posts
+
+
+async def test_a_receipt_recorded_while_deleting_is_deleted_too(make_scheduler, platform) -> None:
+    server = platform()
+    scheduler, pub = await published(make_scheduler)
+    stray = server.create("stray", "Hello", "acme")
+
+    async def record_once(receipt: Receipt) -> None:
+        if len(server.delete_tokens) == 1:
+            await scheduler.store.record_receipts([_record(pub, _receipt(stray["id"]))], now=START)
+
+    server.on_delete = record_once
+    deleted = await scheduler.delete(pub.id)
+    assert (deleted.state, deleted.attention) == (S.DELETED, None)
+    assert deleted.history[-1].data == {"post_ids": [pub.receipt.ref.id, stray["id"]]}
+    assert stray["id"] not in server.posts
+
+
+async def test_a_delete_that_times_out_says_so_and_leaves_it_published(
+    make_scheduler, platform
+) -> None:
+    server = platform()
+    scheduler, pub = await published(
+        make_scheduler, engine={"publish_timeout": dt.timedelta(milliseconds=20)}
+    )
+    never = asyncio.Event()
+    server.on_delete = lambda receipt: never.wait()
+    with pytest.raises(UnknownOutcome, match=rf"deleting publication {pub.id} .*timed out"):
+        await scheduler.delete(pub.id)
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+
+
 async def test_metrics_are_not_fetched_for_a_deleted_post(make_scheduler, platform, clock) -> None:
     server = platform()
     scheduler, pub = await published(make_scheduler)
@@ -145,6 +201,12 @@ async def test_metrics_are_not_fetched_for_a_deleted_post(make_scheduler, platfo
     await scheduler.run(until_idle=True)
     assert await scheduler.metrics(publication=pub.id) == []
     assert server.deleted == [pub.receipt.ref.id]
+
+
+def _receipt(post_id: str) -> Receipt:
+    return Receipt(
+        platform="fake", account_id="acme", parts=(PostRef(id=post_id),), published_at=START
+    )
 
 
 def _record(pub, receipt: Receipt, *, source: str = "person"):

@@ -224,6 +224,44 @@ async def test_evergreen_comes_back_until_its_limit(make_scheduler, platform, cl
 # -- concurrency, leases, shutdown ----------------------------------------------------------
 
 
+async def test_a_serving_worker_claims_again_once_outcomes_are_committed(
+    make_scheduler, platform, monkeypatch
+) -> None:
+    """With one publish in flight per account, an account's next post is claimed as soon
+    as its first one's outcome is committed, even while another account's publish is
+    still in flight (when the claim gap would hold claims back; it is made endless here,
+    so only the early claim can reach the second post)."""
+    import socialkit.schedule.engine.worker as worker_module
+
+    monkeypatch.setattr(worker_module, "_CLAIM_GAP", 1e9)
+    server = platform()
+    scheduler = await make_scheduler()
+    first, second = [
+        (await scheduler.schedule(Post(text=text), account(), at=START))[0]
+        for text in ("one", "two")
+    ]
+    (slow,) = await scheduler.schedule(Post(text="slow"), account("slow"), at=START)
+    second_sent = asyncio.Event()
+
+    async def hold_slow_until_second(call: dict) -> None:
+        if call["publication"] == second.id:
+            second_sent.set()
+        if call["publication"] == slow.id:
+            await second_sent.wait()
+
+    server.on_publish = hold_slow_until_second
+    stop = asyncio.Event()
+    worker = asyncio.create_task(scheduler.run(stop=stop))
+    try:
+        await asyncio.wait_for(second_sent.wait(), 60)  # a bound, not a measurement
+    finally:
+        stop.set()
+        await worker
+    acme = [c["publication"] for c in server.calls if c["account"] == "acme"]
+    assert acme == [first.id, second.id]
+    assert (await scheduler.get(slow.id)).state == S.PUBLISHED
+
+
 async def test_one_publish_in_flight_per_account(make_scheduler, platform) -> None:
     server = platform()
     running: dict[str, int] = {}

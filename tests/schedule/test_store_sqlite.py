@@ -20,6 +20,7 @@ from socialkit.errors import ConfigError, StoreError
 from socialkit.schedule.records import PublicationQuery
 from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, Migration
 from socialkit.schedule.stores._sqlite_thread import Checkpointer
+from socialkit.schedule.stores.base import SCHEMA_VERSION
 from socialkit.schedule.stores.sqlite import SqliteStore
 from tests.schedule.store_contract import POST, T0, StoreContract, pub
 
@@ -78,34 +79,36 @@ async def test_forward_migration_and_minimum_compatible_version(tmp_path: Path) 
     (kept,) = await v1.add([pub()], now=T0)
     await v1.close()
 
-    # v2 adds a column old code ignores: old workers may keep running (min_compatible 1)
-    v2_migration = Migration(
-        version=2,
-        min_compatible=1,
+    # The next release adds a column old code ignores: old workers may keep running.
+    now = SCHEMA_VERSION
+    nxt = Migration(
+        version=now + 1,
+        min_compatible=now,
         statements=("ALTER TABLE publications ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",),
     )
-    v2 = SqliteStore(url, migrations=(*MIGRATIONS, v2_migration), code_version=2)
+    v2 = SqliteStore(url, migrations=(*MIGRATIONS, nxt), code_version=now + 1)
     await v2.open()
     info = await v2.schema()
-    assert (info.version, info.min_compatible, info.code_version) == (2, 1, 2)
+    assert (info.version, info.min_compatible, info.code_version) == (now + 1, now, now + 1)
     assert (await v2.get(kept)).id == kept  # nothing was dropped
+    assert await v2._read(lambda c: c.execute("SELECT priority FROM publications").fetchall())
     await v2.close()
 
-    old = SqliteStore(url)  # code schema 1 against a v2 database: still compatible
+    old = SqliteStore(url)  # this code against the next release's database: compatible
     await old.open()
-    assert (await old.schema()).version == 2
+    assert (await old.schema()).version == now + 1
     assert len((await old.list_publications(PublicationQuery())).items) == 1
     await old.close()
 
-    # v3 changes something old code would get wrong: it must refuse to run
-    v3_migration = Migration(
-        version=3, min_compatible=3, statements=("CREATE TABLE v3_only (x INTEGER)",)
+    # The release after changes something old code would get wrong: it must refuse to run
+    after = Migration(
+        version=now + 2, min_compatible=now + 2, statements=("CREATE TABLE v3_only (x INTEGER)",)
     )
-    v3 = SqliteStore(url, migrations=(*MIGRATIONS, v2_migration, v3_migration), code_version=3)
+    v3 = SqliteStore(url, migrations=(*MIGRATIONS, nxt, after), code_version=now + 2)
     await v3.open()
     await v3.close()
     refused = SqliteStore(url)
-    with pytest.raises(StoreError, match="needs socialkit schema 3 or newer"):
+    with pytest.raises(StoreError, match=f"needs socialkit schema {now + 2} or newer"):
         await refused.open()
 
 

@@ -172,8 +172,8 @@ def delete_command(
             p = scheduler.delete(publication_id, actor=actor or default_actor(), reason=reason)
         except PlatformError as exc:
             raise fail(
-                f"the platform did not delete publication {publication_id} ({exc}); "
-                "it stays published",
+                f"publication {publication_id} was not deleted: {exc}. It stays published "
+                "(a thread's first parts may be gone already); run delete again"
             ) from None
     emit(None, as_json=False, text=f"deleted {publication_line(p)}")
 

@@ -130,7 +130,7 @@ def queue_command(
 
 # -- reading ----------------------------------------------------------------------------
 
-_ATTENTION = ("reconcile", "reauth")  # why a publication waits for a person
+_ATTENTION = ("reconcile", "reauth", "delete")  # why a publication waits for a person
 
 
 def list_command(

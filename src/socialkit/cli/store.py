@@ -239,7 +239,8 @@ def prune_command(
         typer.Option(
             "--older-than",
             metavar="AGE",
-            help="Remove publications that finished (published, failed, missed, cancelled) "
+            help="Remove publications that finished (published, failed, missed, cancelled, "
+            "deleted) "
             "longer ago than this, e.g. 90d, 12h, 2w.",
         ),
     ],

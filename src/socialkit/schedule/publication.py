@@ -156,7 +156,8 @@ class Publication(SocialModel):
         receipts: every receipt recorded, in order.
         problems: validation problems that stopped it.
         last_error: the last platform error.
-        attention: why a person is needed (``reconcile``, ``reauth``), or ``None``.
+        attention: why a person is needed (``reconcile``, ``reauth``, or ``delete``: a
+            receipt came in after the post was deleted), or ``None``.
         created_at, updated_at: bookkeeping.
         history: the publication's events, when requested.
     """

@@ -30,6 +30,7 @@ __all__ = [
     "CLAIMABLE_STATES",
     "EDITABLE_STATES",
     "LEASED_STATES",
+    "RECEIPT_KEEPS",
     "TERMINAL_STATES",
     "TRANSITIONS",
     "PublicationState",
@@ -78,7 +79,7 @@ TRANSITIONS: dict[PublicationState, frozenset[PublicationState]] = {
     S.FAILED: frozenset({S.SCHEDULED}),
     S.MISSED: frozenset({S.SCHEDULED}),
     S.CANCELLED: frozenset(),
-    S.DELETED: frozenset(),
+    S.DELETED: frozenset({S.DELETED}),
 }
 """Legal moves. A receipt is the one exception: it publishes from any state but deleted."""
 
@@ -96,6 +97,10 @@ EDITABLE_STATES = frozenset({S.DRAFT, S.PENDING_APPROVAL, S.SCHEDULED, S.RETRY_W
 
 ACTIVE_STATES = frozenset(set(PublicationState) - TERMINAL_STATES)
 """Everything not terminal."""
+
+RECEIPT_KEEPS = frozenset({S.PUBLISHED, S.DELETED})
+"""States a receipt does not move to ``published`` (a receipt for a deleted publication
+marks it for a person instead: ``attention="delete"``)."""
 
 
 def can_transition(source: PublicationState, target: PublicationState) -> bool:

@@ -12,7 +12,7 @@ import asyncio
 import functools
 from typing import TYPE_CHECKING
 
-from socialkit.errors import StaleTransition, Unsupported
+from socialkit.errors import StaleTransition, UnknownOutcome, Unsupported
 from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.publication import Approval
@@ -312,40 +312,90 @@ async def delete(
     publication moves to ``deleted`` (its receipts and history stay).
 
     The platform is asked first, so a refusal (:class:`~socialkit.errors.Unsupported`, a
-    permission error) leaves the publication ``published``. Running it again after a
-    crash between the two steps is safe: adapters treat a post already gone as deleted.
-    Every distinct receipt is deleted (a post the platform made twice goes twice).
+    permission error) leaves the publication ``published`` (a thread's first parts may
+    already be gone: run it again). Running it again after a crash between the two steps
+    is safe: adapters treat a post already gone as deleted. Every distinct receipt is
+    deleted (a post the platform made twice goes twice), including receipts recorded
+    while the deletion ran; one recorded after it marks the publication for a person
+    (``attention="delete"``), and deleting again takes that post down too.
     """
-    p = await s.store.get(publication_id)
-    if p.state != S.PUBLISHED:
+    p = await s.store.get(publication_id, history=True)
+    gone = _deleted_post_ids(p)
+    pending = _live_receipts(p, gone)
+    if p.state == S.DELETED and not pending:
+        raise _refuse(p, "delete", "published, or deleted with a receipt recorded since")
+    if p.state not in (S.PUBLISHED, S.DELETED):
         raise _refuse(p, "delete", "published")
     if not p.receipts:
         raise StaleTransition(f"cannot delete publication {p.id}: it has no receipt")
     account = await s.account(p.workspace, p.account_id)
     platform = s.registry.platform(account.platform)
+    if not platform.capabilities.delete:
+        raise Unsupported(f"{platform.name} cannot delete posts (its capabilities say so)")
     ctx = (await s.context(account, platform)).evolve(publication_id=p.id)
     if not (await s.capabilities(account, platform, ctx)).delete:
-        raise Unsupported(f"{platform.name} cannot delete posts (its capabilities say so)")
-    done: list[tuple[str, ...]] = []
-    for stored in p.receipts:
-        refs = tuple(ref.id for ref in stored.receipt.parts)
-        if refs in done:
-            continue
-        async with asyncio.timeout(s.config.publish_timeout.total_seconds()):
-            # An expired token is refreshed once (nothing was deleted with it).
-            await with_refresh(platform, ctx, functools.partial(platform.delete, stored.receipt))
-        done.append(refs)
+        raise Unsupported(f"{platform.name} cannot delete posts (its server says so)")
+    timeout = s.config.publish_timeout.total_seconds()
+    deleted: list[str] = []
+    while pending:
+        for receipt in pending:
+            try:
+                async with asyncio.timeout(timeout):
+                    # An expired token is refreshed once (the refused call deleted nothing).
+                    await with_refresh(platform, ctx, functools.partial(platform.delete, receipt))
+            except TimeoutError:
+                raise UnknownOutcome(
+                    f"deleting publication {p.id} on {platform.name} timed out after "
+                    f"{timeout:g} s; some parts may be gone: run delete again"
+                ) from None
+            ids = _post_ids(receipt)
+            deleted.extend(ids)
+            gone.update(ids)
+        # A receipt recorded meanwhile (a worker that lost its lease, say) goes too.
+        p = await s.store.get(publication_id, history=True)
+        pending = _live_receipts(p, gone)
     return await _commit(
         s,
         p,
         Transition(
             id=p.id,
-            expect_state=S.PUBLISHED,
+            expect_state=p.state,
             expect_attempt=p.attempt,
             to=S.DELETED,
             kind="deleted",
             actor=actor,
             reason=reason or f"deleted by {actor}",
-            data={"post_ids": [ref for refs in done for ref in refs]},
+            data={"post_ids": deleted},
         ),
     )
+
+
+def _post_ids(receipt: Receipt) -> list[str]:
+    """Every post a receipt names: its parts and a first comment."""
+    ids = [ref.id for ref in receipt.parts]
+    if receipt.first_comment is not None:
+        ids.append(receipt.first_comment.id)
+    return ids
+
+
+def _deleted_post_ids(p: Publication) -> set[str]:
+    """The posts earlier deletions of ``p`` took down (from its history)."""
+    gone: set[str] = set()
+    for event in p.history:
+        ids = event.data.get("post_ids") if event.kind == "deleted" and event.data else None
+        if isinstance(ids, list):
+            gone.update(str(post_id) for post_id in ids)
+    return gone
+
+
+def _live_receipts(p: Publication, gone: set[str]) -> list[Receipt]:
+    """``p``'s receipts naming a post not taken down yet, each distinct one once."""
+    live: list[Receipt] = []
+    seen: set[tuple[str, ...]] = set()
+    for stored in p.receipts:
+        ids = tuple(_post_ids(stored.receipt))
+        if ids in seen or gone.issuperset(ids):
+            continue
+        seen.add(ids)
+        live.append(stored.receipt)
+    return live

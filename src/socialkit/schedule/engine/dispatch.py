@@ -94,9 +94,9 @@ class Dispatcher:
         self.jobs: dict[str, Job] = {}
         self._starts: GroupCommitter[PublishStart, bool] = GroupCommitter(self._flush_starts)
         self._finish: GroupCommitter[Completion, bool] = GroupCommitter(self._flush_finish)
-        # Called as a batch of outcomes goes to the store: the worker claims again at
-        # once, so its claim is queued behind the commit that frees those accounts.
-        self.on_finishing: Callable[[], None] | None = None
+        # Called once a batch of outcomes is committed (those accounts are free again):
+        # the worker claims at once instead of waiting out its claim gap.
+        self.on_finished: Callable[[], None] | None = None
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -373,10 +373,10 @@ class Dispatcher:
             await store.set_budget(budget, now=now)
         receipts = [i.receipt for i in items if i.receipt is not None]
         transitions = [i.transition for i in items if i.transition is not None]
-        if self.on_finishing is not None:
-            self.on_finishing()
         moved = iter(await store.record_receipts(receipts, now=now) if receipts else [])
         applied = iter(await store.apply(transitions, now=now) if transitions else [])
+        if self.on_finished is not None:
+            self.on_finished()
         results = []
         notify = self.s.notifier.active
         for item in items:

@@ -63,8 +63,8 @@ class Worker:
         self._finished = 0
         self._claim_gap_until: float | None = None
         self._due_hint: dt.datetime | None = None
-        # Set when a batch of outcomes is being committed: accounts are about to be
-        # freed, so the next claim goes now (queued behind that commit), not after a gap.
+        # Set when a batch of outcomes is committed: those accounts are free, so the next
+        # claim goes now, not after the claim gap.
         self._claim_now = asyncio.Event()
 
     @property
@@ -83,11 +83,11 @@ class Worker:
         def notify() -> None:
             loop.call_soon_threadsafe(wake.set)
 
-        def finishing() -> None:
+        def finished() -> None:
             self._claim_now.set()
             wake.set()
 
-        self.dispatcher.on_finishing = finishing
+        self.dispatcher.on_finished = finished
 
         if not until_idle:
             # A serving worker builds its pooled HTTP client (loading CA certificates
@@ -171,7 +171,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await beats
             unsubscribe()
-            self.dispatcher.on_finishing = None
+            self.dispatcher.on_finished = None
         return stats
 
     async def _expire(self, now: dt.datetime) -> None:

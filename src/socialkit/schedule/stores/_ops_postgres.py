@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from socialkit.schedule.states import TERMINAL_STATES
 from socialkit.schedule.stores._postgres_schema import read_schema
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ __all__ = [
     "write",
 ]
 
-TERMINAL = ("published", "failed", "missed", "cancelled", "deleted")
+TERMINAL = tuple(sorted(state.value for state in TERMINAL_STATES))
 
 
 def _select(table: Table) -> str:

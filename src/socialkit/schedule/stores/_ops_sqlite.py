@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from socialkit.schedule.states import TERMINAL_STATES
 from socialkit.schedule.stores._common import from_us, to_us
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SqliteFile"]
 
-TERMINAL = ("published", "failed", "missed", "cancelled", "deleted")
+TERMINAL = tuple(sorted(state.value for state in TERMINAL_STATES))
 
 
 class SqliteFile:

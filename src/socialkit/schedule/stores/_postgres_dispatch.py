@@ -132,6 +132,12 @@ moved AS (
         AND pub.id IN (SELECT id FROM ins)
     RETURNING p.id
 ),
+revived AS (
+    -- live again after it was taken down: a person deletes it again
+    UPDATE publications p SET attention = 'delete', updated_at = t.now
+    FROM pub, t
+    WHERE p.id = pub.id AND pub.state = 'deleted' AND pub.id IN (SELECT id FROM ins)
+),
 parts AS (
     INSERT INTO receipt_posts (platform, post_id, publication_id)
     SELECT pub.platform, x.post_id, x.id

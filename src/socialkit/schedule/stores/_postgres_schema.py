@@ -234,8 +234,9 @@ _V1 = (
 
 # Version 2 allows ``deleted`` (a published post taken down by a person). The new check
 # admits every state the old one did, so rows already there need no scan (NOT VALID:
-# instant, and still enforced on every write). Code of version 1 keeps running: it never
-# claims or writes a deleted publication (it cannot read one back).
+# instant, and still enforced on every write). Code of version 1 must stop: it cannot read
+# a deleted publication back (an event-log follower would stop at the first deletion),
+# and a receipt it records would publish a deleted one again.
 _V2 = (
     "ALTER TABLE publications DROP CONSTRAINT IF EXISTS publications_state_check",
     f"ALTER TABLE publications ADD CONSTRAINT publications_state_check "
@@ -278,7 +279,7 @@ _V3 = (
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
-    Migration(version=2, min_compatible=1, statements=_V2),
+    Migration(version=2, min_compatible=2, statements=_V2),
     Migration(version=3, min_compatible=1, statements=_V3),
 )
 

@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from socialkit.schedule.records import Budget, Claim, Moved, Transition
-from socialkit.schedule.states import PublicationState
+from socialkit.schedule.states import RECEIPT_KEEPS, PublicationState
 from socialkit.schedule.stores._common import covered, from_us, missed_ids, select_claims, to_us
 from socialkit.schedule.stores._sqlite_rows import (
     EVENT_SQL,
@@ -507,6 +507,7 @@ def record_receipts(
     published: list[str] = []
     events: list[tuple[Any, ...]] = []
     tasks: list[tuple[str, int, str]] = []
+    revived: list[str] = []
     for record in receipts:
         key = (record.id, record.attempt, record.source)
         if key in kept:
@@ -526,7 +527,9 @@ def record_receipts(
             )
         )
         posts.extend((platform, ref.id, record.id) for ref in record.receipt.parts)
-        moved = state not in (S.PUBLISHED, S.DELETED)
+        moved = state not in RECEIPT_KEEPS
+        if state == S.DELETED:
+            revived.append(record.id)  # live again after it was taken down: a person
         if moved:
             rows[record.id] = ["published", *rows[record.id][1:]]
             published.append(record.id)
@@ -575,6 +578,9 @@ def record_receipts(
         "lease_expires_at = NULL, attention = NULL, updated_at = ?",
         (now,),
         published,
+    )
+    update_ids(
+        conn, "UPDATE publications SET attention = 'delete', updated_at = ?", (now,), revived
     )
     insert_events(conn, events)
     insert_rows(conn, "INSERT INTO metric_tasks (publication_id, due_at, label) VALUES ", tasks)

@@ -195,9 +195,10 @@ _V1 = (
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
-    # Version 2 adds the ``deleted`` state. SQLite keeps states unchecked, so nothing
-    # changes but the number (version 1 code keeps running; it never writes that state).
-    Migration(version=2, min_compatible=1, statements=()),
+    # Version 2 adds the ``deleted`` state. SQLite keeps states unchecked, so only the
+    # number changes; version 1 code must stop (it cannot read a deleted publication,
+    # and a receipt it records would publish one again).
+    Migration(version=2, min_compatible=2, statements=()),
 )
 
 

@@ -64,7 +64,7 @@ __all__ = ["MIN_COMPATIBLE_SCHEMA", "SCHEMA_VERSION", "Store"]
 
 SCHEMA_VERSION = 2
 """The schema this code writes. Stores migrate forward to it when they open."""
-MIN_COMPATIBLE_SCHEMA = 1
+MIN_COMPATIBLE_SCHEMA = 2
 """The oldest code schema that can still run against a store at :data:`SCHEMA_VERSION`."""
 
 

@@ -22,6 +22,7 @@ from socialkit.schedule.records import (
 from socialkit.schedule.states import (
     CLAIMABLE_STATES,
     LEASED_STATES,
+    RECEIPT_KEEPS,
     PublicationState,
 )
 from socialkit.schedule.stores._common import (
@@ -489,7 +490,11 @@ class MemoryStore(MemoryBase):
                 for ref in record.receipt.parts:
                     self._receipt_posts.setdefault((row.platform, ref.id), row.id)
                 before = row.state
-                moved = before not in (S.PUBLISHED, S.DELETED)
+                moved = before not in RECEIPT_KEEPS
+                if before == S.DELETED:
+                    # Live again after it was taken down: a person deletes it again.
+                    row.attention = "delete"
+                    row.updated_at = now
                 if moved:
                     row.state = S.PUBLISHED
                     row.lease_owner = None

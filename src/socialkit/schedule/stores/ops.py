@@ -9,7 +9,7 @@ lives inside one process, so there is nothing to operate on from outside):
 * :func:`store_status` — counts by state, due work and the oldest due time, what needs a
   person, live workers, pause switches.
 * :func:`prune_store` — delete finished publications (published, failed, missed,
-  cancelled) last changed before a cutoff, with their receipts, checkpoints, metric
+  cancelled, deleted) last changed before a cutoff, with their receipts, checkpoints, metric
   tasks and events; old events not about a publication; revisions nothing uses; and on
   request old metric snapshots (kept by default: they are the analytics series).
 * :func:`copy_store` — copy every table (publications with their receipts, checkpoints
