@@ -221,3 +221,29 @@ async def test_version_3_lists_every_row_with_leased_ones_kept_out_of_the_listin
     done = ReceiptRecord(id=rest[0].id, attempt=rest[0].attempt, receipt=receipt(post_id="p2"))
     assert await current.record_receipts([done], now=later) == [True]
     assert (await first.get(rest[0].id)).state == S.PUBLISHED
+
+
+async def test_a_migration_gives_up_on_a_table_another_session_holds(
+    open_store: Any, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long report holds the table: the migration stops after its lock timeout, changes
+    nothing and says why, instead of queueing every worker's claim behind its ALTER."""
+    import psycopg
+
+    from socialkit.schedule.stores import _postgres_schema
+    from tests.postgres.support import POSTGRES_URL
+
+    store = await open_store(clock="caller")
+    await store.put_revision(POST, now=T0)
+    await store.add([pub("a")], now=T0)
+    monkeypatch.setattr(_postgres_schema, "MIGRATION_LOCK_TIMEOUT", 0.2)
+    report = await psycopg.AsyncConnection.connect(POSTGRES_URL)
+    async with report, report.transaction():
+        await report.execute(f'SELECT count(*) FROM "{schema}".publications')
+        with pytest.raises(StoreError, match=r"waited more than 0\.2 s .*nothing was changed"):
+            await open_store(clock="caller", migrations=(*MIGRATIONS, V2), code_version=LATEST + 1)
+    assert (await store.schema()).version == SCHEMA_VERSION  # unchanged
+    migrated = await open_store(
+        clock="caller", migrations=(*MIGRATIONS, V2), code_version=LATEST + 1
+    )
+    assert (await migrated.schema()).version == LATEST + 1

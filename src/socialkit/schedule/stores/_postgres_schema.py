@@ -277,6 +277,9 @@ _V3 = (
     "WHERE lease_expires_at IS NULL",
 )
 
+MIGRATION_LOCK_TIMEOUT = 10.0
+"""Seconds a migration waits for a table lock before it gives up (see :func:`migrate`)."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
     Migration(version=2, min_compatible=2, statements=_V2),
@@ -315,19 +318,65 @@ async def migrate(
     migrations: Sequence[Migration] = MIGRATIONS,
     code_version: int,
     apply: bool = True,
+    lock_timeout: float | None = None,
 ) -> SchemaInfo:
     """Bring ``schema`` forward to ``code_version`` in one transaction (``apply=False``
     only checks compatibility).
 
+    A migration's ``ALTER`` waits for every query on its table to end, and while it waits
+    every worker's claim waits behind it: it gives up after ``lock_timeout`` seconds
+    (:data:`MIGRATION_LOCK_TIMEOUT` by default) instead, changing nothing, so a long
+    report or a backup cannot stall the workers.
+
     Raises:
         StoreError: the store needs newer code (its ``min_compatible`` is above
-            ``code_version``), or it is empty and ``apply`` is off.
+            ``code_version``), it is empty and ``apply`` is off, or a table stayed
+            locked longer than ``lock_timeout``.
     """
+    from psycopg import errors
+
+    if lock_timeout is None:
+        lock_timeout = MIGRATION_LOCK_TIMEOUT
+    try:
+        return await _migrate(
+            conn,
+            schema=schema,
+            lock_space=lock_space,
+            where=where,
+            migrations=migrations,
+            code_version=code_version,
+            apply=apply,
+            lock_timeout=lock_timeout,
+        )
+    except errors.LockNotAvailable:
+        raise StoreError(
+            f"migrating the store at {where} waited more than {lock_timeout:g} s for a table "
+            "another session is using (a long query, a backup?); nothing was changed: "
+            "migrate again once it is done"
+        ) from None
+
+
+async def _migrate(
+    conn: AsyncConnection[tuple[object, ...]],
+    *,
+    schema: str,
+    lock_space: int,
+    where: str,
+    migrations: Sequence[Migration],
+    code_version: int,
+    apply: bool,
+    lock_timeout: float,
+) -> SchemaInfo:
     from psycopg import sql
 
     async with conn.transaction():
         # One migrator at a time per schema; the others wait, then find nothing to do.
         await conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (lock_space,))
+        await conn.execute(
+            sql.SQL("SET LOCAL lock_timeout = {}").format(
+                sql.Literal(f"{int(lock_timeout * 1000)}ms")
+            )
+        )
         await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         version, min_compatible = await read_schema(conn)
         refusal = incompatible(version, min_compatible, code_version, where)
