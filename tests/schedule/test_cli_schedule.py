@@ -549,6 +549,7 @@ def test_delete_takes_a_published_post_down(project: Path, capsys) -> None:
     code, out, err = cli(capsys, "delete", pub["id"], "--yes", "--reason", "wrong price")
     assert code == 0, err
     assert out.startswith("deleted ")
+    assert "file://" not in out  # the page it pointed to is gone
     assert "Hello from the scheduler" not in page.read_text()
     code, out, _ = cli(capsys, "show", pub["id"], "--json")
     shown = json.loads(out)

@@ -132,7 +132,8 @@ def publication_row(p: Publication) -> dict[str, Any]:
 def publication_line(p: Publication) -> str:
     note = f"  needs {p.attention}" if p.attention else ""
     campaign = f"  [{p.campaign}]" if p.campaign else ""
-    url = f"  {p.receipt.url}" if p.receipt and p.receipt.url else ""
+    live = p.state != "deleted"  # a deleted post's address leads nowhere
+    url = f"  {p.receipt.url}" if live and p.receipt and p.receipt.url else ""
     return f"{p.id}  {p.state.value:<16} {local_time(p):<28} {p.account_id}{campaign}{note}{url}"
 
 
