@@ -118,8 +118,7 @@ FROM upd ORDER BY ord
 
 
 _UNCAPPED_SQL = f"""
-WITH {_LEASED_CTE},
-held AS ({held_accounts_sql()} UNION ALL {_BUDGETED}),
+WITH held AS ({held_accounts_sql(capped=False)} UNION ALL {_BUDGETED}),
 rec AS (
     SELECT 0 AS k, p.id, p.state, p.run_at FROM publications p
     WHERE %(reconcile)s AND {_RECONCILABLE} AND p.run_at <= {NOW} AND {_OPEN}

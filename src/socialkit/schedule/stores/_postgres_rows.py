@@ -86,13 +86,15 @@ def unpaused_sql(alias: str) -> str:
     )
 
 
-def held_accounts_sql() -> str:
+def held_accounts_sql(*, capped: bool = True) -> str:
     """SQL selecting ``(workspace, account_id)`` of accounts nothing may be sent to now:
-    at their in-flight limit (``%(per_account)s``; needs the ``leased`` CTE), needing a
-    person, out of budget or blocked, or under an account pause switch."""
+    at their in-flight limit (``%(per_account)s``; needs the ``leased`` CTE; left out
+    unless ``capped``), needing a person, out of budget or blocked, or under an account
+    pause switch."""
+    at_limit = "SELECT workspace, account_id FROM leased WHERE n >= %(per_account)s UNION ALL "
     return (
-        "SELECT workspace, account_id FROM leased WHERE n >= %(per_account)s "
-        "UNION ALL SELECT workspace, id FROM accounts WHERE status = 'needs_reauth' "
+        f"{at_limit if capped else ''}"
+        "SELECT workspace, id AS account_id FROM accounts WHERE status = 'needs_reauth' "
         "UNION ALL SELECT workspace, account_id FROM budgets WHERE scope = 'default' AND "
         f"((remaining IS NOT NULL AND remaining <= 0 AND reset_at > {NOW}) "
         f"OR blocked_until > {NOW}) "
