@@ -254,12 +254,16 @@ _V2 = (
 #   index entry costs a ``memcmp`` per comparison instead of the locale's ``strcoll``.
 #   Changing only the collation leaves the rows where they are; the indexes on those
 #   columns are rebuilt, under lock (writers wait for the migration).
+# * Metric tasks and receipt posts lose their index by publication: it served only
+#   ``socialkit store prune``, which now reads those tables once instead; every receipt
+#   wrote four entries to them (three tasks and a post).
 #
-# Code of versions 1 and 2 keeps running against it (same tables, same columns); its
-# lists go without the listing indexes.
+# Code of version 2 keeps running against it (same tables, same columns); its lists go
+# without the listing indexes.
 _C = 'TYPE text COLLATE "C"'
 _V3 = (
     "DROP INDEX publications_listing, publications_state, publications_account",
+    "DROP INDEX metric_tasks_publication, receipt_posts_publication",
     f"ALTER TABLE publications ALTER id {_C}, ALTER workspace {_C}, ALTER account_id {_C}, "
     f"ALTER idempotency_key {_C}, ALTER campaign {_C}, ALTER rule_id {_C}",
     f"ALTER TABLE events ALTER publication_id {_C}",
@@ -283,7 +287,7 @@ MIGRATION_LOCK_TIMEOUT = 10.0
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
     Migration(version=2, min_compatible=2, statements=_V2),
-    Migration(version=3, min_compatible=1, statements=_V3),
+    Migration(version=3, min_compatible=2, statements=_V3),
 )
 
 
