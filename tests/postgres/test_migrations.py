@@ -20,8 +20,7 @@ from tests.schedule.store_contract import LEASE, POST, T0, pub, receipt
 
 pytestmark = pytest.mark.postgres
 
-# The simulated releases come after every migration this code knows (which may run
-# ahead of the schema number it writes, while a migration waits for it).
+# The simulated releases come after every migration this code knows.
 LATEST = MIGRATIONS[-1].version
 
 V2 = Migration(
@@ -146,12 +145,13 @@ async def test_version_2_lets_a_version_1_store_hold_deleted_publications(
     assert (await current.get(kept)).state == S.DELETED
 
 
-async def test_version_3_lists_every_row_with_leased_ones_kept_out_of_the_listing_indexes(
+async def test_version_2_lists_every_row_with_leased_ones_kept_out_of_the_listing_indexes(
     open_store: Any, schema: str
 ) -> None:
-    """A store made by schema 2 with publications in every phase of a send, migrated to
-    3: the listing indexes hold only rows without a lease, key columns compare bytewise,
-    and lists (new code and old) still return every row once, in order."""
+    """A store made by schema 1 with publications in every phase of a send, migrated to
+    2: the listing indexes hold only rows without a lease, key columns compare bytewise,
+    the indexes by publication are gone, and lists still return every row once, in
+    order; dispatch goes on."""
     import datetime as dt
 
     import psycopg
@@ -159,7 +159,7 @@ async def test_version_3_lists_every_row_with_leased_ones_kept_out_of_the_listin
     from socialkit.schedule.states import PublicationState as S
     from tests.postgres.support import POSTGRES_URL
 
-    first = await open_store(clock="caller", migrations=MIGRATIONS[:2], code_version=2)
+    first = await open_store(clock="caller", migrations=MIGRATIONS[:1], code_version=1)
     await first.put_revision(POST, now=T0)
     minute = dt.timedelta(minutes=1)
     ids = await first.add([pub(f"acct-{i % 2}", due=T0 + i * minute) for i in range(6)], now=T0)
@@ -171,8 +171,8 @@ async def test_version_3_lists_every_row_with_leased_ones_kept_out_of_the_listin
     record = ReceiptRecord(id=published.id, attempt=published.attempt, receipt=receipt())
     assert await first.record_receipts([record], now=later) == [True]
 
-    current = await open_store(clock="caller", migrations=MIGRATIONS[:3], code_version=3)
-    assert (await current.schema()).version == 3
+    current = await open_store(clock="caller")
+    assert (await current.schema()).version == 2
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         found = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
@@ -199,28 +199,27 @@ async def test_version_3_lists_every_row_with_leased_ones_kept_out_of_the_listin
         **{i: S.SCHEDULED for i in ids[3:]},
     }
     assert [sent.id, published.id, held.id] == ids[:3]
-    for store in (current, first):  # the old code lists it too
-        seen, cursor = [], None
-        while True:
-            page = await store.list_publications(PublicationQuery(limit=2, cursor=cursor))
-            seen.extend((p.id, p.state) for p in page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        assert seen == list(expected.items())
+    seen, cursor = [], None
+    while True:  # two at a time: pages end on leased and unleased rows alike
+        page = await current.list_publications(PublicationQuery(limit=2, cursor=cursor))
+        seen.extend((p.id, p.state) for p in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == list(expected.items())
     one_account = await current.list_publications(PublicationQuery(account_id="acct-0"))
     assert [p.id for p in one_account.items] == ids[0::2]
     leased = await current.list_publications(PublicationQuery(states=(S.CLAIMED, S.PUBLISHING)))
     assert [p.id for p in leased.items] == ids[:1] + ids[2:3]
 
-    # Both releases go on dispatching on the migrated schema.
-    rest = await first.claim("old", now=later, limit=5, lease=LEASE, per_account=None)
+    # Dispatch goes on: the leases taken before the migration hold, the rest is claimed.
+    rest = await current.claim("new", now=later, limit=5, lease=LEASE, per_account=None)
     assert [c.id for c in rest] == ids[3:]
-    start = PublishStart(id=rest[0].id, attempt=rest[0].attempt)
-    assert await current.mark_publishing([start], worker="old", now=later, lease=LEASE) == [True]
-    done = ReceiptRecord(id=rest[0].id, attempt=rest[0].attempt, receipt=receipt(post_id="p2"))
+    start = PublishStart(id=held.id, attempt=held.attempt)
+    assert await current.mark_publishing([start], worker="w", now=later, lease=LEASE) == [True]
+    done = ReceiptRecord(id=held.id, attempt=held.attempt, receipt=receipt(post_id="p2"))
     assert await current.record_receipts([done], now=later) == [True]
-    assert (await first.get(rest[0].id)).state == S.PUBLISHED
+    assert (await current.get(held.id)).state == S.PUBLISHED
 
 
 async def test_a_migration_gives_up_on_a_table_another_session_holds(

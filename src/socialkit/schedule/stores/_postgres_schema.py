@@ -243,7 +243,8 @@ _V2 = (
     f"CHECK (state IN ({_STATES}, 'deleted')) NOT VALID",
 )
 
-# Version 3 makes each dispatch step write fewer, cheaper index entries.
+# Version 2 also makes each dispatch step write fewer, cheaper index entries (it was not
+# released before these were added to it):
 #
 # * The listing indexes (by due time, state, account) hold only rows without a lease. A
 #   row is not updated in place when an indexed column changes, so every index used to
@@ -257,11 +258,8 @@ _V2 = (
 # * Metric tasks and receipt posts lose their index by publication: it served only
 #   ``socialkit store prune``, which now reads those tables once instead; every receipt
 #   wrote four entries to them (three tasks and a post).
-#
-# Code of version 2 keeps running against it (same tables, same columns); its lists go
-# without the listing indexes.
 _C = 'TYPE text COLLATE "C"'
-_V3 = (
+_V2_INDEXES = (
     "DROP INDEX publications_listing, publications_state, publications_account",
     "DROP INDEX metric_tasks_publication, receipt_posts_publication",
     f"ALTER TABLE publications ALTER id {_C}, ALTER workspace {_C}, ALTER account_id {_C}, "
@@ -286,8 +284,7 @@ MIGRATION_LOCK_TIMEOUT = 10.0
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
-    Migration(version=2, min_compatible=2, statements=_V2),
-    Migration(version=3, min_compatible=2, statements=_V3),
+    Migration(version=2, min_compatible=2, statements=(*_V2, *_V2_INDEXES)),
 )
 
 
