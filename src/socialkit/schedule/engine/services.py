@@ -17,7 +17,7 @@ from socialkit.platforms.render import render
 from socialkit.platforms.validation import validate
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Awaitable, Callable, Mapping
 
     import httpx
 
@@ -97,6 +97,9 @@ class Services:
     _stored_revisions: _Lru[str, bool] = attrs.Factory(lambda: _Lru(4096))
     _stored_accounts: _Lru[tuple[str, str], Account] = attrs.Factory(lambda: _Lru(4096))
     _pauses: tuple[float, list[PauseScope]] | None = None
+    # Lookups in flight, by key: callers that miss the cache together (every publication
+    # of an account when its entry expires) share one store read.
+    _loading: dict[tuple[str, ...], asyncio.Future[Any]] = attrs.Factory(dict)
 
     def http(self) -> httpx.AsyncClient:
         """The shared, pooled HTTP client (created on first use)."""
@@ -120,9 +123,30 @@ class Services:
         """A pinned post revision (immutable, so cached)."""
         found = self._posts.get(revision)
         if found is None:
-            found = await self.store.get_revision(revision)
-            self._posts.put(revision, found)
+
+            async def load() -> Post:
+                post = await self.store.get_revision(revision)
+                self._posts.put(revision, post)
+                return post
+
+            found = await self._once(("post", revision), load)
         return found
+
+    async def _once(self, key: tuple[str, ...], load: Callable[[], Awaitable[V]]) -> V:
+        """``load()``, shared by every caller asking for ``key`` while it runs (one
+        caller giving up does not cancel it for the others)."""
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(load())
+            self._loading[key] = pending
+
+            def done(finished: asyncio.Future[Any]) -> None:
+                if self._loading.get(key) is finished:
+                    del self._loading[key]
+
+            pending.add_done_callback(done)
+        result: V = await asyncio.shield(pending)
+        return result
 
     async def store_revision(self, post: Post) -> str:
         """Pin ``post`` in the store (once per process and revision); returns its hash."""
@@ -167,12 +191,20 @@ class Services:
         key = (workspace, account_id)
         found = self._accounts.get(key)
         if found is None:
-            found = (await self.store.get_account(account_id, workspace=workspace)).account
-            self._accounts.put(key, found)
+            loading = ("account", workspace, account_id)
+
+            async def load() -> Account:
+                account = (await self.store.get_account(account_id, workspace=workspace)).account
+                if self._loading.get(loading) is asyncio.current_task():  # not forgotten since
+                    self._accounts.put(key, account)
+                return account
+
+            found = await self._once(loading, load)
         return found
 
     def forget_account(self, workspace: str, account_id: str) -> None:
         self._accounts.drop((workspace, account_id))
+        self._loading.pop(("account", workspace, account_id), None)  # later callers read anew
         self._capabilities.drop((workspace, account_id))
 
     async def context(self, account: Account, platform: Platform) -> Context:
