@@ -51,7 +51,7 @@ async def test_a_failed_read_fails_every_waiter_and_is_not_kept(make_scheduler, 
         *(s.account("default", "nobody") for _ in range(5)), return_exceptions=True
     )
     assert all(isinstance(r, Exception) for r in results)
-    assert s._loading == {}
+    assert len(s._loading) == 0
     await scheduler.add_account(account("nobody"))
     assert (await s.account("default", "nobody")).id == "nobody"
 

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
+from socialkit._shared import SharedCalls
 from socialkit.models.credentials import Credentials
 from socialkit.platforms.context import Context
 from socialkit.platforms.render import render
 from socialkit.platforms.validation import validate
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Mapping
 
     import httpx
 
@@ -99,7 +100,7 @@ class Services:
     _pauses: tuple[float, list[PauseScope]] | None = None
     # Lookups in flight, by key: callers that miss the cache together (every publication
     # of an account when its entry expires) share one store read.
-    _loading: dict[tuple[str, ...], asyncio.Future[Any]] = attrs.Factory(dict)
+    _loading: SharedCalls = attrs.Factory(SharedCalls)
 
     def http(self) -> httpx.AsyncClient:
         """The shared, pooled HTTP client (created on first use)."""
@@ -129,24 +130,8 @@ class Services:
                 self._posts.put(revision, post)
                 return post
 
-            found = await self._once(("post", revision), load)
+            found = await self._loading.run(("post", revision), load)
         return found
-
-    async def _once(self, key: tuple[str, ...], load: Callable[[], Awaitable[V]]) -> V:
-        """``load()``, shared by every caller asking for ``key`` while it runs (one
-        caller giving up does not cancel it for the others)."""
-        pending = self._loading.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(load())
-            self._loading[key] = pending
-
-            def done(finished: asyncio.Future[Any]) -> None:
-                if self._loading.get(key) is finished:
-                    del self._loading[key]
-
-            pending.add_done_callback(done)
-        result: V = await asyncio.shield(pending)
-        return result
 
     async def store_revision(self, post: Post) -> str:
         """Pin ``post`` in the store (once per process and revision); returns its hash."""
@@ -195,16 +180,16 @@ class Services:
 
             async def load() -> Account:
                 account = (await self.store.get_account(account_id, workspace=workspace)).account
-                if self._loading.get(loading) is asyncio.current_task():  # not forgotten since
+                if self._loading.is_current(loading):  # not forgotten since
                     self._accounts.put(key, account)
                 return account
 
-            found = await self._once(loading, load)
+            found = await self._loading.run(loading, load)
         return found
 
     def forget_account(self, workspace: str, account_id: str) -> None:
         self._accounts.drop((workspace, account_id))
-        self._loading.pop(("account", workspace, account_id), None)  # later callers read anew
+        self._loading.forget(("account", workspace, account_id))  # later callers read anew
         self._capabilities.drop((workspace, account_id))
 
     async def context(self, account: Account, platform: Platform) -> Context:

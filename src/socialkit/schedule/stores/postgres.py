@@ -34,6 +34,7 @@ import random
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from socialkit._shared import SharedCalls
 from socialkit.errors import ConfigError, StoreError
 from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores import _postgres_claim as claiming
@@ -128,7 +129,11 @@ class PostgresStore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refusal: str | None = None
         self._sleep_until: dt.datetime | None = None
-        self._reads: dict[tuple[str, ...], asyncio.Future[Any]] = {}
+        # Concurrent reads of one account or revision share one query (a worker whose
+        # cache runs out asks once per publication in flight, all at the same moment).
+        # A write through this store forgets the key when it is done, so a read that
+        # starts after it never gets an older answer.
+        self._reads = SharedCalls()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
@@ -216,28 +221,6 @@ class PostgresStore:
                 raise StoreError(f"PostgreSQL store {self.url}: {one_line(exc)}") from exc
         if wake is not None:
             self._notify_local()
-        return result
-
-    async def _shared(self, key: tuple[str, ...], read: Callable[[], Awaitable[T]]) -> T:
-        """Run ``read`` once for concurrent callers asking for ``key``: a caller that asks
-        while the query is under way waits for its answer instead of sending another.
-        (A worker whose cache of accounts and posts runs out asks for them once per
-        publication in flight, all at the same moment.) A write through this store drops
-        the key when it is done, so a read that starts after it never gets an older
-        answer."""
-        running = self._reads.get(key)
-        if running is None:
-            running = asyncio.ensure_future(read())
-            self._reads[key] = running
-
-            def done(finished: asyncio.Future[Any]) -> None:
-                if self._reads.get(key) is finished:
-                    del self._reads[key]
-                if not finished.cancelled():
-                    finished.exception()  # retrieved: every waiter may have gone
-
-            running.add_done_callback(done)
-        result: T = await asyncio.shield(running)
         return result
 
     def _notify_local(self) -> None:
@@ -380,7 +363,7 @@ class PostgresStore:
         return revision
 
     async def get_revision(self, revision: str) -> Post:
-        return await self._shared(
+        return await self._reads.run(
             ("revision", revision),
             lambda: self._run(lambda c: misc.get_revision(c, revision), transaction=False),
         )
@@ -390,10 +373,10 @@ class PostgresStore:
         try:
             await self._run(lambda c: misc.put_account(c, account, when))
         finally:
-            self._reads.pop(("account", account.workspace, account.id), None)
+            self._reads.forget(("account", account.workspace, account.id))
 
     async def get_account(self, account_id: str, *, workspace: str = "default") -> AccountRecord:
-        return await self._shared(
+        return await self._reads.run(
             ("account", workspace, account_id),
             lambda: self._run(
                 lambda c: misc.get_account(c, account_id, workspace), transaction=False
@@ -422,7 +405,7 @@ class PostgresStore:
         try:
             await self._run(write, wake="" if status == "ok" else None)
         finally:
-            self._reads.pop(("account", workspace, account_id), None)
+            self._reads.forget(("account", workspace, account_id))
 
     # -- publications ---------------------------------------------------------------------
 
