@@ -43,24 +43,28 @@ def registry_with(refusals: int, seen: list[tuple[int, Any]]) -> Registry:
     return registry
 
 
-async def test_an_expired_token_is_refreshed_once_and_sent_as_the_next_attempt() -> None:
+async def publish_refused(
+    refusals: int,
+) -> tuple[Any, list[tuple[int, Any]], MemoryCredentialProvider, Account]:
+    """``publish_now`` on a platform refusing the token ``refusals`` times: the result,
+    the (attempt, token) of each call, the provider and the account."""
     seen: list[tuple[int, Any]] = []
     provider = MemoryCredentialProvider({"acme": {"token": "old"}})
     account = Account(id="acme", platform="picky", handle="acme")
     [result] = await apublish_now(
-        Post(text="Hi"), account, credentials=provider, registry=registry_with(1, seen)
+        Post(text="Hi"), account, credentials=provider, registry=registry_with(refusals, seen)
     )
+    return result, seen, provider, account
+
+
+async def test_an_expired_token_is_refreshed_once_and_sent_as_the_next_attempt() -> None:
+    result, seen, provider, account = await publish_refused(1)
     assert result.ok, result.error
     assert seen == [(1, "old"), (2, "fresh-1")]
     assert (await provider.load(account)).get("token") == "fresh-1"
 
 
 async def test_a_second_refusal_is_the_result() -> None:
-    seen: list[tuple[int, Any]] = []
-    provider = MemoryCredentialProvider({"acme": {"token": "old"}})
-    account = Account(id="acme", platform="picky", handle="acme")
-    [result] = await apublish_now(
-        Post(text="Hi"), account, credentials=provider, registry=registry_with(2, seen)
-    )
+    result, seen, _, _ = await publish_refused(2)
     assert isinstance(result.error, AuthExpired)
     assert len(seen) == 2  # refreshed once, not in a loop

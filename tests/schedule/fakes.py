@@ -83,6 +83,14 @@ class FakeServer:
         return post
 
 
+async def _hook(hook: Callable[[Any], Any] | None, arg: Any) -> None:
+    """Call a test's hook, awaiting it when it is a coroutine function."""
+    if hook is not None:
+        result = hook(arg)
+        if inspect.isawaitable(result):
+            await result
+
+
 def make_platform(
     name: str = "fake",
     idempotency: Idempotency = Idempotency.KEY,
@@ -125,10 +133,7 @@ def make_platform(
                 "first_attempt_at": ctx.first_attempt_at,
             }
             server.calls.append(call)
-            if server.on_publish is not None:
-                result = server.on_publish(call)
-                if inspect.isawaitable(result):
-                    await result
+            await _hook(server.on_publish, call)
             if isinstance(step, BaseException):
                 raise step
             refs = list(ctx.published_parts)
@@ -176,10 +181,7 @@ def make_platform(
         async def delete(self, receipt: Receipt, ctx: Context) -> None:
             step = server.delete_steps.pop(0) if server.delete_steps else "ok"
             server.delete_tokens.append(ctx.credentials.get("token"))
-            if server.on_delete is not None:
-                result = server.on_delete(receipt)
-                if inspect.isawaitable(result):
-                    await result
+            await _hook(server.on_delete, receipt)
             if isinstance(step, BaseException):
                 raise step
             for ref in reversed(receipt.parts):  # a post already gone counts as deleted

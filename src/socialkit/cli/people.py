@@ -24,7 +24,6 @@ from socialkit.cli._publications import (
     open_scheduler,
     parse_when,
     publication_line,
-    refused,
     refusing_stale,
     time_notes,
     unknown_filters,
@@ -217,7 +216,6 @@ def resolve_command(
     reason: ReasonOption = None,
 ) -> None:
     """Settle a publication whose outcome is unknown: --published POST_ID, --retry or --abandon."""
-    from socialkit.errors import StaleTransition
     from socialkit.models.receipt import PostRef, Receipt
 
     if sum([published is not None, retry, abandon]) != 1:
@@ -236,7 +234,7 @@ def resolve_command(
                 parts=(PostRef(id=published, url=url),),
                 published_at=dt.datetime.now(dt.UTC),
             )
-        try:
+        with refusing_stale():
             p = scheduler.resolve(
                 publication_id,
                 published=receipt,
@@ -245,8 +243,6 @@ def resolve_command(
                 actor=actor or default_actor(),
                 reason=reason,
             )
-        except StaleTransition as exc:
-            raise refused(exc) from None
     emit(None, as_json=False, text=f"resolved {publication_line(p)}")
 
 

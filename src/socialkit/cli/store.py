@@ -240,8 +240,7 @@ def prune_command(
             "--older-than",
             metavar="AGE",
             help="Remove publications that finished (published, failed, missed, cancelled, "
-            "deleted) "
-            "longer ago than this, e.g. 90d, 12h, 2w.",
+            "deleted) longer ago than this, e.g. 90d, 12h, 2w.",
         ),
     ],
     metrics: Annotated[

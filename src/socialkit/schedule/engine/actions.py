@@ -262,9 +262,7 @@ async def resolve(
             actor=actor,
             reason=reason or f"resolved as published by {actor}",
             # Published is published, whoever found out: metrics are collected as usual.
-            metrics=tuple(
-                (label, offset.total_seconds()) for label, offset in s.config.metric_schedule
-            ),
+            metrics=s.config.metric_offsets,
         )
         await s.store.record_receipts([record], now=s.clock.now())
         after = await s.store.get(p.id, history=True)
@@ -352,7 +350,7 @@ async def delete(
             deleted.extend(ids)
             gone.update(ids)
         # A receipt recorded meanwhile (a worker that lost its lease, say) goes too.
-        p = await s.store.get(publication_id, history=True)
+        p = await s.store.get(publication_id)
         pending = _live_receipts(p, gone)
     return await _commit(
         s,

@@ -97,6 +97,12 @@ class EngineConfig:
         """The heartbeat interval actually used."""
         return self.heartbeat or self.lease / 3
 
+    @property
+    def metric_offsets(self) -> tuple[tuple[str, float], ...]:
+        """:attr:`metric_schedule` as ``(label, seconds after publishing)``, as a receipt
+        record carries it to the store."""
+        return tuple((label, offset.total_seconds()) for label, offset in self.metric_schedule)
+
     def retry_for(self, account_id: str) -> RetryPolicy:
         """The retry policy for one account."""
         return self.account_retry.get(account_id, self.retry)

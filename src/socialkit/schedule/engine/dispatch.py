@@ -234,9 +234,6 @@ class Dispatcher:
         self, job: Job, receipt: Receipt, *, source: str, reason: str | None = None
     ) -> Completion:
         claim = job.claim
-        metrics = tuple(
-            (label, offset.total_seconds()) for label, offset in self.s.config.metric_schedule
-        )
         return Completion(
             claim=claim,
             receipt=ReceiptRecord(
@@ -246,7 +243,7 @@ class Dispatcher:
                 source=source,  # type: ignore[arg-type]
                 actor=self.s.config.worker_id,
                 reason=reason,
-                metrics=metrics,
+                metrics=self.s.config.metric_offsets,
             ),
             budget=job.budget,
         )

@@ -334,71 +334,48 @@ async def migrate(
             ``code_version``), it is empty and ``apply`` is off, or a table stayed
             locked longer than ``lock_timeout``.
     """
-    from psycopg import errors
+    from psycopg import errors, sql
 
     if lock_timeout is None:
         lock_timeout = MIGRATION_LOCK_TIMEOUT
     try:
-        return await _migrate(
-            conn,
-            schema=schema,
-            lock_space=lock_space,
-            where=where,
-            migrations=migrations,
-            code_version=code_version,
-            apply=apply,
-            lock_timeout=lock_timeout,
-        )
+        async with conn.transaction():
+            # One migrator at a time per schema; the others wait, then find nothing to do.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (lock_space,))
+            await conn.execute(
+                sql.SQL("SET LOCAL lock_timeout = {}").format(
+                    sql.Literal(f"{int(lock_timeout * 1000)}ms")
+                )
+            )
+            await conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+            )
+            version, min_compatible = await read_schema(conn)
+            refusal = incompatible(version, min_compatible, code_version, where)
+            if refusal:
+                raise StoreError(refusal)
+            if version == 0 and not apply:
+                raise StoreError(
+                    f"the store at {where} has no schema yet: run `socialkit store migrate`"
+                )
+            if version == 0:
+                await conn.execute("CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)")
+            if apply:
+                for migration in migrations:
+                    if version < migration.version <= code_version:
+                        for statement in migration.statements:
+                            await conn.execute(statement)
+                        version = migration.version
+                        min_compatible = max(min_compatible, migration.min_compatible)
+                await conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', %s), "
+                    "('min_compatible', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(version), str(min_compatible)),
+                )
     except errors.LockNotAvailable:
         raise StoreError(
             f"migrating the store at {where} waited more than {lock_timeout:g} s for a table "
             "another session is using (a long query, a backup?); nothing was changed: "
             "migrate again once it is done"
         ) from None
-
-
-async def _migrate(
-    conn: AsyncConnection[tuple[object, ...]],
-    *,
-    schema: str,
-    lock_space: int,
-    where: str,
-    migrations: Sequence[Migration],
-    code_version: int,
-    apply: bool,
-    lock_timeout: float,
-) -> SchemaInfo:
-    from psycopg import sql
-
-    async with conn.transaction():
-        # One migrator at a time per schema; the others wait, then find nothing to do.
-        await conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (lock_space,))
-        await conn.execute(
-            sql.SQL("SET LOCAL lock_timeout = {}").format(
-                sql.Literal(f"{int(lock_timeout * 1000)}ms")
-            )
-        )
-        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        version, min_compatible = await read_schema(conn)
-        refusal = incompatible(version, min_compatible, code_version, where)
-        if refusal:
-            raise StoreError(refusal)
-        if version == 0 and not apply:
-            raise StoreError(
-                f"the store at {where} has no schema yet: run `socialkit store migrate`"
-            )
-        if version == 0:
-            await conn.execute("CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)")
-        if apply:
-            for migration in migrations:
-                if version < migration.version <= code_version:
-                    for statement in migration.statements:
-                        await conn.execute(statement)
-                    version = migration.version
-                    min_compatible = max(min_compatible, migration.min_compatible)
-            await conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', %s), "
-                "('min_compatible', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(version), str(min_compatible)),
-            )
     return SchemaInfo(version=version, min_compatible=min_compatible, code_version=code_version)
