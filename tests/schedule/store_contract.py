@@ -256,6 +256,17 @@ class StoreContract:
         assert sorted(c.account_id for c in claims) == ["a", "b", "c"]
         assert min(c.due_at for c in claims) == T0 - 200 * SEC  # a's earliest
 
+    async def test_claims_reach_accounts_the_store_does_not_know(self, store: Store) -> None:
+        # one registered account and earlier rows of one that is not: a claim that
+        # stops reading due rows once it has met every registered account must not
+        # stop at the unregistered one and leave the registered one out
+        await store.put_revision(POST, now=T0)
+        await store.put_account(Account(id="known", platform="feed", handle="k"), now=T0)
+        await store.add([pub("stranger", due=T0 - (20 - i) * SEC) for i in range(5)], now=T0)
+        await store.add([pub("known", due=T0 - (10 - i) * SEC) for i in range(5)], now=T0)
+        claims = await store.claim("w", now=T0, limit=10, lease=LEASE)
+        assert sorted(c.account_id for c in claims) == ["known", "stranger"]
+
     async def test_claims_reach_past_accounts_out_of_budget(self, store: Store) -> None:
         await store.put_revision(POST, now=T0)
         await store.add([pub("p", due=T0 - (100 - i) * SEC) for i in range(50)], now=T0)

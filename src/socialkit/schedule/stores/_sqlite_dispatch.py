@@ -183,6 +183,33 @@ def _due_rows(
         page *= 4  # the first page did not fill the claim: busy accounts' rows
 
 
+def _due_accounts(
+    conn: sqlite3.Connection, now: int, enough: int, per_account: int
+) -> set[AccountKey]:
+    """Accounts with due rows that are below ``per_account``, found by reading due rows
+    until ``enough`` distinct accounts are met.
+
+    No more accounts can be met than are registered, so the read also stops once it has
+    met every registered one: a backlog of due rows spread over fewer accounts than
+    ``enough`` (40,000 due over 100 accounts, say) is otherwise read to its end by every
+    claim. That stop assumes publications belong to registered accounts (the engine
+    only schedules for those); when the rows it met say otherwise, it reads on.
+    """
+    sql = (
+        "WITH due AS MATERIALIZED (SELECT DISTINCT workspace, account_id "
+        "FROM publications INDEXED BY publications_due "
+        "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ? LIMIT ?) "
+        f"SELECT workspace, account_id, {_BUSY}, EXISTS (SELECT 1 FROM accounts a "
+        "WHERE a.workspace = due.workspace AND a.id = due.account_id) FROM due"
+    )
+    (registered,) = conn.execute("SELECT COUNT(*) FROM accounts").fetchone()
+    stop = min(enough, registered) if registered else enough
+    met = conn.execute(sql, (now, stop, per_account)).fetchall()
+    if stop < enough and len(met) == stop and not all(row[3] for row in met):
+        met = conn.execute(sql, (now, enough, per_account)).fetchall()
+    return {(row[0], row[1]) for row in met if row[2]}
+
+
 def claim(
     conn: sqlite3.Connection,
     worker: str,
@@ -233,15 +260,7 @@ def claim(
             "NULL GROUP BY workspace, account_id HAVING COUNT(*) >= ?)",
             (per_account,),
         ).fetchone()
-        accounts: set[AccountKey] = set(
-            conn.execute(
-                "WITH due AS MATERIALIZED (SELECT DISTINCT workspace, account_id "
-                "FROM publications INDEXED BY publications_due "
-                "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ? LIMIT ?) "
-                f"SELECT workspace, account_id FROM due WHERE {_BUSY}",
-                (now, limit + len(blocked) + busy_count, per_account),
-            )
-        )
+        accounts = _due_accounts(conn, now, limit + len(blocked) + busy_count, per_account)
         if reconcile:
             accounts.update(
                 conn.execute(
