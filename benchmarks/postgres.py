@@ -11,7 +11,9 @@
     - ``per_account=1`` (the engine's default): one publish in flight per account, so
       each account's posts go out in order — 100 accounts allow 100 in flight in all.
 
-    Processed per second (from the go signal until the database shows nothing left),
+    Each side's workers are set up (socialkit's scheduler open with its HTTP client
+    built; procrastinate's app open) before a go signal starts the clock. Processed
+    per second (from the go signal until the database shows nothing left),
     the ratio, and duplicates for both: calls the no-op function saw more than once per
     publication/job (counted in the workers) and rows sent/run more than once.
 (b) Claim latency with 1,000,000 future publications in the table (the partial index on
@@ -178,23 +180,30 @@ def noop_registry(calls: Counter[str]) -> Any:
 
 
 async def socialkit_worker(url: str, per_account: int | None) -> None:
+    import httpx
+
     from socialkit.platforms.credentials import MemoryCredentialProvider
     from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.scheduler import AsyncScheduler
 
     calls: Counter[str] = Counter()
-    scheduler = AsyncScheduler(
-        url,
-        registry=noop_registry(calls),
-        credentials=MemoryCredentialProvider({}),
-        config=EngineConfig(worker_id=f"bench-{os.getpid()}", per_account=per_account),
-    )
-    async with scheduler:
-        print("READY", flush=True)
-        await _wait_for_go()
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        await scheduler.run(stop=stop)
+    # The worker's HTTP client is built before READY, as an application that passes its
+    # own does: it loads CA certificates (a noticeable fraction of a second of CPU in
+    # each process), which is setting up, like procrastinate's app being opened.
+    async with httpx.AsyncClient() as http:
+        scheduler = AsyncScheduler(
+            url,
+            registry=noop_registry(calls),
+            credentials=MemoryCredentialProvider({}),
+            config=EngineConfig(worker_id=f"bench-{os.getpid()}", per_account=per_account),
+            http=http,
+        )
+        async with scheduler:
+            print("READY", flush=True)
+            await _wait_for_go()
+            stop = asyncio.Event()
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            await scheduler.run(stop=stop)
     print("CALLS " + json.dumps(calls), flush=True)
 
 
