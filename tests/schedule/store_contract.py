@@ -933,6 +933,31 @@ class StoreContract:
         assert [s.likes for s in await store.metric_series(campaign="launch")] == [3]
         assert len(await store.metric_series()) == 2
 
+    async def test_a_publish_schedules_its_metric_collections_one_after_another(
+        self, store: Store
+    ) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        hour, day = dt.timedelta(hours=1), dt.timedelta(days=1)
+        # listed out of order: they are collected in due order
+        metrics = (("24h", 86400.0), ("1h", 3600.0), ("7d", 7 * 86400.0))
+        record = ReceiptRecord(id=pub_id, attempt=claim.attempt, receipt=receipt(), metrics=metrics)
+        assert await store.record_receipts([record], now=T0) == [True]
+        late = T0 + 30 * day  # every collection is due by then: still one at a time
+        seen = []
+        for expected, due in (("1h", T0 + hour), ("24h", T0 + day), ("7d", T0 + 7 * day)):
+            assert await store.next_due(now=T0) == due
+            (task,) = await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE)
+            assert (task.label, task.due_at, task.publication_id) == (expected, due, pub_id)
+            await store.complete_metric_task(task.id, [], now=late)
+            await store.complete_metric_task(task.id, [], now=late)  # again: no second next
+            seen.append(task.id)
+        assert await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE) == []
+        assert len(set(seen)) == 3
+
     # -- events ---------------------------------------------------------------------------
 
     async def test_event_log_is_ordered_with_a_cursor(self, store: Store) -> None:

@@ -198,8 +198,12 @@ async def test_metrics_are_not_fetched_for_a_deleted_post(make_scheduler, platfo
     scheduler, pub = await published(make_scheduler)
     await scheduler.delete(pub.id)
     clock.advance(dt.timedelta(days=8))
-    await scheduler.run(until_idle=True)
+    first = await scheduler.run(until_idle=True)
+    clock.advance(dt.timedelta(minutes=1))
+    then = await scheduler.run(until_idle=True)
     assert await scheduler.metrics(publication=pub.id) == []
+    # the pending collection is closed and the later ones are never scheduled
+    assert (first.metric_tasks, then.metric_tasks) == (1, 0)
     assert server.deleted == [pub.receipt.ref.id]
 
 

@@ -35,8 +35,10 @@ __all__ = [
     "dumps",
     "encode_cursor",
     "from_us",
+    "metric_steps",
     "missed_ids",
     "new_id",
+    "next_metric_step",
     "select_claims",
     "to_us",
 ]
@@ -57,6 +59,37 @@ def to_us(value: dt.datetime) -> int:
 def from_us(value: int) -> dt.datetime:
     """Integer microseconds since the epoch as an aware UTC datetime."""
     return EPOCH + dt.timedelta(microseconds=value)
+
+
+def metric_steps(
+    published_at: dt.datetime, metrics: Sequence[tuple[str, float]]
+) -> tuple[str, int, str | None] | None:
+    """The first metric collection after a publish, as ``(label, due_us, rest)``, where
+    ``rest`` holds the later ones (JSON, ``None`` when there are none).
+
+    A publish writes one task row, not one per collection: completing a task inserts
+    the next from its ``rest`` (:func:`next_metric_step`). Collections come in due order
+    whatever order ``metrics`` lists them in.
+    """
+    if not metrics:
+        return None
+    base = to_us(published_at)
+    steps = sorted(
+        ((label, base + int(seconds * 1_000_000)) for label, seconds in metrics),
+        key=lambda step: step[1],
+    )
+    (label, due), later = steps[0], steps[1:]
+    return label, due, json.dumps(later) if later else None
+
+
+def next_metric_step(rest: str | None) -> tuple[str, int, str | None] | None:
+    """The collection after a completed task, from the task's ``rest`` (see
+    :func:`metric_steps`): ``(label, due_us, rest)``, or ``None`` when it was the last."""
+    if not rest:
+        return None
+    steps = json.loads(rest)
+    (label, due), later = steps[0], steps[1:]
+    return str(label), int(due), json.dumps(later) if later else None
 
 
 _id_lock = threading.Lock()

@@ -27,6 +27,9 @@ from socialkit.schedule.stores._common import (
     Row,
     check_move,
     covered,
+    from_us,
+    next_metric_step,
+    to_us,
 )
 from socialkit.schedule.stores.base import MIN_COMPATIBLE_SCHEMA, SCHEMA_VERSION
 
@@ -61,6 +64,7 @@ class Task:
     lease_owner: str | None = None
     lease_expires_at: dt.datetime | None = None
     error: str | None = None
+    rest: str | None = None  # the later collections (see _common.metric_steps)
 
 
 class MemoryBase:
@@ -357,16 +361,23 @@ class MemoryBase:
 
     # -- metrics --------------------------------------------------------------------------
 
+    def _add_task(self, publication_id: str, label: str, due_us: int, rest: str | None) -> None:
+        task_id = next(self._task_ids)
+        self._tasks[task_id] = Task(
+            id=task_id,
+            publication_id=publication_id,
+            due_at=from_us(due_us),
+            label=label,
+            rest=rest,
+        )
+
     async def add_metric_tasks(
         self, tasks: Sequence[tuple[str, dt.datetime, str]], *, now: dt.datetime
     ) -> None:
         with self._lock:
             for publication_id, due_at, label in tasks:
                 self._row(publication_id)
-                task_id = next(self._task_ids)
-                self._tasks[task_id] = Task(
-                    id=task_id, publication_id=publication_id, due_at=due_at, label=label
-                )
+                self._add_task(publication_id, label, to_us(due_at), None)
         self._notify()
 
     async def claim_metric_tasks(
@@ -421,6 +432,9 @@ class MemoryBase:
             task.error = error
             task.lease_owner = None
             task.lease_expires_at = None
+            step = next_metric_step(task.rest) if row.state != PublicationState.DELETED else None
+            if step is not None:
+                self._add_task(row.id, *step)
             for snapshot in snapshots:
                 self._snapshots.append(
                     (

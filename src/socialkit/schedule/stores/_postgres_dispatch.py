@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from socialkit.errors import StoreError
-from socialkit.schedule.stores._common import from_us, to_us
+from socialkit.schedule.stores._common import from_us, metric_steps
 from socialkit.schedule.stores._postgres_rows import NOW_CTE, covered_sql, event_row, insert_events
 
 if TYPE_CHECKING:
@@ -147,10 +147,10 @@ parts AS (
     ON CONFLICT DO NOTHING
 ),
 tasks AS (
-    INSERT INTO metric_tasks (publication_id, due_at, label)
-    SELECT m.id, m.due_at, m.label
-    FROM unnest(%(task_ids)b::text[], %(task_due)b::timestamptz[], %(task_labels)b::text[])
-        AS m(id, due_at, label)
+    INSERT INTO metric_tasks (publication_id, due_at, label, rest)
+    SELECT m.id, m.due_at, m.label, m.rest
+    FROM unnest(%(task_ids)b::text[], %(task_due)b::timestamptz[], %(task_labels)b::text[],
+        %(task_rest)b::text[]) AS m(id, due_at, label, rest)
     WHERE m.id IN (SELECT id FROM moved)
 ),
 ev AS (
@@ -279,12 +279,12 @@ async def _record_batch(
     conn: Conn, batch: Sequence[ReceiptRecord], now: dt.datetime | None
 ) -> list[bool]:
     parts = [(r.id, ref.id) for r in batch for ref in r.receipt.parts]
+    # One task per publish: its ``rest`` holds the later collections.
     tasks = [
-        (r.id, from_us(base + int(seconds * 1_000_000)), label)
+        (r.id, *first)
         for r in batch
-        if r.metrics
-        for base in (to_us(r.receipt.published_at),)
-        for label, seconds in r.metrics
+        for first in (metric_steps(r.receipt.published_at, r.metrics),)
+        if first is not None
     ]
     cur = await conn.execute(
         _RECEIPTS_SQL,
@@ -301,8 +301,9 @@ async def _record_batch(
             "part_ids": [p[0] for p in parts],
             "part_posts": [p[1] for p in parts],
             "task_ids": [t[0] for t in tasks],
-            "task_due": [t[1] for t in tasks],
-            "task_labels": [t[2] for t in tasks],
+            "task_labels": [t[1] for t in tasks],
+            "task_due": [from_us(t[2]) for t in tasks],
+            "task_rest": [t[3] for t in tasks],
         },
     )
     rows = await cur.fetchall()

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from socialkit.errors import StaleTransition, StoreError
 from socialkit.schedule.records import AccountRecord, Budget, MetricTask
+from socialkit.schedule.states import PublicationState as S
+from socialkit.schedule.stores._common import from_us, next_metric_step
 from socialkit.schedule.stores._postgres_rows import NOW, NOW_CTE, add, event_row, insert_events
 
 if TYPE_CHECKING:
@@ -372,14 +374,14 @@ async def complete_metric_task(
     error: str | None,
 ) -> None:
     cur = await conn.execute(
-        "SELECT t.done_at, p.id, p.workspace, p.campaign FROM metric_tasks t "
+        "SELECT t.done_at, t.rest, p.id, p.workspace, p.campaign, p.state FROM metric_tasks t "
         "JOIN publications p ON p.id = t.publication_id WHERE t.id = %s FOR UPDATE OF t",
         (task_id,),
     )
     found = await cur.fetchone()
     if found is None:
         raise StoreError(f"no metric task {task_id}")
-    done, pub_id, workspace, campaign = found
+    done, rest, pub_id, workspace, campaign, state = found
     if done is not None:
         return
     await conn.execute(
@@ -387,6 +389,13 @@ async def complete_metric_task(
         "lease_owner = NULL, lease_expires_at = NULL FROM t WHERE id = %(id)s",
         {"now": now, "error": error, "id": task_id},
     )
+    step = next_metric_step(rest) if state != S.DELETED else None
+    if step is not None:
+        label, due, later = step
+        await conn.execute(
+            "INSERT INTO metric_tasks (publication_id, label, due_at, rest) VALUES (%s,%s,%s,%s)",
+            (pub_id, label, from_us(due), later),
+        )
     if snapshots:
         await conn.execute(
             "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "

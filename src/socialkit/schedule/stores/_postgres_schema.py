@@ -285,6 +285,14 @@ MIGRATION_LOCK_TIMEOUT = 10.0
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
     Migration(version=2, min_compatible=2, statements=(*_V2, *_V2_INDEXES)),
+    # Version 3: a publish writes one metric task, whose ``rest`` holds the later
+    # collections; completing it inserts the next (a nullable column: no rewrite).
+    # Version 2 code must stop: it would complete such a task and never collect the rest.
+    Migration(
+        version=3,
+        min_compatible=3,
+        statements=("ALTER TABLE metric_tasks ADD COLUMN IF NOT EXISTS rest text",),
+    ),
 )
 
 

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from socialkit.schedule.records import Budget, Claim, Moved, Transition
 from socialkit.schedule.states import RECEIPT_KEEPS, PublicationState
-from socialkit.schedule.stores._common import covered, from_us, missed_ids, select_claims, to_us
+from socialkit.schedule.stores._common import (
+    covered,
+    from_us,
+    metric_steps,
+    missed_ids,
+    select_claims,
+    to_us,
+)
 from socialkit.schedule.stores._sqlite_rows import (
     EVENT_SQL,
     apply_transition,
@@ -525,7 +532,7 @@ def record_receipts(
     posts: list[tuple[str, str, str]] = []
     published: list[str] = []
     events: list[tuple[Any, ...]] = []
-    tasks: list[tuple[str, int, str]] = []
+    tasks: list[tuple[str, str, int, str | None]] = []
     revived: list[str] = []
     for record in receipts:
         key = (record.id, record.attempt, record.source)
@@ -552,11 +559,9 @@ def record_receipts(
         if moved:
             rows[record.id] = ["published", *rows[record.id][1:]]
             published.append(record.id)
-            at = to_us(record.receipt.published_at)
-            tasks.extend(
-                (record.id, at + int(seconds * 1_000_000), label)
-                for label, seconds in record.metrics
-            )
+            first = metric_steps(record.receipt.published_at, record.metrics)
+            if first is not None:
+                tasks.append((record.id, *first))
         events.append(
             event_row(
                 now,
@@ -602,7 +607,9 @@ def record_receipts(
         conn, "UPDATE publications SET attention = 'delete', updated_at = ?", (now,), revived
     )
     insert_events(conn, events)
-    insert_rows(conn, "INSERT INTO metric_tasks (publication_id, due_at, label) VALUES ", tasks)
+    insert_rows(
+        conn, "INSERT INTO metric_tasks (publication_id, label, due_at, rest) VALUES ", tasks
+    )
     return results
 
 

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from socialkit.errors import StaleTransition, StoreError
 from socialkit.schedule.records import AccountRecord, MetricTask
-from socialkit.schedule.stores._common import from_us, to_us
+from socialkit.schedule.states import PublicationState as S
+from socialkit.schedule.stores._common import from_us, next_metric_step, to_us
 from socialkit.schedule.stores._sqlite_rows import EVENT_SQL, add, event_row
 
 if TYPE_CHECKING:
@@ -308,13 +309,13 @@ def complete_metric_task(
     error: str | None,
 ) -> None:
     found = conn.execute(
-        "SELECT t.done_at, p.id, p.workspace, p.campaign FROM metric_tasks t "
+        "SELECT t.done_at, t.rest, p.id, p.workspace, p.campaign, p.state FROM metric_tasks t "
         "JOIN publications p ON p.id = t.publication_id WHERE t.id = ?",
         (task_id,),
     ).fetchone()
     if found is None:
         raise StoreError(f"no metric task {task_id}")
-    done, pub_id, workspace, campaign = found
+    done, rest, pub_id, workspace, campaign, state = found
     if done is not None:
         return
     conn.execute(
@@ -322,6 +323,12 @@ def complete_metric_task(
         "lease_expires_at = NULL WHERE id = ?",
         (now, error, task_id),
     )
+    step = next_metric_step(rest) if state != S.DELETED else None
+    if step is not None:
+        conn.execute(
+            "INSERT INTO metric_tasks (publication_id, label, due_at, rest) VALUES (?,?,?,?)",
+            (pub_id, *step),
+        )
     conn.executemany(
         "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "
         "collected_at, snapshot) VALUES (?,?,?,?,?,?)",

@@ -199,6 +199,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     # number changes; version 1 code must stop (it cannot read a deleted publication,
     # and a receipt it records would publish one again).
     Migration(version=2, min_compatible=2, statements=()),
+    # Version 3: a publish writes one metric task, whose ``rest`` holds the later
+    # collections; completing it inserts the next. Version 2 code must stop: it would
+    # complete such a task and never collect the rest.
+    Migration(
+        version=3,
+        min_compatible=3,
+        statements=("ALTER TABLE metric_tasks ADD COLUMN rest TEXT",),
+    ),
 )
 
 

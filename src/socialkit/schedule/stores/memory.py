@@ -31,11 +31,12 @@ from socialkit.schedule.stores._common import (
     covered,
     decode_cursor,
     encode_cursor,
+    metric_steps,
     missed_ids,
     select_claims,
     to_us,
 )
-from socialkit.schedule.stores._memory_base import MemoryBase, Task
+from socialkit.schedule.stores._memory_base import MemoryBase
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -501,14 +502,9 @@ class MemoryStore(MemoryBase):
                     row.lease_expires_at = None
                     row.attention = None
                     row.updated_at = now
-                    for label, seconds in record.metrics:
-                        task_id = next(self._task_ids)
-                        self._tasks[task_id] = Task(
-                            id=task_id,
-                            publication_id=row.id,
-                            due_at=record.receipt.published_at + dt.timedelta(seconds=seconds),
-                            label=label,
-                        )
+                    first = metric_steps(record.receipt.published_at, record.metrics)
+                    if first is not None:
+                        self._add_task(row.id, *first)
                 self._log(
                     now,
                     "receipt",
