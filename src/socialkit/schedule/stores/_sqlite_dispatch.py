@@ -202,18 +202,21 @@ def _due_accounts(
     claim. That stop assumes publications belong to registered accounts (the engine
     only schedules for those); when the rows it met say otherwise, it reads on.
     """
+    # One JSON value, so the statement takes one step (a GIL round trip) in all, not one
+    # per account: a busy event loop can hold each step up for its switch interval.
     sql = (
         "WITH due AS MATERIALIZED (SELECT DISTINCT workspace, account_id "
         "FROM publications INDEXED BY publications_due "
         "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ? LIMIT ?) "
-        f"SELECT workspace, account_id, {_BUSY}, EXISTS (SELECT 1 FROM accounts a "
-        "WHERE a.workspace = due.workspace AND a.id = due.account_id) FROM due"
+        f"SELECT json_group_array(json_array(workspace, account_id, {_BUSY}, "
+        "EXISTS (SELECT 1 FROM accounts a "
+        "WHERE a.workspace = due.workspace AND a.id = due.account_id))) FROM due"
     )
     (registered,) = conn.execute("SELECT COUNT(*) FROM accounts").fetchone()
     stop = min(enough, registered) if registered else enough
-    met = conn.execute(sql, (now, stop, per_account)).fetchall()
+    met: list[list[Any]] = json.loads(conn.execute(sql, (now, stop, per_account)).fetchone()[0])
     if stop < enough and len(met) == stop and not all(row[3] for row in met):
-        met = conn.execute(sql, (now, enough, per_account)).fetchall()
+        met = json.loads(conn.execute(sql, (now, enough, per_account)).fetchone()[0])
     return {(row[0], row[1]) for row in met if row[2]}
 
 
