@@ -11,7 +11,8 @@
     MemoryJobStore with 100,000 jobs as the anchor);
 (e) publications due at once through a minimal adapter that POSTs JSON to an HTTP server
     on 127.0.0.1, beside the same POSTs from a bare ``httpx.AsyncClient`` at the same
-    concurrency.
+    concurrency; each side's client has sent 200 POSTs (its pool is warm) before it is
+    timed.
 
 Publications spread over ``--accounts`` accounts (100), and socialkit runs with its
 defaults (one publish in flight per account, metric tasks scheduled for every publish).
@@ -338,22 +339,27 @@ async def http_compare(tmp: Path, n: int, n_accounts: int, url: str) -> tuple[fl
 
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    async def post_many(client: httpx.AsyncClient, count: int, prefix: str) -> None:
         semaphore = asyncio.Semaphore(n_accounts)
 
         async def one(i: int) -> None:
             async with semaphore:
-                response = await client.post(url, json={"text": "Due now", "key": f"k{i}"})
+                response = await client.post(url, json={"text": "Due now", "key": f"{prefix}{i}"})
                 response.json()
 
-        await asyncio.gather(*(one(i) for i in range(200)))  # warm the pool
+        await asyncio.gather(*(one(i) for i in range(count)))
+
+    # Each side's client is warmed the same way (its pool filled) before it is timed.
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        await post_many(client, 200, "warm")
         start = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(n)))
+        await post_many(client, n, "k")
         bare = n / (time.perf_counter() - start)
 
     calls = Calls()
     registry = platforms(calls, url)
     http = httpx.AsyncClient(limits=limits, timeout=30)
+    await post_many(http, 200, "warm")
     scheduler = AsyncScheduler(
         f"sqlite:///{tmp}/http.db",
         registry=registry,
