@@ -267,6 +267,21 @@ class StoreContract:
         claims = await store.claim("w", now=T0, limit=10, lease=LEASE)
         assert sorted(c.account_id for c in claims) == ["known", "stranger"]
 
+    async def test_claims_reach_accounts_the_store_does_not_know_past_busy_ones(
+        self, store: Store
+    ) -> None:
+        # the earliest due rows belong to the one registered account, which is busy, and
+        # later ones to an account that is not registered: having met every registered
+        # account is no reason to stop looking for accounts that can take work
+        await store.put_revision(POST, now=T0)
+        await store.put_account(Account(id="known", platform="feed", handle="k"), now=T0)
+        await store.add([pub("known", due=T0 - (20 - i) * SEC) for i in range(5)], now=T0)
+        await store.add([pub("stranger", due=T0 - (10 - i) * SEC) for i in range(5)], now=T0)
+        (first,) = await store.claim("w", now=T0, limit=1, lease=LEASE)
+        assert first.account_id == "known"
+        claims = await store.claim("w", now=T0, limit=10, lease=LEASE)
+        assert [c.account_id for c in claims] == ["stranger"]
+
     async def test_claims_reach_past_accounts_out_of_budget(self, store: Store) -> None:
         await store.put_revision(POST, now=T0)
         await store.add([pub("p", due=T0 - (100 - i) * SEC) for i in range(50)], now=T0)

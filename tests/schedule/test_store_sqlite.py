@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from socialkit.errors import ConfigError, StoreError
+from socialkit.models.account import Account
 from socialkit.schedule.records import PublicationQuery
 from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, Migration
 from socialkit.schedule.stores._sqlite_thread import Checkpointer
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 from socialkit.schedule.stores.sqlite import SqliteStore
-from tests.schedule.store_contract import POST, T0, StoreContract, pub
+from tests.schedule.store_contract import LEASE, POST, SEC, T0, StoreContract, pub
 
 
 class TestSqliteStore(StoreContract):
@@ -110,6 +111,59 @@ async def test_forward_migration_and_minimum_compatible_version(tmp_path: Path) 
     refused = SqliteStore(url)
     with pytest.raises(StoreError, match=f"needs socialkit schema {now + 2} or newer"):
         await refused.open()
+
+
+async def _claims_past_a_busy_registered_account(store: SqliteStore) -> list[str]:
+    """What a claim takes when the one registered account is busy and an unregistered
+    one has due rows after its rows (see test_claims_reach_accounts_the_store_does_not_
+    know_past_busy_ones in the contract)."""
+    (claim,) = await store.claim("w", now=T0, limit=1, lease=LEASE)
+    assert claim.account_id == "known"
+    return [c.account_id for c in await store.claim("w", now=T0, limit=10, lease=LEASE)]
+
+
+async def _known_and_stranger(store: SqliteStore) -> None:
+    await store.put_revision(POST, now=T0)
+    await store.put_account(Account(id="known", platform="feed", handle="k"), now=T0)
+    await store.add([pub("known", due=T0 - (20 - i) * SEC) for i in range(5)], now=T0)
+    await store.add([pub("stranger", due=T0 - (10 - i) * SEC) for i in range(5)], now=T0)
+
+
+async def test_a_copy_claims_unregistered_accounts_past_busy_ones(tmp_path: Path) -> None:
+    from socialkit.schedule.stores.ops import copy_store
+
+    source, target = f"sqlite:///{tmp_path}/source.db", f"sqlite:///{tmp_path}/target.db"
+    store = SqliteStore(source)
+    await store.open()
+    await _known_and_stranger(store)
+    await store.close()
+    await copy_store(source, target)
+    copied = SqliteStore(target)
+    await copied.open()
+    try:
+        assert await _claims_past_a_busy_registered_account(copied) == ["stranger"]
+    finally:
+        await copied.close()
+
+
+async def test_a_migrated_store_claims_unregistered_accounts_past_busy_ones(
+    tmp_path: Path,
+) -> None:
+    # written by version 2 code, which noted nothing about unregistered accounts
+    url = f"sqlite:///{tmp_path}/v2.db"
+    old = SqliteStore(url, migrations=MIGRATIONS[:2], code_version=2)
+    await old.open()
+    await _known_and_stranger(old)
+    await old.close()
+    with sqlite3.connect(f"{tmp_path}/v2.db") as conn:
+        conn.execute("DELETE FROM meta WHERE key = 'unregistered_accounts'")
+    current = SqliteStore(url)
+    await current.open()
+    try:
+        assert (await current.schema()).version == SCHEMA_VERSION
+        assert await _claims_past_a_busy_registered_account(current) == ["stranger"]
+    finally:
+        await current.close()
 
 
 async def test_another_process_commit_wakes_a_subscriber(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from socialkit.schedule.stores._sqlite_rows import (
     rows_by_id,
     update_ids,
 )
+from socialkit.schedule.stores._sqlite_schema import UNREGISTERED
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -196,28 +197,29 @@ def _due_accounts(
     """Accounts with due rows that are below ``per_account``, found by reading due rows
     until ``enough`` distinct accounts are met.
 
-    No more accounts can be met than are registered, so the read also stops once it has
-    met every registered one: a backlog of due rows spread over fewer accounts than
-    ``enough`` (40,000 due over 100 accounts, say) is otherwise read to its end by every
-    claim. That stop assumes publications belong to registered accounts (the engine
-    only schedules for those); when the rows it met say otherwise, it reads on.
+    No more accounts can be met than are registered while every publication belongs to
+    a registered account, so the read then also stops once it has met every registered
+    one: a backlog of due rows spread over fewer accounts than ``enough`` (40,000 due
+    over 100 accounts, say) is otherwise read to its end by every claim. A store that
+    holds a publication of an unregistered account (the engine registers every account
+    it schedules for; the store API does not insist) notes it (``UNREGISTERED``), and
+    its claims read on: that account's rows may come after every registered one's.
     """
+    (registered, unregistered) = conn.execute(
+        "SELECT (SELECT COUNT(*) FROM accounts), "
+        f"EXISTS (SELECT 1 FROM meta WHERE key = '{UNREGISTERED}')"
+    ).fetchone()
+    stop = enough if unregistered or not registered else min(enough, registered)
     # One JSON value, so the statement takes one step (a GIL round trip) in all, not one
     # per account: a busy event loop can hold each step up for its switch interval.
-    sql = (
+    (text,) = conn.execute(
         "WITH due AS MATERIALIZED (SELECT DISTINCT workspace, account_id "
         "FROM publications INDEXED BY publications_due "
         "WHERE state IN ('scheduled', 'retry_wait') AND run_at <= ? LIMIT ?) "
-        f"SELECT json_group_array(json_array(workspace, account_id, {_BUSY}, "
-        "EXISTS (SELECT 1 FROM accounts a "
-        "WHERE a.workspace = due.workspace AND a.id = due.account_id))) FROM due"
-    )
-    (registered,) = conn.execute("SELECT COUNT(*) FROM accounts").fetchone()
-    stop = min(enough, registered) if registered else enough
-    met: list[list[Any]] = json.loads(conn.execute(sql, (now, stop, per_account)).fetchone()[0])
-    if stop < enough and len(met) == stop and not all(row[3] for row in met):
-        met = json.loads(conn.execute(sql, (now, enough, per_account)).fetchone()[0])
-    return {(row[0], row[1]) for row in met if row[2]}
+        f"SELECT json_group_array(json_array(workspace, account_id)) FROM due WHERE {_BUSY}",
+        (now, stop, per_account),
+    ).fetchone()
+    return {(workspace, account_id) for workspace, account_id in json.loads(text)}
 
 
 def claim(

@@ -22,6 +22,7 @@ from socialkit.schedule.stores._common import (
     from_us,
     to_us,
 )
+from socialkit.schedule.stores._sqlite_schema import UNREGISTERED
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -52,6 +53,12 @@ _INSERT_HEAD = (
     "approvals_required, grace_s, publish_late, created_at, updated_at) VALUES "
 )
 _INSERT_TAIL = " ON CONFLICT DO NOTHING"
+_MARK_UNREGISTERED_SQL = (
+    f"INSERT OR IGNORE INTO meta (key, value) SELECT '{UNREGISTERED}', '1' WHERE EXISTS "
+    "(SELECT 1 FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM accounts a "
+    "WHERE a.workspace = json_extract(j.value, '$[0]') "
+    "AND a.id = json_extract(j.value, '$[1]')))"
+)
 
 # Rows per multi-row statement: powers of two (and multiples of 128 for bulk inserts),
 # so few distinct statements are prepared and all stay in the connection's statement
@@ -370,6 +377,10 @@ def add(
     before = conn.total_changes
     insert_rows(conn, _INSERT_HEAD, params, tail=_INSERT_TAIL)
     inserted = conn.total_changes - before
+    # One statement for the batch: note an account the store does not hold (claims
+    # count due accounts differently once there is one; see _sqlite_schema.UNREGISTERED).
+    accounts = sorted({(new.workspace, new.account_id) for new in publications})
+    conn.execute(_MARK_UNREGISTERED_SQL, (json.dumps(accounts),))
     ids = [new.id for new in publications]
     fresh: list[int] | None = None
     if inserted != len(publications):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Sequence
 
-__all__ = ["MIGRATIONS", "Migration", "migrate"]
+__all__ = ["MARK_UNREGISTERED", "MIGRATIONS", "UNREGISTERED", "Migration", "migrate"]
 
 
 @attrs.frozen(kw_only=True)
@@ -193,6 +193,17 @@ _V1 = (
         WHERE campaign IS NOT NULL""",
 )
 
+# A ``meta`` key set once the store holds a publication of an account it does not hold
+# (the engine registers every account it schedules for; the store API does not insist).
+# A claim stops counting due accounts once it has met every registered one only while
+# it is unset: past that, rows of unregistered accounts may follow. Never unset again.
+UNREGISTERED = "unregistered_accounts"
+MARK_UNREGISTERED = (
+    f"INSERT OR IGNORE INTO meta (key, value) SELECT '{UNREGISTERED}', '1' WHERE EXISTS "
+    "(SELECT 1 FROM publications p WHERE NOT EXISTS (SELECT 1 FROM accounts a "
+    "WHERE a.workspace = p.workspace AND a.id = p.account_id))"
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
     # Version 2 adds the ``deleted`` state. SQLite keeps states unchecked, so only the
@@ -201,11 +212,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=2, min_compatible=2, statements=()),
     # Version 3: a publish writes one metric task, whose ``rest`` holds the later
     # collections; completing it inserts the next. Version 2 code must stop: it would
-    # complete such a task and never collect the rest.
+    # complete such a task and never collect the rest. It also notes whether the store
+    # already holds publications of unregistered accounts (see UNREGISTERED).
     Migration(
         version=3,
         min_compatible=3,
-        statements=("ALTER TABLE metric_tasks ADD COLUMN rest TEXT",),
+        statements=("ALTER TABLE metric_tasks ADD COLUMN rest TEXT", MARK_UNREGISTERED),
     ),
 )
 

@@ -29,6 +29,7 @@ import attrs
 
 from socialkit.errors import ConfigError, StoreError
 from socialkit.schedule.stores._ops_tables import TABLES
+from socialkit.schedule.stores._sqlite_schema import MARK_UNREGISTERED
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -429,6 +430,8 @@ async def _writer(url: str, kind: str, *, transaction: bool = True) -> AsyncIter
         file.conn.execute("BEGIN IMMEDIATE")
         try:
             yield write_file, count_file
+            # what the copied publications' adds would have noted (see UNREGISTERED)
+            file.conn.execute(MARK_UNREGISTERED)
         except BaseException:
             file.conn.execute("ROLLBACK")
             raise
