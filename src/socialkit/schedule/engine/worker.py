@@ -117,6 +117,7 @@ class Worker:
                     await materialise_all(s, now)
                     next_rules = now + min(_RULES_EVERY, s.config.window / 4)
                 metrics = 0
+                chores = False
                 if next_chores is None:
                     # First pass: apply the misfire policy before claiming anything.
                     await self._expire(now)
@@ -130,6 +131,7 @@ class Worker:
                         await self._expire(now)
                     metrics = await self._metrics(now, wake, stats)
                     next_chores = now + _CHORES_EVERY
+                    chores = True
                 if full or metrics:
                     continue  # there may be more due right now
                 if claimed and wake.is_set():
@@ -138,6 +140,10 @@ class Worker:
                     if not self._tasks:
                         if self._finished != finished_before:
                             continue  # work finished while we claimed: look again
+                        # A finished collection schedules the publication's next one,
+                        # which may be due now (after an outage): collect it too.
+                        if not chores and await self._metrics(now, wake, stats):
+                            continue
                         break
                     await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
                     continue
