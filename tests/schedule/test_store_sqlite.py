@@ -356,3 +356,18 @@ async def test_a_long_wal_is_started_over(tmp_path: Path) -> None:
         writer.close()
     finally:
         conn.close()
+
+
+async def test_listing_by_attention_reads_only_rows_waiting_for_a_person(tmp_path: Path) -> None:
+    from socialkit.schedule.stores._sqlite_rows import ROW_COLUMNS
+
+    store = SqliteStore(f"sqlite:///{tmp_path}/attention.db")
+    await store.open()
+    await store.close()
+    with sqlite3.connect(tmp_path / "attention.db") as conn:
+        plan = conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT {ROW_COLUMNS} FROM publications WHERE attention = ? "
+            "ORDER BY due_at, id LIMIT ?",
+            ("resolve", 101),
+        ).fetchall()
+    assert "USING INDEX publications_attention" in " ".join(str(row[3]) for row in plan)

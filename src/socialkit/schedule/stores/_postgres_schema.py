@@ -291,7 +291,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         version=3,
         min_compatible=3,
-        statements=("ALTER TABLE metric_tasks ADD COLUMN IF NOT EXISTS rest text",),
+        statements=(
+            "ALTER TABLE metric_tasks ADD COLUMN IF NOT EXISTS rest text",
+            # `list --attention`: the few rows waiting for a person, not a walk of the
+            # listing index (its build scans the table once, under a write lock).
+            "CREATE INDEX IF NOT EXISTS publications_attention ON publications "
+            "(attention, due_at, id) WHERE attention IS NOT NULL",
+        ),
     ),
 )
 

@@ -217,7 +217,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         version=3,
         min_compatible=3,
-        statements=("ALTER TABLE metric_tasks ADD COLUMN rest TEXT", MARK_UNREGISTERED),
+        statements=(
+            "ALTER TABLE metric_tasks ADD COLUMN rest TEXT",
+            MARK_UNREGISTERED,
+            # `list --attention`: the few rows waiting for a person.
+            "CREATE INDEX publications_attention ON publications (attention, due_at, id) "
+            "WHERE attention IS NOT NULL",
+        ),
     ),
 )
 
