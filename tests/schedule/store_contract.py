@@ -118,6 +118,15 @@ class StoreContract:
         assert len(claims) == 1, claims
         return claims[0]
 
+    async def sending_one(self, store: Store) -> tuple[str, Any]:
+        """One publication, claimed by ``w1`` and marked ``publishing``: its id and claim."""
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        await store.mark_publishing(
+            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
+        )
+        return pub_id, claim
+
     # -- basics ---------------------------------------------------------------------------
 
     async def test_is_a_store(self, store: Store) -> None:
@@ -368,11 +377,7 @@ class StoreContract:
         assert await store.mark_publishing([start], worker="w1", now=late, lease=LEASE) == [False]
 
     async def test_transition_is_fenced_by_state_and_attempt(self, store: Store) -> None:
-        pub_id = await self.add_one(store)
-        claim = await self.claim_one(store)
-        await store.mark_publishing(
-            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
-        )
+        pub_id, claim = await self.sending_one(store)
         wrong_attempt = Transition(
             id=pub_id, expect_state=S.PUBLISHING, expect_attempt=claim.attempt + 1, to=S.FAILED
         )
@@ -495,11 +500,7 @@ class StoreContract:
         assert "lease_expired" in [e.kind for e in p.history]
 
     async def test_expired_publishing_goes_to_unknown_then_reconcile(self, store: Store) -> None:
-        pub_id = await self.add_one(store)
-        claim = await self.claim_one(store, "w1")
-        await store.mark_publishing(
-            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
-        )
+        pub_id, claim = await self.sending_one(store)
         lost = T0 + LEASE + SEC
         assert await store.claim("w2", now=lost, limit=5, lease=LEASE) == []
         p = await store.get(pub_id)
@@ -519,11 +520,7 @@ class StoreContract:
         assert (await store.get(pub_id)).sends == 2
 
     async def test_a_dead_reconcilers_lease_is_dropped(self, store: Store) -> None:
-        pub_id = await self.add_one(store)
-        claim = await self.claim_one(store, "w1")
-        await store.mark_publishing(
-            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
-        )
+        await self.sending_one(store)
         t = T0 + 3 * LEASE
         await store.claim("w2", now=t, limit=5, lease=LEASE, reconcile=False)
         rec = await self.claim_one(store, "w2", now=t + LEASE)
@@ -552,11 +549,7 @@ class StoreContract:
     async def test_a_receipt_batch_naming_a_missing_publication_writes_nothing(
         self, store: Store
     ) -> None:
-        pub_id = await self.add_one(store)
-        claim = await self.claim_one(store)
-        await store.mark_publishing(
-            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
-        )
+        pub_id, claim = await self.sending_one(store)
         good = ReceiptRecord(id=pub_id, attempt=claim.attempt, receipt=receipt())
         ghost = ReceiptRecord(id="p-missing", attempt=1, receipt=receipt())
         with pytest.raises(StoreError, match="no publication 'p-missing'"):
@@ -567,11 +560,7 @@ class StoreContract:
         assert (await store.get(pub_id)).state == S.PUBLISHED
 
     async def test_receipt_publishes_and_schedules_metrics(self, store: Store) -> None:
-        pub_id = await self.add_one(store)
-        claim = await self.claim_one(store)
-        await store.mark_publishing(
-            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
-        )
+        pub_id, claim = await self.sending_one(store)
         record = ReceiptRecord(
             id=pub_id, attempt=claim.attempt, receipt=receipt(), metrics=(("1h", 3600.0),)
         )
@@ -589,11 +578,7 @@ class StoreContract:
         assert await store.next_due(now=T0) == T0 + dt.timedelta(hours=1)
 
     async def test_receipt_after_a_lost_lease_is_kept(self, store: Store) -> None:
-        pub_id = await self.add_one(store)
-        claim = await self.claim_one(store, "w1")
-        await store.mark_publishing(
-            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
-        )
+        pub_id, claim = await self.sending_one(store)
         later = T0 + LEASE + SEC
         await store.claim("w2", now=later, limit=5, lease=LEASE)  # sweeps to unknown
         assert (await store.get(pub_id)).state == S.UNKNOWN
@@ -621,11 +606,7 @@ class StoreContract:
         assert (await store.get(pub_id)).state == S.PUBLISHED
 
     async def test_checkpoints_resume_threads(self, store: Store) -> None:
-        pub_id = await self.add_one(store)
-        claim = await self.claim_one(store)
-        await store.mark_publishing(
-            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
-        )
+        pub_id, claim = await self.sending_one(store)
         for part in (0, 1):
             await store.record_checkpoint(
                 CheckpointRecord(
@@ -951,11 +932,7 @@ class StoreContract:
     async def test_a_publish_schedules_its_metric_collections_one_after_another(
         self, store: Store
     ) -> None:
-        pub_id = await self.add_one(store)
-        claim = await self.claim_one(store)
-        await store.mark_publishing(
-            [PublishStart(id=pub_id, attempt=claim.attempt)], worker="w1", now=T0, lease=LEASE
-        )
+        pub_id, claim = await self.sending_one(store)
         hour, day = dt.timedelta(hours=1), dt.timedelta(days=1)
         # listed out of order: they are collected in due order
         metrics = (("24h", 86400.0), ("1h", 3600.0), ("7d", 7 * 86400.0))
