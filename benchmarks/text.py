@@ -12,9 +12,10 @@ One run prints, for each implementation:
 then the speed ratio, and on how many corpus texts the two agree (they can differ on
 emoji newer than the anchor's Emoji 12.0 table, which socialkit counts as one unit).
 
-Last, the slowest input known for socialkit (10,000 characters of dot-separated one-letter
-labels ending in a top-level domain, which makes the URL pattern try a host at every
-position), timed for both: docs/text.md quotes this figure.
+Last, the input that was slowest for socialkit (10,000 characters of dot-separated
+one-letter labels ending in a top-level domain, on which the URL pattern tried a host after
+every dot and read up to 127 labels from each; the URL scan is now linear), timed for both:
+docs/text.md quotes this figure.
 
 Goal (issue 3): every conformance case right and at least 10x the anchor's speed.
 

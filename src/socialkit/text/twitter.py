@@ -14,8 +14,10 @@ Offsets are code point offsets into the text as given. Functions return plain
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
+from typing import NamedTuple
 
 import attrs
 import regex
@@ -100,35 +102,66 @@ _QUERY_END = r"[a-z0-9\-_&=#/]"
 # onto each other (so "ʒ" matches the Latin range holding "Ʒ"); it differs only in never
 # folding a non-ASCII letter onto an ASCII one ("ſ", the Kelvin sign), which Python does.
 _FLAGS = re.IGNORECASE
-_URL_SOURCE = (
-    rf"(?P<before>[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|^)"
-    r"(?P<url>"
-    r"(?P<protocol>https?://)?"
-    rf"(?P<domain>{_DOMAIN})"
+_BEFORE = rf"[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]"
+_PROTOCOL = r"https?://"
+_URL_TAIL = (
     r"(?::(?P<port>[0-9]+))?"
     rf"(?P<path>/{_PATH}*)?"
     rf"(?P<query>\?{_QUERY_CHAR}*{_QUERY_END})?"
+)
+# twitter-text's URL grammar as one pattern. Its finditer tries a host at every position
+# after a non-alphanumeric character and reads up to 127 labels ahead from each, so a long
+# run of labels without a reachable top-level domain ("a.a.a.…", "é…é.x") costs the text's
+# length times the labels read. ``_scan_urls`` finds the same matches in linear time;
+# tests compare the two.
+_URL_SOURCE = (
+    rf"(?P<before>{_BEFORE}|^)"
+    r"(?P<url>"
+    rf"(?P<protocol>{_PROTOCOL})?"
+    rf"(?P<domain>{_DOMAIN})"
+    rf"{_URL_TAIL}"
     r")"
 )
+_LABEL_CHAR = rf"[^{_PUNCT_BASE}{_NOT_DOMAIN}]"  # what a host label's possessive run reads
 
 
 @attrs.frozen
 class _UrlPatterns:
-    url: re.Pattern[str]
-    tld_present: re.Pattern[str]
+    tld_dot: re.Pattern[str]
     ascii_domain: re.Pattern[str]
+    ascii_tld: re.Pattern[str]
+    chain: re.Pattern[str]
+    start: re.Pattern[str]
+    before: re.Pattern[str]
+    protocol: re.Pattern[str]
+    tail: re.Pattern[str]
 
 
 @functools.cache
 def _url_patterns() -> _UrlPatterns:
     """The URL patterns, compiled on first use: the TLD list makes them slow to compile."""
     return _UrlPatterns(
-        url=re.compile(_URL_SOURCE, _FLAGS),
         # A URL needs ".tld" somewhere; finding none first spares texts full of dots (a
-        # long CJK text with ASCII full stops) a scan that tries every position as a host.
-        tld_present=re.compile(rf"\.{_TLD}", _FLAGS),
+        # long CJK text with ASCII full stops) any further work. No TLD holds a ".", so
+        # finditer finds every dot a TLD follows.
+        tld_dot=re.compile(rf"\.{_TLD}", _FLAGS),
         ascii_domain=re.compile(rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{_TLD}", _FLAGS),
+        ascii_tld=re.compile(rf"[\-a-z0-9{_LATIN_ACCENTS}]\.{_TLD}", _FLAGS),
+        # Labels joined by single dots, from the start of a label run.
+        chain=re.compile(rf"(?<!{_LABEL_CHAR}){_LABEL_CHAR}++(?:\.{_LABEL_CHAR}++)+", _FLAGS),
+        # Where the URL pattern can start: its "before" character, then a label character
+        # that may begin a host.
+        start=re.compile(rf"{_BEFORE}(?={_DOMAIN_CHAR})", _FLAGS),
+        before=re.compile(_BEFORE, _FLAGS),
+        protocol=re.compile(_PROTOCOL, _FLAGS),
+        tail=re.compile(_URL_TAIL, _FLAGS),
     )
+
+
+@functools.cache
+def _url_pattern() -> re.Pattern[str]:
+    """The whole grammar as one pattern (the reference ``_scan_urls`` is tested against)."""
+    return re.compile(_URL_SOURCE, _FLAGS)
 
 
 _TCO_URL = re.compile(rf"https?://t\.co/([a-z0-9]+)(?:\?{_QUERY_CHAR}*{_QUERY_END})?", _FLAGS)
@@ -173,11 +206,174 @@ def _label_fits(label: str) -> bool:
 
 
 def _valid_host(url: str, protocol: str, domain: str) -> bool:
-    if domain.startswith("xn--") and _url_patterns().ascii_domain.search(domain) is None:
-        return False  # punycode is ASCII by definition
+    # punycode is ASCII by definition: some "x." + TLD (the shortest match of ascii_domain)
+    if domain.startswith("xn--") and _url_patterns().ascii_tld.search(domain) is None:
+        return False
     if not all(_label_fits(label) for label in domain.split(".")):
         return False
     return len(protocol) + len(url) <= MAX_URL_LENGTH
+
+
+class _UrlMatch(NamedTuple):
+    """One match of the URL pattern (``_URL_SOURCE``): its groups and offsets."""
+
+    before: str
+    start: int
+    protocol: str | None
+    domain_start: int
+    domain_end: int
+    path: str | None
+    end: int
+
+
+_HostSpans = tuple[list[int], list[tuple[int, int, int]]]
+_MAX_SUBDOMAINS = 126
+
+
+def _host_spans(text: str, tld_ends: dict[int, int]) -> _HostSpans:
+    """Where ``_DOMAIN`` matches, in one pass over the labels of the text.
+
+    ``(lo, hi, end)``: a host starting at ``p`` with ``lo <= p < hi`` and a character that
+    may begin a label ends at ``end``. A host reads label runs up to their dots (the runs
+    are possessive), so the labels after ``p`` are those of its dot-joined chain, and the
+    pattern's greedy subdomain count picks the last label, among the next 126 of a run of
+    valid subdomains, that can be the domain name before a TLD; failing that, the label
+    holding ``p`` itself before a TLD (when no "_" follows ``p`` in it).
+    """
+    dots = list(tld_ends)
+    spans: list[tuple[int, int, int]] = []
+    size = len(text)
+    for chain in _url_patterns().chain.finditer(text):
+        chain_start, chain_end = chain.span()
+        first = bisect.bisect_left(dots, chain_start)
+        if first == len(dots) or dots[first] >= chain_end:
+            continue  # no TLD in this chain
+        labels = chain.group().split(".")
+        count = len(labels)
+        trailing_dot = chain_end < size and text[chain_end] == "."
+        starts: list[int] = []
+        ends_ok: list[bool] = []
+        name_end: list[int] = []  # the TLD end when the label can be the domain name, else -1
+        position = chain_start
+        for label in labels:
+            starts.append(position)
+            position += len(label)
+            ok = label[-1] not in "_-"
+            ends_ok.append(ok)
+            name_end.append(
+                tld_ends.get(position, -1)
+                if ok and label[0] not in "_-" and "_" not in label
+                else -1
+            )
+            position += 1
+        last_name = -1
+        previous_name: list[int] = []  # the last name label at or before each index
+        for k in range(count):
+            if name_end[k] >= 0:
+                last_name = k
+            previous_name.append(last_name)
+        # first label at or after k+1 that cannot be a subdomain (a chain breaks there)
+        breaks = count
+        found: list[tuple[int, int, int]] = []
+        for k in range(count - 1, -1, -1):
+            label_end = starts[k] + len(labels[k])
+            if k + 1 < count:
+                end = -1
+                if ends_ok[k]:
+                    limit = min(breaks, k + _MAX_SUBDOMAINS, count - 1)
+                    best = previous_name[limit]
+                    if best > k:
+                        end = name_end[best]
+                if end >= 0:
+                    found.append((starts[k], label_end, end))
+                elif ends_ok[k] and (tld_end := tld_ends.get(label_end, -1)) >= 0:
+                    found.append((starts[k] + labels[k].rfind("_") + 1, label_end, tld_end))
+            elif ends_ok[k] and (tld_end := tld_ends.get(label_end, -1)) >= 0:
+                found.append((starts[k] + labels[k].rfind("_") + 1, label_end, tld_end))
+            if not (ends_ok[k] and labels[k][0] not in "_-" and (k + 1 < count or trailing_dot)):
+                breaks = k
+        spans.extend(reversed(found))
+    return [lo for lo, _, _ in spans], spans
+
+
+def _host_end(text: str, position: int, hosts: _HostSpans) -> int:
+    """Where a host starting at ``position`` ends, or -1 (``_DOMAIN`` does not match)."""
+    los, spans = hosts
+    index = bisect.bisect_right(los, position) - 1
+    if index < 0:
+        return -1
+    _, hi, end = spans[index]
+    return end if position < hi and text[position] not in "_-" else -1
+
+
+def _url_at(text: str, start: int, hosts: _HostSpans) -> _UrlMatch | None:
+    """The URL pattern's match at ``start`` (its ``before`` character or ``^``), if any."""
+    patterns = _url_patterns()
+    befores: list[tuple[str, int]] = []
+    if start < len(text) and patterns.before.match(text, start):
+        befores.append((text[start], start + 1))
+    if start == 0:
+        befores.append(("", 0))
+    for before, host in befores:
+        protocol = patterns.protocol.match(text, host)
+        if protocol is not None:
+            end = _host_end(text, protocol.end(), hosts)
+            if end >= 0:
+                return _url_match(text, before, host, protocol.group(), protocol.end(), end)
+        end = _host_end(text, host, hosts)
+        if end >= 0:
+            return _url_match(text, before, host, None, host, end)
+    return None
+
+
+def _url_match(
+    text: str, before: str, start: int, protocol: str | None, domain_start: int, domain_end: int
+) -> _UrlMatch:
+    tail = _url_patterns().tail.match(text, domain_end)
+    assert tail is not None  # every part of the tail is optional
+    return _UrlMatch(before, start, protocol, domain_start, domain_end, tail["path"], tail.end())
+
+
+def _scan_urls(text: str) -> list[_UrlMatch]:
+    """``_URL_SOURCE``'s finditer matches, found in time linear in the text's length.
+
+    The pattern is tried only where a host can start (from ``_host_spans``) and, behind
+    such a host, after a protocol; and at the start of the text. A match found at one of
+    these positions is the one finditer finds there, and finditer finds none elsewhere.
+    """
+    patterns = _url_patterns()
+    tld_ends = {match.start(): match.end() for match in patterns.tld_dot.finditer(text)}
+    if not tld_ends:
+        return []
+    hosts = _host_spans(text, tld_ends)
+    if not hosts[1]:
+        return []
+    found: list[_UrlMatch] = []
+    position = 0
+    match = _url_at(text, 0, hosts)
+    if match is not None:
+        found.append(match)
+        position = match.end
+    else:
+        position = 1
+    for lo, hi, _ in hosts[1]:
+        if hi <= position:
+            continue
+        for length in (7, 8):  # "http://", "https://" just before a host
+            start = lo - length - 1
+            if start >= position and patterns.protocol.fullmatch(text, lo - length, lo):
+                match = _url_at(text, start, hosts)
+                if match is not None:
+                    found.append(match)
+                    position = match.end
+        while (candidate := patterns.start.search(text, max(lo - 1, position), hi)) is not None:
+            match = _url_at(text, candidate.start(), hosts)
+            if match is None:  # cannot happen: the span says a host starts there
+                position = candidate.start() + 1
+                continue
+            found.append(match)
+            position = match.end
+    return found
 
 
 def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]:
@@ -191,21 +387,19 @@ def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]
     if "." not in text if without_protocol else ":" not in text:
         return []
     patterns = _url_patterns()
-    if patterns.tld_present.search(text) is None:
-        return []
     found: list[RawEntity] = []
-    for match in patterns.url.finditer(text):
-        url = match["url"]
-        protocol = match["protocol"]
-        domain = match["domain"]
-        start, end = match.start("url"), match.end("url")
+    for match in _scan_urls(text):
+        start, end = match.start, match.end
+        url = text[start:end]
+        protocol = match.protocol
+        domain = text[match.domain_start : match.domain_end]
         if not _valid_host(url, protocol or "https://", domain):
             continue
         if protocol is None:
-            if not without_protocol or match["before"] in _NO_SCHEME_BEFORE:
+            if not without_protocol or match.before in _NO_SCHEME_BEFORE:
                 continue
             last: RawEntity | None = None
-            domain_start = match.start("domain")
+            domain_start = match.domain_start
             for ascii_match in patterns.ascii_domain.finditer(domain):
                 last = (
                     "url",
@@ -216,7 +410,7 @@ def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]
                 found.append(last)
             if last is None:
                 continue
-            if match["path"]:
+            if match.path:
                 found[-1] = ("url", last[1], end, text[last[1] : end])
         else:
             tco = _TCO_URL.match(url)

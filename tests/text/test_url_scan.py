@@ -1,0 +1,115 @@
+"""URL scanning on adversarial texts: bounded work, and the same matches as the grammar.
+
+``twitter._scan_urls`` finds the matches of the one-pattern grammar (``_url_pattern``)
+without trying the pattern at every position; these tests count the positions it tries
+(no timing) and compare its matches with the pattern's own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from socialkit.text import extract_entities, measure, rules, twitter
+
+if TYPE_CHECKING:
+    from socialkit.text.twitter import _HostSpans, _UrlMatch
+
+
+def _reference(text: str) -> list[_UrlMatch]:
+    return [
+        twitter._UrlMatch(
+            m["before"],
+            m.start("url"),
+            m["protocol"],
+            m.start("domain"),
+            m.end("domain"),
+            m["path"],
+            m.end("url"),
+        )
+        for m in twitter._url_pattern().finditer(text)
+    ]
+
+
+@pytest.fixture
+def attempts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The positions where the URL pattern is tried, in order."""
+    tried: list[int] = []
+    original = twitter._url_at
+
+    def counting(text: str, start: int, hosts: _HostSpans) -> _UrlMatch | None:
+        tried.append(start)
+        return original(text, start, hosts)
+
+    monkeypatch.setattr(twitter, "_url_at", counting)
+    return tried
+
+
+@pytest.mark.parametrize("labels", [500, 5_000, 20_000])
+def test_dot_separated_labels_try_the_pattern_a_bounded_number_of_times(
+    attempts: list[int], labels: int
+) -> None:
+    # The grammar tried a host after every dot, reading up to 127 labels from each.
+    text = "a." * labels + "com"
+    assert twitter.extract_urls(text) == []  # the match found starts after a "."
+    assert 1 <= len(attempts) <= 2
+    assert measure(text, rules.X).length == len(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "é" * 20_000 + ".a x.com",  # every "é" may precede a host; none reaches a TLD
+        "a-" * 10_000 + "a.b x.com",
+        "a_" * 10_000 + "a.b x.com",
+        ("a." * 125 + "a-.com ") * 80,  # the last label cannot be a domain name
+    ],
+)
+def test_runs_without_a_reachable_tld_are_not_tried(attempts: list[int], text: str) -> None:
+    urls = twitter.extract_urls(text)
+    assert len(attempts) <= 2
+    assert [url for _, _, _, url in urls] == (["x.com"] if text.endswith("x.com") else [])
+
+
+def test_a_url_after_a_long_adversarial_run_is_still_found(attempts: list[int]) -> None:
+    text = "a." * 5_000 + " https://example.com/path and example.org"
+    urls = [(start, end, url) for _, start, end, url in twitter.extract_urls(text)]
+    start = text.index("https://")
+    assert urls == [
+        (start, start + len("https://example.com/path"), "https://example.com/path"),
+        (len(text) - len("example.org"), len(text), "example.org"),
+    ]
+    assert len(attempts) <= 4
+    kinds = [(e.kind, e.value) for e in extract_entities(text, rules.X)]
+    assert kinds == [("url", "https://example.com/path"), ("url", "example.org")]
+
+
+@pytest.mark.parametrize("labels", [100, 126, 127, 128, 300])
+def test_the_subdomain_cap_gives_the_grammars_matches(labels: int) -> None:
+    for text in (
+        "a." * labels + "com",
+        "x " + "a." * labels + "com/path",
+        "a_b." * labels + "com",
+        "é" + "a." * labels + "com.a.com",
+        ("a." * labels + "com.") * 2,
+        "https://" + "a." * labels + "jp",
+    ):
+        assert twitter._scan_urls(text) == _reference(text)
+
+
+_PIECES = st.sampled_from(
+    [
+        "a", "é", "ж", "x", ".", ".", "-", "_", "/", ":", " ", "com", "co", "jp",
+        "xn--p1ai", "xn--", "http://", "https://", "HTTP://", "@", "#", "$", "?q=1",
+        "(", ")", "0", "ſ", "中国", "рф", ".com", "-a", "a-", "_b", "/p", "www.", "t.co/x",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_the_scan_finds_the_grammars_matches(text: str) -> None:
+    assert twitter._scan_urls(text) == _reference(text)
