@@ -1,14 +1,17 @@
 """URL scanning on adversarial texts: bounded work, and the same matches as the grammar.
 
 ``twitter._scan_urls`` finds the matches of the one-pattern grammar (``_url_pattern``)
-without trying the pattern at every position; these tests count the positions it tries
-(no timing) and compare its matches with the pattern's own.
+without trying the pattern at every position, and ``twitter._ascii_hosts`` the ASCII host
+names of a URL without a scheme (``_ascii_domain_pattern``) without searching its host
+from every position; these tests count the positions and regex calls (no timing) and
+compare their matches with the patterns' own.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,6 +49,35 @@ def attempts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(twitter, "_url_at", counting)
     return tried
+
+
+class _Recording:
+    """A compiled pattern that records each call: (pattern, method, string)."""
+
+    def __init__(self, name: str, pattern: Any, calls: list[tuple[str, str, str]]) -> None:
+        self._name, self._pattern, self._calls = name, pattern, calls
+
+    def __getattr__(self, method: str) -> Any:
+        real = getattr(self._pattern, method)
+
+        def call(string: str, *args: Any) -> Any:
+            self._calls.append((self._name, method, string))
+            return real(string, *args)
+
+        return call
+
+
+@pytest.fixture
+def regex_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
+    """Every call of one of the URL patterns, in order."""
+    calls: list[tuple[str, str, str]] = []
+    real = twitter._url_patterns()
+    fields = attrs.fields(type(real))
+    recording = attrs.evolve(
+        real, **{f.name: _Recording(f.name, getattr(real, f.name), calls) for f in fields}
+    )
+    monkeypatch.setattr(twitter, "_url_patterns", lambda: recording)
+    return calls
 
 
 @pytest.mark.parametrize("labels", [500, 5_000, 20_000])
@@ -87,6 +119,28 @@ def test_a_url_after_a_long_adversarial_run_is_still_found(attempts: list[int]) 
     assert kinds == [("url", "https://example.com/path"), ("url", "example.org")]
 
 
+@pytest.mark.parametrize("hosts", [1, 2, 5])
+@pytest.mark.parametrize(
+    ("last", "found"),
+    [("ж.com", None), ("ж.a.com", "a.com"), ("com", ("a" * 62 + ".") * 60 + "com")],
+)
+def test_ascii_host_names_are_found_from_the_labels(
+    regex_calls: list[tuple[str, str, str]], hosts: int, last: str, found: str | None
+) -> None:
+    # A URL without a scheme keeps the ASCII host names in its host; searching them from
+    # every position read all the labels after it (a 3,786-char host: 150 ms).
+    text = (("a" * 62 + ".") * 60 + last + " ") * hosts
+    urls = [url for _, _, _, url in twitter.extract_urls(text)]
+    assert urls == ([found] * hosts if found else [])
+    # every pattern runs over the text itself, never over a host cut out of it
+    assert {name for name, _, string in regex_calls if string is not text} == set()
+    # the whole text is searched a few times, and once per host for where it starts
+    searches = [name for name, method, _ in regex_calls if method in ("search", "finditer")]
+    assert len(searches) <= 3 + 2 * hosts
+    # the top-level domain is tried once per dot of a host at most
+    assert sum(name == "tld" for name, _, _ in regex_calls) <= text.count(".")
+
+
 @pytest.mark.parametrize("labels", [100, 126, 127, 128, 300])
 def test_the_subdomain_cap_gives_the_grammars_matches(labels: int) -> None:
     for text in (
@@ -113,3 +167,23 @@ _PIECES = st.sampled_from(
 @given(st.lists(_PIECES, max_size=30).map("".join))
 def test_the_scan_finds_the_grammars_matches(text: str) -> None:
     assert twitter._scan_urls(text) == _reference(text)
+
+
+_HOST_PIECES = st.sampled_from(
+    [
+        "a", "ab", "Z", "é", "ж", "0", ".", ".", ".", "-", "_", "com", "co", "jp", "COM",
+        "xn--p1ai", "comé", "рф", "ſ", "\u212a", " ", "a" * 63,
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_HOST_PIECES, max_size=30).map("".join), st.data())
+def test_the_ascii_host_names_are_the_patterns_matches(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    expected = [
+        (start + m.start(), start + m.end())
+        for m in twitter._ascii_domain_pattern().finditer(text[start:end])
+    ]
+    assert twitter._ascii_hosts(text, start, end, twitter._ascii_runs(text)) == expected

@@ -123,12 +123,19 @@ _URL_SOURCE = (
     r")"
 )
 _LABEL_CHAR = rf"[^{_PUNCT_BASE}{_NOT_DOMAIN}]"  # what a host label's possessive run reads
+# twitter-text keeps, of a URL without a scheme, the matches of this in its host: the same
+# pattern tried at every position of a host backtracks over all the labels after it (a
+# host of 60 ASCII labels before "ж.com"), so ``_ascii_hosts`` finds them from its labels.
+_ASCII_HOST_CHAR = rf"[\-a-z0-9{_LATIN_ACCENTS}]"
+_ASCII_DOMAIN = rf"(?:{_ASCII_HOST_CHAR}+\.)+{_TLD}"
 
 
 @attrs.frozen
 class _UrlPatterns:
     tld_dot: re.Pattern[str]
-    ascii_domain: re.Pattern[str]
+    tld: re.Pattern[str]
+    ascii_run: re.Pattern[str]
+    ascii_host: re.Pattern[str]
     ascii_tld: re.Pattern[str]
     chain: re.Pattern[str]
     start: re.Pattern[str]
@@ -145,8 +152,11 @@ def _url_patterns() -> _UrlPatterns:
         # long CJK text with ASCII full stops) any further work. No TLD holds a ".", so
         # finditer finds every dot a TLD follows.
         tld_dot=re.compile(rf"\.{_TLD}", _FLAGS),
-        ascii_domain=re.compile(rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{_TLD}", _FLAGS),
-        ascii_tld=re.compile(rf"[\-a-z0-9{_LATIN_ACCENTS}]\.{_TLD}", _FLAGS),
+        tld=re.compile(_TLD, _FLAGS),
+        # A whole run of ASCII host characters that a dot ends.
+        ascii_run=re.compile(rf"(?<!{_ASCII_HOST_CHAR}){_ASCII_HOST_CHAR}++(?=\.)", _FLAGS),
+        ascii_host=re.compile(rf"(?:{_ASCII_HOST_CHAR}|\.)++", _FLAGS),
+        ascii_tld=re.compile(rf"{_ASCII_HOST_CHAR}\.{_TLD}", _FLAGS),
         # Labels joined by single dots, from the start of a label run.
         chain=re.compile(rf"(?<!{_LABEL_CHAR}){_LABEL_CHAR}++(?:\.{_LABEL_CHAR}++)+", _FLAGS),
         # Where the URL pattern can start: its "before" character, then a label character
@@ -162,6 +172,12 @@ def _url_patterns() -> _UrlPatterns:
 def _url_pattern() -> re.Pattern[str]:
     """The whole grammar as one pattern (the reference ``_scan_urls`` is tested against)."""
     return re.compile(_URL_SOURCE, _FLAGS)
+
+
+@functools.cache
+def _ascii_domain_pattern() -> re.Pattern[str]:
+    """The ASCII host names as one pattern (the reference ``_ascii_hosts`` is tested against)."""
+    return re.compile(_ASCII_DOMAIN, _FLAGS)
 
 
 _TCO_URL = re.compile(rf"https?://t\.co/([a-z0-9]+)(?:\?{_QUERY_CHAR}*{_QUERY_END})?", _FLAGS)
@@ -376,6 +392,57 @@ def _scan_urls(text: str) -> list[_UrlMatch]:
     return found
 
 
+_AsciiRuns = tuple[list[int], list[int]]
+
+
+def _ascii_runs(text: str) -> _AsciiRuns:
+    """The runs of ``_ASCII_HOST_CHAR`` in ``text`` that a dot ends: their starts and dots."""
+    starts: list[int] = []
+    dots: list[int] = []
+    for run in _url_patterns().ascii_run.finditer(text):
+        starts.append(run.start())
+        dots.append(run.end())
+    return starts, dots
+
+
+def _ascii_hosts(text: str, start: int, end: int, runs: _AsciiRuns) -> list[tuple[int, int]]:
+    """``_ASCII_DOMAIN``'s finditer spans in the host ``text[start:end]``, in linear time.
+
+    From a position in a run that a dot ends, the pattern reads the run and its dot, then
+    each label after it that is a whole such run (a block of runs joined by single dots),
+    and backtracks to the last of those dots a TLD follows: the same end from any position
+    of any run of the block up to that dot. So the TLD is tried at most once per dot, from
+    the end of each block, and each block gives at most one match, from its first run that
+    the previous match did not pass.
+    """
+    run_starts, dots = runs
+    index = bisect.bisect_right(dots, start)
+    last = bisect.bisect_left(dots, end)
+    tld = _url_patterns().tld
+    found: list[tuple[int, int]] = []
+    position = start
+    while index < last:
+        block_end = index + 1
+        while block_end < last and run_starts[block_end] == dots[block_end - 1] + 1:
+            block_end += 1
+        tld_end = -1
+        name = block_end
+        while name > index and tld_end < 0:
+            name -= 1
+            label = tld.match(text, dots[name] + 1, end)
+            if label is not None:
+                tld_end = label.end()
+        if tld_end >= 0:
+            for run in range(index, name + 1):
+                host_start = max(run_starts[run], position)
+                if host_start < dots[run]:
+                    found.append((host_start, tld_end))
+                    position = tld_end
+                    break
+        index = block_end
+    return found
+
+
 def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]:
     """URLs by twitter-text's rules, with or without a scheme.
 
@@ -388,6 +455,7 @@ def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]
         return []
     patterns = _url_patterns()
     found: list[RawEntity] = []
+    runs: _AsciiRuns | None = None
     for match in _scan_urls(text):
         start, end = match.start, match.end
         url = text[start:end]
@@ -398,15 +466,16 @@ def extract_urls(text: str, *, without_protocol: bool = True) -> list[RawEntity]
         if protocol is None:
             if not without_protocol or match.before in _NO_SCHEME_BEFORE:
                 continue
+            if patterns.ascii_host.fullmatch(text, match.domain_start, match.domain_end):
+                # an ASCII host: the pattern reads all of it from its start
+                hosts = [(match.domain_start, match.domain_end)]
+            else:
+                if runs is None:
+                    runs = _ascii_runs(text)
+                hosts = _ascii_hosts(text, match.domain_start, match.domain_end, runs)
             last: RawEntity | None = None
-            domain_start = match.domain_start
-            for ascii_match in patterns.ascii_domain.finditer(domain):
-                last = (
-                    "url",
-                    domain_start + ascii_match.start(),
-                    domain_start + ascii_match.end(),
-                    ascii_match.group(),
-                )
+            for host_start, host_end in hosts:
+                last = ("url", host_start, host_end, text[host_start:host_end])
                 found.append(last)
             if last is None:
                 continue
