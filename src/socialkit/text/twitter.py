@@ -214,6 +214,10 @@ _CASHTAG = re.compile(
 @functools.lru_cache(maxsize=4096)
 def _label_fits(label: str) -> bool:
     """Whether one host label is 1..63 characters once punycode-encoded (JS punycode.toASCII)."""
+    # Encoding never shortens a label (a digit at least per non-ASCII character), and it
+    # takes time quadratic in a label's distinct characters: a longer label cannot fit.
+    if len(label) > MAX_LABEL_LENGTH:
+        return False
     parts = _IDNA_DOTS.sub(".", label).split(".")
     encoded = [
         part if part.isascii() else "xn--" + part.encode("punycode").decode() for part in parts
