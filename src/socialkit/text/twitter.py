@@ -297,17 +297,13 @@ def _host_spans(text: str, tld_ends: dict[int, int]) -> _HostSpans:
         found: list[tuple[int, int, int]] = []
         for k in range(count - 1, -1, -1):
             label_end = starts[k] + len(labels[k])
-            if k + 1 < count:
-                end = -1
-                if ends_ok[k]:
-                    limit = min(breaks, k + _MAX_SUBDOMAINS, count - 1)
-                    best = previous_name[limit]
-                    if best > k:
-                        end = name_end[best]
-                if end >= 0:
-                    found.append((starts[k], label_end, end))
-                elif ends_ok[k] and (tld_end := tld_ends.get(label_end, -1)) >= 0:
-                    found.append((starts[k] + labels[k].rfind("_") + 1, label_end, tld_end))
+            end = -1
+            if ends_ok[k] and k + 1 < count:
+                best = previous_name[min(breaks, k + _MAX_SUBDOMAINS, count - 1)]
+                if best > k:
+                    end = name_end[best]
+            if end >= 0:
+                found.append((starts[k], label_end, end))
             elif ends_ok[k] and (tld_end := tld_ends.get(label_end, -1)) >= 0:
                 found.append((starts[k] + labels[k].rfind("_") + 1, label_end, tld_end))
             if not (ends_ok[k] and labels[k][0] not in "_-" and (k + 1 < count or trailing_dot)):
@@ -369,13 +365,10 @@ def _scan_urls(text: str) -> list[_UrlMatch]:
     if not hosts[1]:
         return []
     found: list[_UrlMatch] = []
-    position = 0
     match = _url_at(text, 0, hosts)
     if match is not None:
         found.append(match)
-        position = match.end
-    else:
-        position = 1
+    position = match.end if match is not None else 1
     for lo, hi, _ in hosts[1]:
         if hi <= position:
             continue
