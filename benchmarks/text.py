@@ -15,7 +15,10 @@ emoji newer than the anchor's Emoji 12.0 table, which socialkit counts as one un
 Last, the input that was slowest for socialkit (10,000 characters of dot-separated
 one-letter labels ending in a top-level domain, on which the URL pattern tried a host after
 every dot and read up to 127 labels from each; the URL scan is now linear), timed for both:
-docs/text.md quotes this figure.
+docs/text.md quotes this figure. Then adversarial families, each at 2,500 and 5,000
+characters, with the time for both and how much longer the 5,000-character text took than
+the 2,500 (about 2 for linear work, 4 for quadratic): texts a server may be sent on
+purpose. The anchor is timed once per text on these; some take it seconds.
 
 Goal (issue 3): every conformance case right and at least 10x the anchor's speed.
 
@@ -138,6 +141,16 @@ def _anchor() -> tuple[Callable[[str], int], Callable[[str, str], dict[str, Any]
 
 SLOW_TEXT = "a." * 5000 + "com"
 
+# name -> text of about n characters
+ADVERSARIAL: dict[str, Callable[[int], str]] = {
+    "one-letter labels, then .com": lambda n: "a." * (n // 2) + "com",
+    "é run, then .a x.com": lambda n: "é" * n + ".a x.com",
+    "a-a-… run, then a.b x.com": lambda n: "a-" * (n // 2) + "a.b x.com",
+    "http:// and distinct CJK ideographs, then .com": lambda n: (
+        "http://" + "".join(chr(0x4E00 + i) for i in range(n)) + ".com"
+    ),
+}
+
 
 def _seconds(function: Callable[[str], int], text: str, repeat: int = 3) -> float:
     """Best wall time of ``function(text)``."""
@@ -200,6 +213,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{ours_slow * 1000:,.0f} ms, twitter-text-parser {anchor_slow * 1000:,.0f} ms "
         f"({ours_slow / anchor_slow:.1f}x the anchor's time)"
     )
+    print("adversarial texts (5,000 chars; in brackets: its time over the 2,500-char text's)")
+    for name, build in ADVERSARIAL.items():
+        half, full = build(2_500), build(5_000)
+        ours = _seconds(socialkit_length, full), _seconds(socialkit_length, half)
+        theirs = _seconds(anchor_length, full, 1), _seconds(anchor_length, half, 1)
+        print(
+            f"  {name:<48} socialkit {ours[0] * 1000:7.1f} ms ({ours[0] / ours[1]:.1f}x)  "
+            f"twitter-text-parser {theirs[0] * 1000:8.1f} ms ({theirs[0] / theirs[1]:.1f}x)"
+        )
     return 0 if ours_right == len(cases) else 1
 
 
