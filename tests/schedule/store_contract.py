@@ -950,6 +950,25 @@ class StoreContract:
         assert await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE) == []
         assert len(set(seen)) == 3
 
+    async def test_a_task_completed_twice_at_once_schedules_its_next_collection_once(
+        self, store: Store, peer: Store
+    ) -> None:
+        # two workers finishing the same collection (one whose lease ran out) together
+        pub_id, claim = await self.sending_one(store)
+        metrics = (("1h", 3600.0), ("24h", 86400.0))
+        record = ReceiptRecord(id=pub_id, attempt=claim.attempt, receipt=receipt(), metrics=metrics)
+        await store.record_receipts([record], now=T0)
+        late = T0 + dt.timedelta(days=2)
+        (task,) = await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE)
+        await asyncio.gather(
+            store.complete_metric_task(task.id, [], now=late),
+            peer.complete_metric_task(task.id, [], now=late),
+        )
+        (later,) = await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE)
+        assert later.label == "24h"
+        await store.complete_metric_task(later.id, [], now=late)
+        assert await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE) == []
+
     # -- events ---------------------------------------------------------------------------
 
     async def test_event_log_is_ordered_with_a_cursor(self, store: Store) -> None:
