@@ -71,25 +71,31 @@ def metric_steps(
     the next from its ``rest`` (:func:`next_metric_step`). Collections come in due order
     whatever order ``metrics`` lists them in.
     """
-    if not metrics:
-        return None
     base = to_us(published_at)
     steps = sorted(
         ((label, base + int(seconds * 1_000_000)) for label, seconds in metrics),
         key=lambda step: step[1],
     )
+    return _first_step(steps)
+
+
+def next_metric_step(
+    rest: str | None, state: PublicationState
+) -> tuple[str, int, str | None] | None:
+    """The collection after a completed task of a publication in ``state``, from the
+    task's ``rest`` (see :func:`metric_steps`): ``(label, due_us, rest)``, or ``None``
+    when it was the last or the post was deleted (nothing is collected for it)."""
+    if not rest or state == PublicationState.DELETED:
+        return None
+    return _first_step([(str(label), int(due)) for label, due in json.loads(rest)])
+
+
+def _first_step(steps: Sequence[tuple[str, int]]) -> tuple[str, int, str | None] | None:
+    """``(label, due_us, rest)`` of the first of ``steps``; ``None`` when there are none."""
+    if not steps:
+        return None
     (label, due), later = steps[0], steps[1:]
     return label, due, json.dumps(later) if later else None
-
-
-def next_metric_step(rest: str | None) -> tuple[str, int, str | None] | None:
-    """The collection after a completed task, from the task's ``rest`` (see
-    :func:`metric_steps`): ``(label, due_us, rest)``, or ``None`` when it was the last."""
-    if not rest:
-        return None
-    steps = json.loads(rest)
-    (label, due), later = steps[0], steps[1:]
-    return str(label), int(due), json.dumps(later) if later else None
 
 
 _id_lock = threading.Lock()

@@ -432,7 +432,7 @@ class MemoryBase:
             task.error = error
             task.lease_owner = None
             task.lease_expires_at = None
-            step = next_metric_step(task.rest) if row.state != PublicationState.DELETED else None
+            step = next_metric_step(task.rest, row.state)
             if step is not None:
                 self._add_task(row.id, *step)
             for snapshot in snapshots:

@@ -389,7 +389,7 @@ async def complete_metric_task(
         "lease_owner = NULL, lease_expires_at = NULL FROM t WHERE id = %(id)s",
         {"now": now, "error": error, "id": task_id},
     )
-    step = next_metric_step(rest) if state != S.DELETED else None
+    step = next_metric_step(rest, S(state))
     if step is not None:
         label, due, later = step
         await conn.execute(

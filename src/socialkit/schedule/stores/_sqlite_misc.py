@@ -323,7 +323,7 @@ def complete_metric_task(
         "lease_expires_at = NULL WHERE id = ?",
         (now, error, task_id),
     )
-    step = next_metric_step(rest) if state != S.DELETED else None
+    step = next_metric_step(rest, S(state))
     if step is not None:
         conn.execute(
             "INSERT INTO metric_tasks (publication_id, label, due_at, rest) VALUES (?,?,?,?)",

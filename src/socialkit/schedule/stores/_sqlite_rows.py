@@ -22,7 +22,7 @@ from socialkit.schedule.stores._common import (
     from_us,
     to_us,
 )
-from socialkit.schedule.stores._sqlite_schema import UNREGISTERED
+from socialkit.schedule.stores._sqlite_schema import mark_unregistered_sql
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -53,11 +53,9 @@ _INSERT_HEAD = (
     "approvals_required, grace_s, publish_late, created_at, updated_at) VALUES "
 )
 _INSERT_TAIL = " ON CONFLICT DO NOTHING"
-_MARK_UNREGISTERED_SQL = (
-    f"INSERT OR IGNORE INTO meta (key, value) SELECT '{UNREGISTERED}', '1' WHERE EXISTS "
-    "(SELECT 1 FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM accounts a "
-    "WHERE a.workspace = json_extract(j.value, '$[0]') "
-    "AND a.id = json_extract(j.value, '$[1]')))"
+# the batch's accounts, given as a JSON array of [workspace, account_id]
+_MARK_UNREGISTERED_SQL = mark_unregistered_sql(
+    "json_each(?) j", "json_extract(j.value, '$[0]')", "json_extract(j.value, '$[1]')"
 )
 
 # Rows per multi-row statement: powers of two (and multiples of 128 for bulk inserts),

@@ -20,7 +20,14 @@ if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Sequence
 
-__all__ = ["MARK_UNREGISTERED", "MIGRATIONS", "UNREGISTERED", "Migration", "migrate"]
+__all__ = [
+    "MARK_UNREGISTERED",
+    "MIGRATIONS",
+    "UNREGISTERED",
+    "Migration",
+    "mark_unregistered_sql",
+    "migrate",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -198,11 +205,19 @@ _V1 = (
 # A claim stops counting due accounts once it has met every registered one only while
 # it is unset: past that, rows of unregistered accounts may follow. Never unset again.
 UNREGISTERED = "unregistered_accounts"
-MARK_UNREGISTERED = (
-    f"INSERT OR IGNORE INTO meta (key, value) SELECT '{UNREGISTERED}', '1' WHERE EXISTS "
-    "(SELECT 1 FROM publications p WHERE NOT EXISTS (SELECT 1 FROM accounts a "
-    "WHERE a.workspace = p.workspace AND a.id = p.account_id))"
-)
+
+
+def mark_unregistered_sql(source: str, workspace: str, account_id: str) -> str:
+    """SQL setting the ``UNREGISTERED`` note when a ``(workspace, account_id)`` read from
+    ``source`` names no account of the store."""
+    return (
+        f"INSERT OR IGNORE INTO meta (key, value) SELECT '{UNREGISTERED}', '1' WHERE EXISTS "
+        f"(SELECT 1 FROM {source} WHERE NOT EXISTS (SELECT 1 FROM accounts a "
+        f"WHERE a.workspace = {workspace} AND a.id = {account_id}))"
+    )
+
+
+MARK_UNREGISTERED = mark_unregistered_sql("publications p", "p.workspace", "p.account_id")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
