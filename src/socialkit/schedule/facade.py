@@ -398,7 +398,13 @@ class Scheduler:
         return self._call(self.aio.events(since=since, limit=limit))
 
     def follow(self, *, since: int = 0, batch: int = 500) -> Iterator[Event]:
-        """Every event after ``since``, blocking for new ones (a sync iterator)."""
+        """Every event after ``since``, blocking for new ones (a sync iterator).
+
+        Raises:
+            ValueError: ``since`` below 0 or ``batch`` below 1 (at the first ``next``).
+        """
+        if batch < 1:
+            raise ValueError(f"batch: must be at least 1 event (got {batch})")
         cursor = since
         while True:
             found = self._call(self.aio.events(since=cursor, limit=batch))

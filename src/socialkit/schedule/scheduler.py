@@ -20,7 +20,6 @@ import functools
 import signal
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -41,9 +40,11 @@ from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_fre
 from socialkit.schedule.states import ACTIVE_STATES, PublicationState
 from socialkit.schedule.stores import store_from_url
 from socialkit.schedule.stores._common import new_id
+from socialkit.schedule.time.zones import resolve_zone
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from zoneinfo import ZoneInfo
 
     import httpx
 
@@ -255,8 +256,10 @@ class AsyncScheduler:
             needs_approval: ask the approval policy for approval.
             actor: who did it, for the history.
         """
+        _check_tz(tz)
+        _check_grace(grace)
         targets = await self._accounts(accounts)
-        moments = {a.id: _moment(at, tz or a.timezone) for a in targets}
+        moments = {a.id: _moment_of("at", at, tz or a.timezone) for a in targets}
         return await self._create(
             post,
             targets,
@@ -282,6 +285,8 @@ class AsyncScheduler:
         Returns the publication ids, in order (one per request and account). Much faster
         than calling :meth:`schedule` in a loop; read details with :meth:`get`/:meth:`list`.
         """
+        if chunk < 1:
+            raise ValueError(f"chunk: must be at least 1 (got {chunk})")
         s = await self._s()
         now = s.clock.now()
         grace_s = _grace(None, self.config)
@@ -291,7 +296,8 @@ class AsyncScheduler:
         ids: builtins.list[str] = []
         writing: collections.deque[asyncio.Future[builtins.list[str]]] = collections.deque()
         try:
-            for request in requests:
+            for index, request in enumerate(requests):
+                _check_tz(request.tz, f"requests[{index}].tz")
                 post = request.post
                 revision = revisions.get(id(post))
                 if revision is None:
@@ -304,7 +310,10 @@ class AsyncScheduler:
                     if target is None:
                         (target,) = await self._accounts([item])
                         accounts[key] = target
-                    due_at, local, zone = _when(request.at, request.tz or target.timezone)
+                    try:
+                        due_at, local, zone = _when(request.at, request.tz or target.timezone)
+                    except ValueError as exc:
+                        raise ValueError(f"requests[{index}].at: {exc}") from None
                     campaign = request.campaign or post.campaign
                     required = self.approval.approvals_required(
                         post, target, campaign=campaign, requested=needs_approval
@@ -483,17 +492,27 @@ class AsyncScheduler:
         the local wall time the rule starts from (``DTSTART``); now, by default.
         ``limit`` caps how many occurrences are ever created.
         """
+        _check_tz(tz)
+        _check_grace(grace)
+        if limit is not None and limit < 1:
+            raise ValueError(
+                f"limit: must be at least 1 occurrence, or None for no cap (got {limit})"
+            )
         s = await self._s()
         now = s.clock.now()
         targets = await self._accounts(accounts)
-        revision = await s.store_revision(post)
         by_zone: dict[str, builtins.list[Account]] = {}
         for account in targets:
             by_zone.setdefault(tz or account.timezone, []).append(account)
+        # Every rule is checked before anything is stored: a bad RRULE leaves no trace.
+        recurrences = {
+            zone: Recurrence(rrule=rrule, tz=zone, start=_local_start(start, zone, now))
+            for zone in by_zone
+        }
+        revision = await s.store_revision(post)
         rules = []
         for zone, group in by_zone.items():
-            first = _local_start(start, zone, now)
-            recurrence = Recurrence(rrule=rrule, tz=zone, start=first)
+            recurrence = recurrences[zone]
             required = max(
                 self.approval.approvals_required(
                     post, a, campaign=campaign or post.campaign, requested=needs_approval
@@ -539,7 +558,7 @@ class AsyncScheduler:
         now = s.clock.now()
         (target,) = await self._accounts([account])
         policy = Recycling(every_days=every_days, every_slots=every_slots, limit=limit)
-        first = _moment(first_at, target.timezone) if first_at is not None else None
+        first = _moment_of("first_at", first_at, target.timezone) if first_at is not None else None
         if first is None:
             if every_slots is not None and target.posting_slots:
                 first = next_free_slot(
@@ -629,9 +648,10 @@ class AsyncScheduler:
         self, publication_id: str, *, at: When, tz: str | None = None, actor: str = "api"
     ) -> Publication:
         """Move a publication to another time (in ``tz``, or its own zone)."""
+        _check_tz(tz)
         s = await self._s()
         current = await s.store.get(publication_id)
-        occurrence = _moment(at, tz or current.zone)
+        occurrence = _moment_of("at", at, tz or current.zone)
         return await actions.reschedule(
             s,
             publication_id,
@@ -728,13 +748,15 @@ class AsyncScheduler:
 
         ``include_post`` fills in each publication's pinned post.
         """
-        s = await self._s()
+        if limit < 1:
+            raise ValueError(f"limit: must be at least 1 publication per page (got {limit})")
         if state is None:
             states: tuple[PublicationState, ...] = ()
         elif isinstance(state, str):
-            states = (PublicationState(state),)
+            states = (_state(state),)
         else:
-            states = tuple(PublicationState(x) for x in state)
+            states = tuple(_state(x) for x in state)
+        s = await self._s()
         return await s.store.list_publications(
             PublicationQuery(
                 states=states,
@@ -751,7 +773,8 @@ class AsyncScheduler:
         )
 
     async def events(self, *, since: int = 0, limit: int = 1000) -> builtins.list[Event]:
-        """Events after ``since`` from the durable log."""
+        """Events after ``since`` from the durable log, at most ``limit`` of them."""
+        _check_cursor(since, limit)
         s = await self._s()
         return await s.store.events(since=since, limit=limit)
 
@@ -759,6 +782,7 @@ class AsyncScheduler:
         self, *, since: int = 0, stop: asyncio.Event | None = None
     ) -> AsyncIterator[Event]:
         """Every event after ``since``, waiting for new ones (``async for``)."""
+        _check_cursor(since, 1)
         s = await self._s()
         async for event in follow_events(s.store, since=since, stop=stop):
             yield event
@@ -900,15 +924,51 @@ def _moment(at: When, zone: str) -> Occurrence:
 
 @functools.lru_cache(maxsize=1024)
 def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+    return resolve_zone(name)
+
+
+def _moment_of(field: str, at: When, zone: str) -> Occurrence:
+    """:func:`_moment`, with a bad time or zone reported under the argument's name."""
+    try:
+        return _moment(at, zone)
+    except ValueError as exc:
+        raise ValueError(f"{field}: {exc}") from None
+
+
+def _check_tz(tz: str | None, field: str = "tz") -> None:
+    """Refuse a zone that is not an IANA name (``None``: each account's own zone)."""
+    if tz is None:
+        return
+    try:
+        resolve_zone(tz)
+    except ValueError as exc:
+        raise ValueError(f"{field}: {exc}") from None
+
+
+def _check_grace(grace: dt.timedelta | None) -> None:
+    if grace is not None and grace < dt.timedelta(0):
+        raise ValueError(f"grace: must not be negative (got {grace.total_seconds():g} s)")
+
+
+def _check_cursor(since: int, limit: int) -> None:
+    if since < 0:
+        raise ValueError(f"since: an event seq is 0 or more (got {since})")
+    if limit < 1:
+        raise ValueError(f"limit: must be at least 1 event (got {limit})")
+
+
+def _state(value: PublicationState | str) -> PublicationState:
+    try:
+        return PublicationState(value)
+    except ValueError:
+        known = ", ".join(s.value for s in PublicationState)
+        raise ValueError(f"state: unknown state {value!r} (one of {known})") from None
 
 
 def _local_start(start: When | None, zone: str, now: dt.datetime) -> dt.datetime:
     if start is None:
-        from zoneinfo import ZoneInfo
-
-        return now.astimezone(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
-    return _moment(start, zone).local
+        return now.astimezone(_zone(zone)).replace(tzinfo=None, second=0, microsecond=0)
+    return _moment_of("start", start, zone).local
 
 
 def _scope(

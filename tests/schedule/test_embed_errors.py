@@ -1,0 +1,142 @@
+"""An application embedding the scheduler: bad input is refused at the call, naming the
+argument and the value, and nothing is stored for it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from socialkit import Account, ManualClock, Post, Scheduler
+from socialkit.platforms.feed import FeedPlatform
+from socialkit.platforms.registry import Registry
+from socialkit.schedule import ScheduleRequest
+
+NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+ACME = Account(id="acme-feed", platform="feed", handle="acme", timezone="Asia/Tehran")
+
+
+@pytest.fixture
+def scheduler(tmp_path: Path) -> Iterator[Scheduler]:
+    registry = Registry(load_entry_points=False)
+    registry.register(FeedPlatform)
+    with Scheduler(
+        f"sqlite:///{tmp_path}/app.db", registry=registry, clock=ManualClock(NOW)
+    ) as made:
+        yield made
+
+
+def _nothing_stored(scheduler: Scheduler) -> None:
+    assert scheduler.list().items == ()
+    assert scheduler.rules() == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "message"),
+    [
+        ("Mars/Olympus", "tz: unknown IANA time zone 'Mars/Olympus'"),
+        ("", "tz: time zone must be an IANA zone name (got '')"),
+    ],
+)
+def test_an_unknown_zone_is_named_by_every_call_that_takes_one(
+    scheduler: Scheduler, zone: str, message: str
+) -> None:
+    post = Post(text="Nowruz sale")
+    aware = dt.datetime(2030, 3, 21, 9, tzinfo=dt.UTC)
+    for call in (
+        lambda: scheduler.schedule(post, ACME, at="2030-03-21 09:00", tz=zone),
+        # An aware moment is converted to the zone's wall time: the zone is read too.
+        lambda: scheduler.schedule(post, ACME, at=aware, tz=zone),
+        lambda: scheduler.recur(post, ACME, rrule="FREQ=DAILY;BYHOUR=9", tz=zone),
+        lambda: scheduler.schedule_many(
+            [ScheduleRequest(post=post, accounts=ACME, at=aware, tz=zone)]
+        ),
+    ):
+        with pytest.raises(
+            ValueError, match=re.escape(message).replace("tz:", r"(requests\[0\]\.)?tz:")
+        ):
+            call()
+    _nothing_stored(scheduler)
+    [pub] = scheduler.schedule(post, ACME, at="2030-03-21 09:00")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        scheduler.reschedule(pub.id, at="2030-03-22 09:00", tz=zone)
+    assert scheduler.get(pub.id).local_time == dt.datetime(2030, 3, 21, 9)
+
+
+def test_an_unreadable_time_names_the_argument(scheduler: Scheduler) -> None:
+    post = Post(text="Nowruz sale")
+    with pytest.raises(ValueError, match=r"^at: cannot read local time 'tomorrow'"):
+        scheduler.schedule(post, ACME, at="tomorrow")
+    with pytest.raises(ValueError, match=r"^requests\[1\]\.at: cannot read local time 'soon'"):
+        scheduler.schedule_many(
+            [
+                ScheduleRequest(post=post, accounts=ACME, at="2030-03-21 09:00"),
+                ScheduleRequest(post=post, accounts=ACME, at="soon"),
+            ]
+        )
+    with pytest.raises(ValueError, match=r"^start: cannot read local time 'monday'"):
+        scheduler.recur(post, ACME, rrule="FREQ=DAILY", start="monday")
+    _nothing_stored(scheduler)
+
+
+def test_a_negative_grace_is_refused_as_such(scheduler: Scheduler) -> None:
+    # It used to be read as "past the grace period (-5 s)" for a time that is not past.
+    with pytest.raises(ValueError, match=r"^grace: must not be negative \(got -5 s\)$"):
+        scheduler.schedule(
+            Post(text="x"), ACME, at="2030-01-01 09:00", grace=dt.timedelta(seconds=-5)
+        )
+    with pytest.raises(ValueError, match=r"^grace: must not be negative"):
+        scheduler.recur(Post(text="x"), ACME, rrule="FREQ=DAILY", grace=dt.timedelta(hours=-1))
+    _nothing_stored(scheduler)
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_a_rule_limit_below_one_is_refused(scheduler: Scheduler, limit: int) -> None:
+    # It used to create a rule that never stops (-1) or never fires (0).
+    with pytest.raises(
+        ValueError, match=rf"^limit: must be at least 1 occurrence.*\(got {limit}\)$"
+    ):
+        scheduler.recur(Post(text="Good morning"), ACME, rrule="FREQ=DAILY", limit=limit)
+    _nothing_stored(scheduler)
+
+
+def test_a_bad_rrule_is_refused_before_anything_is_stored(scheduler: Scheduler) -> None:
+    with pytest.raises(ValueError, match=r"BYHOUR=25: 25 is out of range; hours are 0\.\.23"):
+        scheduler.recur(Post(text="Good morning"), ACME, rrule="FREQ=DAILY;BYHOUR=25")
+    _nothing_stored(scheduler)
+    assert scheduler.events() == []
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_listing_refuses_a_page_size_below_one(scheduler: Scheduler, limit: int) -> None:
+    scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00")
+    # limit=-1 used to return an empty page with no cursor: "nothing there".
+    with pytest.raises(
+        ValueError, match=rf"^limit: must be at least 1 publication per page \(got {limit}\)$"
+    ):
+        scheduler.list(limit=limit)
+    # events(limit=-1) used to return the whole log (SQLite reads LIMIT -1 as no limit).
+    with pytest.raises(ValueError, match=rf"^limit: must be at least 1 event \(got {limit}\)$"):
+        scheduler.events(limit=limit)
+    assert len(scheduler.list(limit=1).items) == 1
+
+
+def test_event_cursors_and_batches_are_checked(scheduler: Scheduler) -> None:
+    with pytest.raises(ValueError, match=r"^since: an event seq is 0 or more \(got -5\)$"):
+        scheduler.events(since=-5)
+    # batch=0 made follow() spin without waiting.
+    with pytest.raises(ValueError, match=r"^batch: must be at least 1 event \(got 0\)$"):
+        next(scheduler.follow(batch=0))
+    with pytest.raises(ValueError, match=r"^chunk: must be at least 1 \(got 0\)$"):
+        scheduler.schedule_many([], chunk=0)
+
+
+def test_an_unknown_state_filter_lists_the_states(scheduler: Scheduler) -> None:
+    with pytest.raises(ValueError, match=r"^state: unknown state 'sheduled' \(one of draft, "):
+        scheduler.list(state="sheduled")
+    with pytest.raises(ValueError, match=r"^state: unknown state 'bogus'"):
+        scheduler.list(state=["scheduled", "bogus"])
+    assert scheduler.list(state=["scheduled", "paused"]).items == ()
