@@ -134,6 +134,31 @@ async def test_a_one_off_past_its_grace_is_missed_not_dropped(
     assert (await scheduler.get(pub.id)).state == S.PUBLISHED
 
 
+async def test_a_post_whose_grace_ends_while_its_account_is_busy_is_missed_not_sent(
+    make_scheduler, platform, clock
+) -> None:
+    """The account's first publish takes longer than the second post's grace period:
+    when the account is free again the second post is missed, not sent late (the
+    misfire policy runs before each claim, not only on the worker's once-a-second
+    chores)."""
+    server = platform()
+    scheduler = await make_scheduler()
+    (slow,) = await scheduler.schedule(Post(text="slow"), account(), at=START)
+    (brief,) = await scheduler.schedule(
+        Post(text="brief"), account(), at=START, grace=dt.timedelta(minutes=1)
+    )
+
+    async def take_two_minutes(call: dict) -> None:
+        clock.advance(dt.timedelta(minutes=2))
+
+    server.on_publish = take_two_minutes
+    await scheduler.run(until_idle=True)
+    assert [c["publication"] for c in server.calls] == [slow.id]
+    missed = await scheduler.get(brief.id, history=True)
+    assert missed.state == S.MISSED
+    assert "grace period" in (missed.history[-1].reason or "")
+
+
 async def test_a_rule_fires_once_for_its_latest_missed_occurrence(
     make_scheduler, platform, clock
 ) -> None:
