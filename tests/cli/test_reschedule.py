@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,52 @@ def test_reschedule_refuses_bad_times_and_what_was_sent(cli: Cli, scheduled: str
     assert refused.err.startswith(
         f"error: cannot reschedule publication {scheduled}: it is cancelled"
     )
+
+
+def _utc(minutes_from_now: int) -> str:
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes_from_now)
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def test_reschedule_refuses_a_time_past_the_grace_period_as_schedule_does(
+    cli: Cli, scheduled: str
+) -> None:
+    # It used to be moved there, with a note, and the next worker marked it missed.
+    refused = cli("reschedule", scheduled, "--at", "2020-01-01 09:00", "--tz", "UTC")
+    assert (refused.code, refused.out) == (2, "")
+    assert refused.err.startswith("error: --at: 2020-01-01 09:00 UTC for acme-feed was "), (
+        refused.err
+    )
+    assert refused.err.endswith(
+        " days ago, past the grace period (3600 s); it would be missed at once; give a later time\n"
+    )
+    shown = cli("show", scheduled, "--json").json()
+    assert (shown["state"], shown["local_time"]) == ("scheduled", "2030-01-01T10:00:00")
+    assert shown["history"][-1]["kind"] == "created"  # nothing changed
+
+    late = _utc(-10)
+    moved = cli("reschedule", scheduled, "--at", late, "--tz", "UTC")
+    assert moved.code == 0, moved.err
+    # the minute is typed without its seconds: 10 or 11 minutes ago
+    assert re.fullmatch(
+        rf"note: {late} UTC is 1[01] minutes in the past for acme-feed; within its grace "
+        r"period \(3600 s\), so a worker publishes it at once\n",
+        moved.err,
+    ), moved.err
+
+
+def test_reschedule_of_a_missed_one_needs_a_time_within_its_grace(cli: Cli, scheduled: str) -> None:
+    assert cli("reschedule", scheduled, "--at", _utc(-30), "--tz", "UTC").code == 0
+    # An hour and a half later, as far as the store can tell: the run marks it missed.
+    from socialkit.schedule.facade import Scheduler
+
+    with Scheduler("sqlite:///socialkit.db") as scheduler:
+        scheduler.reschedule(scheduled, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+        scheduler.run(until_idle=True)
+        assert scheduler.get(scheduled).state == "missed"
+    again = cli("reschedule", scheduled, "--at", _utc(-120), "--tz", "UTC")
+    assert again.code == 2
+    assert "past the grace period (3600 s); it would be missed at once" in again.err
+    back = cli("reschedule", scheduled, "--at", _utc(60), "--tz", "UTC")
+    assert (back.code, back.err) == (0, "")
+    assert cli("show", scheduled, "--json").json()["state"] == "scheduled"

@@ -39,6 +39,7 @@ __all__ = [
     "publication_line",
     "publication_row",
     "read_checked",
+    "refuse_missed",
     "refused",
     "refusing_stale",
     "time_notes",
@@ -181,15 +182,29 @@ def read_checked(file: Path, accounts: list[str]) -> Any:
 def time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
     """What a person should know about the times they gave: past, skipped or repeated
     by the clocks (the DST policy)."""
+    from socialkit.schedule.scheduler import _age
     from socialkit.schedule.time.zones import WallTime, classify_wall_time, resolve_zone
 
     notes = []
     for p in pubs:
         # A minute's slack: "now" typed to the minute is not "in the past".
-        if p.due_at < now - dt.timedelta(minutes=1):
+        late_by = now - p.due_at
+        if late_by > dt.timedelta(minutes=1):
+            grace = _grace(p)
+            if grace is None:
+                outcome = "a worker publishes it at once"
+            elif late_by <= grace:
+                outcome = (
+                    f"within its grace period ({grace.total_seconds():g} s), so a worker "
+                    "publishes it at once"
+                )
+            else:  # a rule's occurrence: the misfire policy decides
+                outcome = (
+                    f"past its grace period ({grace.total_seconds():g} s), so a worker marks "
+                    "it missed unless it is its rule's latest occurrence"
+                )
             notes.append(
-                f"{local_time(p)} is in the past for {p.account_id}; a worker publishes it at "
-                "once if it is within the grace period, otherwise it is missed"
+                f"{local_time(p)} is {_age(late_by)} in the past for {p.account_id}; {outcome}"
             )
         kind = classify_wall_time(p.local_time, p.zone)
         if kind is WallTime.SKIPPED:
@@ -205,6 +220,39 @@ def time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
                 f"time ({fires:%H:%M} {fires.tzname()}) for {p.account_id}"
             )
     return notes
+
+
+def _grace(p: Publication) -> dt.timedelta | None:
+    """How late ``p`` may still go out before the misfire policy marks it ``missed``;
+    ``None`` when it never is (no grace period, it may publish late, or it was sent
+    before: a failed one brought back)."""
+    if p.publish_late or p.sends > 0:
+        return None
+    return p.grace
+
+
+def refuse_missed(p: Publication, local: dt.datetime, zone: str | None) -> None:
+    """``reschedule --at`` refused (exit 2, as ``schedule --at`` is) when the new time is
+    already past the publication's grace period, so it would be ``missed`` at once.
+
+    A rule's occurrence is left to the misfire policy (its latest one still fires)."""
+    from socialkit.schedule.scheduler import _age
+    from socialkit.schedule.states import EDITABLE_STATES, PublicationState
+    from socialkit.schedule.time import Occurrence
+
+    allowed = {*EDITABLE_STATES, PublicationState.FAILED, PublicationState.MISSED}
+    grace = _grace(p)
+    if grace is None or p.rule_id is not None or p.state not in allowed:
+        return  # for a state that allows no reschedule, its refusal (exit 1) says more
+    target = Occurrence.at(local, zone or p.zone)
+    late_by = dt.datetime.now(dt.UTC) - target.due_at
+    if late_by > grace:
+        raise fail(
+            f"--at: {target.local:%Y-%m-%d %H:%M} {target.zone} for {p.account_id} was "
+            f"{_age(late_by)} ago, past the grace period ({grace.total_seconds():g} s); "
+            "it would be missed at once; give a later time",
+            code=2,
+        )
 
 
 def kept_notes(
