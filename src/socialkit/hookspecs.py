@@ -58,8 +58,9 @@ def register_platforms(register: Callable[[type[Platform]], None]) -> None:
 
     Args:
         register: call it with each :class:`~socialkit.Platform` subclass the plugin
-            provides. The class is checked (name, contract number, capabilities) before it
-            is accepted; a class that fails is reported with the plugin and skipped.
+            provides. The class is checked (name, contract number, capabilities,
+            ``async def`` methods) before it is accepted; a class that fails is reported
+            with the plugin and skipped.
 
     Example::
 

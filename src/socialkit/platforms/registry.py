@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import logging
 import os
 import threading
@@ -14,6 +16,7 @@ import pluggy
 
 from socialkit import hookspecs
 from socialkit.errors import PluginError, UnknownPlatform
+from socialkit.models.content import _PLATFORM as PLATFORM_NAME
 from socialkit.platforms.base import CONTRACT, CONTRACT_MIN, Platform
 from socialkit.platforms.capabilities import Capabilities
 
@@ -118,6 +121,9 @@ class Registry:
             return
         try:
             self.manager.register(plugin, name=name)
+            hook_problem = self._hook_problem(plugin)
+            if hook_problem is not None:
+                raise PluginError(name, hook_problem, distribution=dist)
             caller = self.manager.subset_hook_caller("register_platforms", remove_plugins=[])
             impls = [i for i in caller.get_hookimpls() if i.plugin is plugin]
             offered = {"register": found.append}
@@ -149,6 +155,31 @@ class Registry:
             self._platforms[cls.name] = PluginInfo(
                 name=cls.name, platform=cls, plugin=name, distribution=dist, version=version
             )
+
+    def _hook_problem(self, plugin: object) -> str | None:
+        """Why ``plugin`` cannot work as registered: pluggy alone would load it silently."""
+        specs = sorted(
+            name for name, caller in vars(self.manager.hook).items() if caller.spec is not None
+        )
+        callers = self.manager.get_hookcallers(plugin) or []
+        for caller in callers:
+            close = difflib.get_close_matches(caller.name, specs, n=1) if not caller.spec else []
+            if close:
+                return (
+                    f"{caller.name}() is not a socialkit hook, so it is never called; "
+                    f"did you mean {close[0]}()?"
+                )
+        if callers:
+            return None
+        unmarked = [spec for spec in specs if callable(getattr(plugin, spec, None))]
+        if unmarked:
+            return (
+                f"{unmarked[0]}() is not decorated with @socialkit.hookimpl, so it is never called"
+            )
+        return (
+            "it has no function decorated with @socialkit.hookimpl (such as "
+            "register_platforms), so it adds nothing"
+        )
 
     def _fail(self, plugin: str, dist: str | None, stage: str, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
@@ -247,11 +278,17 @@ class Registry:
 
 
 def _contract_problem(cls: object) -> str | None:
+    if isinstance(cls, Platform):
+        return f"{cls!r} is an instance; register the class, register({type(cls).__name__})"
     if not isinstance(cls, type) or not issubclass(cls, Platform):
         return f"{cls!r} is not a socialkit.Platform subclass"
     name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name or name != name.lower():
-        return f"{cls.__name__}.name must be a non-empty lower-case string (got {name!r})"
+    if not isinstance(name, str) or not PLATFORM_NAME.fullmatch(name):
+        # The pattern of Post.overrides keys: a name outside it could never get an override.
+        return (
+            f"{cls.__name__}.name must be a lower-case letter followed by lower-case letters, "
+            f"digits, '_' or '-', at most 40 characters, like 'mastodon' (got {name!r})"
+        )
     contract = getattr(cls, "contract", None)
     if not isinstance(contract, int):
         return f"{cls.__name__}.contract must be an int (socialkit implements {CONTRACT})"
@@ -264,7 +301,36 @@ def _contract_problem(cls: object) -> str | None:
         return f"{cls.__name__}.capabilities must be a socialkit.Capabilities instance"
     if cls.publish is Platform.publish:
         return f"{cls.__name__} does not implement publish()"
+    for method in _ASYNC_METHODS:
+        if _plain_function(getattr(cls, method, None)):
+            return (
+                f"{cls.__name__}.{method}() must be a coroutine function (async def): "
+                "the engine awaits it"
+            )
     return None
+
+
+_ASYNC_METHODS = (
+    "publish",
+    "delete",
+    "fetch_metrics",
+    "find_published",
+    "refresh_credentials",
+    "verify_account",
+    "resolve_capabilities",
+)
+"""The adapter methods the engine awaits (see :class:`Platform`)."""
+
+
+def _plain_function(method: object) -> bool:
+    """Whether ``method`` is certainly not awaitable: a plain ``def``, even unwrapped.
+
+    Other callables (a decorator's sync wrapper of an ``async def``, a mock) are given the
+    benefit of the doubt.
+    """
+    if not inspect.isfunction(method) or inspect.iscoroutinefunction(method):
+        return False
+    return not inspect.iscoroutinefunction(inspect.unwrap(method))
 
 
 _registry: Registry | None = None
