@@ -101,9 +101,16 @@ def test_add_prints_the_credential_variables_for_platforms_that_need_them(
         (["--timezone", "Mars/Base"], "--timezone (timezone): unknown IANA time zone 'Mars/Base'"),
         (
             ["--slot", "someday@09:00"],
-            "--slot (posting_slots[0].weekday): weekday must be mon..sun",
+            "--slot 'someday@09:00' (posting_slots[0].weekday): weekday must be mon..sun",
         ),
-        (["--slot", "mon@25:00"], "--slot (posting_slots[0].time)"),
+        (["--slot", "mon@25:00"], "--slot 'mon@25:00' (posting_slots[0].time)"),
+        # the slot as typed, and its form: a bare hour is not a time
+        (
+            ["--slot", "tue@10:00", "--slot", "mon@9"],
+            "--slot 'mon@9' (posting_slots[1].time): Input should be in a valid time format, "
+            "input is too short (expected DAY@HH:MM, such as mon@09:00)",
+        ),
+        (["--handle", ""], "--handle (handle): must not be empty (got '')"),
         (["--slot", "monday"], "--slot 'monday': expected DAY@HH:MM"),
         (["--setting", "novalue"], "--setting 'novalue': expected KEY=VALUE"),
     ],

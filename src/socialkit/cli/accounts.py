@@ -173,7 +173,7 @@ def add_command(
     try:
         account = Account.model_validate(fields)
     except ValidationError as exc:
-        raise ConfigError(f"account {account_id!r}: {_option_errors(exc)}") from None
+        raise ConfigError(f"account {account_id!r}: {_option_errors(exc, slot or [])}") from None
     config = append_account(path, account)
     reference = _credentials_reference(config, registry, account)
     data = {"project": str(path), "account": _account_row(config, registry, account)}
@@ -201,7 +201,9 @@ _OPTION_NAMES = {
 }
 
 
-def _option_errors(exc: Any) -> str:
+def _option_errors(exc: Any, slots: list[str]) -> str:
+    """Each of the account's problems under the option that gave it, with the value as
+    typed (``--slot 'mon@9'``, not only ``posting_slots[0].time``)."""
     from socialkit.config import field_path
 
     parts = []
@@ -210,6 +212,12 @@ def _option_errors(exc: Any) -> str:
         option = _OPTION_NAMES.get(str(loc[0]), str(loc[0])) if loc else "(account)"
         where = field_path(loc)
         message = error["msg"].removeprefix("Value error, ")
+        given = error.get("input")
+        if option == "--slot" and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(slots):
+            option = f"--slot {slots[loc[1]]!r}"
+            message += " (expected DAY@HH:MM, such as mon@09:00)"
+        elif isinstance(given, str | int | float) and repr(given) not in message:
+            message += f" (got {given!r})"
         parts.append(f"{option} ({where}): {message}" if where else f"{option}: {message}")
     return "; ".join(parts)
 
