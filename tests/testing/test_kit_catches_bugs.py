@@ -107,6 +107,7 @@ def test_the_control_adapter_passes_every_applicable_standard_test(outcomes: Out
                 "test_lost_response_then_retry_with_the_same_key_yields_one_post",
                 "test_find_published_finds_what_was_published",
                 "test_find_published_finds_a_post_whose_response_was_lost",
+                "test_find_published_finds_every_part_of_a_thread",
             },
         ),
         (
@@ -118,6 +119,7 @@ def test_the_control_adapter_passes_every_applicable_standard_test(outcomes: Out
                 "test_lost_response_then_retry_with_the_same_key_yields_one_post",
                 "test_find_published_finds_a_post_whose_response_was_lost",
                 "test_thread_resumes_after_its_published_parts",
+                "test_lost_response_on_a_lookup_is_transient",
             },
         ),
         (
@@ -135,6 +137,7 @@ def test_the_control_adapter_passes_every_applicable_standard_test(outcomes: Out
                 "test_find_published_finds_what_was_published",
                 "test_find_published_finds_a_post_whose_response_was_lost",
                 "test_thread_resumes_after_its_published_parts",
+                "test_find_published_finds_every_part_of_a_thread",
             },
         ),
         (
@@ -146,6 +149,16 @@ def test_the_control_adapter_passes_every_applicable_standard_test(outcomes: Out
                 "test_find_published_finds_a_post_whose_response_was_lost",
             },
         ),
+        (
+            "TestReadsAreWrites",
+            {
+                "test_lost_response_on_a_lookup_is_transient",
+                "test_server_error_on_a_lookup_is_transient",
+            },
+        ),
+        ("TestFindsFirstPartOnly", {"test_find_published_finds_every_part_of_a_thread"}),
+        ("TestIgnoresRetryAfter", {"test_rate_limit_is_rate_limited_with_a_time"}),
+        ("TestRefusedRefreshIsRejected", {"test_refused_refresh_needs_a_person"}),
         ("TestDeleteTwiceFails", {"test_deleting_a_deleted_post_succeeds"}),
         ("TestViewsAsReach", {"test_fetch_metrics_reports_the_declared_counts"}),
         (

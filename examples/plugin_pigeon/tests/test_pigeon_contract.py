@@ -48,3 +48,6 @@ class TestPigeonContract(socialkit.testing.PlatformContract):
 
     def expired_credentials_response(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"error": "token_expired"})
+
+    def refused_refresh_response(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": "invalid_grant"})

@@ -196,6 +196,15 @@ class ContractBase:
             401, json={"error": "invalid_token", "error_description": "The token expired"}
         )
 
+    def refused_refresh_response(self, request: httpx.Request) -> httpx.Response:
+        """The platform's refusal to renew credentials (a revoked or used refresh token).
+
+        By default OAuth 2's 400 ``invalid_grant`` (RFC 6749, section 5.2).
+        """
+        return httpx.Response(
+            400, json={"error": "invalid_grant", "error_description": "The grant is invalid"}
+        )
+
     def rejected_response(self, request: httpx.Request) -> httpx.Response:
         """The platform's permanent refusal of a post. By default a 422."""
         return httpx.Response(422, json={"error": "Validation failed: Text is invalid"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from socialkit.errors import (
@@ -18,6 +19,10 @@ from socialkit.testing.transport import Fault
 
 if TYPE_CHECKING:
     from socialkit.testing.harness import Harness
+
+
+_REFUSALS = 10
+"""How many requests of a refresh the refusal answers (a refresh may try another way)."""
 
 
 class FailureTests(ContractBase):
@@ -64,9 +69,20 @@ class FailureTests(ContractBase):
         h.transport.arm(Fault.respond(self.rate_limited_response))
         error = await h.expect(RateLimited, h.publish(draft), what="a rate-limit answer")
         assert isinstance(error, RateLimited)
-        assert error.resume_at(h.clock()) is not None, (
+        now = h.clock()
+        resume_at = error.resume_at(now)
+        assert resume_at is not None, (
             "RateLimited should carry retry_after or reset_at from the platform's answer"
         )
+        assert resume_at > now, (
+            f"RateLimited says to come back at {resume_at.isoformat()}, not later than now "
+            f"({now.isoformat()}): the engine would ask again at once"
+        )
+        if type(self).rate_limited_response is ContractBase.rate_limited_response:
+            assert resume_at >= now + timedelta(seconds=60), (
+                "the answer said Retry-After: 60, but RateLimited says to come back at "
+                f"{resume_at.isoformat()}, {(resume_at - now).total_seconds():g} s from now"
+            )
 
     @standard(requires=("http",))
     async def test_refusal_is_rejected_with_the_reason(self, h: Harness) -> None:
@@ -104,6 +120,20 @@ class FailureTests(ContractBase):
         assert saved == refreshed.credentials, "the refreshed credentials were not saved"
         receipt = await h.publish(draft, refreshed.evolve(attempt=2))
         assert h.published() - before == set(p.id for p in receipt.parts)
+
+    @standard(requires=("http", "refresh"))
+    async def test_refused_refresh_needs_a_person(self, h: Harness) -> None:
+        """The platform refuses to renew the credentials (a revoked refresh token):
+        NeedsReauth, so a person reconnects the account. Rejected would fail the post
+        for good."""
+        for _ in range(_REFUSALS):  # every request the refresh makes, fallbacks included
+            h.transport.arm(Fault.respond(self.refused_refresh_response))
+        await h.expect(
+            NeedsReauth,
+            h.platform.refresh_credentials(h.context()),
+            what="a refresh the platform refuses",
+        )
+        assert h.transport.pending < _REFUSALS, "refresh_credentials() sent no request"
 
     @standard(requires=("http",), unless=("refresh",))
     async def test_expired_credentials_need_a_person(self, h: Harness) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from socialkit.errors import UnknownOutcome, Unsupported
+from socialkit.errors import Transient, UnknownOutcome, Unsupported
 from socialkit.models.metrics import METRIC_FIELDS
 from socialkit.testing._base import ContractBase
 from socialkit.testing._guard import standard
@@ -103,6 +103,59 @@ class LifecycleTests(ContractBase):
         found = await h.platform.find_published(draft, h.context(draft, keys=keys, attempt=2))
         assert found is not None, "find_published() did not find the post it had published"
         assert found.ref.id == receipt.ref.id
+
+    @standard(requires=("find_published", "threads"))
+    async def test_find_published_finds_every_part_of_a_thread(self, h: Harness) -> None:
+        """find_published() of a published thread returns every part, in order.
+
+        A receipt of the first part alone would be recorded as the whole publication: a
+        delete would leave the replies up, and the thread would never be completed.
+        """
+        draft = h.draft(thread=3)
+        keys = h.keys(draft)
+        receipt = await h.publish(draft, h.context(draft, keys=keys))
+        found = await h.platform.find_published(draft, h.context(draft, keys=keys, attempt=2))
+        assert found is not None, "find_published() did not find the thread it had published"
+        assert [p.id for p in found.parts] == [p.id for p in receipt.parts], (
+            f"find_published() found {[p.id for p in found.parts]}; the thread is "
+            f"{[p.id for p in receipt.parts]}"
+        )
+
+    @standard(requires=("find_published", "http"))
+    async def test_lost_response_on_a_lookup_is_transient(self, h: Harness) -> None:
+        """A lookup whose answer is lost is Transient: a read changed nothing.
+
+        The engine looks again later after Transient; UnknownOutcome from find_published
+        means "cannot tell" and hands the publication to a person.
+        """
+        draft = h.draft()
+        keys = h.keys(draft)
+        await h.publish(draft, h.context(draft, keys=keys))
+        sent = len(h.publish_requests())
+        h.transport.arm(Fault.lost_response(), match=lambda r: not self.creates_post(r))
+        await h.expect(
+            Transient,
+            h.platform.find_published(draft, h.context(draft, keys=keys, attempt=2)),
+            what="a lost response to find_published()'s lookup",
+        )
+        assert h.transport.pending == 0, "find_published() sent no request to break"
+        assert len(h.publish_requests()) == sent, "find_published() created a post"
+
+    @standard(requires=("find_published", "http"))
+    async def test_server_error_on_a_lookup_is_transient(self, h: Harness) -> None:
+        """A 5xx answer to find_published()'s lookup is Transient (look again later)."""
+        draft = h.draft()
+        keys = h.keys(draft)
+        await h.publish(draft, h.context(draft, keys=keys))
+        h.transport.arm(
+            Fault.respond(self.server_error_response), match=lambda r: not self.creates_post(r)
+        )
+        await h.expect(
+            Transient,
+            h.platform.find_published(draft, h.context(draft, keys=keys, attempt=2)),
+            what="a server error on find_published()'s lookup",
+        )
+        assert h.transport.pending == 0, "find_published() sent no request to break"
 
     @standard(requires=("find_published",))
     async def test_find_published_returns_none_when_nothing_was_published(self, h: Harness) -> None:

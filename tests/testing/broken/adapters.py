@@ -50,6 +50,9 @@ class PigeonSuite(socialkit.testing.PlatformContract):
     def expired_credentials_response(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"error": "token_expired"})
 
+    def refused_refresh_response(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": "invalid_grant"})
+
 
 class TestControl(PigeonSuite):
     """The unbroken adapter: every applicable standard test passes."""
@@ -185,3 +188,64 @@ class TestSwitchedOff(PigeonSuite):
     """Turns a declared capability off on the test class to skip its tests."""
 
     supports_delete = False
+
+
+class ReadsAreWrites(Pigeon):
+    """Treats every request as a write: a lost or failed lookup is an unknown outcome."""
+
+    async def _call(self, ctx, method, path, *, write, **kwargs):  # type: ignore[no-untyped-def]
+        return await super()._call(ctx, method, path, write=True, **kwargs)
+
+
+class TestReadsAreWrites(PigeonSuite):
+    platform = ReadsAreWrites
+
+
+class FindsFirstPartOnly(Pigeon):
+    """Looks up a thread's first part only."""
+
+    async def find_published(self, draft, ctx):  # type: ignore[no-untyped-def]
+        return await super().find_published(
+            draft.model_copy(update={"parts": draft.parts[:1]}), ctx
+        )
+
+
+class TestFindsFirstPartOnly(PigeonSuite):
+    platform = FindsFirstPartOnly
+
+
+class IgnoresRetryAfter(Pigeon):
+    """Says to come back in a second, whatever the platform asked."""
+
+    async def publish(self, draft, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return await super().publish(draft, ctx)
+        except socialkit.RateLimited as exc:
+            raise socialkit.RateLimited("slow down", retry_after=1) from exc
+
+
+class TestIgnoresRetryAfter(PigeonSuite):
+    platform = IgnoresRetryAfter
+
+
+class RefusedRefreshIsRejected(Pigeon):
+    """Lets the token endpoint's refusal through as Rejected."""
+
+    async def refresh_credentials(self, ctx):  # type: ignore[no-untyped-def]
+        refresh_token = ctx.credentials.get("refresh_token")
+        tokens = await self._call(
+            ctx,
+            "POST",
+            "/oauth/token",
+            write=True,
+            authorize=False,
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
+        return ctx.credentials.with_values(access_token=tokens["access_token"])
+
+
+class TestRefusedRefreshIsRejected(PigeonSuite):
+    platform = RefusedRefreshIsRejected
+
+    def refused_refresh_response(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"error": "invalid_grant"})

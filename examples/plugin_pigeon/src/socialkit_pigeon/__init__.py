@@ -204,16 +204,25 @@ class Pigeon(socialkit.Platform):
         refresh_token = ctx.credentials.get("refresh_token")
         if not refresh_token:
             raise NeedsReauth("the account has no refresh token; reconnect it")
-        tokens = await self._call(
-            ctx,
-            "POST",
-            "/oauth/token",
-            # Exchanging a refresh token twice fails on Pigeon, so a lost answer is
-            # not safe to repeat: treat it as a write.
-            write=True,
-            authorize=False,
-            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-        )
+        try:
+            tokens = await self._call(
+                ctx,
+                "POST",
+                "/oauth/token",
+                # Exchanging a refresh token twice fails on Pigeon, so a lost answer is
+                # not safe to repeat: treat it as a write.
+                write=True,
+                authorize=False,
+                data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            )
+        except (AuthExpired, Rejected) as exc:
+            # The refresh token is revoked or used up: only a person can reconnect the
+            # account. (Rejected would fail the publication for good.)
+            raise NeedsReauth(
+                f"Pigeon refused the refresh token ({exc.platform_code}); reconnect the account",
+                status_code=exc.status_code,
+                platform_code=exc.platform_code,
+            ) from exc
         return ctx.credentials.with_values(
             access_token=tokens["access_token"],
             refresh_token=tokens.get("refresh_token", refresh_token),
