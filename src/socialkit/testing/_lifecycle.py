@@ -111,7 +111,7 @@ class LifecycleTests(ContractBase):
         A receipt of the first part alone would be recorded as the whole publication: a
         delete would leave the replies up, and the thread would never be completed.
         """
-        draft = h.draft(thread=3)
+        draft = h.draft(thread=h.thread_parts)
         keys = h.keys(draft)
         receipt = await h.publish(draft, h.context(draft, keys=keys))
         found = await h.platform.find_published(draft, h.context(draft, keys=keys, attempt=2))

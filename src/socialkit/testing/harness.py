@@ -45,6 +45,7 @@ class Harness:
         http: an ``httpx.AsyncClient`` over ``transport``.
         media: the media store drafts' attachments live in.
         clock: the frozen clock every context uses.
+        thread_parts: how many parts the standard tests' threads have.
         checkpoints: ``(part, ref)`` for every ``ctx.checkpoint`` call, in order.
         rate_limits: every :class:`~socialkit.RateLimitReport` the adapter made.
         claimed: platform post ids that "another publication" owns (``ctx.is_claimed``).
@@ -94,6 +95,13 @@ class Harness:
                 "Override post() in the test class to build one that does."
             )
         return draft
+
+    @property
+    def thread_parts(self) -> int:
+        """How many parts the standard tests' threads have: 3, or the platform's
+        ``max_thread_parts`` when that is lower (but at least 2)."""
+        limit = self.platform.capabilities.max_thread_parts
+        return 3 if limit is None else max(2, min(3, limit))
 
     def image(self) -> Media:
         """A tiny image the platform accepts (PNG, or JPEG where PNG is refused)."""

@@ -249,3 +249,16 @@ class TestRefusedRefreshIsRejected(PigeonSuite):
 
     def refused_refresh_response(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(400, json={"error": "invalid_grant"})
+
+
+# -- correct adapters the kit must accept ------------------------------------------------
+
+
+class TwoPartThreads(Pigeon):
+    """A correct Pigeon on a server whose threads have at most two parts."""
+
+    capabilities = Pigeon.capabilities.model_copy(update={"max_thread_parts": 2})
+
+
+class TestTwoPartThreads(PigeonSuite):
+    platform = TwoPartThreads
