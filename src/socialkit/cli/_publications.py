@@ -148,8 +148,13 @@ def event_line(e: Event) -> str:
 
 
 def read_checked(file: Path, accounts: list[str]) -> Any:
-    """The post, after checking it for every target; exits 1 with the problems otherwise."""
+    """The post, after checking it for every target; exits 1 with the problems otherwise.
+
+    Warnings (a text that becomes a thread, a campaign the project does not know) do not
+    stop it; each is one ``warning:`` line on standard error, as ``validate`` lists them.
+    """
     from socialkit.cli._targets import problem_line, read_post, resolve_targets
+    from socialkit.cli.posts import _campaign
     from socialkit.platforms.registry import get_registry
     from socialkit.platforms.validation import validate
 
@@ -159,9 +164,9 @@ def read_checked(file: Path, accounts: list[str]) -> Any:
     found = read_post(file, config)
     problems: list[tuple[Target | None, Problem]] = [(None, p) for p in found.problems]
     if found.post is not None:
-        campaign = None
-        if found.post.campaign:
-            campaign = next((c for c in config.campaigns if c.id == found.post.campaign), None)
+        campaign, note = _campaign(config, found.post)
+        if note is not None:
+            problems.append((None, note))
         for target in targets:
             capabilities = registry.info(target.platform).platform.capabilities
             problems.extend(
@@ -176,6 +181,10 @@ def read_checked(file: Path, accounts: list[str]) -> Any:
         for where, problem in errors or problems:
             sys.stderr.write(problem_line(problem, where) + "\n")
         raise typer.Exit(1)
+    for where, problem in problems:
+        sys.stderr.write(
+            f"warning: {problem_line(problem, where).strip().removeprefix('warning').lstrip()}\n"
+        )
     return found.post
 
 
