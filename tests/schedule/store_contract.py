@@ -827,6 +827,27 @@ class StoreContract:
         claims = await store.claim("w", now=now, limit=5, lease=LEASE)
         assert sorted(c.id for c in claims) == sorted([occ[2].id, other.id])
 
+    @pytest.mark.parametrize("per_account", [1, None])
+    async def test_a_claim_never_takes_what_the_misfire_policy_would_miss(
+        self, store: Store, per_account: int | None
+    ) -> None:
+        """Claimed before the misfire policy ran (a worker whose account was busy past a
+        post's grace period): what the policy will miss is left to it, not sent late."""
+        await store.put_revision(POST, now=T0)
+        day = dt.timedelta(days=1)
+        missed = pub("a", grace_s=60)
+        late = pub("b", grace_s=60, publish_late=True)
+        fresh = pub("c", due=T0 + day, grace_s=600)
+        nolimit = pub("d")
+        older = pub("e", due=T0, rule_id="r1", grace_s=60)
+        latest = pub("e", due=T0 + day, rule_id="r1", grace_s=60)  # past its grace too
+        await store.add([missed, late, fresh, nolimit, older, latest], now=T0)
+        now = T0 + day + 120 * SEC
+        claims = await store.claim("w", now=now, limit=10, lease=LEASE, per_account=per_account)
+        assert {c.id for c in claims} == {late.id, fresh.id, nolimit.id, latest.id}
+        moved = await store.expire_overdue(now=now)
+        assert {m.id for m in moved} == {missed.id, older.id}
+
     async def test_retries_are_not_misfires(self, store: Store) -> None:
         pub_id = await self.add_one(store, grace_s=10)
         claim = await self.claim_one(store)

@@ -118,16 +118,17 @@ class Worker:
                     next_rules = now + min(_RULES_EVERY, s.config.window / 4)
                 metrics = 0
                 chores = False
+                if next_chores is None:
+                    # First pass: apply the misfire policy before claiming anything.
+                    await self._expire(now)
                 finished_before = self._finished
                 await self._claim_gap(now, stop)
-                # The misfire policy goes first, at the claim's moment: a post past its
-                # grace period is missed, never claimed (an account kept busy past a
-                # post's grace would otherwise send it late on its next claim).
-                await self._expire(claim_at)
                 claimed, full = await self._claim(claim_at, wake, stats)
                 if next_chores is None or now >= next_chores:
-                    # Metric collection needs no sub-second precision; it runs after
-                    # the claim so due posts go out first.
+                    # The misfire policy and metric collection need no sub-second
+                    # precision; they run after the claim so due posts go out first.
+                    if next_chores is not None:
+                        await self._expire(now)
                     metrics = await self._metrics(now, wake, stats)
                     next_chores = now + _CHORES_EVERY
                     chores = True

@@ -350,7 +350,8 @@ def missed_ids(
 
     A one-off is missed unless it publishes late. A rule's occurrence is missed unless it
     is the latest already-due occurrence of its rule and account (``latest_due`` maps
-    ``(rule_id, workspace, account_id)`` to that due time).
+    ``(rule_id, workspace, account_id)`` to that due time, whatever that occurrence's
+    state: once a later one was claimed or published, an earlier one never fires late).
     """
     out: list[str] = []
     for pub_id, rule_id, workspace, account_id, due_at, publish_late in overdue:

@@ -86,6 +86,15 @@ _BUDGETED = (
     "SELECT workspace, account_id FROM budgets WHERE scope = 'default' "
     f"AND remaining IS NOT NULL AND reset_at > {NOW}"
 )
+# What the misfire policy (``expire_overdue``) would miss now: a one-off past its grace
+# period that may not publish late, or a rule's occurrence past its grace with a later
+# one of the same rule and account already due. A claim never takes it: it waits for
+# the policy, it is not sent late. False at once for every row not past its grace.
+_MISSED = f"""(p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL
+    AND p.expires_at < {NOW} AND CASE WHEN p.rule_id IS NULL THEN NOT p.publish_late
+    ELSE EXISTS (SELECT 1 FROM publications q WHERE q.rule_id = p.rule_id
+        AND q.account_id = p.account_id AND q.workspace = p.workspace
+        AND q.due_at > p.due_at AND q.due_at <= {NOW}) END)"""
 _OPEN = (
     "(p.workspace, p.account_id) NOT IN (SELECT workspace, account_id FROM held) "
     f"AND {unpaused_sql('p')}"
@@ -127,7 +136,7 @@ rec AS (
 ),
 due AS (
     SELECT 1 AS k, p.id, p.state, p.run_at FROM publications p
-    WHERE {_DUE} AND p.run_at <= {NOW} AND {_OPEN}
+    WHERE {_DUE} AND p.run_at <= {NOW} AND {_OPEN} AND NOT {_MISSED}
     ORDER BY p.run_at, p.id LIMIT %(limit)s
     FOR UPDATE OF p SKIP LOCKED
 ),
@@ -240,7 +249,7 @@ cand AS (
         UNION ALL
         (SELECT 1 AS k, p.id, p.run_at FROM publications p
         WHERE p.workspace = r.workspace AND p.account_id = r.account_id AND {_DUE}
-            AND p.run_at <= {NOW}
+            AND p.run_at <= {NOW} AND NOT {_MISSED}
         ORDER BY p.run_at, p.id LIMIT CASE WHEN r.allowed < 0 THEN 0 ELSE r.allowed END)
     ) x
     WHERE r.allowed IS NULL OR r.allowed > 0
@@ -256,7 +265,7 @@ locked AS (
     SELECT p.id, p.state, p.run_at FROM publications p
     WHERE p.id = ANY(ARRAY(SELECT id FROM capped)) AND p.run_at <= {NOW}
         AND ({_DUE} OR (%(reconcile)s AND {_RECONCILABLE}))
-        AND NOT {blocked_sql("p")} AND NOT {covered_sql("p")}
+        AND NOT {blocked_sql("p")} AND NOT {covered_sql("p")} AND NOT {_MISSED}
     FOR UPDATE OF p SKIP LOCKED
 ),
 chosen AS (

@@ -88,7 +88,7 @@ SELECT o.id, o.rule_id, o.workspace, o.account_id, o.due_at, o.publish_late, o.a
     o.expires_at,
     (SELECT max(q.due_at) FROM publications q WHERE q.rule_id = o.rule_id
         AND q.account_id = o.account_id AND q.workspace = o.workspace
-        AND q.state = 'scheduled' AND q.due_at <= {NOW}),
+        AND q.due_at <= {NOW}),
     {NOW}
 FROM overdue o ORDER BY o.due_at, o.id
 """

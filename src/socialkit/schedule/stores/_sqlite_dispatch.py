@@ -260,6 +260,12 @@ def claim(
         (now, *busy_params),
     )
     due = _due_rows(conn, now, busy, busy_params, page=limit + 16)
+    # Never what the misfire policy would miss: a post past its grace period waits for
+    # expire_overdue (the worker's next chores), it is not sent late.
+    _, missed = _missed(conn, now)
+    if missed:
+        skip = set(missed)
+        due = (row for row in due if row[0] not in skip)
     if per_account is not None:
         # How many claims can succeed at all, counted in SQL: without it, a claim while
         # every free account has taken its share would walk every due row to find
@@ -697,7 +703,11 @@ def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | Non
     return from_us(best) if best is not None else None
 
 
-def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[Moved]:
+def _missed(conn: sqlite3.Connection, now: int) -> tuple[dict[str, Any], list[str]]:
+    """The overdue rows by id, and the ids the misfire policy misses at ``now``.
+
+    One probe of the grace index when nothing is overdue (the usual case).
+    """
     overdue = conn.execute(
         "SELECT id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at, "
         "campaign FROM publications INDEXED BY publications_grace WHERE state = 'scheduled' "
@@ -705,20 +715,26 @@ def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[Moved
         (now,),
     ).fetchall()
     if not overdue:
-        return []
+        return {}, []
     latest: dict[tuple[str, str, str], Any] = {}
     for rule_id, workspace, account_id in {(r[1], r[2], r[3]) for r in overdue if r[1]}:
         found = conn.execute(
             "SELECT MAX(due_at) FROM publications WHERE rule_id = ? AND account_id = ? "
-            "AND workspace = ? AND state = 'scheduled' AND due_at <= ?",
+            "AND workspace = ? AND due_at <= ?",
             (rule_id, account_id, workspace, now),
         ).fetchone()[0]
         if found is not None:
             latest[(rule_id, workspace, account_id)] = from_us(found)
-    by_id = {r[0]: r for r in overdue}
     missed = missed_ids(
         ((r[0], r[1], r[2], r[3], from_us(r[4]), bool(r[5])) for r in overdue), latest
     )
+    return {r[0]: r for r in overdue}, missed
+
+
+def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[Moved]:
+    by_id, missed = _missed(conn, now)
+    if not missed:
+        return []
     pauses = load_pauses(conn)
     at = from_us(now)
     moved = []

@@ -180,31 +180,37 @@ class MemoryStore(MemoryBase):
 
     # -- dispatch -------------------------------------------------------------------------
 
+    def _missed(self, now: dt.datetime) -> list[str]:
+        """What the misfire policy misses at ``now`` (``missed_ids`` over the overdue)."""
+        overdue = [
+            r
+            for r in self._rows.values()
+            if r.state == S.SCHEDULED
+            and r.sends == 0
+            and r.expires_at is not None
+            and r.expires_at < now
+        ]
+        if not overdue:
+            return []
+        latest: dict[tuple[str, str, str], dt.datetime] = {}
+        for r in self._rows.values():
+            if r.rule_id is not None and r.due_at <= now:
+                key = (r.rule_id, r.workspace, r.account_id)
+                if key not in latest or r.due_at > latest[key]:
+                    latest[key] = r.due_at
+        return missed_ids(
+            (
+                (r.id, r.rule_id, r.workspace, r.account_id, r.due_at, r.publish_late)
+                for r in overdue
+            ),
+            latest,
+        )
+
     async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[Moved]:
         with self._lock:
-            overdue = [
-                r
-                for r in self._rows.values()
-                if r.state == S.SCHEDULED
-                and r.sends == 0
-                and r.expires_at is not None
-                and r.expires_at < now
-            ]
-            if not overdue:
+            missed = self._missed(now)
+            if not missed:
                 return []
-            latest: dict[tuple[str, str, str], dt.datetime] = {}
-            for r in self._rows.values():
-                if r.rule_id is not None and r.state == S.SCHEDULED and r.due_at <= now:
-                    key = (r.rule_id, r.workspace, r.account_id)
-                    if key not in latest or r.due_at > latest[key]:
-                        latest[key] = r.due_at
-            missed = missed_ids(
-                (
-                    (r.id, r.rule_id, r.workspace, r.account_id, r.due_at, r.publish_late)
-                    for r in overdue
-                ),
-                latest,
-            )
             moved = []
             for pub_id in sorted(missed):
                 row = self._rows[pub_id]
@@ -274,8 +280,15 @@ class MemoryStore(MemoryBase):
                 ),
                 key=lambda r: (r.run_at, r.id),
             )
+            # Never what the misfire policy would miss: a post past its grace period
+            # waits for ``expire_overdue``, it is not sent late.
+            missed = set(self._missed(now))
             due = sorted(
-                (r for r in self._rows.values() if r.state in CLAIMABLE_STATES and r.run_at <= now),
+                (
+                    r
+                    for r in self._rows.values()
+                    if r.state in CLAIMABLE_STATES and r.run_at <= now and r.id not in missed
+                ),
                 key=lambda r: (r.run_at, r.id),
             )
             chosen = select_claims(
