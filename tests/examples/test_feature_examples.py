@@ -68,3 +68,22 @@ def test_event_log_example_delivers_every_event_once_in_order(tmp_path: Path) ->
     assert "[hook] acme-feed: FAILED (post for acme-feed is invalid" in out
     assert "claimed -> failed" in out
     assert list(tmp_path.iterdir()) == []  # everything went to a temporary directory
+
+
+def test_schedule_week_example_shows_a_misfire_and_runs_again_the_same(tmp_path: Path) -> None:
+    first = _run("schedule_week.py", tmp_path)
+    assert "Thu 06:00 UTC  paused the account, held 4" in first
+    assert re.search(r"^Thu 19 13:00 Asia/Tehran  missed +Flash sale", first, re.M)
+    assert "the flash sale: missed, not started within its grace period" in first
+    assert len(re.findall(r"^\w{3} \d\d \d\d:\d\d Asia/Tehran  published ", first, re.M)) == 9
+    # A second run used to find the first run's store and feed, and list (and publish)
+    # everything twice.
+    again = _run("schedule_week.py", tmp_path)
+
+    def without_pids(text: str) -> str:
+        return re.sub(r" by \S+:\d+$", " by host:pid", text, flags=re.M)
+
+    assert without_pids(again) == without_pids(first)
+    page = tmp_path / "schedule-week-example" / "feed" / "index.html"
+    assert page.read_text(encoding="utf-8").count("<article") == 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["schedule-week-example"]
