@@ -53,16 +53,20 @@ class Platform:
             capabilities = socialkit.Capabilities(text=socialkit.text.rules.FEED)
 
             async def publish(self, draft, ctx):
+                if len(draft.parts) > 1:  # no threads: never publish the first part alone
+                    raise socialkit.Rejected("pigeon has no threads")
                 response = await ctx.http.post(
                     "https://pigeon.example/api/posts",
                     json={"text": draft.text},
-                    headers={"Idempotency-Key": ctx.idempotency_key()},
+                    headers={"Idempotency-Key": ctx.idempotency_key(0)},
                 )
-                ...
+                ...  # map failures onto socialkit.errors (see the plugin guide)
+                ref = socialkit.PostRef(id=response.json()["id"])
+                await ctx.checkpoint(0, ref)  # right after the platform accepts the part
                 return socialkit.Receipt(
                     platform=self.name,
                     account_id=ctx.account.id,
-                    parts=(socialkit.PostRef(id=response.json()["id"]),),
+                    parts=(ref,),
                     published_at=ctx.now(),
                 )
 
