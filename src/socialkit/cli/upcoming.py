@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
                 "--start",
                 metavar="TIME",
                 help="Local start of the rule (DTSTART), e.g. '2026-12-01 09:00'. "
-                "Default: now in --tz, to the minute.",
+                "Default: --after when given, else now in --tz, to the minute.",
             ),
         ] = None,
         after: Annotated[
@@ -94,17 +95,26 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             raise fail(f"--tz: {exc}", code=2) from None
         try:
-            if start is None:
-                now = dt.datetime.now(dt.UTC)
-                start_local = to_local(now, zone).replace(second=0, microsecond=0)
-            else:
-                start_local = parse_local(start)
-        except ValueError as exc:
-            raise fail(f"--start: {exc}", code=2) from None
-        try:
             previous = parse_local(after) if after is not None else None
         except ValueError as exc:
             raise fail(f"--after: {exc}", code=2) from None
+        try:
+            if start is not None:
+                start_local = parse_local(start)
+            elif previous is not None:
+                # The previous occurrence was the rule's; "now" as its start would list
+                # from today whatever --after says.
+                start_local = previous
+            else:
+                now = dt.datetime.now(dt.UTC)
+                start_local = to_local(now, zone).replace(second=0, microsecond=0)
+        except ValueError as exc:
+            raise fail(f"--start: {exc}", code=2) from None
+        if previous is not None and previous < start_local:
+            sys.stderr.write(
+                f"note: --after {previous.isoformat(sep=' ')} is before the rule's start "
+                f"{start_local.isoformat(sep=' ')}; listing from the start\n"
+            )
         try:
             rule = Recurrence(rrule=rrule, tz=zone, start=start_local)
         except ValidationError as exc:

@@ -1,0 +1,35 @@
+"""``socialkit upcoming --after``: what follows a previous occurrence, whatever today is.
+
+Without ``--start`` the rule used to start now, so ``--after`` a time before today
+listed from today, and ``FREQ=DAILY`` fired at the current minute rather than at the
+previous occurrence's time of day.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import Cli
+
+
+def test_after_without_start_continues_from_the_previous_occurrence(cli: Cli) -> None:
+    done = cli("upcoming", "--rrule", "FREQ=DAILY", "--tz", "UTC", "--after", "2026-01-01 09:00",
+               "-n", "2", "--json")  # fmt: skip
+    assert (done.code, done.err) == (0, "")
+    data = json.loads(done.out)
+    assert data["start"] == "2026-01-01T09:00:00"
+    assert [o["local"] for o in data["occurrences"]] == [
+        "2026-01-02T09:00:00",
+        "2026-01-03T09:00:00",
+    ]
+
+
+def test_after_before_an_explicit_start_says_it_lists_from_the_start(cli: Cli) -> None:
+    done = cli("upcoming", "--rrule", "FREQ=DAILY;BYHOUR=9;BYMINUTE=0", "--tz", "UTC",
+               "--start", "2026-01-05", "--after", "2026-01-01 09:00", "-n", "1")  # fmt: skip
+    assert done.code == 0
+    assert done.err == (
+        "note: --after 2026-01-01 09:00:00 is before the rule's start 2026-01-05 00:00:00; "
+        "listing from the start\n"
+    )
+    assert done.out.splitlines()[1].startswith("Mon 2026-01-05 09:00")
