@@ -89,11 +89,11 @@ def main() -> int:
             print(
                 f"After a restart, from cursor {webhook.cursor}: {webhook.catch_up(scheduler)} new"
             )
+            print("One more post; following the log from the cursor delivers only what is new:")
             post = socialkit.Post(text="Tasting notes: cherry and cocoa")
             scheduler.schedule(post, account, at="2026-03-02 12:00", tz="UTC")
             clock.set(dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC))
             scheduler.run(until_idle=True)
-            print("One more post; following the log from the cursor delivers only what is new:")
             second = 0
             # follow() waits for new events when it has none: a webhook worker loops on it
             # for ever. Here it stops once the post is published.

@@ -65,6 +65,10 @@ def test_event_log_example_delivers_every_event_once_in_order(tmp_path: Path) ->
     assert len(seqs) == 13
     assert "After a restart, from cursor 8: 0 new" in out
     assert out.count("[hook] acme-feed: published") == 2
+    # each hook line under the heading of the step that fired it
+    restart, _, more = out.partition("One more post;")
+    assert restart.count("[hook] acme-feed: published") == 1
+    assert more.count("[hook] acme-feed: published") == 1
     assert "[hook] acme-feed: FAILED (post for acme-feed is invalid" in out
     assert "claimed -> failed" in out
     assert list(tmp_path.iterdir()) == []  # everything went to a temporary directory
