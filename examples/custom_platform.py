@@ -1,4 +1,4 @@
-"""A platform adapter in forty lines, used by an application without packaging a plugin.
+"""A platform adapter in fifty lines, used by an application without packaging a plugin.
 
 Installed plugins register through the ``socialkit`` entry-point group; an application
 can also register a class on a registry of its own, as here. The adapter declares its
@@ -26,18 +26,23 @@ class Noticeboard(socialkit.Platform):
         text=TextRule(name="noticeboard", counting=Counting.GRAPHEMES, limit=200),
         threads=False,
         idempotency=socialkit.Idempotency.KEY,
+        delete=False,  # the default is True: say so when the adapter has no delete()
     )
 
     async def publish(self, draft, ctx):
+        if len(draft.parts) > 1:  # never pin the first part of a thread alone
+            raise socialkit.Rejected("a noticeboard has no threads")
         ctx.credentials.require("pin")  # raises CredentialsError naming the key, never the value
         board = Path(ctx.account.setting("board", "noticeboard.json"))
         key = ctx.idempotency_key(0)  # the same publication retried pins one note, not two
         # File work off the event loop: adapters share one loop with every other account.
         await asyncio.to_thread(_pin, board, key, draft.text, ctx.now().isoformat())
+        ref = socialkit.PostRef(id=key)
+        await ctx.checkpoint(0, ref)  # the note is up: a retry must not pin it again
         return socialkit.Receipt(
             platform=self.name,
             account_id=ctx.account.id,
-            parts=(socialkit.PostRef(id=key),),
+            parts=(ref,),
             published_at=ctx.now(),
         )
 

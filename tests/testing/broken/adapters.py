@@ -262,3 +262,13 @@ class TwoPartThreads(Pigeon):
 
 class TestTwoPartThreads(PigeonSuite):
     platform = TwoPartThreads
+
+
+class DeleteNotImplemented(Pigeon):
+    """Keeps Platform's delete() while its capabilities (delete=True) promise one."""
+
+    delete = socialkit.Platform.delete
+
+
+class TestDeleteNotImplemented(PigeonSuite):
+    platform = DeleteNotImplemented
