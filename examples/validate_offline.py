@@ -34,7 +34,12 @@ def main() -> int:
     for name, capabilities in targets.items():
         problems = socialkit.validate(post, capabilities, platform=name)
         errors = [p for p in problems if p.severity == "error"]
-        print(f"{name}: {'fits' if not errors else f'{len(errors)} error(s)'}")
+        warnings = len(problems) - len(errors)
+        if errors:
+            verdict = f"invalid, {len(errors)} error(s)"
+        else:  # a warning does not stop it (the text goes out as a thread, say)
+            verdict = f"valid, {warnings} warning(s)" if warnings else "valid"
+        print(f"{name}: {verdict}")
         for problem in problems:
             print(f"  {problem.severity}: {problem.describe()}")
     postcard = socialkit.validate(post, targets["postcard"], platform="postcard")

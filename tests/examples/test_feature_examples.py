@@ -91,3 +91,20 @@ def test_schedule_week_example_shows_a_misfire_and_runs_again_the_same(tmp_path:
     page = tmp_path / "schedule-week-example" / "feed" / "index.html"
     assert page.read_text(encoding="utf-8").count("<article") == 9
     assert sorted(p.name for p in tmp_path.iterdir()) == ["schedule-week-example"]
+
+
+def test_validate_offline_example_tells_valid_from_fitting(tmp_path: Path) -> None:
+    out = _run("validate_offline.py", tmp_path)
+    # a post that goes out as a thread is valid, with a warning; it printed "fits"
+    assert "bluesky: valid, 1 warning(s)" in out or "bluesky:" not in out
+    assert re.search(r"^feed: valid$", out, re.M)
+    assert "postcard: invalid, 2 error(s)" in out
+    assert "fits" not in out
+
+
+def test_take_down_example_names_the_deleted_parts(tmp_path: Path) -> None:
+    out = _run("take_down.py", tmp_path)
+    # it printed the event's data as a Python dict
+    assert re.search(r"^  deleted by ann: wrong price \(5\.99\); parts (\w+), \1\.1$", out, re.M)
+    assert "{" not in out
+    assert "19:00 states: deleted, paused, paused" in out
