@@ -50,7 +50,8 @@ def main() -> int:
             scheduler.pause(account="acme-feed", actor="ann", reason="wrong price")
             gone = scheduler.delete(launch.id, actor="ann", reason="wrong price (5.99)")
             for event in gone.history[-1:]:
-                print(f"  {event.kind} by {event.actor}: {event.reason}; {event.data}")
+                parts = ", ".join(event.data.get("post_ids", []))
+                print(f"  {event.kind} by {event.actor}: {event.reason}; parts {parts}")
             print(f"  posts on the page: {page.read_text().count('<article')}")
 
             clock.set(dt.datetime(2026, 3, 2, 19, 0, tzinfo=dt.UTC))
