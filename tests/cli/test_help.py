@@ -48,3 +48,10 @@ def test_the_help_shows_the_names(cli: Cli) -> None:
     assert "<str>" not in help_text.replace("TEXT <str>", "")
     assert "[ID]..." in cli("accounts", "check", "--help").out
     assert "[[ID]" not in cli("accounts", "check", "--help").out
+
+
+def test_every_post_file_argument_points_to_the_format_and_no_markup_shows(cli: Cli) -> None:
+    for command in ("validate", "publish", "schedule", "queue"):
+        assert "(see docs/cli.md#post-files)" in cli(command, "--help").out, command
+    for path, command in _own_commands().items():
+        assert "``" not in (command.help or ""), f"{path}: reST markup in the help"

@@ -58,7 +58,12 @@ ReasonOption = Annotated[
 ]
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The publication id.")]
 FileArgument = Annotated[
-    Path, typer.Argument(metavar="FILE", help="A post as YAML or JSON.", show_default=False)
+    Path,
+    typer.Argument(
+        metavar="FILE",
+        help="A post as YAML or JSON (see docs/cli.md#post-files).",
+        show_default=False,
+    ),
 ]
 ToOption = Annotated[
     list[str],

@@ -139,7 +139,7 @@ def add_command(
 ) -> None:
     """Add an account to the project file (created when missing). No secrets are written.
 
-    Credentials come from the project's provider: with the default ``env`` provider, set
+    Credentials come from the project's provider: with the default env provider, set
     SOCIALKIT_<ID>_<KEY> variables (the command prints their names).
     """
     from pydantic import ValidationError

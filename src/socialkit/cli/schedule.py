@@ -69,7 +69,12 @@ def schedule_command(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Schedule a post file on accounts at a local wall time (one publication each)."""
+    """Schedule a post file on accounts at a local wall time (one publication each).
+
+    A time the clocks skip or repeat, or one already past but within the grace period,
+    is scheduled with a note; one further past is refused. Exits 1 when the post is
+    invalid, 2 on a usage error.
+    """
     from socialkit.errors import SocialkitError
     from socialkit.schedule.scheduler import PastGracePeriod
 
