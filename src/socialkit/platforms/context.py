@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 __all__ = ["Context", "RateLimitReport", "utcnow"]
 
 
+_EPOCH_FLOOR = 1_000_000_000
+"""Epoch seconds of 2001-09-09: a smaller ``reset`` is a delay read as a date in 1970."""
+
+
 def utcnow() -> datetime:
     """The current instant, timezone-aware in UTC."""
     return datetime.now(UTC)
@@ -134,8 +138,18 @@ class Context:
             reset: when the window resets: an aware datetime or epoch seconds.
             limit: the window's size, when known.
             scope: which budget (``"default"``, ``"media"``), when a platform has several.
+
+        Raises:
+            ValueError: ``reset`` is a naive datetime, or a number too small for epoch
+                seconds (a delay such as ``60``, which would read as 1970).
         """
         if isinstance(reset, int | float):
+            if reset < _EPOCH_FLOOR:
+                raise ValueError(
+                    f"reset={reset!r} reads as epoch seconds, "
+                    f"{datetime.fromtimestamp(max(0.0, float(reset)), UTC).isoformat()}; "
+                    "for a delay, pass reset=ctx.now() + timedelta(seconds=...)"
+                )
             reset_at: datetime | None = datetime.fromtimestamp(float(reset), UTC)
         else:
             reset_at = reset
