@@ -146,3 +146,12 @@ def test_registering_an_instance_says_to_register_the_class() -> None:
     failure = _only_failure(registry)
     assert failure.stage == "contract"
     assert "is an instance; register the class, register(Heron)" in failure.error
+
+
+def test_an_entry_point_naming_the_platform_class_says_to_name_the_module() -> None:
+    registry = socialkit.Registry(load_entry_points=False, plugins=[Heron])
+    assert _only_failure(registry).error == (
+        "PluginError: plugin 'Heron': it is the platform class Heron; a plugin is the module "
+        "whose @socialkit.hookimpl register_platforms(register) registers it (the entry point "
+        "names that module)"
+    )

@@ -171,6 +171,12 @@ class Registry:
                 )
         if callers:
             return None
+        if isinstance(plugin, type) and issubclass(plugin, Platform):
+            return (
+                f"it is the platform class {plugin.__qualname__}; a plugin is the module whose "
+                "@socialkit.hookimpl register_platforms(register) registers it (the entry "
+                "point names that module)"
+            )
         unmarked = [spec for spec in specs if callable(getattr(plugin, spec, None))]
         if unmarked:
             return (
