@@ -89,6 +89,27 @@ def _run_workers(count: int, *, once: bool) -> int:
             os.environ[STORE_ENV] = previous
 
 
+def _note_a_new_store() -> bool:
+    """Say so when a SQLite store is not there yet: the worker creates an empty one, and
+    with a typo in the file's path it would wait there for ever, claiming nothing.
+
+    A PostgreSQL store is not looked at here: the workers connect themselves (and this
+    process must not need the database to start them)."""
+    from socialkit.cli.store import missing_store
+
+    url = lasting_store(state().store_url())
+    if url.partition("://")[0].lower() != "sqlite":
+        return False
+    missing = missing_store(url)
+    if missing is None:
+        return False
+    sys.stderr.write(
+        f"note: {missing}; the worker starts on a new, empty store (nothing was scheduled "
+        "on it: check the store URL if you expected publications)\n"
+    )
+    return True
+
+
 def run_command(
     once: Annotated[
         bool, typer.Option("--once", help="Publish what is due now, then exit (cron, CI).")
@@ -108,7 +129,11 @@ def run_command(
 
     Shows live progress on a terminal and plain log lines otherwise.
     """
+    new_store = _note_a_new_store()
     if workers > 1:
+        if new_store:  # made once here, so each worker does not note it again
+            with open_scheduler() as made:
+                made.open()
         raise typer.Exit(_run_workers(workers, once=once))
     import signal
     import types
