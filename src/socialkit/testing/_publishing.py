@@ -80,14 +80,20 @@ class PublishingTests(ContractBase):
     @standard(requires=("threads",))
     async def test_thread_publishes_every_part_in_order(self, h: Harness) -> None:
         """A three-part thread (or as long as the platform allows) gives as many distinct
-        references, all held by the platform."""
+        references, all held by the platform, and its parts are sent first to last."""
         before = h.published()
         parts = h.thread_parts
-        receipt = await h.publish(h.draft(thread=parts))
+        draft = h.draft(thread=parts)
+        receipt = await h.publish(draft)
         ids = _ids(receipt)
         assert len(ids) == parts, f"{parts} parts were published, the receipt has {ids}"
         assert len(set(ids)) == parts, f"thread parts share ids: {ids}"
         assert h.published() - before == set(ids)
+        if self.supports("http"):
+            texts = [part.text for part in draft.parts]
+            assert h.texts_sent_in_order(texts), (
+                f"the requests that create posts did not carry the parts {texts} in order"
+            )
 
     @standard(unless=("threads",))
     async def test_thread_is_refused_without_thread_support(self, h: Harness) -> None:

@@ -207,10 +207,30 @@ class Harness:
 
     def text_sent(self, text: str) -> bool:
         """Whether any request carried ``text`` (in its body, URL or headers)."""
-        form_encoded = str(httpx.QueryParams({"t": text})).removeprefix("t=")
-        needles = [text.encode(), form_encoded.encode()]
+        needles = _needles(text)
         return any(
             needle in request.content or needle in str(request.url).encode()
             for request in self.transport.requests
             for needle in needles
         )
+
+    def texts_sent_in_order(self, texts: Sequence[str]) -> bool:
+        """Whether the requests that create posts carried ``texts`` in this order (one
+        request per part, or several parts in one request)."""
+        sent = b"\n".join(
+            str(request.url).encode() + b" " + request.content
+            for request in self.publish_requests()
+        )
+        position = 0
+        for text in texts:
+            found = [i for i in (sent.find(n, position) for n in _needles(text)) if i >= 0]
+            if not found:
+                return False
+            position = min(found) + 1
+        return True
+
+
+def _needles(text: str) -> list[bytes]:
+    """``text`` as a request can carry it: raw (JSON, multipart) or form-encoded."""
+    form_encoded = str(httpx.QueryParams({"t": text})).removeprefix("t=")
+    return [text.encode(), form_encoded.encode()]

@@ -251,6 +251,19 @@ class TestRefusedRefreshIsRejected(PigeonSuite):
         return httpx.Response(400, json={"error": "invalid_grant"})
 
 
+class ThreadBackwards(Pigeon):
+    """Sends a thread's parts last to first."""
+
+    async def publish(self, draft, ctx):  # type: ignore[no-untyped-def]
+        return await super().publish(
+            draft.model_copy(update={"parts": tuple(reversed(draft.parts))}), ctx
+        )
+
+
+class TestThreadBackwards(PigeonSuite):
+    platform = ThreadBackwards
+
+
 # -- correct adapters the kit must accept ------------------------------------------------
 
 
