@@ -128,3 +128,14 @@ def test_store_status_after_the_demo_says_what_the_past_next_due_is(
     # The demo's week is over; what is left is metric collection, months in the past.
     assert lines["next"].endswith("ago; metric collection or rule work, no publication)")
     assert lines["states"].strip() == "published 4"
+
+
+def test_a_directory_that_cannot_be_written_is_one_error_line(cli: Cli, tmp_path: Path) -> None:
+    # It was an unexpected error: "error: NotADirectoryError: … (run with --debug …)", exit 1.
+    (tmp_path / "a-file").write_text("not a directory\n")
+    done = cli("demo", "--dir", "a-file/demo")
+    assert (done.code, done.out) == (2, "")
+    assert done.err == (
+        f"error: --dir: cannot write the demo into {tmp_path / 'a-file' / 'demo'}: Not a "
+        "directory (choose another directory with --dir)\n"
+    )

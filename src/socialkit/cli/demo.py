@@ -198,7 +198,8 @@ class DemoLayout:
         """Create the directory, or empty the feeds of an earlier demo run.
 
         Raises:
-            ConfigError: the directory exists, is not empty, and is not the demo's.
+            ConfigError: the directory exists, is not empty, and is not the demo's; or it
+                cannot be written.
         """
         from socialkit.errors import ConfigError
 
@@ -209,11 +210,17 @@ class DemoLayout:
                 f"{self.root} exists and was not made by `socialkit demo`; "
                 "remove it or choose another directory with --dir"
             )
-        shutil.rmtree(self.feed_root, ignore_errors=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.store_path}{suffix}").unlink(missing_ok=True)
-        self.root.mkdir(parents=True, exist_ok=True)
-        marker.write_text("made by `socialkit demo`; safe to delete\n", encoding="utf-8")
+        try:
+            shutil.rmtree(self.feed_root, ignore_errors=True)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.store_path}{suffix}").unlink(missing_ok=True)
+            self.root.mkdir(parents=True, exist_ok=True)
+            marker.write_text("made by `socialkit demo`; safe to delete\n", encoding="utf-8")
+        except OSError as exc:  # read-only, no such parent, not allowed
+            raise ConfigError(
+                f"--dir: cannot write the demo into {self.root}: {exc.strerror or exc} "
+                "(choose another directory with --dir)"
+            ) from None
 
 
 # -- steps --------------------------------------------------------------------------------------
