@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from socialkit.models.content import Post
     from socialkit.models.credentials import Credentials
     from socialkit.models.media import Media
-    from socialkit.models.receipt import Receipt
+    from socialkit.models.receipt import PostRef, Receipt
     from socialkit.testing.harness import Harness
 
 __all__ = ["FEATURES", "ContractBase"]
@@ -185,6 +185,17 @@ class ContractBase:
         (media uploads, sessions) so that faults hit the post itself.
         """
         return request.method in {"POST", "PUT"}
+
+    def replies_to(self, request: httpx.Request, previous: PostRef) -> bool:
+        """Whether ``request``, which creates a thread part, replies to the part before it.
+
+        By default: the previous part's id (or URL) is in the request's URL or body.
+        Override when the platform names the parent another way.
+        """
+        needles = [previous.id, *([previous.url] if previous.url else [])]
+        return any(
+            needle.encode() in request.content or needle in str(request.url) for needle in needles
+        )
 
     def rate_limited_response(self, request: httpx.Request) -> httpx.Response:
         """The platform's "slow down" answer. By default 429 with ``Retry-After: 60``."""

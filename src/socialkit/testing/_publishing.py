@@ -94,6 +94,15 @@ class PublishingTests(ContractBase):
             assert h.texts_sent_in_order(texts), (
                 f"the requests that create posts did not carry the parts {texts} in order"
             )
+            creating = h.publish_requests()
+            if len(creating) == parts:  # one request per part (not a thread in one request)
+                for index in range(1, parts):
+                    previous = receipt.parts[index - 1]
+                    assert self.replies_to(creating[index], previous), (
+                        f"part {index} was not sent as a reply to part {index - 1} "
+                        f"({previous.id!r}); override replies_to() if the platform names "
+                        "the parent another way"
+                    )
 
     @standard(unless=("threads",))
     async def test_thread_is_refused_without_thread_support(self, h: Harness) -> None:

@@ -264,6 +264,20 @@ class TestThreadBackwards(PigeonSuite):
     platform = ThreadBackwards
 
 
+class ThreadUnchained(Pigeon):
+    """Posts a thread's parts as separate posts, none a reply to the one before."""
+
+    async def _call(self, ctx, method, path, *, write, json=None, **kwargs):  # type: ignore[no-untyped-def]
+        if json is not None:
+            json = {k: v for k, v in json.items() if k != "reply_to"}
+            return await super()._call(ctx, method, path, write=write, json=json, **kwargs)
+        return await super()._call(ctx, method, path, write=write, **kwargs)
+
+
+class TestThreadUnchained(PigeonSuite):
+    platform = ThreadUnchained
+
+
 # -- correct adapters the kit must accept ------------------------------------------------
 
 
