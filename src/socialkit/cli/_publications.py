@@ -111,7 +111,9 @@ def lasting_store(url: str) -> str:
             f"ends (got {url!r}); give a sqlite:/// or postgresql:// store",
             code=2,
         )
-    return url
+    from socialkit.cli.store import refuse_a_directory
+
+    return refuse_a_directory(url, "store")
 
 
 def local_time(p: Publication) -> str:

@@ -18,7 +18,14 @@ if TYPE_CHECKING:
     from socialkit.schedule.records import SchemaInfo
     from socialkit.schedule.stores.ops import StoreStatus
 
-__all__ = ["existing_store", "missing_store", "parse_age", "register", "shown_url"]
+__all__ = [
+    "existing_store",
+    "missing_store",
+    "parse_age",
+    "refuse_a_directory",
+    "register",
+    "shown_url",
+]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -99,11 +106,28 @@ def missing_store(url: str) -> str | None:
     return None
 
 
+def refuse_a_directory(url: str, what: str) -> str:
+    """``url``, refused (exit 2) when it is a SQLite URL naming a directory: SQLite cannot
+    open it, and said only "unable to open database file" as an unexpected error."""
+    if url.partition("://")[0].lower() == "sqlite":
+        from socialkit.schedule.stores.sqlite import SqliteStore
+
+        path = SqliteStore(url).path
+        if str(path) != ":memory:" and path.is_dir():
+            raise fail(
+                f"{what}: {path} is a directory, not a SQLite store file (got "
+                f"{shown_url(url)}); name the file, e.g. sqlite:///{path / 'socialkit.db'}",
+                code=2,
+            )
+    return url
+
+
 def existing_store(url: str, what: str, *, hint: str | None = None) -> str:
     """``url``, refused (exit 2) when it names a store that is not there: opening it would
     create an empty store, and a typo would then look like a store with nothing in it.
 
     ``hint`` ends the error line (how such a store comes to be)."""
+    refuse_a_directory(url, what)
     missing = missing_store(url)
     if missing is not None:
         raise fail(f"{what}: {missing}" + (f"; {hint}" if hint else ""), code=2)
@@ -149,7 +173,7 @@ def migrate_command(
     from socialkit._runtime import run_sync
     from socialkit.schedule.stores.ops import migrate_store
 
-    url = state().store_url()
+    url = refuse_a_directory(state().store_url(), "store")
     before, after = run_sync(migrate_store(url, force=force))
     if before.version == after.version:
         text = f"schema {after.version} is current (compatible from {after.min_compatible})"
@@ -290,7 +314,8 @@ def copy_command(
     from socialkit._runtime import run_sync
     from socialkit.schedule.stores.ops import copy_store
 
-    copied: dict[str, Any] = run_sync(copy_store(existing_store(source, "SOURCE"), target))
+    source = existing_store(source, "SOURCE")
+    copied: dict[str, Any] = run_sync(copy_store(source, refuse_a_directory(target, "TARGET")))
     details = ", ".join(f"{n} {table}" for table, n in copied.items() if n) or "nothing"
     emit(
         {"source": shown_url(source), "target": shown_url(target), "copied": copied},
