@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from socialkit.models.metrics import METRIC_FIELDS
 from socialkit.text.rules import TextRule
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -103,7 +104,7 @@ class Capabilities(BaseModel):
     caption: TextRule | None = None
     media: MediaLimits = MediaLimits()
     threads: bool = False
-    max_thread_parts: int | None = None
+    max_thread_parts: int | None = Field(default=None, ge=1)
     first_comment: bool = False
     link_cards: bool = False
     link_in_text: bool = True
@@ -114,3 +115,15 @@ class Capabilities(BaseModel):
     metrics: frozenset[str] = frozenset()
     rate_limit_headers: str | None = None
     requires_credentials: bool = True
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = sorted(set(value) - set(METRIC_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"not MetricSnapshot fields: {', '.join(unknown)} (known: "
+                f"{', '.join(METRIC_FIELDS)}); a platform's own counts go in "
+                "MetricSnapshot.extra"
+            )
+        return value
