@@ -479,13 +479,23 @@ class Scheduler:
         )
 
     def stop(self, timeout: float | None = None) -> RunStats | None:
-        """Stop the background worker gracefully and wait for it."""
+        """Stop the background worker gracefully and wait for it.
+
+        Returns its :class:`RunStats` (``None`` when no worker was started).
+
+        Raises:
+            TimeoutError: the worker did not finish within ``timeout`` seconds. It is
+                still stopping: call ``stop()`` (or :meth:`close`) again to wait for it.
+        """
         worker, stop = self._worker, self._stop
-        self._worker = self._stop = None
         if worker is None or stop is None:
             return None
         background_loop().call_soon_threadsafe(stop.set)
-        return worker.result(timeout=timeout)
+        try:
+            return worker.result(timeout=timeout)
+        finally:
+            if worker.done():  # not after a timeout: stop()/close() can wait again
+                self._worker = self._stop = None
 
     async def serve(self) -> RunStats:
         """Run a worker from async code until SIGTERM/SIGINT, then stop gracefully.
