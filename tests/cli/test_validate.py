@@ -325,3 +325,30 @@ def test_the_sample_campaign_posts_are_valid(cli: Cli, tmp_path: Path) -> None:
         run = cli("--config", str(project), "validate", str(post), "--json")
         assert run.code == 0, run.out
         assert run.json()["problems"] == [], post
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "post.yaml", "--to", "acme-old"],
+        ["publish", "post.yaml", "--to", "acme-old"],
+        ["schedule", "post.yaml", "--to", "acme-old", "--at", "2030-01-01 09:00"],
+        ["queue", "post.yaml", "--to", "acme-old"],
+    ],
+)
+def test_an_account_whose_platform_is_not_installed_is_named(
+    cli: Cli, tmp_path: Path, argv: list[str]
+) -> None:
+    # It said only "unknown platform 'myspace'", leaving the reader to find the account.
+    _write(tmp_path, "post.yaml", "text: Hi\n")
+    _write(
+        tmp_path,
+        "socialkit.toml",
+        '[[accounts]]\nid = "acme-old"\nplatform = "myspace"\nhandle = "acme"\n',
+    )
+    run = cli(*argv)
+    assert (run.code, run.out) == (2, "")
+    assert run.err.startswith(
+        "error: --to 'acme-old': the account's platform 'myspace' is not installed (installed: "
+    ), run.err
+    assert run.err.count("\n") == 1

@@ -49,10 +49,21 @@ def resolve_targets(
         ConfigError: an account is not in the project file.
         UnknownPlatform: a platform (named, or an account's) is not installed.
     """
+    from socialkit.errors import UnknownPlatform
+
     targets: list[Target] = []
     for account_id in accounts:
         account = project_account(config, account_id)
-        registry.info(account.platform)
+        try:
+            registry.info(account.platform)
+        except UnknownPlatform as exc:  # which account: the project file names it
+            from socialkit.cli._app import fail
+
+            raise fail(
+                f"--to {account.id!r}: the account's platform {exc.name!r} is not installed "
+                f"(installed: {', '.join(sorted(exc.available)) or 'none'})",
+                code=2,
+            ) from None
         targets.append(Target(account.platform, account))
     for name in platforms:
         registry.info(name)
