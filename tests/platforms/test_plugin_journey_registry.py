@@ -111,13 +111,14 @@ def test_a_method_the_engine_awaits_must_be_async(method: str) -> None:
     def not_async(self, *args):  # type: ignore[no-untyped-def]
         return None
 
-    cls = type("SyncHeron", (Heron,), {method: not_async})
-    with pytest.raises(socialkit.PluginError) as refused:
-        socialkit.Registry(load_entry_points=False).register(cls)
-    assert str(refused.value) == (
-        f"plugin '<direct>': SyncHeron.{method}() must be a coroutine function (async def): "
-        "the engine awaits it"
-    )
+    for replacement in (not_async, None):
+        cls = type("SyncHeron", (Heron,), {method: replacement})
+        with pytest.raises(socialkit.PluginError) as refused:
+            socialkit.Registry(load_entry_points=False).register(cls)
+        assert str(refused.value) == (
+            f"plugin '<direct>': SyncHeron.{method}() must be a coroutine function "
+            "(async def): the engine awaits it"
+        )
 
 
 def test_a_sync_wrapper_of_an_async_method_is_accepted() -> None:

@@ -329,14 +329,18 @@ _ASYNC_METHODS = (
 
 
 def _plain_function(method: object) -> bool:
-    """Whether ``method`` is certainly not awaitable: a plain ``def``, even unwrapped.
+    """Whether ``method`` is certainly not awaitable: not callable, or a plain ``def``
+    even unwrapped.
 
     Other callables (a decorator's sync wrapper of an ``async def``, a mock) are given the
     benefit of the doubt.
     """
-    if not inspect.isfunction(method) or inspect.iscoroutinefunction(method):
-        return False
-    return not inspect.iscoroutinefunction(inspect.unwrap(method))
+    if inspect.isfunction(method):
+        return not (
+            inspect.iscoroutinefunction(method)
+            or inspect.iscoroutinefunction(inspect.unwrap(method))
+        )
+    return not callable(method)
 
 
 _registry: Registry | None = None
