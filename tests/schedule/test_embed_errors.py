@@ -140,3 +140,32 @@ def test_an_unknown_state_filter_lists_the_states(scheduler: Scheduler) -> None:
     with pytest.raises(ValueError, match=r"^state: unknown state 'bogus'"):
         scheduler.list(state=["scheduled", "bogus"])
     assert scheduler.list(state=["scheduled", "paused"]).items == ()
+
+
+def test_listing_names_a_bad_range_or_attention(scheduler: Scheduler) -> None:
+    # A naive range raised "can't compare offset-naive and offset-aware datetimes".
+    naive = (dt.datetime(2030, 1, 1), dt.datetime(2030, 1, 2))
+    with pytest.raises(ValueError, match=r"^between: the start must be an aware datetime"):
+        scheduler.list(between=naive)
+    backwards = (NOW + dt.timedelta(days=1), NOW)
+    with pytest.raises(
+        ValueError, match=r"^between: the start 2026-12-02T08:00:00\+00:00 is after"
+    ):
+        scheduler.list(between=backwards)
+    # An unknown reason listed nothing, as if nobody were needed.
+    with pytest.raises(
+        ValueError,
+        match=r"^attention: unknown reason 'reconciled' \(one of reconcile, reauth, delete\)$",
+    ):
+        scheduler.list(attention="reconciled")
+    assert scheduler.list(attention="reconcile").items == ()
+
+
+def test_a_decision_names_who_made_it(scheduler: Scheduler) -> None:
+    [pub] = scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00", needs_approval=True)
+    for call in (scheduler.approve, scheduler.reject):
+        with pytest.raises(
+            ValueError, match=r"^actor: say who decided, for the history \(got ' '\)$"
+        ):
+            call(pub.id, actor=" ")
+    assert scheduler.get(pub.id).state == "pending_approval"

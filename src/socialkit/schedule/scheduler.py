@@ -611,6 +611,7 @@ class AsyncScheduler:
         comment: str | None = None,
     ) -> Publication:
         """Approve a pending publication's current revision (see :func:`actions.approve`)."""
+        _check_actor(actor)
         return await actions.approve(
             await self._s(), publication_id, actor=actor, revision=revision, comment=comment
         )
@@ -619,6 +620,7 @@ class AsyncScheduler:
         self, publication_id: str, *, actor: str, comment: str | None = None
     ) -> Publication:
         """Reject a pending publication: it goes back to ``draft``."""
+        _check_actor(actor)
         return await actions.reject(await self._s(), publication_id, actor=actor, comment=comment)
 
     async def edit(self, publication_id: str, post: Post, *, actor: str = "api") -> Publication:
@@ -746,10 +748,22 @@ class AsyncScheduler:
     ) -> Page:
         """Publications by due time, one page at a time (``page.next_cursor``).
 
+        ``between`` is a ``(start, end)`` pair of aware datetimes (due times);
+        ``attention`` is why a person is needed: ``reconcile``, ``reauth`` or ``delete``.
         ``include_post`` fills in each publication's pinned post.
+
+        Raises:
+            ValueError: a ``limit`` below 1, an unknown ``state`` or ``attention``, or
+                a ``between`` that is naive or ends before it starts.
         """
         if limit < 1:
             raise ValueError(f"limit: must be at least 1 publication per page (got {limit})")
+        if attention is not None and attention not in _ATTENTION:
+            raise ValueError(
+                f"attention: unknown reason {attention!r} (one of {', '.join(_ATTENTION)})"
+            )
+        if between is not None:
+            _check_between(between)
         if state is None:
             states: tuple[PublicationState, ...] = ()
         elif isinstance(state, str):
@@ -948,6 +962,25 @@ def _check_tz(tz: str | None, field: str = "tz") -> None:
 def _check_grace(grace: dt.timedelta | None) -> None:
     if grace is not None and grace < dt.timedelta(0):
         raise ValueError(f"grace: must not be negative (got {grace.total_seconds():g} s)")
+
+
+_ATTENTION = ("reconcile", "reauth", "delete")  # why a publication waits for a person
+
+
+def _check_actor(actor: str) -> None:
+    if not actor.strip():
+        raise ValueError(f"actor: say who decided, for the history (got {actor!r})")
+
+
+def _check_between(between: tuple[dt.datetime, dt.datetime]) -> None:
+    start, end = between
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"between: the {name} must be an aware datetime (got {value!r})")
+    if start > end:
+        raise ValueError(
+            f"between: the start {start.isoformat()} is after the end {end.isoformat()}"
+        )
 
 
 def _check_cursor(since: int, limit: int) -> None:
