@@ -169,3 +169,14 @@ def test_a_decision_names_who_made_it(scheduler: Scheduler) -> None:
         ):
             call(pub.id, actor=" ")
     assert scheduler.get(pub.id).state == "pending_approval"
+
+
+def test_what_is_scheduled_after_a_pause_is_returned_paused(scheduler: Scheduler) -> None:
+    # The scheduler's cached pause switches (1 s) said it was scheduled; the store held it.
+    scheduler.schedule(Post(text="before"), ACME, at="2030-01-01 09:00")
+    assert scheduler.pause(actor="ann", reason="crisis") == 1
+    [held] = scheduler.schedule(Post(text="during"), ACME, at="2030-01-01 10:00")
+    assert held.state == scheduler.get(held.id).state == "paused"
+    assert scheduler.resume(actor="ann") == 2
+    [free] = scheduler.schedule(Post(text="after"), ACME, at="2030-01-01 11:00")
+    assert free.state == scheduler.get(free.id).state == "scheduled"

@@ -701,6 +701,7 @@ class AsyncScheduler:
         moved = await s.store.pause(
             _scope(self.workspace, account, campaign, actor, reason), now=s.clock.now()
         )
+        s.forget_pauses()  # what this process creates next is held (or not) at once
         s.notifier.moved(moved)
         return len(moved)
 
@@ -718,6 +719,7 @@ class AsyncScheduler:
         moved = await s.store.resume(
             _scope(self.workspace, account, campaign, actor, reason), now=s.clock.now()
         )
+        s.forget_pauses()  # what this process creates next is held (or not) at once
         s.notifier.moved(moved)
         return len(moved)
 
