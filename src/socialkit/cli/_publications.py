@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from socialkit.cli._targets import Target
+    from socialkit.models.account import Account
     from socialkit.models.problems import Problem
     from socialkit.schedule.facade import Scheduler
     from socialkit.schedule.publication import Event, Publication
@@ -44,6 +45,7 @@ __all__ = [
     "refusing_stale",
     "time_notes",
     "unknown_filters",
+    "workspace_note",
 ]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -320,15 +322,17 @@ def refusing_stale() -> Iterator[None]:
 
 def unknown_filters(scheduler: Scheduler, account: str | None, campaign: str | None) -> list[str]:
     """Why an empty listing may be a typo: a filter naming an account or campaign that
-    neither the project file nor the store knows."""
+    neither the project file nor the store knows (in the project's workspace)."""
     config = state().config()
     notes = []
     if account is not None:
         known = {a.id for a in config.accounts} | {r.account.id for r in scheduler.accounts()}
         if account not in known:
+            elsewhere = workspace_note(scheduler, account=account)
             notes.append(
                 f"--account: unknown account {account!r} "
                 f"(accounts: {', '.join(sorted(known)) or 'none'})"
+                + (f"; {elsewhere}" if elsewhere else "")
             )
     if campaign is not None:
         known = {c.id for c in config.campaigns}
@@ -338,3 +342,48 @@ def unknown_filters(scheduler: Scheduler, account: str | None, campaign: str | N
                 f"publication has it (campaigns: {', '.join(sorted(known)) or 'none'})"
             )
     return notes
+
+
+def workspace_note(scheduler: Scheduler, *, account: str | None = None) -> str | None:
+    """What to say when the store keeps its accounts (or ``account``) in another
+    workspace than the project's: every listing of the project's workspace is empty
+    then, as when a store made with one project file is read without it.
+
+    ``None`` when that is not so (or the project's workspace has accounts of its own and
+    no ``account`` is asked about)."""
+    from socialkit._runtime import run_sync
+
+    mine = scheduler.aio.workspace
+    if account is None and scheduler.accounts():
+        return None
+    stored = run_sync(_stored_accounts(state().store_url()))
+    others: dict[str, list[str]] = {}
+    for a in stored:
+        if a.workspace != mine and (account is None or a.id == account):
+            others.setdefault(a.workspace, []).append(a.id)
+    if not others:
+        return None
+    if account is not None:
+        what, where = "it", ", ".join(repr(ws) for ws in sorted(others))
+    else:
+        what = "its accounts"
+        where = "; ".join(
+            f"{ws!r} ({', '.join(sorted(ids))})" for ws, ids in sorted(others.items())
+        )
+    return (
+        f"the project's workspace is {mine!r}, and the store keeps {what} in workspace "
+        f'{where}: set workspace = "{min(others)}" in the project file, or give its project '
+        "file with -c FILE"
+    )
+
+
+async def _stored_accounts(url: str) -> list[Account]:
+    """Every account the store keeps, in every workspace."""
+    from socialkit.schedule.stores import store_from_url
+
+    store = store_from_url(url)
+    await store.open()
+    try:
+        return [record.account for record in await store.list_accounts(workspace=None)]
+    finally:
+        await store.close()

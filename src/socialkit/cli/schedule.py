@@ -29,6 +29,7 @@ from socialkit.cli._publications import (
     read_checked,
     time_notes,
     unknown_filters,
+    workspace_note,
 )
 from socialkit.cli.run import _Progress  # noqa: F401 - importable from here, as before
 
@@ -206,7 +207,11 @@ def list_command(
                 raise fail(f"--cursor: {exc} (use next_cursor from list --json)", code=2) from None
             raise
         if not any(page.items for page in pages) and cursor is None:
-            for note in unknown_filters(scheduler, account, campaign):
+            notes = unknown_filters(scheduler, account, campaign)
+            if not notes:
+                elsewhere = workspace_note(scheduler)
+                notes = [elsewhere] if elsewhere else []
+            for note in notes:
                 sys.stderr.write(f"note: {note}\n")
     found = sorted((p for page in pages for p in page.items), key=lambda p: (p.due_at, p.id))
     items = found[:limit]
