@@ -32,3 +32,23 @@ def test_a_short_text_is_shown_whole(cli: Cli, tmp_path: Path) -> None:
     made = cli("schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-01-01 10:00", "--json")
     pid = made.json()["publications"][0]["id"]
     assert "  text: 'Short and sweet'\n" in cli("show", pid).out
+
+
+def test_a_thread_shown_at_one_address_names_it_once(cli: Cli, tmp_path: Path) -> None:
+    # The feed shows a thread as one entry: each part's receipt has the page's address,
+    # which show printed once per part.
+    import datetime as dt
+
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "post.yaml").write_text(
+        "text: One\nthread:\n  - text: Two\n  - text: Three\n", encoding="utf-8"
+    )
+    now = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}"
+    made = cli("schedule", "post.yaml", "--to", "acme-feed", "--at", now, "--tz", "UTC", "--json")
+    assert made.code == 0, made.err
+    pid = made.json()["publications"][0]["id"]
+    assert cli("run", "--once").code == 0
+    shown = cli("show", pid, "--json").json()
+    [url] = {part["url"] for part in shown["receipts"][0]["receipt"]["parts"]}
+    line = next(x for x in cli("show", pid).out.splitlines() if x.startswith("  receipt "))
+    assert line == f"  receipt (attempt 1, platform): {url} (3 parts)"

@@ -248,8 +248,13 @@ def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> Non
     for problem in p.problems:
         lines.append(f"  problem: {problem.describe()}")
     for receipt in p.receipts:
-        refs = ", ".join(ref.url or ref.id for ref in receipt.receipt.parts)
-        lines.append(f"  receipt (attempt {receipt.attempt}, {receipt.source}): {refs}")
+        parts = receipt.receipt.parts
+        # A platform may show a thread at one address (the feed's page): name it once.
+        where = list(dict.fromkeys(ref.url or ref.id for ref in parts))
+        count = f" ({len(parts)} parts)" if len(parts) > 1 and len(where) == 1 else ""
+        lines.append(
+            f"  receipt (attempt {receipt.attempt}, {receipt.source}): {', '.join(where)}{count}"
+        )
     lines.append("history:")
     lines.extend(event_line(e) for e in p.history)
     data = publication_row(p) | {
