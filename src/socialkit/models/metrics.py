@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, FiniteFloat, field_validator
 
 from socialkit.models._base import SocialModel, require_aware
 
@@ -38,7 +38,7 @@ class MetricSnapshot(SocialModel):
         collected_at: when the platform was asked (aware).
         impressions, reach, likes, comments, shares, quotes, saves, clicks, video_views,
         followers: the counts, ``None`` when not reported.
-        extra: platform-specific counts under their platform names.
+        extra: platform-specific counts under their platform names (finite numbers).
     """
 
     platform: str
@@ -57,7 +57,9 @@ class MetricSnapshot(SocialModel):
     clicks: int | None = Field(default=None, ge=0)
     video_views: int | None = Field(default=None, ge=0)
     followers: int | None = Field(default=None, ge=0)
-    extra: dict[str, float] = Field(default_factory=dict)
+    # Finite: JSON has no NaN or infinity, so the store would keep null and every later
+    # read of the series would fail to validate.
+    extra: dict[str, FiniteFloat] = Field(default_factory=dict)
 
     @field_validator("collected_at")
     @classmethod
