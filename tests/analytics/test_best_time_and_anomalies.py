@@ -87,7 +87,7 @@ def test_bad_arguments_are_refused_with_their_names() -> None:
         best_posting_times([], [], timezone="Mars/Base")
     with pytest.raises(ValueError, match="prior_posts must be at least 0"):
         best_posting_times([], [], timezone="UTC", prior_posts=-1)
-    with pytest.raises(ValueError, match="threshold must be positive"):
+    with pytest.raises(ValueError, match="threshold must be a positive finite number"):
         find_anomalies([], threshold=0)
     with pytest.raises(ValueError, match="min_posts must be at least 3"):
         find_anomalies([], min_posts=2)

@@ -141,7 +141,11 @@ def totals(
 
     Returns:
         The totals; see :class:`MetricTotals` for what each field adds up.
+
+    Raises:
+        ValueError: ``since`` or ``until`` is naive, or ``since`` is after ``until``.
     """
+    check_period(since, until)
     series = list(snapshots)
     posts = latest_per_post(series)
     sums = {name: _sum(getattr(post, name) for post in posts) for name in POST_COUNT_FIELDS}
@@ -171,6 +175,17 @@ def totals(
         followers_end=sum(ends) if ends else None,
         **sums,
     )
+
+
+def check_period(since: datetime | None, until: datetime | None) -> None:
+    """Refuse a naive or backwards period (it compared naive with aware, or was empty)."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError(f"{name} must be timezone-aware (got naive {value.isoformat()})")
+    if since is not None and until is not None and since > until:
+        raise ValueError(
+            f"since ({since.isoformat()}) is after until ({until.isoformat()}): an empty period"
+        )
 
 
 def follower_observations(

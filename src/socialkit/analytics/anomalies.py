@@ -13,16 +13,16 @@ stands in (``z = (value − median) / (1.2533 × meanAD)``). A post is an anomal
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Literal, get_args
 
-from socialkit.analytics.report import post_reports
+from socialkit.analytics.best_time import ScoreKpi
+from socialkit.analytics.report import check_kpi, post_reports
 from socialkit.models._base import SocialModel
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from socialkit.analytics.best_time import ScoreKpi
     from socialkit.models.metrics import MetricSnapshot
 
 __all__ = ["Anomaly", "find_anomalies", "robust_z_scores"]
@@ -96,11 +96,17 @@ def find_anomalies(
         min_posts: accounts with fewer scored posts are not judged (too little history).
 
     Raises:
-        ValueError: for a threshold that is not positive or ``min_posts`` below 3.
+        ValueError: for an unknown ``kpi``, a threshold that is not a positive finite
+            number, or ``min_posts`` below 3.
     """
-    limit = Decimal(threshold) if not isinstance(threshold, Decimal) else threshold
-    if not limit > 0:
-        raise ValueError(f"threshold must be positive (got {threshold})")
+    check_kpi(kpi, get_args(ScoreKpi))
+    try:
+        limit = threshold if isinstance(threshold, Decimal) else Decimal(threshold)
+        usable = limit.is_finite() and limit > 0
+    except (InvalidOperation, TypeError, ValueError):
+        usable = False
+    if not usable:
+        raise ValueError(f"threshold must be a positive finite number (got {threshold!r})")
     if min_posts < 3:
         raise ValueError(f"min_posts must be at least 3 to have a usual value (got {min_posts})")
     accounts: dict[tuple[str, str], list[tuple[str, Decimal]]] = {}

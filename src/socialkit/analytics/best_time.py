@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from socialkit.analytics.report import post_reports
+from socialkit.analytics.report import check_kpi, post_reports
 from socialkit.models._base import SocialModel
 from socialkit.models.account import PostingSlot, Weekday, check_zone
 
@@ -89,8 +89,9 @@ def best_posting_times(
         then earlier in the week). Empty when no post could be scored.
 
     Raises:
-        ValueError: for an unknown zone or a negative ``prior_posts``.
+        ValueError: for an unknown zone or ``kpi``, or a negative ``prior_posts``.
     """
+    check_kpi(kpi, get_args(ScoreKpi))
     zone = ZoneInfo(check_zone(timezone))
     if prior_posts < 0:
         raise ValueError(f"prior_posts must be at least 0 (got {prior_posts})")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from socialkit.analytics import kpis
 from socialkit.analytics.aggregate import MetricTotals, account_key, post_key, totals
@@ -29,6 +29,12 @@ __all__ = [
 ]
 
 Scope = Literal["post", "platform", "campaign", "group"]
+
+
+def check_kpi(kpi: str, known: Sequence[str], field: str = "kpi") -> None:
+    """Refuse a KPI name outside ``known``, naming the argument and listing the names."""
+    if kpi not in known:
+        raise ValueError(f"{field}: unknown KPI {kpi!r} (one of {', '.join(known)})")
 
 
 class KpiValues(SocialModel):
@@ -99,7 +105,11 @@ class KpiReport(SocialModel):
         """The measured value of ``kpi`` (a KPI or a total) as a Decimal, or ``None``.
 
         For ``cost_per_engagement`` it is the amount, in the currency of :attr:`cost`.
+
+        Raises:
+            ValueError: ``kpi`` is not a KPI or total name (the message lists them).
         """
+        check_kpi(kpi, get_args(KpiName))
         if kpi in KpiValues.model_fields:
             found = getattr(self.kpis, kpi)
             if isinstance(found, Money):
