@@ -32,3 +32,26 @@ def test_a_bad_age_names_the_option(cli: Cli, age: str, message: str) -> None:
     result = cli("--store", "sqlite:///s.db", "store", "prune", "--older-than", age)
     assert (result.code, result.out) == (2, "")
     assert result.err == f"error: --older-than: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "fix"),
+    [
+        (["list", "--debug"], "`socialkit --debug list …`"),
+        (
+            ["store", "status", "--store", "sqlite:///x.db"],
+            "`socialkit --store URL store status …`",
+        ),
+        (["show", "p1", "-c", "socialkit.toml"], "`socialkit -c FILE show …`"),
+    ],
+)
+def test_a_global_option_after_the_command_says_where_it_goes(
+    cli: Cli, argv: list[str], fix: str
+) -> None:
+    # It said "--debug: no such option of `socialkit list`", as if socialkit had none.
+    done = cli(*argv)
+    assert (done.code, done.out) == (2, "")
+    option = argv[-1] if argv[-1].startswith("-") else argv[-2]
+    assert done.err == (
+        f"error: {option}: an option of `socialkit` itself, given before the command: {fix}\n"
+    )

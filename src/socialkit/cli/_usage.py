@@ -20,6 +20,15 @@ __all__ = ["masked", "usage_message"]
 
 _URL_PASSWORD = re.compile(r"(://[^/@\s:]*:)[^/@\s]+@")
 
+# The global options of `socialkit`, as its help writes them.
+_GLOBAL = {
+    "--debug": "--debug",
+    "--store": "--store URL",
+    "--config": "--config FILE",
+    "-c": "-c FILE",
+    "--version": "--version",
+}
+
 
 def usage_message(exc: Exception, argv: Sequence[str] = ()) -> str:
     """One line for a click usage error: the option or argument, what is wrong, the value
@@ -43,6 +52,14 @@ def _usage_message(exc: Exception, argv: Sequence[str]) -> str:
     param = getattr(exc, "param", None)
     if kind == "NoSuchOption":
         option = str(getattr(exc, "option_name", "")) or "option"
+        if option in _GLOBAL and command and " " in command:
+            # `socialkit list --debug`: the usual place for a flag, but these belong to
+            # `socialkit` itself, before the command
+            sub = command.split(" ", 1)[1]
+            return (
+                f"{option}: an option of `socialkit` itself, given before the command: "
+                f"`socialkit {_GLOBAL[option]} {sub} …`"
+            )
         where = f" of `{command}`" if command else ""
         close = sorted(getattr(exc, "possibilities", None) or ())
         guess = f"; did you mean {' or '.join(close)}?" if close else ""
