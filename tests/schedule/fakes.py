@@ -6,7 +6,12 @@ outcomes with ``server.script(...)``; each publish call takes the next one:
 
 * ``"ok"`` — publish (on a KEY platform a repeated idempotency key returns the same post);
 * an exception instance — raise it without publishing;
-* ``("after", exc)`` — publish, then raise ``exc`` (a timeout after the platform acted).
+* ``("after", exc)`` — publish, then raise ``exc`` (a timeout after the platform acted);
+* ``("unanswered", k)`` — publish parts up to ``k``, checkpoint all but part ``k``, then
+  raise ``UnknownOutcome`` (part ``k`` was made, its answer lost).
+
+``find_published`` finds the parts made for the draft's keys, in order.
+``server.script_metrics(...)`` queues exceptions for the next ``fetch_metrics`` calls.
 
 ``server.script_delete(...)`` queues outcomes for ``delete`` the same way (``"ok"`` or an
 exception); ``server.deleted`` lists the post ids deleted, in order.
@@ -54,6 +59,8 @@ class FakeServer:
     refresh_result: Step = "ok"
     rate_limit_reports: list[tuple[int | None, dt.datetime | None]] = attrs.Factory(list)
     metrics_likes: int = 7
+    metric_steps: list[Step] = attrs.Factory(list)
+    metric_tokens: list[str | None] = attrs.Factory(list)
     on_publish: Callable[[dict[str, Any]], Any] | None = None
     _ids: Any = attrs.Factory(lambda: itertools.count(1))
 
@@ -64,6 +71,10 @@ class FakeServer:
     def script_lookup(self, *steps: Step) -> None:
         """Queue outcomes for ``find_published``: ``"found"``, ``"absent"`` or an exception."""
         self.lookups.extend(steps)
+
+    def script_metrics(self, *steps: Step) -> None:
+        """Queue outcomes for the next ``fetch_metrics`` calls: ``"ok"`` or an exception."""
+        self.metric_steps.extend(steps)
 
     def script_delete(self, *steps: Step) -> None:
         """Queue outcomes for the next ``delete`` calls: ``"ok"`` or an exception."""
@@ -150,6 +161,8 @@ def make_platform(
                 )
                 ref = PostRef(id=post["id"], url=f"https://{name}.example/{post['id']}")
                 refs.append(ref)
+                if step == ("unanswered", index):
+                    raise UnknownOutcome("the answer was lost")
                 await ctx.checkpoint(index, ref)
                 if isinstance(step, tuple) and step[0] == "fail_part" and index + 1 == step[1]:
                     raise step[2]
@@ -167,15 +180,16 @@ def make_platform(
                 raise step
             if idempotency is Idempotency.NONE and step == "auto":
                 raise UnknownOutcome(f"{name} cannot look for posts")
-            post_id = server.by_key.get(ctx.idempotency_key(0))
-            if step == "absent" or (step == "auto" and post_id is None):
+            found = []
+            for index in range(len(draft.parts)):
+                post_id = server.by_key.get(ctx.idempotency_key(index))
+                if post_id is None:
+                    break
+                found.append(PostRef(id=post_id))
+            if step == "absent" or (step == "auto" and not found):
                 return None
-            assert post_id is not None
             return Receipt(
-                platform=name,
-                account_id=ctx.account.id,
-                parts=(PostRef(id=post_id),),
-                published_at=ctx.now(),
+                platform=name, account_id=ctx.account.id, parts=tuple(found), published_at=ctx.now()
             )
 
         async def delete(self, receipt: Receipt, ctx: Context) -> None:
@@ -195,6 +209,10 @@ def make_platform(
             return ctx.credentials.with_values(token=f"fresh-{server.refreshes}")
 
         async def fetch_metrics(self, receipts: Any, ctx: Context) -> list[MetricSnapshot]:
+            step = server.metric_steps.pop(0) if server.metric_steps else "ok"
+            server.metric_tokens.append(ctx.credentials.get("token"))
+            if isinstance(step, BaseException):
+                raise step
             return [
                 MetricSnapshot(
                     platform=name,

@@ -229,6 +229,72 @@ async def test_lookup_platform_reconciles_by_finding_the_post(
     assert len(never.calls) == 2
 
 
+@pytest.mark.parametrize(
+    ("step", "checkpointed"),
+    [(("fail_part", 1, UnknownOutcome("read timeout")), 1), (("unanswered", 1), 1)],
+    ids=["first-part-checkpointed", "second-part-answer-lost"],
+)
+async def test_reconciling_a_thread_keeps_the_parts_found_and_sends_the_rest(
+    make_scheduler, platform, clock, step, checkpointed
+) -> None:
+    """A thread whose outcome became unknown after some parts were made: the lookup finds
+    those parts, and the rest goes out after them; no part is made twice."""
+    server = platform("look", idempotency=Idempotency.LOOKUP, threads=True)
+    server.script(step)
+    thread = Post(text="One", thread=(ThreadPart(text="Two"), ThreadPart(text="Three")))
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(thread, account(platform="look"), at=START)
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.UNKNOWN
+    assert len(p.checkpoints) == checkpointed
+    made = len(server.posts)
+    clock.advance(dt.timedelta(minutes=1))
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert len(p.receipt.parts) == 3
+    assert [server.posts[r.id]["text"] for r in p.receipt.parts] == ["One", "Two", "Three"]
+    assert [c["resume_after"] for c in server.calls] == [0, made]
+    assert all(server.copies(f"{pub.idempotency_key}.{i}") == 1 for i in (1, 2))
+    assert server.copies(pub.idempotency_key) == 1
+
+
+async def test_an_expired_token_while_reconciling_is_refreshed_once(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform("look", idempotency=Idempotency.LOOKUP, requires_credentials=True)
+    server.script(("after", UnknownOutcome("read timeout")))
+    server.script_lookup(AuthExpired("token expired", status_code=401))
+    provider = MemoryCredentialProvider({"acme": {"token": "old"}})
+    scheduler = await make_scheduler(credentials=provider)
+    (pub,) = await scheduler.schedule(POST, account(platform="look"), at=START)
+    await scheduler.run(until_idle=True)
+    clock.advance(dt.timedelta(minutes=1))
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.attention) == (S.PUBLISHED, None)
+    assert p.receipts[-1].source == "reconcile"
+    assert server.refreshes == 1
+    assert (await provider.load(account(platform="look"))).get("token") == "fresh-1"
+    assert len(server.calls) == 1  # found, not sent again
+
+
+async def test_an_expired_token_at_metric_collection_is_refreshed_once(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(requires_credentials=True)
+    server.script_metrics(AuthExpired("token expired", status_code=401))
+    provider = MemoryCredentialProvider({"acme": {"token": "old"}})
+    scheduler, pub = await one(make_scheduler, credentials=provider)
+    await scheduler.run(until_idle=True)
+    clock.advance(dt.timedelta(hours=1))
+    await scheduler.run(until_idle=True)
+    assert [s.likes for s in await scheduler.metrics(publication=pub.id)] == [7]
+    assert server.metric_tokens == ["old", "fresh-1"]
+    assert server.refreshes == 1
+
+
 async def test_a_crashing_adapter_is_an_unknown_outcome_not_a_retry(
     make_scheduler, platform, clock
 ) -> None:

@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from socialkit.errors import SocialkitError
+from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
@@ -42,7 +43,10 @@ async def collect(services: Services, task: MetricTask) -> None:
         account = await s.account(task.workspace, task.account_id)
         platform = s.registry.platform(account.platform)
         ctx = (await s.context(account, platform)).evolve(publication_id=task.publication_id)
-        snapshots = await platform.fetch_metrics([receipt], ctx)
+        # A refused token: refreshed once (as for a publish), then asked again.
+        snapshots = await with_refresh(
+            platform, ctx, lambda c: platform.fetch_metrics([receipt], c)
+        )
         stamped = [
             snap
             if snap.publication_id

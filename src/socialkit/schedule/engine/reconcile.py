@@ -3,8 +3,10 @@
 * On a platform with idempotency keys (``Idempotency.KEY``) the engine sends again with
   the same keys: the platform recognises a repeat, so the publication exists exactly once.
 * Otherwise the adapter looks for the post (``find_published``): found → ``published``
-  with that receipt; certainly absent → ``scheduled`` again (safe to send); cannot tell →
-  it waits for a person, who calls ``resolve(id, published=… | retry | abandon)``.
+  with that receipt; the first parts of a thread found → those are kept and the rest is
+  sent after them; certainly absent → ``scheduled`` again (safe to send); cannot tell →
+  it waits for a person, who calls ``resolve(id, published=… | retry | abandon)``. An
+  expired token is refreshed once, as for a publish.
 * Errors while looking are retried with backoff, ``reconcile_attempts`` times, before a
   person is asked.
 """
@@ -14,14 +16,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import attrs
+
 from socialkit.errors import UnknownOutcome
 from socialkit.platforms.capabilities import Idempotency
+from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.dispatch import Completion, Prepared
 from socialkit.schedule.engine.retry import Outcome, classify
 from socialkit.schedule.records import Transition
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
+    from socialkit.models.receipt import PostRef
     from socialkit.schedule.engine.dispatch import Dispatcher, Job
 
 __all__ = ["reconcile"]
@@ -46,7 +52,10 @@ async def reconcile(dispatcher: Dispatcher, job: Job) -> None:
 async def _look(dispatcher: Dispatcher, job: Job, ready: Prepared) -> None:
     claim = job.claim
     try:
-        found = await ready.platform.find_published(ready.draft, ready.ctx)
+        # A refused token means nothing was looked at: refreshed once, then looked again.
+        found = await with_refresh(
+            ready.platform, ready.ctx, lambda c: ready.platform.find_published(ready.draft, c)
+        )
     except UnknownOutcome as exc:
         await dispatcher.finish(_ask_a_person(dispatcher, job, str(exc), exc))
         return
@@ -64,6 +73,11 @@ async def _look(dispatcher: Dispatcher, job: Job, ready: Prepared) -> None:
             )
             return
         await dispatcher.finish(_retry_later(dispatcher, job, None, exc))
+        return
+    if found is not None and len(found.parts) < len(ready.draft.parts):
+        # Part of a thread is there: those parts are published (kept as checkpoints, so
+        # nothing is lost if this attempt fails too); the rest is sent after them.
+        await _send_the_rest(dispatcher, job, ready, found.parts)
         return
     if found is not None:
         await dispatcher.finish(
@@ -87,6 +101,23 @@ async def _look(dispatcher: Dispatcher, job: Job, ready: Prepared) -> None:
             ),
         )
     )
+
+
+async def _send_the_rest(
+    dispatcher: Dispatcher, job: Job, ready: Prepared, found: tuple[PostRef, ...]
+) -> None:
+    known = job.claim.checkpoints
+    parts = found if len(found) >= len(known) else known
+    for index in range(len(known), len(parts)):
+        await ready.ctx.checkpoint(index, parts[index])
+    log.info(
+        "publication %s: %d of %d thread parts found by reconciliation; sending the rest",
+        job.claim.id,
+        len(parts),
+        len(ready.draft.parts),
+    )
+    resumed = attrs.evolve(ready, ctx=ready.ctx.evolve(published_parts=parts))
+    await dispatcher.publish(job, resumed)
 
 
 def _move(
