@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from socialkit import Account, ManualClock, Post, Scheduler
+from socialkit import Account, ConfigError, ManualClock, Post, Scheduler
 from socialkit.platforms.feed import FeedPlatform
 from socialkit.platforms.registry import Registry
 from socialkit.schedule import ScheduleRequest
@@ -180,3 +180,23 @@ def test_what_is_scheduled_after_a_pause_is_returned_paused(scheduler: Scheduler
     assert scheduler.resume(actor="ann") == 2
     [free] = scheduler.schedule(Post(text="after"), ACME, at="2030-01-01 11:00")
     assert free.state == scheduler.get(free.id).state == "scheduled"
+
+
+def test_an_account_of_another_workspace_is_refused(scheduler: Scheduler) -> None:
+    # It was scheduled in that workspace: not in this scheduler's list(), not held by its
+    # pause() (a crisis pause held 0 and the worker published it), yet published.
+    other = Account(id="b-feed", platform="feed", handle="b", workspace="brand-b")
+    with pytest.raises(
+        ConfigError,
+        match=r"^accounts: account 'b-feed' is in workspace 'brand-b', and this scheduler "
+        r"acts in 'default'",
+    ):
+        scheduler.schedule(Post(text="x"), [ACME, other], at="2030-01-01 09:00")
+    with pytest.raises(ConfigError, match=r"^accounts: account 'b-feed' is in workspace"):
+        scheduler.recur(Post(text="x"), other, rrule="FREQ=DAILY")
+    _nothing_stored(scheduler)
+    assert [r.account.id for r in scheduler.accounts()] == ["acme-feed"]
+    with Scheduler(scheduler.aio.store, workspace="brand-b") as tenant:
+        [pub] = tenant.schedule(Post(text="x"), other, at="2030-01-01 09:00")
+        assert tenant.pause() == 1
+        assert tenant.get(pub.id).state == "paused"

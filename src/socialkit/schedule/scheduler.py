@@ -65,7 +65,8 @@ __all__ = ["AccountsArg", "AsyncScheduler", "PastGracePeriod", "ScheduleRequest"
 
 S = PublicationState
 AccountsArg = Account | str | Iterable[Account | str]
-"""One account or several: :class:`Account` objects (stored as given) or ids of stored ones."""
+"""One account or several: :class:`Account` objects of the scheduler's workspace (stored as
+given) or ids of stored ones."""
 When = dt.datetime | str
 """A moment: an aware datetime, or a local wall time (naive datetime or ``"2026-12-01 09:00"``)
 read in ``tz`` (or each account's own zone)."""
@@ -218,6 +219,14 @@ class AsyncScheduler:
         out = []
         for item in items:
             if isinstance(item, Account):
+                if item.workspace != self.workspace:
+                    # Its publications would be another tenant's: not in this scheduler's
+                    # list(), not held by its pause(), yet published by every worker.
+                    raise ConfigError(
+                        f"accounts: account {item.id!r} is in workspace {item.workspace!r}, "
+                        f"and this scheduler acts in {self.workspace!r}; use a Scheduler "
+                        f"with workspace={item.workspace!r}"
+                    )
                 await s.store_account(item)
                 out.append(item)
             else:
