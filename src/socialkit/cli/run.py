@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import threading
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,6 +14,7 @@ from socialkit.cli._publications import lasting_store, open_scheduler
 
 if TYPE_CHECKING:
     from socialkit.schedule.engine.events import StateChange
+    from socialkit.schedule.facade import Scheduler
 
 __all__ = ["register"]
 
@@ -25,13 +27,16 @@ def register(app: typer.Typer) -> None:
 
 
 class _Progress:
-    """What ``socialkit run`` shows: counts by outcome and the latest changes."""
+    """What ``socialkit run`` shows: counts by outcome and the latest changes, and until
+    there are changes, when the engine next has work (a bare "waiting" told nothing)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: str = "") -> None:
         self.counts: dict[str, int] = {}
         self.recent: list[str] = []
         self.lock = threading.Lock()
         self.plain = not sys.stdout.isatty()
+        self.store = store
+        self.next_due: dt.datetime | None = None
 
     def changed(self, change: StateChange) -> None:
         line = (
@@ -49,9 +54,9 @@ class _Progress:
     def render(self) -> Any:
         from rich.table import Table
 
-        table = Table(title="socialkit run", expand=False)
-        table.add_column("state")
-        table.add_column("count", justify="right")
+        table = Table(expand=False)
+        table.add_column("changed to")
+        table.add_column("this run", justify="right")
         with self.lock:
             for name, count in sorted(self.counts.items()):
                 table.add_row(name, str(count))
@@ -59,7 +64,30 @@ class _Progress:
         from rich.console import Group
         from rich.text import Text
 
-        return Group(table, Text(recent or "waiting for due publications…"))
+        title = f"socialkit run on {self.store}" if self.store else "socialkit run"
+        return Group(Text(title), table, Text(recent or self.waiting(dt.datetime.now(dt.UTC))))
+
+    def waiting(self, now: dt.datetime) -> str:
+        """``waiting: next work due 2026-12-01 08:00 UTC (in 3 days)``."""
+        from socialkit.schedule.scheduler import _age
+
+        if self.next_due is None:
+            return "waiting: nothing is scheduled"
+        if self.next_due <= now:
+            return "working on what is due now…"
+        return (
+            f"waiting: next work due {self.next_due:%Y-%m-%d %H:%M} UTC "
+            f"(in {_age(self.next_due - now)})"
+        )
+
+
+def _next_due(scheduler: Scheduler) -> dt.datetime | None:
+    """When the engine next has work; ``None`` also when the store could not say (the
+    display must never stop the worker)."""
+    try:
+        return scheduler.next_due()
+    except Exception:
+        return None
 
 
 def _run_workers(count: int, *, once: bool) -> int:
@@ -138,10 +166,11 @@ def run_command(
     import signal
     import types
 
+    from socialkit.cli.store import shown_url
     from socialkit.hookspecs import hookimpl
     from socialkit.platforms.registry import get_registry
 
-    progress = _Progress()
+    progress = _Progress(shown_url(state().store_url()))
     if once:
         progress.plain = True  # no live display for a one-shot run: print each change
     plugin = types.ModuleType("socialkit_cli_progress")
@@ -169,8 +198,6 @@ def run_command(
         scheduler.start()
         try:
             if progress.plain:
-                from socialkit.cli.store import shown_url
-
                 sys.stdout.write(
                     f"socialkit run: worker started on {shown_url(state().store_url())}\n"
                 )
@@ -180,8 +207,12 @@ def run_command(
             else:
                 from rich.live import Live
 
+                ticks = 0
                 with Live(progress.render(), refresh_per_second=4) as live:
                     while not stopping.wait(0.25):
+                        if ticks % 8 == 0:  # every two seconds
+                            progress.next_due = _next_due(scheduler)
+                        ticks += 1
                         live.update(progress.render())
         except KeyboardInterrupt:
             pass
