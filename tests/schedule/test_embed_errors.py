@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from socialkit import Account, ConfigError, ManualClock, Post, Scheduler
+from socialkit import Account, ConfigError, ManualClock, Post, Scheduler, StoreError
 from socialkit.platforms.feed import FeedPlatform
 from socialkit.platforms.registry import Registry
 from socialkit.schedule import ScheduleRequest
@@ -27,6 +27,11 @@ def scheduler(tmp_path: Path) -> Iterator[Scheduler]:
         f"sqlite:///{tmp_path}/app.db", registry=registry, clock=ManualClock(NOW)
     ) as made:
         yield made
+
+
+def _same_file(scheduler: Scheduler) -> str:
+    """The scheduler's store URL, for a second scheduler (another tenant) on it."""
+    return f"sqlite:///{scheduler.aio.store.path}"  # type: ignore[attr-defined]
 
 
 def _nothing_stored(scheduler: Scheduler) -> None:
@@ -196,7 +201,36 @@ def test_an_account_of_another_workspace_is_refused(scheduler: Scheduler) -> Non
         scheduler.recur(Post(text="x"), other, rrule="FREQ=DAILY")
     _nothing_stored(scheduler)
     assert [r.account.id for r in scheduler.accounts()] == ["acme-feed"]
-    with Scheduler(scheduler.aio.store, workspace="brand-b") as tenant:
+    with Scheduler(_same_file(scheduler), workspace="brand-b") as tenant:
         [pub] = tenant.schedule(Post(text="x"), other, at="2030-01-01 09:00")
         assert tenant.pause() == 1
         assert tenant.get(pub.id).state == "paused"
+
+
+def test_a_tenant_neither_reads_nor_moves_another_tenants_publications(
+    scheduler: Scheduler,
+) -> None:
+    [mine] = scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00", needs_approval=True)
+    [rule] = scheduler.recur(Post(text="y"), ACME, rrule="FREQ=DAILY")
+    with Scheduler(_same_file(scheduler), workspace="brand-b") as other:
+        unknown = rf"^no publication '{mine.id}' in workspace 'brand-b'$"
+        for call in (
+            lambda: other.get(mine.id),
+            lambda: other.cancel(mine.id),
+            lambda: other.approve(mine.id, actor="eve"),
+            lambda: other.reject(mine.id, actor="eve"),
+            lambda: other.edit(mine.id, Post(text="defaced")),
+            lambda: other.reschedule(mine.id, at="2031-01-01 09:00"),
+            lambda: other.resolve(mine.id, abandon=True),
+            lambda: other.delete(mine.id),
+        ):
+            with pytest.raises(StoreError, match=unknown):
+                call()
+        with pytest.raises(StoreError, match=rf"^no rule '{rule.id}' in workspace 'brand-b'$"):
+            other.stop_rule(rule.id)
+        assert other.list().items == ()
+    # It was cancelled, approved, edited... by whoever had its id.
+    kept = scheduler.get(mine.id)
+    assert (kept.state, kept.post.text if kept.post else None) == ("pending_approval", "x")
+    assert [e.kind for e in kept.history] == ["created"]
+    assert scheduler.rules(active=True) == [rule]

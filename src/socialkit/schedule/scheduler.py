@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from socialkit.errors import ConfigError
+from socialkit.errors import ConfigError, StoreError
 from socialkit.models.account import Account
 from socialkit.schedule.approval import OnRequest
 from socialkit.schedule.engine import actions
@@ -232,6 +232,19 @@ class AsyncScheduler:
             else:
                 out.append(await s.account(self.workspace, item))
         return out
+
+    def _in_workspace(self, publication: Publication) -> Publication:
+        """``publication``, unless it is another workspace's: then, as for an unknown id,
+        :class:`StoreError` (a tenant's scheduler neither reads nor moves another's)."""
+        if publication.workspace != self.workspace:
+            raise StoreError(f"no publication {publication.id!r} in workspace {self.workspace!r}")
+        return publication
+
+    async def _own(self, publication_id: str) -> Services:
+        """The services, once ``publication_id`` is known to be this workspace's."""
+        s = await self._s()
+        self._in_workspace(await s.store.get(publication_id))
+        return s
 
     # -- creating publications ------------------------------------------------------------
 
@@ -602,6 +615,8 @@ class AsyncScheduler:
     async def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
         """Stop a rule: no new occurrences (those already created stay; cancel them)."""
         s = await self._s()
+        if (await s.store.get_rule(rule_id)).workspace != self.workspace:
+            raise StoreError(f"no rule {rule_id!r} in workspace {self.workspace!r}")
         await s.store.set_rule_active(rule_id, False, now=s.clock.now(), actor=actor)
 
     async def rules(self, *, active: bool | None = None) -> builtins.list[Rule]:
@@ -622,7 +637,11 @@ class AsyncScheduler:
         """Approve a pending publication's current revision (see :func:`actions.approve`)."""
         _check_actor(actor)
         return await actions.approve(
-            await self._s(), publication_id, actor=actor, revision=revision, comment=comment
+            await self._own(publication_id),
+            publication_id,
+            actor=actor,
+            revision=revision,
+            comment=comment,
         )
 
     async def reject(
@@ -630,19 +649,23 @@ class AsyncScheduler:
     ) -> Publication:
         """Reject a pending publication: it goes back to ``draft``."""
         _check_actor(actor)
-        return await actions.reject(await self._s(), publication_id, actor=actor, comment=comment)
+        return await actions.reject(
+            await self._own(publication_id), publication_id, actor=actor, comment=comment
+        )
 
     async def edit(self, publication_id: str, post: Post, *, actor: str = "api") -> Publication:
         """Replace the content (a new revision; approval again when the policy says so)."""
         return await actions.edit(
-            await self._s(), publication_id, post, actor=actor, policy=self.approval
+            await self._own(publication_id), publication_id, post, actor=actor, policy=self.approval
         )
 
     async def cancel(
         self, publication_id: str, *, actor: str = "api", reason: str | None = None
     ) -> Publication:
         """Cancel a publication that was not sent."""
-        return await actions.cancel(await self._s(), publication_id, actor=actor, reason=reason)
+        return await actions.cancel(
+            await self._own(publication_id), publication_id, actor=actor, reason=reason
+        )
 
     async def delete(
         self, publication_id: str, *, actor: str = "api", reason: str | None = None
@@ -653,7 +676,9 @@ class AsyncScheduler:
         where it cannot delete, a permission error, a network error), nothing changes and
         the error is raised. Its receipts and history stay in the store.
         """
-        return await actions.delete(await self._s(), publication_id, actor=actor, reason=reason)
+        return await actions.delete(
+            await self._own(publication_id), publication_id, actor=actor, reason=reason
+        )
 
     async def reschedule(
         self, publication_id: str, *, at: When, tz: str | None = None, actor: str = "api"
@@ -661,7 +686,7 @@ class AsyncScheduler:
         """Move a publication to another time (in ``tz``, or its own zone)."""
         _check_tz(tz)
         s = await self._s()
-        current = await s.store.get(publication_id)
+        current = self._in_workspace(await s.store.get(publication_id))
         occurrence = _moment_of("at", at, tz or current.zone)
         return await actions.reschedule(
             s,
@@ -685,7 +710,7 @@ class AsyncScheduler:
         """Settle an ``unknown`` publication: ``published=receipt``, ``retry=True`` or
         ``abandon=True``."""
         return await actions.resolve(
-            await self._s(),
+            await self._own(publication_id),
             publication_id,
             actor=actor,
             published=published,
@@ -742,7 +767,7 @@ class AsyncScheduler:
     async def get(self, publication_id: str, *, history: bool = True) -> Publication:
         """One publication with its post, receipts and (by default) history."""
         s = await self._s()
-        return await s.store.get(publication_id, history=history)
+        return self._in_workspace(await s.store.get(publication_id, history=history))
 
     async def list(
         self,
