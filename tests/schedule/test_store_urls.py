@@ -66,3 +66,18 @@ async def test_postgres_connection_errors_are_one_line_without_the_password() ->
     )
     assert "\n" not in message
     assert "s3cret" not in message
+
+
+async def test_a_sqlite_store_that_cannot_be_opened_names_its_path(tmp_path) -> None:
+    from socialkit.errors import StoreError
+
+    with pytest.raises(ConfigError, match=r"is a directory; a store is a file.*socialkit\.db"):
+        await SqliteStore(f"sqlite:///{tmp_path}").open()
+    not_sqlite = tmp_path / "notes.db"
+    not_sqlite.write_text("these are notes, not a database\n" * 100)
+    with pytest.raises(StoreError, match=r"cannot open the SQLite store '.*notes\.db'"):
+        await SqliteStore(f"sqlite:///{not_sqlite}").open()
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    with pytest.raises(StoreError, match="cannot create the directory"):
+        await SqliteStore(f"sqlite:///{blocked}/sub/store.db").open()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from socialkit.errors import ConfigError, StaleTransition
+from socialkit.errors import ConfigError, StaleTransition, StoreError
 from socialkit.schedule.stores import _sqlite_dispatch as dispatch
 from socialkit.schedule.stores import _sqlite_misc as misc
 from socialkit.schedule.stores import _sqlite_rows as rows
@@ -129,15 +129,30 @@ class SqliteStore:
 
     def _connect(self) -> sqlite3.Connection:
         if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_dir():
+                raise ConfigError(
+                    f"the SQLite store {str(self.path)!r} is a directory; a store is a file: "
+                    f"name one in it, such as sqlite:///{self.path / 'socialkit.db'}"
+                )
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the directory of the SQLite store {str(self.path)!r}: "
+                    f"{exc.strerror or exc}"
+                ) from exc
         conn = sqlite3.connect(
             str(self.path),
             isolation_level=None,
             timeout=self.busy_timeout_ms / 1000,
             cached_statements=256,
         )
-        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"cannot open the SQLite store {str(self.path)!r}: {exc}") from exc
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA temp_store = MEMORY")
         if str(self.path) != ":memory:":
