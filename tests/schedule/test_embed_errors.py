@@ -234,3 +234,27 @@ def test_a_tenant_neither_reads_nor_moves_another_tenants_publications(
     assert (kept.state, kept.post.text if kept.post else None) == ("pending_approval", "x")
     assert [e.kind for e in kept.history] == ["created"]
     assert scheduler.rules(active=True) == [rule]
+
+
+def test_an_account_given_twice_is_refused_not_posted_twice(scheduler: Scheduler) -> None:
+    # [acme, "acme-feed"] made two publications: the post went out twice.
+    twice = r"account 'acme-feed' is given twice; each account gets one publication$"
+    with pytest.raises(ConfigError, match=rf"^accounts: {twice}"):
+        scheduler.schedule(Post(text="x"), [ACME, "acme-feed"], at="2030-01-01 09:00")
+    with pytest.raises(ConfigError, match=rf"^accounts: {twice}"):
+        scheduler.recur(Post(text="x"), [ACME, ACME], rrule="FREQ=DAILY")
+    with pytest.raises(ConfigError, match=rf"^requests\[1\]\.accounts: {twice}"):
+        scheduler.schedule_many(
+            [
+                ScheduleRequest(post=Post(text="a"), accounts=ACME, at="2030-01-01 09:00"),
+                ScheduleRequest(post=Post(text="b"), accounts=[ACME, ACME], at="2030-01-01 09:00"),
+            ]
+        )
+    # A request without accounts made nothing, and said nothing.
+    with pytest.raises(ConfigError, match=r"^requests\[0\]\.accounts: no accounts given$"):
+        scheduler.schedule_many(
+            [ScheduleRequest(post=Post(text="a"), accounts=[], at="2030-01-01 09:00")]
+        )
+    with pytest.raises(ConfigError, match=r"^accounts: no accounts given$"):
+        scheduler.schedule(Post(text="x"), [], at="2030-01-01 09:00")
+    _nothing_stored(scheduler)

@@ -214,8 +214,7 @@ class AsyncScheduler:
         s = await self._s()
         items: builtins.list[Account | str]
         items = [accounts] if isinstance(accounts, Account | str) else builtins.list(accounts)
-        if not items:
-            raise ConfigError("no accounts given")
+        _check_accounts(items, "accounts")
         out = []
         for item in items:
             if isinstance(item, Account):
@@ -326,6 +325,7 @@ class AsyncScheduler:
                     revision = revisions[id(post)] = await s.store_revision(post)
                 raw = request.accounts
                 items = [raw] if isinstance(raw, Account | str) else builtins.list(raw)
+                _check_accounts(items, f"requests[{index}].accounts")
                 for item in items:
                     key = item if isinstance(item, str) else item.id
                     target = accounts.get(key)
@@ -998,6 +998,20 @@ def _check_tz(tz: str | None, field: str = "tz") -> None:
 def _check_grace(grace: dt.timedelta | None) -> None:
     if grace is not None and grace < dt.timedelta(0):
         raise ValueError(f"grace: must not be negative (got {grace.total_seconds():g} s)")
+
+
+def _check_accounts(items: builtins.list[Account | str], field: str) -> None:
+    """Refuse no account, or one given twice (it would get the post twice)."""
+    if not items:
+        raise ConfigError(f"{field}: no accounts given")
+    seen: set[str] = set()
+    for item in items:
+        account_id = item if isinstance(item, str) else item.id
+        if account_id in seen:
+            raise ConfigError(
+                f"{field}: account {account_id!r} is given twice; each account gets one publication"
+            )
+        seen.add(account_id)
 
 
 _ATTENTION = ("reconcile", "reauth", "delete")  # why a publication waits for a person
