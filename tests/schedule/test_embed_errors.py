@@ -258,3 +258,20 @@ def test_an_account_given_twice_is_refused_not_posted_twice(scheduler: Scheduler
     with pytest.raises(ConfigError, match=r"^accounts: no accounts given$"):
         scheduler.schedule(Post(text="x"), [], at="2030-01-01 09:00")
     _nothing_stored(scheduler)
+
+
+def test_an_evergreen_post_starting_long_ago_is_refused(scheduler: Scheduler) -> None:
+    # It made the 2020 occurrences missed and published the latest one at once.
+    with pytest.raises(
+        ValueError,
+        match=r"^first_at: 2020-01-01 09:00 Asia/Tehran for acme-feed was \d+ days ago, past the "
+        r"grace period \(3600 s\); it would be missed at once; give a later first_at, or none",
+    ):
+        scheduler.evergreen(Post(text="Classic"), ACME, every_days=7, first_at="2020-01-01 09:00")
+    _nothing_stored(scheduler)
+    rule = scheduler.evergreen(
+        Post(text="Classic"), ACME, every_days=7, first_at="2030-01-01 09:00"
+    )
+    assert [p.local_time for p in scheduler.list(rule=rule.id).items] == [
+        dt.datetime(2030, 1, 1, 9)
+    ]

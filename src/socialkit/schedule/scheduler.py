@@ -575,12 +575,21 @@ class AsyncScheduler:
         """Publish ``post`` now (or at ``first_at``) and again every N days or N slots.
 
         ``limit`` is how many times it comes back at most.
+
+        Raises:
+            ValueError: ``first_at`` is past the grace period (as for :meth:`schedule`).
         """
         s = await self._s()
         now = s.clock.now()
         (target,) = await self._accounts([account])
         policy = Recycling(every_days=every_days, every_slots=every_slots, limit=limit)
         first = _moment_of("first_at", first_at, target.timezone) if first_at is not None else None
+        grace_s = _grace(None, self.config)
+        if first is not None and grace_s is not None and not self.config.publish_late:
+            # Its first occurrences would be missed at once and the latest published now.
+            problem = _past_grace("first_at", first, target, now, grace_s)
+            if problem is not None:
+                raise ValueError(f"{problem}; give a later first_at, or none to start now")
         if first is None:
             if every_slots is not None and target.posting_slots:
                 first = next_free_slot(
@@ -604,7 +613,7 @@ class AsyncScheduler:
             revision=revision,
             account_ids=(target.id,),
             campaign=campaign or post.campaign,
-            grace_s=_grace(None, self.config),
+            grace_s=grace_s,
             created_at=now,
             updated_at=now,
         )
@@ -926,11 +935,19 @@ def _refuse_missed(
     occurrence: Occurrence, account: Account, now: dt.datetime, grace_s: float
 ) -> None:
     """A moment already past its grace period would be ``missed`` at once: say so instead."""
+    problem = _past_grace("at", occurrence, account, now, grace_s)
+    if problem is not None:
+        raise PastGracePeriod(problem)
+
+
+def _past_grace(
+    field: str, occurrence: Occurrence, account: Account, now: dt.datetime, grace_s: float
+) -> str | None:
     late_by = now - occurrence.due_at
     if late_by.total_seconds() <= grace_s:
-        return
-    raise PastGracePeriod(
-        f"at: {occurrence.local:%Y-%m-%d %H:%M} {occurrence.zone} for {account.id} was "
+        return None
+    return (
+        f"{field}: {occurrence.local:%Y-%m-%d %H:%M} {occurrence.zone} for {account.id} was "
         f"{_age(late_by)} ago, past the grace period ({grace_s:g} s); it would be missed at "
         "once"
     )
