@@ -28,14 +28,17 @@ A media entry is one of: a path string; ``{path, alt_text}``; ``{url, alt_text}`
 JSON of a post (``post.model_dump_json()``) is a valid post file too.
 
 Reading never stops at the first problem: :func:`read_post_file` returns every problem
-(field, message, the value) and the post when there were none. YAML is read with YAML 1.2
-booleans (``no`` stays the string ``"no"``, so ``language: no`` means Norwegian), dates
-stay strings, and a key given twice is a problem rather than a silent overwrite.
+(field, message, the value) and the post when none of them is an error. YAML is read with
+YAML 1.2 booleans (``no`` stays the string ``"no"``, so ``language: no`` means Norwegian),
+dates stay strings, and a key given twice is a problem rather than a silent overwrite.
+A `` #`` after an unquoted text (``text: Spring is here #coffee``) starts a YAML comment,
+so the hashtag is not part of the text: that is a warning naming the field and the line.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -48,12 +51,14 @@ from socialkit._fieldpaths import field_path, fields_at, suggest
 from socialkit.errors import InvalidPost
 from socialkit.models.content import Post
 from socialkit.models.media import Media
-from socialkit.models.problems import Problem
+from socialkit.models.problems import Problem, has_errors
 
 if TYPE_CHECKING:
     from socialkit.models.media_store import MediaStore
 
 __all__ = ["PostFile", "load_post_file", "read_post_file"]
+
+log = logging.getLogger("socialkit.postfile")
 
 FILE_FIELD = "(file)"
 """The ``field`` of problems with the file itself (missing, not YAML, not a mapping)."""
@@ -82,8 +87,10 @@ class PostFile:
 
     Attributes:
         path: the file.
-        post: the post, when the file had no problems.
-        problems: what is wrong with the file, each naming the field.
+        post: the post, when the file had no errors.
+        problems: what is wrong with the file, each naming the field: errors (the post is
+            ``None``) and warnings, such as a hashtag YAML read as a comment (the post is
+            read all the same).
     """
 
     path: Path
@@ -99,6 +106,9 @@ class PostFile:
 def load_post_file(path: str | Path, *, media: MediaStore | None = None) -> Post:
     """The post in ``path``; its media are added to ``media`` (the default store if omitted).
 
+    Warnings (a hashtag YAML read as a comment) do not stop it; each is logged on the
+    ``socialkit.postfile`` logger.
+
     Raises:
         InvalidPost: the file is missing, unreadable or not a valid post; ``problems``
             lists everything found.
@@ -106,6 +116,8 @@ def load_post_file(path: str | Path, *, media: MediaStore | None = None) -> Post
     found = read_post_file(path, media=media)
     if found.post is None:
         raise InvalidPost(found.problems, subject=str(found.path))
+    for problem in found.problems:
+        log.warning("%s: %s", found.path, problem.describe())
     return found.post
 
 
@@ -133,9 +145,9 @@ def read_post_file(path: str | Path, *, media: MediaStore | None = None) -> Post
     except ValidationError as exc:
         problems.extend(_structure_problems(exc))
         post = None
-    if problems:
+    if has_errors(problems):
         return PostFile(path=source, post=None, problems=tuple(problems))
-    return PostFile(path=source, post=post)
+    return PostFile(path=source, post=post, problems=tuple(problems))
 
 
 def _file_problem(code: str, message: str, value: str | None = None) -> Problem:
@@ -163,7 +175,8 @@ def _read_mapping(source: Path, problems: list[Problem]) -> dict[str, Any] | Non
         if source.suffix.lower() == ".json":
             data = json.loads(text, object_pairs_hook=_unique_pairs)
         else:
-            data = _load_yaml(text)
+            data, comments = _load_yaml(text)
+            problems.extend(comments)
     except _DuplicateKey as exc:
         problems.append(_file_problem("file.duplicate_key", str(exc)))
         return None
@@ -214,7 +227,7 @@ def _yaml_error(exc: Exception) -> str:
 _yaml_loader: type | None = None
 
 
-def _load_yaml(text: str) -> Any:
+def _load_yaml(text: str) -> tuple[Any, list[Problem]]:
     global _yaml_loader
     import yaml
 
@@ -244,7 +257,69 @@ def _load_yaml(text: str) -> Any:
             list("tTfF"),
         )
         _yaml_loader = PostFileLoader
-    return yaml.load(text, Loader=_yaml_loader)
+    loader = _yaml_loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return data, _comments_after_text(node, text)
+
+
+# Fields whose value is posted as text: a hashtag there must not vanish into a comment.
+_TEXT_KEYS = frozenset(
+    {"text", "first_comment", "content_warning", "alt_text", "title", "description"}
+)
+_LINE_BREAKS = re.compile("[\r\n\x85\u2028\u2029]")
+
+
+def _comments_after_text(root: Any, source: str) -> list[Problem]:
+    """A warning for each unquoted text that a `` #`` comment follows on its last line.
+
+    YAML ends a plain (unquoted) scalar at `` #``, so ``text: Spring is here #coffee``
+    reads as ``Spring is here``. Quoted and block scalars keep the ``#``.
+    """
+    import yaml
+
+    found: list[Problem] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(root, ())]
+    while stack:
+        node, loc = stack.pop()
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in seen:  # an alias of a node already walked
+                continue
+            seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in reversed(node.value):
+                if isinstance(key, yaml.ScalarNode):
+                    stack.append((value, (*loc, key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*loc, i)) for i, item in reversed(list(enumerate(node.value))))
+        elif (
+            isinstance(node, yaml.ScalarNode)
+            and node.style is None
+            and loc
+            and loc[-1] in _TEXT_KEYS
+        ):
+            end = node.end_mark
+            rest = _LINE_BREAKS.split(source[end.index :], maxsplit=1)[0]
+            comment = rest.lstrip(" \t")
+            if rest[:1] in (" ", "\t") and comment.startswith("#"):
+                shown = comment if len(comment) <= 40 else comment[:39] + "…"
+                found.append(
+                    Problem(
+                        field=field_path(loc),
+                        code="yaml.comment",
+                        message=(
+                            f"line {end.line + 1}: YAML reads {shown!r} as a comment, not as "
+                            'part of the text; to keep it, quote the text ("…") or write it '
+                            "as a block scalar (|)"
+                        ),
+                        severity="warning",
+                    )
+                )
+    return found
 
 
 class _MediaResolver:

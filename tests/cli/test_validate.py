@@ -35,7 +35,9 @@ def _problems(run) -> dict[str, dict]:
 
 
 def test_a_valid_post_for_feed_exits_0(cli: Cli, tmp_path: Path, png: Path) -> None:
-    _write(tmp_path, "post.yaml", "text: Hello #world\nmedia: [{path: dot.png, alt_text: a dot}]\n")
+    _write(
+        tmp_path, "post.yaml", "text: 'Hello #world'\nmedia: [{path: dot.png, alt_text: a dot}]\n"
+    )
     run = cli("validate", "post.yaml", "--platform", "feed")
     assert run.code == 0, run.out + run.err
     assert run.out.splitlines()[0] == "post.yaml: valid for feed"

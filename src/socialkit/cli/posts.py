@@ -151,6 +151,8 @@ def publish_command(
         )
         raise typer.Exit(1)
     campaign, note = _campaign(config, found.post)
+    # Warnings about the file (a hashtag YAML read as a comment) and the campaign.
+    notes = [*found.problems, *([note] if note else [])]
     accounts = [t.account for t in targets if t.account is not None]
     results = publish_now(
         found.post,
@@ -165,10 +167,10 @@ def publish_command(
         "file": str(file),
         "revision": found.post.revision(),
         "published": all(r.ok for r in results),
-        "problems": [_problem_json(note, None)] if note else [],
+        "problems": [_problem_json(p, None) for p in notes],
         "results": rows,
     }
-    lines = [_problem_line(note, None)] if note else []
+    lines = [_problem_line(p, None) for p in notes]
     for result, target in zip(results, targets, strict=True):
         lines.extend(_result_lines(result, target))
     emit(data, as_json=as_json, text="\n".join(lines))
