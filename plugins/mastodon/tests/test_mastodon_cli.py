@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
+import pytest
 import socialkit_mastodon._connect
 import typer
 from socialkit_mastodon._cli import register_commands
@@ -115,3 +118,37 @@ def test_the_command_runs_the_walkthrough_with_the_options(monkeypatch) -> None:
             "socialkit",
         ]
     ]
+
+
+CLI_DOCS = Path(__file__).parents[3] / "docs" / "cli.md"
+
+
+def _documented_options() -> list[str]:
+    """``--instance URL``, … as the table of docs/cli.md's ``socialkit auth mastodon`` shows them."""
+    if not CLI_DOCS.exists():  # an installed distribution without the checkout's docs
+        pytest.skip(f"{CLI_DOCS} is not here")
+    text = CLI_DOCS.read_text(encoding="utf-8")
+    section = text.split("## `socialkit auth mastodon`", 1)[1].split("\n## ", 1)[0]
+    options = re.findall(r"^\| `(--[a-z-]+ [A-Z]+)` \|", section, re.M)
+    assert len(options) == 5, section
+    return options
+
+
+def test_help_names_each_value_as_the_docs_do() -> None:
+    app = build_app()
+    result = CliRunner().invoke(app, ["auth", "mastodon", "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    assert "<str>" not in result.output
+    for option in _documented_options():
+        assert re.search(rf"^\s+{re.escape(option)}\s", result.output, re.M), (
+            option,
+            result.output,
+        )
+
+
+def test_the_module_walkthrough_help_names_each_value_as_the_docs_do(capsys) -> None:
+    with pytest.raises(SystemExit):
+        socialkit_mastodon._connect.main(["auth", "--help"])
+    out = capsys.readouterr().out
+    for option in _documented_options():
+        assert option in out, (option, out)

@@ -47,13 +47,21 @@ def register_commands(app: typer.Typer) -> None:
 
     @auth.command("mastodon")
     def auth_mastodon(
-        instance: str = typer.Option(..., help="The server, e.g. https://mastodon.social."),
-        account: str = typer.Option("mastodon", help="socialkit's id for the account."),
-        secrets: str = typer.Option(
-            ".socialkit/secrets.json", help="The secrets file the token is saved to (mode 0600)."
+        instance: str = typer.Option(
+            ..., metavar="URL", help="The server, e.g. https://mastodon.social."
         ),
-        scopes: str = typer.Option("read write", help="OAuth scopes to ask for."),
-        client_name: str = typer.Option("socialkit", help="The app name the server shows."),
+        account: str = typer.Option(
+            "mastodon", metavar="ID", help="socialkit's id for the account."
+        ),
+        secrets: str = typer.Option(
+            ".socialkit/secrets.json",
+            metavar="FILE",
+            help="The secrets file the token is saved to (mode 0600).",
+        ),
+        scopes: str = typer.Option("read write", metavar="SCOPES", help="OAuth scopes to ask for."),
+        client_name: str = typer.Option(
+            "socialkit", metavar="NAME", help="The app name the server shows."
+        ),
     ) -> None:
         """Connect a Mastodon account (OAuth 2 with PKCE): approve, paste the code, done."""
         from socialkit_mastodon._connect import main

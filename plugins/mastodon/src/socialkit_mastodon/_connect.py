@@ -104,17 +104,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     auth = commands.add_parser("auth", help="connect a Mastodon account (OAuth 2 with PKCE)")
-    auth.add_argument("--instance", required=True, help="the server, e.g. https://mastodon.social")
+    # The same names for the values as `socialkit auth mastodon --help` and docs/cli.md.
     auth.add_argument(
-        "--account", default="mastodon", help="socialkit's id for the account (default: mastodon)"
+        "--instance", required=True, metavar="URL", help="the server, e.g. https://mastodon.social"
+    )
+    auth.add_argument(
+        "--account",
+        default="mastodon",
+        metavar="ID",
+        help="socialkit's id for the account (default: mastodon)",
     )
     auth.add_argument(
         "--secrets",
         default=DEFAULT_SECRETS,
+        metavar="FILE",
         help=f"the secrets file the token is saved to (mode 0600; default {DEFAULT_SECRETS})",
     )
-    auth.add_argument("--scopes", default=DEFAULT_SCOPES, help="OAuth scopes to ask for")
-    auth.add_argument("--client-name", default="socialkit", help="the app name the server shows")
+    auth.add_argument(
+        "--scopes", default=DEFAULT_SCOPES, metavar="SCOPES", help="OAuth scopes to ask for"
+    )
+    auth.add_argument(
+        "--client-name", default="socialkit", metavar="NAME", help="the app name the server shows"
+    )
     return parser
 
 
