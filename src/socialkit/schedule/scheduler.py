@@ -276,6 +276,13 @@ class AsyncScheduler:
             publish_late: past the grace period, publish anyway instead of ``missed``.
             needs_approval: ask the approval policy for approval.
             actor: who did it, for the history.
+
+        Raises:
+            ValueError: an unreadable ``at``, an unknown ``tz`` or a negative ``grace``,
+                named in the message (``PastGracePeriod`` for a moment already past its
+                grace period).
+            ConfigError: no account, an account given twice, or one of another workspace.
+            StoreError: an account id that is not stored in this workspace.
         """
         _check_tz(tz)
         _check_grace(grace)
