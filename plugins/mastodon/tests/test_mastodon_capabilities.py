@@ -121,3 +121,19 @@ def test_the_plugin_registers_through_the_entry_point() -> None:
     assert info.platform is Mastodon
     assert info.distribution == "socialkit-mastodon"
     assert isinstance(registry.platform("mastodon"), Mastodon)
+
+
+def test_a_link_title_is_not_sent_and_the_server_makes_the_card() -> None:
+    # POST /api/v1/statuses has no field for a card: the server makes Status.card (a
+    # PreviewCard, "generated using OpenGraph tags from a URL") from the first link.
+    post = socialkit.Post(
+        text="Spring is here",
+        link=socialkit.Link(url="https://example.com/spring", title="The spring blend"),
+    )
+    assert DEFAULT_CAPABILITIES.link_cards is False
+    [problem] = socialkit.validate(post, DEFAULT_CAPABILITIES, platform="mastodon")
+    assert problem.code == "link.card_unsupported"
+    assert "shows no link cards" not in problem.message
+    assert "made from the linked page" in problem.message
+    draft = socialkit.render(post, "mastodon", DEFAULT_CAPABILITIES)
+    assert draft.text.endswith("https://example.com/spring")  # the URL the card is made from

@@ -139,8 +139,15 @@ def validate(
             severity="warning",
         )
     if draft.link and (draft.link.title or draft.link.thumbnail) and not capabilities.link_cards:
+        # Such a platform may still show a card (Mastodon makes one from the page's
+        # OpenGraph tags); what it cannot carry is the post's own title and thumbnail.
+        given = [n for n in ("title", "thumbnail") if getattr(draft.link, n)]
         report.add(
-            "link", "link.card_unsupported", "the platform shows no link cards", severity="warning"
+            "link",
+            "link.card_unsupported",
+            f"the link's {' and '.join(given)} {'are' if len(given) > 1 else 'is'} not sent: "
+            "the platform takes none (any card it shows is made from the linked page)",
+            severity="warning",
         )
     return report.problems
 

@@ -46,7 +46,10 @@ DEFAULT_CAPABILITIES = Capabilities(
     ),
     threads=True,
     first_comment=False,
-    link_cards=False,  # the server builds the card from the first link; its text is not ours
+    # The server makes a card (Status.card) from the first link in the text, from the
+    # page's OpenGraph tags; a status has no field for a card, so a post's own link title
+    # and thumbnail cannot be sent (validation warns that they are left out).
+    link_cards=False,
     languages=True,
     content_warning=True,
     idempotency=Idempotency.KEY,

@@ -1,0 +1,47 @@
+"""A link's own title and thumbnail on a platform that takes neither: the warning says what
+is left out, and does not claim the platform shows no card (Mastodon makes its own)."""
+
+from __future__ import annotations
+
+import pytest
+
+import socialkit
+from socialkit.text import rules
+from tests.conftest import PNG_1x1
+
+NO_CARDS = socialkit.Capabilities(text=rules.FEED)
+CARDS = NO_CARDS.model_copy(update={"link_cards": True})
+THUMBNAIL = socialkit.Media.from_bytes(PNG_1x1, alt_text="a dot")
+
+
+@pytest.mark.parametrize(
+    ("link", "left_out"),
+    [
+        (socialkit.Link(url="https://example.com/a", title="Spring"), "title is"),
+        (socialkit.Link(url="https://example.com/a", thumbnail=THUMBNAIL), "thumbnail is"),
+        (
+            socialkit.Link(url="https://example.com/a", title="Spring", thumbnail=THUMBNAIL),
+            "title and thumbnail are",
+        ),
+    ],
+)
+def test_the_warning_names_what_is_left_out(link: socialkit.Link, left_out: str) -> None:
+    [problem] = socialkit.validate(socialkit.Post(text="Hi", link=link), NO_CARDS, platform="p")
+    assert (problem.field, problem.code, problem.severity) == (
+        "link",
+        "link.card_unsupported",
+        "warning",
+    )
+    assert problem.message == (
+        f"the link's {left_out} not sent: the platform takes none "
+        "(any card it shows is made from the linked page)"
+    )
+
+
+def test_a_bare_link_or_a_platform_with_cards_has_no_warning() -> None:
+    bare = socialkit.Post(text="Hi", link=socialkit.Link(url="https://example.com/a"))
+    assert socialkit.validate(bare, NO_CARDS, platform="p") == []
+    titled = socialkit.Post(
+        text="Hi", link=socialkit.Link(url="https://example.com/a", title="Spring")
+    )
+    assert socialkit.validate(titled, CARDS, platform="p") == []
