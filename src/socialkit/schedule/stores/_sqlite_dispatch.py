@@ -32,7 +32,7 @@ from socialkit.schedule.stores._sqlite_schema import UNREGISTERED
 if TYPE_CHECKING:
     import datetime as dt
     import sqlite3
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from socialkit.schedule.publication import PauseScope
     from socialkit.schedule.records import (
@@ -163,11 +163,18 @@ _BUSY = (
 
 
 def _due_rows(
-    conn: sqlite3.Connection, now: int, busy: str, busy_params: tuple[Any, ...], *, page: int
+    conn: sqlite3.Connection,
+    now: int,
+    busy: str,
+    busy_params: tuple[Any, ...],
+    *,
+    page: int,
+    missed: Callable[[list[str]], list[str]] | None = None,
 ) -> Iterator[list[Any]]:
     """Due rows ``[id, workspace, account_id, campaign, state, run_at]`` of accounts that
     are not busy, in due order, a page per statement (as JSON: one statement step per
-    page, where a cursor takes one per row). Pages grow: the first fits the claim."""
+    page, where a cursor takes one per row). Pages grow: the first fits the claim.
+    ``missed(ids)`` names rows of a page to leave out."""
     after: tuple[int, str] | None = None
     while True:
         where = "state IN ('scheduled', 'retry_wait') AND run_at <= ?"
@@ -184,7 +191,8 @@ def _due_rows(
         ).fetchone()
         rows: list[list[Any]] = json.loads(text)
         rows.sort(key=lambda row: (row[5], row[0]))
-        yield from rows
+        gone = set(missed([row[0] for row in rows])) if missed is not None and rows else ()
+        yield from (row for row in rows if row[0] not in gone) if gone else rows
         if len(rows) < page:
             return
         after = (rows[-1][5], rows[-1][0])
@@ -259,13 +267,19 @@ def claim(
         f"{busy} ORDER BY run_at, id",
         (now, *busy_params),
     )
-    due = _due_rows(conn, now, busy, busy_params, page=limit + 16)
+
     # Never what the misfire policy would miss: a post past its grace period waits for
-    # expire_overdue (the worker's next chores), it is not sent late.
-    _, missed = _missed(conn, now)
-    if missed:
-        skip = set(missed)
-        due = (row for row in due if row[0] not in skip)
+    # expire_overdue (the worker's next chores), it is not sent late. Checked a page of
+    # due rows at a time, and only when anything is overdue at all (one probe of the
+    # grace index), so a backlog of posts allowed to publish late costs no more than
+    # the rows a claim reads anyway.
+    def missed(ids: list[str]) -> list[str]:
+        return _missed(conn, now, among=ids)[1]
+
+    overdue = conn.execute(_OVERDUE_EXISTS, (now,)).fetchone()[0]
+    due = _due_rows(
+        conn, now, busy, busy_params, page=limit + 16, missed=missed if overdue else None
+    )
     if per_account is not None:
         # How many claims can succeed at all, counted in SQL: without it, a claim while
         # every free account has taken its share would walk every due row to find
@@ -703,17 +717,34 @@ def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | Non
     return from_us(best) if best is not None else None
 
 
-def _missed(conn: sqlite3.Connection, now: int) -> tuple[dict[str, Any], list[str]]:
-    """The overdue rows by id, and the ids the misfire policy misses at ``now``.
+_OVERDUE = "state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL AND expires_at < ?"
+_OVERDUE_COLUMNS = (
+    "id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at, campaign"
+)
+_OVERDUE_EXISTS = (
+    f"SELECT EXISTS (SELECT 1 FROM publications INDEXED BY publications_grace WHERE {_OVERDUE})"
+)
 
-    One probe of the grace index when nothing is overdue (the usual case).
-    """
-    overdue = conn.execute(
-        "SELECT id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at, "
-        "campaign FROM publications INDEXED BY publications_grace WHERE state = 'scheduled' "
-        "AND sends = 0 AND expires_at IS NOT NULL AND expires_at < ?",
-        (now,),
-    ).fetchall()
+
+def _missed(
+    conn: sqlite3.Connection, now: int, *, among: Sequence[str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The overdue rows by id, and the ids the misfire policy misses at ``now`` (of
+    every overdue publication, or of those in ``among``)."""
+    if among is None:
+        overdue = conn.execute(
+            f"SELECT {_OVERDUE_COLUMNS} FROM publications INDEXED BY publications_grace "
+            f"WHERE {_OVERDUE}",
+            (now,),
+        ).fetchall()
+    else:
+        overdue = []
+        for chunk in chunks(among):
+            marks = ",".join("?" * len(chunk))
+            overdue += conn.execute(
+                f"SELECT {_OVERDUE_COLUMNS} FROM publications WHERE id IN ({marks}) AND {_OVERDUE}",
+                (*chunk, now),
+            ).fetchall()
     if not overdue:
         return {}, []
     latest: dict[tuple[str, str, str], Any] = {}
