@@ -296,13 +296,6 @@ async def test_sigterm_finishes_the_publish_in_flight_and_strands_nothing(
     assert not any("s3cr3t" in event.model_dump_json() for event in events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLite store bug: _sqlite_thread.py keeps _version=None until its first "
-    "data_version check, and that check only takes a baseline, so a commit by another "
-    "process before it never wakes a subscriber (a just-started worker sleeps through "
-    "the first post the web process schedules until its 10-minute rules pass)",
-)
 async def test_a_commit_before_the_first_check_is_noticed(tmp_path: Path) -> None:
     from socialkit.schedule import store_from_url
 

@@ -156,6 +156,10 @@ class SqliteThread:
         except BaseException as exc:
             self._ready.set_exception(exc)
             return
+        # The baseline is taken now: a commit by another process between opening and
+        # the first check is then noticed by that check (a worker just started would
+        # otherwise sleep through the first post a web process schedules).
+        self._check_version(conn)
         self._ready.set_result(None)
         last_check = time.monotonic()
         # A read (or the stop signal) taken from the queue while gathering writes runs
