@@ -152,3 +152,46 @@ def test_jwt_expiry_reads_the_exp_claim_and_tolerates_junk() -> None:
     assert jwt_expiry(f"h.{payload.decode()}.s").timestamp() == 1780000000
     assert jwt_expiry("junk") is None
     assert jwt_expiry("a.!!!.c") is None
+
+
+async def _bobs_account(lab) -> socialkit.Account:
+    """Alice's session is stored; the account is then pointed at Bob (a fixed project file)."""
+    await lab.platform.verify_account(await lab.context())
+    bob = lab.pds.create_account("bob.test", app_password="bbbb-bbbb-bbbb-bbbb")
+    stored = await lab.provider.load(lab.account)
+    await lab.provider.save(lab.account, stored.with_values(app_password="bbbb-bbbb-bbbb-bbbb"))
+    lab.account = lab.account.model_copy(update={"handle": "bob.test"})
+    return bob
+
+
+async def test_a_stored_session_of_another_handle_is_not_used(lab) -> None:
+    bob = await _bobs_account(lab)
+    identity = await lab.platform.verify_account(await lab.context())
+    assert identity.platform_account_id == bob.did
+    [receipt_part] = (
+        await lab.platform.publish(lab.draft(socialkit.Post(text="for bob")), await lab.context())
+    ).parts
+    assert receipt_part.id.startswith(f"at://{bob.did}/")
+    stored = await lab.provider.load(lab.account)
+    assert stored.get("did") == bob.did
+    # Alice's refresh token is not used to make Bob's session: a fresh login with his password.
+    assert count(lab, "com.atproto.server.refreshSession") == 0
+    assert count(lab, "com.atproto.server.createSession") == 2
+
+
+async def test_a_stored_session_of_another_did_is_not_used(lab) -> None:
+    bob = await _bobs_account(lab)
+    # A handle that still matches Alice's session does not matter once the DID is known.
+    lab.account = lab.account.model_copy(
+        update={"handle": "alice.test", "platform_account_id": bob.did}
+    )
+    identity = await lab.platform.verify_account(await lab.context())
+    assert identity.platform_account_id == bob.did
+    assert count(lab, "com.atproto.server.createSession") == 2
+
+
+async def test_a_handle_in_another_case_or_with_an_at_sign_is_the_same_account(lab) -> None:
+    await lab.platform.verify_account(await lab.context())
+    lab.account = lab.account.model_copy(update={"handle": "@Alice.Test"})
+    await lab.platform.verify_account(await lab.context())
+    assert count(lab, "com.atproto.server.createSession") == 1

@@ -40,6 +40,8 @@ __all__ = [
 REFRESH_MARGIN = timedelta(minutes=5)
 """A stored access token this close to its expiry is refreshed before use."""
 
+_INVALID_HANDLE = "handle.invalid"  # what atproto shows for a handle that fails verification
+
 
 def jwt_expiry(token: str) -> datetime | None:
     """The ``exp`` claim of a JWT (not verified: the server checks signatures), or ``None``."""
@@ -91,6 +93,27 @@ class Session:
             )
         except KeyError as exc:
             raise Rejected(f"Bluesky {what} answer lacks {exc.args[0]!r}") from None
+
+    def belongs_to(self, account: Account, credentials: Credentials) -> bool:
+        """Whether this session is ``account``'s, as far as can be told.
+
+        A session stored for another account (the account's handle or DID was changed in
+        the project file, or a secrets file was copied) must not be used: every post would
+        go to the other account's repository. The account's DID decides when it is known;
+        otherwise the login name, then the handle (compared without case or ``@``). An
+        e-mail login name or a session without a handle cannot be told apart: it is used.
+        """
+        stable = account.platform_account_id
+        if stable and stable.startswith("did:"):
+            return self.did == stable
+        explicit = credentials.get("identifier")
+        if explicit and "@" in explicit.lstrip("@"):
+            return True  # an e-mail address: nothing to compare it with
+        name = (explicit or account.handle).lstrip("@").lower()
+        if name.startswith("did:"):
+            return self.did == name
+        mine = self.handle.lower()
+        return not mine or mine in (_INVALID_HANDLE, name)
 
     def is_fresh(self, now: datetime, margin: timedelta = REFRESH_MARGIN) -> bool:
         """True unless the access token expires within ``margin`` of ``now``."""
@@ -158,9 +181,13 @@ async def create_session(xrpc: XrpcClient, account: Account, credentials: Creden
 async def renew_session(xrpc: XrpcClient, account: Account, credentials: Credentials) -> Session:
     """A new session: ``refreshSession`` with the stored refresh token, else ``createSession``.
 
-    A refresh token that is expired, revoked or unknown falls back to the app password.
+    A refresh token that is expired, revoked or unknown falls back to the app password,
+    and so does a stored session of another account (see :meth:`Session.belongs_to`).
     """
     refresh = credentials.get("refresh_jwt")
+    stored = Session.from_credentials(credentials)
+    if stored is not None and not stored.belongs_to(account, credentials):
+        refresh = None  # another account's token: it would make that account's session
     if refresh:
         try:
             data = await xrpc.procedure(
@@ -180,19 +207,27 @@ async def ensure_session(ctx: Context, xrpc: XrpcClient) -> Session:
 
     Creating or refreshing happens under the provider's per-account lock, after loading
     the credentials again: a session another worker made while this one waited is used
-    as it is, so many workers make one ``createSession`` call between them.
+    as it is, so many workers make one ``createSession`` call between them. A stored
+    session of another account is never used.
     """
-    now = ctx.now()
-    session = Session.from_credentials(ctx.credentials)
-    if session is not None and session.is_fresh(now):
+    session = _usable_session(ctx.credentials, ctx)
+    if session is not None:
         return session
     async with ctx.credentials_lock():
         credentials = ctx.credentials
         if ctx.credential_provider is not None:
             credentials = await ctx.credential_provider.load(ctx.account)
-        session = Session.from_credentials(credentials)
-        if session is not None and session.is_fresh(ctx.now()):
+        session = _usable_session(credentials, ctx)
+        if session is not None:
             return session
         session = await renew_session(xrpc, ctx.account, credentials)
         await ctx.save_credentials(session.store_in(credentials))
         return session
+
+
+def _usable_session(credentials: Credentials, ctx: Context) -> Session | None:
+    """The stored session when it is the account's and not about to expire."""
+    session = Session.from_credentials(credentials)
+    if session is None or not session.is_fresh(ctx.now()):
+        return None
+    return session if session.belongs_to(ctx.account, credentials) else None
