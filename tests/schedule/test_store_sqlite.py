@@ -169,8 +169,10 @@ async def test_a_migrated_store_claims_unregistered_accounts_past_busy_ones(
 async def test_another_process_commit_wakes_a_subscriber(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/wake.db?poll=0.01"
     watcher, writer = SqliteStore(url), SqliteStore(url)
-    await watcher.open()
+    # The writer first: opening a store commits (the schema), and the watcher notices
+    # every commit made after it opened.
     await writer.open()
+    await watcher.open()
     woke = threading.Event()
     try:
         watcher.subscribe(woke.set)
