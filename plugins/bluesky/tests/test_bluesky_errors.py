@@ -197,3 +197,32 @@ async def test_x_prefixed_headers_are_not_atproto_headers() -> None:
     await XrpcClient(ctx, "https://pds.example").query("x.y.z")
     assert reports == []
     await ctx.http.aclose()
+
+
+@pytest.mark.parametrize("reset", ["60", "1e400", "inf", "-5", "99999999999999999999"])
+async def test_a_rate_limit_header_that_is_no_epoch_never_fails_the_call(reset: str) -> None:
+    # The post was written: a header that cannot be read must not turn it into an error.
+    reports: list[socialkit.RateLimitReport] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={"uri": "at://did:plc:x/app.bsky.feed.post/3k", "cid": "bafy"},
+            headers={"RateLimit-Remaining": "7", "RateLimit-Reset": reset},
+        )
+
+    ctx = _context(httpx.MockTransport(handler), reports)
+    answer = await XrpcClient(ctx, "https://pds.example").procedure(
+        "com.atproto.repo.createRecord", {"a": 1}
+    )
+    assert answer["cid"] == "bafy"
+    assert reports == [socialkit.RateLimitReport(remaining=7, reset_at=None, scope="default")]
+    await ctx.http.aclose()
+
+
+@pytest.mark.parametrize("reset", ["60", "1e400", "99999999999999999999"])
+def test_a_429_with_an_unreadable_reset_is_still_rate_limited(reset: str) -> None:
+    response = answer(429, "RateLimitExceeded", "Rate Limit Exceeded", ratelimit_reset=reset)
+    error = error_for_response(response, "com.atproto.repo.createRecord", write=True, now=NOW)
+    assert isinstance(error, socialkit.RateLimited)
+    assert error.reset_at is None

@@ -62,7 +62,7 @@ def _int_header(headers: httpx.Headers, name: str) -> int | None:
         return None
     try:
         return int(float(raw.strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # junk, NaN, infinity
         return None
 
 
@@ -84,9 +84,23 @@ def _retry_after(headers: httpx.Headers, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+_EPOCH_FLOOR = 1_000_000_000  # 2001-09-09: a smaller RateLimit-Reset is no epoch instant
+
+
 def _reset_at(headers: httpx.Headers) -> datetime | None:
+    """``RateLimit-Reset`` (epoch seconds on atproto) as an instant; ``None`` when it is not one.
+
+    A value that is no epoch instant (a delay of ``60``, a negative or absurd number) is
+    left out rather than read as a date in 1970 or raised about: the header comes with an
+    answer, often one to a write that took effect.
+    """
     reset = _int_header(headers, "ratelimit-reset")
-    return datetime.fromtimestamp(reset, UTC) if reset is not None else None
+    if reset is None or reset < _EPOCH_FLOOR:
+        return None
+    try:
+        return datetime.fromtimestamp(reset, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _error_body(response: httpx.Response) -> tuple[str | None, str]:
@@ -254,12 +268,12 @@ class XrpcClient:
     def _report(self, response: httpx.Response, scope: str) -> None:
         headers = response.headers
         remaining = _int_header(headers, "ratelimit-remaining")
-        reset = _int_header(headers, "ratelimit-reset")
-        if remaining is None and reset is None:
+        reset_at = _reset_at(headers)
+        if remaining is None and reset_at is None:
             return
         self.ctx.report_rate_limit(
             remaining=remaining,
-            reset=float(reset) if reset is not None else None,
+            reset=reset_at,
             limit=_int_header(headers, "ratelimit-limit"),
             scope=scope,
         )
