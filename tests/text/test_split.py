@@ -171,3 +171,16 @@ def test_a_refused_character_does_not_shred_the_text() -> None:
     assert len(parts) == 2
     assert all(measure(part, rules.X).length <= 280 for part in parts)
     assert split("short \ufffe text", rules.X) == ["short \ufffe text"]
+
+
+def test_the_rest_that_fits_is_the_last_part_whole() -> None:
+    # A text that ends without a full stop used to lose its last word to a part of its
+    # own ("stop"), and a last part that fitted whole was cut again after its last full
+    # stop: one post too many in the thread, with its own number.
+    text = "Hello there. " * 25 + "And a last sentence without a stop"
+    parts = split(text, rules.X)
+    assert [measure(part, rules.X).length for part in parts] == [272, 86]
+    assert parts[-1].endswith("Hello there. And a last sentence without a stop")
+    numbered = split("word " * 70 + "last words here", rules.X, numbering=" {i}/{n}")
+    assert len(numbered) == 2
+    assert numbered[-1].endswith("word last words here 2/2")

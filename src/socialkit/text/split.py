@@ -8,6 +8,9 @@ Where a part ends, in order of preference:
 3. between two user-perceived characters (scripts written without spaces, words longer
    than a part).
 
+What is left once it fits is the last part, whole: a text that does not end in a full
+stop does not leave its last word to a part of its own.
+
 A part never ends inside a URL, hashtag, mention or cashtag (by the rule's own entity
 rules) or inside a grapheme cluster (emoji ZWJ sequences, flags, combining marks). The
 whitespace at a cut is dropped, nothing else: the parts' non-space characters, in order,
@@ -138,6 +141,8 @@ def _split(text: str, rule: TextRule, suffix: str, warning: str) -> list[str]:
         best = _farthest(cuts, start, first, suffix, rule, warning)
         if best < first:
             cut = allowed[first]  # one unit that cannot fit: a part of its own
+        elif allowed[best] == size:
+            cut = size  # the rest fits: the last part, with nothing left over to cut off
         else:
             farthest = allowed[best]
             enough = start + (farthest - start) * _MIN_SENTENCE_FILL
