@@ -409,3 +409,47 @@ async def test_too_many_posts_to_search_is_an_unknown_outcome(lab, monkeypatch) 
             lab.draft(socialkit.Post(text="mine")), await lab.context(keys=("m",), attempt=2)
         )
     assert [v["text"] for v in post_values(lab)].count("mine") == 0
+
+
+APPVIEW = "https://appview.fake.test"
+
+
+def _appview_lab(lab_factory, appview_down: bool = False):
+    # The AppView is another service with its own per-IP budget, here spent.
+    def route(request: httpx.Request) -> httpx.Response:
+        lab.requests.append(request)
+        if request.url.host != "appview.fake.test":
+            return lab.pds.handler(request)
+        if appview_down:
+            raise httpx.ConnectError("refused (test)", request=request)
+        response = lab.pds.handler(request)
+        response.headers.update(
+            {"RateLimit-Limit": "3000", "RateLimit-Remaining": "0", "RateLimit-Reset": "1800000000"}
+        )
+        return response
+
+    lab = lab_factory(httpx.MockTransport(route))
+    lab.account = lab.account.model_copy(
+        update={"settings": {**lab.account.settings, "appview": APPVIEW}}
+    )
+    return lab
+
+
+async def test_the_appviews_budget_is_not_reported_as_the_accounts(lab_factory) -> None:
+    lab = _appview_lab(lab_factory)
+    receipt = await lab.platform.publish(lab.draft(socialkit.Post(text="hi")), await lab.context())
+    lab.pds.seed_counts(receipt.ref.id, likeCount=1)
+    [snapshot] = await lab.platform.fetch_metrics([receipt], await lab.context())
+    assert snapshot.likes == 1
+    # Only the "default" budget holds publishing: the AppView's own must not spend it.
+    [report] = [r for r in lab.rate_limits if r.remaining == 0]
+    assert report.scope == "appview"
+    await lab.http.aclose()
+
+
+async def test_an_appview_that_cannot_be_reached_is_named(lab_factory) -> None:
+    lab = _appview_lab(lab_factory, appview_down=True)
+    receipt = await lab.platform.publish(lab.draft(socialkit.Post(text="hi")), await lab.context())
+    with pytest.raises(socialkit.Transient, match=r"could not reach https://appview\.fake\.test"):
+        await lab.platform.fetch_metrics([receipt], await lab.context())
+    await lab.http.aclose()

@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from socialkit import Context, Receipt
     from socialkit_bluesky._xrpc import XrpcClient
 
-__all__ = ["GET_POSTS_BATCH", "fetch_post_metrics"]
+__all__ = ["APPVIEW_SCOPE", "GET_POSTS_BATCH", "fetch_post_metrics"]
+
+APPVIEW_SCOPE = "appview"
+"""The rate-limit scope the AppView's ``RateLimit-*`` headers are reported under."""
 
 GET_POSTS_BATCH = 25
 """The most URIs ``app.bsky.feed.getPosts`` takes in one call."""
@@ -36,7 +39,11 @@ async def fetch_post_metrics(
     for start in range(0, len(uris), GET_POSTS_BATCH):
         batch = uris[start : start + GET_POSTS_BATCH]
         answer = await xrpc.query(
-            "app.bsky.feed.getPosts", [("uris", uri) for uri in batch], service=appview
+            "app.bsky.feed.getPosts",
+            [("uris", uri) for uri in batch],
+            service=appview,
+            # The AppView's budget is its own (per IP), not the account's publishing budget.
+            scope=APPVIEW_SCOPE,
         )
         collected_at = ctx.now()
         for view in answer.get("posts") or []:

@@ -176,10 +176,19 @@ class XrpcClient:
         *,
         token: str | None = None,
         service: str | None = None,
+        scope: str = "default",
     ) -> dict[str, Any]:
-        """A GET (an XRPC query); it changes nothing, so a lost answer is :class:`Transient`."""
+        """A GET (an XRPC query); it changes nothing, so a lost answer is :class:`Transient`.
+
+        Args:
+            nsid: the method.
+            params: the query parameters.
+            token: the bearer token.
+            service: another base URL than the client's (an AppView).
+            scope: the rate-limit budget the response headers describe.
+        """
         return await self._call(
-            "GET", nsid, params=params, token=token, write=False, service=service
+            "GET", nsid, params=params, token=token, write=False, service=service, scope=scope
         )
 
     async def procedure(
@@ -231,7 +240,8 @@ class XrpcClient:
     ) -> dict[str, Any]:
         import httpx  # imported on first call: loading the plugin stays cheap
 
-        url = f"{(service or self.service).rstrip('/')}/xrpc/{nsid}"
+        base = (service or self.service).rstrip("/")
+        url = f"{base}/xrpc/{nsid}"
         if params:
             url += "?" + urlencode(params)
         headers = {"accept": "application/json"}
@@ -245,7 +255,7 @@ class XrpcClient:
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise Transient(
-                f"Bluesky {nsid}: could not reach {self.service} ({type(exc).__name__}: {exc})"
+                f"Bluesky {nsid}: could not reach {base} ({type(exc).__name__}: {exc})"
             ) from None
         except httpx.TransportError as exc:
             what = f"Bluesky {nsid}: the answer was lost ({type(exc).__name__}: {exc})"
