@@ -1,4 +1,5 @@
-"""``socialkit platforms``: installed platforms, and broken plugins reported, not fatal."""
+"""``socialkit platforms``: installed platforms, and broken plugins reported once; a broken
+plugin does not stop the others loading, and fails the command (exit 1) so CI can check."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def plugin_path(tmp_path: Path) -> Path:
 
 def test_a_plugin_failing_on_import_is_reported_and_the_others_load(plugin_path: Path) -> None:
     run = run_subprocess("platforms", env={"PYTHONPATH": str(plugin_path)})
-    assert run.code == 0, run.err
+    assert run.code == 1, run.err  # a broken plugin fails the check (CI runs it)
     lines = run.out.splitlines()
     assert any(line.startswith("feed ") for line in lines)
     [broken] = [line for line in lines if "broken" in line]
@@ -86,11 +87,50 @@ def test_a_plugin_failing_on_import_is_reported_and_the_others_load(plugin_path:
     assert "Traceback" not in run.out + run.err
 
 
+def test_each_broken_plugin_is_printed_once(plugin_path: Path) -> None:
+    run = run_subprocess("platforms", env={"PYTHONPATH": str(plugin_path)})
+    both = run.out + run.err
+    assert both.count("the broken plugin fails on import") == 1, both
+    assert both.count("contract 99") == 1, both
+    assert run.err == ""  # the registry's own log line is not repeated on stderr
+
+
+def test_without_a_broken_plugin_the_check_passes(plugin_path: Path) -> None:
+    run = run_subprocess(
+        "platforms",
+        env={"PYTHONPATH": str(plugin_path), "SOCIALKIT_DISABLED_PLUGINS": "broken,future"},
+    )
+    assert (run.code, run.err) == (0, "")
+    assert "BROKEN" not in run.out
+
+
+def test_other_commands_still_log_a_broken_plugin(plugin_path: Path, tmp_path: Path) -> None:
+    (tmp_path / "post.yaml").write_text("text: Hello\n", encoding="utf-8")
+    run = run_subprocess(
+        "validate",
+        "post.yaml",
+        "--platform",
+        "feed",
+        env={"PYTHONPATH": str(plugin_path)},
+        cwd=tmp_path,
+    )
+    assert run.code == 0, run.err
+    assert "plugin 'broken' (socialkit-broken) skipped at import" in run.err
+    assert "BROKEN" not in run.out
+
+
+def test_help_states_the_exit_codes(cli: Cli) -> None:
+    run = cli("platforms", "--help")
+    assert run.code == 0
+    text = " ".join(run.out.split())
+    assert "Exits 0 when every plugin loaded, 1 when a plugin is broken" in text
+
+
 def test_broken_plugins_in_json_name_plugin_distribution_stage_and_error(
     plugin_path: Path,
 ) -> None:
     run = run_subprocess("platforms", "--json", env={"PYTHONPATH": str(plugin_path)})
-    assert run.code == 0, run.err
+    assert (run.code, run.err) == (1, "")
     data = run.json()
     assert "feed" in [p["name"] for p in data["platforms"]]
     assert "future" not in [p["name"] for p in data["platforms"]]

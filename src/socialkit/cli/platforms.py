@@ -1,12 +1,18 @@
-"""``socialkit platforms``: installed platforms and broken plugins."""
+"""``socialkit platforms``: installed platforms and broken plugins.
+
+Exit codes: 0 when every plugin loaded; 1 when a plugin is broken.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from socialkit.cli._app import emit
+
+if TYPE_CHECKING:
+    from socialkit.platforms.registry import Registry
 
 
 def register(app: typer.Typer) -> None:
@@ -14,10 +20,13 @@ def register(app: typer.Typer) -> None:
     def platforms(
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """List installed platforms, where they come from, and plugins that failed to load."""
-        from socialkit.platforms.registry import get_registry
+        """List installed platforms, where they come from, and plugins that failed to load.
 
-        registry = get_registry()
+        Each broken plugin is one BROKEN line (in --json, an entry of "broken"); the other
+        plugins load as usual. Exits 0 when every plugin loaded, 1 when a plugin is broken,
+        so a CI step can run it as a check.
+        """
+        registry = _registry_without_log()
         rows = []
         for name, info in registry.platforms.items():
             caps = info.platform.capabilities
@@ -53,3 +62,27 @@ def register(app: typer.Typer) -> None:
             as_json=as_json,
             text="\n".join(lines) or "no platforms installed",
         )
+        if broken:
+            raise typer.Exit(1)
+
+
+def _registry_without_log() -> Registry:
+    """The process-wide registry, loaded without the registry's log line per failure.
+
+    This command prints each failure itself (a BROKEN line); the registry's warning on
+    standard error would say it a second time. Other commands keep that warning, since it
+    is the only place they report a broken plugin.
+    """
+    import logging
+
+    from socialkit.platforms.registry import get_registry
+
+    def quiet(record: logging.LogRecord) -> bool:
+        return False
+
+    plugins_log = logging.getLogger("socialkit.plugins")
+    plugins_log.addFilter(quiet)
+    try:
+        return get_registry()
+    finally:
+        plugins_log.removeFilter(quiet)
