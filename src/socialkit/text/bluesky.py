@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import regex
 
+from socialkit.text._checks import check_text
 from socialkit.text._tlds import COUNTRY_TLDS, GENERIC_TLDS
 from socialkit.text._unicode import IndexMap, utf16_length
 
@@ -182,6 +183,7 @@ def bluesky_facets(text: str) -> FacetResult:
         result.facets      # a #tag facet and a #link facet with byte ranges
         result.mentions    # (UnresolvedMention(handle="alice.bsky.social", ...),)
     """
+    check_text(text)
     index = IndexMap(text)
     facets: list[dict[str, Any]] = []
     mentions: list[UnresolvedMention] = []

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from socialkit.text import bluesky, mastodon, twitter
+from socialkit.text._checks import check_entity_rules, check_text
 from socialkit.text._unicode import IndexMap
-from socialkit.text.rules import EntityRules, TextRule
+from socialkit.text.rules import EntityRules
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from socialkit.text.rules import TextRule
     from socialkit.text.twitter import RawEntity
 
 __all__ = ["Entity", "EntityKind", "extract_entities"]
@@ -116,6 +118,11 @@ def extract_entities(text: str, rules: TextRule | EntityRules) -> tuple[Entity, 
     Args:
         text: the text.
         rules: a text rule (its ``entities`` field is used) or the entity rules themselves.
+
+    Raises:
+        TypeError: ``text`` is not a string, or ``rules`` is neither a text rule nor entity
+            rules (for a platform name, use :func:`~socialkit.text.rules.rule_for`).
     """
-    which = rules.entities if isinstance(rules, TextRule) else rules
+    check_text(text)
+    which = check_entity_rules(rules)
     return build_entities(text, raw_entities(text, which))

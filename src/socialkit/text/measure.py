@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from socialkit.text import bluesky, mastodon, twitter
+from socialkit.text._checks import check_optional_text, check_rule, check_text
 from socialkit.text._unicode import (
     EMOJI_SEQUENCE,
     grapheme_boundaries,
@@ -225,6 +226,11 @@ def measure(text: str, rule: TextRule, *, content_warning: str | None = None) ->
     Returns:
         The measurement; ``entities`` are found on first access.
 
+    Raises:
+        TypeError: ``text`` or ``content_warning`` is not a string, or ``rule`` is not a
+            :class:`~socialkit.text.rules.TextRule` (for a platform name, use
+            :func:`~socialkit.text.rules.rule_for`); the message names the argument.
+
     Example::
 
         >>> from socialkit.text import measure, rules
@@ -232,6 +238,9 @@ def measure(text: str, rule: TextRule, *, content_warning: str | None = None) ->
         >>> (m.length, m.fits)
         (37, True)
     """
+    check_text(text)
+    check_rule(rule)
+    check_optional_text(content_warning, "content_warning")
     warning = content_warning if (content_warning and rule.content_warning_counts) else ""
     invalid_at: int | None = None
     if rule.counting is Counting.WEIGHTED:

@@ -189,7 +189,10 @@ def rule_for(name: str) -> TextRule:
 
     Raises:
         ValueError: no rule has that name; the message lists the known ones.
+        TypeError: ``name`` is not a string.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name: must be a str, got {name!r} ({type(name).__name__})")
     key = name.strip().lower()
     rule = RULES.get(ALIASES.get(key, key))
     if rule is None:

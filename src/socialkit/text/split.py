@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import regex
 
+from socialkit.text._checks import check_optional_text, check_rule, check_text
 from socialkit.text._unicode import grapheme_boundaries
 from socialkit.text.entities import raw_entities
 from socialkit.text.measure import measure
@@ -182,7 +183,13 @@ def split(
 
     Raises:
         ValueError: ``numbering`` is not a format string with only ``{i}`` and ``{n}``.
+        TypeError: ``text``, ``numbering`` or ``content_warning`` is not a string, or
+            ``rule`` is not a :class:`~socialkit.text.rules.TextRule`.
     """
+    check_text(text)
+    check_rule(rule)
+    check_optional_text(numbering, "numbering")
+    check_optional_text(content_warning, "content_warning")
     if numbering is not None:
         _check_numbering(numbering)
     warning = content_warning or ""

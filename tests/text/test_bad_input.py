@@ -1,0 +1,77 @@
+"""Bad arguments to the text functions are errors that name the argument and its value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from socialkit.text import (
+    EntityRules,
+    bluesky_facets,
+    extract_entities,
+    measure,
+    rule_for,
+    rules,
+    split,
+)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda text: measure(text, rules.X),
+        lambda text: split(text, rules.MASTODON),
+        lambda text: extract_entities(text, rules.BLUESKY),
+        bluesky_facets,
+    ],
+    ids=["measure", "split", "extract_entities", "bluesky_facets"],
+)
+@pytest.mark.parametrize("value", [None, 123, b"bytes"])
+def test_text_that_is_not_a_string_is_named(call: Any, value: object) -> None:
+    # It failed deep inside: "'NoneType' object has no attribute 'isascii'".
+    with pytest.raises(TypeError, match=rf"^text: must be a str, got {value!r} \("):
+        call(value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda rule: measure("hi", rule),
+        lambda rule: split("hi", rule),
+    ],
+    ids=["measure", "split"],
+)
+def test_a_platform_name_instead_of_a_rule_says_to_use_rule_for(call: Any) -> None:
+    # measure(text, "mastodon") failed with "'str' object has no attribute 'counting'".
+    with pytest.raises(
+        TypeError,
+        match=r"^rule: must be a TextRule.*got 'mastodon'.*"
+        r"rule_for\('mastodon'\)",
+    ):
+        call("mastodon")
+    with pytest.raises(TypeError, match=r"^rule: must be a TextRule.*got None"):
+        call(None)
+
+
+def test_extract_entities_names_a_platform_that_is_not_entity_rules() -> None:
+    # "x" raised a bare KeyError 'x'; "twitter", the value of EntityRules.TWITTER, works.
+    with pytest.raises(TypeError, match=r"^rules: .*twitter, mastodon.*got 'x'.*rule_for\('x'\)"):
+        extract_entities("#tag", "x")  # type: ignore[arg-type]
+    assert extract_entities("#tag", "twitter") == extract_entities("#tag", EntityRules.TWITTER)  # type: ignore[arg-type]
+
+
+def test_a_content_warning_or_numbering_that_is_not_a_string_is_named() -> None:
+    with pytest.raises(TypeError, match=r"^content_warning: must be a str or None, got 5"):
+        measure("hi", rules.MASTODON, content_warning=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^content_warning: must be a str or None, got 5"):
+        split("hi", rules.X, content_warning=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^numbering: must be a str or None, got 1"):
+        split("hi", rules.X, numbering=1)  # type: ignore[arg-type]
+
+
+def test_rule_for_names_a_name_that_is_not_a_string() -> None:
+    with pytest.raises(TypeError, match=r"^name: must be a str, got None"):
+        rule_for(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"no text rule named 'myspace'; known rules: bluesky"):
+        rule_for("myspace")
