@@ -128,6 +128,18 @@ async def test_langs_option_overrides_the_language(lab) -> None:
     assert lab.pds.records[receipt.ref.id]["value"]["langs"] == ["en", "fa"]
 
 
+@pytest.mark.parametrize("tag", ["english!", "", "en_US", "e"])
+async def test_a_langs_tag_that_is_no_language_is_refused_before_anything_is_sent(
+    lab, tag: str
+) -> None:
+    # The PDS refuses the record ('Invalid language (got "english!") at $.record.langs[0]')
+    # only after the images were uploaded; refused here, the message names the item.
+    post = socialkit.Post(text="hi", media=(lab.image(),), options={"langs": ["en", tag]})
+    with pytest.raises(socialkit.Rejected, match=r"nothing was sent.*langs\[1\].*BCP 47"):
+        await lab.platform.publish(lab.draft(post), await lab.context())
+    assert lab.requests == []
+
+
 async def test_an_oversized_image_is_refused_before_anything_is_sent(lab) -> None:
     big = socialkit.Media(sha256="a" * 64, mime_type="image/png", size=2_000_001, alt_text="big")
     draft = socialkit.Draft(

@@ -27,6 +27,7 @@ from socialkit_bluesky._records import (
     StrongRef,
     external_embed,
     images_embed,
+    language_problems,
     languages,
     post_record,
 )
@@ -139,13 +140,14 @@ class Bluesky(Platform):
 
     def _preflight(self, draft: Draft, ctx: Context) -> None:
         """Refuse a draft that breaks a limit, before anything is sent."""
-        languages(draft)  # a malformed 'langs' option is refused here, not after part 1
         problems = [
             problem
             for problem in validate(draft, ctx.capabilities or self.capabilities)
             if problem.severity == "error"
         ]
         lines = [problem.describe() for problem in problems]
+        # A malformed 'langs' option is refused here, not by the PDS after uploads or part 1.
+        lines.extend(language_problems(draft))
         thumbnail = draft.link.thumbnail if draft.link is not None else None
         if thumbnail is not None and _has_card(draft) and thumbnail.size > MAX_THUMB_BYTES:
             lines.append(

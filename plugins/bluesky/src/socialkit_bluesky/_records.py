@@ -20,12 +20,15 @@ __all__ = [
     "StrongRef",
     "external_embed",
     "images_embed",
+    "language_problems",
     "languages",
     "post_record",
 ]
 
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_LANGS = 3
+# The shape socialkit.Post.language accepts; the PDS refuses what is no language tag.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _AT_URI = re.compile(r"^at://(?P<repo>[^/]+)/(?P<collection>[^/]+)/(?P<rkey>[^/?#]+)$")
 
 
@@ -74,14 +77,35 @@ class StrongRef:
         return cls(ref.id, cid) if cid else None
 
 
-def languages(draft: Draft) -> list[str]:
-    """The post's ``langs``: ``options["langs"]`` (at most 3) or the draft's language."""
+def language_problems(draft: Draft) -> list[str]:
+    """What is wrong with ``options["langs"]``, one line per problem (none: it is fine)."""
     raw = draft.options.get("langs")
-    if raw is not None:
-        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
-            raise Rejected(f"option 'langs' must be a list of BCP 47 tags (got {raw!r})")
-        if len(raw) > MAX_LANGS:
-            raise Rejected(f"option 'langs' holds at most {MAX_LANGS} tags (got {len(raw)})")
+    if raw is None:
+        return []
+    tags = [x for x in raw if isinstance(x, str)] if isinstance(raw, list) else []
+    if not isinstance(raw, list) or len(tags) != len(raw):
+        return [f"option 'langs' must be a list of BCP 47 tags (got {raw!r})"]
+    problems = [
+        f"option 'langs[{index}]' must be a BCP 47 tag such as 'en' or 'fa-IR' (got {tag!r})"
+        for index, tag in enumerate(tags)
+        if not _LANGUAGE_TAG.fullmatch(tag)
+    ]
+    if len(raw) > MAX_LANGS:
+        problems.append(f"option 'langs' holds at most {MAX_LANGS} tags (got {len(raw)})")
+    return problems
+
+
+def languages(draft: Draft) -> list[str]:
+    """The post's ``langs``: ``options["langs"]`` (at most 3) or the draft's language.
+
+    Raises:
+        Rejected: ``options["langs"]`` is malformed (see :func:`language_problems`).
+    """
+    problems = language_problems(draft)
+    if problems:
+        raise Rejected("; ".join(problems))
+    raw = draft.options.get("langs")
+    if isinstance(raw, list):
         return [str(x) for x in raw]
     return [draft.language] if draft.language else []
 
