@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from socialkit.text import (
     EntityRules,
@@ -75,3 +76,30 @@ def test_rule_for_names_a_name_that_is_not_a_string() -> None:
         rule_for(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"no text rule named 'myspace'; known rules: bluesky"):
         rule_for("myspace")
+
+
+@pytest.mark.parametrize(
+    ("limit", "changes", "field", "value"),
+    [
+        (-1, {}, "limit", "-1"),
+        ("abc", {}, "limit", "'abc'"),
+        (1000, {"url_lenght": 30}, "url_lenght", "30"),
+        (1000, {"max_bytes": -5}, "max_bytes", "-5"),
+    ],
+)
+def test_with_limit_checks_the_copy_like_a_new_rule(
+    limit: object, changes: dict[str, object], field: str, value: str
+) -> None:
+    # model_copy does not validate: with_limit(-1) or with_limit("abc") made a rule that
+    # failed later inside measure(), and a misspelt field was silently dropped.
+    with pytest.raises(ValidationError, match=rf"(?s){field}\n.*input_value={value}"):
+        rules.MASTODON.with_limit(limit, **changes)  # type: ignore[arg-type]
+
+
+def test_with_limit_keeps_everything_else() -> None:
+    big = rules.MASTODON.with_limit(1000, url_length=30)
+    assert (big.limit, big.url_length) == (1000, 30)
+    assert big.model_dump(exclude={"limit", "url_length"}) == rules.MASTODON.model_dump(
+        exclude={"limit", "url_length"}
+    )
+    assert rules.X.with_limit(140).weights == rules.X.weights

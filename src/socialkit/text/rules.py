@@ -2,7 +2,7 @@
 
 A :class:`TextRule` is plain data an adapter puts in its ``Capabilities``; the functions
 in :mod:`socialkit.text` read it. Rules for the platforms socialkit knows are constants
-here; an adapter refines one per server with :meth:`TextRule.model_copy`.
+here; an adapter refines one per server with :meth:`TextRule.with_limit`.
 """
 
 from __future__ import annotations
@@ -86,8 +86,13 @@ class TextRule(BaseModel):
     normalize_nfc: bool = False
 
     def with_limit(self, limit: int, **changes: object) -> TextRule:
-        """A copy with another ``limit`` (and any other field changed)."""
-        return self.model_copy(update={"limit": limit, **changes})
+        """A copy with another ``limit`` (and any other field changed), checked as a new rule.
+
+        Raises:
+            pydantic.ValidationError: a value a rule cannot have (a negative or non-numeric
+                limit, an unknown field); the error names the field and the value.
+        """
+        return type(self).model_validate({**self.model_dump(), "limit": limit, **changes})
 
 
 _TWITTER_WEIGHTS = (
