@@ -465,3 +465,54 @@ async def test_an_appview_that_cannot_be_reached_is_named(lab_factory) -> None:
     with pytest.raises(socialkit.Transient, match=r"could not reach https://appview\.fake\.test"):
         await lab.platform.fetch_metrics([receipt], await lab.context())
     await lab.http.aclose()
+
+
+async def test_an_image_without_alt_text_is_sent_with_an_empty_alt(lab) -> None:
+    # The lexicon requires 'alt'; Bluesky allows it empty, as its app does.
+    post = socialkit.Post(text="", media=(lab.image(6, 3, alt=None),))
+    receipt = await lab.platform.publish(lab.draft(post), await lab.context())
+    value = lab.pds.records[receipt.ref.id]["value"]
+    assert value["text"] == ""  # an empty text is allowed beside an embed
+    [item] = value["embed"]["images"]
+    assert item["alt"] == ""
+    assert item["aspectRatio"] == {"width": 6, "height": 3}
+
+
+@pytest.mark.parametrize("text", ["a" * 300, "👩🏽‍💻" * 150 + "a" * 150, "é" * 300])
+async def test_exactly_300_graphemes_is_one_post(lab, text: str) -> None:
+    draft = lab.draft(socialkit.Post(text=text, options={"auto_thread": False}))
+    assert socialkit.validate(draft, lab.platform.capabilities) == []
+    receipt = await lab.platform.publish(draft, await lab.context())
+    assert lab.pds.records[receipt.ref.id]["value"]["text"] == text
+
+
+async def test_301_graphemes_is_a_two_part_thread_or_a_problem_naming_the_limit(lab) -> None:
+    text = "👩🏽‍💻" * 150 + "a" * 151
+    assert len(lab.draft(socialkit.Post(text=text)).parts) == 2  # render splits by default
+    draft = lab.draft(socialkit.Post(text=text, options={"auto_thread": False}))
+    [problem] = socialkit.validate(draft, lab.platform.capabilities)
+    assert (problem.field, problem.limit, problem.value) == ("text", 300, 301)
+    with pytest.raises(socialkit.Rejected, match=r"nothing was sent.*limit 300, value 301"):
+        await lab.platform.publish(draft, await lab.context())
+    assert lab.requests == []
+
+
+async def test_facet_byte_ranges_after_emoji_and_accents(lab) -> None:
+    lab.pds.create_account("bob.test")
+    text = "👩🏽‍💻 café ça — @bob.test voilà #été https://exämple.com/ß?q=é. @nobody.test"
+    receipt = await lab.platform.publish(lab.draft(socialkit.Post(text=text)), await lab.context())
+    value = lab.pds.records[receipt.ref.id]["value"]
+    raw = text.encode()
+    covered = [
+        (raw[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode(), f["features"][0])
+        for f in value["facets"]
+    ]
+    bob = next(a.did for a in lab.pds.accounts.values() if a.handle == "bob.test")
+    assert covered == [
+        ("@bob.test", {"$type": "app.bsky.richtext.facet#mention", "did": bob}),
+        ("#été", {"$type": "app.bsky.richtext.facet#tag", "tag": "été"}),
+        (
+            "https://exämple.com/ß?q=é",
+            {"$type": "app.bsky.richtext.facet#link", "uri": "https://exämple.com/ß?q=é"},
+        ),
+    ]  # @nobody.test does not resolve: plain text
