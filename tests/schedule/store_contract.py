@@ -1005,6 +1005,20 @@ class StoreContract:
         assert [e.kind for e in await store.events(publication_id=a)] == ["created", "claimed"]
         assert len(await store.events(limit=1)) == 1
 
+    async def test_the_event_log_of_one_workspace(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        mine, theirs = pub("a", workspace="mine"), pub("a", workspace="theirs")
+        await store.add([mine, theirs], now=T0)
+        await store.pause(PauseScope(kind="all", workspace="theirs"), now=T0)
+        only_mine = await store.events(workspace="mine")
+        assert [(e.kind, e.publication_id) for e in only_mine] == [("created", mine.id)]
+        only_theirs = await store.events(workspace="theirs")
+        assert [e.kind for e in only_theirs] == ["created", "pause", "transition"]
+        assert {e.workspace for e in only_theirs} == {"theirs"}
+        everyone = await store.events()  # every workspace's, in one log
+        assert sorted(e.seq for e in everyone) == sorted(e.seq for e in [*only_mine, *only_theirs])
+        assert await store.events(publication_id=theirs.id, workspace="mine") == []
+
     async def test_subscribers_hear_about_new_work(self, store: Store) -> None:
         calls: list[int] = []
         unsubscribe = store.subscribe(lambda: calls.append(1))

@@ -43,6 +43,32 @@ async def test_follow_resumes_from_a_cursor_without_gaps(make_scheduler, platfor
     assert all(e.publication_id != first.id for e in later)
 
 
+async def test_a_scheduler_reads_only_its_workspace_s_events(make_scheduler, platform) -> None:
+    """Two tenants on one store: each one's events and follow() carry its own only."""
+    platform()
+    ours = await make_scheduler()
+    theirs = await make_scheduler(workspace="other", store=ours.store)
+    (mine,) = await ours.schedule(POST, account("a"), at=START)
+    await theirs.schedule(POST, account("a", workspace="other"), at=START)
+    await theirs.pause(actor="ann", reason="their crisis")
+    assert [(e.kind, e.publication_id) for e in await ours.events()] == [("created", mine.id)]
+    stop = asyncio.Event()
+    seen = []
+
+    async def consume() -> None:
+        async for event in ours.follow(stop=stop):
+            seen.append(event)
+            if event.kind == "receipt":
+                stop.set()
+
+    consumer = asyncio.create_task(consume())
+    await ours.run(until_idle=True)
+    await asyncio.wait_for(consumer, 5)
+    assert {e.workspace for e in seen} == {"default"}
+    assert {e.publication_id for e in seen} == {mine.id}
+    assert {e.workspace for e in await theirs.events()} == {"other"}
+
+
 def test_sync_scheduler_round_trip(tmp_path: Path, registry, platform) -> None:
     server = platform()
     clock = ManualClock(START)

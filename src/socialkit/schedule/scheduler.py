@@ -839,18 +839,20 @@ class AsyncScheduler:
         )
 
     async def events(self, *, since: int = 0, limit: int = 1000) -> builtins.list[Event]:
-        """Events after ``since`` from the durable log, at most ``limit`` of them."""
+        """Events after ``since`` from the durable log, at most ``limit`` of them: this
+        scheduler's workspace's only (another tenant's never reach its consumers)."""
         _check_cursor(since, limit)
         s = await self._s()
-        return await s.store.events(since=since, limit=limit)
+        return await s.store.events(since=since, limit=limit, workspace=self.workspace)
 
     async def follow(
         self, *, since: int = 0, stop: asyncio.Event | None = None
     ) -> AsyncIterator[Event]:
-        """Every event after ``since``, waiting for new ones (``async for``)."""
+        """Every event after ``since`` of this scheduler's workspace, waiting for new ones
+        (``async for``)."""
         _check_cursor(since, 1)
         s = await self._s()
-        async for event in follow_events(s.store, since=since, stop=stop):
+        async for event in follow_events(s.store, since=since, stop=stop, workspace=self.workspace):
             yield event
 
     async def metrics(

@@ -119,8 +119,10 @@ async def follow_events(
     batch: int = 500,
     poll: dt.timedelta = dt.timedelta(seconds=1),
     stop: asyncio.Event | None = None,
+    workspace: str | None = None,
 ) -> AsyncIterator[Event]:
-    """Every event after ``since``, forever (until ``stop``): the durable feed.
+    """Every event after ``since`` (of one ``workspace``, when given), forever (until
+    ``stop``): the durable feed.
 
     Waits for the store's change notifications (or ``poll``, in real time) when it has
     caught up. Keep
@@ -141,7 +143,7 @@ async def follow_events(
         cursor = since
         while stop is None or not stop.is_set():
             wake.clear()
-            found = await store.events(since=cursor, limit=batch)
+            found = await store.events(since=cursor, limit=batch, workspace=workspace)
             for event in found:
                 cursor = event.seq
                 yield event

@@ -468,11 +468,17 @@ class MemoryBase:
     # -- event log ------------------------------------------------------------------------
 
     async def events(
-        self, *, since: int = 0, limit: int = 1000, publication_id: str | None = None
+        self,
+        *,
+        since: int = 0,
+        limit: int = 1000,
+        publication_id: str | None = None,
+        workspace: str | None = None,
     ) -> list[Event]:
         with self._lock:
             return [
                 e
                 for e in self._events[since:]
-                if publication_id is None or e.publication_id == publication_id
+                if (publication_id is None or e.publication_id == publication_id)
+                and (workspace is None or e.workspace == workspace)
             ][:limit]

@@ -598,18 +598,20 @@ async def sequence_events(conn: Conn) -> None:
 
 
 async def events_since(
-    conn: Conn, since: int, limit: int, publication_id: str | None
+    conn: Conn, since: int, limit: int, publication_id: str | None, workspace: str | None = None
 ) -> list[Event]:
+    tenant = " AND workspace = %s" if workspace is not None else ""
+    tenant_params = (workspace,) if workspace is not None else ()
     if publication_id is None:
         cur = await conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
-            (since, limit),
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > %s{tenant} ORDER BY seq LIMIT %s",
+            (since, *tenant_params, limit),
         )
     else:
         cur = await conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE publication_id = %s AND seq > %s "
-            "ORDER BY seq LIMIT %s",
-            (publication_id, since, limit),
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE publication_id = %s AND seq > %s"
+            f"{tenant} ORDER BY seq LIMIT %s",
+            (publication_id, since, *tenant_params, limit),
         )
     return [event_from_db(v) for v in await cur.fetchall()]
 

@@ -595,17 +595,23 @@ def list_page(conn: sqlite3.Connection, q: PublicationQuery) -> Page:
 
 
 def events_since(
-    conn: sqlite3.Connection, since: int, limit: int, publication_id: str | None
+    conn: sqlite3.Connection,
+    since: int,
+    limit: int,
+    publication_id: str | None,
+    workspace: str | None = None,
 ) -> list[Event]:
+    tenant = " AND workspace = ?" if workspace is not None else ""
+    tenant_params = (workspace,) if workspace is not None else ()
     if publication_id is None:
         cur = conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (since, limit),
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?{tenant} ORDER BY seq LIMIT ?",
+            (since, *tenant_params, limit),
         )
     else:
         cur = conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE publication_id = ? AND seq > ? "
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE publication_id = ? AND seq > ?{tenant} "
             "ORDER BY seq LIMIT ?",
-            (publication_id, since, limit),
+            (publication_id, since, *tenant_params, limit),
         )
     return [event_from_db(v) for v in cur]

@@ -389,7 +389,13 @@ class Store(Protocol):
     # -- event log ------------------------------------------------------------------------
 
     async def events(
-        self, *, since: int = 0, limit: int = 1000, publication_id: str | None = None
+        self,
+        *,
+        since: int = 0,
+        limit: int = 1000,
+        publication_id: str | None = None,
+        workspace: str | None = None,
     ) -> list[Event]:
-        """Events with ``seq > since``, in order, at most ``limit``."""
+        """Events with ``seq > since``, in order, at most ``limit``; only one
+        publication's, or one workspace's (a tenant's), when given."""
         ...

@@ -744,10 +744,15 @@ class PostgresStore:
     # -- event log ------------------------------------------------------------------------
 
     async def events(
-        self, *, since: int = 0, limit: int = 1000, publication_id: str | None = None
+        self,
+        *,
+        since: int = 0,
+        limit: int = 1000,
+        publication_id: str | None = None,
+        workspace: str | None = None,
     ) -> list[Event]:
         async def read(c: Conn) -> list[Event]:
             await rows.sequence_events(c)
-            return await rows.events_since(c, since, limit, publication_id)
+            return await rows.events_since(c, since, limit, publication_id, workspace)
 
         return await self._run(read, transaction=False)

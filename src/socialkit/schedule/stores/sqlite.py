@@ -516,6 +516,13 @@ class SqliteStore:
     # -- event log ------------------------------------------------------------------------
 
     async def events(
-        self, *, since: int = 0, limit: int = 1000, publication_id: str | None = None
+        self,
+        *,
+        since: int = 0,
+        limit: int = 1000,
+        publication_id: str | None = None,
+        workspace: str | None = None,
     ) -> list[Event]:
-        return await self._read(lambda c: rows.events_since(c, since, limit, publication_id))
+        return await self._read(
+            lambda c: rows.events_since(c, since, limit, publication_id, workspace)
+        )
