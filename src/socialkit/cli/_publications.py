@@ -35,6 +35,7 @@ __all__ = [
     "kept_notes",
     "lasting_store",
     "local_time",
+    "next_attempt",
     "open_scheduler",
     "parse_when",
     "publication_line",
@@ -120,6 +121,38 @@ def lasting_store(url: str) -> str:
 
 def local_time(p: Publication) -> str:
     return f"{p.local_time:%Y-%m-%d %H:%M} {p.zone}"
+
+
+def next_attempt(p: Publication, now: dt.datetime) -> str | None:
+    """When the engine next takes up a ``retry_wait`` or ``unknown`` publication, in its
+    zone and in UTC: ``next attempt 2026-12-01 09:05:30 Asia/Tehran (2026-12-01
+    05:35:30 UTC), in 10 minutes``; ``None`` in the other states (their due time says it).
+    """
+    from socialkit.schedule.scheduler import _age
+    from socialkit.schedule.states import PublicationState as S
+    from socialkit.schedule.time.zones import resolve_zone
+
+    local = p.run_at.astimezone(resolve_zone(p.zone))
+    wait = p.run_at - now
+    soon = f"in {_age(wait)}" if wait > dt.timedelta(0) else "due now"
+    when = (
+        f"{local:%Y-%m-%d %H:%M:%S} {p.zone} ({p.run_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} "
+        f"UTC), {soon}"
+    )
+    if p.state == S.RETRY_WAIT:
+        if p.attention == "reauth":  # held until the account is connected again
+            return "next attempt once its account is reconnected (needs reauth)"
+        return f"next attempt {when}"
+    if p.state == S.UNKNOWN:
+        if p.attention is not None:
+            return (
+                f"not reconciled by the engine: a person decides (socialkit resolve {p.id} "
+                "--published POST_ID | --retry | --abandon)"
+            )
+        if p.lease_owner is not None:
+            return f"being reconciled now by {p.lease_owner}"
+        return f"reconciled {when}: the engine looks for the post before anything is sent again"
+    return None
 
 
 def publication_row(p: Publication) -> dict[str, Any]:

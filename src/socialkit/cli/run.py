@@ -37,6 +37,8 @@ class _Progress:
         self.plain = not sys.stdout.isatty()
         self.store = store
         self.next_due: dt.datetime | None = None
+        # Each publication's latest state in this run, to say when a waiting one goes next.
+        self.latest: dict[str, str] = {}
 
     def changed(self, change: StateChange) -> None:
         line = (
@@ -46,6 +48,7 @@ class _Progress:
         )
         with self.lock:
             self.counts[change.to_state.value] = self.counts.get(change.to_state.value, 0) + 1
+            self.latest[change.publication_id] = change.to_state.value
             self.recent = [*self.recent[-9:], line]
         if self.plain:
             sys.stdout.write(line + "\n")
@@ -88,6 +91,22 @@ def _next_due(scheduler: Scheduler) -> dt.datetime | None:
         return scheduler.next_due()
     except Exception:
         return None
+
+
+def _waiting_lines(scheduler: Scheduler, progress: _Progress) -> list[str]:
+    """After ``run --once``: when each publication this run left in ``retry_wait`` or
+    ``unknown`` is taken up again (``p1 acme: retry_wait, next attempt …``)."""
+    from socialkit.cli._publications import next_attempt
+
+    waiting = [pid for pid, st in progress.latest.items() if st in ("retry_wait", "unknown")]
+    lines = []
+    now = dt.datetime.now(dt.UTC)
+    for pid in waiting:
+        p = scheduler.get(pid)
+        upcoming = next_attempt(p, now)
+        if upcoming is not None:
+            lines.append(f"{p.id} {p.account_id}: {p.state.value}, {upcoming}")
+    return lines
 
 
 def _run_workers(count: int, *, once: bool) -> int:
@@ -186,6 +205,8 @@ def run_command(
     try:
         if once:
             stats = scheduler.run(until_idle=True)
+            for line in _waiting_lines(scheduler, progress):
+                sys.stdout.write(line + "\n")
             emit(
                 None,
                 as_json=False,

@@ -22,6 +22,7 @@ from socialkit.cli._publications import (
     default_actor,
     event_line,
     kept_notes,
+    next_attempt,
     open_scheduler,
     parse_when,
     publication_line,
@@ -236,6 +237,9 @@ def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> Non
         f"  revision {p.revision[:16]}  attempt {p.attempt}  sends {p.sends}  "
         f"failures {p.failures}  due {p.due_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
+    upcoming = next_attempt(p, dt.datetime.now(dt.UTC))
+    if upcoming is not None:  # retry_wait, unknown: when the engine takes it up again
+        lines.append(f"  {upcoming}")
     if p.post is not None:
         text = p.post.text
         if len(text) <= _SHOWN_TEXT:
@@ -258,6 +262,7 @@ def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> Non
     lines.append("history:")
     lines.extend(event_line(e) for e in p.history)
     data = publication_row(p) | {
+        "run_at": p.run_at.isoformat(),
         "history": [e.model_dump(mode="json") for e in p.history],
         "receipts": [r.model_dump(mode="json") for r in p.receipts],
         "problems": [x.model_dump(mode="json") for x in p.problems],
