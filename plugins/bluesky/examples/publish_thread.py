@@ -6,7 +6,8 @@
 Environment:
     BLUESKY_SERVICE       the PDS or entryway (default https://bsky.social)
     BLUESKY_HANDLE        the account's handle
-    BLUESKY_APP_PASSWORD  an app password (Settings -> Privacy and security -> App passwords)
+    BLUESKY_APP_PASSWORD  an app password (Settings -> Privacy and security -> App passwords);
+                          kept in the secrets file, so later runs may leave it out
     BLUESKY_SECRETS       the secrets file that keeps the session between runs, so a second
                           run does not log in again (default .socialkit/bluesky-secrets.json)
 
@@ -61,11 +62,17 @@ async def main(delete: bool) -> int:
         settings={"service": service},
     )
     # The secrets file holds the app password and, after the first run, the session.
+    # An app password given in the environment replaces the stored one (a new one, or
+    # another account's): a stale one would only be refused at login.
     credentials = socialkit.FileCredentialProvider(secrets_file)
     stored = await credentials.load(account)
-    if stored.get("app_password") is None:
-        stored = stored.with_values(app_password=os.environ["BLUESKY_APP_PASSWORD"])
+    given = os.environ.get("BLUESKY_APP_PASSWORD")
+    if given and given != stored.get("app_password"):
+        stored = stored.with_values(app_password=given)
         await credentials.save(account, stored)
+    elif stored.get("app_password") is None:
+        print(f"set BLUESKY_APP_PASSWORD (no app password in {secrets_file})", file=sys.stderr)
+        return 2
 
     image = socialkit.Media.from_bytes(
         gradient_png(), alt_text="A gradient from blue to orange, the campaign's colours"
