@@ -90,7 +90,7 @@ async def test_wrong_app_password_needs_a_person(lab) -> None:
     message = str(caught.value)
     assert "alice.test" in message
     assert "Invalid identifier or password" in message
-    assert "app password" in message
+    assert "app password (Settings → Privacy and security → App passwords)" in message
     assert "wrong-pass-word-here" not in message
 
 

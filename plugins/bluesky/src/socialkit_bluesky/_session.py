@@ -170,7 +170,8 @@ async def create_session(xrpc: XrpcClient, account: Account, credentials: Creden
         if exc.status_code is not None and exc.status_code < 500:
             raise NeedsReauth(
                 f"Bluesky refused to log in {identifier!r} on {xrpc.service}: {exc.message}. "
-                "Check the handle and create a new app password (Settings → App passwords)",
+                "Check the handle and create a new app password "
+                "(Settings → Privacy and security → App passwords)",
                 status_code=exc.status_code,
                 platform_code=exc.platform_code,
             ) from None
