@@ -179,3 +179,18 @@ def test_the_overflow_point_never_splits_an_emoji_sequence() -> None:
     m = measure(text, rules.LINKEDIN)
     assert (m.length, m.overflow_at) == (3004, 2997)
     assert measure(text[: m.overflow_at], rules.LINKEDIN).fits
+
+
+def test_x_overflow_inside_a_cluster_is_not_moved_by_normalising_later_text() -> None:
+    # X counts code points, so the limit can fall inside a Devanagari conjunct (क्षि is
+    # four code points of weight 1, PLATFORMS.md: 0-4351 weigh 100). NFC shortens the
+    # decomposed "é" of "café" further on; the offset was shifted by that difference
+    # and pointed one character too far, where the text no longer fits.
+    text = "a" + "क्षि" * 70 + " cafe\u0301"
+    m = measure(text, rules.X)
+    assert (m.length, m.fits, m.overflow_at) == (286, False, 280)
+    assert measure(text[:280], rules.X).fits
+    assert not measure(text[:281], rules.X).fits
+    # ज़ (U+095B) grows under NFC: the offset must not move back either
+    grows = "a" + "क्षि" * 70 + " \u095b"
+    assert measure(grows, rules.X).overflow_at == 280

@@ -96,3 +96,47 @@ def test_x_entities_never_overlap_and_urls_count_23(text: str) -> None:
         return
     difference = measure(text, plain).length - measure(text, rules.X_V2).length
     assert difference == sum(measure(url, plain).length - 23 for _, _, _, url in urls)
+
+
+_PIECES = st.sampled_from(
+    [
+        "hello",
+        " ",
+        "\n",
+        "(https://example.com/a_(b))",
+        "https://example.com/path?x=1,",
+        "example.com.",
+        "@alice@mastodon.social",
+        "#شبکه‌های_اجتماعی",
+        "$TSLA",
+        "😀",
+        "👍🏽",
+        "1️⃣",
+        "🏳️‍🌈",
+        "e\u0301",
+        "क्षि",
+        "\u095b",
+        "日本語。",
+        "한국어",
+    ]
+)
+_SMALL_RULES = [
+    rules.X.with_limit(30),
+    rules.MASTODON.with_limit(30),
+    rules.BLUESKY.with_limit(30),
+    rules.BLUESKY.with_limit(300, max_bytes=40),
+    rules.THREADS.with_limit(30),
+    rules.TELEGRAM.with_limit(30),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=30).map("".join), st.sampled_from(_SMALL_RULES))
+def test_the_text_fits_up_to_the_overflow_point_on_every_rule(
+    text: str, rule: rules.TextRule
+) -> None:
+    # URLs and remote mentions that count as fixed widths, emoji as bytes (Threads),
+    # NFC (X): whatever the rule, the text up to overflow_at fits.
+    m = measure(text, rule)
+    if m.overflow_at is not None:
+        assert measure(text[: m.overflow_at], rule).fits

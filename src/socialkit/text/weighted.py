@@ -169,14 +169,22 @@ def _original_offset(original: str, normalized: str, offset: int) -> int:
     """Map an offset in the NFC form back to the text as given.
 
     Normalisation stays inside grapheme clusters, so the clusters are normalised one by
-    one and their boundaries line up; where they do not, the offset is shifted by the
-    length difference, as twitter-text itself does.
+    one and their boundaries line up. An offset inside a cluster (X counts code points:
+    a Devanagari conjunct, a variation selector after a link) keeps its place in a
+    cluster that normalising leaves alone, and moves to the start of one it changes.
+    Where the clusters do not line up, the offset is shifted by the length difference,
+    as twitter-text itself does.
     """
     position_original = position_normalized = 0
     for cluster in graphemes(original):
         if position_normalized >= offset:
             break
-        position_normalized += len(unicodedata.normalize("NFC", cluster))
+        composed = unicodedata.normalize("NFC", cluster)
+        if position_normalized + len(composed) > offset:  # the offset is inside it
+            if composed == cluster:
+                return position_original + offset - position_normalized
+            return position_original
+        position_normalized += len(composed)
         position_original += len(cluster)
     if position_normalized == offset:
         return position_original
