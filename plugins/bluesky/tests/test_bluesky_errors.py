@@ -226,3 +226,23 @@ def test_a_429_with_an_unreadable_reset_is_still_rate_limited(reset: str) -> Non
     error = error_for_response(response, "com.atproto.repo.createRecord", write=True, now=NOW)
     assert isinstance(error, socialkit.RateLimited)
     assert error.reset_at is None
+
+
+@pytest.mark.parametrize(
+    ("write", "expected"), [(True, socialkit.UnknownOutcome), (False, socialkit.Transient)]
+)
+async def test_a_2xx_that_is_not_json_is_unknown_only_for_a_write(
+    write: bool, expected: type[Exception]
+) -> None:
+    # A captive portal or a broken proxy answering 200 with HTML: a read or an upload
+    # changed nothing on the repository, so it is worth retrying, not a person's decision.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>sign in to the wifi</html>")
+
+    ctx = _context(httpx.MockTransport(handler), [])
+    with pytest.raises(expected, match="not JSON") as caught:
+        await XrpcClient(ctx, "https://pds.example").procedure(
+            "com.atproto.repo.uploadBlob", content=b"png", content_type="image/png", write=write
+        )
+    assert type(caught.value) is expected
+    await ctx.http.aclose()

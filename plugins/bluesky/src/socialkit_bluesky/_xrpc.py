@@ -17,6 +17,8 @@ read/write timeout or broken connection             ``UnknownOutcome`` on a writ
 other 5xx                                           ``UnknownOutcome`` on a write; ``Transient``
                                                     otherwise
 any other 4xx (``InvalidRequest`` …)                ``Rejected`` with the server's message
+a 2xx whose body is not JSON (a proxy's page)       ``UnknownOutcome`` on a write; ``Transient``
+                                                    otherwise
 ==================================================  ==========================================
 
 Every response's ``RateLimit-*`` headers (no ``X-`` prefix on atproto) are reported through
@@ -269,9 +271,12 @@ class XrpcClient:
             try:
                 data = response.json()
             except ValueError:
-                raise UnknownOutcome(
+                what = (
                     f"Bluesky {nsid} answered {response.status_code} with a body that is not JSON"
-                ) from None
+                )
+                if write:
+                    raise UnknownOutcome(what + "; the write may have happened") from None
+                raise Transient(what) from None
             return data if isinstance(data, dict) else {"value": data}
         raise error_for_response(response, nsid, write=write, now=self.ctx.now())
 
