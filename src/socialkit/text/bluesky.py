@@ -139,8 +139,9 @@ class FacetResult:
     Attributes:
         facets: ``app.bsky.richtext.facet`` objects (link and tag features), as dicts
             ready for the record, sorted by ``byteStart``.
-        mentions: mentions waiting for a DID; turn each into a facet with
-            :func:`facet_for_mention` once resolved (drop it if the handle does not resolve).
+        mentions: mentions waiting for a DID; :meth:`with_mentions` adds a facet for each
+            one resolved (``socialkit.text.bluesky.facet_for_mention`` makes one facet) and
+            drops those that do not resolve.
     """
 
     facets: tuple[dict[str, Any], ...]
