@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -516,3 +516,70 @@ async def test_facet_byte_ranges_after_emoji_and_accents(lab) -> None:
             {"$type": "app.bsky.richtext.facet#link", "uri": "https://exämple.com/ß?q=é"},
         ),
     ]  # @nobody.test does not resolve: plain text
+
+
+class AnswersCreateRecordWith(httpx.AsyncBaseTransport):
+    """Answers createRecord with a chosen status, after or instead of writing the record."""
+
+    def __init__(self, pds: FakePds, status: int, *, writes: bool, **headers: str) -> None:
+        self.inner = httpx.MockTransport(pds.handler)
+        self.status, self.writes, self.headers = status, writes, headers
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/com.atproto.repo.createRecord"):
+            return await self.inner.handle_async_request(request)
+        if self.writes:
+            await self.inner.handle_async_request(request)
+        return httpx.Response(
+            self.status,
+            json={"error": "UpstreamFailure", "message": "upstream went away"},
+            headers={k.replace("_", "-"): v for k, v in self.headers.items()},
+        )
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_a_5xx_after_sending_is_an_unknown_outcome_when_nothing_was_written(
+    lab_factory, status: int
+) -> None:
+    lab = lab_factory()
+    lab.http = httpx.AsyncClient(transport=AnswersCreateRecordWith(lab.pds, status, writes=False))
+    with pytest.raises(socialkit.UnknownOutcome, match=f"{status} UpstreamFailure") as caught:
+        await lab.platform.publish(lab.draft(socialkit.Post(text="maybe")), await lab.context())
+    assert caught.value.status_code == status
+    assert lab.pds.posts() == []
+    await lab.http.aclose()
+
+
+async def test_a_5xx_after_the_record_was_written_returns_the_record(lab_factory) -> None:
+    lab = lab_factory()
+    lab.http = httpx.AsyncClient(transport=AnswersCreateRecordWith(lab.pds, 502, writes=True))
+    receipt = await lab.platform.publish(
+        lab.draft(socialkit.Post(text="written anyway")), await lab.context()
+    )
+    [only] = lab.pds.posts()
+    assert receipt.ref.id == only["uri"]
+    await lab.http.aclose()
+
+
+async def test_a_429_on_create_record_is_rate_limited_and_reported(lab_factory) -> None:
+    lab = lab_factory()
+    lab.http = httpx.AsyncClient(
+        transport=AnswersCreateRecordWith(
+            lab.pds,
+            429,
+            writes=False,
+            ratelimit_limit="5000",
+            ratelimit_remaining="0",
+            ratelimit_reset="1777887000",
+            retry_after="120",
+        )
+    )
+    with pytest.raises(socialkit.RateLimited) as caught:
+        await lab.platform.publish(lab.draft(socialkit.Post(text="later")), await lab.context())
+    assert caught.value.retry_after == 120
+    assert caught.value.reset_at == datetime.fromtimestamp(1777887000, UTC)
+    assert lab.rate_limits[-1] == socialkit.RateLimitReport(
+        remaining=0, reset_at=datetime.fromtimestamp(1777887000, UTC), limit=5000
+    )
+    assert lab.pds.posts() == []
+    await lab.http.aclose()
