@@ -195,3 +195,33 @@ async def test_a_handle_in_another_case_or_with_an_at_sign_is_the_same_account(l
     lab.account = lab.account.model_copy(update={"handle": "@Alice.Test"})
     await lab.platform.verify_account(await lab.context())
     assert count(lab, "com.atproto.server.createSession") == 1
+
+
+async def test_no_password_or_token_in_logs_reprs_or_errors(lab, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    ctx = await lab.context()
+    receipt = await lab.platform.publish(lab.draft(socialkit.Post(text="hi @alice.test")), ctx)
+    stored = await lab.provider.load(lab.account)
+    secrets = [stored.get(key) for key in ("app_password", "access_jwt", "refresh_jwt")]
+    assert all(secrets)
+    # A token the server refuses, then a password it refuses: the errors on the way.
+    errors: list[Exception] = []
+    session = Session.from_credentials(stored)
+    assert session is not None
+    lab.pds._tokens[session.access_jwt].expires_at = lab.clock.now
+    with pytest.raises(socialkit.AuthExpired) as expired:
+        await lab.platform.verify_account(await lab.context())
+    errors.append(expired.value)
+    lab.pds.revoke_app_password(lab.owner.did)
+    with pytest.raises(socialkit.NeedsReauth) as reauth:
+        await lab.platform.refresh_credentials(await lab.context())
+    errors.append(reauth.value)
+    shown = [record.getMessage() for record in caplog.records]
+    assert any("createRecord" in text for text in shown)  # httpx logged the requests
+    shown += [repr(x) for x in (ctx, stored, session, receipt, lab.platform, *errors)]
+    shown += [str(x) for x in (stored, *errors)]
+    shown += [repr(x.details) for x in errors if isinstance(x, socialkit.PlatformError)]
+    for secret in secrets:
+        assert not [text for text in shown if secret in text]
