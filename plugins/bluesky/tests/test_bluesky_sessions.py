@@ -164,7 +164,7 @@ async def _bobs_account(lab) -> socialkit.Account:
     return bob
 
 
-async def test_a_stored_session_of_another_handle_is_not_used(lab) -> None:
+async def test_a_stored_session_of_another_handle_is_not_used(lab, caplog) -> None:
     bob = await _bobs_account(lab)
     identity = await lab.platform.verify_account(await lab.context())
     assert identity.platform_account_id == bob.did
@@ -177,6 +177,11 @@ async def test_a_stored_session_of_another_handle_is_not_used(lab) -> None:
     # Alice's refresh token is not used to make Bob's session: a fresh login with his password.
     assert count(lab, "com.atproto.server.refreshSession") == 0
     assert count(lab, "com.atproto.server.createSession") == 2
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning == (
+        f"bluesky: account 'acme-bsky' is bob.test, but its stored session is alice.test "
+        f"({lab.owner.did}); logging in again with the app password"
+    )
 
 
 async def test_a_stored_session_of_another_did_is_not_used(lab) -> None:

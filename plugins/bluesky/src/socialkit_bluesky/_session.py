@@ -221,6 +221,16 @@ async def ensure_session(ctx: Context, xrpc: XrpcClient) -> Session:
         session = _usable_session(credentials, ctx)
         if session is not None:
             return session
+        stored = Session.from_credentials(credentials)
+        if stored is not None and not stored.belongs_to(ctx.account, credentials):
+            ctx.logger.warning(
+                "bluesky: account %r is %s, but its stored session is %s (%s); "
+                "logging in again with the app password",
+                ctx.account.id,
+                ctx.account.platform_account_id or ctx.account.handle,
+                stored.handle or "another account's",
+                stored.did,
+            )
         session = await renew_session(xrpc, ctx.account, credentials)
         await ctx.save_credentials(session.store_in(credentials))
         return session
