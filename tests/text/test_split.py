@@ -184,3 +184,16 @@ def test_the_rest_that_fits_is_the_last_part_whole() -> None:
     numbered = split("word " * 70 + "last words here", rules.X, numbering=" {i}/{n}")
     assert len(numbered) == 2
     assert numbered[-1].endswith("word last words here 2/2")
+
+
+def test_a_word_too_long_for_a_part_fills_the_part_before_it() -> None:
+    # Chinese is written without spaces: the run after "New:" cannot fit one post (X
+    # weighs CJK 2, PLATFORMS.md), so it is cut between characters anyway. Cutting
+    # before it too left "New:" alone in a part: three posts where two hold its 405.
+    text = "New: " + "我们今天发布了新产品" * 20
+    parts = split(text, rules.X)
+    assert [measure(part, rules.X).length for part in parts] == [279, 126]
+    assert parts[0].startswith("New: 我们")
+    assert "".join(parts) == text  # cut between two characters: nothing dropped
+    # a word that fits a part of its own still moves whole to the next part
+    assert split("aaaa " + "b" * 38, rules.X.with_limit(40)) == ["aaaa", "b" * 38]

@@ -6,7 +6,8 @@ Where a part ends, in order of preference:
    line break), when that keeps the part at least half as full as it could be;
 2. between words (at whitespace);
 3. between two user-perceived characters (scripts written without spaces, words longer
-   than a part).
+   than a part). A word too long for a part of its own starts right after the words
+   before it, filling their part, rather than in a part of its own.
 
 What is left once it fits is the last part, whole: a text that does not end in a full
 stop does not leave its last word to a part of its own.
@@ -62,7 +63,8 @@ class _Cuts:
         for _, start, end, _ in raw_entities(text, rule.entities):
             blocked.update(range(start + 1, end))
         self.allowed = [b for b in self.bounds[1:] if b not in blocked]
-        self.words = {m.start() for m in _SPACE.finditer(text) if m.start() not in blocked}
+        self.word_starts = [m.start() for m in _SPACE.finditer(text) if m.start() not in blocked]
+        self.words = set(self.word_starts)
         self.sentences = {m.end() for m in _SENTENCE_END.finditer(text) if m.end() not in blocked}
 
     def trim(self, start: int, end: int) -> tuple[int, int]:
@@ -77,6 +79,11 @@ class _Cuts:
             index -= 1
             end = bounds[index]
         return start, end
+
+    def word_end(self, offset: int) -> int:
+        """Where the word holding ``offset`` ends: the next whitespace, or the text's end."""
+        index = bisect.bisect_left(self.word_starts, offset)
+        return self.word_starts[index] if index < len(self.word_starts) else len(self.text)
 
     def piece(self, start: int, end: int) -> str:
         first, last = self.trim(start, end)
@@ -151,6 +158,16 @@ def _split(text: str, rule: TextRule, suffix: str, warning: str) -> list[str]:
             sentence = [c for c in window if c in cuts.sentences and c >= enough]
             word = [c for c in window if c in cuts.words]
             cut = sentence[-1] if sentence else word[-1] if word else farthest
+            # A word that cannot fit a part on its own is cut between characters anyway
+            # (CJK written without spaces, a long word): cutting before it too would
+            # leave this part nearly empty ("New:") and add one to the thread.
+            if (
+                not sentence
+                and word
+                and cut != farthest
+                and not _fits(cuts, cut, cuts.word_end(farthest), suffix, rule, warning)
+            ):
+                cut = farthest
         piece = cuts.piece(start, cut)
         if piece:
             parts.append(piece)
