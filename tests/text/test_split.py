@@ -197,3 +197,27 @@ def test_a_word_too_long_for_a_part_fills_the_part_before_it() -> None:
     assert "".join(parts) == text  # cut between two characters: nothing dropped
     # a word that fits a part of its own still moves whole to the next part
     assert split("aaaa " + "b" * 38, rules.X.with_limit(40)) == ["aaaa", "b" * 38]
+
+
+def test_a_content_warning_that_leaves_no_room_does_not_shred_the_text() -> None:
+    # Mastodon counts the warning in every status (PLATFORMS.md): one of 600 graphemes
+    # leaves no room, and every cut failed, so the text became 540 one-letter parts
+    # (validate said "a thread of 540 parts" and listed 540 errors). Returned whole,
+    # validation reports it once.
+    text = "hello world, this is long enough " * 20
+    assert split(text, rules.MASTODON, content_warning="x" * 600) == [text]
+    assert split(text, rules.MASTODON, content_warning="x" * 500) == [text]
+    parts = split(text, rules.MASTODON, content_warning="x" * 480)
+    assert all(measure(p, rules.MASTODON, content_warning="x" * 480).fits for p in parts)
+
+
+def test_a_numbering_wider_than_the_limit_is_an_error_naming_it() -> None:
+    # It made a part of every character: ['h (1 of 50 parts)', 'e (2 of 50 parts)', ...]
+    with pytest.raises(
+        ValueError,
+        match=r"numbering ' \(\{i\} of \{n\} parts\)' leaves no room for text: "
+        r"' \(9 of 9 parts\)' is 15 of the limit 10 weighted on x",
+    ):
+        split("hello world " * 5, rules.X.with_limit(10), numbering=" ({i} of {n} parts)")
+    with pytest.raises(ValueError, match=r"' 99/99' with the content warning is 501 of the limit"):
+        split("hello world " * 50, rules.MASTODON, numbering=" {i}/{n}", content_warning="x" * 495)

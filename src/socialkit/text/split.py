@@ -193,13 +193,17 @@ def split(
         content_warning: the content warning every part carries, where the rule counts it
             toward the limit (Mastodon counts ``spoiler_text`` in each status, and an
             adapter repeats the warning on each part of a thread); every part is
-            shortened to leave it room.
+            shortened to leave it room. A warning that leaves no room at all makes no
+            part fit, wherever the cuts are: the text is returned whole, for validation
+            to report.
 
     Returns:
         The parts, in order (one part, the text itself, when it fits).
 
     Raises:
-        ValueError: ``numbering`` is not a format string with only ``{i}`` and ``{n}``.
+        ValueError: ``numbering`` is not a format string with only ``{i}`` and ``{n}``,
+            or the numbering (with the content warning, where it counts) leaves no room
+            for text within the limit.
         TypeError: ``text``, ``numbering`` or ``content_warning`` is not a string, or
             ``rule`` is not a :class:`~socialkit.text.rules.TextRule`.
     """
@@ -212,17 +216,33 @@ def split(
     warning = content_warning or ""
     if not text.strip() or _within_limits(measure(text, rule, content_warning=warning)):
         return [text]
+    if not _leaves_room("", rule, warning):
+        # Cutting would make a part of every character, none of them fitting.
+        return [text]
     if numbering is None:
         return _split(text, rule, "", warning)
     widest = 9
     while True:
-        parts = _split(text, rule, numbering.format(i=widest, n=widest), warning)
+        suffix = numbering.format(i=widest, n=widest)
+        if not _leaves_room(suffix, rule, warning):
+            with_warning = " with the content warning" if rule.content_warning_counts else ""
+            m = measure(suffix, rule, content_warning=warning)
+            raise ValueError(
+                f"numbering {numbering!r} leaves no room for text: {suffix!r}{with_warning} "
+                f"is {m.length} of the limit {m.limit} {m.counting.value} on {m.rule}"
+            )
+        parts = _split(text, rule, suffix, warning)
         if len(parts) == 1:  # one unit too long to split: nothing to number
             return _split(text, rule, "", warning)
         if len(parts) <= widest:
             count = len(parts)
             return [part + numbering.format(i=i, n=count) for i, part in enumerate(parts, 1)]
         widest = widest * 10 + 9
+
+
+def _leaves_room(suffix: str, rule: TextRule, warning: str) -> bool:
+    """Whether a part of one character fits beside ``suffix`` and the content warning."""
+    return _within_limits(measure("x" + suffix, rule, content_warning=warning))
 
 
 def _check_numbering(numbering: str) -> None:
