@@ -103,3 +103,12 @@ def test_with_limit_keeps_everything_else() -> None:
         exclude={"limit", "url_length"}
     )
     assert rules.X.with_limit(140).weights == rules.X.weights
+
+
+def test_a_misspelt_rule_name_gets_the_closest_one() -> None:
+    with pytest.raises(
+        ValueError, match=r"'mastadon'.*\(also: bsky, .*twitter.*did you mean 'mastodon'\?$"
+    ):
+        rule_for("mastadon")
+    with pytest.raises(ValueError, match=r"did you mean 'twitter'\?$"):
+        rule_for("twiter")

@@ -193,7 +193,8 @@ def rule_for(name: str) -> TextRule:
     """The built-in rule called ``name`` (case-insensitive; ``twitter`` is ``x``).
 
     Raises:
-        ValueError: no rule has that name; the message lists the known ones.
+        ValueError: no rule has that name; the message lists the known ones and the
+            closest, if one is close (``mastadon``: did you mean ``mastodon``?).
         TypeError: ``name`` is not a string.
     """
     if not isinstance(name, str):
@@ -201,6 +202,13 @@ def rule_for(name: str) -> TextRule:
     key = name.strip().lower()
     rule = RULES.get(ALIASES.get(key, key))
     if rule is None:
+        import difflib
+
         known = ", ".join(sorted(RULES))
-        raise ValueError(f"no text rule named {name!r}; known rules: {known}")
+        others = ", ".join(sorted(ALIASES))
+        close = difflib.get_close_matches(key, [*RULES, *ALIASES], n=1)
+        guess = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"no text rule named {name!r}; known rules: {known} (also: {others}){guess}"
+        )
     return rule
