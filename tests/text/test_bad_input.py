@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 from socialkit.text import (
     EntityRules,
+    add_utm,
+    add_utm_to_url,
     bluesky_facets,
     extract_entities,
     measure,
@@ -112,3 +114,12 @@ def test_a_misspelt_rule_name_gets_the_closest_one() -> None:
         rule_for("mastadon")
     with pytest.raises(ValueError, match=r"did you mean 'twitter'\?$"):
         rule_for("twiter")
+
+
+def test_utm_tagging_names_text_or_url_that_is_not_a_string() -> None:
+    # add_utm(None, ...) said "argument of type 'NoneType' is not iterable", and
+    # add_utm_to_url(None, ...) "Cannot mix str and non-str arguments".
+    with pytest.raises(TypeError, match=r"^text: must be a str, got None"):
+        add_utm(None, {"utm_source": "x"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^url: must be a str, got None"):
+        add_utm_to_url(None, {"utm_source": "x"})  # type: ignore[arg-type]

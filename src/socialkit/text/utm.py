@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from socialkit.text._checks import check_text
 from socialkit.text.twitter import extract_urls
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def add_utm_to_url(url: str, params: Mapping[str, str]) -> str:
         >>> add_utm_to_url("https://example.com/a?x=1#top", {"utm_source": "x"})
         'https://example.com/a?x=1&utm_source=x#top'
     """
+    check_text(url, "url")
     if not params:
         return url
     parts = urlsplit(url)
@@ -48,6 +50,7 @@ def add_utm(text: str, params: Mapping[str, str]) -> str:
     the full stop. Links written without a scheme are left alone: several platforms do
     not link them, and a query string would make them read as links.
     """
+    check_text(text)
     if not params or "://" not in text:
         return text
     pieces: list[str] = []
