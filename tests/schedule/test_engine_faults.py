@@ -8,11 +8,13 @@ the platform, not in the engine's own bookkeeping.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from socialkit.errors import (
     AuthExpired,
+    InvalidPost,
     NeedsReauth,
     RateLimited,
     Rejected,
@@ -24,6 +26,7 @@ from socialkit.models.content import Post, ThreadPart
 from socialkit.models.receipt import PostRef, Receipt
 from socialkit.platforms.capabilities import Idempotency
 from socialkit.platforms.credentials import MemoryCredentialProvider
+from socialkit.schedule.scheduler import ScheduleRequest
 from socialkit.schedule.states import PublicationState as S
 from tests.schedule.conftest import START, account
 
@@ -378,18 +381,56 @@ async def test_rejected_fails_with_the_platforms_reason(make_scheduler, platform
     assert len(server.calls) == 1
 
 
-async def test_invalid_posts_fail_before_sending(make_scheduler, platform) -> None:
-    server = platform(threads=False, limit=10)
-    scheduler, pub = await one(make_scheduler)
+async def test_an_invalid_post_is_refused_when_scheduled(make_scheduler, platform) -> None:
+    platform(threads=False, limit=10)
+    scheduler = await make_scheduler()
+    with pytest.raises(InvalidPost, match=r"post for acme is invalid: .*10") as refused:
+        await scheduler.schedule(Post(text="x" * 40), account(), at=START)
+    assert [(x.code, x.limit, x.value) for x in refused.value.problems] == [
+        ("text.too_long", 10, 40)
+    ]
+    with pytest.raises(InvalidPost, match=r"requests\[1\]: post for acme"):
+        await scheduler.schedule_many(
+            [
+                ScheduleRequest(post=POST, accounts="acme", at=START),
+                ScheduleRequest(post=Post(text="y" * 40), accounts="acme", at=START),
+            ]
+        )
+    with pytest.raises(InvalidPost):
+        await scheduler.recur(Post(text="z" * 40), account(), rrule="FREQ=DAILY", tz="UTC")
+    assert await scheduler.rules() == []
+    assert [p.revision for p in (await scheduler.list()).items] == []
+
+
+async def test_a_post_invalid_for_the_account_s_resolved_limits_fails_before_sending(
+    make_scheduler, registry
+) -> None:
+    """An adapter that resolves limits per account (a Mastodon server's own): the post is
+    checked when it is sent, against what the server says, and nothing is sent."""
+    from tests.schedule.fakes import make_platform
+
+    base = make_platform("narrow", threads=False, limit=500)
+    narrow = base.capabilities.model_copy(
+        update={"text": base.capabilities.text.with_limit(10, name="narrow")}
+    )
+
+    class Narrow(base):  # type: ignore[misc, valid-type]
+        async def resolve_capabilities(self, ctx: Any) -> Any:
+            return narrow
+
+    registry.register(Narrow)
+    scheduler = await make_scheduler()
+    (fits,) = await scheduler.schedule(POST, account(platform="narrow"), at=START)
+    (long,) = await scheduler.schedule(Post(text="x" * 40), account(platform="narrow"), at=START)
     await scheduler.run(until_idle=True)
-    p = await scheduler.get(pub.id)
-    assert p.state == S.PUBLISHED  # "Launch day" fits in 10
-    (long,) = await scheduler.schedule(Post(text="x" * 40), account(), at=START)
-    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(fits.id)).state == S.PUBLISHED  # "Launch day" fits in 10
     p = await scheduler.get(long.id)
     assert p.state == S.FAILED
     assert [(x.code, x.limit, x.value) for x in p.problems] == [("text.too_long", 10, 40)]
-    assert len(server.calls) == 1
+    assert [c["publication"] for c in base.server.calls] == [fits.id]
+    # Once the worker resolved them, this process checks new posts against them too.
+    with pytest.raises(InvalidPost):
+        await scheduler.schedule(Post(text="w" * 40), account(platform="narrow"), at=START)
 
 
 # -- threads --------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from socialkit.errors import ConfigError, StoreError
+from socialkit.errors import ConfigError, InvalidPost, StoreError
 from socialkit.models.account import Account
 from socialkit.schedule.approval import OnRequest
 from socialkit.schedule.engine import actions
@@ -283,6 +283,10 @@ class AsyncScheduler:
                 grace period).
             ConfigError: no account, an account given twice, or one of another workspace.
             StoreError: an account id that is not stored in this workspace.
+            InvalidPost: the post breaks an account's platform limits (every problem is
+                in ``problems``); nothing is stored. See :meth:`Services.check_post
+                <socialkit.schedule.engine.services.Services.check_post>` for which
+                limits are known before the post is sent.
         """
         _check_tz(tz)
         _check_grace(grace)
@@ -344,6 +348,12 @@ class AsyncScheduler:
                     except ValueError as exc:
                         raise ValueError(f"requests[{index}].at: {exc}") from None
                     campaign = request.campaign or post.campaign
+                    try:
+                        s.check_post(revision, post, target, campaign)
+                    except InvalidPost as exc:
+                        raise InvalidPost(
+                            exc.problems, subject=f"requests[{index}]: post for {target.id}"
+                        ) from None
                     required = self.approval.approvals_required(
                         post, target, campaign=campaign, requested=needs_approval
                     )
@@ -456,10 +466,13 @@ class AsyncScheduler:
     ) -> builtins.list[Publication]:
         s = await self._s()
         now = s.clock.now()
-        revision = await s.store_revision(post)
         campaign = campaign or post.campaign
         grace_s = _grace(grace, self.config)
         late = self.config.publish_late if publish_late is None else publish_late
+        revision = s.revision_of(post)
+        for account in targets:  # every target before anything is stored
+            s.check_post(revision, post, account, campaign)
+        await s.store_revision(post)
         items = []
         for account in targets:
             occurrence: Occurrence = when(account)
@@ -538,7 +551,10 @@ class AsyncScheduler:
             zone: Recurrence(rrule=rrule, tz=zone, start=_local_start(start, zone, now))
             for zone in by_zone
         }
-        revision = await s.store_revision(post)
+        revision = s.revision_of(post)
+        for account in targets:
+            s.check_post(revision, post, account, campaign or post.campaign)
+        await s.store_revision(post)
         rules = []
         for zone, group in by_zone.items():
             recurrence = recurrences[zone]
@@ -607,7 +623,9 @@ class AsyncScheduler:
                     now.astimezone(target.zone).replace(tzinfo=None, microsecond=0),
                     target.timezone,
                 )
-        revision = await s.store_revision(post)
+        revision = s.revision_of(post)
+        s.check_post(revision, post, target, campaign or post.campaign)
+        await s.store_revision(post)
         rule = Rule(
             id=new_id("r"),
             workspace=self.workspace,
@@ -670,10 +688,17 @@ class AsyncScheduler:
         )
 
     async def edit(self, publication_id: str, post: Post, *, actor: str = "api") -> Publication:
-        """Replace the content (a new revision; approval again when the policy says so)."""
-        return await actions.edit(
-            await self._own(publication_id), publication_id, post, actor=actor, policy=self.approval
-        )
+        """Replace the content (a new revision; approval again when the policy says so).
+
+        Raises:
+            InvalidPost: the new content breaks the account's platform limits (as for
+                :meth:`schedule`); nothing changes.
+        """
+        s = await self._s()
+        current = self._in_workspace(await s.store.get(publication_id, history=False))
+        account = await s.account(current.workspace, current.account_id)
+        s.check_post(s.revision_of(post), post, account, current.campaign)
+        return await actions.edit(s, publication_id, post, actor=actor, policy=self.approval)
 
     async def cancel(
         self, publication_id: str, *, actor: str = "api", reason: str | None = None

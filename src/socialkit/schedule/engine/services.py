@@ -243,6 +243,33 @@ class Services:
         self._draft_json[id(draft)] = (draft, text)
         return text
 
+    def check_post(self, revision: str, post: Post, account: Account, campaign: str | None) -> None:
+        """Refuse ``post`` for ``account`` before anything is stored when it breaks the
+        platform's limits (:class:`~socialkit.errors.InvalidPost`, every problem named).
+
+        Checked against the capabilities this process resolved for the account, or the
+        platform's declared ones when its adapter does not resolve them per account.
+        Otherwise (a Mastodon server's own limits, not looked up yet; a platform whose
+        plugin is installed only where the workers run) it is checked when it is sent,
+        as every publication is.
+        """
+        from socialkit.errors import InvalidPost, UnknownPlatform
+        from socialkit.models.problems import has_errors
+        from socialkit.platforms.base import Platform
+
+        try:
+            platform = self.registry.platform(account.platform)
+        except UnknownPlatform:
+            return
+        capabilities = self._capabilities.get((account.workspace, account.id))
+        if capabilities is None:
+            if type(platform).resolve_capabilities is not Platform.resolve_capabilities:
+                return
+            capabilities = platform.capabilities
+        _, problems = self.render(revision, post, account.platform, capabilities, campaign)
+        if has_errors(problems):
+            raise InvalidPost(problems, subject=f"post for {account.id}")
+
     def render(
         self,
         revision: str,
