@@ -13,6 +13,8 @@ from socialkit.text import (
     add_utm_to_url,
     bluesky_facets,
     extract_entities,
+    grapheme_count,
+    graphemes,
     measure,
     rule_for,
     rules,
@@ -123,3 +125,12 @@ def test_utm_tagging_names_text_or_url_that_is_not_a_string() -> None:
         add_utm(None, {"utm_source": "x"})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^url: must be a str, got None"):
         add_utm_to_url(None, {"utm_source": "x"})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("function", [grapheme_count, graphemes])
+def test_grapheme_functions_name_text_that_is_not_a_string(function: Any) -> None:
+    # "'NoneType' object has no attribute 'isascii'"
+    with pytest.raises(TypeError, match=r"^text: must be a str, got None \(NoneType\)"):
+        function(None)
+    with pytest.raises(TypeError, match=r"^text: must be a str, got b'ab' \(bytes\)"):
+        function(b"ab")

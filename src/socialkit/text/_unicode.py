@@ -64,8 +64,16 @@ EMOJI_SEQUENCE = regex.compile(
 """Matches one emoji sequence (keycap, flag, tag sequence, ZWJ sequence or single emoji)."""
 
 
+def _not_text(text: object) -> TypeError:
+    shown = repr(text)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return TypeError(f"text: must be a str, got {shown} ({type(text).__name__})")
+
+
 def graphemes(text: str) -> list[str]:
     """The user-perceived characters (extended grapheme clusters, UAX #29) of ``text``."""
+    if not isinstance(text, str):
+        raise _not_text(text)
     if text.isascii() and "\r\n" not in text:
         return list(text)
     return _GRAPHEME.findall(text)  # type: ignore[no-any-return]
@@ -73,6 +81,8 @@ def graphemes(text: str) -> list[str]:
 
 def grapheme_count(text: str) -> int:
     """How many user-perceived characters ``text`` has (what Bluesky and Mastodon count)."""
+    if not isinstance(text, str):
+        raise _not_text(text)
     if text.isascii():
         return len(text) - text.count("\r\n")
     return sum(1 for _ in _GRAPHEME.finditer(text))
