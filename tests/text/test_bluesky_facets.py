@@ -147,3 +147,13 @@ def test_facet_byte_ranges_land_on_character_boundaries(text: str) -> None:
     assert starts == sorted(starts)
     for mention in result.mentions:
         assert encoded[mention.byte_start : mention.byte_end].decode() == "@" + mention.handle
+
+
+def test_a_link_with_a_scheme_needs_no_dot() -> None:
+    # PLATFORMS.md (Bluesky reference detection): links are "http(s)://…" or a bare
+    # domain, so a host without a dot is a link when it has a scheme; it was skipped.
+    result = bluesky_facets("see http://localhost:8000/admin now")
+    [link] = result.facets
+    assert link["index"] == {"byteStart": 4, "byteEnd": 31}
+    assert link["features"][0]["uri"] == "http://localhost:8000/admin"
+    assert bluesky_facets("localhost:8000").facets == ()  # no scheme, no dot: plain text

@@ -85,7 +85,7 @@ def extract(text: str) -> list[RawEntity]:
             handle = match["handle"]
             if _is_handle_domain(handle) or handle.endswith(".test"):
                 found.append(("mention", match.start("handle") - 1, match.end(), handle))
-    if "." in text:
+    if "." in text or "://" in text:  # a link with a scheme needs no dot (localhost)
         for match in _LINK.finditer(text):
             uri = match["link"]
             start, end = match.span("link")
