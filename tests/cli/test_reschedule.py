@@ -98,11 +98,12 @@ def test_reschedule_refuses_a_time_past_the_grace_period_as_schedule_does(
 
 def test_reschedule_of_a_missed_one_needs_a_time_within_its_grace(cli: Cli, scheduled: str) -> None:
     assert cli("reschedule", scheduled, "--at", _utc(-30), "--tz", "UTC").code == 0
-    # An hour and a half later, as far as the store can tell: the run marks it missed.
+    # A worker that runs two hours later marks it missed.
+    from socialkit.schedule.engine.clock import ManualClock
     from socialkit.schedule.facade import Scheduler
 
-    with Scheduler("sqlite:///socialkit.db") as scheduler:
-        scheduler.reschedule(scheduled, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+    later = ManualClock(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    with Scheduler("sqlite:///socialkit.db", clock=later) as scheduler:
         scheduler.run(until_idle=True)
         assert scheduler.get(scheduled).state == "missed"
     again = cli("reschedule", scheduled, "--at", _utc(-120), "--tz", "UTC")

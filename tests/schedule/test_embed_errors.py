@@ -275,3 +275,34 @@ def test_an_evergreen_post_starting_long_ago_is_refused(scheduler: Scheduler) ->
     assert [p.local_time for p in scheduler.list(rule=rule.id).items] == [
         dt.datetime(2026, 12, 3, 9)
     ]
+
+
+def test_a_reschedule_past_the_grace_period_is_refused(scheduler: Scheduler) -> None:
+    from socialkit.schedule.scheduler import PastGracePeriod
+
+    [pub] = scheduler.schedule(Post(text="Later"), ACME, at="2026-12-02 09:00")
+    with pytest.raises(PastGracePeriod, match=r"^at: 2026-11-30 09:00 Asia/Tehran .* later time$"):
+        scheduler.reschedule(pub.id, at="2026-11-30 09:00")
+    assert scheduler.get(pub.id).due_at == pub.due_at  # nothing changed
+    [late] = scheduler.schedule(
+        Post(text="Late is fine"), ACME, at="2026-12-02 09:00", publish_late=True
+    )
+    assert scheduler.reschedule(late.id, at="2026-11-30 09:00").state.value == "scheduled"
+
+
+def test_pausing_an_account_that_is_not_stored_is_refused(scheduler: Scheduler) -> None:
+    scheduler.add_account(ACME)
+    with pytest.raises(StoreError, match="acme-fed"):
+        scheduler.pause(account="acme-fed")
+    assert scheduler.pauses() == []
+    assert scheduler.pause(account="acme-feed") == 0  # a known account with nothing due
+
+
+def test_claim_ahead_is_bounded_by_a_second_and_the_lease() -> None:
+    from socialkit.schedule.engine.config import EngineConfig
+
+    with pytest.raises(ValueError, match=r"claim_ahead must be between 0 and 1 s .* got 40 s"):
+        EngineConfig(claim_ahead=dt.timedelta(seconds=40))
+    with pytest.raises(ValueError, match=r"between 0 and 0\.2 s .* lease, 2 s\); got 0\.5 s"):
+        EngineConfig(lease=dt.timedelta(seconds=2), claim_ahead=dt.timedelta(milliseconds=500))
+    assert EngineConfig(claim_ahead=dt.timedelta(0)).claim_ahead == dt.timedelta(0)

@@ -610,7 +610,7 @@ class AsyncScheduler:
         grace_s = _grace(None, self.config)
         if first is not None and grace_s is not None and not self.config.publish_late:
             # Its first occurrences would be missed at once and the latest published now.
-            problem = _past_grace("first_at", first, target, now, grace_s)
+            problem = _past_grace("first_at", first, target.id, now, grace_s)
             if problem is not None:
                 raise ValueError(f"{problem}; give a later first_at, or none to start now")
         if first is None:
@@ -724,11 +724,22 @@ class AsyncScheduler:
     async def reschedule(
         self, publication_id: str, *, at: When, tz: str | None = None, actor: str = "api"
     ) -> Publication:
-        """Move a publication to another time (in ``tz``, or its own zone)."""
+        """Move a publication to another time (in ``tz``, or its own zone).
+
+        Raises:
+            PastGracePeriod: ``at`` is already past the publication's grace period (it
+                would be missed at once), unless it may publish late; nothing changes.
+        """
         _check_tz(tz)
         s = await self._s()
         current = self._in_workspace(await s.store.get(publication_id))
         occurrence = _moment_of("at", at, tz or current.zone)
+        if current.grace is not None and not current.publish_late:
+            problem = _past_grace(
+                "at", occurrence, current.account_id, s.clock.now(), current.grace.total_seconds()
+            )
+            if problem is not None:
+                raise PastGracePeriod(problem, "give a later time")
         return await actions.reschedule(
             s,
             publication_id,
@@ -771,8 +782,14 @@ class AsyncScheduler:
         """Stop claims for everything, one account or one campaign, from the next claim.
 
         Returns how many publications were held; each is a state change for the hooks.
+
+        Raises:
+            StoreError: ``account`` is not stored in this workspace (a typo would leave a
+                switch on that holds nothing).
         """
         s = await self._s()
+        if account is not None:
+            await s.account(self.workspace, account)
         moved = await s.store.pause(
             _scope(self.workspace, account, campaign, actor, reason), now=s.clock.now()
         )
@@ -960,8 +977,12 @@ class PastGracePeriod(ValueError):
     whose remedy is not ``publish_late=True``.
     """
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}; give a later time, or publish_late=True to publish it now")
+    def __init__(
+        self,
+        problem: str,
+        remedy: str = "give a later time, or publish_late=True to publish it now",
+    ) -> None:
+        super().__init__(f"{problem}; {remedy}")
         self.problem = problem
 
 
@@ -969,19 +990,19 @@ def _refuse_missed(
     occurrence: Occurrence, account: Account, now: dt.datetime, grace_s: float
 ) -> None:
     """A moment already past its grace period would be ``missed`` at once: say so instead."""
-    problem = _past_grace("at", occurrence, account, now, grace_s)
+    problem = _past_grace("at", occurrence, account.id, now, grace_s)
     if problem is not None:
         raise PastGracePeriod(problem)
 
 
 def _past_grace(
-    field: str, occurrence: Occurrence, account: Account, now: dt.datetime, grace_s: float
+    field: str, occurrence: Occurrence, account_id: str, now: dt.datetime, grace_s: float
 ) -> str | None:
     late_by = now - occurrence.due_at
     if late_by.total_seconds() <= grace_s:
         return None
     return (
-        f"{field}: {occurrence.local:%Y-%m-%d %H:%M} {occurrence.zone} for {account.id} was "
+        f"{field}: {occurrence.local:%Y-%m-%d %H:%M} {occurrence.zone} for {account_id} was "
         f"{_age(late_by)} ago, past the grace period ({grace_s:g} s); it would be missed at "
         "once"
     )

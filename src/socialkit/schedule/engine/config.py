@@ -29,6 +29,19 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+_CLAIM_AHEAD_MAX = dt.timedelta(seconds=1)
+
+
+def _claim_ahead(instance: Any, attribute: attrs.Attribute[Any], value: dt.timedelta) -> None:
+    most = min(_CLAIM_AHEAD_MAX, instance.lease / 10)
+    if not dt.timedelta(0) <= value <= most:
+        raise ValueError(
+            f"claim_ahead must be between 0 and {most.total_seconds():g} s (at most "
+            f"{_CLAIM_AHEAD_MAX.total_seconds():g} s and a tenth of the lease, "
+            f"{instance.lease.total_seconds():g} s); got {value.total_seconds():g} s"
+        )
+
+
 def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, dt.timedelta):
         ok = value > dt.timedelta(0)
@@ -65,7 +78,9 @@ class EngineConfig:
         shutdown_timeout: how long a graceful stop waits for in-flight publishes.
         claim_ahead: how long before a due time a sleeping worker wakes to claim and
             commit ``publishing``, so neither round trip makes the publish late (it is
-            still sent no earlier than due).
+            still sent no earlier than due). At most a second, and a tenth of the lease:
+            a publication held ``publishing`` longer before its time is one a pause
+            cannot catch and a graceful stop must wait for.
         publish_timeout: the longest one publish call may take; past it the outcome is
             unknown (the request may have gone out).
     """
@@ -87,7 +102,9 @@ class EngineConfig:
     rule_batch: int = attrs.field(default=500, validator=_positive)
     idle_poll: dt.timedelta = attrs.field(default=dt.timedelta(seconds=1), validator=_positive)
     shutdown_timeout: dt.timedelta = dt.timedelta(seconds=30)
-    claim_ahead: dt.timedelta = dt.timedelta(milliseconds=5)
+    claim_ahead: dt.timedelta = attrs.field(
+        default=dt.timedelta(milliseconds=5), validator=_claim_ahead
+    )
     publish_timeout: dt.timedelta = attrs.field(
         default=dt.timedelta(minutes=5), validator=_positive
     )
