@@ -41,6 +41,7 @@ __all__ = [
     "publication_line",
     "publication_row",
     "read_checked",
+    "reconnect_command",
     "refuse_missed",
     "refused",
     "refusing_stale",
@@ -141,7 +142,10 @@ def next_attempt(p: Publication, now: dt.datetime) -> str | None:
     )
     if p.state == S.RETRY_WAIT:
         if p.attention == "reauth":  # held until the account is connected again
-            return "next attempt once its account is reconnected (needs reauth)"
+            return (
+                "next attempt once its account is reconnected (needs reauth): fix its "
+                f"credentials, then run `{reconnect_command(p.account_id)}`"
+            )
         return f"next attempt {when}"
     if p.state == S.UNKNOWN:
         if p.attention is not None:
@@ -172,8 +176,16 @@ def publication_row(p: Publication) -> dict[str, Any]:
     }
 
 
+def reconnect_command(account_id: str) -> str:
+    """The command that lets an account's held publications go once a person fixed its
+    credentials (``socialkit accounts reconnect acme-x``)."""
+    return f"socialkit accounts reconnect {account_id}"
+
+
 def publication_line(p: Publication) -> str:
     note = f"  needs {p.attention}" if p.attention else ""
+    if p.attention == "reauth":
+        note += f" ({reconnect_command(p.account_id)})"
     campaign = f"  [{p.campaign}]" if p.campaign else ""
     live = p.state != "deleted"  # a deleted post's address leads nowhere
     url = f"  {p.receipt.url}" if live and p.receipt and p.receipt.url else ""

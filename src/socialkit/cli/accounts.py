@@ -1,9 +1,11 @@
-"""``socialkit accounts list|add|check``: the project's accounts.
+"""``socialkit accounts list|add|check|reconnect``: the project's accounts.
 
 ``add`` writes an account into the project file and never a secret: credentials stay with
 the configured provider (environment variables or a secrets file), and the project file
 only says which provider that is. ``check`` loads each account's credentials through
-the provider and asks the platform who the account is.
+the provider and asks the platform who the account is. ``reconnect`` lets the
+publications of an account that needed a person (``needs_reauth``) go again, once its
+credentials work.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from socialkit.models.media_store import MediaStore
     from socialkit.platforms.credentials import CredentialProvider
     from socialkit.platforms.registry import Registry
+    from socialkit.schedule.facade import Scheduler
 
 __all__ = ["register"]
 
@@ -33,13 +36,14 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def register(app: typer.Typer) -> None:
     accounts = typer.Typer(
         name="accounts",
-        help="List, add and check the project's accounts.",
+        help="List, add, check and reconnect the project's accounts.",
         no_args_is_help=True,
         rich_markup_mode=None,
     )
     accounts.command("list")(list_command)
     accounts.command("add")(add_command)
     accounts.command("check")(check_command)
+    accounts.command("reconnect")(reconnect_command)
     app.add_typer(accounts, name="accounts")
 
 
@@ -382,3 +386,97 @@ def _check_line(row: dict[str, Any]) -> str:
     else:
         line = f"{head}: ok (not verified)"
     return "\n".join([line, *(f"  note: {note}" for note in row["notes"])])
+
+
+# -- reconnect -------------------------------------------------------------------------------
+
+
+def reconnect_command(
+    account_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The account to reconnect (acme-bsky).")
+    ],
+    actor: Annotated[
+        str, typer.Option("--actor", metavar="NAME", help="Who does it (for the history).")
+    ] = "",
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Mark it ok without checking its credentials first."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark an account that needs reauth as working again: its waiting publications go.
+
+    Its credentials are checked first, as `accounts check` does; when they still do not
+    work, nothing changes and it exits 1 (unless --force).
+    """
+    from socialkit._runtime import run_sync
+    from socialkit.cli._publications import default_actor, open_scheduler
+    from socialkit.cli._targets import project_account
+    from socialkit.platforms.registry import get_registry
+
+    config = state().config()
+    account = project_account(config, account_id)
+    head = f"{account.id} ({account.platform})"
+    with open_scheduler(existing=True) as scheduler:
+        status = next((r.status for r in scheduler.accounts() if r.account.id == account.id), "ok")
+        data: dict[str, Any] = {
+            "account": account.id,
+            "platform": account.platform,
+            "status": status,
+            "reconnected": False,
+            "checked": False,
+            "check": None,
+            "waiting": 0,
+        }
+        if status == "ok":
+            emit(
+                data,
+                as_json=as_json,
+                text=f"{head} is not waiting for a reconnect (its status is ok); nothing changed",
+            )
+            return
+        check = None
+        if not force:
+            [check] = run_sync(_check_all(config, get_registry(), [account]))
+            data["checked"], data["check"] = True, check
+            if not check["ok"]:
+                from socialkit.cli._app import fail
+
+                where = config.credentials_reference(account)
+                error = str(check["error"])
+                raise fail(
+                    f"{head}: its credentials still do not work ({error}"
+                    + ("" if where in error else f"; they are read from {where}")
+                    + "), so its publications keep waiting; fix them and run this again, "
+                    "or pass --force to mark it ok without checking"
+                )
+        scheduler.reconnect(account.id, actor=actor or default_actor())
+        data["status"], data["reconnected"] = "ok", True
+        data["waiting"] = _waiting_for_reauth(scheduler, account.id)
+    if check is None:
+        how = " without checking its credentials"
+    elif check["identity"] is not None:
+        identity = check["identity"]
+        how = f", {identity['handle']} is {identity['platform_account_id']}"
+    else:
+        how = " (the platform cannot verify accounts; its credentials were loaded)"
+    waiting = data["waiting"]
+    what = (
+        "1 publication waiting for it is"
+        if waiting == 1
+        else f"{waiting} publications waiting for it are"
+    )
+    emit(data, as_json=as_json, text=f"reconnected {head}{how}: {what} due now")
+
+
+def _waiting_for_reauth(scheduler: Scheduler, account_id: str) -> int:
+    """How many of the account's publications were held for its reconnect."""
+    count, cursor = 0, None
+    while True:
+        page = scheduler.list(
+            state="retry_wait", account=account_id, attention="reauth", cursor=cursor, limit=1000
+        )
+        count += len(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return count
