@@ -81,3 +81,22 @@ async def test_a_sqlite_store_that_cannot_be_opened_names_its_path(tmp_path) -> 
     blocked.write_text("")
     with pytest.raises(StoreError, match="cannot create the directory"):
         await SqliteStore(f"sqlite:///{blocked}/sub/store.db").open()
+
+
+async def test_a_misspelled_postgres_option_is_named_with_the_known_ones() -> None:
+    pytest.importorskip("psycopg")
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    with pytest.raises(ConfigError) as caught:  # before any connection is tried
+        await PostgresStore("postgresql://ann:s3cret@127.0.0.1:1/social?shema=team_a").open()
+    message = str(caught.value)
+    assert message.startswith('invalid URI query parameter: "shema" in postgresql://ann:***@')
+    assert "socialkit's own options are clock, listen, liveness, pool_max, pool_min, schema" in (
+        message
+    )
+    assert "s3cret" not in message
+    from socialkit.schedule.stores._postgres_url import check_libpq_options, parse_postgres_url
+
+    options = parse_postgres_url("postgresql://ann@127.0.0.1/social?sslmode=disable&schema=a")
+    check_libpq_options(options)  # libpq's own option passes
+    assert (options.schema, "sslmode=disable" in options.conninfo) == ("a", True)

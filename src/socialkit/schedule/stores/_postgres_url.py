@@ -25,7 +25,7 @@ import attrs
 
 from socialkit.errors import ConfigError
 
-__all__ = ["PostgresOptions", "one_line", "parse_postgres_url"]
+__all__ = ["PostgresOptions", "check_libpq_options", "one_line", "parse_postgres_url"]
 
 ClockMode = Literal["database", "caller"]
 
@@ -96,6 +96,21 @@ def _number(name: str, value: str, url: str, *, minimum: float) -> float:
     if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum:g} (got {value!r} in {url})")
     return number
+
+
+def check_libpq_options(options: PostgresOptions) -> None:
+    """An option neither socialkit's nor libpq's (a misspelled ``schema``, say) is a
+    ConfigError naming both kinds, not a driver error about the URI. Imports psycopg, so
+    it runs when the store opens, not when the URL is read."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(options.conninfo)
+    except Exception as exc:  # psycopg.ProgrammingError: libpq refused the URL
+        raise ConfigError(
+            f"{one_line(exc)} in {options.display}; socialkit's own options are "
+            f"{', '.join(sorted(_OWN))}, and libpq's pass through"
+        ) from None
 
 
 def parse_postgres_url(url: str) -> PostgresOptions:

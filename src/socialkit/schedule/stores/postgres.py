@@ -49,7 +49,11 @@ from socialkit.schedule.stores._postgres_schema import (
     migrate,
     read_schema,
 )
-from socialkit.schedule.stores._postgres_url import one_line, parse_postgres_url
+from socialkit.schedule.stores._postgres_url import (
+    check_libpq_options,
+    one_line,
+    parse_postgres_url,
+)
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -258,6 +262,7 @@ class PostgresStore:
             ) from None
         import psycopg
 
+        check_libpq_options(self.options)
         conn = await self.connection()
         try:
             info = await migrate(
