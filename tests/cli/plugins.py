@@ -79,6 +79,13 @@ class Vault(socialkit.Platform):
             published_at=datetime.now(UTC),
         )
 
+    async def delete(self, receipt, ctx):
+        base = ctx.account.setting("base_url")
+        for part in receipt.parts:
+            response = await ctx.http.post(f"{base}/delete/{part.id}", headers=self._headers(ctx))
+            if response.status_code == 401:
+                raise socialkit.NeedsReauth("the server refused the token", status_code=401)
+
 
 def plugin(*platforms: type[socialkit.Platform]) -> ModuleType:
     """A plugin module registering ``platforms``, as an installed plugin's module would."""

@@ -157,7 +157,7 @@ def delete_command(
 ) -> None:
     """Take a published post down on its platform (every part); it becomes deleted."""
 
-    from socialkit.errors import PlatformError
+    from socialkit.errors import CredentialsError, PlatformError
 
     if not yes:
         if not sys.stdin.isatty():
@@ -170,7 +170,7 @@ def delete_command(
     with open_scheduler(existing=True) as scheduler, refusing_stale():
         try:
             p = scheduler.delete(publication_id, actor=actor or default_actor(), reason=reason)
-        except PlatformError as exc:
+        except (PlatformError, CredentialsError) as exc:
             raise fail(
                 f"publication {publication_id} was not deleted: {exc}. It stays published "
                 "(a thread's first parts may be gone already); run delete again"

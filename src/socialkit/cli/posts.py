@@ -129,6 +129,7 @@ def publish_command(
     failure does not stop the others. Exits 1 when the post is invalid or any account
     failed. For retries, rate limits and exactly-once delivery, schedule it instead.
     """
+    from socialkit.cli._credentials import project_credentials
     from socialkit.cli._targets import read_post, resolve_targets
     from socialkit.platforms.publish import publish_now
     from socialkit.platforms.registry import get_registry
@@ -157,7 +158,7 @@ def publish_command(
     results = publish_now(
         found.post,
         accounts,
-        credentials=config.credential_provider(),
+        credentials=project_credentials(config),
         campaign=campaign,
         media=config.media_store(),
         registry=registry,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from socialkit.errors import CredentialsError
 from socialkit.models._base import SocialModel, require_aware
@@ -19,6 +19,8 @@ class Credentials(SocialModel):
 
     Values are :class:`~pydantic.SecretStr`: their repr, ``str()`` and JSON dump show
     ``**********``. Read one with :meth:`get` or :meth:`require` at the moment of use.
+    A provider may say whose they are and where a key is set (:meth:`located`), so a
+    missing key's error tells a person what to do; that is not part of the value.
 
     Attributes:
         values: named secrets (``access_token``, ``app_password``, ``refresh_jwt``...).
@@ -30,6 +32,8 @@ class Credentials(SocialModel):
 
     values: dict[str, SecretStr] = Field(default_factory=dict)
     expires_at: datetime | None = None
+    _account_id: str | None = PrivateAttr(default=None)
+    _where: str | None = PrivateAttr(default=None)
 
     @field_validator("expires_at")
     @classmethod
@@ -41,17 +45,51 @@ class Credentials(SocialModel):
 
     __str__ = __repr__
 
+    def __eq__(self, other: object) -> bool:
+        # Where they were loaded from (located()) is not part of the value.
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return (self.values, self.expires_at) == (other.values, other.expires_at)
+
+    def located(self, account_id: str, where: str | None = None) -> Credentials:
+        """A copy whose error for a missing key (:meth:`require`) names the account and
+        where a person sets the key.
+
+        Args:
+            account_id: the account the credentials belong to.
+            where: where a key is set, for people, with ``{KEY}`` standing for the key
+                upper-cased and ``{key}`` for the key as is:
+                ``"environment variable SOCIALKIT_ACME_X_{KEY}"``. Never a secret value.
+        """
+        copy = self.model_copy()
+        copy._account_id, copy._where = account_id, where
+        return copy
+
     def get(self, key: str, default: str | None = None) -> str | None:
         """The secret value for ``key``, or ``default``."""
         value = self.values.get(key)
         return value.get_secret_value() if value is not None else default
 
     def require(self, key: str) -> str:
-        """The secret value for ``key``; :class:`CredentialsError` naming the key when absent."""
+        """The secret value for ``key``.
+
+        Raises:
+            CredentialsError: it is missing or empty; the message names the key, the keys
+                there are, and (when :meth:`located`) the account and where to set it.
+        """
         value = self.values.get(key)
         if value is None or not value.get_secret_value():
-            raise CredentialsError(f"credential {key!r} is missing (have: {sorted(self.values)})")
+            raise CredentialsError(self._missing(key))
         return value.get_secret_value()
+
+    def _missing(self, key: str) -> str:
+        whose = f" of account {self._account_id!r}" if self._account_id is not None else ""
+        message = f"credential {key!r}{whose} is missing (have: {sorted(self.values)})"
+        if self._where:
+            # Plain replacement: a path in ``where`` may hold braces of its own.
+            where = self._where.replace("{KEY}", key.upper()).replace("{key}", key)
+            message += f"; set {where}"
+        return message
 
     def with_values(
         self,
@@ -68,7 +106,9 @@ class Credentials(SocialModel):
                 merged.pop(key, None)
             else:
                 merged[key] = SecretStr(value)
-        return Credentials(values=merged, expires_at=expires_at or self.expires_at)
+        updated = Credentials(values=merged, expires_at=expires_at or self.expires_at)
+        updated._account_id, updated._where = self._account_id, self._where
+        return updated
 
     def reveal(self) -> dict[str, str]:
         """Plain values, for a provider that must write them somewhere. Handle with care."""
