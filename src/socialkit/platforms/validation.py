@@ -185,7 +185,10 @@ def _check_text(
         return
     m = measure(text, rule, content_warning=warning)
     if m.length > m.limit:
-        where = f"; it stops fitting at character {m.overflow_at}" if m.overflow_at else ""
+        at = m.overflow_at
+        if rule.max_bytes is not None or rule.max_hashtags is not None:
+            at = _overflow_of(text, rule, warning, max_bytes=None)
+        where = f"; it stops fitting at character {at}" if at else ""
         counted = (
             " (the content warning counts too)" if warning and rule.content_warning_counts else ""
         )
@@ -197,10 +200,12 @@ def _check_text(
             value=m.length,
         )
     if m.max_bytes is not None and m.byte_length > m.max_bytes:
+        at = _overflow_of(text, rule, warning, limit=max(rule.limit, m.length))  # bytes alone
         report.add(
             field,
             "text.too_many_bytes",
-            "text has too many UTF-8 bytes",
+            "text has too many UTF-8 bytes"
+            + (f"; it stops fitting at character {at}" if at else ""),
             limit=m.max_bytes,
             value=m.byte_length,
         )
@@ -225,6 +230,15 @@ def _check_text(
             value=m.hashtag_count,
         )
     _check_hashtags(text, rule, field, report)
+
+
+def _overflow_of(text: str, rule: TextRule, warning: str | None, **only: int | None) -> int | None:
+    """Where ``text`` stops fitting ``rule`` changed by ``only`` and with no hashtag limit:
+    the place to quote for one limit. A measurement's ``overflow_at`` is where the first
+    of all its limits is passed (on Bluesky, a text of family emoji passes 3000 bytes
+    long before 300 graphemes)."""
+    alone = rule.model_copy(update={"max_hashtags": None, **only})
+    return measure(text, alone, content_warning=warning).overflow_at
 
 
 def _check_hashtags(text: str, rule: TextRule, field: str, report: _Report) -> None:
