@@ -131,6 +131,18 @@ async def test_publish_past_the_window_looks_before_it_sends_again(
     assert len(creates) == 1
 
 
+async def test_a_text_holding_an_html_entity_is_found_not_posted_twice(
+    platform, make_ctx, server, draft, clock
+) -> None:
+    """'&lt;' typed in a post is '&amp;lt;' in the content: read back once, not twice."""
+    d = draft(socialkit.Post(text="Escape < as &lt; and & as &amp; in HTML"))
+    server.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    with pytest.raises(socialkit.UnknownOutcome):
+        await platform.publish(d, make_ctx())
+    receipt = await platform.publish(d, _later(make_ctx, clock))
+    assert list(server.statuses) == [receipt.ref.id]
+
+
 async def test_within_the_window_a_retry_just_resends_with_the_key(
     platform, make_ctx, server, draft, clock
 ) -> None:
@@ -154,6 +166,9 @@ async def _drop(part: int, ref: socialkit.PostRef) -> None:
 
 _PIECES = (
     *"abc xyz\n#@._-:/?=&<>\"'",
+    "&lt;",
+    "&amp;",
+    "&#39;",
     "https://example.com/p",
     "@bob@other.example",
     "شبکه\u200cها",
@@ -169,6 +184,7 @@ _TEXT = st.lists(st.sampled_from(_PIECES), max_size=30).map("".join)
 @example("https://example.com/p#@bob@other.example")
 @example("@a.a@bob@other.example")
 @example("Line one\r\n\r\n\r\nLine   two  ")
+@example("Tom &amp; Jerry: a &lt; b")
 def test_rendered_content_reads_back_as_the_text(text: str) -> None:
     """What the server renders from a text compares equal to that text."""
     rendered = render_content(text, "mastodon.example")

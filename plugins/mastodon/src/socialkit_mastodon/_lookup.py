@@ -9,7 +9,6 @@ and :func:`normalise_text` makes the draft's text comparable.
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -52,11 +51,15 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(content: str) -> str:
-    """The plain text of a status's HTML ``content``."""
+    """The plain text of a status's HTML ``content``.
+
+    The parser already turns character references into characters (``&amp;lt;`` becomes
+    ``&lt;``, which is what the person typed); unescaping once more would read it as ``<``.
+    """
     parser = _TextExtractor()
     parser.feed(content)
     parser.close()
-    return html.unescape("".join(parser.chunks))
+    return "".join(parser.chunks)
 
 
 def normalise_text(text: str) -> str:
