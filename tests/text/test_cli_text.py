@@ -135,3 +135,46 @@ def test_split_leaves_every_part_room_for_a_content_warning(
     assert data["lengths"] == [measure(p, rules.MASTODON).length + 90 for p in data["parts"]]  # type: ignore[union-attr]
     assert all(length <= 500 for length in data["lengths"])  # type: ignore[union-attr]
     assert len(_json(capsys, *argv)["parts"]) == 2  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("stdin", "length"),
+    [
+        ("hello\n", 5),  # a pipe or heredoc ends with a newline nobody meant as text
+        ("hello\r\n", 5),
+        ("hello", 5),
+        ("hello\n\n", 6),  # only the one final newline goes
+        ("hello \n", 6),  # other whitespace stays
+        ("\n", 0),
+    ],
+)
+def test_measure_reads_stdin_without_its_final_newline(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stdin: str, length: int
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert main(["measure", "-", "-p", "x", "--json"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["length"] == length
+
+
+def test_split_reads_stdin_without_its_final_newline(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello\r\n"))
+    data = _json(capsys, "split", "-", "-p", "x", "--json")
+    assert (data["parts"], data["lengths"]) == (["hello"], [5])
+    monkeypatch.setattr("sys.stdin", io.StringIO("one\n\ntwo\n"))
+    assert _json(capsys, "split", "-", "-p", "x", "--json")["parts"] == ["one\n\ntwo"]
+
+
+@pytest.mark.parametrize("command", ["measure", "split"])
+def test_help_says_stdin_loses_its_final_newline(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    assert main([command, "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "'-' reads stdin" in out
+    assert "final newline" in out

@@ -16,6 +16,7 @@ _PLATFORM_HELP = (
     "telegram-caption, discord, reddit-title, reddit-body, pinterest-title, "
     "pinterest-description, youtube-title, youtube-description, or an installed platform."
 )
+_STDIN_HELP = "('-' reads stdin, less its final newline: the one a pipe or heredoc ends with)."
 
 
 def _rule(name: str) -> TextRule:
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
     @app.command("measure")
     def measure_command(
         text: Annotated[
-            str, typer.Argument(metavar="TEXT", help="The text to measure ('-' reads stdin).")
+            str, typer.Argument(metavar="TEXT", help=f"The text to measure {_STDIN_HELP}")
         ],
         platform: Annotated[
             str, typer.Option("--platform", "-p", metavar="NAME", help=_PLATFORM_HELP)
@@ -110,7 +111,7 @@ def register(app: typer.Typer) -> None:
     @app.command("split")
     def split_command(
         text: Annotated[
-            str, typer.Argument(metavar="TEXT", help="The text to split ('-' reads stdin).")
+            str, typer.Argument(metavar="TEXT", help=f"The text to split {_STDIN_HELP}")
         ],
         platform: Annotated[
             str, typer.Option("--platform", "-p", metavar="NAME", help=_PLATFORM_HELP)
@@ -173,8 +174,17 @@ def register(app: typer.Typer) -> None:
 
 
 def _read(text: str) -> str:
-    if text == "-":
-        import sys
+    """``text``, or standard input for ``-`` less one final newline (``\\n`` or ``\\r\\n``).
 
-        return sys.stdin.read()
-    return text
+    A pipe or heredoc always ends with a newline the user did not mean as text; any other
+    whitespace, and a second newline, is the user's and stays.
+    """
+    if text != "-":
+        return text
+    import sys
+
+    read = sys.stdin.read()
+    for ending in ("\r\n", "\n"):
+        if read.endswith(ending):
+            return read[: -len(ending)]
+    return read
