@@ -474,6 +474,36 @@ async def test_an_idempotent_resend_that_cannot_tell_waits_for_a_person(
     assert server.calls[1]["first_attempt_at"] == START
 
 
+async def test_a_retry_after_sends_that_took_no_effect_is_not_dated_back(
+    make_scheduler, platform, clock
+) -> None:
+    """Earlier sends that certainly took no effect (a transient error, a rate limit) give
+    the next one no first-attempt time: nothing can be repeated, and an adapter that dates
+    what it writes by that time (Bluesky) dates it now. Once a send's outcome was unknown,
+    every later one is told when that send went out."""
+    server = platform(idempotency=Idempotency.KEY)
+    server.script(
+        Transient("connection refused"),
+        RateLimited("slow down", retry_after=60.0),
+        ("after", UnknownOutcome("timeout")),
+        Transient("connection refused"),
+    )
+    scheduler, pub = await one(make_scheduler)
+    for _ in range(5):
+        await scheduler.run(until_idle=True)
+        clock.advance(dt.timedelta(hours=1))
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    unknown_send = START + 2 * dt.timedelta(hours=1)
+    assert [c["first_attempt_at"] for c in server.calls] == [
+        None,
+        None,
+        None,
+        unknown_send,
+        unknown_send,
+    ]
+    assert server.copies(pub.idempotency_key) == 1
+
+
 async def test_resends_that_crash_are_retried_a_few_times_then_a_person(
     make_scheduler, platform, clock
 ) -> None:

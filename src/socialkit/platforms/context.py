@@ -73,7 +73,9 @@ class Context:
         attempt: the attempt number, from 1.
         published_parts: references of parts already published by earlier attempts; a
             thread resumes after the last one.
-        first_attempt_at: when the first attempt of this publication was sent, if any.
+        first_attempt_at: when the first attempt of this publication that may have taken
+            effect was sent (its outcome became unknown), if any; ``None`` on a first
+            attempt and when every earlier one certainly took no effect.
         capabilities: the capabilities resolved for this account, when known.
         logger: a logger for the adapter (never log credentials).
     """

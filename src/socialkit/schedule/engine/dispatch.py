@@ -443,14 +443,28 @@ class Dispatcher:
         )
 
     async def _first_sent(self, claim: Claim) -> dt.datetime | None:
-        """When the first request for this publication went out (from its history), so an
-        adapter can tell whether a platform's idempotency window has passed."""
+        """When the first request that may have taken effect went out (from the history):
+        the send of the first attempt whose outcome became unknown. An adapter tells by it
+        whether a platform's idempotency window has passed, and dates what it writes by it
+        (Bluesky's record keys), so a repeat is recognised.
+
+        ``None`` when every earlier send certainly took no effect (a refused token, a
+        rate limit, a transient error: ``retry_wait``): nothing can be repeated, and a post
+        that gets through a day later is dated now, not a day ago.
+        """
+        sent: dict[int, dt.datetime] = {}
         since = 0
         while True:
             events = await self.s.store.events(since=since, limit=500, publication_id=claim.id)
             for event in events:
                 if event.to_state == S.PUBLISHING:
-                    return event.at
+                    sent.setdefault(event.attempt, event.at)
+                elif (
+                    event.from_state == S.PUBLISHING
+                    and event.to_state == S.UNKNOWN
+                    and event.attempt in sent
+                ):
+                    return sent[event.attempt]
             if len(events) < 500:
                 return None
             since = events[-1].seq
