@@ -143,6 +143,20 @@ async def test_a_text_holding_an_html_entity_is_found_not_posted_twice(
     assert list(server.statuses) == [receipt.ref.id]
 
 
+async def test_a_content_warning_the_server_trimmed_is_still_ours(
+    platform, make_ctx, server, draft, clock
+) -> None:
+    """Mastodon strips the content warning before saving; the lookup compares it so."""
+    d = draft(socialkit.Post(text="spoilers ahead", content_warning=" season finale\n"))
+    server.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    with pytest.raises(socialkit.UnknownOutcome):
+        await platform.publish(d, make_ctx())
+    [created] = server.statuses.values()
+    assert created["spoiler_text"] == "season finale"
+    receipt = await platform.publish(d, _later(make_ctx, clock))
+    assert list(server.statuses) == [receipt.ref.id]
+
+
 async def test_within_the_window_a_retry_just_resends_with_the_key(
     platform, make_ctx, server, draft, clock
 ) -> None:

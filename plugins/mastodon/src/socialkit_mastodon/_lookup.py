@@ -123,7 +123,8 @@ def status_matches(
         return False
     if status.get("in_reply_to_id") != in_reply_to_id:
         return False
-    if (status.get("spoiler_text") or "") != (content_warning or ""):
+    # the server strips the content warning before saving it (as it does the text)
+    if (status.get("spoiler_text") or "").strip() != (content_warning or "").strip():
         return False
     content = status.get("content")
     if not isinstance(content, str):

@@ -369,7 +369,8 @@ class FakeMastodon(OAuthEndpoints):
             in_reply_to_id=parent,
             in_reply_to_account_id=self.account_id if parent else None,
             sensitive=bool(body.get("sensitive", False)),
-            spoiler_text=body.get("spoiler_text") or "",
+            # Mastodon strips both before it saves a status (Status#prepare_contents)
+            spoiler_text=(body.get("spoiler_text") or "").strip(),
             visibility=body.get("visibility") or "public",
             language=body.get("language") or "en",
             uri=f"{self.base_url}/users/{self.username}/statuses/{status_id}",
