@@ -45,3 +45,12 @@ def test_a_bare_link_or_a_platform_with_cards_has_no_warning() -> None:
         text="Hi", link=socialkit.Link(url="https://example.com/a", title="Spring")
     )
     assert socialkit.validate(titled, CARDS, platform="p") == []
+
+
+def test_the_capability_is_documented_as_what_the_warning_checks() -> None:
+    # link_cards is whether the post's own title and thumbnail reach the card, not whether
+    # a card is shown: Mastodon (link_cards=False) shows cards made from the linked page.
+    doc = " ".join((socialkit.Capabilities.__doc__ or "").split())
+    described = doc.split("link_cards:", 1)[1].split("link_in_text:", 1)[0]
+    assert "own title and thumbnail" in described
+    assert "linked page" in described

@@ -84,7 +84,11 @@ class Capabilities(BaseModel):
         threads: whether replies can chain into a thread.
         max_thread_parts: the most parts in one thread, or ``None``.
         first_comment: whether the adapter can post a first comment.
-        link_cards: whether a link is shown as a card with title and thumbnail.
+        link_cards: whether the platform takes the post's own title and thumbnail for a
+            link's card (``Link.title``, ``Link.thumbnail``: a Bluesky external embed).
+            ``False`` where any card is one the platform makes from the linked page's
+            own tags (Mastodon): the post's title and thumbnail are not sent, and
+            validation warns when the post has them.
         link_in_text: whether :func:`~socialkit.render` appends the shared link's URL to
             the post's text when the text does not already contain it (then it is
             measured with the text). ``False`` for a platform that takes the link as a
