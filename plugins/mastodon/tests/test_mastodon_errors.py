@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -31,6 +32,28 @@ async def test_a_revoked_token_needs_a_person(platform, make_ctx, server, draft)
         await platform.publish(draft(socialkit.Post(text="x")), ctx)
     assert info.value.status_code == 401
     assert ctx.credentials.require("access_token") not in str(info.value)
+
+
+async def test_a_revoked_token_names_the_commands_that_reconnect_the_account(
+    platform, make_ctx, server, draft, caplog
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ctx = make_ctx()
+    token = ctx.credentials.require("access_token")
+    server.revoke(token)
+    with pytest.raises(socialkit.NeedsReauth) as info:
+        await platform.publish(draft(socialkit.Post(text="x")), ctx)
+    message = str(info.value)
+    assert (
+        f"socialkit auth mastodon --instance {server.base_url} --account acme-mastodon" in message
+    )
+    assert "socialkit accounts reconnect acme-mastodon" in message
+    assert info.value.describe()["message"] == message
+    assert token not in message
+    assert token not in repr(info.value)
+    assert token not in repr(ctx)
+    assert token not in caplog.text
+    assert caplog.records  # httpx logged the requests, without the token
 
 
 async def test_429_is_rate_limited_until_the_iso_reset(

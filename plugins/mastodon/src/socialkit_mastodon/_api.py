@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from socialkit import ConfigError, NeedsReauth, Rejected, Transient, UnknownOutcome
-from socialkit_mastodon._errors import error_for_response, rate_limit_headers
+from socialkit_mastodon._errors import error_for_response, rate_limit_headers, server_message
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -72,12 +72,20 @@ class MastodonApi:
         """The absolute URL of ``path`` on this server."""
         return self.base_url + path
 
+    def reconnect_hint(self) -> str:
+        """The commands that connect this account again, for a :class:`NeedsReauth`."""
+        account_id = self.ctx.account.id
+        return (
+            f"connect it again with: socialkit auth mastodon --instance {self.base_url} "
+            f"--account {account_id}, then socialkit accounts reconnect {account_id}"
+        )
+
     def _auth_headers(self) -> dict[str, str]:
         token = self.ctx.credentials.get("access_token")
         if not token:
             raise NeedsReauth(
-                f"mastodon account {self.ctx.account.id!r} has no access_token; connect it with "
-                f"socialkit auth mastodon --instance {self.base_url} --account {self.ctx.account.id}"
+                f"mastodon account {self.ctx.account.id!r} has no access_token; "
+                f"{self.reconnect_hint()}"
             )
         return {"Authorization": f"Bearer {token}"}
 
@@ -135,6 +143,13 @@ class MastodonApi:
             raise Transient(what) from None
         self._report(response, scope)
         error = error_for_response(response, operation=operation, write=write)
+        if isinstance(error, NeedsReauth) and auth:
+            # the token was revoked (or the login disabled): say how to connect it again
+            raise NeedsReauth(
+                f"mastodon {operation}: {server_message(response)} "
+                f"(account {self.ctx.account.id!r}; {self.reconnect_hint()})",
+                status_code=error.status_code,
+            )
         if error is not None:
             raise error
         return response
