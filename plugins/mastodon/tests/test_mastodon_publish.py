@@ -97,6 +97,32 @@ async def test_a_poll_is_sent_and_checked_against_the_server_limits(
         )
 
 
+async def test_poll_options_are_counted_in_graphemes_as_the_server_does(
+    platform, make_ctx, server, draft
+) -> None:
+    """Mastodon counts a poll option's grapheme clusters (PollValidator), not code points."""
+    flags = "\U0001f1eb\U0001f1f7" * 50  # 50 flags: 100 code points, 50 graphemes
+    poll = {"options": [flags, "e\u0301" * 50], "expires_in": 3600}
+    receipt = await platform.publish(
+        draft(socialkit.Post(text="Which?", options={"poll": poll})), make_ctx()
+    )
+    assert receipt.ref.id in server.statuses
+    over = {"options": ["a", "\U0001f1eb\U0001f1f7" * 51], "expires_in": 3600}
+    with pytest.raises(socialkit.Rejected, match="poll option is too long") as info:
+        await platform.publish(draft(socialkit.Post(text="?", options={"poll": over})), make_ctx())
+    assert info.value.details == {"field": "options.poll.options[1]", "limit": 50, "value": 51}
+
+
+async def test_a_poll_with_the_same_option_twice_is_rejected_before_sending(
+    platform, make_ctx, server, draft
+) -> None:
+    poll = {"options": ["tea", "coffee", "tea"], "expires_in": 3600}
+    with pytest.raises(socialkit.Rejected, match="the same option twice") as info:
+        await platform.publish(draft(socialkit.Post(text="?", options={"poll": poll})), make_ctx())
+    assert info.value.details == {"field": "options.poll.options[2]", "value": "tea"}
+    assert _status_requests(server) == []
+
+
 async def test_a_poll_with_media_is_rejected(platform, make_ctx, draft, png) -> None:
     post = socialkit.Post(
         text="?",

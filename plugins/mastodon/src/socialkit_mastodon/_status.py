@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from socialkit import Rejected
+from socialkit.text import grapheme_count
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -89,12 +90,20 @@ class Poll:
                 value=len(self.options),
             )
         for i, option in enumerate(self.options):
-            if len(option) > limits.max_characters_per_option:
+            # the server counts grapheme clusters (a flag is one), as it does for statuses
+            length = grapheme_count(option)
+            if length > limits.max_characters_per_option:
                 raise _reject(
                     f"options.poll.options[{i}]",
                     "poll option is too long (characters)",
                     limit=limits.max_characters_per_option,
-                    value=len(option),
+                    value=length,
+                )
+            if option in self.options[:i]:
+                raise _reject(
+                    f"options.poll.options[{i}]",
+                    "a poll cannot have the same option twice (Mastodon's rule)",
+                    value=option,
                 )
         if self.expires_in < limits.min_expiration:
             raise _reject(
