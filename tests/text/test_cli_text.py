@@ -178,3 +178,38 @@ def test_help_says_stdin_loses_its_final_newline(
     out = " ".join(capsys.readouterr().out.split())
     assert "'-' reads stdin" in out
     assert "final newline" in out
+
+
+@pytest.mark.parametrize("width", [500, 600])
+def test_split_blames_a_content_warning_that_leaves_no_room(
+    capsys: pytest.CaptureFixture[str], width: int
+) -> None:
+    warning = "x" * width
+    argv = ["split", "hello world", "-p", "mastodon", "--content-warning", warning]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"does not fit: the content warning is {width} graphemes and the limit 500: "
+        "nothing is left for the text (shorten the content warning)"
+    ) in out
+    assert "one unit" not in out
+
+
+def test_split_says_how_much_a_content_warning_leaves(capsys: pytest.CaptureFixture[str]) -> None:
+    # A hashtag is never cut: 17 graphemes, and the warning leaves 10 of Mastodon's 500.
+    argv = ["split", "see #averylonghashtag", "-p", "mastodon", "--content-warning", "x" * 490]
+    assert main(argv) == 1
+    assert (
+        "part 2 does not fit: one unit (a link, a tag or a word) is longer than the "
+        "10 graphemes the content warning (490 graphemes) leaves of the limit 500"
+    ) in capsys.readouterr().out
+
+
+def test_measure_blames_a_content_warning_that_leaves_no_room(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["measure", "hello", "-p", "mastodon", "--content-warning", "x" * 600]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "605/500 graphemes on mastodon: does NOT fit" in out
+    assert "the content warning is 600 graphemes and the limit 500: nothing is left" in out

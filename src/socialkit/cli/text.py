@@ -99,6 +99,9 @@ def register(app: typer.Typer) -> None:
             lines.append(f"hashtags: {result.hashtag_count}/{result.max_hashtags}")
         if result.overflow_at is not None:
             lines.append(f"stops fitting at character {result.overflow_at}")
+        warning_length = _warning_length(rule, content_warning)
+        if warning_length >= rule.limit:
+            lines.append(_no_room(rule, warning_length))
         for entity in result.entities:
             lines.append(
                 f"  {entity.kind.value:<8} {entity.text!r} -> {entity.value!r} "
@@ -161,16 +164,39 @@ def register(app: typer.Typer) -> None:
             for i, (part, m) in enumerate(zip(parts, lengths, strict=True), 1)
         ]
         unfit = [(i, m) for i, m in enumerate(lengths, 1) if not m.fits]
+        warning_length = _warning_length(rule, content_warning)
         for i, m in unfit:
             if m.invalid_at is not None:
                 char = ord(m.text[m.invalid_at])
                 why = f"{rule.name} refuses the character U+{char:04X} at {m.invalid_at}"
+            elif warning_length >= rule.limit:
+                why = _no_room(rule, warning_length)
+            elif warning_length:
+                why = (
+                    "one unit (a link, a tag or a word) is longer than the "
+                    f"{rule.limit - warning_length} {rule.counting.value} the content warning "
+                    f"({warning_length} {rule.counting.value}) leaves of the limit {rule.limit}"
+                )
             else:
                 why = f"one unit (a link, a tag or a word) is longer than the limit {m.limit}"
             blocks.append(f"part {i} does not fit: {why}")
         emit(data, as_json=as_json, text="\n".join(blocks))
         if unfit:
             raise typer.Exit(1)
+
+
+def _warning_length(rule: TextRule, content_warning: str | None) -> int:
+    """What the content warning counts toward the limit: 0 where the platform ignores it."""
+    from socialkit.text.measure import measure
+
+    return measure("", rule, content_warning=content_warning).length if content_warning else 0
+
+
+def _no_room(rule: TextRule, warning_length: int) -> str:
+    return (
+        f"the content warning is {warning_length} {rule.counting.value} and the limit "
+        f"{rule.limit}: nothing is left for the text (shorten the content warning)"
+    )
 
 
 def _read(text: str) -> str:
