@@ -123,6 +123,31 @@ async def test_a_poll_with_the_same_option_twice_is_rejected_before_sending(
     assert _status_requests(server) == []
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"visibility": "everyone"},
+            "options.visibility: must be one of public, unlisted, private, direct (got 'everyone')",
+        ),
+        (
+            {"poll": {"options": list("abcde"), "expires_in": 3600}},
+            "options.poll.options: too many poll options (limit 4, got 5)",
+        ),
+        (
+            {"poll": {"options": ["a", "b"], "expires_in": 60}},
+            "options.poll.expires_in: poll closes too soon (seconds) (limit 300, got 60)",
+        ),
+    ],
+)
+async def test_a_refused_option_names_the_field_the_limit_and_the_value_in_its_message(
+    platform, make_ctx, draft, options, message
+) -> None:
+    with pytest.raises(socialkit.Rejected) as info:
+        await platform.publish(draft(socialkit.Post(text="?", options=options)), make_ctx())
+    assert str(info.value) == f"mastodon: {message}"
+
+
 async def test_a_poll_with_media_is_rejected(platform, make_ctx, draft, png) -> None:
     post = socialkit.Post(
         text="?",

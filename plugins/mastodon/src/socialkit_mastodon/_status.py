@@ -35,11 +35,15 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 def _reject(field: str, problem: str, *, limit: object = None, value: object = None) -> Rejected:
     details: dict[str, Any] = {"field": field}
+    shown: list[str] = []
     if limit is not None:
         details["limit"] = limit
+        shown.append(f"limit {limit}")
     if value is not None:
         details["value"] = value
-    return Rejected(f"mastodon: {field}: {problem}", details=details)
+        shown.append(f"got {value!r}")
+    suffix = f" ({', '.join(shown)})" if shown else ""
+    return Rejected(f"mastodon: {field}: {problem}{suffix}", details=details)
 
 
 @attrs.frozen(kw_only=True)
