@@ -324,6 +324,7 @@ class AsyncScheduler:
         grace_s = _grace(None, self.config)
         revisions: dict[int, str] = {}
         accounts: dict[str, Account] = {}
+        checked: set[tuple[str, str, str | None]] = set()  # (revision, account, campaign)
         batch: builtins.list[NewPublication] = []
         ids: builtins.list[str] = []
         writing: collections.deque[asyncio.Future[builtins.list[str]]] = collections.deque()
@@ -348,12 +349,14 @@ class AsyncScheduler:
                     except ValueError as exc:
                         raise ValueError(f"requests[{index}].at: {exc}") from None
                     campaign = request.campaign or post.campaign
-                    try:
-                        s.check_post(revision, post, target, campaign)
-                    except InvalidPost as exc:
-                        raise InvalidPost(
-                            exc.problems, subject=f"requests[{index}]: post for {target.id}"
-                        ) from None
+                    if (revision, key, campaign) not in checked:
+                        try:
+                            s.check_post(revision, post, target, campaign)
+                        except InvalidPost as exc:
+                            raise InvalidPost(
+                                exc.problems, subject=f"requests[{index}]: post for {target.id}"
+                            ) from None
+                        checked.add((revision, key, campaign))
                     required = self.approval.approvals_required(
                         post, target, campaign=campaign, requested=needs_approval
                     )

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from socialkit._shared import SharedCalls
+from socialkit.errors import InvalidPost, UnknownPlatform
 from socialkit.models.credentials import Credentials
+from socialkit.models.problems import has_errors
+from socialkit.platforms.base import Platform
 from socialkit.platforms.context import Context
 from socialkit.platforms.render import render
 from socialkit.platforms.validation import validate
@@ -27,7 +30,6 @@ if TYPE_CHECKING:
     from socialkit.models.content import Draft, Post
     from socialkit.models.media_store import MediaStore
     from socialkit.models.problems import Problem
-    from socialkit.platforms.base import Platform
     from socialkit.platforms.capabilities import Capabilities
     from socialkit.platforms.credentials import CredentialProvider
     from socialkit.platforms.registry import Registry
@@ -253,10 +255,6 @@ class Services:
         plugin is installed only where the workers run) it is checked when it is sent,
         as every publication is.
         """
-        from socialkit.errors import InvalidPost, UnknownPlatform
-        from socialkit.models.problems import has_errors
-        from socialkit.platforms.base import Platform
-
         try:
             platform = self.registry.platform(account.platform)
         except UnknownPlatform:
