@@ -195,3 +195,28 @@ def test_reset_round_trips_both_forms(moment: datetime) -> None:
     iso = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     assert parse_reset(iso) == moment
     assert abs(parse_reset(str(moment.timestamp())) - moment) < timedelta(milliseconds=1)
+
+
+async def test_a_429_on_an_upload_is_rate_limited_on_the_media_budget(
+    platform, make_ctx, server, draft, png, recorder
+) -> None:
+    reset = "2025-03-01T09:30:00.000Z"
+    server.fail_next(
+        "POST",
+        "/api/v2/media",
+        status=429,
+        body={"error": "Too many requests"},
+        headers={
+            "X-RateLimit-Limit": "30",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": reset,
+        },
+    )
+    with pytest.raises(socialkit.RateLimited) as info:
+        await platform.publish(draft(socialkit.Post(text="x", media=(png("dot"),))), make_ctx())
+    assert info.value.reset_at == datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    [report] = [r for r in recorder.rate_limits if r.scope == "media"]
+    assert (report.limit, report.remaining) == (30, 0)
+    assert report.reset_at == datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    assert server.statuses == {}
+    assert server.media == {}

@@ -123,3 +123,35 @@ async def test_urls_count_as_the_server_reserves(
                 idempotency_keys=("over",),
             ),
         )
+
+
+async def test_a_remote_mention_counts_its_username_and_the_content_warning_counts(
+    server, http, account, provider, registry, media_store
+) -> None:
+    """At the limit it goes; one over is stopped before sending, as the server would refuse."""
+    mention = "@bob@a.very.long.domain.example.org "  # counted as "@bob " (5)
+    posts = {
+        "mention": lambda n: socialkit.Post(text=mention + "a" * n),
+        "warning": lambda n: socialkit.Post(text="a" * n, content_warning="0123456789"),
+    }
+    for name, make in posts.items():
+        fits = 495 if name == "mention" else 490
+        [result] = await socialkit.apublish_now(
+            make(fits).model_copy(update={"options": {"auto_thread": False}}),
+            account,
+            credentials=provider,
+            http=http,
+            media=media_store,
+            registry=registry,
+        )
+        assert result.ok, (name, result.error)
+        [result] = await socialkit.apublish_now(
+            make(fits + 1).model_copy(update={"options": {"auto_thread": False}}),
+            account,
+            credentials=provider,
+            http=http,
+            media=media_store,
+            registry=registry,
+        )
+        assert [(p.field, p.limit, p.value) for p in result.problems] == [("text", 500, 501)]
+    assert len(server.statuses) == 2
