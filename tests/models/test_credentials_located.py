@@ -61,3 +61,26 @@ def test_unlocated_credentials_keep_the_short_message() -> None:
     with pytest.raises(socialkit.CredentialsError) as info:
         socialkit.Credentials().require("access_token")
     assert str(info.value) == "credential 'access_token' is missing (have: [])"
+
+
+async def test_the_library_s_providers_say_where_a_missing_key_is_set(tmp_path) -> None:
+    """Not only the command line: an application's provider names the variable or the
+    secrets-file key, and never a value."""
+    from socialkit.errors import CredentialsError
+    from socialkit.models.account import Account
+    from socialkit.platforms.credentials import EnvCredentialProvider, FileCredentialProvider
+
+    account = Account(id="acme-x", platform="feed", handle="acme")
+    env = EnvCredentialProvider(environ={"SOCIALKIT_ACME_X_OTHER": "hush"})
+    with pytest.raises(CredentialsError) as caught:
+        (await env.load(account)).require("access_token")
+    assert "of account 'acme-x'" in str(caught.value)
+    assert "environment variable SOCIALKIT_ACME_X_ACCESS_TOKEN" in str(caught.value)
+    assert "hush" not in str(caught.value)
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text('{"acme-x": {"other": "hush"}}')
+    secrets.chmod(0o600)
+    with pytest.raises(CredentialsError) as caught:
+        (await FileCredentialProvider(secrets).load(account)).require("access_token")
+    assert f"key \"access_token\" of entry 'acme-x' in secrets file {secrets}" in str(caught.value)
+    assert "hush" not in str(caught.value)

@@ -88,7 +88,6 @@ def open_scheduler(*, existing: bool = False) -> Scheduler:
     """The project's scheduler; with ``existing``, refused when its store is not there
     (a command that only reads or acts on publications must not create an empty store,
     where a typo in a store URL would look like a store with nothing in it)."""
-    from socialkit.cli._credentials import project_credentials
     from socialkit.schedule.facade import Scheduler
 
     config = state().config()
@@ -99,7 +98,7 @@ def open_scheduler(*, existing: bool = False) -> Scheduler:
         existing_store(url, "store", hint="nothing was scheduled on it yet")
     return Scheduler(
         url,
-        credentials=project_credentials(config),
+        credentials=config.credential_provider(),
         media=config.media_store(),
         campaigns=config.campaigns,
         accounts=config.accounts,

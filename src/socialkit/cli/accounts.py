@@ -290,9 +290,7 @@ async def _check_all(
 
     import httpx
 
-    from socialkit.cli._credentials import project_credentials
-
-    provider = project_credentials(config)
+    provider = config.credential_provider()
     media = config.media_store()
     timeout = httpx.Timeout(30.0, connect=10.0)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:

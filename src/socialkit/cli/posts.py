@@ -129,7 +129,6 @@ def publish_command(
     failure does not stop the others. Exits 1 when the post is invalid or any account
     failed. For retries, rate limits and exactly-once delivery, schedule it instead.
     """
-    from socialkit.cli._credentials import project_credentials
     from socialkit.cli._targets import read_post, resolve_targets
     from socialkit.platforms.publish import publish_now
     from socialkit.platforms.registry import get_registry
@@ -158,7 +157,7 @@ def publish_command(
     results = publish_now(
         found.post,
         accounts,
-        credentials=project_credentials(config),
+        credentials=config.credential_provider(),
         campaign=campaign,
         media=config.media_store(),
         registry=registry,

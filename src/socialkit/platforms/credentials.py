@@ -170,9 +170,11 @@ class EnvCredentialProvider:
         return env_stem(self.prefix, account.id) + key.upper()
 
     async def load(self, account: Account) -> Credentials:
-        if account.id in self._saved:
-            return self._saved[account.id]
         start = self._claim(account.id)
+        # A missing key's error says which variable to set (never a value).
+        where = f"environment variable {start}{{KEY}}"
+        if account.id in self._saved:
+            return self._saved[account.id].located(account.id, where)
         # Variables of a longer account id that starts the same way are that account's.
         others = tuple(s for s in self._stems if s != start and s.startswith(start))
         values = {
@@ -180,7 +182,7 @@ class EnvCredentialProvider:
             for name, value in self._environ.items()
             if name.startswith(start) and value and not any(name.startswith(o) for o in others)
         }
-        return Credentials().with_values(values)
+        return Credentials().with_values(values).located(account.id, where)
 
     async def save(self, account: Account, credentials: Credentials) -> None:
         self._saved[account.id] = credentials
@@ -238,7 +240,13 @@ class FileCredentialProvider:
                 f"secrets file {self.path}: entry {account_id!r} is not an object"
             )
         values = {k: str(v) for k, v in entry.items() if k != "expires_at" and v is not None}
-        return Credentials().with_values(values, expires_at=self._expiry(entry, account_id))
+        return (
+            Credentials()
+            .with_values(values, expires_at=self._expiry(entry, account_id))
+            .located(
+                account_id, f'key "{{key}}" of entry {account_id!r} in secrets file {self.path}'
+            )
+        )
 
     def _expiry(self, entry: dict[str, Any], account_id: str) -> datetime | None:
         raw = entry.get("expires_at")
