@@ -213,3 +213,57 @@ def test_measure_blames_a_content_warning_that_leaves_no_room(
     out = capsys.readouterr().out
     assert "605/500 graphemes on mastodon: does NOT fit" in out
     assert "the content warning is 600 graphemes and the limit 500: nothing is left" in out
+
+
+@pytest.mark.parametrize("platform", ["telegram", "x", "mastodon", "telegram-caption"])
+def test_measure_exits_1_for_an_empty_text(
+    capsys: pytest.CaptureFixture[str], platform: str
+) -> None:
+    # No platform posts an empty text without media; Telegram says so with min_length=1.
+    assert main(["measure", "", "-p", platform]) == 1
+    out = capsys.readouterr().out
+    assert f"on {platform}: does NOT fit: the text is empty" in out
+    assert main(["measure", "", "-p", platform, "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert (data["length"], data["min_length"], data["too_short"], data["fits"]) == (
+        0,
+        1,
+        True,
+        False,
+    )
+
+
+def test_measure_does_not_count_the_content_warning_as_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Mastodon counts the warning toward the limit, but a warning alone is no status.
+    assert main(["measure", "", "-p", "mastodon", "--content-warning", "spoilers"]) == 1
+    assert "8/500 graphemes on mastodon: does NOT fit: the text is empty" in (
+        capsys.readouterr().out
+    )
+    assert main(["measure", "a", "-p", "mastodon", "--content-warning", "spoilers"]) == 0
+
+
+def test_measure_exits_1_below_the_rule_minimum(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strict = rules.LINKEDIN.model_copy(update={"min_length": 3})
+    monkeypatch.setattr("socialkit.cli.text._rule", lambda name: strict)
+    assert main(["measure", "ab", "-p", "linkedin"]) == 1
+    assert "2/3000 code_points on linkedin: does NOT fit: too short, at least 3 code_points" in (
+        capsys.readouterr().out
+    )
+    data = _json(capsys, "measure", "abc", "-p", "linkedin", "--json")
+    assert (data["min_length"], data["too_short"], data["fits"]) == (3, False, True)
+
+
+def test_measure_json_of_a_text_that_fits_names_the_minimum(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = _json(capsys, "measure", "a", "-p", "telegram", "--json")
+    assert (data["length"], data["min_length"], data["too_short"], data["fits"]) == (
+        1,
+        1,
+        False,
+        True,
+    )

@@ -66,13 +66,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure TEXT as the --platform counts it: length, limit, fit, entities.
 
-        Exits 1 when the text does not fit (with --json too); 2 on a usage error.
+        Exits 1 when the text does not fit or is empty (with --json too): no platform
+        posts an empty text without media. 2 on a usage error.
         """
         from socialkit.text.measure import measure
 
         rule = _rule(platform)
         body = _read(text)
         result = measure(body, rule, content_warning=content_warning)
+        warning_length = _warning_length(rule, content_warning)
+        # The library leaves emptiness to validation (a post may be media only), but
+        # measure has no media: the text alone, without the warning, must be a post.
+        own_length = measure(body, rule).length if warning_length else result.length
+        min_length = max(rule.min_length, 1)
+        too_short = own_length < min_length
+        fits = result.fits and not too_short
         data = {
             "platform": platform,
             "rule": result.rule,
@@ -80,7 +88,9 @@ def register(app: typer.Typer) -> None:
             "length": result.length,
             "limit": result.limit,
             "remaining": result.remaining,
-            "fits": result.fits,
+            "min_length": min_length,
+            "too_short": too_short,
+            "fits": fits,
             "overflow_at": result.overflow_at,
             "byte_length": result.byte_length,
             "max_bytes": result.max_bytes,
@@ -89,7 +99,11 @@ def register(app: typer.Typer) -> None:
             "invalid_at": result.invalid_at,
             "entities": [entity.as_dict() for entity in result.entities],
         }
-        verdict = "fits" if result.fits else "does NOT fit"
+        verdict = "fits" if fits else "does NOT fit"
+        if not body:
+            verdict += ": the text is empty (a post with no text needs media)"
+        elif too_short:
+            verdict += f": too short, at least {min_length} {result.counting.value}"
         lines = [
             f"{result.length}/{result.limit} {result.counting.value} on {result.rule}: {verdict}"
         ]
@@ -99,7 +113,6 @@ def register(app: typer.Typer) -> None:
             lines.append(f"hashtags: {result.hashtag_count}/{result.max_hashtags}")
         if result.overflow_at is not None:
             lines.append(f"stops fitting at character {result.overflow_at}")
-        warning_length = _warning_length(rule, content_warning)
         if warning_length >= rule.limit:
             lines.append(_no_room(rule, warning_length))
         for entity in result.entities:
@@ -108,7 +121,7 @@ def register(app: typer.Typer) -> None:
                 f"[{entity.start}, {entity.end})"
             )
         emit(data, as_json=as_json, text="\n".join(lines))
-        if not result.fits:  # with --json too: a script checks the code, not the output
+        if not fits:  # with --json too: a script checks the code, not the output
             raise typer.Exit(1)
 
     @app.command("split")
