@@ -67,6 +67,7 @@ async def test_the_sign_in_functions_connect_an_account(fresh_openapi) -> None:
         ("POST", "/api/v1/apps"),
         ("POST", "/oauth/token"),
         ("GET", "/api/v1/accounts/verify_credentials"),
+        ("GET", "/api/v2/instance"),  # the domain of the handle
     }
 
 

@@ -67,6 +67,22 @@ async def test_verify_account_records_the_numeric_id(platform, make_ctx, server)
     )
 
 
+async def test_the_handle_carries_the_servers_webfinger_domain(platform, make_ctx, server) -> None:
+    """A server at social.example.com can give its accounts handles @user@example.com."""
+    server.domain = "example.com"
+    identity = await platform.verify_account(make_ctx())
+    assert identity.handle == "@acme@example.com"
+
+
+async def test_without_the_instance_document_the_handle_takes_the_servers_address(
+    platform, make_ctx, server
+) -> None:
+    server.fail_next("GET", "/api/v2/instance", status=503)
+    identity = await platform.verify_account(make_ctx())
+    assert identity.handle == "@acme@mastodon.example"
+    assert identity.platform_account_id == server.account_id
+
+
 async def test_the_stable_id_on_the_account_saves_a_lookup(
     platform, make_ctx, server, draft, account
 ) -> None:

@@ -83,12 +83,15 @@ class InstanceLimits:
         polls: poll limits.
         fetched_at: when the document was read (for the refresh interval).
         version: the server's software version, for messages.
+        domain: the domain in the server's handles (``@user@domain``), its WebFinger
+            domain; it can differ from the address the API answers at.
     """
 
     capabilities: Capabilities
     polls: PollLimits
     fetched_at: datetime
     version: str | None = None
+    domain: str | None = None
 
     def fresh(self, now: datetime, refresh_interval: timedelta) -> bool:
         """True while ``now`` is within ``refresh_interval`` of :attr:`fetched_at`."""
@@ -168,9 +171,11 @@ def limits_from_instance(instance: Mapping[str, Any], fetched_at: datetime) -> I
         max_expiration=_int(polls, "max_expiration", None) or DEFAULT_POLL_LIMITS.max_expiration,
     )
     version = instance.get("version")
+    domain = instance.get("domain")
     return InstanceLimits(
         capabilities=capabilities,
         polls=poll_limits,
         fetched_at=fetched_at,
         version=version if isinstance(version, str) else None,
+        domain=domain.strip().lower() if isinstance(domain, str) and domain.strip() else None,
     )

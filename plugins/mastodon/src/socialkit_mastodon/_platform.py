@@ -128,7 +128,12 @@ class Mastodon(Platform):
     # -- account ---------------------------------------------------------------------------
 
     async def verify_account(self, ctx: Context) -> AccountIdentity:
-        """Who the token belongs to: the numeric account id is the stable id."""
+        """Who the token belongs to: the numeric account id is the stable id.
+
+        The handle's domain is the server's WebFinger ``domain`` from its instance
+        document (``@acme@example.com`` for a server at ``social.example.com``), or the
+        server's host name when that document cannot be read.
+        """
         api = MastodonApi(ctx)
         data = await api.json(
             "GET", "/api/v1/accounts/verify_credentials", operation="verify credentials"
@@ -136,8 +141,14 @@ class Mastodon(Platform):
         if not isinstance(data, dict) or not isinstance(data.get("id"), str):
             raise Rejected("mastodon verify credentials: the answer names no account id")
         acct = str(data.get("acct") or data.get("username") or data["id"])
-        host = api.base_url.split("://", 1)[1]
-        handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
+        if "@" in acct:
+            handle = f"@{acct}"
+        else:
+            try:
+                domain = (await self.instance_limits(ctx)).domain
+            except PlatformError:
+                domain = None
+            handle = f"@{acct}@{domain or api.base_url.split('://', 1)[1]}"
         self._account_ids[(api.base_url, ctx.account.id)] = data["id"]
         display = data.get("display_name")
         return AccountIdentity(

@@ -102,6 +102,9 @@ class FakeMastodon(OAuthEndpoints):
         media_rate_limit: media uploads per 30 minutes.
         clock: the server's clock.
         username, account_id, followers_count: the one local account tokens act as.
+        domain: the domain in the server's handles (its WebFinger domain, Mastodon's
+            ``LOCAL_DOMAIN``) when it is not ``host`` (``WEB_DOMAIN``): ``@acme@example.com``
+            on a server at ``social.example.com``.
     """
 
     def __init__(
@@ -120,8 +123,10 @@ class FakeMastodon(OAuthEndpoints):
         username: str = "acme",
         account_id: str = "109876543210",
         followers_count: int = 42,
+        domain: str | None = None,
     ) -> None:
         self.host = host
+        self.domain = domain or host
         self.base_url = f"https://{host}"
         self.max_characters = max_characters
         self.characters_reserved_per_url = characters_reserved_per_url
@@ -259,7 +264,7 @@ class FakeMastodon(OAuthEndpoints):
     def instance_document(self) -> dict[str, Any]:
         """The ``GET /api/v2/instance`` answer: the documented one with this server's limits."""
         document: dict[str, Any] = documented("instance")
-        document["domain"] = self.host
+        document["domain"] = self.domain
         config = document["configuration"]
         config["statuses"].update(
             max_characters=self.max_characters,
