@@ -84,3 +84,40 @@ async def test_the_fake_server_example_scripts_a_503_after_creating() -> None:
         )
     assert answer.status_code == 503
     assert len(server.statuses) == 1  # created, then the 503
+
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_the_readme_quick_start_publishes_with_the_token_the_walkthrough_saved(
+    tmp_path, monkeypatch
+) -> None:
+    """Connect with `socialkit auth mastodon` (its defaults), then run the README's Python."""
+    from socialkit_mastodon._connect import main
+
+    monkeypatch.chdir(tmp_path)
+    server = FakeMastodon(host="mastodon.social")
+    said: list[str] = []
+
+    def approve(prompt: str) -> str:
+        return server.authorize(next(s.strip() for s in said if "/oauth/authorize?" in s))
+
+    client = httpx.AsyncClient(transport=server.transport())
+    argv = ["auth", "--instance", "https://mastodon.social", "--account", "acme-mastodon"]
+    assert main(argv, http=client, ask=approve, say=said.append) == 0, said
+
+    [block] = re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), re.S | re.M)
+    results: list[list[socialkit.PublishResult]] = []
+    real_publish_now = socialkit.publish_now
+
+    def publish_now(*args: object, **kwargs: object) -> list[socialkit.PublishResult]:
+        # the README's own call, with the fake server's transport instead of the network
+        http = httpx.AsyncClient(transport=server.transport())
+        results.append(real_publish_now(*args, http=http, **kwargs))  # type: ignore[arg-type]
+        return results[-1]
+
+    monkeypatch.setattr(socialkit, "publish_now", publish_now)
+    exec(compile(block, "README.md example", "exec"), {"__name__": "readme"})
+    [[result]] = results
+    assert result.ok, result.error
+    assert [s["content"] for s in server.statuses.values()] == ["<p>Hello, fediverse!</p>"]

@@ -301,8 +301,12 @@ async def test_every_response_reports_the_rate_limit(
 
 async def test_no_token_needs_a_person(platform, make_ctx, draft) -> None:
     ctx = make_ctx(credentials=socialkit.Credentials())
-    with pytest.raises(socialkit.NeedsReauth, match="socialkit auth mastodon"):
+    with pytest.raises(socialkit.NeedsReauth) as info:
         await platform.publish(draft(socialkit.Post(text="x")), ctx)
+    message = str(info.value)
+    assert "the credential provider holds no access_token" in message
+    assert "FileCredentialProvider" in message  # where socialkit auth mastodon put it
+    assert "--instance https://mastodon.example --account acme-mastodon" in message
 
 
 def test_the_adapter_declares_key_idempotency_and_mastodon_counting() -> None:

@@ -11,11 +11,15 @@ platform through the ``socialkit`` entry-point group::
         handle="@acme@mastodon.social",
         settings={"instance": "https://mastodon.social"},
     )
-    socialkit.publish_now(socialkit.Post(text="Hello, fediverse!"), account)
+    credentials = socialkit.FileCredentialProvider(".socialkit/secrets.json")
+    socialkit.publish_now(
+        socialkit.Post(text="Hello, fediverse!"), account, credentials=credentials
+    )
 
 Connect an account (OAuth 2 with PKCE) with
-``socialkit auth mastodon --instance https://mastodon.social`` (or
-``python -m socialkit_mastodon auth --instance https://mastodon.social``).
+``socialkit auth mastodon --instance https://mastodon.social --account acme-mastodon`` (or
+``python -m socialkit_mastodon auth`` with the same options); the token is saved to
+``.socialkit/secrets.json``, which the example reads.
 
 The names below are imported on first use: the command line loads
 ``socialkit_mastodon._cli`` to add ``socialkit auth mastodon``, and that must not import

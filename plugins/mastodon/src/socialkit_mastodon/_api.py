@@ -83,9 +83,14 @@ class MastodonApi:
     def _auth_headers(self) -> dict[str, str]:
         token = self.ctx.credentials.get("access_token")
         if not token:
+            account_id = self.ctx.account.id
             raise NeedsReauth(
-                f"mastodon account {self.ctx.account.id!r} has no access_token; "
-                f"{self.reconnect_hint()}"
+                f"mastodon account {account_id!r}: the credential provider holds no "
+                "access_token for it. socialkit auth mastodon saves the token to a secrets "
+                "file (.socialkit/secrets.json unless --secrets says otherwise): read it with "
+                "socialkit.FileCredentialProvider(path), or in socialkit.toml with "
+                '[credentials] provider = "file" and path = "<the file>". Not connected yet? '
+                f"Run: socialkit auth mastodon --instance {self.base_url} --account {account_id}"
             )
         return {"Authorization": f"Bearer {token}"}
 
