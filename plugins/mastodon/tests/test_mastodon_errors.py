@@ -56,6 +56,30 @@ async def test_a_revoked_token_names_the_commands_that_reconnect_the_account(
     assert caplog.records  # httpx logged the requests, without the token
 
 
+async def test_a_token_pasted_with_a_line_break_is_used_without_it(
+    platform, make_ctx, server, draft
+) -> None:
+    """A secrets file or variable often ends in a newline; tokens never hold white space."""
+    token = make_ctx().credentials.require("access_token")
+    ctx = make_ctx(credentials=socialkit.Credentials().with_values(access_token=f" {token}\n"))
+    receipt = await platform.publish(draft(socialkit.Post(text="x")), ctx)
+    assert receipt.ref.id in server.statuses
+    [create] = [r for r in server.requests if r.url.path == "/api/v1/statuses"]
+    assert create.headers["Authorization"] == f"Bearer {token}"
+
+
+@pytest.mark.parametrize("bad", ["abc def", "abc\u00e9", "abc\x00"])
+async def test_a_token_that_cannot_be_a_token_needs_a_person_and_is_not_shown(
+    platform, make_ctx, server, draft, bad
+) -> None:
+    ctx = make_ctx(credentials=socialkit.Credentials().with_values(access_token=bad))
+    with pytest.raises(socialkit.NeedsReauth, match="is not a Mastodon access token") as info:
+        await platform.publish(draft(socialkit.Post(text="x")), ctx)
+    assert "abc" not in str(info.value)
+    assert "--account acme-mastodon" in str(info.value)
+    assert server.statuses == {}
+
+
 async def test_429_is_rate_limited_until_the_iso_reset(
     platform, make_ctx, server, draft, clock
 ) -> None:

@@ -92,6 +92,16 @@ class MastodonApi:
                 '[credentials] provider = "file" and path = "<the file>". Not connected yet? '
                 f"Run: socialkit auth mastodon --instance {self.base_url} --account {account_id}"
             )
+        # A secrets file or variable often ends in a newline; a token never holds white
+        # space, and an HTTP client refuses a header that does (or any non-ASCII).
+        token = token.strip()
+        if not token or not all("!" <= c <= "~" for c in token):
+            account_id = self.ctx.account.id
+            raise NeedsReauth(
+                f"mastodon account {account_id!r}: its access_token is not a Mastodon access "
+                "token (it holds spaces, control or non-ASCII characters; the value is not "
+                f"shown); {self.reconnect_hint()}"
+            )
         return {"Authorization": f"Bearer {token}"}
 
     async def request(
