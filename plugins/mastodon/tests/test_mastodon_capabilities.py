@@ -137,3 +137,25 @@ def test_a_link_title_is_not_sent_and_the_server_makes_the_card() -> None:
     assert "made from the linked page" in problem.message
     draft = socialkit.render(post, "mastodon", DEFAULT_CAPABILITIES)
     assert draft.text.endswith("https://example.com/spring")  # the URL the card is made from
+
+
+async def test_a_server_in_limited_federation_mode_gets_the_token_for_its_limits(
+    platform, make_ctx, server, draft
+) -> None:
+    """Such a server answers GET /api/v2/instance only to an authenticated request."""
+    server.limited_federation_mode = True
+    server.max_characters = 1000
+    capabilities = await platform.resolve_capabilities(make_ctx())
+    assert capabilities.text.limit == 1000
+    receipt = await platform.publish(draft(socialkit.Post(text="hello")), make_ctx())
+    assert receipt.ref.id in server.statuses
+
+
+async def test_limits_are_read_without_a_token_when_the_account_has_none(
+    platform, make_ctx, server
+) -> None:
+    server.max_characters = 700
+    ctx = make_ctx(credentials=socialkit.Credentials())
+    assert (await platform.resolve_capabilities(ctx)).text.limit == 700
+    [request] = server.requests
+    assert "authorization" not in request.headers

@@ -94,7 +94,9 @@ class Mastodon(Platform):
     async def instance_limits(self, ctx: Context) -> InstanceLimits:
         """The limits of the account's server, read from ``GET /api/v2/instance``.
 
-        Cached per server for :attr:`refresh_interval`. When the server cannot be reached
+        Read with the account's token when it has one (a server in limited federation
+        mode answers only then), without one otherwise. Cached per server for
+        :attr:`refresh_interval`. When the server cannot be reached
         and an older copy exists, the older copy is used.
         """
         api = MastodonApi(ctx)
@@ -103,8 +105,13 @@ class Mastodon(Platform):
         if cached is not None and cached.fresh(now, self.refresh_interval):
             return cached
         try:
+            # With the token when there is one: a server in limited federation mode shows
+            # its instance document only to an authenticated request.
             document = await api.json(
-                "GET", "/api/v2/instance", operation="read instance", auth=False
+                "GET",
+                "/api/v2/instance",
+                operation="read instance",
+                auth=bool(ctx.credentials.get("access_token")),
             )
         except PlatformError:
             if cached is not None:

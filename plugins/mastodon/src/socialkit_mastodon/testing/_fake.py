@@ -105,6 +105,9 @@ class FakeMastodon(OAuthEndpoints):
         domain: the domain in the server's handles (its WebFinger domain, Mastodon's
             ``LOCAL_DOMAIN``) when it is not ``host`` (``WEB_DOMAIN``): ``@acme@example.com``
             on a server at ``social.example.com``.
+        limited_federation_mode: a server in limited federation mode answers its instance
+            document only to an authenticated request (401 otherwise), as Mastodon's
+            ``InstancesController`` does.
     """
 
     def __init__(
@@ -124,9 +127,11 @@ class FakeMastodon(OAuthEndpoints):
         account_id: str = "109876543210",
         followers_count: int = 42,
         domain: str | None = None,
+        limited_federation_mode: bool = False,
     ) -> None:
         self.host = host
         self.domain = domain or host
+        self.limited_federation_mode = limited_federation_mode
         self.base_url = f"https://{host}"
         self.max_characters = max_characters
         self.characters_reserved_per_url = characters_reserved_per_url
@@ -235,6 +240,9 @@ class FakeMastodon(OAuthEndpoints):
             ("POST", "/oauth/token"): self._token,
         }
         handler = public.get((method, path))
+        limited = self.limited_federation_mode and path == "/api/v2/instance"
+        if limited and not self._authorised(request):
+            return message_response(401, "This method requires an authenticated user")
         if handler is not None:
             return handler(request, now)
         if not self._authorised(request):
