@@ -159,3 +159,15 @@ async def test_limits_are_read_without_a_token_when_the_account_has_none(
     assert (await platform.resolve_capabilities(ctx)).text.limit == 700
     [request] = server.requests
     assert "authorization" not in request.headers
+
+
+async def test_an_address_that_is_no_mastodon_server_says_so(platform, make_ctx, server) -> None:
+    """A 404 for the instance document: a wrong settings.instance, or a server before 4.0."""
+    server.fail_next("GET", "/api/v2/instance", status=404, body={"error": "Record not found"})
+    with pytest.raises(socialkit.Rejected) as info:
+        await platform.resolve_capabilities(make_ctx())
+    message = str(info.value)
+    assert info.value.status_code == 404
+    assert f"{server.base_url} has no GET /api/v2/instance" in message
+    assert "settings.instance" in message
+    assert "Mastodon 4.0" in message

@@ -113,7 +113,14 @@ class Mastodon(Platform):
                 operation="read instance",
                 auth=bool(ctx.credentials.get("access_token")),
             )
-        except PlatformError:
+        except PlatformError as exc:
+            if exc.status_code == 404 and isinstance(exc, Rejected):
+                raise Rejected(
+                    f"mastodon: {api.base_url} has no GET /api/v2/instance ({exc.message}); "
+                    f"is settings.instance of account {ctx.account.id!r} the address of a "
+                    "Mastodon server, and is that server Mastodon 4.0 or later?",
+                    status_code=404,
+                ) from None
             if cached is not None:
                 ctx.logger.warning(
                     "mastodon: could not refresh the limits of %s; using those read at %s",
