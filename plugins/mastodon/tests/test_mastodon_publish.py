@@ -347,9 +347,19 @@ async def test_no_token_needs_a_person(platform, make_ctx, draft) -> None:
     with pytest.raises(socialkit.NeedsReauth) as info:
         await platform.publish(draft(socialkit.Post(text="x")), ctx)
     message = str(info.value)
-    assert "the credential provider holds no access_token" in message
+    assert "credential 'access_token' is missing" in message
     assert "FileCredentialProvider" in message  # where socialkit auth mastodon put it
     assert "--instance https://mastodon.example --account acme-mastodon" in message
+
+
+async def test_no_token_in_the_environment_names_the_variable(
+    platform, make_ctx, draft, account
+) -> None:
+    credentials = await socialkit.EnvCredentialProvider(environ={}).load(account)
+    with pytest.raises(socialkit.NeedsReauth) as info:
+        await platform.publish(draft(socialkit.Post(text="x")), make_ctx(credentials=credentials))
+    assert "SOCIALKIT_ACME_MASTODON_ACCESS_TOKEN" in str(info.value)
+    assert "of account 'acme-mastodon'" in str(info.value)
 
 
 def test_the_adapter_declares_key_idempotency_and_mastodon_counting() -> None:

@@ -8,7 +8,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from socialkit import ConfigError, NeedsReauth, Rejected, Transient, UnknownOutcome
+from socialkit import (
+    ConfigError,
+    CredentialsError,
+    NeedsReauth,
+    Rejected,
+    Transient,
+    UnknownOutcome,
+)
 from socialkit_mastodon._errors import error_for_response, rate_limit_headers, server_message
 
 if TYPE_CHECKING:
@@ -81,17 +88,18 @@ class MastodonApi:
         )
 
     def _auth_headers(self) -> dict[str, str]:
-        token = self.ctx.credentials.get("access_token")
-        if not token:
+        try:
+            token = self.ctx.credentials.require("access_token")
+        except CredentialsError as exc:
+            # exc names where the provider looked (an environment variable, a file)
             account_id = self.ctx.account.id
             raise NeedsReauth(
-                f"mastodon account {account_id!r}: the credential provider holds no "
-                "access_token for it. socialkit auth mastodon saves the token to a secrets "
+                f"mastodon: {exc}. socialkit auth mastodon saves the token to a secrets "
                 "file (.socialkit/secrets.json unless --secrets says otherwise): read it with "
                 "socialkit.FileCredentialProvider(path), or in socialkit.toml with "
                 '[credentials] provider = "file" and path = "<the file>". Not connected yet? '
                 f"Run: socialkit auth mastodon --instance {self.base_url} --account {account_id}"
-            )
+            ) from None
         # A secrets file or variable often ends in a newline; a token never holds white
         # space, and an HTTP client refuses a header that does (or any non-ASCII).
         token = token.strip()
