@@ -244,3 +244,42 @@ async def test_a_429_on_an_upload_is_rate_limited_on_the_media_budget(
     assert report.reset_at == datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
     assert server.statuses == {}
     assert server.media == {}
+
+
+def _portal_first(server: FakeMastodon, method: str, path: str):
+    """A handler whose first answer to method+path is a proxy's HTML page with HTTP 200."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == method and request.url.path == path and not seen:
+            seen.append(path)
+            return httpx.Response(200, text="<html>Wi-Fi login</html>")
+        return server.handle(request)
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/api/v2/instance"), ("POST", "/api/v2/media")]
+)
+async def test_an_html_page_instead_of_json_on_a_read_or_an_upload_is_transient(
+    platform, make_ctx, server, draft, png, method, path
+) -> None:
+    """Nothing was created: a later attempt can succeed, so it is not a permanent refusal."""
+    handler = _portal_first(server, method, path)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as plain:
+        post = socialkit.Post(text="x", media=(png("dot"),))
+        with pytest.raises(socialkit.Transient, match="without a JSON body"):
+            await platform.publish(draft(post), make_ctx(http=plain))
+        assert server.statuses == {}
+        receipt = await platform.publish(draft(post), make_ctx(http=plain))
+    assert list(server.statuses) == [receipt.ref.id]
+
+
+async def test_an_html_page_instead_of_a_created_status_is_unknown(
+    platform, make_ctx, server, draft
+) -> None:
+    handler = _portal_first(server, "POST", "/api/v1/statuses")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as plain:
+        with pytest.raises(socialkit.UnknownOutcome, match="without a JSON body"):
+            await platform.publish(draft(socialkit.Post(text="x")), make_ctx(http=plain))

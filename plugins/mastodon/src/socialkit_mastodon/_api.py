@@ -12,7 +12,6 @@ from socialkit import (
     ConfigError,
     CredentialsError,
     NeedsReauth,
-    Rejected,
     Transient,
     UnknownOutcome,
 )
@@ -185,7 +184,7 @@ class MastodonApi:
             )
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """:meth:`request`, then the JSON body (``Rejected`` when it is not JSON)."""
+        """:meth:`request`, then the JSON body (see :func:`decode_json` when it is not JSON)."""
         response = await self.request(method, path, **kwargs)
         return decode_json(
             response, kwargs.get("operation", path), write=bool(kwargs.get("write", False))
@@ -195,8 +194,9 @@ class MastodonApi:
 def decode_json(response: httpx.Response, operation: str, *, write: bool = False) -> Any:
     """The JSON body of ``response``.
 
-    A body that is not JSON (a proxy's error page) is :class:`Rejected` on a read, and
-    :class:`UnknownOutcome` on a write, which may still have taken effect.
+    A body that is not JSON (a proxy's or captive portal's page) is :class:`Transient` on a
+    read, which changed nothing and may get through later, and :class:`UnknownOutcome` on
+    a write, which may still have taken effect.
     """
     try:
         return json.loads(response.content)
@@ -207,4 +207,4 @@ def decode_json(response: httpx.Response, operation: str, *, write: bool = False
         )
         if write:
             raise UnknownOutcome(message, status_code=response.status_code) from None
-        raise Rejected(message, status_code=response.status_code) from None
+        raise Transient(message, status_code=response.status_code) from None
