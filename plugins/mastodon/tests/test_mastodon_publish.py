@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from socialkit_mastodon import Mastodon
-from socialkit_mastodon.testing import parse_multipart
 
 import socialkit
 
@@ -209,48 +208,6 @@ async def test_media_is_uploaded_with_alt_text_and_attached(
     assert _body(_status_requests(server)[0])["media_ids"] == [
         m["id"] for m in status["media_attachments"]
     ]
-
-
-async def test_a_focal_point_goes_with_its_image(platform, make_ctx, server, draft, png) -> None:
-    """options.focus maps an image's sha256 to its focal point (x, y in -1..1)."""
-    framed, plain = png("a face at the top"), png("a dot")
-    post = socialkit.Post(
-        text="cropped well",
-        media=(framed, plain),
-        options={"focus": {framed.sha256: [0, 0.75]}},
-    )
-    receipt = await platform.publish(draft(post), make_ctx())
-    uploads = [parse_multipart(r) for r in server.requests if r.url.path == "/api/v2/media"]
-    assert [u.get("focus", (None, None, b""))[2] for u in uploads] == [b"0,0.75", b""]
-    first, second = server.statuses[receipt.ref.id]["media_attachments"]
-    assert first["meta"]["focus"] == {"x": 0.0, "y": 0.75}
-    assert first["description"] == "a face at the top"
-    assert second["meta"].get("focus") is None
-
-
-@pytest.mark.parametrize(
-    ("focus", "field", "problem"),
-    [
-        ("top", "options.focus", "must map a media sha256 to [x, y]"),
-        ({"UNKNOWN": [0, 0]}, "options.focus.UNKNOWN", "is not a media item of this post"),
-        ("PNG:[0, 1.5]", "options.focus.PNG", "x and y must be numbers from -1.0 to 1.0"),
-        ("PNG:[0]", "options.focus.PNG", "x and y must be numbers from -1.0 to 1.0"),
-        ("PNG:[true, 0]", "options.focus.PNG", "x and y must be numbers from -1.0 to 1.0"),
-    ],
-)
-async def test_a_bad_focal_point_is_rejected_before_anything_is_sent(
-    platform, make_ctx, server, draft, png, focus, field, problem
-) -> None:
-    image = png("a dot")
-    if isinstance(focus, str) and focus.startswith("PNG:"):
-        focus = {image.sha256: json.loads(focus[4:])}
-    field = field.replace("PNG", image.sha256)
-    post = socialkit.Post(text="x", media=(image,), options={"focus": focus})
-    with pytest.raises(socialkit.Rejected) as info:
-        await platform.publish(draft(post), make_ctx())
-    assert info.value.details["field"] == field
-    assert problem in str(info.value)
-    assert [r for r in server.requests if r.method == "POST"] == []
 
 
 async def test_processing_media_is_polled_202_206_200_before_the_status(

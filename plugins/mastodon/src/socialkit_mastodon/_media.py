@@ -54,12 +54,8 @@ async def upload_media(
     *,
     polling: MediaPolling,
     sleep: Callable[[float], Awaitable[Any]],
-    focus: str | None = None,
 ) -> str:
-    """Upload ``media`` from ``store`` with its alt text; the attachment id, once ready.
-
-    ``focus`` is the focal point as the server takes it (``"x,y"``), when there is one.
-    """
+    """Upload ``media`` from ``store`` with its alt text; the attachment id, once ready."""
     try:
         # a file of up to ~99 MiB: read off the event loop, so lease heartbeats keep beating
         content = await asyncio.to_thread(store.read_bytes, media)
@@ -69,11 +65,7 @@ async def upload_media(
             "is not in the media store"
         ) from None
     filename = media.filename or f"{media.sha256[:16]}.{media.mime_type.split('/', 1)[1]}"
-    data: dict[str, str] = {}
-    if media.alt_text:
-        data["description"] = media.alt_text
-    if focus is not None:
-        data["focus"] = focus
+    data = {"description": media.alt_text} if media.alt_text else None
     try:
         response = await api.request(
             "POST",
@@ -82,7 +74,7 @@ async def upload_media(
             write=True,
             scope="media",
             files={"file": (filename, content, media.mime_type)},
-            data=data or None,
+            data=data,
         )
     except UnknownOutcome as exc:
         raise Transient(exc.message, status_code=exc.status_code) from None

@@ -20,7 +20,7 @@ from socialkit_mastodon._api import MastodonApi
 from socialkit_mastodon._capabilities import DEFAULT_CAPABILITIES, limits_from_instance
 from socialkit_mastodon._lookup import parse_time, status_matches
 from socialkit_mastodon._media import MediaPolling, upload_media
-from socialkit_mastodon._status import StatusOptions, focus_field, status_body
+from socialkit_mastodon._status import StatusOptions, status_body
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -210,14 +210,7 @@ class Mastodon(Platform):
         for index in range(len(refs), total):
             media_ids = [
                 await upload_media(
-                    api,
-                    ctx.media,
-                    item,
-                    polling=self.media_polling,
-                    sleep=self.sleep,
-                    focus=focus_field(options.focus[item.sha256])
-                    if item.sha256 in options.focus
-                    else None,
+                    api, ctx.media, item, polling=self.media_polling, sleep=self.sleep
                 )
                 for item in draft.parts[index].media
             ]

@@ -11,15 +11,10 @@ Mastodon alone):
 ``poll``
     ``{"options": ["yes", "no"], "expires_in": 86400, "multiple": false,
     "hide_totals": false}`` — on the first part only, and never with media.
-``focus``
-    ``{"<media sha256>": [x, y]}``: the focal point of an image, each coordinate from
-    -1.0 to 1.0 (``[0, 1]`` is the middle of the top edge); thumbnails are cropped around
-    it. Sent as the upload's ``focus``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -28,7 +23,7 @@ from socialkit import Rejected
 from socialkit.text import grapheme_count
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from socialkit import Draft
     from socialkit_mastodon._capabilities import PollLimits
@@ -146,7 +141,6 @@ class StatusOptions:
     visibility: str | None = None
     sensitive: bool | None = None
     poll: Poll | None = None
-    focus: Mapping[str, tuple[float, float]] = attrs.field(factory=dict)
 
     @classmethod
     def from_draft(cls, draft: Draft, settings: Mapping[str, Any]) -> StatusOptions:
@@ -171,43 +165,7 @@ class StatusOptions:
             visibility=visibility if isinstance(visibility, str) else None,
             sensitive=sensitive,
             poll=poll,
-            focus=_parse_focus(options.get("focus"), draft),
         )
-
-
-def _parse_focus(raw: object, draft: Draft) -> dict[str, tuple[float, float]]:
-    """``options.focus`` checked: each key a media item of the draft, each value [x, y]."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise _reject(
-            "options.focus", "must map a media sha256 to [x, y]", value=type(raw).__name__
-        )
-    known = {item.sha256 for part in draft.parts for item in part.media}
-    focus: dict[str, tuple[float, float]] = {}
-    for key, point in raw.items():
-        field = f"options.focus.{key}"
-        if key not in known:
-            raise _reject(field, "is not a media item of this post (key by the media's sha256)")
-        coordinates = list(point) if isinstance(point, (list, tuple)) else None
-        if (
-            coordinates is None
-            or len(coordinates) != 2
-            or not all(
-                isinstance(c, (int, float)) and not isinstance(c, bool) and -1.0 <= c <= 1.0
-                for c in coordinates
-            )
-        ):
-            raise _reject(
-                field, "x and y must be numbers from -1.0 to 1.0", limit="[-1, 1]", value=point
-            )
-        focus[str(key)] = (float(coordinates[0]), float(coordinates[1]))
-    return focus
-
-
-def focus_field(point: tuple[float, float]) -> str:
-    """The upload's ``focus`` form field: ``"x,y"``."""
-    return f"{point[0]:g},{point[1]:g}"
 
 
 def language_code(tag: str | None) -> str | None:

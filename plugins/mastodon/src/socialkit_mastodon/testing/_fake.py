@@ -458,14 +458,7 @@ class FakeMastodon(OAuthEndpoints):
         media_id = str(next(self._ids))
         digest = hashlib.sha256(content).hexdigest()[:16]
         description = fields.get("description")
-        meta = dict(attachment.get("meta") or {})
-        meta.pop("focus", None)
-        focus = fields.get("focus")
-        if focus is not None:
-            x, y = (float(v) for v in focus[2].decode("ascii").split(","))
-            meta["focus"] = {"x": x, "y": y}
         attachment.update(
-            meta=meta,
             id=media_id,
             type=kind,
             url=None if processing else f"{self.base_url}/media/original/{digest}",
