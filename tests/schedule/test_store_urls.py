@@ -100,3 +100,17 @@ async def test_a_misspelled_postgres_option_is_named_with_the_known_ones() -> No
     options = parse_postgres_url("postgresql://ann@127.0.0.1/social?sslmode=disable&schema=a")
     check_libpq_options(options)  # libpq's own option passes
     assert (options.schema, "sslmode=disable" in options.conninfo) == ("a", True)
+
+
+async def test_a_password_libpq_quotes_is_never_shown() -> None:
+    """libpq quotes the part of a URL it cannot read, here a password with a bare '%'."""
+    pytest.importorskip("psycopg")
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    store = PostgresStore("postgresql://app:Summer50%off@127.0.0.1:1/social")
+    with pytest.raises(ConfigError) as caught:
+        await store.open()
+    message = str(caught.value)
+    assert "Summer50" not in message
+    assert "Summer50" not in repr(store.options)
+    assert message.endswith("a '%' in the user name, password or an option must be written %25")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import zlib
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import attrs
 
@@ -50,7 +50,7 @@ class PostgresOptions:
         liveness: seconds between liveness beats.
     """
 
-    conninfo: str
+    conninfo: str = attrs.field(repr=False)  # holds the password
     display: str
     schema: str
     clock: ClockMode
@@ -58,6 +58,14 @@ class PostgresOptions:
     pool_max: int
     listen: bool
     liveness: float
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a driver's message) with the URL's password, as written and decoded,
+        replaced by ``***``: libpq quotes the parts of a URL it cannot read."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
 
     @property
     def channel(self) -> str:
@@ -107,8 +115,14 @@ def check_libpq_options(options: PostgresOptions) -> None:
     try:
         conninfo_to_dict(options.conninfo)
     except Exception as exc:  # psycopg.ProgrammingError: libpq refused the URL
+        message = options.scrub(one_line(exc))
+        if "percent-encoded" in message:
+            raise ConfigError(
+                f"{message} in {options.display}: a '%' in the user name, password or an "
+                "option must be written %25"
+            ) from None
         raise ConfigError(
-            f"{one_line(exc)} in {options.display}; socialkit's own options are "
+            f"{message} in {options.display}; socialkit's own options are "
             f"{', '.join(sorted(_OWN))}, and libpq's pass through"
         ) from None
 
@@ -135,6 +149,11 @@ def parse_postgres_url(url: str) -> PostgresOptions:
     else:
         shown_netloc = netloc
     shown_query = [(k, v) for k, v in query if k.lower() not in _SECRET]
+    secrets = [v for k, v in query if k.lower() in _SECRET and v]
+    if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
+        secrets.append(netloc.rsplit("@", 1)[0].split(":", 1)[1])
+    secrets += [unquote(s) for s in secrets]
+    secrets = [s for s in dict.fromkeys(secrets) if s]
     display = urlunsplit((parts.scheme, shown_netloc, parts.path, urlencode(shown_query), ""))
 
     schema = own.get("schema", "socialkit")
@@ -161,4 +180,5 @@ def parse_postgres_url(url: str) -> PostgresOptions:
         pool_max=pool_max,
         listen=_flag("listen", own.get("listen", "true"), display),
         liveness=_number("liveness", own.get("liveness", "10"), display, minimum=0.05),
+        secrets=tuple(secrets),
     )

@@ -179,7 +179,7 @@ class PostgresStore:
             )
         except psycopg.OperationalError as exc:
             raise StoreError(
-                f"cannot connect to the PostgreSQL store {self.url}: {one_line(exc)}"
+                f"cannot connect to the PostgreSQL store {self.url}: {self.options.scrub(one_line(exc))}"
             ) from None
 
     def _pool_or_fail(self) -> AsyncConnectionPool[Any]:
@@ -222,7 +222,9 @@ class PostgresStore:
                     raise
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
             except psycopg.Error as exc:
-                raise StoreError(f"PostgreSQL store {self.url}: {one_line(exc)}") from exc
+                raise StoreError(
+                    f"PostgreSQL store {self.url}: {self.options.scrub(one_line(exc))}"
+                ) from exc
         if wake is not None:
             self._notify_local()
         return result
@@ -276,7 +278,7 @@ class PostgresStore:
             )
         except psycopg.Error as exc:
             raise StoreError(
-                f"cannot migrate the PostgreSQL store {self.url}: {one_line(exc)}"
+                f"cannot migrate the PostgreSQL store {self.url}: {self.options.scrub(one_line(exc))}"
             ) from None
         finally:
             await conn.close()
