@@ -205,6 +205,14 @@ def test_an_account_of_another_workspace_is_refused(scheduler: Scheduler) -> Non
         [pub] = tenant.schedule(Post(text="x"), other, at="2030-01-01 09:00")
         assert tenant.pause() == 1
         assert tenant.get(pub.id).state == "paused"
+    # Nor stored: it would replace that tenant's account (its settings: where it posts).
+    defaced = other.model_copy(update={"handle": "defaced"})
+    with pytest.raises(ConfigError, match=r"^account: account 'b-feed' is in workspace"):
+        scheduler.add_account(defaced)
+    with pytest.raises(ConfigError, match=r"^accounts\[0\]: account 'b-feed' is in workspace"):
+        Scheduler(_same_file(scheduler), accounts=[defaced])
+    with Scheduler(_same_file(scheduler), workspace="brand-b") as tenant:
+        assert [r.account.handle for r in tenant.accounts()] == ["b"]
 
 
 def test_a_tenant_neither_reads_nor_moves_another_tenants_publications(

@@ -129,6 +129,8 @@ class AsyncScheduler:
         self._http = http
         self._campaigns = {c.id: c for c in campaigns}
         self._initial_accounts = tuple(accounts)
+        for index, account in enumerate(self._initial_accounts):
+            self._check_workspace(account, f"accounts[{index}]")
         self._services: Services | None = None
         self._open_lock = asyncio.Lock()
 
@@ -184,8 +186,24 @@ class AsyncScheduler:
 
     # -- accounts -------------------------------------------------------------------------
 
+    def _check_workspace(self, account: Account, field: str) -> None:
+        """Refuse an account of another workspace: stored, it would replace that tenant's
+        account; scheduled, its publications would be another tenant's (not in this
+        scheduler's ``list()``, not held by its ``pause()``, yet published)."""
+        if account.workspace != self.workspace:
+            raise ConfigError(
+                f"{field}: account {account.id!r} is in workspace {account.workspace!r}, "
+                f"and this scheduler acts in {self.workspace!r}; use a Scheduler "
+                f"with workspace={account.workspace!r}"
+            )
+
     async def add_account(self, account: Account) -> None:
-        """Store (or update) an account. Its credentials stay with the provider."""
+        """Store (or update) an account. Its credentials stay with the provider.
+
+        Raises:
+            ConfigError: the account is another workspace's.
+        """
+        self._check_workspace(account, "account")
         s = await self._s()
         await s.store.put_account(account, now=s.clock.now())
         s.forget_account(account.workspace, account.id)
@@ -218,14 +236,7 @@ class AsyncScheduler:
         out = []
         for item in items:
             if isinstance(item, Account):
-                if item.workspace != self.workspace:
-                    # Its publications would be another tenant's: not in this scheduler's
-                    # list(), not held by its pause(), yet published by every worker.
-                    raise ConfigError(
-                        f"accounts: account {item.id!r} is in workspace {item.workspace!r}, "
-                        f"and this scheduler acts in {self.workspace!r}; use a Scheduler "
-                        f"with workspace={item.workspace!r}"
-                    )
+                self._check_workspace(item, "accounts")
                 await s.store_account(item)
                 out.append(item)
             else:
