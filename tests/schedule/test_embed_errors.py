@@ -298,6 +298,28 @@ def test_a_reschedule_past_the_grace_period_is_refused(scheduler: Scheduler) -> 
     assert scheduler.reschedule(late.id, at="2026-11-30 09:00").state.value == "scheduled"
 
 
+def test_a_reschedule_is_checked_against_the_grace_period_only_where_it_applies(
+    scheduler: Scheduler,
+) -> None:
+    """A rule's occurrence is left to the misfire policy; a published one is refused for
+    its state, not its time."""
+    from socialkit import StaleTransition
+    from socialkit.schedule import PastGracePeriod
+
+    [sent] = scheduler.schedule(Post(text="Sent"), ACME, at=NOW)
+    scheduler.run(until_idle=True)
+    assert scheduler.get(sent.id).state.value == "published"
+    with pytest.raises(StaleTransition, match="published"):
+        scheduler.reschedule(sent.id, at="2026-11-30 09:00")
+    [rule] = scheduler.recur(Post(text="Daily"), ACME, rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0")
+    occurrence = scheduler.list(rule=rule.id, limit=1).items[0]
+    moved = scheduler.reschedule(occurrence.id, at="2026-11-30 09:00")
+    assert moved.local_time.day == 30
+    [other] = scheduler.schedule(Post(text="Other"), ACME, at="2026-12-02 09:00")
+    with pytest.raises(PastGracePeriod):
+        scheduler.reschedule(other.id, at="2026-11-30 09:00")
+
+
 def test_pausing_an_account_that_is_not_stored_is_refused(scheduler: Scheduler) -> None:
     scheduler.add_account(ACME)
     with pytest.raises(StoreError, match="acme-fed"):

@@ -42,7 +42,6 @@ __all__ = [
     "publication_row",
     "read_checked",
     "reconnect_command",
-    "refuse_missed",
     "refused",
     "refusing_stale",
     "time_notes",
@@ -129,7 +128,7 @@ def next_attempt(p: Publication, now: dt.datetime) -> str | None:
     zone and in UTC: ``next attempt 2026-12-01 09:05:30 Asia/Tehran (2026-12-01
     05:35:30 UTC), in 10 minutes``; ``None`` in the other states (their due time says it).
     """
-    from socialkit.schedule.scheduler import _age
+    from socialkit.schedule.engine.grace import age as _age
     from socialkit.schedule.states import PublicationState as S
     from socialkit.schedule.time.zones import resolve_zone
 
@@ -242,10 +241,19 @@ def read_checked(file: Path, accounts: list[str]) -> Any:
     return found.post
 
 
+def _grace(p: Publication) -> dt.timedelta | None:
+    """How late ``p`` may still go out before the misfire policy marks it ``missed``;
+    ``None`` when it never is (no grace period, it may publish late, or it was sent
+    before: a failed one brought back)."""
+    if p.publish_late or p.sends > 0:
+        return None
+    return p.grace
+
+
 def time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
     """What a person should know about the times they gave: past, skipped or repeated
     by the clocks (the DST policy)."""
-    from socialkit.schedule.scheduler import _age
+    from socialkit.schedule.engine.grace import age as _age
     from socialkit.schedule.time.zones import WallTime, classify_wall_time, resolve_zone
 
     notes = []
@@ -283,39 +291,6 @@ def time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
                 f"time ({fires:%H:%M} {fires.tzname()}) for {p.account_id}"
             )
     return notes
-
-
-def _grace(p: Publication) -> dt.timedelta | None:
-    """How late ``p`` may still go out before the misfire policy marks it ``missed``;
-    ``None`` when it never is (no grace period, it may publish late, or it was sent
-    before: a failed one brought back)."""
-    if p.publish_late or p.sends > 0:
-        return None
-    return p.grace
-
-
-def refuse_missed(p: Publication, local: dt.datetime, zone: str | None) -> None:
-    """``reschedule --at`` refused (exit 2, as ``schedule --at`` is) when the new time is
-    already past the publication's grace period, so it would be ``missed`` at once.
-
-    A rule's occurrence is left to the misfire policy (its latest one still fires)."""
-    from socialkit.schedule.scheduler import _age
-    from socialkit.schedule.states import EDITABLE_STATES, PublicationState
-    from socialkit.schedule.time import Occurrence
-
-    allowed = {*EDITABLE_STATES, PublicationState.FAILED, PublicationState.MISSED}
-    grace = _grace(p)
-    if grace is None or p.rule_id is not None or p.state not in allowed:
-        return  # for a state that allows no reschedule, its refusal (exit 1) says more
-    target = Occurrence.at(local, zone or p.zone)
-    late_by = dt.datetime.now(dt.UTC) - target.due_at
-    if late_by > grace:
-        raise fail(
-            f"--at: {target.local:%Y-%m-%d %H:%M} {target.zone} for {p.account_id} was "
-            f"{_age(late_by)} ago, past the grace period ({grace.total_seconds():g} s); "
-            "it would be missed at once; give a later time",
-            code=2,
-        )
 
 
 def kept_notes(

@@ -24,7 +24,6 @@ from socialkit.cli._publications import (
     open_scheduler,
     parse_when,
     publication_line,
-    refuse_missed,
     refusing_stale,
     time_notes,
     unknown_filters,
@@ -194,13 +193,16 @@ def reschedule_command(
 ) -> None:
     """Move a publication not sent yet (or a failed or missed one) to another time."""
 
+    from socialkit.schedule.engine.grace import PastGracePeriod
+
     local, zone = parse_when(at, tz)
-    with open_scheduler(existing=True) as scheduler:
-        refuse_missed(scheduler.get(publication_id, history=False), local, zone)
-        with refusing_stale():
+    with open_scheduler(existing=True) as scheduler, refusing_stale():
+        try:
             p = scheduler.reschedule(
                 publication_id, at=local, tz=zone, actor=actor or default_actor()
             )
+        except PastGracePeriod as exc:  # name the option, as schedule --at does
+            raise fail(f"--{exc}", code=2) from None
     for note in time_notes([p], dt.datetime.now(dt.UTC)):
         sys.stderr.write(f"note: {note}\n")
     emit(None, as_json=False, text=f"rescheduled {publication_line(p)}")

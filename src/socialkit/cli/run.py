@@ -72,7 +72,7 @@ class _Progress:
 
     def waiting(self, now: dt.datetime) -> str:
         """``waiting: next work due 2026-12-01 08:00 UTC (in 3 days)``."""
-        from socialkit.schedule.scheduler import _age
+        from socialkit.schedule.engine.grace import age as _age
 
         if self.next_due is None:
             return "waiting: nothing is scheduled"

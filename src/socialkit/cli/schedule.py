@@ -78,7 +78,7 @@ def schedule_command(
     invalid, 2 on a usage error.
     """
     from socialkit.errors import SocialkitError
-    from socialkit.schedule.scheduler import PastGracePeriod
+    from socialkit.schedule.engine.grace import PastGracePeriod
 
     # Checked before the post, so a typo in a time is the one line the user sees.
     local, zone = parse_when(at, tz)

@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "Occurrence": "socialkit.schedule.rules",
     "OnRequest": "socialkit.schedule.approval",
     "Page": "socialkit.schedule.publication",
+    "PastGracePeriod": "socialkit.schedule.engine.grace",
     "PauseScope": "socialkit.schedule.publication",
     "Publication": "socialkit.schedule.publication",
     "PublicationState": "socialkit.schedule.states",
@@ -56,6 +57,7 @@ __all__ = [
     "Occurrence",
     "OnRequest",
     "Page",
+    "PastGracePeriod",
     "PauseScope",
     "Publication",
     "PublicationState",
@@ -96,6 +98,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.engine.clock import AcceleratedClock, Clock, ManualClock, SystemClock
     from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.engine.events import StateChange
+    from socialkit.schedule.engine.grace import PastGracePeriod
     from socialkit.schedule.engine.retry import RetryPolicy
     from socialkit.schedule.engine.worker import RunStats
     from socialkit.schedule.facade import Scheduler

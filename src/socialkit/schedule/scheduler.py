@@ -30,6 +30,8 @@ from socialkit.schedule.engine import actions
 from socialkit.schedule.engine.clock import SystemClock
 from socialkit.schedule.engine.config import EngineConfig
 from socialkit.schedule.engine.events import Notifier, follow_events
+from socialkit.schedule.engine.grace import PastGracePeriod, refuse_missed
+from socialkit.schedule.engine.grace import past_grace as _past_grace
 from socialkit.schedule.engine.materialise import materialise
 from socialkit.schedule.engine.services import Services
 from socialkit.schedule.engine.worker import RunStats, Worker
@@ -491,7 +493,15 @@ class AsyncScheduler:
         for account in targets:
             occurrence: Occurrence = when(account)
             if grace_s is not None and not late:
-                _refuse_missed(occurrence, account, now, grace_s)
+                refuse_missed(
+                    "at",
+                    local=occurrence.local,
+                    zone=occurrence.zone,
+                    due_at=occurrence.due_at,
+                    account_id=account.id,
+                    now=now,
+                    grace_s=grace_s,
+                )
             required = self.approval.approvals_required(
                 post, account, campaign=campaign, requested=needs_approval
             )
@@ -624,7 +634,9 @@ class AsyncScheduler:
         grace_s = _grace(None, self.config)
         if first is not None and grace_s is not None and not self.config.publish_late:
             # Its first occurrences would be missed at once and the latest published now.
-            problem = _past_grace("first_at", first, target.id, now, grace_s)
+            problem = _past_grace(
+                "first_at", first.local, first.zone, first.due_at, target.id, now, grace_s
+            )
             if problem is not None:
                 raise ValueError(f"{problem}; give a later first_at, or none to start now")
         if first is None:
@@ -742,18 +754,13 @@ class AsyncScheduler:
 
         Raises:
             PastGracePeriod: ``at`` is already past the publication's grace period (it
-                would be missed at once), unless it may publish late; nothing changes.
+                would be missed at once); nothing changes. Not for one that may publish
+                late, was sent before (a failed one) or is a rule's occurrence.
         """
         _check_tz(tz)
         s = await self._s()
         current = self._in_workspace(await s.store.get(publication_id))
         occurrence = _moment_of("at", at, tz or current.zone)
-        if current.grace is not None and not current.publish_late:
-            problem = _past_grace(
-                "at", occurrence, current.account_id, s.clock.now(), current.grace.total_seconds()
-            )
-            if problem is not None:
-                raise PastGracePeriod(problem, "give a later time")
         return await actions.reschedule(
             s,
             publication_id,
@@ -982,52 +989,6 @@ def _created(
         created_at=now,
         updated_at=now,
     )
-
-
-class PastGracePeriod(ValueError):
-    """A moment already past its grace period: it would be ``missed`` at once.
-
-    ``problem`` says what is wrong without the remedy, for callers (the command line)
-    whose remedy is not ``publish_late=True``.
-    """
-
-    def __init__(
-        self,
-        problem: str,
-        remedy: str = "give a later time, or publish_late=True to publish it now",
-    ) -> None:
-        super().__init__(f"{problem}; {remedy}")
-        self.problem = problem
-
-
-def _refuse_missed(
-    occurrence: Occurrence, account: Account, now: dt.datetime, grace_s: float
-) -> None:
-    """A moment already past its grace period would be ``missed`` at once: say so instead."""
-    problem = _past_grace("at", occurrence, account.id, now, grace_s)
-    if problem is not None:
-        raise PastGracePeriod(problem)
-
-
-def _past_grace(
-    field: str, occurrence: Occurrence, account_id: str, now: dt.datetime, grace_s: float
-) -> str | None:
-    late_by = now - occurrence.due_at
-    if late_by.total_seconds() <= grace_s:
-        return None
-    return (
-        f"{field}: {occurrence.local:%Y-%m-%d %H:%M} {occurrence.zone} for {account_id} was "
-        f"{_age(late_by)} ago, past the grace period ({grace_s:g} s); it would be missed at "
-        "once"
-    )
-
-
-def _age(delta: dt.timedelta) -> str:
-    seconds = delta.total_seconds()
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if seconds >= 2 * size:
-            return f"{seconds / size:.0f} {unit}"
-    return f"{seconds:.0f} s"
 
 
 def _grace(grace: dt.timedelta | None, config: EngineConfig) -> float | None:

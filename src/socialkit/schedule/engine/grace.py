@@ -1,0 +1,73 @@
+"""Grace periods: a moment already past a publication's grace period would be ``missed``
+at once, so the calls that set a moment (schedule, reschedule, evergreen) refuse it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+__all__ = ["PastGracePeriod", "age", "past_grace", "refuse_missed"]
+
+
+class PastGracePeriod(ValueError):
+    """A moment already past its grace period: it would be ``missed`` at once.
+
+    ``problem`` says what is wrong without the remedy, for callers (the command line)
+    whose remedy is not ``publish_late=True``.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        remedy: str = "give a later time, or publish_late=True to publish it now",
+    ) -> None:
+        super().__init__(f"{problem}; {remedy}")
+        self.problem = problem
+
+
+def refuse_missed(
+    field: str,
+    *,
+    local: dt.datetime,
+    zone: str,
+    due_at: dt.datetime,
+    account_id: str,
+    now: dt.datetime,
+    grace_s: float,
+    remedy: str | None = None,
+) -> None:
+    """Raise :class:`PastGracePeriod` when ``due_at`` is already past the grace period."""
+    problem = past_grace(field, local, zone, due_at, account_id, now, grace_s)
+    if problem is not None:
+        raise PastGracePeriod(problem) if remedy is None else PastGracePeriod(problem, remedy)
+
+
+def past_grace(
+    field: str,
+    local: dt.datetime,
+    zone: str,
+    due_at: dt.datetime,
+    account_id: str,
+    now: dt.datetime,
+    grace_s: float,
+) -> str | None:
+    """What is wrong with ``due_at`` (named ``field``) when it is past the grace period."""
+    late_by = now - due_at
+    if late_by.total_seconds() <= grace_s:
+        return None
+    return (
+        f"{field}: {local:%Y-%m-%d %H:%M} {zone} for {account_id} was "
+        f"{age(late_by)} ago, past the grace period ({grace_s:g} s); it would be missed at "
+        "once"
+    )
+
+
+def age(delta: dt.timedelta) -> str:
+    """``delta`` for people: "3 days", "2 hours", "5 minutes", "40 s"."""
+    seconds = delta.total_seconds()
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
