@@ -336,3 +336,22 @@ def test_claim_ahead_is_bounded_by_a_second_and_the_lease() -> None:
     with pytest.raises(ValueError, match=r"between 0 and 0\.2 s .* lease, 2 s\); got 0\.5 s"):
         EngineConfig(lease=dt.timedelta(seconds=2), claim_ahead=dt.timedelta(milliseconds=500))
     assert EngineConfig(claim_ahead=dt.timedelta(0)).claim_ahead == dt.timedelta(0)
+
+
+def test_schedule_many_names_a_request_past_its_grace_and_keeps_earlier_chunks(
+    scheduler: Scheduler,
+) -> None:
+    from socialkit.schedule import PastGracePeriod
+
+    requests = [
+        ScheduleRequest(post=Post(text="Fine"), accounts=ACME, at="2026-12-02 09:00", key="a"),
+        ScheduleRequest(post=Post(text="Late"), accounts=ACME, at="2026-11-28 09:00", key="b"),
+    ]
+    with pytest.raises(PastGracePeriod, match=r"^requests\[1\]\.at: 2026-11-28 09:00 "):
+        scheduler.schedule_many(requests, chunk=1)
+    assert [p.idempotency_key for p in scheduler.list().items] == ["a:acme-feed"]  # chunk 0
+    requests[1] = ScheduleRequest(
+        post=Post(text="Late"), accounts=ACME, at="2026-12-03 09:00", key="b"
+    )
+    assert len(scheduler.schedule_many(requests, chunk=1)) == 2
+    assert len(scheduler.list().items) == 2  # the first one not twice

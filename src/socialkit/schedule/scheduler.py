@@ -329,6 +329,13 @@ class AsyncScheduler:
 
         Returns the publication ids, in order (one per request and account). Much faster
         than calling :meth:`schedule` in a loop; read details with :meth:`get`/:meth:`list`.
+
+        Raises:
+            InvalidPost, ValueError, PastGracePeriod, ConfigError: as :meth:`schedule`,
+                naming the request (``requests[3].at``). The requests are read as they
+                come, so the chunks before the one holding the refused request are
+                already stored: fix it and schedule the rest (with ``key`` set on each
+                request, scheduling them all again stores nothing twice).
         """
         if chunk < 1:
             raise ValueError(f"chunk: must be at least 1 (got {chunk})")
@@ -361,6 +368,16 @@ class AsyncScheduler:
                         due_at, local, zone = _when(request.at, request.tz or target.timezone)
                     except ValueError as exc:
                         raise ValueError(f"requests[{index}].at: {exc}") from None
+                    if grace_s is not None and not self.config.publish_late:
+                        refuse_missed(
+                            f"requests[{index}].at",
+                            local=local,
+                            zone=zone,
+                            due_at=due_at,
+                            account_id=target.id,
+                            now=now,
+                            grace_s=grace_s,
+                        )
                     campaign = request.campaign or post.campaign
                     if (revision, key, campaign) not in checked:
                         try:
