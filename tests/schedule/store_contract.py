@@ -1018,6 +1018,12 @@ class StoreContract:
         everyone = await store.events()  # every workspace's, in one log
         assert sorted(e.seq for e in everyone) == sorted(e.seq for e in [*only_mine, *only_theirs])
         assert await store.events(publication_id=theirs.id, workspace="mine") == []
+        last = await store.last_event_seq()
+        assert last == max(e.seq for e in everyone)
+        assert [e.seq for e in await store.events(until=only_mine[0].seq)] == [
+            e.seq for e in everyone if e.seq <= only_mine[0].seq
+        ]
+        assert await store.events(since=last) == []
 
     async def test_subscribers_hear_about_new_work(self, store: Store) -> None:
         calls: list[int] = []

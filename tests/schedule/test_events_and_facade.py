@@ -69,6 +69,30 @@ async def test_a_scheduler_reads_only_its_workspace_s_events(make_scheduler, pla
     assert {e.workspace for e in await theirs.events()} == {"other"}
 
 
+async def test_a_quiet_tenant_s_cursor_moves_past_the_others_events(
+    make_scheduler, platform
+) -> None:
+    """A page that is not full moves the cursor past every event read, the other
+    tenants' too: a quiet tenant's consumer does not read a busy one's log again."""
+    from socialkit.schedule.engine.events import events_page
+
+    platform()
+    quiet = await make_scheduler()
+    busy = await make_scheduler(workspace="busy", store=quiet.store)
+    for i in range(3):
+        await busy.schedule(Post(text=f"busy {i}"), account("b", workspace="busy"), at=START)
+    last = await quiet.store.last_event_seq()
+    assert last >= 3
+    found, cursor = await events_page(quiet.store, since=0, limit=10, workspace="default")
+    assert (found, cursor) == ([], last)
+    (mine,) = await quiet.schedule(POST, account("a"), at=START)
+    found, cursor = await events_page(quiet.store, since=cursor, limit=10, workspace="default")
+    assert [e.publication_id for e in found] == [mine.id]
+    assert cursor == await quiet.store.last_event_seq()
+    full, after = await events_page(quiet.store, since=0, limit=1, workspace="busy")
+    assert after == full[0].seq  # a full page: on from its last event
+
+
 def test_sync_scheduler_round_trip(tmp_path: Path, registry, platform) -> None:
     server = platform()
     clock = ManualClock(START)

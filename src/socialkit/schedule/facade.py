@@ -405,12 +405,12 @@ class Scheduler:
         """
         if batch < 1:
             raise ValueError(f"batch: must be at least 1 event (got {batch})")
+        if since < 0:
+            raise ValueError(f"since: must be 0 or more (got {since})")
         cursor = since
         while True:
-            found = self._call(self.aio.events(since=cursor, limit=batch))
+            found, cursor = self._call(self.aio._events_page(cursor, batch))
             yield from found
-            if found:
-                cursor = found[-1].seq
             if len(found) < batch:
                 self._call(self._wait_for_change())
 

@@ -29,7 +29,7 @@ from socialkit.schedule.approval import OnRequest
 from socialkit.schedule.engine import actions
 from socialkit.schedule.engine.clock import SystemClock
 from socialkit.schedule.engine.config import EngineConfig
-from socialkit.schedule.engine.events import Notifier, follow_events
+from socialkit.schedule.engine.events import Notifier, events_page, follow_events
 from socialkit.schedule.engine.grace import PastGracePeriod, refuse_missed
 from socialkit.schedule.engine.grace import past_grace as _past_grace
 from socialkit.schedule.engine.materialise import materialise
@@ -924,6 +924,12 @@ class AsyncScheduler:
         _check_cursor(since, limit)
         s = await self._s()
         return await s.store.events(since=since, limit=limit, workspace=self.workspace)
+
+    async def _events_page(self, since: int, limit: int) -> tuple[builtins.list[Event], int]:
+        """A page of this workspace's events and the cursor to read on from (see
+        :func:`~socialkit.schedule.engine.events.events_page`)."""
+        s = await self._s()
+        return await events_page(s.store, since=since, limit=limit, workspace=self.workspace)
 
     async def follow(
         self, *, since: int = 0, stop: asyncio.Event | None = None

@@ -112,6 +112,23 @@ class Notifier:
         self._call("publication_unknown", change=change, needs_person=needs_person)
 
 
+async def events_page(
+    store: Store, *, since: int, limit: int, workspace: str | None
+) -> tuple[list[Event], int]:
+    """Events after ``since`` (one ``workspace``'s, when given), at most ``limit``, and
+    the cursor to read on from. When the page is not full, that cursor is past every
+    event read up to, the other workspaces' too, so a quiet tenant's consumer never
+    reads them again (there is no index by workspace: each event is read once)."""
+    if workspace is None:
+        found = await store.events(since=since, limit=limit)
+        return found, found[-1].seq if found else since
+    last = await store.last_event_seq()
+    found = await store.events(since=since, limit=limit, workspace=workspace, until=last)
+    if len(found) == limit:
+        return found, found[-1].seq
+    return found, max(since, last)
+
+
 async def follow_events(
     store: Store,
     *,
@@ -143,10 +160,10 @@ async def follow_events(
         cursor = since
         while stop is None or not stop.is_set():
             wake.clear()
-            found = await store.events(since=cursor, limit=batch, workspace=workspace)
+            found, after = await events_page(store, since=cursor, limit=batch, workspace=workspace)
             for event in found:
-                cursor = event.seq
                 yield event
+            cursor = after
             if len(found) < batch and (stop is None or not stop.is_set()):
                 # Real time, not the engine's clock: this is a consumer polling a log.
                 with contextlib.suppress(TimeoutError):

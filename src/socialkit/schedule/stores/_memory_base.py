@@ -474,11 +474,16 @@ class MemoryBase:
         limit: int = 1000,
         publication_id: str | None = None,
         workspace: str | None = None,
+        until: int | None = None,
     ) -> list[Event]:
         with self._lock:
             return [
                 e
-                for e in self._events[since:]
+                for e in self._events[since:until]
                 if (publication_id is None or e.publication_id == publication_id)
                 and (workspace is None or e.workspace == workspace)
             ][:limit]
+
+    async def last_event_seq(self) -> int:
+        with self._lock:
+            return len(self._events)

@@ -598,10 +598,18 @@ async def sequence_events(conn: Conn) -> None:
 
 
 async def events_since(
-    conn: Conn, since: int, limit: int, publication_id: str | None, workspace: str | None = None
+    conn: Conn,
+    since: int,
+    limit: int,
+    publication_id: str | None,
+    workspace: str | None = None,
+    until: int | None = None,
 ) -> list[Event]:
     tenant = " AND workspace = %s" if workspace is not None else ""
-    tenant_params = (workspace,) if workspace is not None else ()
+    tenant_params: tuple[Any, ...] = (workspace,) if workspace is not None else ()
+    if until is not None:
+        tenant += " AND seq <= %s"
+        tenant_params += (until,)
     if publication_id is None:
         cur = await conn.execute(
             f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > %s{tenant} ORDER BY seq LIMIT %s",

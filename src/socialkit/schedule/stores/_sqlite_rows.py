@@ -600,9 +600,13 @@ def events_since(
     limit: int,
     publication_id: str | None,
     workspace: str | None = None,
+    until: int | None = None,
 ) -> list[Event]:
     tenant = " AND workspace = ?" if workspace is not None else ""
-    tenant_params = (workspace,) if workspace is not None else ()
+    tenant_params: tuple[Any, ...] = (workspace,) if workspace is not None else ()
+    if until is not None:
+        tenant += " AND seq <= ?"
+        tenant_params += (until,)
     if publication_id is None:
         cur = conn.execute(
             f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?{tenant} ORDER BY seq LIMIT ?",

@@ -395,7 +395,14 @@ class Store(Protocol):
         limit: int = 1000,
         publication_id: str | None = None,
         workspace: str | None = None,
+        until: int | None = None,
     ) -> list[Event]:
-        """Events with ``seq > since``, in order, at most ``limit``; only one
-        publication's, or one workspace's (a tenant's), when given."""
+        """Events with ``seq > since`` (and ``<= until``), in order, at most ``limit``;
+        only one publication's, or one workspace's (a tenant's), when given."""
+        ...
+
+    async def last_event_seq(self) -> int:
+        """The highest ``seq`` in the log (0 when it is empty). An event committed later
+        gets a higher one, so a consumer that read every event of its workspace up to it
+        can move its cursor there, past the other workspaces' events."""
         ...

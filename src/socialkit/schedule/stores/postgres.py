@@ -757,9 +757,19 @@ class PostgresStore:
         limit: int = 1000,
         publication_id: str | None = None,
         workspace: str | None = None,
+        until: int | None = None,
     ) -> list[Event]:
         async def read(c: Conn) -> list[Event]:
             await rows.sequence_events(c)
-            return await rows.events_since(c, since, limit, publication_id, workspace)
+            return await rows.events_since(c, since, limit, publication_id, workspace, until)
+
+        return await self._run(read, transaction=False)
+
+    async def last_event_seq(self) -> int:
+        async def read(c: Conn) -> int:
+            await rows.sequence_events(c)
+            cur = await c.execute("SELECT last FROM event_counter")
+            found = await cur.fetchone()
+            return int(found[0]) if found else 0
 
         return await self._run(read, transaction=False)

@@ -522,7 +522,13 @@ class SqliteStore:
         limit: int = 1000,
         publication_id: str | None = None,
         workspace: str | None = None,
+        until: int | None = None,
     ) -> list[Event]:
         return await self._read(
-            lambda c: rows.events_since(c, since, limit, publication_id, workspace)
+            lambda c: rows.events_since(c, since, limit, publication_id, workspace, until)
+        )
+
+    async def last_event_seq(self) -> int:
+        return await self._read(
+            lambda c: int(c.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
         )
