@@ -119,6 +119,11 @@ class Platform:
         Return its receipt when found, ``None`` when it certainly does not exist, and
         raise :class:`~socialkit.errors.UnknownOutcome` when it cannot tell; then a
         person decides. The default cannot tell.
+
+        For a thread, a receipt with fewer parts than ``draft`` says those parts exist
+        and the later ones certainly do not: the engine keeps them and sends the rest
+        after them. When a later part may exist but cannot be seen yet, raise
+        ``UnknownOutcome`` instead (or checkpoint the parts found and return ``None``).
         """
         raise UnknownOutcome(f"{self.name} cannot look for published posts")
 
