@@ -23,14 +23,26 @@ def _context(reports: list[socialkit.RateLimitReport]) -> socialkit.Context:
 
 
 @pytest.mark.parametrize("reset", [60, 1.5, 0])
-def test_a_delay_passed_as_reset_is_refused(reset: float) -> None:
+def test_a_delay_passed_as_reset_is_left_out_with_a_warning(
+    reset: float, caplog: pytest.LogCaptureFixture
+) -> None:
     # Seconds until the reset (Discord's Reset-After, a Retry-After) read as epoch seconds
-    # would be a date in 1970: the engine would take the window for long over.
+    # would be a date in 1970: the engine would take the window for long over. It is
+    # called after the platform answered, so it does not raise (a receipt would be lost).
     reports: list[socialkit.RateLimitReport] = []
-    with pytest.raises(ValueError, match=r"reads as epoch seconds, 1970-01-01T") as refused:
-        _context(reports).report_rate_limit(remaining=0, reset=reset)
-    assert "pass reset=ctx.now() + timedelta(seconds=...)" in str(refused.value)
-    assert reports == []
+    _context(reports).report_rate_limit(remaining=0, reset=reset)
+    (report,) = reports
+    assert (report.remaining, report.reset_at) == (0, None)
+    assert report.problem is not None
+    assert "reads as epoch seconds, 1970-01-01T" in report.problem
+    assert "pass reset=ctx.now() + timedelta(seconds=...)" in caplog.text
+
+
+@pytest.mark.parametrize("reset", [float("nan"), float("inf"), 1e30])
+def test_a_reset_that_is_no_moment_is_left_out(reset: float) -> None:
+    reports: list[socialkit.RateLimitReport] = []
+    _context(reports).report_rate_limit(remaining=3, reset=reset)
+    assert [(r.remaining, r.reset_at, r.problem is not None) for r in reports] == [(3, None, True)]
 
 
 def test_epoch_seconds_and_aware_datetimes_are_reported() -> None:

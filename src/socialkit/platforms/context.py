@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -38,12 +39,17 @@ def utcnow() -> datetime:
 
 @attrs.frozen(kw_only=True)
 class RateLimitReport:
-    """What an adapter learned about an account's request budget from a response."""
+    """What an adapter learned about an account's request budget from a response.
+
+    ``problem`` says why a ``reset`` the adapter gave was left out (a delay passed as
+    epoch seconds, say); the contract kit fails on it, the engine ignores it.
+    """
 
     remaining: int | None
     reset_at: datetime | None
     limit: int | None = None
     scope: str = "default"
+    problem: str | None = None
 
 
 async def _no_checkpoint(part: int, ref: PostRef) -> None:
@@ -141,24 +147,40 @@ class Context:
             limit: the window's size, when known.
             scope: which budget (``"default"``, ``"media"``), when a platform has several.
 
-        Raises:
-            ValueError: ``reset`` is a naive datetime, or a number too small for epoch
-                seconds (a delay such as ``60``, which would read as 1970).
+        A ``reset`` that cannot be a moment (a naive datetime; a number too small for
+        epoch seconds, such as the delay ``60``, which would read as 1970; not finite) is
+        left out with a warning on :attr:`logger`, and the rest is reported: this is
+        called after the platform answered, so it must not fail the call (a write that
+        took effect would lose its receipt). The report's ``problem`` says why, and the
+        contract kit fails on it.
         """
+        reset_at: datetime | None = None
+        problem: str | None = None
         if isinstance(reset, int | float):
-            if reset < _EPOCH_FLOOR:
-                raise ValueError(
+            if not math.isfinite(reset):
+                problem = f"reset={reset!r} is not a moment"
+            elif reset < _EPOCH_FLOOR:
+                problem = (
                     f"reset={reset!r} reads as epoch seconds, "
                     f"{datetime.fromtimestamp(max(0.0, float(reset)), UTC).isoformat()}; "
                     "for a delay, pass reset=ctx.now() + timedelta(seconds=...)"
                 )
-            reset_at: datetime | None = datetime.fromtimestamp(float(reset), UTC)
-        else:
-            reset_at = reset
-        if reset_at is not None and reset_at.tzinfo is None:
-            raise ValueError("reset must be timezone-aware or epoch seconds")
+            else:
+                try:
+                    reset_at = datetime.fromtimestamp(float(reset), UTC)
+                except (OverflowError, OSError, ValueError):
+                    problem = f"reset={reset!r} is beyond any date"
+        elif reset is not None:
+            if reset.tzinfo is None:
+                problem = "reset must be timezone-aware or epoch seconds (got a naive datetime)"
+            else:
+                reset_at = reset
+        if problem is not None:
+            self.logger.warning("report_rate_limit: %s; the reset is left out", problem)
         self.on_rate_limit(
-            RateLimitReport(remaining=remaining, reset_at=reset_at, limit=limit, scope=scope)
+            RateLimitReport(
+                remaining=remaining, reset_at=reset_at, limit=limit, scope=scope, problem=problem
+            )
         )
 
     async def checkpoint(self, part: int, ref: PostRef) -> None:

@@ -98,6 +98,8 @@ class FailureTests(ContractBase):
     async def test_rate_limit_headers_are_reported(self, h: Harness) -> None:
         """Budgets from the platform's headers reach ctx.report_rate_limit()."""
         await h.publish(h.draft())
+        wrong = [r.problem for r in h.rate_limits if r.problem is not None]
+        assert not wrong, f"ctx.report_rate_limit() was given a reset it left out: {wrong[0]}"
         useful = [r for r in h.rate_limits if r.remaining is not None or r.reset_at is not None]
         assert useful, (
             "capabilities.rate_limit_headers is set but publishing reported no budget through "

@@ -228,6 +228,20 @@ class TestIgnoresRetryAfter(PigeonSuite):
     platform = IgnoresRetryAfter
 
 
+class ResetAsDelay(Pigeon):
+    """Reports the seconds until the reset where the moment of the reset is asked for."""
+
+    @staticmethod
+    def _report_budget(response, ctx):  # type: ignore[no-untyped-def]
+        remaining = response.headers.get("X-RateLimit-Remaining")
+        if remaining is not None:
+            ctx.report_rate_limit(remaining=int(remaining), reset=60)
+
+
+class TestResetAsDelay(PigeonSuite):
+    platform = ResetAsDelay
+
+
 class RefusedRefreshIsRejected(Pigeon):
     """Lets the token endpoint's refusal through as Rejected."""
 
