@@ -154,6 +154,10 @@ class RateLimited(PlatformError):
     Args:
         retry_after: seconds to wait, when the platform said so.
         reset_at: when the budget resets (an aware datetime), when the platform said so.
+        scope: which budget ran out (``"default"``, or one a platform keeps apart, such
+            as ``"media"`` for uploads), as in ``ctx.report_rate_limit``. The engine holds
+            the whole account until then for the default budget; for another one, only
+            the publication that met it waits.
     """
 
     def __init__(
@@ -162,6 +166,7 @@ class RateLimited(PlatformError):
         *,
         retry_after: float | None = None,
         reset_at: datetime | None = None,
+        scope: str = "default",
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
@@ -169,6 +174,7 @@ class RateLimited(PlatformError):
             raise ValueError("reset_at must be timezone-aware")
         self.retry_after = retry_after
         self.reset_at = reset_at
+        self.scope = scope
 
     def resume_at(self, now: datetime) -> datetime | None:
         """The earliest instant a retry makes sense, or ``None`` when unknown."""
@@ -185,6 +191,8 @@ class RateLimited(PlatformError):
             out["retry_after"] = self.retry_after
         if self.reset_at is not None:
             out["reset_at"] = self.reset_at.isoformat()
+        if self.scope != "default":
+            out["scope"] = self.scope
         return out
 
 

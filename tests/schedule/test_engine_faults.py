@@ -102,6 +102,32 @@ async def test_rate_limited_waits_for_retry_after_without_using_an_attempt(
     assert (await scheduler.get(second.id)).state == S.PUBLISHED
 
 
+async def test_a_scoped_rate_limit_holds_only_the_publication_that_met_it(
+    make_scheduler, platform, clock
+) -> None:
+    """An upload budget that ran out (scope "media") does not hold the account's other
+    posts, as the default budget does: only the publication that met it waits."""
+    server = platform()
+    server.script(RateLimited("uploads: slow down", retry_after=1800, scope="media"))
+    scheduler = await make_scheduler()
+    first, second = (
+        (await scheduler.schedule(POST, account(), at=START))[0],
+        (await scheduler.schedule(Post(text="Text only"), account(), at=START + SEC))[0],
+    )
+    await scheduler.run(until_idle=True)
+    clock.advance(60 * SEC)
+    await scheduler.run(until_idle=True)
+    held = await scheduler.get(first.id, history=True)
+    assert (held.state, held.run_at) == (S.RETRY_WAIT, START + 1800 * SEC)
+    assert held.last_error is not None
+    assert held.last_error["scope"] == "media"
+    assert (await scheduler.get(second.id)).state == S.PUBLISHED  # not held behind it
+    clock.advance(30 * 60 * SEC)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(first.id)).state == S.PUBLISHED
+    assert len(server.calls) == 3
+
+
 async def test_reported_budget_holds_the_account_until_reset(
     make_scheduler, platform, clock
 ) -> None:

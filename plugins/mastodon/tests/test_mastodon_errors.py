@@ -239,6 +239,7 @@ async def test_a_429_on_an_upload_is_rate_limited_on_the_media_budget(
     with pytest.raises(socialkit.RateLimited) as info:
         await platform.publish(draft(socialkit.Post(text="x", media=(png("dot"),))), make_ctx())
     assert info.value.reset_at == datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    assert info.value.scope == "media"  # the engine holds this post, not the account
     [report] = [r for r in recorder.rate_limits if r.scope == "media"]
     assert (report.limit, report.remaining) == (30, 0)
     assert report.reset_at == datetime(2025, 3, 1, 9, 30, tzinfo=UTC)

@@ -164,7 +164,7 @@ class MastodonApi:
                 raise UnknownOutcome(what) from None
             raise Transient(what) from None
         self._report(response, scope)
-        error = error_for_response(response, operation=operation, write=write)
+        error = error_for_response(response, operation=operation, write=write, scope=scope)
         if isinstance(error, NeedsReauth) and auth:
             # the token was revoked (or the login disabled): say how to connect it again
             raise NeedsReauth(

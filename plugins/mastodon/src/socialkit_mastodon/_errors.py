@@ -119,7 +119,7 @@ def server_message(response: httpx.Response) -> str:
 
 
 def error_for_response(
-    response: httpx.Response, *, operation: str, write: bool
+    response: httpx.Response, *, operation: str, write: bool, scope: str = "default"
 ) -> PlatformError | None:
     """The error a non-2xx ``response`` means, or ``None`` for a success.
 
@@ -127,6 +127,8 @@ def error_for_response(
         response: the response.
         operation: what was attempted, for the message (``"create status"``).
         write: whether the request could have changed something on the server.
+        scope: the rate-limit budget the request counts against (``"media"`` for
+            uploads): a 429 holds only that budget.
     """
     status = response.status_code
     if status < 400:
@@ -142,7 +144,9 @@ def error_for_response(
                 retry_after = float(raw)
             except ValueError:
                 retry_after = None
-        return RateLimited(message, retry_after=retry_after, reset_at=limits.reset_at, **common)
+        return RateLimited(
+            message, retry_after=retry_after, reset_at=limits.reset_at, scope=scope, **common
+        )
     if status in (401, 403):
         return NeedsReauth(f"{message} (reconnect the account: socialkit auth mastodon)", **common)
     if status in (408, 425):

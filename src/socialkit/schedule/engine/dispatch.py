@@ -310,12 +310,17 @@ class Dispatcher:
             from socialkit.errors import RateLimited
 
             if isinstance(error, RateLimited) and decision.run_at is not None:
+                # The budget that ran out is held until then: the default one holds the
+                # whole account (claims skip it); another (a platform's upload budget)
+                # is recorded, and only this publication waits, on its own run_at.
+                same = budget if budget is not None and budget.scope == error.scope else None
                 budget = Budget(
                     workspace=claim.workspace,
                     account_id=claim.account_id,
-                    remaining=budget.remaining if budget else None,
-                    limit=budget.limit if budget else None,
-                    reset_at=budget.reset_at if budget else None,
+                    scope=error.scope,
+                    remaining=same.remaining if same else None,
+                    limit=same.limit if same else None,
+                    reset_at=same.reset_at if same else None,
                     blocked_until=decision.run_at,
                 )
         return Completion(
