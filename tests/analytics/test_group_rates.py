@@ -162,10 +162,25 @@ def test_rate_by_followers_counts_only_accounts_that_reported_followers() -> Non
     ]
     result = report(series)
     assert result.totals.followers == 8000
-    assert result.kpis.engagement_rate_by_followers == Decimal("0.05")  # 50 / 1000
+    # each X post over the X account's latest 1000 followers: 40 / 1000 and 10 / 1000
+    assert result.kpis.engagement_rate_by_followers == Decimal("0.025")  # 50 / 2000
     assert result.coverage.engagement_rate_by_followers == RateCoverage(
-        numerator=50, denominator=1000, posts_counted=2, posts_left_out=1
+        numerator=50, denominator=2000, posts_counted=2, posts_left_out=1
     )
+
+
+def test_rate_by_followers_of_many_posts_is_not_their_sum() -> None:
+    # Ten posts that each engaged 1 % of the account's 1000 followers: the group's rate
+    # is 1 %, not 100 / 1000 = 10 % (the followers were counted once per account).
+    series = [post(f"m-{i}", "mastodon", likes=10) for i in range(10)]
+    series.append(followers("mastodon", 1000))
+    result = report(series)
+    assert result.kpis.engagement_rate_by_followers == Decimal("0.01")
+    assert result.coverage.engagement_rate_by_followers == RateCoverage(
+        numerator=100, denominator=10_000, posts_counted=10, posts_left_out=0
+    )
+    own = {p.kpis.engagement_rate_by_followers for p in post_reports(series)}
+    assert own == {Decimal("0.01")}
 
 
 def test_post_reports_cover_their_own_post() -> None:
@@ -273,3 +288,18 @@ def test_a_group_rate_lies_between_its_platforms_rates(series: list[MetricSnapsh
 @given(series_strategy)
 def test_report_and_kpi_coverage_agree(series: list[MetricSnapshot]) -> None:
     assert report(series).coverage == kpi_coverage(series)
+
+
+@given(series_strategy)
+def test_a_group_rate_by_followers_lies_between_its_posts_rates(
+    series: list[MetricSnapshot],
+) -> None:
+    rate = report(series).kpis.engagement_rate_by_followers
+    own = [
+        p.kpis.engagement_rate_by_followers
+        for p in post_reports(series)
+        if p.kpis.engagement_rate_by_followers is not None
+    ]
+    assert (rate is None) == (not own)
+    if own:
+        assert min(own) <= rate <= max(own)

@@ -14,8 +14,10 @@ always lies between the lowest and the highest of them.
 
 Followers belong to accounts, not posts. For the rate by followers a post is counted when
 it reported an engagement count and its account reported followers (above zero); the
-denominator is the latest follower count of each account with a counted post, once per
-account.
+post's denominator is its account's follower count, so an account with ten counted posts
+adds its followers ten times. Counting them once per account would add up the engagements
+of every post over one audience: ten posts that each reached 1 % of the followers would
+make a 10 % group rate, above every post's own.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from socialkit.models._base import SocialModel
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from socialkit.analytics.aggregate import AccountKey
     from socialkit.models.metrics import MetricSnapshot
 
 __all__ = ["KpiCoverage", "RateCoverage", "kpi_coverage"]
@@ -42,7 +43,7 @@ class RateCoverage(SocialModel):
     Attributes:
         numerator: the counted posts' engagements (clicks for the click-through rate).
         denominator: the counted posts' impressions or reach; for the rate by followers,
-            the followers of the counted posts' accounts, each account once.
+            the sum over the counted posts of each one's account's follower count.
         posts_counted: posts that have a rate of their own: they reported both counts
             and the denominator is above zero.
         posts_left_out: the group's other posts, whose counts the rate does not use.
@@ -96,19 +97,20 @@ def _per_post(posts: list[MetricSnapshot], numerator: str, denominator: str) -> 
 
 def _by_followers(posts: list[MetricSnapshot], series: list[MetricSnapshot]) -> RateCoverage:
     followers = latest_followers(series)
-    top = counted = 0
-    accounts: set[AccountKey] = set()
+    top = bottom = counted = 0
     for post in posts:
         engagements = post.engagements
-        key = account_key(post)
-        if engagements is None or not followers.get(key):
+        audience = followers.get(account_key(post))
+        if engagements is None or not audience:
             continue
+        # Once per post, as impressions are: the rate is then the followers-weighted
+        # mean of the posts' own rates, not a sum of rates that grows with every post.
         top += engagements
+        bottom += audience
         counted += 1
-        accounts.add(key)
     return RateCoverage(
         numerator=top,
-        denominator=sum(followers[key] for key in accounts),
+        denominator=bottom,
         posts_counted=counted,
         posts_left_out=len(posts) - counted,
     )
