@@ -156,17 +156,40 @@ def test_rate_by_followers_counts_only_accounts_that_reported_followers() -> Non
         post("x-1", likes=40),
         post("x-2", likes=10),
         post("b-1", "bluesky", likes=500),  # no follower count for that account
-        followers("x", 900),
-        followers("x", 1000, hours=48),  # the latest count is used
+        followers("x", 900),  # the count when the posts were measured (hour 24)
+        followers("x", 1000, hours=48),
         followers("mastodon", 7000),  # an account with no post in the group
     ]
     result = report(series)
-    assert result.totals.followers == 8000
-    # each X post over the X account's latest 1000 followers: 40 / 1000 and 10 / 1000
-    assert result.kpis.engagement_rate_by_followers == Decimal("0.025")  # 50 / 2000
+    assert result.totals.followers == 8000  # totals: each account's latest count
+    # each X post over the 900 followers it had: 40 / 900 and 10 / 900
+    assert result.kpis.engagement_rate_by_followers == Decimal(50) / Decimal(1800)
     assert result.coverage.engagement_rate_by_followers == RateCoverage(
-        numerator=50, denominator=2000, posts_counted=2, posts_left_out=1
+        numerator=50, denominator=1800, posts_counted=2, posts_left_out=1
     )
+
+
+def test_rate_by_followers_uses_the_followers_when_the_post_was_first_measured() -> None:
+    # The account grew from 1000 to 100,000 followers in a year. A post from the first
+    # week engaged 1 % of the audience it had, not 0.01 % of today's.
+    early = [post("m-old", "mastodon", hours=h, likes=n) for h, n in [(1, 4), (24, 10)]]
+    late = post("m-new", "mastodon", hours=24 * 365, likes=2000)
+    grown = [
+        followers("mastodon", 1000),
+        followers("mastodon", 1200, hours=12),  # after the old post's first snapshot
+        followers("mastodon", 100_000, hours=24 * 360),
+    ]
+    old_report, new_report = post_reports([*early, late, *grown])
+    assert old_report.kpis.engagement_rate_by_followers == Decimal("0.01")  # 10 / 1000
+    assert new_report.kpis.engagement_rate_by_followers == Decimal("0.02")  # 2000 / 100,000
+    both = report([*early, late, *grown])
+    assert both.coverage.engagement_rate_by_followers.denominator == 101_000
+
+
+def test_rate_by_followers_of_a_post_measured_before_any_follower_count() -> None:
+    # No count before the post's first snapshot: the account's first count stands in.
+    series = [post("m-1", "mastodon", hours=1, likes=30), followers("mastodon", 3000, hours=5)]
+    assert report(series).kpis.engagement_rate_by_followers == Decimal("0.01")
 
 
 def test_rate_by_followers_of_many_posts_is_not_their_sum() -> None:

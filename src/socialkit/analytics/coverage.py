@@ -14,8 +14,11 @@ always lies between the lowest and the highest of them.
 
 Followers belong to accounts, not posts. For the rate by followers a post is counted when
 it reported an engagement count and its account reported followers (above zero); the
-post's denominator is its account's follower count, so an account with ten counted posts
-adds its followers ten times. Counting them once per account would add up the engagements
+post's denominator is its account's follower count **when the post was first measured**
+(the account's last count observed at or before the post's earliest snapshot, or its
+first count when none was observed before), so an account with ten counted posts adds its
+followers ten times, each post with the audience it had. A post from January divided by
+the followers the account has in December would look worse than it did. Counting them once per account would add up the engagements
 of every post over one audience: ten posts that each reached 1 % of the followers would
 make a 10 % group rate, above every post's own.
 """
@@ -26,12 +29,19 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from socialkit.analytics.aggregate import account_key, latest_followers, latest_per_post
+from socialkit.analytics.aggregate import (
+    account_key,
+    follower_observations,
+    latest_per_post,
+    post_key,
+)
 from socialkit.models._base import SocialModel
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from datetime import datetime
 
+    from socialkit.analytics.aggregate import PostKey
     from socialkit.models.metrics import MetricSnapshot
 
 __all__ = ["KpiCoverage", "RateCoverage", "kpi_coverage"]
@@ -43,7 +53,8 @@ class RateCoverage(SocialModel):
     Attributes:
         numerator: the counted posts' engagements (clicks for the click-through rate).
         denominator: the counted posts' impressions or reach; for the rate by followers,
-            the sum over the counted posts of each one's account's follower count.
+            the sum over the counted posts of each one's account's follower count when
+            the post was first measured.
         posts_counted: posts that have a rate of their own: they reported both counts
             and the denominator is above zero.
         posts_left_out: the group's other posts, whose counts the rate does not use.
@@ -95,12 +106,32 @@ def _per_post(posts: list[MetricSnapshot], numerator: str, denominator: str) -> 
     )
 
 
+def _first_seen(series: list[MetricSnapshot]) -> dict[PostKey, datetime]:
+    first: dict[PostKey, datetime] = {}
+    for snapshot in series:
+        if snapshot.subject == "post":
+            key = post_key(snapshot)
+            held = first.get(key)
+            if held is None or snapshot.collected_at < held:
+                first[key] = snapshot.collected_at
+    return first
+
+
+def _followers_at(observations: list[MetricSnapshot], moment: datetime) -> int | None:
+    # The last count at or before the moment; the first one when none was before it.
+    before = [s for s in observations if s.collected_at <= moment]
+    chosen = before[-1] if before else observations[0]
+    return chosen.followers
+
+
 def _by_followers(posts: list[MetricSnapshot], series: list[MetricSnapshot]) -> RateCoverage:
-    followers = latest_followers(series)
+    observations = follower_observations(series)
+    first_seen = _first_seen(series)
     top = bottom = counted = 0
     for post in posts:
         engagements = post.engagements
-        audience = followers.get(account_key(post))
+        seen = observations.get(account_key(post))
+        audience = _followers_at(seen, first_seen[post_key(post)]) if seen else None
         if engagements is None or not audience:
             continue
         # Once per post, as impressions are: the rate is then the followers-weighted

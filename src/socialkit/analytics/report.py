@@ -231,8 +231,10 @@ def post_reports(
 ) -> list[KpiReport]:
     """One report per post, in order of each post's first appearance.
 
-    A post's followers (for the engagement rate by followers) are its account's latest
-    follower count, from the account snapshots in ``snapshots``.
+    A post's engagement rate by followers divides by its account's follower count when
+    the post was first measured (the last count at or before the post's earliest
+    snapshot, else the account's first), from the account snapshots in ``snapshots``;
+    ``totals.followers`` is the account's latest count.
 
     Args:
         snapshots: post snapshots, plus account snapshots for follower counts.
