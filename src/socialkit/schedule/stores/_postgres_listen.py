@@ -17,16 +17,19 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import select
 import socket
 from typing import TYPE_CHECKING, Any
 
+from socialkit.schedule.stores._postgres_url import one_line
+
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from psycopg import AsyncConnection
     from psycopg_pool import AsyncConnectionPool
 
-__all__ = ["Listener", "Liveness", "parse_payload"]
+__all__ = ["Listener", "Liveness", "closed_by_server", "parse_payload", "pooled"]
 
 log = logging.getLogger("socialkit.store")
 
@@ -40,6 +43,57 @@ def parse_payload(payload: str) -> dt.datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo is not None else None
+
+
+def closed_by_server(conn: AsyncConnection[Any]) -> bool:
+    """Whether the server has closed this idle connection, found without a round trip.
+
+    A backend ended by ``pg_terminate_backend``, an idle-session timeout or a server
+    restart sends its last message and closes the socket; the client only notices at its
+    next statement, which then fails. Whatever already waits on the socket is read here
+    instead (libpq keeps it for later), so a pooled connection the server dropped is
+    found before it is used.
+    """
+    import psycopg
+    from psycopg.pq import ConnStatus
+
+    pgconn = conn.pgconn
+    if conn.closed or pgconn.status != ConnStatus.OK:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN)
+        for _ in range(4):
+            if not poller.poll(0):
+                return False
+            pgconn.consume_input()  # raises once it reads the end of the stream
+            if pgconn.status != ConnStatus.OK:
+                return True
+    except (psycopg.Error, OSError, ValueError):
+        return True
+    return False
+
+
+@contextlib.asynccontextmanager
+async def pooled(pool: AsyncConnectionPool[Any]) -> AsyncIterator[AsyncConnection[Any]]:
+    """A connection from ``pool`` the server has not closed.
+
+    psycopg's pool hands out idle connections unchecked, so after the server ended them
+    (an operator's ``pg_terminate_backend``, a restart) every one would fail its next
+    statement, each a store error in the worker. A connection found closed is handed
+    back (the pool discards it and opens another) and the next one is taken; after as
+    many tries as the pool has connections, the pool only holds new ones.
+    """
+    conn = await pool.getconn()
+    for _ in range(pool.max_size):
+        if not closed_by_server(conn):
+            break
+        await pool.putconn(conn)
+        conn = await pool.getconn()
+    try:
+        yield conn
+    finally:
+        await pool.putconn(conn)
 
 
 class Listener:
@@ -79,12 +133,16 @@ class Listener:
 
         delay = 0.2
         first = True
+        lost = False
         while True:
             conn: AsyncConnection[Any] | None = None
             try:
                 conn = await self._connect()
                 await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
                 self.listening.set()
+                if lost:
+                    log.warning("LISTEN connection back on %s", self._channel)
+                    lost = False
                 if not first:
                     self._on_notify("")  # notifications may have been missed meanwhile
                 first = False
@@ -95,7 +153,15 @@ class Listener:
                 raise
             except Exception as exc:
                 self.listening.clear()
-                log.warning("LISTEN connection lost (%s); polling until it is back", exc)
+                # One line when the connection is lost, not one per attempt to get it
+                # back (a server that is down for a minute would print dozens).
+                if not lost:
+                    log.warning(
+                        "LISTEN connection lost (%s); polling until it is back", one_line(exc)
+                    )
+                    lost = True
+                else:
+                    log.debug("LISTEN connection still down: %s", one_line(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
@@ -145,7 +211,7 @@ class Liveness:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("liveness beat failed: %s", exc)
+            log.warning("liveness beat failed: %s", one_line(exc))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="socialkit-postgres-liveness")
 
@@ -158,7 +224,7 @@ class Liveness:
                 await task
         if self._workers:
             with contextlib.suppress(Exception):
-                async with self._pool.connection() as conn:
+                async with pooled(self._pool) as conn:
                     await conn.execute(
                         "DELETE FROM workers WHERE id = ANY(%s)", (sorted(self._workers),)
                     )
@@ -166,7 +232,7 @@ class Liveness:
 
     async def beat(self) -> None:
         """Write one beat for every worker and check the schema."""
-        async with self._pool.connection() as conn:
+        async with pooled(self._pool) as conn:
             await conn.execute(
                 "INSERT INTO workers (id, host, pid, code_version, beat_s, started_at, last_seen) "
                 "SELECT w, %s, %s, %s, %s, clock_timestamp(), clock_timestamp() "
@@ -192,4 +258,4 @@ class Liveness:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("liveness beat failed: %s", exc)
+                log.warning("liveness beat failed: %s", one_line(exc))

@@ -42,7 +42,7 @@ from socialkit.schedule.stores import _postgres_dispatch as dispatch
 from socialkit.schedule.stores import _postgres_holds as holds
 from socialkit.schedule.stores import _postgres_misc as misc
 from socialkit.schedule.stores import _postgres_rows as rows
-from socialkit.schedule.stores._postgres_listen import Listener, Liveness, parse_payload
+from socialkit.schedule.stores._postgres_listen import Listener, Liveness, parse_payload, pooled
 from socialkit.schedule.stores._postgres_schema import (
     MIGRATIONS,
     incompatible,
@@ -207,7 +207,7 @@ class PostgresStore:
         pool = self._pool_or_fail()
         for attempt in range(_RETRIES):
             try:
-                async with pool.connection() as conn:
+                async with pooled(pool) as conn:
                     if not transaction:
                         return await fn(conn)
                     async with conn.transaction():
