@@ -285,3 +285,28 @@ def test_every_post_count_of_a_snapshot_has_a_total() -> None:
     # POST_COUNT_FIELDS follows METRIC_FIELDS: a new metric must get a MetricTotals field.
     assert set(POST_COUNT_FIELDS) == set(socialkit.METRIC_FIELDS) - {"followers"}
     assert set(POST_COUNT_FIELDS) <= set(socialkit.analytics.MetricTotals.model_fields)
+
+
+def test_a_post_first_collected_by_publication_id_is_not_counted_twice() -> None:
+    # The 1 h snapshot was collected before the platform's id was known; the 24 h one
+    # names both ids. Cumulative counts: the 24 h snapshot supersedes the 1 h one.
+    def collected(post_id: str | None, hours: int, **counts: int) -> MetricSnapshot:
+        return MetricSnapshot(
+            platform="x",
+            account_id="acme",
+            post_id=post_id,
+            publication_id="pub-1",
+            collected_at=T0 + timedelta(hours=hours),
+            **counts,  # type: ignore[arg-type]
+        )
+
+    series = [
+        collected(None, 1, likes=10, impressions=100),
+        collected("1789", 24, likes=50, impressions=1000),
+    ]
+    summed = totals(series)
+    assert (summed.posts, summed.likes, summed.impressions) == (1, 50, 1000)
+    assert [s.post_id for s in latest_per_post(series)] == ["1789"]
+    (only,) = post_reports(series)
+    assert only.key == "1789"
+    assert report(series).kpis.engagement_rate_by_impressions == Decimal("0.05")

@@ -20,7 +20,7 @@ from socialkit.models._base import SocialModel
 from socialkit.models.metrics import METRIC_FIELDS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from datetime import datetime
 
     from socialkit.models.metrics import MetricSnapshot
@@ -64,6 +64,32 @@ def post_key(snapshot: MetricSnapshot) -> PostKey:
     return (snapshot.platform, snapshot.account_id, post)
 
 
+def post_keyer(snapshots: Iterable[MetricSnapshot]) -> Callable[[MetricSnapshot], PostKey]:
+    """A :func:`post_key` that knows which publication is which post in ``snapshots``.
+
+    The engine may collect a post's first snapshots before the platform's id is known
+    (``publication_id`` only) and later ones with both ids. Keyed apart, the two would be
+    two posts and their cumulative counts would be added up twice; a snapshot that names
+    both ids links them, so every snapshot of the post gets the platform's id.
+    """
+    aliases: dict[tuple[str, str, str], str] = {}
+    for snapshot in snapshots:
+        if snapshot.subject == "post" and snapshot.post_id and snapshot.publication_id:
+            aliases.setdefault(
+                (snapshot.platform, snapshot.account_id, snapshot.publication_id),
+                snapshot.post_id,
+            )
+
+    def key(snapshot: MetricSnapshot) -> PostKey:
+        if snapshot.post_id is None and snapshot.publication_id is not None:
+            known = aliases.get((snapshot.platform, snapshot.account_id, snapshot.publication_id))
+            if known is not None:
+                return (snapshot.platform, snapshot.account_id, known)
+        return post_key(snapshot)
+
+    return key
+
+
 def account_key(snapshot: MetricSnapshot) -> AccountKey:
     """The account a snapshot belongs to."""
     return (snapshot.platform, snapshot.account_id)
@@ -72,14 +98,18 @@ def account_key(snapshot: MetricSnapshot) -> AccountKey:
 def latest_per_post(snapshots: Iterable[MetricSnapshot]) -> list[MetricSnapshot]:
     """The latest post snapshot of each post, in order of each post's first appearance.
 
-    Account snapshots are left out. Of two snapshots of one post collected at the same
-    instant, the later one in ``snapshots`` wins.
+    Account snapshots are left out. Snapshots of one post with only its
+    ``publication_id`` and with both ids are one post (see :func:`post_keyer`). Of two
+    snapshots of one post collected at the same instant, the later one in ``snapshots``
+    wins.
     """
+    series = list(snapshots)
+    key_of = post_keyer(series)
     latest: dict[PostKey, MetricSnapshot] = {}
-    for snapshot in snapshots:
+    for snapshot in series:
         if snapshot.subject != "post":
             continue
-        key = post_key(snapshot)
+        key = key_of(snapshot)
         held = latest.get(key)
         if held is None or snapshot.collected_at >= held.collected_at:
             latest[key] = snapshot

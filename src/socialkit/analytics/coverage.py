@@ -33,7 +33,7 @@ from socialkit.analytics.aggregate import (
     account_key,
     follower_observations,
     latest_per_post,
-    post_key,
+    post_keyer,
 )
 from socialkit.models._base import SocialModel
 
@@ -108,9 +108,10 @@ def _per_post(posts: list[MetricSnapshot], numerator: str, denominator: str) -> 
 
 def _first_seen(series: list[MetricSnapshot]) -> dict[PostKey, datetime]:
     first: dict[PostKey, datetime] = {}
+    key_of = post_keyer(series)
     for snapshot in series:
         if snapshot.subject == "post":
-            key = post_key(snapshot)
+            key = key_of(snapshot)
             held = first.get(key)
             if held is None or snapshot.collected_at < held:
                 first[key] = snapshot.collected_at
@@ -127,11 +128,12 @@ def _followers_at(observations: list[MetricSnapshot], moment: datetime) -> int |
 def _by_followers(posts: list[MetricSnapshot], series: list[MetricSnapshot]) -> RateCoverage:
     observations = follower_observations(series)
     first_seen = _first_seen(series)
+    key_of = post_keyer(series)
     top = bottom = counted = 0
     for post in posts:
         engagements = post.engagements
         seen = observations.get(account_key(post))
-        audience = _followers_at(seen, first_seen[post_key(post)]) if seen else None
+        audience = _followers_at(seen, first_seen[key_of(post)]) if seen else None
         if engagements is None or not audience:
             continue
         # Once per post, as impressions are: the rate is then the followers-weighted

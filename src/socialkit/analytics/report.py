@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from socialkit.analytics import kpis
-from socialkit.analytics.aggregate import MetricTotals, account_key, post_key, totals
+from socialkit.analytics.aggregate import MetricTotals, account_key, post_keyer, totals
 from socialkit.analytics.coverage import KpiCoverage, RateCoverage, kpi_coverage
 from socialkit.models._base import SocialModel
 from socialkit.models.campaign import Campaign, KpiName, KpiTarget, Money
@@ -245,10 +245,11 @@ def post_reports(
     for snapshot in series:
         if snapshot.subject == "account":
             by_account.setdefault(account_key(snapshot), []).append(snapshot)
+    key_of = post_keyer(series)
     by_post: dict[tuple[str, str, str], list[MetricSnapshot]] = {}
     for snapshot in series:
         if snapshot.subject == "post":
-            by_post.setdefault(post_key(snapshot), []).append(snapshot)
+            by_post.setdefault(key_of(snapshot), []).append(snapshot)
 
     reports = []
     for (platform, account_id, post), own in by_post.items():
