@@ -141,3 +141,61 @@ def test_z_scores_are_centred_on_the_median(values: list[Decimal]) -> None:
     ordered = sorted(zip(values, scores, strict=True))
     known = [s for _, s in ordered if s is not None]
     assert known == sorted(known)  # order preserving
+
+
+def _at(post_id: str, when: datetime, **counts: int) -> MetricSnapshot:
+    return MetricSnapshot(
+        platform="mastodon", account_id="acme", post_id=post_id, collected_at=when, **counts
+    )
+
+
+def test_posts_are_compared_at_the_same_age() -> None:
+    # Monday 09:00 had a post a month ago; Tuesday 09:00 posts were published today and
+    # yesterday. By their latest snapshots the month-old post's 30 days of likes win.
+    now = MONDAY + timedelta(days=40)
+    old = MONDAY + timedelta(hours=9)
+    receipts = [published("old", old), published("new", now - timedelta(hours=2))]
+    snapshots = [
+        _at("old", old + timedelta(hours=1), likes=5),
+        _at("old", old + timedelta(hours=24), likes=20),  # the one at 24 h
+        _at("old", old + timedelta(days=30), likes=300),
+        _at("new", now - timedelta(hours=1), likes=8),  # too young to compare
+    ]
+    ranked = best_posting_times(
+        snapshots, receipts, timezone="UTC", kpi="engagements", prior_posts=0
+    )
+    assert [(t.weekday, t.hour, t.average) for t in ranked] == [(Weekday.MON, 9, 20)]
+    latest = best_posting_times(
+        snapshots, receipts, timezone="UTC", kpi="engagements", prior_posts=0, age=None
+    )
+    assert [t.average for t in latest] == [300, 8]
+    week = best_posting_times(
+        snapshots, receipts, timezone="UTC", kpi="engagements", age=timedelta(days=7)
+    )
+    assert [t.average for t in week] == [20]  # the last snapshot collected by day 7
+    with pytest.raises(ValueError, match="age must be a positive duration"):
+        best_posting_times([], [], timezone="UTC", age=timedelta(0))
+
+
+def test_hours_follow_berlins_daylight_saving_time() -> None:
+    # 2026-03-29 is the last Sunday of March: Berlin moves from UTC+1 to UTC+2.
+    # A post at 23:30 local time on each side lands in hour 23 of its local weekday.
+    receipts = [
+        published("sat", datetime(2026, 3, 28, 22, 30, tzinfo=UTC)),  # Sat 23:30 CET
+        published("sun", datetime(2026, 3, 29, 21, 30, tzinfo=UTC)),  # Sun 23:30 CEST
+        published("mon", datetime(2026, 3, 29, 22, 30, tzinfo=UTC)),  # Mon 00:30 CEST
+        published("early", datetime(2026, 3, 29, 0, 30, tzinfo=UTC)),  # Sun 01:30 CET
+        published("jump", datetime(2026, 3, 29, 1, 30, tzinfo=UTC)),  # Sun 03:30 CEST
+    ]
+    later = datetime(2026, 4, 6, tzinfo=UTC)
+    snapshots = [
+        _at(r.ref.id, later, likes=10 * (i + 1), impressions=1000) for i, r in enumerate(receipts)
+    ]
+    ranked = best_posting_times(snapshots, receipts, timezone="Europe/Berlin", prior_posts=0)
+    assert sorted((t.weekday, t.hour) for t in ranked) == [
+        (Weekday.MON, 0),
+        (Weekday.SAT, 23),
+        (Weekday.SUN, 1),
+        (Weekday.SUN, 3),  # 02:00-03:00 does not exist that night
+        (Weekday.SUN, 23),
+    ]

@@ -7,7 +7,10 @@ KPI. An hour's score is the mean of its posts *shrunk toward the overall mean*::
     score = (sum of the hour's KPIs + prior_posts × overall mean) / (posts in the hour + prior_posts)
 
 so an hour with one lucky post does not outrank an hour that has been good ten times
-(empirical Bayes with a fixed prior weight). The best hours convert straight into
+(empirical Bayes with a fixed prior weight). Posts are compared at the same age: each is
+scored by its snapshot at ``age`` after publication (24 hours by default), and posts not
+yet that old are left out — a post published an hour ago has not had its day yet, and a
+month-old post has had thirty. The best hours convert straight into
 :class:`~socialkit.PostingSlot` values for an account's queue.
 """
 
@@ -20,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from socialkit.analytics.aggregate import post_keyer
 from socialkit.analytics.report import check_kpi, post_reports
 from socialkit.models._base import SocialModel
 from socialkit.models.account import PostingSlot, Weekday, check_zone
@@ -27,6 +31,7 @@ from socialkit.models.account import PostingSlot, Weekday, check_zone
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from socialkit.analytics.aggregate import PostKey
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import Receipt
 
@@ -72,6 +77,7 @@ def best_posting_times(
     timezone: str,
     kpi: ScoreKpi = "engagement_rate_by_impressions",
     prior_posts: int = 3,
+    age: dt.timedelta | None = dt.timedelta(hours=24),
 ) -> list[PostingTime]:
     """Hours of the week ranked by how posts published in them did, best first.
 
@@ -83,25 +89,34 @@ def best_posting_times(
         kpi: what a post is scored by; posts without it are left out.
         prior_posts: how many posts' worth of weight the overall mean gets in each
             hour's score (0 ranks by plain averages).
+        age: how long after publication a post is scored: by its last snapshot
+            collected by ``published_at + age`` (its first one after, when none was
+            collected by then). Posts with no snapshot that late are too young and left
+            out. ``None`` scores every post by its latest snapshot, whatever its age.
 
     Returns:
         Every hour that had at least one scored post, by score (ties: more posts first,
         then earlier in the week). Empty when no post could be scored.
 
     Raises:
-        ValueError: for an unknown zone or ``kpi``, or a negative ``prior_posts``.
+        ValueError: for an unknown zone or ``kpi``, a negative ``prior_posts`` or an
+            ``age`` that is not positive.
     """
     check_kpi(kpi, get_args(ScoreKpi))
     zone = ZoneInfo(check_zone(timezone))
     if prior_posts < 0:
         raise ValueError(f"prior_posts must be at least 0 (got {prior_posts})")
-    published = {
-        (r.platform, r.account_id, r.ref.id): r.published_at.astimezone(zone) for r in receipts
-    }
+    if age is not None and age <= dt.timedelta(0):
+        raise ValueError(f"age must be a positive duration or None (got {age})")
+    published = {(r.platform, r.account_id, r.ref.id): r.published_at for r in receipts}
+    series = list(snapshots)
+    if age is not None:
+        series = _at_age(series, published, age)
     hours: dict[tuple[int, int], list[Decimal]] = {}
-    for post in post_reports(snapshots):
+    for post in post_reports(series):
         # platform and account_id are always set on post reports
-        when = published.get((post.platform or "", post.account_id or "", post.key))
+        at = published.get((post.platform or "", post.account_id or "", post.key))
+        when = None if at is None else at.astimezone(zone)
         value = post.value(kpi)
         if when is None or value is None:
             continue
@@ -122,3 +137,32 @@ def best_posting_times(
     ]
     ranked.sort(key=lambda t: (-t.score, -t.posts, t.weekday, t.hour))
     return ranked
+
+
+def _at_age(
+    series: list[MetricSnapshot],
+    published: dict[PostKey, dt.datetime],
+    age: dt.timedelta,
+) -> list[MetricSnapshot]:
+    """Each published post's snapshot at ``age`` (see ``best_posting_times``), and the
+    account snapshots; posts without a receipt or too young for ``age`` are left out."""
+    key_of = post_keyer(series)
+    by_post: dict[PostKey, list[MetricSnapshot]] = {}
+    kept: list[MetricSnapshot] = []
+    for snapshot in series:
+        if snapshot.subject == "post":
+            by_post.setdefault(key_of(snapshot), []).append(snapshot)
+        else:
+            kept.append(snapshot)
+    for key, own in by_post.items():
+        at = published.get(key)
+        if at is None:
+            continue
+        due = at + age
+        # sorted() is stable: of equal instants the later snapshot in the series stays last
+        ordered = sorted(own, key=lambda s: s.collected_at)
+        if ordered[-1].collected_at < due:
+            continue  # too young: not yet measured at that age
+        by_then = [s for s in ordered if s.collected_at <= due]
+        kept.append(by_then[-1] if by_then else ordered[0])
+    return kept
