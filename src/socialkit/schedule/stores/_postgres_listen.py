@@ -46,32 +46,28 @@ def parse_payload(payload: str) -> dt.datetime | None:
 
 
 def closed_by_server(conn: AsyncConnection[Any]) -> bool:
-    """Whether the server has closed this idle connection, found without a round trip.
+    """Whether the server has closed (or is closing) this idle pool connection, found
+    without a round trip.
 
     A backend ended by ``pg_terminate_backend``, an idle-session timeout or a server
-    restart sends its last message and closes the socket; the client only notices at its
-    next statement, which then fails. Whatever already waits on the socket is read here
-    instead (libpq keeps it for later), so a pooled connection the server dropped is
-    found before it is used.
+    shutdown sends its last message (``FATAL``) and closes the socket; the client only
+    notices at its next statement, which then fails. An idle connection that neither
+    ``LISTEN`` s nor waits for an answer is sent nothing else, so anything waiting on its
+    socket means it is going: it is not used (at worst, a connection is opened anew).
     """
-    import psycopg
-    from psycopg.pq import ConnStatus
+    from psycopg.pq import ConnStatus, TransactionStatus
 
     pgconn = conn.pgconn
     if conn.closed or pgconn.status != ConnStatus.OK:
         return True
+    if pgconn.transaction_status != TransactionStatus.IDLE:
+        return False  # not an idle connection: the pool will roll it back or drop it
     try:
         poller = select.poll()
         poller.register(pgconn.socket, select.POLLIN)
-        for _ in range(4):
-            if not poller.poll(0):
-                return False
-            pgconn.consume_input()  # raises once it reads the end of the stream
-            if pgconn.status != ConnStatus.OK:
-                return True
-    except (psycopg.Error, OSError, ValueError):
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
         return True
-    return False
 
 
 @contextlib.asynccontextmanager
@@ -88,6 +84,8 @@ async def pooled(pool: AsyncConnectionPool[Any]) -> AsyncIterator[AsyncConnectio
     for _ in range(pool.max_size):
         if not closed_by_server(conn):
             break
+        with contextlib.suppress(Exception):
+            await conn.close()  # so the pool discards it rather than keeping it
         await pool.putconn(conn)
         conn = await pool.getconn()
     try:
