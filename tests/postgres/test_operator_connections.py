@@ -117,3 +117,74 @@ async def test_a_publication_sent_when_the_worker_lost_everything_is_reconciled(
 
     late = ReceiptRecord(id=pid, attempt=claim.attempt, receipt=receipt("a", "x-late"))
     await dying.record_receipts([late], now=later)
+
+
+def _terminate_when_sleeping(application_name: str) -> None:
+    """Wait (bounded) until a backend of ``application_name`` runs ``pg_sleep``, then end
+    it: the connection dies in the middle of a statement."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        for _ in range(2000):
+            found = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+                "AND state = 'active' AND query LIKE '%%pg_sleep%%'",
+                (application_name,),
+            ).fetchall()
+            if found:
+                conn.execute("SELECT pg_terminate_backend(%s)", (found[0][0],))
+                return
+            conn.execute("SELECT pg_sleep(0.005)")
+    raise AssertionError("the statement never started")
+
+
+def _slow_once(calls: list[str]) -> Any:
+    """A store statement that sleeps (until terminated) the first time it runs."""
+
+    async def fn(conn: Any) -> int:
+        calls.append("run")
+        if len(calls) == 1:
+            await conn.execute("SELECT pg_sleep(60)")
+        cur = await conn.execute("SELECT 7")
+        found = await cur.fetchone()
+        return int(found[0])
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    ("transaction", "idempotent"), [(True, False), (False, True)], ids=["transaction", "read"]
+)
+async def test_a_connection_lost_mid_statement_is_retried_when_that_is_safe(
+    open_store: Any, caplog: pytest.LogCaptureFixture, transaction: bool, idempotent: bool
+) -> None:
+    name = f"h2op_{uuid.uuid4().hex[:8]}"
+    store = await open_store(clock="caller", application_name=name)
+    caplog.set_level(logging.WARNING, logger="socialkit.store")
+    calls: list[str] = []
+    killer = asyncio.create_task(asyncio.to_thread(_terminate_when_sleeping, name))
+    result = await store._run(_slow_once(calls), transaction=transaction, idempotent=idempotent)
+    await killer
+    assert (result, len(calls)) == (7, 2)
+    lines = [r.getMessage() for r in caplog.records if r.name == "socialkit.store"]
+    assert len(lines) == 1, lines
+    assert "connection lost" in lines[0]
+    assert "\n" not in lines[0]
+
+
+async def test_a_write_outside_a_transaction_is_not_run_twice(open_store: Any) -> None:
+    """An autocommit write whose connection died may have been done: it is an error the
+    caller sees (the engine's fences make its own retry safe), never silently run again."""
+    from socialkit.errors import StoreError
+
+    name = f"h2op_{uuid.uuid4().hex[:8]}"
+    store = await open_store(clock="caller", application_name=name)
+    calls: list[str] = []
+    killer = asyncio.create_task(asyncio.to_thread(_terminate_when_sleeping, name))
+    with pytest.raises(StoreError, match="terminating connection") as raised:
+        await store._run(_slow_once(calls), transaction=False)
+    await killer
+    assert calls == ["run"]
+    assert "\n" not in str(raised.value)
+    # The next call gets a working connection.
+    assert await store.next_due(now=T0) is None

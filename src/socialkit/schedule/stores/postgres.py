@@ -30,6 +30,7 @@ URL options are described in :mod:`~socialkit.schedule.stores._postgres_url`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -87,6 +88,8 @@ if TYPE_CHECKING:
     from socialkit.schedule.stores._postgres_schema import Migration
 
 __all__ = ["PostgresStore"]
+
+log = logging.getLogger("socialkit.store")
 
 T = TypeVar("T")
 S = PublicationState
@@ -197,17 +200,32 @@ class PostgresStore:
         *,
         transaction: bool = True,
         wake: str | None = None,
+        idempotent: bool = False,
     ) -> T:
         """Run ``fn`` in a transaction (retrying deadlocks and serialisation failures),
         then, when ``wake`` is not ``None``, ``NOTIFY`` it as the payload and call this
-        process's subscribers."""
+        process's subscribers.
+
+        A connection the server drops while ``fn`` runs (``pg_terminate_backend``, a
+        restart) is retried once on another connection when that cannot do anything
+        twice: inside a transaction before its ``COMMIT`` was sent (nothing was
+        committed), or outside one when ``idempotent`` says running ``fn`` again is
+        harmless (reads, lease renewals). A connection lost during the ``COMMIT`` itself
+        is a :class:`StoreError`: whether it committed is unknown, and the fences of
+        the rows it wrote keep a retry by the engine safe.
+        """
         import psycopg
         from psycopg import errors
 
         pool = self._pool_or_fail()
-        for attempt in range(_RETRIES):
+        reconnected = False
+        attempt = 0
+        while True:
+            used: AsyncConnection[Any] | None = None
+            committing = False
             try:
                 async with pooled(pool) as conn:
+                    used = conn
                     if not transaction:
                         return await fn(conn)
                     async with conn.transaction():
@@ -216,12 +234,28 @@ class PostgresStore:
                             await conn.execute(
                                 "SELECT pg_notify(%s, %s)", (self.options.channel, wake)
                             )
+                        committing = True
                 break
-            except (errors.DeadlockDetected, errors.SerializationFailure):
-                if attempt == _RETRIES - 1:
-                    raise
+            except (errors.DeadlockDetected, errors.SerializationFailure) as exc:
+                attempt += 1
+                if attempt == _RETRIES:
+                    raise StoreError(
+                        f"PostgreSQL store {self.url}: {self.options.scrub(one_line(exc))} "
+                        f"({_RETRIES} tries)"
+                    ) from exc
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
             except psycopg.Error as exc:
+                lost = used is not None and (used.closed or used.broken)
+                safe = (transaction and not committing) or (not transaction and idempotent)
+                if lost and safe and not reconnected:
+                    reconnected = True
+                    log.warning(
+                        "PostgreSQL store %s: connection lost (%s); trying once more on "
+                        "another connection",
+                        self.url,
+                        self.options.scrub(one_line(exc)),
+                    )
+                    continue
                 raise StoreError(
                     f"PostgreSQL store {self.url}: {self.options.scrub(one_line(exc))}"
                 ) from exc
@@ -317,7 +351,7 @@ class PostgresStore:
         claiming from then on (the liveness beat checks the same way)."""
         from socialkit.schedule.records import SchemaInfo
 
-        version, min_compatible = await self._run(read_schema, transaction=False)
+        version, min_compatible = await self._run(read_schema, transaction=False, idempotent=True)
         self._on_schema(version, min_compatible)
         return SchemaInfo(
             version=version, min_compatible=min_compatible, code_version=self._code_version
@@ -372,7 +406,9 @@ class PostgresStore:
     async def get_revision(self, revision: str) -> Post:
         return await self._reads.run(
             ("revision", revision),
-            lambda: self._run(lambda c: misc.get_revision(c, revision), transaction=False),
+            lambda: self._run(
+                lambda c: misc.get_revision(c, revision), transaction=False, idempotent=True
+            ),
         )
 
     async def put_account(self, account: Account, *, now: dt.datetime | None = None) -> None:
@@ -386,12 +422,16 @@ class PostgresStore:
         return await self._reads.run(
             ("account", workspace, account_id),
             lambda: self._run(
-                lambda c: misc.get_account(c, account_id, workspace), transaction=False
+                lambda c: misc.get_account(c, account_id, workspace),
+                transaction=False,
+                idempotent=True,
             ),
         )
 
     async def list_accounts(self, *, workspace: str | None = None) -> list[AccountRecord]:
-        return await self._run(lambda c: misc.list_accounts(c, workspace), transaction=False)
+        return await self._run(
+            lambda c: misc.list_accounts(c, workspace), transaction=False, idempotent=True
+        )
 
     async def set_account_status(
         self,
@@ -434,7 +474,7 @@ class PostgresStore:
                 await rows.sequence_events(c)
             return await rows.publication(c, row, history=history)
 
-        return await self._run(read, transaction=False)
+        return await self._run(read, transaction=False, idempotent=True)
 
     async def find_by_key(self, idempotency_key: str) -> Publication | None:
         async def read(c: Conn) -> Publication | None:
@@ -490,7 +530,7 @@ class PostgresStore:
             found = await cur.fetchone()
             return str(found[0]) if found else None
 
-        return await self._run(read, transaction=False)
+        return await self._run(read, transaction=False, idempotent=True)
 
     # -- dispatch -------------------------------------------------------------------------
 
@@ -539,7 +579,9 @@ class PostgresStore:
         when = self._now(now)
         # One statement on an autocommit connection: atomic without BEGIN and COMMIT.
         return await self._run(
-            lambda c: dispatch.heartbeat(c, worker, items, when, lease), transaction=False
+            lambda c: dispatch.heartbeat(c, worker, items, when, lease),
+            transaction=False,
+            idempotent=True,
         )
 
     async def mark_publishing(
@@ -611,7 +653,7 @@ class PostgresStore:
 
     async def next_due(self, *, now: dt.datetime | None = None) -> dt.datetime | None:
         when = self._now(now)
-        due = await self._run(lambda c: holds.next_due(c, when), transaction=False)
+        due = await self._run(lambda c: holds.next_due(c, when), transaction=False, idempotent=True)
         self._sleep_until = due
         return due
 
@@ -634,7 +676,7 @@ class PostgresStore:
         return await self._run(write, wake="")
 
     async def pauses(self, *, workspace: str | None = None) -> list[PauseScope]:
-        found = await self._run(rows.load_pauses, transaction=False)
+        found = await self._run(rows.load_pauses, transaction=False, idempotent=True)
         return [p for p in found if workspace is None or p.workspace == workspace]
 
     async def set_budget(self, budget: Budget, *, now: dt.datetime | None = None) -> None:
@@ -642,7 +684,9 @@ class PostgresStore:
         await self._run(lambda c: misc.set_budget(c, budget, when), wake="")
 
     async def budgets(self, *, workspace: str | None = None) -> list[Budget]:
-        return await self._run(lambda c: misc.load_budgets(c, workspace), transaction=False)
+        return await self._run(
+            lambda c: misc.load_budgets(c, workspace), transaction=False, idempotent=True
+        )
 
     # -- rules ----------------------------------------------------------------------------
 
@@ -655,12 +699,16 @@ class PostgresStore:
         await self._run(write, wake="")
 
     async def get_rule(self, rule_id: str) -> Rule:
-        return await self._run(lambda c: misc.get_rule(c, rule_id), transaction=False)
+        return await self._run(
+            lambda c: misc.get_rule(c, rule_id), transaction=False, idempotent=True
+        )
 
     async def list_rules(
         self, *, workspace: str | None = None, active: bool | None = None
     ) -> list[Rule]:
-        return await self._run(lambda c: misc.list_rules(c, workspace, active), transaction=False)
+        return await self._run(
+            lambda c: misc.list_rules(c, workspace, active), transaction=False, idempotent=True
+        )
 
     async def advance_rule(
         self,
@@ -746,6 +794,7 @@ class PostgresStore:
         return await self._run(
             lambda c: misc.metric_series(c, publication_id, account_id, campaign, workspace),
             transaction=False,
+            idempotent=True,
         )
 
     # -- event log ------------------------------------------------------------------------
@@ -763,7 +812,7 @@ class PostgresStore:
             await rows.sequence_events(c)
             return await rows.events_since(c, since, limit, publication_id, workspace, until)
 
-        return await self._run(read, transaction=False)
+        return await self._run(read, transaction=False, idempotent=True)
 
     async def last_event_seq(self) -> int:
         async def read(c: Conn) -> int:
@@ -772,4 +821,4 @@ class PostgresStore:
             found = await cur.fetchone()
             return int(found[0]) if found else 0
 
-        return await self._run(read, transaction=False)
+        return await self._run(read, transaction=False, idempotent=True)
