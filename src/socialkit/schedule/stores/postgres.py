@@ -216,6 +216,7 @@ class PostgresStore:
         """
         import psycopg
         from psycopg import errors
+        from psycopg_pool import PoolTimeout
 
         pool = self._pool_or_fail()
         reconnected = False
@@ -244,6 +245,13 @@ class PostgresStore:
                         f"({_RETRIES} tries)"
                     ) from exc
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+            except PoolTimeout as exc:
+                raise StoreError(
+                    f"PostgreSQL store {self.url}: no connection free in the pool within "
+                    f"{pool.timeout:g} s (pool_max={pool.max_size}, all busy with this "
+                    "process's store calls or the server not answering); raise pool_max "
+                    "or check the server"
+                ) from exc
             except psycopg.Error as exc:
                 lost = used is not None and (used.closed or used.broken)
                 safe = (transaction and not committing) or (not transaction and idempotent)
