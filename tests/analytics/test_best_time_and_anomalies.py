@@ -199,3 +199,26 @@ def test_hours_follow_berlins_daylight_saving_time() -> None:
         (Weekday.SUN, 3),  # 02:00-03:00 does not exist that night
         (Weekday.SUN, 23),
     ]
+
+
+def test_a_post_an_hour_old_is_not_a_flop_when_compared_at_the_same_age() -> None:
+    # Six posts with ~40 likes at 24 h (and ~200 a month later), and one published an
+    # hour ago with 3 likes so far. By latest snapshots the new post is a flop.
+    now = MONDAY + timedelta(days=60)
+    receipts = [published(f"p{i}", MONDAY + timedelta(days=i)) for i in range(6)]
+    receipts.append(published("new", now - timedelta(hours=1)))
+    snapshots = []
+    for i, likes in enumerate([40, 42, 38, 41, 39, 43]):
+        at = MONDAY + timedelta(days=i)
+        snapshots.append(_at(f"p{i}", at + timedelta(hours=24), likes=likes))
+        snapshots.append(_at(f"p{i}", at + timedelta(days=30), likes=likes * 5))
+    snapshots.append(_at("new", now, likes=3))
+    latest = find_anomalies(snapshots, kpi="engagements")
+    assert [(a.post_id, a.direction) for a in latest] == [("new", "low")]
+    assert find_anomalies(snapshots, kpi="engagements", receipts=receipts) == []
+    # at the same age a real flop is still found
+    snapshots.append(_at("new", now + timedelta(hours=23), likes=4))
+    found = find_anomalies(snapshots, kpi="engagements", receipts=receipts)
+    assert [(a.post_id, a.direction, a.value) for a in found] == [("new", "low", 4)]
+    with pytest.raises(ValueError, match="age must be a positive duration"):
+        find_anomalies([], receipts=[], age=timedelta(hours=-1))

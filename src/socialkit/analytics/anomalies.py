@@ -13,10 +13,11 @@ stands in (``z = (value − median) / (1.2533 × meanAD)``). A post is an anomal
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal, get_args
 
-from socialkit.analytics.best_time import ScoreKpi
+from socialkit.analytics.best_time import ScoreKpi, at_age, check_age, published_at
 from socialkit.analytics.report import check_kpi, post_reports
 from socialkit.models._base import SocialModel
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from socialkit.models.metrics import MetricSnapshot
+    from socialkit.models.receipt import Receipt
 
 __all__ = ["Anomaly", "find_anomalies", "robust_z_scores"]
 
@@ -86,20 +88,29 @@ def find_anomalies(
     kpi: ScoreKpi = "engagement_rate_by_impressions",
     threshold: Decimal | int | str = Decimal("3.5"),
     min_posts: int = 5,
+    receipts: Iterable[Receipt] | None = None,
+    age: dt.timedelta = dt.timedelta(hours=24),
 ) -> list[Anomaly]:
     """Posts whose ``kpi`` is unusually high or low for their account, strongest first.
 
     Args:
-        snapshots: post snapshots (latest per post is used) and account snapshots.
+        snapshots: post snapshots and account snapshots.
         kpi: the KPI to compare; posts without it are left out.
         threshold: the ``|z|`` above which a post is an anomaly.
         min_posts: accounts with fewer scored posts are not judged (too little history).
+        receipts: the posts' receipts. With them, posts are compared at the same
+            ``age`` after publication, as in
+            :func:`~socialkit.analytics.best_posting_times` (posts without a receipt
+            or too young are left out); without them, by each post's latest snapshot,
+            so a post published an hour ago looks like a flop next to month-old ones.
+        age: how long after publication posts are compared, when ``receipts`` are given.
 
     Raises:
         ValueError: for an unknown ``kpi``, a threshold that is not a positive finite
-            number, or ``min_posts`` below 3.
+            number, ``min_posts`` below 3 or an ``age`` that is not positive.
     """
     check_kpi(kpi, get_args(ScoreKpi))
+    check_age(age)
     try:
         limit = threshold if isinstance(threshold, Decimal) else Decimal(threshold)
         usable = limit.is_finite() and limit > 0
@@ -109,8 +120,11 @@ def find_anomalies(
         raise ValueError(f"threshold must be a positive finite number (got {threshold!r})")
     if min_posts < 3:
         raise ValueError(f"min_posts must be at least 3 to have a usual value (got {min_posts})")
+    series = list(snapshots)
+    if receipts is not None:
+        series = at_age(series, published_at(receipts), age)
     accounts: dict[tuple[str, str], list[tuple[str, Decimal]]] = {}
-    for post in post_reports(snapshots):
+    for post in post_reports(series):
         value = post.value(kpi)
         if value is None:
             continue

@@ -106,12 +106,11 @@ def best_posting_times(
     zone = ZoneInfo(check_zone(timezone))
     if prior_posts < 0:
         raise ValueError(f"prior_posts must be at least 0 (got {prior_posts})")
-    if age is not None and age <= dt.timedelta(0):
-        raise ValueError(f"age must be a positive duration or None (got {age})")
-    published = {(r.platform, r.account_id, r.ref.id): r.published_at for r in receipts}
+    check_age(age)
+    published = published_at(receipts)
     series = list(snapshots)
     if age is not None:
-        series = _at_age(series, published, age)
+        series = at_age(series, published, age)
     hours: dict[tuple[int, int], list[Decimal]] = {}
     for post in post_reports(series):
         # platform and account_id are always set on post reports
@@ -139,7 +138,18 @@ def best_posting_times(
     return ranked
 
 
-def _at_age(
+def published_at(receipts: Iterable[Receipt]) -> dict[PostKey, dt.datetime]:
+    """When each post was published, by ``(platform, account_id, parts[0].id)``."""
+    return {(r.platform, r.account_id, r.ref.id): r.published_at for r in receipts}
+
+
+def check_age(age: dt.timedelta | None) -> None:
+    """Refuse an age that is not positive."""
+    if age is not None and age <= dt.timedelta(0):
+        raise ValueError(f"age must be a positive duration or None (got {age})")
+
+
+def at_age(
     series: list[MetricSnapshot],
     published: dict[PostKey, dt.datetime],
     age: dt.timedelta,
