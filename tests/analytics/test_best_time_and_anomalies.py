@@ -222,3 +222,16 @@ def test_a_post_an_hour_old_is_not_a_flop_when_compared_at_the_same_age() -> Non
     assert [(a.post_id, a.direction, a.value) for a in found] == [("new", "low", 4)]
     with pytest.raises(ValueError, match="age must be a positive duration"):
         find_anomalies([], receipts=[], age=timedelta(hours=-1))
+
+
+def test_in_a_history_of_zeros_any_other_value_is_an_anomaly() -> None:
+    # Documented: with most values equal the mean absolute deviation stands in, and the
+    # score no longer depends on how far the post is: one click among ten posts with
+    # none scores 11 / 1.253314 = 8.78, as 100 clicks would.
+    for clicks in (1, 100):
+        counts = [0] * 10 + [clicks]
+        series = [snap(f"p{i}", clicks=n, impressions=1000) for i, n in enumerate(counts)]
+        (found,) = find_anomalies(series, kpi="clicks")
+        assert found.post_id == "p10"
+        assert found.score.quantize(Decimal("0.01")) == Decimal("8.78")
+    assert find_anomalies([snap(f"p{i}", clicks=0) for i in range(10)], kpi="clicks") == []

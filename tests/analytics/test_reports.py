@@ -310,3 +310,48 @@ def test_a_post_first_collected_by_publication_id_is_not_counted_twice() -> None
     (only,) = post_reports(series)
     assert only.key == "1789"
     assert report(series).kpis.engagement_rate_by_impressions == Decimal("0.05")
+
+
+def test_an_analysts_campaign_by_hand() -> None:
+    # Three platforms; X's post was collected three times (cumulative counts: only the
+    # latest counts), LinkedIn reported 0 impressions, Mastodon none at all.
+    series = [
+        snap("x1", hours=1, platform="x", likes=10, impressions=500, clicks=2),
+        snap("x1", hours=24, platform="x", likes=30, comments=5, impressions=2000, clicks=15),
+        snap("x1", hours=24 * 7, platform="x", likes=40, comments=10, impressions=5000, clicks=30),
+        snap("li1", hours=24, platform="linkedin", likes=0, impressions=0, clicks=0),
+        snap("m1", hours=24, platform="mastodon", likes=12, shares=3),
+    ]
+    campaign = Campaign(id="c", name="c", starts_at=T0, ends_at=T0 + timedelta(days=14))
+    result = campaign_report(
+        campaign,
+        series,
+        cost=Money(amount="60.00", currency="EUR"),
+        revenue=Money(amount="90.00", currency="EUR"),
+    )
+    assert result.totals.posts == 3
+    assert result.totals.impressions == 5000  # 5000 + 0, not 500 + 2000 + 5000
+    assert result.totals.engagements == 95  # X 40 + 10 + 30 clicks, Mastodon 15
+    # X 80 / 5000; LinkedIn's 0 impressions and Mastodon's unreported ones have no rate
+    assert result.kpis.engagement_rate_by_impressions == Decimal("0.016")
+    assert str(result.coverage.engagement_rate_by_impressions) == "1 of 3 posts"
+    assert result.kpis.click_through_rate == Decimal("0.006")  # 30 / 5000
+    assert result.kpis.cost_per_engagement == Money(amount=Decimal(60) / 95, currency="EUR")
+    assert result.kpis.roi == Decimal("0.5")  # (90 - 60) / 60, a fraction, not 50
+    by_platform = {p.key: p for p in result.by_platform}
+    assert by_platform["linkedin"].totals.impressions == 0  # reported zero
+    assert by_platform["mastodon"].totals.impressions is None  # not reported
+    assert by_platform["linkedin"].kpis.engagement_rate_by_impressions is None
+    assert by_platform["linkedin"].totals.engagements == 0
+
+
+def test_an_empty_campaign_measures_nothing() -> None:
+    campaign = Campaign(
+        id="c", name="c", kpi_targets=(KpiTarget(kpi="engagements", value=Decimal(1)),)
+    )
+    result = campaign_report(campaign, [])
+    assert (result.totals.posts, result.totals.engagements) == (0, None)
+    assert result.kpis.engagement_rate_by_impressions is None
+    assert (result.by_platform, result.by_post) == ((), ())
+    assert result.targets[0].met is None
+    assert result.targets_met is None
