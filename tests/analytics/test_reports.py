@@ -187,8 +187,16 @@ def test_campaign_report_checks_targets() -> None:
     assert result.targets_met is False
     assert [r.key for r in result.by_platform] == ["bluesky", "mastodon"]
     assert [r.key for r in result.by_post] == ["p1", "p2"]
-    # breakdowns check the same targets; money was not given per platform
+    # breakdowns check the same targets but the totals; money was not given per platform
     assert {r.target.kpi: r.met for r in result.by_platform[1].targets}["roas"] is None
+    # 2000 impressions on each platform are half of the campaign's 4000, not a miss of
+    # its 5000 target each: totals targets are the campaign's as a whole
+    for part in (*result.by_platform, *result.by_post):
+        assert [r.target.kpi for r in part.targets] == [
+            "engagement_rate_by_impressions",
+            "cost_per_engagement",
+            "roas",
+        ]
 
 
 def test_targets_met_is_unknown_when_nothing_could_be_measured() -> None:

@@ -333,12 +333,17 @@ def campaign_report(
         cost_by_platform, revenue_by_platform: the same per platform, for the breakdown.
 
     Returns:
-        The campaign's report with its targets checked, and the same KPIs (and targets)
-        per platform and per post.
+        The campaign's report with its targets checked, and the same KPIs per platform
+        and per post, checked against the targets on rates, growth and money (a target
+        on a total such as ``impressions`` is the campaign's as a whole and is checked
+        on the campaign only).
     """
     series = list(snapshots)
     since, until = campaign.starts_at, campaign.ends_at
     targets = campaign.kpi_targets
+    # A target on a total (impressions >= 50,000) is the campaign's as a whole: each
+    # platform and post would miss it. The breakdowns check rates, growth and money only.
+    part_targets = [t for t in targets if t.kpi not in MetricTotals.model_fields]
     overall = report(
         series,
         key=campaign.id,
@@ -358,10 +363,10 @@ def campaign_report(
                 series,
                 cost=cost_by_platform,
                 revenue=revenue_by_platform,
-                targets=targets,
+                targets=part_targets,
                 since=since,
                 until=until,
             )
         ),
-        by_post=tuple(post_reports(series, targets=targets)),
+        by_post=tuple(post_reports(series, targets=part_targets)),
     )
