@@ -132,6 +132,29 @@ def test_post_reports_use_the_accounts_followers() -> None:
     assert second.kpis.engagement_rate_by_impressions is None
 
 
+def test_a_post_has_no_follower_growth_of_its_own() -> None:
+    # The account went from 1000 to 3000 followers over the year; a post published in
+    # it did not grow the account by 200 %, and a campaign's growth target is not the
+    # post's to meet or miss.
+    series = [
+        snap("p1", hours=24, likes=10),
+        followers(1000, hours=0),
+        followers(3000, hours=24 * 365),
+    ]
+    campaign = Campaign(
+        id="c",
+        name="c",
+        kpi_targets=(KpiTarget(kpi="follower_growth_rate", value=Decimal("0.5")),),
+    )
+    result = campaign_report(campaign, series)
+    assert result.kpis.follower_growth_rate == 2  # the campaign (unbounded): 1000 -> 3000
+    (post,) = result.by_post
+    assert post.kpis.follower_growth_rate is None
+    assert (post.totals.followers_start, post.totals.followers_end) == (None, None)
+    assert post.targets[0].met is None
+    assert post.totals.followers == 3000
+
+
 def test_platform_reports_group_by_platform_with_their_own_money() -> None:
     series = [
         snap("m1", likes=10, impressions=100),

@@ -234,7 +234,9 @@ def post_reports(
     A post's engagement rate by followers divides by its account's follower count when
     the post was first measured (the last count at or before the post's earliest
     snapshot, else the account's first), from the account snapshots in ``snapshots``;
-    ``totals.followers`` is the account's latest count.
+    ``totals.followers`` is the account's latest count. A post has no follower growth
+    (``follower_growth_rate``, ``totals.followers_start`` and ``followers_end`` are
+    ``None``): the account's growth is the platform's or the campaign's.
 
     Args:
         snapshots: post snapshots, plus account snapshots for follower counts.
@@ -254,7 +256,9 @@ def post_reports(
     reports = []
     for (platform, account_id, post), own in by_post.items():
         group = [*own, *by_account.get((platform, account_id), [])]
-        sums = totals(group)
+        # A post has no period of its own: its account's growth over every observation
+        # given is not the post's, so a post has no follower growth.
+        sums = totals(group).model_copy(update={"followers_start": None, "followers_end": None})
         paired = kpi_coverage(group)
         built = KpiReport(
             scope="post",
