@@ -235,3 +235,29 @@ def test_in_a_history_of_zeros_any_other_value_is_an_anomaly() -> None:
         assert found.post_id == "p10"
         assert found.score.quantize(Decimal("0.01")) == Decimal("8.78")
     assert find_anomalies([snap(f"p{i}", clicks=0) for i in range(10)], kpi="clicks") == []
+
+
+def test_rate_by_followers_at_an_age_uses_the_followers_when_the_post_was_first_measured() -> None:
+    at = MONDAY + timedelta(hours=9)
+    account = [
+        MetricSnapshot(
+            platform="mastodon",
+            account_id="acme",
+            subject="account",
+            collected_at=at + timedelta(hours=h),
+            followers=n,
+        )
+        for h, n in [(0, 1000), (12, 2000)]
+    ]
+    snapshots = [
+        *account,
+        _at("p", at + timedelta(hours=1), likes=2),
+        _at("p", at + timedelta(hours=24), likes=10),
+    ]
+    (ranked,) = best_posting_times(
+        snapshots,
+        [published("p", at)],
+        timezone="UTC",
+        kpi="engagement_rate_by_followers",
+    )
+    assert ranked.average == Decimal("0.01")  # 10 / 1000, not 10 / 2000

@@ -174,5 +174,8 @@ def at_age(
         if ordered[-1].collected_at < due:
             continue  # too young: not yet measured at that age
         by_then = [s for s in ordered if s.collected_at <= due]
-        kept.append(by_then[-1] if by_then else ordered[0])
+        chosen = by_then[-1] if by_then else ordered[0]
+        # The first snapshot stays too (it is older, so the chosen one is still the
+        # post's latest): the rate by followers uses the followers of that moment.
+        kept.extend([ordered[0], chosen] if chosen is not ordered[0] else [chosen])
     return kept
