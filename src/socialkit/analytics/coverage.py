@@ -18,9 +18,10 @@ post's denominator is its account's follower count **when the post was first mea
 (the account's last count observed at or before the post's earliest snapshot, or its
 first count when none was observed before), so an account with ten counted posts adds its
 followers ten times, each post with the audience it had. A post from January divided by
-the followers the account has in December would look worse than it did. Counting them once per account would add up the engagements
-of every post over one audience: ten posts that each reached 1 % of the followers would
-make a 10 % group rate, above every post's own.
+the followers the account has in December would look worse than it did. Counting the
+followers once per account would add up the engagements of every post over one audience:
+ten posts that each reached 1 % of the followers would make a 10 % group rate, above
+every post's own.
 """
 
 from __future__ import annotations
