@@ -121,6 +121,15 @@ async def next_due(conn: Conn, now: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
+async def next_due_on_db_clock(conn: Conn) -> tuple[dt.datetime | None, dt.datetime]:
+    """:func:`next_due` on the database clock, with that clock's reading (one statement,
+    so both are the same instant)."""
+    cur = await conn.execute(f"SELECT ({_NEXT_DUE_SQL}), statement_timestamp()", {"now": None})
+    found = await cur.fetchone()
+    assert found is not None
+    return found[0], found[1]
+
+
 async def expire_overdue(conn: Conn, now: dt.datetime | None, actor: str) -> list[Moved]:
     """Apply the misfire policy; returns the publications moved to ``missed``."""
     cur = await conn.execute(_OVERDUE_SQL, {"now": now})

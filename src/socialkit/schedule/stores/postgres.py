@@ -30,6 +30,7 @@ URL options are described in :mod:`~socialkit.schedule.stores._postgres_url`.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import random
 import threading
@@ -58,7 +59,6 @@ from socialkit.schedule.stores._postgres_url import (
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Awaitable, Callable, Sequence
 
     from psycopg import AsyncConnection
@@ -94,6 +94,9 @@ log = logging.getLogger("socialkit.store")
 T = TypeVar("T")
 S = PublicationState
 _RETRIES = 6
+# Below this difference between the caller's now and the database's clock, next_due's
+# answer is left on the database's clock (see next_due).
+_SKEW_TOLERATED = dt.timedelta(seconds=1)
 _WAKING = frozenset({S.SCHEDULED, S.RETRY_WAIT, S.UNKNOWN})
 
 
@@ -660,10 +663,33 @@ class PostgresStore:
         await self._run(write)
 
     async def next_due(self, *, now: dt.datetime | None = None) -> dt.datetime | None:
+        """The earliest instant anything may need a worker.
+
+        With ``clock=database`` and a caller's ``now``, the instant is given on the
+        caller's clock: the caller sleeps on its own clock until then, so a machine whose
+        clock is 5 minutes behind the database's would otherwise wake (and publish) 5
+        minutes late, and one 5 minutes ahead would poll for 5 minutes before each due
+        time. What is due is still decided by the database's clock alone.
+        """
         when = self._now(now)
-        due = await self._run(lambda c: holds.next_due(c, when), transaction=False, idempotent=True)
+        if when is not None or now is None:
+            due = await self._run(
+                lambda c: holds.next_due(c, when), transaction=False, idempotent=True
+            )
+            self._sleep_until = due
+            return due
+        due, db_now = await self._run(
+            holds.next_due_on_db_clock, transaction=False, idempotent=True
+        )
         self._sleep_until = due
-        return due
+        if due is None:
+            return None
+        skew = db_now - now
+        if abs(skew) < _SKEW_TOLERATED:
+            # ``now`` was read a moment before the query (often before a claim or two):
+            # no correction for that, or an in-sync worker would wake early each time.
+            return due
+        return due - skew
 
     # -- pause switch and rate budgets ----------------------------------------------------
 
