@@ -361,9 +361,9 @@ async def migrate(
                     sql.Literal(f"{int(lock_timeout * 1000)}ms")
                 )
             )
-            await conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-            )
+            # A store that is current is only read: workers may run as a role that can
+            # read and write rows but create nothing (no CREATE on the database or the
+            # schema), leaving migrations to the schema's owner.
             version, min_compatible = await read_schema(conn)
             refusal = incompatible(version, min_compatible, code_version, where)
             if refusal:
@@ -373,19 +373,26 @@ async def migrate(
                     f"the store at {where} has no schema yet: run `socialkit store migrate`"
                 )
             if version == 0:
+                cur = await conn.execute("SELECT to_regnamespace(%s) IS NULL", (schema,))
+                missing = await cur.fetchone()
+                if missing and missing[0]:  # one made beforehand by its owner is used as is
+                    await conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
                 await conn.execute("CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)")
             if apply:
+                found = version
                 for migration in migrations:
                     if version < migration.version <= code_version:
                         for statement in migration.statements:
                             await conn.execute(statement)
                         version = migration.version
                         min_compatible = max(min_compatible, migration.min_compatible)
-                await conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', %s), "
-                    "('min_compatible', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (str(version), str(min_compatible)),
-                )
+                if found == 0 or version != found:
+                    await conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema_version', %s), "
+                        "('min_compatible', %s) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (str(version), str(min_compatible)),
+                    )
     except errors.LockNotAvailable:
         raise StoreError(
             f"migrating the store at {where} waited more than {lock_timeout:g} s for a table "
