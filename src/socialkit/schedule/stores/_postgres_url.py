@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import zlib
 from typing import Literal
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import attrs
 
@@ -154,7 +154,9 @@ def parse_postgres_url(url: str) -> PostgresOptions:
         secrets.append(netloc.rsplit("@", 1)[0].split(":", 1)[1])
     secrets += [unquote(s) for s in secrets]
     secrets = [s for s in dict.fromkeys(secrets) if s]
-    display = urlunsplit((parts.scheme, shown_netloc, parts.path, urlencode(shown_query), ""))
+    display = urlunsplit(
+        (parts.scheme, shown_netloc, parts.path, urlencode(shown_query, quote_via=quote), "")
+    )
 
     schema = own.get("schema", "socialkit")
     if not _SCHEMA_NAME.fullmatch(schema):
@@ -172,7 +174,11 @@ def parse_postgres_url(url: str) -> PostgresOptions:
             f"pool_max ({pool_max}) must be at least pool_min ({pool_min}) in {display}"
         )
     return PostgresOptions(
-        conninfo=urlunsplit(("postgresql", netloc, parts.path, urlencode(passed), "")),
+        # quote, not quote_plus: libpq reads a '+' in a URL as a '+', so the spaces of
+        # `options=-c statement_timeout=5s` must go as %20.
+        conninfo=urlunsplit(
+            ("postgresql", netloc, parts.path, urlencode(passed, quote_via=quote), "")
+        ),
         display=display,
         schema=schema,
         clock="caller" if clock == "caller" else "database",

@@ -160,7 +160,14 @@ class PostgresStore:
         return now if self.options.clock == "caller" else None
 
     def _connect_kwargs(self, *, hot: bool = False) -> dict[str, Any]:
-        options = f"-c search_path={self.options.schema} -c timezone=UTC"
+        from psycopg.conninfo import conninfo_to_dict
+
+        # The URL's own libpq ``options`` (``-c statement_timeout=30s``, …) come first:
+        # this keyword replaces the URL's, so they were dropped; the store's settings
+        # after them win where both set the same thing (the schema, UTC).
+        given = conninfo_to_dict(self.options.conninfo).get("options")
+        options = f"{given} " if given else ""
+        options += f"-c search_path={self.options.schema} -c timezone=UTC"
         if hot:
             # The pool serves the engine's statements, each written for an index. A
             # queue table's statistics always lag (rows change state faster than ANALYZE
