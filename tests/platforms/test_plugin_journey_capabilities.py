@@ -17,7 +17,7 @@ def test_a_metric_snapshot_does_not_have_is_refused() -> None:
     assert error["loc"] == ("metrics",)
     assert error["msg"] == (
         "Value error, not MetricSnapshot fields: views (known: impressions, reach, likes, "
-        "comments, shares, quotes, saves, clicks, video_views, followers); a platform's own "
+        "comments, shares, quotes, saves, clicks, video_views, followers, negative_feedback); a platform's own "
         "counts go in MetricSnapshot.extra"
     )
 

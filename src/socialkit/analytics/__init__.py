@@ -25,7 +25,12 @@ from socialkit.analytics.aggregate import (
     latest_per_post,
     totals,
 )
-from socialkit.analytics.anomalies import Anomaly, find_anomalies, robust_z_scores
+from socialkit.analytics.anomalies import (
+    Anomaly,
+    find_anomalies,
+    negative_feedback_spikes,
+    robust_z_scores,
+)
 from socialkit.analytics.best_time import PostingTime, best_posting_times
 from socialkit.analytics.coverage import KpiCoverage, RateCoverage, kpi_coverage
 from socialkit.analytics.kpis import (
@@ -35,6 +40,7 @@ from socialkit.analytics.kpis import (
     engagement_rate_by_impressions,
     engagement_rate_by_reach,
     follower_growth_rate,
+    negative_feedback_rate,
     roas,
     roi,
 )
@@ -71,6 +77,8 @@ __all__ = [
     "follower_growth_rate",
     "kpi_coverage",
     "latest_per_post",
+    "negative_feedback_rate",
+    "negative_feedback_spikes",
     "platform_reports",
     "post_reports",
     "report",

@@ -122,8 +122,9 @@ class MetricTotals(SocialModel):
     Attributes:
         posts: posts with at least one snapshot.
         accounts: accounts in the group.
-        impressions, reach, likes, comments, shares, quotes, saves, clicks, video_views:
-            the sum over posts of each post's latest count; ``None`` when no post reported it.
+        impressions, reach, likes, comments, shares, quotes, saves, clicks, video_views,
+        negative_feedback: the sum over posts of each post's latest count; ``None`` when
+            no post reported it.
         engagements: the sum over posts of ``likes + comments + shares + quotes + saves +
             clicks`` (reported counts only); ``None`` when no post reported any of them.
         followers: the sum over accounts of each account's latest follower count;
@@ -144,6 +145,7 @@ class MetricTotals(SocialModel):
     saves: int | None = None
     clicks: int | None = None
     video_views: int | None = None
+    negative_feedback: int | None = None
     engagements: int | None = None
     followers: int | None = None
     followers_start: int | None = None

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import Receipt
 
-__all__ = ["Anomaly", "find_anomalies", "robust_z_scores"]
+__all__ = ["Anomaly", "find_anomalies", "negative_feedback_spikes", "robust_z_scores"]
 
 _MAD_SCALE = Decimal("0.6745")
 _MEAN_AD_SCALE = Decimal("1.253314")
@@ -154,3 +154,34 @@ def find_anomalies(
             )
     found.sort(key=lambda a: (-abs(a.score), a.platform, a.account_id, a.post_id))
     return found
+
+
+def negative_feedback_spikes(
+    snapshots: Iterable[MetricSnapshot],
+    *,
+    threshold: Decimal | int | str = Decimal("3.5"),
+    min_posts: int = 5,
+    receipts: Iterable[Receipt] | None = None,
+    age: dt.timedelta = dt.timedelta(hours=24),
+) -> list[Anomaly]:
+    """Posts whose negative feedback rate (hides, reports, "see less", unfollows per
+    impression) is unusually high for their account, strongest first: the alert a team
+    wants before a post turns into a crisis.
+
+    :func:`find_anomalies` with ``kpi="negative_feedback_rate"``, its ``high`` ones only
+    (an unusually quiet post is no alarm). Only platforms that report
+    ``negative_feedback`` and ``impressions`` take part; the arguments are
+    :func:`find_anomalies`'.
+    """
+    return [
+        anomaly
+        for anomaly in find_anomalies(
+            snapshots,
+            kpi="negative_feedback_rate",
+            threshold=threshold,
+            min_posts=min_posts,
+            receipts=receipts,
+            age=age,
+        )
+        if anomaly.direction == "high"
+    ]

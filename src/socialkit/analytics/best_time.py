@@ -42,6 +42,7 @@ ScoreKpi = Literal[
     "engagement_rate_by_reach",
     "engagement_rate_by_followers",
     "click_through_rate",
+    "negative_feedback_rate",
     "engagements",
     "impressions",
     "clicks",

@@ -87,6 +87,7 @@ class KpiCoverage(SocialModel):
     engagement_rate_by_reach: RateCoverage = RateCoverage()
     engagement_rate_by_followers: RateCoverage = RateCoverage()
     click_through_rate: RateCoverage = RateCoverage()
+    negative_feedback_rate: RateCoverage = RateCoverage()
 
 
 def _per_post(posts: list[MetricSnapshot], numerator: str, denominator: str) -> RateCoverage:
@@ -168,4 +169,5 @@ def kpi_coverage(snapshots: Iterable[MetricSnapshot]) -> KpiCoverage:
         engagement_rate_by_reach=_per_post(posts, "engagements", "reach"),
         engagement_rate_by_followers=_by_followers(posts, series),
         click_through_rate=_per_post(posts, "clicks", "impressions"),
+        negative_feedback_rate=_per_post(posts, "negative_feedback", "impressions"),
     )

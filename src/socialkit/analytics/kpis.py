@@ -23,6 +23,7 @@ __all__ = [
     "engagement_rate_by_impressions",
     "engagement_rate_by_reach",
     "follower_growth_rate",
+    "negative_feedback_rate",
     "roas",
     "roi",
 ]
@@ -115,6 +116,25 @@ def engagement_rate_by_followers(
         ``followers`` is 0.
     """
     return _ratio(engagements, followers, ("engagements", "followers"))
+
+
+def negative_feedback_rate(
+    negative_feedback: Count | None, impressions: Count | None
+) -> Decimal | None:
+    """Negative feedback rate: how often a post was pushed away per time it was shown.
+
+    Formula: ``negative_feedback / impressions``.
+
+    Args:
+        negative_feedback: hides, reports, "see less" and unfollows the platform counts
+            against the post.
+        impressions: times the post was shown.
+
+    Returns:
+        The rate as a fraction, or ``None`` when either count was not reported or
+        ``impressions`` is 0.
+    """
+    return _ratio(negative_feedback, impressions, ("negative_feedback", "impressions"))
 
 
 def click_through_rate(clicks: Count | None, impressions: Count | None) -> Decimal | None:

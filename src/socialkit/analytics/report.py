@@ -51,6 +51,7 @@ class KpiValues(SocialModel):
     engagement_rate_by_reach: Decimal | None = None
     engagement_rate_by_followers: Decimal | None = None
     click_through_rate: Decimal | None = None
+    negative_feedback_rate: Decimal | None = None
     follower_growth_rate: Decimal | None = None
     cost_per_engagement: Money | None = None
     roi: Decimal | None = None
@@ -155,6 +156,7 @@ def _kpi_values(
     by_reach = paired.engagement_rate_by_reach
     by_followers = paired.engagement_rate_by_followers
     ctr = paired.click_through_rate
+    negative = paired.negative_feedback_rate
     return KpiValues(
         engagement_rate_by_impressions=kpis.engagement_rate_by_impressions(
             by_impressions.numerator, by_impressions.denominator
@@ -166,6 +168,9 @@ def _kpi_values(
             by_followers.numerator, by_followers.denominator
         ),
         click_through_rate=kpis.click_through_rate(ctr.numerator, ctr.denominator),
+        negative_feedback_rate=kpis.negative_feedback_rate(
+            negative.numerator, negative.denominator
+        ),
         follower_growth_rate=kpis.follower_growth_rate(sums.followers_start, sums.followers_end),
         cost_per_engagement=kpis.cost_per_engagement(cost, sums.engagements),
         roi=kpis.roi(revenue, cost),

@@ -94,6 +94,7 @@ KpiName = Literal[
     "engagement_rate_by_reach",
     "engagement_rate_by_followers",
     "click_through_rate",
+    "negative_feedback_rate",
     "follower_growth_rate",
     "cost_per_engagement",
     "roi",

@@ -20,6 +20,7 @@ METRIC_FIELDS: tuple[str, ...] = (
     "clicks",
     "video_views",
     "followers",
+    "negative_feedback",
 )
 
 
@@ -38,6 +39,9 @@ class MetricSnapshot(SocialModel):
         collected_at: when the platform was asked (aware).
         impressions, reach, likes, comments, shares, quotes, saves, clicks, video_views,
         followers: the counts, ``None`` when not reported.
+        negative_feedback: how often people pushed the post away (hid it, reported it,
+            asked to see less, unfollowed from it), as the platform counts it; ``None``
+            when not reported. Not part of :attr:`engagements`.
         extra: platform-specific counts under their platform names (finite numbers).
     """
 
@@ -57,6 +61,7 @@ class MetricSnapshot(SocialModel):
     clicks: int | None = Field(default=None, ge=0)
     video_views: int | None = Field(default=None, ge=0)
     followers: int | None = Field(default=None, ge=0)
+    negative_feedback: int | None = Field(default=None, ge=0)
     # Finite: JSON has no NaN or infinity, so the store would keep null and every later
     # read of the series would fail to validate.
     extra: dict[str, FiniteFloat] = Field(default_factory=dict)
