@@ -266,3 +266,22 @@ def test_the_sync_scheduler_publishes_to_mastodon(
     [status] = fake.statuses.values()
     assert status["language"] == "fa"
     assert done.receipts[-1].receipt.ref.id == status["id"]
+
+
+async def test_a_bad_option_is_refused_when_scheduled_not_when_due(world, fake) -> None:
+    """The adapter's own checks (check_draft) run when a post is validated or scheduled,
+    before the server's limits are known: a visibility that does not exist stops it."""
+    scheduler, account, _ = world
+    post = socialkit.Post(text="Hello", options={"visibility": "everyone"})
+    [problem] = socialkit.validate(post, "mastodon", registry=scheduler._registry)
+    assert (problem.field, problem.code, problem.value) == (
+        "options.visibility",
+        "options.invalid",
+        "everyone",
+    )
+    with pytest.raises(socialkit.InvalidPost, match=r"options.visibility: must be one of"):
+        await scheduler.schedule(post, account, at=START)
+    assert (await scheduler.list()).items == ()  # nothing stored
+    assert fake.statuses == {}
+    fine = socialkit.Post(text="Hello", options={"visibility": "unlisted"})
+    assert len(await scheduler.schedule(fine, account, at=START)) == 1

@@ -89,7 +89,12 @@ async def test_a_poll_is_sent_and_checked_against_the_server_limits(
         await platform.publish(
             draft(socialkit.Post(text="?", options={"poll": too_many})), make_ctx()
         )
-    assert info.value.details == {"field": "options.poll.options", "limit": 4, "value": 5}
+    assert info.value.details == {
+        "field": "options.poll.options",
+        "problem": "too many poll options",
+        "limit": 4,
+        "value": 5,
+    }
     too_soon = {"options": ["a", "b"], "expires_in": 60}
     with pytest.raises(socialkit.Rejected, match="closes too soon"):
         await platform.publish(
@@ -110,7 +115,12 @@ async def test_poll_options_are_counted_in_graphemes_as_the_server_does(
     over = {"options": ["a", "\U0001f1eb\U0001f1f7" * 51], "expires_in": 3600}
     with pytest.raises(socialkit.Rejected, match="poll option is too long") as info:
         await platform.publish(draft(socialkit.Post(text="?", options={"poll": over})), make_ctx())
-    assert info.value.details == {"field": "options.poll.options[1]", "limit": 50, "value": 51}
+    assert info.value.details == {
+        "field": "options.poll.options[1]",
+        "problem": "poll option is too long (characters)",
+        "limit": 50,
+        "value": 51,
+    }
 
 
 async def test_a_poll_with_the_same_option_twice_is_rejected_before_sending(
@@ -119,7 +129,11 @@ async def test_a_poll_with_the_same_option_twice_is_rejected_before_sending(
     poll = {"options": ["tea", "coffee", "tea"], "expires_in": 3600}
     with pytest.raises(socialkit.Rejected, match="the same option twice") as info:
         await platform.publish(draft(socialkit.Post(text="?", options={"poll": poll})), make_ctx())
-    assert info.value.details == {"field": "options.poll.options[2]", "value": "tea"}
+    assert info.value.details == {
+        "field": "options.poll.options[2]",
+        "problem": "a poll cannot have the same option twice (Mastodon's rule)",
+        "value": "tea",
+    }
     assert _status_requests(server) == []
 
 

@@ -225,7 +225,11 @@ def read_checked(file: Path, accounts: list[str]) -> Any:
             problems.extend(
                 (target, p)
                 for p in validate(
-                    found.post, capabilities, platform=target.platform, campaign=campaign
+                    found.post,
+                    capabilities,
+                    platform=target.platform,
+                    campaign=campaign,
+                    registry=registry,
                 )
             )
     errors = [(t, p) for t, p in problems if p.severity == "error"]

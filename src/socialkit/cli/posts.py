@@ -96,7 +96,11 @@ def validate_command(
         for target in targets:
             capabilities = registry.info(target.platform).platform.capabilities
             for problem in validate(
-                found.post, capabilities, platform=target.platform, campaign=campaign
+                found.post,
+                capabilities,
+                platform=target.platform,
+                campaign=campaign,
+                registry=registry,
             ):
                 checked.append((target, _for_target(problem, target)))
 

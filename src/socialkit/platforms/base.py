@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from socialkit.models.content import Draft
     from socialkit.models.credentials import Credentials
     from socialkit.models.metrics import MetricSnapshot
+    from socialkit.models.problems import Problem
     from socialkit.models.receipt import Receipt
     from socialkit.platforms.capabilities import Capabilities
     from socialkit.platforms.context import Context
@@ -94,6 +95,14 @@ class Platform:
     async def resolve_capabilities(self, ctx: Context) -> Capabilities:
         """The capabilities for this account's server; by default the class's own."""
         return self.capabilities
+
+    def check_draft(self, draft: Draft) -> list[Problem]:
+        """Problems only this adapter can see in ``draft``, offline: its own
+        ``options`` (a Mastodon visibility that does not exist, say). :func:`validate`
+        adds them to the capabilities' checks, so they stop a post when it is validated
+        or scheduled, not when it is due. By default none.
+        """
+        return []
 
     async def publish(self, draft: Draft, ctx: Context) -> Receipt:
         """Publish ``draft`` (every part, in order) and return one reference per part.

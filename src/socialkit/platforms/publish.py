@@ -156,7 +156,7 @@ async def _publish_one(
         )
         capabilities = await platform.resolve_capabilities(ctx)
         draft = render(post, account.platform, capabilities, campaign=campaign)
-        problems = tuple(validate(draft, capabilities))
+        problems = tuple(validate(draft, capabilities, registry=registry))
         if has_errors(problems):
             raise InvalidPost(problems, subject=f"post for {account.id}")
         base = f"now-{uuid.uuid4().hex}"

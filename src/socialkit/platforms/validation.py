@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from socialkit.models.campaign import Campaign
     from socialkit.models.content import DraftPart
     from socialkit.models.media import Media
+    from socialkit.platforms.base import Platform
     from socialkit.platforms.capabilities import Capabilities, MediaLimits
     from socialkit.platforms.registry import Registry
     from socialkit.text.rules import TextRule
@@ -72,6 +73,9 @@ def validate(
         platform: the platform name, with capabilities as ``target`` (or alone).
         campaign: for a post, the campaign whose UTM parameters apply.
         registry: where a platform name is looked up; the default registry if omitted.
+            Given with capabilities, the adapter found there adds its own checks
+            (:meth:`Platform.check_draft <socialkit.Platform.check_draft>`), as it
+            does when the platform is named.
 
     Returns:
         Problems in a stable order; those with ``severity == "error"`` block publishing.
@@ -98,10 +102,21 @@ def validate(
             "validate(post, ...) needs the platform to render the post for: "
             "validate(post, 'bluesky') or validate(post, capabilities, platform='bluesky')"
         )
-    if capabilities is None:
-        from socialkit.platforms.registry import get_registry
+    from socialkit.errors import UnknownPlatform
+    from socialkit.platforms.registry import get_registry
 
-        capabilities = (registry or get_registry()).platform(platform).capabilities
+    # The adapter adds what only it can see (its options), when it is looked up: by name,
+    # or in the registry given with the capabilities.
+    adapter: Platform | None = None
+    if capabilities is None or registry is not None:
+        try:
+            adapter = (registry or get_registry()).platform(platform)
+        except UnknownPlatform:
+            if capabilities is None:
+                raise
+    if capabilities is None:
+        assert adapter is not None
+        capabilities = adapter.capabilities
     split_into: int | None = None
     if isinstance(content, Post):
         draft = render(content, platform, capabilities, campaign=campaign)
@@ -149,7 +164,14 @@ def validate(
             "the platform takes none (any card it shows is made from the linked page)",
             severity="warning",
         )
-    return report.problems
+    problems = report.problems
+    if adapter is not None:
+        # What only the adapter knows (its options), named for this platform.
+        problems += [
+            p if p.platform else p.model_copy(update={"platform": platform})
+            for p in adapter.check_draft(draft)
+        ]
+    return problems
 
 
 def _check_thread(draft: Draft, capabilities: Capabilities, report: _Report) -> None:

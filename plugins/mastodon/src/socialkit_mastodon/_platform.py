@@ -12,6 +12,7 @@ from socialkit import (
     Platform,
     PlatformError,
     PostRef,
+    Problem,
     Receipt,
     Rejected,
     UnknownOutcome,
@@ -134,6 +135,27 @@ class Mastodon(Platform):
         limits = limits_from_instance(document, now)
         self._instances[api.base_url] = limits
         return limits
+
+    def check_draft(self, draft: Draft) -> list[Problem]:
+        """The draft's Mastodon options (``visibility``, ``sensitive``, ``poll``), checked
+        offline, so a bad one stops the post when it is validated or scheduled. A poll's
+        server limits are checked when it is sent (they are the server's)."""
+        try:
+            StatusOptions.from_draft(draft, {})
+        except Rejected as exc:
+            details = exc.details or {}
+            limit, value = details.get("limit"), details.get("value")
+            return [
+                Problem(
+                    field=str(details.get("field", "options")),
+                    code="options.invalid",
+                    message=str(details.get("problem", exc.message)),
+                    limit=limit if isinstance(limit, str | int | float) else None,
+                    value=value if isinstance(value, str | int | float) else None,
+                    platform=self.name,
+                )
+            ]
+        return []
 
     async def resolve_capabilities(self, ctx: Context) -> Capabilities:
         """This server's capabilities: its character limit, URL width, media limits."""

@@ -34,7 +34,7 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
 def _reject(field: str, problem: str, *, limit: object = None, value: object = None) -> Rejected:
-    details: dict[str, Any] = {"field": field}
+    details: dict[str, Any] = {"field": field, "problem": problem}
     shown: list[str] = []
     if limit is not None:
         details["limit"] = limit

@@ -250,21 +250,31 @@ class Services:
         platform's limits (:class:`~socialkit.errors.InvalidPost`, every problem named).
 
         Checked against the capabilities this process resolved for the account, or the
-        platform's declared ones when its adapter does not resolve them per account.
-        Otherwise (a Mastodon server's own limits, not looked up yet; a platform whose
-        plugin is installed only where the workers run) it is checked when it is sent,
-        as every publication is.
+        platform's declared ones when its adapter does not resolve them per account,
+        with the adapter's own checks (:meth:`~socialkit.Platform.check_draft`: its
+        options). Limits an adapter resolves per account (a Mastodon server's own), not
+        looked up yet, are checked when it is sent, as every publication is; so is a
+        post for a platform whose plugin is installed only where the workers run.
         """
         try:
             platform = self.registry.platform(account.platform)
         except UnknownPlatform:
             return
         capabilities = self._capabilities.get((account.workspace, account.id))
-        if capabilities is None:
-            if type(platform).resolve_capabilities is not Platform.resolve_capabilities:
-                return
-            capabilities = platform.capabilities
-        _, problems = self.render(revision, post, account.platform, capabilities, campaign)
+        problems: tuple[Problem, ...]
+        if capabilities is None and (
+            type(platform).resolve_capabilities is not Platform.resolve_capabilities
+        ):
+            # Its limits are the server's: only the adapter's own checks, on a draft
+            # rendered with the declared capabilities (options do not depend on them).
+            draft, _ = self.render(
+                revision, post, account.platform, platform.capabilities, campaign
+            )
+            problems = tuple(platform.check_draft(draft))
+        else:
+            _, problems = self.render(
+                revision, post, account.platform, capabilities or platform.capabilities, campaign
+            )
         if has_errors(problems):
             raise InvalidPost(problems, subject=f"post for {account.id}")
 
@@ -284,6 +294,7 @@ class Services:
         if found is None or found[0] is not capabilities:
             model = self.campaigns.get(campaign) if campaign else None
             draft = render(post, platform, capabilities, campaign=model)
-            found = (capabilities, draft, tuple(validate(draft, capabilities)))
+            problems = validate(draft, capabilities, registry=self.registry)
+            found = (capabilities, draft, tuple(problems))
             self._drafts.put(key, found)
         return found[1], found[2]
