@@ -448,3 +448,33 @@ async def test_a_rule_without_start_fires_on_the_minute_not_at_nows_seconds(
     # RFC 5545 takes the seconds a rule does not name from DTSTART: it must be :00.
     assert [p.local_time.time() for p in page.items] == [dt.time(9, 0)] * len(page.items)
     assert page.items
+
+
+async def test_a_store_failure_does_not_end_a_serving_worker(
+    make_scheduler, platform, caplog
+) -> None:
+    """One failed store call (a connection lost at a commit) is one warning line and a
+    retry after a pause, not the end of `socialkit run`; run(until_idle=True) raises it."""
+    from socialkit.errors import StoreError
+
+    server = platform()
+    scheduler = await make_scheduler(engine={"idle_poll": dt.timedelta(milliseconds=20)})
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    real_claim = scheduler.store.claim
+    failures = ["connection lost\nwhile committing"]
+
+    async def flaky_claim(*args, **kwargs):
+        if failures:
+            raise StoreError(failures.pop())
+        return await real_claim(*args, **kwargs)
+
+    scheduler.store.claim = flaky_claim  # type: ignore[method-assign]
+    with pytest.raises(StoreError):
+        await scheduler.run(until_idle=True)
+    failures.append("connection lost")
+    stop = asyncio.Event()
+    server.on_publish = lambda call: stop.set()
+    await asyncio.wait_for(scheduler.run(stop=stop), 30)  # a bound, not a measurement
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    [line] = [r.getMessage() for r in caplog.records if "the store failed" in r.getMessage()]
+    assert line == "the store failed (StoreError: connection lost); trying again in 0.02 s"

@@ -34,6 +34,7 @@ __all__ = ["RunStats", "Worker"]
 log = logging.getLogger("socialkit.schedule")
 _RULES_EVERY = dt.timedelta(minutes=10)
 _CHORES_EVERY = dt.timedelta(seconds=1)
+_BACKOFF_MAX = 30.0  # seconds between tries while the store keeps failing
 # After a claim that found less than it had room for (the due accounts are busy), the
 # next one waits until this many times as long as that claim took has passed, while
 # publishes are in flight: a claim reads every due row, so claiming again for each
@@ -101,75 +102,97 @@ class Worker:
         next_rules: dt.datetime | None = None
         next_chores: dt.datetime | None = None
         ahead: dt.datetime | None = None
+        failures = 0  # store calls that failed in a row
         try:
             while not stop.is_set():
-                wake.clear()
-                now = s.clock.now()
-                # Woken just before a due time: claim for that moment now, so the claim's
-                # round trip is not part of the lateness; jobs wait for it before sending.
-                claim_at = (
-                    ahead
-                    if ahead is not None and now < ahead <= now + s.config.claim_ahead
-                    else now
-                )
-                ahead = None
-                if next_rules is None or now >= next_rules:
-                    await materialise_all(s, now)
-                    next_rules = now + min(_RULES_EVERY, s.config.window / 4)
-                metrics = 0
-                chores = False
-                if next_chores is None:
-                    # First pass: apply the misfire policy before claiming anything.
-                    await self._expire(now)
-                finished_before = self._finished
-                await self._claim_gap(now, stop)
-                claimed, full = await self._claim(claim_at, wake, stats)
-                if next_chores is None or now >= next_chores:
-                    # The misfire policy and metric collection need no sub-second
-                    # precision; they run after the claim so due posts go out first.
-                    if next_chores is not None:
+                try:
+                    wake.clear()
+                    now = s.clock.now()
+                    # Woken just before a due time: claim for that moment now, so the claim's
+                    # round trip is not part of the lateness; jobs wait for it before sending.
+                    claim_at = (
+                        ahead
+                        if ahead is not None and now < ahead <= now + s.config.claim_ahead
+                        else now
+                    )
+                    ahead = None
+                    if next_rules is None or now >= next_rules:
+                        await materialise_all(s, now)
+                        next_rules = now + min(_RULES_EVERY, s.config.window / 4)
+                    metrics = 0
+                    chores = False
+                    if next_chores is None:
+                        # First pass: apply the misfire policy before claiming anything.
                         await self._expire(now)
-                    metrics = await self._metrics(now, wake, stats)
-                    next_chores = now + _CHORES_EVERY
-                    chores = True
-                if full or metrics:
-                    continue  # there may be more due right now
-                if claimed and wake.is_set():
-                    continue
-                if until_idle:
-                    if not self._tasks:
-                        if self._finished != finished_before:
-                            continue  # work finished while we claimed: look again
-                        # A finished collection schedules the publication's next one,
-                        # which may be due now (after an outage): collect it too.
-                        if not chores and await self._metrics(now, wake, stats):
-                            continue
-                        break
-                    await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                due = await s.store.next_due(now=now)
-                self._due_hint = due if due is not None and due > now else None
-                if due is not None and due <= now:
-                    # Due but not claimable now (its account is busy): a finishing publish
-                    # or a commit elsewhere wakes us; otherwise look again shortly.
-                    due = now + s.config.idle_poll
-                if due is not None and next_rules is not None:
-                    due = min(due, next_rules)
-                if (
-                    due is not None
-                    and next_chores is not None
-                    and due >= next_chores
-                    and not self._tasks
-                ):
-                    # Asleep until then: do the chores on the way back, whatever woke us.
-                    # (With publishes in flight, their ends wake the loop often; chores
-                    # then wait for their own time, not every finished batch.)
-                    next_chores = None
-                wake_at = due or next_rules
-                if due is not None and due > now:
-                    ahead = due
-                    wake_at = due - s.config.claim_ahead
-                await s.clock.wait(wake_at, wake)
+                    finished_before = self._finished
+                    await self._claim_gap(now, stop)
+                    claimed, full = await self._claim(claim_at, wake, stats)
+                    failures = 0
+                    if next_chores is None or now >= next_chores:
+                        # The misfire policy and metric collection need no sub-second
+                        # precision; they run after the claim so due posts go out first.
+                        if next_chores is not None:
+                            await self._expire(now)
+                        metrics = await self._metrics(now, wake, stats)
+                        next_chores = now + _CHORES_EVERY
+                        chores = True
+                    if full or metrics:
+                        continue  # there may be more due right now
+                    if claimed and wake.is_set():
+                        continue
+                    if until_idle:
+                        if not self._tasks:
+                            if self._finished != finished_before:
+                                continue  # work finished while we claimed: look again
+                            # A finished collection schedules the publication's next one,
+                            # which may be due now (after an outage): collect it too.
+                            if not chores and await self._metrics(now, wake, stats):
+                                continue
+                            break
+                        await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+                        continue
+                    due = await s.store.next_due(now=now)
+                    self._due_hint = due if due is not None and due > now else None
+                    if due is not None and due <= now:
+                        # Due but not claimable now (its account is busy): a finishing publish
+                        # or a commit elsewhere wakes us; otherwise look again shortly.
+                        due = now + s.config.idle_poll
+                    if due is not None and next_rules is not None:
+                        due = min(due, next_rules)
+                    if (
+                        due is not None
+                        and next_chores is not None
+                        and due >= next_chores
+                        and not self._tasks
+                    ):
+                        # Asleep until then: do the chores on the way back, whatever woke us.
+                        # (With publishes in flight, their ends wake the loop often; chores
+                        # then wait for their own time, not every finished batch.)
+                        next_chores = None
+                    wake_at = due or next_rules
+                    if due is not None and due > now:
+                        ahead = due
+                        wake_at = due - s.config.claim_ahead
+                    await s.clock.wait(wake_at, wake)
+                except SocialkitError as exc:
+                    # A store that failed (a connection lost at a commit, a server down
+                    # for a while) does not end a serving worker: it says so in one line
+                    # and tries again, waiting longer each time (real time: the store is
+                    # out in the world). run(until_idle=True) reports it to its caller.
+                    if until_idle:
+                        raise
+                    failures += 1
+                    delay = min(
+                        _BACKOFF_MAX, s.config.idle_poll.total_seconds() * 2 ** (failures - 1)
+                    )
+                    log.warning(
+                        "the store failed (%s: %s); trying again in %g s",
+                        type(exc).__name__,
+                        " ".join(str(exc).split()),
+                        delay,
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
         finally:
             stats.handed_back = await self._shutdown(stop)
             beats.cancel()
