@@ -177,6 +177,27 @@ def test_posts_are_compared_at_the_same_age() -> None:
         best_posting_times([], [], timezone="UTC", age=timedelta(0))
 
 
+def test_the_snapshot_for_an_age_is_the_one_collected_just_after_it() -> None:
+    """The engine asks the platform at +1 h, +24 h and +7 d, so each snapshot is
+    collected a little after its due time: the 24 h one, not the 1 h one, is scored."""
+    at = MONDAY + timedelta(hours=9)
+    late = timedelta(seconds=2)
+    receipts = [published("p", at)]
+    snapshots = [
+        _at("p", at + timedelta(hours=1) + late, likes=5),
+        _at("p", at + timedelta(hours=24) + late, likes=20),
+        _at("p", at + timedelta(days=7) + late, likes=300),
+    ]
+    ranked = best_posting_times(
+        snapshots, receipts, timezone="UTC", kpi="engagements", prior_posts=0
+    )
+    assert [t.average for t in ranked] == [20]
+    week = best_posting_times(
+        snapshots, receipts, timezone="UTC", kpi="engagements", age=timedelta(days=7)
+    )
+    assert [t.average for t in week] == [300]
+
+
 def test_hours_follow_berlins_daylight_saving_time() -> None:
     # 2026-03-29 is the last Sunday of March: Berlin moves from UTC+1 to UTC+2.
     # A post at 23:30 local time on each side lands in hour 23 of its local weekday.

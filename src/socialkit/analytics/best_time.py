@@ -90,10 +90,11 @@ def best_posting_times(
         kpi: what a post is scored by; posts without it are left out.
         prior_posts: how many posts' worth of weight the overall mean gets in each
             hour's score (0 ranks by plain averages).
-        age: how long after publication a post is scored: by its last snapshot
-            collected by ``published_at + age`` (its first one after, when none was
-            collected by then). Posts with no snapshot that late are too young and left
-            out. ``None`` scores every post by its latest snapshot, whatever its age.
+        age: how long after publication a post is scored: by the snapshot collected
+            for that age (the first within ``age / 4`` after ``published_at + age``: the
+            engine collects at the due time, so a little after it), else its last one
+            before then. Posts with no snapshot that late are too young and left out.
+            ``None`` scores every post by its latest snapshot, whatever its age.
 
     Returns:
         Every hour that had at least one scored post, by score (ties: more posts first,
@@ -174,8 +175,12 @@ def at_age(
         ordered = sorted(own, key=lambda s: s.collected_at)
         if ordered[-1].collected_at < due:
             continue  # too young: not yet measured at that age
+        # The snapshot taken for that age: the engine asks the platform at the due time,
+        # so it is collected a little after it. The first one within a quarter of the age
+        # after it, else the last one before it.
+        soon = [s for s in ordered if due <= s.collected_at <= due + age / 4]
         by_then = [s for s in ordered if s.collected_at <= due]
-        chosen = by_then[-1] if by_then else ordered[0]
+        chosen = soon[0] if soon else by_then[-1] if by_then else ordered[0]
         # The first snapshot stays too (it is older, so the chosen one is still the
         # post's latest): the rate by followers uses the followers of that moment.
         kept.extend([ordered[0], chosen] if chosen is not ordered[0] else [chosen])
