@@ -478,3 +478,29 @@ async def test_a_store_failure_does_not_end_a_serving_worker(
     assert (await scheduler.get(pub.id)).state == S.PUBLISHED
     [line] = [r.getMessage() for r in caplog.records if "the store failed" in r.getMessage()]
     assert line == "the store failed (StoreError: connection lost); trying again in 0.02 s"
+
+
+async def test_the_pause_between_tries_doubles_while_the_store_keeps_failing(
+    make_scheduler, platform, caplog
+) -> None:
+    from socialkit.errors import StoreError
+
+    platform()
+    scheduler = await make_scheduler(engine={"idle_poll": dt.timedelta(milliseconds=10)})
+    calls: list[int] = []
+    stop = asyncio.Event()
+
+    async def always_failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            stop.set()
+        raise StoreError("server down")
+
+    scheduler.store.next_due = always_failing  # type: ignore[method-assign]
+    await asyncio.wait_for(scheduler.run(stop=stop), 30)  # a bound, not a measurement
+    pauses = [
+        r.getMessage().rsplit(" ", 2)[-2]
+        for r in caplog.records
+        if "store failed" in r.getMessage()
+    ]
+    assert pauses == ["0.01", "0.02", "0.04", "0.08"]

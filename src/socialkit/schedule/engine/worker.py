@@ -102,9 +102,13 @@ class Worker:
         next_rules: dt.datetime | None = None
         next_chores: dt.datetime | None = None
         ahead: dt.datetime | None = None
-        failures = 0  # store calls that failed in a row
+        failures = 0  # passes that failed in a row
+        failed = False  # the pass before this one
         try:
             while not stop.is_set():
+                if not failed:
+                    failures = 0
+                failed = False
                 try:
                     wake.clear()
                     now = s.clock.now()
@@ -117,8 +121,10 @@ class Worker:
                     )
                     ahead = None
                     if next_rules is None or now >= next_rules:
-                        await materialise_all(s, now)
+                        # Set first: a sweep that fails is tried again on its own schedule,
+                        # and claims go on meanwhile.
                         next_rules = now + min(_RULES_EVERY, s.config.window / 4)
+                        await materialise_all(s, now)
                     metrics = 0
                     chores = False
                     if next_chores is None:
@@ -127,7 +133,6 @@ class Worker:
                     finished_before = self._finished
                     await self._claim_gap(now, stop)
                     claimed, full = await self._claim(claim_at, wake, stats)
-                    failures = 0
                     if next_chores is None or now >= next_chores:
                         # The misfire policy and metric collection need no sub-second
                         # precision; they run after the claim so due posts go out first.
@@ -181,6 +186,7 @@ class Worker:
                     # out in the world). run(until_idle=True) reports it to its caller.
                     if until_idle:
                         raise
+                    failed = True
                     failures += 1
                     delay = min(
                         _BACKOFF_MAX, s.config.idle_poll.total_seconds() * 2 ** (failures - 1)
