@@ -114,3 +114,19 @@ async def test_a_password_libpq_quotes_is_never_shown() -> None:
     assert "Summer50" not in message
     assert "Summer50" not in repr(store.options)
     assert message.endswith("a '%' in the user name, password or an option must be written %25")
+
+
+def test_a_plus_in_a_postgres_url_query_stays_a_plus() -> None:
+    """libpq reads '+' in a URL as '+' (a generated password 'a+b/c=' logs in as such)."""
+    psycopg = pytest.importorskip("psycopg")
+    from socialkit.schedule.stores._postgres_url import parse_postgres_url
+
+    url = "postgresql://u@h/db?password=a+b&application_name=my%20app&schema=s"
+    options = parse_postgres_url(url)
+    passed = psycopg.conninfo.conninfo_to_dict(options.conninfo)
+    assert (passed["password"], passed["application_name"]) == ("a+b", "my app")
+    assert psycopg.conninfo.conninfo_to_dict("postgresql://u@h/db?password=a+b")["password"] == (
+        "a+b"
+    )
+    assert "a+b" not in options.display
+    assert options.scrub("bad password a+b") == "bad password ***"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import zlib
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 import attrs
 
@@ -139,7 +139,10 @@ def parse_postgres_url(url: str) -> PostgresOptions:
         raise ConfigError(
             f"a PostgreSQL store URL starts with postgresql:// (got {parts.scheme}://)"
         )
-    query = parse_qsl(parts.query, keep_blank_values=True)
+    # Split as libpq does: percent-decoded, and a '+' is a '+' (parse_qsl would read
+    # it as a space: a password 'a+b' in the query would not log in).
+    raw_query = [item.partition("=") for item in parts.query.split("&") if item]
+    query = [(unquote(key), unquote(value)) for key, _, value in raw_query]
     own = {key.lower(): value for key, value in query if key.lower() in _OWN}
     passed = [(key, value) for key, value in query if key.lower() not in _OWN]
     netloc = parts.netloc
@@ -149,7 +152,7 @@ def parse_postgres_url(url: str) -> PostgresOptions:
     else:
         shown_netloc = netloc
     shown_query = [(k, v) for k, v in query if k.lower() not in _SECRET]
-    secrets = [v for k, v in query if k.lower() in _SECRET and v]
+    secrets = [v for k, _, v in raw_query if unquote(k).lower() in _SECRET and v]
     if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
         secrets.append(netloc.rsplit("@", 1)[0].split(":", 1)[1])
     secrets += [unquote(s) for s in secrets]
