@@ -38,10 +38,12 @@ def test_a_delay_passed_as_reset_is_left_out_with_a_warning(
     assert "pass reset=ctx.now() + timedelta(seconds=...)" in caplog.text
 
 
-@pytest.mark.parametrize("reset", [float("nan"), float("inf"), 1e30])
-def test_a_reset_that_is_no_moment_is_left_out(reset: float) -> None:
+@pytest.mark.parametrize(
+    "reset", [float("nan"), float("inf"), 1e30, 10**400, "1764240000", True, b"x"]
+)
+def test_a_reset_that_is_no_moment_is_left_out(reset: object) -> None:
     reports: list[socialkit.RateLimitReport] = []
-    _context(reports).report_rate_limit(remaining=3, reset=reset)
+    _context(reports).report_rate_limit(remaining=3, reset=reset)  # type: ignore[arg-type]
     assert [(r.remaining, r.reset_at, r.problem is not None) for r in reports] == [(3, None, True)]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -156,9 +155,16 @@ class Context:
         """
         reset_at: datetime | None = None
         problem: str | None = None
-        if isinstance(reset, int | float):
-            if not math.isfinite(reset):
-                problem = f"reset={reset!r} is not a moment"
+        shown = repr(reset)[:40]
+        given: object = reset  # adapters pass header values: checked, not trusted
+        if isinstance(given, bool) or (
+            given is not None and not isinstance(given, int | float | datetime)
+        ):
+            problem = f"reset={shown} is not a moment (give a datetime or epoch seconds)"
+        elif isinstance(reset, int | float):
+            # False for NaN, the infinities and integers beyond any float alike.
+            if not abs(reset) < 1e308:
+                problem = f"reset={shown} is not a moment"
             elif reset < _EPOCH_FLOOR:
                 problem = (
                     f"reset={reset!r} reads as epoch seconds, "

@@ -633,7 +633,7 @@ class PostgresStore:
         async def write(c: Conn) -> list[bool]:
             results, due = await dispatch.release(c, items, when, actor, reason)
             if due:
-                payload.append(self._wake_at(due))
+                payload[:] = [self._wake_at(due)]  # a retried transaction says its own
                 await c.execute("SELECT pg_notify(%s, %s)", (self.options.channel, payload[0]))
             return results
 
