@@ -63,9 +63,12 @@ def closed_by_server(conn: AsyncConnection[Any]) -> bool:
     if pgconn.transaction_status != TransactionStatus.IDLE:
         return False  # not an idle connection: the pool will roll it back or drop it
     try:
-        poller = select.poll()
-        poller.register(pgconn.socket, select.POLLIN)
-        return bool(poller.poll(0))
+        if hasattr(select, "poll"):  # no descriptor limit, unlike select()
+            poller = select.poll()
+            poller.register(pgconn.socket, select.POLLIN)
+            return bool(poller.poll(0))
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)  # Windows
+        return bool(readable)
     except (OSError, ValueError):
         return True
 
