@@ -530,5 +530,10 @@ class SqliteStore:
 
     async def last_event_seq(self) -> int:
         return await self._read(
-            lambda c: int(c.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+            # The AUTOINCREMENT counter: never lower after the newest events are pruned.
+            lambda c: int(
+                c.execute(
+                    "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"
+                ).fetchone()[0]
+            )
         )
