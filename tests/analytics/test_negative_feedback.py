@@ -60,3 +60,21 @@ def test_a_spike_is_flagged_high_and_a_quiet_post_is_no_alarm() -> None:
     assert (
         analytics.negative_feedback_spikes([snap(f"x{i}", impressions=9) for i in range(9)]) == []
     )
+
+
+def test_a_single_hide_among_posts_with_none_is_no_spike() -> None:
+    """Most posts get no negative feedback: beside them one hide scores as high as a
+    backlash, so a spike needs at least min_count events."""
+    calm = [snap(f"c{i}", impressions=1000, negative_feedback=0) for i in range(6)]
+    one_hide = snap("one", impressions=1000, negative_feedback=1)
+    raw = analytics.find_anomalies([*calm, one_hide], kpi="negative_feedback_rate")
+    assert [a.post_id for a in raw] == ["one"]  # the z-score alone calls it an anomaly
+    assert analytics.negative_feedback_spikes([*calm, one_hide]) == []
+    assert [
+        s.post_id for s in analytics.negative_feedback_spikes([*calm, one_hide], min_count=1)
+    ] == ["one"]
+    backlash = snap("backlash", impressions=1000, negative_feedback=40)
+    spikes = analytics.negative_feedback_spikes([*calm, one_hide, backlash])
+    assert [s.post_id for s in spikes] == ["backlash"]
+    with pytest.raises(ValueError, match="min_count must be at least 1"):
+        analytics.negative_feedback_spikes(calm, min_count=0)

@@ -161,6 +161,7 @@ def negative_feedback_spikes(
     *,
     threshold: Decimal | int | str = Decimal("3.5"),
     min_posts: int = 5,
+    min_count: int = 5,
     receipts: Iterable[Receipt] | None = None,
     age: dt.timedelta = dt.timedelta(hours=24),
 ) -> list[Anomaly]:
@@ -169,19 +170,34 @@ def negative_feedback_spikes(
     wants before a post turns into a crisis.
 
     :func:`find_anomalies` with ``kpi="negative_feedback_rate"``, its ``high`` ones only
-    (an unusually quiet post is no alarm). Only platforms that report
-    ``negative_feedback`` and ``impressions`` take part; the arguments are
-    :func:`find_anomalies`'.
+    (an unusually quiet post is no alarm), and only posts with at least ``min_count``
+    negative feedback events: most posts get none, and beside them a single hide would
+    score as high as a backlash. Only platforms that report ``negative_feedback`` and
+    ``impressions`` take part; the other arguments are :func:`find_anomalies`'.
+
+    Raises:
+        ValueError: as :func:`find_anomalies`, or ``min_count`` below 1.
     """
+    if min_count < 1:
+        raise ValueError(f"min_count must be at least 1 event (got {min_count})")
+    series = list(snapshots)
+    known = list(receipts) if receipts is not None else None
+    found = find_anomalies(
+        series,
+        kpi="negative_feedback_rate",
+        threshold=threshold,
+        min_posts=min_posts,
+        receipts=known,
+        age=age,
+    )
+    compared = series if known is None else at_age(series, published_at(known), age)
+    counts = {
+        (post.platform, post.account_id, post.key): post.totals.negative_feedback or 0
+        for post in post_reports(compared)
+    }
     return [
         anomaly
-        for anomaly in find_anomalies(
-            snapshots,
-            kpi="negative_feedback_rate",
-            threshold=threshold,
-            min_posts=min_posts,
-            receipts=receipts,
-            age=age,
-        )
+        for anomaly in found
         if anomaly.direction == "high"
+        and counts.get((anomaly.platform, anomaly.account_id, anomaly.post_id), 0) >= min_count
     ]
