@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from socialkit.models._base import SocialModel
+from socialkit.models._base import SocialModel, require_aware
 from socialkit.models.metrics import METRIC_FIELDS
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ __all__ = [
     "PostKey",
     "account_key",
     "follower_observations",
-    "latest_followers",
     "latest_per_post",
     "post_key",
     "totals",
@@ -211,9 +210,8 @@ def totals(
 
 def check_period(since: datetime | None, until: datetime | None) -> None:
     """Refuse a naive or backwards period (it compared naive with aware, or was empty)."""
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-            raise ValueError(f"{name} must be timezone-aware (got naive {value.isoformat()})")
+    require_aware(since, "since")
+    require_aware(until, "until")
     if since is not None and until is not None and since > until:
         raise ValueError(
             f"since ({since.isoformat()}) is after until ({until.isoformat()}): an empty period"
@@ -234,13 +232,6 @@ def follower_observations(
             observations.setdefault(account_key(snapshot), []).append(snapshot)
     # sorted() is stable: of equal instants the later observation stays last.
     return {key: sorted(seen, key=lambda s: s.collected_at) for key, seen in observations.items()}
-
-
-def latest_followers(snapshots: Iterable[MetricSnapshot]) -> dict[AccountKey, int]:
-    """Each account's latest follower count, for the accounts that reported one."""
-    return {
-        key: _followers(ordered[-1]) for key, ordered in follower_observations(snapshots).items()
-    }
 
 
 def _followers(snapshot: MetricSnapshot) -> int:

@@ -245,19 +245,11 @@ def read_checked(file: Path, accounts: list[str]) -> Any:
     return found.post
 
 
-def _grace(p: Publication) -> dt.timedelta | None:
-    """How late ``p`` may still go out before the misfire policy marks it ``missed``;
-    ``None`` when it never is (no grace period, it may publish late, or it was sent
-    before: a failed one brought back)."""
-    if p.publish_late or p.sends > 0:
-        return None
-    return p.grace
-
-
 def time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
     """What a person should know about the times they gave: past, skipped or repeated
     by the clocks (the DST policy)."""
     from socialkit.schedule.engine.grace import age as _age
+    from socialkit.schedule.engine.grace import missable_grace
     from socialkit.schedule.time.zones import WallTime, classify_wall_time, resolve_zone
 
     notes = []
@@ -265,7 +257,7 @@ def time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
         # A minute's slack: "now" typed to the minute is not "in the past".
         late_by = now - p.due_at
         if late_by > dt.timedelta(minutes=1):
-            grace = _grace(p)
+            grace = missable_grace(p)
             if grace is None:
                 outcome = "a worker publishes it at once"
             elif late_by <= grace:

@@ -102,7 +102,7 @@ def _waiting_lines(scheduler: Scheduler, progress: _Progress) -> list[str]:
     lines = []
     now = dt.datetime.now(dt.UTC)
     for pid in waiting:
-        p = scheduler.get(pid)
+        p = scheduler.get(pid, history=False)
         upcoming = next_attempt(p, now)
         if upcoming is not None:
             lines.append(f"{p.id} {p.account_id}: {p.state.value}, {upcoming}")
@@ -179,8 +179,8 @@ def run_command(
     new_store = _note_a_new_store()
     if workers > 1:
         if new_store:  # made once here, so each worker does not note it again
-            with open_scheduler() as made:
-                made.open()
+            with open_scheduler():  # entering opens (creates) it
+                pass
         raise typer.Exit(_run_workers(workers, once=once))
     import signal
     import types
@@ -219,9 +219,7 @@ def run_command(
         scheduler.start()
         try:
             if progress.plain:
-                sys.stdout.write(
-                    f"socialkit run: worker started on {shown_url(state().store_url())}\n"
-                )
+                sys.stdout.write(f"socialkit run: worker started on {progress.store}\n")
                 sys.stdout.flush()
                 while not stopping.wait(0.5):
                     pass

@@ -370,13 +370,15 @@ class AsyncScheduler:
                         raise ValueError(f"requests[{index}].at: {exc}") from None
                     if grace_s is not None and not self.config.publish_late:
                         refuse_missed(
-                            f"requests[{index}].at",
-                            local=local,
-                            zone=zone,
-                            due_at=due_at,
-                            account_id=target.id,
-                            now=now,
-                            grace_s=grace_s,
+                            _past_grace(
+                                f"requests[{index}].at",
+                                local,
+                                zone,
+                                due_at,
+                                target.id,
+                                now,
+                                grace_s,
+                            )
                         )
                     campaign = request.campaign or post.campaign
                     if (revision, key, campaign) not in checked:
@@ -511,13 +513,15 @@ class AsyncScheduler:
             occurrence: Occurrence = when(account)
             if grace_s is not None and not late:
                 refuse_missed(
-                    "at",
-                    local=occurrence.local,
-                    zone=occurrence.zone,
-                    due_at=occurrence.due_at,
-                    account_id=account.id,
-                    now=now,
-                    grace_s=grace_s,
+                    _past_grace(
+                        "at",
+                        occurrence.local,
+                        occurrence.zone,
+                        occurrence.due_at,
+                        account.id,
+                        now,
+                        grace_s,
+                    )
                 )
             required = self.approval.approvals_required(
                 post, account, campaign=campaign, requested=needs_approval
@@ -651,11 +655,12 @@ class AsyncScheduler:
         grace_s = _grace(None, self.config)
         if first is not None and grace_s is not None and not self.config.publish_late:
             # Its first occurrences would be missed at once and the latest published now.
-            problem = _past_grace(
-                "first_at", first.local, first.zone, first.due_at, target.id, now, grace_s
+            refuse_missed(
+                _past_grace(
+                    "first_at", first.local, first.zone, first.due_at, target.id, now, grace_s
+                ),
+                "give a later first_at, or none to start now",
             )
-            if problem is not None:
-                raise ValueError(f"{problem}; give a later first_at, or none to start now")
         if first is None:
             if every_slots is not None and target.posting_slots:
                 first = next_free_slot(
@@ -1044,6 +1049,8 @@ def _moment(at: When, zone: str) -> Occurrence:
 
 @functools.lru_cache(maxsize=1024)
 def _zone(name: str) -> ZoneInfo:
+    # resolve_zone caches the ZoneInfo too; this skips its argument checks for the names
+    # a bulk schedule repeats on every request (the hot path of schedule_many).
     return resolve_zone(name)
 
 

@@ -7,6 +7,8 @@ attribute 'isascii'`` and ``measure(text, "x")`` with ``'str' object has no attr
 
 from __future__ import annotations
 
+from socialkit.text._unicode import check_text
+from socialkit.text._unicode import shown as _shown
 from socialkit.text.rules import EntityRules, TextRule
 
 __all__ = ["check_entity_rules", "check_optional_text", "check_rule", "check_text"]
@@ -15,19 +17,6 @@ _RULE_HELP = (
     "a TextRule: a constant of socialkit.text.rules (rules.X), rule_for(name), "
     "or an adapter's capabilities.text"
 )
-
-
-def _shown(value: object) -> str:
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return f"{shown} ({type(value).__name__})"
-
-
-def check_text(value: object, field: str = "text") -> None:
-    """Raise ``TypeError`` naming ``field`` unless ``value`` is a ``str``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{field}: must be a str, got {_shown(value)}")
 
 
 def check_optional_text(value: object, field: str) -> None:

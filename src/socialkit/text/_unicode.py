@@ -64,16 +64,23 @@ EMOJI_SEQUENCE = regex.compile(
 """Matches one emoji sequence (keycap, flag, tag sequence, ZWJ sequence or single emoji)."""
 
 
-def _not_text(text: object) -> TypeError:
-    shown = repr(text)
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    return TypeError(f"text: must be a str, got {shown} ({type(text).__name__})")
+def shown(value: object) -> str:
+    """``value`` for an error message: its repr, cut at 80 characters, and its type."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def check_text(value: object, field: str = "text") -> None:
+    """Raise ``TypeError`` naming ``field`` unless ``value`` is a ``str``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{field}: must be a str, got {shown(value)}")
 
 
 def graphemes(text: str) -> list[str]:
     """The user-perceived characters (extended grapheme clusters, UAX #29) of ``text``."""
-    if not isinstance(text, str):
-        raise _not_text(text)
+    check_text(text)
     if text.isascii() and "\r\n" not in text:
         return list(text)
     return _GRAPHEME.findall(text)  # type: ignore[no-any-return]
@@ -81,8 +88,7 @@ def graphemes(text: str) -> list[str]:
 
 def grapheme_count(text: str) -> int:
     """How many user-perceived characters ``text`` has (what Bluesky and Mastodon count)."""
-    if not isinstance(text, str):
-        raise _not_text(text)
+    check_text(text)
     if text.isascii():
         return len(text) - text.count("\r\n")
     return sum(1 for _ in _GRAPHEME.finditer(text))

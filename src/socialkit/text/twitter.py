@@ -86,7 +86,8 @@ _GTLD = rf"(?:{_trie(GENERIC_TLDS)}){_TLD_END}"
 _CCTLD = rf"(?:{_trie(COUNTRY_TLDS)}){_TLD_END}"
 _PUNYCODE = r"xn--[\-0-9a-z]+"
 _TLD = rf"(?:{_GTLD}|{_CCTLD}|{_PUNYCODE})"
-_DOMAIN = rf"(?:{_SUBDOMAIN}{{0,126}}{_DOMAIN_NAME}{_TLD})"
+_MAX_SUBDOMAINS = 126  # as twitter-text; the linear host scan keeps to the same bound
+_DOMAIN = rf"(?:{_SUBDOMAIN}{{0,{_MAX_SUBDOMAINS}}}{_DOMAIN_NAME}{_TLD})"
 
 _PATH_CHAR = rf"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\[\]\-\u2013_~@|&{_LATIN_ACCENTS}]"
 _BALANCED_PARENS = rf"\((?:{_PATH_CHAR}+|(?:{_PATH_CHAR}*\({_PATH_CHAR}+\){_PATH_CHAR}*))\)"
@@ -247,7 +248,6 @@ class _UrlMatch(NamedTuple):
 
 
 _HostSpans = tuple[list[int], list[tuple[int, int, int]]]
-_MAX_SUBDOMAINS = 126
 
 
 def _host_spans(text: str, tld_ends: dict[int, int]) -> _HostSpans:

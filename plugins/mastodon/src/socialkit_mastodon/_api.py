@@ -78,12 +78,15 @@ class MastodonApi:
         """The absolute URL of ``path`` on this server."""
         return self.base_url + path
 
+    def auth_command(self) -> str:
+        """The command that connects this account (and saves its token)."""
+        return f"socialkit auth mastodon --instance {self.base_url} --account {self.ctx.account.id}"
+
     def reconnect_hint(self) -> str:
         """The commands that connect this account again, for a :class:`NeedsReauth`."""
-        account_id = self.ctx.account.id
         return (
-            f"connect it again with: socialkit auth mastodon --instance {self.base_url} "
-            f"--account {account_id}, then socialkit accounts reconnect {account_id}"
+            f"connect it again with: {self.auth_command()}, "
+            f"then socialkit accounts reconnect {self.ctx.account.id}"
         )
 
     def _auth_headers(self) -> dict[str, str]:
@@ -91,13 +94,12 @@ class MastodonApi:
             token = self.ctx.credentials.require("access_token")
         except CredentialsError as exc:
             # exc names where the provider looked (an environment variable, a file)
-            account_id = self.ctx.account.id
             raise NeedsReauth(
                 f"mastodon: {exc}. socialkit auth mastodon saves the token to a secrets "
                 "file (.socialkit/secrets.json unless --secrets says otherwise): read it with "
                 "socialkit.FileCredentialProvider(path), or in socialkit.toml with "
                 '[credentials] provider = "file" and path = "<the file>". Not connected yet? '
-                f"Run: socialkit auth mastodon --instance {self.base_url} --account {account_id}"
+                f"Run: {self.auth_command()}"
             ) from None
         # A secrets file or variable often ends in a newline; a token never holds white
         # space, and an HTTP client refuses a header that does (or any non-ASCII).

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from socialkit.errors import StaleTransition, UnknownOutcome, Unsupported
 from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.events import StateChange
-from socialkit.schedule.engine.grace import refuse_missed
+from socialkit.schedule.engine.grace import missable_grace, past_grace, refuse_missed
 from socialkit.schedule.publication import Approval
 from socialkit.schedule.records import ReceiptRecord, Transition
 from socialkit.schedule.states import EDITABLE_STATES, PublicationState
@@ -214,16 +214,13 @@ async def reschedule(
     # A moment the misfire policy would miss at once is refused, as schedule() refuses
     # it. Not when it never misses this one: it may publish late, it was sent before (a
     # failed one brought back), or it is a rule's occurrence (the latest one still fires).
-    if p.grace is not None and not p.publish_late and p.sends == 0 and p.rule_id is None:
+    grace = missable_grace(p)
+    if grace is not None and p.rule_id is None:
         refuse_missed(
-            "at",
-            local=local_time,
-            zone=zone,
-            due_at=due_at,
-            account_id=p.account_id,
-            now=s.clock.now(),
-            grace_s=p.grace.total_seconds(),
-            remedy="give a later time",
+            past_grace(
+                "at", local_time, zone, due_at, p.account_id, s.clock.now(), grace.total_seconds()
+            ),
+            "give a later time",
         )
     target = p.state if p.state in (S.DRAFT, S.PENDING_APPROVAL) else S.SCHEDULED
     return await _commit(

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import datetime as dt
 
-__all__ = ["PastGracePeriod", "age", "past_grace", "refuse_missed"]
+    from socialkit.schedule.publication import Publication
+
+__all__ = ["PastGracePeriod", "age", "missable_grace", "past_grace", "refuse_missed"]
+
+
+_REMEDY = "give a later time, or publish_late=True to publish it now"
 
 
 class PastGracePeriod(ValueError):
@@ -21,27 +26,16 @@ class PastGracePeriod(ValueError):
     def __init__(
         self,
         problem: str,
-        remedy: str = "give a later time, or publish_late=True to publish it now",
+        remedy: str = _REMEDY,
     ) -> None:
         super().__init__(f"{problem}; {remedy}")
         self.problem = problem
 
 
-def refuse_missed(
-    field: str,
-    *,
-    local: dt.datetime,
-    zone: str,
-    due_at: dt.datetime,
-    account_id: str,
-    now: dt.datetime,
-    grace_s: float,
-    remedy: str | None = None,
-) -> None:
-    """Raise :class:`PastGracePeriod` when ``due_at`` is already past the grace period."""
-    problem = past_grace(field, local, zone, due_at, account_id, now, grace_s)
+def refuse_missed(problem: str | None, remedy: str = _REMEDY) -> None:
+    """Raise :class:`PastGracePeriod` for what :func:`past_grace` found, if anything."""
     if problem is not None:
-        raise PastGracePeriod(problem) if remedy is None else PastGracePeriod(problem, remedy)
+        raise PastGracePeriod(problem, remedy)
 
 
 def past_grace(
@@ -71,3 +65,12 @@ def age(delta: dt.timedelta) -> str:
         if seconds >= 2 * size:
             return f"{seconds / size:.0f} {unit}"
     return f"{seconds:.0f} s"
+
+
+def missable_grace(publication: Publication) -> dt.timedelta | None:
+    """How late ``publication`` may still start before the misfire policy marks it
+    ``missed``; ``None`` when it never is (no grace period, it may publish late, or it
+    was sent before: a failed one brought back)."""
+    if publication.publish_late or publication.sends > 0:
+        return None
+    return publication.grace

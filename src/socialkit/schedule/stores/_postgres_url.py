@@ -67,6 +67,10 @@ class PostgresOptions:
             text = text.replace(secret, "***")
         return text
 
+    def error_text(self, error: BaseException) -> str:
+        """A driver error as one line, without the URL's password."""
+        return self.scrub(one_line(error))
+
     @property
     def channel(self) -> str:
         """The ``NOTIFY`` channel of this schema."""
@@ -115,7 +119,7 @@ def check_libpq_options(options: PostgresOptions) -> None:
     try:
         conninfo_to_dict(options.conninfo)
     except Exception as exc:  # psycopg.ProgrammingError: libpq refused the URL
-        message = options.scrub(one_line(exc))
+        message = options.error_text(exc)
         if "percent-encoded" in message:
             raise ConfigError(
                 f"{message} in {options.display}: a '%' in the user name, password or an "

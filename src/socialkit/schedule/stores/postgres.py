@@ -53,7 +53,6 @@ from socialkit.schedule.stores._postgres_schema import (
 )
 from socialkit.schedule.stores._postgres_url import (
     check_libpq_options,
-    one_line,
     parse_postgres_url,
 )
 from socialkit.schedule.stores.base import SCHEMA_VERSION
@@ -192,7 +191,7 @@ class PostgresStore:
             )
         except psycopg.OperationalError as exc:
             raise StoreError(
-                f"cannot connect to the PostgreSQL store {self.url}: {self.options.scrub(one_line(exc))}"
+                f"cannot connect to the PostgreSQL store {self.url}: {self.options.error_text(exc)}"
             ) from None
 
     def _pool_or_fail(self) -> AsyncConnectionPool[Any]:
@@ -251,7 +250,7 @@ class PostgresStore:
                 attempt += 1
                 if attempt == _RETRIES:
                     raise StoreError(
-                        f"PostgreSQL store {self.url}: {self.options.scrub(one_line(exc))} "
+                        f"PostgreSQL store {self.url}: {self.options.error_text(exc)} "
                         f"({_RETRIES} tries)"
                     ) from exc
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
@@ -271,11 +270,11 @@ class PostgresStore:
                         "PostgreSQL store %s: connection lost (%s); trying once more on "
                         "another connection",
                         self.url,
-                        self.options.scrub(one_line(exc)),
+                        self.options.error_text(exc),
                     )
                     continue
                 raise StoreError(
-                    f"PostgreSQL store {self.url}: {self.options.scrub(one_line(exc))}"
+                    f"PostgreSQL store {self.url}: {self.options.error_text(exc)}"
                 ) from exc
         if wake is not None:
             self._notify_local()
@@ -330,7 +329,7 @@ class PostgresStore:
             )
         except psycopg.Error as exc:
             raise StoreError(
-                f"cannot migrate the PostgreSQL store {self.url}: {self.options.scrub(one_line(exc))}"
+                f"cannot migrate the PostgreSQL store {self.url}: {self.options.error_text(exc)}"
             ) from None
         finally:
             await conn.close()
@@ -850,7 +849,8 @@ class PostgresStore:
         until: int | None = None,
     ) -> list[Event]:
         async def read(c: Conn) -> list[Event]:
-            await rows.sequence_events(c)
+            if until is None:  # up to a last_event_seq(), every event is numbered already
+                await rows.sequence_events(c)
             return await rows.events_since(c, since, limit, publication_id, workspace, until)
 
         return await self._run(read, transaction=False, idempotent=True)
