@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal, get_args
 
 from socialkit.analytics.best_time import ScoreKpi, at_age, check_age, published_at
-from socialkit.analytics.report import check_kpi, post_reports
+from socialkit.analytics.report import KpiReport, check_kpi, post_reports
 from socialkit.models._base import SocialModel
 
 if TYPE_CHECKING:
@@ -110,6 +110,12 @@ def find_anomalies(
             number, ``min_posts`` below 3 or an ``age`` that is not positive.
     """
     check_kpi(kpi, get_args(ScoreKpi))
+    limit = _check(threshold, min_posts, age)
+    return _scored(_compared(snapshots, receipts, age), kpi, limit, min_posts)
+
+
+def _check(threshold: Decimal | int | str, min_posts: int, age: dt.timedelta) -> Decimal:
+    """The threshold as a Decimal, once the arguments are known to be usable."""
     check_age(age)
     try:
         limit = threshold if isinstance(threshold, Decimal) else Decimal(threshold)
@@ -120,11 +126,24 @@ def find_anomalies(
         raise ValueError(f"threshold must be a positive finite number (got {threshold!r})")
     if min_posts < 3:
         raise ValueError(f"min_posts must be at least 3 to have a usual value (got {min_posts})")
+    return limit
+
+
+def _compared(
+    snapshots: Iterable[MetricSnapshot], receipts: Iterable[Receipt] | None, age: dt.timedelta
+) -> list[KpiReport]:
+    """One report per post: at ``age`` with receipts, else by its latest snapshot."""
     series = list(snapshots)
     if receipts is not None:
         series = at_age(series, published_at(receipts), age)
+    return post_reports(series)
+
+
+def _scored(
+    reports: list[KpiReport], kpi: ScoreKpi, limit: Decimal, min_posts: int
+) -> list[Anomaly]:
     accounts: dict[tuple[str, str], list[tuple[str, Decimal]]] = {}
-    for post in post_reports(series):
+    for post in reports:
         value = post.value(kpi)
         if value is None:
             continue
@@ -178,22 +197,14 @@ def negative_feedback_spikes(
     Raises:
         ValueError: as :func:`find_anomalies`, or ``min_count`` below 1.
     """
+    limit = _check(threshold, min_posts, age)
     if min_count < 1:
         raise ValueError(f"min_count must be at least 1 event (got {min_count})")
-    series = list(snapshots)
-    known = list(receipts) if receipts is not None else None
-    found = find_anomalies(
-        series,
-        kpi="negative_feedback_rate",
-        threshold=threshold,
-        min_posts=min_posts,
-        receipts=known,
-        age=age,
-    )
-    compared = series if known is None else at_age(series, published_at(known), age)
+    reports = _compared(snapshots, receipts, age)
+    found = _scored(reports, "negative_feedback_rate", limit, min_posts)
     counts = {
         (post.platform, post.account_id, post.key): post.totals.negative_feedback or 0
-        for post in post_reports(compared)
+        for post in reports
     }
     return [
         anomaly

@@ -147,3 +147,9 @@ class Platform:
     async def verify_account(self, ctx: Context) -> AccountIdentity | None:
         """Check the credentials and say who the account is; ``None`` if unsupported."""
         return None
+
+
+def overrides(cls: type[Platform], method: str) -> bool:
+    """Whether adapter class ``cls`` implements ``method`` itself (not :class:`Platform`'s
+    default): for the engine and the contract kit, not part of the plugin contract."""
+    return getattr(cls, method) is not getattr(Platform, method)

@@ -504,10 +504,7 @@ class AsyncScheduler:
         campaign = campaign or post.campaign
         grace_s = _grace(grace, self.config)
         late = self.config.publish_late if publish_late is None else publish_late
-        revision = s.revision_of(post)
-        for account in targets:  # every target before anything is stored
-            s.check_post(revision, post, account, campaign)
-        await s.store_revision(post)
+        revision = await s.store_checked(post, targets, campaign)
         items = []
         for account in targets:
             occurrence: Occurrence = when(account)
@@ -596,10 +593,7 @@ class AsyncScheduler:
             zone: Recurrence(rrule=rrule, tz=zone, start=_local_start(start, zone, now))
             for zone in by_zone
         }
-        revision = s.revision_of(post)
-        for account in targets:
-            s.check_post(revision, post, account, campaign or post.campaign)
-        await s.store_revision(post)
+        revision = await s.store_checked(post, targets, campaign or post.campaign)
         rules = []
         for zone, group in by_zone.items():
             recurrence = recurrences[zone]
@@ -671,9 +665,7 @@ class AsyncScheduler:
                     now.astimezone(target.zone).replace(tzinfo=None, microsecond=0),
                     target.timezone,
                 )
-        revision = s.revision_of(post)
-        s.check_post(revision, post, target, campaign or post.campaign)
-        await s.store_revision(post)
+        revision = await s.store_checked(post, [target], campaign or post.campaign)
         rule = Rule(
             id=new_id("r"),
             workspace=self.workspace,

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from socialkit.platforms.base import Platform
+from socialkit.platforms.base import overrides as _overrides
 from socialkit.platforms.capabilities import Idempotency
 from socialkit.testing._guard import standard_violations
 from socialkit.testing.factories import SAMPLE_SECRET, FrozenClock, make_account, make_post
@@ -29,10 +30,6 @@ __all__ = ["FEATURES", "ContractBase"]
 # Loggers whose lines the secret scan ignores: they belong to the HTTP library, and the
 # application decides their level (httpx logs full URLs at INFO).
 _FOREIGN_LOGGERS = ("httpx", "httpcore", "hpack", "asyncio")
-
-
-def _overrides(cls: type[Platform], method: str) -> bool:
-    return getattr(cls, method) is not getattr(Platform, method)
 
 
 FEATURES: dict[str, tuple[str, Callable[[type[Platform]], bool], str]] = {

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 from socialkit.models.metrics import METRIC_FIELDS
 from socialkit.platforms.base import AccountIdentity
+from socialkit.platforms.base import overrides as _overrides
 from socialkit.platforms.capabilities import Capabilities, Idempotency
 from socialkit.platforms.registry import Registry
-from socialkit.testing._base import FEATURES, ContractBase, _overrides
+from socialkit.testing._base import FEATURES, ContractBase
 from socialkit.testing._guard import standard, standard_violations
 
 if TYPE_CHECKING:

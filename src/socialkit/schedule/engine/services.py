@@ -15,13 +15,13 @@ from socialkit._shared import SharedCalls
 from socialkit.errors import InvalidPost, UnknownPlatform
 from socialkit.models.credentials import Credentials
 from socialkit.models.problems import has_errors
-from socialkit.platforms.base import Platform
+from socialkit.platforms.base import Platform, overrides
 from socialkit.platforms.context import Context
 from socialkit.platforms.render import render
 from socialkit.platforms.validation import validate
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     import httpx
 
@@ -245,6 +245,17 @@ class Services:
         self._draft_json[id(draft)] = (draft, text)
         return text
 
+    async def store_checked(
+        self, post: Post, accounts: Sequence[Account], campaign: str | None
+    ) -> str:
+        """Check ``post`` for every account (:meth:`check_post`), then pin it in the store;
+        returns its revision. Nothing is stored when a check fails."""
+        revision = self.revision_of(post)
+        for account in accounts:
+            self.check_post(revision, post, account, campaign)
+        await self.store_revision(post)
+        return revision
+
     def check_post(self, revision: str, post: Post, account: Account, campaign: str | None) -> None:
         """Refuse ``post`` for ``account`` before anything is stored when it breaks the
         platform's limits (:class:`~socialkit.errors.InvalidPost`, every problem named).
@@ -262,9 +273,7 @@ class Services:
             return
         capabilities = self._capabilities.get((account.workspace, account.id))
         problems: tuple[Problem, ...]
-        if capabilities is None and (
-            type(platform).resolve_capabilities is not Platform.resolve_capabilities
-        ):
+        if capabilities is None and overrides(type(platform), "resolve_capabilities"):
             # Its limits are the server's: only the adapter's own checks, on a draft
             # rendered with the declared capabilities (options do not depend on them).
             draft, _ = self.render(

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from socialkit.schedule.records import Claim
 from socialkit.schedule.stores._postgres_rows import (
     NOW,
+    OVERDUE,
     blocked_sql,
     checkpoints_of,
     covered_sql,
@@ -90,8 +91,7 @@ _BUDGETED = (
 # period that may not publish late, or a rule's occurrence past its grace with a later
 # one of the same rule and account already due. A claim never takes it: it waits for
 # the policy, it is not sent late. False at once for every row not past its grace.
-_MISSED = f"""(p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL
-    AND p.expires_at < {NOW} AND CASE WHEN p.rule_id IS NULL THEN NOT p.publish_late
+_MISSED = f"""({OVERDUE} AND CASE WHEN p.rule_id IS NULL THEN NOT p.publish_late
     ELSE EXISTS (SELECT 1 FROM publications q WHERE q.rule_id = p.rule_id
         AND q.account_id = p.account_id AND q.workspace = p.workspace
         AND q.due_at > p.due_at AND q.due_at <= {NOW}) END)"""

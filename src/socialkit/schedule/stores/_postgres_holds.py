@@ -9,6 +9,7 @@ from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores._common import missed_ids
 from socialkit.schedule.stores._postgres_rows import (
     NOW,
+    OVERDUE,
     covered_sql,
     event_row,
     insert_events,
@@ -80,8 +81,7 @@ WITH overdue AS (
     SELECT p.id, p.rule_id, p.workspace, p.account_id, p.due_at, p.publish_late, p.attempt,
         p.expires_at
     FROM publications p
-    WHERE p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL
-        AND p.expires_at < {NOW}
+    WHERE {OVERDUE}
     FOR UPDATE OF p SKIP LOCKED
 )
 SELECT o.id, o.rule_id, o.workspace, o.account_id, o.due_at, o.publish_late, o.attempt,

@@ -45,6 +45,12 @@ NOW = "COALESCE(%(now)s::timestamptz, statement_timestamp())"
 statement began (stable within it, so the planner can use it in index conditions)."""
 
 NOW_CTE = f"t AS (SELECT {NOW} AS now)"
+# A publication the misfire policy looks at: scheduled, never sent, past its grace
+# period. Shared by expire_overdue (_postgres_holds) and the claims that leave out what
+# it would miss (_postgres_claim), so the two cannot drift apart.
+OVERDUE = (
+    f"p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL AND p.expires_at < {NOW}"
+)
 """:data:`NOW` as a one-row CTE ``t``, for statements that use it in many places."""
 
 ROW_COLUMNS = (
