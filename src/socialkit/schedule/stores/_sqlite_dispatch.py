@@ -276,10 +276,6 @@ def claim(
     def missed(ids: list[str]) -> list[str]:
         return _missed(conn, now, among=ids)[1]
 
-    overdue = conn.execute(_OVERDUE_EXISTS, (now,)).fetchone()[0]
-    due = _due_rows(
-        conn, now, busy, busy_params, page=limit + 16, missed=missed if overdue else None
-    )
     if per_account is not None:
         # How many claims can succeed at all, counted in SQL: without it, a claim while
         # every free account has taken its share would walk every due row to find
@@ -308,6 +304,13 @@ def claim(
             if key not in blocked
         )
         limit = min(limit, max(0, possible))
+    # The first page of due rows fits the claim as it now stands: sized before
+    # ``possible`` cut it, a page read (and handed to Python) every due row of busy
+    # accounts interleaved with the few that can be claimed.
+    overdue = conn.execute(_OVERDUE_EXISTS, (now,)).fetchone()[0]
+    due = _due_rows(
+        conn, now, busy, busy_params, page=limit + 16, missed=missed if overdue else None
+    )
     chosen = select_claims(
         itertools.chain(reconcilable if reconcile else (), due),
         limit=limit,

@@ -67,6 +67,13 @@ _MARK_UNREGISTERED_SQL = mark_unregistered_sql(
 _CHUNKS = (1024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1)
 _BULK = 512  # rows from which an insert is a bulk insert
 _statements: dict[tuple[str, str, int, int], str] = {}
+# A list of ids bound as one JSON array parameter: one statement (one step, so one GIL
+# round trip) for any number of ids, where a list of placeholders takes a statement per
+# chunk.
+_JSON_IDS = "(SELECT value FROM json_each(?))"
+# Ids as JSON text: a lone surrogate stays in it (and fails to bind, as a plain
+# parameter does).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _max_params(conn: sqlite3.Connection) -> int:
@@ -113,44 +120,26 @@ def insert_rows(
 def update_ids(
     conn: sqlite3.Connection, head: str, params: Sequence[Any], ids: Sequence[str]
 ) -> None:
-    """``{head} WHERE id IN (…)`` over ``ids``: one statement per up to 1024 ids."""
-    most = _max_params(conn) - len(params)
-    start = 0
-    total = len(ids)
-    while start < total:
-        size = next(n for n in _CHUNKS if n <= total - start and n <= most)
-        key = (head, "", 1, size)
-        sql = _statements.get(key)
-        if sql is None:
-            sql = _statements[key] = f"{head} WHERE id IN ({','.join('?' * size)})"
-        conn.execute(sql, (*params, *ids[start : start + size]))
-        start += size
+    """``{head} WHERE id IN (…)`` over ``ids``, in one statement however many there are
+    (the ids go in as one JSON array)."""
+    if ids:
+        conn.execute(f"{head} WHERE id IN {_JSON_IDS}", (*params, _JSON.encode(list(ids))))
 
 
 def rows_by_id(conn: sqlite3.Connection, columns: str, ids: Sequence[str]) -> dict[str, list[Any]]:
     """``{id: [columns…]}`` for the publications in ``ids`` (plain column names).
 
-    The rows come back as one JSON array per statement: one statement step, however
+    One statement, and its rows come back as one JSON array: one statement step however
     many rows (a cursor would take one step, so one GIL round trip, per row).
     """
-    found: dict[str, list[Any]] = {}
-    unique = list(dict.fromkeys(ids))
-    start = 0
-    total = len(unique)
-    while start < total:
-        size = next(n for n in _CHUNKS if n <= total - start and n <= _max_params(conn))
-        key = (columns, "json", 1, size)
-        sql = _statements.get(key)
-        if sql is None:
-            sql = _statements[key] = (
-                f"SELECT json_group_array(json_array(id, {columns})) FROM publications "
-                f"WHERE id IN ({','.join('?' * size)})"
-            )
-        (text,) = conn.execute(sql, unique[start : start + size]).fetchone()
-        for values in json.loads(text):
-            found[values[0]] = values[1:]
-        start += size
-    return found
+    if not ids:
+        return {}
+    (text,) = conn.execute(
+        f"SELECT json_group_array(json_array(id, {columns})) FROM publications "
+        f"WHERE id IN {_JSON_IDS}",
+        (_JSON.encode(list(dict.fromkeys(ids))),),
+    ).fetchone()
+    return {values[0]: values[1:] for values in json.loads(text)}
 
 
 def insert_events(conn: sqlite3.Connection, events: Sequence[Sequence[Any]]) -> None:
