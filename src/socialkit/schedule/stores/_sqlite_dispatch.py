@@ -18,11 +18,13 @@ from socialkit.schedule.stores._common import (
 )
 from socialkit.schedule.stores._sqlite_rows import (
     EVENT_SQL,
+    JSON_IDS,
     apply_transition,
     checkpoints_of,
     event_row,
     insert_events,
     insert_rows,
+    json_ids,
     load_pauses,
     rows_by_id,
     update_ids,
@@ -49,11 +51,6 @@ _CLAIM_COLUMNS = (
     "attempt,workspace,account_id,platform,revision,due_at,local_time,zone,"
     "idempotency_key,campaign,rule_id,sends,failures,draft,state"
 )
-
-
-def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def load_budgets(conn: sqlite3.Connection, workspace: str | None = None) -> list[Budget]:
@@ -545,16 +542,13 @@ def record_receipts(
     for pub_id in ids:
         if pub_id not in rows:
             raise StoreError(f"no publication {pub_id!r}")
-    kept: set[tuple[str, int, str]] = set()
-    for chunk in chunks(list(dict.fromkeys(ids))):
-        marks = ",".join("?" * len(chunk))
-        kept.update(
-            conn.execute(
-                "SELECT publication_id, attempt, source FROM receipts "
-                f"WHERE publication_id IN ({marks})",
-                chunk,
-            )
+    kept: set[tuple[str, int, str]] = set(
+        conn.execute(
+            f"SELECT publication_id, attempt, source FROM receipts WHERE publication_id IN "
+            f"{JSON_IDS}",
+            (json_ids(ids),),
         )
+    )
     results: list[bool] = []
     inserts: list[tuple[Any, ...]] = []
     posts: list[tuple[str, str, str]] = []
@@ -741,13 +735,10 @@ def _missed(
             (now,),
         ).fetchall()
     else:
-        overdue = []
-        for chunk in chunks(among):
-            marks = ",".join("?" * len(chunk))
-            overdue += conn.execute(
-                f"SELECT {_OVERDUE_COLUMNS} FROM publications WHERE id IN ({marks}) AND {_OVERDUE}",
-                (*chunk, now),
-            ).fetchall()
+        overdue = conn.execute(
+            f"SELECT {_OVERDUE_COLUMNS} FROM publications WHERE id IN {JSON_IDS} AND {_OVERDUE}",
+            (json_ids(among), now),
+        ).fetchall()
     if not overdue:
         return {}, []
     latest: dict[tuple[str, str, str], Any] = {}

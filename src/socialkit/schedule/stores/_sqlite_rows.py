@@ -26,7 +26,7 @@ from socialkit.schedule.stores._sqlite_schema import mark_unregistered_sql
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from socialkit.models.content import Post
     from socialkit.schedule.records import NewPublication, PublicationQuery, Transition
@@ -66,14 +66,20 @@ _MARK_UNREGISTERED_SQL = mark_unregistered_sql(
 # (5 ms) while that thread is busy.
 _CHUNKS = (1024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1)
 _BULK = 512  # rows from which an insert is a bulk insert
+_PAD_BELOW = 128  # fewer rows than this go in one statement, padded (see insert_rows)
 _statements: dict[tuple[str, str, int, int], str] = {}
 # A list of ids bound as one JSON array parameter: one statement (one step, so one GIL
 # round trip) for any number of ids, where a list of placeholders takes a statement per
 # chunk.
-_JSON_IDS = "(SELECT value FROM json_each(?))"
+JSON_IDS = "(SELECT value FROM json_each(?))"
 # Ids as JSON text: a lone surrogate stays in it (and fails to bind, as a plain
 # parameter does).
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def json_ids(ids: Iterable[str]) -> str:
+    """The parameter for :data:`JSON_IDS`: ``ids`` (each once) as a JSON array."""
+    return _JSON.encode(list(dict.fromkeys(ids)))
 
 
 def _max_params(conn: sqlite3.Connection) -> int:
@@ -89,9 +95,13 @@ def insert_rows(
 ) -> None:
     """``INSERT … VALUES (…), (…), …`` with many rows per statement.
 
-    A batch costs a handful of statements instead of one step per row. Each step is a
-    round trip through the GIL, which the event loop's thread holds while it is busy;
-    one long step inserts while that thread runs.
+    A batch costs one statement, or a few for a bulk insert, instead of one step per
+    row. Each step is a round trip through the GIL, which the event loop's thread holds
+    while it is busy; one long step inserts while that thread runs. Fewer than
+    ``_PAD_BELOW`` rows go in one statement of the next power of two rows, the rest
+    padded with NULL rows that its ``WHERE`` leaves out (the first column of every table
+    written this way is never NULL), so few distinct statements are ever prepared; more
+    go in power-of-two chunks (padding them costs more than the statements it saves).
     """
     if not rows:
         return
@@ -102,19 +112,32 @@ def insert_rows(
     while start < total:
         left = total - start
         # A bulk insert goes in few, long statements (a multiple of 128 rows each, so
-        # there are few such statements to keep prepared); the rest in powers of two.
+        # there are few such statements to keep prepared); the rest in one padded one.
         size = min(left, most // width, 1024) // 128 * 128 if left >= _BULK else 0
+        pad = 0
         if size == 0:
             size = next(n for n in _CHUNKS if n <= left and n * width <= most)
-        key = (head, tail, width, size)
+            padded = 1 << (left - 1).bit_length()
+            if left < _PAD_BELOW and padded * width <= most:
+                size, pad = padded, padded - left
+        key = (head, tail, width, size + (0 if pad == 0 else 1 << 20))
         sql = _statements.get(key)
         if sql is None:
             if len(_statements) > 512:
                 _statements.clear()
             group = "(" + ",".join("?" * width) + ")"
-            sql = _statements[key] = head + ",".join([group] * size) + tail
-        conn.execute(sql, list(itertools.chain.from_iterable(rows[start : start + size])))
-        start += size
+            values = ",".join([group] * size)
+            sql = _statements[key] = (
+                head + values + tail
+                if pad == 0
+                else head.removesuffix("VALUES ")
+                + f"SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL{tail}"
+            )
+        params = list(itertools.chain.from_iterable(rows[start : start + size - pad]))
+        if pad:
+            params.extend(itertools.repeat(None, pad * width))
+        conn.execute(sql, params)
+        start += size - pad
 
 
 def update_ids(
@@ -123,7 +146,7 @@ def update_ids(
     """``{head} WHERE id IN (…)`` over ``ids``, in one statement however many there are
     (the ids go in as one JSON array)."""
     if ids:
-        conn.execute(f"{head} WHERE id IN {_JSON_IDS}", (*params, _JSON.encode(list(ids))))
+        conn.execute(f"{head} WHERE id IN {JSON_IDS}", (*params, json_ids(ids)))
 
 
 def rows_by_id(conn: sqlite3.Connection, columns: str, ids: Sequence[str]) -> dict[str, list[Any]]:
@@ -136,8 +159,8 @@ def rows_by_id(conn: sqlite3.Connection, columns: str, ids: Sequence[str]) -> di
         return {}
     (text,) = conn.execute(
         f"SELECT json_group_array(json_array(id, {columns})) FROM publications "
-        f"WHERE id IN {_JSON_IDS}",
-        (_JSON.encode(list(dict.fromkeys(ids))),),
+        f"WHERE id IN {JSON_IDS}",
+        (json_ids(ids),),
     ).fetchone()
     return {values[0]: values[1:] for values in json.loads(text)}
 
