@@ -6,6 +6,8 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from socialkit.schedule.records import Budget, Claim, Moved, Transition
 from socialkit.schedule.states import RECEIPT_KEEPS, PublicationState
 from socialkit.schedule.stores._common import (
@@ -197,7 +199,7 @@ def _due_rows(
 
 
 def _due_accounts(
-    conn: sqlite3.Connection, now: int, enough: int, per_account: int
+    conn: sqlite3.Connection, now: int, enough: int, per_account: int, registered: int | None
 ) -> set[AccountKey]:
     """Accounts with due rows that are below ``per_account``, found by reading due rows
     until ``enough`` distinct accounts are met.
@@ -209,12 +211,9 @@ def _due_accounts(
     holds a publication of an unregistered account (the engine registers every account
     it schedules for; the store API does not insist) notes it (``UNREGISTERED``), and
     its claims read on: that account's rows may come after every registered one's.
+    ``registered`` is ``None`` then (see :class:`_Probe`).
     """
-    (registered, unregistered) = conn.execute(
-        "SELECT (SELECT COUNT(*) FROM accounts), "
-        f"EXISTS (SELECT 1 FROM meta WHERE key = '{UNREGISTERED}')"
-    ).fetchone()
-    stop = enough if unregistered or not registered else min(enough, registered)
+    stop = enough if not registered else min(enough, registered)
     # One JSON value, so the statement takes one step (a GIL round trip) in all, not one
     # per account: a busy event loop can hold each step up for its switch interval.
     (text,) = conn.execute(
@@ -227,6 +226,45 @@ def _due_accounts(
     return {(workspace, account_id) for workspace, account_id in json.loads(text)}
 
 
+_OVERDUE = "state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL AND expires_at < ?"
+_OVERDUE_COLUMNS = (
+    "id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at, campaign"
+)
+
+
+@attrs.frozen
+class _Probe:
+    """What a claim needs to know before it reads due rows, read in one statement (one
+    GIL round trip, where a statement per question took a dozen): the common claim then
+    reads no table it would find empty."""
+
+    paused: bool  # a pause switch is on
+    expired: bool  # a lease has expired (the sweep has work)
+    held: bool  # an account needs a person, or a rate budget is kept
+    reconcilable: bool  # an unknown publication is due for reconciling
+    overdue: bool  # a publication is past its grace period
+    busy: int  # accounts at their in-flight limit (0 without a limit)
+    # registered accounts; None when the store holds a publication of an unregistered
+    # account (see _due_accounts)
+    registered: int | None
+
+
+_PROBE_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM pauses), "
+    "EXISTS (SELECT 1 FROM publications INDEXED BY publications_lease "
+    "WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?), "
+    "EXISTS (SELECT 1 FROM accounts WHERE status = 'needs_reauth') "
+    "OR EXISTS (SELECT 1 FROM budgets), "
+    "EXISTS (SELECT 1 FROM publications INDEXED BY publications_reconcile "
+    "WHERE state = 'unknown' AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL), "
+    f"EXISTS (SELECT 1 FROM publications INDEXED BY publications_grace WHERE {_OVERDUE}), "
+    "(SELECT COUNT(*) FROM (SELECT 1 FROM publications WHERE lease_expires_at IS NOT NULL "
+    "GROUP BY workspace, account_id HAVING COUNT(*) >= ?)), "
+    f"CASE WHEN EXISTS (SELECT 1 FROM meta WHERE key = '{UNREGISTERED}') THEN NULL "
+    "ELSE (SELECT COUNT(*) FROM accounts) END"
+)
+
+
 def claim(
     conn: sqlite3.Connection,
     worker: str,
@@ -237,8 +275,12 @@ def claim(
     reconcile: bool,
 ) -> list[Claim]:
     now = to_us(now_dt)
-    pauses = load_pauses(conn)
-    sweep(conn, now, lease, pauses)
+    probe = _Probe(*conn.execute(_PROBE_SQL, (now, now, now, per_account)).fetchone())
+    pauses = load_pauses(conn) if probe.paused else []
+    if probe.expired:
+        sweep(conn, now, lease, pauses)
+        # What it handed back may be reconcilable or past its grace by now: ask again.
+        probe = _Probe(*conn.execute(_PROBE_SQL, (now, now, now, per_account)).fetchone())
     busy = f" AND {_BUSY}" if per_account is not None else ""
     busy_params: tuple[Any, ...] = (per_account,) if per_account is not None else ()
     # Only accounts below the limit: the busy ones never reach Python.
@@ -255,14 +297,22 @@ def claim(
         if per_account is not None and per_account > 1
         else {}
     )
-    blocked, left, unblock = holds(conn, now_dt)
-    blocked |= set(unblock)
-    reconcilable = conn.execute(
-        "SELECT id, workspace, account_id, campaign, state FROM publications "
-        "INDEXED BY publications_reconcile "
-        "WHERE state = 'unknown' AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL"
-        f"{busy} ORDER BY run_at, id",
-        (now, *busy_params),
+    blocked: set[AccountKey] = set()
+    left: dict[AccountKey, int] = {}
+    if probe.held:
+        blocked, left, unblock = holds(conn, now_dt)
+        blocked |= set(unblock)
+    reconcile = reconcile and probe.reconcilable
+    reconcilable = (
+        conn.execute(
+            "SELECT id, workspace, account_id, campaign, state FROM publications "
+            "INDEXED BY publications_reconcile "
+            "WHERE state = 'unknown' AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL"
+            f"{busy} ORDER BY run_at, id",
+            (now, *busy_params),
+        ).fetchall()
+        if reconcile
+        else []
     )
 
     # Never what the misfire policy would miss: a post past its grace period waits for
@@ -280,12 +330,9 @@ def claim(
         # account), not row by row. The count stops once it has met enough accounts to
         # fill the claim whichever of them are busy or blocked (each other one can take
         # at least one), so a burst of due rows is not read to its end by every claim.
-        (busy_count,) = conn.execute(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM publications WHERE lease_expires_at IS NOT "
-            "NULL GROUP BY workspace, account_id HAVING COUNT(*) >= ?)",
-            (per_account,),
-        ).fetchone()
-        accounts = _due_accounts(conn, now, limit + len(blocked) + busy_count, per_account)
+        accounts = _due_accounts(
+            conn, now, limit + len(blocked) + probe.busy, per_account, probe.registered
+        )
         if reconcile:
             accounts.update(
                 conn.execute(
@@ -304,12 +351,11 @@ def claim(
     # The first page of due rows fits the claim as it now stands: sized before
     # ``possible`` cut it, a page read (and handed to Python) every due row of busy
     # accounts interleaved with the few that can be claimed.
-    overdue = conn.execute(_OVERDUE_EXISTS, (now,)).fetchone()[0]
     due = _due_rows(
-        conn, now, busy, busy_params, page=limit + 16, missed=missed if overdue else None
+        conn, now, busy, busy_params, page=limit + 16, missed=missed if probe.overdue else None
     )
     chosen = select_claims(
-        itertools.chain(reconcilable if reconcile else (), due),
+        itertools.chain(reconcilable, due),
         limit=limit,
         per_account=per_account,
         in_flight=in_flight,
@@ -317,7 +363,6 @@ def claim(
         budget_left=left,
         pauses=pauses,
     )
-    reconcilable.close()
     if not chosen:
         return []
     before = {row[0]: row[4] for row in chosen}
@@ -712,15 +757,6 @@ def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | Non
     ):
         consider(conn.execute(sql).fetchone()[0])
     return from_us(best) if best is not None else None
-
-
-_OVERDUE = "state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL AND expires_at < ?"
-_OVERDUE_COLUMNS = (
-    "id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at, campaign"
-)
-_OVERDUE_EXISTS = (
-    f"SELECT EXISTS (SELECT 1 FROM publications INDEXED BY publications_grace WHERE {_OVERDUE})"
-)
 
 
 def _missed(
