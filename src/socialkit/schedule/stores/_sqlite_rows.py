@@ -58,15 +58,13 @@ _MARK_UNREGISTERED_SQL = mark_unregistered_sql(
     "json_each(?) j", "json_extract(j.value, '$[0]')", "json_extract(j.value, '$[1]')"
 )
 
-# Rows per multi-row statement: powers of two (and multiples of 128 for bulk inserts),
-# so few distinct statements are prepared and all stay in the connection's statement
-# cache, within the build's limit on parameters per statement (999 on SQLite before
-# 3.32, 32766 since). Few statements matter: every statement step lets the event loop's
-# thread take the GIL, and getting it back costs up to the interpreter's switch interval
-# (5 ms) while that thread is busy.
-_CHUNKS = (1024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1)
-_BULK = 512  # rows from which an insert is a bulk insert
-_PAD_BELOW = 128  # fewer rows than this go in one statement, padded (see insert_rows)
+# Rows per multi-row statement: powers of two up to 64, then multiples of 128 up to
+# 1024, so few distinct statements are prepared and all stay in the connection's
+# statement cache, within the build's limit on parameters per statement (999 on SQLite
+# before 3.32, 32766 since). Few statements matter: every statement step lets the event
+# loop's thread take the GIL, and getting it back costs up to the interpreter's switch
+# interval (5 ms) while that thread is busy.
+_SIZES = (1, 2, 4, 8, 16, 32, 64, *range(128, 1025, 128))
 _statements: dict[tuple[str, str, int, int], str] = {}
 # A list of ids bound as one JSON array parameter: one statement (one step, so one GIL
 # round trip) for any number of ids, where a list of placeholders takes a statement per
@@ -95,31 +93,26 @@ def insert_rows(
 ) -> None:
     """``INSERT … VALUES (…), (…), …`` with many rows per statement.
 
-    A batch costs one statement, or a few for a bulk insert, instead of one step per
-    row. Each step is a round trip through the GIL, which the event loop's thread holds
-    while it is busy; one long step inserts while that thread runs. Fewer than
-    ``_PAD_BELOW`` rows go in one statement of the next power of two rows, the rest
-    padded with NULL rows that its ``WHERE`` leaves out (the first column of every table
-    written this way is never NULL), so few distinct statements are ever prepared; more
-    go in power-of-two chunks (padding them costs more than the statements it saves).
+    A batch costs one statement, or a few for more than 1024 rows, instead of one step
+    per row. Each step is a round trip through the GIL, which the event loop's thread
+    holds while it is busy; one long step inserts while that thread runs. The rows go
+    in a statement of the next size in ``_SIZES``, padded with NULL rows that its
+    ``WHERE`` leaves out (the first column of every table written this way is never
+    NULL) when the padding is small: under 128 rows, or at most a quarter of them
+    (padding costs about what inserting costs, so 300 rows go as 256 and 64, not 384).
     """
     if not rows:
         return
     width = len(rows[0])
-    most = _max_params(conn)
+    fits = [n for n in _SIZES if n * width <= _max_params(conn)]
     start = 0
     total = len(rows)
     while start < total:
         left = total - start
-        # A bulk insert goes in few, long statements (a multiple of 128 rows each, so
-        # there are few such statements to keep prepared); the rest in one padded one.
-        size = min(left, most // width, 1024) // 128 * 128 if left >= _BULK else 0
-        pad = 0
-        if size == 0:
-            size = next(n for n in _CHUNKS if n <= left and n * width <= most)
-            padded = 1 << (left - 1).bit_length()
-            if left < _PAD_BELOW and padded * width <= most:
-                size, pad = padded, padded - left
+        size = next((n for n in fits if n >= left), fits[-1])
+        pad = size - left if size > left else 0
+        if pad and left >= 128 and pad > left // 4:
+            size, pad = max(n for n in fits if n <= left), 0
         key = (head, tail, width, size + (0 if pad == 0 else 1 << 20))
         sql = _statements.get(key)
         if sql is None:
