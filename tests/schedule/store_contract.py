@@ -369,6 +369,30 @@ class StoreContract:
         # a second start for the same claim is refused (already publishing)
         assert await store.mark_publishing([start], worker="w1", now=T0, lease=LEASE) == [False]
 
+    async def test_one_batch_pins_each_publication_its_own_draft(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        await store.add([pub(f"acct{i}") for i in range(5)], now=T0)
+        claims = sorted(
+            await store.claim("w1", now=T0, limit=10, lease=LEASE), key=lambda c: c.account_id
+        )
+        assert len(claims) == 5
+        drafts = [
+            Draft(platform="feed", revision=POST.revision(), parts=(DraftPart(text=f"text {i}"),))
+            for i in range(5)
+        ]
+        # the third one's draft was pinned by an earlier send: it is kept
+        starts = [
+            PublishStart(
+                id=c.id, attempt=c.attempt, draft_json=None if i == 2 else draft_json(drafts[i])
+            )
+            for i, c in enumerate(claims)
+        ]
+        assert await store.mark_publishing(starts, worker="w1", now=T0, lease=LEASE) == [True] * 5
+        for i, c in enumerate(claims):
+            p = await store.get(c.id)
+            assert (p.state, p.sends) == (S.PUBLISHING, 1)
+            assert p.draft == (None if i == 2 else drafts[i])
+
     async def test_mark_publishing_refuses_an_expired_lease(self, store: Store) -> None:
         pub_id = await self.add_one(store)
         claim = await self.claim_one(store)

@@ -27,6 +27,7 @@ from socialkit.schedule.stores._sqlite_rows import (
     insert_events,
     insert_rows,
     json_ids,
+    json_object,
     load_pauses,
     rows_by_id,
     update_ids,
@@ -468,7 +469,7 @@ def mark_publishing(
         [start.id for start in starts],
     )
     results: list[bool] = []
-    updates: dict[str | None, list[str]] = {}  # by pinned draft (usually one or two)
+    drafts: dict[str, str | None] = {}  # the draft each one pins (None: already pinned)
     events: list[tuple[Any, ...]] = []
     spent: dict[AccountKey, int] = {}
     for start in starts:
@@ -485,7 +486,7 @@ def mark_publishing(
             continue
         _, attempt, _, _, workspace, account_id, campaign, sends = found
         rows[start.id] = ["publishing", *found[1:]]  # a repeat in this batch is refused
-        updates.setdefault(start.draft_json, []).append(start.id)
+        drafts[start.id] = start.draft_json
         spent[(workspace, account_id)] = spent.get((workspace, account_id), 0) + 1
         events.append(
             event_row(
@@ -504,13 +505,15 @@ def mark_publishing(
             )
         )
         results.append(True)
-    for draft, ids in updates.items():
-        update_ids(
-            conn,
+    if drafts:
+        # One statement for the batch, whatever drafts its posts pin (a statement per
+        # distinct draft was one per publication when each is a different post).
+        conn.execute(
             "UPDATE publications SET state = 'publishing', sends = sends + 1, "
-            "draft = COALESCE(draft, ?), lease_expires_at = ?, updated_at = ?",
-            (draft, now + lease, now),
-            ids,
+            "draft = COALESCE(publications.draft, d.value), lease_expires_at = ?, "
+            "updated_at = ? FROM (SELECT key, value FROM json_each(?)) AS d "
+            "WHERE publications.id = d.key",
+            (now + lease, now, json_object(drafts)),
         )
     insert_events(conn, events)
     if (

@@ -80,6 +80,11 @@ def json_ids(ids: Iterable[str]) -> str:
     return _JSON.encode(list(dict.fromkeys(ids)))
 
 
+def json_object(values: dict[str, Any]) -> str:
+    """``values`` as one JSON object, for ``json_each(?)`` (``key``, ``value``)."""
+    return _JSON.encode(values)
+
+
 def _max_params(conn: sqlite3.Connection) -> int:
     return min(32766, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
