@@ -3,10 +3,13 @@ nothing reordered, and few statements (each is a GIL round trip on the store's t
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+from typing import Any
 
 import pytest
 
+from socialkit.schedule.records import NewPublication
 from socialkit.schedule.stores._sqlite_rows import insert_rows, rows_by_id, update_ids
 
 HEAD = "INSERT INTO t (a, b) VALUES "
@@ -88,3 +91,27 @@ def test_ids_go_in_as_one_json_array(conn: sqlite3.Connection) -> None:
     assert rows_by_id(conn, "n", []) == {}
     update_ids(conn, "UPDATE publications SET n = 0", (), [])
     assert conn.execute("SELECT SUM(n) FROM publications").fetchone() == (1500,)
+
+
+def test_a_null_in_a_padded_statement_is_refused_not_dropped(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE e (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, k)")
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        insert_rows(conn, "INSERT INTO e (at, k) VALUES ", [(1, "a"), (None, "b"), (3, "c")])
+
+
+def test_a_publication_id_with_a_nul_is_refused_when_built() -> None:
+    # SQLite's json_each (ids are looked up in batches) never matches such an id, and
+    # PostgreSQL cannot store one: it would sit first in due order, unclaimable.
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    fields: dict[str, Any] = {
+        "account_id": "a",
+        "platform": "feed",
+        "revision": "r",
+        "due_at": now,
+        "local_time": now,
+        "zone": "UTC",
+        "idempotency_key": "k",
+    }
+    with pytest.raises(ValueError, match=r"id: must not contain a NUL character"):
+        NewPublication(id="a\x00b", **fields)
+    assert NewPublication(id="a b", **fields).id == "a b"

@@ -39,6 +39,13 @@ ClaimKind = Literal["publish", "reconcile"]
 AccountStatus = Literal["ok", "needs_reauth"]
 
 
+def _no_nul(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    # PostgreSQL cannot store a NUL in text, and SQLite's JSON functions, which look ids
+    # up in batches, do not match one: an id with one could never be claimed.
+    if "\x00" in value:
+        raise ValueError(f"{attribute.name}: must not contain a NUL character (got {value!r})")
+
+
 @attrs.frozen(kw_only=True, slots=True)
 class NewPublication:
     """A publication to insert. ``state`` is the initial state (scheduled, pending
@@ -49,7 +56,7 @@ class NewPublication:
     marking it ``missed``.
     """
 
-    id: str
+    id: str = attrs.field(validator=_no_nul)
     account_id: str
     platform: str
     revision: str

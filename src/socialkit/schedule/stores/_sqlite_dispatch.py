@@ -259,10 +259,12 @@ _PROBE_SQL = (
     "EXISTS (SELECT 1 FROM publications INDEXED BY publications_reconcile "
     "WHERE state = 'unknown' AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL), "
     f"EXISTS (SELECT 1 FROM publications INDEXED BY publications_grace WHERE {_OVERDUE}), "
-    "(SELECT COUNT(*) FROM (SELECT 1 FROM publications WHERE lease_expires_at IS NOT NULL "
-    "GROUP BY workspace, account_id HAVING COUNT(*) >= ?)), "
-    f"CASE WHEN EXISTS (SELECT 1 FROM meta WHERE key = '{UNREGISTERED}') THEN NULL "
-    "ELSE (SELECT COUNT(*) FROM accounts) END"
+    # the last two are only counted under a per-account limit (?4, the limit)
+    "CASE WHEN ?4 IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM (SELECT 1 FROM publications "
+    "WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id "
+    "HAVING COUNT(*) >= ?4)) END, "
+    f"CASE WHEN ?4 IS NULL OR EXISTS (SELECT 1 FROM meta WHERE key = '{UNREGISTERED}') "
+    "THEN NULL ELSE (SELECT COUNT(*) FROM accounts) END"
 )
 
 
@@ -774,8 +776,11 @@ def _missed(
             (now,),
         ).fetchall()
     else:
+        # Driven by the ids, each looked up by its key: without statistics (the store
+        # never runs ANALYZE) the planner would walk every scheduled row instead.
         overdue = conn.execute(
-            f"SELECT {_OVERDUE_COLUMNS} FROM publications WHERE id IN {JSON_IDS} AND {_OVERDUE}",
+            f"SELECT {_OVERDUE_COLUMNS} FROM (SELECT value FROM json_each(?)) AS j "
+            f"CROSS JOIN publications AS p ON p.id = j.value WHERE {_OVERDUE}",
             (json_ids(among), now),
         ).fetchall()
     if not overdue:

@@ -61,7 +61,7 @@ _MARK_UNREGISTERED_SQL = mark_unregistered_sql(
 # Rows per multi-row statement: powers of two up to 64, then multiples of 128 up to
 # 1024, so few distinct statements are prepared and all stay in the connection's
 # statement cache, within the build's limit on parameters per statement (999 on SQLite
-# before 3.32, 32766 since). Few statements matter: every statement step lets the event
+# before 3.32, 32766 since; the store needs 3.35). Few statements matter: every statement step lets the event
 # loop's thread take the GIL, and getting it back costs up to the interpreter's switch
 # interval (5 ms) while that thread is busy.
 _SIZES = (1, 2, 4, 8, 16, 32, 64, *range(128, 1025, 128))
@@ -102,9 +102,10 @@ def insert_rows(
     per row. Each step is a round trip through the GIL, which the event loop's thread
     holds while it is busy; one long step inserts while that thread runs. The rows go
     in a statement of the next size in ``_SIZES``, padded with NULL rows that its
-    ``WHERE`` leaves out (the first column of every table written this way is never
-    NULL) when the padding is small: under 128 rows, or at most a quarter of them
-    (padding costs about what inserting costs, so 300 rows go as 256 and 64, not 384).
+    ``LIMIT`` (the real row count) leaves unread, when the padding is small: under 128
+    rows, or at most a quarter of them (binding the padding costs about what inserting
+    costs, so 300 rows go as 256 and 64, not 384). (The ``WHERE`` lets an upsert clause
+    follow the ``SELECT``.)
     """
     if not rows:
         return
@@ -129,11 +130,12 @@ def insert_rows(
                 head + values + tail
                 if pad == 0
                 else head.removesuffix("VALUES ")
-                + f"SELECT * FROM (VALUES {values}) WHERE column1 IS NOT NULL{tail}"
+                + f"SELECT * FROM (VALUES {values}) WHERE 1 LIMIT ?{tail}"
             )
         params = list(itertools.chain.from_iterable(rows[start : start + size - pad]))
         if pad:
             params.extend(itertools.repeat(None, pad * width))
+            params.append(size - pad)
         conn.execute(sql, params)
         start += size - pad
 
