@@ -568,6 +568,36 @@ class StoreContract:
         assert (await store.get(a)).lease_owner == "w1"
         assert await store.heartbeat("w2", [(a, claims[a].attempt)], now=half, lease=LEASE) == [a]
 
+    async def test_heartbeat_reports_each_lost_lease_in_order(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        await store.add([pub(f"acct{i}") for i in range(6)], now=T0)
+        mine = await store.claim("w1", now=T0, limit=4, lease=LEASE)
+        theirs = await store.claim("w2", now=T0 + SEC, limit=5, lease=LEASE)
+        assert (len(mine), len(theirs)) == (4, 2)
+        half = T0 + LEASE / 2
+        # one of mine was handed back and claimed again by w2 (a new attempt)
+        assert await store.release(
+            [(mine[1].id, mine[1].attempt)], now=half, actor="w1", reason="test"
+        ) == [True]
+        again = await store.claim("w2", now=half, limit=5, lease=LEASE)
+        assert [c.id for c in again] == [mine[1].id]
+        asked = [
+            (mine[3].id, mine[3].attempt),
+            (theirs[0].id, theirs[0].attempt),  # w2's
+            (mine[0].id, mine[0].attempt),
+            (mine[1].id, mine[1].attempt),  # now w2's, at a later attempt
+            ("no-such-publication", 1),
+            (mine[2].id, mine[2].attempt),
+        ]
+        lost = await store.heartbeat("w1", asked, now=half, lease=LEASE)
+        assert lost == [theirs[0].id, mine[1].id, "no-such-publication"]
+        for c in (mine[0], mine[2], mine[3]):
+            assert (await store.get(c.id)).lease_expires_at == half + LEASE
+        assert (await store.get(theirs[0].id)).lease_expires_at == T0 + SEC + LEASE
+        # past the lease end nothing is extended: every one is lost
+        late = half + LEASE + SEC
+        assert await store.heartbeat("w1", asked[2:3], now=late, lease=LEASE) == [mine[0].id]
+
     # -- receipts and checkpoints ---------------------------------------------------------
 
     async def test_a_receipt_batch_naming_a_missing_publication_writes_nothing(

@@ -80,9 +80,9 @@ def json_ids(ids: Iterable[str]) -> str:
     return _JSON.encode(list(dict.fromkeys(ids)))
 
 
-def json_object(values: dict[str, Any]) -> str:
-    """``values`` as one JSON object, for ``json_each(?)`` (``key``, ``value``)."""
-    return _JSON.encode(values)
+def json_value(value: dict[str, Any] | list[Any]) -> str:
+    """``value`` as JSON text, for ``json_each(?)``: one parameter for a whole batch."""
+    return _JSON.encode(value)
 
 
 def _max_params(conn: sqlite3.Connection) -> int:
