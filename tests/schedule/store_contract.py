@@ -27,6 +27,7 @@ from socialkit.errors import StaleTransition, StoreError
 from socialkit.models.account import Account
 from socialkit.models.content import Draft, DraftPart, Post
 from socialkit.models.metrics import MetricSnapshot
+from socialkit.models.problems import Problem
 from socialkit.models.receipt import PostRef, Receipt
 from socialkit.schedule.publication import Approval, PauseScope
 from socialkit.schedule.records import (
@@ -461,6 +462,60 @@ class StoreContract:
         assert results == [True, False]
         assert (await store.get(a)).state == S.CANCELLED
         assert (await store.get(b)).state == S.SCHEDULED
+
+    async def test_apply_moves_in_order_and_keeps_every_column(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        await store.add([pub(f"acct{i}", grace_s=60.0) for i in range(3)], now=T0)
+        claims = sorted(
+            await store.claim("w1", now=T0, limit=10, lease=LEASE), key=lambda c: c.account_id
+        )
+        a, b, c = claims
+        await store.pause(PauseScope(kind="account", value="acct2"), now=T0)
+        later = T0 + 3 * SEC
+        problem = Problem(field="text", code="too_long", message="over", limit=10, value=11)
+        results = await store.apply(
+            [
+                # a: back to retry_wait, then (seeing that) on to failed, in one batch
+                Transition(
+                    id=a.id,
+                    expect_state=S.CLAIMED,
+                    expect_attempt=a.attempt,
+                    to=S.RETRY_WAIT,
+                    run_at=later,
+                    count_failure=True,
+                    error={"error": "Transient", "message": 'it\'s "down" ☂'},
+                    reason="first",
+                ),
+                Transition(id=b.id, expect_state=S.SCHEDULED, expect_attempt=0, to=S.FAILED),
+                Transition(
+                    id=a.id,
+                    expect_state=S.RETRY_WAIT,
+                    expect_attempt=a.attempt,
+                    to=S.FAILED,
+                    problems=(problem,),
+                    attention="look",
+                    reason="second",
+                ),
+                # c's account is paused: it is held, not rescheduled
+                Transition(
+                    id=c.id, expect_state=S.CLAIMED, expect_attempt=c.attempt, to=S.SCHEDULED
+                ),
+            ],
+            now=T0 + SEC,
+        )
+        assert results == [True, False, True, True]
+        pa = await store.get(a.id, history=True)
+        assert (pa.state, pa.failures, pa.attention) == (S.FAILED, 1, "look")
+        assert pa.run_at == later
+        assert pa.problems == (problem,)
+        assert pa.last_error == {"error": "Transient", "message": 'it\'s "down" ☂'}
+        assert (pa.lease_owner, pa.lease_expires_at) == (None, None)
+        assert (pa.due_at, pa.account_id) == (T0, "acct0")  # untouched columns stay
+        assert [e.reason for e in pa.history][-2:] == ["first", "second"]
+        assert (await store.get(b.id)).state == S.CLAIMED  # the stale one did not move
+        pc = await store.get(c.id, history=True)
+        assert pc.state == S.PAUSED
+        assert pc.history[-1].data.get("held_by_pause") is True
 
     async def test_revision_fence_and_edit(self, store: Store) -> None:
         pub_id = await self.add_one(store, state=S.PENDING_APPROVAL, approvals_required=1)

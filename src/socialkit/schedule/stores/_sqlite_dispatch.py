@@ -21,7 +21,7 @@ from socialkit.schedule.stores._common import (
 from socialkit.schedule.stores._sqlite_rows import (
     EVENT_SQL,
     JSON_IDS,
-    apply_transition,
+    apply_transitions,
     checkpoints_of,
     event_row,
     insert_events,
@@ -819,15 +819,14 @@ def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[Moved
     by_id, missed = _missed(conn, now)
     if not missed:
         return []
-    pauses = load_pauses(conn)
     at = from_us(now)
     moved = []
+    transitions = []
     for pub_id in sorted(missed):
         r = by_id[pub_id]
         grace = (r[7] - r[4]) / 1_000_000
         reason = f"not started within its grace period ({grace:g} s after due)"
-        apply_transition(
-            conn,
+        transitions.append(
             Transition(
                 id=pub_id,
                 expect_state=S.SCHEDULED,
@@ -835,9 +834,7 @@ def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[Moved
                 to=S.MISSED,
                 actor=actor,
                 reason=reason,
-            ),
-            now,
-            pauses,
+            )
         )
         moved.append(
             Moved(
@@ -853,6 +850,8 @@ def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[Moved
                 reason=reason,
             )
         )
+    # read in this transaction: none is stale
+    apply_transitions(conn, transitions, now, load_pauses(conn), raise_stale=True)
     return moved
 
 

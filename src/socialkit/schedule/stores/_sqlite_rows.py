@@ -170,12 +170,30 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Sequence[Any]]) -> 
     insert_rows(conn, EVENT_HEAD, events)
 
 
-_UPDATE_SQL = (
-    "UPDATE publications SET state=?, run_at=?, due_at=?, expires_at=?, local_time=?, zone=?, "
-    "revision=?, draft=?, approvals=?, approvals_required=?, problems=?, last_error=?, "
-    "failures=?, attention=?, lease_owner=?, lease_expires_at=?, updated_at=? "
-    "WHERE id=? AND state=? AND attempt=?"
+# Rows moved by transitions, written as one JSON array of
+# [id, state, run_at, …, lease_expires_at] (the order of apply_transitions).
+_UPDATE_MANY_SQL = (
+    "UPDATE publications SET "
+    "state = json_extract(r.value, '$[1]'), "
+    "run_at = json_extract(r.value, '$[2]'), "
+    "due_at = json_extract(r.value, '$[3]'), "
+    "expires_at = json_extract(r.value, '$[4]'), "
+    "local_time = json_extract(r.value, '$[5]'), "
+    "zone = json_extract(r.value, '$[6]'), "
+    "revision = json_extract(r.value, '$[7]'), "
+    "draft = json_extract(r.value, '$[8]'), "
+    "approvals = json_extract(r.value, '$[9]'), "
+    "approvals_required = json_extract(r.value, '$[10]'), "
+    "problems = json_extract(r.value, '$[11]'), "
+    "last_error = json_extract(r.value, '$[12]'), "
+    "failures = json_extract(r.value, '$[13]'), "
+    "attention = json_extract(r.value, '$[14]'), "
+    "lease_owner = json_extract(r.value, '$[15]'), "
+    "lease_expires_at = json_extract(r.value, '$[16]'), "
+    "updated_at = ?2 FROM json_each(?1) AS r "
+    "WHERE publications.id = json_extract(r.value, '$[0]')"
 )
+_ROW_COLUMNS_AFTER_ID = ROW_COLUMNS.removeprefix("id, ")
 
 
 def _opt_time(value: int | None) -> dt.datetime | None:
@@ -431,72 +449,119 @@ def apply_transition(
     conn: sqlite3.Connection, t: Transition, now: int, pauses: Sequence[PauseScope]
 ) -> None:
     """One conditional transition; :class:`StaleTransition` when the fence fails."""
-    row = load_row(conn, t.id)
-    if row.state != t.expect_state or row.attempt != t.expect_attempt:
-        raise StaleTransition(
-            f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
-            f"not {t.expect_state.value} at attempt {t.expect_attempt}"
-        )
-    if t.expect_revision is not None and row.revision != t.expect_revision:
-        raise StaleTransition(
-            f"publication {t.id} is at revision {row.revision[:12]}, not {t.expect_revision[:12]}"
-        )
-    check_move(row.state, t.to, t.id)
-    before = row.state
-    held = (
-        t.to in HOLDABLE
-        and bool(pauses)
-        and covered(pauses, row.workspace, row.account_id, row.campaign)
-    )
-    after = row.apply(t, from_us(now), held)
-    cur = conn.execute(
-        _UPDATE_SQL,
-        (
-            after.value,
-            to_us(row.run_at),
-            to_us(row.due_at),
-            _opt_us(row.expires_at),
-            row.local_time,
-            row.zone,
-            row.revision,
-            row.draft,
-            row.approvals,
-            row.approvals_required,
-            row.problems,
-            row.last_error,
-            row.failures,
-            row.attention,
-            row.lease_owner,
-            _opt_us(row.lease_expires_at),
-            now,
-            t.id,
-            before.value,
-            t.expect_attempt,
-        ),
-    )
-    if cur.rowcount != 1:  # pragma: no cover - the row was read in this transaction
+    if not apply_transitions(conn, [t], now, pauses, raise_stale=True)[0]:  # pragma: no cover
         raise StaleTransition(f"publication {t.id} changed while it was being updated")
-    data = dict(t.data or {})
-    if after != t.to:
-        data["held_by_pause"] = True
-    conn.execute(
-        EVENT_SQL,
-        event_row(
-            now,
-            t.kind,
-            row.id,
-            row.workspace,
-            row.account_id,
-            row.campaign,
-            actor=t.actor,
-            reason=t.reason,
-            attempt=row.attempt,
-            from_state=before.value,
-            to_state=after.value,
-            error=dict(t.error) if t.error is not None else None,
-            data=data,
-        ),
-    )
+
+
+def apply_transitions(
+    conn: sqlite3.Connection,
+    transitions: Sequence[Transition],
+    now: int,
+    pauses: Sequence[PauseScope],
+    *,
+    raise_stale: bool = False,
+) -> list[bool]:
+    """Conditional transitions, in order; one result each (``False``: its fence failed,
+    or :class:`StaleTransition` with ``raise_stale``).
+
+    A few statements for the batch, not three per transition: the rows are read in
+    one, each transition is fenced and applied in Python (a second one of the same
+    publication sees the first), and the rows it moved are written in one ``UPDATE``,
+    their events in one ``INSERT``. The rows are read in this write transaction, so
+    nothing else changes them before they are written.
+    """
+    found = rows_by_id(conn, _ROW_COLUMNS_AFTER_ID, [t.id for t in transitions])
+    current: dict[str, Row] = {}
+    results: list[bool] = []
+    events: list[tuple[Any, ...]] = []
+    at = from_us(now)
+    for t in transitions:
+        row = current.get(t.id)
+        if row is None:
+            values = found.get(t.id)
+            if values is None:
+                raise StoreError(f"no publication {t.id!r}")
+            row = current[t.id] = row_from_db([t.id, *values])
+        stale = None
+        if row.state != t.expect_state or row.attempt != t.expect_attempt:
+            stale = (
+                f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
+                f"not {t.expect_state.value} at attempt {t.expect_attempt}"
+            )
+        elif t.expect_revision is not None and row.revision != t.expect_revision:
+            stale = (
+                f"publication {t.id} is at revision {row.revision[:12]}, "
+                f"not {t.expect_revision[:12]}"
+            )
+        if stale is not None:
+            if raise_stale:
+                raise StaleTransition(stale)
+            results.append(False)
+            continue
+        check_move(row.state, t.to, t.id)
+        before = row.state
+        held = (
+            t.to in HOLDABLE
+            and bool(pauses)
+            and covered(pauses, row.workspace, row.account_id, row.campaign)
+        )
+        after = row.apply(t, at, held)
+        data = dict(t.data or {})
+        if after != t.to:
+            data["held_by_pause"] = True
+        events.append(
+            event_row(
+                now,
+                t.kind,
+                row.id,
+                row.workspace,
+                row.account_id,
+                row.campaign,
+                actor=t.actor,
+                reason=t.reason,
+                attempt=row.attempt,
+                from_state=before.value,
+                to_state=after.value,
+                error=dict(t.error) if t.error is not None else None,
+                data=data,
+            )
+        )
+        results.append(True)
+    moved = [current[t.id] for t, ok in zip(transitions, results, strict=True) if ok]
+    if moved:
+        written = {row.id: row for row in moved}  # each row once, as it ends
+        conn.execute(
+            _UPDATE_MANY_SQL,
+            (
+                json_value(
+                    [
+                        [
+                            row.id,
+                            row.state.value,
+                            to_us(row.run_at),
+                            to_us(row.due_at),
+                            _opt_us(row.expires_at),
+                            row.local_time,
+                            row.zone,
+                            row.revision,
+                            row.draft,
+                            row.approvals,
+                            row.approvals_required,
+                            row.problems,
+                            row.last_error,
+                            row.failures,
+                            row.attention,
+                            row.lease_owner,
+                            _opt_us(row.lease_expires_at),
+                        ]
+                        for row in written.values()
+                    ]
+                ),
+                now,
+            ),
+        )
+        insert_events(conn, events)
+    return results
 
 
 # -- reads --------------------------------------------------------------------------------

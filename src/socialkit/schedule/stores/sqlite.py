@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from socialkit.errors import ConfigError, StaleTransition, StoreError
+from socialkit.errors import ConfigError, StoreError
 from socialkit.schedule.stores import _sqlite_dispatch as dispatch
 from socialkit.schedule.stores import _sqlite_misc as misc
 from socialkit.schedule.stores import _sqlite_rows as rows
@@ -323,16 +323,7 @@ class SqliteStore:
         items = list(transitions)
 
         def write(conn: sqlite3.Connection) -> list[bool]:
-            pauses = rows.load_pauses(conn)
-            results = []
-            for t in items:
-                try:
-                    rows.apply_transition(conn, t, to_us(now), pauses)
-                except StaleTransition:
-                    results.append(False)
-                else:
-                    results.append(True)
-            return results
+            return rows.apply_transitions(conn, items, to_us(now), rows.load_pauses(conn))
 
         return await self._write(write, notify=True)
 
