@@ -355,3 +355,14 @@ def test_schedule_many_names_a_request_past_its_grace_and_keeps_earlier_chunks(
     )
     assert len(scheduler.schedule_many(requests, chunk=1)) == 2
     assert len(scheduler.list().items) == 2  # the first one not twice
+
+
+def test_worker_id_is_non_empty_text_without_a_nul() -> None:
+    # It names the lease owner; the SQLite store rewrites leases in batches through
+    # JSON, where a NUL would end the name (and the worker would lose its own lease).
+    from socialkit.schedule.engine.config import EngineConfig
+
+    for bad in ("", "host\x00:1"):
+        with pytest.raises(ValueError, match=r"worker_id: must be non-empty text without a NUL"):
+            EngineConfig(worker_id=bad)
+    assert EngineConfig(worker_id="host:1").worker_id == "host:1"

@@ -4,6 +4,7 @@ and durability when the writing process is killed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import sqlite3
@@ -18,7 +19,9 @@ import pytest
 
 from socialkit.errors import ConfigError, StoreError
 from socialkit.models.account import Account
-from socialkit.schedule.records import PublicationQuery
+from socialkit.schedule.records import PublicationQuery, Transition
+from socialkit.schedule.states import PublicationState as S
+from socialkit.schedule.stores._common import to_us
 from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, Migration
 from socialkit.schedule.stores._sqlite_thread import Checkpointer
 from socialkit.schedule.stores.base import SCHEMA_VERSION
@@ -40,6 +43,37 @@ class TestSqliteStore(StoreContract):
         await other.open()
         yield other
         await other.close()
+
+    async def test_heartbeat_reports_a_repeated_id_at_a_stale_attempt(
+        self, store: SqliteStore
+    ) -> None:
+        # Batched by position, not by id: the live claim is extended, the stale one lost.
+        await store.put_revision(POST, now=T0)
+        (pub_id,) = await store.add([pub()], now=T0)
+        (claim,) = await store.claim("w1", now=T0, limit=1, lease=LEASE)
+        asked = [(pub_id, claim.attempt - 1), (pub_id, claim.attempt)]
+        assert await store.heartbeat("w1", asked, now=T0 + SEC, lease=LEASE) == [pub_id]
+        assert (await store.get(pub_id)).lease_expires_at == T0 + SEC + LEASE
+
+    async def test_a_new_due_time_keeps_the_exact_grace(self, store: SqliteStore) -> None:
+        # A batch of transitions reads rows as JSON (15 significant digits for a REAL);
+        # the grace deadline of a rescheduled publication comes from the exact grace.
+        grace = 3153600000.000001  # a century and a microsecond: 16 digits
+        await store.put_revision(POST, now=T0)
+        (pub_id,) = await store.add([pub(grace_s=grace)], now=T0)
+        later = T0 + 10 * SEC
+        t = Transition(
+            id=pub_id, expect_state=S.SCHEDULED, expect_attempt=0, to=S.SCHEDULED, due_at=later
+        )
+        assert await store.apply([t], now=T0) == [True]
+        conn = sqlite3.connect(store.path)
+        try:
+            (expires,) = conn.execute(
+                "SELECT expires_at FROM publications WHERE id = ?", (pub_id,)
+            ).fetchone()
+        finally:
+            conn.close()
+        assert expires == to_us(later + dt.timedelta(seconds=grace))
 
 
 def test_url_forms_and_options(tmp_path: Path) -> None:

@@ -42,6 +42,13 @@ def _claim_ahead(instance: Any, attribute: attrs.Attribute[Any], value: dt.timed
         )
 
 
+def _worker_name(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    # Stored in leases, which the SQLite store rewrites in batches through JSON, where a
+    # NUL ends the text (and PostgreSQL cannot store one at all).
+    if not value or "\x00" in value:
+        raise ValueError(f"{attribute.name}: must be non-empty text without a NUL (got {value!r})")
+
+
 def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, dt.timedelta):
         ok = value > dt.timedelta(0)
@@ -85,7 +92,7 @@ class EngineConfig:
             unknown (the request may have gone out).
     """
 
-    worker_id: str = attrs.field(factory=default_worker_id)
+    worker_id: str = attrs.field(factory=default_worker_id, validator=_worker_name)
     batch_size: int = attrs.field(default=256, validator=_positive)
     max_in_flight: int = attrs.field(default=256, validator=_positive)
     per_account: int | None = 1

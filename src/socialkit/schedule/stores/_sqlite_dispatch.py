@@ -448,8 +448,8 @@ def heartbeat(
     # holds this lease end was extended: the update's conditions held for it.
     held = json_value([[pub_id, attempt] for pub_id, attempt in claims])
     claimed = (
-        "(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS attempt "
-        "FROM json_each(?)) AS c"
+        "(SELECT key AS position, json_extract(value, '$[0]') AS id, "
+        "json_extract(value, '$[1]') AS attempt FROM json_each(?)) AS c"
     )
     expires = now + lease
     conn.execute(
@@ -458,14 +458,15 @@ def heartbeat(
         "AND lease_owner = ? AND lease_expires_at > ?",
         (expires, held, worker, now),
     )
+    # by position in ``claims``: a repeated id at a stale attempt is still reported
     (text,) = conn.execute(
-        f"SELECT json_group_array(p.id) FROM {claimed} CROSS JOIN publications AS p "
+        f"SELECT json_group_array(c.position) FROM {claimed} CROSS JOIN publications AS p "
         "ON p.id = c.id WHERE p.attempt = c.attempt AND p.lease_owner = ? "
         "AND p.lease_expires_at = ?",
         (held, worker, expires),
     ).fetchone()
     extended = set(json.loads(text))
-    return [pub_id for pub_id, _ in claims if pub_id not in extended]
+    return [pub_id for i, (pub_id, _) in enumerate(claims) if i not in extended]
 
 
 def _fetch(conn: sqlite3.Connection, columns: str, ids: Sequence[str]) -> dict[str, list[Any]]:

@@ -194,6 +194,7 @@ _UPDATE_MANY_SQL = (
     "WHERE publications.id = json_extract(r.value, '$[0]')"
 )
 _ROW_COLUMNS_AFTER_ID = ROW_COLUMNS.removeprefix("id, ")
+_GRACE_AFTER_ID = _ROW_COLUMNS_AFTER_ID.split(", ").index("grace_s")
 
 
 def _opt_time(value: int | None) -> dt.datetime | None:
@@ -471,6 +472,18 @@ def apply_transitions(
     nothing else changes them before they are written.
     """
     found = rows_by_id(conn, _ROW_COLUMNS_AFTER_ID, [t.id for t in transitions])
+    moving = [t.id for t in transitions if t.due_at is not None]
+    if moving:
+        # A new due time recomputes the grace deadline from grace_s, which JSON carries
+        # to 15 significant digits only: read exactly, from a plain cursor.
+        exact = dict(
+            conn.execute(
+                f"SELECT id, grace_s FROM publications WHERE id IN {JSON_IDS}",
+                (json_ids(moving),),
+            )
+        )
+        for pub_id, grace_s in exact.items():
+            found[pub_id][_GRACE_AFTER_ID] = grace_s
     current: dict[str, Row] = {}
     results: list[bool] = []
     events: list[tuple[Any, ...]] = []
