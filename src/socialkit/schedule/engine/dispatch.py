@@ -94,9 +94,9 @@ class Dispatcher:
         self.jobs: dict[str, Job] = {}
         self._starts: GroupCommitter[PublishStart, bool] = GroupCommitter(self._flush_starts)
         self._finish: GroupCommitter[Completion, bool] = GroupCommitter(self._flush_finish)
-        # Called once a batch of outcomes is committed (those accounts are free again):
-        # the worker claims at once instead of waiting out its claim gap.
-        self.on_finished: Callable[[], None] | None = None
+        # Called with how many outcomes a batch committed (those accounts are free
+        # again): the worker may claim at once instead of waiting out its claim gap.
+        self.on_finished: Callable[[int], None] | None = None
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -378,7 +378,7 @@ class Dispatcher:
         moved = iter(await store.record_receipts(receipts, now=now) if receipts else [])
         applied = iter(await store.apply(transitions, now=now) if transitions else [])
         if self.on_finished is not None:
-            self.on_finished()
+            self.on_finished(len(items))
         results = []
         notify = self.s.notifier.active
         for item in items:

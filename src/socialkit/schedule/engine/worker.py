@@ -42,6 +42,11 @@ _BACKOFF_MAX = 30.0  # seconds between tries while the store keeps failing
 # account waits a few claim durations at most). A due time the store announced is not
 # held back.
 _CLAIM_GAP = 4.0
+# Committed outcomes free their accounts; the next claim goes at once when they are at
+# least this share of what is in flight (or all of it), else when the claim gap ends:
+# outcomes that commit a few at a time (publishes that each wait on the network) would
+# otherwise set off a claim each, and each claim reads the due rows of busy accounts.
+_CLAIM_FREED_SHARE = 1 / 8
 
 
 @attrs.define
@@ -64,9 +69,10 @@ class Worker:
         self._finished = 0
         self._claim_gap_until: float | None = None
         self._due_hint: dt.datetime | None = None
-        # Set when a batch of outcomes is committed: those accounts are free, so the next
-        # claim goes now, not after the claim gap.
+        # Set when enough outcomes are committed (see _CLAIM_FREED_SHARE): those accounts
+        # are free, so the next claim goes now, not after the claim gap.
         self._claim_now = asyncio.Event()
+        self._freed = 0  # outcomes committed since the last claim
 
     @property
     def in_flight(self) -> int:
@@ -84,8 +90,10 @@ class Worker:
         def notify() -> None:
             loop.call_soon_threadsafe(wake.set)
 
-        def finished() -> None:
-            self._claim_now.set()
+        def finished(count: int) -> None:
+            self._freed += count
+            if self._freed >= len(self._tasks) * _CLAIM_FREED_SHARE:
+                self._claim_now.set()
             wake.set()
 
         self.dispatcher.on_finished = finished
@@ -258,6 +266,7 @@ class Worker:
             return 0, False
         limit = min(room, s.config.batch_size)
         self._claim_now.clear()
+        self._freed = 0
         loop = asyncio.get_running_loop()
         started = loop.time()
         claims = await s.store.claim(
