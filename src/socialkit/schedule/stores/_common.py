@@ -20,7 +20,7 @@ from socialkit.schedule.publication import Approval, Publication
 from socialkit.schedule.states import PublicationState, can_transition
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from socialkit.models.content import Draft, Post
     from socialkit.models.receipt import PostRef
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EPOCH",
+    "HOLDABLE",
     "Row",
     "check_move",
     "decode_cursor",
@@ -37,6 +38,7 @@ __all__ = [
     "from_us",
     "metric_steps",
     "missed_ids",
+    "move_rows",
     "new_id",
     "next_metric_step",
     "select_claims",
@@ -47,6 +49,7 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
 AccountKey = tuple[str, str]
 CandidateT = TypeVar("CandidateT", bound=tuple[Any, ...])
+EventT = TypeVar("EventT")
 
 
 def to_us(value: dt.datetime) -> int:
@@ -299,6 +302,85 @@ def covered(
 ) -> bool:
     """Whether any pause switch holds a publication with these keys."""
     return any(p.covers(workspace, account_id, campaign) for p in pauses)
+
+
+HOLDABLE = (PublicationState.SCHEDULED, PublicationState.RETRY_WAIT)
+
+
+def move_rows(
+    rows: Mapping[str, Row],
+    transitions: Sequence[Transition],
+    now: dt.datetime,
+    pauses: Sequence[PauseScope],
+    event: Callable[..., EventT],
+    *,
+    strict: bool = False,
+) -> tuple[list[bool], dict[str, Row], list[EventT]]:
+    """Fence and apply ``transitions`` to ``rows`` (read in the write's transaction), in
+    order: a second transition of the same publication sees the first.
+
+    Returns one result each (``False``: its fence failed; :class:`StaleTransition`
+    instead with ``strict``), the rows that moved (by id, each as it ends) and the event
+    of each move, built by ``event(kind, id, workspace, account_id, campaign, actor=,
+    reason=, attempt=, from_state=, to_state=, error=, data=)`` (the store's event row).
+    :class:`StoreError` for a publication not in ``rows``; an illegal move raises from
+    :func:`check_move`.
+    """
+    from socialkit.errors import StaleTransition
+
+    results: list[bool] = []
+    changed: dict[str, Row] = {}
+    events: list[EventT] = []
+    for t in transitions:
+        row = rows.get(t.id)
+        if row is None:
+            raise StoreError(f"no publication {t.id!r}")
+        stale: str | None = None
+        if row.state != t.expect_state or row.attempt != t.expect_attempt:
+            stale = (
+                f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
+                f"not {t.expect_state.value} at attempt {t.expect_attempt}"
+            )
+        elif t.expect_revision is not None and row.revision != t.expect_revision:
+            stale = (
+                f"publication {t.id} is at revision {row.revision[:12]}, "
+                f"not {t.expect_revision[:12]}"
+            )
+        if stale is not None:
+            if strict:
+                raise StaleTransition(stale)
+            results.append(False)
+            continue
+        check_move(row.state, t.to, t.id)
+        before = row.state
+        held = (
+            t.to in HOLDABLE
+            and bool(pauses)
+            and covered(pauses, row.workspace, row.account_id, row.campaign)
+        )
+        after = row.apply(t, now, held)
+        changed[row.id] = row
+        data = dict(t.data or {})
+        if after != t.to:
+            data["held_by_pause"] = True
+        events.append(
+            event(
+                t.kind,
+                row.id,
+                row.workspace,
+                row.account_id,
+                row.campaign,
+                actor=t.actor,
+                reason=t.reason,
+                attempt=row.attempt,
+                from_state=before.value,
+                to_state=after.value,
+                error=dict(t.error) if t.error is not None else None,
+                data=data,
+            )
+        )
+        results.append(True)
+    return results, changed, events
 
 
 def select_claims(

@@ -24,6 +24,7 @@ from socialkit.schedule.states import (
     PublicationState,
 )
 from socialkit.schedule.stores._common import (
+    HOLDABLE,
     Row,
     check_move,
     covered,
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["MemoryBase", "Task"]
 
 S = PublicationState
-_HOLDABLE = (S.SCHEDULED, S.RETRY_WAIT)
 
 
 @attrs.define(slots=True)
@@ -184,7 +184,7 @@ class MemoryBase:
             )
         check_move(row.state, t.to, t.id)
         before = row.state
-        after = row.apply(t, now, held=t.to in _HOLDABLE and self._held(row))
+        after = row.apply(t, now, held=t.to in HOLDABLE and self._held(row))
         data = dict(t.data or {})
         if after != t.to:
             data["held_by_pause"] = True

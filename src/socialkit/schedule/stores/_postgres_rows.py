@@ -7,22 +7,22 @@ caller's instant or ``None`` for the database clock; SQL reads it as
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING, Any
 
-from socialkit.errors import StaleTransition, StoreError
+from socialkit.errors import StoreError
 from socialkit.models.receipt import PostRef, Receipt
 from socialkit.schedule.publication import Event, Page, PauseScope, Publication, StoredReceipt
 from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores._common import (
     Row,
-    check_move,
     contiguous_parts,
-    covered,
     decode_cursor,
     dumps,
     encode_cursor,
     from_us,
+    move_rows,
     to_us,
 )
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     Conn = AsyncConnection[tuple[Any, ...]]
 
 S = PublicationState
-HOLDABLE = (S.SCHEDULED, S.RETRY_WAIT)
 
 NOW = "COALESCE(%(now)s::timestamptz, statement_timestamp())"
 """The statement's one instant: the caller's ``now``, or the database clock as the
@@ -405,59 +404,9 @@ async def apply_transitions(
     if now is None:
         now = found[0][-1] if found else await db_now(conn, None)
     pauses = await load_pauses(conn)
-    results: list[bool] = []
-    changed: dict[str, Row] = {}
-    events: list[tuple[Any, ...]] = []
-    for t in transitions:
-        row = rows.get(t.id)
-        if row is None:
-            raise StoreError(f"no publication {t.id!r}")
-        stale: str | None = None
-        if row.state != t.expect_state or row.attempt != t.expect_attempt:
-            stale = (
-                f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
-                f"not {t.expect_state.value} at attempt {t.expect_attempt}"
-            )
-        elif t.expect_revision is not None and row.revision != t.expect_revision:
-            stale = (
-                f"publication {t.id} is at revision {row.revision[:12]}, "
-                f"not {t.expect_revision[:12]}"
-            )
-        if stale is not None:
-            if strict:
-                raise StaleTransition(stale)
-            results.append(False)
-            continue
-        check_move(row.state, t.to, t.id)
-        before = row.state
-        held = (
-            t.to in HOLDABLE
-            and bool(pauses)
-            and covered(pauses, row.workspace, row.account_id, row.campaign)
-        )
-        after = row.apply(t, now, held)
-        changed[row.id] = row
-        data = dict(t.data or {})
-        if after != t.to:
-            data["held_by_pause"] = True
-        events.append(
-            event_row(
-                now,
-                t.kind,
-                row.id,
-                row.workspace,
-                row.account_id,
-                row.campaign,
-                actor=t.actor,
-                reason=t.reason,
-                attempt=row.attempt,
-                from_state=before.value,
-                to_state=after.value,
-                error=dict(t.error) if t.error is not None else None,
-                data=data,
-            )
-        )
-        results.append(True)
+    results, changed, events = move_rows(
+        rows, transitions, now, pauses, functools.partial(event_row, now), strict=strict
+    )
     if changed:
         values = [_update_values(row) for row in changed.values()]
         await conn.execute(_UPDATE_SQL, [list(column) for column in zip(*values, strict=True)])

@@ -852,7 +852,7 @@ def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[Moved
             )
         )
     # read in this transaction: none is stale
-    apply_transitions(conn, transitions, now, load_pauses(conn), raise_stale=True)
+    apply_transitions(conn, transitions, now, load_pauses(conn), strict=True)
     return moved
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import sqlite3
@@ -12,14 +13,15 @@ from socialkit.models.receipt import PostRef, Receipt
 from socialkit.schedule.publication import Event, Page, PauseScope, Publication, StoredReceipt
 from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores._common import (
+    HOLDABLE,
     Row,
-    check_move,
     contiguous_parts,
     covered,
     decode_cursor,
     dumps,
     encode_cursor,
     from_us,
+    move_rows,
     to_us,
 )
 from socialkit.schedule.stores._sqlite_schema import mark_unregistered_sql
@@ -32,7 +34,6 @@ if TYPE_CHECKING:
     from socialkit.schedule.records import NewPublication, PublicationQuery, Transition
 
 S = PublicationState
-HOLDABLE = (S.SCHEDULED, S.RETRY_WAIT)
 
 ROW_COLUMNS = (
     "id, workspace, account_id, platform, revision, draft, due_at, local_time, zone, state, "
@@ -450,7 +451,7 @@ def apply_transition(
     conn: sqlite3.Connection, t: Transition, now: int, pauses: Sequence[PauseScope]
 ) -> None:
     """One conditional transition; :class:`StaleTransition` when the fence fails."""
-    if not apply_transitions(conn, [t], now, pauses, raise_stale=True)[0]:  # pragma: no cover
+    if not apply_transitions(conn, [t], now, pauses, strict=True)[0]:  # pragma: no cover
         raise StaleTransition(f"publication {t.id} changed while it was being updated")
 
 
@@ -460,10 +461,10 @@ def apply_transitions(
     now: int,
     pauses: Sequence[PauseScope],
     *,
-    raise_stale: bool = False,
+    strict: bool = False,
 ) -> list[bool]:
     """Conditional transitions, in order; one result each (``False``: its fence failed,
-    or :class:`StaleTransition` with ``raise_stale``).
+    or :class:`StaleTransition` with ``strict``).
 
     A few statements for the batch, not three per transition: the rows are read in
     one, each transition is fenced and applied in Python (a second one of the same
@@ -484,65 +485,11 @@ def apply_transitions(
         )
         for pub_id, grace_s in exact.items():
             found[pub_id][_GRACE_AFTER_ID] = grace_s
-    current: dict[str, Row] = {}
-    results: list[bool] = []
-    events: list[tuple[Any, ...]] = []
-    at = from_us(now)
-    for t in transitions:
-        row = current.get(t.id)
-        if row is None:
-            values = found.get(t.id)
-            if values is None:
-                raise StoreError(f"no publication {t.id!r}")
-            row = current[t.id] = row_from_db([t.id, *values])
-        stale = None
-        if row.state != t.expect_state or row.attempt != t.expect_attempt:
-            stale = (
-                f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
-                f"not {t.expect_state.value} at attempt {t.expect_attempt}"
-            )
-        elif t.expect_revision is not None and row.revision != t.expect_revision:
-            stale = (
-                f"publication {t.id} is at revision {row.revision[:12]}, "
-                f"not {t.expect_revision[:12]}"
-            )
-        if stale is not None:
-            if raise_stale:
-                raise StaleTransition(stale)
-            results.append(False)
-            continue
-        check_move(row.state, t.to, t.id)
-        before = row.state
-        held = (
-            t.to in HOLDABLE
-            and bool(pauses)
-            and covered(pauses, row.workspace, row.account_id, row.campaign)
-        )
-        after = row.apply(t, at, held)
-        data = dict(t.data or {})
-        if after != t.to:
-            data["held_by_pause"] = True
-        events.append(
-            event_row(
-                now,
-                t.kind,
-                row.id,
-                row.workspace,
-                row.account_id,
-                row.campaign,
-                actor=t.actor,
-                reason=t.reason,
-                attempt=row.attempt,
-                from_state=before.value,
-                to_state=after.value,
-                error=dict(t.error) if t.error is not None else None,
-                data=data,
-            )
-        )
-        results.append(True)
-    moved = [current[t.id] for t, ok in zip(transitions, results, strict=True) if ok]
-    if moved:
-        written = {row.id: row for row in moved}  # each row once, as it ends
+    rows = {pub_id: row_from_db([pub_id, *values]) for pub_id, values in found.items()}
+    results, changed, events = move_rows(
+        rows, transitions, from_us(now), pauses, functools.partial(event_row, now), strict=strict
+    )
+    if changed:
         conn.execute(
             _UPDATE_MANY_SQL,
             (
@@ -567,7 +514,7 @@ def apply_transitions(
                             row.lease_owner,
                             _opt_us(row.lease_expires_at),
                         ]
-                        for row in written.values()
+                        for row in changed.values()
                     ]
                 ),
                 now,

@@ -26,6 +26,7 @@ from socialkit.schedule.states import (
     PublicationState,
 )
 from socialkit.schedule.stores._common import (
+    HOLDABLE,
     Row,
     contiguous_parts,
     covered,
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 S = PublicationState
-_HOLDABLE = (S.SCHEDULED, S.RETRY_WAIT)
 
 
 class MemoryStore(MemoryBase):
@@ -80,7 +80,7 @@ class MemoryStore(MemoryBase):
             if new.id in self._rows:
                 raise StoreError(f"publication id {new.id!r} is taken")
             state = new.state
-            if state in _HOLDABLE and covered(pauses, new.workspace, new.account_id, new.campaign):
+            if state in HOLDABLE and covered(pauses, new.workspace, new.account_id, new.campaign):
                 state = S.PAUSED
             row = Row(
                 id=new.id,
@@ -607,7 +607,7 @@ class MemoryStore(MemoryBase):
                 workspace=scope.workspace,
             )
             for row in sorted(self._rows.values(), key=lambda r: r.id):
-                if row.state in _HOLDABLE and scope.covers(
+                if row.state in HOLDABLE and scope.covers(
                     row.workspace, row.account_id, row.campaign
                 ):
                     before = row.state
