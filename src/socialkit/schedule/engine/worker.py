@@ -42,6 +42,9 @@ _BACKOFF_MAX = 30.0  # seconds between tries while the store keeps failing
 # account waits a few claim durations at most). A due time the store announced is not
 # held back.
 _CLAIM_GAP = 4.0
+# ... and at most this long (seconds): a claim slowed by a lock or a checkpoint does not
+# hold freed accounts back for four times as long.
+_CLAIM_GAP_MAX = 0.25
 # Committed outcomes free their accounts; the next claim goes at once when they are at
 # least this share of what is in flight (or all of it), else when the claim gap ends:
 # outcomes that commit a few at a time (publishes that each wait on the network) would
@@ -91,9 +94,7 @@ class Worker:
             loop.call_soon_threadsafe(wake.set)
 
         def finished(count: int) -> None:
-            self._freed += count
-            if self._freed >= len(self._tasks) * _CLAIM_FREED_SHARE:
-                self._claim_now.set()
+            self.outcomes_committed(count)
             wake.set()
 
         self.dispatcher.on_finished = finished
@@ -217,6 +218,15 @@ class Worker:
             self.dispatcher.on_finished = None
         return stats
 
+    def outcomes_committed(self, count: int) -> bool:
+        """Note ``count`` outcomes committed (their accounts are free again); returns
+        whether the next claim goes at once (see ``_CLAIM_FREED_SHARE``). Publishes only
+        are counted: metric collections in flight free no account."""
+        self._freed += count
+        if self._freed >= len(self.dispatcher.jobs) * _CLAIM_FREED_SHARE:
+            self._claim_now.set()
+        return self._claim_now.is_set()
+
     async def _expire(self, now: dt.datetime) -> None:
         """Apply the misfire policy; each publication it missed is a state change."""
         s = self.s
@@ -277,7 +287,9 @@ class Worker:
             per_account=s.config.per_account,
         )
         self._claim_gap_until = (
-            None if len(claims) == limit else started + _CLAIM_GAP * (loop.time() - started)
+            None
+            if len(claims) == limit
+            else started + min(_CLAIM_GAP * (loop.time() - started), _CLAIM_GAP_MAX)
         )
         for claim in claims:
             if claim.kind == "reconcile":

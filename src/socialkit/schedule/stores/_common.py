@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from socialkit.errors import StoreError
+from socialkit.errors import StaleTransition, StoreError
 from socialkit.models._base import canonical_json
 from socialkit.models.problems import Problem
 from socialkit.schedule.publication import Approval, Publication
@@ -49,6 +49,8 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
 AccountKey = tuple[str, str]
 CandidateT = TypeVar("CandidateT", bound=tuple[Any, ...])
+# The states a pause switch holds a publication in (as ``paused``) instead.
+HOLDABLE = (PublicationState.SCHEDULED, PublicationState.RETRY_WAIT)
 EventT = TypeVar("EventT")
 
 
@@ -192,7 +194,7 @@ class Row:
     def apply(self, t: Transition, now: dt.datetime, held: bool) -> PublicationState:
         """Apply ``t``'s updates (the fence was already checked); returns the new state."""
         target = t.to
-        if held and target in (PublicationState.SCHEDULED, PublicationState.RETRY_WAIT):
+        if held and target in HOLDABLE:
             target = PublicationState.PAUSED
         self.state = target
         if t.run_at is not None:
@@ -304,9 +306,6 @@ def covered(
     return any(p.covers(workspace, account_id, campaign) for p in pauses)
 
 
-HOLDABLE = (PublicationState.SCHEDULED, PublicationState.RETRY_WAIT)
-
-
 def move_rows(
     rows: Mapping[str, Row],
     transitions: Sequence[Transition],
@@ -326,8 +325,6 @@ def move_rows(
     :class:`StoreError` for a publication not in ``rows``; an illegal move raises from
     :func:`check_move`.
     """
-    from socialkit.errors import StaleTransition
-
     results: list[bool] = []
     changed: dict[str, Row] = {}
     events: list[EventT] = []
