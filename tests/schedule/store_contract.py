@@ -623,6 +623,15 @@ class StoreContract:
         assert (await store.get(a)).lease_owner == "w1"
         assert await store.heartbeat("w2", [(a, claims[a].attempt)], now=half, lease=LEASE) == [a]
 
+    async def test_heartbeat_reports_a_repeated_id_at_a_stale_attempt(self, store: Store) -> None:
+        # Matched by position, not by id: the live claim is extended, the stale one lost.
+        await store.put_revision(POST, now=T0)
+        (pub_id,) = await store.add([pub()], now=T0)
+        (claim,) = await store.claim("w1", now=T0, limit=1, lease=LEASE)
+        asked = [(pub_id, claim.attempt - 1), (pub_id, claim.attempt)]
+        assert await store.heartbeat("w1", asked, now=T0 + SEC, lease=LEASE) == [pub_id]
+        assert (await store.get(pub_id)).lease_expires_at == T0 + SEC + LEASE
+
     async def test_heartbeat_reports_each_lost_lease_in_order(self, store: Store) -> None:
         await store.put_revision(POST, now=T0)
         await store.add([pub(f"acct{i}") for i in range(6)], now=T0)

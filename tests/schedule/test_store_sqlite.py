@@ -44,17 +44,6 @@ class TestSqliteStore(StoreContract):
         yield other
         await other.close()
 
-    async def test_heartbeat_reports_a_repeated_id_at_a_stale_attempt(
-        self, store: SqliteStore
-    ) -> None:
-        # Batched by position, not by id: the live claim is extended, the stale one lost.
-        await store.put_revision(POST, now=T0)
-        (pub_id,) = await store.add([pub()], now=T0)
-        (claim,) = await store.claim("w1", now=T0, limit=1, lease=LEASE)
-        asked = [(pub_id, claim.attempt - 1), (pub_id, claim.attempt)]
-        assert await store.heartbeat("w1", asked, now=T0 + SEC, lease=LEASE) == [pub_id]
-        assert (await store.get(pub_id)).lease_expires_at == T0 + SEC + LEASE
-
     async def test_a_new_due_time_keeps_the_exact_grace(self, store: SqliteStore) -> None:
         # A batch of transitions reads rows as JSON (15 significant digits for a REAL);
         # the grace deadline of a rescheduled publication comes from the exact grace.

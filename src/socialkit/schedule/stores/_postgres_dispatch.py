@@ -40,9 +40,10 @@ kept AS (
     UPDATE publications p SET lease_expires_at = t.now + %(lease)s
     FROM inp i, t
     WHERE p.id = i.id AND {_fenced("p.attempt = i.attempt AND p.lease_owner = %(worker)s")}
-    RETURNING p.id
+    RETURNING p.id, p.attempt
 )
-SELECT i.id FROM inp i WHERE i.id NOT IN (SELECT id FROM kept) ORDER BY i.ord
+SELECT i.id FROM inp i WHERE (i.id, i.attempt) NOT IN (SELECT id, attempt FROM kept)
+ORDER BY i.ord
 """
 
 _PUBLISHING_SQL = f"""
