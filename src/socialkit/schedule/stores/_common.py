@@ -191,6 +191,32 @@ class Row:
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    def moved_values(self) -> tuple[Any, ...]:
+        """What a transition may have changed, in the order both stores write it: ``id``,
+        state, run_at, due_at, expires_at, local_time, zone, revision, draft, approvals,
+        approvals_required, problems, last_error, failures, attention, lease_owner,
+        lease_expires_at, updated_at (times as datetimes)."""
+        return (
+            self.id,
+            self.state.value,
+            self.run_at,
+            self.due_at,
+            self.expires_at,
+            self.local_time,
+            self.zone,
+            self.revision,
+            self.draft,
+            self.approvals,
+            self.approvals_required,
+            self.problems,
+            self.last_error,
+            self.failures,
+            self.attention,
+            self.lease_owner,
+            self.lease_expires_at,
+            self.updated_at,
+        )
+
     def apply(self, t: Transition, now: dt.datetime, held: bool) -> PublicationState:
         """Apply ``t``'s updates (the fence was already checked); returns the new state."""
         target = t.to

@@ -361,29 +361,6 @@ WHERE p.id = u.id
 """
 
 
-def _update_values(row: Row) -> tuple[Any, ...]:
-    return (
-        row.id,
-        row.state.value,
-        row.run_at,
-        row.due_at,
-        row.expires_at,
-        row.local_time,
-        row.zone,
-        row.revision,
-        row.draft,
-        row.approvals,
-        row.approvals_required,
-        row.problems,
-        row.last_error,
-        row.failures,
-        row.attention,
-        row.lease_owner,
-        row.lease_expires_at,
-        row.updated_at,
-    )
-
-
 async def apply_transitions(
     conn: Conn, transitions: Sequence[Transition], now: dt.datetime | None, *, strict: bool
 ) -> tuple[list[bool], list[Row]]:
@@ -408,7 +385,7 @@ async def apply_transitions(
         rows, transitions, now, pauses, functools.partial(event_row, now), strict=strict
     )
     if changed:
-        values = [_update_values(row) for row in changed.values()]
+        values = [row.moved_values() for row in changed.values()]
         await conn.execute(_UPDATE_SQL, [list(column) for column in zip(*values, strict=True)])
     await insert_events(conn, events)
     return results, list(changed.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import json
@@ -27,7 +28,6 @@ from socialkit.schedule.stores._common import (
 from socialkit.schedule.stores._sqlite_schema import mark_unregistered_sql
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Iterable, Sequence
 
     from socialkit.models.content import Post
@@ -171,8 +171,8 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Sequence[Any]]) -> 
     insert_rows(conn, EVENT_HEAD, events)
 
 
-# Rows moved by transitions, written as one JSON array of
-# [id, state, run_at, …, lease_expires_at] (the order of apply_transitions).
+# Rows moved by transitions, written as one JSON array of Row.moved_values() (times in
+# microseconds).
 _UPDATE_MANY_SQL = (
     "UPDATE publications SET "
     "state = json_extract(r.value, '$[1]'), "
@@ -191,7 +191,7 @@ _UPDATE_MANY_SQL = (
     "attention = json_extract(r.value, '$[14]'), "
     "lease_owner = json_extract(r.value, '$[15]'), "
     "lease_expires_at = json_extract(r.value, '$[16]'), "
-    "updated_at = ?2 FROM json_each(?1) AS r "
+    "updated_at = json_extract(r.value, '$[17]') FROM json_each(?) AS r "
     "WHERE publications.id = json_extract(r.value, '$[0]')"
 )
 _ROW_COLUMNS_AFTER_ID = ROW_COLUMNS.removeprefix("id, ")
@@ -490,36 +490,11 @@ def apply_transitions(
         rows, transitions, from_us(now), pauses, functools.partial(event_row, now), strict=strict
     )
     if changed:
-        conn.execute(
-            _UPDATE_MANY_SQL,
-            (
-                json_value(
-                    [
-                        [
-                            row.id,
-                            row.state.value,
-                            to_us(row.run_at),
-                            to_us(row.due_at),
-                            _opt_us(row.expires_at),
-                            row.local_time,
-                            row.zone,
-                            row.revision,
-                            row.draft,
-                            row.approvals,
-                            row.approvals_required,
-                            row.problems,
-                            row.last_error,
-                            row.failures,
-                            row.attention,
-                            row.lease_owner,
-                            _opt_us(row.lease_expires_at),
-                        ]
-                        for row in changed.values()
-                    ]
-                ),
-                now,
-            ),
-        )
+        moved = [
+            [to_us(v) if isinstance(v, dt.datetime) else v for v in row.moved_values()]
+            for row in changed.values()
+        ]
+        conn.execute(_UPDATE_MANY_SQL, (json_value(moved),))
         insert_events(conn, events)
     return results
 
