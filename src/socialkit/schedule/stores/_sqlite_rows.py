@@ -202,10 +202,6 @@ def _opt_time(value: int | None) -> dt.datetime | None:
     return from_us(value) if value is not None else None
 
 
-def _opt_us(value: dt.datetime | None) -> int | None:
-    return to_us(value) if value is not None else None
-
-
 def row_from_db(v: Sequence[Any]) -> Row:
     """A :class:`Row` from a ``SELECT {ROW_COLUMNS}`` tuple."""
     return Row(
