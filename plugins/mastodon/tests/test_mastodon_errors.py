@@ -15,6 +15,11 @@ from socialkit_mastodon.testing import FakeMastodon
 import socialkit
 
 
+def _too_many_requests(server: FakeMastodon, path: str, headers: dict[str, str]) -> None:
+    """The next POST to ``path`` is answered 429 with these rate-limit headers."""
+    server.fail_next("POST", path, status=429, body={"error": "Too many requests"}, headers=headers)
+
+
 async def test_a_too_long_status_is_rejected_with_the_server_error(
     platform, make_ctx, server, draft
 ) -> None:
@@ -83,12 +88,10 @@ async def test_a_token_that_cannot_be_a_token_needs_a_person_and_is_not_shown(
 async def test_429_is_rate_limited_until_the_iso_reset(
     platform, make_ctx, server, draft, clock
 ) -> None:
-    server.fail_next(
-        "POST",
+    _too_many_requests(
+        server,
         "/api/v1/statuses",
-        status=429,
-        body={"error": "Too many requests"},
-        headers={"X-RateLimit-Reset": "2025-03-01T09:05:00.000Z", "X-RateLimit-Remaining": "0"},
+        {"X-RateLimit-Reset": "2025-03-01T09:05:00.000Z", "X-RateLimit-Remaining": "0"},
     )
     with pytest.raises(socialkit.RateLimited) as info:
         await platform.publish(draft(socialkit.Post(text="x")), make_ctx())
@@ -105,12 +108,10 @@ async def test_429_with_an_epoch_reset_is_rate_limited_until_that_instant(
     # may send epoch seconds. Not schema-checked for that reason: the plain fake answers.
     reset = datetime(2025, 3, 1, 9, 7, 30, tzinfo=UTC)
     await platform.resolve_capabilities(make_ctx())
-    server.fail_next(
-        "POST",
+    _too_many_requests(
+        server,
         "/api/v1/statuses",
-        status=429,
-        body={"error": "Too many requests"},
-        headers={
+        {
             "X-RateLimit-Limit": "300",
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": str(int(reset.timestamp())),
@@ -225,12 +226,10 @@ async def test_a_429_on_an_upload_is_rate_limited_on_the_media_budget(
     platform, make_ctx, server, draft, png, recorder
 ) -> None:
     reset = "2025-03-01T09:30:00.000Z"
-    server.fail_next(
-        "POST",
+    _too_many_requests(
+        server,
         "/api/v2/media",
-        status=429,
-        body={"error": "Too many requests"},
-        headers={
+        {
             "X-RateLimit-Limit": "30",
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": reset,

@@ -20,6 +20,13 @@ def _later(make_ctx, clock, *, attempt: int = 2, **changes):
     return make_ctx(attempt=attempt, first_attempt_at=first, **changes)
 
 
+async def _answer_lost(platform, make_ctx, server, d) -> None:
+    """The first attempt: the server creates the status, and its answer is lost (503)."""
+    server.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    with pytest.raises(socialkit.UnknownOutcome):
+        await platform.publish(d, make_ctx())
+
+
 async def test_a_status_created_before_a_lost_answer_is_found(
     platform, make_ctx, server, draft, clock, png
 ) -> None:
@@ -29,9 +36,7 @@ async def test_a_status_created_before_a_lost_answer_is_found(
         content_warning="news",
     )
     d = draft(post)
-    server.fail_next("POST", "/api/v1/statuses", status=503, after=True)
-    with pytest.raises(socialkit.UnknownOutcome):
-        await platform.publish(d, make_ctx())
+    await _answer_lost(platform, make_ctx, server, d)
     [created] = server.statuses
     receipt = await platform.find_published(d, _later(make_ctx, clock))
     assert receipt is not None
@@ -121,9 +126,7 @@ async def test_publish_past_the_window_looks_before_it_sends_again(
     platform, make_ctx, server, draft, clock
 ) -> None:
     d = draft(socialkit.Post(text="only once, even after an hour"))
-    server.fail_next("POST", "/api/v1/statuses", status=503, after=True)
-    with pytest.raises(socialkit.UnknownOutcome):
-        await platform.publish(d, make_ctx())
+    await _answer_lost(platform, make_ctx, server, d)
     receipt = await platform.publish(d, _later(make_ctx, clock))
     assert list(server.statuses) == [receipt.ref.id]
     # the server forgot the key; only the lookup prevented a second status
@@ -136,9 +139,7 @@ async def test_a_text_holding_an_html_entity_is_found_not_posted_twice(
 ) -> None:
     """'&lt;' typed in a post is '&amp;lt;' in the content: read back once, not twice."""
     d = draft(socialkit.Post(text="Escape < as &lt; and & as &amp; in HTML"))
-    server.fail_next("POST", "/api/v1/statuses", status=503, after=True)
-    with pytest.raises(socialkit.UnknownOutcome):
-        await platform.publish(d, make_ctx())
+    await _answer_lost(platform, make_ctx, server, d)
     receipt = await platform.publish(d, _later(make_ctx, clock))
     assert list(server.statuses) == [receipt.ref.id]
 
@@ -148,9 +149,7 @@ async def test_a_content_warning_the_server_trimmed_is_still_ours(
 ) -> None:
     """Mastodon strips the content warning before saving; the lookup compares it so."""
     d = draft(socialkit.Post(text="spoilers ahead", content_warning=" season finale\n"))
-    server.fail_next("POST", "/api/v1/statuses", status=503, after=True)
-    with pytest.raises(socialkit.UnknownOutcome):
-        await platform.publish(d, make_ctx())
+    await _answer_lost(platform, make_ctx, server, d)
     [created] = server.statuses.values()
     assert created["spoiler_text"] == "season finale"
     receipt = await platform.publish(d, _later(make_ctx, clock))
@@ -162,9 +161,7 @@ async def test_within_the_window_a_retry_just_resends_with_the_key(
 ) -> None:
     d = draft(socialkit.Post(text="quick retry"))
     first = clock()
-    server.fail_next("POST", "/api/v1/statuses", status=503, after=True)
-    with pytest.raises(socialkit.UnknownOutcome):
-        await platform.publish(d, make_ctx())
+    await _answer_lost(platform, make_ctx, server, d)
     clock.advance(minutes=30)
     receipt = await platform.publish(d, make_ctx(attempt=2, first_attempt_at=first))
     assert list(server.statuses) == [receipt.ref.id]

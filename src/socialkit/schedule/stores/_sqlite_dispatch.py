@@ -249,6 +249,10 @@ class _Probe:
     # account (see _due_accounts)
     registered: int | None
 
+    @classmethod
+    def read(cls, conn: sqlite3.Connection, now: int, per_account: int | None) -> _Probe:
+        return cls(*conn.execute(_PROBE_SQL, (now, now, now, per_account)).fetchone())
+
 
 _PROBE_SQL = (
     "SELECT EXISTS (SELECT 1 FROM pauses), "
@@ -278,12 +282,12 @@ def claim(
     reconcile: bool,
 ) -> list[Claim]:
     now = to_us(now_dt)
-    probe = _Probe(*conn.execute(_PROBE_SQL, (now, now, now, per_account)).fetchone())
+    probe = _Probe.read(conn, now, per_account)
     pauses = load_pauses(conn) if probe.paused else []
     if probe.expired:
         sweep(conn, now, lease, pauses)
         # What it handed back may be reconcilable or past its grace by now: ask again.
-        probe = _Probe(*conn.execute(_PROBE_SQL, (now, now, now, per_account)).fetchone())
+        probe = _Probe.read(conn, now, per_account)
     busy = f" AND {_BUSY}" if per_account is not None else ""
     busy_params: tuple[Any, ...] = (per_account,) if per_account is not None else ()
     # Only accounts below the limit: the busy ones never reach Python.

@@ -9,7 +9,7 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from socialkit.errors import StaleTransition, StoreError
+from socialkit.errors import StoreError
 from socialkit.models.receipt import PostRef, Receipt
 from socialkit.schedule.publication import Event, Page, PauseScope, Publication, StoredReceipt
 from socialkit.schedule.states import PublicationState
@@ -62,17 +62,17 @@ _MARK_UNREGISTERED_SQL = mark_unregistered_sql(
 # Rows per multi-row statement: powers of two up to 64, then multiples of 128 up to
 # 1024, so few distinct statements are prepared and all stay in the connection's
 # statement cache, within the build's limit on parameters per statement (999 on SQLite
-# before 3.32, 32766 since; the store needs 3.35). Few statements matter: every statement step lets the event
+# before 3.32, 32766 since). Few statements matter: every statement step lets the event
 # loop's thread take the GIL, and getting it back costs up to the interpreter's switch
 # interval (5 ms) while that thread is busy.
 _SIZES = (1, 2, 4, 8, 16, 32, 64, *range(128, 1025, 128))
-_statements: dict[tuple[str, str, int, int], str] = {}
+_statements: dict[tuple[str, str, int, int, bool], str] = {}  # head, tail, width, rows, padded
 # A list of ids bound as one JSON array parameter: one statement (one step, so one GIL
 # round trip) for any number of ids, where a list of placeholders takes a statement per
 # chunk.
 JSON_IDS = "(SELECT value FROM json_each(?))"
-# Ids as JSON text: a lone surrogate stays in it (and fails to bind, as a plain
-# parameter does).
+# Batches bound as JSON text: a lone surrogate stays in it (and fails to bind, as in a
+# plain parameter).
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -120,7 +120,7 @@ def insert_rows(
         pad = size - left if size > left else 0
         if pad and left >= 128 and pad > left // 4:
             size, pad = max(n for n in fits if n <= left), 0
-        key = (head, tail, width, size + (0 if pad == 0 else 1 << 20))
+        key = (head, tail, width, size, pad > 0)
         sql = _statements.get(key)
         if sql is None:
             if len(_statements) > 512:
@@ -441,14 +441,6 @@ def _ids_by_key(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str]
             ).fetchall()
         )
     return out
-
-
-def apply_transition(
-    conn: sqlite3.Connection, t: Transition, now: int, pauses: Sequence[PauseScope]
-) -> None:
-    """One conditional transition; :class:`StaleTransition` when the fence fails."""
-    if not apply_transitions(conn, [t], now, pauses, strict=True)[0]:  # pragma: no cover
-        raise StaleTransition(f"publication {t.id} changed while it was being updated")
 
 
 def apply_transitions(

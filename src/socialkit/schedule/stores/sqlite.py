@@ -315,7 +315,9 @@ class SqliteStore:
 
     async def transition(self, transition: Transition, *, now: dt.datetime) -> None:
         def write(conn: sqlite3.Connection) -> None:
-            rows.apply_transition(conn, transition, to_us(now), rows.load_pauses(conn))
+            rows.apply_transitions(
+                conn, [transition], to_us(now), rows.load_pauses(conn), strict=True
+            )
 
         await self._write(write, notify=True)
 
