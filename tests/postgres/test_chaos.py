@@ -108,6 +108,18 @@ def progress(schema: str) -> dict[str, int]:
 SETTLED = {"published", "failed", "unknown:person"}
 
 
+def lease_holders(schema: str) -> set[int]:
+    """The pids of the workers holding a lease now (worker ids end in the pid)."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"SET search_path = {schema}")
+        rows = conn.execute(
+            "SELECT DISTINCT lease_owner FROM publications WHERE lease_expires_at IS NOT NULL"
+        ).fetchall()
+    return {int(owner.rsplit("-", 1)[1]) for (owner,) in rows if owner}
+
+
 def test_workers_killed_at_random_publish_everything_once(schema: str) -> None:
     url = store_url(schema)  # the database clock, as in production
     server, base = start_platform()
@@ -135,7 +147,11 @@ def test_workers_killed_at_random_publish_everything_once(schema: str) -> None:
             pool.check()
             now = time.monotonic()
             if now >= next_kill and now < first_due + CHAOS_FOR:
-                victims = pool.pids()
+                # A worker holding leases, when one does: killing an idle one reaches no
+                # recovery path, and the run must reach the lease-expiry one.
+                alive = pool.pids()
+                holders = lease_holders(schema)
+                victims = [pid for pid in alive if pid in holders] or alive
                 if victims:
                     os.kill(rng.choice(victims), 9)
                     kills += 1
