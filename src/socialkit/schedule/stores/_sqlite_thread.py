@@ -1,10 +1,15 @@
 """The one thread that owns a SQLite connection.
 
-Every statement runs here, so a slow ``fsync`` never blocks an event loop or starves
-lease heartbeats, and the connection is never shared between threads. While it is idle
-the thread watches ``PRAGMA data_version`` (which changes when *another* connection
-commits) and tells subscribers, so a worker sleeping until its next due time wakes
-when another process adds something sooner.
+Statements run here, so a slow ``fsync`` never blocks an event loop or starves lease
+heartbeats. The one exception is a small call marked ``inline`` (a user's single
+schedule, approve or get) made while the thread is idle and nothing is queued: it runs
+at once on the caller's thread, under the same lock, without the two thread hand-offs
+that would cost more than the call itself. It never waits for a lock held by another
+process (it goes through the queue instead), and inline writes are offered only where a
+commit does not ``fsync`` (``synchronous=NORMAL`` in WAL). While it is idle the thread
+watches ``PRAGMA data_version`` (which changes when *another* connection commits) and
+tells subscribers, so a worker sleeping until its next due time wakes when another
+process adds something sooner.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ import asyncio
 import contextlib
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
-    import sqlite3
     from collections.abc import Callable
 
 __all__ = ["Checkpointer", "SqliteThread"]
@@ -52,6 +57,16 @@ class _Call:
 
 
 _Outcome = tuple[_Call, bool, Any]
+# What an inline attempt returns when it did not run the call (the queue takes it).
+_QUEUED: Any = object()
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` says another connection holds a lock this one needs."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # pragma: no cover - Python builds without the attribute
+        return "locked" in str(exc) or "busy" in str(exc)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _settle(outcomes: list[_Outcome]) -> None:
@@ -100,6 +115,10 @@ class SqliteThread:
         connect: opens the connection (called on the thread).
         poll: seconds between ``data_version`` checks while someone is subscribed.
         name: the thread's name.
+        inline_writes: whether a write marked ``inline`` may run on the caller's thread
+            (only where its commit does not ``fsync``); reads marked ``inline`` always may.
+        busy_timeout_ms: the connection's ``busy_timeout``, restored after an inline
+            call (which runs with none, so that it never waits on the event loop).
     """
 
     def __init__(
@@ -109,6 +128,8 @@ class SqliteThread:
         poll: float,
         name: str,
         on_foreign_commit: Callable[[], None],
+        inline_writes: bool = False,
+        busy_timeout_ms: int = 5000,
     ) -> None:
         self._connect = connect
         self._poll = poll
@@ -119,18 +140,46 @@ class SqliteThread:
         self._closed = False
         self.watching = False
         self._version: int | None = None
+        self._inline_writes = inline_writes
+        self._busy_timeout_ms = int(busy_timeout_ms)
+        # The connection, for inline calls; ``_using`` is held by whoever runs
+        # statements on it (the thread, or an inline caller).
+        self._conn: sqlite3.Connection | None = None
+        self._using = threading.Lock()
+        # Calls queued and not yet finished (guarded by ``_mutex``): an inline call runs
+        # only when there are none, so it never overtakes one queued before it.
+        self._mutex = threading.Lock()
+        self._pending = 0
+        self.inline_calls = 0  # how many calls ran inline (for tests and diagnostics)
 
     def start(self) -> None:
         """Start the thread and wait until the connection is open (re-raising its error)."""
         self._thread.start()
         self._ready.result()
 
-    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the thread (outside any transaction) and await its result."""
+    async def run(self, fn: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
+        """Run ``fn`` on the thread (outside any transaction) and await its result.
+
+        With ``inline``, ``fn`` (a short read) runs at once on this thread when the
+        connection is idle and nothing is queued (see the module's docstring).
+        """
+        if inline:
+            value = self._inline(fn, write=False)
+            if value is not _QUEUED:
+                await asyncio.sleep(0)  # a caller in a loop still lets other tasks run
+                return cast("T", value)
         return await self._call(fn, write=False)
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in a write transaction; its result arrives once it is committed."""
+    async def write(self, fn: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
+        """Run ``fn`` in a write transaction; its result arrives once it is committed.
+
+        With ``inline``, a short write may run at once on this thread, as :meth:`run`.
+        """
+        if inline and self._inline_writes:
+            value = self._inline(fn, write=True)
+            if value is not _QUEUED:
+                await asyncio.sleep(0)
+                return cast("T", value)
         return await self._call(fn, write=True)
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
@@ -138,8 +187,56 @@ class SqliteThread:
             raise RuntimeError("the SQLite store is closed")
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[T] = loop.create_future()
+        with self._mutex:
+            self._pending += 1
         self._queue.put(_Call(fn, loop, waiter, write))
         return await waiter
+
+    def _inline(self, fn: Callable[[sqlite3.Connection], Any], *, write: bool) -> Any:
+        """Run ``fn`` here and now, or return ``_QUEUED`` when it must be queued: the
+        thread is busy, something is queued, or another connection holds a lock."""
+        with self._mutex:
+            conn = self._conn
+            if self._pending or self._closed or conn is None:
+                return _QUEUED
+            if not self._using.acquire(blocking=False):
+                return _QUEUED
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                if not write:
+                    try:
+                        value = fn(conn)
+                    except sqlite3.OperationalError as exc:
+                        if not _busy(exc):
+                            raise
+                        _rollback(conn)  # a pure read: the thread reads it again
+                        return _QUEUED
+                else:
+                    try:
+                        conn.execute("BEGIN IMMEDIATE")
+                    except sqlite3.OperationalError as exc:
+                        if not _busy(exc):
+                            raise
+                        return _QUEUED  # another process is writing: wait on the thread
+                    # The lock is held: the rest runs as on the thread.
+                    conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+                    try:
+                        value = fn(conn)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        _rollback(conn)
+                        raise
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            self.inline_calls += 1
+            return value
+        finally:
+            self._using.release()
+
+    def _finished(self, count: int) -> None:
+        with self._mutex:
+            self._pending -= count
 
     def stop(self) -> None:
         """Finish queued work, close the connection and end the thread."""
@@ -160,6 +257,7 @@ class SqliteThread:
         # the first check is then noticed by that check (a worker just started would
         # otherwise sleep through the first post a web process schedules).
         self._check_version(conn)
+        self._conn = conn
         self._ready.set_result(None)
         last_check = time.monotonic()
         # A read (or the stop signal) taken from the queue while gathering writes runs
@@ -174,7 +272,8 @@ class SqliteThread:
                     try:
                         item = self._queue.get(timeout=timeout)
                     except queue.Empty:
-                        self._check_version(conn)
+                        with self._using:
+                            self._check_version(conn)
                         last_check = time.monotonic()
                         continue
                 if item is None:
@@ -190,19 +289,29 @@ class SqliteThread:
                             held.append(nxt)
                             break
                         group.append(nxt)
-                    _deliver(self._write_group(conn, group))
+                    with self._using:
+                        outcomes = self._write_group(conn, group)
+                    self._finished(len(group))
+                    _deliver(outcomes)
                 else:
-                    try:
-                        outcome: _Outcome = (item, True, item.fn(conn))
-                    except BaseException as exc:
-                        outcome = (item, False, exc)
+                    with self._using:
+                        try:
+                            outcome: _Outcome = (item, True, item.fn(conn))
+                        except BaseException as exc:
+                            outcome = (item, False, exc)
+                    self._finished(1)
                     _deliver([outcome])
                 if self.watching and time.monotonic() - last_check >= self._poll:
-                    self._check_version(conn)
+                    with self._using:
+                        self._check_version(conn)
                     last_check = time.monotonic()
         finally:
-            with contextlib.suppress(Exception):
-                conn.close()
+            with self._mutex:
+                self._closed = True
+            with self._using:
+                self._conn = None
+                with contextlib.suppress(Exception):
+                    conn.close()
             closed = RuntimeError("the SQLite store is closed")
             rest: list[_Outcome] = [(c, False, closed) for c in held if c is not None]
             while True:

@@ -67,6 +67,9 @@ _SYNCHRONOUS = ("NORMAL", "FULL")
 # The size a WAL is cut back to when it is started over (four times the length at which
 # the checkpointer restarts it, in 4 KiB pages).
 _WAL_LIMIT = 64 * 1024 * 1024
+# A batch of at most this many publications is added inline when the store's thread is
+# idle (a user's schedule for a few accounts); larger ones always go through the thread.
+_INLINE_ROWS = 16
 
 
 def _us(delta: dt.timedelta) -> int:
@@ -146,6 +149,9 @@ class SqliteStore:
             isolation_level=None,
             timeout=self.busy_timeout_ms / 1000,
             cached_statements=256,
+            # The store's thread runs its statements, and a short call made while that
+            # thread is idle runs on the caller's thread, under the same lock.
+            check_same_thread=False,
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
@@ -171,12 +177,16 @@ class SqliteStore:
             raise RuntimeError(f"{self!r} is not open; await store.open() first")
         return self._thread
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._worker().run(fn)
+    async def _read(self, fn: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
+        # ``inline``: a short read, which may run at once on this thread (see SqliteThread).
+        return await self._worker().run(fn, inline=inline)
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, notify: bool = False) -> T:
-        # A BEGIN IMMEDIATE transaction, shared with the writes queued beside it.
-        result = await self._worker().write(fn)
+    async def _write(
+        self, fn: Callable[[sqlite3.Connection], T], *, notify: bool = False, inline: bool = False
+    ) -> T:
+        # A BEGIN IMMEDIATE transaction, shared with the writes queued beside it; or, for
+        # a short one marked ``inline``, run at once when the thread is idle.
+        result = await self._worker().write(fn, inline=inline)
         if notify:
             self._notify()
         return result
@@ -191,7 +201,13 @@ class SqliteStore:
         if self._thread is not None:
             return
         thread = SqliteThread(
-            self._connect, poll=self.poll, name="socialkit-sqlite", on_foreign_commit=self._notify
+            self._connect,
+            poll=self.poll,
+            name="socialkit-sqlite",
+            on_foreign_commit=self._notify,
+            # A commit under synchronous=FULL waits for an fsync: never on the caller's loop.
+            inline_writes=self.synchronous == "NORMAL",
+            busy_timeout_ms=self.busy_timeout_ms,
         )
         thread.watching = bool(self._subscribers)
         thread.start()
@@ -242,17 +258,17 @@ class SqliteStore:
 
     async def put_revision(self, post: Post, *, now: dt.datetime) -> str:
         revision = post.revision()
-        await self._write(lambda c: misc.put_revision(c, revision, post, to_us(now)))
+        await self._write(lambda c: misc.put_revision(c, revision, post, to_us(now)), inline=True)
         return revision
 
     async def get_revision(self, revision: str) -> Post:
-        return await self._read(lambda c: misc.get_revision(c, revision))
+        return await self._read(lambda c: misc.get_revision(c, revision), inline=True)
 
     async def put_account(self, account: Account, *, now: dt.datetime) -> None:
-        await self._write(lambda c: misc.put_account(c, account, to_us(now)))
+        await self._write(lambda c: misc.put_account(c, account, to_us(now)), inline=True)
 
     async def get_account(self, account_id: str, *, workspace: str = "default") -> AccountRecord:
-        return await self._read(lambda c: misc.get_account(c, account_id, workspace))
+        return await self._read(lambda c: misc.get_account(c, account_id, workspace), inline=True)
 
     async def list_accounts(self, *, workspace: str | None = None) -> list[AccountRecord]:
         return await self._read(lambda c: misc.list_accounts(c, workspace))
@@ -281,7 +297,11 @@ class SqliteStore:
         stamp = to_us(now)
         params = rows.insert_params(items, stamp)
         prepared = (params, rows.created_events(items, params, stamp))
-        return await self._write(lambda c: rows.add(c, items, stamp, prepared), notify=True)
+        return await self._write(
+            lambda c: rows.add(c, items, stamp, prepared),
+            notify=True,
+            inline=len(items) <= _INLINE_ROWS,
+        )
 
     async def get(self, publication_id: str, *, history: bool = False) -> Publication:
         def read(conn: sqlite3.Connection) -> Publication:
@@ -291,7 +311,7 @@ class SqliteStore:
             finally:
                 conn.execute("COMMIT")
 
-        return await self._read(read)
+        return await self._read(read, inline=True)
 
     async def find_by_key(self, idempotency_key: str) -> Publication | None:
         def read(conn: sqlite3.Connection) -> Publication | None:
@@ -301,7 +321,7 @@ class SqliteStore:
             ).fetchone()
             return rows.publication(conn, rows.row_from_db(found)) if found else None
 
-        return await self._read(read)
+        return await self._read(read, inline=True)
 
     async def list_publications(self, query: PublicationQuery) -> Page:
         def read(conn: sqlite3.Connection) -> Page:
@@ -319,7 +339,7 @@ class SqliteStore:
                 conn, [transition], to_us(now), rows.load_pauses(conn), strict=True
             )
 
-        await self._write(write, notify=True)
+        await self._write(write, notify=True, inline=True)
 
     async def apply(self, transitions: Sequence[Transition], *, now: dt.datetime) -> list[bool]:
         items = list(transitions)

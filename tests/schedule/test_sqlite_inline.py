@@ -1,0 +1,234 @@
+"""Short calls marked ``inline`` on the SQLite store's thread: they run on the caller's
+thread only when that thread is idle and nothing is queued, never overtake a queued
+call, never wait for another process's lock on the event loop, and leave the
+connection as they found it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from socialkit.models.content import Post
+from socialkit.schedule.stores._sqlite_thread import SqliteThread
+from tests.schedule.conftest import START, account
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+BUSY_MS = 4000
+
+
+def connector(path: Path) -> Any:
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS t (seq INTEGER PRIMARY KEY, v TEXT)")
+        return conn
+
+    return connect
+
+
+@pytest.fixture
+async def thread(tmp_path: Path) -> AsyncIterator[SqliteThread]:
+    worker = SqliteThread(
+        connector(tmp_path / "t.db"),
+        poll=0.05,
+        name="test-sqlite",
+        on_foreign_commit=lambda: None,
+        inline_writes=True,
+        busy_timeout_ms=BUSY_MS,
+    )
+    worker.start()
+    yield worker
+    await asyncio.to_thread(worker.stop)
+
+
+def insert(value: str) -> Any:
+    def fn(conn: sqlite3.Connection) -> str:
+        conn.execute("INSERT INTO t (v) VALUES (?)", (value,))
+        return threading.current_thread().name
+
+    return fn
+
+
+def values(conn: sqlite3.Connection) -> list[str]:
+    return [v for (v,) in conn.execute("SELECT v FROM t ORDER BY seq")]
+
+
+async def test_an_idle_thread_lets_a_short_call_run_on_the_callers_thread(
+    thread: SqliteThread,
+) -> None:
+    ran_on = await thread.write(insert("a"), inline=True)
+    assert ran_on == threading.current_thread().name
+    assert await thread.run(values, inline=True) == ["a"]
+    assert thread.inline_calls == 2
+    # unmarked calls still go to the thread
+    assert await thread.write(insert("b")) == "test-sqlite"
+    assert await thread.run(values) == ["a", "b"]
+    assert thread.inline_calls == 2
+
+
+async def test_a_call_queued_first_is_never_overtaken(thread: SqliteThread) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow(conn: sqlite3.Connection) -> None:
+        started.set()
+        release.wait(5)
+        conn.execute("INSERT INTO t (v) VALUES ('first')")
+
+    first = asyncio.ensure_future(thread.write(slow))
+    await asyncio.sleep(0)  # handed to the thread
+    assert await asyncio.to_thread(started.wait, 5)
+    second = asyncio.ensure_future(thread.write(insert("second"), inline=True))
+    await asyncio.sleep(0.05)
+    assert not second.done()  # queued behind the busy thread, not run inline
+    release.set()
+    await first
+    assert await second == "test-sqlite"
+    assert await thread.run(values) == ["first", "second"]
+    assert thread.inline_calls == 0
+
+
+async def test_a_call_queued_and_not_yet_started_is_never_overtaken(
+    thread: SqliteThread,
+) -> None:
+    # The thread has not taken the first call yet when the second is made: the count
+    # of queued calls, not the connection's lock, keeps the order.
+    first = asyncio.ensure_future(thread.write(insert("first")))
+    await asyncio.sleep(0)
+    second = await thread.write(insert("second"), inline=True)
+    await first
+    assert await thread.run(values) == ["first", "second"]
+    assert second == "test-sqlite"
+
+
+async def test_another_processs_write_lock_is_waited_for_off_the_event_loop(
+    thread: SqliteThread, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(str(tmp_path / "t.db"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t (v) VALUES ('other')")
+    write = asyncio.ensure_future(thread.write(insert("mine"), inline=True))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for _ in range(10):  # the loop keeps running while the write waits
+        await asyncio.sleep(0.01)
+    # an inline attempt that waited for the lock would have held the loop for the
+    # busy timeout (4 s), then failed
+    assert loop.time() - start < BUSY_MS / 1000 / 2
+    assert not write.done()
+    other.execute("COMMIT")
+    assert await write == "test-sqlite"
+    assert await thread.run(values) == ["other", "mine"]
+    assert thread.inline_calls == 0
+    other.close()
+
+
+async def test_a_failing_inline_write_is_rolled_back_and_the_connection_restored(
+    thread: SqliteThread,
+) -> None:
+    def half(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO t (v) VALUES ('half')")
+        raise ValueError("refused")
+
+    with pytest.raises(ValueError, match="refused"):
+        await thread.write(half, inline=True)
+
+    def state(conn: sqlite3.Connection) -> tuple[bool, int, list[str]]:
+        (ms,) = conn.execute("PRAGMA busy_timeout").fetchone()
+        return conn.in_transaction, ms, values(conn)
+
+    assert await thread.run(state) == (False, BUSY_MS, [])
+    # an inline call runs with no busy timeout (it never waits on the loop) and puts
+    # the connection's back afterwards
+    assert await thread.run(state, inline=True) == (False, 0, [])
+    assert await thread.run(state) == (False, BUSY_MS, [])
+    await thread.write(insert("after"), inline=True)
+    assert await thread.run(values) == ["after"]
+
+
+async def test_inline_writes_are_not_offered_where_a_commit_waits_for_fsync(
+    tmp_path: Path,
+) -> None:
+    worker = SqliteThread(
+        connector(tmp_path / "full.db"),
+        poll=0.05,
+        name="test-sqlite",
+        on_foreign_commit=lambda: None,
+        inline_writes=False,
+        busy_timeout_ms=BUSY_MS,
+    )
+    worker.start()
+    try:
+        assert await worker.write(insert("a"), inline=True) == "test-sqlite"
+        # reads still may
+        assert await worker.run(values, inline=True) == ["a"]
+        assert worker.inline_calls == 1
+    finally:
+        await asyncio.to_thread(worker.stop)
+
+
+async def test_a_caller_looping_on_inline_calls_still_lets_other_tasks_run(
+    thread: SqliteThread,
+) -> None:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0)
+    start = ticks
+    for i in range(50):
+        await thread.write(insert(f"v{i}"), inline=True)
+    task.cancel()
+    assert thread.inline_calls == 50
+    assert ticks - start >= 50
+
+
+async def test_a_closed_thread_refuses_inline_calls(tmp_path: Path) -> None:
+    worker = SqliteThread(
+        connector(tmp_path / "c.db"),
+        poll=0.05,
+        name="test-sqlite",
+        on_foreign_commit=lambda: None,
+        inline_writes=True,
+    )
+    worker.start()
+    await asyncio.to_thread(worker.stop)
+    with pytest.raises(RuntimeError, match="closed"):
+        await worker.write(insert("late"), inline=True)
+    with pytest.raises(RuntimeError, match="closed"):
+        await worker.run(values, inline=True)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_the_sqlite_store_runs_a_users_single_calls_inline(
+    make_scheduler: Any, platform: Any
+) -> None:
+    platform("fake")
+    scheduler = await make_scheduler()
+    await scheduler.add_account(account("a1"))
+    store = (await scheduler._s()).store
+    worker = store._thread
+    before = worker.inline_calls
+    (pub,) = await scheduler.schedule(Post(text="hello"), ["a1"], at=START + dt.timedelta(days=1))
+    assert worker.inline_calls > before
+    before = worker.inline_calls
+    await scheduler.cancel(pub.id, actor="ana", reason="not now")
+    got = await scheduler.get(pub.id, history=True)
+    assert worker.inline_calls >= before + 2
+    assert got.state.value == "cancelled"
+    last = got.history[-1]
+    assert (last.to_state, last.actor, last.reason) == (got.state, "ana", "not now")
