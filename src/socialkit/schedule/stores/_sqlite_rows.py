@@ -90,6 +90,19 @@ def _max_params(conn: sqlite3.Connection) -> int:
     return min(32766, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
+_fitting: dict[tuple[int, int], tuple[int, ...]] = {}  # (parameter limit, width) -> sizes
+
+
+def _sizes_for(conn: sqlite3.Connection, width: int) -> tuple[int, ...]:
+    """The sizes in ``_SIZES`` whose statements of ``width`` columns the connection's
+    limit on parameters allows (looked up once per limit and width)."""
+    limit = _max_params(conn)
+    found = _fitting.get((limit, width))
+    if found is None:
+        found = _fitting[(limit, width)] = tuple(n for n in _SIZES if n * width <= limit)
+    return found
+
+
 def insert_rows(
     conn: sqlite3.Connection,
     head: str,
@@ -111,7 +124,7 @@ def insert_rows(
     if not rows:
         return
     width = len(rows[0])
-    fits = [n for n in _SIZES if n * width <= _max_params(conn)]
+    fits = _sizes_for(conn, width)
     start = 0
     total = len(rows)
     while start < total:

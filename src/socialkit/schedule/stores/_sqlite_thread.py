@@ -201,34 +201,35 @@ class SqliteThread:
                 return _QUEUED
             if not self._using.acquire(blocking=False):
                 return _QUEUED
+        restore = f"PRAGMA busy_timeout = {self._busy_timeout_ms}"
         try:
             conn.execute("PRAGMA busy_timeout = 0")
-            try:
-                if not write:
-                    try:
-                        value = fn(conn)
-                    except sqlite3.OperationalError as exc:
-                        if not _busy(exc):
-                            raise
-                        _rollback(conn)  # a pure read: the thread reads it again
-                        return _QUEUED
-                else:
-                    try:
-                        conn.execute("BEGIN IMMEDIATE")
-                    except sqlite3.OperationalError as exc:
-                        if not _busy(exc):
-                            raise
-                        return _QUEUED  # another process is writing: wait on the thread
-                    # The lock is held: the rest runs as on the thread.
-                    conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-                    try:
-                        value = fn(conn)
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        _rollback(conn)
+            if not write:
+                try:
+                    value = fn(conn)
+                except sqlite3.OperationalError as exc:
+                    if not _busy(exc):
                         raise
-            finally:
-                conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+                    _rollback(conn)  # a pure read: the thread reads it again
+                    return _QUEUED
+                finally:
+                    conn.execute(restore)
+            else:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if not _busy(exc):
+                        raise
+                    return _QUEUED  # another process is writing: wait on the thread
+                finally:
+                    # Once the lock is held, the rest runs as it would on the thread.
+                    conn.execute(restore)
+                try:
+                    value = fn(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    _rollback(conn)
+                    raise
             self.inline_calls += 1
             return value
         finally:
