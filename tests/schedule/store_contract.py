@@ -196,6 +196,37 @@ class StoreContract:
         assert found.id == ids[0]
         assert await store.find_by_key("absent") is None
 
+    async def test_created_events_name_each_inserted_publication_once_in_order(
+        self, store: Store
+    ) -> None:
+        import attrs
+
+        await store.put_revision(POST, now=T0)
+        first = pub(key="k1")
+        await store.add([first], now=T0)
+        await store.pause(PauseScope(kind="account", value="held"), now=T0)
+        batch = [
+            attrs.evolve(p, actor="ana", reason="bulk")
+            for p in (pub("a", key="k2"), pub(key="k1"), pub("held", key="k3"), pub("b", key="k2"))
+        ]
+        ids = await store.add(batch, now=T0 + SEC)
+        assert ids == [batch[0].id, first.id, batch[2].id, batch[0].id]
+        # a batch whose publications name different actors
+        mixed = [attrs.evolve(pub("c"), actor="x"), attrs.evolve(pub("d"), actor="y", reason="r")]
+        await store.add(mixed, now=T0 + 2 * SEC)
+        created = [
+            (e.publication_id, e.to_state, e.actor, e.reason, e.at)
+            for e in await store.events()
+            if e.kind == "created"
+        ]
+        assert created == [
+            (first.id, S.SCHEDULED, "engine", None, T0),
+            (batch[0].id, S.SCHEDULED, "ana", "bulk", T0 + SEC),
+            (batch[2].id, S.PAUSED, "ana", "bulk", T0 + SEC),
+            (mixed[0].id, S.SCHEDULED, "x", None, T0 + 2 * SEC),
+            (mixed[1].id, S.SCHEDULED, "y", "r", T0 + 2 * SEC),
+        ]
+
     async def test_list_filters_and_pages(self, store: Store) -> None:
         await store.put_revision(POST, now=T0)
         items = [pub("a", due=T0 + i * SEC, campaign="c1" if i % 2 else None) for i in range(7)]

@@ -295,10 +295,9 @@ class SqliteStore:
     async def add(self, publications: Sequence[NewPublication], *, now: dt.datetime) -> list[str]:
         items = list(publications)
         stamp = to_us(now)
-        params = rows.insert_params(items, stamp)
-        prepared = (params, rows.created_events(items, params, stamp))
+        params = rows.insert_params(items, stamp)  # built here, off the store's thread
         return await self._write(
-            lambda c: rows.add(c, items, stamp, prepared),
+            lambda c: rows.add(c, items, stamp, params),
             notify=True,
             inline=len(items) <= _INLINE_ROWS,
         )
