@@ -211,9 +211,15 @@ class StoreContract:
         ]
         ids = await store.add(batch, now=T0 + SEC)
         assert ids == [batch[0].id, first.id, batch[2].id, batch[0].id]
-        # a batch whose publications name different actors
-        mixed = [attrs.evolve(pub("c"), actor="x"), attrs.evolve(pub("d"), actor="y", reason="r")]
-        await store.add(mixed, now=T0 + 2 * SEC)
+        # the same publication added again is not created again
+        assert await store.add([first], now=T0 + SEC) == [first.id]
+        # a batch whose publications name different actors, one of them added again
+        mixed = [
+            attrs.evolve(pub("c"), actor="x"),
+            first,
+            attrs.evolve(pub("d"), actor="y", reason="r"),
+        ]
+        assert await store.add(mixed, now=T0 + 2 * SEC) == [mixed[0].id, first.id, mixed[2].id]
         created = [
             (e.publication_id, e.to_state, e.actor, e.reason, e.at)
             for e in await store.events()
@@ -224,7 +230,7 @@ class StoreContract:
             (batch[0].id, S.SCHEDULED, "ana", "bulk", T0 + SEC),
             (batch[2].id, S.PAUSED, "ana", "bulk", T0 + SEC),
             (mixed[0].id, S.SCHEDULED, "x", None, T0 + 2 * SEC),
-            (mixed[1].id, S.SCHEDULED, "y", "r", T0 + 2 * SEC),
+            (mixed[2].id, S.SCHEDULED, "y", "r", T0 + 2 * SEC),
         ]
 
     async def test_list_filters_and_pages(self, store: Store) -> None:

@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 BUSY_MS = 4000
 
 
-def connector(path: Path) -> Any:
+def connector(path: Path, journal: str = "WAL") -> Any:
     def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA journal_mode = {journal}")
         conn.execute("CREATE TABLE IF NOT EXISTS t (seq INTEGER PRIMARY KEY, v TEXT)")
         return conn
 
@@ -43,7 +43,6 @@ async def thread(tmp_path: Path) -> AsyncIterator[SqliteThread]:
         name="test-sqlite",
         on_foreign_commit=lambda: None,
         inline_writes=True,
-        busy_timeout_ms=BUSY_MS,
     )
     worker.start()
     yield worker
@@ -164,7 +163,6 @@ async def test_inline_writes_are_not_offered_where_a_commit_waits_for_fsync(
         name="test-sqlite",
         on_foreign_commit=lambda: None,
         inline_writes=False,
-        busy_timeout_ms=BUSY_MS,
     )
     worker.start()
     try:
@@ -174,6 +172,67 @@ async def test_inline_writes_are_not_offered_where_a_commit_waits_for_fsync(
         assert worker.inline_calls == 1
     finally:
         await asyncio.to_thread(worker.stop)
+
+
+async def test_inline_writes_are_not_offered_outside_wal(tmp_path: Path) -> None:
+    # With a rollback journal a commit waits for other connections' readers: that wait
+    # must not happen on the event loop.
+    worker = SqliteThread(
+        connector(tmp_path / "delete.db", journal="DELETE"),
+        poll=0.05,
+        name="test-sqlite",
+        on_foreign_commit=lambda: None,
+        inline_writes=True,
+    )
+    worker.start()
+    try:
+        assert await worker.write(insert("a"), inline=True) == "test-sqlite"
+        assert worker.inline_calls == 0
+    finally:
+        await asyncio.to_thread(worker.stop)
+
+
+async def test_failing_inline_calls_still_let_other_tasks_run(thread: SqliteThread) -> None:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    def missing(conn: sqlite3.Connection) -> None:
+        raise LookupError("no such row")
+
+    task = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0)
+    start = ticks
+    for _ in range(50):
+        with pytest.raises(LookupError):
+            await thread.run(missing, inline=True)
+        with pytest.raises(LookupError):
+            await thread.write(missing, inline=True)
+    task.cancel()
+    assert ticks - start >= 100
+
+
+async def test_an_interrupted_inline_write_leaves_no_transaction_open(
+    thread: SqliteThread,
+) -> None:
+    def interrupted(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO t (v) VALUES ('half')")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        await thread.write(interrupted, inline=True)
+
+    def state(conn: sqlite3.Connection) -> tuple[bool, int]:
+        (ms,) = conn.execute("PRAGMA busy_timeout").fetchone()
+        return conn.in_transaction, ms
+
+    assert await thread.run(state) == (False, BUSY_MS)
+    assert await thread.write(insert("next")) == "test-sqlite"
+    assert await thread.run(values) == ["next"]
 
 
 async def test_a_caller_looping_on_inline_calls_still_lets_other_tasks_run(

@@ -56,6 +56,7 @@ _INSERT_HEAD = (
 _INSERT_TAIL = " ON CONFLICT DO NOTHING"
 # The created events of the rows an insert added (those past the last rowid before it).
 _TOP_ROWID_SQL = "SELECT max(rowid) FROM publications"
+_ADDED_IDS_SQL = "SELECT json_group_array(id) FROM publications WHERE rowid > ?"
 _CREATED_SQL = (
     "INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, "
     "reason, attempt, from_state, to_state, error, data) "
@@ -418,9 +419,10 @@ def add(
                 params[i] = (*params[i][:8], S.PAUSED.value, *params[i][9:])
     first = publications[0]
     uniform = all(new.actor == first.actor and new.reason == first.reason for new in publications)
-    top: int | None = None
-    if uniform:
-        (top,) = conn.execute(_TOP_ROWID_SQL).fetchone()
+    # The rows this insert adds are those past the table's last rowid before it (the
+    # table has rowids, and the write transaction holds the only writer's lock).
+    (top,) = conn.execute(_TOP_ROWID_SQL).fetchone()
+    top = top or 0
     before = conn.total_changes
     insert_rows(conn, _INSERT_HEAD, params, tail=_INSERT_TAIL)
     inserted = conn.total_changes - before
@@ -429,25 +431,27 @@ def add(
     accounts = sorted({(new.workspace, new.account_id) for new in publications})
     conn.execute(_MARK_UNREGISTERED_SQL, (json.dumps(accounts),))
     ids = [new.id for new in publications]
-    fresh: list[int] | None = None
+    fresh: list[int] | None = None  # the rows inserted, when not all of them
     if inserted != len(publications):
         existing = _ids_by_key(conn, [new.idempotency_key for new in publications])
-        fresh = []
-        seen: set[str] = set()
         for i, new in enumerate(publications):
             owner = existing.get(new.idempotency_key)
             if owner is None:
                 raise StoreError(f"publication id {new.id!r} is taken")
-            if owner == new.id and new.id not in seen:
-                fresh.append(i)
             ids[i] = owner
-            seen.add(owner)
-    if uniform and (fresh is None or len(fresh) == inserted):
-        # The rows just inserted are those past the table's last rowid before the
-        # insert, in the order they went in: their created events are read from them in
-        # one statement, with nothing bound per row.
-        if inserted:
-            conn.execute(_CREATED_SQL, (now, first.actor, first.reason, top or 0))
+        if inserted and not uniform:
+            (text,) = conn.execute(_ADDED_IDS_SQL, (top,)).fetchone()
+            added = set(json.loads(text))
+            fresh = []
+            for i, new in enumerate(publications):
+                if new.id in added:
+                    fresh.append(i)
+                    added.discard(new.id)  # a repeated id was inserted once, first
+    if not inserted:
+        return ids
+    if uniform:
+        # Their created events in one statement, with nothing bound per row.
+        conn.execute(_CREATED_SQL, (now, first.actor, first.reason, top))
     else:
         insert_events(conn, created_events(publications, params, now, fresh))
     return ids

@@ -116,9 +116,9 @@ class SqliteThread:
         poll: seconds between ``data_version`` checks while someone is subscribed.
         name: the thread's name.
         inline_writes: whether a write marked ``inline`` may run on the caller's thread
-            (only where its commit does not ``fsync``); reads marked ``inline`` always may.
-        busy_timeout_ms: the connection's ``busy_timeout``, restored after an inline
-            call (which runs with none, so that it never waits on the event loop).
+            (only where its commit does not ``fsync``; and only in WAL mode, checked once
+            connected, where a write never waits for readers); reads marked ``inline``
+            always may.
     """
 
     def __init__(
@@ -129,7 +129,6 @@ class SqliteThread:
         name: str,
         on_foreign_commit: Callable[[], None],
         inline_writes: bool = False,
-        busy_timeout_ms: int = 5000,
     ) -> None:
         self._connect = connect
         self._poll = poll
@@ -141,7 +140,9 @@ class SqliteThread:
         self.watching = False
         self._version: int | None = None
         self._inline_writes = inline_writes
-        self._busy_timeout_ms = int(busy_timeout_ms)
+        # The connection's own busy timeout (read once connected), put back after an
+        # inline call, which runs with none.
+        self._restore_timeout = ""
         # The connection, for inline calls; ``_using`` is held by whoever runs
         # statements on it (the thread, or an inline caller).
         self._conn: sqlite3.Connection | None = None
@@ -164,9 +165,8 @@ class SqliteThread:
         connection is idle and nothing is queued (see the module's docstring).
         """
         if inline:
-            value = self._inline(fn, write=False)
+            value = await self._try_inline(fn, write=False)
             if value is not _QUEUED:
-                await asyncio.sleep(0)  # a caller in a loop still lets other tasks run
                 return cast("T", value)
         return await self._call(fn, write=False)
 
@@ -176,64 +176,86 @@ class SqliteThread:
         With ``inline``, a short write may run at once on this thread, as :meth:`run`.
         """
         if inline and self._inline_writes:
-            value = self._inline(fn, write=True)
+            value = await self._try_inline(fn, write=True)
             if value is not _QUEUED:
-                await asyncio.sleep(0)
                 return cast("T", value)
         return await self._call(fn, write=True)
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
-        if self._closed or not self._thread.is_alive():
-            raise RuntimeError("the SQLite store is closed")
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[T] = loop.create_future()
-        with self._mutex:
+        with self._mutex:  # not queued after the thread has drained its queue at close
+            if self._closed or not self._thread.is_alive():
+                raise RuntimeError("the SQLite store is closed")
             self._pending += 1
-        self._queue.put(_Call(fn, loop, waiter, write))
+            self._queue.put(_Call(fn, loop, waiter, write))
         return await waiter
+
+    async def _try_inline(self, fn: Callable[[sqlite3.Connection], Any], *, write: bool) -> Any:
+        """:meth:`_inline`, then one turn of the event loop whether it ran, failed or not:
+        a caller looping over inline calls still lets other tasks run."""
+        try:
+            value = self._inline(fn, write=write)
+        except Exception:
+            await asyncio.sleep(0)
+            raise
+        if value is not _QUEUED:
+            await asyncio.sleep(0)
+        return value
 
     def _inline(self, fn: Callable[[sqlite3.Connection], Any], *, write: bool) -> Any:
         """Run ``fn`` here and now, or return ``_QUEUED`` when it must be queued: the
         thread is busy, something is queued, or another connection holds a lock."""
-        with self._mutex:
-            conn = self._conn
-            if self._pending or self._closed or conn is None:
-                return _QUEUED
-            if not self._using.acquire(blocking=False):
-                return _QUEUED
-        restore = f"PRAGMA busy_timeout = {self._busy_timeout_ms}"
+        acquired = False
         try:
-            conn.execute("PRAGMA busy_timeout = 0")
-            if not write:
-                try:
-                    value = fn(conn)
-                except sqlite3.OperationalError as exc:
-                    if not _busy(exc):
-                        raise
-                    _rollback(conn)  # a pure read: the thread reads it again
+            with self._mutex:
+                conn = self._conn
+                if self._pending or self._closed or conn is None:
                     return _QUEUED
-                finally:
-                    conn.execute(restore)
-            else:
+                acquired = self._using.acquire(blocking=False)
+                if not acquired:
+                    return _QUEUED
+            value = self._run_inline(conn, fn, write=write)
+            if value is not _QUEUED:
+                self.inline_calls += 1
+            return value
+        finally:
+            if acquired:
+                self._using.release()
+
+    def _run_inline(
+        self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any], *, write: bool
+    ) -> Any:
+        # With no busy timeout, a lock held by another connection fails at once instead
+        # of waiting on the caller's event loop. Whatever happens (an interrupt included),
+        # no transaction is left open and the timeout is put back.
+        waiting = False
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            if write:
                 try:
                     conn.execute("BEGIN IMMEDIATE")
                 except sqlite3.OperationalError as exc:
                     if not _busy(exc):
                         raise
                     return _QUEUED  # another process is writing: wait on the thread
-                finally:
-                    # Once the lock is held, the rest runs as it would on the thread.
-                    conn.execute(restore)
-                try:
-                    value = fn(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    _rollback(conn)
+                # The lock is held: the rest runs as it would on the thread.
+                conn.execute(self._restore_timeout)
+                waiting = True
+                value = fn(conn)
+                conn.execute("COMMIT")
+                return value
+            try:
+                return fn(conn)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
                     raise
-            self.inline_calls += 1
-            return value
+                return _QUEUED  # a pure read: the thread reads it again
         finally:
-            self._using.release()
+            if conn.in_transaction:
+                _rollback(conn)
+            if not waiting:
+                conn.execute(self._restore_timeout)
 
     def _finished(self, count: int) -> None:
         with self._mutex:
@@ -258,6 +280,16 @@ class SqliteThread:
         # the first check is then noticed by that check (a worker just started would
         # otherwise sleep through the first post a web process schedules).
         self._check_version(conn)
+        try:
+            (busy,) = conn.execute("PRAGMA busy_timeout").fetchone()
+            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+        except BaseException as exc:
+            conn.close()
+            self._ready.set_exception(exc)
+            return
+        self._restore_timeout = f"PRAGMA busy_timeout = {int(busy)}"
+        # Outside WAL a commit waits for readers (and syncs): never on the caller's loop.
+        self._inline_writes = self._inline_writes and str(mode).lower() == "wal"
         self._conn = conn
         self._ready.set_result(None)
         last_check = time.monotonic()
@@ -326,6 +358,7 @@ class SqliteThread:
 
     def _write_group(self, conn: sqlite3.Connection, group: list[_Call]) -> list[_Outcome]:
         """Run writes in one transaction; every outcome is final (committed or failed)."""
+        _rollback(conn)  # none is open, unless an interrupted call left one
         try:
             conn.execute("BEGIN IMMEDIATE")
         except BaseException as exc:

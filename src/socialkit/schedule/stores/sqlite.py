@@ -207,7 +207,6 @@ class SqliteStore:
             on_foreign_commit=self._notify,
             # A commit under synchronous=FULL waits for an fsync: never on the caller's loop.
             inline_writes=self.synchronous == "NORMAL",
-            busy_timeout_ms=self.busy_timeout_ms,
         )
         thread.watching = bool(self._subscribers)
         thread.start()
