@@ -342,6 +342,14 @@ class AsyncScheduler:
         s = await self._s()
         now = s.clock.now()
         grace_s = _grace(None, self.config)
+        # Due at or after this, a request is inside the grace period without asking
+        # _past_grace (which words the refusal); a millisecond of margin for rounding.
+        surely_in_time = (
+            now - dt.timedelta(seconds=grace_s) + _MS
+            if grace_s is not None and not self.config.publish_late
+            else None
+        )
+        zones: set[str] = set()
         revisions: dict[int, str] = {}
         accounts: dict[str, Account] = {}
         checked: set[tuple[str, str, str | None]] = set()  # (revision, account, campaign)
@@ -350,14 +358,19 @@ class AsyncScheduler:
         writing: collections.deque[asyncio.Future[builtins.list[str]]] = collections.deque()
         try:
             for index, request in enumerate(requests):
-                _check_tz(request.tz, f"requests[{index}].tz")
+                if request.tz is not None and request.tz not in zones:
+                    _check_tz(request.tz, f"requests[{index}].tz")
+                    zones.add(request.tz)
                 post = request.post
                 revision = revisions.get(id(post))
                 if revision is None:
                     revision = revisions[id(post)] = await s.store_revision(post)
                 raw = request.accounts
-                items = [raw] if isinstance(raw, Account | str) else builtins.list(raw)
-                _check_accounts(items, f"requests[{index}].accounts")
+                if isinstance(raw, (Account, str)):
+                    items = [raw]  # one account: nothing to check
+                else:
+                    items = builtins.list(raw)
+                    _check_accounts(items, f"requests[{index}].accounts")
                 for item in items:
                     key = item if isinstance(item, str) else item.id
                     target = accounts.get(key)
@@ -368,7 +381,8 @@ class AsyncScheduler:
                         due_at, local, zone = _when(request.at, request.tz or target.timezone)
                     except ValueError as exc:
                         raise ValueError(f"requests[{index}].at: {exc}") from None
-                    if grace_s is not None and not self.config.publish_late:
+                    if surely_in_time is not None and due_at < surely_in_time:
+                        assert grace_s is not None
                         refuse_missed(
                             _past_grace(
                                 f"requests[{index}].at",
@@ -1009,6 +1023,9 @@ def _created(
         created_at=now,
         updated_at=now,
     )
+
+
+_MS = dt.timedelta(milliseconds=1)
 
 
 def _grace(grace: dt.timedelta | None, config: EngineConfig) -> float | None:
