@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from socialkit.platforms.base import Platform
     from socialkit.platforms.capabilities import Capabilities
     from socialkit.platforms.context import Context, RateLimitReport
+    from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.records import Claim
 
@@ -97,16 +98,17 @@ class Dispatcher:
         # Called with how many outcomes a batch committed (those accounts are free
         # again): the worker may claim at once instead of waiting out its claim gap.
         self.on_finished: Callable[[int], None] | None = None
+        self._offsets: tuple[EngineConfig, tuple[tuple[str, float], ...]] | None = None
 
     # -- entry point ----------------------------------------------------------------------
 
     async def run(self, job: Job) -> None:
         """Work one claim to its next committed state; never raises."""
-        from socialkit.schedule.engine.reconcile import reconcile
-
         self.jobs[job.claim.id] = job
         try:
             if job.claim.kind == "reconcile":
+                from socialkit.schedule.engine.reconcile import reconcile
+
                 await reconcile(self, job)
             else:
                 await self.publish(job)
@@ -243,7 +245,7 @@ class Dispatcher:
                 source=source,  # type: ignore[arg-type]
                 actor=self.s.config.worker_id,
                 reason=reason,
-                metrics=self.s.config.metric_offsets,
+                metrics=self._metric_offsets(),
             ),
             budget=job.budget,
         )
@@ -355,6 +357,15 @@ class Dispatcher:
         except SocialkitError:
             log.exception("could not mark account %s as needing reauth", claim.account_id)
         self.s.forget_account(claim.workspace, claim.account_id)
+
+    def _metric_offsets(self) -> tuple[tuple[str, float], ...]:
+        """The config's metric offsets, worked out once per config (every receipt
+        carries them)."""
+        config = self.s.config
+        cached = self._offsets
+        if cached is None or cached[0] is not config:
+            cached = self._offsets = (config, config.metric_offsets)
+        return cached[1]
 
     # -- group commits --------------------------------------------------------------------
 
