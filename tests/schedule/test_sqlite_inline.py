@@ -6,6 +6,7 @@ connection as they found it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import sqlite3
 import threading
@@ -35,18 +36,52 @@ def connector(path: Path, journal: str = "WAL") -> Any:
     return connect
 
 
-@pytest.fixture
-async def thread(tmp_path: Path) -> AsyncIterator[SqliteThread]:
+@contextlib.asynccontextmanager
+async def started(
+    path: Path, *, journal: str = "WAL", inline_writes: bool = True
+) -> AsyncIterator[SqliteThread]:
+    """A store thread on ``path``, stopped on the way out."""
     worker = SqliteThread(
-        connector(tmp_path / "t.db"),
+        connector(path, journal),
         poll=0.05,
         name="test-sqlite",
         on_foreign_commit=lambda: None,
-        inline_writes=True,
+        inline_writes=inline_writes,
     )
     worker.start()
-    yield worker
-    await asyncio.to_thread(worker.stop)
+    try:
+        yield worker
+    finally:
+        await asyncio.to_thread(worker.stop)
+
+
+@pytest.fixture
+async def thread(tmp_path: Path) -> AsyncIterator[SqliteThread]:
+    async with started(tmp_path / "t.db") as worker:
+        yield worker
+
+
+@contextlib.asynccontextmanager
+async def ticking() -> AsyncIterator[list[int]]:
+    """Counts the event loop's turns while the block runs: the one-item list it yields
+    holds that count once the block is done."""
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0)
+    start = ticks
+    turns = [0]
+    try:
+        yield turns
+    finally:
+        task.cancel()
+        turns[0] = ticks - start
 
 
 def insert(value: str) -> Any:
@@ -157,63 +192,32 @@ async def test_a_failing_inline_write_is_rolled_back_and_the_connection_restored
 async def test_inline_writes_are_not_offered_where_a_commit_waits_for_fsync(
     tmp_path: Path,
 ) -> None:
-    worker = SqliteThread(
-        connector(tmp_path / "full.db"),
-        poll=0.05,
-        name="test-sqlite",
-        on_foreign_commit=lambda: None,
-        inline_writes=False,
-    )
-    worker.start()
-    try:
+    async with started(tmp_path / "full.db", inline_writes=False) as worker:
         assert await worker.write(insert("a"), inline=True) == "test-sqlite"
         # reads still may
         assert await worker.run(values, inline=True) == ["a"]
         assert worker.inline_calls == 1
-    finally:
-        await asyncio.to_thread(worker.stop)
 
 
 async def test_inline_writes_are_not_offered_outside_wal(tmp_path: Path) -> None:
     # With a rollback journal a commit waits for other connections' readers: that wait
     # must not happen on the event loop.
-    worker = SqliteThread(
-        connector(tmp_path / "delete.db", journal="DELETE"),
-        poll=0.05,
-        name="test-sqlite",
-        on_foreign_commit=lambda: None,
-        inline_writes=True,
-    )
-    worker.start()
-    try:
+    async with started(tmp_path / "delete.db", journal="DELETE") as worker:
         assert await worker.write(insert("a"), inline=True) == "test-sqlite"
         assert worker.inline_calls == 0
-    finally:
-        await asyncio.to_thread(worker.stop)
 
 
 async def test_failing_inline_calls_still_let_other_tasks_run(thread: SqliteThread) -> None:
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
     def missing(conn: sqlite3.Connection) -> None:
         raise LookupError("no such row")
 
-    task = asyncio.ensure_future(ticker())
-    await asyncio.sleep(0)
-    start = ticks
-    for _ in range(50):
-        with pytest.raises(LookupError):
-            await thread.run(missing, inline=True)
-        with pytest.raises(LookupError):
-            await thread.write(missing, inline=True)
-    task.cancel()
-    assert ticks - start >= 100
+    async with ticking() as turns:
+        for _ in range(50):
+            with pytest.raises(LookupError):
+                await thread.run(missing, inline=True)
+            with pytest.raises(LookupError):
+                await thread.write(missing, inline=True)
+    assert turns[0] >= 100
 
 
 async def test_an_interrupted_inline_write_leaves_no_transaction_open(
@@ -238,34 +242,16 @@ async def test_an_interrupted_inline_write_leaves_no_transaction_open(
 async def test_a_caller_looping_on_inline_calls_still_lets_other_tasks_run(
     thread: SqliteThread,
 ) -> None:
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    task = asyncio.ensure_future(ticker())
-    await asyncio.sleep(0)
-    start = ticks
-    for i in range(50):
-        await thread.write(insert(f"v{i}"), inline=True)
-    task.cancel()
+    async with ticking() as turns:
+        for i in range(50):
+            await thread.write(insert(f"v{i}"), inline=True)
     assert thread.inline_calls == 50
-    assert ticks - start >= 50
+    assert turns[0] >= 50
 
 
 async def test_a_closed_thread_refuses_inline_calls(tmp_path: Path) -> None:
-    worker = SqliteThread(
-        connector(tmp_path / "c.db"),
-        poll=0.05,
-        name="test-sqlite",
-        on_foreign_commit=lambda: None,
-        inline_writes=True,
-    )
-    worker.start()
-    await asyncio.to_thread(worker.stop)
+    async with started(tmp_path / "c.db") as worker:
+        pass
     with pytest.raises(RuntimeError, match="closed"):
         await worker.write(insert("late"), inline=True)
     with pytest.raises(RuntimeError, match="closed"):
