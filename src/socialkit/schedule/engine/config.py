@@ -121,11 +121,18 @@ class EngineConfig:
         """The heartbeat interval actually used."""
         return self.heartbeat or self.lease / 3
 
+    # metric_offsets, worked out once (every receipt carries them)
+    _metric_offsets: tuple[tuple[str, float], ...] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        offsets = tuple((label, offset.total_seconds()) for label, offset in self.metric_schedule)
+        object.__setattr__(self, "_metric_offsets", offsets)
+
     @property
     def metric_offsets(self) -> tuple[tuple[str, float], ...]:
         """:attr:`metric_schedule` as ``(label, seconds after publishing)``, as a receipt
         record carries it to the store."""
-        return tuple((label, offset.total_seconds()) for label, offset in self.metric_schedule)
+        return self._metric_offsets
 
     def retry_for(self, account_id: str) -> RetryPolicy:
         """The retry policy for one account."""

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from socialkit.platforms.base import Platform
     from socialkit.platforms.capabilities import Capabilities
     from socialkit.platforms.context import Context, RateLimitReport
-    from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.records import Claim
 
@@ -98,7 +97,6 @@ class Dispatcher:
         # Called with how many outcomes a batch committed (those accounts are free
         # again): the worker may claim at once instead of waiting out its claim gap.
         self.on_finished: Callable[[int], None] | None = None
-        self._offsets: tuple[EngineConfig, tuple[tuple[str, float], ...]] | None = None
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -245,7 +243,7 @@ class Dispatcher:
                 source=source,  # type: ignore[arg-type]
                 actor=self.s.config.worker_id,
                 reason=reason,
-                metrics=self._metric_offsets(),
+                metrics=self.s.config.metric_offsets,
             ),
             budget=job.budget,
         )
@@ -357,15 +355,6 @@ class Dispatcher:
         except SocialkitError:
             log.exception("could not mark account %s as needing reauth", claim.account_id)
         self.s.forget_account(claim.workspace, claim.account_id)
-
-    def _metric_offsets(self) -> tuple[tuple[str, float], ...]:
-        """The config's metric offsets, worked out once per config (every receipt
-        carries them)."""
-        config = self.s.config
-        cached = self._offsets
-        if cached is None or cached[0] is not config:
-            cached = self._offsets = (config, config.metric_offsets)
-        return cached[1]
 
     # -- group commits --------------------------------------------------------------------
 
