@@ -42,6 +42,7 @@ __all__ = [
     "new_id",
     "next_metric_step",
     "select_claims",
+    "stale_reason",
     "to_us",
 ]
 
@@ -332,6 +333,21 @@ def covered(
     return any(p.covers(workspace, account_id, campaign) for p in pauses)
 
 
+def stale_reason(row: Row, t: Transition) -> str | None:
+    """Why ``t``'s fence fails on ``row`` (its state, attempt or revision moved on), or
+    ``None`` when it holds."""
+    if row.state != t.expect_state or row.attempt != t.expect_attempt:
+        return (
+            f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
+            f"not {t.expect_state.value} at attempt {t.expect_attempt}"
+        )
+    if t.expect_revision is not None and row.revision != t.expect_revision:
+        return (
+            f"publication {t.id} is at revision {row.revision[:12]}, not {t.expect_revision[:12]}"
+        )
+    return None
+
+
 def move_rows(
     rows: Mapping[str, Row],
     transitions: Sequence[Transition],
@@ -358,17 +374,7 @@ def move_rows(
         row = rows.get(t.id)
         if row is None:
             raise StoreError(f"no publication {t.id!r}")
-        stale: str | None = None
-        if row.state != t.expect_state or row.attempt != t.expect_attempt:
-            stale = (
-                f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
-                f"not {t.expect_state.value} at attempt {t.expect_attempt}"
-            )
-        elif t.expect_revision is not None and row.revision != t.expect_revision:
-            stale = (
-                f"publication {t.id} is at revision {row.revision[:12]}, "
-                f"not {t.expect_revision[:12]}"
-            )
+        stale = stale_reason(row, t)
         if stale is not None:
             if strict:
                 raise StaleTransition(stale)

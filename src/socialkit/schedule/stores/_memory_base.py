@@ -30,6 +30,7 @@ from socialkit.schedule.stores._common import (
     covered,
     from_us,
     next_metric_step,
+    stale_reason,
     to_us,
 )
 from socialkit.schedule.stores.base import MIN_COMPATIBLE_SCHEMA, SCHEMA_VERSION
@@ -172,16 +173,9 @@ class MemoryBase:
 
     def _apply(self, t: Transition, now: dt.datetime) -> None:
         row = self._row(t.id)
-        if row.state != t.expect_state or row.attempt != t.expect_attempt:
-            raise StaleTransition(
-                f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
-                f"not {t.expect_state.value} at attempt {t.expect_attempt}"
-            )
-        if t.expect_revision is not None and row.revision != t.expect_revision:
-            raise StaleTransition(
-                f"publication {t.id} is at revision {row.revision[:12]}, "
-                f"not {t.expect_revision[:12]}"
-            )
+        stale = stale_reason(row, t)
+        if stale is not None:
+            raise StaleTransition(stale)
         check_move(row.state, t.to, t.id)
         before = row.state
         after = row.apply(t, now, held=t.to in HOLDABLE and self._held(row))
