@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from socialkit.errors import SocialkitError, StaleTransition
+from socialkit.errors import StaleTransition
 from socialkit.schedule.records import NewPublication, PublicationQuery
 from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_recycle
 from socialkit.schedule.states import PublicationState
@@ -49,8 +49,11 @@ async def materialise_all(services: Services, now: dt.datetime) -> int:
             created += len(await materialise(services, rule, now))
         except StaleTransition:
             continue  # another worker advanced it at the same moment
-        except SocialkitError:
-            log.exception("rule %s could not be materialised", rule.id)
+        except Exception:
+            # One broken rule (say, an evergreen rule whose account lost its posting
+            # slots) must not stop the others or the worker. It stays active and is
+            # tried again on the next pass, so fixing its cause is enough.
+            log.exception("rule %s could not be materialised; the other rules go on", rule.id)
     return created
 
 
