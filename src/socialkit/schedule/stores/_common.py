@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EPOCH",
     "HOLDABLE",
+    "SUPERSEDED",
     "Row",
     "check_move",
     "decode_cursor",
@@ -452,12 +453,17 @@ def select_claims(
     return chosen
 
 
+SUPERSEDED = "a later occurrence of its rule is already due"
+"""Why the misfire policy misses a rule's occurrence that is still within its grace."""
+
+
 def missed_ids(
     overdue: Iterable[tuple[str, str | None, str, str, dt.datetime, bool]],
     latest_due: Mapping[tuple[str, str, str], dt.datetime],
 ) -> list[str]:
-    """The misfire policy over overdue rows ``(id, rule_id, workspace, account_id, due_at,
-    publish_late)``.
+    """The misfire policy over rows ``(id, rule_id, workspace, account_id, due_at,
+    publish_late)``: one-offs past their grace period, and rule occurrences past it or
+    already due.
 
     A one-off is missed unless it publishes late. A rule's occurrence is missed unless it
     is the latest already-due occurrence of its rule and account (``latest_due`` maps
