@@ -28,7 +28,6 @@ from socialkit.analytics.aggregate import (
 from socialkit.analytics.anomalies import (
     Anomaly,
     find_anomalies,
-    negative_feedback_spikes,
     robust_z_scores,
 )
 from socialkit.analytics.best_time import PostingTime, best_posting_times
@@ -54,6 +53,7 @@ from socialkit.analytics.report import (
     post_reports,
     report,
 )
+from socialkit.analytics.spikes import negative_feedback_spikes
 
 __all__ = [
     "POST_COUNT_FIELDS",

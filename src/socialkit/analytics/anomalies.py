@@ -17,7 +17,13 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal, get_args
 
-from socialkit.analytics.best_time import ScoreKpi, at_age, check_age, published_at
+from socialkit.analytics.best_time import (
+    ScoreKpi,
+    at_age,
+    check_age,
+    check_whole,
+    published_at,
+)
 from socialkit.analytics.report import KpiReport, check_kpi, post_reports
 from socialkit.models._base import SocialModel
 
@@ -27,7 +33,7 @@ if TYPE_CHECKING:
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import Receipt
 
-__all__ = ["Anomaly", "find_anomalies", "negative_feedback_spikes", "robust_z_scores"]
+__all__ = ["Anomaly", "find_anomalies", "robust_z_scores"]
 
 _MAD_SCALE = Decimal("0.6745")
 _MEAN_AD_SCALE = Decimal("1.253314")
@@ -41,8 +47,16 @@ class Anomaly(SocialModel):
         kpi: the KPI compared.
         value: the post's value.
         median: the account's median over the compared posts.
-        score: the robust z-score (positive: above the usual, negative: below).
+        score: how strongly it stands out, the ranking's key. From
+            :func:`find_anomalies`, the robust z-score (positive: above the usual,
+            negative: below); from :func:`~socialkit.analytics.negative_feedback_spikes`,
+            ``−log10 p`` (3 means one chance in a thousand).
         direction: ``high`` or ``low``.
+        expected: for a negative feedback spike, the count the post would have had at
+            its account's usual rate (``None`` from :func:`find_anomalies`).
+        p_value: for a negative feedback spike, the chance of at least the post's
+            count at that rate, ``P(X ≥ count)`` for ``X ~ Poisson(expected)``
+            (``None`` from :func:`find_anomalies`).
     """
 
     platform: str
@@ -53,9 +67,12 @@ class Anomaly(SocialModel):
     median: Decimal
     score: Decimal
     direction: Literal["high", "low"]
+    expected: Decimal | None = None
+    p_value: Decimal | None = None
 
 
-def _median(values: Sequence[Decimal]) -> Decimal:
+def median(values: Sequence[Decimal]) -> Decimal:
+    """The median of non-empty ``values``."""
     ordered = sorted(values)
     middle = len(ordered) // 2
     if len(ordered) % 2:
@@ -71,14 +88,14 @@ def robust_z_scores(values: Sequence[Decimal]) -> list[Decimal | None]:
     """
     if not values:
         return []
-    median = _median(values)
-    deviations = [abs(value - median) for value in values]
-    mad = _median(deviations)
+    middle = median(values)
+    deviations = [abs(value - middle) for value in values]
+    mad = median(deviations)
     if mad > 0:
-        return [_MAD_SCALE * (value - median) / mad for value in values]
+        return [_MAD_SCALE * (value - middle) / mad for value in values]
     mean_ad = sum(deviations, Decimal(0)) / len(deviations)
     if mean_ad > 0:
-        return [(value - median) / (_MEAN_AD_SCALE * mean_ad) for value in values]
+        return [(value - middle) / (_MEAN_AD_SCALE * mean_ad) for value in values]
     return [None for _ in values]
 
 
@@ -111,30 +128,37 @@ def find_anomalies(
     """
     check_kpi(kpi, get_args(ScoreKpi))
     limit = _check(threshold, min_posts, age)
-    return _scored(_compared(snapshots, receipts, age), kpi, limit, min_posts)
+    return _scored(compared(snapshots, receipts, age), kpi, limit, min_posts)
 
 
 def _check(threshold: Decimal | int | str, min_posts: int, age: dt.timedelta) -> Decimal:
     """The threshold as a Decimal, once the arguments are known to be usable."""
     check_age(age)
     try:
+        # True is an int to Python, but no threshold anyone meant
         limit = threshold if isinstance(threshold, Decimal) else Decimal(threshold)
-        usable = limit.is_finite() and limit > 0
+        usable = not isinstance(threshold, bool) and limit.is_finite() and limit > 0
     except (InvalidOperation, TypeError, ValueError):
         usable = False
     if not usable:
         raise ValueError(f"threshold must be a positive finite number (got {threshold!r})")
-    if min_posts < 3:
-        raise ValueError(f"min_posts must be at least 3 to have a usual value (got {min_posts})")
+    check_min_posts(min_posts)
     return limit
 
 
-def _compared(
-    snapshots: Iterable[MetricSnapshot], receipts: Iterable[Receipt] | None, age: dt.timedelta
+def check_min_posts(min_posts: int) -> None:
+    """Refuse a ``min_posts`` that is not a whole number of at least 3."""
+    check_whole(min_posts, "min_posts", 3, "to have a usual value")
+
+
+def compared(
+    snapshots: Iterable[MetricSnapshot],
+    receipts: Iterable[Receipt] | None,
+    age: dt.timedelta | None,
 ) -> list[KpiReport]:
-    """One report per post: at ``age`` with receipts, else by its latest snapshot."""
+    """One report per post: at ``age`` with receipts and an age, else by its latest snapshot."""
     series = list(snapshots)
-    if receipts is not None:
+    if receipts is not None and age is not None:
         series = at_age(series, published_at(receipts), age)
     return post_reports(series)
 
@@ -155,7 +179,7 @@ def _scored(
         if len(posts) < min_posts:
             continue
         values = [value for _, value in posts]
-        median = _median(values)
+        usual = median(values)
         for (post_id, value), score in zip(posts, robust_z_scores(values), strict=True):
             if score is None or abs(score) <= limit:
                 continue
@@ -166,49 +190,10 @@ def _scored(
                     post_id=post_id,
                     kpi=kpi,
                     value=value,
-                    median=median,
+                    median=usual,
                     score=score,
                     direction="high" if score > 0 else "low",
                 )
             )
     found.sort(key=lambda a: (-abs(a.score), a.platform, a.account_id, a.post_id))
     return found
-
-
-def negative_feedback_spikes(
-    snapshots: Iterable[MetricSnapshot],
-    *,
-    threshold: Decimal | int | str = Decimal("3.5"),
-    min_posts: int = 5,
-    min_count: int = 5,
-    receipts: Iterable[Receipt] | None = None,
-    age: dt.timedelta = dt.timedelta(hours=24),
-) -> list[Anomaly]:
-    """Posts whose negative feedback rate (hides, reports, "see less", unfollows per
-    impression) is unusually high for their account, strongest first: the alert a team
-    wants before a post turns into a crisis.
-
-    :func:`find_anomalies` with ``kpi="negative_feedback_rate"``, its ``high`` ones only
-    (an unusually quiet post is no alarm), and only posts with at least ``min_count``
-    negative feedback events: most posts get none, and beside them a single hide would
-    score as high as a backlash. Only platforms that report ``negative_feedback`` and
-    ``impressions`` take part; the other arguments are :func:`find_anomalies`'.
-
-    Raises:
-        ValueError: as :func:`find_anomalies`, or ``min_count`` below 1.
-    """
-    limit = _check(threshold, min_posts, age)
-    if min_count < 1:
-        raise ValueError(f"min_count must be at least 1 event (got {min_count})")
-    reports = _compared(snapshots, receipts, age)
-    found = _scored(reports, "negative_feedback_rate", limit, min_posts)
-    counts = {
-        (post.platform, post.account_id, post.key): post.totals.negative_feedback or 0
-        for post in reports
-    }
-    return [
-        anomaly
-        for anomaly in found
-        if anomaly.direction == "high"
-        and counts.get((anomaly.platform, anomaly.account_id, anomaly.post_id), 0) >= min_count
-    ]

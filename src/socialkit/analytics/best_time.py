@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import Receipt
 
-__all__ = ["PostingTime", "ScoreKpi", "best_posting_times"]
+__all__ = ["PostingTime", "ScoreKpi", "best_posting_times", "check_age", "check_whole"]
 
 ScoreKpi = Literal[
     "engagement_rate_by_impressions",
@@ -143,6 +143,17 @@ def best_posting_times(
 def published_at(receipts: Iterable[Receipt]) -> dict[PostKey, dt.datetime]:
     """When each post was published, by ``(platform, account_id, parts[0].id)``."""
     return {(r.platform, r.account_id, r.ref.id): r.published_at for r in receipts}
+
+
+def check_whole(value: int, name: str, minimum: int, unit: str = "") -> None:
+    """Refuse an argument that is not a whole number (``True`` and ``1.5`` neither) of at
+    least ``minimum``; the message names it, the limit and the value."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number (got {value!r})")
+    if value < minimum:
+        raise ValueError(
+            f"{name} must be at least {minimum}{' ' + unit if unit else ''} (got {value})"
+        )
 
 
 def check_age(age: dt.timedelta | None) -> None:
