@@ -45,10 +45,10 @@ def test_hours_are_read_in_the_audiences_zone_and_ranked() -> None:
         snap("c", likes=10, impressions=1000),
         snap("d", likes=20, impressions=1000),
     ]
-    ranked = best_posting_times(snapshots, receipts, timezone="Europe/Berlin", prior_posts=0)
+    ranked = best_posting_times(snapshots, receipts, timezone="Europe/Berlin", age=None)
     assert [(t.weekday, t.hour, t.posts) for t in ranked] == [
         (Weekday.MON, 9, 2),
-        (Weekday.FRI, 0, 1),
+        (Weekday.FRI, 0, 1),  # one post each: no bound, after the hours with one, by average
         (Weekday.MON, 17, 1),
     ]
     assert ranked[0].average == Decimal("0.05")
@@ -56,37 +56,84 @@ def test_hours_are_read_in_the_audiences_zone_and_ranked() -> None:
 
 
 def test_one_lucky_post_does_not_outrank_a_reliable_hour() -> None:
-    receipts = [published("lucky", MONDAY + timedelta(hours=6))]
-    snapshots = [snap("lucky", likes=90, impressions=1000)]
-    for week in range(6):
-        post = f"steady{week}"
-        receipts.append(published(post, MONDAY + timedelta(days=7 * week + 1, hours=9)))
-        snapshots.append(snap(post, likes=70, impressions=1000))
-    for week in range(6):
-        post = f"weak{week}"
-        receipts.append(published(post, MONDAY + timedelta(days=7 * week + 2, hours=9)))
-        snapshots.append(snap(post, likes=10, impressions=1000))
-    plain = best_posting_times(snapshots, receipts, timezone="UTC", prior_posts=0)
-    assert plain[0].hour == 6  # by averages alone the single post wins
-    shrunk = best_posting_times(snapshots, receipts, timezone="UTC", prior_posts=3)
-    assert (shrunk[0].weekday, shrunk[0].hour) == (Weekday.TUE, 9)
+    """The review's case: Monday 09:00 ten posts at 5 %, Wednesday 15:00 ten at 2 %,
+    Thursday 20:00 one at 20 %. A mean shrunk toward the overall mean (4.3 %) kept the
+    single post first whatever the prior weight; the confidence bound does not."""
+    receipts, snapshots = [], []
+
+    def post(post_id: str, day: int, hour: int, likes: int) -> None:
+        receipts.append(published(post_id, MONDAY + timedelta(days=day, hours=hour)))
+        snapshots.append(snap(post_id, likes=likes, impressions=1000))
+
+    for week in range(10):
+        post(f"good{week}", 7 * week, 9, 50)
+        post(f"avg{week}", 7 * week + 2, 15, 20)
+    post("lucky", 3, 20, 200)
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC", age=None)
+    assert [(t.weekday, t.hour, t.posts) for t in ranked] == [
+        (Weekday.MON, 9, 10),
+        (Weekday.WED, 15, 10),
+        (Weekday.THU, 20, 1),
+    ]
+    assert ranked[-1].average == Decimal("0.2")  # by averages alone the single post wins
+    assert ranked[-1].score is None
+
+
+def test_an_hour_with_more_or_steadier_posts_ranks_first() -> None:
+    # The same mean, 4 %: the bound is lower where it rests on fewer or noisier posts.
+    receipts, snapshots = [], []
+    hours = {9: [40] * 2 + [30, 50] * 4, 10: [30, 50] * 2, 11: [39, 41] * 2}
+    for hour, likes in hours.items():
+        for i, n in enumerate(likes):
+            post_id = f"h{hour}-{i}"
+            receipts.append(published(post_id, MONDAY + timedelta(days=7 * i, hours=hour)))
+            snapshots.append(snap(post_id, likes=n, impressions=1000))
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC", age=None)
+    assert [t.hour for t in ranked] == [11, 9, 10]
+    assert {t.average for t in ranked} == {Decimal("0.04")}
+    scores = [t.score for t in ranked]
+    assert all(s is not None and s < Decimal("0.04") for s in scores)
+    plain = best_posting_times(snapshots, receipts, timezone="UTC", age=None, confidence="0.5")
+    assert {t.score for t in plain} == {Decimal("0.04")}
+
+
+def test_for_negative_feedback_the_lowest_hour_is_the_best() -> None:
+    # Monday 10:00 posts get 1 hide per 1,000 impressions, Tuesday 10:00 posts 50.
+    receipts, snapshots = [], []
+    for week in range(3):
+        for day, hides, name in [(0, 1, "good"), (1, 50 + week, "bad")]:
+            post_id = f"{name}{week}"
+            receipts.append(published(post_id, MONDAY + timedelta(days=7 * week + day, hours=10)))
+            snapshots.append(snap(post_id, likes=10, impressions=1000, negative_feedback=hides))
+    ranked = best_posting_times(
+        snapshots, receipts, timezone="UTC", kpi="negative_feedback_rate", age=None
+    )
+    assert [(t.weekday, t.average) for t in ranked] == [
+        (Weekday.MON, Decimal("0.001")),
+        (Weekday.TUE, Decimal("0.051")),
+    ]
+    assert ranked[1].score is not None
+    assert ranked[1].score > ranked[1].average  # the upper bound, where lower is better
 
 
 def test_posts_without_the_kpi_or_a_receipt_are_left_out() -> None:
     receipts = [published("a", MONDAY), published("b", MONDAY + timedelta(hours=1))]
     snapshots = [snap("a", likes=5), snap("b", likes=5, impressions=100), snap("orphan", likes=1)]
-    ranked = best_posting_times(snapshots, receipts, timezone="UTC")
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC", age=None)
     assert [(t.hour, t.posts) for t in ranked] == [(1, 1)]
     assert best_posting_times([], [], timezone="UTC") == []
-    by_likes = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements")
+    by_likes = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements", age=None)
     assert len(by_likes) == 2
 
 
 def test_bad_arguments_are_refused_with_their_names() -> None:
     with pytest.raises(ValueError, match="unknown IANA time zone 'Mars/Base'"):
         best_posting_times([], [], timezone="Mars/Base")
-    with pytest.raises(ValueError, match="prior_posts must be at least 0"):
-        best_posting_times([], [], timezone="UTC", prior_posts=-1)
+    with pytest.raises(TypeError, match=r"timezone must be an IANA zone name .* \(got None\)"):
+        best_posting_times([], [], timezone=None)  # type: ignore[arg-type]
+    for confidence in ("0.4", "1", True, "abc", "NaN"):
+        with pytest.raises(ValueError, match=r"confidence must be a number from 0\.5 up to"):
+            best_posting_times([], [], timezone="UTC", confidence=confidence)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="threshold must be a positive finite number"):
         find_anomalies([], threshold=0)
     with pytest.raises(ValueError, match="min_posts must be at least 3"):
@@ -161,18 +208,15 @@ def test_posts_are_compared_at_the_same_age() -> None:
         _at("old", old + timedelta(days=30), likes=300),
         _at("new", now - timedelta(hours=1), likes=8),  # too young to compare
     ]
-    ranked = best_posting_times(
-        snapshots, receipts, timezone="UTC", kpi="engagements", prior_posts=0
-    )
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements")
     assert [(t.weekday, t.hour, t.average) for t in ranked] == [(Weekday.MON, 9, 20)]
-    latest = best_posting_times(
-        snapshots, receipts, timezone="UTC", kpi="engagements", prior_posts=0, age=None
-    )
+    latest = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements", age=None)
     assert [t.average for t in latest] == [300, 8]
+    # at 7 days: the 24 h snapshot measured another age, and none is within 7 d ± 42 h
     week = best_posting_times(
         snapshots, receipts, timezone="UTC", kpi="engagements", age=timedelta(days=7)
     )
-    assert [t.average for t in week] == [20]  # the last snapshot collected by day 7
+    assert week == []
     with pytest.raises(ValueError, match="age must be a positive duration"):
         best_posting_times([], [], timezone="UTC", age=timedelta(0))
 
@@ -188,14 +232,33 @@ def test_the_snapshot_for_an_age_is_the_one_collected_just_after_it() -> None:
         _at("p", at + timedelta(hours=24) + late, likes=20),
         _at("p", at + timedelta(days=7) + late, likes=300),
     ]
-    ranked = best_posting_times(
-        snapshots, receipts, timezone="UTC", kpi="engagements", prior_posts=0
-    )
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements")
     assert [t.average for t in ranked] == [20]
     week = best_posting_times(
         snapshots, receipts, timezone="UTC", kpi="engagements", age=timedelta(days=7)
     )
     assert [t.average for t in week] == [300]
+
+
+def test_a_post_whose_snapshot_for_the_age_was_missed_is_left_out() -> None:
+    """The review's case: A's 24 h collection was missed (it has 1 h and 7 d). Scored
+    by its 1 h snapshot it lost to B's 24 h; now it is left out at 24 h."""
+    a_at, b_at = MONDAY + timedelta(hours=1), MONDAY + timedelta(days=1, hours=1)
+    receipts = [published("A", a_at), published("B", b_at)]
+    snapshots = [
+        _at("A", a_at + timedelta(hours=1), likes=5),
+        _at("A", a_at + timedelta(days=7), likes=500),
+        _at("B", b_at + timedelta(hours=24, minutes=3), likes=100),
+        # C's 24 h snapshot came early (the engine was down at the due time): still used
+        _at("C", a_at + timedelta(hours=20), likes=70),
+        _at("C", a_at + timedelta(days=7), likes=700),
+    ]
+    receipts.append(published("C", a_at))
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements")
+    assert [(t.weekday, t.hour, t.average) for t in ranked] == [
+        (Weekday.TUE, 1, 100),
+        (Weekday.MON, 1, 70),
+    ]
 
 
 def test_hours_follow_berlins_daylight_saving_time() -> None:
@@ -212,7 +275,7 @@ def test_hours_follow_berlins_daylight_saving_time() -> None:
     snapshots = [
         _at(r.ref.id, later, likes=10 * (i + 1), impressions=1000) for i, r in enumerate(receipts)
     ]
-    ranked = best_posting_times(snapshots, receipts, timezone="Europe/Berlin", prior_posts=0)
+    ranked = best_posting_times(snapshots, receipts, timezone="Europe/Berlin", age=None)
     assert sorted((t.weekday, t.hour) for t in ranked) == [
         (Weekday.MON, 0),
         (Weekday.SAT, 23),

@@ -127,11 +127,12 @@ def test_kpis_of_the_collected_series_match_the_hand_computed_ones(collected: An
 def test_best_time_places_each_post_in_the_audiences_hour(collected: Any) -> None:
     snapshots, receipts = collected
     [rate] = analytics.best_posting_times(snapshots, receipts, timezone="Europe/Berlin")
-    assert (rate.weekday, rate.hour, rate.posts, rate.score) == (
+    assert (rate.weekday, rate.hour, rate.posts, rate.average, rate.score) == (
         socialkit.Weekday.MON,
         9,
         1,  # only launch has a rate
         Decimal("0.03"),
+        None,  # one post: no spread to bound its mean with
     )
     [total] = analytics.best_posting_times(
         snapshots, receipts, timezone="Asia/Tokyo", kpi="engagements"

@@ -2,31 +2,42 @@
 
 The model is deliberately simple and explainable. Each published post is placed in its
 hour of the week (weekday × hour, local time in the account's zone) and scored by one
-KPI. An hour's score is the mean of its posts *shrunk toward the overall mean*::
+KPI. An hour is ranked by a **one-sided confidence bound** on the mean of its posts —
+the lower bound where higher is better, the upper bound for ``negative_feedback_rate``
+(where lower is better)::
 
-    score = (sum of the hour's KPIs + prior_posts × overall mean) / (posts in the hour + prior_posts)
+    score = mean ∓ t(confidence, posts − 1) × standard deviation / √posts
 
-so an hour with one lucky post does not outrank an hour that has been good ten times
-(empirical Bayes with a fixed prior weight). Posts are compared at the same age: each is
-scored by its snapshot at ``age`` after publication (24 hours by default), and posts not
-yet that old are left out — a post published an hour ago has not had its day yet, and a
-month-old post has had thirty. The best hours convert straight into
-:class:`~socialkit.PostingSlot` values for an account's queue.
+(Student's t, the hour's own posts.) An hour with one post has no spread to measure, so
+it has no bound (``score`` is ``None``) and ranks after every hour with two or more
+posts: one lucky post does not outrank an hour that has been good ten times, and of two
+hours with the same mean the one with more, or steadier, posts ranks first. A
+posterior mean shrunk toward the overall mean cannot promise that — ten posts at 5 %
+and one at 20 % around an overall mean of 4.3 % leave the single post ahead whatever the
+prior weight — so the ranking asks how sure it is, not only how good.
+
+Posts are compared at the same age: each is scored by its snapshot at ``age`` after
+publication (24 hours by default, within a quarter of the age), and posts not yet that
+old, or without a snapshot near that age, are left out — a post published an hour ago
+has not had its day yet, and a month-old post has had thirty. The best hours convert
+straight into :class:`~socialkit.PostingSlot` values for an account's queue.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from socialkit.analytics._stats import student_t_quantile
 from socialkit.analytics.aggregate import post_keyer
 from socialkit.analytics.report import check_kpi, post_reports
 from socialkit.models._base import SocialModel
 from socialkit.models.account import PostingSlot, Weekday, check_zone
+from socialkit.models.metrics import METRIC_FIELDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -49,6 +60,9 @@ ScoreKpi = Literal[
 ]
 """The KPIs a post can be scored by (a rate, or a total of the post)."""
 
+LOWER_IS_BETTER: frozenset[str] = frozenset({"negative_feedback_rate"})
+"""The KPIs of :data:`ScoreKpi` where a lower value is the better one."""
+
 
 class PostingTime(SocialModel):
     """One hour of the week and how posts published in it did.
@@ -57,14 +71,16 @@ class PostingTime(SocialModel):
         weekday, hour: the local hour of the week (hour 0–23 in the account's zone).
         posts: posts published in that hour that had the KPI.
         average: their plain mean KPI.
-        score: the mean shrunk toward the overall mean (what the ranking uses).
+        score: the one-sided confidence bound on that mean the ranking uses (lower bound
+            where higher is better, upper bound for ``negative_feedback_rate``); ``None``
+            for an hour with one post, which has no spread to bound it with.
     """
 
     weekday: Weekday
     hour: int = Field(ge=0, le=23)
     posts: int = Field(ge=1)
     average: Decimal
-    score: Decimal
+    score: Decimal | None
 
     def as_slot(self, minute: int = 0) -> PostingSlot:
         """This hour as a posting slot (at ``minute`` past the hour)."""
@@ -77,7 +93,7 @@ def best_posting_times(
     *,
     timezone: str,
     kpi: ScoreKpi = "engagement_rate_by_impressions",
-    prior_posts: int = 3,
+    confidence: Decimal | str | float = Decimal("0.9"),
     age: dt.timedelta | None = dt.timedelta(hours=24),
 ) -> list[PostingTime]:
     """Hours of the week ranked by how posts published in them did, best first.
@@ -87,27 +103,37 @@ def best_posting_times(
         receipts: the posts' receipts; ``published_at`` places a post in its hour and
             ``(platform, account_id, parts[0].id)`` matches it to its snapshots.
         timezone: the IANA zone the hours are read in (the account's audience).
-        kpi: what a post is scored by; posts without it are left out.
-        prior_posts: how many posts' worth of weight the overall mean gets in each
-            hour's score (0 ranks by plain averages).
+        kpi: what a post is scored by; posts without it are left out. Higher is better
+            but for ``negative_feedback_rate``, where lower is.
+        confidence: the one-sided confidence of each hour's bound (0.5 ranks by plain
+            averages among hours with two or more posts; closer to 1 favours hours with
+            more and steadier posts).
         age: how long after publication a post is scored: by the snapshot collected
-            for that age (the first within ``age / 4`` after ``published_at + age``: the
-            engine collects at the due time, so a little after it), else its last one
-            before then. Posts with no snapshot that late are too young and left out.
-            ``None`` scores every post by its latest snapshot, whatever its age.
+            for that age — the first one within ``age / 4`` after
+            ``published_at + age`` (the engine collects at the due time, so a little
+            after it), else the last one within ``age / 4`` before it. A post with no
+            snapshot in that window (its 24 h collection was missed, say) is left out
+            rather than scored at another age; a post with no snapshot that late is too
+            young and left out. ``None`` scores every post by its latest snapshot,
+            whatever its age.
 
     Returns:
-        Every hour that had at least one scored post, by score (ties: more posts first,
-        then earlier in the week). Empty when no post could be scored.
+        Every hour that had at least one scored post, best first: hours with two or more
+        posts by ``score``, then hours with one post by ``average`` (ties: more posts
+        first, then earlier in the week). Empty when no post could be scored.
 
     Raises:
-        ValueError: for an unknown zone or ``kpi``, a negative ``prior_posts`` or an
-            ``age`` that is not positive.
+        TypeError: ``timezone`` is not a string.
+        ValueError: for an unknown zone or ``kpi``, a ``confidence`` outside
+            ``[0.5, 1)`` or an ``age`` that is not positive.
     """
     check_kpi(kpi, get_args(ScoreKpi))
+    if not isinstance(timezone, str):
+        raise TypeError(
+            f"timezone must be an IANA zone name such as 'Europe/Berlin' (got {timezone!r})"
+        )
     zone = ZoneInfo(check_zone(timezone))
-    if prior_posts < 0:
-        raise ValueError(f"prior_posts must be at least 0 (got {prior_posts})")
+    level = _check_confidence(confidence)
     check_age(age)
     published = published_at(receipts)
     series = list(snapshots)
@@ -122,22 +148,55 @@ def best_posting_times(
         if when is None or value is None:
             continue
         hours.setdefault((when.weekday(), when.hour), []).append(value)
-    values = [value for scored in hours.values() for value in scored]
-    if not values:
-        return []
-    overall = sum(values, Decimal(0)) / len(values)
+    lower = kpi in LOWER_IS_BETTER
     ranked = [
         PostingTime(
             weekday=Weekday(weekday),
             hour=hour,
             posts=len(scored),
             average=sum(scored, Decimal(0)) / len(scored),
-            score=(sum(scored, Decimal(0)) + prior_posts * overall) / (len(scored) + prior_posts),
+            score=_bound(scored, level, upper=lower),
         )
         for (weekday, hour), scored in hours.items()
     ]
-    ranked.sort(key=lambda t: (-t.score, -t.posts, t.weekday, t.hour))
+    sign = 1 if lower else -1  # sort keys ascend: negate where higher is better
+
+    def rank(t: PostingTime) -> tuple[int, Decimal, int, int, int]:
+        if t.score is None:
+            return (1, sign * t.average, -t.posts, t.weekday, t.hour)
+        return (0, sign * t.score, -t.posts, t.weekday, t.hour)
+
+    ranked.sort(key=rank)
     return ranked
+
+
+def _bound(values: list[Decimal], confidence: Decimal, *, upper: bool) -> Decimal | None:
+    """The one-sided Student-t bound on the mean of ``values``; ``None`` for one value."""
+    count = len(values)
+    if count < 2:
+        return None
+    mean = sum(values, Decimal(0)) / count
+    variance = sum(((v - mean) ** 2 for v in values), Decimal(0)) / (count - 1)
+    if confidence == Decimal("0.5") or variance == 0:
+        return mean
+    t = student_t_quantile(float(confidence), count - 1)
+    margin = Decimal(repr(t)) * (variance / count).sqrt()
+    return mean + margin if upper else mean - margin
+
+
+def _check_confidence(confidence: Decimal | str | float) -> Decimal:
+    try:
+        # a float as written (0.9, not 0.90000000000000002220...); True is no confidence
+        number = repr(confidence) if isinstance(confidence, float) else confidence
+        level = None if isinstance(confidence, bool) else Decimal(number)
+        usable = level is not None and level.is_finite() and Decimal("0.5") <= level < 1
+    except (InvalidOperation, TypeError, ValueError):
+        level, usable = None, False
+    if level is None or not usable:
+        raise ValueError(
+            f"confidence must be a number from 0.5 up to (not including) 1 (got {confidence!r})"
+        )
+    return level
 
 
 def published_at(receipts: Iterable[Receipt]) -> dict[PostKey, dt.datetime]:
@@ -162,13 +221,20 @@ def check_age(age: dt.timedelta | None) -> None:
         raise ValueError(f"age must be a positive duration or None (got {age})")
 
 
+_NO_COUNTS: dict[str, object] = {
+    **{name: None for name in METRIC_FIELDS if name != "followers"},
+    "extra": {},
+}
+
+
 def at_age(
     series: list[MetricSnapshot],
     published: dict[PostKey, dt.datetime],
     age: dt.timedelta,
 ) -> list[MetricSnapshot]:
     """Each published post's snapshot at ``age`` (see ``best_posting_times``), and the
-    account snapshots; posts without a receipt or too young for ``age`` are left out."""
+    account snapshots; posts without a receipt, too young for ``age`` or without a
+    snapshot within ``age / 4`` of it are left out."""
     key_of = post_keyer(series)
     by_post: dict[PostKey, list[MetricSnapshot]] = {}
     kept: list[MetricSnapshot] = []
@@ -188,11 +254,19 @@ def at_age(
             continue  # too young: not yet measured at that age
         # The snapshot taken for that age: the engine asks the platform at the due time,
         # so it is collected a little after it. The first one within a quarter of the age
-        # after it, else the last one before it.
-        soon = [s for s in ordered if due <= s.collected_at <= due + age / 4]
-        by_then = [s for s in ordered if s.collected_at <= due]
-        chosen = soon[0] if soon else by_then[-1] if by_then else ordered[0]
-        # The first snapshot stays too (it is older, so the chosen one is still the
-        # post's latest): the rate by followers uses the followers of that moment.
-        kept.extend([ordered[0], chosen] if chosen is not ordered[0] else [chosen])
+        # after it, else the last one within a quarter of the age before it; a snapshot
+        # further away measured another age (the 1 h one when the 24 h one was missed).
+        window = age / 4
+        soon = [s for s in ordered if due <= s.collected_at <= due + window]
+        by_then = [s for s in ordered if due - window <= s.collected_at < due]
+        if not soon and not by_then:
+            continue
+        chosen = soon[0] if soon else by_then[-1]
+        if ordered[0] is not chosen:
+            # The first snapshot stays, for when the post was first measured (the rate by
+            # followers uses the followers of that moment), without counts of its own:
+            # the chosen snapshot's counts are the post's at that age. It goes first, so
+            # of two at the same instant the chosen one is the latest.
+            kept.append(ordered[0].model_copy(update=_NO_COUNTS))
+        kept.append(chosen)
     return kept
