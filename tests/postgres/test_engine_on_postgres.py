@@ -17,6 +17,7 @@ from tests.schedule.test_engine_control import *  # noqa: F403
 from tests.schedule.test_engine_faults import *  # noqa: F403
 from tests.schedule.test_events_and_facade import *  # noqa: F403
 from tests.schedule.test_hooks import *  # noqa: F403
+from tests.schedule.test_review_dispatch import *  # noqa: F403
 
 pytestmark = pytest.mark.postgres
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pytest
+
+from socialkit.errors import NeedsReauth
 from socialkit.models.account import PostingSlot
 from socialkit.models.content import Post
 from socialkit.schedule.states import PublicationState as S
@@ -35,3 +38,57 @@ async def test_a_rule_that_cannot_be_materialised_stops_neither_the_worker_nor_o
     assert other.id in [c["publication"] for c in server.calls]
     assert f"rule {rule.id} could not be materialised" in caplog.text
     assert [r.id for r in await scheduler.rules(active=True)] == [rule.id]  # still there
+
+
+@pytest.mark.parametrize("grace", [dt.timedelta(days=2), None], ids=["grace-2d", "no-grace"])
+async def test_after_downtime_a_rule_fires_once_however_long_its_grace(
+    make_scheduler, platform, clock, grace
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler(engine={"grace": None} if grace is None else {})
+    (rule,) = await scheduler.recur(
+        Post(text="daily"),
+        account(),
+        rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0",
+        tz="UTC",
+        start=START,
+        grace=grace,
+    )
+    await scheduler.run(until_idle=True)  # materialises the window ahead
+    clock.advance(5 * DAY)  # the worker was down
+    await scheduler.run(until_idle=True)
+    page = await scheduler.list(rule=rule.id, limit=50)
+    sent = [p for p in page.items if p.state == S.PUBLISHED]
+    assert len(server.calls) == 1
+    assert len(sent) == 1
+    missed = [p for p in page.items if p.state == S.MISSED]
+    assert missed
+    assert all(p.due_at < sent[0].due_at for p in missed)
+    within_grace = [p for p in missed if grace is None or clock.now() - p.due_at < grace]
+    assert within_grace  # the ones a grace period alone would have sent late
+    for p in within_grace:
+        reason = (await scheduler.get(p.id)).history[-1].reason
+        assert reason == "a later occurrence of its rule is already due"
+
+
+async def test_an_account_waiting_to_be_reconnected_keeps_its_posts_until_it_is(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (first,) = await scheduler.schedule(Post(text="a"), account(), at=START)
+    (second,) = await scheduler.schedule(Post(text="b"), account(), at=START + HOUR / 2)
+    server.script(NeedsReauth("reconnect the account"))
+    await scheduler.run(until_idle=True)
+    clock.advance(3 * HOUR)  # far past the default grace period
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(second.id)).state == S.SCHEDULED  # waits, not missed
+    await scheduler.reconnect("acme")
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(first.id)).state == S.PUBLISHED
+    assert (await scheduler.get(second.id)).state == S.PUBLISHED
+    # and after the wait, the grace period counts again
+    (third,) = await scheduler.schedule(Post(text="c"), account(), at=clock.now() + HOUR)
+    clock.advance(5 * HOUR)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(third.id)).state == S.MISSED

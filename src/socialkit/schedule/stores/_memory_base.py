@@ -255,6 +255,19 @@ class MemoryBase:
             self._accounts[(workspace, account_id)] = attrs.evolve(
                 record, status=status, status_reason=reason, updated_at=now
             )
+            if record.status == "needs_reauth" and status != "needs_reauth":
+                # Its publications waited for a person: each one past its grace period
+                # gets that period again, counted from now.
+                for row in self._rows.values():
+                    if (
+                        row.workspace == workspace
+                        and row.account_id == account_id
+                        and row.state == PublicationState.SCHEDULED
+                        and row.sends == 0
+                        and row.expires_at is not None
+                        and row.expires_at < now
+                    ):
+                        row.expires_at = now + (row.expires_at - row.due_at)
             self._log(
                 now,
                 "account",

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from socialkit.schedule.records import Moved
 from socialkit.schedule.states import PublicationState
-from socialkit.schedule.stores._common import missed_ids
+from socialkit.schedule.stores._common import SUPERSEDED, missed_ids
 from socialkit.schedule.stores._postgres_rows import (
+    ABLE,
     NOW,
     OVERDUE,
     covered_sql,
@@ -68,7 +69,7 @@ SELECT LEAST(
             AND NOT {covered_sql("p")}) f
         WHERE f.first IS NOT NULL),
     (SELECT p.expires_at FROM publications p
-        WHERE p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL
+        WHERE p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL AND {ABLE}
         ORDER BY p.expires_at LIMIT 1),
     (SELECT p.lease_expires_at FROM publications p WHERE p.lease_expires_at IS NOT NULL
         ORDER BY p.lease_expires_at LIMIT 1),
@@ -77,13 +78,25 @@ SELECT LEAST(
 """
 
 _OVERDUE_SQL = f"""
-WITH overdue AS (
+WITH past_grace AS (
     SELECT p.id, p.rule_id, p.workspace, p.account_id, p.due_at, p.publish_late, p.attempt,
         p.expires_at
     FROM publications p
     WHERE {OVERDUE}
     FOR UPDATE OF p SKIP LOCKED
-)
+),
+-- rule occurrences already due, within their grace or with none: each one a later due
+-- occurrence of its rule and account supersedes is missed too (a rule fires once after
+-- downtime, however long its grace)
+due_rules AS (
+    SELECT p.id, p.rule_id, p.workspace, p.account_id, p.due_at, p.publish_late, p.attempt,
+        p.expires_at
+    FROM publications p
+    WHERE p.state = 'scheduled' AND p.due_at <= {NOW} AND p.rule_id IS NOT NULL
+        AND p.sends = 0
+    FOR UPDATE OF p SKIP LOCKED
+),
+overdue AS (SELECT * FROM past_grace UNION SELECT * FROM due_rules)
 SELECT o.id, o.rule_id, o.workspace, o.account_id, o.due_at, o.publish_late, o.attempt,
     o.expires_at,
     (SELECT max(q.due_at) FROM publications q WHERE q.rule_id = o.rule_id
@@ -147,8 +160,11 @@ async def expire_overdue(conn: Conn, now: dt.datetime | None, actor: str) -> lis
     reasons = []
     for pub_id in missed:
         r = by_id[pub_id]
-        grace = (r[7] - r[4]).total_seconds()
-        reasons.append(f"not started within its grace period ({grace:g} s after due)")
+        if r[7] is not None and r[7] < at:
+            grace = (r[7] - r[4]).total_seconds()
+            reasons.append(f"not started within its grace period ({grace:g} s after due)")
+        else:
+            reasons.append(SUPERSEDED)
     cur = await conn.execute(
         _MISSED_SQL,
         {

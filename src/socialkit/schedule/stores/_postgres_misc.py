@@ -105,13 +105,25 @@ async def set_account_status(
     actor: str,
     now: dt.datetime,
 ) -> None:
+    # The status before, read under the row's lock the update takes.
     cur = await conn.execute(
-        "UPDATE accounts SET status = %s, status_reason = %s, updated_at = %s "
-        "WHERE workspace = %s AND id = %s",
-        (status, reason, now, workspace, account_id),
+        "UPDATE accounts a SET status = %s, status_reason = %s, updated_at = %s "
+        "FROM (SELECT status FROM accounts WHERE workspace = %s AND id = %s FOR UPDATE) b "
+        "WHERE a.workspace = %s AND a.id = %s RETURNING b.status",
+        (status, reason, now, workspace, account_id, workspace, account_id),
     )
-    if cur.rowcount != 1:
+    before = await cur.fetchone()
+    if before is None:
         raise StoreError(f"no account {account_id!r} in workspace {workspace!r}")
+    if before[0] == "needs_reauth" and status != "needs_reauth":
+        # Its publications waited for a person: each one past its grace period gets that
+        # period again, counted from now.
+        await conn.execute(
+            "UPDATE publications SET expires_at = %(now)s + (expires_at - due_at) "
+            "WHERE workspace = %(ws)s AND account_id = %(account)s AND state = 'scheduled' "
+            "AND sends = 0 AND expires_at IS NOT NULL AND expires_at < %(now)s",
+            {"now": now, "ws": workspace, "account": account_id},
+        )
     await insert_events(
         conn,
         [

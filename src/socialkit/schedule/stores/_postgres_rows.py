@@ -47,8 +47,15 @@ NOW_CTE = f"t AS (SELECT {NOW} AS now)"
 # A publication the misfire policy looks at: scheduled, never sent, past its grace
 # period. Shared by expire_overdue (_postgres_holds) and the claims that leave out what
 # it would miss (_postgres_claim), so the two cannot drift apart.
+# Never of an account waiting to be reconnected: its publications wait for a person, and
+# their grace period starts again when it is reconnected (set_account_status).
+ABLE = (
+    "NOT EXISTS (SELECT 1 FROM accounts a WHERE a.status = 'needs_reauth' "
+    "AND a.workspace = p.workspace AND a.id = p.account_id)"
+)
 OVERDUE = (
-    f"p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL AND p.expires_at < {NOW}"
+    f"p.state = 'scheduled' AND p.sends = 0 AND p.expires_at IS NOT NULL AND p.expires_at < {NOW} "
+    f"AND {ABLE}"
 )
 """:data:`NOW` as a one-row CTE ``t``, for statements that use it in many places."""
 

@@ -11,6 +11,7 @@ import attrs
 from socialkit.schedule.records import Budget, Claim, Moved, Transition
 from socialkit.schedule.states import RECEIPT_KEEPS, PublicationState
 from socialkit.schedule.stores._common import (
+    SUPERSEDED,
     covered,
     from_us,
     metric_steps,
@@ -228,6 +229,12 @@ def _due_accounts(
 
 
 _OVERDUE = "state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL AND expires_at < ?"
+# Not an account waiting to be reconnected: its publications wait for a person, and
+# their grace period starts again when it is reconnected (set_account_status).
+_ABLE = (
+    "NOT EXISTS (SELECT 1 FROM accounts AS a WHERE a.status = 'needs_reauth' "
+    "AND a.workspace = publications.workspace AND a.id = publications.account_id)"
+)
 _OVERDUE_COLUMNS = (
     "id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at, campaign"
 )
@@ -776,7 +783,7 @@ def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | Non
         cur.close()
     for sql in (
         "SELECT MIN(expires_at) FROM publications INDEXED BY publications_grace "
-        "WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL",
+        f"WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL AND {_ABLE}",
         "SELECT MIN(lease_expires_at) FROM publications WHERE lease_expires_at IS NOT NULL",
         "SELECT MIN(due_at) FROM metric_tasks WHERE done_at IS NULL",
     ):
@@ -792,15 +799,30 @@ def _missed(
     if among is None:
         overdue = conn.execute(
             f"SELECT {_OVERDUE_COLUMNS} FROM publications INDEXED BY publications_grace "
-            f"WHERE {_OVERDUE}",
+            f"WHERE {_OVERDUE} AND {_ABLE}",
             (now,),
         ).fetchall()
+        # Rule occurrences already due, within their grace or with none: each one that
+        # a later due occurrence of its rule and account supersedes is missed too, so a
+        # rule fires once after downtime however long its grace.
+        seen = {r[0] for r in overdue}
+        overdue += [
+            r
+            for r in conn.execute(
+                f"SELECT {_OVERDUE_COLUMNS} FROM publications INDEXED BY publications_state "
+                "WHERE state = 'scheduled' AND due_at <= ? AND rule_id IS NOT NULL "
+                "AND sends = 0",
+                (now,),
+            )
+            if r[0] not in seen
+        ]
     else:
         # Driven by the ids, each looked up by its key: without statistics (the store
         # never runs ANALYZE) the planner would walk every scheduled row instead.
         overdue = conn.execute(
             f"SELECT {_OVERDUE_COLUMNS} FROM (SELECT value FROM json_each(?)) AS j "
-            f"CROSS JOIN publications AS p ON p.id = j.value WHERE {_OVERDUE}",
+            f"CROSS JOIN publications ON publications.id = j.value "
+            f"WHERE {_OVERDUE} AND {_ABLE}",
             (json_ids(among), now),
         ).fetchall()
     if not overdue:
@@ -829,8 +851,11 @@ def expire_overdue(conn: sqlite3.Connection, now: int, actor: str) -> list[Moved
     transitions = []
     for pub_id in sorted(missed):
         r = by_id[pub_id]
-        grace = (r[7] - r[4]) / 1_000_000
-        reason = f"not started within its grace period ({grace:g} s after due)"
+        reason = (
+            f"not started within its grace period ({(r[7] - r[4]) / 1_000_000:g} s after due)"
+            if r[7] is not None and r[7] < now
+            else SUPERSEDED
+        )
         transitions.append(
             Transition(
                 id=pub_id,

@@ -94,13 +94,25 @@ def set_account_status(
     actor: str,
     now: int,
 ) -> None:
-    cur = conn.execute(
+    before = conn.execute(
+        "SELECT status FROM accounts WHERE workspace = ? AND id = ?", (workspace, account_id)
+    ).fetchone()
+    if before is None:
+        raise StoreError(f"no account {account_id!r} in workspace {workspace!r}")
+    conn.execute(
         "UPDATE accounts SET status = ?, status_reason = ?, updated_at = ? "
         "WHERE workspace = ? AND id = ?",
         (status, reason, now, workspace, account_id),
     )
-    if cur.rowcount != 1:
-        raise StoreError(f"no account {account_id!r} in workspace {workspace!r}")
+    if before[0] == "needs_reauth" and status != "needs_reauth":
+        # Its publications waited for a person: each one past its grace period gets that
+        # period again, counted from now.
+        conn.execute(
+            "UPDATE publications SET expires_at = ? + expires_at - due_at "
+            "WHERE workspace = ? AND account_id = ? AND state = 'scheduled' AND sends = 0 "
+            "AND expires_at IS NOT NULL AND expires_at < ?",
+            (now, workspace, account_id, now),
+        )
     conn.execute(
         EVENT_SQL,
         event_row(

@@ -27,6 +27,7 @@ from socialkit.schedule.states import (
 )
 from socialkit.schedule.stores._common import (
     HOLDABLE,
+    SUPERSEDED,
     Row,
     contiguous_parts,
     covered,
@@ -180,15 +181,24 @@ class MemoryStore(MemoryBase):
 
     # -- dispatch -------------------------------------------------------------------------
 
-    def _missed(self, now: dt.datetime) -> list[str]:
-        """What the misfire policy misses at ``now`` (``missed_ids`` over the overdue)."""
+    def _missed(self, now: dt.datetime, *, due_rules: bool = False) -> list[str]:
+        """What the misfire policy misses at ``now``: ``missed_ids`` over the overdue
+        (never of an account waiting to be reconnected), and with ``due_rules`` over every
+        rule occurrence already due as well."""
+        waiting = self._waiting_accounts()
         overdue = [
             r
             for r in self._rows.values()
             if r.state == S.SCHEDULED
             and r.sends == 0
-            and r.expires_at is not None
-            and r.expires_at < now
+            and (
+                (
+                    r.expires_at is not None
+                    and r.expires_at < now
+                    and (r.workspace, r.account_id) not in waiting
+                )
+                or (due_rules and r.rule_id is not None and r.due_at <= now)
+            )
         ]
         if not overdue:
             return []
@@ -206,15 +216,18 @@ class MemoryStore(MemoryBase):
             latest,
         )
 
+    def _waiting_accounts(self) -> set[tuple[str, str]]:
+        return {key for key, record in self._accounts.items() if record.status == "needs_reauth"}
+
     async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[Moved]:
         with self._lock:
-            missed = self._missed(now)
+            missed = self._missed(now, due_rules=True)
             if not missed:
                 return []
             moved = []
             for pub_id in sorted(missed):
                 row = self._rows[pub_id]
-                t = _missed(row, actor)
+                t = _missed(row, actor, now)
                 self._apply(t, now)
                 moved.append(_moved(row, S.SCHEDULED, now, actor, t.reason))
         return moved
@@ -348,7 +361,7 @@ class MemoryStore(MemoryBase):
             return claims
 
     def _holds(self, now: dt.datetime) -> tuple[set[tuple[str, str]], dict[tuple[str, str], int]]:
-        blocked = {key for key, record in self._accounts.items() if record.status == "needs_reauth"}
+        blocked = self._waiting_accounts()
         budget_left: dict[tuple[str, str], int] = {}
         for (workspace, account_id, scope), budget in self._budgets.items():
             if scope != "default":
@@ -556,9 +569,7 @@ class MemoryStore(MemoryBase):
 
     async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
         with self._lock:
-            blocked = {
-                key for key, record in self._accounts.items() if record.status == "needs_reauth"
-            }
+            blocked = self._waiting_accounts()
             unblock: dict[tuple[str, str], dt.datetime] = {}
             for (workspace, account_id, scope), budget in self._budgets.items():
                 until = budget.blocks(now)
@@ -574,7 +585,7 @@ class MemoryStore(MemoryBase):
 
             for r in self._rows.values():
                 key = (r.workspace, r.account_id)
-                if r.state == S.SCHEDULED and r.sends == 0:
+                if r.state == S.SCHEDULED and r.sends == 0 and key not in blocked:
                     consider(r.expires_at)
                 if (
                     r.state in CLAIMABLE_STATES
@@ -702,17 +713,21 @@ def _moved(
     )
 
 
-def _missed(row: Row, actor: str) -> Transition:
+def _missed(row: Row, actor: str, now: dt.datetime) -> Transition:
     from socialkit.schedule.records import Transition
 
-    late = (row.expires_at or row.due_at) - row.due_at
+    if row.expires_at is not None and row.expires_at < now:
+        late = row.expires_at - row.due_at
+        reason = f"not started within its grace period ({late.total_seconds():g} s after due)"
+    else:
+        reason = SUPERSEDED
     return Transition(
         id=row.id,
         expect_state=S.SCHEDULED,
         expect_attempt=row.attempt,
         to=S.MISSED,
         actor=actor,
-        reason=f"not started within its grace period ({late.total_seconds():g} s after due)",
+        reason=reason,
     )
 
 
