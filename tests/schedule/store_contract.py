@@ -601,6 +601,35 @@ class StoreContract:
         assert [e.kind for e in p.history] == ["created", "edited", "approved"]
         assert p.history[-1].actor == "ann"
 
+    async def test_approvals_fence(self, store: Store) -> None:
+        pub_id = await self.add_one(store, state=S.PENDING_APPROVAL, approvals_required=2)
+        revision = POST.revision()
+
+        def approve(actor: str, recorded: tuple[Approval, ...]) -> Transition:
+            made = Approval(actor=actor, decision="approved", revision=revision, at=T0)
+            return Transition(
+                id=pub_id,
+                expect_state=S.PENDING_APPROVAL,
+                expect_attempt=0,
+                expect_revision=revision,
+                expect_approvals=len(recorded),
+                to=S.PENDING_APPROVAL,
+                approvals=(*recorded, made),
+                kind="approved",
+                actor=actor,
+            )
+
+        await store.transition(approve("ann", ()), now=T0)
+        # bob read the publication before ann's approval: his write would drop hers.
+        with pytest.raises(StaleTransition, match="approved or rejected it meanwhile"):
+            await store.transition(approve("bob", ()), now=T0)
+        assert await store.apply([approve("bob", ())], now=T0) == [False]
+        ann = (await store.get(pub_id)).approvals
+        await store.transition(approve("bob", ann), now=T0)
+        p = await store.get(pub_id, history=True)
+        assert [a.actor for a in p.approvals] == ["ann", "bob"]
+        assert [e.kind for e in p.history] == ["created", "approved", "approved"]
+
     # -- leases ---------------------------------------------------------------------------
 
     async def test_expired_claim_goes_back_and_the_old_worker_is_fenced(self, store: Store) -> None:

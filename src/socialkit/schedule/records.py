@@ -135,6 +135,8 @@ class Transition:
         to: the new state.
         actor, reason, error, kind, data: what goes into the event log.
         expect_revision: also require this revision (approvals bind to it).
+        expect_approvals: also require this many recorded approval decisions (two people
+            deciding at once must not overwrite each other's decision).
         run_at: when it may next be claimed.
         due_at, local_time, zone: a new due time (reschedule).
         revision: a new pinned revision (edit); clears the pinned draft.
@@ -155,6 +157,7 @@ class Transition:
     kind: str = "transition"
     data: dict[str, object] | None = None
     expect_revision: str | None = None
+    expect_approvals: int | None = None
     run_at: dt.datetime | None = None
     due_at: dt.datetime | None = None
     local_time: dt.datetime | None = None

@@ -722,7 +722,15 @@ class AsyncScheduler:
         revision: str | None = None,
         comment: str | None = None,
     ) -> Publication:
-        """Approve a pending publication's current revision (see :func:`actions.approve`)."""
+        """Approve a pending publication's current revision (see :func:`actions.approve`).
+
+        Only approvals of the current revision since its latest rejection count; an
+        approval given at the same moment as another one is retried, so both count.
+
+        Raises:
+            StaleTransition: it is no longer pending approval, or it was edited since
+                ``revision``.
+        """
         _check_actor(actor)
         return await actions.approve(
             await self._own(publication_id),
@@ -747,6 +755,7 @@ class AsyncScheduler:
         Raises:
             InvalidPost: the new content breaks the account's platform limits (as for
                 :meth:`schedule`); nothing changes.
+            StaleTransition: it was sent, or edited by someone else meanwhile.
         """
         s = await self._s()
         current = self._in_workspace(await s.store.get(publication_id, history=False))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from socialkit.errors import StaleTransition, UnknownOutcome, Unsupported
 from socialkit.platforms.publish import with_refresh
@@ -22,6 +22,7 @@ from socialkit.schedule.states import EDITABLE_STATES, PublicationState
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Sequence
 
     from socialkit.models.content import Post
     from socialkit.models.receipt import Receipt
@@ -29,7 +30,16 @@ if TYPE_CHECKING:
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.publication import Publication
 
-__all__ = ["approve", "cancel", "delete", "edit", "reject", "reschedule", "resolve"]
+__all__ = [
+    "approve",
+    "cancel",
+    "delete",
+    "edit",
+    "reject",
+    "reschedule",
+    "resolve",
+    "standing_approvers",
+]
 
 S = PublicationState
 
@@ -62,6 +72,11 @@ def _refuse(p: Publication, action: str, allowed: str) -> StaleTransition:
     )
 
 
+# How many times approve() and reject() read again and retry when another decision
+# landed between their read and their write (people clicking at the same moment).
+_DECISION_TRIES = 3
+
+
 async def approve(
     s: Services,
     publication_id: str,
@@ -72,73 +87,114 @@ async def approve(
 ) -> Publication:
     """Approve the current revision; it is scheduled once enough people approved it.
 
+    Only approvals of the current revision given since its latest rejection count (see
+    :func:`standing_approvers`). Two people approving at once both count: the loser of
+    the race reads the publication again and retries while it is still waiting for
+    approval of the same revision.
+
     Args:
         revision: the revision the approver saw; refused when the post was edited since.
     """
-    p = await s.store.get(publication_id)
-    if p.state != S.PENDING_APPROVAL:
-        raise _refuse(p, "approve", "pending_approval")
-    if revision is not None and revision != p.revision:
-        raise StaleTransition(
-            f"publication {p.id} was edited: {actor} approved revision {revision[:12]}, "
-            f"it is now at {p.revision[:12]}; review it again"
-        )
-    approval = Approval(
-        actor=actor, decision="approved", revision=p.revision, at=s.clock.now(), comment=comment
-    )
-    approvals = (*p.approvals, approval)
-    approvers = {a.actor for a in approvals if a.revision == p.revision}
-    done = len(approvers) >= max(1, p.approvals_required)
-    return await _commit(
-        s,
-        p,
-        Transition(
-            id=p.id,
-            expect_state=p.state,
-            expect_attempt=p.attempt,
-            expect_revision=p.revision,
-            to=S.SCHEDULED if done else S.PENDING_APPROVAL,
-            approvals=approvals,
-            kind="approved",
-            actor=actor,
-            reason=comment or f"approved by {actor}",
-            data={"revision": p.revision},
-        ),
-    )
+    return await _decide(s, publication_id, "approved", actor, revision, comment)
 
 
 async def reject(
     s: Services, publication_id: str, *, actor: str, comment: str | None = None
 ) -> Publication:
-    """Reject the current revision: back to ``draft``, to be edited (or cancelled)."""
-    p = await s.store.get(publication_id)
-    if p.state != S.PENDING_APPROVAL:
-        raise _refuse(p, "reject", "pending_approval")
-    approval = Approval(
-        actor=actor, decision="rejected", revision=p.revision, at=s.clock.now(), comment=comment
-    )
-    return await _commit(
-        s,
-        p,
-        Transition(
-            id=p.id,
-            expect_state=p.state,
-            expect_attempt=p.attempt,
-            expect_revision=p.revision,
-            to=S.DRAFT,
-            approvals=(*p.approvals, approval),
-            kind="rejected",
-            actor=actor,
-            reason=comment or f"rejected by {actor}",
-            data={"revision": p.revision},
-        ),
-    )
+    """Reject the current revision: back to ``draft``, to be edited (or cancelled).
+
+    Approvals given before the rejection no longer count, even when the same content is
+    submitted again (see :func:`standing_approvers`); they stay in ``approvals`` and the
+    history.
+    """
+    return await _decide(s, publication_id, "rejected", actor, None, comment)
+
+
+def standing_approvers(approvals: Sequence[Approval], revision: str) -> set[str]:
+    """Who approved ``revision`` since its latest rejection.
+
+    Approvals bind to a revision: one of another revision never counts. A rejection
+    sends the post back to ``draft``, and the approvals given before it are void, also
+    when the same content comes back for approval. The same person approving twice
+    counts once.
+    """
+    approvers: set[str] = set()
+    for approval in approvals:
+        if approval.revision != revision:
+            continue
+        if approval.decision == "rejected":
+            approvers.clear()
+        else:
+            approvers.add(approval.actor)
+    return approvers
+
+
+async def _decide(
+    s: Services,
+    publication_id: str,
+    decision: Literal["approved", "rejected"],
+    actor: str,
+    revision: str | None,
+    comment: str | None,
+) -> Publication:
+    """Record one approval decision, fenced on the state, the revision and the number of
+    decisions already recorded (so a decision made at the same moment is never
+    overwritten), retrying when another decision won the race."""
+    action = "approve" if decision == "approved" else "reject"
+    seen = revision
+    tries = 0
+    while True:
+        tries += 1
+        p = await s.store.get(publication_id)
+        if p.state != S.PENDING_APPROVAL:
+            raise _refuse(p, action, "pending_approval")
+        if seen is not None and seen != p.revision:
+            raise StaleTransition(
+                f"publication {p.id} was edited: {actor} reviewed revision {seen[:12]}, "
+                f"it is now at {p.revision[:12]}; review it again"
+            )
+        seen = p.revision
+        made = Approval(
+            actor=actor, decision=decision, revision=p.revision, at=s.clock.now(), comment=comment
+        )
+        approvals = (*p.approvals, made)
+        if decision == "rejected":
+            to = S.DRAFT
+        elif len(standing_approvers(approvals, p.revision)) >= max(1, p.approvals_required):
+            to = S.SCHEDULED
+        else:
+            to = S.PENDING_APPROVAL
+        try:
+            return await _commit(
+                s,
+                p,
+                Transition(
+                    id=p.id,
+                    expect_state=p.state,
+                    expect_attempt=p.attempt,
+                    expect_revision=p.revision,
+                    expect_approvals=len(p.approvals),
+                    to=to,
+                    approvals=approvals,
+                    kind=decision,
+                    actor=actor,
+                    reason=comment or f"{decision} by {actor}",
+                    data={"revision": p.revision},
+                ),
+            )
+        except StaleTransition:
+            if tries >= _DECISION_TRIES:
+                raise
 
 
 async def edit(
     s: Services, publication_id: str, post: Post, *, actor: str, policy: ApprovalPolicy
 ) -> Publication:
-    """Pin a new revision. When the policy wants approval, it needs approval again."""
+    """Pin a new revision. When the policy wants approval, it needs approval again.
+
+    Fenced on the revision it replaces: of two edits made at once, the second fails with
+    :class:`~socialkit.errors.StaleTransition` instead of silently replacing the first.
+    """
     p = await s.store.get(publication_id)
     if p.state not in EDITABLE_STATES or p.sends:
         raise _refuse(p, "edit", "nothing was sent yet")
@@ -160,6 +216,7 @@ async def edit(
             id=p.id,
             expect_state=p.state,
             expect_attempt=p.attempt,
+            expect_revision=p.revision,
             to=target,
             revision=revision,
             approvals_required=required,

@@ -335,8 +335,8 @@ def covered(
 
 
 def stale_reason(row: Row, t: Transition) -> str | None:
-    """Why ``t``'s fence fails on ``row`` (its state, attempt or revision moved on), or
-    ``None`` when it holds."""
+    """Why ``t``'s fence fails on ``row`` (its state, attempt, revision or number of
+    approval decisions moved on), or ``None`` when it holds."""
     if row.state != t.expect_state or row.attempt != t.expect_attempt:
         return (
             f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
@@ -344,8 +344,16 @@ def stale_reason(row: Row, t: Transition) -> str | None:
         )
     if t.expect_revision is not None and row.revision != t.expect_revision:
         return (
-            f"publication {t.id} is at revision {row.revision[:12]}, not {t.expect_revision[:12]}"
+            f"publication {t.id} is at revision {row.revision[:12]}, not "
+            f"{t.expect_revision[:12]}: it was edited meanwhile; read it again"
         )
+    if t.expect_approvals is not None:
+        decisions = len(json.loads(row.approvals)) if row.approvals else 0
+        if decisions != t.expect_approvals:
+            return (
+                f"publication {t.id} has {decisions} approval decisions, not "
+                f"{t.expect_approvals}: someone approved or rejected it meanwhile; read it again"
+            )
     return None
 
 

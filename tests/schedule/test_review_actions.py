@@ -1,0 +1,159 @@
+"""What people do to publications, under conditions a review found mishandled: a
+rejection counted as an approval, two people deciding or editing at once, a cancel or a
+resolve that loses track of what is on the platform, and creation calls that accept
+what cannot work (a rule already over, two posts in one slot, wrong argument types).
+
+Each runs on the memory and SQLite stores, and on PostgreSQL when
+``SOCIALKIT_TEST_POSTGRES_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialkit.errors import StaleTransition
+from socialkit.models.content import Post
+from socialkit.schedule.approval import RequireApproval
+from socialkit.schedule.states import PublicationState as S
+from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
+from tests.postgres.support import store_url as postgres_url
+from tests.schedule.conftest import START, account
+
+POST = Post(text="Our new price is 10 EUR")
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "memory":
+        yield "memory://"
+    elif request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/engine.db"
+    else:
+        if not POSTGRES_URL:
+            pytest.skip(SKIP_REASON)
+        with fresh_schema() as schema:
+            yield postgres_url(schema, clock="caller")
+
+
+def land_first(scheduler: Any, kind: str, actor: str, other: Any) -> list[str]:
+    """Make ``other()`` (another person's action) commit between the read and the write
+    of ``actor``'s first ``kind`` transition: the race, made deterministic."""
+    store = scheduler.store
+    real = store.transition
+    raced: list[str] = []
+
+    async def transition(t: Any, *, now: dt.datetime) -> None:
+        if t.kind == kind and t.actor == actor and not raced:
+            raced.append(t.id)
+            await other()
+        await real(t, now=now)
+
+    store.transition = transition
+    return raced
+
+
+# -- A: only approvals count, and only those since the latest rejection ------------------
+
+
+async def test_a_rejection_is_not_counted_as_an_approval(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=2))
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    await scheduler.reject(pub.id, actor="bob", comment="wrong price")
+    again = await scheduler.edit(pub.id, POST, actor="cat")  # resubmitted unchanged
+    assert (again.state, again.revision) == (S.PENDING_APPROVAL, pub.revision)
+    once = await scheduler.approve(pub.id, actor="ann")
+    assert once.state == S.PENDING_APPROVAL  # one approval of two; bob's "no" is not a yes
+    done = await scheduler.approve(pub.id, actor="dan")
+    assert done.state == S.SCHEDULED
+
+
+async def test_approvals_before_a_rejection_do_not_count_after_it(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=2))
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    await scheduler.approve(pub.id, actor="ann")
+    await scheduler.reject(pub.id, actor="bob", comment="wrong price")
+    await scheduler.edit(pub.id, POST, actor="cat")  # the same content, submitted again
+    after = await scheduler.approve(pub.id, actor="dan")
+    assert after.state == S.PENDING_APPROVAL  # ann approved before the rejection
+    done = await scheduler.approve(pub.id, actor="ann")
+    assert done.state == S.SCHEDULED
+    # Every decision stays on record.
+    assert [(a.actor, a.decision) for a in done.approvals] == [
+        ("ann", "approved"),
+        ("bob", "rejected"),
+        ("dan", "approved"),
+        ("ann", "approved"),
+    ]
+
+
+# -- B: two people at once ----------------------------------------------------------------
+
+
+async def test_two_approvals_at_the_same_moment_both_count(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=2))
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    raced = land_first(scheduler, "approved", "bob", lambda: scheduler.approve(pub.id, actor="ann"))
+    done = await scheduler.approve(pub.id, actor="bob")
+    assert raced == [pub.id]
+    assert done.state == S.SCHEDULED
+    assert [(a.actor, a.decision) for a in done.approvals] == [
+        ("ann", "approved"),
+        ("bob", "approved"),
+    ]
+
+
+async def test_concurrent_approvals_through_the_store_both_count(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=3))
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    await asyncio.gather(*(scheduler.approve(pub.id, actor=a) for a in ("ann", "bob", "cat")))
+    done = await scheduler.get(pub.id)
+    assert done.state == S.SCHEDULED
+    assert sorted(a.actor for a in done.approvals) == ["ann", "bob", "cat"]
+
+
+async def test_an_approval_made_meanwhile_is_kept_by_a_rejection(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=2))
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    land_first(scheduler, "rejected", "bob", lambda: scheduler.approve(pub.id, actor="ann"))
+    after = await scheduler.reject(pub.id, actor="bob", comment="wrong price")
+    assert after.state == S.DRAFT
+    assert [(a.actor, a.decision) for a in after.approvals] == [
+        ("ann", "approved"),
+        ("bob", "rejected"),
+    ]
+
+
+async def test_an_approval_after_the_post_moved_on_is_refused(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=1))
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    land_first(scheduler, "approved", "bob", lambda: scheduler.approve(pub.id, actor="ann"))
+    with pytest.raises(StaleTransition, match="it is scheduled"):
+        await scheduler.approve(pub.id, actor="bob")  # ann's approval was enough
+    after = await scheduler.get(pub.id)
+    assert [(a.actor, a.decision) for a in after.approvals] == [("ann", "approved")]
+
+
+async def test_of_two_edits_at_once_the_second_is_refused(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    first = Post(text="edit A")
+    land_first(scheduler, "edited", "bob", lambda: scheduler.edit(pub.id, first, actor="ann"))
+    with pytest.raises(StaleTransition, match="edited meanwhile"):
+        await scheduler.edit(pub.id, Post(text="edit B"), actor="bob")
+    after = await scheduler.get(pub.id)
+    assert after.post == first
+    assert [(e.kind, e.actor) for e in after.history if e.kind == "edited"] == [("edited", "ann")]
