@@ -20,6 +20,7 @@ from socialkit.analytics import (
     report,
     totals,
 )
+from socialkit.analytics.aggregate import SUMMED_COUNT_FIELDS
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -55,6 +56,69 @@ def test_latest_snapshot_per_post_wins_whatever_the_order() -> None:
     other = snap("p2", hours=2, likes=1)
     assert latest_per_post([late, other, early]) == [late, other]
     assert totals([early, other, late]).likes == 11
+
+
+def test_a_later_snapshot_that_left_a_count_out_does_not_wipe_it_out() -> None:
+    """The review's case: the 7 d answer had only likes. Taking it as a whole record made
+    the post's impressions and clicks None, and its rates with them."""
+    full = snap("p", hours=1, likes=10, impressions=1000, clicks=5, extra={"bookmarks": 2.0})
+    partial = snap("p", hours=168, likes=30, extra={"quotes_by_link": 1.0})
+    result = report([partial, full])
+    assert (result.totals.likes, result.totals.impressions, result.totals.clicks) == (30, 1000, 5)
+    assert result.totals.engagements == 35  # 30 likes + 5 clicks
+    assert result.kpis.engagement_rate_by_impressions == Decimal("0.035")
+    assert result.kpis.click_through_rate == Decimal("0.005")
+    [merged] = latest_per_post([full, partial])
+    assert merged.collected_at == partial.collected_at
+    assert merged.extra == {"bookmarks": 2.0, "quotes_by_link": 1.0}
+    # a count that went down is still the latest one reported
+    lower = totals([snap("q", hours=1, likes=100, impressions=1000), snap("q", hours=24, likes=90)])
+    assert (lower.likes, lower.impressions) == (90, 1000)
+
+
+def test_reach_is_not_added_up_over_posts() -> None:
+    """The review's case: the same 1,000 accounts saw three posts. The campaign reached
+    1,000, not 3,000, so a target of 2,500 cannot be checked (it was met)."""
+    posts = [snap(f"p{i}", hours=24, likes=10, reach=1000, impressions=1200) for i in range(3)]
+    campaign = Campaign(id="c", name="c", kpi_targets=(KpiTarget(kpi="reach", value="2500"),))
+    result = campaign_report(campaign, posts)
+    assert result.totals.reach is None
+    assert result.totals.post_reach_sum == 3000
+    assert result.value("reach") is None
+    [target] = result.targets
+    assert target.met is None  # not measurable
+    assert result.targets_met is None
+    # engagements per reach stays: the reach-weighted mean of the posts' own rates
+    assert result.kpis.engagement_rate_by_reach == Decimal("0.01")
+    # one post's reach is its own
+    assert [p.totals.reach for p in result.by_post] == [1000, 1000, 1000]
+    assert totals(posts[:1]).reach == 1000
+
+
+def test_campaign_followers_are_counted_when_it_ended() -> None:
+    """The review's case: 5,000 followers two months after the campaign ended made a
+    target of 3,000 met; at its end the account had 2,150."""
+    campaign = Campaign(
+        id="c",
+        name="c",
+        starts_at=T0,
+        ends_at=T0 + timedelta(days=7),
+        kpi_targets=(KpiTarget(kpi="followers", value="3000"),),
+    )
+    series = [
+        snap("p", hours=24, likes=10, impressions=1000),
+        followers(2000, hours=0),
+        followers(2150, hours=24 * 6),
+        followers(5000, hours=24 * 60),
+    ]
+    result = campaign_report(campaign, series)
+    assert result.totals.followers == 2150
+    assert result.kpis.follower_growth_rate == Decimal("0.075")
+    assert result.targets_met is False
+    assert totals(series).followers == 5000  # open-ended: the latest count
+    # an account first observed after the end has no follower count by then
+    later = totals([followers(10, hours=24 * 60)], until=T0 + timedelta(days=7))
+    assert later.followers is None
 
 
 def test_account_snapshots_are_not_posts() -> None:
@@ -257,24 +321,39 @@ snapshots = st.builds(
 series_strategy = st.lists(snapshots, max_size=25)
 
 
-def manual_latest(series: list[MetricSnapshot]) -> dict[tuple[str, str, str], MetricSnapshot]:
-    latest: dict[tuple[str, str, str], MetricSnapshot] = {}
+def manual_latest(series: list[MetricSnapshot]) -> dict[tuple[str, str, str], dict[str, int]]:
+    """Each post's counts, each from its latest snapshot that reported it."""
+    latest: dict[tuple[str, str, str], dict[str, tuple[datetime, int]]] = {}
     for s in series:
-        key = (s.platform, s.account_id, s.post_id or "")
-        if key not in latest or s.collected_at >= latest[key].collected_at:
-            latest[key] = s
-    return latest
+        counts = latest.setdefault((s.platform, s.account_id, s.post_id or ""), {})
+        for name in POST_COUNT_FIELDS:
+            value = getattr(s, name)
+            if value is not None and (name not in counts or s.collected_at >= counts[name][0]):
+                counts[name] = (s.collected_at, value)
+    return {key: {n: v for n, (_, v) in counts.items()} for key, counts in latest.items()}
+
+
+ENGAGEMENT_PARTS = ("likes", "comments", "shares", "quotes", "saves", "clicks")
 
 
 @given(series_strategy)
-def test_totals_equal_manual_sums_over_latest_snapshots(series: list[MetricSnapshot]) -> None:
+def test_totals_equal_manual_sums_over_latest_counts(series: list[MetricSnapshot]) -> None:
     latest = manual_latest(series).values()
     result = totals(series)
     assert result.posts == len(latest)
     for name in POST_COUNT_FIELDS:
-        values = [getattr(s, name) for s in latest if getattr(s, name) is not None]
-        assert getattr(result, name) == (sum(values) if values else None), name
-    engagement_parts = [s.engagements for s in latest if s.engagements is not None]
+        values = [counts[name] for counts in latest if name in counts]
+        total = sum(values) if values else None
+        if name == "reach":  # not additive: known for one post only
+            assert result.post_reach_sum == total
+            assert result.reach == (total if len(latest) == 1 else None)
+        else:
+            assert getattr(result, name) == total, name
+    engagement_parts = [
+        sum(counts[n] for n in ENGAGEMENT_PARTS if n in counts)
+        for counts in latest
+        if any(n in counts for n in ENGAGEMENT_PARTS)
+    ]
     assert result.engagements == (sum(engagement_parts) if engagement_parts else None)
 
 
@@ -283,7 +362,7 @@ def test_platform_totals_add_up_to_the_whole(series: list[MetricSnapshot]) -> No
     whole = totals(series)
     parts = platform_reports(series)
     assert sum(p.totals.posts for p in parts) == whole.posts
-    for name in (*POST_COUNT_FIELDS, "engagements"):
+    for name in (*SUMMED_COUNT_FIELDS, "post_reach_sum", "engagements"):
         reported = [getattr(p.totals, name) for p in parts if getattr(p.totals, name) is not None]
         assert getattr(whole, name) == (sum(reported) if reported else None), name
 

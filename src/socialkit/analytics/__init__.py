@@ -3,7 +3,7 @@
 Every KPI is a small function with its formula in its docstring (see
 :mod:`socialkit.analytics.kpis`); it returns a :class:`~decimal.Decimal` (or a
 :class:`~socialkit.Money`) and ``None`` when an input was not reported or a denominator is
-zero. Reports add up the latest snapshot of each post and compare the KPIs against a
+zero. Reports add up the latest counts of each post and compare the KPIs against a
 campaign's targets. A group's rate counts only the posts that reported both of its counts
 (see :mod:`socialkit.analytics.coverage`) and says how many that is::
 

@@ -1,9 +1,15 @@
 """From :class:`~socialkit.MetricSnapshot` series to totals over a group of posts.
 
 A series holds many snapshots of the same post (collected hourly, then daily). Counts on a
-platform only grow or get corrected, so a group's totals use the **latest snapshot of
-each post** and add those up. Sums skip ``None`` ("not reported"); a total is ``None`` only
-when no post in the group reported that count.
+platform only grow or get corrected, so a group's totals use the **latest count of each
+post** and add those up: each count comes from the post's latest snapshot that reported
+it, so a later snapshot that left a count out (``None``, "not reported") does not wipe out
+the value an earlier one knew. Sums skip ``None``; a total is ``None`` only when no post in
+the group reported that count.
+
+Reach is not added up: two posts seen by the same 1,000 people reached 1,000, not 2,000.
+A group of several posts has no ``reach`` (``None``, "cannot say"); ``post_reach_sum`` is
+the sum of its posts' reach, an upper bound of it.
 
 Followers belong to accounts, not posts: every snapshot that reports ``followers`` (an
 account snapshot, or a post snapshot from a platform that reports the author's followers
@@ -12,7 +18,7 @@ with the post) is one observation of its account's follower count at ``collected
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -38,7 +44,11 @@ __all__ = [
 ]
 
 POST_COUNT_FIELDS: tuple[str, ...] = tuple(name for name in METRIC_FIELDS if name != "followers")
-"""The counts that are summed over posts: every metric field but ``followers`` (per account)."""
+"""The counts a post reports of its own: every metric field but ``followers`` (per account).
+All of them are summed over a group's posts but ``reach`` (see ``MetricTotals.reach``)."""
+
+SUMMED_COUNT_FIELDS: tuple[str, ...] = tuple(name for name in POST_COUNT_FIELDS if name != "reach")
+"""The post counts a group's totals add up: every one but ``reach``, which is not additive."""
 
 PostKey = tuple[str, str, str]
 """``(platform, account_id, post)``: one post, whichever snapshot reports it."""
@@ -95,24 +105,49 @@ def account_key(snapshot: MetricSnapshot) -> AccountKey:
 
 
 def latest_per_post(snapshots: Iterable[MetricSnapshot]) -> list[MetricSnapshot]:
-    """The latest post snapshot of each post, in order of each post's first appearance.
+    """The latest counts of each post, as one snapshot per post, in order of each post's
+    first appearance.
 
-    Account snapshots are left out. Snapshots of one post with only its
-    ``publication_id`` and with both ids are one post (see :func:`post_keyer`). Of two
-    snapshots of one post collected at the same instant, the later one in ``snapshots``
-    wins.
+    Each count (and each ``extra`` key, and each id) comes from the post's latest
+    snapshot that reported it: a platform that leaves a count out of a later answer
+    (``None``, "not reported") does not wipe out the value an earlier snapshot knew.
+    ``collected_at`` is the post's latest snapshot's. Account snapshots are left out.
+    Snapshots of one post with only its ``publication_id`` and with both ids are one post
+    (see :func:`post_keyer`). Of two snapshots of one post collected at the same
+    instant, the later one in ``snapshots`` counts as the later.
     """
     series = list(snapshots)
     key_of = post_keyer(series)
-    latest: dict[PostKey, MetricSnapshot] = {}
+    by_post: dict[PostKey, list[MetricSnapshot]] = {}
     for snapshot in series:
-        if snapshot.subject != "post":
-            continue
-        key = key_of(snapshot)
-        held = latest.get(key)
-        if held is None or snapshot.collected_at >= held.collected_at:
-            latest[key] = snapshot
-    return list(latest.values())
+        if snapshot.subject == "post":
+            by_post.setdefault(key_of(snapshot), []).append(snapshot)
+    return [_latest_counts(own) for own in by_post.values()]
+
+
+_MERGED_FIELDS = ("post_id", "publication_id", *METRIC_FIELDS)
+
+
+def _latest_counts(own: list[MetricSnapshot]) -> MetricSnapshot:
+    # sorted() is stable: of equal instants the later snapshot in the series stays last
+    ordered = sorted(own, key=lambda s: s.collected_at)
+    latest = ordered[-1]
+    if len(ordered) == 1:
+        return latest
+    update: dict[str, Any] = {}
+    for name in _MERGED_FIELDS:
+        if getattr(latest, name) is None:
+            known = next(
+                (v for s in reversed(ordered) if (v := getattr(s, name)) is not None), None
+            )
+            if known is not None:
+                update[name] = known
+    extra: dict[str, float] = {}
+    for snapshot in ordered:
+        extra.update(snapshot.extra)
+    if extra != latest.extra:
+        update["extra"] = extra
+    return latest.model_copy(update=update) if update else latest
 
 
 class MetricTotals(SocialModel):
@@ -121,13 +156,19 @@ class MetricTotals(SocialModel):
     Attributes:
         posts: posts with at least one snapshot.
         accounts: accounts in the group.
-        impressions, reach, likes, comments, shares, quotes, saves, clicks, video_views,
+        impressions, likes, comments, shares, quotes, saves, clicks, video_views,
         negative_feedback: the sum over posts of each post's latest count; ``None`` when
             no post reported it.
+        reach: the distinct accounts reached, known for one post only: a post's latest
+            reach, ``None`` for a group of several posts (people who saw two posts would
+            be counted twice) or when it was not reported.
+        post_reach_sum: the sum over posts of each post's latest reach, ``None`` when no
+            post reported it: an upper bound of the group's reach, not its reach.
         engagements: the sum over posts of ``likes + comments + shares + quotes + saves +
             clicks`` (reported counts only); ``None`` when no post reported any of them.
-        followers: the sum over accounts of each account's latest follower count;
-            ``None`` when no account reported one.
+        followers: the sum over accounts of each account's latest follower count (its
+            last one at or before ``until``, when the period has an end); ``None`` when
+            no account reported one (by then).
         followers_start, followers_end: the earliest and latest follower counts in the
             period, summed over the accounts observed at two different instants in it;
             ``None`` when there is no such account. Their ratio is the growth rate.
@@ -145,6 +186,7 @@ class MetricTotals(SocialModel):
     clicks: int | None = None
     video_views: int | None = None
     negative_feedback: int | None = None
+    post_reach_sum: int | None = None
     engagements: int | None = None
     followers: int | None = None
     followers_start: int | None = None
@@ -168,7 +210,9 @@ def totals(
         snapshots: every snapshot of the group: post snapshots of its posts and account
             snapshots of its accounts, any number per post or account.
         since, until: the period follower growth is measured over (inclusive, aware);
-            open-ended when ``None``. Post counts always use each post's latest snapshot.
+            open-ended when ``None``. ``followers`` is each account's count at ``until``
+            (its last observation at or before it). Post counts always use each post's
+            latest counts, whenever they were collected.
 
     Returns:
         The totals; see :class:`MetricTotals` for what each field adds up.
@@ -179,14 +223,17 @@ def totals(
     check_period(since, until)
     series = list(snapshots)
     posts = latest_per_post(series)
-    sums = {name: _sum(getattr(post, name) for post in posts) for name in POST_COUNT_FIELDS}
+    sums = {name: _sum(getattr(post, name) for post in posts) for name in SUMMED_COUNT_FIELDS}
+    reach_sum = _sum(post.reach for post in posts)
 
     accounts = {account_key(snapshot) for snapshot in series}
     followers: list[int] = []
     starts: list[int] = []
     ends: list[int] = []
     for ordered in follower_observations(series).values():
-        followers.append(_followers(ordered[-1]))
+        by_then = [s for s in ordered if until is None or s.collected_at <= until]
+        if by_then:
+            followers.append(_followers(by_then[-1]))
         in_period = [
             s
             for s in ordered
@@ -201,6 +248,8 @@ def totals(
         posts=len(posts),
         accounts=len(accounts),
         engagements=_sum(post.engagements for post in posts),
+        reach=reach_sum if len(posts) == 1 else None,
+        post_reach_sum=reach_sum,
         followers=sum(followers) if followers else None,
         followers_start=sum(starts) if starts else None,
         followers_end=sum(ends) if ends else None,

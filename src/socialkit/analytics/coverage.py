@@ -152,7 +152,7 @@ def _by_followers(posts: list[MetricSnapshot], series: list[MetricSnapshot]) -> 
 
 
 def kpi_coverage(snapshots: Iterable[MetricSnapshot]) -> KpiCoverage:
-    """The paired sums behind a group's rates, from each post's latest snapshot.
+    """The paired sums behind a group's rates, from each post's latest counts.
 
     Args:
         snapshots: post snapshots of the group's posts and account snapshots of its

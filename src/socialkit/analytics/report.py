@@ -330,8 +330,11 @@ def campaign_report(
     """A campaign's KPIs, compared against :attr:`Campaign.kpi_targets`.
 
     Follower growth is measured between the campaign's ``starts_at`` and ``ends_at``
-    (open-ended where unset). Post counts use each post's latest snapshot, so counts
-    that arrive after the campaign ended still count.
+    (open-ended where unset), and ``totals.followers`` is the accounts' count at
+    ``ends_at``. Post counts use each post's latest counts (see
+    :func:`~socialkit.analytics.latest_per_post`), so counts that arrive after the
+    campaign ended still count. Reach is not additive: a campaign of several posts has no
+    ``totals.reach`` and a ``reach`` target on it is not measurable (``met`` is ``None``).
 
     Args:
         campaign: the campaign.
