@@ -903,12 +903,15 @@ class StoreContract:
         )
 
     async def test_pause_all_holds_retries_and_transitions(self, store: Store) -> None:
-        pub_id = await self.add_one(store)
-        claim = await self.claim_one(store)
-        await store.pause(PauseScope(kind="all"), now=T0)
+        pub_id, claim = await self.sending_one(store)
+        await store.pause(PauseScope(kind="all"), now=T0)  # a publishing one is being sent
+        assert (await store.get(pub_id)).state == S.PUBLISHING
         await store.transition(
             Transition(
-                id=pub_id, expect_state=S.CLAIMED, expect_attempt=claim.attempt, to=S.RETRY_WAIT
+                id=pub_id,
+                expect_state=S.PUBLISHING,
+                expect_attempt=claim.attempt,
+                to=S.RETRY_WAIT,
             ),
             now=T0,
         )
@@ -918,6 +921,21 @@ class StoreContract:
         assert await store.next_due(now=T0) is None
         await store.resume(PauseScope(kind="all"), now=T0)
         assert (await store.get(pub_id)).state == S.SCHEDULED
+
+    async def test_pause_hands_back_a_claimed_publication_before_it_is_sent(
+        self, store: Store
+    ) -> None:
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        (moved,) = await store.pause(PauseScope(kind="all"), now=T0)
+        assert (moved.id, moved.from_state, moved.to_state) == (pub_id, S.CLAIMED, S.PAUSED)
+        p = await store.get(pub_id)
+        assert (p.state, p.lease_owner, p.lease_expires_at) == (S.PAUSED, None, None)
+        start = PublishStart(id=pub_id, attempt=claim.attempt)
+        assert await store.mark_publishing([start], worker="w1", now=T0, lease=LEASE) == [False]
+        await store.resume(PauseScope(kind="all"), now=T0)
+        (again,) = await store.claim("w", now=T0, limit=5, lease=LEASE)
+        assert (again.id, again.attempt) == (pub_id, claim.attempt + 1)
 
     async def test_pause_is_per_workspace(self, store: Store) -> None:
         a = await self.add_one(store, workspace="one")

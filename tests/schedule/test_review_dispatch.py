@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 import pytest
 
 from socialkit.errors import NeedsReauth
 from socialkit.models.account import PostingSlot
 from socialkit.models.content import Post
+from socialkit.platforms.credentials import CallableCredentialProvider
 from socialkit.schedule.states import PublicationState as S
 from tests.schedule.conftest import START, account
 
@@ -92,3 +94,34 @@ async def test_an_account_waiting_to_be_reconnected_keeps_its_posts_until_it_is(
     clock.advance(5 * HOUR)
     await scheduler.run(until_idle=True)
     assert (await scheduler.get(third.id)).state == S.MISSED
+
+
+async def test_a_pause_that_lands_while_a_post_is_claimed_stops_it_before_sending(
+    make_scheduler, platform
+) -> None:
+    server = platform(requires_credentials=True)
+    box: dict[str, Any] = {}
+
+    async def load(acct: Any) -> dict[str, str]:
+        # runs after the claim, before the publishing mark: the crisis switch is hit now
+        if "moved" not in box:
+            publication = await box["scheduler"].get(box["pub"].id)
+            box["state_at_load"] = publication.state
+            box["moved"] = await box["scheduler"].pause(campaign="launch")
+        return {"token": "t"}
+
+    scheduler = await make_scheduler(credentials=CallableCredentialProvider(load))
+    box["scheduler"] = scheduler
+    (box["pub"],) = await scheduler.schedule(
+        Post(text="launch"), account(), at=START, campaign="launch"
+    )
+    await scheduler.run(until_idle=True)
+    assert box["state_at_load"] == S.CLAIMED
+    assert box["moved"] == 1  # how many it paused
+    assert server.calls == []
+    paused = await scheduler.get(box["pub"].id)
+    assert paused.state == S.PAUSED
+    await scheduler.resume(campaign="launch")
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(box["pub"].id)).state == S.PUBLISHED
+    assert len(server.calls) == 1

@@ -40,7 +40,9 @@ __all__ = [
 
 @hookspec
 def publication_state_changed(change: StateChange) -> None:
-    """A publication moved from one state to another (every move the engine makes).
+    """A publication moved from one state to another: every move the engine or a person
+    makes, except a worker's own marks on the way to sending (to ``claimed`` and to
+    ``publishing``), which the durable event log records.
 
     Args:
         change: the publication id, its account and campaign, ``from_state``,

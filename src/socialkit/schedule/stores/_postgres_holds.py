@@ -211,8 +211,10 @@ WITH free AS ({found} AND p.lease_expires_at IS NULL ORDER BY p.id FOR UPDATE OF
 leased AS ({found} AND p.lease_expires_at IS NOT NULL ORDER BY p.id FOR UPDATE OF p),
 sel AS (SELECT * FROM free UNION ALL SELECT * FROM leased),
 upd AS (
-    UPDATE publications p SET state = '{target}', updated_at = %(now)s FROM sel s
-    WHERE p.id = s.id
+    UPDATE publications p SET state = '{target}', updated_at = %(now)s,
+        lease_owner = CASE WHEN s.state = 'claimed' THEN NULL ELSE p.lease_owner END,
+        lease_expires_at = CASE WHEN s.state = 'claimed' THEN NULL ELSE p.lease_expires_at END
+    FROM sel s WHERE p.id = s.id
     RETURNING p.id, p.workspace, p.account_id, p.campaign, p.attempt, s.state AS from_state
 ),
 ev AS (
@@ -254,7 +256,9 @@ async def pause(conn: Conn, scope: PauseScope, now: dt.datetime) -> list[Moved]:
     where, params = _scope_clause(scope)
     reason = scope.reason or f"paused ({scope.kind} {scope.value})".strip()
     cur = await conn.execute(
-        _move_sql(where, "'scheduled', 'retry_wait'", "paused"),
+        # A claimed one is not sent yet: it is handed back too, and the worker that
+        # claimed it finds it moved when it marks it publishing (nothing is sent).
+        _move_sql(where, "'scheduled', 'retry_wait', 'claimed'", "paused"),
         {**params, "now": now, "actor": scope.actor, "reason": reason},
     )
     return _moved(await cur.fetchall(), S.PAUSED, now, scope.actor, reason)

@@ -913,9 +913,11 @@ def pause(conn: sqlite3.Connection, scope: PauseScope, now: int) -> list[Moved]:
         ),
     )
     where, params = _scope_clause(scope)
+    # A claimed one is not sent yet: it is handed back too, and the worker that claimed
+    # it finds it moved when it marks it publishing (nothing is sent).
     rows = conn.execute(
         "SELECT id, state, account_id, campaign, attempt FROM publications "
-        f"WHERE state IN ('scheduled', 'retry_wait') AND {where} ORDER BY id",
+        f"WHERE state IN ('scheduled', 'retry_wait', 'claimed') AND {where} ORDER BY id",
         params,
     ).fetchall()
     reason = scope.reason or f"paused ({scope.kind} {scope.value})".strip()
@@ -975,7 +977,10 @@ def _move(
     now: int,
 ) -> list[Moved]:
     conn.executemany(
-        "UPDATE publications SET state = ?, updated_at = ? WHERE id = ?",
+        "UPDATE publications SET state = ?, updated_at = ?, "
+        "lease_owner = CASE WHEN state = 'claimed' THEN NULL ELSE lease_owner END, "
+        "lease_expires_at = CASE WHEN state = 'claimed' THEN NULL ELSE lease_expires_at END "
+        "WHERE id = ?",
         [(target.value, now, r[0]) for r in rows],
     )
     conn.executemany(

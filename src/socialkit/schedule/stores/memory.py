@@ -618,12 +618,16 @@ class MemoryStore(MemoryBase):
                 workspace=scope.workspace,
             )
             for row in sorted(self._rows.values(), key=lambda r: r.id):
-                if row.state in HOLDABLE and scope.covers(
+                # A claimed one is not sent yet: it is handed back too, and the worker
+                # that claimed it finds it moved when it marks it publishing.
+                if (row.state in HOLDABLE or row.state == S.CLAIMED) and scope.covers(
                     row.workspace, row.account_id, row.campaign
                 ):
                     before = row.state
                     row.state = S.PAUSED
                     row.updated_at = now
+                    if before == S.CLAIMED:
+                        row.lease_owner = row.lease_expires_at = None
                     self._log(
                         now,
                         "transition",
