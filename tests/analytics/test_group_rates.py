@@ -206,6 +206,30 @@ def test_rate_by_followers_of_many_posts_is_not_their_sum() -> None:
     assert own == {Decimal("0.01")}
 
 
+def test_a_post_is_not_divided_by_the_followers_another_post_reported() -> None:
+    """The review's case: Bluesky reports the author's followers with each post. Post a
+    was first measured before any count; the group took post b's (100) for it where a's
+    own report took a's (1000), and the group's rate (5.5 %) beat both posts' 1 %."""
+    series = [
+        post("a", "bluesky", hours=0, likes=10),
+        post("a", "bluesky", hours=24, likes=10, followers=1000),
+        post("b", "bluesky", hours=5, likes=1, followers=100),
+    ]
+    own = [p.kpis.engagement_rate_by_followers for p in post_reports(series)]
+    assert own == [Decimal("0.01"), Decimal("0.01")]
+    group = report(series)
+    assert group.kpis.engagement_rate_by_followers == Decimal("0.01")
+    assert group.coverage.engagement_rate_by_followers.denominator == 1100
+    # an account snapshot is the account's for every post: a gets the 500 of hour 0, b
+    # its own 100 of hour 5 (the last count at or before its first snapshot)
+    shared = report([*series, followers("bluesky", 500, hours=0)])
+    assert shared.coverage.engagement_rate_by_followers.denominator == 600
+    assert [
+        p.coverage.engagement_rate_by_followers.denominator
+        for p in post_reports([*series, followers("bluesky", 500, hours=0)])
+    ] == [500, 100]
+
+
 def test_post_reports_cover_their_own_post() -> None:
     first, second = post_reports([*MIXED[:1], MIXED[2], followers("x", 2000)])
     assert str(first.coverage.engagement_rate_by_impressions) == "1 of 1 post"
@@ -256,7 +280,13 @@ account_snapshots = st.builds(
     st.integers(min_value=0, max_value=10_000),
     st.integers(min_value=0, max_value=10**6),
 )
-series_strategy = st.lists(post_snapshots | account_snapshots, max_size=30)
+# some platforms report the author's follower count with each post
+posts_with_followers = st.builds(
+    lambda snapshot, count: snapshot.model_copy(update={"followers": count}),
+    post_snapshots,
+    st.integers(min_value=0, max_value=10**6),
+)
+series_strategy = st.lists(post_snapshots | posts_with_followers | account_snapshots, max_size=30)
 
 PER_POST = {
     "engagement_rate_by_impressions": ("engagements", "impressions"),

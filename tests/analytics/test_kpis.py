@@ -16,6 +16,7 @@ from socialkit.analytics import (
     engagement_rate_by_impressions,
     engagement_rate_by_reach,
     follower_growth_rate,
+    report,
     roas,
     roi,
 )
@@ -154,3 +155,19 @@ def test_cost_per_engagement_times_engagements_is_the_cost(cost: Decimal, engage
     cpe = cost_per_engagement(eur(cost), engagements)
     assert cpe is not None
     assert abs(cpe.amount * engagements - cost) <= Decimal("1e-15")
+
+
+def test_a_negative_cost_is_refused_and_a_negative_revenue_is_not() -> None:
+    # A cost of -100 EUR gave an ROI of -1.5 and a cost per engagement of -10 EUR.
+    refund = eur("-100")
+    for call in (
+        lambda: roi(eur("50"), refund),
+        lambda: roas(eur("50"), refund),
+        lambda: cost_per_engagement(refund, 10),
+        lambda: report([], cost=refund),
+    ):
+        with pytest.raises(ValueError, match=r"^cost must be at least 0 \(got -100 EUR\)$"):
+            call()
+    assert roi(eur("-50"), eur("100")) == Decimal("-1.5")  # revenue may be negative
+    assert roas(eur("-50"), eur("100")) == Decimal("-0.5")
+    assert cost_per_engagement(eur("0"), 10) == eur("0")

@@ -16,7 +16,8 @@ Followers belong to accounts, not posts. For the rate by followers a post is cou
 it reported an engagement count and its account reported followers (above zero); the
 post's denominator is its account's follower count **when the post was first measured**
 (the account's last count observed at or before the post's earliest snapshot, or its
-first count when none was observed before), so an account with ten counted posts adds its
+first count when none was observed before — observed by the account's snapshots or the
+post's own, never by another post's, exactly as the post's own report counts it), so an account with ten counted posts adds its
 followers ten times, each post with the audience it had. A post from January divided by
 the followers the account has in December would look worse than it did. Counting the
 followers once per account would add up the engagements of every post over one audience:
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
-    from socialkit.analytics.aggregate import PostKey
+    from socialkit.analytics.aggregate import AccountKey, PostKey
     from socialkit.models.metrics import MetricSnapshot
 
 __all__ = ["KpiCoverage", "RateCoverage", "kpi_coverage"]
@@ -108,18 +109,6 @@ def _per_post(posts: list[MetricSnapshot], numerator: str, denominator: str) -> 
     )
 
 
-def _first_seen(series: list[MetricSnapshot]) -> dict[PostKey, datetime]:
-    first: dict[PostKey, datetime] = {}
-    key_of = post_keyer(series)
-    for snapshot in series:
-        if snapshot.subject == "post":
-            key = key_of(snapshot)
-            held = first.get(key)
-            if held is None or snapshot.collected_at < held:
-                first[key] = snapshot.collected_at
-    return first
-
-
 def _followers_at(observations: list[MetricSnapshot], moment: datetime) -> int | None:
     # The last count at or before the moment; the first one when none was before it.
     before = [s for s in observations if s.collected_at <= moment]
@@ -128,14 +117,26 @@ def _followers_at(observations: list[MetricSnapshot], moment: datetime) -> int |
 
 
 def _by_followers(posts: list[MetricSnapshot], series: list[MetricSnapshot]) -> RateCoverage:
-    observations = follower_observations(series)
-    first_seen = _first_seen(series)
+    # A post's audience is worked out as its own report does (post_reports): from its
+    # account's snapshots and its own, never from another post's. A follower count that
+    # came with another post's snapshot would give this post that post's audience, and
+    # the group rate could then beat every post's own.
     key_of = post_keyer(series)
+    accounts: dict[AccountKey, list[MetricSnapshot]] = {}
+    own: dict[PostKey, list[MetricSnapshot]] = {}
+    for snapshot in series:
+        if snapshot.subject == "account":
+            accounts.setdefault(account_key(snapshot), []).append(snapshot)
+        else:
+            own.setdefault(key_of(snapshot), []).append(snapshot)
     top = bottom = counted = 0
     for post in posts:
+        key = key_of(post)
         engagements = post.engagements
-        seen = observations.get(account_key(post))
-        audience = _followers_at(seen, first_seen[key_of(post)]) if seen else None
+        seen = follower_observations([*accounts.get(account_key(post), []), *own[key]])
+        observations = seen.get(account_key(post))
+        first_seen = min(s.collected_at for s in own[key])
+        audience = _followers_at(observations, first_seen) if observations else None
         if engagements is None or not audience:
             continue
         # Once per post, as impressions are: the rate is then the followers-weighted

@@ -52,6 +52,13 @@ def _ratio(
     return top / bottom
 
 
+def _check_cost(cost: Money | None) -> None:
+    # A negative cost made ROI look better than a free campaign and a CPE negative;
+    # revenue may be negative (refunds), a cost may not.
+    if cost is not None and cost.amount < 0:
+        raise ValueError(f"cost must be at least 0 (got {cost})")
+
+
 def _same_currency(first: Money, second: Money, names: tuple[str, str]) -> None:
     if first.currency != second.currency:
         raise ValueError(
@@ -181,7 +188,11 @@ def cost_per_engagement(cost: Money | None, engagements: Count | None) -> Money 
     Returns:
         The cost of one engagement, or ``None`` when ``cost`` or ``engagements`` is
         unknown or ``engagements`` is 0.
+
+    Raises:
+        ValueError: when ``cost`` is negative or ``engagements`` is a negative count.
     """
+    _check_cost(cost)
     count = _count(engagements, "engagements")
     if cost is None or count is None or count == 0:
         return None
@@ -200,8 +211,10 @@ def roi(revenue: Money | None, cost: Money | None) -> Decimal | None:
         ROI as a fraction, or ``None`` when either amount is unknown or ``cost`` is 0.
 
     Raises:
-        ValueError: when ``revenue`` and ``cost`` are in different currencies.
+        ValueError: when ``cost`` is negative (``revenue`` may be), or ``revenue`` and
+            ``cost`` are in different currencies.
     """
+    _check_cost(cost)
     if revenue is None or cost is None:
         return None
     _same_currency(revenue, cost, ("revenue", "cost"))
@@ -221,8 +234,10 @@ def roas(revenue: Money | None, cost: Money | None) -> Decimal | None:
         ROAS as a ratio, or ``None`` when either amount is unknown or ``cost`` is 0.
 
     Raises:
-        ValueError: when ``revenue`` and ``cost`` are in different currencies.
+        ValueError: when ``cost`` is negative (``revenue`` may be), or ``revenue`` and
+            ``cost`` are in different currencies.
     """
+    _check_cost(cost)
     if revenue is None or cost is None:
         return None
     _same_currency(revenue, cost, ("revenue", "cost"))
