@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from socialkit.errors import StaleTransition
-from socialkit.models.content import Post
+from socialkit.errors import StaleTransition, Transient
+from socialkit.models.content import Post, ThreadPart
 from socialkit.schedule.approval import RequireApproval
 from socialkit.schedule.states import PublicationState as S
 from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
@@ -157,3 +157,46 @@ async def test_of_two_edits_at_once_the_second_is_refused(make_scheduler, platfo
     after = await scheduler.get(pub.id)
     assert after.post == first
     assert [(e.kind, e.actor) for e in after.history if e.kind == "edited"] == [("edited", "ann")]
+
+
+# -- C: a thread half on the platform is not cancelled -----------------------------------
+
+
+async def test_cancel_refuses_a_thread_whose_first_parts_are_published(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    thread = Post(text="part one", thread=[ThreadPart(text="part two")])
+    (pub,) = await scheduler.schedule(thread, account(), at=START)
+    server.script(("fail_part", 1, Transient("connection refused")))
+    await scheduler.run(until_idle=True)
+    waiting = await scheduler.get(pub.id)
+    assert waiting.state == S.RETRY_WAIT
+    (first,) = waiting.checkpoints
+    with pytest.raises(StaleTransition, match=rf"already on the platform \({first.id}\).*delete"):
+        await scheduler.cancel(pub.id)
+    assert (await scheduler.get(pub.id)).state == S.RETRY_WAIT  # nothing changed
+    # What the message advises works: publish the rest, then take it all down.
+    await scheduler.reschedule(pub.id, at=START + HOUR)
+    clock.advance(HOUR)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    made = sorted(server.posts)
+    assert len(made) == 2
+    assert first.id in made
+    await scheduler.delete(pub.id)
+    assert sorted(server.deleted) == made
+
+
+async def test_cancel_still_takes_a_thread_of_which_nothing_was_published(
+    make_scheduler, platform
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    thread = Post(text="part one", thread=[ThreadPart(text="part two")])
+    (pub,) = await scheduler.schedule(thread, account(), at=START)
+    server.script(Transient("connection refused"))
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.RETRY_WAIT
+    assert (await scheduler.cancel(pub.id)).state == S.CANCELLED

@@ -766,7 +766,13 @@ class AsyncScheduler:
     async def cancel(
         self, publication_id: str, *, actor: str = "api", reason: str | None = None
     ) -> Publication:
-        """Cancel a publication that was not sent."""
+        """Cancel a publication that was not sent.
+
+        Raises:
+            StaleTransition: it was sent, or it is a thread whose first parts are already
+                on the platform (the message names them): let it publish the rest, then
+                :meth:`delete` it.
+        """
         return await actions.cancel(
             await self._own(publication_id), publication_id, actor=actor, reason=reason
         )

@@ -231,7 +231,13 @@ async def edit(
 async def cancel(
     s: Services, publication_id: str, *, actor: str, reason: str | None = None
 ) -> Publication:
-    """Cancel anything not yet sent (a claim not yet sent is safe to cancel)."""
+    """Cancel anything not yet sent (a claim not yet sent is safe to cancel).
+
+    A thread whose first parts are already on the platform (waiting to retry after a
+    later part failed) is refused, naming those parts: cancelling it would leave them
+    there with no receipt to delete them by. Let it publish the rest (reschedule it to
+    choose when), then :func:`delete` it.
+    """
     p = await s.store.get(publication_id)
     if p.state not in (*EDITABLE_STATES, S.CLAIMED):
         hint = (
@@ -240,6 +246,14 @@ async def cancel(
             else "nothing was sent"
         )
         raise StaleTransition(f"cannot cancel publication {p.id}: it is {p.state.value} ({hint})")
+    if p.checkpoints:
+        published = ", ".join(ref.id for ref in p.checkpoints)
+        raise StaleTransition(
+            f"cannot cancel publication {p.id}: {len(p.checkpoints)} part(s) of its thread "
+            f"are already on the platform ({published}), and cancelling would leave them "
+            "there with nothing to delete them by; let it publish the rest (reschedule it "
+            "to choose when), then delete it: delete takes every part down"
+        )
     return await _commit(
         s,
         p,
