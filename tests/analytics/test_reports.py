@@ -465,3 +465,62 @@ def test_an_empty_campaign_measures_nothing() -> None:
     assert (result.by_platform, result.by_post) == ((), ())
     assert result.targets[0].met is None
     assert result.targets_met is None
+
+
+def test_a_cost_per_engagement_target_in_another_currency_is_refused() -> None:
+    """The review's case: a target of 0.50 (meant in EUR) was met by 0.40 JPY."""
+    campaign = Campaign(
+        id="c",
+        name="c",
+        kpi_targets=(
+            KpiTarget(kpi="cost_per_engagement", value="0.50", direction="at_most", currency="eur"),
+        ),
+    )
+    posts = [
+        snap("x1", hours=24, platform="x", likes=100, impressions=1000),
+        snap("l1", hours=24, platform="linkedin", likes=100, impressions=1000),
+    ]
+    with pytest.raises(
+        ValueError,
+        match=r"^campaign 'c': the cost_per_engagement target is in EUR but the cost is in JPY",
+    ):
+        campaign_report(campaign, posts, cost=Money(amount="4000", currency="JPY"))
+    with pytest.raises(
+        ValueError,
+        match=r"^platform 'linkedin': the cost_per_engagement target is in EUR but the cost "
+        r"is in JPY",
+    ):
+        campaign_report(
+            campaign,
+            posts,
+            cost_by_platform={
+                "x": Money(amount="40", currency="EUR"),
+                "linkedin": Money(amount="40", currency="JPY"),
+            },
+        )
+    same = campaign_report(campaign, posts, cost=Money(amount="40", currency="EUR"))
+    assert same.targets_met is True  # 40 EUR / 200 = 0.20 EUR ≤ 0.50 EUR
+    # without a currency the target compares the amount, as before
+    plain = KpiTarget(kpi="cost_per_engagement", value="0.50", direction="at_most")
+    assert plain.currency is None
+    with pytest.raises(ValueError, match=r"currency is only for a target on an amount of money"):
+        KpiTarget(kpi="roi", value="2", currency="EUR")
+    with pytest.raises(ValueError, match=r"currency must be an ISO 4217 code .* \(got 'EURO'\)"):
+        KpiTarget(kpi="cost_per_engagement", value="1", currency="euro")
+
+
+def test_mixed_currencies_on_one_platform_name_the_platform() -> None:
+    posts = [
+        snap("x1", hours=24, platform="x", likes=100, impressions=1000),
+        snap("l1", hours=24, platform="linkedin", likes=100, impressions=1000),
+    ]
+    eur = Money(amount="40", currency="EUR")
+    with pytest.raises(
+        ValueError, match=r"^platform 'linkedin': revenue is in USD and cost in EUR"
+    ):
+        campaign_report(
+            Campaign(id="c", name="c"),
+            posts,
+            cost_by_platform={"x": eur, "linkedin": eur},
+            revenue_by_platform={"x": eur, "linkedin": Money(amount="90", currency="USD")},
+        )

@@ -183,6 +183,7 @@ def _check_targets(report: KpiReport, targets: Sequence[KpiTarget]) -> KpiReport
         return report
     results = []
     for target in targets:
+        _same_money(report, target)
         actual = report.value(target.kpi)
         coverage = (
             getattr(report.coverage, target.kpi) if target.kpi in KpiCoverage.model_fields else None
@@ -191,6 +192,18 @@ def _check_targets(report: KpiReport, targets: Sequence[KpiTarget]) -> KpiReport
             TargetResult(target=target, actual=actual, met=target.met_by(actual), coverage=coverage)
         )
     return report.model_copy(update={"targets": tuple(results)})
+
+
+def _same_money(report: KpiReport, target: KpiTarget) -> None:
+    """Refuse to compare an amount with a target in another currency."""
+    amount = getattr(report.kpis, target.kpi, None)
+    if target.currency is None or not isinstance(amount, Money):
+        return
+    if amount.currency != target.currency:
+        raise ValueError(
+            f"the {target.kpi} target is in {target.currency} but the cost is in "
+            f"{amount.currency}; convert one of them first"
+        )
 
 
 def report(
@@ -213,6 +226,10 @@ def report(
         revenue: money the group brought in (for ROI and ROAS).
         targets: targets to check the report against.
         since, until: the period follower growth is measured over.
+
+    Raises:
+        ValueError: ``cost`` is negative or in another currency than ``revenue``, or a
+            ``cost_per_engagement`` target names another currency than ``cost``.
     """
     series = list(snapshots)
     sums = totals(series, since=since, until=until)
@@ -294,6 +311,9 @@ def platform_reports(
         cost, revenue: money per platform name, where known.
         targets: targets to check each platform against.
         since, until: the period follower growth is measured over.
+
+    Raises:
+        ValueError: as :func:`report`, the message naming the platform.
     """
     groups: dict[str, list[MetricSnapshot]] = {}
     for snapshot in snapshots:
@@ -304,17 +324,20 @@ def platform_reports(
         earned = (revenue or {}).get(platform)
         sums = totals(groups[platform], since=since, until=until)
         paired = kpi_coverage(groups[platform])
-        built = KpiReport(
-            scope="platform",
-            key=platform,
-            platform=platform,
-            totals=sums,
-            kpis=_kpi_values(sums, paired, spent, earned),
-            coverage=paired,
-            cost=spent,
-            revenue=earned,
-        )
-        reports.append(_check_targets(built, targets))
+        try:
+            built = KpiReport(
+                scope="platform",
+                key=platform,
+                platform=platform,
+                totals=sums,
+                kpis=_kpi_values(sums, paired, spent, earned),
+                coverage=paired,
+                cost=spent,
+                revenue=earned,
+            )
+            reports.append(_check_targets(built, targets))
+        except ValueError as error:  # mixed currencies, a negative cost: say where
+            raise ValueError(f"platform {platform!r}: {error}") from error
     return reports
 
 
@@ -349,6 +372,11 @@ def campaign_report(
         and per post, checked against the targets on rates, growth and money (a target
         on a total such as ``impressions`` is the campaign's as a whole and is checked
         on the campaign only).
+
+    Raises:
+        ValueError: as :func:`report` for the campaign and each platform, the message
+            naming the campaign or the platform: a negative cost, revenue and cost in different currencies, or a
+            ``cost_per_engagement`` target whose ``currency`` is not the cost's.
     """
     series = list(snapshots)
     since, until = campaign.starts_at, campaign.ends_at
@@ -356,15 +384,18 @@ def campaign_report(
     # A target on a total (impressions >= 50,000) is the campaign's as a whole: each
     # platform and post would miss it. The breakdowns check rates, growth and money only.
     part_targets = [t for t in targets if t.kpi not in MetricTotals.model_fields]
-    overall = report(
-        series,
-        key=campaign.id,
-        cost=cost,
-        revenue=revenue,
-        targets=targets,
-        since=since,
-        until=until,
-    )
+    try:
+        overall = report(
+            series,
+            key=campaign.id,
+            cost=cost,
+            revenue=revenue,
+            targets=targets,
+            since=since,
+            until=until,
+        )
+    except ValueError as error:  # mixed currencies, a negative cost: say where
+        raise ValueError(f"campaign {campaign.id!r}: {error}") from error
     fields: dict[str, Any] = {name: getattr(overall, name) for name in KpiReport.model_fields}
     fields["scope"] = "campaign"
     return CampaignReport(

@@ -15,6 +15,14 @@ from socialkit.models._base import SocialModel, require_aware
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
+def iso_currency(value: str) -> str:
+    """``value`` as an upper-case ISO 4217 code; ``ValueError`` naming it otherwise."""
+    value = value.strip().upper()
+    if not _CURRENCY.fullmatch(value):
+        raise ValueError(f"currency must be an ISO 4217 code such as 'EUR' (got {value!r})")
+    return value
+
+
 class Objective(StrEnum):
     """What a campaign is for."""
 
@@ -59,10 +67,7 @@ class Money(SocialModel):
     @field_validator("currency")
     @classmethod
     def _iso_currency(cls, value: str) -> str:
-        value = value.strip().upper()
-        if not _CURRENCY.fullmatch(value):
-            raise ValueError(f"currency must be an ISO 4217 code such as 'EUR' (got {value!r})")
-        return value
+        return iso_currency(value)
 
     def __add__(self, other: Money) -> Money:
         if not isinstance(other, Money):
@@ -107,17 +112,48 @@ KpiName = Literal[
 ]
 
 
+MONEY_KPIS: frozenset[str] = frozenset({"cost_per_engagement"})
+"""The KPIs whose value is an amount of money (a :class:`KpiTarget` may name its currency)."""
+
+
 class KpiTarget(SocialModel):
-    """A target for one KPI: reach ``value`` (at least, or at most)."""
+    """A target for one KPI: reach ``value`` (at least, or at most).
+
+    Attributes:
+        kpi: the KPI or total.
+        value: the target value (a fraction for rates; an amount for
+            ``cost_per_engagement``).
+        direction: ``at_least`` or ``at_most``.
+        currency: for a KPI that is an amount of money (``cost_per_engagement``), the
+            ISO 4217 currency of ``value``; a report whose cost is in another currency
+            refuses to compare them. ``None`` compares the amount in whatever currency
+            the cost is. Refused on other KPIs.
+    """
 
     kpi: KpiName
     value: Decimal
     direction: Literal["at_least", "at_most"] = "at_least"
+    currency: str | None = None
 
     @field_validator("value", mode="before")
     @classmethod
     def _no_float(cls, value: Any) -> Any:
         return str(value) if isinstance(value, float) else value
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str | None) -> str | None:
+        return None if value is None else iso_currency(value)
+
+    @model_validator(mode="after")
+    def _money_only(self) -> KpiTarget:
+        if self.currency is not None and self.kpi not in MONEY_KPIS:
+            raise ValueError(
+                f"currency is only for a target on an amount of money "
+                f"({', '.join(sorted(MONEY_KPIS))}); kpi {self.kpi!r} has none "
+                f"(got currency {self.currency!r})"
+            )
+        return self
 
     def met_by(self, actual: Decimal | float | None) -> bool | None:
         """Whether ``actual`` meets the target; ``None`` when nothing was measured."""
