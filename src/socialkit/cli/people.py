@@ -156,7 +156,7 @@ def delete_command(
 ) -> None:
     """Take a published post down on its platform (every part); it becomes deleted."""
 
-    from socialkit.errors import CredentialsError, PlatformError
+    from socialkit.errors import CredentialsError, PlatformError, Rejected
 
     if not yes:
         if not sys.stdin.isatty():
@@ -169,6 +169,12 @@ def delete_command(
     with open_scheduler(existing=True) as scheduler, refusing_stale():
         try:
             p = scheduler.delete(publication_id, actor=actor or default_actor(), reason=reason)
+        except Rejected as exc:
+            # The platform said no for good: running delete again would not help.
+            raise fail(
+                f"publication {publication_id} was not deleted: {exc}. It stays published "
+                "(a thread's first parts may be gone already)"
+            ) from None
         except (PlatformError, CredentialsError) as exc:
             raise fail(
                 f"publication {publication_id} was not deleted: {exc}. It stays published "

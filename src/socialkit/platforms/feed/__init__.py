@@ -18,8 +18,9 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
-from socialkit.errors import UnknownOutcome
+from socialkit.errors import Rejected, UnknownOutcome
 from socialkit.hookspecs import hookimpl
 from socialkit.models.metrics import METRIC_FIELDS, MetricSnapshot
 from socialkit.models.receipt import PostRef, Receipt
@@ -164,14 +165,43 @@ class FeedPlatform(Platform):
             published_at=datetime.fromisoformat(entry["published_at"]),
         )
 
+    def site_of(self, receipt: Receipt, ctx: Context) -> FeedSite:
+        """The feed ``receipt``'s post was written to: the directory its URL names.
+
+        A relative ``directory`` (and the default one) is taken from the current directory
+        of the process that published, so the account's settings alone may point elsewhere
+        in another process; the receipt's ``file://`` URL does not. A receipt without one
+        (recorded by hand, say) falls back to the account's directory.
+        """
+        configured = self.site(ctx)
+        root = _receipt_root(receipt)
+        if root is None:
+            return configured
+        return FeedSite(root, title=configured.title, author=configured.author)
+
     async def delete(self, receipt: Receipt, ctx: Context) -> None:
-        site = self.site(ctx)
+        """Remove the entry from the feed its receipt names, and rebuild the feed and page.
+
+        Deleting an entry deleted there before succeeds (gone is gone). An entry that is not
+        there, or a directory that does not exist, is :class:`Rejected`: the post may be
+        live somewhere else, so it must not be reported deleted. Nothing is created.
+        """
+        site = self.site_of(receipt, ctx)
         await asyncio.to_thread(self._remove, site, receipt.ref.id)
 
     @staticmethod
     def _remove(site: FeedSite, entry_id: str) -> None:
+        if not site.root.is_dir():
+            raise Rejected(
+                f"feed directory {site.root} does not exist, so feed entry {entry_id} cannot "
+                "be deleted there (was the feed moved?); nothing was deleted"
+            )
         with site.locked():
-            site.remove_entry(entry_id)
+            if not site.remove_entry(entry_id) and not site.was_deleted(entry_id):
+                raise Rejected(
+                    f"feed entry {entry_id} is not in {site.posts_dir}: it was never published "
+                    "there, or its file was removed by hand; nothing was deleted"
+                )
             site.rebuild()
 
     async def find_published(self, draft: Draft, ctx: Context) -> Receipt | None:
@@ -191,9 +221,9 @@ class FeedPlatform(Platform):
         A local feed has no audience of its own; an application (or the demo) may write
         counts there, and they show on the showcase page.
         """
-        site = self.site(ctx)
         snapshots = []
         for receipt in receipts:
+            site = self.site_of(receipt, ctx)
             counts = await asyncio.to_thread(site.metrics, receipt.ref.id)
             if counts is None:
                 continue
@@ -218,6 +248,20 @@ class FeedPlatform(Platform):
             handle=ctx.account.handle,
             display_name=site.title,
         )
+
+
+def _receipt_root(receipt: Receipt) -> Path | None:
+    """The directory of a feed receipt's ``file:///<directory>/index.html#<entry>`` URL."""
+    url = receipt.ref.url
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    page = Path(unquote(parts.path))
+    if page.name != "index.html" or not page.is_absolute():
+        return None
+    return page.parent
 
 
 @hookimpl

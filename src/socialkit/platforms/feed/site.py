@@ -39,6 +39,7 @@ class FeedSite:
         posts/<entry>.json     one file per published post (every thread part)
         media/<sha256>.<ext>   the post's media, copied from the media store
         metrics/<entry>.json   counts, when something reported them (optional)
+        deleted/<entry>        a marker: this entry was deleted here (so deleting it again succeeds)
         feed.atom              an Atom 1.0 feed of every post, newest first
         index.html             a showcase page of every post, with media and metrics
     """
@@ -59,6 +60,10 @@ class FeedSite:
     @property
     def metrics_dir(self) -> Path:
         return self.root / "metrics"
+
+    @property
+    def deleted_dir(self) -> Path:
+        return self.root / "deleted"
 
     @property
     def atom_path(self) -> Path:
@@ -96,11 +101,19 @@ class FeedSite:
         )
 
     def remove_entry(self, entry_id: str) -> bool:
+        """Remove an entry and its metrics, leaving a marker; ``False`` when it was not there."""
         path = self.entry_path(entry_id)
         existed = path.exists()
+        if existed:
+            self.deleted_dir.mkdir(exist_ok=True)
+            (self.deleted_dir / entry_id).touch()
         path.unlink(missing_ok=True)
         (self.metrics_dir / f"{entry_id}.json").unlink(missing_ok=True)
         return existed
+
+    def was_deleted(self, entry_id: str) -> bool:
+        """Whether :meth:`remove_entry` removed this entry here before."""
+        return (self.deleted_dir / entry_id).is_file()
 
     def media_name(self, sha256: str, mime_type: str) -> str:
         ext = mimetypes.guess_extension(mime_type) or ".bin"
