@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from socialkit.errors import StaleTransition, Transient
+from socialkit.errors import StaleTransition, Transient, UnknownOutcome
 from socialkit.models.content import Post, ThreadPart
+from socialkit.models.receipt import PostRef, Receipt
+from socialkit.platforms.capabilities import Idempotency
 from socialkit.schedule.approval import RequireApproval
 from socialkit.schedule.states import PublicationState as S
 from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
@@ -200,3 +202,58 @@ async def test_cancel_still_takes_a_thread_of_which_nothing_was_published(
     await scheduler.run(until_idle=True)
     assert (await scheduler.get(pub.id)).state == S.RETRY_WAIT
     assert (await scheduler.cancel(pub.id)).state == S.CANCELLED
+
+
+# -- D: resolve takes only the whole post's receipt ---------------------------------------
+
+
+async def unknown_thread(make_scheduler, platform, clock) -> tuple[Any, Any]:
+    """A three-part thread whose outcome is unknown and waits for a person."""
+    server = platform("fake", Idempotency.NONE)
+    scheduler = await make_scheduler()
+    thread = Post(text="a", thread=[ThreadPart(text="b"), ThreadPart(text="c")])
+    (pub,) = await scheduler.schedule(thread, account(), at=START)
+    server.script(UnknownOutcome("the answer was lost"))
+    await scheduler.run(until_idle=True)
+    clock.advance(scheduler.config.reconcile_delay)
+    await scheduler.run(until_idle=True)
+    waiting = await scheduler.get(pub.id)
+    assert (waiting.state, waiting.attention) == (S.UNKNOWN, "reconcile")
+    return scheduler, waiting
+
+
+def receipt(platform: str = "fake", account_id: str = "acme", parts: int = 3) -> Receipt:
+    refs = tuple(PostRef(id=f"post-{n}") for n in range(parts))
+    return Receipt(platform=platform, account_id=account_id, parts=refs, published_at=START)
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        (receipt(platform="twitter"), "for twitter account 'acme'.*for fake account 'acme'"),
+        (receipt(account_id="someone-else"), "account 'someone-else'.*fake account 'acme'"),
+        (receipt(parts=1), "names 1 part.*a thread of 3.*every part"),
+    ],
+)
+async def test_resolve_refuses_a_receipt_that_is_not_the_whole_post(
+    make_scheduler, platform, clock, given, named
+) -> None:
+    scheduler, waiting = await unknown_thread(make_scheduler, platform, clock)
+    with pytest.raises(ValueError, match=named):
+        await scheduler.resolve(waiting.id, published=given)
+    after = await scheduler.get(waiting.id)
+    assert (after.state, after.receipts) == (S.UNKNOWN, ())  # nothing recorded
+    done = await scheduler.resolve(waiting.id, published=receipt())
+    assert done.state == S.PUBLISHED
+    assert [ref.id for ref in done.receipt.parts] == ["post-0", "post-1", "post-2"]
+
+
+async def test_resolve_refuses_a_decision_that_is_not_a_bool(
+    make_scheduler, platform, clock
+) -> None:
+    scheduler, waiting = await unknown_thread(make_scheduler, platform, clock)
+    with pytest.raises(TypeError, match=r"retry: expected True or False \(got 'no'\)"):
+        await scheduler.resolve(waiting.id, retry="no")
+    with pytest.raises(TypeError, match="published: expected the post's Receipt"):
+        await scheduler.resolve(waiting.id, published="post-0")
+    assert (await scheduler.get(waiting.id)).state == S.UNKNOWN

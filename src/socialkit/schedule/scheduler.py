@@ -824,7 +824,13 @@ class AsyncScheduler:
         reason: str | None = None,
     ) -> Publication:
         """Settle an ``unknown`` publication: ``published=receipt``, ``retry=True`` or
-        ``abandon=True``."""
+        ``abandon=True``.
+
+        Raises:
+            ValueError: not exactly one decision; a receipt of another platform or
+                account than the publication's, or naming fewer parts than its thread.
+            TypeError: ``retry``/``abandon`` not a bool, ``published`` not a Receipt.
+        """
         return await actions.resolve(
             await self._own(publication_id),
             publication_id,

@@ -13,6 +13,7 @@ import functools
 from typing import TYPE_CHECKING, Literal
 
 from socialkit.errors import StaleTransition, UnknownOutcome, Unsupported
+from socialkit.models.receipt import Receipt
 from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.engine.grace import missable_grace, past_grace, refuse_missed
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from socialkit.models.content import Post
-    from socialkit.models.receipt import Receipt
     from socialkit.schedule.approval import ApprovalPolicy
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.publication import Publication
@@ -326,10 +326,24 @@ async def resolve(
     """Settle an ``unknown`` publication by a person's decision.
 
     Exactly one of:
-        published: it is on the platform; here is its receipt.
+        published: it is on the platform; here is its receipt: of the publication's
+            platform and account, naming every part of the thread (``parts[0]`` the
+            post, then each reply), so that the post can be measured and deleted.
         retry: it is not on the platform; send it again.
         abandon: give up on it (``failed``), whatever happened.
+
+    Raises:
+        TypeError: ``retry`` or ``abandon`` is not a bool, or ``published`` not a Receipt.
+        ValueError: not exactly one decision, or a receipt of another platform or
+            account, or with fewer parts than the thread.
     """
+    for name, flag in (("retry", retry), ("abandon", abandon)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name}: expected True or False (got {flag!r})")
+    if published is not None and not isinstance(published, Receipt):
+        raise TypeError(
+            f"published: expected the post's Receipt (got {type(published).__name__} {published!r})"
+        )
     chosen = [published is not None, retry, abandon]
     if sum(chosen) != 1:
         raise ValueError("resolve needs exactly one of published=receipt, retry=True, abandon=True")
@@ -337,6 +351,7 @@ async def resolve(
     if p.state != S.UNKNOWN:
         raise _refuse(p, "resolve", "unknown")
     if published is not None:
+        _check_receipt(p, published)
         record = ReceiptRecord(
             id=p.id,
             attempt=p.attempt,
@@ -384,6 +399,28 @@ async def resolve(
             ),
         ),
     )
+
+
+def _check_receipt(p: Publication, receipt: Receipt) -> None:
+    """Refuse a receipt that is not the whole of ``p`` on its platform and account: the
+    engine would measure, and delete, the wrong posts or only some of them."""
+    if (receipt.platform, receipt.account_id) != (p.platform, p.account_id):
+        raise ValueError(
+            f"published: the receipt is for {receipt.platform} account "
+            f"{receipt.account_id!r}, and publication {p.id} is for {p.platform} account "
+            f"{p.account_id!r}; give the receipt of the post on {p.platform} from "
+            f"{p.account_id!r}"
+        )
+    parts = len(p.draft.parts) if p.draft is not None else 1
+    if len(receipt.parts) < parts:
+        known = ", ".join(ref.id for ref in p.checkpoints)
+        raise ValueError(
+            f"published: the receipt names {len(receipt.parts)} part(s), and publication "
+            f"{p.id} is a thread of {parts}; give a receipt naming every part, in order "
+            "(parts[0] the post, then each reply)"
+            + (f"; the parts known to be published so far are {known}" if known else "")
+            + ", or resolve it with retry=True or abandon=True"
+        )
 
 
 async def delete(
