@@ -5,10 +5,12 @@ alerts come out as computed by hand. Bad arguments name themselves."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 import socialkit
 from socialkit import Account, ManualClock, MetricSnapshot, Post, Scheduler, analytics
@@ -205,3 +207,18 @@ def test_a_period_must_be_aware_and_forward() -> None:
         analytics.report([follower], since=T0 + dt.timedelta(days=1), until=T0)
     with pytest.raises(ValueError, match=r"^until must be timezone-aware"):
         analytics.platform_reports([follower], until=dt.datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize("value", [True, "5", 2.0])
+def test_a_count_that_is_not_a_whole_number_is_refused_naming_the_field(value: object) -> None:
+    # likes=True was 1, "5" was 5 and 2.0 was 2: a broken adapter went unnoticed
+    with pytest.raises(ValidationError, match=r"likes\n  Input should be a valid integer"):
+        MetricSnapshot(platform="x", account_id="a", post_id="p", collected_at=T0, likes=value)  # type: ignore[arg-type]
+
+
+def test_counts_survive_a_json_round_trip() -> None:
+    snapshot = MetricSnapshot(
+        platform="x", account_id="a", post_id="p", collected_at=T0, likes=5, impressions=0
+    )
+    assert MetricSnapshot.model_validate_json(snapshot.model_dump_json()) == snapshot
+    assert MetricSnapshot.model_validate(json.loads(snapshot.model_dump_json())) == snapshot

@@ -28,7 +28,10 @@ class MetricSnapshot(SocialModel):
     """Counts a platform reported at ``collected_at``.
 
     ``None`` means the platform did not report the figure; ``0`` means it reported zero.
-    KPI functions skip ``None`` rather than treating it as zero.
+    KPI functions skip ``None`` rather than treating it as zero. Counts are strict
+    whole numbers: ``True``, ``"5"`` and ``2.0`` are refused (naming the field and the
+    value) rather than read as 1, 5 and 2 — an adapter converts what its platform sends.
+    A JSON round trip keeps them (JSON numbers without a fraction are ints).
 
     Attributes:
         platform: the platform name.
@@ -51,17 +54,17 @@ class MetricSnapshot(SocialModel):
     post_id: str | None = None
     publication_id: str | None = None
     collected_at: datetime
-    impressions: int | None = Field(default=None, ge=0)
-    reach: int | None = Field(default=None, ge=0)
-    likes: int | None = Field(default=None, ge=0)
-    comments: int | None = Field(default=None, ge=0)
-    shares: int | None = Field(default=None, ge=0)
-    quotes: int | None = Field(default=None, ge=0)
-    saves: int | None = Field(default=None, ge=0)
-    clicks: int | None = Field(default=None, ge=0)
-    video_views: int | None = Field(default=None, ge=0)
-    followers: int | None = Field(default=None, ge=0)
-    negative_feedback: int | None = Field(default=None, ge=0)
+    impressions: int | None = Field(default=None, ge=0, strict=True)
+    reach: int | None = Field(default=None, ge=0, strict=True)
+    likes: int | None = Field(default=None, ge=0, strict=True)
+    comments: int | None = Field(default=None, ge=0, strict=True)
+    shares: int | None = Field(default=None, ge=0, strict=True)
+    quotes: int | None = Field(default=None, ge=0, strict=True)
+    saves: int | None = Field(default=None, ge=0, strict=True)
+    clicks: int | None = Field(default=None, ge=0, strict=True)
+    video_views: int | None = Field(default=None, ge=0, strict=True)
+    followers: int | None = Field(default=None, ge=0, strict=True)
+    negative_feedback: int | None = Field(default=None, ge=0, strict=True)
     # Finite: JSON has no NaN or infinity, so the store would keep null and every later
     # read of the series would fail to validate.
     extra: dict[str, FiniteFloat] = Field(default_factory=dict)
