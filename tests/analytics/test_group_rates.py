@@ -356,3 +356,14 @@ def test_a_group_rate_by_followers_lies_between_its_posts_rates(
     assert (rate is None) == (not own)
     if own:
         assert min(own) <= rate <= max(own)
+
+
+@given(series_strategy)
+def test_a_group_counts_each_post_with_the_audience_of_its_own_report(
+    series: list[MetricSnapshot],
+) -> None:
+    group = report(series).coverage.engagement_rate_by_followers
+    own = [p.coverage.engagement_rate_by_followers for p in post_reports(series)]
+    assert group.denominator == sum(c.denominator for c in own)
+    assert group.numerator == sum(c.numerator for c in own)
+    assert group.posts_counted == sum(c.posts_counted for c in own)

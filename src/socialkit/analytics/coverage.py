@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
-    from socialkit.analytics.aggregate import AccountKey, PostKey
+    from socialkit.analytics.aggregate import PostKey
     from socialkit.models.metrics import MetricSnapshot
 
 __all__ = ["KpiCoverage", "RateCoverage", "kpi_coverage"]
@@ -122,19 +122,21 @@ def _by_followers(posts: list[MetricSnapshot], series: list[MetricSnapshot]) -> 
     # came with another post's snapshot would give this post that post's audience, and
     # the group rate could then beat every post's own.
     key_of = post_keyer(series)
-    accounts: dict[AccountKey, list[MetricSnapshot]] = {}
+    accounts = follower_observations(s for s in series if s.subject == "account")
     own: dict[PostKey, list[MetricSnapshot]] = {}
     for snapshot in series:
-        if snapshot.subject == "account":
-            accounts.setdefault(account_key(snapshot), []).append(snapshot)
-        else:
+        if snapshot.subject == "post":
             own.setdefault(key_of(snapshot), []).append(snapshot)
     top = bottom = counted = 0
     for post in posts:
-        key = key_of(post)
+        key, account = key_of(post), account_key(post)
         engagements = post.engagements
-        seen = follower_observations([*accounts.get(account_key(post), []), *own[key]])
-        observations = seen.get(account_key(post))
+        observations = accounts.get(account)
+        with_own = [s for s in own[key] if s.followers is not None]
+        if with_own:
+            # in the order post_reports sees them: the post's, then its account's
+            seen = follower_observations([*with_own, *(observations or [])])
+            observations = seen[account]
         first_seen = min(s.collected_at for s in own[key])
         audience = _followers_at(observations, first_seen) if observations else None
         if engagements is None or not audience:
