@@ -107,3 +107,16 @@ def test_a_memory_store_is_refused(cli: Cli, tmp_path: Path, argv: list[str]) ->
         "error: store: a memory:// store lives inside one process and is gone when the "
         "command ends (got 'memory://'); give a sqlite:/// or postgresql:// store\n"
     )
+
+
+@pytest.mark.parametrize("argv", [["list"], ["show", "p123"], ["store", "status"]])
+def test_a_postgres_url_libpq_cannot_read_is_a_usage_error(cli: Cli, argv: list[str]) -> None:
+    pytest.importorskip("psycopg")
+    result = cli("--store", "postgresql://ann:s3cret%zz@127.0.0.1:1/social", *argv)
+    assert (result.code, result.out) == (2, "")
+    assert result.err.startswith('error: invalid percent-encoded token: "***" in ')
+    assert "s3cret" not in result.err
+    copied = cli("store", "copy", "postgresql://ann:s3cret@127.0.0.1:1/x?shema=a", "memory://")
+    assert copied.code == 2
+    assert copied.err.startswith('error: invalid URI query parameter: "shema" in ')
+    assert "s3cret" not in copied.err

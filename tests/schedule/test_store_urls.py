@@ -130,3 +130,45 @@ def test_a_plus_in_a_postgres_url_query_stays_a_plus() -> None:
     )
     assert "a+b" not in options.display
     assert options.scrub("bad password a+b") == "bad password ***"
+
+
+@pytest.mark.parametrize(
+    ("url", "conninfo", "display"),
+    [
+        ("postgresql:///social", "postgresql:///social", "postgresql:///social"),
+        (
+            "postgresql://ann:s3cret@/social?host=/run/pg&schema=a",
+            "postgresql://ann:s3cret@/social?host=%2Frun%2Fpg",
+            "postgresql://ann:***@/social?host=%2Frun%2Fpg&schema=a",
+        ),
+    ],
+)
+def test_a_postgres_url_without_a_host_keeps_its_slashes(
+    url: str, conninfo: str, display: str
+) -> None:
+    """libpq's Unix-socket form: ``postgresql:///dbname`` (urlunsplit would drop the //)."""
+    psycopg = pytest.importorskip("psycopg")
+    from socialkit.schedule.stores._postgres_url import check_libpq_options, parse_postgres_url
+
+    options = parse_postgres_url(url)
+    assert (options.conninfo, options.display) == (conninfo, display)
+    check_libpq_options(options)
+    assert psycopg.conninfo.conninfo_to_dict(options.conninfo)["dbname"] == "social"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://ann:s3cret@127.0.0.1:1/social?shema=team_a",
+        "postgresql://ann:s3cret%zz@127.0.0.1:1/social",
+    ],
+)
+async def test_a_url_libpq_cannot_read_is_a_config_error_on_every_connection(url: str) -> None:
+    """``connection()`` (list, show, store status, store copy) as well as ``open()``."""
+    pytest.importorskip("psycopg")
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    with pytest.raises(ConfigError) as caught:
+        await PostgresStore(url).connection()
+    assert "s3cret" not in str(caught.value)
+    assert "postgresql://ann:***@127.0.0.1:1/social" in str(caught.value)

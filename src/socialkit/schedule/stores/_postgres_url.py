@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import zlib
 from typing import Literal
-from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import attrs
 
@@ -131,6 +131,13 @@ def check_libpq_options(options: PostgresOptions) -> None:
         ) from None
 
 
+def _join_url(scheme: str, netloc: str, path: str, query: str) -> str:
+    # Not urlunsplit: it drops the '//' of an empty host, and libpq's Unix-socket form
+    # postgresql:///dbname would become postgresql:/dbname, which libpq cannot read.
+    url = f"{scheme}://{netloc}{path}"
+    return f"{url}?{query}" if query else url
+
+
 def parse_postgres_url(url: str) -> PostgresOptions:
     """Split ``url`` into libpq's connection string and socialkit's options.
 
@@ -161,8 +168,8 @@ def parse_postgres_url(url: str) -> PostgresOptions:
         secrets.append(netloc.rsplit("@", 1)[0].split(":", 1)[1])
     secrets += [unquote(s) for s in secrets]
     secrets = [s for s in dict.fromkeys(secrets) if s]
-    display = urlunsplit(
-        (parts.scheme, shown_netloc, parts.path, urlencode(shown_query, quote_via=quote), "")
+    display = _join_url(
+        parts.scheme, shown_netloc, parts.path, urlencode(shown_query, quote_via=quote)
     )
 
     schema = own.get("schema", "socialkit")
@@ -183,9 +190,7 @@ def parse_postgres_url(url: str) -> PostgresOptions:
     return PostgresOptions(
         # quote, not quote_plus: libpq reads a '+' in a URL as a '+', so the spaces of
         # `options=-c statement_timeout=5s` must go as %20.
-        conninfo=urlunsplit(
-            ("postgresql", netloc, parts.path, urlencode(passed, quote_via=quote), "")
-        ),
+        conninfo=_join_url("postgresql", netloc, parts.path, urlencode(passed, quote_via=quote)),
         display=display,
         schema=schema,
         clock="caller" if clock == "caller" else "database",

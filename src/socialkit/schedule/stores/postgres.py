@@ -180,15 +180,23 @@ class PostgresStore:
         work that needs one: ``LISTEN``, ``COPY``, maintenance. The caller closes it.
 
         Raises:
+            ConfigError: libpq cannot read the URL (an unknown option, a bad escape), named
+                without its password.
             StoreError: the server cannot be reached or refuses the connection (one line,
                 naming the store without its password).
         """
         import psycopg
 
+        check_libpq_options(self.options)
         try:
             return await psycopg.AsyncConnection.connect(
                 self.options.conninfo, **self._connect_kwargs()
             )
+        except psycopg.ProgrammingError as exc:  # libpq refused the connection string
+            raise ConfigError(
+                f"the PostgreSQL store URL {self.url} cannot be used: "
+                f"{self.options.error_text(exc)}"
+            ) from None
         except psycopg.OperationalError as exc:
             raise StoreError(
                 f"cannot connect to the PostgreSQL store {self.url}: {self.options.error_text(exc)}"
@@ -315,8 +323,7 @@ class PostgresStore:
             ) from None
         import psycopg
 
-        check_libpq_options(self.options)
-        conn = await self.connection()
+        conn = await self.connection()  # checks the URL's options first
         try:
             info = await migrate(
                 conn,
