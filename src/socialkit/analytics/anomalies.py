@@ -9,6 +9,9 @@ a single viral post cannot drag along the way a mean and a standard deviation wo
 When more than half of the values are equal the MAD is 0; the mean absolute deviation
 stands in (``z = (value − median) / (1.2533 × meanAD)``). A post is an anomaly when
 ``|z|`` exceeds the threshold, 3.5 by default.
+
+Negative feedback spikes are rare events over impressions and are judged as counts
+instead, against the exposure of each post (:mod:`socialkit.analytics.spikes`).
 """
 
 from __future__ import annotations
@@ -117,14 +120,17 @@ def find_anomalies(
         min_posts: accounts with fewer scored posts are not judged (too little history).
         receipts: the posts' receipts. With them, posts are compared at the same
             ``age`` after publication, as in
-            :func:`~socialkit.analytics.best_posting_times` (posts without a receipt
-            or too young are left out); without them, by each post's latest snapshot,
-            so a post published an hour ago looks like a flop next to month-old ones.
+            :func:`~socialkit.analytics.best_posting_times` (posts without a receipt,
+            too young, or without a snapshot within ``age / 4`` of that age are left
+            out); without them, by each post's latest snapshot, so a post published an
+            hour ago looks like a flop next to month-old ones.
         age: how long after publication posts are compared, when ``receipts`` are given.
 
     Raises:
         ValueError: for an unknown ``kpi``, a threshold that is not a positive finite
-            number, ``min_posts`` below 3 or an ``age`` that is not positive.
+            number (``True`` neither), ``min_posts`` below 3 or an ``age`` that is not
+            positive.
+        TypeError: ``min_posts`` is not a whole number.
     """
     check_kpi(kpi, get_args(ScoreKpi))
     limit = _check(threshold, min_posts, age)
