@@ -345,3 +345,17 @@ def test_rate_by_followers_at_an_age_uses_the_followers_when_the_post_was_first_
         kpi="engagement_rate_by_followers",
     )
     assert ranked.average == Decimal("0.01")  # 10 / 1000, not 10 / 2000
+
+
+def test_a_post_at_an_age_is_scored_by_that_snapshot_alone() -> None:
+    # The 24 h snapshot left impressions out. Merged with the 1 h one (latest counts),
+    # 20 likes at 24 h would be divided by the impressions of the first hour.
+    at = MONDAY + timedelta(hours=9)
+    snapshots = [
+        _at("p", at + timedelta(hours=1), likes=5, impressions=100),
+        _at("p", at + timedelta(hours=24), likes=20),
+    ]
+    receipts = [published("p", at)]
+    assert best_posting_times(snapshots, receipts, timezone="UTC") == []
+    [latest] = best_posting_times(snapshots, receipts, timezone="UTC", age=None)
+    assert latest.average == Decimal("0.2")  # latest counts: 20 likes, 100 impressions
