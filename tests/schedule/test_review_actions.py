@@ -22,6 +22,7 @@ from socialkit.models.content import Post, ThreadPart
 from socialkit.models.receipt import PostRef, Receipt
 from socialkit.platforms.capabilities import Idempotency
 from socialkit.schedule.approval import RequireApproval
+from socialkit.schedule.engine.grace import PastGracePeriod
 from socialkit.schedule.states import PublicationState as S
 from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
 from tests.postgres.support import store_url as postgres_url
@@ -257,3 +258,58 @@ async def test_resolve_refuses_a_decision_that_is_not_a_bool(
     with pytest.raises(TypeError, match="published: expected the post's Receipt"):
         await scheduler.resolve(waiting.id, published="post-0")
     assert (await scheduler.get(waiting.id)).state == S.UNKNOWN
+
+
+# -- E: a rule that is over before it starts ----------------------------------------------
+
+
+async def test_recur_refuses_a_rule_whose_occurrences_are_all_past_grace(
+    make_scheduler, platform
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    with pytest.raises(PastGracePeriod, match=r"every occurrence.*2025-01-03 09:00 UTC for acme"):
+        await scheduler.recur(
+            Post(text="new year promo"),
+            account(),
+            rrule="FREQ=DAILY;COUNT=3;BYHOUR=9;BYMINUTE=0",
+            start="2025-01-01 00:00",
+            tz="UTC",
+        )
+    assert await scheduler.rules() == []  # nothing stored
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.list()).items == ()
+    assert server.calls == []
+
+
+async def test_recur_takes_a_rule_from_the_past_that_goes_on(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    (rule,) = await scheduler.recur(
+        Post(text="daily"),
+        account(),
+        rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0",
+        start="2025-01-01 00:00",
+        tz="UTC",
+    )
+    assert rule.active
+    due = [p.due_at for p in (await scheduler.list(rule=rule.id, state="scheduled")).items]
+    assert START + HOUR in due  # 09:00 today is still to come
+
+
+async def test_a_rule_that_ended_during_downtime_still_fires_its_latest_once(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (rule,) = await scheduler.recur(
+        Post(text="three days"),
+        account(),
+        rrule="FREQ=DAILY;COUNT=3;BYHOUR=9;BYMINUTE=0",
+        tz="UTC",
+    )
+    clock.advance(dt.timedelta(days=30))  # no worker ran while it came and went
+    await scheduler.run(until_idle=True)
+    states = [p.state for p in (await scheduler.list(rule=rule.id)).items]
+    assert states == [S.MISSED, S.MISSED, S.PUBLISHED]
+    assert len(server.calls) == 1

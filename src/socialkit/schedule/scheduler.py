@@ -30,7 +30,7 @@ from socialkit.schedule.engine import actions
 from socialkit.schedule.engine.clock import SystemClock
 from socialkit.schedule.engine.config import EngineConfig
 from socialkit.schedule.engine.events import Notifier, events_page, follow_events
-from socialkit.schedule.engine.grace import PastGracePeriod, refuse_missed
+from socialkit.schedule.engine.grace import PastGracePeriod, age, refuse_missed
 from socialkit.schedule.engine.grace import past_grace as _past_grace
 from socialkit.schedule.engine.materialise import materialise
 from socialkit.schedule.engine.services import Services
@@ -589,6 +589,12 @@ class AsyncScheduler:
         Without ``tz`` each account's own zone is used (one rule per zone). ``start`` is
         the local wall time the rule starts from (``DTSTART``); now, by default.
         ``limit`` caps how many occurrences are ever created.
+
+        Raises:
+            PastGracePeriod: every occurrence of the rule (``COUNT`` or ``UNTIL`` ends it)
+                is already past the grace period: it would publish nothing but a stale
+                post. (A rule that existed before a downtime still fires its latest
+                missed occurrence once.)
         """
         _check_tz(tz)
         _check_grace(grace)
@@ -607,6 +613,13 @@ class AsyncScheduler:
             zone: Recurrence(rrule=rrule, tz=zone, start=_local_start(start, zone, now))
             for zone in by_zone
         }
+        grace_s = _grace(grace, self.config)
+        if grace_s is not None and not self.config.publish_late:
+            for zone, recurrence in recurrences.items():
+                refuse_missed(
+                    _rule_over(recurrence, ", ".join(a.id for a in by_zone[zone]), now, grace_s),
+                    "give a later start, or an RRULE with occurrences still to come",
+                )
         revision = await s.store_checked(post, targets, campaign or post.campaign)
         rules = []
         for zone, group in by_zone.items():
@@ -626,7 +639,7 @@ class AsyncScheduler:
                 account_ids=tuple(a.id for a in group),
                 campaign=campaign or post.campaign,
                 remaining=limit,
-                grace_s=_grace(grace, self.config),
+                grace_s=grace_s,
                 approvals_required=required,
                 created_at=now,
                 updated_at=now,
@@ -1153,6 +1166,23 @@ def _state(value: PublicationState | str) -> PublicationState:
     except ValueError:
         known = ", ".join(s.value for s in PublicationState)
         raise ValueError(f"state: unknown state {value!r} (one of {known})") from None
+
+
+def _rule_over(
+    recurrence: Recurrence, account_ids: str, now: dt.datetime, grace_s: float
+) -> str | None:
+    """What is wrong with a new rule whose occurrences are all past the grace period
+    (``None`` when one is still to come or within it)."""
+    last = recurrence.latest_at_or_before(now - dt.timedelta(seconds=grace_s))
+    if last is None or next(recurrence.iter_after(last.local), None) is not None:
+        return None
+    if (now - last.due_at).total_seconds() <= grace_s:
+        return None
+    return (
+        f"rrule: every occurrence is past the grace period ({grace_s:g} s): the last, "
+        f"{last.local:%Y-%m-%d %H:%M} {last.zone} for {account_ids}, was "
+        f"{age(now - last.due_at)} ago, so the rule would only publish a stale post"
+    )
 
 
 def _local_start(start: When | None, zone: str, now: dt.datetime) -> dt.datetime:
