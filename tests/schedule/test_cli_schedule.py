@@ -303,8 +303,26 @@ def test_a_key_used_again_keeps_its_publication_and_says_so(project: Path, capsy
     assert (code, err) == (0, "")
     (first,) = json.loads(out)["publications"]
     code, out, err = cli(capsys, *args, "--at", "2030-12-01 09:00")
-    assert (code, err) == (0, "")  # the same request again: nothing to say
+    assert code == 0  # the same request again: a success that says nothing was made
     assert [p["id"] for p in json.loads(out)["publications"]] == [first["id"]]
+    assert err == (
+        f"note: --key 'launch' already scheduled {first['id']} for acme-feed at "
+        "2030-12-01 09:00 Asia/Tehran; nothing changed\n"
+    )
+    code, out, err = cli(capsys, "schedule", "post.yaml", "--to", "acme-feed", "--key", "launch")
+    assert code == 2  # --at is required
+    code, out, _ = cli(
+        capsys,
+        "schedule",
+        "post.yaml",
+        "--to",
+        "acme-feed",
+        "--key",
+        "launch",
+        "--at",
+        "2030-12-01 09:00",
+    )
+    assert out.startswith(f"already scheduled {first['id']} ")
     code, out, err = cli(capsys, *args, "--at", "2030-12-02 10:00")
     assert code == 0
     assert [p["local_time"] for p in json.loads(out)["publications"]] == ["2030-12-01T09:00:00"]
@@ -312,6 +330,23 @@ def test_a_key_used_again_keeps_its_publication_and_says_so(project: Path, capsy
         f"note: --key 'launch' already scheduled {first['id']} for acme-feed at "
         "2030-12-01 09:00 Asia/Tehran; nothing changed (reschedule it, or use another key)\n"
     )
+
+
+def test_a_key_used_again_for_another_post_is_refused(project: Path, capsys) -> None:
+    args = ("schedule", "--to", "acme-feed", "--key", "launch", "--at", "2030-12-01 09:00")
+    code, out, err = cli(capsys, *args[:1], "post.yaml", *args[1:], "--json")
+    assert code == 0, err
+    (first,) = json.loads(out)["publications"]
+    (project / "other.yaml").write_text('text: "Another post entirely"\n')
+    code, out, err = cli(capsys, *args[:1], "other.yaml", *args[1:], "--json")
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        f"error: --key: 'launch' already scheduled another post ({first['id']} for acme-feed, "
+        f"revision {first['revision'][:12]}; this file is revision "
+    )
+    assert err.endswith("nothing was scheduled: use another key for this post\n")
+    code, out, _ = cli(capsys, "list", "--json")
+    assert [p["id"] for p in json.loads(out)["publications"]] == [first["id"]]
 
 
 def test_a_bad_cursor_names_the_option(project: Path, capsys) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "default_actor",
     "event_line",
     "kept_notes",
+    "keyed_publications",
     "lasting_store",
     "local_time",
     "next_attempt",
@@ -42,6 +43,7 @@ __all__ = [
     "publication_row",
     "read_checked",
     "reconnect_command",
+    "refuse_another_post",
     "refused",
     "refusing_stale",
     "time_notes",
@@ -289,20 +291,53 @@ def time_notes(pubs: list[Publication], now: dt.datetime) -> list[str]:
     return notes
 
 
+def keyed_publications(
+    scheduler: Scheduler, key: str, accounts: list[str]
+) -> dict[str, Publication]:
+    """The publications ``schedule --key`` already made, by account: a key used again
+    returns them instead of scheduling anything."""
+    from socialkit._runtime import run_sync
+
+    store = scheduler.aio.store
+    found = {}
+    for account in accounts:
+        # The scheduler's key for one account's publication (AsyncScheduler.schedule).
+        p = run_sync(store.find_by_key(f"{key}:{account}"))
+        if p is not None:
+            found[account] = p
+    return found
+
+
+def refuse_another_post(kept: dict[str, Publication], key: str, revision: str) -> None:
+    """A key that already scheduled another post (or another revision of it) is refused
+    before anything is scheduled: the output would show the old post as if it were the
+    new one."""
+    other = [p for p in kept.values() if p.revision != revision]
+    if other:
+        held = ", ".join(f"{p.id} for {p.account_id}" for p in other)
+        raise fail(
+            f"--key: {key!r} already scheduled another post ({held}, revision "
+            f"{other[0].revision[:12]}; this file is revision {revision[:12]}); nothing was "
+            "scheduled: use another key for this post",
+            code=2,
+        )
+
+
 def kept_notes(
     pubs: list[Publication], key: str, local: dt.datetime, zone: str | None
 ) -> list[str]:
-    """Scheduling again with a key returns what the key already made; say so when the
-    time asked for differs, rather than let the output look like a new schedule."""
+    """Scheduling again with a key returns what the key already made: say so, and say
+    when the time asked for differs, so the output does not look like a new schedule."""
     config = state().config()
     notes = []
     for p in pubs:
         wanted = zone or config.account(p.account_id).timezone
+        note = f"--key {key!r} already scheduled {p.id} for {p.account_id} at {local_time(p)}"
         if (p.local_time, p.zone) != (local, wanted):
-            notes.append(
-                f"--key {key!r} already scheduled {p.id} for {p.account_id} at {local_time(p)}; "
-                "nothing changed (reschedule it, or use another key)"
-            )
+            note += "; nothing changed (reschedule it, or use another key)"
+        else:
+            note += "; nothing changed"
+        notes.append(note)
     return notes
 
 

@@ -22,12 +22,14 @@ from socialkit.cli._publications import (
     default_actor,
     event_line,
     kept_notes,
+    keyed_publications,
     next_attempt,
     open_scheduler,
     parse_when,
     publication_line,
     publication_row,
     read_checked,
+    refuse_another_post,
     time_notes,
     unknown_filters,
     workspace_note,
@@ -87,11 +89,15 @@ def schedule_command(
         # the same one, and all but the first would change nothing.
         raise fail(f"--key: give a key that names this schedule (got {key!r})", code=2)
     post = read_checked(file, to)
+    revision = post.revision()
+    accounts = list(dict.fromkeys(to))
     with open_scheduler() as scheduler:
+        kept = keyed_publications(scheduler, key, accounts) if key is not None else {}
+        refuse_another_post(kept, key or "", revision)
         try:
             pubs = scheduler.schedule(
                 post,
-                list(dict.fromkeys(to)),
+                accounts,
                 at=local,
                 tz=zone,
                 key=key,
@@ -102,16 +108,27 @@ def schedule_command(
             raise fail(f"--{exc.problem}; give a later time", code=2) from None
         except (SocialkitError, ValueError) as exc:
             raise fail(str(exc), code=2) from None
-    notes = time_notes(pubs, dt.datetime.now(dt.UTC))
+    # Those the key had made return as they are; one that holds another post was made by
+    # another process between the check above and the schedule.
+    kept_ids = {p.id for p in kept.values()}
+    made = {p.id for p in pubs if p.id not in kept_ids and p.revision == revision}
+    other = [p for p in pubs if p.revision != revision]
+    notes = time_notes([p for p in pubs if p.id in made], dt.datetime.now(dt.UTC))
     if key is not None:
-        notes.extend(kept_notes(pubs, key, local, zone))
+        notes.extend(kept_notes([p for p in pubs if p.id not in made], key, local, zone))
     for note in notes:
         sys.stderr.write(f"note: {note}\n")
     emit(
         {"publications": [publication_row(p) for p in pubs]},
         as_json=as_json,
-        text="\n".join(f"scheduled {publication_line(p)}" for p in pubs),
+        text="\n".join(
+            f"{'scheduled' if p.id in made else 'already scheduled'} {publication_line(p)}"
+            for p in pubs
+        ),
     )
+    if other:
+        held = ", ".join(f"{p.id} for {p.account_id}" for p in other)
+        raise fail(f"--key: {key!r} already scheduled another post ({held}); use another key")
 
 
 def queue_command(
