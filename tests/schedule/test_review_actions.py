@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from socialkit.errors import StaleTransition, Transient, UnknownOutcome
+from socialkit.models.account import PostingSlot
 from socialkit.models.content import Post, ThreadPart
 from socialkit.models.receipt import PostRef, Receipt
 from socialkit.platforms.capabilities import Idempotency
@@ -313,3 +314,43 @@ async def test_a_rule_that_ended_during_downtime_still_fires_its_latest_once(
     states = [p.state for p in (await scheduler.list(rule=rule.id)).items]
     assert states == [S.MISSED, S.MISSED, S.PUBLISHED]
     assert len(server.calls) == 1
+
+
+# -- F: posts queued at the same moment take a slot each ----------------------------------
+
+SLOTS = (PostingSlot(weekday="mon", time="09:00"), PostingSlot(weekday="thu", time="17:30"))
+
+
+async def test_queue_calls_at_the_same_moment_take_different_slots(
+    make_scheduler, platform
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    a = account("a", timezone="Europe/Berlin", posting_slots=SLOTS)
+    b = account("b", timezone="Europe/Berlin", posting_slots=SLOTS)
+    await scheduler.add_account(a)
+    await scheduler.add_account(b)
+    queued = await asyncio.gather(
+        *(scheduler.queue(Post(text=f"tip {n}"), "a") for n in range(3)),
+        scheduler.queue(Post(text="both, a first"), ["a", "b"]),
+        scheduler.queue(Post(text="both, b first"), ["b", "a"]),
+    )
+    on_a = [p.local_time for p in (await scheduler.list(account="a")).items]
+    assert len(on_a) == len(set(on_a)) == 5
+    on_b = [p.local_time for p in (await scheduler.list(account="b")).items]
+    assert len(on_b) == len(set(on_b)) == 2
+    assert sorted(len(pubs) for pubs in queued) == [1, 1, 1, 2, 2]
+
+
+async def test_an_evergreen_post_and_a_queued_one_take_different_slots(
+    make_scheduler, platform
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    await scheduler.add_account(account("a", timezone="Europe/Berlin", posting_slots=SLOTS))
+    await asyncio.gather(
+        scheduler.queue(Post(text="tip"), "a"),
+        scheduler.evergreen(Post(text="evergreen"), "a", every_slots=4),
+    )
+    on_a = [p.local_time for p in (await scheduler.list(account="a")).items]
+    assert sorted(on_a) == [dt.datetime(2026, 3, 5, 17, 30), dt.datetime(2026, 3, 9, 9, 0)]

@@ -135,6 +135,9 @@ class AsyncScheduler:
             self._check_workspace(account, f"accounts[{index}]")
         self._services: Services | None = None
         self._open_lock = asyncio.Lock()
+        # One per (workspace, account): picking a free posting slot and inserting the
+        # post into it happen under it, so two queue() calls never take the same slot.
+        self._slot_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def __repr__(self) -> str:
         return f"AsyncScheduler({self.store!r}, worker={self.config.worker_id!r})"
@@ -456,29 +459,49 @@ class AsyncScheduler:
         needs_approval: bool | None = None,
         actor: str = "api",
     ) -> builtins.list[Publication]:
-        """Add ``post`` to each account's queue: its next free posting slot."""
+        """Add ``post`` to each account's queue: its next free posting slot.
+
+        Calls made at the same time through one scheduler take one slot each: picking
+        the slot and storing the post happen under a per-account lock. Two processes
+        (or two schedulers) queueing to the same account at the same instant may still
+        pick the same slot; queue from one place, or give a time with :meth:`schedule`.
+        """
         s = await self._s()
         targets = await self._accounts(accounts)
-        now = s.clock.now()
-        slots: dict[str, Occurrence] = {}
         for account in targets:
             if not account.posting_slots:
                 raise ConfigError(
                     f"account {account.id!r} has no posting slots; add posting_slots to queue posts"
                 )
-            taken = await self._taken(account, now)
-            slots[account.id] = next_free_slot(account.posting_slots, account.timezone, now, taken)
-        return await self._create(
-            post,
-            targets,
-            lambda account: slots[account.id],
-            campaign=campaign,
-            key=key,
-            grace=None,
-            publish_late=None,
-            needs_approval=needs_approval,
-            actor=actor,
-        )
+        async with self._picking_slots(targets):
+            now = s.clock.now()
+            slots: dict[str, Occurrence] = {}
+            for account in targets:
+                taken = await self._taken(account, now)
+                slots[account.id] = next_free_slot(
+                    account.posting_slots, account.timezone, now, taken
+                )
+            return await self._create(
+                post,
+                targets,
+                lambda account: slots[account.id],
+                campaign=campaign,
+                key=key,
+                grace=None,
+                publish_late=None,
+                needs_approval=needs_approval,
+                actor=actor,
+            )
+
+    @contextlib.asynccontextmanager
+    async def _picking_slots(self, accounts: Iterable[Account]) -> AsyncIterator[None]:
+        """Hold each account's slot lock, taken in one order so that two calls for
+        overlapping accounts never wait for each other."""
+        async with contextlib.AsyncExitStack() as stack:
+            for key in sorted({(a.workspace, a.id) for a in accounts}):
+                lock = self._slot_locks.setdefault(key, asyncio.Lock())
+                await stack.enter_async_context(lock)
+            yield
 
     async def _taken(self, account: Account, now: dt.datetime) -> builtins.list[dt.datetime]:
         s = await self._s()
@@ -682,35 +705,38 @@ class AsyncScheduler:
                 ),
                 "give a later first_at, or none to start now",
             )
-        if first is None:
-            if every_slots is not None and target.posting_slots:
-                first = next_free_slot(
-                    target.posting_slots, target.timezone, now, await self._taken(target, now)
-                )
-            else:
-                first = Occurrence.at(
-                    now.astimezone(target.zone).replace(tzinfo=None, microsecond=0),
-                    target.timezone,
-                )
         revision = await s.store_checked(post, [target], campaign or post.campaign)
-        rule = Rule(
-            id=new_id("r"),
-            workspace=self.workspace,
-            kind="evergreen",
-            spec={
-                "recycling": policy.model_dump(mode="json"),
-                "zone": first.zone,
-                "first": first.local.isoformat(),
-            },
-            revision=revision,
-            account_ids=(target.id,),
-            campaign=campaign or post.campaign,
-            grace_s=grace_s,
-            created_at=now,
-            updated_at=now,
-        )
-        await s.store.add_rule(rule, now=now)
-        await materialise(s, rule, now)
+        # A first occurrence in a posting slot is picked and stored under the account's
+        # slot lock, as queue() does, so the two never take the same slot.
+        async with self._picking_slots([target] if every_slots is not None else []):
+            if first is None:
+                if every_slots is not None and target.posting_slots:
+                    first = next_free_slot(
+                        target.posting_slots, target.timezone, now, await self._taken(target, now)
+                    )
+                else:
+                    first = Occurrence.at(
+                        now.astimezone(target.zone).replace(tzinfo=None, microsecond=0),
+                        target.timezone,
+                    )
+            rule = Rule(
+                id=new_id("r"),
+                workspace=self.workspace,
+                kind="evergreen",
+                spec={
+                    "recycling": policy.model_dump(mode="json"),
+                    "zone": first.zone,
+                    "first": first.local.isoformat(),
+                },
+                revision=revision,
+                account_ids=(target.id,),
+                campaign=campaign or post.campaign,
+                grace_s=grace_s,
+                created_at=now,
+                updated_at=now,
+            )
+            await s.store.add_rule(rule, now=now)
+            await materialise(s, rule, now)
         return await s.store.get_rule(rule.id)
 
     async def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
