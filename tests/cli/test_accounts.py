@@ -98,6 +98,21 @@ def test_add_prints_the_credential_variables_for_platforms_that_need_them(
             "--setting (settings): settings['api_token'] looks like a secret",
         ),
         (["--setting", "password=abc"], "looks like a secret"),
+        (
+            ["--setting", 'auth={"user": "ann", "access_token": "hunter2"}'],
+            "--setting (settings): settings['auth'] looks like a secret",
+        ),
+        (
+            ["--setting", 'service={"url": "https://x", "access_token": "hunter2"}'],
+            "settings['service']['access_token'] looks like a secret",
+        ),
+        (["--setting", "api-key=abc"], "settings['api-key'] looks like a secret"),
+        (["--setting", "Bearer=abc"], "looks like a secret"),
+        (["--setting", "passwd=abc"], "looks like a secret"),
+        (["--setting", "pwd=abc"], "looks like a secret"),
+        (["--setting", "Authorization=abc"], "looks like a secret"),
+        (["--setting", "cookie=abc"], "looks like a secret"),
+        (["--setting", "session=abc"], "looks like a secret"),
         (["--timezone", "Mars/Base"], "--timezone (timezone): unknown IANA time zone 'Mars/Base'"),
         (
             ["--slot", "someday@09:00"],

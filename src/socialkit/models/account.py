@@ -9,12 +9,57 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, JsonValue, field_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator
 
 from socialkit.models._base import SocialModel
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
-_SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "private_key", "jwt")
+# A setting name is read with case, separators and camelCase taken out ("API-Key",
+# "apiKey" and "api.key" are all "apikey"). These anywhere in it make it a secret:
+_SECRET_PARTS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "privatekey",
+    "jwt",
+    "bearer",
+    "sessionid",
+    "sessionkey",
+)
+# These only as its last word: "session" or "auth_cookie" is a secret, and "auth_url",
+# "session_timeout" or "cookie_domain" are settings.
+_SECRET_LAST_WORDS = frozenset(
+    {"pwd", "auth", "authorization", "cookie", "cookies", "session", "credential", "credentials"}
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+def secret_setting(name: str) -> bool:
+    """Whether a setting named ``name`` looks like it holds a secret."""
+    words = [w for w in _SEPARATORS.split(_CAMEL.sub("_", name).lower()) if w]
+    compact = "".join(words)
+    return any(part in compact for part in _SECRET_PARTS) or (
+        bool(words) and words[-1] in _SECRET_LAST_WORDS
+    )
+
+
+def _secret_paths(value: JsonValue, path: str) -> list[str]:
+    """The paths of secret-looking names in ``value``, at any depth (tables and lists)."""
+    found = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            where = f"{path}[{key!r}]"
+            if secret_setting(str(key)):
+                found.append(where)
+            found += _secret_paths(inner, where)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += _secret_paths(inner, f"{path}[{index}]")
+    return found
 
 
 class Weekday(IntEnum):
@@ -90,6 +135,9 @@ class Account(SocialModel):
             those come through a :class:`CredentialProvider`.
     """
 
+    # A refused setting may hold a secret: its errors name the setting, never the input.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     id: str
     platform: str
     handle: str
@@ -125,13 +173,12 @@ class Account(SocialModel):
     @field_validator("settings")
     @classmethod
     def _no_secrets(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        for key in value:
-            lowered = key.lower()
-            if any(word in lowered for word in _SECRET_WORDS):
-                raise ValueError(
-                    f"settings[{key!r}] looks like a secret; secrets belong to the "
-                    "CredentialProvider, never to the account"
-                )
+        found = _secret_paths(value, "settings")
+        if found:
+            raise ValueError(
+                f"{found[0]} looks like a secret; secrets belong to the "
+                "CredentialProvider, never to the account"
+            )
         return value
 
     @cached_property

@@ -1,0 +1,81 @@
+"""An account's settings never hold a secret: names are read whatever their case,
+separators or depth, without refusing the settings the platforms use."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+import socialkit
+from socialkit.models.account import secret_setting
+
+
+def _account(settings: dict[str, object]) -> socialkit.Account:
+    return socialkit.Account(id="a", platform="feed", handle="h", settings=settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "access_token",
+        "api-key",
+        "API.Key",
+        "apiKey",
+        "bearer",
+        "passwd",
+        "pwd",
+        "authorization",
+        "Authorization",
+        "cookie",
+        "auth_cookie",
+        "session",
+        "sessionId",
+        "client_secret",
+        "private-key",
+        "app_password",
+    ],
+)
+def test_a_secret_looking_name_is_refused(name: str) -> None:
+    assert secret_setting(name)
+    with pytest.raises(ValidationError, match=rf"settings\[{name!r}\] looks like a secret"):
+        _account({name: "hunter2"})
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # the settings of the built-in feed and the Mastodon and Bluesky plugins
+        "directory",
+        "title",
+        "instance",
+        "visibility",
+        "service",
+        "appview",
+        "web_url",
+        # and names that only look alike
+        "auth_url",
+        "session_timeout",
+        "cookie_domain",
+        "author",
+        "authority",
+    ],
+)
+def test_a_setting_is_not_mistaken_for_a_secret(name: str) -> None:
+    assert not secret_setting(name)
+    assert _account({name: "value"}).settings == {name: "value"}
+
+
+def test_nested_names_are_checked_and_the_value_is_never_shown() -> None:
+    with pytest.raises(ValidationError) as caught:
+        _account({"service": {"url": "https://x.test", "headers": [{"X-Api-Key": "hunter2"}]}})
+    assert "settings['service']['headers'][0]['X-Api-Key'] looks like a secret" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    with pytest.raises(ValidationError) as caught:
+        socialkit.ProjectConfig.model_validate(
+            {
+                "accounts": [
+                    {"id": "a", "platform": "feed", "handle": "h", "settings": {"pwd": "hunter2"}}
+                ]
+            }
+        )
+    assert "hunter2" not in str(caught.value)
