@@ -310,14 +310,27 @@ def append_account(path: str | Path, account: Account) -> ProjectConfig:
 
     The table is appended, so the file's comments and layout stay as they were; the file is
     replaced atomically and read back, and left untouched when the result would not load.
+    A symbolic link stays one: the file it points to is replaced. Concurrent calls (two
+    ``accounts add`` at once) take turns on a lock file beside it
+    (``.socialkit.toml.lock``), so neither loses the other's account.
     An account holds no secrets (its model refuses secret-looking settings), so none are
     ever written.
 
     Raises:
         ConfigError: an account with this id exists, or the file would not load.
     """
+    from socialkit._filelock import file_lock
+
     target = Path(path)
-    original = target.read_text(encoding="utf-8") if target.exists() else None
+    real = Path(os.path.realpath(target))  # the file a symbolic link points to
+    real.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(real.with_name(f".{real.name}.lock")):
+        loaded = _append_locked(target, real, account)
+    return loaded.model_copy(update={"path": str(target), "base_dir": str(target.parent)})
+
+
+def _append_locked(target: Path, real: Path, account: Account) -> ProjectConfig:
+    original = real.read_text(encoding="utf-8") if real.exists() else None
     workspace = "default"
     if original is not None:
         current = load_config(target)
@@ -332,11 +345,10 @@ def append_account(path: str | Path, account: Account) -> ProjectConfig:
         )
         workspace = account.workspace
     text = head + "\n" + account_toml(account, workspace=workspace)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.")
     try:
         if original is not None:
-            os.fchmod(fd, target.stat().st_mode & 0o777)
+            os.fchmod(fd, real.stat().st_mode & 0o777)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         try:
@@ -346,8 +358,8 @@ def append_account(path: str | Path, account: Account) -> ProjectConfig:
             raise ConfigError(
                 f"{target}: adding the account would break the file: {detail}"
             ) from None
-        os.replace(tmp, target)
+        os.replace(tmp, real)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return loaded.model_copy(update={"path": str(target)})
+    return loaded

@@ -9,7 +9,6 @@ many workers share the account.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import inspect
 import json
@@ -23,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from socialkit._filelock import file_lock
 from socialkit.errors import CredentialsError
 from socialkit.models.credentials import Credentials
 
@@ -268,7 +268,7 @@ class FileCredentialProvider:
 
     def _save_sync(self, account_id: str, credentials: Credentials) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._file_lock(self.path.with_name(self.path.name + ".lock")):
+        with file_lock(self.path.with_name(self.path.name + ".lock")):
             data = self._read()
             entry: dict[str, Any] = credentials.reveal()
             if credentials.expires_at is not None:
@@ -285,18 +285,6 @@ class FileCredentialProvider:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _file_lock(path: Path) -> Any:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def lock(self, account: Account) -> AbstractAsyncContextManager[None]:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", account.id)
