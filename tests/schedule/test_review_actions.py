@@ -354,3 +354,21 @@ async def test_an_evergreen_post_and_a_queued_one_take_different_slots(
     )
     on_a = [p.local_time for p in (await scheduler.list(account="a")).items]
     assert sorted(on_a) == [dt.datetime(2026, 3, 5, 17, 30), dt.datetime(2026, 3, 9, 9, 0)]
+
+
+# -- G: recycling by slots needs slots ----------------------------------------------------
+
+
+async def test_evergreen_by_slots_refuses_an_account_without_posting_slots(
+    make_scheduler, platform
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    with pytest.raises(ValueError, match="every_slots: account 'ns' has no posting_slots"):
+        await scheduler.evergreen(Post(text="ever"), account("ns"), every_slots=2)
+    assert await scheduler.rules() == []
+    assert (await scheduler.list()).items == ()
+    # By days needs no slots; by slots works once the account has them.
+    assert (await scheduler.evergreen(Post(text="ever"), "ns", every_days=3)).active
+    await scheduler.add_account(account("ns", posting_slots=SLOTS))
+    assert (await scheduler.evergreen(Post(text="ever 2"), "ns", every_slots=2)).active

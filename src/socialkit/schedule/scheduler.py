@@ -689,12 +689,20 @@ class AsyncScheduler:
         ``limit`` is how many times it comes back at most.
 
         Raises:
-            ValueError: ``first_at`` is past the grace period (as for :meth:`schedule`).
+            ValueError: ``first_at`` is past the grace period (as for :meth:`schedule`),
+                or ``every_slots`` is given for an account without ``posting_slots``.
         """
         s = await self._s()
         now = s.clock.now()
         (target,) = await self._accounts([account])
         policy = Recycling(every_days=every_days, every_slots=every_slots, limit=limit)
+        if every_slots is not None and not target.posting_slots:
+            # Checked here: stored, the rule could never find its next slot.
+            raise ValueError(
+                f"every_slots: account {target.id!r} has no posting_slots, so there is no "
+                f"slot to bring the post back in (got every_slots={every_slots}); add "
+                "posting_slots to the account, or use every_days"
+            )
         first = _moment_of("first_at", first_at, target.timezone) if first_at is not None else None
         grace_s = _grace(None, self.config)
         if first is not None and grace_s is not None and not self.config.publish_late:
@@ -710,7 +718,7 @@ class AsyncScheduler:
         # slot lock, as queue() does, so the two never take the same slot.
         async with self._picking_slots([target] if every_slots is not None else []):
             if first is None:
-                if every_slots is not None and target.posting_slots:
+                if every_slots is not None:
                     first = next_free_slot(
                         target.posting_slots, target.timezone, now, await self._taken(target, now)
                     )
