@@ -112,6 +112,26 @@ def test_an_invalid_post_is_not_scheduled(project: Path, capsys) -> None:
     assert out.strip() == "no publications"
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["schedule", "bad.yaml", "--to", "acme-feed", "--at", "2030-12-01 09:00"],
+        ["queue", "bad.yaml", "--to", "acme-feed"],
+    ],
+)
+def test_an_invalid_post_is_reported_as_json_with_json(
+    project: Path, capsys, argv: list[str]
+) -> None:
+    code, out, err = cli(capsys, *argv, "--json")
+    assert (code, err) == (1, "")
+    shown = json.loads(out)
+    assert (shown["file"], shown["publications"]) == ("bad.yaml", [])
+    [problem] = shown["problems"]
+    assert (problem["field"], problem["severity"]) == ("media[0].mime_type", "error")
+    assert "type not accepted" in problem["message"]
+    assert json.loads(cli(capsys, "list", "--json")[1])["publications"] == []
+
+
 def test_approve_reject_cancel_pause_resume(project: Path, capsys) -> None:
     code, out, _ = cli(
         capsys,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from socialkit.cli._app import fail, state
+from socialkit.cli._app import emit, fail, state
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -202,14 +202,16 @@ def event_line(e: Event) -> str:
     return f"  {e.at:%Y-%m-%d %H:%M:%S}  #{e.attempt}  {e.kind:<13} {move:<30} by {e.actor}{reason}{error}"
 
 
-def read_checked(file: Path, accounts: list[str]) -> Any:
+def read_checked(file: Path, accounts: list[str], *, as_json: bool = False) -> Any:
     """The post, after checking it for every target; exits 1 with the problems otherwise.
 
     Warnings (a text that becomes a thread, a campaign the project does not know) do not
     stop it; each is one ``warning:`` line on standard error, as ``validate`` lists them.
+    With ``as_json``, the problems of an invalid post are printed as JSON on standard
+    output (``{"file", "problems", "publications": []}``, as ``publish --json`` does).
     """
     from socialkit.cli._targets import problem_line, read_post, resolve_targets
-    from socialkit.cli.posts import _campaign
+    from socialkit.cli.posts import _campaign, _problem_json
     from socialkit.platforms.registry import get_registry
     from socialkit.platforms.validation import validate
 
@@ -236,6 +238,17 @@ def read_checked(file: Path, accounts: list[str]) -> Any:
             )
     errors = [(t, p) for t, p in problems if p.severity == "error"]
     if found.post is None or errors:
+        if as_json:
+            shown = errors or problems
+            emit(
+                {
+                    "file": str(file),
+                    "problems": [_problem_json(p, t) for t, p in shown],
+                    "publications": [],
+                },
+                as_json=True,
+            )
+            raise typer.Exit(1)
         sys.stderr.write(f"{file}: not scheduled, the post has problems:\n")
         for where, problem in errors or problems:
             sys.stderr.write(problem_line(problem, where) + "\n")

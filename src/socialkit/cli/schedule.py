@@ -88,7 +88,7 @@ def schedule_command(
         # An empty key (`--key "$KEY"` with KEY unset) would make every such schedule
         # the same one, and all but the first would change nothing.
         raise fail(f"--key: give a key that names this schedule (got {key!r})", code=2)
-    post = read_checked(file, to)
+    post = read_checked(file, to, as_json=as_json)
     revision = post.revision()
     accounts = list(dict.fromkeys(to))
     with open_scheduler() as scheduler:
@@ -140,7 +140,7 @@ def queue_command(
     as_json: JsonOption = False,
 ) -> None:
     """Add a post file to each account's queue: its next free posting slot."""
-    post = read_checked(file, to)
+    post = read_checked(file, to, as_json=as_json)
     with open_scheduler() as scheduler:
         pubs = scheduler.queue(
             post, list(dict.fromkeys(to)), needs_approval=approval or None, actor=default_actor()
