@@ -112,3 +112,30 @@ def test_reschedule_of_a_missed_one_needs_a_time_within_its_grace(cli: Cli, sche
     back = cli("reschedule", scheduled, "--at", _utc(60), "--tz", "UTC")
     assert (back.code, back.err) == (0, "")
     assert cli("show", scheduled, "--json").json()["state"] == "scheduled"
+
+
+@pytest.mark.parametrize(
+    ("at", "tz", "shown"),
+    [
+        ("9999-12-31 23:59", "America/New_York", "9999-12-31 23:59 in America/New_York"),
+        ("0001-01-01 00:30", "Asia/Tehran", "0001-01-01 00:30 in Asia/Tehran"),
+    ],
+)
+@pytest.mark.parametrize("command", ["schedule", "reschedule"])
+def test_a_time_out_of_range_is_a_usage_error_naming_at(
+    cli: Cli, scheduled: str, command: str, at: str, tz: str, shown: str
+) -> None:
+    target = ["post.yaml", "--to", "acme-feed"] if command == "schedule" else [scheduled]
+    run = cli(command, *target, "--at", at, "--tz", tz)
+    assert (run.code, run.out) == (2, "")
+    assert run.err == (
+        f"error: --at: {shown} is out of range: its UTC time is outside the years 0001 to 9999\n"
+    )
+
+
+def test_upcoming_from_a_start_out_of_range_is_a_usage_error(cli: Cli) -> None:
+    run = cli(
+        "upcoming", "--rrule", "FREQ=DAILY", "--tz", "Asia/Tehran", "--start", "0001-01-01 00:30"
+    )
+    assert (run.code, run.out) == (2, "")
+    assert run.err.startswith("error: --start: 0001-01-01 00:30 in Asia/Tehran is out of range")

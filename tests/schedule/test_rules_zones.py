@@ -171,3 +171,19 @@ def test_parse_local_reads_iso_forms(text: str, expected: dt.datetime) -> None:
 def test_parse_local_errors_quote_the_value(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_local(text)
+
+
+@pytest.mark.parametrize(
+    ("local", "zone"),
+    [
+        (dt.datetime(9999, 12, 31, 23, 59), "America/New_York"),
+        (dt.datetime(1, 1, 1, 0, 30), "Asia/Tehran"),
+    ],
+)
+def test_to_instant_out_of_range_is_a_value_error_naming_the_time(
+    local: dt.datetime, zone: str
+) -> None:
+    from socialkit.schedule.time.zones import to_instant
+
+    with pytest.raises(ValueError, match=rf"{local:%m-%d %H:%M} in {zone} is out of range"):
+        to_instant(local, zone)

@@ -38,6 +38,7 @@ __all__ = [
     "local_time",
     "next_attempt",
     "open_scheduler",
+    "option_error",
     "parse_when",
     "publication_line",
     "publication_row",
@@ -367,6 +368,13 @@ def parse_when(at: str, tz: str | None) -> tuple[dt.datetime, str | None]:
         return local, zone_name(tz) if tz is not None else None
     except ValueError as exc:
         raise fail(f"--tz: {exc}", code=2) from None
+
+
+def option_error(exc: Exception) -> str:
+    """The scheduler's error for a bad argument, named as the option a person typed: it
+    names ``at`` and ``tz`` as its arguments, and they are ``--at`` and ``--tz`` here."""
+    message = str(exc)
+    return "--" + message if message.startswith(("at: ", "tz: ")) else message
 
 
 def refused(exc: Exception) -> typer.Exit:

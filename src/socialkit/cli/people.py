@@ -22,6 +22,7 @@ from socialkit.cli._publications import (
     ReasonOption,
     default_actor,
     open_scheduler,
+    option_error,
     parse_when,
     publication_line,
     refusing_stale,
@@ -209,6 +210,8 @@ def reschedule_command(
             )
         except PastGracePeriod as exc:  # name the option, as schedule --at does
             raise fail(f"--{exc}", code=2) from None
+        except ValueError as exc:  # a time out of range, say
+            raise fail(option_error(exc), code=2) from None
     for note in time_notes([p], dt.datetime.now(dt.UTC)):
         sys.stderr.write(f"note: {note}\n")
     emit(None, as_json=False, text=f"rescheduled {publication_line(p)}")

@@ -25,6 +25,7 @@ from socialkit.cli._publications import (
     keyed_publications,
     next_attempt,
     open_scheduler,
+    option_error,
     parse_when,
     publication_line,
     publication_row,
@@ -107,7 +108,7 @@ def schedule_command(
         except PastGracePeriod as exc:  # name the option; publish_late is not one
             raise fail(f"--{exc.problem}; give a later time", code=2) from None
         except (SocialkitError, ValueError) as exc:
-            raise fail(str(exc), code=2) from None
+            raise fail(option_error(exc), code=2) from None
     # Those the key had made return as they are; one that holds another post was made by
     # another process between the check above and the schedule.
     kept_ids = {p.id for p in kept.values()}

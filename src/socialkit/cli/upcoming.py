@@ -121,7 +121,14 @@ def register(app: typer.Typer) -> None:
             raise fail(_describe(exc), code=2) from None
         except ValueError as exc:
             raise fail(f"--rrule: {exc}", code=2) from None
-        occurrences = rule.after(previous, limit=count)
+        try:
+            occurrences = rule.after(previous, limit=count)
+        except OverflowError:  # a time near year 1 or 9999, in a zone that moves it past
+            raise fail(
+                f"--start: {start_local.isoformat(' ', 'minutes')} in {zone} is out of range: "
+                "the rule's times fall outside the years 0001 to 9999",
+                code=2,
+            ) from None
         lines = [f"{rule.rrule} in {rule.tz}, starting {rule.start.isoformat(sep=' ')}"]
         if not occurrences:
             lines.append("no further occurrences")

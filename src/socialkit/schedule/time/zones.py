@@ -117,14 +117,22 @@ def to_instant(local: dt.datetime, zone: ZoneLike) -> dt.datetime:
         An aware datetime in UTC.
 
     Raises:
-        ValueError: ``local`` is aware, or ``zone`` is unknown.
+        ValueError: ``local`` is aware, ``zone`` is unknown, or the instant falls outside
+            the years 1 to 9999 (the end of 9999-12-31 west of UTC, say).
 
     Example:
         >>> to_instant(dt.datetime(2026, 3, 8, 2, 30), "America/New_York")
         datetime.datetime(2026, 3, 8, 7, 30, tzinfo=datetime.timezone.utc)
     """
     require_naive(local)
-    return local.replace(tzinfo=resolve_zone(zone), fold=0).astimezone(UTC)
+    info = resolve_zone(zone)
+    try:
+        return local.replace(tzinfo=info, fold=0).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{local.isoformat(' ', 'minutes')} in {info.key} is out of range: its UTC time "
+            "is outside the years 0001 to 9999"
+        ) from None
 
 
 def to_local(instant: dt.datetime, zone: ZoneLike) -> dt.datetime:
