@@ -51,3 +51,17 @@ def test_a_bad_numbering_is_a_usage_error(cli: Cli, numbering: str, message: str
     result = cli("split", LONG, "--platform", "x", "--numbering", numbering)
     assert (result.code, result.out) == (2, "")
     assert result.err.startswith(f"error: {message}")
+
+
+@pytest.mark.parametrize("extra", [[], ["--content-warning", "spoilers"]])
+def test_split_and_measure_agree_that_an_empty_text_does_not_fit(
+    cli: Cli, extra: list[str]
+) -> None:
+    measured = cli("measure", "", "--platform", "x", "--json", *extra)
+    split = cli("split", "", "--platform", "x", "--json", *extra)
+    assert (measured.code, measured.json()["fits"]) == (1, False)
+    assert (split.code, split.json()["fits"]) == (1, False)
+    assert split.json()["min_length"] == measured.json()["min_length"] == 1
+    text = cli("split", "", "--platform", "x", *extra)
+    assert text.code == 1
+    assert "part 1 does not fit: the text is empty (a post with no text needs media)" in text.out

@@ -164,22 +164,34 @@ def register(app: typer.Typer) -> None:
         except ValueError as bad:
             raise fail(f"--numbering: {bad}", code=2) from None
         lengths = [measure(part, rule, content_warning=content_warning) for part in parts]
+        warning_length = _warning_length(rule, content_warning)
+        # As measure does: a part's own text, without the warning, must be a post.
+        min_length = max(rule.min_length, 1)
+        own = [measure(part, rule).length for part in parts] if warning_length else None
+        too_short = [
+            (own[i - 1] if own is not None else m.length) < min_length
+            for i, m in enumerate(lengths, 1)
+        ]
         data = {
             "platform": platform,
             "rule": rule.name,
             "limit": rule.limit,
+            "min_length": min_length,
             "parts": parts,
             "lengths": [m.length for m in lengths],
-            "fits": all(m.fits for m in lengths),
+            "fits": all(m.fits for m in lengths) and not any(too_short),
         }
         blocks = [
             f"--- part {i}/{len(parts)} ({m.length}/{m.limit} {m.counting.value})\n{part}"
             for i, (part, m) in enumerate(zip(parts, lengths, strict=True), 1)
         ]
-        unfit = [(i, m) for i, m in enumerate(lengths, 1) if not m.fits]
-        warning_length = _warning_length(rule, content_warning)
+        unfit = [(i, m) for i, m in enumerate(lengths, 1) if not m.fits or too_short[i - 1]]
         for i, m in unfit:
-            if m.invalid_at is not None:
+            if too_short[i - 1] and not parts[i - 1]:
+                why = "the text is empty (a post with no text needs media)"
+            elif too_short[i - 1]:
+                why = f"too short, at least {min_length} {rule.counting.value}"
+            elif m.invalid_at is not None:
                 char = ord(m.text[m.invalid_at])
                 why = f"{rule.name} refuses the character U+{char:04X} at {m.invalid_at}"
             elif warning_length >= rule.limit:
