@@ -24,6 +24,7 @@ from socialkit.models.receipt import PostRef, Receipt
 from socialkit.platforms.capabilities import Idempotency
 from socialkit.schedule.approval import RequireApproval
 from socialkit.schedule.engine.grace import PastGracePeriod
+from socialkit.schedule.scheduler import ScheduleRequest
 from socialkit.schedule.states import PublicationState as S
 from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
 from tests.postgres.support import store_url as postgres_url
@@ -372,3 +373,94 @@ async def test_evergreen_by_slots_refuses_an_account_without_posting_slots(
     assert (await scheduler.evergreen(Post(text="ever"), "ns", every_days=3)).active
     await scheduler.add_account(account("ns", posting_slots=SLOTS))
     assert (await scheduler.evergreen(Post(text="ever 2"), "ns", every_slots=2)).active
+
+
+# -- H: an argument of the wrong type is named, not a raw AttributeError ------------------
+
+AT = START + HOUR
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "named"),
+    [
+        (
+            lambda s: s.schedule(POST, account(), at=None),
+            TypeError,
+            r"^at: expected .*\(got None\)",
+        ),
+        (lambda s: s.schedule(POST, account(), at=3.5), TypeError, r"^at: .*\(got float 3\.5\)"),
+        (
+            lambda s: s.schedule(POST, account(), at=AT, grace=3600),
+            TypeError,
+            r"^grace: expected a datetime\.timedelta.*\(got int 3600\)",
+        ),
+        (
+            lambda s: s.schedule("hello", account(), at=AT),
+            TypeError,
+            r"^post: .*\(got str 'hello'\)",
+        ),
+        (lambda s: s.schedule(POST, None, at=AT), TypeError, r"^accounts: .*\(got None\)"),
+        (lambda s: s.schedule(POST, ["acme", 7], at=AT), TypeError, r"^accounts\[1\]: .*int 7"),
+        (lambda s: s.queue({"text": "x"}, account()), TypeError, r"^post: .*\(got dict"),
+        (
+            lambda s: s.recur(POST, account(), rrule="FREQ=DAILY", start=5),
+            TypeError,
+            r"^start: .*\(got int 5\)",
+        ),
+        (lambda s: s.recur(POST, account(), rrule=None), TypeError, r"^rrule: .*\(got None\)"),
+        (
+            lambda s: s.evergreen(POST, None, every_days=2),
+            TypeError,
+            r"^account: expected an Account or an account id \(got None\)",
+        ),
+        (
+            lambda s: s.evergreen(POST, account(), first_at=[], every_days=2),
+            TypeError,
+            r"^first_at: .*\(got list \[\]\)",
+        ),
+        (
+            lambda s: s.schedule_many([ScheduleRequest(post=POST, accounts=account(), at=None)]),
+            TypeError,
+            r"^requests\[0\]\.at: .*\(got None\)",
+        ),
+        (
+            lambda s: s.schedule_many([ScheduleRequest(post="x", accounts=account(), at=AT)]),
+            TypeError,
+            r"^requests\[0\]\.post: .*\(got str 'x'\)",
+        ),
+    ],
+)
+async def test_wrong_types_are_named_with_what_is_expected(
+    make_scheduler, platform, call, error, named
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    with pytest.raises(error, match=named):
+        await call(scheduler)
+    assert (await scheduler.list()).items == ()
+    assert await scheduler.rules() == []
+
+
+async def test_wrong_types_on_a_publication_are_named(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=AT)
+    with pytest.raises(TypeError, match=r"^at: .*\(got None\)"):
+        await scheduler.reschedule(pub.id, at=None)
+    with pytest.raises(TypeError, match=r"^post: .*\(got str 'new text'\)"):
+        await scheduler.edit(pub.id, "new text")
+    with pytest.raises(TypeError, match=r"^actor: .*\(got None\)"):
+        await scheduler.approve(pub.id, actor=None)
+    assert (await scheduler.get(pub.id)).due_at == AT  # nothing changed
+
+
+async def test_a_date_is_its_local_midnight(make_scheduler, platform) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    acme = account(timezone="Europe/Berlin")
+    (by_date,) = await scheduler.schedule(POST, acme, at=dt.date(2026, 3, 3))
+    (by_text,) = await scheduler.schedule(Post(text="text"), acme, at="2026-03-03")
+    assert by_date.local_time == by_text.local_time == dt.datetime(2026, 3, 3, 0, 0)
+    assert by_date.due_at == dt.datetime(2026, 3, 2, 23, 0, tzinfo=dt.UTC)
+    moved = await scheduler.reschedule(by_date.id, at=dt.date(2026, 3, 4))
+    assert moved.local_time == dt.datetime(2026, 3, 4, 0, 0)

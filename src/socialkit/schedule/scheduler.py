@@ -25,6 +25,7 @@ import attrs
 
 from socialkit.errors import ConfigError, InvalidPost, StoreError
 from socialkit.models.account import Account
+from socialkit.models.content import Post
 from socialkit.schedule.approval import OnRequest
 from socialkit.schedule.engine import actions
 from socialkit.schedule.engine.clock import SystemClock
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     import httpx
 
     from socialkit.models.campaign import Campaign
-    from socialkit.models.content import Post
     from socialkit.models.media_store import MediaStore
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import Receipt
@@ -69,9 +69,10 @@ S = PublicationState
 AccountsArg = Account | str | Iterable[Account | str]
 """One account or several: :class:`Account` objects of the scheduler's workspace (stored as
 given) or ids of stored ones."""
-When = dt.datetime | str
+When = dt.datetime | dt.date | str
 """A moment: an aware datetime, or a local wall time (naive datetime or ``"2026-12-01 09:00"``)
-read in ``tz`` (or each account's own zone)."""
+read in ``tz`` (or each account's own zone); a date is its local midnight, as ``"2026-12-01"``
+is."""
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -235,8 +236,7 @@ class AsyncScheduler:
 
     async def _accounts(self, accounts: AccountsArg) -> builtins.list[Account]:
         s = await self._s()
-        items: builtins.list[Account | str]
-        items = [accounts] if isinstance(accounts, Account | str) else builtins.list(accounts)
+        items = _account_items(accounts, "accounts")
         _check_accounts(items, "accounts")
         out = []
         for item in items:
@@ -303,7 +303,11 @@ class AsyncScheduler:
                 in ``problems``); nothing is stored. See :meth:`Services.check_post
                 <socialkit.schedule.engine.services.Services.check_post>` for which
                 limits are known before the post is sent.
+            TypeError: an argument of the wrong type (``post`` not a :class:`Post`,
+                ``accounts`` not accounts or ids, ``at`` not a moment, ``grace`` not a
+                timedelta), named in the message with the value given.
         """
+        _check_post(post)
         _check_tz(tz)
         _check_grace(grace)
         targets = await self._accounts(accounts)
@@ -367,12 +371,13 @@ class AsyncScheduler:
                 post = request.post
                 revision = revisions.get(id(post))
                 if revision is None:
+                    _check_post(post, f"requests[{index}].post")
                     revision = revisions[id(post)] = await s.store_revision(post)
                 raw = request.accounts
                 if isinstance(raw, (Account, str)):
                     items = [raw]  # one account: nothing to check
                 else:
-                    items = builtins.list(raw)
+                    items = _account_items(raw, f"requests[{index}].accounts")
                     _check_accounts(items, f"requests[{index}].accounts")
                 for item in items:
                     key = item if isinstance(item, str) else item.id
@@ -384,6 +389,8 @@ class AsyncScheduler:
                         due_at, local, zone = _when(request.at, request.tz or target.timezone)
                     except ValueError as exc:
                         raise ValueError(f"requests[{index}].at: {exc}") from None
+                    except TypeError as exc:
+                        raise TypeError(f"requests[{index}].at: {exc}") from None
                     if surely_in_time is not None and due_at < surely_in_time:
                         assert grace_s is not None
                         refuse_missed(
@@ -466,6 +473,7 @@ class AsyncScheduler:
         (or two schedulers) queueing to the same account at the same instant may still
         pick the same slot; queue from one place, or give a time with :meth:`schedule`.
         """
+        _check_post(post)
         s = await self._s()
         targets = await self._accounts(accounts)
         for account in targets:
@@ -618,7 +626,15 @@ class AsyncScheduler:
                 is already past the grace period: it would publish nothing but a stale
                 post. (A rule that existed before a downtime still fires its latest
                 missed occurrence once.)
+            ValueError, TypeError: as for :meth:`schedule`; ``rrule`` not text, or
+                ``start`` not a moment.
         """
+        _check_post(post)
+        if not isinstance(rrule, str):
+            raise TypeError(
+                f"rrule: expected RRULE text such as 'FREQ=DAILY;BYHOUR=9;BYMINUTE=0' "
+                f"(got {_shown(rrule)})"
+            )
         _check_tz(tz)
         _check_grace(grace)
         if limit is not None and limit < 1:
@@ -692,6 +708,11 @@ class AsyncScheduler:
             ValueError: ``first_at`` is past the grace period (as for :meth:`schedule`),
                 or ``every_slots`` is given for an account without ``posting_slots``.
         """
+        _check_post(post)
+        if not isinstance(account, Account | str):
+            raise TypeError(
+                f"account: expected an Account or an account id (got {_shown(account)})"
+            )
         s = await self._s()
         now = s.clock.now()
         (target,) = await self._accounts([account])
@@ -804,6 +825,7 @@ class AsyncScheduler:
                 :meth:`schedule`); nothing changes.
             StaleTransition: it was sent, or edited by someone else meanwhile.
         """
+        _check_post(post)
         s = await self._s()
         current = self._in_workspace(await s.store.get(publication_id, history=False))
         account = await s.account(current.workspace, current.account_id)
@@ -1114,9 +1136,21 @@ def _when(at: When, zone: str) -> tuple[dt.datetime, dt.datetime, str]:
 
 
 def _moment(at: When, zone: str) -> Occurrence:
-    """An occurrence for an aware instant or a local wall time read in ``zone``."""
+    """An occurrence for an aware instant or a local wall time read in ``zone`` (a date:
+    its local midnight).
+
+    Raises:
+        TypeError: ``at`` is none of these.
+    """
     if isinstance(at, str):
         return Occurrence.at(parse_local(at), zone)
+    if not isinstance(at, dt.datetime):
+        if isinstance(at, dt.date):
+            return Occurrence.at(dt.datetime.combine(at, dt.time()), zone)
+        raise TypeError(
+            "expected an aware datetime, a local wall time (a naive datetime, or text such "
+            f"as '2026-12-01 09:00') or a date (got {_shown(at)})"
+        )
     if at.tzinfo is not None and at.utcoffset() is not None:
         instant = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)
         local = instant.astimezone(_zone(zone)).replace(tzinfo=None)
@@ -1137,6 +1171,8 @@ def _moment_of(field: str, at: When, zone: str) -> Occurrence:
         return _moment(at, zone)
     except ValueError as exc:
         raise ValueError(f"{field}: {exc}") from None
+    except TypeError as exc:
+        raise TypeError(f"{field}: {exc}") from None
 
 
 def _check_tz(tz: str | None, field: str = "tz") -> None:
@@ -1150,8 +1186,44 @@ def _check_tz(tz: str | None, field: str = "tz") -> None:
 
 
 def _check_grace(grace: dt.timedelta | None) -> None:
+    if grace is not None and not isinstance(grace, dt.timedelta):
+        raise TypeError(
+            "grace: expected a datetime.timedelta such as timedelta(hours=1), or None "
+            f"(got {_shown(grace)})"
+        )
     if grace is not None and grace < dt.timedelta(0):
         raise ValueError(f"grace: must not be negative (got {grace.total_seconds():g} s)")
+
+
+def _shown(value: object) -> str:
+    """A value as an error message shows it: its type and (shortened) repr."""
+    if value is None:
+        return "None"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+def _check_post(post: object, field: str = "post") -> None:
+    if not isinstance(post, Post):
+        raise TypeError(f"{field}: expected a Post such as Post(text='Hello') (got {_shown(post)})")
+
+
+def _account_items(accounts: object, field: str) -> builtins.list[Account | str]:
+    """``accounts`` (one account or id, or several) as a list, each of the right type."""
+    if isinstance(accounts, Account | str):
+        return [accounts]
+    if not isinstance(accounts, Iterable):
+        raise TypeError(
+            f"{field}: expected an Account, an account id, or a list of them "
+            f"(got {_shown(accounts)})"
+        )
+    items = builtins.list(accounts)
+    for index, item in enumerate(items):
+        if not isinstance(item, Account | str):
+            raise TypeError(
+                f"{field}[{index}]: expected an Account or an account id (got {_shown(item)})"
+            )
+    return items
 
 
 def _check_accounts(items: builtins.list[Account | str], field: str) -> None:
@@ -1172,6 +1244,8 @@ _ATTENTION = ("reconcile", "reauth", "delete")  # why a publication waits for a 
 
 
 def _check_actor(actor: str) -> None:
+    if not isinstance(actor, str):
+        raise TypeError(f"actor: expected who decided, as text (got {_shown(actor)})")
     if not actor.strip():
         raise ValueError(f"actor: say who decided, for the history (got {actor!r})")
 
