@@ -507,6 +507,9 @@ class StoreContract:
             await store.claim("w1", now=T0, limit=10, lease=LEASE), key=lambda c: c.account_id
         )
         a, b, c = claims
+        # c is being sent when its account is paused (a claimed one would be handed back)
+        start = PublishStart(id=c.id, attempt=c.attempt)
+        assert await store.mark_publishing([start], worker="w1", now=T0, lease=LEASE) == [True]
         await store.pause(PauseScope(kind="account", value="acct2"), now=T0)
         later = T0 + 3 * SEC
         problem = Problem(field="text", code="too_long", message="over", limit=10, value=11)
@@ -533,9 +536,13 @@ class StoreContract:
                     attention="look",
                     reason="second",
                 ),
-                # c's account is paused: it is held, not rescheduled
+                # c's account is paused: it is held, not put back to retry
                 Transition(
-                    id=c.id, expect_state=S.CLAIMED, expect_attempt=c.attempt, to=S.SCHEDULED
+                    id=c.id,
+                    expect_state=S.PUBLISHING,
+                    expect_attempt=c.attempt,
+                    to=S.RETRY_WAIT,
+                    run_at=later,
                 ),
             ],
             now=T0 + SEC,
