@@ -108,7 +108,9 @@ def test_a_platform_with_two_part_threads_passes_the_thread_tests(outcomes: Outc
             "TestBlindRetry",
             {
                 "test_lost_response_on_publish_is_unknown_outcome",
+                "test_broken_connection_on_publish_is_unknown_outcome",
                 "test_lost_response_then_retry_with_the_same_key_yields_one_post",
+                "test_lost_response_in_a_thread_then_retry_yields_one_post_per_part",
                 "test_find_published_finds_a_post_whose_response_was_lost",
                 "test_server_error_on_publish_is_unknown_outcome",
             },
@@ -118,6 +120,7 @@ def test_a_platform_with_two_part_threads_passes_the_thread_tests(outcomes: Outc
             {
                 "test_retry_with_the_same_idempotency_key_yields_one_post",
                 "test_lost_response_then_retry_with_the_same_key_yields_one_post",
+                "test_lost_response_in_a_thread_then_retry_yields_one_post_per_part",
                 "test_find_published_finds_what_was_published",
                 "test_find_published_finds_a_post_whose_response_was_lost",
                 "test_find_published_finds_every_part_of_a_thread",
@@ -129,10 +132,15 @@ def test_a_platform_with_two_part_threads_passes_the_thread_tests(outcomes: Outc
                 "test_refused_connection_is_transient",
                 "test_connect_timeout_is_transient",
                 "test_lost_response_on_publish_is_unknown_outcome",
+                "test_broken_connection_on_publish_is_unknown_outcome",
                 "test_lost_response_then_retry_with_the_same_key_yields_one_post",
+                "test_lost_response_in_a_thread_then_retry_yields_one_post_per_part",
                 "test_find_published_finds_a_post_whose_response_was_lost",
                 "test_thread_resumes_after_its_published_parts",
                 "test_lost_response_on_a_lookup_is_transient",
+                "test_delete_failure_is_a_socialkit_error",
+                "test_metrics_failure_is_a_socialkit_error",
+                "test_account_check_failure_is_a_socialkit_error",
             },
         ),
         (
@@ -140,6 +148,7 @@ def test_a_platform_with_two_part_threads_passes_the_thread_tests(outcomes: Outc
             {
                 "test_publish_checkpoints_each_part",
                 "test_thread_resumes_after_its_published_parts",
+                "test_lost_response_in_a_thread_then_retry_yields_one_post_per_part",
             },
         ),
         (
@@ -147,6 +156,7 @@ def test_a_platform_with_two_part_threads_passes_the_thread_tests(outcomes: Outc
             {
                 "test_retry_with_the_same_idempotency_key_yields_one_post",
                 "test_lost_response_then_retry_with_the_same_key_yields_one_post",
+                "test_lost_response_in_a_thread_then_retry_yields_one_post_per_part",
                 "test_find_published_finds_what_was_published",
                 "test_find_published_finds_a_post_whose_response_was_lost",
                 "test_thread_resumes_after_its_published_parts",
@@ -157,8 +167,10 @@ def test_a_platform_with_two_part_threads_passes_the_thread_tests(outcomes: Outc
             "TestServerErrorsAreTransient",
             {
                 "test_lost_response_on_publish_is_unknown_outcome",
+                "test_broken_connection_on_publish_is_unknown_outcome",
                 "test_server_error_on_publish_is_unknown_outcome",
                 "test_lost_response_then_retry_with_the_same_key_yields_one_post",
+                "test_lost_response_in_a_thread_then_retry_yields_one_post_per_part",
                 "test_find_published_finds_a_post_whose_response_was_lost",
             },
         ),
@@ -167,10 +179,43 @@ def test_a_platform_with_two_part_threads_passes_the_thread_tests(outcomes: Outc
             {
                 "test_lost_response_on_a_lookup_is_transient",
                 "test_server_error_on_a_lookup_is_transient",
+                "test_metrics_failure_is_a_socialkit_error",
+                "test_account_check_failure_is_a_socialkit_error",
+            },
+        ),
+        ("TestGatewayErrorsAreTransient", {"test_server_error_on_publish_is_unknown_outcome"}),
+        (
+            "TestBrokenConnectionIsTransient",
+            {"test_broken_connection_on_publish_is_unknown_outcome"},
+        ),
+        (
+            "TestKeyOnFirstPartOnly",
+            {
+                "test_lost_response_in_a_thread_then_retry_yields_one_post_per_part",
+                "test_find_published_finds_every_part_of_a_thread",
+            },
+        ),
+        (
+            "TestRawErrorsAroundPublishing",
+            {
+                "test_delete_failure_is_a_socialkit_error",
+                "test_metrics_failure_is_a_socialkit_error",
+                "test_account_check_failure_is_a_socialkit_error",
+                "test_capabilities_failure_is_a_socialkit_error",
+            },
+        ),
+        (
+            "TestTokenInErrorsAroundPublishing",
+            {
+                "test_delete_failure_is_a_socialkit_error",
+                "test_metrics_failure_is_a_socialkit_error",
+                "test_account_check_failure_is_a_socialkit_error",
             },
         ),
         ("TestFindsFirstPartOnly", {"test_find_published_finds_every_part_of_a_thread"}),
         ("TestIgnoresRetryAfter", {"test_rate_limit_is_rate_limited_with_a_time"}),
+        ("TestAlwaysSixtySeconds", {"test_rate_limit_is_rate_limited_with_a_time"}),
+        ("TestReasonWithoutMessage", {"test_refusal_is_rejected_with_the_reason"}),
         ("TestResetAsDelay", {"test_rate_limit_headers_are_reported"}),
         ("TestThreadBackwards", {"test_thread_publishes_every_part_in_order"}),
         ("TestThreadUnchained", {"test_thread_publishes_every_part_in_order"}),
@@ -182,6 +227,7 @@ def test_a_platform_with_two_part_threads_passes_the_thread_tests(outcomes: Outc
                 "test_declared_capabilities_have_their_methods",
                 "test_delete_removes_every_part",
                 "test_deleting_a_deleted_post_succeeds",
+                "test_delete_failure_is_a_socialkit_error",
             },
         ),
         ("TestViewsAsReach", {"test_fetch_metrics_reports_the_declared_counts"}),
@@ -204,6 +250,20 @@ def test_a_leaked_token_fails_every_test_that_publishes(outcomes: Outcomes) -> N
     # tests that never publish are unaffected
     assert "test_capabilities_are_data" not in leaks
     assert "test_verify_account_says_who_the_account_is" not in leaks
+
+
+def test_a_token_issued_during_a_test_is_a_secret_from_then_on(outcomes: Outcomes) -> None:
+    # The adapter saves a session token through the provider before publishing and names
+    # it in its errors: every test that checks an error of publishing fails.
+    leaks = failed(outcomes, "TestSessionTokenInErrors")
+    assert {
+        "test_refused_connection_is_transient",
+        "test_lost_response_on_publish_is_unknown_outcome",
+        "test_server_error_on_publish_is_unknown_outcome",
+        "test_refusal_is_rejected_with_the_reason",
+    } <= leaks
+    # publishing that succeeds shows no error, and the scan has nothing to find
+    assert "test_publish_returns_a_receipt_for_the_post" not in leaks
 
 
 def test_an_override_without_a_reason_fails_collection(outcomes: Outcomes) -> None:

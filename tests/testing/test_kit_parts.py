@@ -51,6 +51,42 @@ async def test_a_lost_response_reaches_the_platform_first() -> None:
     assert seen == ["/posts"]
 
 
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.broken_response(), httpx.RemoteProtocolError),
+        (Fault.broken_response(httpx.ReadError), httpx.ReadError),
+        (Fault.broken_request(), httpx.WriteError),
+        (Fault.write_timeout(), httpx.WriteTimeout),
+    ],
+)
+async def test_a_broken_connection_reaches_the_platform_first(
+    fault: Fault, error: type[httpx.TransportError]
+) -> None:
+    seen: list[str] = []
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(201)
+
+    transport = FaultyTransport(platform)
+    transport.arm(fault)
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(error, match="injected"):
+            await client.post("https://p.example/posts", json={"text": "hi"})
+    assert seen == ["/posts"]
+
+
+async def test_disarm_forgets_the_faults_that_have_not_fired() -> None:
+    transport = FaultyTransport(ok)
+    transport.arm(Fault.connect_error(), nth=2)
+    transport.disarm()
+    assert transport.pending == 0
+    async with httpx.AsyncClient(transport=transport) as client:
+        assert (await client.get("https://p.example/a")).status_code == 200
+        assert (await client.get("https://p.example/b")).status_code == 200
+
+
 async def test_respond_replaces_the_platform_and_async_handlers_work() -> None:
     async def platform(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200)

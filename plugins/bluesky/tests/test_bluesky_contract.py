@@ -25,6 +25,9 @@ COUNT_NAMES = {
 
 class TestBlueskyContract(socialkit.testing.PlatformContract):
     platform = Bluesky
+    # The session's DID and handle are stored beside its tokens; every post's URI shows
+    # the DID, so neither is a secret.
+    public_credential_keys = frozenset({"did", "handle"})
 
     def setup_method(self) -> None:
         self.pds = FakePds(rate_limits=True)

@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     from socialkit.models.receipt import PostRef, Receipt
     from socialkit.testing.harness import Harness
 
-__all__ = ["FEATURES", "ContractBase"]
+__all__ = ["FEATURES", "SERVER_ERRORS", "ContractBase"]
+
+SERVER_ERRORS = (500, 502, 503, 504)
+"""The statuses the kit answers with when the platform fails after it got a request: a
+gateway or load balancer in front of it says 502, 503 or 504 just as often as it says 500,
+and the request may have been acted on in every case."""
 
 # Loggers whose lines the secret scan ignores: they belong to the HTTP library, and the
 # application decides their level (httpx logs full URLs at INFO).
@@ -103,6 +108,11 @@ class ContractBase:
     supports_find_published: ClassVar[bool | None] = None
     supports_rate_limit_reports: ClassVar[bool | None] = None
     supports_refresh: ClassVar[bool | None] = None
+
+    public_credential_keys: ClassVar[frozenset[str]] = frozenset()
+    """Credential keys whose values are not secret, so the secret scan skips them: an
+    account's id or handle that the adapter stores beside its tokens (Bluesky's ``did``,
+    which every post's URI shows)."""
 
     tmp_path: Path
     """A fresh directory for this test (set before each test)."""
@@ -218,8 +228,19 @@ class ContractBase:
         return httpx.Response(422, json={"error": "Validation failed: Text is invalid"})
 
     def server_error_response(self, request: httpx.Request) -> httpx.Response:
-        """The platform failing after it got the request. By default a 500."""
+        """The platform failing after it got the request. By default a 500.
+
+        The kit sends it with each of :data:`SERVER_ERRORS` as its status (a gateway's
+        502, 503 and 504 too), headers and body unchanged.
+        """
         return httpx.Response(500, json={"error": "internal server error"})
+
+    def _server_error_answers(
+        self,
+    ) -> list[tuple[int, Callable[[httpx.Request], httpx.Response]]]:
+        """:meth:`server_error_response` as each status of :data:`SERVER_ERRORS`."""
+        build = self.server_error_response
+        return [(status, _with_status(build, status)) for status in SERVER_ERRORS]
 
     # -- switches --------------------------------------------------------------------------
 
@@ -272,16 +293,35 @@ class ContractBase:
             self.assert_no_secret(line, where=f"a log line of {record.name!r}")
 
     def secrets(self) -> list[str]:
-        """Every secret value the test account holds (long enough to search for)."""
+        """Every secret value the test account holds (long enough to search for): its
+        credentials, and every value saved through the provider during the test (tokens
+        the fake issued on a refresh or a login), from the moment it was saved."""
         issued: set[str] = getattr(self, "_issued_secrets", set())
-        values = {SAMPLE_SECRET, *self.credentials().reveal().values(), *issued}
+        values = {SAMPLE_SECRET, *self._secret_values(self.credentials()), *issued}
         return sorted(v for v in values if len(v) >= 8)
+
+    def _secret_values(self, credentials: Credentials) -> list[str]:
+        public = self.public_credential_keys
+        return [value for key, value in credentials.reveal().items() if key not in public]
+
+    def _remember_secrets(self, credentials: Credentials) -> None:
+        """Scan for the values of ``credentials`` too from now on (saved during the test)."""
+        if not hasattr(self, "_issued_secrets"):
+            self._issued_secrets = set()
+        self._issued_secrets.update(self._secret_values(credentials))
 
     def assert_no_secret(self, text: str, *, where: str) -> None:
         """Fail when ``text`` contains one of :meth:`secrets`."""
         for value in self.secrets():
             if value in text:
                 raise AssertionError(f"a credential value appears in {where}")
+
+    def mask_secrets(self, text: str) -> str:
+        """``text`` with every one of :meth:`secrets` replaced by ``***`` (for a failure
+        message that quotes what the adapter raised)."""
+        for value in sorted(self.secrets(), key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
 
     async def _run_scenario(
         self, scenario: Callable[[Any, Harness], Coroutine[Any, Any, None]]
@@ -302,6 +342,22 @@ class ContractBase:
             try:
                 await scenario(self, harness)
             finally:
-                # Credentials the fake issued on a refresh are secrets too.
+                # Credentials the fake issued are secrets too (the provider records each
+                # save as it happens; this catches credentials replaced another way).
                 current = await harness.provider.load(harness.account)
-                self._issued_secrets.update(current.reveal().values())
+                self._remember_secrets(current)
+
+
+def _with_status(
+    build: Callable[[httpx.Request], httpx.Response], status: int
+) -> Callable[[httpx.Request], httpx.Response]:
+    """``build``'s response with ``status`` in place of its own."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        response = build(request)
+        response.read()
+        if response.status_code == status:
+            return response
+        return httpx.Response(status, headers=response.headers, content=response.content)
+
+    return respond

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import httpx
+
 from socialkit.errors import (
     AuthExpired,
     NeedsReauth,
+    PlatformError,
     RateLimited,
     Rejected,
     Transient,
@@ -18,11 +21,52 @@ from socialkit.testing._guard import standard
 from socialkit.testing.transport import Fault
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from socialkit.testing.harness import Harness
 
 
+_Expected = type[PlatformError] | tuple[type[PlatformError], ...]
+
 _REFUSALS = 10
 """How many requests of a refresh the refusal answers (a refresh may try another way)."""
+
+_BROKEN_CONNECTIONS = {
+    "a response cut short (httpx.RemoteProtocolError)": Fault.broken_response(),
+    "a connection reset while reading the response (httpx.ReadError)": Fault.broken_response(
+        httpx.ReadError
+    ),
+    "a write that failed part way (httpx.WriteError)": Fault.broken_request(),
+    "a write timeout (httpx.WriteTimeout)": Fault.write_timeout(),
+}
+"""Ways a connection breaks after a request went out, so the platform may have acted."""
+
+_RESUME_SLACK = timedelta(seconds=1)
+"""How much later than ``Retry-After`` a RateLimited may say (rounding up, a margin)."""
+
+_REJECTION = "Validation failed: Text is invalid"
+"""The platform's message in the default :meth:`ContractBase.rejected_response`."""
+
+
+def _assert_resumes_after(error: PlatformError, now: datetime, seconds: int) -> None:
+    assert isinstance(error, RateLimited)
+    resume_at = error.resume_at(now)
+    expected = now + timedelta(seconds=seconds)
+    assert resume_at is not None, f"the answer said Retry-After: {seconds}; RateLimited has no time"
+    assert expected <= resume_at <= expected + _RESUME_SLACK, (
+        f"the answer said Retry-After: {seconds}, but RateLimited says to come back at "
+        f"{resume_at.isoformat()}, {(resume_at - now).total_seconds():g} s from now"
+    )
+
+
+def _retry_after(seconds: int) -> Callable[[httpx.Request], httpx.Response]:
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            429, headers={"Retry-After": str(seconds)}, json={"error": "rate limited"}
+        )
+
+    return respond
 
 
 class FailureTests(ContractBase):
@@ -55,12 +99,35 @@ class FailureTests(ContractBase):
         )
 
     @standard(requires=("http",))
+    async def test_broken_connection_on_publish_is_unknown_outcome(self, h: Harness) -> None:
+        """The connection breaks after the post request went out — a response cut short, a
+        reset while reading, a write that failed or timed out part way: UnknownOutcome, and
+        no second attempt. Only a connection that was never made proves nothing happened."""
+        for what, fault in _BROKEN_CONNECTIONS.items():
+            draft = h.draft()
+            sent = len(h.publish_requests())
+            h.transport.arm(fault, match=self.creates_post)
+            await h.expect(UnknownOutcome, h.publish(draft), what=f"{what} on the post request")
+            again = len(h.publish_requests()) - sent
+            assert again == 1, (
+                f"after {what} the adapter sent the post {again} times; it must stop at one "
+                "and let the engine decide (no blind re-post)"
+            )
+
+    @standard(requires=("http",))
     async def test_server_error_on_publish_is_unknown_outcome(self, h: Harness) -> None:
-        """A 5xx answer to the post request: UnknownOutcome, and no second attempt."""
-        draft = h.draft()
-        h.transport.arm(Fault.respond(self.server_error_response), match=self.creates_post)
-        await h.expect(UnknownOutcome, h.publish(draft), what="a server error on the post")
-        assert len(h.publish_requests()) == 1, "the adapter re-sent the post after a 5xx"
+        """A 5xx answer to the post request (500, 502, 503 and 504 in turn): UnknownOutcome,
+        and no second attempt. A gateway's 502 or 504 may come after the platform acted."""
+        for status, answer in self._server_error_answers():
+            draft = h.draft()
+            sent = len(h.publish_requests())
+            h.transport.arm(Fault.respond(answer), match=self.creates_post)
+            await h.expect(
+                UnknownOutcome, h.publish(draft), what=f"a {status} answer to the post request"
+            )
+            assert len(h.publish_requests()) - sent == 1, (
+                f"the adapter re-sent the post after a {status}"
+            )
 
     @standard(requires=("http",))
     async def test_rate_limit_is_rate_limited_with_a_time(self, h: Harness) -> None:
@@ -78,11 +145,16 @@ class FailureTests(ContractBase):
             f"RateLimited says to come back at {resume_at.isoformat()}, not later than now "
             f"({now.isoformat()}): the engine would ask again at once"
         )
-        if type(self).rate_limited_response is ContractBase.rate_limited_response:
-            assert resume_at >= now + timedelta(seconds=60), (
-                "the answer said Retry-After: 60, but RateLimited says to come back at "
-                f"{resume_at.isoformat()}, {(resume_at - now).total_seconds():g} s from now"
-            )
+        if type(self).rate_limited_response is not ContractBase.rate_limited_response:
+            return
+        # The default answer says Retry-After: 60; another value must come through too (an
+        # adapter that always says 60 s would pass with the default answer alone).
+        _assert_resumes_after(error, now, 60)
+        h.transport.arm(Fault.respond(_retry_after(137)))
+        again = await h.expect(
+            RateLimited, h.publish(h.draft()), what="a rate-limit answer with Retry-After: 137"
+        )
+        _assert_resumes_after(again, now, 137)
 
     @standard(requires=("http",))
     async def test_refusal_is_rejected_with_the_reason(self, h: Harness) -> None:
@@ -93,6 +165,89 @@ class FailureTests(ContractBase):
         assert isinstance(error, Rejected)
         assert error.reason, "Rejected without a reason"
         assert error.reason != "Rejected", "Rejected without the platform's reason"
+        if type(self).rejected_response is ContractBase.rejected_response:
+            assert _REJECTION in error.reason, (
+                f"the platform answered {_REJECTION!r}, but Rejected's reason is "
+                f"{error.reason!r}: a person reading it cannot tell what to fix"
+            )
+
+    # -- around publishing: delete, metrics, the account, its capabilities -----------------
+
+    def _call_faults(self, *, write: bool) -> list[tuple[str, Fault, _Expected]]:
+        """A refused connection and a 5xx, with the errors each may give: Transient when
+        nothing was sent or a read failed; for a write's 5xx, UnknownOutcome too."""
+        failed: _Expected = (Transient, UnknownOutcome) if write else Transient
+        return [
+            ("a refused connection", Fault.connect_error(), Transient),
+            ("a server error", Fault.respond(self.server_error_response), failed),
+        ]
+
+    @standard(requires=("http", "delete"))
+    async def test_delete_failure_is_a_socialkit_error(self, h: Harness) -> None:
+        """A refused connection (Transient) or a 5xx (Transient or UnknownOutcome) during
+        delete(): a socialkit error with no secret in it, never a raw httpx error. A delete
+        that copes and returns has removed the post."""
+        for what, fault, expected in self._call_faults(write=True):
+            draft = h.draft()
+            ctx = h.context(draft)
+            receipt = await h.publish(draft, ctx)
+            h.transport.arm(fault)
+            raised, _ = await h.attempt(
+                expected, h.platform.delete(receipt, ctx), what=f"{what} during delete()"
+            )
+            h.transport.disarm()
+            if raised is None:
+                left = {p.id for p in receipt.parts} & h.published()
+                assert not left, f"delete() returned after {what} but left {sorted(left)}"
+
+    @standard(requires=("http", "metrics"))
+    async def test_metrics_failure_is_a_socialkit_error(self, h: Harness) -> None:
+        """A refused connection or a 5xx while fetching metrics: Transient with no secret in
+        it, never a raw httpx error, and never an empty answer that hides the failure."""
+        draft = h.draft()
+        ctx = h.context(draft)
+        receipt = await h.publish(draft, ctx)
+        self.seed_metrics(receipt, {name: 1 for name in self.platform.capabilities.metrics})
+        for what, fault, expected in self._call_faults(write=False):
+            h.transport.arm(fault)
+            raised, snapshots = await h.attempt(
+                expected,
+                h.platform.fetch_metrics([receipt], ctx),
+                what=f"{what} during fetch_metrics()",
+            )
+            fired = h.transport.pending == 0
+            h.transport.disarm()
+            if raised is None and fired:
+                assert any(s.post_id == receipt.ref.id for s in snapshots), (
+                    f"after {what}, fetch_metrics() returned {snapshots!r}: no counts of the "
+                    "post, and no error to say why; raise Transient"
+                )
+
+    @standard(requires=("http",))
+    async def test_account_check_failure_is_a_socialkit_error(self, h: Harness) -> None:
+        """A refused connection or a 5xx during verify_account(): Transient with no secret
+        in it, never a raw httpx error."""
+        for what, fault, expected in self._call_faults(write=False):
+            h.transport.arm(fault)
+            await h.attempt(
+                expected,
+                h.platform.verify_account(h.context()),
+                what=f"{what} during verify_account()",
+            )
+            h.transport.disarm()
+
+    @standard(requires=("http",))
+    async def test_capabilities_failure_is_a_socialkit_error(self, h: Harness) -> None:
+        """A refused connection or a 5xx during resolve_capabilities(): Transient with no
+        secret in it, never a raw httpx error (or the capabilities it knows without asking)."""
+        for what, fault, expected in self._call_faults(write=False):
+            h.transport.arm(fault)
+            await h.attempt(
+                expected,
+                h.platform.resolve_capabilities(h.context()),
+                what=f"{what} during resolve_capabilities()",
+            )
+            h.transport.disarm()
 
     @standard(requires=("rate_limit_reports",))
     async def test_rate_limit_headers_are_reported(self, h: Harness) -> None:

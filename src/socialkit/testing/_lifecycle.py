@@ -123,7 +123,8 @@ class LifecycleTests(ContractBase):
 
     @standard(requires=("find_published", "http"))
     async def test_lost_response_on_a_lookup_is_transient(self, h: Harness) -> None:
-        """A lookup whose answer is lost is Transient: a read changed nothing.
+        """A lookup whose answer is lost (a read timeout, or a response cut short) is
+        Transient: a read changed nothing.
 
         The engine looks again later after Transient; UnknownOutcome from find_published
         means "cannot tell" and hands the publication to a person.
@@ -132,30 +133,35 @@ class LifecycleTests(ContractBase):
         keys = h.keys(draft)
         await h.publish(draft, h.context(draft, keys=keys))
         sent = len(h.publish_requests())
-        h.transport.arm(Fault.lost_response(), match=lambda r: not self.creates_post(r))
-        await h.expect(
-            Transient,
-            h.platform.find_published(draft, h.context(draft, keys=keys, attempt=2)),
-            what="a lost response to find_published()'s lookup",
-        )
-        assert h.transport.pending == 0, "find_published() sent no request to break"
+        lost = {
+            "a lost response to find_published()'s lookup": Fault.lost_response(),
+            "a response to find_published()'s lookup cut short": Fault.broken_response(),
+        }
+        for what, fault in lost.items():
+            h.transport.arm(fault, match=lambda r: not self.creates_post(r))
+            await h.expect(
+                Transient,
+                h.platform.find_published(draft, h.context(draft, keys=keys, attempt=2)),
+                what=what,
+            )
+            assert h.transport.pending == 0, "find_published() sent no request to break"
         assert len(h.publish_requests()) == sent, "find_published() created a post"
 
     @standard(requires=("find_published", "http"))
     async def test_server_error_on_a_lookup_is_transient(self, h: Harness) -> None:
-        """A 5xx answer to find_published()'s lookup is Transient (look again later)."""
+        """A 5xx answer (500, 502, 503 and 504 in turn) to find_published()'s lookup is
+        Transient (look again later)."""
         draft = h.draft()
         keys = h.keys(draft)
         await h.publish(draft, h.context(draft, keys=keys))
-        h.transport.arm(
-            Fault.respond(self.server_error_response), match=lambda r: not self.creates_post(r)
-        )
-        await h.expect(
-            Transient,
-            h.platform.find_published(draft, h.context(draft, keys=keys, attempt=2)),
-            what="a server error on find_published()'s lookup",
-        )
-        assert h.transport.pending == 0, "find_published() sent no request to break"
+        for status, answer in self._server_error_answers():
+            h.transport.arm(Fault.respond(answer), match=lambda r: not self.creates_post(r))
+            await h.expect(
+                Transient,
+                h.platform.find_published(draft, h.context(draft, keys=keys, attempt=2)),
+                what=f"a {status} answer to find_published()'s lookup",
+            )
+            assert h.transport.pending == 0, "find_published() sent no request to break"
 
     @standard(requires=("find_published",))
     async def test_find_published_returns_none_when_nothing_was_published(self, h: Harness) -> None:

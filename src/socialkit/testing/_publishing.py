@@ -170,6 +170,42 @@ class PublishingTests(ContractBase):
         assert first.ref.id != second.ref.id, "two publications share one post"
         assert len(h.published() - before) == 2
 
+    @standard(requires=("idempotency_key", "threads", "http"))
+    async def test_lost_response_in_a_thread_then_retry_yields_one_post_per_part(
+        self, h: Harness
+    ) -> None:
+        """The second part was made but its response lost; the retry with the same keys,
+        resuming after the checkpointed first part, finds it: each part exists once.
+
+        Every part needs its own key: a key on the first part alone passes the one-part
+        tests and duplicates every later part of a thread.
+        """
+        parts = h.thread_parts
+        draft = h.draft(thread=parts)
+        keys = h.keys(draft)
+        before = h.published()
+        h.transport.arm(Fault.lost_response(), match=self.creates_post, nth=2)
+        await h.expect(
+            UnknownOutcome,
+            h.publish(draft, h.context(draft, keys=keys)),
+            what="a lost response to the thread's second part",
+        )
+        assert [part for part, _ in h.checkpoints] == [0], (
+            f"after part 0 was published and part 1's answer was lost, checkpoints were "
+            f"{h.checkpoints}"
+        )
+        first = h.checkpoints[0][1]
+        receipt = await h.publish(
+            draft, h.context(draft, keys=keys, published_parts=(first,), attempt=2)
+        )
+        assert len(receipt.parts) == parts, f"{parts} parts, the receipt has {_ids(receipt)}"
+        gained = h.published() - before
+        assert gained == set(_ids(receipt)), (
+            f"the thread has {parts} parts, but the platform gained {len(gained)} posts "
+            f"{sorted(gained)}, the receipt names {_ids(receipt)}: a retried part was "
+            "published twice (is each part's idempotency key sent?)"
+        )
+
     @standard(requires=("idempotency_key", "http"))
     async def test_lost_response_then_retry_with_the_same_key_yields_one_post(
         self, h: Harness

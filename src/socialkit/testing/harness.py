@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Sequence
 
     from socialkit.errors import PlatformError
+    from socialkit.models.account import Account
     from socialkit.models.content import Draft
     from socialkit.models.credentials import Credentials
     from socialkit.models.media import Media
@@ -40,7 +41,8 @@ class Harness:
         suite: the test class instance (the fake platform's state lives there).
         platform: a fresh adapter instance.
         account, credentials: what the adapter acts as and with.
-        provider: a :class:`~socialkit.MemoryCredentialProvider` holding the credentials.
+        provider: a :class:`~socialkit.MemoryCredentialProvider` holding the credentials;
+            every value saved through it is a secret the scan looks for from then on.
         transport: the :class:`FaultyTransport` in front of the fake platform.
         http: an ``httpx.AsyncClient`` over ``transport``.
         media: the media store drafts' attachments live in.
@@ -64,7 +66,7 @@ class Harness:
         self.platform = suite.platform()
         self.account = suite.account()
         self.credentials = suite.credentials()
-        self.provider = MemoryCredentialProvider({self.account.id: self.credentials})
+        self.provider = _RecordingProvider(suite, {self.account.id: self.credentials})
         self.transport = transport
         self.http = http
         self.media = media
@@ -172,22 +174,45 @@ class Harness:
             call: the adapter call.
             what: the situation, for the failure message ("a lost response").
         """
-        names = " or ".join(e.__name__ for e in (error if isinstance(error, tuple) else (error,)))
+        names = _names(error)
+        raised, result = await self.attempt(error, call, what=what)
+        if raised is None:
+            raise AssertionError(
+                f"after {what}, {self.platform.name} returned {result!r}; the contract asks "
+                f"for {names}"
+            )
+        return raised
+
+    async def attempt(
+        self,
+        error: type[PlatformError] | tuple[type[PlatformError], ...],
+        call: Awaitable[Any],
+        *,
+        what: str,
+    ) -> tuple[PlatformError | None, Any]:
+        """Await ``call``: ``(error, None)`` when it raises ``error`` with no secret in it
+        (nor in the exceptions it was raised from), ``(None, result)`` when it returns.
+
+        Any other exception fails the test. Use it where returning is also right (a call
+        that sent no request, or coped); :meth:`expect` where only the error is.
+        """
         try:
             result = await call
         except error as exc:
-            self.suite.assert_no_secret(
-                f"{exc!s} {exc!r} {exc.describe()}", where=f"the {type(exc).__name__}"
-            )
-            return exc
+            for index, link in enumerate(_chain(exc)):
+                where = f"the {type(exc).__name__}"
+                if index:
+                    where = f"the {type(link).__name__} that {where} was raised from"
+                described = exc.describe() if link is exc else ""
+                self.suite.assert_no_secret(f"{link!s} {link!r} {described}", where=where)
+            return exc, None
         except Exception as exc:
             raise AssertionError(
-                f"after {what}, {self.platform.name} raised {type(exc).__name__}: {exc}; "
-                f"the contract asks for {names} (socialkit.errors)"
+                f"after {what}, {self.platform.name} raised {type(exc).__name__}: "
+                f"{self.suite.mask_secrets(str(exc))}; the contract asks for {_names(error)} "
+                "(socialkit.errors)"
             ) from exc
-        raise AssertionError(
-            f"after {what}, {self.platform.name} returned {result!r}; the contract asks for {names}"
-        )
+        return None, result
 
     def published(self) -> set[str]:
         """The post ids the fake platform holds now (see ``published_ids``)."""
@@ -228,6 +253,33 @@ class Harness:
                 return False
             position = min(found) + 1
         return True
+
+
+class _RecordingProvider(MemoryCredentialProvider):
+    """A memory provider that tells the suite every value saved through it: a token the
+    fake issues in the middle of a test is a secret from that moment on."""
+
+    def __init__(self, suite: ContractBase, credentials: dict[str, Credentials]) -> None:
+        super().__init__(credentials)
+        self._suite = suite
+
+    async def save(self, account: Account, credentials: Credentials) -> None:
+        self._suite._remember_secrets(credentials)
+        await super().save(account, credentials)
+
+
+def _names(error: type[BaseException] | tuple[type[BaseException], ...]) -> str:
+    return " or ".join(e.__name__ for e in (error if isinstance(error, tuple) else (error,)))
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, once each."""
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and all(link is not seen for seen in chain):
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    return chain
 
 
 def _needles(text: str) -> list[bytes]:

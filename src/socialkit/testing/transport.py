@@ -28,7 +28,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Fault", "FaultyTransport"]
 
-FaultKind = Literal["connect_error", "connect_timeout", "lost_response", "respond"]
+FaultKind = Literal[
+    "connect_error",
+    "connect_timeout",
+    "lost_response",
+    "broken_response",
+    "broken_request",
+    "respond",
+]
 
 
 @attrs.frozen
@@ -36,14 +43,18 @@ class Fault:
     """One way a request can go wrong.
 
     ``connect_error`` and ``connect_timeout`` never reach the platform: nothing happened,
-    and an adapter says :class:`~socialkit.errors.Transient`. ``lost_response`` reaches the
-    platform (which acts on it) and then times out reading the response: the adapter cannot
-    know what happened and says :class:`~socialkit.errors.UnknownOutcome`. ``respond``
-    answers with a prepared response instead of asking the fake platform.
+    and an adapter says :class:`~socialkit.errors.Transient`. ``lost_response``,
+    ``broken_response`` and ``broken_request`` reach the platform (which acts on it) and
+    then fail: the read times out, the connection breaks in the middle of the response,
+    or sending the request fails part way. The adapter cannot know what happened and, for
+    a write, says :class:`~socialkit.errors.UnknownOutcome`. ``respond`` answers with a
+    prepared response instead of asking the fake platform.
     """
 
     kind: FaultKind
     respond_with: Callable[[httpx.Request], httpx.Response] | None = None
+    error: type[httpx.TransportError] | None = None
+    """The exception a ``broken_response`` or ``broken_request`` raises."""
 
     @classmethod
     def connect_error(cls) -> Fault:
@@ -59,6 +70,28 @@ class Fault:
     def lost_response(cls) -> Fault:
         """The platform acted on the request; its response never arrived (read timeout)."""
         return cls("lost_response")
+
+    @classmethod
+    def broken_response(
+        cls, error: type[httpx.TransportError] = httpx.RemoteProtocolError
+    ) -> Fault:
+        """The platform acted on the request; the connection broke before its response was
+        complete (``httpx.RemoteProtocolError`` by default, or ``httpx.ReadError``)."""
+        return cls("broken_response", error=error)
+
+    @classmethod
+    def broken_request(cls, error: type[httpx.TransportError] = httpx.WriteError) -> Fault:
+        """Sending the request failed part way (``httpx.WriteError`` by default).
+
+        The platform may have got all of it: the fake acts on it, the case that matters.
+        """
+        return cls("broken_request", error=error)
+
+    @classmethod
+    def write_timeout(cls) -> Fault:
+        """Sending the request timed out part way (``httpx.WriteTimeout``); see
+        :meth:`broken_request`."""
+        return cls.broken_request(httpx.WriteTimeout)
 
     @classmethod
     def respond(cls, build: Callable[[httpx.Request], httpx.Response]) -> Fault:
@@ -99,6 +132,10 @@ class FaultyTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"nth counts from 1 (got {nth})")
         self._armed.append(_Armed(fault, match or _any_request, nth))
 
+    def disarm(self) -> None:
+        """Forget the armed faults that have not fired."""
+        self._armed.clear()
+
     @property
     def pending(self) -> int:
         """Armed faults that have not fired yet."""
@@ -114,10 +151,14 @@ class FaultyTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError("connection refused (injected)", request=request)
         if fault.kind == "connect_timeout":
             raise httpx.ConnectTimeout("connect timed out (injected)", request=request)
-        if fault.kind == "lost_response":
+        if fault.kind in ("lost_response", "broken_response", "broken_request"):
             response = await self._mock.handle_async_request(request)
             await response.aread()
-            raise httpx.ReadTimeout("read timed out (injected)", request=request)
+            if fault.kind == "lost_response":
+                raise httpx.ReadTimeout("read timed out (injected)", request=request)
+            assert fault.error is not None
+            where = "response" if fault.kind == "broken_response" else "request"
+            raise fault.error(f"connection broken in the {where} (injected)", request=request)
         assert fault.respond_with is not None
         response = fault.respond_with(request)
         response.request = request

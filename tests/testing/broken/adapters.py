@@ -292,6 +292,161 @@ class TestThreadUnchained(PigeonSuite):
     platform = ThreadUnchained
 
 
+class GatewayErrorsAreTransient(Pigeon):
+    """Calls a 502, 503 or 504 safe to retry, even after a post was sent (only a 500 is
+    an unknown outcome)."""
+
+    async def _call(self, ctx, method, path, *, write, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return await super()._call(ctx, method, path, write=write, **kwargs)
+        except socialkit.UnknownOutcome as exc:
+            if exc.status_code in (502, 503, 504):
+                raise socialkit.Transient(str(exc), status_code=exc.status_code) from exc
+            raise
+
+
+class TestGatewayErrorsAreTransient(PigeonSuite):
+    platform = GatewayErrorsAreTransient
+
+
+class BrokenConnectionIsTransient(Pigeon):
+    """Calls a connection that broke after the request went out safe to retry (only a
+    read timeout is an unknown outcome)."""
+
+    async def _call(self, ctx, method, path, *, write, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return await super()._call(ctx, method, path, write=write, **kwargs)
+        except socialkit.UnknownOutcome as exc:
+            if isinstance(exc.__cause__, httpx.TransportError) and not isinstance(
+                exc.__cause__, httpx.ReadTimeout
+            ):
+                raise socialkit.Transient(str(exc)) from exc
+            raise
+
+
+class TestBrokenConnectionIsTransient(PigeonSuite):
+    platform = BrokenConnectionIsTransient
+
+
+class KeyOnFirstPartOnly(Pigeon):
+    """Sends the Idempotency-Key with a thread's first part only."""
+
+    async def _call(self, ctx, method, path, *, write, json=None, headers=None, **kwargs):  # type: ignore[no-untyped-def]
+        if json is not None and "reply_to" in json:
+            headers = {k: v for k, v in (headers or {}).items() if k != "Idempotency-Key"}
+        return await super()._call(
+            ctx, method, path, write=write, json=json, headers=headers, **kwargs
+        )
+
+
+class TestKeyOnFirstPartOnly(PigeonSuite):
+    platform = KeyOnFirstPartOnly
+
+
+class AlwaysSixtySeconds(Pigeon):
+    """Says to come back in 60 seconds, the most common Retry-After, whatever was said."""
+
+    async def publish(self, draft, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return await super().publish(draft, ctx)
+        except socialkit.RateLimited as exc:
+            raise socialkit.RateLimited("slow down", retry_after=60) from exc
+
+
+class TestAlwaysSixtySeconds(PigeonSuite):
+    platform = AlwaysSixtySeconds
+
+
+class ReasonWithoutMessage(Pigeon):
+    """Rejects with the status alone, dropping the platform's explanation."""
+
+    async def _call(self, ctx, method, path, *, write, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return await super()._call(ctx, method, path, write=write, **kwargs)
+        except socialkit.Rejected as exc:
+            raise socialkit.Rejected(
+                f"{method} {path}: HTTP {exc.status_code}", status_code=exc.status_code
+            ) from exc
+
+
+class TestReasonWithoutMessage(PigeonSuite):
+    platform = ReasonWithoutMessage
+
+
+class RawErrorsAroundPublishing(Pigeon):
+    """Lets httpx's exceptions escape from everything but publishing and lookups."""
+
+    async def _raw(self, ctx, method, path):  # type: ignore[no-untyped-def]
+        token = ctx.credentials.require("access_token")
+        response = await ctx.http.request(
+            method, self._loft(ctx) + path, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code != 404:
+            response.raise_for_status()
+        return response
+
+    async def delete(self, receipt, ctx):  # type: ignore[no-untyped-def]
+        for ref in reversed(receipt.parts):
+            await self._raw(ctx, "DELETE", f"/api/v1/posts/{ref.id}")
+
+    async def fetch_metrics(self, receipts, ctx):  # type: ignore[no-untyped-def]
+        for receipt in receipts:
+            await self._raw(ctx, "GET", f"/api/v1/posts/{receipt.ref.id}/stats")
+        return await super().fetch_metrics(receipts, ctx)
+
+    async def verify_account(self, ctx):  # type: ignore[no-untyped-def]
+        await self._raw(ctx, "GET", "/api/v1/me")
+        return await super().verify_account(ctx)
+
+    async def resolve_capabilities(self, ctx):  # type: ignore[no-untyped-def]
+        await self._raw(ctx, "GET", "/api/v1/me")
+        return self.capabilities
+
+
+class TestRawErrorsAroundPublishing(PigeonSuite):
+    platform = RawErrorsAroundPublishing
+
+
+class TokenInErrorsAroundPublishing(Pigeon):
+    """Names the URL it called, with the token as a query parameter, in the errors of
+    delete, metrics and the account check."""
+
+    async def _call(self, ctx, method, path, *, write, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return await super()._call(ctx, method, path, write=write, **kwargs)
+        except socialkit.PlatformError as exc:
+            if method == "DELETE" or path.endswith("/stats") or path == "/api/v1/me":
+                token = ctx.credentials.require("access_token")
+                url = f"{self._loft(ctx)}{path}?access_token={token}"
+                raise type(exc)(
+                    f"{exc} ({url})", status_code=exc.status_code, platform_code=exc.platform_code
+                ) from exc
+            raise
+
+
+class TestTokenInErrorsAroundPublishing(PigeonSuite):
+    platform = TokenInErrorsAroundPublishing
+
+
+class SessionTokenInErrors(Pigeon):
+    """Opens a session before publishing (saving its token through the provider) and
+    names the session's token in the errors of publishing."""
+
+    async def publish(self, draft, ctx):  # type: ignore[no-untyped-def]
+        session = f"pigeon-session-{ctx.publication_id}"
+        await ctx.save_credentials(ctx.credentials.with_values(session_token=session))
+        try:
+            return await super().publish(draft, ctx)
+        except socialkit.PlatformError as exc:
+            exc.message = f"{exc.message} (session {session})"
+            exc.args = (exc.message,)
+            raise
+
+
+class TestSessionTokenInErrors(PigeonSuite):
+    platform = SessionTokenInErrors
+
+
 # -- correct adapters the kit must accept ------------------------------------------------
 
 
