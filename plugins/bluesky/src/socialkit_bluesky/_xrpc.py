@@ -29,6 +29,7 @@ appear in a message.
 from __future__ import annotations
 
 import email.utils
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -43,8 +44,11 @@ from socialkit import (
     UnknownOutcome,
     Unsupported,
 )
+from socialkit_bluesky._scrub import scrub_server_text
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import httpx
 
     from socialkit import Context
@@ -56,6 +60,7 @@ _REAUTH_ERRORS = frozenset(
 )
 _TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"})
 _NOT_PROCESSED = frozenset({408, 425})
+_SECRET_KEY = re.compile(r"(?i)password|secret|token|jwt")
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:
@@ -105,20 +110,30 @@ def _reset_at(headers: httpx.Headers) -> datetime | None:
         return None
 
 
-def _error_body(response: httpx.Response) -> tuple[str | None, str]:
+def _error_body(response: httpx.Response, secrets: Iterable[str]) -> tuple[str | None, str]:
+    """The server's error code and message, scrubbed of ``secrets`` and of anything shaped
+    like a credential (a server may echo the request), each on one line and capped."""
     try:
         data = response.json()
     except ValueError:
-        return None, response.text[:300].strip()
+        return None, scrub_server_text(response.text, secrets)
     if not isinstance(data, dict):
         return None, ""
     code = data.get("error")
     message = data.get("message")
-    return (str(code) if code else None), (str(message) if message else "")
+    return (
+        scrub_server_text(str(code), secrets)[:100] if code else None,
+        scrub_server_text(str(message), secrets) if message else "",
+    )
 
 
 def error_for_response(
-    response: httpx.Response, nsid: str, *, write: bool, now: datetime
+    response: httpx.Response,
+    nsid: str,
+    *,
+    write: bool,
+    now: datetime,
+    secrets: Iterable[str] = (),
 ) -> PlatformError:
     """The taxonomy error for a non-2xx XRPC ``response`` to ``nsid``.
 
@@ -127,9 +142,10 @@ def error_for_response(
         nsid: the method called (named in the message).
         write: whether the call changes the repository (a 5xx then leaves its effect unknown).
         now: the current instant, to turn an HTTP-date ``Retry-After`` into seconds.
+        secrets: the credential values the request carried, never to be quoted back.
     """
     status = response.status_code
-    code, message = _error_body(response)
+    code, message = _error_body(response, secrets)
     text = f"Bluesky {nsid} answered {status}"
     if code:
         text += f" {code}"
@@ -278,7 +294,22 @@ class XrpcClient:
                     raise UnknownOutcome(what + "; the write may have happened") from None
                 raise Transient(what) from None
             return data if isinstance(data, dict) else {"value": data}
-        raise error_for_response(response, nsid, write=write, now=self.ctx.now())
+        raise error_for_response(
+            response, nsid, write=write, now=self.ctx.now(), secrets=self._secrets(token, json)
+        )
+
+    def _secrets(self, token: str | None, body: dict[str, Any] | None) -> list[str]:
+        """What a server's error must not quote back: the account's credential values,
+        the bearer token sent, and the body's secret-looking fields (a login's password)."""
+        values = [v for v in self.ctx.credentials.reveal().values() if isinstance(v, str)]
+        if token:
+            values.append(token)
+        values += [
+            value
+            for key, value in (body or {}).items()
+            if isinstance(value, str) and _SECRET_KEY.search(key)
+        ]
+        return values
 
     def _report(self, response: httpx.Response, scope: str) -> None:
         headers = response.headers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["MastodonApi", "instance_url"]
 
 _USER_AGENT = "socialkit-mastodon"
+_SECRET_KEY = re.compile(r"(?i)password|secret|token|code|key")
 
 
 def instance_url(value: object, *, account_id: str | None = None) -> str:
@@ -166,17 +168,33 @@ class MastodonApi:
                 raise UnknownOutcome(what) from None
             raise Transient(what) from None
         self._report(response, scope)
-        error = error_for_response(response, operation=operation, write=write, scope=scope)
+        secrets = self._secrets(data, json_body)
+        error = error_for_response(
+            response, operation=operation, write=write, scope=scope, secrets=secrets
+        )
         if isinstance(error, NeedsReauth) and auth:
             # the token was revoked (or the login disabled): say how to connect it again
             raise NeedsReauth(
-                f"mastodon {operation}: {server_message(response)} "
+                f"mastodon {operation}: {server_message(response, secrets)} "
                 f"(account {self.ctx.account.id!r}; {self.reconnect_hint()})",
                 status_code=error.status_code,
             )
         if error is not None:
             raise error
         return response
+
+    def _secrets(self, *bodies: Mapping[str, Any] | None) -> list[str]:
+        """What a server's error must not quote back: the account's credential values
+        (stripped too, as the token is sent) and the request's secret-looking fields."""
+        values = [v for v in self.ctx.credentials.reveal().values() if isinstance(v, str)]
+        values += [v.strip() for v in values]
+        for body in bodies:
+            values += [
+                str(value)
+                for key, value in (body or {}).items()
+                if isinstance(value, str) and _SECRET_KEY.search(key)
+            ]
+        return values
 
     def _report(self, response: httpx.Response, scope: str) -> None:
         limits = rate_limit_headers(response.headers)

@@ -90,8 +90,8 @@ class AppRegistration:
     scopes: str = DEFAULT_SCOPES
 
 
-def _raise_for(response: httpx.Response, operation: str) -> Any:
-    error = error_for_response(response, operation=operation, write=True)
+def _raise_for(response: httpx.Response, operation: str, secrets: list[str]) -> Any:
+    error = error_for_response(response, operation=operation, write=True, secrets=secrets)
     if error is not None:
         raise error
     try:
@@ -109,7 +109,9 @@ async def _post(http: httpx.AsyncClient, url: str, body: dict[str, Any], operati
         raise Transient(
             f"mastodon {operation}: {url} did not answer ({type(exc).__name__})"
         ) from None
-    return _raise_for(response, operation)
+    # A server that echoes the request must not put the code or client secret in a message.
+    secrets = [str(body[k]) for k in ("client_secret", "code", "code_verifier") if body.get(k)]
+    return _raise_for(response, operation, secrets)
 
 
 async def register_app(

@@ -32,11 +32,20 @@ from socialkit import (
     Transient,
     UnknownOutcome,
 )
+from socialkit_mastodon._scrub import scrub_server_text
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import httpx
 
-__all__ = ["RateLimitHeaders", "error_for_response", "parse_reset", "rate_limit_headers"]
+__all__ = [
+    "RateLimitHeaders",
+    "error_for_response",
+    "parse_reset",
+    "rate_limit_headers",
+    "server_message",
+]
 
 
 def parse_reset(value: str | None) -> datetime | None:
@@ -100,8 +109,17 @@ def rate_limit_headers(headers: httpx.Headers) -> RateLimitHeaders:
     )
 
 
-def server_message(response: httpx.Response) -> str:
-    """The server's ``error`` (and ``error_description``), or the status line."""
+def server_message(response: httpx.Response, secrets: Iterable[str] = ()) -> str:
+    """The server's ``error`` (and ``error_description``), or the status line.
+
+    Scrubbed of ``secrets`` (the credential values the request carried) and of anything
+    shaped like a credential, on one line, at most 300 characters: a server may echo the
+    request in its error.
+    """
+    return scrub_server_text(_server_text(response), secrets)
+
+
+def _server_text(response: httpx.Response) -> str:
     try:
         body: Any = json.loads(response.content or b"null")
     except ValueError:
@@ -119,7 +137,12 @@ def server_message(response: httpx.Response) -> str:
 
 
 def error_for_response(
-    response: httpx.Response, *, operation: str, write: bool, scope: str = "default"
+    response: httpx.Response,
+    *,
+    operation: str,
+    write: bool,
+    scope: str = "default",
+    secrets: Iterable[str] = (),
 ) -> PlatformError | None:
     """The error a non-2xx ``response`` means, or ``None`` for a success.
 
@@ -129,11 +152,12 @@ def error_for_response(
         write: whether the request could have changed something on the server.
         scope: the rate-limit budget the request counts against (``"media"`` for
             uploads): a 429 holds only that budget.
+        secrets: the credential values the request carried, never to be quoted back.
     """
     status = response.status_code
     if status < 400:
         return None
-    message = f"mastodon {operation}: {server_message(response)}"
+    message = f"mastodon {operation}: {server_message(response, secrets)}"
     common: dict[str, Any] = {"status_code": status}
     if status == 429:
         limits = rate_limit_headers(response.headers)
