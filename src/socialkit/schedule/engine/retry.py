@@ -4,7 +4,9 @@ Backoff is tenacity's exponential wait with jitter (``wait_exponential_jitter``)
 ``n``-th retry waits ``min(max, multiplier · base^(n-1) + uniform(0, jitter))`` seconds.
 A :class:`~socialkit.errors.RateLimited` waits at least until the platform's
 ``Retry-After``/reset and does not use up an attempt: the platform asked us to wait, it
-did not fail.
+did not fail. One whose time is not in the future (a reset misread as a date in 1970)
+backs off like a :class:`~socialkit.errors.Transient` and counts, so that it can never
+have the engine ask again at once, forever.
 """
 
 from __future__ import annotations
@@ -121,12 +123,14 @@ class RetryPolicy:
             return Decision(outcome=outcome, reason=describe)
         if isinstance(error, RateLimited):
             resume = error.resume_at(now)
-            backoff = now + self.delay(failures + 1)
-            return Decision(
-                outcome=Outcome.RETRY,
-                run_at=max(resume, now) if resume is not None else backoff,
-                reason=f"rate limited: {error}",
-            )
+            if resume is None or resume > now:
+                return Decision(
+                    outcome=Outcome.RETRY,
+                    run_at=resume if resume is not None else now + self.delay(failures + 1),
+                    reason=f"rate limited: {error}",
+                )
+            # Come back "now" would be asked again at once, and again: back off and count.
+            describe += f" (rate limited until {resume.isoformat()}, which is not later than now)"
         if failures + 1 >= self.max_attempts:
             return Decision(
                 outcome=Outcome.FAIL,
