@@ -89,8 +89,10 @@ async def test_approvals_before_a_rejection_do_not_count_after_it(make_scheduler
     await scheduler.edit(pub.id, POST, actor="cat")  # the same content, submitted again
     after = await scheduler.approve(pub.id, actor="dan")
     assert after.state == S.PENDING_APPROVAL  # ann approved before the rejection
+    assert after.approved_by() == ("dan",)  # what the engine counts, not ann's old one
     done = await scheduler.approve(pub.id, actor="ann")
     assert done.state == S.SCHEDULED
+    assert done.approved_by() == ("dan", "ann")
     # Every decision stays on record.
     assert [(a.actor, a.decision) for a in done.approvals] == [
         ("ann", "approved"),

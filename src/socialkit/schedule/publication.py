@@ -7,7 +7,7 @@ hot-path records (claims, transitions) are attrs classes in :mod:`socialkit.sche
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, JsonValue, field_validator
 
@@ -16,6 +16,9 @@ from socialkit.models.content import Draft, Post
 from socialkit.models.problems import Problem
 from socialkit.models.receipt import PostRef, Receipt
 from socialkit.schedule.states import TERMINAL_STATES, PublicationState
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "Approval",
@@ -219,12 +222,9 @@ class Publication(SocialModel):
         return self.state in TERMINAL_STATES
 
     def approved_by(self) -> tuple[str, ...]:
-        """Who approved the current revision (rejections after an approval revoke it)."""
-        current: dict[str, str] = {}
-        for approval in self.approvals:
-            if approval.revision == self.revision:
-                current[approval.actor] = approval.decision
-        return tuple(actor for actor, decision in current.items() if decision == "approved")
+        """Who approved the current revision since its latest rejection, in order: the
+        approvals the engine counts (see :func:`standing_approvers`)."""
+        return standing_approvers(self.approvals, self.revision)
 
 
 class Page(SocialModel):
@@ -232,3 +232,22 @@ class Page(SocialModel):
 
     items: tuple[Publication, ...]
     next_cursor: str | None = None
+
+
+def standing_approvers(approvals: Sequence[Approval], revision: str) -> tuple[str, ...]:
+    """Who approved ``revision`` since its latest rejection, in the order they did.
+
+    Approvals bind to a revision: one of another revision never counts. A rejection
+    sends the post back to ``draft``, and the approvals given before it are void, also
+    when the same content comes back for approval. The same person approving twice
+    counts once.
+    """
+    approvers: dict[str, None] = {}
+    for approval in approvals:
+        if approval.revision != revision:
+            continue
+        if approval.decision == "rejected":
+            approvers.clear()
+        else:
+            approvers[approval.actor] = None
+    return tuple(approvers)

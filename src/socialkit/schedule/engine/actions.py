@@ -17,13 +17,12 @@ from socialkit.models.receipt import Receipt
 from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.engine.grace import missable_grace, past_grace, refuse_missed
-from socialkit.schedule.publication import Approval
+from socialkit.schedule.publication import Approval, standing_approvers
 from socialkit.schedule.records import ReceiptRecord, Transition
 from socialkit.schedule.states import EDITABLE_STATES, PublicationState
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Sequence
 
     from socialkit.models.content import Post
     from socialkit.schedule.approval import ApprovalPolicy
@@ -38,7 +37,6 @@ __all__ = [
     "reject",
     "reschedule",
     "resolve",
-    "standing_approvers",
 ]
 
 S = PublicationState
@@ -108,25 +106,6 @@ async def reject(
     history.
     """
     return await _decide(s, publication_id, "rejected", actor, None, comment)
-
-
-def standing_approvers(approvals: Sequence[Approval], revision: str) -> set[str]:
-    """Who approved ``revision`` since its latest rejection.
-
-    Approvals bind to a revision: one of another revision never counts. A rejection
-    sends the post back to ``draft``, and the approvals given before it are void, also
-    when the same content comes back for approval. The same person approving twice
-    counts once.
-    """
-    approvers: set[str] = set()
-    for approval in approvals:
-        if approval.revision != revision:
-            continue
-        if approval.decision == "rejected":
-            approvers.clear()
-        else:
-            approvers.add(approval.actor)
-    return approvers
 
 
 async def _decide(
