@@ -331,15 +331,48 @@ async def test_find_published_lists_the_repository_when_a_derived_key_is_empty(l
     assert lab.nsids() == ["com.atproto.repo.getRecord", "com.atproto.repo.listRecords"]
 
 
-async def test_find_published_checkpoints_a_partial_thread(lab) -> None:
-    post = socialkit.Post(text="one", thread=(socialkit.ThreadPart(text="two"),))
+async def test_find_published_of_a_partial_thread_returns_the_parts_found(lab) -> None:
+    # None would say that nothing is there; a receipt of the first parts says that the
+    # later ones are not, and the engine sends them after the found ones.
+    post = socialkit.Post(
+        text="one", thread=(socialkit.ThreadPart(text="two"), socialkit.ThreadPart(text="three"))
+    )
     draft = lab.draft(post)
     ctx = await lab.context(first_attempt_at=lab.clock.now)
     receipt = await lab.platform.publish(draft, ctx)
-    del lab.pds.records[receipt.parts[1].id]
+    del lab.pds.records[receipt.parts[2].id]
+    lab.checkpoints.clear()
+    found = await lab.platform.find_published(draft, ctx)
+    assert found is not None
+    assert found.parts == receipt.parts[:2]
+    assert lab.checkpoints == []
+    # the engine's next step: publish after the found parts, which writes the third only
+    lab.requests.clear()
+    resumed = await lab.platform.publish(draft, ctx.evolve(published_parts=found.parts, attempt=2))
+    assert resumed.parts[:2] == receipt.parts[:2]
+    assert lab.nsids().count("com.atproto.repo.createRecord") == 1
+    assert len(lab.pds.posts()) == 3
+
+
+async def test_find_published_without_the_first_comment_checkpoints_the_parts(lab) -> None:
+    # Every part is there but the comment is not: a receipt of the parts would settle the
+    # publication without its comment, so the parts are checkpointed and publishing again
+    # writes the comment alone.
+    post = socialkit.Post(text="one", thread=(socialkit.ThreadPart(text="two"),), first_comment="c")
+    draft = lab.draft(post)
+    ctx = await lab.context(first_attempt_at=lab.clock.now)
+    receipt = await lab.platform.publish(draft, ctx)
+    assert receipt.first_comment is not None
+    del lab.pds.records[receipt.first_comment.id]
     lab.checkpoints.clear()
     assert await lab.platform.find_published(draft, ctx) is None
-    assert lab.checkpoints == [(0, receipt.parts[0])]
+    assert lab.checkpoints == [(0, receipt.parts[0]), (1, receipt.parts[1])]
+    lab.requests.clear()
+    checkpointed = tuple(ref for _, ref in lab.checkpoints)
+    resumed = await lab.platform.publish(draft, ctx.evolve(published_parts=checkpointed, attempt=2))
+    assert resumed.parts == receipt.parts
+    assert resumed.first_comment is not None
+    assert lab.nsids().count("com.atproto.repo.createRecord") == 1
 
 
 async def test_delete_removes_every_part_and_the_comment(lab) -> None:

@@ -227,9 +227,13 @@ class Bluesky(Platform):
         are listed and matched by the keys' signatures (records written under another
         anchor).
 
-        ``None`` when its first part is not there. When only some parts are there, they
-        are checkpointed and ``None`` is returned: publishing again resumes after them and
-        cannot duplicate them. Records another publication claims are never returned.
+        ``None`` when its first part is not there. When only the first parts of a thread
+        are there, a receipt of those parts: the later ones certainly are not (each part
+        is written only after the one before it exists), and the engine sends them after
+        the found ones. When every part is there but the first comment is not, the parts
+        are checkpointed and ``None`` is returned, so that publishing again resumes after
+        them and writes only the comment (a receipt of every part would settle the
+        publication without it). Records another publication claims are never returned.
         """
         settings = BlueskySettings.of(ctx.account)
         repo = RepoClient(ctx, settings)
@@ -254,13 +258,15 @@ class Bluesky(Platform):
             refs.append(found[key].ref)
         if not refs:
             return None
+        published_at = found[keys[0]].created_at or ctx.now()
+        if len(refs) < len(keys):
+            return self._receipt(settings, ctx, refs, None, published_at)
         comment = found.get(comment_key)
-        if len(refs) < len(keys) or (draft.first_comment and comment is None):
+        if draft.first_comment and comment is None:
             for index, ref in enumerate(refs):
                 if index >= len(ctx.published_parts):
                     await ctx.checkpoint(index, self._post_ref(settings, ref))
             return None
-        published_at = found[keys[0]].created_at or ctx.now()
         return self._receipt(settings, ctx, refs, comment.ref if comment else None, published_at)
 
     async def delete(self, receipt: Receipt, ctx: Context) -> None:
