@@ -123,7 +123,11 @@ def _recurrence(
         # Occurrences due before this can no longer fire; keep only the latest of them.
         cutoff = now - dt.timedelta(seconds=rule.grace_s) - _TICK
         latest = recurrence.latest_at_or_before(cutoff, after_local=after)
-        if latest is not None:
+        if latest is not None and latest.due_at < rule.created_at:
+            # It was due before the rule existed, so no downtime made it miss: a rule
+            # given a start in the past begins with its next occurrence still in time.
+            after = latest.local
+        elif latest is not None:
             log.warning(
                 "rule %s: occurrences after %s up to %s came due while no worker ran; "
                 "only the latest is created (the misfire policy decides whether it fires)",
