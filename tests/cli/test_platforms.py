@@ -174,3 +174,29 @@ def test_disabled_plugins_are_not_loaded(plugin_path: Path) -> None:
     data = run.json()
     assert "feed" in [p["name"] for p in data["platforms"]]
     assert data["broken"] == []
+
+
+def test_a_load_plugins_name_that_matches_nothing_is_a_warning_and_exit_1() -> None:
+    run = run_subprocess("platforms", "--json", env={"SOCIALKIT_LOAD_PLUGINS": "nosuch"})
+    assert run.code == 1
+    data = run.json()
+    assert data["platforms"] == []
+    [warning] = data["warnings"]
+    assert warning.startswith(
+        "SOCIALKIT_LOAD_PLUGINS names nosuch, which no installed plugin has, so no plugin "
+        "loads, not even the built-in feed (installed entry points: "
+    )
+    assert "feed" in warning.rpartition("installed entry points: ")[2]
+    assert run.err == f"warning: {warning}\n"
+    text = run_subprocess("platforms", env={"SOCIALKIT_LOAD_PLUGINS": "feed,nosuch"})
+    assert text.code == 1
+    assert text.out.startswith("feed ")
+    assert "SOCIALKIT_LOAD_PLUGINS names nosuch" in text.err
+    assert "so only the others load" in text.err
+
+
+def test_a_disabled_plugins_name_that_matches_nothing_is_a_warning_and_exit_1() -> None:
+    run = run_subprocess("platforms", env={"SOCIALKIT_DISABLED_PLUGINS": "fede"})
+    assert run.code == 1
+    assert "feed " in run.out
+    assert "SOCIALKIT_DISABLED_PLUGINS names fede, which no installed plugin has" in run.err

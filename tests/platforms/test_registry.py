@@ -115,3 +115,18 @@ def test_direct_registration_refuses_another_class_under_a_taken_name() -> None:
     registry.register(OtherGood, plugin="mine", replace=True)
     assert registry.info("good").plugin == "mine"
     assert type(registry.platform("good")) is OtherGood  # a fresh instance of the new class
+
+
+def test_a_selected_name_that_matches_no_entry_point_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SOCIALKIT_LOAD_PLUGINS", "feed, nosuch")
+    registry = socialkit.Registry()
+    assert registry.names() == ["feed"]
+    [warning] = registry.selection_warnings
+    assert warning.startswith("SOCIALKIT_LOAD_PLUGINS names nosuch, which no installed plugin")
+    assert warning in caplog.text
+    monkeypatch.setenv("SOCIALKIT_LOAD_PLUGINS", "feed")
+    assert socialkit.Registry().selection_warnings == []
+    monkeypatch.setenv("SOCIALKIT_LOAD_PLUGINS", "")  # on purpose: nothing, and nothing to say
+    assert socialkit.Registry().selection_warnings == []

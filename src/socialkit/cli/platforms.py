@@ -1,10 +1,12 @@
 """``socialkit platforms``: installed platforms and broken plugins.
 
-Exit codes: 0 when every plugin loaded; 1 when a plugin is broken.
+Exit codes: 0 when every plugin loaded; 1 when a plugin is broken, or when
+``SOCIALKIT_LOAD_PLUGINS`` / ``SOCIALKIT_DISABLED_PLUGINS`` names a plugin that is not there.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,8 +25,10 @@ def register(app: typer.Typer) -> None:
         """List installed platforms, where they come from, and plugins that failed to load.
 
         Each broken plugin is one BROKEN line (in --json, an entry of "broken"); the other
-        plugins load as usual. Exits 0 when every plugin loaded, 1 when a plugin is broken,
-        so a CI step can run it as a check.
+        plugins load as usual. A name in SOCIALKIT_LOAD_PLUGINS or SOCIALKIT_DISABLED_PLUGINS
+        that no plugin has is a warning (in --json, an entry of "warnings"). Exits 0 when
+        every plugin loaded, 1 when a plugin is broken or a name matches nothing, so a CI
+        step can run it as a check.
         """
         registry = _registry_without_log()
         rows = []
@@ -57,12 +61,15 @@ def register(app: typer.Typer) -> None:
             lines.append(
                 f"BROKEN {item['plugin']} ({item['distribution'] or '?'}) at {item['stage']}: {item['error']}"
             )
+        warnings = registry.selection_warnings
+        for warning in warnings:
+            sys.stderr.write(f"warning: {warning}\n")
         emit(
-            {"platforms": rows, "broken": broken},
+            {"platforms": rows, "broken": broken, "warnings": warnings},
             as_json=as_json,
             text="\n".join(lines) or "no platforms installed",
         )
-        if broken:
+        if broken or warnings:
             raise typer.Exit(1)
 
 

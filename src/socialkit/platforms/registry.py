@@ -86,6 +86,9 @@ class Registry:
         self._instances: dict[str, Platform] = {}
         self._lock = threading.Lock()
         self.failures: list[PluginFailure] = []
+        # A name in SOCIALKIT_LOAD_PLUGINS / _DISABLED_PLUGINS that matches no entry point:
+        # a typo there silently loads nothing (or disables nothing).
+        self.selection_warnings: list[str] = []
         if load_entry_points:
             self._load_entry_points()
         for plugin in plugins:
@@ -97,7 +100,9 @@ class Registry:
     def _load_entry_points(self) -> None:
         only = _split_env("SOCIALKIT_LOAD_PLUGINS")
         disabled = _split_env("SOCIALKIT_DISABLED_PLUGINS") or set()
-        for ep in sorted(entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name):
+        found = sorted(entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name)
+        self._check_selection(only, disabled, [ep.name for ep in found])
+        for ep in found:
             if (only is not None and ep.name not in only) or ep.name in disabled:
                 continue
             dist = ep.dist.name if ep.dist is not None else None
@@ -108,6 +113,31 @@ class Registry:
                 self._fail(ep.name, dist, "import", exc)
                 continue
             self._register_plugin(plugin, ep.name, dist, version)
+
+    def _check_selection(self, only: set[str] | None, disabled: set[str], names: list[str]) -> None:
+        """Warn about each name the two variables give that no entry point has (in the
+        ``socialkit`` group or the ``socialkit.commands`` one, which honours them too)."""
+        commands = [ep.name for ep in entry_points(group=hookspecs.COMMANDS_GROUP)]
+        known = {*names, *commands}
+        for variable, chosen in (
+            ("SOCIALKIT_LOAD_PLUGINS", only or set()),
+            ("SOCIALKIT_DISABLED_PLUGINS", disabled),
+        ):
+            unknown = sorted(chosen - known)
+            if not unknown:
+                continue
+            if chosen is disabled:
+                effect = "so nothing is disabled by that name"
+            elif chosen & known:
+                effect = "so only the others load"
+            else:
+                effect = "so no plugin loads, not even the built-in feed"
+            message = (
+                f"{variable} names {', '.join(unknown)}, which no installed plugin has, {effect} "
+                f"(installed entry points: {', '.join(sorted(known)) or 'none'})"
+            )
+            self.selection_warnings.append(message)
+            log.warning("%s", message)
 
     @staticmethod
     def _load(ep: EntryPoint) -> Any:
