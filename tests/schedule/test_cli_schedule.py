@@ -449,14 +449,15 @@ def test_approve_the_revision_show_printed(project: Path, capsys) -> None:
     )
 
 
-def make_unknowns(project: Path, accounts: str) -> list[str]:
-    """Publications (one per account letter) on a platform without keys or lookup whose
-    answers were lost: their outcomes stay unknown and wait for a person."""
+def make_unknowns(project: Path, accounts: str, parts: int = 1) -> list[str]:
+    """Publications (one per account letter, each a thread of ``parts`` posts) on a
+    platform without keys or lookup whose answers were lost: their outcomes stay unknown
+    and wait for a person."""
     import asyncio
 
     from socialkit.errors import UnknownOutcome
     from socialkit.models.account import Account
-    from socialkit.models.content import Post
+    from socialkit.models.content import Post, ThreadPart
     from socialkit.platforms.capabilities import Idempotency
     from socialkit.platforms.registry import Registry
     from socialkit.schedule.engine.clock import ManualClock
@@ -464,6 +465,8 @@ def make_unknowns(project: Path, accounts: str) -> list[str]:
     from socialkit.schedule.scheduler import AsyncScheduler
     from tests.schedule.conftest import FAST_RETRY, START
     from tests.schedule.fakes import make_platform
+
+    post = Post(text="Lost", thread=[ThreadPart(text=f"part {n}") for n in range(2, parts + 1)])
 
     async def unknowns() -> list[str]:
         registry = Registry(load_entry_points=False)
@@ -479,7 +482,7 @@ def make_unknowns(project: Path, accounts: str) -> list[str]:
         )
         async with scheduler:
             pubs = [
-                (await scheduler.schedule(Post(text="Lost"), account, at=START))[0]
+                (await scheduler.schedule(post, account, at=START))[0]
                 for account in (Account(id=n, platform="blind", handle=n) for n in accounts)
             ]
             await scheduler.run(until_idle=True)
@@ -515,6 +518,29 @@ def test_resolve_settles_what_waits_for_a_person(project: Path, capsys) -> None:
     code, out, err = cli(capsys, "resolve", abandon, "--retry")
     assert (code, out) == (1, "")
     assert err.startswith(f"error: cannot resolve publication {abandon}: it is failed")
+
+
+def test_resolve_names_every_part_of_a_thread(project: Path, capsys) -> None:
+    (thread,) = make_unknowns(project, "a", parts=2)
+    code, out, err = cli(capsys, "resolve", thread, "--published", "113")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --published: ")
+    assert "is a thread of 2 posts; give --published once per part, in order (got 1)" in err
+    code, out, err = cli(
+        capsys, "resolve", thread, "--published", "113", "--published", "114",
+        "--url", "https://blind.test/113",
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert (
+        err
+        == "error: --url: give one per --published, in the same order (got 1 URLs for 2 posts)\n"
+    )
+    code, out, err = cli(capsys, "resolve", thread, "--published", "113", "--published", "114")
+    assert code == 0, err
+    assert out.startswith(f"resolved {thread}  published")
+    code, out, _ = cli(capsys, "show", thread, "--json")
+    shown = json.loads(out)
+    assert shown["state"] == "published"
 
 
 def test_attention_lists_every_page_of_what_waits_for_a_person(project: Path, capsys) -> None:

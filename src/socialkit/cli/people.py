@@ -220,11 +220,16 @@ def reschedule_command(
 def resolve_command(
     publication_id: IdArgument,
     published: Annotated[
-        str | None,
-        typer.Option("--published", metavar="POST_ID", help="It is on the platform: its id."),
+        list[str] | None,
+        typer.Option(
+            "--published",
+            metavar="POST_ID",
+            help="It is on the platform: its id (once per part of a thread, in order).",
+        ),
     ] = None,
     url: Annotated[
-        str | None, typer.Option("--url", metavar="URL", help="With --published: its URL.")
+        list[str] | None,
+        typer.Option("--url", metavar="URL", help="With --published: its URL (once per part)."),
     ] = None,
     retry: Annotated[bool, typer.Option("--retry", help="It is not there: send it again.")] = False,
     abandon: Annotated[bool, typer.Option("--abandon", help="Give up on it (failed).")] = False,
@@ -234,31 +239,53 @@ def resolve_command(
     """Settle a publication whose outcome is unknown: --published POST_ID, --retry or --abandon."""
     from socialkit.models.receipt import PostRef, Receipt
 
-    if sum([published is not None, retry, abandon]) != 1:
+    ids = published or []
+    urls = url or []
+    if sum([bool(ids), retry, abandon]) != 1:
         raise fail("give exactly one of --published POST_ID, --retry, --abandon", code=2)
-    if url is not None and published is None:
-        raise fail(f"--url: only with --published POST_ID (got --url {url!r})", code=2)
-    if published is not None and not published.strip():
+    if urls and not ids:
+        raise fail(f"--url: only with --published POST_ID (got --url {urls[0]!r})", code=2)
+    if urls and len(urls) != len(ids):
+        raise fail(
+            f"--url: give one per --published, in the same order "
+            f"(got {len(urls)} URLs for {len(ids)} posts)",
+            code=2,
+        )
+    if any(not i.strip() for i in ids):
         raise fail("--published: give the post's id on the platform (got '')", code=2)
     with open_scheduler(existing=True) as scheduler:
         current = scheduler.get(publication_id, history=False)
         receipt = None
-        if published is not None:
+        parts = len(current.draft.parts) if current.draft is not None else 1
+        if ids and len(ids) < parts:
+            known = ", ".join(ref.id for ref in current.checkpoints)
+            raise fail(
+                f"--published: publication {current.id} is a thread of {parts} posts; give "
+                f"--published once per part, in order (got {len(ids)})"
+                + (f"; the parts known to be published so far are {known}" if known else ""),
+                code=2,
+            )
+        if ids:
             receipt = Receipt(
                 platform=current.platform,
                 account_id=current.account_id,
-                parts=(PostRef(id=published, url=url),),
+                parts=tuple(
+                    PostRef(id=i, url=urls[n] if urls else None) for n, i in enumerate(ids)
+                ),
                 published_at=dt.datetime.now(dt.UTC),
             )
         with refusing_stale():
-            p = scheduler.resolve(
-                publication_id,
-                published=receipt,
-                retry=retry,
-                abandon=abandon,
-                actor=actor or default_actor(),
-                reason=reason,
-            )
+            try:
+                p = scheduler.resolve(
+                    publication_id,
+                    published=receipt,
+                    retry=retry,
+                    abandon=abandon,
+                    actor=actor or default_actor(),
+                    reason=reason,
+                )
+            except ValueError as exc:  # a receipt that does not match the publication
+                raise fail(f"--published: {str(exc).removeprefix('published: ')}", code=2) from exc
     emit(None, as_json=False, text=f"resolved {publication_line(p)}")
 
 
@@ -296,7 +323,8 @@ def pause_command(
     actor: ActorOption = "",
     reason: ReasonOption = None,
 ) -> None:
-    """Stop publishing: everything, one account or one campaign (from the next claim)."""
+    """Stop publishing: everything, one account or one campaign, at once (a post claimed
+    but not yet sent is handed back)."""
     scope = _scope_options(account, campaign)
     with open_scheduler() as scheduler:
         _check_scope(scheduler, account, campaign)
