@@ -214,12 +214,69 @@ def test_reset_accepts_iso_8601_and_epoch_seconds() -> None:
     assert parse_reset(None) is None
 
 
+@pytest.mark.parametrize("value", ["60", "0", "-5", "999999999", "nan", "inf", "1e30"])
+def test_a_number_that_is_no_epoch_instant_is_no_reset(value: str) -> None:
+    # "60" is a delay, not a minute into 1970: read as a date, the reset is long past
+    # and the engine would ask again at once
+    assert parse_reset(value) is None
+
+
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)))
 def test_reset_round_trips_both_forms(moment: datetime) -> None:
     moment = moment.replace(tzinfo=UTC, microsecond=(moment.microsecond // 1000) * 1000)
     iso = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     assert parse_reset(iso) == moment
-    assert abs(parse_reset(str(moment.timestamp())) - moment) < timedelta(milliseconds=1)
+    if moment.timestamp() >= 1_000_000_000:  # epoch seconds from 2001-09-09 on
+        assert abs(parse_reset(str(moment.timestamp())) - moment) < timedelta(milliseconds=1)
+
+
+async def _rate_limited(platform, make_ctx, server, draft, headers) -> socialkit.RateLimited:
+    """The RateLimited of a publish answered 429 with ``headers`` (not schema-checked:
+    the documentation's 429 has no Retry-After)."""
+    _too_many_requests(server, "/api/v1/statuses", headers)
+    async with httpx.AsyncClient(transport=server.transport()) as plain:
+        with pytest.raises(socialkit.RateLimited) as info:
+            await platform.publish(draft(socialkit.Post(text="x")), make_ctx(http=plain))
+    assert server.statuses == {}
+    return info.value
+
+
+async def test_429_with_a_delay_as_its_reset_is_not_a_reset_in_1970(
+    platform, make_ctx, server, draft, clock
+) -> None:
+    error = await _rate_limited(
+        platform, make_ctx, server, draft, {"X-RateLimit-Reset": "60", "Retry-After": "60"}
+    )
+    assert error.reset_at is None
+    assert error.resume_at(clock()) == clock() + timedelta(seconds=60)
+    decision = socialkit.RetryPolicy().decide(error, failures=0, now=clock())
+    assert decision.run_at == clock() + timedelta(seconds=60)
+
+
+async def test_429_with_an_http_date_retry_after_waits_until_that_date(
+    platform, make_ctx, server, draft, clock
+) -> None:
+    later = clock() + timedelta(minutes=7)
+    date = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    error = await _rate_limited(platform, make_ctx, server, draft, {"Retry-After": date})
+    assert error.resume_at(clock()) == later.replace(microsecond=0)
+
+
+async def test_429_waits_for_the_later_of_retry_after_and_the_reset(
+    platform, make_ctx, server, draft, clock
+) -> None:
+    reset = clock() + timedelta(minutes=5)
+    iso = reset.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    error = await _rate_limited(
+        platform, make_ctx, server, draft, {"X-RateLimit-Reset": iso, "Retry-After": "137"}
+    )
+    assert error.retry_after == 137
+    assert error.resume_at(clock()) == reset.replace(microsecond=(reset.microsecond // 1000) * 1000)
+    later = (clock() + timedelta(minutes=9)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    error = await _rate_limited(
+        platform, make_ctx, server, draft, {"X-RateLimit-Reset": iso, "Retry-After": later}
+    )
+    assert error.resume_at(clock()) == (clock() + timedelta(minutes=9)).replace(microsecond=0)
 
 
 async def test_a_429_on_an_upload_is_rate_limited_on_the_media_budget(

@@ -10,7 +10,8 @@ the same on a read                         :class:`~socialkit.Transient`
                                            do not expire: 401 means revoked or invalid)
 408, 425                                   :class:`~socialkit.Transient`
 429                                        :class:`~socialkit.RateLimited` (``reset_at``
-                                           from ``X-RateLimit-Reset``)
+                                           from ``X-RateLimit-Reset``; ``Retry-After``
+                                           in seconds or as an HTTP date)
 422 and other 4xx                          :class:`~socialkit.Rejected` with the server's
                                            ``error``
 5xx on a write                             :class:`~socialkit.UnknownOutcome`
@@ -20,7 +21,9 @@ the same on a read                         :class:`~socialkit.Transient`
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,16 +46,22 @@ __all__ = [
     "RateLimitHeaders",
     "error_for_response",
     "parse_reset",
+    "parse_retry_after",
     "rate_limit_headers",
     "server_message",
 ]
+
+
+_EPOCH_FLOOR = 1_000_000_000  # 2001-09-09: a smaller number is no epoch instant
 
 
 def parse_reset(value: str | None) -> datetime | None:
     """``X-RateLimit-Reset`` as an aware datetime.
 
     Mastodon sends an ISO 8601 timestamp (``2025-01-01T12:05:00.123Z``); some servers and
-    proxies send epoch seconds, which are accepted too. Anything else gives ``None``.
+    proxies send epoch seconds, which are accepted too. A number too small to be an epoch
+    instant (a delay of ``60``, which would read as a minute into 1970 and have the engine
+    ask again at once) and anything else give ``None``.
     """
     if value is None:
         return None
@@ -64,7 +73,12 @@ def parse_reset(value: str | None) -> datetime | None:
     except ValueError:
         pass
     else:
-        return datetime.fromtimestamp(seconds, UTC)
+        if not math.isfinite(seconds) or seconds < _EPOCH_FLOOR:
+            return None
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):  # past year 9999
+            return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -72,6 +86,27 @@ def parse_reset(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def parse_retry_after(value: str | None) -> tuple[float | None, datetime | None]:
+    """``Retry-After`` (RFC 9110): ``(seconds, None)`` for a delay, ``(None, instant)``
+    for an HTTP date (``Sat, 14 Mar 2026 16:09:26 GMT``), ``(None, None)`` otherwise."""
+    if value is None or not value.strip():
+        return None, None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        return (max(0.0, seconds), None) if math.isfinite(seconds) else (None, None)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None, None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return None, when.astimezone(UTC)
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:
@@ -160,16 +195,13 @@ def error_for_response(
     message = f"mastodon {operation}: {server_message(response, secrets)}"
     common: dict[str, Any] = {"status_code": status}
     if status == 429:
-        limits = rate_limit_headers(response.headers)
-        retry_after: float | None = None
-        raw = response.headers.get("Retry-After")
-        if raw is not None:
-            try:
-                retry_after = float(raw)
-            except ValueError:
-                retry_after = None
+        reset_at = rate_limit_headers(response.headers).reset_at
+        retry_after, retry_at = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_at is not None:
+            # An HTTP date is an instant, like the reset: the later of the two holds.
+            reset_at = retry_at if reset_at is None else max(reset_at, retry_at)
         return RateLimited(
-            message, retry_after=retry_after, reset_at=limits.reset_at, scope=scope, **common
+            message, retry_after=retry_after, reset_at=reset_at, scope=scope, **common
         )
     if status in (401, 403):
         return NeedsReauth(f"{message} (reconnect the account: socialkit auth mastodon)", **common)
