@@ -12,6 +12,7 @@ from socialkit.platforms.credentials import MemoryCredentialProvider
 from socialkit.schedule.engine.clock import ManualClock
 from socialkit.schedule.engine.config import EngineConfig
 from socialkit.schedule.facade import Scheduler
+from socialkit.schedule.scheduler import ScheduleRequest
 from socialkit.schedule.states import PublicationState as S
 from tests.schedule.conftest import START, account
 
@@ -67,6 +68,28 @@ async def test_a_scheduler_reads_only_its_workspace_s_events(make_scheduler, pla
     assert {e.workspace for e in seen} == {"default"}
     assert {e.publication_id for e in seen} == {mine.id}
     assert {e.workspace for e in await theirs.events()} == {"other"}
+
+
+async def test_two_tenants_using_one_key_get_a_publication_each(make_scheduler, platform) -> None:
+    """A key is a tenant's own: the same key and account id in another workspace makes
+    that workspace's publication, never returns (and shows) the first tenant's."""
+    platform()
+    ours = await make_scheduler()
+    theirs = await make_scheduler(workspace="other", store=ours.store)
+    (mine,) = await ours.schedule(Post(text="ours"), account("a"), at=START, key="launch")
+    (other,) = await theirs.schedule(
+        Post(text="theirs"), account("a", workspace="other"), at=START, key="launch"
+    )
+    assert other.id != mine.id
+    assert (other.workspace, other.post.text if other.post else None) == ("other", "theirs")
+    (again,) = await theirs.schedule(
+        Post(text="theirs"), account("a", workspace="other"), at=START, key="launch"
+    )
+    assert again.id == other.id  # and the key still deduplicates within the tenant
+    [many] = await theirs.schedule_many(
+        [ScheduleRequest(post=Post(text="theirs"), accounts="a", at=START, key="launch")]
+    )
+    assert many == other.id
 
 
 async def test_a_quiet_tenant_s_cursor_moves_past_the_others_events(

@@ -311,12 +311,12 @@ def keyed_publications(
     """The publications ``schedule --key`` already made, by account: a key used again
     returns them instead of scheduling anything."""
     from socialkit._runtime import run_sync
+    from socialkit.schedule.scheduler import keyed
 
     store = scheduler.aio.store
     found = {}
     for account in accounts:
-        # The scheduler's key for one account's publication (AsyncScheduler.schedule).
-        p = run_sync(store.find_by_key(f"{key}:{account}"))
+        p = run_sync(store.find_by_key(keyed(key, scheduler.aio.workspace, account)))
         if p is not None:
             found[account] = p
     return found

@@ -287,7 +287,8 @@ class AsyncScheduler:
             tz: an IANA zone.
             campaign: the campaign id (defaults to ``post.campaign``).
             key: an idempotency key: scheduling again with the same key and account
-                returns the existing publication instead of a second one.
+                returns the existing publication instead of a second one. Keys are a
+                workspace's own: another tenant's same key makes its own publication.
             grace: how late it may still start (default: the engine's).
             publish_late: past the grace period, publish anyway instead of ``missed``.
             needs_approval: ask the approval policy for approval.
@@ -426,7 +427,11 @@ class AsyncScheduler:
                             due_at=due_at,
                             local_time=local,
                             zone=zone,
-                            idempotency_key=f"{request.key}:{target.id}" if request.key else pub_id,
+                            idempotency_key=(
+                                keyed(request.key, target.workspace, target.id)
+                                if request.key
+                                else pub_id
+                            ),
                             workspace=target.workspace,
                             state=S.PENDING_APPROVAL if required else S.SCHEDULED,
                             campaign=campaign,
@@ -578,7 +583,7 @@ class AsyncScheduler:
                     due_at=occurrence.due_at,
                     local_time=occurrence.local,
                     zone=occurrence.zone,
-                    idempotency_key=f"{key}:{account.id}" if key else pub_id,
+                    idempotency_key=keyed(key, account.workspace, account.id) if key else pub_id,
                     workspace=account.workspace,
                     state=S.PENDING_APPROVAL if required else S.SCHEDULED,
                     campaign=campaign,
@@ -593,7 +598,7 @@ class AsyncScheduler:
         out = []
         for new, pub_id in zip(items, ids, strict=True):
             if pub_id != new.id:  # the idempotency key was taken: the existing one
-                out.append(await s.store.get(pub_id))
+                out.append(self._in_workspace(await s.store.get(pub_id)))
                 continue
             held = new.state in (S.SCHEDULED, S.RETRY_WAIT) and any(
                 scope.covers(new.workspace, new.account_id, new.campaign) for scope in pauses
@@ -1085,6 +1090,15 @@ class AsyncScheduler:
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
+
+
+def keyed(key: str, workspace: str, account_id: str) -> str:
+    """The idempotency key of the publication ``schedule(..., key=key)`` makes for one
+    account. The default workspace keeps the form it always had; another workspace's key
+    carries the workspace's name, so two tenants using the same key never meet."""
+    if workspace == "default":
+        return f"{key}:{account_id}"
+    return f"{workspace}/{key}:{account_id}"
 
 
 def _created(
