@@ -129,6 +129,17 @@ async def test_concurrent_approvals_through_the_store_both_count(make_scheduler,
     assert sorted(a.actor for a in done.approvals) == ["ann", "bob", "cat"]
 
 
+async def test_a_whole_team_approving_at_once_all_count(make_scheduler, platform) -> None:
+    platform()
+    team = [f"approver-{n}" for n in range(8)]
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=len(team)))
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    await asyncio.gather(*(scheduler.approve(pub.id, actor=a) for a in team))
+    done = await scheduler.get(pub.id)
+    assert sorted(a.actor for a in done.approvals) == sorted(team)
+    assert done.state == S.SCHEDULED
+
+
 async def test_an_approval_made_meanwhile_is_kept_by_a_rejection(make_scheduler, platform) -> None:
     platform()
     scheduler = await make_scheduler(approval=RequireApproval(approvers=2))
@@ -238,6 +249,7 @@ def receipt(platform: str = "fake", account_id: str = "acme", parts: int = 3) ->
         (receipt(platform="twitter"), "for twitter account 'acme'.*for fake account 'acme'"),
         (receipt(account_id="someone-else"), "account 'someone-else'.*fake account 'acme'"),
         (receipt(parts=1), "names 1 part.*a thread of 3.*every part"),
+        (receipt(parts=5), "names 5 parts.*a post of 3.*this publication's parts only"),
     ],
 )
 async def test_resolve_refuses_a_receipt_that_is_not_the_whole_post(

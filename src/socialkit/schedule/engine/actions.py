@@ -71,8 +71,11 @@ def _refuse(p: Publication, action: str, allowed: str) -> StaleTransition:
 
 
 # How many times approve() and reject() read again and retry when another decision
-# landed between their read and their write (people clicking at the same moment).
-_DECISION_TRIES = 3
+# landed between their read and their write (people clicking at the same moment). Each
+# retry means another person's decision was recorded (the count only grows, and a change
+# of state or revision ends the loop on the next read), so this bounds nothing a team
+# of approvers can reach; it only stops a loop that a bug could make endless.
+_DECISION_TRIES = 100
 
 
 async def approve(
@@ -391,6 +394,12 @@ def _check_receipt(p: Publication, receipt: Receipt) -> None:
             f"{p.account_id!r}"
         )
     parts = len(p.draft.parts) if p.draft is not None else 1
+    if len(receipt.parts) > parts:
+        raise ValueError(
+            f"published: the receipt names {len(receipt.parts)} parts, and publication "
+            f"{p.id} is a post of {parts}; a receipt names this publication's parts only "
+            "(a first comment goes in Receipt.first_comment)"
+        )
     if len(receipt.parts) < parts:
         known = ", ".join(ref.id for ref in p.checkpoints)
         raise ValueError(
