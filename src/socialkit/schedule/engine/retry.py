@@ -122,15 +122,18 @@ class RetryPolicy:
         if outcome is not Outcome.RETRY:
             return Decision(outcome=outcome, reason=describe)
         if isinstance(error, RateLimited):
+            # A rate limit never uses up attempts. Without a time to come back (or with
+            # one already past: "Retry-After: 0", a reset a second behind our clock),
+            # the next attempt waits the backoff delay, not a moment: coming back at
+            # once would be refused again, in a loop.
             resume = error.resume_at(now)
-            if resume is None or resume > now:
-                return Decision(
-                    outcome=Outcome.RETRY,
-                    run_at=resume if resume is not None else now + self.delay(failures + 1),
-                    reason=f"rate limited: {error}",
-                )
-            # Come back "now" would be asked again at once, and again: back off and count.
-            describe += f" (rate limited until {resume.isoformat()}, which is not later than now)"
+            return Decision(
+                outcome=Outcome.RETRY,
+                run_at=resume
+                if resume is not None and resume > now
+                else now + self.delay(failures + 1),
+                reason=f"rate limited: {error}",
+            )
         if failures + 1 >= self.max_attempts:
             return Decision(
                 outcome=Outcome.FAIL,
