@@ -317,6 +317,33 @@ async def test_recur_takes_a_rule_from_the_past_that_goes_on(make_scheduler, pla
     assert server.calls == []
 
 
+async def test_without_a_grace_period_a_new_rule_starts_with_its_next_occurrence(
+    make_scheduler, platform
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler(engine={"grace": None})
+    (rule,) = await scheduler.recur(
+        Post(text="weekly"),
+        account(),
+        rrule="FREQ=WEEKLY;BYDAY=FR;BYHOUR=9;BYMINUTE=0",
+        start="2025-12-01 00:00",
+        tz="UTC",
+    )
+    await scheduler.run(until_idle=True)
+    made = (await scheduler.list(rule=rule.id)).items
+    assert made
+    assert all(p.due_at > START for p in made)  # none from before the rule existed
+    assert server.calls == []
+    with pytest.raises(PastGracePeriod, match=r"every occurrence is in the past"):
+        await scheduler.recur(
+            Post(text="over"),
+            account(),
+            rrule="FREQ=DAILY;COUNT=3;BYHOUR=9;BYMINUTE=0",
+            start="2025-01-01 00:00",
+            tz="UTC",
+        )
+
+
 async def test_a_rule_that_ended_during_downtime_still_fires_its_latest_once(
     make_scheduler, platform, clock
 ) -> None:

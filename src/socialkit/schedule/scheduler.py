@@ -658,7 +658,7 @@ class AsyncScheduler:
             for zone in by_zone
         }
         grace_s = _grace(grace, self.config)
-        if grace_s is not None and not self.config.publish_late:
+        if not self.config.publish_late:
             for zone, recurrence in recurrences.items():
                 refuse_missed(
                     _rule_over(recurrence, ", ".join(a.id for a in by_zone[zone]), now, grace_s),
@@ -1291,19 +1291,22 @@ def _state(value: PublicationState | str) -> PublicationState:
 
 
 def _rule_over(
-    recurrence: Recurrence, account_ids: str, now: dt.datetime, grace_s: float
+    recurrence: Recurrence, account_ids: str, now: dt.datetime, grace_s: float | None
 ) -> str | None:
-    """What is wrong with a new rule whose occurrences are all past the grace period
-    (``None`` when one is still to come or within it)."""
-    last = recurrence.latest_at_or_before(now - dt.timedelta(seconds=grace_s))
+    """What is wrong with a new rule whose occurrences are all past the grace period, or
+    without one, all past (``None`` when one is still to come or within it). A new rule
+    never fires an occurrence from before it existed and beyond its grace."""
+    over = grace_s or 0.0
+    last = recurrence.latest_at_or_before(now - dt.timedelta(seconds=over))
     if last is None or next(recurrence.iter_after(last.local), None) is not None:
         return None
-    if (now - last.due_at).total_seconds() <= grace_s:
+    if (now - last.due_at).total_seconds() <= over and grace_s is not None:
         return None
+    past = f"past the grace period ({grace_s:g} s)" if grace_s is not None else "in the past"
     return (
-        f"rrule: every occurrence is past the grace period ({grace_s:g} s): the last, "
+        f"rrule: every occurrence is {past}: the last, "
         f"{last.local:%Y-%m-%d %H:%M} {last.zone} for {account_ids}, was "
-        f"{age(now - last.due_at)} ago, so the rule would only publish a stale post"
+        f"{age(now - last.due_at)} ago, so the rule would publish nothing"
     )
 
 

@@ -137,6 +137,12 @@ def _recurrence(
             )
             out.append(latest)
             after = latest.local
+    elif rule.cursor is None:
+        # Without a grace period nothing is ever too late, but an occurrence due before
+        # the rule existed never came due for it: the rule begins with the next one.
+        before = recurrence.latest_at_or_before(rule.created_at - _TICK, after_local=after)
+        if before is not None:
+            after = before.local
     stream = recurrence.iter_after(after)
     for occurrence in stream:
         if occurrence.due_at > horizon or len(out) >= batch:
