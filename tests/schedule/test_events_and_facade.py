@@ -7,6 +7,8 @@ import datetime as dt
 import threading
 from pathlib import Path
 
+import pytest
+
 from socialkit.models.content import Post
 from socialkit.platforms.credentials import MemoryCredentialProvider
 from socialkit.schedule.engine.clock import ManualClock
@@ -90,6 +92,14 @@ async def test_two_tenants_using_one_key_get_a_publication_each(make_scheduler, 
         [ScheduleRequest(post=Post(text="theirs"), accounts="a", at=START, key="launch")]
     )
     assert many == other.id
+    # A default-workspace key shaped like another workspace's is refused, never handed
+    # the other tenant's publication.
+    with pytest.raises(ValueError, match="key: this key is taken by a publication of another"):
+        await ours.schedule(Post(text="ours"), account("a"), at=START, key="other/launch")
+    with pytest.raises(ValueError, match=r"requests\[0\].key: this key is taken"):
+        await ours.schedule_many(
+            [ScheduleRequest(post=Post(text="x"), accounts="a", at=START, key="other/launch")]
+        )
 
 
 async def test_a_quiet_tenant_s_cursor_moves_past_the_others_events(

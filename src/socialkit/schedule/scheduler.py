@@ -363,6 +363,8 @@ class AsyncScheduler:
         checked: set[tuple[str, str, str | None]] = set()  # (revision, account, campaign)
         batch: builtins.list[NewPublication] = []
         ids: builtins.list[str] = []
+        made = 0  # publications built so far (their position in ids)
+        keyed_at: builtins.list[tuple[int, str, int]] = []  # (position, new id, request)
         writing: collections.deque[asyncio.Future[builtins.list[str]]] = collections.deque()
         try:
             for index, request in enumerate(requests):
@@ -418,6 +420,9 @@ class AsyncScheduler:
                         post, target, campaign=campaign, requested=needs_approval
                     )
                     pub_id = new_id()
+                    if request.key:
+                        keyed_at.append((made, pub_id, index))
+                    made += 1
                     batch.append(
                         NewPublication(
                             id=pub_id,
@@ -459,7 +464,21 @@ class AsyncScheduler:
             raise
         if batch:
             ids.extend(await s.store.add(batch, now=now))
+        # A key found taken names an existing publication: this workspace's (scheduled
+        # before: it is returned), never another's.
+        for position, pub_id, index in keyed_at:
+            if ids[position] != pub_id:
+                self._own_key(await s.store.get(ids[position]), f"requests[{index}].key")
         return ids
+
+    def _own_key(self, existing: Publication, field: str) -> Publication:
+        """``existing``, the publication a taken key names, when it is this workspace's;
+        otherwise a :class:`ValueError` (a key of one tenant never reaches another's)."""
+        if existing.workspace != self.workspace:
+            raise ValueError(
+                f"{field}: this key is taken by a publication of another workspace; use another key"
+            )
+        return existing
 
     async def queue(
         self,
@@ -598,7 +617,7 @@ class AsyncScheduler:
         out = []
         for new, pub_id in zip(items, ids, strict=True):
             if pub_id != new.id:  # the idempotency key was taken: the existing one
-                out.append(self._in_workspace(await s.store.get(pub_id)))
+                out.append(self._own_key(await s.store.get(pub_id), "key"))
                 continue
             held = new.state in (S.SCHEDULED, S.RETRY_WAIT) and any(
                 scope.covers(new.workspace, new.account_id, new.campaign) for scope in pauses
