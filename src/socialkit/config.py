@@ -32,7 +32,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from socialkit._fieldpaths import field_path, fields_at, suggest
 from socialkit.errors import ConfigError
@@ -70,9 +70,6 @@ class CredentialsConfig(SocialModel):
 
 class ProjectConfig(SocialModel):
     """A project file's contents. Relative paths are relative to the file's directory."""
-
-    # An account's refused setting may hold a secret: errors name it, never the input.
-    model_config = ConfigDict(hide_input_in_errors=True)
 
     workspace: str = "default"
     store: str = "sqlite:///socialkit.db"

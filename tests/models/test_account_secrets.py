@@ -79,3 +79,36 @@ def test_nested_names_are_checked_and_the_value_is_never_shown() -> None:
             }
         )
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"pwd": "hunter2"},
+        {"service": {"headers": ["hunter2", {"hunter2"}]}},  # not JSON: a type error
+        "token=hunter2",  # not a table at all
+    ],
+)
+def test_no_error_about_the_settings_shows_them(settings: object) -> None:
+    for build in (
+        lambda: _account(settings),  # type: ignore[arg-type]
+        lambda: socialkit.ProjectConfig.model_validate(
+            {"accounts": [{"id": "a", "platform": "feed", "handle": "h", "settings": settings}]}
+        ),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            build()
+        assert "settings" in str(caught.value)
+        assert "input_value=<hidden>" in str(caught.value)
+        assert "hunter2" not in str(caught.value)
+        assert all("hunter2" not in repr(e["input"]) for e in caught.value.errors())
+
+
+def test_errors_about_other_fields_show_their_input() -> None:
+    fields = {"id": "a", "platform": "feed", "handle": "h", "timezone": 5}
+    with pytest.raises(ValidationError, match=r"(?s)timezone\n.*input_value=5, input_type=int"):
+        socialkit.Account.model_validate(fields)
+    with pytest.raises(ValidationError, match=r"(?s)accounts\.0\.timezone\n.*input_value=5,"):
+        socialkit.ProjectConfig.model_validate({"accounts": [fields]})
+    with pytest.raises(ValidationError, match=r"(?s)workspace\n.*input_value=\['acme'\]"):
+        socialkit.ProjectConfig.model_validate({"workspace": ["acme"]})

@@ -6,12 +6,18 @@ import datetime as dt
 import re
 from enum import IntEnum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, JsonValue, field_validator
+from pydantic import Field, JsonValue, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from socialkit.models._base import SocialModel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pydantic import ValidatorFunctionWrapHandler
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 # A setting name is read with case, separators and camelCase taken out ("API-Key",
@@ -60,6 +66,28 @@ def _secret_paths(value: JsonValue, path: str) -> list[str]:
         for index, inner in enumerate(value):
             found += _secret_paths(inner, f"{path}[{index}]")
     return found
+
+
+class _Hidden:
+    """Stands for an input an error must not show (``input_value=<hidden>``)."""
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+
+def _without_input(
+    errors: Iterable[tuple[PydanticCustomError, tuple[int | str, ...]]],
+) -> ValidationError:
+    """A ValidationError of ``(error, location)`` pairs whose input is not shown.
+
+    Raised from a field validator, pydantic puts the field's location in front, and
+    these errors keep their own input (``<hidden>``) whatever the model's configuration.
+    """
+    hidden = _Hidden()
+    details: list[InitErrorDetails] = [
+        {"type": error, "loc": loc, "input": hidden} for error, loc in errors
+    ]
+    return ValidationError.from_exception_data("settings", details)
 
 
 class Weekday(IntEnum):
@@ -135,9 +163,6 @@ class Account(SocialModel):
             those come through a :class:`CredentialProvider`.
     """
 
-    # A refused setting may hold a secret: its errors name the setting, never the input.
-    model_config = ConfigDict(hide_input_in_errors=True)
-
     id: str
     platform: str
     handle: str
@@ -170,16 +195,26 @@ class Account(SocialModel):
     def _check_zone(cls, value: str) -> str:
         return check_zone(value)
 
-    @field_validator("settings")
+    @field_validator("settings", mode="wrap")
     @classmethod
-    def _no_secrets(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        found = _secret_paths(value, "settings")
+    def _no_secrets(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> dict[str, JsonValue]:
+        # A refused setting may hold a secret, so an error about the settings says where
+        # and why but never shows the input; the other fields' errors keep theirs.
+        try:
+            settings: dict[str, JsonValue] = handler(value)
+        except ValidationError as error:
+            raise _without_input(
+                (PydanticCustomError(e["type"], e["msg"]), e["loc"])
+                for e in error.errors(include_url=False)
+            ) from None
+        found = _secret_paths(settings, "settings")
         if found:
-            raise ValueError(
+            message = (
                 f"{found[0]} looks like a secret; secrets belong to the "
                 "CredentialProvider, never to the account"
             )
-        return value
+            raise _without_input([(PydanticCustomError("secret_setting", message), ())])
+        return settings
 
     @cached_property
     def zone(self) -> ZoneInfo:
