@@ -82,19 +82,51 @@ def test_one_lucky_post_does_not_outrank_a_reliable_hour() -> None:
 def test_an_hour_with_more_or_steadier_posts_ranks_first() -> None:
     # The same mean, 4 %: the bound is lower where it rests on fewer or noisier posts.
     receipts, snapshots = [], []
-    hours = {9: [40] * 2 + [30, 50] * 4, 10: [30, 50] * 2, 11: [39, 41] * 2}
+    hours = {9: [40] * 2 + [30, 50] * 4, 10: [30, 50] * 2, 11: [39, 41] * 2, 12: [35, 45] * 2}
     for hour, likes in hours.items():
         for i, n in enumerate(likes):
             post_id = f"h{hour}-{i}"
             receipts.append(published(post_id, MONDAY + timedelta(days=7 * i, hours=hour)))
             snapshots.append(snap(post_id, likes=n, impressions=1000))
     ranked = best_posting_times(snapshots, receipts, timezone="UTC", age=None)
-    assert [t.hour for t in ranked] == [11, 9, 10]
+    # 9 before 10: more posts, as spread; 12 before 10: as many posts, steadier. 11 is
+    # steadier still than the pooled spread, and four posts do not show it is not luck:
+    # it is bounded with the pooled variance, as 12 is (both below it), and ties with it.
+    assert [t.hour for t in ranked] == [9, 11, 12, 10]
+    assert ranked[1].score == ranked[2].score
     assert {t.average for t in ranked} == {Decimal("0.04")}
     scores = [t.score for t in ranked]
     assert all(s is not None and s < Decimal("0.04") for s in scores)
     plain = best_posting_times(snapshots, receipts, timezone="UTC", age=None, confidence="0.5")
     assert {t.score for t in plain} == {Decimal("0.04")}
+
+
+def test_a_few_posts_that_agree_by_chance_do_not_outrank_a_better_hour() -> None:
+    """The review's case: two posts at exactly 4.4 % have no spread, so their own variance
+    made their mean its bound, ahead of ten posts averaging 4.5 %. Their variance is taken
+    as at least the pooled within-hour variance."""
+    receipts, snapshots = [], []
+    hours = {9: [40, 50] * 5, 10: [44, 44]}
+    for hour, likes in hours.items():
+        for i, n in enumerate(likes):
+            post_id = f"h{hour}-{i}"
+            receipts.append(published(post_id, MONDAY + timedelta(days=7 * i, hours=hour)))
+            snapshots.append(snap(post_id, likes=n, impressions=1000))
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC", age=None)
+    assert [(t.hour, t.posts, t.average) for t in ranked] == [
+        (9, 10, Decimal("0.045")),
+        (10, 2, Decimal("0.044")),
+    ]
+    steady = ranked[1].score
+    assert steady is not None
+    # pooled: ten squared deviations of 0.005 over 9 + 1 degrees of freedom = 0.000025,
+    # so the bound is 4.4 % − t(0.9, 1) × 0.005 / √2 (t = 3.0777)
+    assert abs(
+        steady - (Decimal("0.044") - Decimal("3.0777") * Decimal("0.005") / Decimal(2).sqrt())
+    ) < Decimal("0.00001")
+    # every hour steady alike: the pool is 0, and each hour's bound is its mean
+    alike = best_posting_times(snapshots[10:], receipts[10:], timezone="UTC", age=None)
+    assert [(t.hour, t.score) for t in alike] == [(10, Decimal("0.044"))]
 
 
 def test_for_negative_feedback_the_lowest_hour_is_the_best() -> None:

@@ -8,10 +8,15 @@ the lower bound where higher is better, the upper bound for ``negative_feedback_
 
     score = mean ∓ t(confidence, posts − 1) × standard deviation / √posts
 
-(Student's t, the hour's own posts.) An hour with one post has no spread to measure, so
-it has no bound (``score`` is ``None``) and ranks after every hour with two or more
-posts: one lucky post does not outrank an hour that has been good ten times, and of two
-hours with the same mean the one with more, or steadier, posts ranks first. A
+(Student's t, the hour's own posts.) The variance is the hour's own, but never less than
+the **pooled within-hour variance** (of every hour with two or more posts): a few posts
+can agree by chance — two at exactly 4.4 % have a variance of 0, which would make their
+mean its own bound and put them ahead of ten posts averaging 4.5 % — so an hour is not
+taken to be steadier than hours usually are. An hour with one post has no spread to
+measure, so it has no bound (``score`` is ``None``) and ranks after every hour with two
+or more posts: one lucky post does not outrank an hour that has been good ten times. Of
+two hours with the same mean, the one with more posts ranks first, and of two with as
+many posts the steadier one (unless both are steadier than the pool). A
 posterior mean shrunk toward the overall mean cannot promise that — ten posts at 5 %
 and one at 20 % around an overall mean of 4.3 % leave the single post ahead whatever the
 prior weight — so the ranking asks how sure it is, not only how good.
@@ -72,7 +77,8 @@ class PostingTime(SocialModel):
         posts: posts published in that hour that had the KPI.
         average: their plain mean KPI.
         score: the one-sided confidence bound on that mean the ranking uses (lower bound
-            where higher is better, upper bound for ``negative_feedback_rate``); ``None``
+            where higher is better, upper bound for ``negative_feedback_rate``; the
+            hour's variance taken as at least the pooled within-hour variance); ``None``
             for an hour with one post, which has no spread to bound it with.
     """
 
@@ -149,13 +155,14 @@ def best_posting_times(
             continue
         hours.setdefault((when.weekday(), when.hour), []).append(value)
     lower = kpi in LOWER_IS_BETTER
+    floor = _pooled_variance(hours.values())
     ranked = [
         PostingTime(
             weekday=Weekday(weekday),
             hour=hour,
             posts=len(scored),
             average=sum(scored, Decimal(0)) / len(scored),
-            score=_bound(scored, level, upper=lower),
+            score=_bound(scored, level, floor, upper=lower),
         )
         for (weekday, hour), scored in hours.items()
     ]
@@ -170,13 +177,31 @@ def best_posting_times(
     return ranked
 
 
-def _bound(values: list[Decimal], confidence: Decimal, *, upper: bool) -> Decimal | None:
-    """The one-sided Student-t bound on the mean of ``values``; ``None`` for one value."""
+def _squares(values: list[Decimal]) -> Decimal:
+    """The sum of squared deviations of ``values`` from their mean."""
+    mean = sum(values, Decimal(0)) / len(values)
+    return sum(((v - mean) ** 2 for v in values), Decimal(0))
+
+
+def _pooled_variance(hours: Iterable[list[Decimal]]) -> Decimal:
+    """The within-hour variance of every hour with two or more posts, pooled (their
+    squared deviations from their own hour's mean over their degrees of freedom); 0
+    when no hour has two posts."""
+    spread = [values for values in hours if len(values) >= 2]
+    freedom = sum(len(values) - 1 for values in spread)
+    return sum(map(_squares, spread), Decimal(0)) / freedom if freedom else Decimal(0)
+
+
+def _bound(
+    values: list[Decimal], confidence: Decimal, floor: Decimal, *, upper: bool
+) -> Decimal | None:
+    """The one-sided Student-t bound on the mean of ``values``, their variance taken as
+    at least ``floor``; ``None`` for one value."""
     count = len(values)
     if count < 2:
         return None
     mean = sum(values, Decimal(0)) / count
-    variance = sum(((v - mean) ** 2 for v in values), Decimal(0)) / (count - 1)
+    variance = max(_squares(values) / (count - 1), floor)
     if confidence == Decimal("0.5") or variance == 0:
         return mean
     t = student_t_quantile(float(confidence), count - 1)
