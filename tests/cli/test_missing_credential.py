@@ -57,7 +57,7 @@ def test_delete_names_the_account_and_the_environment_variable(
     assert run.err == (
         f"error: publication {pid} was not deleted: credential 'access_token' of account "
         f"'acme-vault' is missing (have: []); set environment variable {VARIABLE}. "
-        "It stays published (a thread's first parts may be gone already); run delete again\n"
+        "It stays as it was (a thread's first parts may be gone already); run delete again\n"
     )
     assert json.loads(cli("show", pid, "--json").out)["state"] == "published"
 
@@ -82,7 +82,7 @@ def test_delete_names_the_secrets_file_entry(cli: Cli, base_url: str, tmp_path: 
     assert (
         "credential 'access_token' of account 'acme-vault' is missing "
         "(have: ['refresh_token']); set key \"access_token\" of entry 'acme-vault' in "
-        f"secrets file {secrets}. It stays published"
+        f"secrets file {secrets}. It stays as it was"
     ) in run.err
     assert TOKEN not in run.err
 

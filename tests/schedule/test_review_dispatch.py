@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from socialkit.errors import NeedsReauth
+from socialkit.errors import NeedsReauth, Rejected, StaleTransition, Transient
 from socialkit.models.account import PostingSlot
-from socialkit.models.content import Post
+from socialkit.models.content import Post, ThreadPart
 from socialkit.platforms.credentials import CallableCredentialProvider
 from socialkit.schedule.states import PublicationState as S
 from tests.schedule.conftest import START, account
@@ -125,3 +125,50 @@ async def test_a_pause_that_lands_while_a_post_is_claimed_stops_it_before_sendin
     await scheduler.run(until_idle=True)
     assert (await scheduler.get(box["pub"].id)).state == S.PUBLISHED
     assert len(server.calls) == 1
+
+
+@pytest.mark.parametrize("stop", ["pause", "fail"])
+async def test_a_thread_half_sent_can_be_taken_down_once_nothing_sends_the_rest(
+    make_scheduler, platform, clock, stop
+) -> None:
+    """The crisis case: part one is live, part two failed. Pausing it (or its failing for
+    good) leaves it half sent; delete takes the live part down."""
+    server = platform()
+    scheduler = await make_scheduler()
+    thread = Post(text="part one", thread=[ThreadPart(text="part two")])
+    (pub,) = await scheduler.schedule(thread, account(), at=START, campaign="launch")
+    error = Transient("connection refused") if stop == "pause" else Rejected("too long")
+    server.script(("fail_part", 1, error))
+    await scheduler.run(until_idle=True)
+    if stop == "pause":
+        await scheduler.pause(campaign="launch")
+    half = await scheduler.get(pub.id)
+    assert half.state == (S.PAUSED if stop == "pause" else S.FAILED)
+    live = [ref.id for ref in half.checkpoints]
+    assert len(live) == 1
+    assert live[0] in server.posts
+    gone = await scheduler.delete(pub.id, reason="crisis")
+    assert gone.state == S.DELETED
+    assert server.deleted == live
+    assert live[0] not in server.posts
+    await scheduler.resume(campaign="launch")
+    clock.advance(DAY)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.DELETED  # the rest is never sent
+
+
+async def test_a_thread_still_to_be_sent_is_not_deleted_while_a_worker_may_send_it(
+    make_scheduler, platform
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    thread = Post(text="part one", thread=[ThreadPart(text="part two")])
+    (pub,) = await scheduler.schedule(thread, account(), at=START)
+    server.script(("fail_part", 1, Transient("connection refused")))
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.RETRY_WAIT
+    with pytest.raises(StaleTransition, match=r"a thread half sent: paused or failed"):
+        await scheduler.delete(pub.id)
+    with pytest.raises(StaleTransition, match="pause it and delete it"):
+        await scheduler.cancel(pub.id)
+    assert server.deleted == []

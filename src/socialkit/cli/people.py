@@ -155,7 +155,8 @@ def delete_command(
         bool, typer.Option("--yes", "-y", help="Do not ask (needed without a terminal).")
     ] = False,
 ) -> None:
-    """Take a published post down on its platform (every part); it becomes deleted."""
+    """Take a published post down on its platform (every part); it becomes deleted. A
+    thread half sent (paused or failed) has its published parts taken down."""
 
     from socialkit.errors import CredentialsError, PlatformError, Rejected
 
@@ -173,12 +174,12 @@ def delete_command(
         except Rejected as exc:
             # The platform said no for good: running delete again would not help.
             raise fail(
-                f"publication {publication_id} was not deleted: {exc}. It stays published "
+                f"publication {publication_id} was not deleted: {exc}. It stays as it was "
                 "(a thread's first parts may be gone already)"
             ) from None
         except (PlatformError, CredentialsError) as exc:
             raise fail(
-                f"publication {publication_id} was not deleted: {exc}. It stays published "
+                f"publication {publication_id} was not deleted: {exc}. It stays as it was "
                 "(a thread's first parts may be gone already); run delete again"
             ) from None
     emit(None, as_json=False, text=f"deleted {publication_line(p)}")

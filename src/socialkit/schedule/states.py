@@ -69,19 +69,23 @@ TRANSITIONS: dict[PublicationState, frozenset[PublicationState]] = {
     S.RETRY_WAIT: frozenset(
         {S.CLAIMED, S.PAUSED, S.CANCELLED, S.PENDING_APPROVAL, S.SCHEDULED, S.FAILED}
     ),
-    S.PAUSED: frozenset({S.SCHEDULED, S.RETRY_WAIT, S.PENDING_APPROVAL, S.CANCELLED, S.PAUSED}),
+    S.PAUSED: frozenset(
+        {S.SCHEDULED, S.RETRY_WAIT, S.PENDING_APPROVAL, S.CANCELLED, S.PAUSED, S.DELETED}
+    ),
     S.CLAIMED: frozenset(
         {S.PUBLISHING, S.SCHEDULED, S.RETRY_WAIT, S.FAILED, S.MISSED, S.CANCELLED, S.UNKNOWN}
     ),
     S.PUBLISHING: frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN}),
     S.UNKNOWN: frozenset({S.PUBLISHED, S.SCHEDULED, S.PUBLISHING, S.FAILED, S.UNKNOWN}),
     S.PUBLISHED: frozenset({S.DELETED}),
-    S.FAILED: frozenset({S.SCHEDULED}),
+    S.FAILED: frozenset({S.SCHEDULED, S.DELETED}),
     S.MISSED: frozenset({S.SCHEDULED}),
     S.CANCELLED: frozenset(),
     S.DELETED: frozenset({S.DELETED}),
 }
-"""Legal moves. A receipt is the one exception: it publishes from any state but deleted."""
+"""Legal moves. A receipt is the one exception: it publishes from any state but deleted.
+A ``paused`` or ``failed`` thread whose first parts went out moves to ``deleted`` when a
+person takes those parts down."""
 
 TERMINAL_STATES = frozenset({S.PUBLISHED, S.FAILED, S.MISSED, S.CANCELLED, S.DELETED})
 """States the engine never leaves on its own (a person may reschedule failed or missed)."""

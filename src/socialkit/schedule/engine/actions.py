@@ -234,7 +234,8 @@ async def cancel(
             f"cannot cancel publication {p.id}: {len(p.checkpoints)} part(s) of its thread "
             f"are already on the platform ({published}), and cancelling would leave them "
             "there with nothing to delete them by; let it publish the rest (reschedule it "
-            "to choose when), then delete it: delete takes every part down"
+            "to choose when), then delete it: delete takes every part down; or, to take "
+            "them down now, pause it and delete it"
         )
     return await _commit(
         s,
@@ -417,6 +418,11 @@ async def delete(
     """Take a published post down: the platform deletes every part of it, then the
     publication moves to ``deleted`` (its receipts and history stay).
 
+    A thread half sent (its first parts on the platform, the rest not) can be taken down
+    too once nothing will send the rest: when it is ``paused`` (pause it first, the
+    crisis switch) or ``failed``. Its published parts are deleted and it moves to
+    ``deleted``.
+
     The platform is asked first, so a refusal (:class:`~socialkit.errors.Unsupported`, a
     permission error) leaves the publication ``published`` (a thread's first parts may
     already be gone: run it again). Running it again after a crash between the two steps
@@ -427,12 +433,14 @@ async def delete(
     """
     p = await s.store.get(publication_id, history=True)
     gone = _deleted_post_ids(p)
-    pending = _live_receipts(p, gone)
+    pending = _live_receipts(p, gone) + _live_parts(p, gone, s.clock.now())
     if p.state == S.DELETED and not pending:
         raise _refuse(p, "delete", "published, or deleted with a receipt recorded since")
-    if p.state not in (S.PUBLISHED, S.DELETED):
-        raise _refuse(p, "delete", "published")
-    if not p.receipts:
+    if p.state in PARTLY_SENT and not p.checkpoints:
+        raise _refuse(p, "delete", "published, or paused or failed with parts on the platform")
+    if p.state not in (S.PUBLISHED, S.DELETED, *PARTLY_SENT):
+        raise _refuse(p, "delete", "published (a thread half sent: paused or failed)")
+    if not pending and p.state == S.PUBLISHED:
         raise StaleTransition(f"cannot delete publication {p.id}: it has no receipt")
     account = await s.account(p.workspace, p.account_id)
     platform = s.registry.platform(account.platform)
@@ -459,7 +467,7 @@ async def delete(
             gone.update(ids)
         # A receipt recorded meanwhile (a worker that lost its lease, say) goes too.
         p = await s.store.get(publication_id)
-        pending = _live_receipts(p, gone)
+        pending = _live_receipts(p, gone) + _live_parts(p, gone, s.clock.now())
     return await _commit(
         s,
         p,
@@ -492,6 +500,23 @@ def _deleted_post_ids(p: Publication) -> set[str]:
         if isinstance(ids, list):
             gone.update(str(post_id) for post_id in ids)
     return gone
+
+
+PARTLY_SENT = (S.PAUSED, S.FAILED)
+"""States in which a thread's first parts may be on the platform while nothing sends the
+rest (a worker claims neither): delete takes those parts down."""
+
+
+def _live_parts(p: Publication, gone: set[str], now: dt.datetime) -> list[Receipt]:
+    """The parts of a thread half sent (``p.checkpoints``) not taken down yet, as one
+    receipt for the adapter's delete."""
+    if p.state not in PARTLY_SENT or not p.checkpoints or p.receipts:
+        return []
+    if gone.issuperset(ref.id for ref in p.checkpoints):
+        return []
+    return [
+        Receipt(platform=p.platform, account_id=p.account_id, parts=p.checkpoints, published_at=now)
+    ]
 
 
 def _live_receipts(p: Publication, gone: set[str]) -> list[Receipt]:
