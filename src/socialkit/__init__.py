@@ -81,6 +81,8 @@ _EXPORTS: dict[str, str] = {
     "get_registry": "socialkit.platforms.registry",
     "publish_now": "socialkit.platforms.publish",
     "render": "socialkit.platforms.render",
+    "request_secrets": "socialkit.platforms.scrub",
+    "scrub_server_text": "socialkit.platforms.scrub",
     "validate": "socialkit.platforms.validation",
     # text
     "Entity": "socialkit.text.entities",
@@ -208,6 +210,8 @@ __all__ = [
     "publish_now",
     "read_post_file",
     "render",
+    "request_secrets",
+    "scrub_server_text",
     "set_default_media_store",
     "to_instant",
     "validate",
@@ -278,6 +282,7 @@ if TYPE_CHECKING:
     from socialkit.platforms.publish import PublishResult, apublish_now, publish_now
     from socialkit.platforms.registry import PluginFailure, PluginInfo, Registry, get_registry
     from socialkit.platforms.render import render
+    from socialkit.platforms.scrub import request_secrets, scrub_server_text
     from socialkit.platforms.validation import validate
     from socialkit.postfile import PostFile, load_post_file, read_post_file
     from socialkit.schedule.engine.clock import ManualClock

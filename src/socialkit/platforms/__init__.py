@@ -15,10 +15,12 @@ from socialkit.platforms.credentials import (
 from socialkit.platforms.publish import PublishResult, apublish_now, publish_now
 from socialkit.platforms.registry import PluginFailure, PluginInfo, Registry, get_registry
 from socialkit.platforms.render import render
+from socialkit.platforms.scrub import MAX_SERVER_TEXT, request_secrets, scrub_server_text
 from socialkit.platforms.validation import validate
 
 __all__ = [
     "CONTRACT",
+    "MAX_SERVER_TEXT",
     "AccountIdentity",
     "CallableCredentialProvider",
     "Capabilities",
@@ -39,5 +41,7 @@ __all__ = [
     "get_registry",
     "publish_now",
     "render",
+    "request_secrets",
+    "scrub_server_text",
     "validate",
 ]

@@ -29,7 +29,6 @@ appear in a message.
 from __future__ import annotations
 
 import email.utils
-import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -43,8 +42,9 @@ from socialkit import (
     Transient,
     UnknownOutcome,
     Unsupported,
+    request_secrets,
+    scrub_server_text,
 )
-from socialkit_bluesky._scrub import scrub_server_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -60,7 +60,6 @@ _REAUTH_ERRORS = frozenset(
 )
 _TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"})
 _NOT_PROCESSED = frozenset({408, 425})
-_SECRET_KEY = re.compile(r"(?i)password|secret|token|jwt")
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:
@@ -295,21 +294,12 @@ class XrpcClient:
                 raise Transient(what) from None
             return data if isinstance(data, dict) else {"value": data}
         raise error_for_response(
-            response, nsid, write=write, now=self.ctx.now(), secrets=self._secrets(token, json)
+            response,
+            nsid,
+            write=write,
+            now=self.ctx.now(),
+            secrets=request_secrets(self.ctx.credentials, json, sent=[token]),
         )
-
-    def _secrets(self, token: str | None, body: dict[str, Any] | None) -> list[str]:
-        """What a server's error must not quote back: the account's credential values,
-        the bearer token sent, and the body's secret-looking fields (a login's password)."""
-        values = [v for v in self.ctx.credentials.reveal().values() if isinstance(v, str)]
-        if token:
-            values.append(token)
-        values += [
-            value
-            for key, value in (body or {}).items()
-            if isinstance(value, str) and _SECRET_KEY.search(key)
-        ]
-        return values
 
     def _report(self, response: httpx.Response, scope: str) -> None:
         headers = response.headers

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -15,6 +14,7 @@ from socialkit import (
     NeedsReauth,
     Transient,
     UnknownOutcome,
+    request_secrets,
 )
 from socialkit_mastodon._errors import error_for_response, rate_limit_headers, server_message
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["MastodonApi", "instance_url"]
 
 _USER_AGENT = "socialkit-mastodon"
-_SECRET_KEY = re.compile(r"(?i)password|secret|token|code|key")
 
 
 def instance_url(value: object, *, account_id: str | None = None) -> str:
@@ -168,7 +167,7 @@ class MastodonApi:
                 raise UnknownOutcome(what) from None
             raise Transient(what) from None
         self._report(response, scope)
-        secrets = self._secrets(data, json_body)
+        secrets = request_secrets(self.ctx.credentials, data, json_body)
         error = error_for_response(
             response, operation=operation, write=write, scope=scope, secrets=secrets
         )
@@ -182,19 +181,6 @@ class MastodonApi:
         if error is not None:
             raise error
         return response
-
-    def _secrets(self, *bodies: Mapping[str, Any] | None) -> list[str]:
-        """What a server's error must not quote back: the account's credential values
-        (stripped too, as the token is sent) and the request's secret-looking fields."""
-        values = [v for v in self.ctx.credentials.reveal().values() if isinstance(v, str)]
-        values += [v.strip() for v in values]
-        for body in bodies:
-            values += [
-                str(value)
-                for key, value in (body or {}).items()
-                if isinstance(value, str) and _SECRET_KEY.search(key)
-            ]
-        return values
 
     def _report(self, response: httpx.Response, scope: str) -> None:
         limits = rate_limit_headers(response.headers)

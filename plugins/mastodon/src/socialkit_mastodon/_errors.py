@@ -34,8 +34,8 @@ from socialkit import (
     Rejected,
     Transient,
     UnknownOutcome,
+    scrub_server_text,
 )
-from socialkit_mastodon._scrub import scrub_server_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
