@@ -285,3 +285,24 @@ async def test_a_bad_option_is_refused_when_scheduled_not_when_due(world, fake) 
     assert fake.statuses == {}
     fine = socialkit.Post(text="Hello", options={"visibility": "unlisted"})
     assert len(await scheduler.schedule(fine, account, at=START)) == 1
+
+
+async def test_a_scheduling_key_with_an_accent_publishes_once_and_its_retry_is_deduplicated(
+    world, fake, engine_clock
+) -> None:
+    scheduler, account, _ = world
+    fake.fail_next("POST", "/api/v1/statuses", status=503, after=True)
+    (pub,) = await scheduler.schedule(
+        socialkit.Post(text="Lançamento"), account, at=START, key="lançamento"
+    )
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.UNKNOWN
+    assert len(fake.statuses) == 1
+
+    engine_clock.advance(dt.timedelta(minutes=1))
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    first, retry = _creates(fake)
+    assert first.headers["Idempotency-Key"] == retry.headers["Idempotency-Key"]
+    assert first.headers["Idempotency-Key"].startswith("sk-")
+    assert len(fake.statuses) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta
 
@@ -360,3 +361,27 @@ async def test_media_bytes_are_read_off_the_event_loop(
     await platform.publish(draft(socialkit.Post(text="x", media=(png("dot"),))), make_ctx())
     assert readers
     assert threading.get_ident() not in readers
+
+
+async def test_a_key_that_is_not_printable_ascii_is_sent_as_a_stable_digest(
+    platform, make_ctx, server, draft
+) -> None:
+    # A scheduling key the user wrote ends up in the publication's keys; httpx cannot
+    # send "lançamento" as a header value (UnicodeEncodeError at publish).
+    ctx = make_ctx(idempotency_keys=("lançamento", "lançamento.1"))
+    post = socialkit.Post(text="Lançamento!", thread=(socialkit.ThreadPart(text="Parte 2"),))
+    first = await platform.publish(draft(post), ctx)
+    again = await platform.publish(draft(post), ctx)  # a retry after a lost answer
+
+    assert again.parts == first.parts
+    assert len(server.statuses) == 2
+    sent = [r.headers["Idempotency-Key"] for r in _status_requests(server)]
+    digest = "sk-" + hashlib.sha256("lançamento".encode()).hexdigest()
+    assert sent[:2] == [digest, "sk-" + hashlib.sha256("lançamento.1".encode()).hexdigest()]
+    assert sent[2:] == sent[:2]
+
+
+async def test_a_printable_ascii_key_is_sent_as_it_is(platform, make_ctx, server, draft) -> None:
+    await platform.publish(draft(socialkit.Post(text="hi")), make_ctx(idempotency_keys=("a b:c",)))
+    [request] = _status_requests(server)
+    assert request.headers["Idempotency-Key"] == "a b:c"

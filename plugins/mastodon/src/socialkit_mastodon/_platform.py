@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -38,6 +39,19 @@ IDEMPOTENCY_KEY_WINDOW = timedelta(hours=1)
 _PAGE = 40  # the most statuses one page of an account's statuses holds
 
 
+def _idempotency_header(key: str) -> str:
+    """The ``Idempotency-Key`` header value for a publication's idempotency key.
+
+    A key of printable ASCII is sent as it is (so a retry sends what the first attempt
+    did, whichever version sent it); any other key — a scheduling key the user wrote,
+    ``"lançamento"`` — cannot be an HTTP header value, and is sent as ``sk-`` and the hex
+    SHA-256 of its UTF-8 bytes, the same for every attempt.
+    """
+    if key.isascii() and key.isprintable():
+        return key
+    return "sk-" + hashlib.sha256(key.encode()).hexdigest()
+
+
 class Mastodon(Platform):
     """Publishes to any Mastodon server, with that server's own limits.
 
@@ -48,7 +62,8 @@ class Mastodon(Platform):
 
     Credentials: ``access_token`` (see :func:`socialkit_mastodon.connect_account`).
 
-    Every status is created with the context's idempotency key as ``Idempotency-Key``,
+    Every status is created with the context's idempotency key as ``Idempotency-Key``
+    (a digest of it when it is not printable ASCII; see ``_idempotency_header``),
     which the server honours for an hour: a retry after an unknown outcome returns the
     status the first request created. Past that window, :meth:`find_published` looks for
     the status among the account's own, and :meth:`publish` does the same before it
@@ -250,7 +265,7 @@ class Mastodon(Platform):
                 operation=operation,
                 write=True,
                 json_body=body,
-                headers={"Idempotency-Key": ctx.idempotency_key(index)},
+                headers={"Idempotency-Key": _idempotency_header(ctx.idempotency_key(index))},
             )
             ref = _ref(status, operation)
             await ctx.checkpoint(index, ref)
