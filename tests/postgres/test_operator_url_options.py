@@ -48,3 +48,26 @@ def test_spaces_are_sent_and_shown_as_percent_20() -> None:
     options = parse_postgres_url(store_url("s", application_name="a%20b"))
     assert "application_name=a%20b" in options.conninfo
     assert "application_name=a%20b" in options.display
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ("-c%20no_such_setting%3D1", 'unrecognized configuration parameter "no_such_setting"'),
+        ("-c%20statement_timeout%3Dsoon", 'invalid value for parameter "statement_timeout"'),
+    ],
+)
+async def test_a_setting_the_server_refuses_at_login_is_a_config_error(
+    schema: str, options: str, said: str
+) -> None:
+    """The server refuses the URL's ``options=-c ...`` at login: a mistake in the URL
+    (a ConfigError, as libpq's own refused values are), not a server that is down."""
+    from socialkit.errors import ConfigError
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    store = PostgresStore(store_url(schema, options=options))
+    for attempt in (store.connection, store.open):
+        with pytest.raises(ConfigError, match="cannot be used: ") as caught:
+            await attempt()
+        assert said in str(caught.value)
+        assert "\n" not in str(caught.value)

@@ -172,3 +172,47 @@ async def test_a_url_libpq_cannot_read_is_a_config_error_on_every_connection(url
         await PostgresStore(url).connection()
     assert "s3cret" not in str(caught.value)
     assert "postgresql://ann:***@127.0.0.1:1/social" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ("sslmode=bogus", 'invalid sslmode value: "bogus"'),
+        ("connect_timeout=abc", "bad value for connect_timeout: 'abc'"),
+        ("target_session_attrs=primaryy", 'invalid target_session_attrs value: "primaryy"'),
+        ("keepalives=abc", 'invalid integer value "abc" for connection option "keepalives"'),
+        ("port=abc", 'invalid integer value "abc" for connection option "port"'),
+        ("hostaddr=db.example", 'could not parse network address "db.example"'),
+    ],
+)
+async def test_an_option_value_libpq_refuses_is_a_config_error_as_any_other(
+    option: str, said: str
+) -> None:
+    """libpq checks most values only when it connects, as a failed connection (psycopg's
+    OperationalError); ``connect_timeout``, which psycopg reads itself, was already a
+    ConfigError. Both are mistakes in the URL, and neither names the password."""
+    pytest.importorskip("psycopg")
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    for store in (
+        PostgresStore(f"postgresql://ann:s3cret@127.0.0.1:1/social?{option}"),
+        PostgresStore(f"postgresql://ann@127.0.0.1:1/social?{option}&password=s3cret"),
+    ):
+        for attempt in (store.connection, store.open):
+            with pytest.raises(ConfigError) as caught:
+                await attempt()
+            message = str(caught.value)
+            assert message.startswith(f"the PostgreSQL store URL {store.url} cannot be used: ")
+            assert said in message
+            assert "s3cret" not in message
+
+
+async def test_a_server_that_cannot_be_reached_is_still_a_store_error() -> None:
+    pytest.importorskip("psycopg")
+    from socialkit.errors import StoreError
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    store = PostgresStore("postgresql://ann:s3cret@127.0.0.1:1/social?sslmode=disable")
+    with pytest.raises(StoreError, match="cannot connect to the PostgreSQL store") as caught:
+        await store.connection()
+    assert "s3cret" not in str(caught.value)

@@ -25,7 +25,13 @@ import attrs
 
 from socialkit.errors import ConfigError
 
-__all__ = ["PostgresOptions", "check_libpq_options", "one_line", "parse_postgres_url"]
+__all__ = [
+    "PostgresOptions",
+    "check_libpq_options",
+    "one_line",
+    "parse_postgres_url",
+    "refuses_an_option",
+]
 
 ClockMode = Literal["database", "caller"]
 
@@ -129,6 +135,36 @@ def check_libpq_options(options: PostgresOptions) -> None:
             f"{message} in {options.display}; socialkit's own options are "
             f"{', '.join(sorted(_OWN))}, and libpq's pass through"
         ) from None
+
+
+# What libpq (or the server, for the URL's `options=-c ...`) says when an option's name or
+# value is wrong, as opposed to a server that cannot be reached or refuses the login:
+# `invalid sslmode value: "bogus"`, `invalid "ssl_min_protocol_version" value: "x"`,
+# `invalid integer value "abc" for connection option "port"`, `invalid connection option
+# "x"`, `could not parse network address "x"` (hostaddr), `could not match 2 host names
+# to 1 hostaddr values`, `invalid value for parameter "statement_timeout": "abc"`,
+# `unrecognized configuration parameter "x"`. libpq's English messages: with its
+# messages translated (LC_MESSAGES), such an error stays a connection error.
+_OPTION_REFUSED = re.compile(
+    r"""\binvalid\ "?\w+"?\ value\b
+    | \bfor\ connection\ option\b
+    | \binvalid\ connection\ option\b
+    | \binvalid\ port\ number\b
+    | \bsslmode\ value\ "\w*"\ invalid\b
+    | \bcould\ not\ parse\ network\ address\b
+    | \bcould\ not\ match\ \d+\ (?:host\ names|port\ numbers)\b
+    | \binvalid\ value\ for\ parameter\b
+    | \bunrecognized\ configuration\ parameter\b
+    """,
+    re.VERBOSE,
+)
+
+
+def refuses_an_option(message: str) -> bool:
+    """Whether a connection error (libpq's, or the server's at login) says one of the
+    URL's options has an unknown name or a wrong value: a mistake in the URL, which
+    trying again cannot mend, not a server that is down."""
+    return _OPTION_REFUSED.search(message) is not None
 
 
 def _join_url(scheme: str, netloc: str, path: str, query: str) -> str:

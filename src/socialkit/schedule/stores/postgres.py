@@ -54,6 +54,7 @@ from socialkit.schedule.stores._postgres_schema import (
 from socialkit.schedule.stores._postgres_url import (
     check_libpq_options,
     parse_postgres_url,
+    refuses_an_option,
 )
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 
@@ -180,8 +181,9 @@ class PostgresStore:
         work that needs one: ``LISTEN``, ``COPY``, maintenance. The caller closes it.
 
         Raises:
-            ConfigError: libpq cannot read the URL (an unknown option, a bad escape), named
-                without its password.
+            ConfigError: libpq cannot read the URL (an unknown option, a bad escape) or
+                refuses an option's value (``sslmode=bogus``, ``port=abc``, a setting in
+                ``options=-c ...`` the server does not know), named without its password.
             StoreError: the server cannot be reached or refuses the connection (one line,
                 naming the store without its password).
         """
@@ -192,15 +194,20 @@ class PostgresStore:
             return await psycopg.AsyncConnection.connect(
                 self.options.conninfo, **self._connect_kwargs()
             )
-        except psycopg.ProgrammingError as exc:  # libpq refused the connection string
+        except psycopg.ProgrammingError as exc:  # psycopg refused the connection string
             raise ConfigError(
                 f"the PostgreSQL store URL {self.url} cannot be used: "
                 f"{self.options.error_text(exc)}"
             ) from None
         except psycopg.OperationalError as exc:
-            raise StoreError(
-                f"cannot connect to the PostgreSQL store {self.url}: {self.options.error_text(exc)}"
-            ) from None
+            text = self.options.error_text(exc)
+            # libpq checks most option values only when it connects, and reports them as
+            # a failed connection: a mistake in the URL is a ConfigError all the same.
+            if refuses_an_option(text):
+                raise ConfigError(
+                    f"the PostgreSQL store URL {self.url} cannot be used: {text}"
+                ) from None
+            raise StoreError(f"cannot connect to the PostgreSQL store {self.url}: {text}") from None
 
     def _pool_or_fail(self) -> AsyncConnectionPool[Any]:
         if self._pool is None:
