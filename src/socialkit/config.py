@@ -32,16 +32,16 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from socialkit._fieldpaths import field_path, fields_at, suggest
 from socialkit.errors import ConfigError
 from socialkit.models._base import SocialModel
-from socialkit.models.account import Account
+from socialkit.models.account import Account, hide_secret_inputs
 from socialkit.models.campaign import Campaign
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from socialkit.models.media_store import LocalMediaStore
     from socialkit.platforms.credentials import CredentialProvider
@@ -79,6 +79,13 @@ class ProjectConfig(SocialModel):
     campaigns: tuple[Campaign, ...] = ()
     base_dir: str = Field(default=".", exclude=True)
     path: str | None = Field(default=None, exclude=True, description="The file it was read from.")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _no_secret_inputs(cls, data: Any, handler: Callable[[Any], ProjectConfig]) -> ProjectConfig:
+        # A secret written where it does not belong ([credentials] password = ...) is
+        # refused without being shown; other errors show their input.
+        return hide_secret_inputs(data, handler)
 
     @field_validator("accounts", "campaigns")
     @classmethod

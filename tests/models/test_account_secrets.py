@@ -112,3 +112,28 @@ def test_errors_about_other_fields_show_their_input() -> None:
         socialkit.ProjectConfig.model_validate({"accounts": [fields]})
     with pytest.raises(ValidationError, match=r"(?s)workspace\n.*input_value=\['acme'\]"):
         socialkit.ProjectConfig.model_validate({"workspace": ["acme"]})
+
+
+def test_a_secret_written_where_no_field_takes_it_is_refused_without_its_value() -> None:
+    """The models showed no input at all before; now only such inputs are hidden."""
+    fields = {"id": "a", "platform": "feed", "handle": "h"}
+    with pytest.raises(ValidationError) as caught:
+        socialkit.Account.model_validate({**fields, "access_token": "hunter2", "timezone": 5})
+    assert "access_token\n  Extra inputs are not permitted" in str(caught.value)
+    assert "input_value=5" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    for project in (
+        {"credentials": {"provider": "bogus", "password": "hunter2"}},
+        {"token": "hunter2"},
+        {"accounts": [{**fields, "api_key": "hunter2"}]},
+        {"accounts": {**fields, "settings": {"pwd": "hunter2"}}},  # a table, not a list
+    ):
+        with pytest.raises(ValidationError) as caught:
+            socialkit.ProjectConfig.model_validate(project)
+        assert "input_value=<hidden>" in str(caught.value)
+        assert "hunter2" not in str(caught.value)
+    with pytest.raises(ValidationError) as caught:
+        socialkit.ProjectConfig.model_validate(
+            {"credentials": {"provider": "bogus", "password": "hunter2"}}
+        )
+    assert "input_value='bogus'" in str(caught.value)  # the provider is no secret

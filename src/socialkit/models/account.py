@@ -6,18 +6,21 @@ import datetime as dt
 import re
 from enum import IntEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, JsonValue, ValidationError, field_validator
+from pydantic import Field, JsonValue, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from socialkit.models._base import SocialModel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from pydantic import ValidatorFunctionWrapHandler
+    from pydantic_core import ErrorDetails
+
+_Model = TypeVar("_Model")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 # A setting name is read with case, separators and camelCase taken out ("API-Key",
@@ -88,6 +91,38 @@ def _without_input(
         {"type": error, "loc": loc, "input": hidden} for error, loc in errors
     ]
     return ValidationError.from_exception_data("settings", details)
+
+
+def _shows_a_secret(error: ErrorDetails) -> bool:
+    """Whether an error's input is under a secret-looking name (``token = "..."`` where
+    no such field exists, ``[credentials] password = "..."``) or holds one."""
+    names = [part for part in error["loc"] if isinstance(part, str)]
+    value = error["input"]
+    return (bool(names) and secret_setting(names[-1])) or (
+        isinstance(value, dict | list) and bool(_secret_paths(value, ""))
+    )
+
+
+def hide_secret_inputs(data: Any, handler: Callable[[Any], _Model]) -> _Model:
+    """``handler(data)``, for a model's wrap validator: when one of its errors would show
+    a value under a secret-looking name, every error is raised again (same type, place
+    and message) with that input shown as ``<hidden>``; other errors keep theirs."""
+    try:
+        return handler(data)
+    except ValidationError as error:
+        errors = error.errors(include_url=False)
+        if not any(map(_shows_a_secret, errors)):
+            raise
+        hidden = _Hidden()
+        details: list[InitErrorDetails] = [
+            {
+                "type": PydanticCustomError(e["type"], e["msg"]),
+                "loc": e["loc"],
+                "input": hidden if _shows_a_secret(e) else e["input"],
+            }
+            for e in errors
+        ]
+        raise ValidationError.from_exception_data(error.title, details) from None
 
 
 class Weekday(IntEnum):
@@ -172,6 +207,11 @@ class Account(SocialModel):
     timezone: str = "UTC"
     posting_slots: tuple[PostingSlot, ...] = ()
     settings: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _no_secret_inputs(cls, data: Any, handler: Callable[[Any], Account]) -> Account:
+        return hide_secret_inputs(data, handler)
 
     @field_validator("id", "workspace")
     @classmethod
