@@ -62,13 +62,21 @@ class Notifier:
         self._hook = registry.manager.hook
 
     def _call(self, name: str, **kwargs: Any) -> None:
-        caller = getattr(self._hook, name)
-        if not caller.get_hookimpls():
-            return
-        try:
-            caller(**kwargs)
-        except Exception:
-            log.exception("a %s hook failed; ignored (hooks are best-effort)", name)
+        # One implementation at a time, not through pluggy's call: pluggy stops at the
+        # first exception, so one plugin's bug would silence every other plugin's hook.
+        # pluggy's order (the last registered first, tryfirst/trylast honoured) is kept.
+        for impl in reversed(getattr(self._hook, name).get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue  # a wrapper wraps pluggy's call, which notifications do not make
+            try:
+                # An implementation may take any subset of the arguments, by name.
+                impl.function(**{arg: kwargs[arg] for arg in impl.argnames if arg in kwargs})
+            except Exception:
+                log.exception(
+                    "the %s hook of plugin %r failed; ignored (hooks are best-effort)",
+                    name,
+                    impl.plugin_name,
+                )
 
     @property
     def active(self) -> bool:
