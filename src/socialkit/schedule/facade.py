@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from socialkit._runtime import background_loop, run_sync
-from socialkit.schedule.scheduler import AsyncScheduler
+from socialkit.schedule.scheduler import AsyncScheduler, on_signals
 
 if TYPE_CHECKING:
     import builtins
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
     from socialkit.schedule.stores.base import Store
 
 __all__ = ["Scheduler"]
+
+log = logging.getLogger("socialkit.schedule")
 
 T = TypeVar("T")
 
@@ -93,6 +96,9 @@ class Scheduler:
         )
         self._worker: Future[RunStats] | None = None
         self._stop: asyncio.Event | None = None
+        # start() and stop() from many threads at once (request handlers making sure the
+        # worker runs): one worker, and stop() ends the one it sees.
+        self._lifecycle = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Scheduler({self.aio.store!r})"
@@ -470,13 +476,18 @@ class Scheduler:
             restore()
 
     def start(self) -> None:
-        """Run a worker on the background loop and return at once (``stop()`` ends it)."""
-        if self._worker is not None and not self._worker.done():
-            return
-        self._stop = self._call(_new_event())
-        self._worker = asyncio.run_coroutine_threadsafe(
-            self.aio.run(stop=self._stop), background_loop()
-        )
+        """Run a worker on the background loop and return at once (``stop()`` ends it).
+
+        Safe from many threads at once: a worker already running is kept. A worker that
+        ends with an error (it does not, short of a bug) says so in the log.
+        """
+        with self._lifecycle:
+            if self._worker is not None and not self._worker.done():
+                return
+            stop = self._call(_new_event())
+            worker = asyncio.run_coroutine_threadsafe(self.aio.run(stop=stop), background_loop())
+            worker.add_done_callback(_report_worker_end)
+            self._stop, self._worker = stop, worker
 
     def stop(self, timeout: float | None = None) -> RunStats | None:
         """Stop the background worker gracefully and wait for it.
@@ -487,35 +498,41 @@ class Scheduler:
             TimeoutError: the worker did not finish within ``timeout`` seconds. It is
                 still stopping: call ``stop()`` (or :meth:`close`) again to wait for it.
         """
-        worker, stop = self._worker, self._stop
+        with self._lifecycle:
+            worker, stop = self._worker, self._stop
         if worker is None or stop is None:
             return None
-        background_loop().call_soon_threadsafe(stop.set)
+        loop = background_loop()
+        loop.call_soon_threadsafe(stop.set)
+        if _on_loop(loop):
+            # Called from socialkit's own loop (a hook, an adapter): waiting here would
+            # stop the loop the worker needs to finish. It is told to stop; it ends soon.
+            return None
         try:
             return worker.result(timeout=timeout)
         finally:
-            if worker.done():  # not after a timeout: stop()/close() can wait again
-                self._worker = self._stop = None
+            with self._lifecycle:
+                if worker.done() and self._worker is worker:  # not after a timeout
+                    self._worker = self._stop = None
 
-    async def serve(self) -> RunStats:
+    async def serve(self, *, signals: bool = True) -> RunStats:
         """Run a worker from async code until SIGTERM/SIGINT, then stop gracefully.
 
         The worker runs on socialkit's background loop; the caller's loop only waits.
+        Handlers the app had for those signals still run, and are back in place after;
+        ``signals=False`` installs none (an app that handles them itself cancels the
+        ``serve()`` task instead, which stops the worker the same way).
         """
         stop = self._call_threadsafe_event()
         loop = background_loop()
-        caller = asyncio.get_running_loop()
-        installed = []
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                caller.add_signal_handler(sig, lambda: loop.call_soon_threadsafe(stop.set))
-                installed.append(sig)
-        try:
+        with on_signals(lambda: loop.call_soon_threadsafe(stop.set), enabled=signals):
             future = asyncio.run_coroutine_threadsafe(self.aio.run(stop=stop), loop)
-            return await asyncio.wrap_future(future)
-        finally:
-            for sig in installed:
-                caller.remove_signal_handler(sig)
+            try:
+                return await asyncio.shield(asyncio.wrap_future(future))
+            except asyncio.CancelledError:
+                loop.call_soon_threadsafe(stop.set)
+                await asyncio.wrap_future(future)
+                raise
 
     def _call_threadsafe_event(self) -> asyncio.Event:
         return asyncio.run_coroutine_threadsafe(_new_event(), background_loop()).result()
@@ -523,6 +540,18 @@ class Scheduler:
 
 async def _new_event() -> asyncio.Event:
     return asyncio.Event()
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _report_worker_end(worker: Future[RunStats]) -> None:
+    if not worker.cancelled() and worker.exception() is not None:
+        log.error("the background worker ended with an error", exc_info=worker.exception())
 
 
 def _install_signals(handler: Any) -> Any:

@@ -46,7 +46,7 @@ from socialkit.schedule.stores._common import new_id
 from socialkit.schedule.time.zones import resolve_zone
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable, Iterator
     from zoneinfo import ZoneInfo
 
     import httpx
@@ -612,8 +612,10 @@ class AsyncScheduler:
                     actor=actor,
                 )
             )
-        ids = await s.store.add(items, now=now)
+        # Read before the insert: once it has committed, nothing here may raise (a
+        # caller told "failed" would schedule the post again).
         pauses = await s.pauses()
+        ids = await s.store.add(items, now=now)
         out = []
         for new, pub_id in zip(items, ids, strict=True):
             if pub_id != new.id:  # the idempotency key was taken: the existing one
@@ -1094,21 +1096,61 @@ class AsyncScheduler:
         s = await self._s()
         return await Worker(s).run(until_idle=until_idle, stop=stop)
 
-    async def serve(self, stop: asyncio.Event | None = None) -> RunStats:
+    async def serve(self, stop: asyncio.Event | None = None, *, signals: bool = True) -> RunStats:
         """Run until SIGTERM or SIGINT (or ``stop``), then stop gracefully: claims not
-        yet sent are handed back, in-flight publishes finish."""
+        yet sent are handed back, in-flight publishes finish.
+
+        Handlers the app had for those signals (``signal.signal`` or the loop's own) still
+        run, and are back in place after; ``signals=False`` installs none.
+        """
         stop = stop or asyncio.Event()
-        loop = asyncio.get_running_loop()
-        installed = []
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
-                installed.append(sig)
-        try:
+        with on_signals(stop.set, enabled=signals):
             return await self.run(stop=stop)
-        finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+
+
+@contextlib.contextmanager
+def on_signals(handler: Callable[[], object], *, enabled: bool = True) -> Iterator[None]:
+    """Call ``handler`` on SIGTERM and SIGINT while the block runs (on the running loop),
+    still calling what the app had for them, and put that back afterwards.
+
+    An app (a web server) that set its own handlers keeps hearing the signal, so it shuts
+    down too; after the block its handlers are in place again.
+    """
+    if not enabled:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    kept: list[tuple[signal.Signals, Any, Any]] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            before = signal.getsignal(sig)
+        except ValueError:
+            continue
+        # A handler the app added to this loop (asyncio keeps those itself).
+        handle = getattr(loop, "_signal_handlers", {}).get(sig)
+
+        def fire(before: Any = before, handle: Any = handle, sig: signal.Signals = sig) -> None:
+            handler()
+            if handle is not None:
+                handle._run()
+            elif callable(before) and before is not signal.default_int_handler:
+                before(sig, None)
+
+        try:
+            loop.add_signal_handler(sig, fire)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        kept.append((sig, before, handle))
+    try:
+        yield
+    finally:
+        for sig, before, handle in kept:
+            loop.remove_signal_handler(sig)
+            if handle is not None:
+                loop.add_signal_handler(sig, handle._callback, *handle._args)
+            else:
+                with contextlib.suppress(TypeError, ValueError):
+                    signal.signal(sig, before)
 
 
 def keyed(key: str, workspace: str, account_id: str) -> str:

@@ -216,6 +216,16 @@ class Dispatcher:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
+            if not isinstance(exc, SocialkitError | TimeoutError):
+                # Outside the error taxonomy: an adapter bug. Its outcome is unknown (the
+                # retry policy says so); its traceback goes to the log for whoever fixes it.
+                log.error(
+                    "publication %s: %s.publish raised %s, which is not a socialkit error",
+                    claim.id,
+                    prepared.platform.name,
+                    type(exc).__name__,
+                    exc_info=exc,
+                )
             policy = self.s.config.retry_for(claim.account_id)
             now = self.s.clock.now()
             decision = policy.decide(exc, failures=claim.failures, now=now, sent=True)

@@ -188,9 +188,10 @@ class Worker:
                         ahead = due
                         wake_at = due - s.config.claim_ahead
                     await s.clock.wait(wake_at, wake)
-                except SocialkitError as exc:
+                except Exception as exc:
                     # A store that failed (a connection lost at a commit, a server down
-                    # for a while) does not end a serving worker: it says so in one line
+                    # for a while, another process holding SQLite's write lock past the
+                    # busy timeout) does not end a serving worker: it says so in one line
                     # and tries again, waiting longer each time (real time: the store is
                     # out in the world). run(until_idle=True) reports it to its caller.
                     if until_idle:
@@ -205,6 +206,8 @@ class Worker:
                         type(exc).__name__,
                         " ".join(str(exc).split()),
                         delay,
+                        # Not one of ours: a bug may be behind it, so its traceback too.
+                        exc_info=not isinstance(exc, SocialkitError),
                     )
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), delay)
