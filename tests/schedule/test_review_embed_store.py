@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import sqlite3
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from socialkit import hookimpl
+from socialkit.errors import StoreError
 from socialkit.platforms.registry import Registry
 from socialkit.schedule.engine.events import Notifier, StateChange
 from socialkit.schedule.states import PublicationState as S
+from socialkit.schedule.stores.sqlite import SqliteStore
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 
@@ -86,3 +91,34 @@ def test_a_hook_may_take_fewer_arguments_than_its_spec() -> None:
     registry.register_plugin(_plugin("two", publication_failed=anything))
     notifier.failed(_change(), None)
     assert sorted(seen) == ["called", "pub-1"]
+
+
+# -- a SQLite store in a place this process cannot write ----------------------------------
+
+
+async def test_a_sqlite_file_that_cannot_be_created_is_a_store_error_naming_it(
+    tmp_path: Path,
+) -> None:
+    # A dangling symbolic link fails for root too, unlike a read-only directory.
+    target = tmp_path / "gone" / "store.db"
+    link = tmp_path / "link.db"
+    link.symlink_to(target)
+    with pytest.raises(StoreError) as caught:
+        await SqliteStore(f"sqlite:///{link}").open()
+    message = str(caught.value)
+    assert message.startswith(f"cannot open the SQLite store {str(link)!r}: ")
+    assert f"its directory {str(tmp_path)!r} must be writable" in message
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+
+
+async def test_a_read_only_directory_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("running as root, which writes to a read-only directory anyway")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(StoreError, match=r"must be writable by this process"):
+            await SqliteStore(f"sqlite:///{folder}/store.db").open()
+    finally:
+        folder.chmod(0o755)

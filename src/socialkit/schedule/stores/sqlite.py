@@ -70,6 +70,8 @@ _WAL_LIMIT = 64 * 1024 * 1024
 # A batch of at most this many publications is added inline when the store's thread is
 # idle (a user's schedule for a few accounts); larger ones always go through the thread.
 _INLINE_ROWS = 16
+# The errors a directory or file this process cannot write gives.
+_NOT_WRITABLE = (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM)
 
 
 def _us(delta: dt.timedelta) -> int:
@@ -144,21 +146,24 @@ class SqliteStore:
                     f"cannot create the directory of the SQLite store {str(self.path)!r}: "
                     f"{exc.strerror or exc}"
                 ) from exc
-        conn = sqlite3.connect(
-            str(self.path),
-            isolation_level=None,
-            timeout=self.busy_timeout_ms / 1000,
-            cached_statements=256,
-            # The store's thread runs its statements, and a short call made while that
-            # thread is idle runs on the caller's thread, under the same lock.
-            check_same_thread=False,
-        )
+        try:
+            conn = sqlite3.connect(
+                str(self.path),
+                isolation_level=None,
+                timeout=self.busy_timeout_ms / 1000,
+                cached_statements=256,
+                # The store's thread runs its statements, and a short call made while that
+                # thread is idle runs on the caller's thread, under the same lock.
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise self._open_error(exc) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"cannot open the SQLite store {str(self.path)!r}: {exc}") from exc
+            raise self._open_error(exc) from exc
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("PRAGMA temp_store = MEMORY")
         if str(self.path) != ":memory:":
@@ -171,6 +176,16 @@ class SqliteStore:
             conn, where=str(self.path), migrations=self._migrations, code_version=self._code_version
         )
         return conn
+
+    def _open_error(self, exc: sqlite3.Error) -> StoreError:
+        message = f"cannot open the SQLite store {str(self.path)!r}: {exc}"
+        if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF in _NOT_WRITABLE:
+            message += (
+                f" (its directory {str(self.path.parent.absolute())!r} must be writable by"
+                " this process: SQLite creates the database file there, and its -wal and"
+                " -shm files beside it)"
+            )
+        return StoreError(message)
 
     def _worker(self) -> SqliteThread:
         if self._thread is None:
