@@ -132,3 +132,54 @@ async def test_serve_keeps_the_app_s_signal_handler_and_gives_it_back(
         assert signal.getsignal(signal.SIGTERM) is app_handler  # back in place
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+EXITING = r"""
+import asyncio, datetime as dt, sys, threading
+from socialkit import (Account, Capabilities, EngineConfig, Idempotency,
+    MemoryCredentialProvider, Platform, Post, PostRef, Receipt, Registry, Scheduler)
+from socialkit.text.rules import FEED
+
+started = threading.Event()
+
+
+class Slow(Platform):
+    name = "slow"
+    contract = 1
+    capabilities = Capabilities(text=FEED, idempotency=Idempotency.KEY)
+
+    async def publish(self, draft, ctx):
+        started.set()
+        await asyncio.sleep(0.5)  # in flight when the script ends
+        return Receipt(platform=self.name, account_id=ctx.account.id,
+                       parts=(PostRef(id=ctx.publication_id),), published_at=ctx.now())
+
+
+registry = Registry(load_entry_points=False)
+registry.register(Slow)
+scheduler = Scheduler(sys.argv[1], registry=registry,
+                      credentials=MemoryCredentialProvider({}), config=EngineConfig(worker_id="w"))
+scheduler.schedule(Post(text="late"), Account(id="a", platform="slow", handle="a"),
+                   at=dt.datetime.now(dt.UTC))
+scheduler.start()
+assert started.wait(30)
+print("IN FLIGHT", flush=True)
+# the script ends here: no stop(), no close()
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="runs a script in a subprocess")
+def test_a_publish_in_flight_when_the_script_ends_finishes(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "app.py"
+    script.write_text(EXITING)
+    url = f"sqlite:///{tmp_path}/exit.db"
+    done = subprocess.run(
+        [sys.executable, str(script), url], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "IN FLIGHT" in done.stdout
+    conn = sqlite3.connect(tmp_path / "exit.db")
+    assert conn.execute("SELECT state FROM publications").fetchall() == [("published",)]

@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import signal
@@ -488,6 +489,9 @@ class Scheduler:
             worker = asyncio.run_coroutine_threadsafe(self.aio.run(stop=stop), background_loop())
             worker.add_done_callback(_report_worker_end)
             self._stop, self._worker = stop, worker
+            # At interpreter exit (the script ends, Ctrl-C) the worker stops gracefully
+            # first: in-flight publishes finish instead of being cut off mid-call.
+            atexit.register(self._stop_at_exit)
 
     def stop(self, timeout: float | None = None) -> RunStats | None:
         """Stop the background worker gracefully and wait for it.
@@ -502,6 +506,7 @@ class Scheduler:
             worker, stop = self._worker, self._stop
         if worker is None or stop is None:
             return None
+        atexit.unregister(self._stop_at_exit)
         loop = background_loop()
         loop.call_soon_threadsafe(stop.set)
         if _on_loop(loop):
@@ -514,6 +519,10 @@ class Scheduler:
             with self._lifecycle:
                 if worker.done() and self._worker is worker:  # not after a timeout
                     self._worker = self._stop = None
+
+    def _stop_at_exit(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop(timeout=self.aio.config.shutdown_timeout.total_seconds() + 5)
 
     async def serve(self, *, signals: bool = True) -> RunStats:
         """Run a worker from async code until SIGTERM/SIGINT, then stop gracefully.
