@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import faulthandler
 import logging
 import os
 import sqlite3
 import types
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +22,10 @@ from socialkit.platforms.registry import Registry
 from socialkit.schedule.engine.events import Notifier, StateChange
 from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.stores.sqlite import SqliteStore
+from tests.schedule.conftest import account
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+ACCOUNT = account()
 
 # -- notification hooks -------------------------------------------------------------------
 
@@ -122,3 +128,75 @@ async def test_a_read_only_directory_is_a_store_error_naming_it(tmp_path: Path) 
             await SqliteStore(f"sqlite:///{folder}/store.db").open()
     finally:
         folder.chmod(0o755)
+
+
+# -- a store used across a fork -----------------------------------------------------------
+
+
+def _in_a_forked_child(check: Callable[[], str]) -> str:
+    """Run ``check`` in a forked child and return what it reports (or its error)."""
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():  # Python 3.12+ warns of fork() in a threaded process
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        code = 1
+        try:
+            faulthandler.dump_traceback_later(30, exit=True)
+            try:
+                report = check()
+            except BaseException as exc:
+                report = f"{type(exc).__name__}: {exc}"
+            os.write(write_end, report.encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, report
+    return report
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "queued"])
+def test_a_forked_child_is_refused_the_parents_connection(tmp_path: Path, inline: bool) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path}/fork.db")
+    asyncio.run(store.open())
+    try:
+        asyncio.run(store.put_account(ACCOUNT, now=START))  # used in the parent
+
+        def use() -> str:
+            if inline:  # a single read, run on the caller's thread when the store is idle
+                asyncio.run(store.get_account(ACCOUNT.id))
+            else:
+                asyncio.run(store.list_accounts())
+            return "used the parent's connection"
+
+        report = _in_a_forked_child(use)
+        assert report.startswith(f"StoreError: the SQLite store {str(tmp_path / 'fork.db')!r}")
+        assert f"was opened in process {os.getpid()}" in report
+        assert "Open the store in this process, after the fork" in report
+        # The parent's store is untouched.
+        assert [a.account.id for a in asyncio.run(store.list_accounts())] == [ACCOUNT.id]
+    finally:
+        asyncio.run(store.close())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_closing_the_inherited_store_in_a_child_leaves_the_parents_alone(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path}/fork.db")
+    asyncio.run(store.open())
+    try:
+        asyncio.run(store.put_account(ACCOUNT, now=START))
+
+        def close() -> str:
+            asyncio.run(store.close())  # the inherited connection is neither used nor closed
+            return "closed"
+
+        assert _in_a_forked_child(close) == "closed"
+        asyncio.run(store.put_account(account("after"), now=START))
+        assert len(asyncio.run(store.list_accounts())) == 2
+    finally:
+        asyncio.run(store.close())

@@ -10,6 +10,9 @@ commit does not ``fsync`` (``synchronous=NORMAL`` in WAL). While it is idle the 
 watches ``PRAGMA data_version`` (which changes when *another* connection commits) and
 tells subscribers, so a worker sleeping until its next due time wakes when another
 process adds something sooner.
+
+A connection is used only by the process that opened it; after a fork the child's copy is
+left alone, never used or even closed there (SQLite: that can corrupt the database).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -36,6 +40,9 @@ log = logging.getLogger("socialkit.store")
 # busy engine queues while the previous commit runs, few enough that the first caller
 # of a group is not kept waiting long.
 _GROUP_MAX = 64
+# Store threads a forked child inherited and stopped: kept here so that their connections
+# are never closed by the child, whose copy of them SQLite forbids it to touch.
+_INHERITED: list[SqliteThread] = []
 
 
 class _Call:
@@ -152,6 +159,12 @@ class SqliteThread:
         self._mutex = threading.Lock()
         self._pending = 0
         self.inline_calls = 0  # how many calls ran inline (for tests and diagnostics)
+        self.pid = os.getpid()  # the process that opened it, the only one that may use it
+
+    @property
+    def forked(self) -> bool:
+        """Whether this is a forked child of the process that opened the connection."""
+        return os.getpid() != self.pid
 
     def start(self) -> None:
         """Start the thread and wait until the connection is open (re-raising its error)."""
@@ -264,6 +277,10 @@ class SqliteThread:
     def stop(self) -> None:
         """Finish queued work, close the connection and end the thread."""
         self._closed = True
+        if self.forked:
+            # The thread did not survive the fork; the connection is the parent's.
+            _INHERITED.append(self)
+            return
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -190,6 +191,15 @@ class SqliteStore:
     def _worker(self) -> SqliteThread:
         if self._thread is None:
             raise RuntimeError(f"{self!r} is not open; await store.open() first")
+        if self._thread.forked:
+            raise StoreError(
+                f"the SQLite store {str(self.path)!r} was opened in process "
+                f"{self._thread.pid}, and this process ({os.getpid()}) is a fork of it: a "
+                "SQLite connection must not be used across a fork (it can corrupt the "
+                "database). Open the store in this process, after the fork: create the "
+                "Scheduler or store here (with gunicorn --preload, in each worker, and do "
+                "not use it in the master before the workers fork)"
+            )
         return self._thread
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
