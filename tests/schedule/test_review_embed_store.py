@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import faulthandler
+import gc
 import logging
 import os
 import sqlite3
+import threading
+import time
 import types
 import warnings
 from collections.abc import Callable
@@ -200,3 +203,38 @@ def test_closing_the_inherited_store_in_a_child_leaves_the_parents_alone(tmp_pat
         assert len(asyncio.run(store.list_accounts())) == 2
     finally:
         asyncio.run(store.close())
+
+
+# -- a store dropped without close() ------------------------------------------------------
+
+
+def _open_fds() -> int | None:
+    """How many file descriptors this process has open (None where /proc cannot say)."""
+    folder = Path("/proc/self/fd")
+    return len(list(folder.iterdir())) if folder.is_dir() else None
+
+
+async def test_a_store_dropped_unclosed_stops_its_threads(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    fds = _open_fds()
+    started: set[threading.Thread] = set()
+    for n in range(5):
+        store = SqliteStore(f"sqlite:///{tmp_path}/dropped.db")
+        await store.open()
+        unsubscribe = store.subscribe(lambda: None)  # the thread polls while watched
+        await store.put_account(account(f"a{n}"), now=START)  # inline
+        await store.list_accounts()  # through the store's thread
+        with pytest.raises(StoreError, match="no rule"):  # its traceback reaches the store
+            await store.get_rule("no such rule")
+        started |= set(threading.enumerate()) - before
+        del store, unsubscribe  # never closed
+        # One turn of the loop: the handle that resumed this task holds the last result.
+        await asyncio.sleep(0)
+        gc.collect()
+    assert len(started) == 10  # a store thread and a checkpointer each
+    deadline = time.monotonic() + 10  # they stop on their own; bounded in case they do not
+    for thread in started:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert set(threading.enumerate()) - before == set()
+    if fds is not None:
+        assert (_open_fds() or 0) <= fds  # the connections were closed

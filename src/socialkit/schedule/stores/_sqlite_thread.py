@@ -11,7 +11,9 @@ watches ``PRAGMA data_version`` (which changes when *another* connection commits
 tells subscribers, so a worker sleeping until its next due time wakes when another
 process adds something sooner.
 
-A connection is used only by the process that opened it; after a fork the child's copy is
+Neither thread keeps its store alive: the store stops them when it is collected unclosed
+(``stop(wait=False)`` signals without waiting, so it is safe from any thread). A
+connection is used only by the process that opened it; after a fork the child's copy is
 left alone, never used or even closed there (SQLite: that can corrupt the database).
 """
 
@@ -119,7 +121,7 @@ class SqliteThread:
     in one batch per group.
 
     Args:
-        connect: opens the connection (called on the thread).
+        connect: opens the connection (called on the thread, once; not kept after).
         poll: seconds between ``data_version`` checks while someone is subscribed.
         name: the thread's name.
         inline_writes: whether a write marked ``inline`` may run on the caller's thread
@@ -137,7 +139,7 @@ class SqliteThread:
         on_foreign_commit: Callable[[], None],
         inline_writes: bool = False,
     ) -> None:
-        self._connect = connect
+        self._connect: Callable[[], sqlite3.Connection] | None = connect
         self._poll = poll
         self._on_foreign_commit = on_foreign_commit
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
@@ -274,25 +276,36 @@ class SqliteThread:
         with self._mutex:
             self._pending -= count
 
-    def stop(self) -> None:
-        """Finish queued work, close the connection and end the thread."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Finish queued work, close the connection and end the thread.
+
+        Args:
+            wait: wait for the thread to end. Without, this only signals it, which is safe
+                from any thread and at any point (a finalizer's).
+        """
         self._closed = True
         if self.forked:
             # The thread did not survive the fork; the connection is the parent's.
             _INHERITED.append(self)
             return
         if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+            self._queue.put(None)  # a SimpleQueue's put is safe even from a finalizer
+            if wait:
+                self._thread.join()
 
     # -- the thread -----------------------------------------------------------------------
 
     def _main(self) -> None:
+        # ``connect`` may hold the store (a bound method), which this thread must not keep
+        # alive: it is used once and dropped.
+        connect, self._connect = self._connect, None
+        assert connect is not None, "a SqliteThread starts once"
         try:
-            conn = self._connect()
+            conn = connect()
         except BaseException as exc:
             self._ready.set_exception(exc)
             return
+        del connect
         # The baseline is taken now: a commit by another process between opening and
         # the first check is then noticed by that check (a worker just started would
         # otherwise sleep through the first post a web process schedules).
@@ -328,29 +341,10 @@ class SqliteThread:
                         continue
                 if item is None:
                     break
-                if item.write:
-                    group = [item]
-                    while len(group) < _GROUP_MAX:
-                        try:
-                            nxt = self._queue.get_nowait()
-                        except queue.Empty:
-                            break
-                        if nxt is None or not nxt.write:
-                            held.append(nxt)
-                            break
-                        group.append(nxt)
-                    with self._using:
-                        outcomes = self._write_group(conn, group)
-                    self._finished(len(group))
-                    _deliver(outcomes)
-                else:
-                    with self._using:
-                        try:
-                            outcome: _Outcome = (item, True, item.fn(conn))
-                        except BaseException as exc:
-                            outcome = (item, False, exc)
-                    self._finished(1)
-                    _deliver([outcome])
+                self._serve(conn, item, held)
+                # Nothing of a finished call stays referenced while the thread waits: an
+                # error's traceback can reach its caller's frames, and so the store.
+                item = None
                 if self.watching and time.monotonic() - last_check >= self._poll:
                     with self._using:
                         self._check_version(conn)
@@ -372,6 +366,32 @@ class SqliteThread:
                 if leftover is not None:
                     rest.append((leftover, False, closed))
             _deliver(rest)
+
+    def _serve(self, conn: sqlite3.Connection, item: _Call, held: list[_Call | None]) -> None:
+        """Run ``item`` (with the writes queued behind it, when it is one) and deliver."""
+        if item.write:
+            group = [item]
+            while len(group) < _GROUP_MAX:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None or not nxt.write:
+                    held.append(nxt)
+                    break
+                group.append(nxt)
+            with self._using:
+                outcomes = self._write_group(conn, group)
+            self._finished(len(group))
+            _deliver(outcomes)
+            return
+        with self._using:
+            try:
+                outcome: _Outcome = (item, True, item.fn(conn))
+            except BaseException as exc:
+                outcome = (item, False, exc)
+        self._finished(1)
+        _deliver([outcome])
 
     def _write_group(self, conn: sqlite3.Connection, group: list[_Call]) -> list[_Outcome]:
         """Run writes in one transaction; every outcome is final (committed or failed)."""
@@ -453,16 +473,34 @@ class Checkpointer:
     def __init__(self, connect: Callable[[], sqlite3.Connection], *, every: float) -> None:
         self._connect = connect
         self._every = every
-        self._stop = threading.Event()
+        # The stop signal: a SimpleQueue, whose put (unlike an Event's set) is safe from a
+        # finalizer that runs on this very thread while it is inside a wait.
+        self._stop: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._stopped = False
         self._thread = threading.Thread(target=self._main, name="socialkit-checkpoint", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
+    def stop(self, *, wait: bool = True) -> None:
+        """Take a last PASSIVE checkpoint, close the connection and end the thread.
+
+        Args:
+            wait: wait for the thread to end (see :meth:`SqliteThread.stop`).
+        """
+        if not self._stopped:
+            self._stopped = True
+            self._stop.put(None)
+        if wait and self._thread.is_alive():
             self._thread.join()
+
+    def _wait(self, seconds: float) -> bool:
+        """Wait ``seconds``; whether it was told to stop meanwhile."""
+        try:
+            self._stop.get(timeout=seconds)
+        except queue.Empty:
+            return False
+        return True
 
     @staticmethod
     def checkpoint(conn: sqlite3.Connection, *, restart_frames: int = RESTART_FRAMES) -> bool:
@@ -489,7 +527,7 @@ class Checkpointer:
             return
         try:
             wait = self._every
-            while not self._stop.wait(wait):
+            while not self._wait(wait):
                 wait = self._every
                 try:
                     if self.checkpoint(conn):

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import os
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -79,6 +81,20 @@ def _us(delta: dt.timedelta) -> int:
     return delta // dt.timedelta(microseconds=1)
 
 
+def _connect_checkpointer(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    return conn
+
+
+def _abandoned(thread: SqliteThread, checkpointer: Checkpointer | None) -> None:
+    """A store collected unclosed: tell its threads to finish (without waiting, since this
+    may run on any thread, one of those two included)."""
+    if checkpointer is not None:
+        checkpointer.stop(wait=False)
+    thread.stop(wait=False)
+
+
 class SqliteStore:
     """A :class:`~socialkit.schedule.stores.base.Store` in a SQLite file.
 
@@ -127,6 +143,7 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._thread: SqliteThread | None = None
         self._checkpointer: Checkpointer | None = None
+        self._finalizer: weakref.finalize[..., SqliteStore] | None = None
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r}, synchronous={self.synchronous})"
@@ -225,11 +242,20 @@ class SqliteStore:
     async def open(self) -> None:
         if self._thread is not None:
             return
+        # The threads hold no reference to the store (``connect`` is dropped once it has
+        # run), so a store dropped without close() is collected, and stops them.
+        ref = weakref.ref(self)
+
+        def notify() -> None:
+            store = ref()
+            if store is not None:
+                store._notify()
+
         thread = SqliteThread(
             self._connect,
             poll=self.poll,
             name="socialkit-sqlite",
-            on_foreign_commit=self._notify,
+            on_foreign_commit=notify,
             # A commit under synchronous=FULL waits for an fsync: never on the caller's loop.
             inline_writes=self.synchronous == "NORMAL",
         )
@@ -237,23 +263,24 @@ class SqliteStore:
         thread.start()
         self._thread = thread
         if str(self.path) != ":memory:":
-            self._checkpointer = Checkpointer(self._connect_checkpointer, every=1.0)
+            self._checkpointer = Checkpointer(
+                functools.partial(_connect_checkpointer, str(self.path), self.busy_timeout_ms),
+                every=1.0,
+            )
             self._checkpointer.start()
+        self._finalizer = weakref.finalize(self, _abandoned, thread, self._checkpointer)
+        self._finalizer.atexit = False  # at exit the threads end as daemons, as before
 
     async def close(self) -> None:
+        finalizer, self._finalizer = self._finalizer, None
+        if finalizer is not None:
+            finalizer.detach()
         thread, self._thread = self._thread, None
         checkpointer, self._checkpointer = self._checkpointer, None
         if checkpointer is not None:
             await asyncio.to_thread(checkpointer.stop)
         if thread is not None:
             await asyncio.to_thread(thread.stop)
-
-    def _connect_checkpointer(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            str(self.path), isolation_level=None, timeout=self.busy_timeout_ms / 1000
-        )
-        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-        return conn
 
     async def schema(self) -> SchemaInfo:
         from socialkit.schedule.records import SchemaInfo
