@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 
 import pytest
@@ -293,13 +294,21 @@ async def test_one_publish_in_flight_per_account(make_scheduler, platform) -> No
     peak: dict[str, int] = {}
     overall: list[int] = []
 
+    both = asyncio.Event()
+
     async def track(call: dict) -> None:
         acct = call["publication_account"]
         running[acct] = running.get(acct, 0) + 1
         peak[acct] = max(peak.get(acct, 0), running[acct])
         overall.append(sum(running.values()))
-        for _ in range(5):
-            await asyncio.sleep(0)
+        if sum(running.values()) == 2:
+            both.set()
+        # The first publishes wait (bounded) for the other account's to start: they
+        # overlap when the engine runs two accounts at once, however slow its commits.
+        # (A fixed number of loop turns was too few on a busy machine.)
+        if not both.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(both.wait(), 5)
         running[acct] -= 1
 
     scheduler = await make_scheduler()
