@@ -81,3 +81,17 @@ async def make_scheduler(
     yield make
     for scheduler in made:
         await scheduler.close()
+
+
+async def half_sent_thread(
+    scheduler: AsyncScheduler, server: Any, error: BaseException, **schedule: Any
+) -> str:
+    """A two-part thread whose first part went out and whose second met ``error``
+    (run once at START); returns its publication id."""
+    from socialkit.models.content import Post, ThreadPart
+
+    thread = Post(text="part one", thread=[ThreadPart(text="part two")])
+    (pub,) = await scheduler.schedule(thread, account(), at=START, **schedule)
+    server.script(("fail_part", 1, error))
+    await scheduler.run(until_idle=True)
+    return pub.id

@@ -28,7 +28,7 @@ from socialkit.schedule.scheduler import ScheduleRequest
 from socialkit.schedule.states import PublicationState as S
 from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
 from tests.postgres.support import store_url as postgres_url
-from tests.schedule.conftest import START, account
+from tests.schedule.conftest import START, account, half_sent_thread
 
 POST = Post(text="Our new price is 10 EUR")
 HOUR = dt.timedelta(hours=1)
@@ -185,25 +185,22 @@ async def test_cancel_refuses_a_thread_whose_first_parts_are_published(
 ) -> None:
     server = platform()
     scheduler = await make_scheduler()
-    thread = Post(text="part one", thread=[ThreadPart(text="part two")])
-    (pub,) = await scheduler.schedule(thread, account(), at=START)
-    server.script(("fail_part", 1, Transient("connection refused")))
-    await scheduler.run(until_idle=True)
-    waiting = await scheduler.get(pub.id)
+    pub_id = await half_sent_thread(scheduler, server, Transient("connection refused"))
+    waiting = await scheduler.get(pub_id)
     assert waiting.state == S.RETRY_WAIT
     (first,) = waiting.checkpoints
     with pytest.raises(StaleTransition, match=rf"already on the platform \({first.id}\).*delete"):
-        await scheduler.cancel(pub.id)
-    assert (await scheduler.get(pub.id)).state == S.RETRY_WAIT  # nothing changed
+        await scheduler.cancel(pub_id)
+    assert (await scheduler.get(pub_id)).state == S.RETRY_WAIT  # nothing changed
     # What the message advises works: publish the rest, then take it all down.
-    await scheduler.reschedule(pub.id, at=START + HOUR)
+    await scheduler.reschedule(pub_id, at=START + HOUR)
     clock.advance(HOUR)
     await scheduler.run(until_idle=True)
-    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    assert (await scheduler.get(pub_id)).state == S.PUBLISHED
     made = sorted(server.posts)
     assert len(made) == 2
     assert first.id in made
-    await scheduler.delete(pub.id)
+    await scheduler.delete(pub_id)
     assert sorted(server.deleted) == made
 
 

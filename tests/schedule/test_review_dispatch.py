@@ -12,10 +12,10 @@ import pytest
 
 from socialkit.errors import NeedsReauth, Rejected, StaleTransition, Transient
 from socialkit.models.account import PostingSlot
-from socialkit.models.content import Post, ThreadPart
+from socialkit.models.content import Post
 from socialkit.platforms.credentials import CallableCredentialProvider
 from socialkit.schedule.states import PublicationState as S
-from tests.schedule.conftest import START, account
+from tests.schedule.conftest import START, account, half_sent_thread
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -135,26 +135,23 @@ async def test_a_thread_half_sent_can_be_taken_down_once_nothing_sends_the_rest(
     good) leaves it half sent; delete takes the live part down."""
     server = platform()
     scheduler = await make_scheduler()
-    thread = Post(text="part one", thread=[ThreadPart(text="part two")])
-    (pub,) = await scheduler.schedule(thread, account(), at=START, campaign="launch")
     error = Transient("connection refused") if stop == "pause" else Rejected("too long")
-    server.script(("fail_part", 1, error))
-    await scheduler.run(until_idle=True)
+    pub_id = await half_sent_thread(scheduler, server, error, campaign="launch")
     if stop == "pause":
         await scheduler.pause(campaign="launch")
-    half = await scheduler.get(pub.id)
+    half = await scheduler.get(pub_id)
     assert half.state == (S.PAUSED if stop == "pause" else S.FAILED)
     live = [ref.id for ref in half.checkpoints]
     assert len(live) == 1
     assert live[0] in server.posts
-    gone = await scheduler.delete(pub.id, reason="crisis")
+    gone = await scheduler.delete(pub_id, reason="crisis")
     assert gone.state == S.DELETED
     assert server.deleted == live
     assert live[0] not in server.posts
     await scheduler.resume(campaign="launch")
     clock.advance(DAY)
     await scheduler.run(until_idle=True)
-    assert (await scheduler.get(pub.id)).state == S.DELETED  # the rest is never sent
+    assert (await scheduler.get(pub_id)).state == S.DELETED  # the rest is never sent
 
 
 async def test_a_thread_still_to_be_sent_is_not_deleted_while_a_worker_may_send_it(
@@ -162,13 +159,10 @@ async def test_a_thread_still_to_be_sent_is_not_deleted_while_a_worker_may_send_
 ) -> None:
     server = platform()
     scheduler = await make_scheduler()
-    thread = Post(text="part one", thread=[ThreadPart(text="part two")])
-    (pub,) = await scheduler.schedule(thread, account(), at=START)
-    server.script(("fail_part", 1, Transient("connection refused")))
-    await scheduler.run(until_idle=True)
-    assert (await scheduler.get(pub.id)).state == S.RETRY_WAIT
+    pub_id = await half_sent_thread(scheduler, server, Transient("connection refused"))
+    assert (await scheduler.get(pub_id)).state == S.RETRY_WAIT
     with pytest.raises(StaleTransition, match=r"a thread half sent: paused or failed"):
-        await scheduler.delete(pub.id)
+        await scheduler.delete(pub_id)
     with pytest.raises(StaleTransition, match="pause it and delete it"):
-        await scheduler.cancel(pub.id)
+        await scheduler.cancel(pub_id)
     assert server.deleted == []
