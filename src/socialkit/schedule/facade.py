@@ -25,7 +25,8 @@ import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from socialkit._runtime import background_loop, run_sync
-from socialkit.schedule.scheduler import AsyncScheduler, on_signals
+from socialkit.schedule._home import Home
+from socialkit.schedule.scheduler import AsyncScheduler
 
 if TYPE_CHECKING:
     import builtins
@@ -95,6 +96,9 @@ class Scheduler:
             accounts=accounts,
             workspace=workspace,
         )
+        # Its connections and locks belong to the background loop; awaited from an app's
+        # own loop, scheduler.aio's calls run there.
+        self.aio._home = Home("scheduler.aio", background_loop)
         self._worker: Future[RunStats] | None = None
         self._stop: asyncio.Event | None = None
         # start() and stop() from many threads at once (request handlers making sure the
@@ -532,19 +536,7 @@ class Scheduler:
         ``signals=False`` installs none (an app that handles them itself cancels the
         ``serve()`` task instead, which stops the worker the same way).
         """
-        stop = self._call_threadsafe_event()
-        loop = background_loop()
-        with on_signals(lambda: loop.call_soon_threadsafe(stop.set), enabled=signals):
-            future = asyncio.run_coroutine_threadsafe(self.aio.run(stop=stop), loop)
-            try:
-                return await asyncio.shield(asyncio.wrap_future(future))
-            except asyncio.CancelledError:
-                loop.call_soon_threadsafe(stop.set)
-                await asyncio.wrap_future(future)
-                raise
-
-    def _call_threadsafe_event(self) -> asyncio.Event:
-        return asyncio.run_coroutine_threadsafe(_new_event(), background_loop()).result()
+        return await self.aio.serve(signals=signals)
 
 
 async def _new_event() -> asyncio.Event:

@@ -26,11 +26,12 @@ import attrs
 from socialkit.errors import ConfigError, InvalidPost, StoreError
 from socialkit.models.account import Account
 from socialkit.models.content import Post
+from socialkit.schedule._home import Home, at_home, run_at
 from socialkit.schedule.approval import OnRequest
 from socialkit.schedule.engine import actions
 from socialkit.schedule.engine.clock import SystemClock
 from socialkit.schedule.engine.config import EngineConfig
-from socialkit.schedule.engine.events import Notifier, events_page, follow_events
+from socialkit.schedule.engine.events import Notifier, events_page, follow_pages
 from socialkit.schedule.engine.grace import PastGracePeriod, age, refuse_missed
 from socialkit.schedule.engine.grace import past_grace as _past_grace
 from socialkit.schedule.engine.materialise import materialise
@@ -139,12 +140,15 @@ class AsyncScheduler:
         # One per (workspace, account): picking a free posting slot and inserting the
         # post into it happen under it, so two queue() calls never take the same slot.
         self._slot_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # The loop this scheduler's connections and locks belong to (see _home).
+        self._home = Home("this AsyncScheduler")
 
     def __repr__(self) -> str:
         return f"AsyncScheduler({self.store!r}, worker={self.config.worker_id!r})"
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    @at_home
     async def open(self) -> None:
         """Open the store (migrating it) and store the initial accounts. Idempotent."""
         async with self._open_lock:
@@ -170,12 +174,14 @@ class AsyncScheduler:
             for account in self._initial_accounts:
                 await self.store.put_account(account, now=self.clock.now())
 
+    @at_home
     async def close(self) -> None:
         """Close the HTTP client (if it is ours) and the store."""
         services, self._services = self._services, None
         if services is not None:
             await services.aclose()
             await self.store.close()
+        self._home.release()
 
     async def __aenter__(self) -> AsyncScheduler:
         await self.open()
@@ -203,6 +209,7 @@ class AsyncScheduler:
                 f"with workspace={account.workspace!r}"
             )
 
+    @at_home
     async def add_account(self, account: Account) -> None:
         """Store (or update) an account. Its credentials stay with the provider.
 
@@ -215,11 +222,13 @@ class AsyncScheduler:
         s.forget_account(account.workspace, account.id)
         s._stored_accounts.put((account.workspace, account.id), account)
 
+    @at_home
     async def accounts(self) -> builtins.list[AccountRecord]:
         """Stored accounts of this workspace, with their status."""
         s = await self._s()
         return await s.store.list_accounts(workspace=self.workspace)
 
+    @at_home
     async def reconnect(self, account_id: str, *, actor: str = "api") -> None:
         """Mark an account as working again after a person reconnected it; its
         waiting publications become due."""
@@ -263,6 +272,7 @@ class AsyncScheduler:
 
     # -- creating publications ------------------------------------------------------------
 
+    @at_home
     async def schedule(
         self,
         post: Post,
@@ -325,6 +335,7 @@ class AsyncScheduler:
             actor=actor,
         )
 
+    @at_home
     async def schedule_many(
         self,
         requests: Iterable[ScheduleRequest],
@@ -480,6 +491,7 @@ class AsyncScheduler:
             )
         return existing
 
+    @at_home
     async def queue(
         self,
         post: Post,
@@ -627,6 +639,7 @@ class AsyncScheduler:
             out.append(_created(new, post, now, S.PAUSED if held else new.state))
         return out
 
+    @at_home
     async def recur(
         self,
         post: Post,
@@ -714,6 +727,7 @@ class AsyncScheduler:
             rules.append(await s.store.get_rule(rule.id))
         return rules
 
+    @at_home
     async def evergreen(
         self,
         post: Post,
@@ -794,6 +808,7 @@ class AsyncScheduler:
             await materialise(s, rule, now)
         return await s.store.get_rule(rule.id)
 
+    @at_home
     async def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
         """Stop a rule: no new occurrences (those already created stay; cancel them)."""
         s = await self._s()
@@ -801,6 +816,7 @@ class AsyncScheduler:
             raise StoreError(f"no rule {rule_id!r} in workspace {self.workspace!r}")
         await s.store.set_rule_active(rule_id, False, now=s.clock.now(), actor=actor)
 
+    @at_home
     async def rules(self, *, active: bool | None = None) -> builtins.list[Rule]:
         """This workspace's rules."""
         s = await self._s()
@@ -808,6 +824,7 @@ class AsyncScheduler:
 
     # -- people ---------------------------------------------------------------------------
 
+    @at_home
     async def approve(
         self,
         publication_id: str,
@@ -834,6 +851,7 @@ class AsyncScheduler:
             comment=comment,
         )
 
+    @at_home
     async def reject(
         self, publication_id: str, *, actor: str, comment: str | None = None
     ) -> Publication:
@@ -843,6 +861,7 @@ class AsyncScheduler:
             await self._own(publication_id), publication_id, actor=actor, comment=comment
         )
 
+    @at_home
     async def edit(self, publication_id: str, post: Post, *, actor: str = "api") -> Publication:
         """Replace the content (a new revision; approval again when the policy says so).
 
@@ -858,6 +877,7 @@ class AsyncScheduler:
         s.check_post(s.revision_of(post), post, account, current.campaign)
         return await actions.edit(s, publication_id, post, actor=actor, policy=self.approval)
 
+    @at_home
     async def cancel(
         self, publication_id: str, *, actor: str = "api", reason: str | None = None
     ) -> Publication:
@@ -872,6 +892,7 @@ class AsyncScheduler:
             await self._own(publication_id), publication_id, actor=actor, reason=reason
         )
 
+    @at_home
     async def delete(
         self, publication_id: str, *, actor: str = "api", reason: str | None = None
     ) -> Publication:
@@ -885,6 +906,7 @@ class AsyncScheduler:
             await self._own(publication_id), publication_id, actor=actor, reason=reason
         )
 
+    @at_home
     async def reschedule(
         self, publication_id: str, *, at: When, tz: str | None = None, actor: str = "api"
     ) -> Publication:
@@ -908,6 +930,7 @@ class AsyncScheduler:
             actor=actor,
         )
 
+    @at_home
     async def resolve(
         self,
         publication_id: str,
@@ -936,6 +959,7 @@ class AsyncScheduler:
             reason=reason,
         )
 
+    @at_home
     async def pause(
         self,
         *,
@@ -962,6 +986,7 @@ class AsyncScheduler:
         s.notifier.moved(moved)
         return len(moved)
 
+    @at_home
     async def resume(
         self,
         *,
@@ -980,6 +1005,7 @@ class AsyncScheduler:
         s.notifier.moved(moved)
         return len(moved)
 
+    @at_home
     async def pauses(self) -> builtins.list[PauseScope]:
         """The pause switches that are on."""
         s = await self._s()
@@ -987,11 +1013,13 @@ class AsyncScheduler:
 
     # -- reading --------------------------------------------------------------------------
 
+    @at_home
     async def get(self, publication_id: str, *, history: bool = True) -> Publication:
         """One publication with its post, receipts and (by default) history."""
         s = await self._s()
         return self._in_workspace(await s.store.get(publication_id, history=history))
 
+    @at_home
     async def list(
         self,
         *,
@@ -1045,6 +1073,7 @@ class AsyncScheduler:
             )
         )
 
+    @at_home
     async def events(self, *, since: int = 0, limit: int = 1000) -> builtins.list[Event]:
         """Events after ``since`` from the durable log, at most ``limit`` of them: this
         scheduler's workspace's only (another tenant's never reach its consumers)."""
@@ -1052,6 +1081,7 @@ class AsyncScheduler:
         s = await self._s()
         return await s.store.events(since=since, limit=limit, workspace=self.workspace)
 
+    @at_home
     async def _events_page(self, since: int, limit: int) -> tuple[builtins.list[Event], int]:
         """A page of this workspace's events and the cursor to read on from (see
         :func:`~socialkit.schedule.engine.events.events_page`)."""
@@ -1062,12 +1092,16 @@ class AsyncScheduler:
         self, *, since: int = 0, stop: asyncio.Event | None = None
     ) -> AsyncIterator[Event]:
         """Every event after ``since`` of this scheduler's workspace, waiting for new ones
-        (``async for``)."""
+        (``async for``, from any loop)."""
         _check_cursor(since, 1)
-        s = await self._s()
-        async for event in follow_events(s.store, since=since, stop=stop, workspace=self.workspace):
+        await self.open()
+        assert self._services is not None
+        async for event in follow_pages(
+            self._events_page, self._services.store.subscribe, since=since, stop=stop
+        ):
             yield event
 
+    @at_home
     async def metrics(
         self,
         *,
@@ -1084,6 +1118,7 @@ class AsyncScheduler:
             workspace=self.workspace,
         )
 
+    @at_home
     async def next_due(self) -> dt.datetime | None:
         """When the engine next has something to do (``None``: nothing pending)."""
         s = await self._s()
@@ -1092,7 +1127,17 @@ class AsyncScheduler:
     # -- running --------------------------------------------------------------------------
 
     async def run(self, *, until_idle: bool = False, stop: asyncio.Event | None = None) -> RunStats:
-        """Run the engine: forever (until ``stop`` is set), or until nothing is due now."""
+        """Run the engine: forever (until ``stop`` is set), or until nothing is due now.
+
+        Awaited on another loop than the scheduler's, it runs on the scheduler's loop and
+        ``stop`` (an event of the caller's loop) or cancelling the caller stops it
+        gracefully.
+        """
+        home = self._home.elsewhere()
+        if home is not None:
+            return await run_at(
+                home, lambda there: self.run(until_idle=until_idle, stop=there), stop
+            )
         s = await self._s()
         return await Worker(s).run(until_idle=until_idle, stop=stop)
 

@@ -13,7 +13,7 @@ import attrs
 from socialkit.schedule import hookspecs
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
     from socialkit.errors import PlatformError
     from socialkit.models.receipt import Receipt
@@ -154,13 +154,34 @@ async def follow_events(
     the last ``event.seq`` you handled and pass it as ``since`` after a restart: nothing
     is missed and nothing repeats.
     """
+
+    async def page(cursor: int, limit: int) -> tuple[list[Event], int]:
+        return await events_page(store, since=cursor, limit=limit, workspace=workspace)
+
+    async for event in follow_pages(
+        page, store.subscribe, since=since, batch=batch, poll=poll, stop=stop
+    ):
+        yield event
+
+
+async def follow_pages(
+    page: Callable[[int, int], Awaitable[tuple[list[Event], int]]],
+    subscribe: Callable[[Callable[[], None]], Callable[[], None]],
+    *,
+    since: int,
+    batch: int = 500,
+    poll: dt.timedelta = dt.timedelta(seconds=1),
+    stop: asyncio.Event | None = None,
+) -> AsyncIterator[Event]:
+    """:func:`follow_events` over any reader of pages (``page(cursor, limit)``) and any
+    change subscription; it waits on the loop it is iterated on."""
     wake = asyncio.Event()
     loop = asyncio.get_running_loop()
 
     def notify() -> None:
         loop.call_soon_threadsafe(wake.set)
 
-    unsubscribe = store.subscribe(notify)
+    unsubscribe = subscribe(notify)
     stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
     if stopper is not None:
         stopper.add_done_callback(lambda _: wake.set())
@@ -168,7 +189,7 @@ async def follow_events(
         cursor = since
         while stop is None or not stop.is_set():
             wake.clear()
-            found, after = await events_page(store, since=cursor, limit=batch, workspace=workspace)
+            found, after = await page(cursor, batch)
             for event in found:
                 yield event
             cursor = after
