@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import email.utils
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
@@ -49,22 +50,31 @@ _REJECTION = "Validation failed: Text is invalid"
 """The platform's message in the default :meth:`ContractBase.rejected_response`."""
 
 
-def _assert_resumes_after(error: PlatformError, now: datetime, seconds: int) -> None:
+def _assert_resumes_after(error: PlatformError, now: datetime, seconds: int, said: str) -> None:
+    """``error`` is a RateLimited resuming ``seconds`` after ``now`` (``said``: the header)."""
     assert isinstance(error, RateLimited)
     resume_at = error.resume_at(now)
     expected = now + timedelta(seconds=seconds)
-    assert resume_at is not None, f"the answer said Retry-After: {seconds}; RateLimited has no time"
+    assert resume_at is not None, f"the answer said Retry-After: {said}; RateLimited has no time"
     assert expected <= resume_at <= expected + _RESUME_SLACK, (
-        f"the answer said Retry-After: {seconds}, but RateLimited says to come back at "
+        f"the answer said Retry-After: {said} ({seconds} s after the clock the adapter is "
+        f"given, {now.isoformat()}), but RateLimited says to come back at "
         f"{resume_at.isoformat()}, {(resume_at - now).total_seconds():g} s from now"
     )
 
 
-def _retry_after(seconds: int) -> Callable[[httpx.Request], httpx.Response]:
+def _retry_after_forms(now: datetime, seconds: int) -> tuple[str, str]:
+    """``Retry-After`` values meaning ``seconds`` after ``now``, in both forms RFC 9110
+    (section 10.2.3) allows: delta-seconds, and an HTTP-date (``Sat, 14 Mar 2026 15:11:43
+    GMT``), which a client must accept too. The kit's clock stands on a whole second, so
+    the date, which has no fractions, is exact."""
+    at = (now + timedelta(seconds=seconds)).astimezone(UTC)
+    return str(seconds), email.utils.format_datetime(at, usegmt=True)
+
+
+def _retry_after(value: str) -> Callable[[httpx.Request], httpx.Response]:
     def respond(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            429, headers={"Retry-After": str(seconds)}, json={"error": "rate limited"}
-        )
+        return httpx.Response(429, headers={"Retry-After": value}, json={"error": "rate limited"})
 
     return respond
 
@@ -131,7 +141,9 @@ class FailureTests(ContractBase):
 
     @standard(requires=("http",))
     async def test_rate_limit_is_rate_limited_with_a_time(self, h: Harness) -> None:
-        """The platform's "slow down" answer: RateLimited saying when to come back."""
+        """The platform's "slow down" answer: RateLimited saying when to come back. With the
+        default answer, also ``Retry-After: 137`` as delta-seconds and as an HTTP-date, each
+        to the second."""
         draft = h.draft()
         h.transport.arm(Fault.respond(self.rate_limited_response))
         error = await h.expect(RateLimited, h.publish(draft), what="a rate-limit answer")
@@ -148,13 +160,17 @@ class FailureTests(ContractBase):
         if type(self).rate_limited_response is not ContractBase.rate_limited_response:
             return
         # The default answer says Retry-After: 60; another value must come through too (an
-        # adapter that always says 60 s would pass with the default answer alone).
-        _assert_resumes_after(error, now, 60)
-        h.transport.arm(Fault.respond(_retry_after(137)))
-        again = await h.expect(
-            RateLimited, h.publish(h.draft()), what="a rate-limit answer with Retry-After: 137"
-        )
-        _assert_resumes_after(again, now, 137)
+        # adapter that always says 60 s would pass with the default answer alone), as
+        # delta-seconds and as an HTTP-date.
+        _assert_resumes_after(error, now, 60, "60")
+        for said in _retry_after_forms(now, 137):
+            h.transport.arm(Fault.respond(_retry_after(said)))
+            again = await h.expect(
+                RateLimited,
+                h.publish(h.draft()),
+                what=f"a rate-limit answer with Retry-After: {said}",
+            )
+            _assert_resumes_after(again, now, 137, said)
 
     @standard(requires=("http",))
     async def test_refusal_is_rejected_with_the_reason(self, h: Harness) -> None:

@@ -357,6 +357,20 @@ class TestAlwaysSixtySeconds(PigeonSuite):
     platform = AlwaysSixtySeconds
 
 
+class RetryAfterSecondsOnly(Pigeon):
+    """Reads Retry-After as delta-seconds only: an HTTP-date (RFC 9110) gives no time."""
+
+    async def publish(self, draft, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return await super().publish(draft, ctx)
+        except socialkit.RateLimited as exc:
+            raise socialkit.RateLimited("slow down", retry_after=exc.retry_after) from exc
+
+
+class TestRetryAfterSecondsOnly(PigeonSuite):
+    platform = RetryAfterSecondsOnly
+
+
 class ReasonWithoutMessage(Pigeon):
     """Rejects with the status alone, dropping the platform's explanation."""
 

@@ -9,7 +9,8 @@ socialkit's error taxonomy.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import email.utils
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,6 +29,7 @@ from socialkit.text.rules import Counting, TextRule
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import datetime
 
     from socialkit import Context, Credentials, Draft, Media, MetricSnapshot, Receipt
 
@@ -314,10 +316,11 @@ def _error(response: httpx.Response, *, write: bool, where: str) -> Exception:
     elif status in (401, 403):
         build = NeedsReauth
     elif status == 429:
-        retry_after = response.headers.get("Retry-After")
+        retry_after, retry_at = _retry_after(response.headers.get("Retry-After"))
         return RateLimited(
             f"{where}: slow down ({reason})",
-            retry_after=float(retry_after) if retry_after else None,
+            retry_after=retry_after,
+            reset_at=retry_at,
             **details,
         )
     elif status in (408, 425):
@@ -327,6 +330,22 @@ def _error(response: httpx.Response, *, write: bool, where: str) -> Exception:
     else:
         build = Rejected
     return build(f"{where}: {reason}", **details)
+
+
+def _retry_after(value: str | None) -> tuple[float | None, datetime | None]:
+    """``Retry-After`` as ``(seconds, None)`` or ``(None, instant)``: RFC 9110 allows a
+    delay (``120``) or an HTTP-date (``Fri, 31 Dec 1999 23:59:59 GMT``), and so must we."""
+    if not value:
+        return None, None
+    try:
+        return float(value), None
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except ValueError:
+        return None, None  # neither form: RateLimited without a time
+    return None, when if when.tzinfo else when.replace(tzinfo=UTC)  # HTTP-dates are GMT
 
 
 # --8<-- [end:errors]
