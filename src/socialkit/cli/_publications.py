@@ -311,7 +311,7 @@ def keyed_publications(
     """The publications ``schedule --key`` already made, by account: a key used again
     returns them instead of scheduling anything."""
     from socialkit._runtime import run_sync
-    from socialkit.schedule.scheduler import keyed
+    from socialkit.schedule._arguments import keyed
 
     store = scheduler.aio.store
     found = {}

@@ -1,0 +1,292 @@
+"""Arguments of :class:`~socialkit.schedule.AsyncScheduler`: their types, checks and how
+a moment, a zone or a pause is read from them."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import functools
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import attrs
+
+from socialkit.errors import ConfigError
+from socialkit.models.account import Account
+from socialkit.models.content import Post
+from socialkit.schedule.engine.grace import age
+from socialkit.schedule.publication import PauseScope
+from socialkit.schedule.rules import Occurrence, Recurrence, parse_local
+from socialkit.schedule.states import PublicationState
+from socialkit.schedule.time.zones import resolve_zone
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from socialkit.schedule.engine.config import EngineConfig
+    from socialkit.schedule.publication import Publication
+    from socialkit.schedule.records import NewPublication
+
+
+__all__ = ["AccountsArg", "ScheduleRequest", "When"]
+
+S = PublicationState
+AccountsArg = Account | str | Iterable[Account | str]
+"""One account or several: :class:`Account` objects of the scheduler's workspace (stored as
+given) or ids of stored ones."""
+When = dt.datetime | dt.date | str
+"""A moment: an aware datetime, or a local wall time (naive datetime or ``"2026-12-01 09:00"``)
+read in ``tz`` (or each account's own zone); a date is its local midnight, as ``"2026-12-01"``
+is."""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ScheduleRequest:
+    """One entry of :meth:`AsyncScheduler.schedule_many`: a post, its accounts, a moment."""
+
+    post: Post
+    accounts: AccountsArg
+    at: When
+    tz: str | None = None
+    campaign: str | None = None
+    key: str | None = None
+
+
+def keyed(key: str, workspace: str, account_id: str) -> str:
+    """The idempotency key of the publication ``schedule(..., key=key)`` makes for one
+    account. The default workspace keeps the form it always had; another workspace's key
+    carries the workspace's name, so two tenants using the same key never meet."""
+    if workspace == "default":
+        return f"{key}:{account_id}"
+    return f"{workspace}/{key}:{account_id}"
+
+
+def created_publication(
+    new: NewPublication, post: Post, now: dt.datetime, state: PublicationState
+) -> Publication:
+    """The publication just inserted, without reading it back."""
+    from socialkit.schedule.publication import Publication
+
+    return Publication(
+        id=new.id,
+        workspace=new.workspace,
+        account_id=new.account_id,
+        platform=new.platform,
+        revision=new.revision,
+        post=post,
+        due_at=new.due_at,
+        local_time=new.local_time,
+        zone=new.zone,
+        state=state,
+        run_at=new.due_at,
+        idempotency_key=new.idempotency_key,
+        campaign=new.campaign,
+        approvals_required=new.approvals_required,
+        grace=dt.timedelta(seconds=new.grace_s) if new.grace_s is not None else None,
+        publish_late=new.publish_late,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+MILLISECOND = dt.timedelta(milliseconds=1)
+
+
+def grace_seconds(grace: dt.timedelta | None, config: EngineConfig) -> float | None:
+    chosen = grace if grace is not None else config.grace
+    return chosen.total_seconds() if chosen is not None else None
+
+
+def due_moment(at: When, zone: str) -> tuple[dt.datetime, dt.datetime, str]:
+    """``(due_at, local_time, zone)`` of :func:`occurrence_at`, without building an
+    :class:`Occurrence` for an aware instant (the common case in bulk schedules)."""
+    if isinstance(at, dt.datetime) and at.tzinfo is not None and at.utcoffset() is not None:
+        instant = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)
+        if zone == "UTC":
+            return instant, instant.replace(tzinfo=None), zone
+        return instant, instant.astimezone(zone_info(zone)).replace(tzinfo=None), zone
+    occurrence = occurrence_at(at, zone)
+    return occurrence.due_at, occurrence.local, occurrence.zone
+
+
+def occurrence_at(at: When, zone: str) -> Occurrence:
+    """An occurrence for an aware instant or a local wall time read in ``zone`` (a date:
+    its local midnight).
+
+    Raises:
+        TypeError: ``at`` is none of these.
+    """
+    if isinstance(at, str):
+        return Occurrence.at(parse_local(at), zone)
+    if not isinstance(at, dt.datetime):
+        if isinstance(at, dt.date):
+            return Occurrence.at(dt.datetime.combine(at, dt.time()), zone)
+        raise TypeError(
+            "expected an aware datetime, a local wall time (a naive datetime, or text such "
+            f"as '2026-12-01 09:00') or a date (got {shown(at)})"
+        )
+    if at.tzinfo is not None and at.utcoffset() is not None:
+        instant = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)
+        local = instant.astimezone(zone_info(zone)).replace(tzinfo=None)
+        return Occurrence(local=local, due_at=instant, zone=zone, key=local.isoformat())
+    return Occurrence.at(at, zone)
+
+
+@functools.lru_cache(maxsize=1024)
+def zone_info(name: str) -> ZoneInfo:
+    # resolve_zone caches the ZoneInfo too; this skips its argument checks for the names
+    # a bulk schedule repeats on every request (the hot path of schedule_many).
+    return resolve_zone(name)
+
+
+def checked_occurrence(field: str, at: When, zone: str) -> Occurrence:
+    """:func:`occurrence_at`, with a bad time or zone reported under the argument's name."""
+    try:
+        return occurrence_at(at, zone)
+    except ValueError as exc:
+        raise ValueError(f"{field}: {exc}") from None
+    except TypeError as exc:
+        raise TypeError(f"{field}: {exc}") from None
+
+
+def check_tz(tz: str | None, field: str = "tz") -> None:
+    """Refuse a zone that is not an IANA name (``None``: each account's own zone)."""
+    if tz is None:
+        return
+    try:
+        resolve_zone(tz)
+    except ValueError as exc:
+        raise ValueError(f"{field}: {exc}") from None
+
+
+def check_grace(grace: dt.timedelta | None) -> None:
+    if grace is not None and not isinstance(grace, dt.timedelta):
+        raise TypeError(
+            "grace: expected a datetime.timedelta such as timedelta(hours=1), or None "
+            f"(got {shown(grace)})"
+        )
+    if grace is not None and grace < dt.timedelta(0):
+        raise ValueError(f"grace: must not be negative (got {grace.total_seconds():g} s)")
+
+
+def shown(value: object) -> str:
+    """A value as an error message shows it: its type and (shortened) repr."""
+    if value is None:
+        return "None"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+def check_post(post: object, field: str = "post") -> None:
+    if not isinstance(post, Post):
+        raise TypeError(f"{field}: expected a Post such as Post(text='Hello') (got {shown(post)})")
+
+
+def account_items(accounts: object, field: str) -> builtins.list[Account | str]:
+    """``accounts`` (one account or id, or several) as a list, each of the right type."""
+    if isinstance(accounts, Account | str):
+        return [accounts]
+    if not isinstance(accounts, Iterable):
+        raise TypeError(
+            f"{field}: expected an Account, an account id, or a list of them "
+            f"(got {shown(accounts)})"
+        )
+    items = builtins.list(accounts)
+    for index, item in enumerate(items):
+        if not isinstance(item, Account | str):
+            raise TypeError(
+                f"{field}[{index}]: expected an Account or an account id (got {shown(item)})"
+            )
+    return items
+
+
+def check_accounts(items: builtins.list[Account | str], field: str) -> None:
+    """Refuse no account, or one given twice (it would get the post twice)."""
+    if not items:
+        raise ConfigError(f"{field}: no accounts given")
+    seen: set[str] = set()
+    for item in items:
+        account_id = item if isinstance(item, str) else item.id
+        if account_id in seen:
+            raise ConfigError(
+                f"{field}: account {account_id!r} is given twice; each account gets one publication"
+            )
+        seen.add(account_id)
+
+
+ATTENTION = ("reconcile", "reauth", "delete")  # why a publication waits for a person
+
+
+def check_actor(actor: str) -> None:
+    if not isinstance(actor, str):
+        raise TypeError(f"actor: expected who decided, as text (got {shown(actor)})")
+    if not actor.strip():
+        raise ValueError(f"actor: say who decided, for the history (got {actor!r})")
+
+
+def check_between(between: tuple[dt.datetime, dt.datetime]) -> None:
+    start, end = between
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"between: the {name} must be an aware datetime (got {value!r})")
+    if start > end:
+        raise ValueError(
+            f"between: the start {start.isoformat()} is after the end {end.isoformat()}"
+        )
+
+
+def check_cursor(since: int, limit: int) -> None:
+    if since < 0:
+        raise ValueError(f"since: an event seq is 0 or more (got {since})")
+    if limit < 1:
+        raise ValueError(f"limit: must be at least 1 event (got {limit})")
+
+
+def state_of(value: PublicationState | str) -> PublicationState:
+    try:
+        return PublicationState(value)
+    except ValueError:
+        known = ", ".join(s.value for s in PublicationState)
+        raise ValueError(f"state: unknown state {value!r} (one of {known})") from None
+
+
+def rule_over(
+    recurrence: Recurrence, account_ids: str, now: dt.datetime, grace_s: float | None
+) -> str | None:
+    """What is wrong with a new rule whose occurrences are all past the grace period, or
+    without one, all past (``None`` when one is still to come or within it). A new rule
+    never fires an occurrence from before it existed and beyond its grace."""
+    over = grace_s or 0.0
+    last = recurrence.latest_at_or_before(now - dt.timedelta(seconds=over))
+    if last is None or next(recurrence.iter_after(last.local), None) is not None:
+        return None
+    if (now - last.due_at).total_seconds() <= over and grace_s is not None:
+        return None
+    past = f"past the grace period ({grace_s:g} s)" if grace_s is not None else "in the past"
+    return (
+        f"rrule: every occurrence is {past}: the last, "
+        f"{last.local:%Y-%m-%d %H:%M} {last.zone} for {account_ids}, was "
+        f"{age(now - last.due_at)} ago, so the rule would publish nothing"
+    )
+
+
+def local_start(start: When | None, zone: str, now: dt.datetime) -> dt.datetime:
+    if start is None:
+        return now.astimezone(zone_info(zone)).replace(tzinfo=None, second=0, microsecond=0)
+    return checked_occurrence("start", start, zone).local
+
+
+def pause_scope(
+    workspace: str, account: str | None, campaign: str | None, actor: str, reason: str | None
+) -> PauseScope:
+    if account is not None and campaign is not None:
+        raise ConfigError("pause one scope at a time: an account or a campaign, not both")
+    if account is not None:
+        return PauseScope(
+            kind="account", value=account, workspace=workspace, actor=actor, reason=reason
+        )
+    if campaign is not None:
+        return PauseScope(
+            kind="campaign", value=campaign, workspace=workspace, actor=actor, reason=reason
+        )
+    return PauseScope(kind="all", workspace=workspace, actor=actor, reason=reason)

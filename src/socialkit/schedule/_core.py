@@ -1,0 +1,206 @@
+"""The base of :class:`~socialkit.schedule.AsyncScheduler`: its lifecycle, the loop it
+belongs to, and the accounts it acts for."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Self
+
+from socialkit.errors import ConfigError, StoreError
+from socialkit.models.account import Account
+from socialkit.schedule._arguments import (
+    AccountsArg,
+    account_items,
+    check_accounts,
+)
+from socialkit.schedule._home import Home, at_home
+from socialkit.schedule.approval import OnRequest
+from socialkit.schedule.engine.clock import SystemClock
+from socialkit.schedule.engine.config import EngineConfig
+from socialkit.schedule.engine.events import Notifier
+from socialkit.schedule.engine.services import Services
+from socialkit.schedule.stores import store_from_url
+
+if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Iterable
+
+    import httpx
+
+    from socialkit.models.campaign import Campaign
+    from socialkit.models.media_store import MediaStore
+    from socialkit.platforms.credentials import CredentialProvider
+    from socialkit.platforms.registry import Registry
+    from socialkit.schedule.approval import ApprovalPolicy
+    from socialkit.schedule.engine.clock import Clock
+    from socialkit.schedule.publication import Publication
+    from socialkit.schedule.records import AccountRecord
+    from socialkit.schedule.stores.base import Store
+
+
+class SchedulerCore:
+    """What every part of :class:`AsyncScheduler` stands on: the store, its services and
+    the workspace's accounts."""
+
+    def __init__(
+        self,
+        store: str | Store = "sqlite:///socialkit.db",
+        *,
+        registry: Registry | None = None,
+        credentials: CredentialProvider | None = None,
+        media: MediaStore | None = None,
+        http: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        config: EngineConfig | None = None,
+        approval: ApprovalPolicy | None = None,
+        campaigns: Iterable[Campaign] = (),
+        accounts: Iterable[Account] = (),
+        workspace: str = "default",
+    ) -> None:
+        self.store: Store = store_from_url(store) if isinstance(store, str) else store
+        self.clock: Clock = clock or SystemClock()
+        self.config = config or EngineConfig()
+        self.approval: ApprovalPolicy = approval or OnRequest()
+        self.workspace = workspace
+        self._registry = registry
+        self._credentials = credentials
+        self._media = media
+        self._http = http
+        self._campaigns = {c.id: c for c in campaigns}
+        self._initial_accounts = tuple(accounts)
+        for index, account in enumerate(self._initial_accounts):
+            self._check_workspace(account, f"accounts[{index}]")
+        self._services: Services | None = None
+        self._open_lock = asyncio.Lock()
+        # One per (workspace, account): picking a free posting slot and inserting the
+        # post into it happen under it, so two queue() calls never take the same slot.
+        self._slot_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # The loop this scheduler's connections and locks belong to (see _home).
+        self._home = Home("this AsyncScheduler")
+
+    def __repr__(self) -> str:
+        return f"AsyncScheduler({self.store!r}, worker={self.config.worker_id!r})"
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @at_home
+    async def open(self) -> None:
+        """Open the store (migrating it) and store the initial accounts. Idempotent."""
+        async with self._open_lock:
+            if self._services is not None:
+                return
+            from socialkit.models.media_store import default_media_store
+            from socialkit.platforms.credentials import EnvCredentialProvider
+            from socialkit.platforms.registry import get_registry
+
+            registry = self._registry or get_registry()
+            await self.store.open()
+            self._services = Services(
+                store=self.store,
+                registry=registry,
+                credentials=self._credentials or EnvCredentialProvider(),
+                media=self._media or default_media_store(),
+                clock=self.clock,
+                config=self.config,
+                notifier=Notifier(registry),
+                campaigns=self._campaigns,
+                http_client=self._http,
+            )
+            for account in self._initial_accounts:
+                await self.store.put_account(account, now=self.clock.now())
+
+    @at_home
+    async def close(self) -> None:
+        """Close the HTTP client (if it is ours) and the store."""
+        services, self._services = self._services, None
+        if services is not None:
+            await services.aclose()
+            await self.store.close()
+        self._home.release()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _s(self) -> Services:
+        if self._services is None:
+            await self.open()
+        assert self._services is not None
+        return self._services
+
+    # -- accounts -------------------------------------------------------------------------
+
+    def _check_workspace(self, account: Account, field: str) -> None:
+        """Refuse an account of another workspace: stored, it would replace that tenant's
+        account; scheduled, its publications would be another tenant's (not in this
+        scheduler's ``list()``, not held by its ``pause()``, yet published)."""
+        if account.workspace != self.workspace:
+            raise ConfigError(
+                f"{field}: account {account.id!r} is in workspace {account.workspace!r}, "
+                f"and this scheduler acts in {self.workspace!r}; use a Scheduler "
+                f"with workspace={account.workspace!r}"
+            )
+
+    @at_home
+    async def add_account(self, account: Account) -> None:
+        """Store (or update) an account. Its credentials stay with the provider.
+
+        Raises:
+            ConfigError: the account is another workspace's.
+        """
+        self._check_workspace(account, "account")
+        s = await self._s()
+        await s.store.put_account(account, now=s.clock.now())
+        s.forget_account(account.workspace, account.id)
+        s._stored_accounts.put((account.workspace, account.id), account)
+
+    @at_home
+    async def accounts(self) -> builtins.list[AccountRecord]:
+        """Stored accounts of this workspace, with their status."""
+        s = await self._s()
+        return await s.store.list_accounts(workspace=self.workspace)
+
+    @at_home
+    async def reconnect(self, account_id: str, *, actor: str = "api") -> None:
+        """Mark an account as working again after a person reconnected it; its
+        waiting publications become due."""
+        s = await self._s()
+        await s.store.set_account_status(
+            account_id,
+            "ok",
+            now=s.clock.now(),
+            workspace=self.workspace,
+            reason=f"reconnected by {actor}",
+            actor=actor,
+        )
+        s.forget_account(self.workspace, account_id)
+
+    async def _accounts(self, accounts: AccountsArg) -> builtins.list[Account]:
+        s = await self._s()
+        items = account_items(accounts, "accounts")
+        check_accounts(items, "accounts")
+        out = []
+        for item in items:
+            if isinstance(item, Account):
+                self._check_workspace(item, "accounts")
+                await s.store_account(item)
+                out.append(item)
+            else:
+                out.append(await s.account(self.workspace, item))
+        return out
+
+    def _in_workspace(self, publication: Publication) -> Publication:
+        """``publication``, unless it is another workspace's: then, as for an unknown id,
+        :class:`StoreError` (a tenant's scheduler neither reads nor moves another's)."""
+        if publication.workspace != self.workspace:
+            raise StoreError(f"no publication {publication.id!r} in workspace {self.workspace!r}")
+        return publication
+
+    async def _own(self, publication_id: str) -> Services:
+        """The services, once ``publication_id`` is known to be this workspace's."""
+        s = await self._s()
+        self._in_workspace(await s.store.get(publication_id))
+        return s

@@ -1,0 +1,607 @@
+"""Creating publications: one-off, queued into posting slots, recurring and evergreen."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from socialkit.errors import ConfigError, InvalidPost, StoreError
+from socialkit.models.account import Account
+from socialkit.schedule._arguments import (
+    MILLISECOND,
+    AccountsArg,
+    S,
+    ScheduleRequest,
+    When,
+    account_items,
+    check_accounts,
+    check_grace,
+    check_post,
+    check_tz,
+    checked_occurrence,
+    created_publication,
+    due_moment,
+    grace_seconds,
+    keyed,
+    local_start,
+    rule_over,
+    shown,
+)
+from socialkit.schedule._core import SchedulerCore
+from socialkit.schedule._home import at_home
+from socialkit.schedule.engine.grace import past_grace as _past_grace
+from socialkit.schedule.engine.grace import refuse_missed
+from socialkit.schedule.engine.materialise import materialise
+from socialkit.schedule.records import NewPublication, PublicationQuery
+from socialkit.schedule.recurring import Rule
+from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_free_slot
+from socialkit.schedule.states import ACTIVE_STATES
+from socialkit.schedule.stores._common import new_id
+
+if TYPE_CHECKING:
+    import builtins
+    from collections.abc import AsyncIterator, Iterable
+
+    from socialkit.models.content import Post
+    from socialkit.schedule.publication import Publication
+
+
+class Planning(SchedulerCore):
+    """The part of :class:`AsyncScheduler` that makes publications and rules."""
+
+    # -- creating publications ------------------------------------------------------------
+
+    @at_home
+    async def schedule(
+        self,
+        post: Post,
+        accounts: AccountsArg,
+        *,
+        at: When,
+        tz: str | None = None,
+        campaign: str | None = None,
+        key: str | None = None,
+        grace: dt.timedelta | None = None,
+        publish_late: bool | None = None,
+        needs_approval: bool | None = None,
+        actor: str = "api",
+    ) -> builtins.list[Publication]:
+        """Schedule ``post`` on each account at one moment: one publication per account.
+
+        Args:
+            post: the content (pinned by its revision hash).
+            accounts: one account or several.
+            at: an aware datetime, or a local wall time read in ``tz`` — or, without
+                ``tz``, in each account's own zone ("09:00 wherever each account is").
+            tz: an IANA zone.
+            campaign: the campaign id (defaults to ``post.campaign``).
+            key: an idempotency key: scheduling again with the same key and account
+                returns the existing publication instead of a second one. Keys are a
+                workspace's own: another tenant's same key makes its own publication.
+            grace: how late it may still start (default: the engine's).
+            publish_late: past the grace period, publish anyway instead of ``missed``.
+            needs_approval: ask the approval policy for approval.
+            actor: who did it, for the history.
+
+        Raises:
+            ValueError: an unreadable ``at``, an unknown ``tz`` or a negative ``grace``,
+                named in the message (``PastGracePeriod`` for a moment already past its
+                grace period).
+            ConfigError: no account, an account given twice, or one of another workspace.
+            StoreError: an account id that is not stored in this workspace.
+            InvalidPost: the post breaks an account's platform limits (every problem is
+                in ``problems``); nothing is stored. See :meth:`Services.check_post
+                <socialkit.schedule.engine.services.Services.check_post>` for which
+                limits are known before the post is sent.
+            TypeError: an argument of the wrong type (``post`` not a :class:`Post`,
+                ``accounts`` not accounts or ids, ``at`` not a moment, ``grace`` not a
+                timedelta), named in the message with the value given.
+        """
+        check_post(post)
+        check_tz(tz)
+        check_grace(grace)
+        targets = await self._accounts(accounts)
+        moments = {a.id: checked_occurrence("at", at, tz or a.timezone) for a in targets}
+        return await self._create(
+            post,
+            targets,
+            lambda account: moments[account.id],
+            campaign=campaign,
+            key=key,
+            grace=grace,
+            publish_late=publish_late,
+            needs_approval=needs_approval,
+            actor=actor,
+        )
+
+    @at_home
+    async def schedule_many(
+        self,
+        requests: Iterable[ScheduleRequest],
+        *,
+        needs_approval: bool | None = None,
+        actor: str = "api",
+        chunk: int = 1000,
+    ) -> builtins.list[str]:
+        """Schedule many posts at once (a content calendar): each ``chunk`` written atomically.
+
+        Returns the publication ids, in order (one per request and account). Much faster
+        than calling :meth:`schedule` in a loop; read details with :meth:`get`/:meth:`list`.
+
+        Raises:
+            InvalidPost, ValueError, PastGracePeriod, ConfigError: as :meth:`schedule`,
+                naming the request (``requests[3].at``). The requests are read as they
+                come, so the chunks before the one holding the refused request are
+                already stored: fix it and schedule the rest (with ``key`` set on each
+                request, scheduling them all again stores nothing twice).
+        """
+        if chunk < 1:
+            raise ValueError(f"chunk: must be at least 1 (got {chunk})")
+        s = await self._s()
+        now = s.clock.now()
+        grace_s = grace_seconds(None, self.config)
+        # Due at or after this, a request is inside the grace period without asking
+        # _past_grace (which words the refusal); a millisecond of margin for rounding.
+        surely_in_time = (
+            now - dt.timedelta(seconds=grace_s) + MILLISECOND
+            if grace_s is not None and not self.config.publish_late
+            else None
+        )
+        zones: set[str] = set()
+        revisions: dict[int, str] = {}
+        accounts: dict[str, Account] = {}
+        checked: set[tuple[str, str, str | None]] = set()  # (revision, account, campaign)
+        batch: builtins.list[NewPublication] = []
+        ids: builtins.list[str] = []
+        made = 0  # publications built so far (their position in ids)
+        keyed_at: builtins.list[tuple[int, str, int]] = []  # (position, new id, request)
+        writing: collections.deque[asyncio.Future[builtins.list[str]]] = collections.deque()
+        try:
+            for index, request in enumerate(requests):
+                if request.tz is not None and request.tz not in zones:
+                    check_tz(request.tz, f"requests[{index}].tz")
+                    zones.add(request.tz)
+                post = request.post
+                revision = revisions.get(id(post))
+                if revision is None:
+                    check_post(post, f"requests[{index}].post")
+                    revision = revisions[id(post)] = await s.store_revision(post)
+                raw = request.accounts
+                if isinstance(raw, (Account, str)):
+                    items = [raw]  # one account: nothing to check
+                else:
+                    items = account_items(raw, f"requests[{index}].accounts")
+                    check_accounts(items, f"requests[{index}].accounts")
+                for item in items:
+                    key = item if isinstance(item, str) else item.id
+                    target = accounts.get(key)
+                    if target is None:
+                        (target,) = await self._accounts([item])
+                        accounts[key] = target
+                    try:
+                        due_at, local, zone = due_moment(request.at, request.tz or target.timezone)
+                    except ValueError as exc:
+                        raise ValueError(f"requests[{index}].at: {exc}") from None
+                    except TypeError as exc:
+                        raise TypeError(f"requests[{index}].at: {exc}") from None
+                    if surely_in_time is not None and due_at < surely_in_time:
+                        assert grace_s is not None
+                        refuse_missed(
+                            _past_grace(
+                                f"requests[{index}].at",
+                                local,
+                                zone,
+                                due_at,
+                                target.id,
+                                now,
+                                grace_s,
+                            )
+                        )
+                    campaign = request.campaign or post.campaign
+                    if (revision, key, campaign) not in checked:
+                        try:
+                            s.check_post(revision, post, target, campaign)
+                        except InvalidPost as exc:
+                            raise InvalidPost(
+                                exc.problems, subject=f"requests[{index}]: post for {target.id}"
+                            ) from None
+                        checked.add((revision, key, campaign))
+                    required = self.approval.approvals_required(
+                        post, target, campaign=campaign, requested=needs_approval
+                    )
+                    pub_id = new_id()
+                    if request.key:
+                        keyed_at.append((made, pub_id, index))
+                    made += 1
+                    batch.append(
+                        NewPublication(
+                            id=pub_id,
+                            account_id=target.id,
+                            platform=target.platform,
+                            revision=revision,
+                            due_at=due_at,
+                            local_time=local,
+                            zone=zone,
+                            idempotency_key=(
+                                keyed(request.key, target.workspace, target.id)
+                                if request.key
+                                else pub_id
+                            ),
+                            workspace=target.workspace,
+                            state=S.PENDING_APPROVAL if required else S.SCHEDULED,
+                            campaign=campaign,
+                            approvals_required=required,
+                            grace_s=grace_s,
+                            publish_late=self.config.publish_late,
+                            actor=actor,
+                        )
+                    )
+                    if len(batch) >= chunk:
+                        # Write chunks while the next ones are built (up to three in
+                        # flight), so the store's thread always has the next one queued.
+                        writing.append(asyncio.ensure_future(s.store.add(batch, now=now)))
+                        batch = []
+                        if len(writing) > 2:
+                            ids.extend(await writing.popleft())
+                        else:
+                            await asyncio.sleep(0)  # let the write hand its chunk over
+            while writing:
+                ids.extend(await writing.popleft())
+        except BaseException:
+            # Chunks already handed over still commit; collect their outcomes so
+            # none is left unretrieved, then report the failure.
+            await asyncio.gather(*writing, return_exceptions=True)
+            raise
+        if batch:
+            ids.extend(await s.store.add(batch, now=now))
+        # A key found taken names an existing publication: this workspace's (scheduled
+        # before: it is returned), never another's.
+        for position, pub_id, index in keyed_at:
+            if ids[position] != pub_id:
+                self._own_key(await s.store.get(ids[position]), f"requests[{index}].key")
+        return ids
+
+    def _own_key(self, existing: Publication, field: str) -> Publication:
+        """``existing``, the publication a taken key names, when it is this workspace's;
+        otherwise a :class:`ValueError` (a key of one tenant never reaches another's)."""
+        if existing.workspace != self.workspace:
+            raise ValueError(
+                f"{field}: this key is taken by a publication of another workspace; use another key"
+            )
+        return existing
+
+    @at_home
+    async def queue(
+        self,
+        post: Post,
+        accounts: AccountsArg,
+        *,
+        campaign: str | None = None,
+        key: str | None = None,
+        needs_approval: bool | None = None,
+        actor: str = "api",
+    ) -> builtins.list[Publication]:
+        """Add ``post`` to each account's queue: its next free posting slot.
+
+        Calls made at the same time through one scheduler take one slot each: picking
+        the slot and storing the post happen under a per-account lock. Two processes
+        (or two schedulers) queueing to the same account at the same instant may still
+        pick the same slot; queue from one place, or give a time with :meth:`schedule`.
+        """
+        check_post(post)
+        s = await self._s()
+        targets = await self._accounts(accounts)
+        for account in targets:
+            if not account.posting_slots:
+                raise ConfigError(
+                    f"account {account.id!r} has no posting slots; add posting_slots to queue posts"
+                )
+        async with self._picking_slots(targets):
+            now = s.clock.now()
+            slots: dict[str, Occurrence] = {}
+            for account in targets:
+                taken = await self._taken(account, now)
+                slots[account.id] = next_free_slot(
+                    account.posting_slots, account.timezone, now, taken
+                )
+            return await self._create(
+                post,
+                targets,
+                lambda account: slots[account.id],
+                campaign=campaign,
+                key=key,
+                grace=None,
+                publish_late=None,
+                needs_approval=needs_approval,
+                actor=actor,
+            )
+
+    @contextlib.asynccontextmanager
+    async def _picking_slots(self, accounts: Iterable[Account]) -> AsyncIterator[None]:
+        """Hold each account's slot lock, taken in one order so that two calls for
+        overlapping accounts never wait for each other."""
+        async with contextlib.AsyncExitStack() as stack:
+            for key in sorted({(a.workspace, a.id) for a in accounts}):
+                lock = self._slot_locks.setdefault(key, asyncio.Lock())
+                await stack.enter_async_context(lock)
+            yield
+
+    async def _taken(self, account: Account, now: dt.datetime) -> builtins.list[dt.datetime]:
+        s = await self._s()
+        taken: builtins.list[dt.datetime] = []
+        cursor = None
+        while True:
+            page = await s.store.list_publications(
+                PublicationQuery(
+                    account_id=account.id,
+                    workspace=account.workspace,
+                    states=tuple(ACTIVE_STATES),
+                    between=(now, now + dt.timedelta(days=3660)),
+                    cursor=cursor,
+                    limit=1000,
+                )
+            )
+            taken.extend(p.due_at for p in page.items)
+            if page.next_cursor is None:
+                return taken
+            cursor = page.next_cursor
+
+    async def _create(
+        self,
+        post: Post,
+        targets: builtins.list[Account],
+        when: Any,
+        *,
+        campaign: str | None,
+        key: str | None,
+        grace: dt.timedelta | None,
+        publish_late: bool | None,
+        needs_approval: bool | None,
+        actor: str,
+    ) -> builtins.list[Publication]:
+        s = await self._s()
+        now = s.clock.now()
+        campaign = campaign or post.campaign
+        grace_s = grace_seconds(grace, self.config)
+        late = self.config.publish_late if publish_late is None else publish_late
+        revision = await s.store_checked(post, targets, campaign)
+        items = []
+        for account in targets:
+            occurrence: Occurrence = when(account)
+            if grace_s is not None and not late:
+                refuse_missed(
+                    _past_grace(
+                        "at",
+                        occurrence.local,
+                        occurrence.zone,
+                        occurrence.due_at,
+                        account.id,
+                        now,
+                        grace_s,
+                    )
+                )
+            required = self.approval.approvals_required(
+                post, account, campaign=campaign, requested=needs_approval
+            )
+            pub_id = new_id()
+            items.append(
+                NewPublication(
+                    id=pub_id,
+                    account_id=account.id,
+                    platform=account.platform,
+                    revision=revision,
+                    due_at=occurrence.due_at,
+                    local_time=occurrence.local,
+                    zone=occurrence.zone,
+                    idempotency_key=keyed(key, account.workspace, account.id) if key else pub_id,
+                    workspace=account.workspace,
+                    state=S.PENDING_APPROVAL if required else S.SCHEDULED,
+                    campaign=campaign,
+                    approvals_required=required,
+                    grace_s=grace_s,
+                    publish_late=late,
+                    actor=actor,
+                )
+            )
+        # Read before the insert: once it has committed, nothing here may raise (a
+        # caller told "failed" would schedule the post again).
+        pauses = await s.pauses()
+        ids = await s.store.add(items, now=now)
+        out = []
+        for new, pub_id in zip(items, ids, strict=True):
+            if pub_id != new.id:  # the idempotency key was taken: the existing one
+                out.append(self._own_key(await s.store.get(pub_id), "key"))
+                continue
+            held = new.state in (S.SCHEDULED, S.RETRY_WAIT) and any(
+                scope.covers(new.workspace, new.account_id, new.campaign) for scope in pauses
+            )
+            out.append(created_publication(new, post, now, S.PAUSED if held else new.state))
+        return out
+
+    @at_home
+    async def recur(
+        self,
+        post: Post,
+        accounts: AccountsArg,
+        *,
+        rrule: str,
+        tz: str | None = None,
+        start: When | None = None,
+        campaign: str | None = None,
+        grace: dt.timedelta | None = None,
+        limit: int | None = None,
+        needs_approval: bool | None = None,
+        actor: str = "api",
+    ) -> builtins.list[Rule]:
+        """Publish ``post`` on every occurrence of an RRULE (RFC 5545) in a zone.
+
+        Without ``tz`` each account's own zone is used (one rule per zone). ``start`` is
+        the local wall time the rule starts from (``DTSTART``); now, by default.
+        ``limit`` caps how many occurrences are ever created.
+
+        Raises:
+            PastGracePeriod: every occurrence of the rule (``COUNT`` or ``UNTIL`` ends it)
+                is already past the grace period: it would publish nothing but a stale
+                post. (A rule that existed before a downtime still fires its latest
+                missed occurrence once.)
+            ValueError, TypeError: as for :meth:`schedule`; ``rrule`` not text, or
+                ``start`` not a moment.
+        """
+        check_post(post)
+        if not isinstance(rrule, str):
+            raise TypeError(
+                f"rrule: expected RRULE text such as 'FREQ=DAILY;BYHOUR=9;BYMINUTE=0' "
+                f"(got {shown(rrule)})"
+            )
+        check_tz(tz)
+        check_grace(grace)
+        if limit is not None and limit < 1:
+            raise ValueError(
+                f"limit: must be at least 1 occurrence, or None for no cap (got {limit})"
+            )
+        s = await self._s()
+        now = s.clock.now()
+        targets = await self._accounts(accounts)
+        by_zone: dict[str, builtins.list[Account]] = {}
+        for account in targets:
+            by_zone.setdefault(tz or account.timezone, []).append(account)
+        # Every rule is checked before anything is stored: a bad RRULE leaves no trace.
+        recurrences = {
+            zone: Recurrence(rrule=rrule, tz=zone, start=local_start(start, zone, now))
+            for zone in by_zone
+        }
+        grace_s = grace_seconds(grace, self.config)
+        if not self.config.publish_late:
+            for zone, recurrence in recurrences.items():
+                refuse_missed(
+                    rule_over(recurrence, ", ".join(a.id for a in by_zone[zone]), now, grace_s),
+                    "give a later start, or an RRULE with occurrences still to come",
+                )
+        revision = await s.store_checked(post, targets, campaign or post.campaign)
+        rules = []
+        for zone, group in by_zone.items():
+            recurrence = recurrences[zone]
+            required = max(
+                self.approval.approvals_required(
+                    post, a, campaign=campaign or post.campaign, requested=needs_approval
+                )
+                for a in group
+            )
+            rule = Rule(
+                id=new_id("r"),
+                workspace=self.workspace,
+                kind="rrule",
+                spec=recurrence.model_dump(mode="json"),
+                revision=revision,
+                account_ids=tuple(a.id for a in group),
+                campaign=campaign or post.campaign,
+                remaining=limit,
+                grace_s=grace_s,
+                approvals_required=required,
+                created_at=now,
+                updated_at=now,
+            )
+            await s.store.add_rule(rule, now=now)
+            await materialise(s, rule, now)
+            rules.append(await s.store.get_rule(rule.id))
+        return rules
+
+    @at_home
+    async def evergreen(
+        self,
+        post: Post,
+        account: Account | str,
+        *,
+        first_at: When | None = None,
+        every_days: int | None = None,
+        every_slots: int | None = None,
+        limit: int | None = None,
+        campaign: str | None = None,
+        actor: str = "api",
+    ) -> Rule:
+        """Publish ``post`` now (or at ``first_at``) and again every N days or N slots.
+
+        ``limit`` is how many times it comes back at most.
+
+        Raises:
+            ValueError: ``first_at`` is past the grace period (as for :meth:`schedule`),
+                or ``every_slots`` is given for an account without ``posting_slots``.
+        """
+        check_post(post)
+        if not isinstance(account, Account | str):
+            raise TypeError(f"account: expected an Account or an account id (got {shown(account)})")
+        s = await self._s()
+        now = s.clock.now()
+        (target,) = await self._accounts([account])
+        policy = Recycling(every_days=every_days, every_slots=every_slots, limit=limit)
+        if every_slots is not None and not target.posting_slots:
+            # Checked here: stored, the rule could never find its next slot.
+            raise ValueError(
+                f"every_slots: account {target.id!r} has no posting_slots, so there is no "
+                f"slot to bring the post back in (got every_slots={every_slots}); add "
+                "posting_slots to the account, or use every_days"
+            )
+        first = (
+            checked_occurrence("first_at", first_at, target.timezone)
+            if first_at is not None
+            else None
+        )
+        grace_s = grace_seconds(None, self.config)
+        if first is not None and grace_s is not None and not self.config.publish_late:
+            # Its first occurrences would be missed at once and the latest published now.
+            refuse_missed(
+                _past_grace(
+                    "first_at", first.local, first.zone, first.due_at, target.id, now, grace_s
+                ),
+                "give a later first_at, or none to start now",
+            )
+        revision = await s.store_checked(post, [target], campaign or post.campaign)
+        # A first occurrence in a posting slot is picked and stored under the account's
+        # slot lock, as queue() does, so the two never take the same slot.
+        async with self._picking_slots([target] if every_slots is not None else []):
+            if first is None:
+                if every_slots is not None:
+                    first = next_free_slot(
+                        target.posting_slots, target.timezone, now, await self._taken(target, now)
+                    )
+                else:
+                    first = Occurrence.at(
+                        now.astimezone(target.zone).replace(tzinfo=None, microsecond=0),
+                        target.timezone,
+                    )
+            rule = Rule(
+                id=new_id("r"),
+                workspace=self.workspace,
+                kind="evergreen",
+                spec={
+                    "recycling": policy.model_dump(mode="json"),
+                    "zone": first.zone,
+                    "first": first.local.isoformat(),
+                },
+                revision=revision,
+                account_ids=(target.id,),
+                campaign=campaign or post.campaign,
+                grace_s=grace_s,
+                created_at=now,
+                updated_at=now,
+            )
+            await s.store.add_rule(rule, now=now)
+            await materialise(s, rule, now)
+        return await s.store.get_rule(rule.id)
+
+    @at_home
+    async def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
+        """Stop a rule: no new occurrences (those already created stay; cancel them)."""
+        s = await self._s()
+        if (await s.store.get_rule(rule_id)).workspace != self.workspace:
+            raise StoreError(f"no rule {rule_id!r} in workspace {self.workspace!r}")
+        await s.store.set_rule_active(rule_id, False, now=s.clock.now(), actor=actor)
+
+    @at_home
+    async def rules(self, *, active: bool | None = None) -> builtins.list[Rule]:
+        """This workspace's rules."""
+        s = await self._s()
+        return await s.store.list_rules(workspace=self.workspace, active=active)
