@@ -214,8 +214,15 @@ def _open_fds() -> int | None:
     return len(list(folder.iterdir())) if folder.is_dir() else None
 
 
+def _store_threads() -> set[threading.Thread]:
+    """The SQLite stores' threads alive now (not other tests' leftovers, nor the loop's)."""
+    return {
+        t for t in threading.enumerate() if t.name in ("socialkit-sqlite", "socialkit-checkpoint")
+    }
+
+
 async def test_a_store_dropped_unclosed_stops_its_threads(tmp_path: Path) -> None:
-    before = set(threading.enumerate())
+    before = _store_threads()
     fds = _open_fds()
     started: set[threading.Thread] = set()
     for n in range(5):
@@ -226,7 +233,7 @@ async def test_a_store_dropped_unclosed_stops_its_threads(tmp_path: Path) -> Non
         await store.list_accounts()  # through the store's thread
         with pytest.raises(StoreError, match="no rule"):  # its traceback reaches the store
             await store.get_rule("no such rule")
-        started |= set(threading.enumerate()) - before
+        started |= _store_threads() - before
         del store, unsubscribe  # never closed
         # One turn of the loop: the handle that resumed this task holds the last result.
         await asyncio.sleep(0)
@@ -235,6 +242,6 @@ async def test_a_store_dropped_unclosed_stops_its_threads(tmp_path: Path) -> Non
     deadline = time.monotonic() + 10  # they stop on their own; bounded in case they do not
     for thread in started:
         thread.join(timeout=max(0.0, deadline - time.monotonic()))
-    assert set(threading.enumerate()) - before == set()
+    assert _store_threads() - before == set()
     if fds is not None:
         assert (_open_fds() or 0) <= fds  # the connections were closed
