@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -16,8 +17,10 @@ from typing import Any
 import pytest
 
 from socialkit._runtime import background_loop
+from socialkit.models.account import PostingSlot
 from socialkit.models.content import Post
 from socialkit.platforms.credentials import MemoryCredentialProvider
+from socialkit.schedule import _home
 from socialkit.schedule.engine.clock import ManualClock
 from socialkit.schedule.engine.config import EngineConfig
 from socialkit.schedule.facade import Scheduler
@@ -26,6 +29,7 @@ from socialkit.schedule.states import PublicationState as S
 from tests.schedule.conftest import START, account
 
 POST = Post(text="Hello")
+SLOTS = (PostingSlot(weekday="mon", time="09:00"), PostingSlot(weekday="thu", time="17:30"))
 WAIT = 30.0  # a bound on each wait, never a delay
 
 
@@ -94,7 +98,7 @@ def test_an_async_scheduler_opened_in_one_thread_serves_another_thread_s_loop(
 def test_a_scheduler_whose_loop_has_ended_says_what_to_do(tmp_path, registry) -> None:
     scheduler = AsyncScheduler(f"sqlite:///{tmp_path}/home.db", registry=registry)
     assert asyncio.run(scheduler.accounts()) == []
-    with pytest.raises(RuntimeError, match=r"no longer running.*one AsyncScheduler per loop"):
+    with pytest.raises(RuntimeError, match=r"has ended.*one AsyncScheduler per loop"):
         asyncio.run(scheduler.accounts())
 
 
@@ -156,3 +160,149 @@ def test_follow_on_an_app_loop_sees_events_written_on_the_background_loop(facade
         return seen
 
     assert asyncio.run(app()) == ["created"]
+
+
+# -- from the review of the change (helper-62) ---------------------------------------------
+
+
+def test_a_stop_already_set_sends_nothing_from_another_loop(facade, platform) -> None:
+    server = platform()
+    calls: list[object] = []
+    server.on_publish = calls.append
+    (pub,) = facade.schedule(POST, account(), at=START)
+
+    async def app() -> int:
+        stop = asyncio.Event()
+        stop.set()
+        return (await facade.aio.run(stop=stop)).claimed
+
+    for _ in range(5):  # the relay used to lose the race in about half the runs
+        assert asyncio.run(app()) == 0
+    assert calls == []
+    assert facade.get(pub.id).state == S.SCHEDULED
+
+
+def test_a_first_call_that_fails_does_not_bind_the_scheduler(tmp_path, registry) -> None:
+    scheduler = AsyncScheduler(f"sqlite:///{tmp_path}/home.db", registry=registry)
+    with pytest.raises(ValueError, match="limit"):
+        asyncio.run(scheduler.list(limit=0))
+    assert asyncio.run(scheduler.accounts()) == []  # it held nothing of the first loop
+    asyncio.run(scheduler.close())
+
+
+def test_close_after_its_loop_ended_lets_the_next_loop_use_it(tmp_path, registry) -> None:
+    scheduler = AsyncScheduler(
+        f"sqlite:///{tmp_path}/home.db", registry=registry, clock=ManualClock(START)
+    )
+    asyncio.run(scheduler.add_account(account()))
+    with pytest.raises(RuntimeError, match=r"close\(\) it \(from any loop\)"):
+        asyncio.run(scheduler.accounts())
+    asyncio.run(scheduler.close())
+    assert [a.account.id for a in asyncio.run(scheduler.accounts())] == ["acme"]
+    asyncio.run(scheduler.close())
+
+
+def test_after_close_its_locks_serve_the_next_loop(tmp_path, registry, platform) -> None:
+    """Queueing at once makes the slot lock wait, which ties it to the loop it waited on."""
+    platform()
+    scheduler = AsyncScheduler(
+        f"sqlite:///{tmp_path}/home.db", registry=registry, clock=ManualClock(START)
+    )
+    slotted = account(timezone="Europe/Berlin", posting_slots=SLOTS)
+
+    async def queue_twice() -> set[dt.datetime]:
+        both = await asyncio.gather(
+            scheduler.queue(POST, slotted, key="one"), scheduler.queue(POST, slotted, key="two")
+        )
+        await scheduler.close()
+        return {pub.due_at for [pub] in both}
+
+    first = asyncio.run(queue_twice())
+    assert len(first) == 2
+    assert asyncio.run(queue_twice()) == first  # the same keys: the same publications
+
+
+def test_a_call_whose_home_loop_ends_meanwhile_gets_a_runtime_error(tmp_path, registry) -> None:
+    scheduler = AsyncScheduler(f"sqlite:///{tmp_path}/home.db", registry=registry)
+    opened = threading.Event()
+    entered = threading.Event()
+    leave = threading.Event()
+
+    async def stuck(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        await asyncio.sleep(3600)  # until its loop ends and cancels it
+
+    async def home() -> None:
+        await scheduler.open()
+        scheduler.store.list_accounts = stuck  # type: ignore[method-assign]
+        opened.set()
+        await asyncio.to_thread(leave.wait, WAIT)
+
+    thread = threading.Thread(target=asyncio.run, args=(home(),))
+    thread.start()
+
+    async def caller() -> None:
+        assert await asyncio.to_thread(opened.wait, WAIT)  # the home loop opens it first
+        call = asyncio.ensure_future(scheduler.accounts())
+        assert await asyncio.to_thread(entered.wait, WAIT)
+        leave.set()  # the home loop's asyncio.run() ends, cancelling what runs there
+        with pytest.raises(RuntimeError, match="ended during the call"):
+            await asyncio.wait_for(call, WAIT)
+
+    try:
+        asyncio.run(asyncio.wait_for(caller(), 2 * WAIT))
+    finally:
+        leave.set()
+        thread.join(WAIT)
+    asyncio.run(scheduler.close())
+
+
+def test_a_call_that_its_home_loop_does_not_start_says_so(
+    tmp_path, registry, monkeypatch, caplog
+) -> None:
+    """The home loop's thread blocked waiting on the caller: a warning names the cause."""
+    monkeypatch.setattr(_home, "SLOW_START", 0.2)
+    monkeypatch.setattr(_home, "CHECK_EVERY", 0.1)
+    home = asyncio.new_event_loop()
+    thread = threading.Thread(target=home.run_forever, daemon=True)
+    thread.start()
+    scheduler = AsyncScheduler(f"sqlite:///{tmp_path}/home.db", registry=registry)
+    unblock = threading.Event()
+
+    class Unblock(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            unblock.set()
+
+    handler = Unblock(level=logging.WARNING)
+    logging.getLogger("socialkit.schedule").addHandler(handler)
+    try:
+        asyncio.run_coroutine_threadsafe(scheduler.open(), home).result(WAIT)
+        home.call_soon_threadsafe(unblock.wait, WAIT)  # the home thread, blocked
+        with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
+            assert asyncio.run(asyncio.wait_for(scheduler.accounts(), WAIT)) == []
+        assert "is that loop's thread blocked waiting on this one?" in caplog.text
+    finally:
+        logging.getLogger("socialkit.schedule").removeHandler(handler)
+        unblock.set()
+        asyncio.run_coroutine_threadsafe(scheduler.close(), home).result(WAIT)
+        home.call_soon_threadsafe(home.stop)
+        thread.join(WAIT)
+        home.close()
+
+
+def test_system_exit_on_the_home_loop_reaches_the_caller_and_spares_the_loop(facade) -> None:
+    facade.open()
+
+    async def leave(*args: Any, **kwargs: Any) -> Any:
+        raise SystemExit(3)
+
+    real = facade.aio.store.list_accounts
+    facade.aio.store.list_accounts = leave  # type: ignore[method-assign]
+
+    async def app() -> None:
+        await asyncio.wait_for(facade.aio.accounts(), WAIT)
+
+    with pytest.raises(SystemExit):
+        asyncio.run(app())
+    facade.aio.store.list_accounts = real  # type: ignore[method-assign]
+    assert facade.accounts() == []  # the background loop still runs
