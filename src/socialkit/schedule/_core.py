@@ -4,6 +4,7 @@ belongs to, and the accounts it acts for."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Self
 
 from socialkit.errors import ConfigError, StoreError
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from socialkit.schedule.publication import Publication
     from socialkit.schedule.records import AccountRecord
     from socialkit.schedule.stores.base import Store
+
+log = logging.getLogger("socialkit.schedule")
 
 
 class SchedulerCore:
@@ -76,7 +79,7 @@ class SchedulerCore:
         # post into it happen under it, so two queue() calls never take the same slot.
         self._slot_locks: dict[tuple[str, str], asyncio.Lock] = {}
         # The loop this scheduler's connections and locks belong to (see _home).
-        self._home = Home("this AsyncScheduler")
+        self._home = Home("this AsyncScheduler", in_use=lambda: self._services is not None)
 
     def __repr__(self) -> str:
         return f"AsyncScheduler({self.store!r}, worker={self.config.worker_id!r})"
@@ -109,13 +112,36 @@ class SchedulerCore:
             for account in self._initial_accounts:
                 await self.store.put_account(account, now=self.clock.now())
 
-    @at_home
     async def close(self) -> None:
-        """Close the HTTP client (if it is ours) and the store."""
+        """Close the HTTP client (if it is ours) and the store; the next call may come
+        from another event loop.
+
+        After the loop it was used on has ended, its HTTP connections are dropped (they
+        died with it) and the store is closed from this loop.
+        """
+        if self._home.ended():
+            services, self._services = self._services, None
+            if services is not None:
+                try:
+                    await asyncio.wait_for(self.store.close(), timeout=5.0)
+                except Exception as exc:
+                    log.warning("the store could not be closed after its loop ended: %r", exc)
+            self._forget_loop()
+            return
+        await self._close()
+
+    @at_home
+    async def _close(self) -> None:
         services, self._services = self._services, None
         if services is not None:
             await services.aclose()
             await self.store.close()
+        self._forget_loop()
+
+    def _forget_loop(self) -> None:
+        """Nothing of the loop stays: the next call binds the loop it runs on."""
+        self._open_lock = asyncio.Lock()
+        self._slot_locks.clear()
         self._home.release()
 
     async def __aenter__(self) -> Self:
