@@ -15,6 +15,15 @@ Neither thread keeps its store alive: the store stops them when it is collected 
 (``stop(wait=False)`` signals without waiting, so it is safe from any thread). A
 connection is used only by the process that opened it; after a fork the child's copy is
 left alone, never used or even closed there (SQLite: that can corrupt the database).
+
+Nor may a child open a connection of its own on a file its parent had open when it
+forked (:func:`inherited_by_fork` says which process did): SQLite keeps one record per
+process of each file's open connections and the locks they hold, and the child inherits
+the parent's. Its new connection then counts the parent's locks as its own and takes no
+lock of its own (a POSIX lock is per process, and the parent's are not the child's), so
+the parent's last connection, seeing none, checkpoints and deletes the WAL on close, and
+what the child commits afterwards into the deleted file is lost; the parent's write lock,
+inherited as held, can also leave the child waiting forever.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Checkpointer", "SqliteThread"]
+__all__ = ["Checkpointer", "SqliteThread", "TrackedConnection", "inherited_by_fork"]
 
 T = TypeVar("T")
 log = logging.getLogger("socialkit.store")
@@ -45,6 +54,71 @@ _GROUP_MAX = 64
 # Store threads a forked child inherited and stopped: kept here so that their connections
 # are never closed by the child, whose copy of them SQLite forbids it to touch.
 _INHERITED: list[SqliteThread] = []
+# The database files of this process's open TrackedConnections: for each, the process
+# that opened it, the file's resolved path and its (device, inode) (None until it
+# exists). An entry is added before connecting and removed once closed, by that process
+# only: a forked child keeps its parent's, since it never closes what it inherited.
+# (Single dict operations, atomic under the GIL: no lock, which a fork could leave held.)
+_FILES: dict[object, tuple[int, str, tuple[int, int] | None]] = {}
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+def inherited_by_fork(path: str) -> int | None:
+    """The process that had ``path`` open when it forked this one (or an ancestor of it),
+    through a :class:`TrackedConnection` this process inherited; ``None`` when none did.
+
+    SQLite tells files apart by device and inode, as this does (and by resolved path,
+    for a connection that was still opening when the fork happened).
+    """
+    me = os.getpid()
+    real = os.path.realpath(path)
+    file_id = _file_id(path)
+    for pid, where, opened in _FILES.copy().values():
+        if pid != me and (where == real or (file_id is not None and opened == file_id)):
+            return pid
+    return None
+
+
+class TrackedConnection(sqlite3.Connection):
+    """A connection that records its file while it is open (:func:`inherited_by_fork`).
+
+    Pass it as ``sqlite3.connect(..., factory=TrackedConnection)``.
+    """
+
+    def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        self._token: object | None = None
+        self._pid = os.getpid()
+        name = os.fspath(database)
+        if name and name != ":memory:":
+            token = object()
+            _FILES[token] = (self._pid, os.path.realpath(name), _file_id(name))
+            try:
+                super().__init__(database, *args, **kwargs)
+            except BaseException:
+                _FILES.pop(token, None)
+                raise
+            _FILES[token] = (self._pid, os.path.realpath(name), _file_id(name))
+            self._token = token
+        else:
+            super().__init__(database, *args, **kwargs)
+
+    def close(self) -> None:
+        super().close()
+        if self._token is not None and os.getpid() == self._pid:
+            _FILES.pop(self._token, None)
+            self._token = None
+
+    def __del__(self) -> None:
+        # Collected unclosed (SQLite closes it): in the process that opened it only.
+        if self._token is not None and os.getpid() == self._pid:
+            _FILES.pop(self._token, None)
 
 
 class _Call:

@@ -35,7 +35,12 @@ from socialkit.schedule.stores import _sqlite_misc as misc
 from socialkit.schedule.stores import _sqlite_rows as rows
 from socialkit.schedule.stores._common import to_us
 from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, migrate, read_schema
-from socialkit.schedule.stores._sqlite_thread import Checkpointer, SqliteThread
+from socialkit.schedule.stores._sqlite_thread import (
+    Checkpointer,
+    SqliteThread,
+    TrackedConnection,
+    inherited_by_fork,
+)
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -82,7 +87,9 @@ def _us(delta: dt.timedelta) -> int:
 
 
 def _connect_checkpointer(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    conn = sqlite3.connect(
+        path, isolation_level=None, timeout=busy_timeout_ms / 1000, factory=TrackedConnection
+    )
     conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     return conn
 
@@ -164,6 +171,20 @@ class SqliteStore:
                     f"cannot create the directory of the SQLite store {str(self.path)!r}: "
                     f"{exc.strerror or exc}"
                 ) from exc
+            parent = inherited_by_fork(str(self.path))
+            if parent is not None:
+                raise StoreError(
+                    f"cannot open the SQLite store {str(self.path)!r} in process "
+                    f"{os.getpid()}: it is a fork of process {parent}, which had this file "
+                    "open (through a store) when it forked. SQLite's record of the file's "
+                    "locks is per process and the fork copied the parent's, so a connection "
+                    "opened here would hold no lock the other processes see: one of them "
+                    "could delete the WAL under it, losing what this process commits. Close "
+                    "the parent's store before forking, or open stores only after the fork "
+                    "(with gunicorn --preload, in each worker's post_fork and not in the "
+                    "master), or start processes with multiprocessing's 'spawn' or "
+                    "'forkserver' method"
+                )
         try:
             conn = sqlite3.connect(
                 str(self.path),
@@ -173,6 +194,7 @@ class SqliteStore:
                 # The store's thread runs its statements, and a short call made while that
                 # thread is idle runs on the caller's thread, under the same lock.
                 check_same_thread=False,
+                factory=TrackedConnection,
             )
         except sqlite3.Error as exc:
             raise self._open_error(exc) from exc
