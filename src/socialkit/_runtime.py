@@ -57,4 +57,25 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         raise RuntimeError(
             "a sync socialkit call was made from socialkit's own loop; await the async twin"
         )
-    return asyncio.run_coroutine_threadsafe(coro, loop).result()
+    outcome = asyncio.run_coroutine_threadsafe(carried(coro), loop).result()
+    if isinstance(outcome, Raised):
+        raise outcome.error
+    return outcome
+
+
+class Raised:
+    """A ``SystemExit`` or ``KeyboardInterrupt`` raised on a loop running in another
+    thread (the background loop, a scheduler's home loop), carried back to the caller
+    waiting on it: raised there it would end that loop, and every later call with it."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+async def carried(coro: Coroutine[Any, Any, T]) -> T | Raised:
+    try:
+        return await coro
+    except (KeyboardInterrupt, SystemExit) as exc:
+        return Raised(exc)

@@ -306,3 +306,17 @@ def test_system_exit_on_the_home_loop_reaches_the_caller_and_spares_the_loop(fac
         asyncio.run(app())
     facade.aio.store.list_accounts = real  # type: ignore[method-assign]
     assert facade.accounts() == []  # the background loop still runs
+
+
+def test_system_exit_in_a_sync_call_reaches_the_caller_and_spares_the_loop(facade) -> None:
+    facade.open()
+
+    async def leave(*args: Any, **kwargs: Any) -> Any:
+        raise SystemExit(4)
+
+    real = facade.aio.store.list_accounts
+    facade.aio.store.list_accounts = leave  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        facade.accounts()
+    facade.aio.store.list_accounts = real  # type: ignore[method-assign]
+    assert facade.accounts() == []  # the background loop still runs

@@ -18,6 +18,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from socialkit._runtime import Raised, carried
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
@@ -123,16 +125,6 @@ def at_home(
     return call
 
 
-class _Raised:
-    """A ``SystemExit`` or ``KeyboardInterrupt`` raised on the home loop, carried back to
-    the caller: raised there it would end the home loop (and every caller's call)."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
 async def hop(home: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], what: str) -> T:
     """Await ``coro`` on ``home`` (another thread's running loop) from this loop.
 
@@ -143,13 +135,10 @@ async def hop(home: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], wha
     """
     started = False
 
-    async def there() -> T | _Raised:
+    async def there() -> T | Raised:
         nonlocal started
         started = True
-        try:
-            return await coro
-        except (KeyboardInterrupt, SystemExit) as exc:
-            return _Raised(exc)
+        return await carried(coro)
 
     waiting = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(there(), home))
     waited = 0.0
@@ -183,7 +172,7 @@ async def hop(home: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], wha
             "effect is unknown (look with get() or list())"
         )
     outcome = waiting.result()
-    if isinstance(outcome, _Raised):
+    if isinstance(outcome, Raised):
         raise outcome.error
     return outcome
 
