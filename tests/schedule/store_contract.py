@@ -1127,6 +1127,27 @@ class StoreContract:
         assert await store.list_rules(active=True) == []
         assert [r.id for r in await store.list_rules()] == ["r1"]
 
+    async def test_a_stopped_rule_is_not_advanced(self, store: Store) -> None:
+        """A worker that read the rule before it was stopped creates nothing more."""
+        revision = await store.put_revision(POST, now=T0)
+        rule = Rule(
+            id="r1",
+            spec={"rrule": "FREQ=DAILY", "tz": "UTC"},
+            revision=revision,
+            account_ids=("a",),
+            created_at=T0,
+            updated_at=T0,
+        )
+        await store.add_rule(rule, now=T0)
+        await store.set_rule_active("r1", False, now=T0)
+        with pytest.raises(StaleTransition, match="stopped"):
+            await store.advance_rule(
+                "r1", expect_cursor=None, cursor="c1", publications=[pub("a", key="k")], now=T0
+            )
+        found = (await store.list_publications(PublicationQuery(limit=5))).items
+        assert [p.idempotency_key for p in found] == []
+        assert (await store.get_rule("r1")).cursor is None
+
     # -- metrics --------------------------------------------------------------------------
 
     async def test_metric_tasks_and_series(self, store: Store) -> None:

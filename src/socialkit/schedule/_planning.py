@@ -6,9 +6,10 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING, Any
 
-from socialkit.errors import ConfigError, InvalidPost, StoreError
+from socialkit.errors import ConfigError, InvalidPost, StaleTransition, StoreError
 from socialkit.models.account import Account
 from socialkit.schedule._arguments import (
     MILLISECOND,
@@ -46,7 +47,10 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
     from socialkit.models.content import Post
+    from socialkit.schedule.engine.services import Services
     from socialkit.schedule.publication import Publication
+
+log = logging.getLogger("socialkit.schedule")
 
 
 class Planning(SchedulerCore):
@@ -505,7 +509,7 @@ class Planning(SchedulerCore):
                 updated_at=now,
             )
             await s.store.add_rule(rule, now=now)
-            await materialise(s, rule, now)
+            await _first_occurrences(s, rule, now)
             rules.append(await s.store.get_rule(rule.id))
         return rules
 
@@ -589,7 +593,7 @@ class Planning(SchedulerCore):
                 updated_at=now,
             )
             await s.store.add_rule(rule, now=now)
-            await materialise(s, rule, now)
+            await _first_occurrences(s, rule, now)
         return await s.store.get_rule(rule.id)
 
     @at_home
@@ -605,3 +609,15 @@ class Planning(SchedulerCore):
         """This workspace's rules."""
         s = await self._s()
         return await s.store.list_rules(workspace=self.workspace, active=active)
+
+
+async def _first_occurrences(s: Services, rule: Rule, now: dt.datetime) -> None:
+    """Materialise a rule just stored. Once it is stored, nothing may raise: a caller
+    told "failed" would make the rule again, and every post would go out twice."""
+    try:
+        await materialise(s, rule, now)
+    except StaleTransition:
+        pass  # a worker's pass materialised it first (or it was stopped): nothing to do
+    except Exception:
+        # The rule is stored; the workers' next pass materialises it (and logs why not).
+        log.exception("rule %s was stored; its first occurrences come with the next pass", rule.id)

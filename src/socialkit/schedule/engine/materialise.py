@@ -6,10 +6,10 @@ one publication per occurrence and account — each with the idempotency key
 ``rule:<rule>:<account>:<occurrence key>`` — in the same transaction that moves the
 cursor. Two workers racing on one rule cannot insert anything twice.
 
-After downtime longer than the grace period, occurrences that can no longer fire are
-not inserted one by one: only the latest of them is (the store's misfire policy then
-fires it, or marks it missed when a later occurrence is already due), and the rule's
-event in the log records the skipped span.
+After downtime, the occurrences that came due meanwhile are not inserted one by one:
+only the latest of them is, whatever the grace period (the store's misfire policy then
+fires it, or marks it missed past its grace period), and a warning names the skipped
+span. Evergreen comebacks are caught up the same way.
 """
 
 from __future__ import annotations
@@ -119,32 +119,32 @@ def _recurrence(
     recurrence = Recurrence.model_validate(rule.spec)
     after = dt.datetime.fromisoformat(rule.cursor) if rule.cursor else None
     out: list[Occurrence] = []
-    if rule.grace_s is not None:
-        # Occurrences due before this can no longer fire; keep only the latest of them.
-        cutoff = now - dt.timedelta(seconds=rule.grace_s) - _TICK
-        latest = recurrence.latest_at_or_before(cutoff, after_local=after)
-        if latest is not None and latest.due_at < rule.created_at:
+    # Occurrences due by now and not yet created (none while workers keep the window
+    # ahead): only the latest is created, whatever the grace period, so a rule fires
+    # once after downtime (the misfire policy decides whether that one still goes out).
+    latest = recurrence.latest_at_or_before(now, after_local=after)
+    if latest is not None:
+        in_grace = rule.grace_s is not None and (now - latest.due_at).total_seconds() <= (
+            rule.grace_s
+        )
+        if latest.due_at < rule.created_at and not in_grace:
             # It was due before the rule existed, so no downtime made it miss: a rule
-            # given a start in the past begins with its next occurrence still in time.
+            # given a start in the past begins with its next occurrence.
             after = latest.local
-        elif latest is not None:
-            log.warning(
-                "rule %s: occurrences after %s up to %s came due while no worker ran; "
-                "only the latest is created (the misfire policy decides whether it fires)",
-                rule.id,
-                rule.cursor or recurrence.start.isoformat(),
-                latest.local.isoformat(),
-            )
+        else:
+            first = next(recurrence.iter_after(after), None)
+            if first is not None and first.due_at < latest.due_at:
+                log.warning(
+                    "rule %s: occurrences from %s up to %s came due while no worker ran; "
+                    "only the latest is created (the misfire policy decides whether it "
+                    "fires)",
+                    rule.id,
+                    first.local.isoformat(),
+                    latest.local.isoformat(),
+                )
             out.append(latest)
             after = latest.local
-    elif rule.cursor is None:
-        # Without a grace period nothing is ever too late, but an occurrence due before
-        # the rule existed never came due for it: the rule begins with the next one.
-        before = recurrence.latest_at_or_before(rule.created_at - _TICK, after_local=after)
-        if before is not None:
-            after = before.local
-    stream = recurrence.iter_after(after)
-    for occurrence in stream:
+    for occurrence in recurrence.iter_after(after):
         if occurrence.due_at > horizon or len(out) >= batch:
             return out, False
         out.append(occurrence)
@@ -195,7 +195,12 @@ async def _evergreen(
             break
         if following.due_at > horizon:
             break
-        out.append(following)
+        if following.due_at <= now and out and out[-1].due_at <= now:
+            # Comebacks that came due while no worker ran: only the latest is created
+            # (the earlier ones count toward the limit, as a rule's COUNT does).
+            out[-1] = following
+        else:
+            out.append(following)
         taken.append(following.due_at)
         previous, recycled = following, recycled + 1
     return out, finished, f"{previous.local.isoformat()}|{recycled}"

@@ -332,6 +332,8 @@ class MemoryBase:
                 raise StaleTransition(
                     f"rule {rule_id} moved on to {rule.cursor!r} (expected {expect_cursor!r})"
                 )
+            if not rule.active:  # stopped since the caller read it: it creates nothing more
+                raise StaleTransition(f"rule {rule_id} was stopped")
             fresh = [p for p in publications if p.idempotency_key not in self._by_key]
             ids = self._add_locked(fresh, now)
             update: dict[str, Any] = {"cursor": cursor, "updated_at": now}

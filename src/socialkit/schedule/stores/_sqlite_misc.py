@@ -222,6 +222,8 @@ def advance_rule(
         raise StaleTransition(
             f"rule {rule_id} moved on to {rule.cursor!r} (expected {expect_cursor!r})"
         )
+    if not rule.active:  # stopped since the caller read it: it creates nothing more
+        raise StaleTransition(f"rule {rule_id} was stopped")
     ids = add(conn, publications, now)
     created = [ids[i] for i, new in enumerate(publications) if ids[i] == new.id]
     update: dict[str, Any] = {"cursor": cursor, "updated_at": now_dt}

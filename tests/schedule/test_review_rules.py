@@ -1,0 +1,120 @@
+"""Rules after downtime and under races, from a review of the rules (helper-63): a rule
+fires once after downtime whatever its grace period, a stopped rule creates nothing
+more, and recur() never raises once its rule is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from socialkit.models.content import Post
+from socialkit.schedule.engine.materialise import materialise_all
+from socialkit.schedule.recurring import Rule
+from tests.schedule.conftest import START, account
+
+DAY = dt.timedelta(days=1)
+
+
+async def _published_after_downtime(scheduler, clock, server, rule_id: str, down: dt.timedelta):
+    await scheduler.run(until_idle=True)
+    before = len(server.calls)
+    clock.set(START + down)
+    for _ in range(4):  # a few passes of a worker back at work, within a minute
+        await scheduler.run(until_idle=True)
+        clock.advance(dt.timedelta(seconds=10))
+    page = await scheduler.list(rule=rule_id, state="published", limit=500)
+    return len(server.calls) - before, [p.due_at for p in page.items]
+
+
+async def test_an_hourly_rule_without_grace_fires_once_after_downtime(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler(engine={"grace": None})
+    (rule,) = await scheduler.recur(
+        Post(text="hourly"), account(timezone="UTC"), rrule="FREQ=HOURLY;BYMINUTE=0", tz="UTC"
+    )
+    sent, dues = await _published_after_downtime(
+        scheduler, clock, server, rule.id, 60 * DAY + dt.timedelta(minutes=30)
+    )
+    assert sent == 1  # was 3: each pass of 500 occurrences fired its last one
+    assert dues[-1] == START + 60 * DAY
+
+
+async def test_a_frequent_rule_with_a_long_grace_fires_once_after_downtime(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (rule,) = await scheduler.recur(
+        Post(text="tick"),
+        account(timezone="UTC"),
+        rrule="FREQ=MINUTELY;INTERVAL=2",
+        tz="UTC",
+        start="2026-03-02 08:00",
+        grace=DAY,
+    )
+    sent, dues = await _published_after_downtime(scheduler, clock, server, rule.id, 9 * DAY)
+    assert sent == 1  # was 2: a stale one from the grace window fired too
+    assert dues[-1] == START + 9 * DAY
+
+
+async def test_an_evergreen_rule_fires_once_after_downtime(make_scheduler, platform, clock) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    rule = await scheduler.evergreen(Post(text="evergreen"), account(timezone="UTC"), every_days=1)
+    sent, dues = await _published_after_downtime(
+        scheduler, clock, server, rule.id, 800 * DAY + dt.timedelta(minutes=30)
+    )
+    assert sent == 1  # was 2: a comeback ten months stale fired too
+    assert dues[-1] == START + 800 * DAY
+
+
+async def test_a_rule_stopped_during_a_pass_creates_nothing_more(
+    make_scheduler, platform, clock
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    (rule,) = await scheduler.recur(
+        Post(text="gm"), account(timezone="UTC"), rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0"
+    )
+    store = scheduler.store
+    real = store.advance_rule
+
+    async def stopped_meanwhile(rule_id: str, **kwargs: Any) -> list[str]:
+        # A person stops the rule after the worker read it, before its pass commits.
+        await scheduler.stop_rule(rule_id, actor="ann")
+        return await real(rule_id, **kwargs)
+
+    before = {p.id for p in (await scheduler.list(rule=rule.id, limit=50)).items}
+    store.advance_rule = stopped_meanwhile  # type: ignore[method-assign]
+    clock.advance(DAY)
+    await scheduler.run(until_idle=True)
+    store.advance_rule = real  # type: ignore[method-assign]
+    after = {p.id for p in (await scheduler.list(rule=rule.id, limit=50)).items}
+    assert after == before
+    [stored] = await scheduler.rules()
+    assert not stored.active
+
+
+async def test_recur_does_not_raise_when_a_worker_materialises_its_rule_first(
+    make_scheduler, platform
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    s = await scheduler._s()
+    real = s.store.add_rule
+
+    async def then_a_worker_pass(rule: Rule, *, now: dt.datetime) -> None:
+        await real(rule, now=now)
+        await materialise_all(s, now)  # another worker's pass, at that moment
+
+    s.store.add_rule = then_a_worker_pass  # type: ignore[method-assign]
+    (rule,) = await scheduler.recur(
+        Post(text="gm"), account(timezone="UTC"), rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0"
+    )
+    s.store.add_rule = real  # type: ignore[method-assign]
+    assert [r.id for r in await scheduler.rules()] == [rule.id]
+    assert rule.cursor is not None
+    page = await scheduler.list(rule=rule.id, limit=50)
+    assert len(page.items) == 7  # a week ahead, created once
