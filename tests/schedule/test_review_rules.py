@@ -7,9 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from socialkit.models.content import Post
 from socialkit.schedule.engine.materialise import materialise_all
 from socialkit.schedule.recurring import Rule
+from socialkit.schedule.rules import Recurrence
+from socialkit.schedule.time.zones import resolve_zone
 from tests.schedule.conftest import START, account
 
 DAY = dt.timedelta(days=1)
@@ -118,3 +122,21 @@ async def test_recur_does_not_raise_when_a_worker_materialises_its_rule_first(
     assert rule.cursor is not None
     page = await scheduler.list(rule=rule.id, limit=50)
     assert len(page.items) == 7  # a week ahead, created once
+
+
+@pytest.mark.parametrize(
+    "name", ["localtime", "posixrules", "Factory", "right/Europe/Berlin", "posix/Europe/Berlin"]
+)
+def test_zone_names_that_are_not_places_are_refused(name: str) -> None:
+    """'localtime' is a different zone on each machine; 'right/' zones run 27 s off."""
+    with pytest.raises(ValueError, match=f"{name!r} is not an IANA place name"):
+        resolve_zone(name)
+    with pytest.raises(ValueError, match="not an IANA place name"):
+        account(timezone=name)
+
+
+def test_bysecond_may_not_fire_more_than_once_a_minute() -> None:
+    with pytest.raises(ValueError, match="BYSECOND=0,10: socialkit schedules at most once a"):
+        Recurrence(rrule="FREQ=MINUTELY;BYSECOND=0,10", tz="UTC", start="2026-03-01T09:00")
+    one = Recurrence(rrule="FREQ=DAILY;BYSECOND=30", tz="UTC", start="2026-03-01T09:00")
+    assert [o.local.second for o in one.after(dt.datetime(2026, 3, 1, 9, 0), limit=2)] == [30, 30]

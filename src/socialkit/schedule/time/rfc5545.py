@@ -274,6 +274,10 @@ def parse_rrule(text: str) -> RulePlan:
         raise _fail("BYYEARDAY", parts["BYYEARDAY"], f"not allowed with FREQ={freq}", text)
     if "BYMONTHDAY" in parts and freq == "WEEKLY":
         raise _fail("BYMONTHDAY", parts["BYMONTHDAY"], "not allowed with FREQ=WEEKLY", text)
+    if len(by.get("bysecond", ())) > 1:
+        raise _fail(
+            "BYSECOND", parts["BYSECOND"], "socialkit schedules at most once a minute", text
+        )
     if "BYSETPOS" in parts and len(by) == 1:
         raise _fail("BYSETPOS", parts["BYSETPOS"], "needs another BY… part to select from", text)
 

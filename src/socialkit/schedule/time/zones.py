@@ -22,7 +22,9 @@ import enum
 import re
 from functools import lru_cache
 from typing import TypeAlias
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from socialkit.models.account import check_zone
 
 __all__ = [
     "WallTime",
@@ -53,10 +55,8 @@ class WallTime(enum.StrEnum):
 
 @lru_cache(maxsize=512)
 def _zone_by_name(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError(f"unknown IANA time zone {name!r} (e.g. 'Europe/Berlin')") from None
+    check_zone(name)
+    return ZoneInfo(name)
 
 
 def resolve_zone(zone: ZoneLike) -> ZoneInfo:
