@@ -140,3 +140,21 @@ def test_bysecond_may_not_fire_more_than_once_a_minute() -> None:
         Recurrence(rrule="FREQ=MINUTELY;BYSECOND=0,10", tz="UTC", start="2026-03-01T09:00")
     one = Recurrence(rrule="FREQ=DAILY;BYSECOND=30", tz="UTC", start="2026-03-01T09:00")
     assert [o.local.second for o in one.after(dt.datetime(2026, 3, 1, 9, 0), limit=2)] == [30, 30]
+
+
+async def test_an_evergreen_first_at_in_a_repeated_hour_fires_at_the_instant_given(
+    make_scheduler, platform, clock
+) -> None:
+    platform()
+    clock.set(dt.datetime(2026, 11, 1, 4, 0, tzinfo=dt.UTC))  # 00:00 EDT in New York
+    scheduler = await make_scheduler()
+    second_pass = dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC)  # 01:30 EST, the second
+    rule = await scheduler.evergreen(
+        Post(text="evergreen"),
+        account(timezone="America/New_York"),
+        first_at=second_pass,
+        every_days=7,
+        limit=1,
+    )
+    [first] = (await scheduler.list(rule=rule.id, limit=5)).items
+    assert first.due_at == second_pass  # was 05:30Z, the first 01:30, an hour early

@@ -584,6 +584,9 @@ class Planning(SchedulerCore):
                     "recycling": policy.model_dump(mode="json"),
                     "zone": first.zone,
                     "first": first.local.isoformat(),
+                    # The instant too: a repeated wall time's second pass is not the
+                    # wall time's (which the DST policy reads as the first pass).
+                    "first_due": first.due_at.isoformat(),
                 },
                 revision=revision,
                 account_ids=(target.id,),

@@ -160,6 +160,13 @@ async def _evergreen(
     zone = str(spec["zone"])
     if rule.cursor is None:
         first = Occurrence.at(dt.datetime.fromisoformat(str(spec["first"])), zone)
+        if "first_due" in spec:  # the instant asked for (rules stored before: the wall time)
+            first = Occurrence(
+                local=first.local,
+                due_at=dt.datetime.fromisoformat(str(spec["first_due"])),
+                zone=first.zone,
+                key=first.key,
+            )
         if first.due_at > horizon:
             return [], False, None
         return [first], False, f"{first.local.isoformat()}|0"
