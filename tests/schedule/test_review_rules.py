@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from socialkit.models.account import PostingSlot
 from socialkit.models.content import Post
 from socialkit.schedule.engine.materialise import materialise_all
 from socialkit.schedule.recurring import Rule
@@ -158,3 +159,33 @@ async def test_an_evergreen_first_at_in_a_repeated_hour_fires_at_the_instant_giv
     )
     [first] = (await scheduler.list(rule=rule.id, limit=5)).items
     assert first.due_at == second_pass  # was 05:30Z, the first 01:30, an hour early
+
+
+async def test_evergreen_by_slots_follows_an_account_that_moves_zone(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    clock.set(dt.datetime(2026, 3, 3, 0, 0, tzinfo=dt.UTC))  # Tuesday 09:00 in Tokyo
+    scheduler = await make_scheduler(engine={"window": dt.timedelta(hours=12)})
+    daily = tuple(
+        PostingSlot(weekday=day, time="09:00")
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+    rule = await scheduler.evergreen(
+        Post(text="evergreen"),
+        account(timezone="Asia/Tokyo", posting_slots=daily),
+        every_slots=1,
+        limit=10,
+    )
+    await scheduler.run(until_idle=True)
+    await scheduler.add_account(account(timezone="America/New_York", posting_slots=daily))
+    for _ in range(8):
+        clock.advance(dt.timedelta(hours=12))
+        await scheduler.run(until_idle=True)
+    [stored] = await scheduler.rules()
+    recycled = int(stored.cursor.split("|")[1])
+    published = (await scheduler.list(rule=rule.id, state="published", limit=50)).items
+    # Each comeback counted was published (before: 8 counted, 3 sent: a slot in the new
+    # zone at the old zone's wall time was dropped as already created, and counted).
+    assert len(server.calls) == len(published) == recycled + 1
+    assert [p.zone for p in published][-3:] == ["America/New_York"] * 3

@@ -154,7 +154,7 @@ def _recurrence(
 async def _evergreen(
     services: Services, rule: Rule, now: dt.datetime, horizon: dt.datetime
 ) -> tuple[list[Occurrence], bool, str | None]:
-    """Evergreen occurrences; the cursor is ``"<local iso>|<times recycled>"``."""
+    """Evergreen occurrences; the cursor is ``"<local iso>|<times recycled>|<its zone>"``."""
     spec = rule.spec
     policy = Recycling.model_validate(spec["recycling"])
     zone = str(spec["zone"])
@@ -170,8 +170,11 @@ async def _evergreen(
         if first.due_at > horizon:
             return [], False, None
         return [first], False, f"{first.local.isoformat()}|0"
-    local, _, count = rule.cursor.partition("|")
-    previous = Occurrence.at(dt.datetime.fromisoformat(local), zone)
+    # The previous one's zone is the third part (an account moved to another zone reads
+    # its slots in the new one; rules stored before: the rule's zone).
+    local, _, rest = rule.cursor.partition("|")
+    count, _, last_zone = rest.partition("|")
+    previous = Occurrence.at(dt.datetime.fromisoformat(local), last_zone or zone)
     recycled = int(count or 0)
     account = await services.account(rule.workspace, rule.account_ids[0])
     taken: list[dt.datetime] = []
@@ -202,6 +205,16 @@ async def _evergreen(
             break
         if following.due_at > horizon:
             break
+        if following.zone != zone:
+            # The account moved to another zone: its wall times there are other
+            # instants, so their keys name the zone (or 09:00 there would be taken for
+            # 09:00 in the old zone, and dropped as already created).
+            following = Occurrence(
+                local=following.local,
+                due_at=following.due_at,
+                zone=following.zone,
+                key=f"{following.key}@{following.zone}",
+            )
         if following.due_at <= now and out and out[-1].due_at <= now:
             # Comebacks that came due while no worker ran: only the latest is created
             # (the earlier ones count toward the limit, as a rule's COUNT does).
@@ -210,4 +223,4 @@ async def _evergreen(
             out.append(following)
         taken.append(following.due_at)
         previous, recycled = following, recycled + 1
-    return out, finished, f"{previous.local.isoformat()}|{recycled}"
+    return out, finished, f"{previous.local.isoformat()}|{recycled}|{previous.zone}"
