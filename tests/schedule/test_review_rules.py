@@ -4,6 +4,7 @@ more, and recur() never raises once its rule is stored."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -189,3 +190,36 @@ async def test_evergreen_by_slots_follows_an_account_that_moves_zone(
     # zone at the old zone's wall time was dropped as already created, and counted).
     assert len(server.calls) == len(published) == recycled + 1
     assert [p.zone for p in published][-3:] == ["America/New_York"] * 3
+
+
+async def test_a_queued_post_and_an_evergreen_comeback_take_different_slots(
+    make_scheduler, platform, clock
+) -> None:
+    platform()
+    clock.set(dt.datetime(2026, 3, 3, 0, 0, tzinfo=dt.UTC))  # Tuesday
+    scheduler = await make_scheduler(engine={"window": dt.timedelta(days=2)})
+    daily = tuple(
+        PostingSlot(weekday=day, time="09:00")
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+    await scheduler.evergreen(
+        Post(text="evergreen"), account(timezone="UTC", posting_slots=daily), every_slots=1
+    )
+    clock.advance(dt.timedelta(hours=9, minutes=30))
+    s = await scheduler._s()
+    real = s.store.add
+    passes: list[asyncio.Future[int]] = []
+
+    async def a_worker_pass_meanwhile(items: Any, *, now: dt.datetime) -> Any:
+        # The worker's rule pass starts while queue() is about to insert its post.
+        passes.append(asyncio.ensure_future(materialise_all(s, now)))
+        for _ in range(50):  # let it run as far as it can get
+            await asyncio.sleep(0)
+        return await real(items, now=now)
+
+    s.store.add = a_worker_pass_meanwhile  # type: ignore[method-assign]
+    await scheduler.queue(Post(text="queued"), "acme")
+    s.store.add = real  # type: ignore[method-assign]
+    await asyncio.gather(*passes)
+    dues = [p.due_at for p in (await scheduler.list(account="acme", limit=50)).items]
+    assert len(dues) == len(set(dues)) >= 3  # the first, a comeback and the queued post

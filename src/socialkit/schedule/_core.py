@@ -75,9 +75,6 @@ class SchedulerCore:
             self._check_workspace(account, f"accounts[{index}]")
         self._services: Services | None = None
         self._open_lock = asyncio.Lock()
-        # One per (workspace, account): picking a free posting slot and inserting the
-        # post into it happen under it, so two queue() calls never take the same slot.
-        self._slot_locks: dict[tuple[str, str], asyncio.Lock] = {}
         # The loop this scheduler's connections and locks belong to (see _home).
         self._home = Home("this AsyncScheduler", in_use=lambda: self._services is not None)
 
@@ -141,7 +138,6 @@ class SchedulerCore:
     def _forget_loop(self) -> None:
         """Nothing of the loop stays: the next call binds the loop it runs on."""
         self._open_lock = asyncio.Lock()
-        self._slot_locks.clear()
         self._home.release()
 
     async def __aenter__(self) -> Self:

@@ -327,10 +327,10 @@ class Planning(SchedulerCore):
     async def _picking_slots(self, accounts: Iterable[Account]) -> AsyncIterator[None]:
         """Hold each account's slot lock, taken in one order so that two calls for
         overlapping accounts never wait for each other."""
+        s = await self._s()
         async with contextlib.AsyncExitStack() as stack:
-            for key in sorted({(a.workspace, a.id) for a in accounts}):
-                lock = self._slot_locks.setdefault(key, asyncio.Lock())
-                await stack.enter_async_context(lock)
+            for workspace, account_id in sorted({(a.workspace, a.id) for a in accounts}):
+                await stack.enter_async_context(s.slot_lock(workspace, account_id))
             yield
 
     async def _taken(self, account: Account, now: dt.datetime) -> builtins.list[dt.datetime]:
@@ -596,7 +596,7 @@ class Planning(SchedulerCore):
                 updated_at=now,
             )
             await s.store.add_rule(rule, now=now)
-            await _first_occurrences(s, rule, now)
+            await _first_occurrences(s, rule, now, slots_held=True)
         return await s.store.get_rule(rule.id)
 
     @at_home
@@ -614,11 +614,13 @@ class Planning(SchedulerCore):
         return await s.store.list_rules(workspace=self.workspace, active=active)
 
 
-async def _first_occurrences(s: Services, rule: Rule, now: dt.datetime) -> None:
+async def _first_occurrences(
+    s: Services, rule: Rule, now: dt.datetime, *, slots_held: bool = False
+) -> None:
     """Materialise a rule just stored. Once it is stored, nothing may raise: a caller
     told "failed" would make the rule again, and every post would go out twice."""
     try:
-        await materialise(s, rule, now)
+        await materialise(s, rule, now, slots_held=slots_held)
     except StaleTransition:
         pass  # a worker's pass materialised it first (or it was stopped): nothing to do
     except Exception:

@@ -57,10 +57,26 @@ async def materialise_all(services: Services, now: dt.datetime) -> int:
     return created
 
 
-async def materialise(services: Services, rule: Rule, now: dt.datetime) -> list[str]:
-    """Insert ``rule``'s occurrences up to ``now + window``; returns the new ids."""
+async def materialise(
+    services: Services, rule: Rule, now: dt.datetime, *, slots_held: bool = False
+) -> list[str]:
+    """Insert ``rule``'s occurrences up to ``now + window``; returns the new ids.
+
+    ``slots_held``: the caller holds the account's slot lock already (``evergreen()``
+    making its rule).
+    """
     if not rule.active:
         return []
+    recycling = rule.spec.get("recycling") if rule.kind == "evergreen" else None
+    if not slots_held and isinstance(recycling, dict) and recycling.get("every_slots") is not None:
+        # Comebacks take free posting slots: under the account's slot lock, as queue()
+        # does, so a queued post and a comeback never take the same slot.
+        async with services.slot_lock(rule.workspace, rule.account_ids[0]):
+            return await _materialise(services, rule, now)
+    return await _materialise(services, rule, now)
+
+
+async def _materialise(services: Services, rule: Rule, now: dt.datetime) -> list[str]:
     horizon = now + services.config.window
     if rule.kind == "rrule":
         occurrences, finished = _recurrence(rule, now, horizon, services.config.rule_batch)

@@ -97,12 +97,19 @@ class Services:
         lambda: _Lru(4096, ttl=300.0)
     )
     _http_lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
+    # One per (workspace, account): picking a free posting slot and inserting a post
+    # into it happen under it (queue(), evergreen comebacks), so two never take one slot.
+    _slot_locks: dict[tuple[str, str], asyncio.Lock] = attrs.Factory(dict)
     _stored_revisions: _Lru[str, bool] = attrs.Factory(lambda: _Lru(4096))
     _stored_accounts: _Lru[tuple[str, str], Account] = attrs.Factory(lambda: _Lru(4096))
     _pauses: tuple[float, list[PauseScope]] | None = None
     # Lookups in flight, by key: callers that miss the cache together (every publication
     # of an account when its entry expires) share one store read.
     _loading: SharedCalls = attrs.Factory(SharedCalls)
+
+    def slot_lock(self, workspace: str, account_id: str) -> asyncio.Lock:
+        """The lock under which a free posting slot of the account is picked and taken."""
+        return self._slot_locks.setdefault((workspace, account_id), asyncio.Lock())
 
     def http(self) -> httpx.AsyncClient:
         """The shared, pooled HTTP client (created on first use)."""
