@@ -13,12 +13,14 @@ import pytest
 from socialkit.models.account import PostingSlot
 from socialkit.models.content import Post
 from socialkit.schedule.engine.materialise import materialise_all
+from socialkit.schedule.engine.metrics import collect
 from socialkit.schedule.recurring import Rule
 from socialkit.schedule.rules import Recurrence
 from socialkit.schedule.time.zones import resolve_zone
 from tests.schedule.conftest import START, account
 
 DAY = dt.timedelta(days=1)
+POST = Post(text="Hello")
 
 
 async def _published_after_downtime(scheduler, clock, server, rule_id: str, down: dt.timedelta):
@@ -223,3 +225,52 @@ async def test_a_queued_post_and_an_evergreen_comeback_take_different_slots(
     await asyncio.gather(*passes)
     dues = [p.due_at for p in (await scheduler.list(account="acme", limit=50)).items]
     assert len(dues) == len(set(dues)) >= 3  # the first, a comeback and the queued post
+
+
+# -- from a review of retries, metrics and events (helper-64) ------------------------------
+
+
+async def test_a_metric_collection_an_adapter_bug_breaks_is_not_asked_again_every_lease(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    await scheduler.run(until_idle=True)
+    server.script_metrics(*[ValueError("adapter bug: unexpected JSON")] * 100)
+    clock.advance(dt.timedelta(hours=1))
+    for _ in range(30):  # half an hour, a pass a minute (the task's lease is 60 s)
+        await scheduler.run(until_idle=True)
+        clock.advance(dt.timedelta(seconds=61))
+    assert len(server.metric_tokens) == 1  # was one call a minute, for ever
+    server.metric_steps.clear()  # the adapter works again
+    clock.advance(dt.timedelta(days=8))
+    await scheduler.run(until_idle=True)
+    assert len(await scheduler.metrics(publication=pub.id)) == 2  # +24 h and +7 d came
+
+
+async def test_a_metric_collection_that_never_answers_is_given_up_in_time(
+    make_scheduler, platform, registry, monkeypatch
+) -> None:
+    platform()
+    scheduler = await make_scheduler(engine={"publish_timeout": dt.timedelta(milliseconds=50)})
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    await scheduler.run(until_idle=True)
+    asked: list[str] = []
+
+    async def never_answers(self: Any, receipts: Any, ctx: Any) -> Any:
+        asked.append(ctx.publication_id)
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(type(registry.platform("fake")), "fetch_metrics", never_answers)
+    s = await scheduler._s()
+    [task] = await s.store.claim_metric_tasks(
+        "w1", now=START + DAY, limit=1, lease=dt.timedelta(seconds=60)
+    )
+    await asyncio.wait_for(collect(s, task), 30)  # a bound, not a measurement
+    assert asked == [pub.id]
+    # Given up, recorded on the task: not claimed again; the next collection is due.
+    later = await s.store.claim_metric_tasks(
+        "w1", now=START + DAY + dt.timedelta(minutes=5), limit=5, lease=dt.timedelta(seconds=60)
+    )
+    assert [t.label for t in later] == ["24h"]

@@ -8,6 +8,7 @@ error is recorded on the task and the next scheduled collection tries again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -44,9 +45,12 @@ async def collect(services: Services, task: MetricTask) -> None:
         platform = s.registry.platform(account.platform)
         ctx = (await s.context(account, platform)).evolve(publication_id=task.publication_id)
         # A refused token: refreshed once (as for a publish), then asked again.
-        snapshots = await with_refresh(
-            platform, ctx, lambda c: platform.fetch_metrics([receipt], c)
-        )
+        # Bounded as a publish is: a platform that never answers must not hold a
+        # worker's slot (nor outlive the task's lease, which would ask twice).
+        async with asyncio.timeout(s.config.publish_timeout.total_seconds()):
+            snapshots = await with_refresh(
+                platform, ctx, lambda c: platform.fetch_metrics([receipt], c)
+            )
         stamped = [
             snap
             if snap.publication_id
@@ -62,5 +66,14 @@ async def collect(services: Services, task: MetricTask) -> None:
             )
         except SocialkitError:
             log.exception("could not record the failed metric task %s", task.id)
-    except Exception:
+    except Exception as exc:
+        # An adapter bug (or no answer in time): recorded on the task, which is done, so
+        # it is not asked again every lease (and the later collections still come).
         log.exception("metrics for %s (%s) failed", task.publication_id, task.label)
+        error = "no answer in time" if isinstance(exc, TimeoutError) else repr(exc)
+        try:
+            await s.store.complete_metric_task(
+                task.id, [], now=s.clock.now(), error=f"{type(exc).__name__}: {error}"
+            )
+        except Exception:
+            log.exception("could not record the failed metric task %s", task.id)
