@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 
+from socialkit.errors import NeedsReauth, UnknownOutcome
 from socialkit.models.account import PostingSlot
 from socialkit.models.content import Post
+from socialkit.platforms.capabilities import Idempotency
 from socialkit.schedule.engine.materialise import materialise_all
 from socialkit.schedule.engine.metrics import collect
 from socialkit.schedule.recurring import Rule
 from socialkit.schedule.rules import Recurrence
+from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.time.zones import resolve_zone
 from tests.schedule.conftest import START, account
 
@@ -274,3 +277,25 @@ async def test_a_metric_collection_that_never_answers_is_given_up_in_time(
         "w1", now=START + DAY + dt.timedelta(minutes=5), limit=5, lease=dt.timedelta(seconds=60)
     )
     assert [t.label for t in later] == ["24h"]
+
+
+async def test_an_unknown_outcome_that_waited_for_credentials_is_looked_up_after_reconnect(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(idempotency=Idempotency.LOOKUP)
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    server.script(("after", UnknownOutcome("the answer was lost")))
+    await scheduler.run(until_idle=True)
+    server.script_lookup(NeedsReauth("token revoked"))
+    clock.advance(dt.timedelta(seconds=31))
+    await scheduler.run(until_idle=True)
+    waiting = await scheduler.get(pub.id)
+    assert (waiting.state, waiting.attention) == (S.UNKNOWN, "reauth")
+    await scheduler.reconnect("acme")
+    await scheduler.run(until_idle=True)
+    settled = await scheduler.get(pub.id)
+    # Looked up again once the account works: the post was there (sent before the answer
+    # was lost). Before, it waited for ever, due never again.
+    assert (settled.state, settled.attention) == (S.PUBLISHED, None)
+    assert len(server.posts) == 1

@@ -268,6 +268,16 @@ class MemoryBase:
                         and row.expires_at < now
                     ):
                         row.expires_at = now + (row.expires_at - row.due_at)
+                    elif (
+                        row.workspace == workspace
+                        and row.account_id == account_id
+                        and row.state == PublicationState.UNKNOWN
+                        and row.attention == "reauth"
+                    ):
+                        # Its outcome could not be looked up for want of credentials:
+                        # with them back, the engine looks again now.
+                        row.attention = None
+                        row.run_at = now
             self._log(
                 now,
                 "account",

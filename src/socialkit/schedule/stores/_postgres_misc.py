@@ -124,6 +124,13 @@ async def set_account_status(
             "AND sends = 0 AND expires_at IS NOT NULL AND expires_at < %(now)s",
             {"now": now, "ws": workspace, "account": account_id},
         )
+        # An outcome that could not be looked up for want of credentials: looked up now.
+        await conn.execute(
+            "UPDATE publications SET attention = NULL, run_at = %(now)s "
+            "WHERE workspace = %(ws)s AND account_id = %(account)s AND state = 'unknown' "
+            "AND attention = 'reauth'",
+            {"now": now, "ws": workspace, "account": account_id},
+        )
     await insert_events(
         conn,
         [

@@ -113,6 +113,13 @@ def set_account_status(
             "AND expires_at IS NOT NULL AND expires_at < ?",
             (now, workspace, account_id, now),
         )
+        # An outcome that could not be looked up for want of credentials: looked up now.
+        conn.execute(
+            "UPDATE publications SET attention = NULL, run_at = ? "
+            "WHERE workspace = ? AND account_id = ? AND state = 'unknown' "
+            "AND attention = 'reauth'",
+            (now, workspace, account_id),
+        )
     conn.execute(
         EVENT_SQL,
         event_row(
