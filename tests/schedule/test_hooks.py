@@ -12,8 +12,10 @@ import pytest
 from socialkit.errors import Rejected, UnknownOutcome
 from socialkit.hookspecs import hookimpl
 from socialkit.models.content import Post
+from socialkit.models.receipt import PostRef, Receipt
 from socialkit.platforms.capabilities import Idempotency
 from socialkit.schedule import hookspecs
+from socialkit.schedule.records import ReceiptRecord
 from socialkit.schedule.states import PublicationState as S
 from tests.schedule.conftest import START, account
 
@@ -166,3 +168,44 @@ async def test_pause_and_resume_are_state_changes(make_scheduler, platform, regi
         (pub.id, S.SCHEDULED, S.PAUSED, "ann"),
         (pub.id, S.PAUSED, S.SCHEDULED, "ann"),
     ]
+
+
+async def test_resolve_announces_nothing_when_a_worker_published_it_first(
+    make_scheduler, platform, registry
+) -> None:
+    """A worker's receipt lands between resolve()'s read and its write: the worker's
+    process announces the post; resolve() must not announce it a second time."""
+    server = platform()
+    seen = recorder(registry)
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    server.script(("after", UnknownOutcome("the answer was lost")))
+    await scheduler.run(until_idle=True)
+    store = scheduler.store
+    real = store.record_receipts
+    receipt = Receipt(
+        platform="fake", account_id="acme", parts=(PostRef(id="post-1"),), published_at=START
+    )
+
+    async def a_worker_first(records, *, now):
+        if records[0].source == "person":
+            current = await store.get(pub.id)
+            await real(
+                [
+                    ReceiptRecord(
+                        id=pub.id,
+                        attempt=current.attempt,
+                        receipt=receipt,
+                        source="reconcile",
+                        actor="w2",
+                    )
+                ],
+                now=now,
+            )
+        return await real(records, now=now)
+
+    store.record_receipts = a_worker_first
+    seen.clear()
+    after = await scheduler.resolve(pub.id, published=receipt, actor="ann")
+    assert after.state == S.PUBLISHED
+    assert [kind for kind, _ in seen if kind == "published"] == []

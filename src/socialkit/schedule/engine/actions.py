@@ -345,8 +345,12 @@ async def resolve(
             # Published is published, whoever found out: metrics are collected as usual.
             metrics=s.config.metric_offsets,
         )
-        await s.store.record_receipts([record], now=s.clock.now())
+        [moved] = await s.store.record_receipts([record], now=s.clock.now())
         after = await s.store.get(p.id, history=True)
+        if not moved:
+            # A worker's receipt moved it first (and its worker announced it): the
+            # person's receipt is kept, and nothing is announced twice.
+            return after
         s.notifier.published(
             StateChange(
                 publication_id=p.id,
