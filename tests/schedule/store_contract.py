@@ -971,6 +971,16 @@ class StoreContract:
         after = await store.claim("w", now=reset, limit=5, lease=LEASE, per_account=None)
         assert [c.account_id for c in after] == ["a"]
 
+    async def test_claims_not_yet_sent_count_against_the_budget(self, store: Store) -> None:
+        """Two workers, no per-account limit, one request left: only one claim (a claim
+        not yet sent has not taken its request from the budget yet)."""
+        await store.put_revision(POST, now=T0)
+        await store.add([pub("a") for _ in range(3)], now=T0)
+        await store.set_budget(Budget(account_id="a", remaining=1, reset_at=T0 + 10 * SEC), now=T0)
+        first = await store.claim("w1", now=T0, limit=5, lease=LEASE, per_account=None)
+        assert len(first) == 1
+        assert await store.claim("w2", now=T0, limit=5, lease=LEASE, per_account=None) == []
+
     async def test_blocked_until_holds_an_account(self, store: Store) -> None:
         await self.add_one(store, account="a")
         until = T0 + 30 * SEC

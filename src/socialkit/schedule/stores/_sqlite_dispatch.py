@@ -98,7 +98,14 @@ def holds(
         if until is not None:
             unblock[key] = until
         elif budget.remaining is not None and budget.reset_at is not None and budget.reset_at > now:
-            left[key] = budget.remaining
+            # A claim not yet sent takes its request at mark_publishing: count it now,
+            # or two workers' claims could share the last request.
+            (unsent,) = conn.execute(
+                "SELECT COUNT(*) FROM publications "
+                "WHERE workspace = ? AND account_id = ? AND state = 'claimed'",
+                key,
+            ).fetchone()
+            left[key] = budget.remaining - unsent
     return blocked, left, unblock
 
 

@@ -375,6 +375,13 @@ class MemoryStore(MemoryBase):
                 and budget.reset_at > now
             ):
                 budget_left[key] = budget.remaining
+        if budget_left:
+            # A claim not yet sent takes its request at mark_publishing: count it now,
+            # or two workers' claims could share the last request.
+            for row in self._rows.values():
+                key = (row.workspace, row.account_id)
+                if row.state == S.CLAIMED and key in budget_left:
+                    budget_left[key] -= 1
         return blocked, budget_left
 
     def _live(self, row: Row, attempt: int, worker: str | None, now: dt.datetime) -> bool:
