@@ -320,3 +320,31 @@ def test_system_exit_in_a_sync_call_reaches_the_caller_and_spares_the_loop(facad
         facade.accounts()
     facade.aio.store.list_accounts = real  # type: ignore[method-assign]
     assert facade.accounts() == []  # the background loop still runs
+
+
+def test_run_from_another_loop_leaves_nothing_for_the_ended_home_loop(
+    tmp_path, registry, caplog
+) -> None:
+    """Once run() returns, its stop relay is gone: a home loop closed right after gets no
+    call (it used to get one, logged as 'Event loop is closed')."""
+    home = asyncio.new_event_loop()
+    thread = threading.Thread(target=home.run_forever, daemon=True)
+    thread.start()
+    scheduler = AsyncScheduler(
+        f"sqlite:///{tmp_path}/home.db", registry=registry, clock=ManualClock(START)
+    )
+    asyncio.run_coroutine_threadsafe(scheduler.open(), home).result(WAIT)
+
+    async def other() -> int:
+        stats = await scheduler.run(until_idle=True, stop=asyncio.Event())
+        asyncio.run_coroutine_threadsafe(scheduler.close(), home).result(WAIT)
+        home.call_soon_threadsafe(home.stop)
+        thread.join(WAIT)  # blocking on purpose: no turn of this loop before the close
+        home.close()
+        for _ in range(5):  # turns of this loop, in which the relay's callback would run
+            await asyncio.sleep(0)
+        return stats.claimed
+
+    with caplog.at_level(logging.ERROR):
+        assert asyncio.run(other()) == 0
+    assert "Event loop is closed" not in caplog.text
