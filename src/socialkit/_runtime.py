@@ -17,15 +17,20 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _lock = threading.Lock()
-_loop: asyncio.AbstractEventLoop | None = None
-_thread: threading.Thread | None = None
+# The loop and its thread, in one tuple so a reader without the lock never pairs a new
+# thread with an old loop.
+_running: tuple[asyncio.AbstractEventLoop, threading.Thread] | None = None
 
 
 def background_loop() -> asyncio.AbstractEventLoop:
     """The shared background loop, started on first use."""
-    global _loop, _thread
+    global _running
+    # Every sync call asks for it: no lock while the loop is up.
+    running = _running
+    if running is not None and _alive(*running):
+        return running[0]
     with _lock:
-        if _loop is None or _loop.is_closed() or _thread is None or not _thread.is_alive():
+        if _running is None or not _alive(*_running):
             loop = asyncio.new_event_loop()
             ready = threading.Event()
 
@@ -37,8 +42,12 @@ def background_loop() -> asyncio.AbstractEventLoop:
             thread = threading.Thread(target=run, name="socialkit-loop", daemon=True)
             thread.start()
             ready.wait()
-            _loop, _thread = loop, thread
-        return _loop
+            _running = (loop, thread)
+        return _running[0]
+
+
+def _alive(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> bool:
+    return thread.is_alive() and not loop.is_closed()
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -57,10 +66,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         raise RuntimeError(
             "a sync socialkit call was made from socialkit's own loop; await the async twin"
         )
-    outcome = asyncio.run_coroutine_threadsafe(carried(coro), loop).result()
-    if isinstance(outcome, Raised):
-        raise outcome.error
-    return outcome
+    return delivered(asyncio.run_coroutine_threadsafe(carried(coro), loop).result())
 
 
 class Raised:
@@ -79,3 +85,10 @@ async def carried(coro: Coroutine[Any, Any, T]) -> T | Raised:
         return await coro
     except (KeyboardInterrupt, SystemExit) as exc:
         return Raised(exc)
+
+
+def delivered(outcome: T | Raised) -> T:
+    """The result :func:`carried` brought back, or its exception raised here."""
+    if isinstance(outcome, Raised):
+        raise outcome.error
+    return outcome

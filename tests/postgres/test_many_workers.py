@@ -11,9 +11,8 @@ import pytest
 
 from socialkit.errors import StaleTransition
 from socialkit.schedule.records import Budget, PublicationQuery, PublishStart, ReceiptRecord
-from socialkit.schedule.recurring import Rule
 from socialkit.schedule.states import PublicationState as S
-from tests.schedule.store_contract import LEASE, POST, T0, pub, receipt
+from tests.schedule.store_contract import LEASE, POST, T0, daily_rule, pub, receipt
 
 pytestmark = pytest.mark.postgres
 
@@ -112,14 +111,7 @@ async def test_a_rate_budget_holds_across_workers(open_store: Any) -> None:
 async def test_a_rule_advances_once_when_two_workers_race(open_store: Any) -> None:
     a, b = await open_store(clock="caller"), await open_store(clock="caller")
     revision = await a.put_revision(POST, now=T0)
-    rule = Rule(
-        id="daily",
-        spec={"rrule": "FREQ=DAILY", "tz": "UTC"},
-        revision=revision,
-        account_ids=("acme",),
-        created_at=T0,
-        updated_at=T0,
-    )
+    rule = daily_rule(revision, "daily", "acme")
     await a.add_rule(rule, now=T0)
     day = dt.timedelta(days=1)
 

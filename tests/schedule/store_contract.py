@@ -51,6 +51,18 @@ SEC = dt.timedelta(seconds=1)
 POST = Post(text="Hello from the contract suite")
 
 
+def daily_rule(revision: str, rule_id: str = "r1", account: str = "a") -> Rule:
+    """A daily rule in UTC on one account, made at ``T0``."""
+    return Rule(
+        id=rule_id,
+        spec={"rrule": "FREQ=DAILY", "tz": "UTC"},
+        revision=revision,
+        account_ids=(account,),
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
 def pub(
     account: str = "acme",
     *,
@@ -1103,14 +1115,7 @@ class StoreContract:
 
     async def test_rules_advance_with_unique_occurrences(self, store: Store) -> None:
         revision = await store.put_revision(POST, now=T0)
-        rule = Rule(
-            id="r1",
-            spec={"rrule": "FREQ=DAILY", "tz": "UTC"},
-            revision=revision,
-            account_ids=("a",),
-            created_at=T0,
-            updated_at=T0,
-        )
+        rule = daily_rule(revision)
         await store.add_rule(rule, now=T0)
         with pytest.raises(StoreError, match="r1"):
             await store.add_rule(rule, now=T0)
@@ -1140,14 +1145,7 @@ class StoreContract:
     async def test_a_stopped_rule_is_not_advanced(self, store: Store) -> None:
         """A worker that read the rule before it was stopped creates nothing more."""
         revision = await store.put_revision(POST, now=T0)
-        rule = Rule(
-            id="r1",
-            spec={"rrule": "FREQ=DAILY", "tz": "UTC"},
-            revision=revision,
-            account_ids=("a",),
-            created_at=T0,
-            updated_at=T0,
-        )
+        rule = daily_rule(revision)
         await store.add_rule(rule, now=T0)
         await store.set_rule_active("r1", False, now=T0)
         with pytest.raises(StaleTransition, match="stopped"):

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from socialkit._runtime import background_loop
-from socialkit.models.account import PostingSlot
 from socialkit.models.content import Post
 from socialkit.platforms.credentials import MemoryCredentialProvider
 from socialkit.schedule import _home
@@ -27,9 +26,9 @@ from socialkit.schedule.facade import Scheduler
 from socialkit.schedule.scheduler import AsyncScheduler
 from socialkit.schedule.states import PublicationState as S
 from tests.schedule.conftest import START, account
+from tests.schedule.test_review_actions import SLOTS
 
 POST = Post(text="Hello")
-SLOTS = (PostingSlot(weekday="mon", time="09:00"), PostingSlot(weekday="thu", time="17:30"))
 WAIT = 30.0  # a bound on each wait, never a delay
 
 

@@ -24,6 +24,10 @@ from tests.schedule.conftest import START, account
 
 DAY = dt.timedelta(days=1)
 POST = Post(text="Hello")
+DAILY_09 = tuple(
+    PostingSlot(weekday=day, time="09:00")
+    for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+)
 
 
 async def _published_after_downtime(scheduler, clock, server, rule_id: str, down: dt.timedelta):
@@ -173,18 +177,14 @@ async def test_evergreen_by_slots_follows_an_account_that_moves_zone(
     server = platform()
     clock.set(dt.datetime(2026, 3, 3, 0, 0, tzinfo=dt.UTC))  # Tuesday 09:00 in Tokyo
     scheduler = await make_scheduler(engine={"window": dt.timedelta(hours=12)})
-    daily = tuple(
-        PostingSlot(weekday=day, time="09:00")
-        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    )
     rule = await scheduler.evergreen(
         Post(text="evergreen"),
-        account(timezone="Asia/Tokyo", posting_slots=daily),
+        account(timezone="Asia/Tokyo", posting_slots=DAILY_09),
         every_slots=1,
         limit=10,
     )
     await scheduler.run(until_idle=True)
-    await scheduler.add_account(account(timezone="America/New_York", posting_slots=daily))
+    await scheduler.add_account(account(timezone="America/New_York", posting_slots=DAILY_09))
     for _ in range(8):
         clock.advance(dt.timedelta(hours=12))
         await scheduler.run(until_idle=True)
@@ -203,12 +203,8 @@ async def test_a_queued_post_and_an_evergreen_comeback_take_different_slots(
     platform()
     clock.set(dt.datetime(2026, 3, 3, 0, 0, tzinfo=dt.UTC))  # Tuesday
     scheduler = await make_scheduler(engine={"window": dt.timedelta(days=2)})
-    daily = tuple(
-        PostingSlot(weekday=day, time="09:00")
-        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    )
     await scheduler.evergreen(
-        Post(text="evergreen"), account(timezone="UTC", posting_slots=daily), every_slots=1
+        Post(text="evergreen"), account(timezone="UTC", posting_slots=DAILY_09), every_slots=1
     )
     clock.advance(dt.timedelta(hours=9, minutes=30))
     s = await scheduler._s()

@@ -18,7 +18,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from socialkit._runtime import Raised, carried
+from socialkit._runtime import Raised, carried, delivered
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -66,7 +66,7 @@ class Home:
                 while the scheduler holds connections of it.
         """
         running = asyncio.get_running_loop()
-        home = self._loop if self._resolve is None else self._resolve()
+        home = self._current()
         if home is running:
             return None
         if self._resolve is None:
@@ -89,8 +89,11 @@ class Home:
 
     def ended(self) -> bool:
         """Whether the home loop has ended (a bound loop that no longer runs)."""
-        home = self._loop if self._resolve is None else self._resolve()
+        home = self._current()
         return home is not None and _ended(home)
+
+    def _current(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop if self._resolve is None else self._resolve()
 
     def release(self) -> None:
         """Forget the loop (after ``close()``): the next call binds the loop it runs on."""
@@ -151,10 +154,7 @@ async def hop(home: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], wha
             waited += CHECK_EVERY
             if _ended(home):
                 waiting.cancel()
-                raise RuntimeError(
-                    f"{what}: the event loop it ran on ended during the call, so whether "
-                    "it took effect is unknown (look with get() or list())"
-                )
+                raise _ended_during(what)
             if not started and not warned and waited >= SLOW_START:
                 warned = True
                 log.warning(
@@ -167,14 +167,15 @@ async def hop(home: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], wha
         waiting.cancel()
         raise
     if waiting.cancelled():  # the home loop cancelled it (its asyncio.run() ended)
-        raise RuntimeError(
-            f"{what}: the event loop it ran on ended during the call, so whether it took "
-            "effect is unknown (look with get() or list())"
-        )
-    outcome = waiting.result()
-    if isinstance(outcome, Raised):
-        raise outcome.error
-    return outcome
+        raise _ended_during(what)
+    return delivered(waiting.result())
+
+
+def _ended_during(what: str) -> RuntimeError:
+    return RuntimeError(
+        f"{what}: the event loop it ran on ended during the call, so whether it took "
+        "effect is unknown (look with get() or list())"
+    )
 
 
 async def run_at(
@@ -189,7 +190,7 @@ async def run_at(
     ``start`` gets an event of the home loop to stop by; it is set from the outset when
     ``stop`` already is, so such a worker sends nothing.
     """
-    home_stop = await hop(home, _event(stop is not None and stop.is_set()), "run")
+    home_stop = await hop(home, new_event(stop is not None and stop.is_set()), "run")
 
     def relay(_: object) -> None:
         home.call_soon_threadsafe(home_stop.set)
@@ -213,7 +214,8 @@ async def run_at(
             watch.cancel()
 
 
-async def _event(already_set: bool) -> asyncio.Event:
+async def new_event(already_set: bool = False) -> asyncio.Event:
+    """An event of the loop that runs this (created there, as an event must be)."""
     event = asyncio.Event()
     if already_set:
         event.set()

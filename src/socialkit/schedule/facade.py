@@ -25,7 +25,7 @@ import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from socialkit._runtime import background_loop, run_sync
-from socialkit.schedule._home import Home
+from socialkit.schedule._home import Home, new_event
 from socialkit.schedule.scheduler import AsyncScheduler
 
 if TYPE_CHECKING:
@@ -465,7 +465,7 @@ class Scheduler:
         and in-flight publishes finish."""
         if until_idle:
             return self._call(self.aio.run(until_idle=True))
-        stop = self._call(_new_event())
+        stop = self._call(new_event())
         loop = background_loop()
         restore = _install_signals(lambda: loop.call_soon_threadsafe(stop.set))
         future = asyncio.run_coroutine_threadsafe(self.aio.run(stop=stop), loop)
@@ -489,7 +489,7 @@ class Scheduler:
         with self._lifecycle:
             if self._worker is not None and not self._worker.done():
                 return
-            stop = self._call(_new_event())
+            stop = self._call(new_event())
             worker = asyncio.run_coroutine_threadsafe(self.aio.run(stop=stop), background_loop())
             worker.add_done_callback(_report_worker_end)
             self._stop, self._worker = stop, worker
@@ -537,10 +537,6 @@ class Scheduler:
         ``serve()`` task instead, which stops the worker the same way).
         """
         return await self.aio.serve(signals=signals)
-
-
-async def _new_event() -> asyncio.Event:
-    return asyncio.Event()
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

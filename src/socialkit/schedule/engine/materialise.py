@@ -18,6 +18,8 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
+import attrs
+
 from socialkit.errors import StaleTransition
 from socialkit.schedule.records import NewPublication, PublicationQuery
 from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_recycle
@@ -33,7 +35,6 @@ __all__ = ["materialise", "materialise_all", "occurrence_key_for"]
 
 S = PublicationState
 log = logging.getLogger("socialkit.schedule")
-_TICK = dt.timedelta(microseconds=1)
 
 
 def occurrence_key_for(rule_id: str, account_id: str, occurrence_key: str) -> str:
@@ -177,12 +178,7 @@ async def _evergreen(
     if rule.cursor is None:
         first = Occurrence.at(dt.datetime.fromisoformat(str(spec["first"])), zone)
         if "first_due" in spec:  # the instant asked for (rules stored before: the wall time)
-            first = Occurrence(
-                local=first.local,
-                due_at=dt.datetime.fromisoformat(str(spec["first_due"])),
-                zone=first.zone,
-                key=first.key,
-            )
+            first = attrs.evolve(first, due_at=dt.datetime.fromisoformat(str(spec["first_due"])))
         if first.due_at > horizon:
             return [], False, None
         return [first], False, f"{first.local.isoformat()}|0"
@@ -225,12 +221,7 @@ async def _evergreen(
             # The account moved to another zone: its wall times there are other
             # instants, so their keys name the zone (or 09:00 there would be taken for
             # 09:00 in the old zone, and dropped as already created).
-            following = Occurrence(
-                local=following.local,
-                due_at=following.due_at,
-                zone=following.zone,
-                key=f"{following.key}@{following.zone}",
-            )
+            following = attrs.evolve(following, key=f"{following.key}@{following.zone}")
         if following.due_at <= now and out and out[-1].due_at <= now:
             # Comebacks that came due while no worker ran: only the latest is created
             # (the earlier ones count toward the limit, as a rule's COUNT does).

@@ -60,20 +60,18 @@ async def collect(services: Services, task: MetricTask) -> None:
         await s.store.complete_metric_task(task.id, stamped, now=s.clock.now())
     except SocialkitError as exc:
         log.info("metrics for %s (%s) failed: %s", task.publication_id, task.label, exc)
-        try:
-            await s.store.complete_metric_task(
-                task.id, [], now=s.clock.now(), error=f"{type(exc).__name__}: {exc}"
-            )
-        except SocialkitError:
-            log.exception("could not record the failed metric task %s", task.id)
+        await _failed(s, task, f"{type(exc).__name__}: {exc}")
     except Exception as exc:
         # An adapter bug (or no answer in time): recorded on the task, which is done, so
         # it is not asked again every lease (and the later collections still come).
         log.exception("metrics for %s (%s) failed", task.publication_id, task.label)
         error = "no answer in time" if isinstance(exc, TimeoutError) else repr(exc)
-        try:
-            await s.store.complete_metric_task(
-                task.id, [], now=s.clock.now(), error=f"{type(exc).__name__}: {error}"
-            )
-        except Exception:
-            log.exception("could not record the failed metric task %s", task.id)
+        await _failed(s, task, f"{type(exc).__name__}: {error}")
+
+
+async def _failed(s: Services, task: MetricTask, error: str) -> None:
+    """Record ``error`` on the task, which is done (its next collection comes as usual)."""
+    try:
+        await s.store.complete_metric_task(task.id, [], now=s.clock.now(), error=error)
+    except Exception:
+        log.exception("could not record the failed metric task %s", task.id)

@@ -98,13 +98,16 @@ class TrackedConnection(sqlite3.Connection):
         name = os.fspath(database)
         if name and name != ":memory:":
             token = object()
-            _FILES[token] = (self._pid, os.path.realpath(name), _file_id(name))
+            real = os.path.realpath(name)
+            # Recorded before connecting (a fork meanwhile must see it), by path until
+            # the file exists; again once connected, with its device and inode.
+            _FILES[token] = (self._pid, real, _file_id(real))
             try:
                 super().__init__(database, *args, **kwargs)
             except BaseException:
                 _FILES.pop(token, None)
                 raise
-            _FILES[token] = (self._pid, os.path.realpath(name), _file_id(name))
+            _FILES[token] = (self._pid, real, _file_id(real))
             self._token = token
         else:
             super().__init__(database, *args, **kwargs)
