@@ -309,6 +309,51 @@ async def test_an_expired_token_while_reconciling_is_refreshed_once(
     assert len(server.calls) == 1  # found, not sent again
 
 
+async def test_send_failures_do_not_use_up_the_reconciliation_budget(
+    make_scheduler, platform, clock
+) -> None:
+    """Two sends refused (of the three the retry policy allows), then one whose outcome
+    is unknown: reconciliation still gets its own ``reconcile_attempts`` look-ups. (With
+    one counter for both, the first failed look-up asked a person at once.)"""
+    server = platform("look", idempotency=Idempotency.LOOKUP)
+    server.script(Transient("refused 1"), Transient("refused 2"), ("after", UnknownOutcome("lost")))
+    server.script_lookup(Transient("search down 1"), Transient("search down 2"))
+    scheduler = await make_scheduler(engine={"reconcile_attempts": 3})
+    (pub,) = await scheduler.schedule(POST, account(platform="look"), at=START)
+    for _ in range(8):
+        await scheduler.run(until_idle=True)
+        clock.advance(dt.timedelta(minutes=10))
+    p = await scheduler.get(pub.id, history=True)
+    assert (p.state, p.attention) == (S.PUBLISHED, None)
+    assert p.receipts[-1].source == "reconcile"
+    assert p.failures == 2  # the two refused sends; failed look-ups are not send failures
+    assert [e.data["reconcile_failure"] for e in p.history if "reconcile_failure" in e.data] == [
+        1,
+        2,
+    ]
+    assert len(server.calls) == 3
+    assert server.copies(pub.idempotency_key) == 1
+
+
+async def test_reconciliation_failures_do_not_use_up_the_send_budget(
+    make_scheduler, platform, clock
+) -> None:
+    """Two failed look-ups, then "not there": the post is sent again with the whole send
+    budget (three sends), not with what the look-ups left of it."""
+    server = platform("look", idempotency=Idempotency.LOOKUP)
+    server.script(UnknownOutcome("lost"), Transient("refused 1"), Transient("refused 2"))
+    server.script_lookup(Transient("search down 1"), Transient("search down 2"), "absent")
+    scheduler = await make_scheduler(engine={"reconcile_attempts": 3})
+    (pub,) = await scheduler.schedule(POST, account(platform="look"), at=START)
+    for _ in range(10):
+        await scheduler.run(until_idle=True)
+        clock.advance(dt.timedelta(minutes=10))
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.failures) == (S.PUBLISHED, 2)
+    assert len(server.calls) == 4  # lost, refused twice, then published
+    assert server.copies(pub.idempotency_key) == 1
+
+
 async def test_an_expired_token_at_metric_collection_is_refreshed_once(
     make_scheduler, platform, clock
 ) -> None:

@@ -43,10 +43,17 @@ if TYPE_CHECKING:
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.records import Claim
 
-__all__ = ["Completion", "Dispatcher", "Job", "Prepared"]
+__all__ = ["RECONCILE_FAILURE", "Completion", "Dispatcher", "Job", "Prepared"]
 
 S = PublicationState
 log = logging.getLogger("socialkit.schedule")
+
+RECONCILE_FAILURE = "reconcile_failure"
+"""The event data key that marks a failed reconciliation try (its number in the episode).
+
+Reconciliation has its own budget (``EngineConfig.reconcile_attempts``), counted from
+these events, apart from ``failures`` (sends that failed with a retryable error, bounded
+by ``RetryPolicy.max_attempts``): neither budget uses up the other."""
 
 
 @attrs.define(slots=True)
@@ -59,6 +66,9 @@ class Job:
     budget: Budget | None = None
     not_before: dt.datetime | None = None
     finishing: bool = False
+    reconcile_failures: int = 0
+    """For a ``reconcile`` claim: its failed reconciliation tries so far (see
+    :meth:`Dispatcher.reconcile_failures`)."""
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -288,15 +298,16 @@ class Dispatcher:
             # else unknown there counts as a failed reconciliation, up to
             # ``reconcile_attempts``.
             again = claim.kind == "reconcile"
+            tries = job.reconcile_failures + 1
             give_up = again and (
-                isinstance(error, UnknownOutcome)
-                or claim.failures + 1 >= self.s.config.reconcile_attempts
+                isinstance(error, UnknownOutcome) or tries >= self.s.config.reconcile_attempts
             )
             transition = Transition(
                 **common,
                 to=S.UNKNOWN,
                 run_at=now + self.s.config.reconcile_delay,
-                count_failure=again,
+                # A failed reconciliation counts in its own budget, not in ``failures``.
+                data={RECONCILE_FAILURE: tries} if again else None,
                 attention="reconcile" if give_up else None,
             )
             if give_up:
@@ -482,6 +493,25 @@ class Dispatcher:
                     return sent[event.attempt]
             if len(events) < 500:
                 return None
+            since = events[-1].seq
+
+    async def reconcile_failures(self, claim: Claim) -> int:
+        """Failed reconciliation tries since the publication's last send from ``claimed``
+        (the one whose outcome became unknown), from the history: the events marked
+        :data:`RECONCILE_FAILURE`. A new unknown outcome after a fresh send (reconciliation
+        found nothing and the post was sent again, or a person chose to retry) starts
+        again from none."""
+        count = 0
+        since = 0
+        while True:
+            events = await self.s.store.events(since=since, limit=500, publication_id=claim.id)
+            for event in events:
+                if event.from_state == S.CLAIMED and event.to_state == S.PUBLISHING:
+                    count = 0
+                elif RECONCILE_FAILURE in event.data:
+                    count += 1
+            if len(events) < 500:
+                return count
             since = events[-1].seq
 
     async def _claimed_by_other(self, job: Job, post_id: str) -> bool:

@@ -8,7 +8,10 @@
   it waits for a person, who calls ``resolve(id, published=… | retry | abandon)``. An
   expired token is refreshed once, as for a publish.
 * Errors while looking are retried with backoff, ``reconcile_attempts`` times, before a
-  person is asked.
+  person is asked. They are counted apart from the send failures (``failures``, bounded
+  by ``RetryPolicy.max_attempts``): in the history, as events marked
+  :data:`~socialkit.schedule.engine.dispatch.RECONCILE_FAILURE`, since the send whose
+  outcome became unknown. Neither budget uses up the other.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import attrs
 from socialkit.errors import UnknownOutcome
 from socialkit.platforms.capabilities import Idempotency
 from socialkit.platforms.publish import with_refresh
-from socialkit.schedule.engine.dispatch import Completion, Prepared
+from socialkit.schedule.engine.dispatch import RECONCILE_FAILURE, Completion, Prepared
 from socialkit.schedule.engine.retry import Outcome, classify
 from socialkit.schedule.records import Transition
 from socialkit.schedule.states import PublicationState
@@ -38,6 +41,7 @@ log = logging.getLogger("socialkit.schedule")
 
 async def reconcile(dispatcher: Dispatcher, job: Job) -> None:
     """Settle one ``unknown`` claim."""
+    job.reconcile_failures = await dispatcher.reconcile_failures(job.claim)
     ready = await dispatcher.prepare(job)
     if isinstance(ready, Completion):
         await dispatcher.finish(_retry_later(dispatcher, job, ready.transition, ready.error))
@@ -128,8 +132,8 @@ def _move(
     reason: str,
     attention: str | None = None,
     run_in: float = 0.0,
-    count_failure: bool = False,
     error: dict[str, object] | None = None,
+    data: dict[str, object] | None = None,
 ) -> Transition:
     import datetime as dt
 
@@ -143,13 +147,17 @@ def _move(
         actor=dispatcher.s.config.worker_id,
         reason=reason,
         attention=attention,
-        count_failure=count_failure,
         error=error,
+        data=data,
     )
 
 
 def _ask_a_person(
-    dispatcher: Dispatcher, job: Job, why: str, error: BaseException | None
+    dispatcher: Dispatcher,
+    job: Job,
+    why: str,
+    error: BaseException | None,
+    data: dict[str, object] | None = None,
 ) -> Completion:
     from socialkit.errors import PlatformError
 
@@ -165,6 +173,7 @@ def _ask_a_person(
             reason=f"cannot tell whether it was published ({why}); a person must resolve it",
             attention="reconcile",
             error=error.describe() if isinstance(error, PlatformError) else None,
+            data=data,
         ),
     )
 
@@ -179,11 +188,13 @@ def _retry_later(
     claim = job.claim
     config = dispatcher.s.config
     why = (planned.reason if planned else None) or (str(error) if error else "error")
-    if claim.failures + 1 >= config.reconcile_attempts:
-        return _ask_a_person(
-            dispatcher, job, f"gave up after {claim.failures + 1} tries: {why}", error
-        )
-    delay = config.retry_for(claim.account_id).delay(claim.failures + 1)
+    # Its own budget: send failures before the unknown outcome do not shorten it, and
+    # it does not add to ``failures`` (the send budget of a later resend).
+    tries = job.reconcile_failures + 1
+    marked: dict[str, object] = {RECONCILE_FAILURE: tries}
+    if tries >= config.reconcile_attempts:
+        return _ask_a_person(dispatcher, job, f"gave up after {tries} tries: {why}", error, marked)
+    delay = config.retry_for(claim.account_id).delay(tries)
     return Completion(
         claim=claim,
         from_state=S.UNKNOWN,
@@ -193,6 +204,6 @@ def _retry_later(
             S.UNKNOWN,
             reason=f"reconciliation failed ({why}); trying again",
             run_in=delay.total_seconds(),
-            count_failure=True,
+            data=marked,
         ),
     )
