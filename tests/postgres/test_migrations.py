@@ -254,3 +254,31 @@ async def test_a_migration_gives_up_on_a_table_another_session_holds(
         clock="caller", migrations=(*MIGRATIONS, V2), code_version=LATEST + 1
     )
     assert (await migrated.schema()).version == LATEST + 1
+
+
+async def test_version_4_keeps_pending_metric_tasks_and_lets_version_3_code_run(
+    open_store: Any,
+) -> None:
+    """A metric task written by schema 3 is kept by the migration to 4 (no failures yet)
+    and can be put back; a database at 4 still opens for schema 3 code."""
+    import datetime as dt
+
+    old = await open_store(clock="caller", migrations=MIGRATIONS[:3], code_version=3)
+    await old.put_revision(POST, now=T0)
+    (kept,) = await old.add([pub("a")], now=T0)
+    second = dt.timedelta(seconds=1)
+    await old.add_metric_tasks([(kept, T0 + second, "1h")], now=T0)
+
+    current = await open_store(clock="caller")
+    info = await current.schema()
+    assert (info.version, info.min_compatible) == (4, 3)
+    (task,) = await current.claim_metric_tasks("w", now=T0 + second, limit=5, lease=LEASE)
+    assert (task.publication_id, task.label, task.failures) == (kept, "1h", 0)
+    await current.retry_metric_task(
+        task.id, run_at=T0 + 9 * second, now=T0 + second, error="Transient", count_failure=True
+    )
+    (back,) = await current.claim_metric_tasks("w", now=T0 + 9 * second, limit=5, lease=LEASE)
+    assert (back.id, back.failures) == (task.id, 1)
+
+    again = await open_store(clock="caller", migrations=MIGRATIONS[:3], code_version=3)
+    assert (await again.schema()).version == 4  # not refused: schema 3 code may keep running

@@ -1209,6 +1209,41 @@ class StoreContract:
         assert await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE) == []
         assert len(set(seen)) == 3
 
+    async def test_a_metric_task_put_back_is_due_again_later_and_keeps_its_place(
+        self, store: Store
+    ) -> None:
+        # a rate limit or a transient error at the +1 h collection: due again later, and
+        # the +24 h one still waits for it
+        pub_id, claim = await self.sending_one(store)
+        metrics = (("1h", 3600.0), ("24h", 86400.0))
+        record = ReceiptRecord(id=pub_id, attempt=claim.attempt, receipt=receipt(), metrics=metrics)
+        await store.record_receipts([record], now=T0)
+        hour = T0 + dt.timedelta(hours=1)
+        (task,) = await store.claim_metric_tasks("w", now=hour, limit=5, lease=LEASE)
+        assert task.failures == 0
+        again = hour + 10 * SEC
+        await store.retry_metric_task(
+            task.id, run_at=again, now=hour, error="Transient: refused", count_failure=True
+        )
+        assert await store.next_due(now=hour) == again
+        assert await store.claim_metric_tasks("w", now=again - SEC, limit=5, lease=LEASE) == []
+        (back,) = await store.claim_metric_tasks("w2", now=again, limit=5, lease=LEASE)
+        assert (back.id, back.label, back.due_at, back.failures) == (task.id, "1h", again, 1)
+        later = again + 120 * SEC  # a rate limit: not counted
+        await store.retry_metric_task(task.id, run_at=later, now=again, error="RateLimited")
+        (back,) = await store.claim_metric_tasks("w", now=later, limit=5, lease=LEASE)
+        assert (back.id, back.failures) == (task.id, 1)
+        await store.complete_metric_task(task.id, [], now=later)
+        # done: putting it back changes nothing
+        await store.retry_metric_task(task.id, run_at=later, now=later, error="late")
+        day = T0 + dt.timedelta(days=1)
+        (next_one,) = await store.claim_metric_tasks("w", now=day, limit=5, lease=LEASE)
+        assert (next_one.label, next_one.due_at, next_one.failures) == ("24h", day, 0)
+        await store.complete_metric_task(next_one.id, [], now=day)
+        assert await store.claim_metric_tasks("w", now=day, limit=5, lease=LEASE) == []
+        with pytest.raises(StoreError):
+            await store.retry_metric_task(10**9, run_at=day, now=day, error="none")
+
     async def test_a_task_completed_twice_at_once_schedules_its_next_collection_once(
         self, store: Store, peer: Store
     ) -> None:

@@ -369,6 +369,76 @@ async def test_an_expired_token_at_metric_collection_is_refreshed_once(
     assert server.refreshes == 1
 
 
+async def test_a_rate_limited_metric_collection_is_collected_when_the_platform_says(
+    make_scheduler, platform, clock
+) -> None:
+    """A rate limit at the +1 h collection puts it back until the platform's
+    ``Retry-After`` (not a failure): the snapshot is collected then, and the +24 h and
+    +7 d collections still come. (It was recorded as failed: no +1 h snapshot.)"""
+    server = platform()
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    hour = START + dt.timedelta(hours=1)
+    server.script_metrics(RateLimited("slow down", retry_after=120, status_code=429))
+    clock.advance(dt.timedelta(hours=1))
+    await scheduler.run(until_idle=True)
+    assert await scheduler.metrics(publication=pub.id) == []
+    assert await scheduler.next_due() == hour + 120 * SEC
+    clock.advance(119 * SEC)
+    await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 1  # not asked again before its time
+    clock.advance(SEC)
+    await scheduler.run(until_idle=True)
+    clock.set(START + dt.timedelta(hours=24))
+    await scheduler.run(until_idle=True)
+    clock.set(START + dt.timedelta(days=7))
+    await scheduler.run(until_idle=True)
+    series = await scheduler.metrics(publication=pub.id)
+    assert [snap.collected_at for snap in series] == [
+        hour + 120 * SEC,
+        START + dt.timedelta(hours=24),
+        START + dt.timedelta(days=7),
+    ]
+    assert len(server.metric_tokens) == 4
+
+
+async def test_a_transient_error_at_metric_collection_backs_off_a_bounded_number_of_times(
+    make_scheduler, platform, clock
+) -> None:
+    """Transient errors are tried again after the backoff delay (10 s, then 20 s in the
+    test policy), up to ``max_attempts`` (3) tries; then the collection is given up and
+    the next one still comes."""
+    server = platform()
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    hour = START + dt.timedelta(hours=1)
+    server.script_metrics(Transient("refused"), Transient("refused"))
+    clock.set(hour)
+    await scheduler.run(until_idle=True)
+    assert await scheduler.next_due() == hour + 10 * SEC
+    clock.set(hour + 10 * SEC)
+    await scheduler.run(until_idle=True)
+    assert await scheduler.next_due() == hour + 30 * SEC
+    clock.set(hour + 30 * SEC)
+    await scheduler.run(until_idle=True)
+    assert [snap.collected_at for snap in await scheduler.metrics(publication=pub.id)] == [
+        hour + 30 * SEC
+    ]
+
+    # the next collection meets only transient errors: given up after three tries
+    server.script_metrics(*(Transient(f"refused {i}") for i in range(3)))
+    day = START + dt.timedelta(hours=24)
+    for at in (day, day + 10 * SEC, day + 30 * SEC):
+        clock.set(at)
+        await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 6
+    assert await scheduler.next_due() == START + dt.timedelta(days=7)
+    clock.set(START + dt.timedelta(days=7))
+    await scheduler.run(until_idle=True)
+    series = await scheduler.metrics(publication=pub.id)
+    assert [snap.collected_at for snap in series] == [hour + 30 * SEC, START + dt.timedelta(days=7)]
+
+
 async def test_a_crashing_adapter_is_an_unknown_outcome_not_a_retry(
     make_scheduler, platform, clock
 ) -> None:

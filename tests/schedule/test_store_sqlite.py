@@ -136,6 +136,40 @@ async def test_forward_migration_and_minimum_compatible_version(tmp_path: Path) 
         await refused.open()
 
 
+async def test_version_4_keeps_pending_metric_tasks_and_lets_version_3_code_run(
+    tmp_path: Path,
+) -> None:
+    """A metric task written by schema 3 is kept by the migration to 4 (no failures yet)
+    and can be put back; a database at 4 still opens for schema 3 code."""
+    url = f"sqlite:///{tmp_path}/v3.db"
+    old = SqliteStore(url, migrations=MIGRATIONS[:3], code_version=3)
+    await old.open()
+    await old.put_revision(POST, now=T0)
+    (kept,) = await old.add([pub()], now=T0)
+    await old.add_metric_tasks([(kept, T0 + SEC, "1h")], now=T0)
+    await old.close()
+
+    current = SqliteStore(url)
+    await current.open()
+    try:
+        info = await current.schema()
+        assert (info.version, info.min_compatible) == (4, 3)
+        (task,) = await current.claim_metric_tasks("w", now=T0 + SEC, limit=5, lease=LEASE)
+        assert (task.publication_id, task.label, task.failures) == (kept, "1h", 0)
+        await current.retry_metric_task(
+            task.id, run_at=T0 + 9 * SEC, now=T0 + SEC, error="Transient", count_failure=True
+        )
+    finally:
+        await current.close()
+
+    again = SqliteStore(url, migrations=MIGRATIONS[:3], code_version=3)
+    await again.open()  # not refused: schema 3 code may keep running
+    try:
+        assert (await again.schema()).version == 4
+    finally:
+        await again.close()
+
+
 async def _claims_past_a_busy_registered_account(store: SqliteStore) -> list[str]:
     """What a claim takes when the one registered account is busy and an unregistered
     one has due rows after its rows (see test_claims_reach_accounts_the_store_does_not_

@@ -281,7 +281,11 @@ class AccountRecord:
 
 @attrs.frozen(kw_only=True, slots=True)
 class MetricTask:
-    """A scheduled metric collection for one published publication."""
+    """A scheduled metric collection for one published publication.
+
+    ``failures`` counts its transient errors so far (a rate limit does not count); a
+    task put back (:meth:`Store.retry_metric_task`) is due at its new time.
+    """
 
     id: int
     publication_id: str
@@ -291,6 +295,7 @@ class MetricTask:
     account_id: str
     platform: str
     campaign: str | None
+    failures: int = 0
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -4,6 +4,14 @@ The tasks are scheduled in the same transaction that records the receipt; a work
 leases due tasks, asks the adapter (``fetch_metrics``) and stores the snapshots, which
 then form a series per publication, account and campaign. Collection is best-effort: an
 error is recorded on the task and the next scheduled collection tries again.
+
+Two errors put the collection back instead, as for a publish (the account's
+:class:`~socialkit.schedule.engine.retry.RetryPolicy` decides when): a
+:class:`~socialkit.errors.RateLimited` one is collected again once the platform's
+``Retry-After``/reset has passed (or after the backoff delay when it gives no time) and
+does not count as a failure; a :class:`~socialkit.errors.Transient` one is tried again
+after the backoff delay, up to ``max_attempts`` tries in all. The collections after it
+wait for it, so they still come, in order.
 """
 
 from __future__ import annotations
@@ -12,8 +20,9 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from socialkit.errors import SocialkitError
+from socialkit.errors import RateLimited, SocialkitError, Transient
 from socialkit.platforms.publish import with_refresh
+from socialkit.schedule.engine.retry import Outcome
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
@@ -58,6 +67,8 @@ async def collect(services: Services, task: MetricTask) -> None:
             for snap in snapshots
         ]
         await s.store.complete_metric_task(task.id, stamped, now=s.clock.now())
+    except (RateLimited, Transient) as exc:
+        await _again_or_failed(s, task, exc)
     except SocialkitError as exc:
         log.info("metrics for %s (%s) failed: %s", task.publication_id, task.label, exc)
         await _failed(s, task, f"{type(exc).__name__}: {exc}")
@@ -75,3 +86,34 @@ async def _failed(s: Services, task: MetricTask, error: str) -> None:
         await s.store.complete_metric_task(task.id, [], now=s.clock.now(), error=error)
     except Exception:
         log.exception("could not record the failed metric task %s", task.id)
+
+
+async def _again_or_failed(s: Services, task: MetricTask, exc: RateLimited | Transient) -> None:
+    """Put the task back for later (a rate limit: when the platform says, uncounted; a
+    transient error: after the backoff delay), or fail it once its attempts run out."""
+    now = s.clock.now()
+    decision = s.config.retry_for(task.account_id).decide(
+        exc, failures=task.failures, now=now, sent=False
+    )
+    error = f"{type(exc).__name__}: {exc}"
+    if decision.outcome is not Outcome.RETRY or decision.run_at is None:
+        log.info("metrics for %s (%s) failed: %s", task.publication_id, task.label, exc)
+        await _failed(s, task, decision.reason or error)
+        return
+    log.info(
+        "metrics for %s (%s): %s; trying again at %s",
+        task.publication_id,
+        task.label,
+        exc,
+        decision.run_at.isoformat(),
+    )
+    try:
+        await s.store.retry_metric_task(
+            task.id,
+            run_at=decision.run_at,
+            now=now,
+            error=error,
+            count_failure=decision.count_failure,
+        )
+    except Exception:
+        log.exception("could not put the metric task %s back", task.id)

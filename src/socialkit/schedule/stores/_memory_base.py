@@ -66,6 +66,7 @@ class Task:
     lease_expires_at: dt.datetime | None = None
     error: str | None = None
     rest: str | None = None  # the later collections (see _common.metric_steps)
+    failures: int = 0
 
 
 class MemoryBase:
@@ -428,6 +429,7 @@ class MemoryBase:
                         account_id=row.account_id,
                         platform=row.platform,
                         campaign=row.campaign,
+                        failures=task.failures,
                     )
                 )
             return out
@@ -464,6 +466,29 @@ class MemoryBase:
                         snapshot,
                     )
                 )
+
+    async def retry_metric_task(
+        self,
+        task_id: int,
+        *,
+        run_at: dt.datetime,
+        now: dt.datetime,
+        error: str,
+        count_failure: bool = False,
+    ) -> None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                raise StoreError(f"no metric task {task_id}")
+            if task.done_at is not None:
+                return
+            task.due_at = from_us(to_us(run_at))
+            task.error = error
+            task.lease_owner = None
+            task.lease_expires_at = None
+            if count_failure:
+                task.failures += 1
+        self._notify()
 
     async def metric_series(
         self,

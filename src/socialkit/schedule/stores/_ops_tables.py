@@ -105,7 +105,8 @@ TABLES: tuple[Table, ...] = (
     ),
     _table(
         "metric_tasks",
-        "id, publication_id, due_at, label, done_at, lease_owner, lease_expires_at, error, rest",
+        "id, publication_id, due_at, label, done_at, lease_owner, lease_expires_at, error, rest, "
+        "failures",
         order="id",
         times="due_at, done_at, lease_expires_at",
         identity="id",

@@ -358,10 +358,10 @@ WITH due AS (
 upd AS (
     UPDATE metric_tasks m SET lease_owner = %(worker)s, lease_expires_at = {NOW} + %(lease)s
     FROM due d WHERE m.id = d.id
-    RETURNING m.id, m.publication_id, m.due_at, m.label
+    RETURNING m.id, m.publication_id, m.due_at, m.label, m.failures
 )
 SELECT u.id, u.publication_id, u.due_at, u.label, p.workspace, p.account_id, p.platform,
-    p.campaign
+    p.campaign, u.failures
 FROM upd u JOIN publications p ON p.id = u.publication_id ORDER BY u.due_at, u.id
 """
 
@@ -382,9 +382,28 @@ async def claim_metric_tasks(
             account_id=r[5],
             platform=r[6],
             campaign=r[7],
+            failures=r[8],
         )
         for r in await cur.fetchall()
     ]
+
+
+async def retry_metric_task(
+    conn: Conn, task_id: int, run_at: dt.datetime, error: str, count_failure: bool
+) -> None:
+    cur = await conn.execute(
+        "SELECT done_at FROM metric_tasks WHERE id = %s FOR UPDATE", (task_id,)
+    )
+    found = await cur.fetchone()
+    if found is None:
+        raise StoreError(f"no metric task {task_id}")
+    if found[0] is not None:
+        return
+    await conn.execute(
+        "UPDATE metric_tasks SET due_at = %s, error = %s, failures = failures + %s, "
+        "lease_owner = NULL, lease_expires_at = NULL WHERE id = %s",
+        (run_at, error, 1 if count_failure else 0, task_id),
+    )
 
 
 async def complete_metric_task(

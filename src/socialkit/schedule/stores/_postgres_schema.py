@@ -299,6 +299,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "(attention, due_at, id) WHERE attention IS NOT NULL",
         ),
     ),
+    # Version 4: a metric collection the platform rate-limited, or that met a transient
+    # error, is put back (due again later) instead of dropped; ``failures`` counts its
+    # transient errors, to bound them (a constant default: no table rewrite). Version 3
+    # code can keep running (min_compatible stays 3): it never reads the column, its
+    # inserts get the default, and it completes a task put back like any other (it drops
+    # a rate-limited collection, as it did).
+    Migration(
+        version=4,
+        min_compatible=3,
+        statements=(
+            "ALTER TABLE metric_tasks ADD COLUMN IF NOT EXISTS failures integer NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 
 

@@ -297,7 +297,8 @@ def claim_metric_tasks(
 ) -> list[MetricTask]:
     rows = conn.execute(
         "SELECT t.id, t.publication_id, t.due_at, t.label, p.workspace, p.account_id, "
-        "p.platform, p.campaign FROM metric_tasks t JOIN publications p ON p.id = t.publication_id "
+        "p.platform, p.campaign, t.failures "
+        "FROM metric_tasks t JOIN publications p ON p.id = t.publication_id "
         "WHERE t.done_at IS NULL AND t.due_at <= ? "
         "AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= ?) "
         "ORDER BY t.due_at, t.id LIMIT ?",
@@ -317,9 +318,25 @@ def claim_metric_tasks(
             account_id=r[5],
             platform=r[6],
             campaign=r[7],
+            failures=r[8],
         )
         for r in rows
     ]
+
+
+def retry_metric_task(
+    conn: sqlite3.Connection, task_id: int, run_at: int, error: str, count_failure: bool
+) -> None:
+    found = conn.execute("SELECT done_at FROM metric_tasks WHERE id = ?", (task_id,)).fetchone()
+    if found is None:
+        raise StoreError(f"no metric task {task_id}")
+    if found[0] is not None:
+        return
+    conn.execute(
+        "UPDATE metric_tasks SET due_at = ?, error = ?, failures = failures + ?, "
+        "lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+        (run_at, error, 1 if count_failure else 0, task_id),
+    )
 
 
 def complete_metric_task(

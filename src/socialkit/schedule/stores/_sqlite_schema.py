@@ -240,6 +240,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             "WHERE attention IS NOT NULL",
         ),
     ),
+    # Version 4: a metric collection the platform rate-limited, or that met a transient
+    # error, is put back (due again later) instead of dropped; ``failures`` counts its
+    # transient errors, to bound them. Version 3 code can keep running (min_compatible
+    # stays 3): it never reads the column, its inserts get the default, and it completes
+    # a task put back like any other (it drops a rate-limited collection, as it did).
+    Migration(
+        version=4,
+        min_compatible=3,
+        statements=("ALTER TABLE metric_tasks ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",),
+    ),
 )
 
 

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MIN_COMPATIBLE_SCHEMA", "SCHEMA_VERSION", "Store"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema this code writes. Stores migrate forward to it when they open."""
 MIN_COMPATIBLE_SCHEMA = 3
 """The oldest code schema that can still run against a store at :data:`SCHEMA_VERSION`."""
@@ -373,6 +373,25 @@ class Store(Protocol):
         error: str | None = None,
     ) -> None:
         """Store a task's snapshots and mark it done (``error`` says why it got none)."""
+        ...
+
+    async def retry_metric_task(
+        self,
+        task_id: int,
+        *,
+        run_at: dt.datetime,
+        now: dt.datetime,
+        error: str,
+        count_failure: bool = False,
+    ) -> None:
+        """Put a leased, undone metric task back, due again at ``run_at`` (the platform
+        limited its rate, or a transient error): its lease ends and the collections after
+        it still wait for it. ``error`` is kept as its last error; ``count_failure`` adds
+        one to its ``failures``. A task already done is left as it is.
+
+        Raises:
+            StoreError: there is no such task.
+        """
         ...
 
     async def metric_series(

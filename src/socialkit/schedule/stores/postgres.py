@@ -837,6 +837,20 @@ class PostgresStore:
         when = self._now(now)
         await self._run(lambda c: misc.complete_metric_task(c, task_id, items, when, error))
 
+    async def retry_metric_task(
+        self,
+        task_id: int,
+        *,
+        run_at: dt.datetime,
+        now: dt.datetime | None = None,
+        error: str,
+        count_failure: bool = False,
+    ) -> None:
+        await self._run(
+            lambda c: misc.retry_metric_task(c, task_id, run_at, error, count_failure),
+            wake=self._wake_at([run_at]),
+        )
+
     async def metric_series(
         self,
         *,

@@ -586,6 +586,20 @@ class SqliteStore:
         items = list(snapshots)
         await self._write(lambda c: misc.complete_metric_task(c, task_id, items, to_us(now), error))
 
+    async def retry_metric_task(
+        self,
+        task_id: int,
+        *,
+        run_at: dt.datetime,
+        now: dt.datetime,
+        error: str,
+        count_failure: bool = False,
+    ) -> None:
+        due = to_us(run_at)
+        await self._write(
+            lambda c: misc.retry_metric_task(c, task_id, due, error, count_failure), notify=True
+        )
+
     async def metric_series(
         self,
         *,
