@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from socialkit.models.content import Draft, Post
     from socialkit.models.media_store import MediaStore
     from socialkit.models.problems import Problem
-    from socialkit.models.receipt import Receipt
+    from socialkit.models.receipt import PostRef, Receipt
     from socialkit.platforms.base import Platform
     from socialkit.platforms.credentials import CredentialProvider
     from socialkit.platforms.registry import Registry
@@ -183,23 +183,48 @@ async def _publish_one(
 
 
 async def _publish_with_refresh(platform: Platform, draft: Draft, ctx: Context) -> Receipt:
-    return await with_refresh(
-        platform,
-        ctx,
-        lambda c: platform.publish(draft, c if c is ctx else c.evolve(attempt=ctx.attempt + 1)),
-    )
+    calls = 0
+
+    async def call(c: Context) -> Receipt:
+        # the retry after a refresh is the next attempt
+        nonlocal calls
+        calls += 1
+        return await platform.publish(draft, c if calls == 1 else c.evolve(attempt=ctx.attempt + 1))
+
+    return await with_refresh(platform, ctx, call)
 
 
 async def with_refresh(
     platform: Platform, ctx: Context, call: Callable[[Context], Awaitable[T]]
 ) -> T:
     """``call(ctx)``; when the platform refuses the token (:class:`AuthExpired`: nothing
-    was done with it), the credentials are refreshed once and ``call`` runs again with
-    the fresh context. A second refusal is raised."""
+    was done with *that* request), the credentials are refreshed once and ``call`` runs
+    again with the fresh context. A second refusal is raised.
+
+    A thread refused part way has parts already on the platform: the parts checkpointed
+    during the first call are added to the fresh context's ``published_parts`` (and its
+    ``first_attempt_at`` set), so the second call resumes after them instead of posting
+    them again.
+    """
+    started = ctx.clock()
+    done: dict[int, PostRef] = dict(enumerate(ctx.published_parts))
+
+    async def noted(part: int, ref: PostRef) -> None:
+        await ctx.on_checkpoint(part, ref)
+        done[part] = ref
+
     try:
-        return await call(ctx)
+        return await call(ctx.evolve(on_checkpoint=noted))
     except AuthExpired:
         fresh = await refresh_credentials(platform, ctx)
+        parts = len(ctx.published_parts)
+        while parts in done:
+            parts += 1
+        if parts > len(ctx.published_parts):
+            fresh = fresh.evolve(
+                published_parts=tuple(done[i] for i in range(parts)),
+                first_attempt_at=ctx.first_attempt_at or started,
+            )
         return await call(fresh)
 
 
