@@ -247,6 +247,34 @@ async def test_evergreen_comes_back_until_its_limit(make_scheduler, platform, cl
     assert (await scheduler.rules(active=True)) == []
 
 
+async def test_evergreen_posts_wait_for_approval_as_the_policy_says(
+    make_scheduler, platform, clock
+) -> None:
+    """evergreen() consults the approval policy as recur() does: under RequireApproval its
+    posts wait in pending_approval (before, they were scheduled and published unapproved);
+    needs_approval=True asks for it under the default policy."""
+    server = platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=1))
+    rule = await scheduler.evergreen(POST, account(), every_days=7, limit=1)
+    assert rule.approvals_required == 1
+    (pub,) = (await scheduler.list(rule=rule.id)).items
+    assert pub.state == S.PENDING_APPROVAL
+    await scheduler.run(until_idle=True)
+    assert server.calls == []
+    assert (await scheduler.approve(pub.id, actor="ann")).state == S.SCHEDULED
+    await scheduler.run(until_idle=True)
+    assert [c["publication"] for c in server.calls] == [pub.id]
+
+    asked = await make_scheduler()
+    rule = await asked.evergreen(
+        Post(text="asked"), account("b"), every_days=7, needs_approval=True
+    )
+    assert rule.approvals_required == 1
+    assert [p.state for p in (await asked.list(rule=rule.id)).items] == [S.PENDING_APPROVAL]
+    unasked = await asked.evergreen(Post(text="unasked"), account("c"), every_days=7)
+    assert unasked.approvals_required == 0
+
+
 # -- concurrency, leases, shutdown ----------------------------------------------------------
 
 

@@ -524,11 +524,14 @@ class Planning(SchedulerCore):
         every_slots: int | None = None,
         limit: int | None = None,
         campaign: str | None = None,
+        needs_approval: bool | None = None,
         actor: str = "api",
     ) -> Rule:
         """Publish ``post`` now (or at ``first_at``) and again every N days or N slots.
 
-        ``limit`` is how many times it comes back at most.
+        ``limit`` is how many times it comes back at most. The approval policy decides,
+        as for :meth:`recur`, whether each of its publications waits for approval
+        (``needs_approval`` is what the caller asks for).
 
         Raises:
             ValueError: ``first_at`` is past the grace period (as for :meth:`schedule`),
@@ -563,6 +566,9 @@ class Planning(SchedulerCore):
                 "give a later first_at, or none to start now",
             )
         revision = await s.store_checked(post, [target], campaign or post.campaign)
+        required = self.approval.approvals_required(
+            post, target, campaign=campaign or post.campaign, requested=needs_approval
+        )
         # A first occurrence in a posting slot is picked and stored under the account's
         # slot lock, as queue() does, so the two never take the same slot.
         async with self._picking_slots([target] if every_slots is not None else []):
@@ -592,6 +598,7 @@ class Planning(SchedulerCore):
                 account_ids=(target.id,),
                 campaign=campaign or post.campaign,
                 grace_s=grace_s,
+                approvals_required=required,
                 created_at=now,
                 updated_at=now,
             )

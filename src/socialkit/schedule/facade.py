@@ -251,6 +251,7 @@ class Scheduler:
         every_slots: int | None = None,
         limit: int | None = None,
         campaign: str | None = None,
+        needs_approval: bool | None = None,
         actor: str = "api",
     ) -> Rule:
         """Publish ``post`` and bring it back every N days or slots."""
@@ -263,6 +264,7 @@ class Scheduler:
                 every_slots=every_slots,
                 limit=limit,
                 campaign=campaign,
+                needs_approval=needs_approval,
                 actor=actor,
             )
         )
