@@ -271,7 +271,7 @@ async def test_version_4_keeps_pending_metric_tasks_and_lets_version_3_code_run(
 
     current = await open_store(clock="caller")
     info = await current.schema()
-    assert (info.version, info.min_compatible) == (4, 3)
+    assert (info.version, info.min_compatible) == (SCHEMA_VERSION, 3)
     (task,) = await current.claim_metric_tasks("w", now=T0 + second, limit=5, lease=LEASE)
     assert (task.publication_id, task.label, task.failures) == (kept, "1h", 0)
     await current.retry_metric_task(
@@ -281,4 +281,44 @@ async def test_version_4_keeps_pending_metric_tasks_and_lets_version_3_code_run(
     assert (back.id, back.failures) == (task.id, 1)
 
     again = await open_store(clock="caller", migrations=MIGRATIONS[:3], code_version=3)
-    assert (await again.schema()).version == 4  # not refused: schema 3 code may keep running
+    # not refused: schema 3 code may keep running
+    assert (await again.schema()).version == SCHEMA_VERSION
+
+
+async def test_version_5_reads_snapshots_stored_before_it_without_their_collection(
+    open_store: Any, schema: str
+) -> None:
+    """A snapshot stored at schema 4 (its JSON, no ``after_s``) reads back with ``after``
+    None once the store is at 5; new ones keep theirs; schema 4 code may keep running."""
+    import datetime as dt
+
+    import psycopg
+    from psycopg import sql
+
+    from socialkit.models.metrics import MetricSnapshot
+    from tests.postgres.support import POSTGRES_URL
+
+    old = await open_store(clock="caller", migrations=MIGRATIONS[:4], code_version=4)
+    await old.put_revision(POST, now=T0)
+    (kept,) = await old.add([pub("a")], now=T0)
+    before = MetricSnapshot(platform="feed", account_id="a", post_id="p", collected_at=T0, likes=1)
+    async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True) as conn:
+        await conn.execute(  # as schema 4 code wrote one
+            sql.SQL(
+                "INSERT INTO {}.metric_snapshots (publication_id, workspace, account_id, "
+                "campaign, collected_at, snapshot) VALUES (%s, 'default', 'a', NULL, %s, %s)"
+            ).format(sql.Identifier(schema)),
+            (kept, T0, before.model_dump_json(exclude_none=True)),
+        )
+
+    current = await open_store(clock="caller")
+    info = await current.schema()
+    assert (info.version, info.min_compatible) == (SCHEMA_VERSION, 3)
+    await current.add_metric_tasks([(kept, T0, "24h")], now=T0)
+    (task,) = await current.claim_metric_tasks("w", now=T0, limit=5, lease=LEASE)
+    after = before.model_copy(update={"after": dt.timedelta(hours=24), "likes": 2})
+    await current.complete_metric_task(task.id, [after], now=T0)
+    series = await current.metric_series(publication_id=kept)
+    assert [(s.likes, s.after) for s in series] == [(1, None), (2, dt.timedelta(hours=24))]
+    # schema 4 code reads both (the JSON has no field its model would refuse)
+    assert [s.likes for s in await old.metric_series(publication_id=kept)] == [1, 2]

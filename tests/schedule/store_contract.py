@@ -1209,6 +1209,34 @@ class StoreContract:
         assert await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE) == []
         assert len(set(seen)) == 3
 
+    async def test_a_snapshot_keeps_the_collection_it_answers(self, store: Store) -> None:
+        pub_id, claim = await self.sending_one(store)
+        record = ReceiptRecord(
+            id=pub_id, attempt=claim.attempt, receipt=receipt(), metrics=(("24h", 86400.0),)
+        )
+        await store.record_receipts([record], now=T0)
+        day = T0 + dt.timedelta(days=1)
+        (task,) = await store.claim_metric_tasks("w", now=day, limit=5, lease=LEASE)
+        scheduled = MetricSnapshot(
+            platform="feed",
+            account_id="acme",
+            post_id="post-1",
+            publication_id=pub_id,
+            collected_at=day + 90 * SEC,  # a little late: still the 24 h collection
+            after=dt.timedelta(hours=24),
+            likes=5,
+        )
+        ad_hoc = scheduled.model_copy(update={"after": None, "likes": 6})
+        odd = scheduled.model_copy(update={"after": dt.timedelta(seconds=5400.25), "likes": 7})
+        await store.complete_metric_task(task.id, [scheduled, ad_hoc, odd], now=day)
+        series = await store.metric_series(publication_id=pub_id)
+        assert [(s.likes, s.after) for s in series] == [
+            (5, dt.timedelta(hours=24)),
+            (6, None),
+            (7, dt.timedelta(seconds=5400.25)),
+        ]
+        assert series[0] == scheduled
+
     async def test_a_metric_task_put_back_is_due_again_later_and_keeps_its_place(
         self, store: Store
     ) -> None:

@@ -402,6 +402,29 @@ async def test_a_rate_limited_metric_collection_is_collected_when_the_platform_s
     assert len(server.metric_tokens) == 4
 
 
+async def test_each_snapshot_says_which_scheduled_collection_it_answers(
+    make_scheduler, platform, clock
+) -> None:
+    """Snapshots carry the offset of their collection (+1 h, +24 h, +7 d), also when one
+    was collected late (rate-limited, then after a worker was down): analytics compares
+    posts at the same age by it."""
+    server = platform()
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    server.script_metrics(RateLimited("slow down", retry_after=600))
+    clock.set(START + dt.timedelta(hours=1))
+    await scheduler.run(until_idle=True)
+    clock.set(START + dt.timedelta(days=8))  # the worker was down for a week
+    await scheduler.run(until_idle=True)
+    series = await scheduler.metrics(publication=pub.id)
+    assert [snap.after for snap in series] == [
+        dt.timedelta(hours=1),
+        dt.timedelta(hours=24),
+        dt.timedelta(days=7),
+    ]
+    assert {snap.collected_at for snap in series} == {START + dt.timedelta(days=8)}
+
+
 async def test_a_transient_error_at_metric_collection_backs_off_a_bounded_number_of_times(
     make_scheduler, platform, clock
 ) -> None:

@@ -153,7 +153,7 @@ async def test_version_4_keeps_pending_metric_tasks_and_lets_version_3_code_run(
     await current.open()
     try:
         info = await current.schema()
-        assert (info.version, info.min_compatible) == (4, 3)
+        assert (info.version, info.min_compatible) == (SCHEMA_VERSION, 3)
         (task,) = await current.claim_metric_tasks("w", now=T0 + SEC, limit=5, lease=LEASE)
         assert (task.publication_id, task.label, task.failures) == (kept, "1h", 0)
         await current.retry_metric_task(
@@ -165,9 +165,57 @@ async def test_version_4_keeps_pending_metric_tasks_and_lets_version_3_code_run(
     again = SqliteStore(url, migrations=MIGRATIONS[:3], code_version=3)
     await again.open()  # not refused: schema 3 code may keep running
     try:
-        assert (await again.schema()).version == 4
+        assert (await again.schema()).version == SCHEMA_VERSION
     finally:
         await again.close()
+
+
+async def test_version_5_reads_snapshots_stored_before_it_without_their_collection(
+    tmp_path: Path,
+) -> None:
+    """A snapshot stored at schema 4 (its JSON, no ``after_s``) reads back with ``after``
+    None once the store is at 5; new ones keep theirs; schema 4 code may keep running."""
+    from socialkit.models.metrics import MetricSnapshot
+
+    path = tmp_path / "v4.db"
+    old = SqliteStore(f"sqlite:///{path}", migrations=MIGRATIONS[:4], code_version=4)
+    await old.open()
+    await old.put_revision(POST, now=T0)
+    (kept,) = await old.add([pub()], now=T0)
+    await old.close()
+    before = MetricSnapshot(
+        platform="feed", account_id="acme", post_id="p", collected_at=T0, likes=1
+    )
+    with sqlite3.connect(path) as conn:  # as schema 4 code wrote one
+        conn.execute(
+            "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "
+            "collected_at, snapshot) VALUES (?, 'default', 'acme', NULL, ?, ?)",
+            (kept, to_us(T0), before.model_dump_json(exclude_none=True)),
+        )
+
+    current = SqliteStore(f"sqlite:///{path}")
+    await current.open()
+    try:
+        info = await current.schema()
+        assert (info.version, info.min_compatible) == (SCHEMA_VERSION, 3)
+        await current.add_metric_tasks([(kept, T0, "24h")], now=T0)
+        (task,) = await current.claim_metric_tasks("w", now=T0, limit=5, lease=LEASE)
+        after = before.model_copy(update={"after": dt.timedelta(hours=24), "likes": 2})
+        await current.complete_metric_task(task.id, [after], now=T0)
+        series = await current.metric_series(publication_id=kept)
+        assert [(s.likes, s.after) for s in series] == [(1, None), (2, dt.timedelta(hours=24))]
+        # the JSON stays what schema 4 code reads (its model refuses unknown fields)
+        stored = await current._read(
+            lambda c: c.execute("SELECT snapshot, after_s FROM metric_snapshots").fetchall()
+        )
+        assert [a for _, a in stored] == [None, 86400.0]
+        assert all("after" not in text for text, _ in stored)
+    finally:
+        await current.close()
+
+    again = SqliteStore(f"sqlite:///{path}", migrations=MIGRATIONS[:4], code_version=4)
+    await again.open()  # not refused
+    await again.close()
 
 
 async def _claims_past_a_busy_registered_account(store: SqliteStore) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import Field, FiniteFloat, field_validator
@@ -40,6 +40,12 @@ class MetricSnapshot(SocialModel):
         post_id: the platform's id of the post (``None`` for account snapshots).
         publication_id: socialkit's publication, when the engine collected it.
         collected_at: when the platform was asked (aware).
+        after: which scheduled collection the snapshot answers, as its offset after
+            publication (``EngineConfig.metric_schedule``: 1 h, 24 h, 7 d by default), so
+            posts can be compared at the same age even when a collection ran late (a
+            worker down, a rate limit). The engine sets it; ``None`` for a snapshot
+            collected otherwise (an adapter called directly) or stored by an older
+            socialkit. JSON carries it as seconds.
         impressions, reach, likes, comments, shares, quotes, saves, clicks, video_views,
         followers: the counts, ``None`` when not reported.
         negative_feedback: how often people pushed the post away (hid it, reported it,
@@ -54,6 +60,7 @@ class MetricSnapshot(SocialModel):
     post_id: str | None = None
     publication_id: str | None = None
     collected_at: datetime
+    after: timedelta | None = None
     impressions: int | None = Field(default=None, ge=0, strict=True)
     reach: int | None = Field(default=None, ge=0, strict=True)
     likes: int | None = Field(default=None, ge=0, strict=True)
@@ -73,6 +80,13 @@ class MetricSnapshot(SocialModel):
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         require_aware(value, "collected_at")
+        return value
+
+    @field_validator("after")
+    @classmethod
+    def _not_negative(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(0):
+            raise ValueError(f"after must not be negative (got {value})")
         return value
 
     @property

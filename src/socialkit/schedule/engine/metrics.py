@@ -26,6 +26,8 @@ from socialkit.schedule.engine.retry import Outcome
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.records import MetricTask
 
@@ -60,10 +62,16 @@ async def collect(services: Services, task: MetricTask) -> None:
             snapshots = await with_refresh(
                 platform, ctx, lambda c: platform.fetch_metrics([receipt], c)
             )
+        # Each snapshot says which scheduled collection it answers (the engine's word,
+        # not the adapter's), however late it was collected.
+        after = _scheduled_after(s, task)
         stamped = [
-            snap
-            if snap.publication_id
-            else snap.model_copy(update={"publication_id": task.publication_id})
+            snap.model_copy(
+                update={
+                    "publication_id": snap.publication_id or task.publication_id,
+                    "after": after,
+                }
+            )
             for snap in snapshots
         ]
         await s.store.complete_metric_task(task.id, stamped, now=s.clock.now())
@@ -117,3 +125,13 @@ async def _again_or_failed(s: Services, task: MetricTask, exc: RateLimited | Tra
         )
     except Exception:
         log.exception("could not put the metric task %s back", task.id)
+
+
+def _scheduled_after(s: Services, task: MetricTask) -> dt.timedelta | None:
+    """The offset after publication of the collection ``task`` is, by its label in
+    ``EngineConfig.metric_schedule`` (``None`` for a label the schedule does not have:
+    its due time is no guide, since a collection put back is due later)."""
+    for label, offset in s.config.metric_schedule:
+        if label == task.label:
+            return offset
+    return None

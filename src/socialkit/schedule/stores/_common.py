@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from socialkit.models.content import Draft, Post
+    from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import PostRef
     from socialkit.schedule.publication import Event, PauseScope, StoredReceipt
     from socialkit.schedule.records import Transition
@@ -43,6 +44,9 @@ __all__ = [
     "new_id",
     "next_metric_step",
     "select_claims",
+    "snapshot_after",
+    "snapshot_from_row",
+    "snapshot_json",
     "stale_reason",
     "to_us",
 ]
@@ -66,6 +70,31 @@ def to_us(value: dt.datetime) -> int:
 def from_us(value: int) -> dt.datetime:
     """Integer microseconds since the epoch as an aware UTC datetime."""
     return EPOCH + dt.timedelta(microseconds=value)
+
+
+# A metric snapshot is stored as its JSON, except ``after``, which has a column of its own
+# (``after_s``, seconds; schema 5): code of schema 3 and 4 reads the JSON with a model
+# that refuses unknown fields, so the JSON must stay what it could read.
+
+
+def snapshot_json(snapshot: MetricSnapshot) -> str:
+    """The JSON a snapshot is stored as (without ``after``: see :func:`snapshot_after`)."""
+    return snapshot.model_dump_json(exclude_none=True, exclude={"after"})
+
+
+def snapshot_after(snapshot: MetricSnapshot) -> float | None:
+    """The ``after_s`` column of a snapshot: its ``after`` in seconds, or ``None``."""
+    return snapshot.after.total_seconds() if snapshot.after is not None else None
+
+
+def snapshot_from_row(text: str, after_s: float | None) -> MetricSnapshot:
+    """A stored snapshot read back: its JSON and its ``after_s`` column."""
+    from socialkit.models.metrics import MetricSnapshot
+
+    snapshot = MetricSnapshot.model_validate_json(text)
+    if after_s is None:
+        return snapshot
+    return snapshot.model_copy(update={"after": dt.timedelta(seconds=after_s)})
 
 
 def metric_steps(

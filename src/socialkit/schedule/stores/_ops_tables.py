@@ -113,7 +113,7 @@ TABLES: tuple[Table, ...] = (
     ),
     _table(
         "metric_snapshots",
-        "id, publication_id, workspace, account_id, campaign, collected_at, snapshot",
+        "id, publication_id, workspace, account_id, campaign, collected_at, snapshot, after_s",
         order="id",
         times="collected_at",
         identity="id",

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 from socialkit.errors import StaleTransition, StoreError
 from socialkit.schedule.records import AccountRecord, Budget, MetricTask
 from socialkit.schedule.states import PublicationState as S
-from socialkit.schedule.stores._common import from_us, next_metric_step
+from socialkit.schedule.stores._common import (
+    from_us,
+    next_metric_step,
+    snapshot_after,
+    snapshot_from_row,
+    snapshot_json,
+)
 from socialkit.schedule.stores._postgres_rows import NOW, NOW_CTE, add, event_row, insert_events
 
 if TYPE_CHECKING:
@@ -439,15 +445,16 @@ async def complete_metric_task(
     if snapshots:
         await conn.execute(
             "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "
-            "collected_at, snapshot) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
-            "%b::text[], %b::timestamptz[], %b::text[])",
+            "collected_at, snapshot, after_s) SELECT * FROM unnest(%b::text[], %b::text[], "
+            "%b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::float8[])",
             (
                 [s.publication_id or pub_id for s in snapshots],
                 [workspace] * len(snapshots),
                 [s.account_id for s in snapshots],
                 [campaign] * len(snapshots),
                 [s.collected_at for s in snapshots],
-                [s.model_dump_json(exclude_none=True) for s in snapshots],
+                [snapshot_json(s) for s in snapshots],
+                [snapshot_after(s) for s in snapshots],
             ),
         )
 
@@ -459,8 +466,6 @@ async def metric_series(
     campaign: str | None,
     workspace: str | None,
 ) -> list[MetricSnapshot]:
-    from socialkit.models.metrics import MetricSnapshot
-
     where: list[str] = []
     params: list[Any] = []
     for column, value in (
@@ -474,7 +479,7 @@ async def metric_series(
             params.append(value)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     cur = await conn.execute(
-        f"SELECT snapshot FROM metric_snapshots{clause} ORDER BY collected_at, id",
+        f"SELECT snapshot, after_s FROM metric_snapshots{clause} ORDER BY collected_at, id",
         params,
     )
-    return [MetricSnapshot.model_validate_json(v[0]) for v in await cur.fetchall()]
+    return [snapshot_from_row(v[0], v[1]) for v in await cur.fetchall()]

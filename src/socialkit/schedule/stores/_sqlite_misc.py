@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 from socialkit.errors import StaleTransition, StoreError
 from socialkit.schedule.records import AccountRecord, MetricTask
 from socialkit.schedule.states import PublicationState as S
-from socialkit.schedule.stores._common import from_us, next_metric_step, to_us
+from socialkit.schedule.stores._common import (
+    from_us,
+    next_metric_step,
+    snapshot_after,
+    snapshot_from_row,
+    snapshot_json,
+    to_us,
+)
 from socialkit.schedule.stores._sqlite_rows import EVENT_SQL, add, event_row
 
 if TYPE_CHECKING:
@@ -369,7 +376,7 @@ def complete_metric_task(
         )
     conn.executemany(
         "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "
-        "collected_at, snapshot) VALUES (?,?,?,?,?,?)",
+        "collected_at, snapshot, after_s) VALUES (?,?,?,?,?,?,?)",
         [
             (
                 s.publication_id or pub_id,
@@ -377,7 +384,8 @@ def complete_metric_task(
                 s.account_id,
                 campaign,
                 to_us(s.collected_at),
-                s.model_dump_json(exclude_none=True),
+                snapshot_json(s),
+                snapshot_after(s),
             )
             for s in snapshots
         ],
@@ -391,8 +399,6 @@ def metric_series(
     campaign: str | None,
     workspace: str | None,
 ) -> list[MetricSnapshot]:
-    from socialkit.models.metrics import MetricSnapshot
-
     where: list[str] = []
     params: list[Any] = []
     for column, value in (
@@ -406,8 +412,9 @@ def metric_series(
             params.append(value)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return [
-        MetricSnapshot.model_validate_json(v[0])
+        snapshot_from_row(v[0], v[1])
         for v in conn.execute(
-            f"SELECT snapshot FROM metric_snapshots{clause} ORDER BY collected_at, id", params
+            f"SELECT snapshot, after_s FROM metric_snapshots{clause} ORDER BY collected_at, id",
+            params,
         )
     ]

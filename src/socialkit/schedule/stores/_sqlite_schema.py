@@ -250,6 +250,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         min_compatible=3,
         statements=("ALTER TABLE metric_tasks ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",),
     ),
+    # Version 5: a snapshot records which scheduled collection it answers, as its offset
+    # after publication in seconds (``after_s``, nullable: snapshots already stored, and
+    # those older code writes, read back with ``after`` None). Kept out of the snapshot's
+    # JSON, which older code reads with a model that refuses unknown fields. So version
+    # 3 and 4 code can keep running (min_compatible stays 3): it never reads the column
+    # and its inserts leave it NULL.
+    Migration(
+        version=5,
+        min_compatible=3,
+        statements=("ALTER TABLE metric_snapshots ADD COLUMN after_s REAL",),
+    ),
 )
 
 
