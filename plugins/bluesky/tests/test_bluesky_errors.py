@@ -142,6 +142,11 @@ def _context(
         (httpx.RemoteProtocolError, True, socialkit.UnknownOutcome),
         (httpx.WriteTimeout, True, socialkit.UnknownOutcome),
         (httpx.ReadTimeout, False, socialkit.Transient),
+        # httpx refused to send it (a header or URL it cannot send): nothing was sent, and
+        # the same request would be refused again.
+        (httpx.LocalProtocolError, True, socialkit.Rejected),
+        (httpx.LocalProtocolError, False, socialkit.Rejected),
+        (httpx.UnsupportedProtocol, True, socialkit.Rejected),
     ],
 )
 async def test_transport_failures(
@@ -154,6 +159,74 @@ async def test_transport_failures(
             "com.atproto.repo.createRecord", {"a": 1}, token="secret-token-x", write=write
         )
     assert "secret-token-x" not in str(caught.value)
+    await ctx.http.aclose()
+
+
+class _QuotesTheHeader(httpx.AsyncBaseTransport):
+    """Fails the way httpx does when it refuses a header: quoting it, token and all."""
+
+    def __init__(self, exc: type[httpx.TransportError]) -> None:
+        self.exc = exc
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        header = request.headers["authorization"].encode() + b"\n"
+        raise self.exc(f"Illegal header value {header!r}", request=request)
+
+
+_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.SECRETSIGNATURE123"
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (httpx.LocalProtocolError, socialkit.Rejected),
+        (httpx.ConnectError, socialkit.Transient),
+        (httpx.ReadError, socialkit.UnknownOutcome),
+    ],
+)
+async def test_httpx_text_quoting_the_token_is_scrubbed(
+    exc: type[httpx.TransportError], expected: type[Exception]
+) -> None:
+    # httpx's message of a refused header quotes it: "Illegal header value b'Bearer …'".
+    # It went into the error, and from there into the publication's history.
+    ctx = _context(_QuotesTheHeader(exc), [])
+    xrpc = XrpcClient(ctx, "https://pds.example")
+    with pytest.raises(expected) as caught:
+        await xrpc.procedure("com.atproto.repo.createRecord", {"a": 1}, token=_JWT)
+    error = caught.value
+    assert isinstance(error, socialkit.PlatformError)
+    shown = f"{error} {error!r} {error.describe()}"
+    assert "SECRETSIGNATURE123" not in shown
+    assert exc.__name__ in shown  # still says what httpx said, without the token
+    await ctx.http.aclose()
+
+
+@pytest.mark.parametrize("token", [_JWT + "\n", " " + _JWT + "\r\n"])
+async def test_a_token_with_white_space_around_it_is_sent_without(token: str) -> None:
+    seen: list[str] = []
+
+    def answer_ok(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(200, json={"uri": "at://x/y/z", "cid": "c"})
+
+    ctx = _context(httpx.MockTransport(answer_ok), [])
+    xrpc = XrpcClient(ctx, "https://pds.example")
+    await xrpc.procedure("com.atproto.repo.createRecord", {"a": 1}, token=token)
+    assert seen == [f"Bearer {_JWT}"]
+    await ctx.http.aclose()
+
+
+@pytest.mark.parametrize("token", [_JWT[:20] + "\n" + _JWT[20:], _JWT + "é", "a b"])
+async def test_a_token_no_header_can_carry_needs_a_person_and_sends_nothing(token: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("nothing may be sent")
+
+    ctx = _context(httpx.MockTransport(answer), [])
+    xrpc = XrpcClient(ctx, "https://pds.example")
+    with pytest.raises(socialkit.NeedsReauth) as caught:
+        await xrpc.procedure("com.atproto.repo.createRecord", {"a": 1}, token=token)
+    assert "SECRETSIGNATURE" not in str(caught.value)
+    assert "nothing was sent" in str(caught.value)
     await ctx.http.aclose()
 
 

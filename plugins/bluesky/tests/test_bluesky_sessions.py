@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
 from socialkit_bluesky._session import Session, jwt_expiry
 
 import socialkit
+
+APP_PASSWORD = "abcd-efgh-ijkl-mnop"  # the lab account's (conftest)
 
 
 def count(lab, nsid: str) -> int:
@@ -230,3 +233,56 @@ async def test_no_password_or_token_in_logs_reprs_or_errors(lab, caplog) -> None
     shown += [repr(x.details) for x in errors if isinstance(x, socialkit.PlatformError)]
     for secret in secrets:
         assert not [text for text in shown if secret in text]
+
+
+async def test_a_stored_session_with_a_newline_after_its_tokens_is_used(lab) -> None:
+    # A secrets file or variable edited by hand ends in a newline; httpx refuses such a
+    # header (LocalProtocolError, quoting it, token and all) before anything is sent.
+    await lab.platform.verify_account(await lab.context())
+    stored = await lab.provider.load(lab.account)
+    access, refresh = stored.get("access_jwt"), stored.get("refresh_jwt")
+    assert access
+    assert refresh
+    await lab.provider.save(
+        lab.account, stored.with_values(access_jwt=access + "\n", refresh_jwt=" " + refresh)
+    )
+    await lab.platform.publish(lab.draft(socialkit.Post(text="hello")), await lab.context())
+    creates = [r for r in lab.requests if r.url.path.endswith("createRecord")]
+    assert [r.headers["authorization"] for r in creates] == [f"Bearer {access}"]
+    assert count(lab, "com.atproto.server.createSession") == 1  # the stored session served
+
+
+async def test_a_stored_token_no_header_can_carry_is_replaced_by_a_new_session(lab) -> None:
+    await lab.platform.verify_account(await lab.context())
+    stored = await lab.provider.load(lab.account)
+    access = stored.get("access_jwt")
+    assert access
+    broken = access[:10] + "\n" + access[10:]
+    await lab.provider.save(lab.account, stored.with_values(access_jwt=broken))
+    await lab.platform.publish(lab.draft(socialkit.Post(text="hello")), await lab.context())
+    assert count(lab, "com.atproto.server.refreshSession") == 1  # renewed, not used
+    renewed = (await lab.provider.load(lab.account)).get("access_jwt")
+    assert renewed
+    assert renewed != access
+    assert "\n" not in renewed
+    sent = [r.headers.get("authorization", "") for r in lab.requests]
+    assert not [header for header in sent if "\n" in header]
+
+
+async def test_an_app_password_with_a_newline_after_it_logs_in(lab) -> None:
+    await lab.provider.save(
+        lab.account, socialkit.Credentials().with_values(app_password=APP_PASSWORD + "\n")
+    )
+    identity = await lab.platform.verify_account(await lab.context())
+    assert identity.platform_account_id == lab.owner.did
+    [login] = [r for r in lab.requests if r.url.path.endswith("createSession")]
+    assert json.loads(login.content)["password"] == APP_PASSWORD
+
+
+async def test_an_app_password_with_control_characters_needs_a_person(lab) -> None:
+    garbled = APP_PASSWORD[:4] + "\x00" + APP_PASSWORD[4:]
+    await lab.provider.save(lab.account, socialkit.Credentials().with_values(app_password=garbled))
+    with pytest.raises(socialkit.NeedsReauth, match="app_password") as caught:
+        await lab.platform.verify_account(await lab.context())
+    assert APP_PASSWORD[5:] not in str(caught.value)
+    assert lab.requests == []  # nothing was sent

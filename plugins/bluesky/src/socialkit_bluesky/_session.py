@@ -10,6 +10,12 @@ every worker process loads it from there. Credential keys:
 ``access_jwt``, ``refresh_jwt``, ``did``, ``handle``  the stored session (written by the adapter)
 
 ``Credentials.expires_at`` holds the access token's expiry (its JWT ``exp`` claim).
+
+Stored values are read without the white space around them (a secrets file or variable
+edited by hand often ends in a newline, which no HTTP header can carry). A stored token
+that is still no token is not used: a new session (from the refresh token, else the app
+password) replaces it. An app password with control characters in it is refused before it is sent
+(``NeedsReauth``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from socialkit import AuthExpired, CredentialsError, NeedsReauth, Rejected
+from socialkit_bluesky._xrpc import clean_token
 
 if TYPE_CHECKING:
     from socialkit import Account, Context, Credentials
@@ -65,9 +72,13 @@ class Session:
 
     @classmethod
     def from_credentials(cls, credentials: Credentials) -> Session | None:
-        """The session stored in ``credentials``, or ``None`` when there is none."""
-        access = credentials.get("access_jwt")
-        refresh = credentials.get("refresh_jwt")
+        """The session stored in ``credentials``, or ``None`` when there is none.
+
+        Tokens are read without surrounding white space; a stored token that is still no
+        token (see :func:`~socialkit_bluesky._xrpc.clean_token`) counts as no session.
+        """
+        access = clean_token(credentials.get("access_jwt"))
+        refresh = clean_token(credentials.get("refresh_jwt"))
         did = credentials.get("did")
         if not (access and refresh and did):
             return None
@@ -153,12 +164,20 @@ async def create_session(xrpc: XrpcClient, account: Account, credentials: Creden
     """
     identifier = login_identifier(account, credentials)
     try:
-        password = credentials.require("app_password")
+        password = credentials.require("app_password").strip()
     except CredentialsError:
+        password = ""
+    if not password:
         raise NeedsReauth(
             f"Bluesky account {account.id!r} has no app password (credential 'app_password') "
             "and no usable session; add one to reconnect the account"
-        ) from None
+        )
+    if not password.isprintable():
+        raise NeedsReauth(
+            f"Bluesky account {account.id!r}: its credential 'app_password' is not an app "
+            "password (it holds control characters; the value is not shown); nothing was "
+            "sent. Put the app password (xxxx-xxxx-xxxx-xxxx) there and reconnect the account"
+        )
     try:
         data = await xrpc.procedure(
             "com.atproto.server.createSession",
@@ -185,7 +204,7 @@ async def renew_session(xrpc: XrpcClient, account: Account, credentials: Credent
     A refresh token that is expired, revoked or unknown falls back to the app password,
     and so does a stored session of another account (see :meth:`Session.belongs_to`).
     """
-    refresh = credentials.get("refresh_jwt")
+    refresh = clean_token(credentials.get("refresh_jwt"))
     stored = Session.from_credentials(credentials)
     if stored is not None and not stored.belongs_to(account, credentials):
         refresh = None  # another account's token: it would make that account's session

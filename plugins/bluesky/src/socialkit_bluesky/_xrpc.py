@@ -6,6 +6,9 @@ How a failure is classified (the engine reads the class, never the message):
 what happened                                       raised
 ==================================================  ==========================================
 connection refused, connect/pool timeout            ``Transient`` (the request never left)
+a bearer token no HTTP header can carry             ``NeedsReauth`` (nothing is sent)
+httpx refuses to send the request                   ``Rejected`` (nothing was sent, and sending
+(``LocalProtocolError``, ``UnsupportedProtocol``)   again would be refused the same way)
 read/write timeout or broken connection             ``UnknownOutcome`` on a write; ``Transient``
                                                     on a read or a harmless call
 429 or ``RateLimitExceeded``                        ``RateLimited`` (``Retry-After``,
@@ -23,7 +26,8 @@ a 2xx whose body is not JSON (a proxy's page)       ``UnknownOutcome`` on a writ
 
 Every response's ``RateLimit-*`` headers (no ``X-`` prefix on atproto) are reported through
 ``ctx.report_rate_limit``. Tokens travel in the ``Authorization`` header only and never
-appear in a message.
+appear in a message: httpx's own text of a failure (which may quote the header) is
+scrubbed of the request's secrets before it is quoted.
 """
 
 from __future__ import annotations
@@ -53,13 +57,26 @@ if TYPE_CHECKING:
 
     from socialkit import Context
 
-__all__ = ["XrpcClient", "error_for_response"]
+__all__ = ["XrpcClient", "clean_token", "error_for_response"]
 
 _REAUTH_ERRORS = frozenset(
     {"AccountTakedown", "AccountDeactivated", "AccountSuspended", "AccountDeleted"}
 )
 _TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"})
 _NOT_PROCESSED = frozenset({408, 425})
+
+
+def clean_token(value: str | None) -> str | None:
+    """A stored token as it is sent: without the white space around it that a secrets file
+    or variable edited by hand leaves (a trailing newline); ``None`` when there is none, or
+    when what is left is no token (white space, control or non-ASCII characters inside:
+    no atproto token holds one, and an HTTP client refuses such a header)."""
+    if value is None:
+        return None
+    token = value.strip()
+    if not token or not all("!" <= char <= "~" for char in token):
+        return None
+    return token
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:
@@ -263,7 +280,16 @@ class XrpcClient:
             url += "?" + urlencode(params)
         headers = {"accept": "application/json"}
         if token:
-            headers["authorization"] = f"Bearer {token}"
+            sendable = clean_token(token)
+            if sendable is None:
+                raise NeedsReauth(
+                    f"Bluesky {nsid}: the session token of account {self.ctx.account.id!r} "
+                    "is not an atproto token (it holds spaces, control or non-ASCII "
+                    "characters; the value is not shown); nothing was sent. Remove the "
+                    "stored session (access_jwt, refresh_jwt) so the app password logs in "
+                    "again, then: socialkit accounts reconnect " + self.ctx.account.id
+                )
+            headers["authorization"] = f"Bearer {sendable}"
         if content_type:
             headers["content-type"] = content_type
         try:
@@ -272,10 +298,17 @@ class XrpcClient:
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise Transient(
-                f"Bluesky {nsid}: could not reach {base} ({type(exc).__name__}: {exc})"
+                f"Bluesky {nsid}: could not reach {base} ({self._describe(exc, json, token)})"
+            ) from None
+        except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as exc:
+            # httpx refused the request before sending it (a header or URL it cannot
+            # send): nothing happened, and sending it again would be refused the same way.
+            raise Rejected(
+                f"Bluesky {nsid}: the request to {base} could not be sent; nothing was sent "
+                f"({self._describe(exc, json, token)})"
             ) from None
         except httpx.TransportError as exc:
-            what = f"Bluesky {nsid}: the answer was lost ({type(exc).__name__}: {exc})"
+            what = f"Bluesky {nsid}: the answer was lost ({self._describe(exc, json, token)})"
             if write:
                 raise UnknownOutcome(what + "; the write may have happened") from None
             raise Transient(what) from None
@@ -300,6 +333,13 @@ class XrpcClient:
             now=self.ctx.now(),
             secrets=request_secrets(self.ctx.credentials, json, sent=[token]),
         )
+
+    def _describe(self, exc: Exception, body: dict[str, Any] | None, token: str | None) -> str:
+        """httpx's failure as ``Name: text``, its text scrubbed of the request's secrets
+        (httpx quotes a header it refuses, ``Authorization`` included)."""
+        sent = [token, token.strip() if token else None]
+        secrets = request_secrets(self.ctx.credentials, body, sent=sent)
+        return scrub_server_text(f"{type(exc).__name__}: {exc}", secrets)
 
     def _report(self, response: httpx.Response, scope: str) -> None:
         headers = response.headers
