@@ -219,3 +219,22 @@ def test_validate_warns_when_render_splits_the_text_into_a_thread() -> None:
     ]
     # A draft has been split already: nothing to warn about.
     assert not [p for p in socialkit.validate(draft, caps) if p.code == "thread.split"]
+
+
+@pytest.mark.parametrize("text_rule", [rules.MASTODON, rules.BLUESKY, rules.FEED])
+def test_render_tags_a_non_latin_link_after_its_last_letter(text_rule: socialkit.TextRule) -> None:
+    campaign = socialkit.Campaign(
+        id="spring", name="Spring", utm=socialkit.UtmParameters(source="s", campaign="spring")
+    )
+    post = socialkit.Post(
+        text="Tokyo: https://ja.wikipedia.org/wiki/東京",
+        first_comment="Athens: https://el.wikipedia.org/wiki/Αθήνα",
+        campaign="spring",
+    )
+    draft = socialkit.render(post, "p", socialkit.Capabilities(text=text_rule), campaign=campaign)
+    assert (
+        draft.text == "Tokyo: https://ja.wikipedia.org/wiki/東京?utm_source=s&utm_campaign=spring"
+    )
+    assert draft.first_comment == (
+        "Athens: https://el.wikipedia.org/wiki/Αθήνα?utm_source=s&utm_campaign=spring"
+    )

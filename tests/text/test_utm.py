@@ -44,3 +44,29 @@ def test_text_without_links_is_unchanged(text: str) -> None:
     if any(e.kind == "url" and "://" in e.text for e in extract_entities(text, rules.X)):
         return
     assert add_utm(text, UTM) == text
+
+
+NON_LATIN = (
+    "東京 https://ja.wikipedia.org/wiki/東京, Αθήνα https://el.wikipedia.org/wiki/Αθήνα "
+    "and https://example.com/launch."
+)
+
+
+def test_links_are_found_by_the_target_platforms_rules() -> None:
+    # Mastodon, Bluesky and the feed link the whole URL: the tag goes after its last letter
+    # instead of splitting it (https://ja.wikipedia.org/wiki/?utm_source=x東京 before).
+    whole = (
+        "東京 https://ja.wikipedia.org/wiki/東京?utm_source=x, "
+        "Αθήνα https://el.wikipedia.org/wiki/Αθήνα?utm_source=x "
+        "and https://example.com/launch?utm_source=x."
+    )
+    for rule in (rules.MASTODON, rules.BLUESKY, rules.FEED):
+        assert add_utm(NON_LATIN, {"utm_source": "x"}, rule) == whole, rule.name
+
+
+def test_a_link_x_ends_inside_the_written_url_is_left_as_written() -> None:
+    # X links only https://ja.wikipedia.org/wiki/ (its path stops at 東): a tag there would
+    # split the URL, so such a link stays as written; others are tagged as before.
+    expected = NON_LATIN.replace("launch.", "launch?utm_source=x.")
+    assert add_utm(NON_LATIN, {"utm_source": "x"}, rules.X) == expected
+    assert add_utm(NON_LATIN, {"utm_source": "x"}) == expected

@@ -62,7 +62,7 @@ def render(
             thumbnail=link.thumbnail,
         )
     pieces = [
-        (add_utm(text, utm) if utm else text, media)
+        (add_utm(text, utm, capabilities.text) if utm else text, media)
         for text, media in ((view.text, view.media), *((p.text, p.media) for p in view.thread))
     ]
     if view.link is not None and link is not None and capabilities.link_in_text:
@@ -94,7 +94,7 @@ def render(
         parts=tuple(parts),
         link=link,
         language=view.language,
-        first_comment=add_utm(view.first_comment, utm)
+        first_comment=add_utm(view.first_comment, utm, capabilities.text)
         if view.first_comment and utm
         else view.first_comment,
         content_warning=view.content_warning,
