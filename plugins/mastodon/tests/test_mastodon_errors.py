@@ -340,3 +340,17 @@ async def test_an_html_page_instead_of_a_created_status_is_unknown(
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as plain:
         with pytest.raises(socialkit.UnknownOutcome, match="without a JSON body"):
             await platform.publish(draft(socialkit.Post(text="x")), make_ctx(http=plain))
+
+
+@pytest.mark.parametrize("exc", [httpx.LocalProtocolError, httpx.UnsupportedProtocol])
+async def test_a_request_httpx_refuses_to_send_is_rejected_not_unknown(
+    platform, make_ctx, server, draft, exc
+) -> None:
+    # httpx refuses a header or URL it cannot send before anything leaves: nothing was
+    # created, and the same request would be refused again, so not UnknownOutcome.
+    await platform.resolve_capabilities(make_ctx())
+    server.fail_next("POST", "/api/v1/statuses", exception=exc)
+    with pytest.raises(socialkit.Rejected, match="nothing was sent") as info:
+        await platform.publish(draft(socialkit.Post(text="x")), make_ctx())
+    assert info.value.status_code is None
+    assert server.statuses == {}

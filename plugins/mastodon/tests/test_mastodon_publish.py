@@ -385,3 +385,70 @@ async def test_a_printable_ascii_key_is_sent_as_it_is(platform, make_ctx, server
     await platform.publish(draft(socialkit.Post(text="hi")), make_ctx(idempotency_keys=("a b:c",)))
     [request] = _status_requests(server)
     assert request.headers["Idempotency-Key"] == "a b:c"
+
+
+@pytest.mark.parametrize("key", [" launch:acme-mastodon", "launch:acme-mastodon ", " ", ""])
+async def test_a_key_with_a_space_at_either_end_is_sent_as_a_stable_digest(
+    platform, make_ctx, server, draft, key
+) -> None:
+    # schedule(..., key=" launch") gives the key " launch:<account>". httpx refuses a header
+    # value with a space at either end (LocalProtocolError) before sending anything, and
+    # the adapter said UnknownOutcome; reconciliation sent it again and failed the same way.
+    ctx = make_ctx(idempotency_keys=(key,))
+    first = await platform.publish(draft(socialkit.Post(text="launch")), ctx)
+    again = await platform.publish(draft(socialkit.Post(text="launch")), ctx)  # a retry
+
+    assert again.parts == first.parts
+    assert len(server.statuses) == 1
+    sent = [r.headers["Idempotency-Key"] for r in _status_requests(server)]
+    assert sent == ["sk-" + hashlib.sha256(key.encode()).hexdigest()] * 2
+
+
+async def test_a_key_with_a_space_at_either_end_reaches_a_real_http_server(
+    platform, make_ctx, draft
+) -> None:
+    """Over a socket (h11 checks header values; the mock transport does not)."""
+    import asyncio
+
+    seen: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head)
+        length = [
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ]
+        if length:
+            await reader.readexactly(length[0])
+        if head.startswith(b"GET"):
+            body = json.dumps({"domain": "x", "configuration": {}}).encode()
+        else:
+            body = json.dumps({"id": "1", "created_at": "2025-03-01T09:00:00Z"}).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            + f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    served = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = served.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient() as real:
+            ctx = make_ctx(idempotency_keys=(" launch:acme-mastodon",), http=real)
+            account = ctx.account.model_copy(
+                update={"settings": {"instance": f"http://127.0.0.1:{port}"}}
+            )
+            receipt = await platform.publish(
+                draft(socialkit.Post(text="launch")), ctx.evolve(account=account)
+            )
+    finally:
+        served.close()
+        await served.wait_closed()
+    assert receipt.ref.id == "1"
+    [create] = [head for head in seen if head.startswith(b"POST /api/v1/statuses")]
+    digest = "sk-" + hashlib.sha256(b" launch:acme-mastodon").hexdigest()
+    assert f"idempotency-key: {digest}".encode() in create.lower()

@@ -12,6 +12,7 @@ from socialkit import (
     ConfigError,
     CredentialsError,
     NeedsReauth,
+    Rejected,
     Transient,
     UnknownOutcome,
     request_secrets,
@@ -159,6 +160,13 @@ class MastodonApi:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise Transient(
                 f"mastodon {operation}: could not reach {self.base_url} ({type(exc).__name__})"
+            ) from None
+        except (httpx.LocalProtocolError, httpx.UnsupportedProtocol) as exc:
+            # httpx refused to send the request (a header or URL it cannot send): nothing
+            # was sent, and sending it again would be refused the same way.
+            raise Rejected(
+                f"mastodon {operation}: the request to {self.base_url} could not be sent "
+                f"({type(exc).__name__}); nothing was sent"
             ) from None
         except httpx.TransportError as exc:
             # Sent (at least partly) and no answer: the server may have acted on it.

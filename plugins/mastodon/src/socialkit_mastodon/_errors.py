@@ -4,6 +4,9 @@
 What happened                              What the adapter raises
 =========================================  ==========================================
 connection refused, connect/pool timeout   :class:`~socialkit.Transient` (nothing was sent)
+httpx refuses to send the request          :class:`~socialkit.Rejected` (nothing was sent;
+(``LocalProtocolError``,                   sent again, it is refused again)
+``UnsupportedProtocol``)
 read timeout, broken response on a write   :class:`~socialkit.UnknownOutcome`
 the same on a read                         :class:`~socialkit.Transient`
 401, 403                                   :class:`~socialkit.NeedsReauth` (Mastodon tokens

@@ -42,12 +42,16 @@ _PAGE = 40  # the most statuses one page of an account's statuses holds
 def _idempotency_header(key: str) -> str:
     """The ``Idempotency-Key`` header value for a publication's idempotency key.
 
-    A key of printable ASCII is sent as it is (so a retry sends what the first attempt
-    did, whichever version sent it); any other key — a scheduling key the user wrote,
-    ``"lançamento"`` — cannot be an HTTP header value, and is sent as ``sk-`` and the hex
-    SHA-256 of its UTF-8 bytes, the same for every attempt.
+    A key that is a valid header value (RFC 9110 section 5.5: printable ASCII, not empty,
+    and no space at either end) is sent as it is, so a retry sends what the first attempt
+    did, whichever version sent it. Any other key — a scheduling key the user wrote,
+    ``"lançamento"`` or ``" launch"`` — cannot be sent as it is (httpx refuses it, or the
+    server would read another key) and is sent as ``sk-`` and the hex SHA-256 of its
+    UTF-8 bytes, the same for every attempt. Such a key was never sent as it is (httpx
+    refused it; an empty one protected nothing), so hashing it changes no retry of an
+    earlier attempt.
     """
-    if key.isascii() and key.isprintable():
+    if key and key.isascii() and key.isprintable() and key == key.strip():
         return key
     return "sk-" + hashlib.sha256(key.encode()).hexdigest()
 
@@ -63,7 +67,7 @@ class Mastodon(Platform):
     Credentials: ``access_token`` (see :func:`socialkit_mastodon.connect_account`).
 
     Every status is created with the context's idempotency key as ``Idempotency-Key``
-    (a digest of it when it is not printable ASCII; see ``_idempotency_header``),
+    (a digest of it when it cannot be a header value; see ``_idempotency_header``),
     which the server honours for an hour: a retry after an unknown outcome returns the
     status the first request created. Past that window, :meth:`find_published` looks for
     the status among the account's own, and :meth:`publish` does the same before it
