@@ -956,6 +956,30 @@ class StoreContract:
         (again,) = await store.claim("w", now=T0, limit=5, lease=LEASE)
         assert (again.id, again.attempt) == (pub_id, claim.attempt + 1)
 
+    async def test_a_publish_start_a_pause_covers_is_refused(self, store: Store) -> None:
+        # An ``unknown`` one being reconciled is not moved by a pause; its resend (the
+        # same idempotency keys, or the rest of a thread) must not go out under it.
+        pub_id, _ = await self.sending_one(store)
+        lost = T0 + LEASE + SEC
+        await store.claim("w2", now=lost, limit=5, lease=LEASE)  # sweeps it to unknown
+        rec = await self.claim_one(store, "w2", now=lost + LEASE)
+        assert rec.kind == "reconcile"
+        assert await store.pause(PauseScope(kind="account", value="acme"), now=lost + LEASE) == []
+        start = PublishStart(id=pub_id, attempt=rec.attempt, from_state=S.UNKNOWN)
+        at = lost + LEASE + SEC
+        assert await store.mark_publishing([start], worker="w2", now=at, lease=LEASE) == [False]
+        p = await store.get(pub_id)
+        assert (p.state, p.sends) == (S.UNKNOWN, 1)
+        assert await store.release([(pub_id, rec.attempt)], now=at) == [True]
+        assert await store.claim("w2", now=at + LEASE, limit=5, lease=LEASE) == []
+        await store.resume(PauseScope(kind="account", value="acme"), now=at)
+        (again,) = await store.claim("w2", now=at + LEASE, limit=5, lease=LEASE)
+        assert (again.id, again.kind) == (pub_id, "reconcile")
+        start = PublishStart(id=pub_id, attempt=again.attempt, from_state=S.UNKNOWN)
+        assert await store.mark_publishing([start], worker="w2", now=at + LEASE, lease=LEASE) == [
+            True
+        ]
+
     async def test_pause_is_per_workspace(self, store: Store) -> None:
         a = await self.add_one(store, workspace="one")
         b = await self.add_one(store, workspace="two")

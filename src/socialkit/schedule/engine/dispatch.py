@@ -216,6 +216,7 @@ class Dispatcher:
         # is committed before that moment, so only the request itself is left at it.
         if not await self._starts.submit(start):
             log.info("publication %s: claim lost before sending; not sent", claim.id)
+            await self._hand_back(job)
             return
         job.sending = True
         if job.not_before is not None and self.s.clock.now() < job.not_before:
@@ -242,6 +243,23 @@ class Dispatcher:
             await self.finish(self.completion(job, decision, exc, from_state=S.PUBLISHING))
             return
         await self.finish(self.published(job, receipt, source="platform"))
+
+    async def _hand_back(self, job: Job) -> None:
+        """Hand back a claim the store refused to start: a pause switched on since it was
+        claimed (``claimed`` → ``paused``; an ``unknown`` one being reconciled keeps its
+        state and waits for the resume) or its lease was lost (then nothing applies).
+        Without it the row kept this worker's lease until the lease ran out."""
+        claim = job.claim
+        job.lost = True
+        try:
+            await self.s.store.release(
+                [(claim.id, claim.attempt)],
+                now=self.s.clock.now(),
+                actor=self.s.config.worker_id,
+                reason="not sent: its start was refused (paused, or the claim was lost)",
+            )
+        except SocialkitError:
+            log.exception("publication %s: could not hand back; its lease will expire", claim.id)
 
     async def _send(self, platform: Platform, draft: Draft, ctx: Context) -> Receipt:
         # A refused token means nothing was published: refreshed once (under the

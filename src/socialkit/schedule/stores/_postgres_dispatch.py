@@ -28,8 +28,12 @@ def _fenced(condition: str) -> str:
     return f"CASE WHEN {condition} AND p.lease_expires_at > t.now THEN true ELSE false END"
 
 
+# Not under a pause switch either: one flipped on after the claim (or while an ``unknown``
+# one is reconciled, which a pause does not move) stops the send; the worker hands the
+# claim back, and a claimed one becomes ``paused``.
 _PUBLISHING_FENCE = _fenced(
-    "p.state = i.from_state AND p.attempt = i.attempt AND p.lease_owner = %(worker)s"
+    "p.state = i.from_state AND p.attempt = i.attempt AND p.lease_owner = %(worker)s "
+    f"AND NOT {covered_sql('p')}"
 )
 
 _HEARTBEAT_SQL = f"""

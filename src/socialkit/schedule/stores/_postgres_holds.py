@@ -202,14 +202,28 @@ def _scope_clause(scope: PauseScope) -> tuple[str, dict[str, Any]]:
     }
 
 
-def _move_sql(where: str, from_states: str, target: str) -> str:
+def _candidates_sql(where: str, from_states: str) -> str:
     # Rows without a lease and leased ones apart: the state and account indexes hold
     # only the former (see the schema), the lease index the latter.
-    found = f"SELECT p.id, p.state FROM publications p WHERE p.state IN ({from_states}) AND {where}"
+    found = f"SELECT p.id FROM publications p WHERE p.state IN ({from_states}) AND {where}"
+    return (
+        f"{found} AND p.lease_expires_at IS NULL "
+        f"UNION ALL {found} AND p.lease_expires_at IS NOT NULL"
+    )
+
+
+def _move_sql(from_states: str, target: str) -> str:
+    # The candidates are found first, without a lock, by a statement of their own; this
+    # one locks them by id and checks again only their state. Found and locked by one
+    # condition, a row that moved while it waited for its lock (a claim committing:
+    # ``scheduled`` → ``claimed``, its lease set) was dropped by the re-check on its new
+    # version, and the other half of the condition had not seen it: it escaped the pause.
     return f"""
-WITH free AS ({found} AND p.lease_expires_at IS NULL ORDER BY p.id FOR UPDATE OF p),
-leased AS ({found} AND p.lease_expires_at IS NOT NULL ORDER BY p.id FOR UPDATE OF p),
-sel AS (SELECT * FROM free UNION ALL SELECT * FROM leased),
+WITH sel AS (
+    SELECT p.id, p.state FROM publications p
+    WHERE p.id = ANY(%(ids)s::text[]) AND p.state IN ({from_states})
+    ORDER BY p.id FOR UPDATE OF p
+),
 upd AS (
     UPDATE publications p SET state = '{target}', updated_at = %(now)s,
         lease_owner = CASE WHEN s.state = 'claimed' THEN NULL ELSE p.lease_owner END,
@@ -227,6 +241,27 @@ ev AS (
 SELECT u.id, u.workspace, u.account_id, u.campaign, u.attempt, u.from_state
 FROM upd u ORDER BY u.id
 """
+
+
+async def _move(
+    conn: Conn,
+    where: str,
+    params: dict[str, Any],
+    from_states: str,
+    target: PublicationState,
+    now: dt.datetime,
+    actor: str,
+    reason: str,
+) -> list[Moved]:
+    cur = await conn.execute(_candidates_sql(where, from_states), params)
+    ids = [r[0] for r in await cur.fetchall()]
+    if not ids:
+        return []
+    cur = await conn.execute(
+        _move_sql(from_states, target.value),
+        {"ids": ids, "now": now, "actor": actor, "reason": reason},
+    )
+    return _moved(await cur.fetchall(), target, now, actor, reason)
 
 
 async def pause(conn: Conn, scope: PauseScope, now: dt.datetime) -> list[Moved]:
@@ -255,13 +290,20 @@ async def pause(conn: Conn, scope: PauseScope, now: dt.datetime) -> list[Moved]:
     )
     where, params = _scope_clause(scope)
     reason = scope.reason or f"paused ({scope.kind} {scope.value})".strip()
-    cur = await conn.execute(
-        # A claimed one is not sent yet: it is handed back too, and the worker that
-        # claimed it finds it moved when it marks it publishing (nothing is sent).
-        _move_sql(where, "'scheduled', 'retry_wait', 'claimed'", "paused"),
-        {**params, "now": now, "actor": scope.actor, "reason": reason},
+    # A claimed one is not sent yet: it is handed back too, and the worker that claimed
+    # it finds it moved when it marks it publishing (nothing is sent). One whose claim
+    # commits after this look, or an ``unknown`` one a reconciler resends, is refused
+    # when it is marked publishing: the pause covers it by then.
+    return await _move(
+        conn,
+        where,
+        params,
+        "'scheduled', 'retry_wait', 'claimed'",
+        S.PAUSED,
+        now,
+        scope.actor,
+        reason,
     )
-    return _moved(await cur.fetchall(), S.PAUSED, now, scope.actor, reason)
 
 
 async def resume(conn: Conn, scope: PauseScope, now: dt.datetime) -> list[Moved]:
@@ -290,11 +332,16 @@ async def resume(conn: Conn, scope: PauseScope, now: dt.datetime) -> list[Moved]
     )
     where, params = _scope_clause(scope)
     reason = scope.reason or "resumed"
-    cur = await conn.execute(
-        _move_sql(f"{where} AND NOT {covered_sql('p')}", "'paused'", "scheduled"),
-        {**params, "now": now, "actor": scope.actor, "reason": reason},
+    return await _move(
+        conn,
+        f"{where} AND NOT {covered_sql('p')}",
+        params,
+        "'paused'",
+        S.SCHEDULED,
+        now,
+        scope.actor,
+        reason,
     )
-    return _moved(await cur.fetchall(), S.SCHEDULED, now, scope.actor, reason)
 
 
 def _moved(

@@ -504,6 +504,9 @@ def mark_publishing(
         "state, attempt, lease_owner, lease_expires_at, workspace, account_id, campaign, sends",
         [start.id for start in starts],
     )
+    # A pause flipped on since the claim (or during a reconciliation, which it does not
+    # move) stops the send.
+    pauses = load_pauses(conn)
     results: list[bool] = []
     drafts: dict[str, str | None] = {}  # the draft each one pins (None: already pinned)
     events: list[tuple[Any, ...]] = []
@@ -517,6 +520,7 @@ def mark_publishing(
             or found[2] != worker
             or found[3] is None
             or found[3] <= now
+            or (bool(pauses) and covered(pauses, found[4], found[5], found[6]))
         ):
             results.append(False)
             continue

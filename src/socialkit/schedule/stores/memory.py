@@ -427,6 +427,9 @@ class MemoryStore(MemoryBase):
                     row is None
                     or row.state != start.from_state
                     or not self._live(row, start.attempt, worker, now)
+                    # a pause flipped on since the claim (or during a reconciliation,
+                    # which it does not move) stops the send
+                    or self._held(row)
                 ):
                     results.append(False)
                     continue
