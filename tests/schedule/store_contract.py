@@ -620,6 +620,42 @@ class StoreContract:
         assert [e.kind for e in p.history] == ["created", "edited", "approved"]
         assert p.history[-1].actor == "ann"
 
+    async def test_approvals_before_an_edit_back_to_the_same_content_do_not_count(
+        self, store: Store
+    ) -> None:
+        """The history keeps each edit's count of earlier decisions, in order, so every
+        store reads the same standing approvals (an edit A -> B -> A voids ann's)."""
+        pub_id = await self.add_one(store, state=S.PENDING_APPROVAL, approvals_required=2)
+        a = POST.revision()
+        b = await store.put_revision(Post(text="Edited text"), now=T0)
+        ann = Approval(actor="ann", decision="approved", revision=a, at=T0)
+
+        def step(to_revision: str | None, approvals: tuple[Approval, ...] = ()) -> Transition:
+            return Transition(
+                id=pub_id,
+                expect_state=S.PENDING_APPROVAL,
+                expect_attempt=0,
+                to=S.PENDING_APPROVAL,
+                revision=to_revision,
+                approvals=approvals or None,
+                kind="edited" if to_revision else "approved",
+                actor="eve" if to_revision else "ann",
+                data={"decisions": 1} if to_revision else None,
+            )
+
+        await store.transition(step(None, (ann,)), now=T0)
+        assert (await store.get(pub_id, history=True)).approved_by() == ("ann",)
+        await store.transition(step(b), now=T0)
+        await store.transition(step(a), now=T0)
+        p = await store.get(pub_id, history=True)
+        assert (p.revision, p.approvals, p.approved_by()) == (a, (ann,), ())
+        assert [(e.kind, e.data.get("decisions")) for e in p.history] == [
+            ("created", None),
+            ("approved", None),
+            ("edited", 1),
+            ("edited", 1),
+        ]
+
     async def test_approvals_fence(self, store: Store) -> None:
         pub_id = await self.add_one(store, state=S.PENDING_APPROVAL, approvals_required=2)
         revision = POST.revision()

@@ -102,6 +102,67 @@ async def test_approvals_before_a_rejection_do_not_count_after_it(make_scheduler
     ]
 
 
+async def test_approvals_before_a_rejection_of_another_revision_do_not_count(
+    make_scheduler, platform
+) -> None:
+    """ann approves A, it is edited to B, bob rejects B, it is edited back to A: ann's
+    approval came before a rejection (and an edit), so it counts no more (review t14)."""
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=2))
+    a, b = Post(text="Our new price is 10 EUR"), Post(text="Our new price is 1 EUR")
+    (pub,) = await scheduler.schedule(a, account(), at=START + HOUR)
+    await scheduler.approve(pub.id, actor="ann")
+    await scheduler.edit(pub.id, b, actor="eve")
+    assert (await scheduler.reject(pub.id, actor="bob")).state == S.DRAFT
+    back = await scheduler.edit(pub.id, a, actor="eve")
+    assert (back.state, back.revision, back.approved_by()) == (S.PENDING_APPROVAL, pub.revision, ())
+    once = await scheduler.approve(pub.id, actor="carol")
+    assert (once.state, once.approved_by()) == (S.PENDING_APPROVAL, ("carol",))
+    done = await scheduler.approve(pub.id, actor="ann")
+    assert (done.state, done.approved_by()) == (S.SCHEDULED, ("carol", "ann"))
+    assert [(x.actor, x.decision) for x in done.approvals] == [  # all kept on record
+        ("ann", "approved"),
+        ("bob", "rejected"),
+        ("carol", "approved"),
+        ("ann", "approved"),
+    ]
+
+
+async def test_approvals_before_an_edit_do_not_count_when_it_brings_the_content_back(
+    make_scheduler, platform
+) -> None:
+    """An edit A -> B -> A needs approval again: ann's approval of A, given before the
+    edits, is void (review t03)."""
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=2))
+    a, b = Post(text="Our new price is 10 EUR"), Post(text="Our new price is 1 EUR")
+    (pub,) = await scheduler.schedule(a, account(), at=START + HOUR)
+    assert (await scheduler.approve(pub.id, actor="ann")).approved_by() == ("ann",)
+    await scheduler.edit(pub.id, b, actor="eve")
+    back = await scheduler.edit(pub.id, a, actor="eve")
+    assert (back.revision, back.approved_by()) == (pub.revision, ())
+    once = await scheduler.approve(pub.id, actor="bob")
+    assert (once.state, once.approved_by()) == (S.PENDING_APPROVAL, ("bob",))
+    done = await scheduler.approve(pub.id, actor="ann")
+    assert (done.state, done.approved_by()) == (S.SCHEDULED, ("bob", "ann"))
+    assert [x.actor for x in done.approvals] == ["ann", "bob", "ann"]
+
+
+def test_decisions_before_an_edit_are_read_from_the_history() -> None:
+    """The latest edit's recorded count wins; an edit event recorded before the count
+    was kept is placed by the decisions before it."""
+    from socialkit.schedule.publication import Event, decisions_before_edit
+
+    def event(seq: int, kind: str, **data: int) -> Event:
+        return Event(seq=seq, at=START, kind=kind, data=dict(data))
+
+    assert decisions_before_edit(()) == 0
+    old = [event(1, "created"), event(2, "approved"), event(3, "rejected"), event(4, "edited")]
+    assert decisions_before_edit(old) == 2
+    assert decisions_before_edit([*old, event(5, "approved"), event(6, "edited")]) == 3
+    assert decisions_before_edit([event(1, "approved"), event(2, "edited", decisions=1)]) == 1
+
+
 # -- B: two people at once ----------------------------------------------------------------
 
 

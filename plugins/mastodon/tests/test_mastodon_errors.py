@@ -354,3 +354,64 @@ async def test_a_request_httpx_refuses_to_send_is_rejected_not_unknown(
         await platform.publish(draft(socialkit.Post(text="x")), make_ctx())
     assert info.value.status_code is None
     assert server.statuses == {}
+
+
+def _redirecting(server: FakeMastodon, status: int, only: str | None = None):
+    """A client whose server answers ``status`` with a Location on https (every request, or
+    only the ``POST`` to ``only``); the engine's client follows no redirect."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if only is None or (request.method == "POST" and request.url.path == only):
+            target = f"https://{request.url.host}{request.url.raw_path.decode()}"
+            return httpx.Response(
+                status, headers={"Location": target}, html=f"<html>{status} Moved</html>"
+            )
+        return server.handle(request)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handle), follow_redirects=False)
+
+
+async def test_an_instance_that_redirects_is_rejected_naming_where_it_points(
+    platform, make_ctx, server, draft
+) -> None:
+    # settings.instance "http://…" for a server on https: every answer is a 301. It was
+    # taken for a success, then its HTML body for a Transient error: retried until the
+    # attempts ran out, with no word about the setting.
+    async with _redirecting(server, 301) as client:
+        with pytest.raises(socialkit.Rejected) as info:
+            await platform.publish(draft(socialkit.Post(text="x")), make_ctx(http=client))
+    assert info.value.status_code == 301
+    message = str(info.value)
+    assert f"https://{httpx.URL(server.base_url).host}" in message
+    assert "settings.instance" in message
+    assert server.statuses == {}
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_of_the_status_post_is_rejected_not_unknown(
+    platform, make_ctx, server, draft, status
+) -> None:
+    async with _redirecting(server, status, only="/api/v1/statuses") as client:
+        with pytest.raises(socialkit.Rejected) as info:
+            await platform.publish(draft(socialkit.Post(text="x")), make_ctx(http=client))
+    assert not isinstance(info.value, socialkit.UnknownOutcome)
+    assert info.value.status_code == status
+    assert "/api/v1/statuses" in str(info.value)
+    assert server.statuses == {}
+
+
+async def test_a_redirect_location_is_quoted_without_secrets(platform, make_ctx, server) -> None:
+    ctx = make_ctx()
+    token = ctx.credentials.require("access_token")
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        location = f"https://u:hunter22@elsewhere.example/login?access_token={token}"
+        return httpx.Response(302, headers={"Location": location})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+        with pytest.raises(socialkit.Rejected) as info:
+            await platform.verify_account(ctx.evolve(http=client))
+    shown = f"{info.value} {info.value!r} {info.value.describe()}"
+    assert token not in shown
+    assert "hunter22" not in shown
+    assert "https://elsewhere.example)" in shown  # the hint names the host, not the login

@@ -152,7 +152,8 @@ class Publication(SocialModel):
         campaign: the campaign id.
         rule_id: the recurrence or queue rule that created it.
         approvals_required: how many approvals the policy asked for.
-        approvals: decisions, newest last (only those on ``revision`` count).
+        approvals: every decision, newest last (only those on ``revision`` since the
+            latest rejection and the latest edit count: :meth:`approved_by`).
         grace: how late it may still go out on its first attempt (``None``: no limit).
         publish_late: past the grace period, publish anyway instead of ``missed``.
         checkpoints: references of thread parts already published, in order.
@@ -222,9 +223,15 @@ class Publication(SocialModel):
         return self.state in TERMINAL_STATES
 
     def approved_by(self) -> tuple[str, ...]:
-        """Who approved the current revision since its latest rejection, in order: the
-        approvals the engine counts (see :func:`standing_approvers`)."""
-        return standing_approvers(self.approvals, self.revision)
+        """Who approved the current revision since the latest rejection and the latest
+        edit, in order: the approvals the engine counts (see :func:`standing_approvers`).
+
+        The latest edit is read from ``history``: on a publication read without its
+        history, approvals given before an edit back to the same content are listed too.
+        """
+        return standing_approvers(
+            self.approvals, self.revision, since=decisions_before_edit(self.history)
+        )
 
 
 class Page(SocialModel):
@@ -234,20 +241,48 @@ class Page(SocialModel):
     next_cursor: str | None = None
 
 
-def standing_approvers(approvals: Sequence[Approval], revision: str) -> tuple[str, ...]:
-    """Who approved ``revision`` since its latest rejection, in the order they did.
+def standing_approvers(
+    approvals: Sequence[Approval], revision: str, *, since: int = 0
+) -> tuple[str, ...]:
+    """Who approved ``revision`` since the latest rejection and the latest edit, in the
+    order they did.
 
-    Approvals bind to a revision: one of another revision never counts. A rejection
-    sends the post back to ``draft``, and the approvals given before it are void, also
-    when the same content comes back for approval. The same person approving twice
-    counts once.
+    Approvals bind to a revision: one of another revision never counts. A rejection (of
+    any revision) sends the post back to ``draft``, and the approvals given before it are
+    void, also when the same content comes back for approval. So is every approval given
+    before the latest edit, also when the edit brought back content approved before.
+    The same person approving twice counts once.
+
+    Args:
+        since: how many of ``approvals`` were recorded before the latest edit (see
+            :func:`decisions_before_edit`); those never count.
     """
     approvers: dict[str, None] = {}
-    for approval in approvals:
-        if approval.revision != revision:
-            continue
+    for approval in approvals[since:]:
         if approval.decision == "rejected":
             approvers.clear()
-        else:
+        elif approval.revision == revision:
             approvers[approval.actor] = None
     return tuple(approvers)
+
+
+def decisions_before_edit(history: Sequence[Event]) -> int:
+    """How many approval decisions a publication had when it was last edited, read from
+    its ``history`` (0 when it never was, or the history was not read).
+
+    An ``edited`` event records the number in its data; for one recorded before it did,
+    the ``approved`` and ``rejected`` events before it are counted.
+    """
+    decisions = 0
+    before = 0
+    for event in history:
+        if event.kind in ("approved", "rejected"):
+            decisions += 1
+        elif event.kind == "edited":
+            recorded = event.data.get("decisions")
+            before = decisions = (
+                recorded
+                if isinstance(recorded, int) and not isinstance(recorded, bool)
+                else decisions
+            )
+    return before

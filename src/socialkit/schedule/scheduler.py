@@ -84,8 +84,9 @@ class AsyncScheduler(Planning):
     ) -> Publication:
         """Approve a pending publication's current revision (see :func:`actions.approve`).
 
-        Only approvals of the current revision since its latest rejection count; an
-        approval given at the same moment as another one is retried, so both count.
+        Only approvals of the current revision since the latest rejection and the
+        latest edit count; an approval given at the same moment as another one is
+        retried, so both count.
 
         Raises:
             StaleTransition: it is no longer pending approval, or it was edited since

@@ -9,6 +9,10 @@ httpx refuses to send the request          :class:`~socialkit.Rejected` (nothing
 ``UnsupportedProtocol``)
 read timeout, broken response on a write   :class:`~socialkit.UnknownOutcome`
 the same on a read                         :class:`~socialkit.Transient`
+3xx (a redirect: ``http://`` to            :class:`~socialkit.Rejected` naming the
+``https://``, another host)                ``Location``: socialkit does not follow
+                                           redirects, so nothing was created; the
+                                           ``instance`` setting must change
 401, 403                                   :class:`~socialkit.NeedsReauth` (Mastodon tokens
                                            do not expire: 401 means revoked or invalid)
 408, 425                                   :class:`~socialkit.Transient`
@@ -29,6 +33,7 @@ import json
 import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from socialkit import (
     NeedsReauth,
@@ -182,7 +187,7 @@ def error_for_response(
     scope: str = "default",
     secrets: Iterable[str] = (),
 ) -> PlatformError | None:
-    """The error a non-2xx ``response`` means, or ``None`` for a success.
+    """The error a non-2xx ``response`` means, or ``None`` for a success (a 2xx).
 
     Args:
         response: the response.
@@ -193,8 +198,10 @@ def error_for_response(
         secrets: the credential values the request carried, never to be quoted back.
     """
     status = response.status_code
-    if status < 400:
+    if status < 300:
         return None
+    if status < 400:
+        return _redirected(response, operation, secrets)
     message = f"mastodon {operation}: {server_message(response, secrets)}"
     common: dict[str, Any] = {"status_code": status}
     if status == 429:
@@ -215,3 +222,35 @@ def error_for_response(
             return UnknownOutcome(message, **common)
         return Transient(message, **common)
     return Rejected(message, **common)
+
+
+def _redirected(response: httpx.Response, operation: str, secrets: Iterable[str]) -> Rejected:
+    """A 3xx: the engine's client follows no redirect, so the request did nothing there.
+
+    Usually ``settings.instance`` says ``http://`` for a server that lives on ``https://``,
+    or names a host that moved: sending again would be redirected again, so the answer is
+    :class:`~socialkit.Rejected` (not :class:`~socialkit.Transient`), naming where the
+    server points. On a status ``POST`` nothing was created: not
+    :class:`~socialkit.UnknownOutcome` either.
+    """
+    status = response.status_code
+    raw = response.headers.get("Location") or ""
+    hint = ""
+    try:
+        target = urlsplit(raw)
+        if target.scheme in ("http", "https") and target.hostname:
+            host = f"[{target.hostname}]" if ":" in target.hostname else target.hostname
+            server = f"{target.scheme}://{host}"
+            server += f":{target.port}" if target.port else ""
+            hint = f" (it points to {server})"
+            raw = target._replace(netloc=server.split("://", 1)[1]).geturl()  # no user:pass@
+    except ValueError:  # a port that is no number
+        raw = raw.rpartition("@")[2]
+    location = scrub_server_text(raw, secrets)
+    where = f"redirecting to {location}" if location else "a redirect without a Location"
+    return Rejected(
+        f"mastodon {operation}: the server answered HTTP {status} {response.reason_phrase}, "
+        f"{where}; socialkit does not follow redirects, so nothing was done. Set the "
+        f"account's settings.instance to the server's own address{hint}",
+        status_code=status,
+    )

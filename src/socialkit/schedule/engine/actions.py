@@ -17,7 +17,7 @@ from socialkit.models.receipt import Receipt
 from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.engine.grace import missable_grace, past_grace, refuse_missed
-from socialkit.schedule.publication import Approval, standing_approvers
+from socialkit.schedule.publication import Approval, decisions_before_edit, standing_approvers
 from socialkit.schedule.records import ReceiptRecord, Transition
 from socialkit.schedule.states import EDITABLE_STATES, PublicationState
 
@@ -88,10 +88,10 @@ async def approve(
 ) -> Publication:
     """Approve the current revision; it is scheduled once enough people approved it.
 
-    Only approvals of the current revision given since its latest rejection count (see
-    :func:`standing_approvers`). Two people approving at once both count: the loser of
-    the race reads the publication again and retries while it is still waiting for
-    approval of the same revision.
+    Only approvals of the current revision given since the latest rejection and the
+    latest edit count (see :func:`standing_approvers`). Two people approving at once
+    both count: the loser of the race reads the publication again and retries while it
+    is still waiting for approval of the same revision.
 
     Args:
         revision: the revision the approver saw; refused when the post was edited since.
@@ -106,7 +106,7 @@ async def reject(
 
     Approvals given before the rejection no longer count, even when the same content is
     submitted again (see :func:`standing_approvers`); they stay in ``approvals`` and the
-    history.
+    history. (Nor do approvals given before an edit.)
     """
     return await _decide(s, publication_id, "rejected", actor, None, comment)
 
@@ -127,7 +127,8 @@ async def _decide(
     tries = 0
     while True:
         tries += 1
-        p = await s.store.get(publication_id)
+        # With the history: it says which decisions came before the latest edit.
+        p = await s.store.get(publication_id, history=True)
         if p.state != S.PENDING_APPROVAL:
             raise _refuse(p, action, "pending_approval")
         if seen is not None and seen != p.revision:
@@ -142,7 +143,9 @@ async def _decide(
         approvals = (*p.approvals, made)
         if decision == "rejected":
             to = S.DRAFT
-        elif len(standing_approvers(approvals, p.revision)) >= max(1, p.approvals_required):
+        elif len(
+            standing_approvers(approvals, p.revision, since=decisions_before_edit(p.history))
+        ) >= max(1, p.approvals_required):
             to = S.SCHEDULED
         else:
             to = S.PENDING_APPROVAL
@@ -205,7 +208,13 @@ async def edit(
             kind="edited",
             actor=actor,
             reason=f"edited by {actor}",
-            data={"revision": revision, "previous_revision": p.revision},
+            # Approvals recorded before this edit no longer count, even when it brings
+            # back content approved before (see decisions_before_edit).
+            data={
+                "revision": revision,
+                "previous_revision": p.revision,
+                "decisions": len(p.approvals),
+            },
         ),
     )
 
