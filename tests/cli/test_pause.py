@@ -11,6 +11,7 @@ from tests.cli.conftest import Cli
 
 def test_pausing_again_says_who_paused_first(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    assert cli("store", "migrate").code == 0
     first = cli("pause", "--actor", "ann", "--reason", "crisis")
     assert (first.code, first.out) == (0, "paused everything: 0 publications held\n")
     again = cli("pause", "--actor", "bob")
@@ -24,6 +25,7 @@ def test_pausing_again_says_who_paused_first(cli: Cli, tmp_path: Path) -> None:
 
 def test_resume_keeps_its_reason_in_the_history(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    assert cli("store", "migrate").code == 0
     assert cli("pause", "--reason", "crisis").code == 0
     done = cli("resume", "--actor", "ann", "--reason", "all clear")
     assert done.code == 0, done.err
@@ -31,6 +33,18 @@ def test_resume_keeps_its_reason_in_the_history(cli: Cli, tmp_path: Path) -> Non
         events = scheduler.events()
     resumed = [e for e in events if e.kind == "resume"]
     assert [(e.actor, e.reason) for e in resumed] == [("ann", "all clear")]
+
+
+def test_pause_and_resume_refuse_a_store_that_is_not_there(cli: Cli, tmp_path: Path) -> None:
+    # A typo in the store URL created an empty store and reported success: the person
+    # believed the crisis switch was on while the real store went on publishing.
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    for argv in (["pause"], ["resume"], ["pause", "--account", "acme-feed"]):
+        result = cli("--store", "sqlite:///typo.db", *argv)
+        assert (result.code, result.out) == (2, ""), argv
+        assert result.err.startswith("error: store: no SQLite store at "), result.err
+        assert "nothing can be paused or resumed" in result.err
+        assert not (tmp_path / "typo.db").exists()
 
 
 def test_an_empty_listing_says_when_a_filter_names_nothing(cli: Cli, tmp_path: Path) -> None:

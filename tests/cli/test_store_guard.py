@@ -75,6 +75,7 @@ def test_no_postgres_schema_is_created_by_reading(cli: Cli) -> None:
 
 def test_resume_everything_says_what_is_paused_instead(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    assert cli("store", "migrate").code == 0
     nothing = cli("resume")
     assert (nothing.code, nothing.err) == (1, "error: nothing is paused\n")
     assert cli("pause", "--account", "acme-feed").code == 0

@@ -86,10 +86,11 @@ def default_actor() -> str:
         return "cli"
 
 
-def open_scheduler(*, existing: bool = False) -> Scheduler:
+def open_scheduler(*, existing: bool = False, hint: str | None = None) -> Scheduler:
     """The project's scheduler; with ``existing``, refused when its store is not there
     (a command that only reads or acts on publications must not create an empty store,
-    where a typo in a store URL would look like a store with nothing in it)."""
+    where a typo in a store URL would look like a store with nothing in it). ``hint``
+    replaces the error's default ending (how such a store comes to be)."""
     from socialkit.schedule.facade import Scheduler
 
     config = state().config()
@@ -97,7 +98,7 @@ def open_scheduler(*, existing: bool = False) -> Scheduler:
     if existing:
         from socialkit.cli.store import existing_store
 
-        existing_store(url, "store", hint="nothing was scheduled on it yet")
+        existing_store(url, "store", hint=hint or "nothing was scheduled on it yet")
     return Scheduler(
         url,
         credentials=config.credential_provider(),

@@ -314,6 +314,12 @@ def _what(account: str | None, campaign: str | None) -> str:
     return f"campaign {campaign}" if campaign is not None else "everything"
 
 
+_NO_STORE = (
+    "nothing was scheduled on it yet, so nothing can be paused or resumed "
+    "(check the store URL; `socialkit store migrate` creates an empty store)"
+)
+
+
 def pause_command(
     account: Annotated[
         str | None, typer.Option("--account", metavar="ID", help="One account.")
@@ -327,7 +333,7 @@ def pause_command(
     """Stop publishing: everything, one account or one campaign, at once (a post claimed
     but not yet sent is handed back)."""
     scope = _scope_options(account, campaign)
-    with open_scheduler() as scheduler:
+    with open_scheduler(existing=True, hint=_NO_STORE) as scheduler:
         _check_scope(scheduler, account, campaign)
         already = _switch(scheduler.pauses(), account, campaign)
         held = scheduler.pause(**scope, actor=actor or default_actor(), reason=reason)
@@ -360,7 +366,7 @@ def resume_command(
 ) -> None:
     """Resume what a pause held."""
     scope = _scope_options(account, campaign)
-    with open_scheduler() as scheduler:
+    with open_scheduler(existing=True, hint=_NO_STORE) as scheduler:
         before = scheduler.pauses()
         if _switch(before, account, campaign) is None:
             on = ", ".join(_what_paused(p) for p in before) or "nothing"
