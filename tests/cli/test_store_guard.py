@@ -121,3 +121,42 @@ def test_a_postgres_url_libpq_cannot_read_is_a_usage_error(cli: Cli, argv: list[
     assert copied.code == 2
     assert copied.err.startswith('error: invalid URI query parameter: "shema" in ')
     assert "s3cret" not in copied.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [
+            "--store",
+            "sqlite:///:memory:",
+            "schedule",
+            "post.yaml",
+            "--to",
+            "acme-feed",
+            "--at",
+            "2030-01-01 10:00",
+        ],
+        ["--store", "sqlite:///:memory:", "pause"],
+        ["--store", "sqlite:///:memory:", "list"],
+        ["--store", "sqlite:///:memory:", "run", "--once"],
+        ["--store", "sqlite:///:memory:", "store", "status"],
+        ["--store", "sqlite:///:memory:", "store", "migrate"],
+        ["store", "copy", "sqlite:///:memory:", "sqlite:///copy.db"],
+        ["store", "copy", "sqlite:///socialkit.db", "sqlite:///:memory:"],
+    ],
+)
+def test_a_sqlite_memory_store_is_refused(cli: Cli, tmp_path: Path, argv: list[str]) -> None:
+    # sqlite:///:memory: was taken as a lasting store: schedule and pause "succeeded" and
+    # kept nothing, store status and copy failed with OperationalError (exit 1).
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "post.yaml").write_text("text: Gone at exit\n", encoding="utf-8")
+    assert cli("store", "migrate").code == 0
+    result = cli(*argv)
+    assert (result.code, result.out) == (2, "")
+    what = "SOURCE" if argv[2:3] == ["sqlite:///:memory:"] else "TARGET"
+    what = what if argv[0] == "store" else "store"
+    assert result.err == (
+        f"error: {what}: sqlite:///:memory: is a SQLite database inside one process, gone "
+        "when the command ends; name a SQLite file (sqlite:///socialkit.db) or give a "
+        "postgresql:// store\n"
+    )

@@ -108,12 +108,22 @@ def missing_store(url: str) -> str | None:
 
 def refuse_a_directory(url: str, what: str) -> str:
     """``url``, refused (exit 2) when it is a SQLite URL naming a directory: SQLite cannot
-    open it, and said only "unable to open database file" as an unexpected error."""
+    open it, and said only "unable to open database file" as an unexpected error. Also
+    refused: ``sqlite:///:memory:``, a database inside one process, gone when the command
+    ends (what was scheduled on it vanished, and ``store status`` failed on its missing
+    tables)."""
     if url.partition("://")[0].lower() == "sqlite":
         from socialkit.schedule.stores.sqlite import SqliteStore
 
         path = SqliteStore(url).path
-        if str(path) != ":memory:" and path.is_dir():
+        if str(path) == ":memory:":
+            raise fail(
+                f"{what}: {shown_url(url)} is a SQLite database inside one process, gone "
+                "when the command ends; name a SQLite file (sqlite:///socialkit.db) or give "
+                "a postgresql:// store",
+                code=2,
+            )
+        if path.is_dir():
             raise fail(
                 f"{what}: {path} is a directory, not a SQLite store file (got "
                 f"{shown_url(url)}); name the file, e.g. sqlite:///{path / 'socialkit.db'}",
