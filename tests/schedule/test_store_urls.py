@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 import socialkit.schedule
@@ -216,3 +218,51 @@ async def test_a_server_that_cannot_be_reached_is_still_a_store_error() -> None:
     with pytest.raises(StoreError, match="cannot connect to the PostgreSQL store") as caught:
         await store.connection()
     assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("password", ["s3cr#etPW", "s3cr?etPW", "s3cr/etPW", "s3cr@etPW"])
+def test_a_password_with_an_unencoded_url_character_is_refused_unshown(password: str) -> None:
+    """socialkit cuts the host part at '#', '?' or '/' and takes the last '@'; libpq takes
+    the first '@' and cuts only at '/'. Read both ways, the password (or a piece of it)
+    was shown in store.url and repr, or printed by libpq as a host or database name."""
+    pytest.importorskip("psycopg")
+    from socialkit.schedule.stores import mask_url
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    url = f"postgresql://postgres:{password}@127.0.0.1:1/social?schema=team_a"
+    with pytest.raises(ConfigError, match="must be percent-encoded") as caught:
+        PostgresStore(url)
+    message = str(caught.value)
+    assert "etPW" not in message
+    assert "s3cr" not in message
+    assert "postgres:" not in message  # the URL is not shown
+    assert "s3cr" not in mask_url(url)
+    assert "etPW" not in mask_url(url)
+    with pytest.raises(ConfigError) as unknown:
+        store_from_url(url.replace("postgresql", "mysql", 1))
+    assert "s3cr" not in str(unknown.value)
+    assert "etPW" not in str(unknown.value)
+    encoded = PostgresStore(url.replace(password, quote(password, safe="")))
+    assert encoded.url == "postgresql://postgres:***@127.0.0.1:1/social?schema=team_a"
+    assert "etPW" not in repr(encoded)
+    assert encoded.options.scrub(f"no login for {password}") == "no login for ***"
+
+
+def test_a_url_libpq_reads_otherwise_than_socialkit_is_refused() -> None:
+    pytest.importorskip("psycopg")
+    from socialkit.schedule.stores._postgres_url import parse_postgres_url
+
+    for url in (
+        "postgresql://h?user=a@b",  # libpq: user 'h?user=a', host 'b'
+        "postgresql://u@h/db#frag",  # a fragment: socialkit would drop what follows
+        "postgresql://u@h/db?application_name=a#b&schema=s",
+    ):
+        with pytest.raises(ConfigError, match="must be percent-encoded"):
+            parse_postgres_url(url)
+    # an '@' in an option after the path, a ':' in the password: read alike
+    options = parse_postgres_url("postgresql://u:a:b@h/db?application_name=a@b&schema=s")
+    assert (options.schema, options.display) == (
+        "s",
+        "postgresql://u:***@h/db?application_name=a%40b&schema=s",
+    )
+    assert options.scrub("password a:b refused") == "password *** refused"

@@ -39,14 +39,15 @@ _SCHEMES: dict[str, str | Callable[[str], Store]] = {
 
 
 def mask_url(url: str) -> str:
-    """``url`` without its query and with any password replaced by ``***``."""
-    base = url.split("?", 1)[0]
-    scheme, sep, rest = base.partition("://")
+    """``url`` without its query and with any password replaced by ``***``: everything
+    between the user name and the last ``@``, so a password holding an unencoded ``?``,
+    ``#``, ``/`` or ``@`` is masked whole."""
+    scheme, sep, rest = url.partition("://")
     userinfo, at, host = rest.rpartition("@")
     if sep and at and ":" in userinfo:
         user = userinfo.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return base
+        return f"{scheme}://{user}:***@{host.split('?', 1)[0].split('#', 1)[0]}"
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def register_store(scheme: str, target: str | Callable[[str], Store]) -> None:

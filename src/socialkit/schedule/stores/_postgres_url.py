@@ -174,18 +174,51 @@ def _join_url(scheme: str, netloc: str, path: str, query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
+_MISREAD = (
+    "the PostgreSQL store URL cannot be read safely: its user name, password or an "
+    "option holds a character that must be percent-encoded ('@' as %40, '/' as %2F, '?' "
+    "as %3F, '#' as %23, '%' as %25); the URL is not shown, as it may hold the password"
+)
+
+
+def _libpq_userinfo(url: str) -> str | None:
+    """The user name and password as libpq reads them: up to the first ``@`` after
+    ``://``, unless a ``/`` comes first (then there are none)."""
+    rest = url.partition("://")[2]
+    for i, char in enumerate(rest):
+        if char == "/":
+            return None
+        if char == "@":
+            return rest[:i]
+    return None
+
+
+def _check_userinfo(url: str, netloc: str, path: str) -> None:
+    """Refuse a URL libpq and socialkit would split differently: socialkit would show (and
+    miss in messages) what libpq reads as the password, or libpq would print a piece of
+    it as a host, port or database name. ``#``, ``?`` and ``/`` end the host part for
+    socialkit (as for any URL) but not ``@`` for libpq, which takes the first ``@``
+    where socialkit takes the last."""
+    ours = netloc.rpartition("@")[0] if "@" in netloc else None
+    if "#" in url or "@" in path or ours != _libpq_userinfo(url):
+        raise ConfigError(_MISREAD)
+
+
 def parse_postgres_url(url: str) -> PostgresOptions:
     """Split ``url`` into libpq's connection string and socialkit's options.
 
     Raises:
-        ConfigError: the scheme is not ``postgresql``/``postgres``, or an option is invalid
-            (the message names the option and the value, never a password).
+        ConfigError: the scheme is not ``postgresql``/``postgres``, an option is invalid
+            (the message names the option and the value, never a password), or the user
+            name or password holds an ``@``, ``/``, ``?`` or ``#`` not percent-encoded
+            (the message shows neither the URL nor the password).
     """
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ConfigError(
             f"a PostgreSQL store URL starts with postgresql:// (got {parts.scheme}://)"
         )
+    _check_userinfo(url, parts.netloc, parts.path)
     # Split as libpq does: percent-decoded, and a '+' is a '+' (parse_qsl would read
     # it as a space: a password 'a+b' in the query would not log in).
     raw_query = [item.partition("=") for item in parts.query.split("&") if item]
