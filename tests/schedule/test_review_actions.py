@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
-from socialkit.errors import StaleTransition, Transient, UnknownOutcome
+from socialkit.errors import CredentialsError, StaleTransition, Transient, UnknownOutcome
 from socialkit.models.account import PostingSlot
 from socialkit.models.content import Post, ThreadPart
 from socialkit.models.receipt import PostRef, Receipt
 from socialkit.platforms.capabilities import Idempotency
+from socialkit.platforms.credentials import MemoryCredentialProvider
 from socialkit.schedule.approval import RequireApproval
 from socialkit.schedule.engine.grace import PastGracePeriod
 from socialkit.schedule.scheduler import ScheduleRequest
@@ -476,6 +477,43 @@ async def test_evergreen_by_slots_refuses_an_account_without_posting_slots(
     assert (await scheduler.evergreen(Post(text="ever"), "ns", every_days=3)).active
     await scheduler.add_account(account("ns", posting_slots=SLOTS))
     assert (await scheduler.evergreen(Post(text="ever 2"), "ns", every_slots=2)).active
+
+
+# -- G2: a post waiting to retry, nothing sent, can be edited -------------------------------
+
+
+class _NoCredentials(MemoryCredentialProvider):
+    async def load(self, account: Any) -> Any:
+        raise CredentialsError(f"no credentials stored for {account.id}")
+
+
+class _VaultDown(MemoryCredentialProvider):
+    async def load(self, account: Any) -> Any:
+        raise Transient("secrets vault unreachable")
+
+
+@pytest.mark.parametrize("credentials", [_NoCredentials, _VaultDown])
+async def test_a_post_waiting_to_retry_with_nothing_sent_can_be_edited(
+    make_scheduler, platform, clock, credentials
+) -> None:
+    """A publication in retry_wait that was never sent (credentials missing: waiting for
+    a reconnect; or a transient error before the request) takes an edit: it keeps
+    waiting, at the same time, with the new revision (before, the edit failed with an
+    internal "retry_wait → retry_wait is not a legal move" StoreError)."""
+    platform(requires_credentials=True)
+    scheduler = await make_scheduler(credentials=credentials({}))
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    await scheduler.run(until_idle=True)
+    waiting = await scheduler.get(pub.id)
+    assert (waiting.state, waiting.sends) == (S.RETRY_WAIT, 0)
+    edited = await scheduler.edit(pub.id, Post(text="Fixed a typo"), actor="ann")
+    assert (edited.state, edited.run_at, edited.attention) == (
+        S.RETRY_WAIT,
+        waiting.run_at,
+        waiting.attention,
+    )
+    assert edited.revision == Post(text="Fixed a typo").revision() != pub.revision
+    assert (edited.history[-1].kind, edited.history[-1].to_state) == ("edited", S.RETRY_WAIT)
 
 
 # -- H: an argument of the wrong type is named, not a raw AttributeError ------------------

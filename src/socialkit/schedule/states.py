@@ -67,7 +67,7 @@ TRANSITIONS: dict[PublicationState, frozenset[PublicationState]] = {
         {S.CLAIMED, S.MISSED, S.PAUSED, S.CANCELLED, S.PENDING_APPROVAL, S.SCHEDULED, S.DRAFT}
     ),
     S.RETRY_WAIT: frozenset(
-        {S.CLAIMED, S.PAUSED, S.CANCELLED, S.PENDING_APPROVAL, S.SCHEDULED, S.FAILED}
+        {S.CLAIMED, S.PAUSED, S.CANCELLED, S.PENDING_APPROVAL, S.SCHEDULED, S.FAILED, S.RETRY_WAIT}
     ),
     S.PAUSED: frozenset(
         {S.SCHEDULED, S.RETRY_WAIT, S.PENDING_APPROVAL, S.CANCELLED, S.PAUSED, S.DELETED}
@@ -84,6 +84,8 @@ TRANSITIONS: dict[PublicationState, frozenset[PublicationState]] = {
     S.DELETED: frozenset({S.DELETED}),
 }
 """Legal moves. A receipt is the one exception: it publishes from any state but deleted.
+A move to the same state leaves the publication where it is (an edit of a ``retry_wait``
+one never sent: it keeps waiting, until the same time).
 A ``paused`` or ``failed`` thread whose first parts went out moves to ``deleted`` when a
 person takes those parts down."""
 

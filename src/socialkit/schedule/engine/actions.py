@@ -193,6 +193,9 @@ async def edit(
     elif p.state in (S.DRAFT, S.PENDING_APPROVAL):
         target = S.SCHEDULED
     else:
+        # It stays where it is: scheduled, paused, or retry_wait (never sent: waiting
+        # for a reconnect, or after an error before the request), at the same time and
+        # still waiting for what it waited for.
         target = p.state
     return await _commit(
         s,
@@ -205,6 +208,7 @@ async def edit(
             to=target,
             revision=revision,
             approvals_required=required,
+            attention=p.attention if target == p.state else None,
             kind="edited",
             actor=actor,
             reason=f"edited by {actor}",
