@@ -616,3 +616,54 @@ async def test_a_429_on_create_record_is_rate_limited_and_reported(lab_factory) 
     )
     assert lab.pds.posts() == []
     await lab.http.aclose()
+
+
+async def test_a_token_refused_mid_thread_keeps_the_first_calls_record_keys(lab_factory) -> None:
+    # The engine sends through with_refresh: ExpiredToken on part 2, one refresh, and the
+    # call again, minutes later. Every record key comes from the first call's instant (the
+    # anchor is read once per call, and the retry is given it as first_attempt_at): part 1
+    # is not written again under a new key, and parts 2 and 3 follow it in order.
+    from socialkit.platforms.publish import with_refresh
+
+    lab = lab_factory()
+    creates = 0
+
+    def route(request: httpx.Request) -> httpx.Response:
+        nonlocal creates
+        lab.requests.append(request)
+        if request.url.path.endswith("/com.atproto.repo.createRecord"):
+            creates += 1
+            if creates == 2:
+                return httpx.Response(
+                    400, json={"error": "ExpiredToken", "message": "Token has expired"}
+                )
+        return lab.pds.handler(request)
+
+    lab.http = httpx.AsyncClient(transport=httpx.MockTransport(route))
+    post = socialkit.Post(
+        text="one", thread=(socialkit.ThreadPart(text="two"), socialkit.ThreadPart(text="three"))
+    )
+    draft = lab.draft(post)
+    ctx = await lab.context()
+    anchor = lab.clock.now
+    calls: list[socialkit.Context] = []
+
+    async def publish(call: socialkit.Context) -> socialkit.Receipt:
+        if calls:
+            lab.clock.advance(minutes=2)
+        calls.append(call)
+        return await lab.platform.publish(draft, call)
+
+    receipt = await with_refresh(lab.platform, ctx, publish)
+    assert len(calls) == 2
+    assert len(lab.pds.posts()) == 3  # each part once
+    for index, ref in enumerate(receipt.parts):
+        expected = derive_record_key(ctx.idempotency_key(index), anchor, offset_ms=index)
+        assert ref.extra["rkey"] == expected.rkey
+        assert lab.pds.records[ref.id]["value"]["createdAt"] == expected.created_at
+    assert [lab.pds.records[ref.id]["value"]["text"] for ref in receipt.parts] == [
+        "one",
+        "two",
+        "three",
+    ]
+    await lab.http.aclose()

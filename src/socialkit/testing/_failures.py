@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from socialkit.models.receipt import Receipt
+    from socialkit.platforms.context import Context
     from socialkit.testing.harness import Harness
 
 
@@ -293,6 +295,56 @@ class FailureTests(ContractBase):
         assert saved == refreshed.credentials, "the refreshed credentials were not saved"
         receipt = await h.publish(draft, refreshed.evolve(attempt=2))
         assert h.published() - before == set(p.id for p in receipt.parts)
+
+    @standard(requires=("http", "threads", "refresh"))
+    async def test_token_refused_mid_thread_resumes_after_the_published_parts(
+        self, h: Harness
+    ) -> None:
+        """The expired-token answer to the thread's second part, sent as the engine sends
+        (``with_refresh``: refresh once, call again), the clock moved on for the second
+        call: the thread resumes after its first part. Each part exists exactly once, and
+        the receipt names them in order. A retry that starts the thread again posts its
+        first part twice on a platform without idempotency keys."""
+        from socialkit.platforms.publish import with_refresh
+
+        parts = h.thread_parts
+        draft = h.draft(thread=parts)
+        ctx = h.context(draft)
+        before = h.published()
+        h.transport.arm(
+            Fault.respond(self.expired_credentials_response), match=self.creates_post, nth=2
+        )
+        calls: list[Context] = []
+
+        async def publish(call: Context) -> Receipt:
+            if calls:
+                h.clock.advance(minutes=2)  # the refresh and the second call take a while
+            calls.append(call)
+            return await h.platform.publish(draft, call)
+
+        receipt = await with_refresh(h.platform, ctx, publish)
+        assert h.transport.pending == 0, (
+            "the expired-token answer never fired: no second request that creates_post()"
+        )
+        assert len(calls) == 2, (
+            f"publish() was called {len(calls)} time(s); the expired-token answer to part 2 "
+            "should raise AuthExpired, then one refresh and one more call"
+        )
+        ids = [part.id for part in receipt.parts]
+        assert len(ids) == parts, f"{parts} parts were published, the receipt has {ids}"
+        assert len(set(ids)) == parts, f"thread parts share ids: {ids}"
+        gained = h.published() - before
+        assert gained == set(ids), (
+            f"the thread has {parts} parts, but the platform gained {len(gained)} posts "
+            f"{sorted(gained)} and the receipt names {ids}: the retry after the refresh "
+            "published a part again (does publish() resume after ctx.published_parts?)"
+        )
+        # The parts as they were made, across both calls: the receipt names them so.
+        for part, ref in h.checkpoints:
+            assert ids[part] == ref.id, (
+                f"part {part} was checkpointed as {ref.id!r}, but the receipt names {ids}: "
+                "it does not name the parts of both calls in the thread's order"
+            )
 
     @standard(requires=("http", "refresh"))
     async def test_refused_refresh_needs_a_person(self, h: Harness) -> None:
