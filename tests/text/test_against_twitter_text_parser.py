@@ -3,7 +3,9 @@
 On ordinary mixed posts (words, Persian, Arabic, CJK, emoji, links, tags separated by
 spaces) both must agree. They can differ on text built to be odd: host names that glue
 scripts together (the port checks them with IDNA 2003, twitter-text's JavaScript only by
-label length, which socialkit follows) and emoji newer than the port's Emoji 12 table.
+label length, which socialkit follows), emoji newer than the port's Emoji 12 table, and a
+plain © or ®, an emoji for the port but a symbol of weight 1 for twitter-text's JavaScript
+(twemoji-parser takes ©, ®, ™ and ♟ as emoji only with U+FE0F).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ _POOLS = [
     ["سلام دنیا", "می‌خواهم بنویسم", "شبکه‌های اجتماعی", "۱۲۳ تومان"],
     ["مرحبا بالعالم", "شكرا لكم"],
     ["新しい製品を発表しました", "故人西辞黄鹤楼。", "오늘 출시했습니다"],
-    ["😀", "🎉🎉", "👨‍👩‍👧‍👦", "👍🏽", "🇮🇷", "❤️", "🏳️‍🌈", "1️⃣", "🙋🏽‍♀️", "©", "™"],
+    ["😀", "🎉🎉", "👨‍👩‍👧‍👦", "👍🏽", "🇮🇷", "❤️", "🏳️‍🌈", "1️⃣", "🙋🏽‍♀️", "©\ufe0f", "™"],
     ["https://example.com/a?x=1", "http://t.co/abc", "example.org/blog", "www.example.co.uk"],
     ["#news", "#شبکه‌های_اجتماعی", "#漢字", "@someone", "$TSLA", "@a/list"],
 ]

@@ -194,3 +194,36 @@ def test_x_overflow_inside_a_cluster_is_not_moved_by_normalising_later_text() ->
     # ज़ (U+095B) grows under NFC: the offset must not move back either
     grows = "a" + "क्षि" * 70 + " \u095b"
     assert measure(grows, rules.X).overflow_at == 280
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [
+        ("©", 1),  # a plain © or ® is a symbol of weight 1 (0-4351), not an emoji
+        ("®", 1),
+        ("© 2026 ACME®", 12),
+        ("©\ufe0f", 2),  # with U+FE0F it is an emoji
+        ("™", 2),  # weight 2 either way (outside the weight-1 ranges)
+        ("😀\u200d😀", 5),  # no RGI sequence: 2 + ZWJ (1) + 2, not one emoji
+        ("😀\u200d😀\u200d😀", 8),
+        ("©\u200d😀", 4),
+        (FAMILY, 2),  # an RGI ZWJ sequence is one emoji
+        ("🏳️\u200d🌈", 2),
+        ("🏳\u200d🌈", 2),  # its unqualified spelling too
+        ("🧑🏽\u200d🚀", 2),
+        ("👩\u200d❤️\u200d💋\u200d👨", 2),
+        (FAMILY + "\u200d😀", 5),  # the family, then ZWJ and 😀 on their own
+        ("😀\u200d" + FAMILY, 5),
+    ],
+)
+def test_x_counts_emoji_as_twemoji_does(text: str, length: int) -> None:
+    assert measure(text, rules.X).length == length
+
+
+def test_every_shipped_zwj_sequence_counts_as_one_emoji() -> None:
+    from socialkit.text._unicode import _zwj_sequences, emoji_spans
+
+    known, _ = _zwj_sequences()
+    assert len(known) > 1000
+    odd = [s for s in known if "\u200d" not in s or emoji_spans(s) != [(0, len(s))]]
+    assert odd == []

@@ -6,11 +6,15 @@ because most social media text is mostly ASCII and the general path costs a rege
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import regex
 
 __all__ = [
     "EMOJI_SEQUENCE",
     "IndexMap",
+    "emoji_spans",
     "grapheme_boundaries",
     "grapheme_count",
     "graphemes",
@@ -44,11 +48,10 @@ def _flag_alternation() -> str:
     return "|".join(indicator(code[0]) + indicator(code[1]) for code in sorted(_FLAG_REGIONS))
 
 
-# One emoji as a person sees it (UTS #51 emoji sequences): a keycap, a flag, a tag
-# sequence (England, Scotland, Wales), or emoji joined by ZWJ, each with an optional
-# skin-tone modifier, or an emoji presentation selector (U+FE0F) after an emoji that is
-# text by default (❤️). Digits, "#" and "*" are emoji only as keycap bases. twitter-text
-# counts each such sequence as one unit.
+# One emoji as twemoji (what twitter-text counts with) sees it: a keycap, a flag, a tag
+# sequence (England, Scotland, Wales), an emoji with an optional skin-tone modifier or an
+# emoji presentation selector (U+FE0F, ❤️), or emoji joined by ZWJ. Digits, "#" and "*"
+# are emoji only as keycap bases. :func:`emoji_spans` applies twemoji's two other rules.
 _ELEMENT = (
     r"(?:\p{Emoji_Modifier_Base}\p{Emoji_Modifier}"
     r"|\p{Emoji_Presentation}"
@@ -61,7 +64,67 @@ EMOJI_SEQUENCE = regex.compile(
     rf"|{_ELEMENT}(?:\u200D{_ELEMENT})*",
     regex.V1,
 )
-"""Matches one emoji sequence (keycap, flag, tag sequence, ZWJ sequence or single emoji)."""
+"""Matches one emoji sequence (keycap, flag, tag sequence, single emoji) or a chain of
+emoji joined by ZWJ; :func:`emoji_spans` keeps those twitter-text counts as one."""
+# ©, ®, ™ and ♟ are emoji only with U+FE0F (twemoji): a plain © is a letter-like symbol.
+_NEEDS_FE0F = frozenset("\u00a9\u00ae\u2122\u265f")
+_ZWJ_DATA = Path(__file__).parent / "_data" / "emoji_zwj_sequences.txt"
+
+
+@functools.cache
+def _zwj_sequences() -> tuple[frozenset[str], int]:
+    """The RGI emoji ZWJ sequences (``_data/emoji_zwj_sequences.txt``) and the most
+    emoji one joins."""
+    found = frozenset(
+        "".join(chr(int(point, 16)) for point in line.split())
+        for line in _ZWJ_DATA.read_text(encoding="ascii").splitlines()
+        if line and not line.startswith("#")
+    )
+    return found, max(sequence.count("\u200d") for sequence in found) + 1
+
+
+def emoji_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every emoji twitter-text counts as one unit, in text order.
+
+    Emoji joined by ZWJ are one unit only as a recommended (RGI) ZWJ sequence
+    (``👨‍👩‍👧‍👦``); a chain no emoji font draws as one (``😀‍😀``) is its emoji one by one,
+    the ZWJ between them a character of its own, as twemoji reads it.
+    """
+    spans: list[tuple[int, int]] = []
+    for match in EMOJI_SEQUENCE.finditer(text):
+        found = match.group()
+        if found in _NEEDS_FE0F:
+            continue
+        if "\u200d" in found and found not in _zwj_sequences()[0]:
+            spans.extend(_chain_spans(text, *match.span()))
+        else:
+            spans.append(match.span())
+    return spans
+
+
+def _chain_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The units of a ZWJ chain that is not one RGI sequence: at each emoji the longest
+    RGI sequence that starts there, else the emoji alone (unless a plain ©)."""
+    known, most = _zwj_sequences()
+    links: list[tuple[int, int]] = []
+    position = start
+    for piece in text[start:end].split("\u200d"):
+        links.append((position, position + len(piece)))
+        position += len(piece) + 1
+    spans: list[tuple[int, int]] = []
+    index = 0
+    while index < len(links):
+        for last in range(min(len(links), index + most) - 1, index, -1):
+            if text[links[index][0] : links[last][1]] in known:
+                spans.append((links[index][0], links[last][1]))
+                index = last + 1
+                break
+        else:
+            first, stop = links[index]
+            if text[first:stop] not in _NEEDS_FE0F:  # each link is one emoji (_ELEMENT)
+                spans.append((first, stop))
+            index += 1
+    return spans
 
 
 def shown(value: object) -> str:

@@ -25,7 +25,7 @@ import attrs
 from socialkit.text import bluesky, mastodon, twitter
 from socialkit.text._checks import check_optional_text, check_rule, check_text
 from socialkit.text._unicode import (
-    EMOJI_SEQUENCE,
+    emoji_spans,
     grapheme_boundaries,
     grapheme_count,
     utf8_length,
@@ -138,7 +138,7 @@ def _emoji_extra(text: str) -> list[Piece]:
     """Threads: each emoji sequence counts its UTF-8 bytes."""
     if text.isascii():
         return []
-    return [(m.start(), m.end(), utf8_length(m.group())) for m in EMOJI_SEQUENCE.finditer(text)]
+    return [(start, end, utf8_length(text[start:end])) for start, end in emoji_spans(text)]
 
 
 def _length(text: str, rule: TextRule, pieces: list[Piece]) -> int:

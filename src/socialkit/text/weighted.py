@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from socialkit.text._unicode import EMOJI_SEQUENCE, graphemes
+from socialkit.text._unicode import emoji_spans, graphemes
 from socialkit.text.twitter import extract_urls
 
 if TYPE_CHECKING:
@@ -102,14 +102,13 @@ def _units(
     emoji: list[tuple[int, int]] = []
     if rule.emoji_weight is not None and not text.isascii():
         url_index = 0
-        for match in EMOJI_SEQUENCE.finditer(text):
-            start, end = match.span()
+        for start, end in emoji_spans(text):
             while url_index < len(urls) and urls[url_index][1] <= start:
                 url_index += 1
             if url_index < len(urls) and urls[url_index][0] <= start:
                 continue  # inside a URL, which already counts as a whole
             emoji.append((start, end))
-            total += rule.emoji_weight - weights.total(match.group())
+            total += rule.emoji_weight - weights.total(text[start:end])
     return total, urls, emoji
 
 
