@@ -270,22 +270,25 @@ def _load_yaml(text: str) -> tuple[Any, list[Problem]]:
 _TEXT_KEYS = frozenset(
     {"text", "first_comment", "content_warning", "alt_text", "title", "description"}
 )
-_LINE_BREAKS = re.compile("[\r\n\x85\u2028\u2029]")
 
 
 def _comments_after_text(root: Any, source: str) -> list[Problem]:
-    """A warning for each unquoted text that a `` #`` comment follows on its last line.
+    """A warning for each unquoted text that a comment follows: `` #`` on its last line,
+    or comment lines after it that look like the text's hashtags.
 
     YAML ends a plain (unquoted) scalar at `` #``, so ``text: Spring is here #coffee``
-    reads as ``Spring is here``. Quoted and block scalars keep the ``#``.
+    reads as ``Spring is here``; and a line ``#coffee #spring`` after a text written over
+    several lines is a comment too. Comment lines up to the next field count when they
+    are indented under the text's key or start like a hashtag (``#coffee``, not
+    ``# a note``). Quoted and block scalars keep the ``#``.
     """
     import yaml
 
     found: list[Problem] = []
     seen: set[int] = set()
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(root, ())]
+    stack: list[tuple[Any, tuple[str | int, ...], int]] = [(root, (), -1)]
     while stack:
-        node, loc = stack.pop()
+        node, loc, column = stack.pop()
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             if id(node) in seen:  # an alias of a node already walked
                 continue
@@ -293,26 +296,27 @@ def _comments_after_text(root: Any, source: str) -> list[Problem]:
         if isinstance(node, yaml.MappingNode):
             for key, value in reversed(node.value):
                 if isinstance(key, yaml.ScalarNode):
-                    stack.append((value, (*loc, key.value)))
+                    stack.append((value, (*loc, key.value), key.start_mark.column))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, (*loc, i)) for i, item in reversed(list(enumerate(node.value))))
+            stack.extend(
+                (item, (*loc, i), column) for i, item in reversed(list(enumerate(node.value)))
+            )
         elif (
             isinstance(node, yaml.ScalarNode)
             and node.style is None
             and loc
             and loc[-1] in _TEXT_KEYS
         ):
-            end = node.end_mark
-            rest = _LINE_BREAKS.split(source[end.index :], maxsplit=1)[0]
-            comment = rest.lstrip(" \t")
-            if rest[:1] in (" ", "\t") and comment.startswith("#"):
-                shown = comment if len(comment) <= 40 else comment[:39] + "…"
+            comment = _comment_after(source, node.end_mark, column)
+            if comment is not None:
+                line, text = comment
+                shown = text if len(text) <= 40 else text[:39] + "…"
                 found.append(
                     Problem(
                         field=field_path(loc),
                         code="yaml.comment",
                         message=(
-                            f"line {end.line + 1}: YAML reads {shown!r} as a comment, not as "
+                            f"line {line}: YAML reads {shown!r} as a comment, not as "
                             'part of the text; to keep it, quote the text ("…") or write it '
                             "as a block scalar (|)"
                         ),
@@ -320,6 +324,33 @@ def _comments_after_text(root: Any, source: str) -> list[Problem]:
                     )
                 )
     return found
+
+
+_YAML_LINES = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_HASHTAG_LIKE = re.compile(r"#\w", re.UNICODE)
+
+
+def _comment_after(source: str, end: Any, key_column: int) -> tuple[int, str] | None:
+    """``(line, comment)`` of the first comment that follows a plain scalar ending at
+    ``end`` and may hold its hashtags, or ``None``."""
+    lines = iter(_YAML_LINES.split(source[end.index :]))
+    rest = next(lines)
+    comment = rest.lstrip(" \t")
+    if rest[:1] in (" ", "\t") and comment.startswith("#"):
+        return end.line + 1, comment
+    if comment:
+        return None  # the next token is on this line ("}", "]", ",")
+    number = end.line + 1
+    for line in lines:  # the lines up to the next token
+        number += 1
+        comment = line.lstrip(" \t")
+        if not comment:
+            continue
+        if not comment.startswith("#"):
+            return None
+        if len(line) - len(comment) > key_column or _HASHTAG_LIKE.match(comment):
+            return number, comment
+    return None
 
 
 class _MediaResolver:

@@ -56,6 +56,12 @@ def test_a_hashtag_read_as_a_comment_is_a_warning_naming_field_line_and_fix(
         ),
         ("text: Hi\nlink:\n  url: https://example.com\n  title: Spring #blend\n", "link.title", 4),
         ("text:\n  Spring is here,\n  roasted this week #coffee\n", "text", 3),
+        # hashtags on their own line after a text over several lines: a comment too
+        ("text:\n  Spring is here,\n  roasted this week.\n  #coffee #spring\n", "text", 4),
+        ("text:\n  Spring is here,\n  roasted.\n\n  #coffee\nlanguage: en\n", "text", 5),
+        ("text: Spring is here\n  #coffee\nlanguage: en\n", "text", 2),
+        ("text: Spring is here\n#coffee\nlanguage: en\n", "text", 2),
+        ("text: Hi\nthread:\n  - text: one\n    # a note\n    #tea\n", "thread[0].text", 5),
     ],
 )
 def test_every_text_field_is_checked(
@@ -90,6 +96,10 @@ def test_a_text_that_is_only_a_hashtag_is_explained_beside_the_error(
         "text: Hi\ncampaign: spring   # its UTM tags apply\n",
         "text: Hi\ntags: [launch]  # the team's labels\n",
         "# launch.yaml\ntext: Hi\n",
+        "text: Hi\n# a note about the next field\nlanguage: en\n",
+        "text:\n  Spring is here,\n  roasted.\n\n# campaign goes below\ncampaign: spring\n",
+        "text: Hi\nthread: [{text: one}]\n#tea\n",  # the text ended inside a flow mapping
+        "text: |\n  Spring is here\n  #coffee\n",
         '{"text": "Hi #coffee"}\n',
     ],
 )
