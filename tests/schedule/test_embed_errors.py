@@ -170,7 +170,7 @@ def test_a_decision_names_who_made_it(scheduler: Scheduler) -> None:
     [pub] = scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00", needs_approval=True)
     for call in (scheduler.approve, scheduler.reject):
         with pytest.raises(
-            ValueError, match=r"^actor: say who decided, for the history \(got ' '\)$"
+            ValueError, match=r"^actor: say who did it, for the history \(got ' '\)$"
         ):
             call(pub.id, actor=" ")
     assert scheduler.get(pub.id).state == "pending_approval"

@@ -595,6 +595,102 @@ async def test_wrong_types_on_a_publication_are_named(make_scheduler, platform) 
     assert (await scheduler.get(pub.id)).due_at == AT  # nothing changed
 
 
+# Every method that records who did something checks ``actor`` (and ``reason`` or
+# ``comment``) before it changes anything (review t02, t12): before, only approve and
+# reject did; actor="" went into the history, actor=None raised a raw sqlite3
+# IntegrityError on SQLite, and on the memory store a pydantic ValidationError after the
+# publication had been cancelled with no event; reason=123 was stored by SQLite.
+_ON_A_PUBLICATION = {
+    "approve": lambda s, pid, **kw: s.approve(pid, **{"actor": "ann", **kw}),
+    "reject": lambda s, pid, **kw: s.reject(pid, **{"actor": "ann", **kw}),
+    "edit": lambda s, pid, **kw: s.edit(pid, Post(text="Edited"), **kw),
+    "cancel": lambda s, pid, **kw: s.cancel(pid, **kw),
+    "delete": lambda s, pid, **kw: s.delete(pid, **kw),
+    "reschedule": lambda s, pid, **kw: s.reschedule(pid, at=AT + HOUR, **kw),
+    "resolve": lambda s, pid, **kw: s.resolve(pid, abandon=True, **kw),
+    "pause": lambda s, pid, **kw: s.pause(**kw),
+    "resume": lambda s, pid, **kw: s.resume(**kw),
+}
+_CREATING = {
+    "schedule": lambda s, **kw: s.schedule(POST, account(), at=AT, **kw),
+    "schedule_many": lambda s, **kw: s.schedule_many(
+        [ScheduleRequest(post=POST, accounts=account(), at=AT)], **kw
+    ),
+    "queue": lambda s, **kw: s.queue(
+        POST, account(posting_slots=[PostingSlot(weekday=0, time=dt.time(9))]), **kw
+    ),
+    "recur": lambda s, **kw: s.recur(POST, account(), rrule="FREQ=DAILY", **kw),
+    "evergreen": lambda s, **kw: s.evergreen(POST, account(), every_days=3, **kw),
+    "reconnect": lambda s, **kw: s.reconnect("acme", **kw),
+    "stop_rule": lambda s, **kw: s.stop_rule("r-none", **kw),
+}
+_BAD_ACTORS = [
+    (None, TypeError, r"^actor: expected who did it, as text such as 'ann' \(got None\)$"),
+    (7, TypeError, r"^actor: expected who did it, .*\(got int 7\)$"),
+    ("", ValueError, r"^actor: say who did it, for the history \(got ''\)$"),
+    ("  ", ValueError, r"^actor: say who did it, for the history \(got '  '\)$"),
+]
+
+
+async def _untouched(scheduler: Any, pub: Any) -> None:
+    after = await scheduler.get(pub.id)
+    assert (after.state, after.revision, after.due_at) == (pub.state, pub.revision, pub.due_at)
+    assert [e.kind for e in after.history] == ["created"]
+    assert await scheduler.pauses() == []
+
+
+@pytest.mark.parametrize(("actor", "error", "named"), _BAD_ACTORS)
+@pytest.mark.parametrize("method", sorted(_ON_A_PUBLICATION))
+async def test_every_action_on_a_publication_checks_its_actor(
+    make_scheduler, platform, method, actor, error, named
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=AT, needs_approval=True)
+    with pytest.raises(error, match=named):
+        await _ON_A_PUBLICATION[method](scheduler, pub.id, actor=actor)
+    await _untouched(scheduler, pub)
+
+
+@pytest.mark.parametrize(
+    ("method", "field"),
+    [
+        ("approve", "comment"),
+        ("reject", "comment"),
+        ("cancel", "reason"),
+        ("delete", "reason"),
+        ("resolve", "reason"),
+        ("pause", "reason"),
+        ("resume", "reason"),
+    ],
+)
+async def test_a_reason_or_comment_must_be_text(make_scheduler, platform, method, field) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=AT, needs_approval=True)
+    with pytest.raises(
+        TypeError, match=rf"^{field}: expected text, or None for none \(got int 123\)$"
+    ):
+        await _ON_A_PUBLICATION[method](scheduler, pub.id, **{field: 123})
+    await _untouched(scheduler, pub)
+
+
+@pytest.mark.parametrize(("actor", "error", "named"), _BAD_ACTORS)
+@pytest.mark.parametrize("method", sorted(_CREATING))
+async def test_every_call_that_creates_or_changes_checks_its_actor(
+    make_scheduler, platform, method, actor, error, named
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    await scheduler.add_account(account())
+    before = await scheduler.events()
+    with pytest.raises(error, match=named):
+        await _CREATING[method](scheduler, actor=actor)
+    assert (await scheduler.list()).items == ()
+    assert await scheduler.rules() == []
+    assert await scheduler.events() == before
+
+
 async def test_a_date_is_its_local_midnight(make_scheduler, platform) -> None:
     platform()
     scheduler = await make_scheduler()

@@ -218,10 +218,17 @@ ATTENTION = ("reconcile", "reauth", "delete")  # why a publication waits for a p
 
 
 def check_actor(actor: str) -> None:
+    """``actor``: who did it, as non-blank text (it goes into the history)."""
     if not isinstance(actor, str):
-        raise TypeError(f"actor: expected who decided, as text (got {shown(actor)})")
+        raise TypeError(f"actor: expected who did it, as text such as 'ann' (got {shown(actor)})")
     if not actor.strip():
-        raise ValueError(f"actor: say who decided, for the history (got {actor!r})")
+        raise ValueError(f"actor: say who did it, for the history (got {actor!r})")
+
+
+def check_note(value: str | None, field: str) -> None:
+    """A ``reason`` or ``comment``: text, or ``None`` for none."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{field}: expected text, or None for none (got {shown(value)})")
 
 
 def check_between(between: tuple[dt.datetime, dt.datetime]) -> None:

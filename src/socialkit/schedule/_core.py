@@ -13,6 +13,7 @@ from socialkit.schedule._arguments import (
     AccountsArg,
     account_items,
     check_accounts,
+    check_actor,
 )
 from socialkit.schedule._home import Home, at_home
 from socialkit.schedule.approval import OnRequest
@@ -189,6 +190,7 @@ class SchedulerCore:
     async def reconnect(self, account_id: str, *, actor: str = "api") -> None:
         """Mark an account as working again after a person reconnected it; its
         waiting publications become due."""
+        check_actor(actor)
         s = await self._s()
         await s.store.set_account_status(
             account_id,

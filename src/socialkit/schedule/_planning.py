@@ -19,6 +19,7 @@ from socialkit.schedule._arguments import (
     When,
     account_items,
     check_accounts,
+    check_actor,
     check_grace,
     check_post,
     check_tz,
@@ -107,6 +108,7 @@ class Planning(SchedulerCore):
         check_post(post)
         check_tz(tz)
         check_grace(grace)
+        check_actor(actor)
         targets = await self._accounts(accounts)
         moments = {a.id: checked_occurrence("at", at, tz or a.timezone) for a in targets}
         return await self._create(
@@ -144,6 +146,7 @@ class Planning(SchedulerCore):
         """
         if chunk < 1:
             raise ValueError(f"chunk: must be at least 1 (got {chunk})")
+        check_actor(actor)
         s = await self._s()
         now = s.clock.now()
         grace_s = grace_seconds(None, self.config)
@@ -296,6 +299,7 @@ class Planning(SchedulerCore):
         pick the same slot; queue from one place, or give a time with :meth:`schedule`.
         """
         check_post(post)
+        check_actor(actor)
         s = await self._s()
         targets = await self._accounts(accounts)
         for account in targets:
@@ -462,6 +466,7 @@ class Planning(SchedulerCore):
             )
         check_tz(tz)
         check_grace(grace)
+        check_actor(actor)
         if limit is not None and limit < 1:
             raise ValueError(
                 f"limit: must be at least 1 occurrence, or None for no cap (got {limit})"
@@ -538,6 +543,7 @@ class Planning(SchedulerCore):
                 or ``every_slots`` is given for an account without ``posting_slots``.
         """
         check_post(post)
+        check_actor(actor)
         if not isinstance(account, Account | str):
             raise TypeError(f"account: expected an Account or an account id (got {shown(account)})")
         s = await self._s()
@@ -609,6 +615,7 @@ class Planning(SchedulerCore):
     @at_home
     async def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
         """Stop a rule: no new occurrences (those already created stay; cancel them)."""
+        check_actor(actor)
         s = await self._s()
         if (await s.store.get_rule(rule_id)).workspace != self.workspace:
             raise StoreError(f"no rule {rule_id!r} in workspace {self.workspace!r}")

@@ -22,6 +22,7 @@ from socialkit.schedule._arguments import (
     check_actor,
     check_between,
     check_cursor,
+    check_note,
     check_post,
     check_tz,
     checked_occurrence,
@@ -93,6 +94,7 @@ class AsyncScheduler(Planning):
                 ``revision``.
         """
         check_actor(actor)
+        check_note(comment, "comment")
         return await actions.approve(
             await self._own(publication_id),
             publication_id,
@@ -107,6 +109,7 @@ class AsyncScheduler(Planning):
     ) -> Publication:
         """Reject a pending publication: it goes back to ``draft``."""
         check_actor(actor)
+        check_note(comment, "comment")
         return await actions.reject(
             await self._own(publication_id), publication_id, actor=actor, comment=comment
         )
@@ -121,6 +124,7 @@ class AsyncScheduler(Planning):
             StaleTransition: it was sent, or edited by someone else meanwhile.
         """
         check_post(post)
+        check_actor(actor)
         s = await self._s()
         current = self._in_workspace(await s.store.get(publication_id, history=False))
         account = await s.account(current.workspace, current.account_id)
@@ -138,6 +142,8 @@ class AsyncScheduler(Planning):
                 on the platform (the message names them): let it publish the rest, then
                 :meth:`delete` it.
         """
+        check_actor(actor)
+        check_note(reason, "reason")
         return await actions.cancel(
             await self._own(publication_id), publication_id, actor=actor, reason=reason
         )
@@ -152,6 +158,8 @@ class AsyncScheduler(Planning):
         where it cannot delete, a permission error, a network error), nothing changes and
         the error is raised. Its receipts and history stay in the store.
         """
+        check_actor(actor)
+        check_note(reason, "reason")
         return await actions.delete(
             await self._own(publication_id), publication_id, actor=actor, reason=reason
         )
@@ -168,6 +176,7 @@ class AsyncScheduler(Planning):
                 late, was sent before (a failed one) or is a rule's occurrence.
         """
         check_tz(tz)
+        check_actor(actor)
         s = await self._s()
         current = self._in_workspace(await s.store.get(publication_id))
         occurrence = checked_occurrence("at", at, tz or current.zone)
@@ -199,6 +208,8 @@ class AsyncScheduler(Planning):
                 account than the publication's, or naming fewer parts than its thread.
             TypeError: ``retry``/``abandon`` not a bool, ``published`` not a Receipt.
         """
+        check_actor(actor)
+        check_note(reason, "reason")
         return await actions.resolve(
             await self._own(publication_id),
             publication_id,
@@ -226,6 +237,8 @@ class AsyncScheduler(Planning):
             StoreError: ``account`` is not stored in this workspace (a typo would leave a
                 switch on that holds nothing).
         """
+        check_actor(actor)
+        check_note(reason, "reason")
         s = await self._s()
         if account is not None:
             await s.account(self.workspace, account)
@@ -247,6 +260,8 @@ class AsyncScheduler(Planning):
     ) -> int:
         """Flip a pause switch off; returns how many publications are due again (each a
         state change for the hooks)."""
+        check_actor(actor)
+        check_note(reason, "reason")
         s = await self._s()
         moved = await s.store.resume(
             pause_scope(self.workspace, account, campaign, actor, reason), now=s.clock.now()

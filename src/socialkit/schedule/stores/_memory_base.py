@@ -143,22 +143,52 @@ class MemoryBase:
         account_id: str | None = None,
     ) -> None:
         self._events.append(
-            Event(
-                seq=len(self._events) + 1,
-                at=now,
-                kind=kind,
-                publication_id=row.id if row else None,
-                workspace=row.workspace if row else workspace,
-                account_id=row.account_id if row else account_id,
-                campaign=row.campaign if row else None,
+            self._event(
+                now,
+                kind,
+                row,
                 actor=actor,
                 reason=reason,
-                attempt=row.attempt if row else 0,
                 from_state=from_state,
                 to_state=to_state,
                 error=error,
-                data=data or {},
+                data=data,
+                workspace=workspace,
+                account_id=account_id,
             )
+        )
+
+    def _event(
+        self,
+        now: dt.datetime,
+        kind: str,
+        row: Row | None = None,
+        *,
+        actor: str = "engine",
+        reason: str | None = None,
+        from_state: PublicationState | None = None,
+        to_state: PublicationState | None = None,
+        error: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        workspace: str | None = None,
+        account_id: str | None = None,
+    ) -> Event:
+        """The next event of the log, validated but not yet appended."""
+        return Event(
+            seq=len(self._events) + 1,
+            at=now,
+            kind=kind,
+            publication_id=row.id if row else None,
+            workspace=row.workspace if row else workspace,
+            account_id=row.account_id if row else account_id,
+            campaign=row.campaign if row else None,
+            actor=actor,
+            reason=reason,
+            attempt=row.attempt if row else 0,
+            from_state=from_state,
+            to_state=to_state,
+            error=error,
+            data=data or {},
         )
 
     def _row(self, publication_id: str) -> Row:
@@ -178,22 +208,27 @@ class MemoryBase:
         if stale is not None:
             raise StaleTransition(stale)
         check_move(row.state, t.to, t.id)
-        before = row.state
-        after = row.apply(t, now, held=t.to in HOLDABLE and self._held(row))
+        held = t.to in HOLDABLE and self._held(row)
+        after = PublicationState.PAUSED if held else t.to
         data = dict(t.data or {})
         if after != t.to:
             data["held_by_pause"] = True
-        self._log(
+        # The event is built (and validated) before the row changes: an event that
+        # cannot be recorded leaves the publication as it was, as a rolled-back
+        # transaction does on the other stores.
+        event = self._event(
             now,
             t.kind,
             row,
             actor=t.actor,
             reason=t.reason,
-            from_state=before,
+            from_state=row.state,
             to_state=after,
             error=t.error,
             data=data,
         )
+        row.apply(t, now, held=held)  # moves it to ``after``
+        self._events.append(event)
 
     def _add_locked(self, publications: Sequence[NewPublication], now: dt.datetime) -> list[str]:
         raise NotImplementedError  # provided by MemoryStore
