@@ -221,3 +221,24 @@ def test_a_numbering_wider_than_the_limit_is_an_error_naming_it() -> None:
         split("hello world " * 5, rules.X.with_limit(10), numbering=" ({i} of {n} parts)")
     with pytest.raises(ValueError, match=r"' 99/99' with the content warning is 501 of the limit"):
         split("hello world " * 50, rules.MASTODON, numbering=" {i}/{n}", content_warning="x" * 495)
+
+
+@pytest.mark.parametrize("nbsp", ["\u00a0", "\u202f", "\u2007"])
+def test_no_break_spaces_are_not_cut_at(nbsp: str) -> None:
+    # "10 km" with a no-break space stays together: parts end at ordinary spaces only
+    # (before, every U+00A0, U+202F, U+2007 was a word break: "... Walk 10" / "km today").
+    text = " ".join([f"Walk 10{nbsp}km today"] * 8)
+    parts = split(text, rules.FEED.with_limit(30))
+    assert len(parts) == 5
+    for part in parts:
+        assert not part.endswith("10"), parts
+        assert not part.startswith("km"), parts
+    assert " ".join(parts) == text
+
+
+def test_a_no_break_space_is_cut_only_where_characters_would_be() -> None:
+    # Nothing but no-break spaces: the grapheme fallback, as for a word too long.
+    text = "a\u00a0" * 50
+    parts = split(text, rules.X.with_limit(20))
+    assert all(measure(part, rules.X).fits for part in parts)
+    assert "".join(parts).replace("\u00a0", "") == "a" * 50

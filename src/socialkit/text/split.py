@@ -4,9 +4,10 @@ Where a part ends, in order of preference:
 
 1. after a sentence (``.``, ``!``, ``?``, ``…``, ``؟``, ``。``, ``！``, ``？``, ``।``, a
    line break), when that keeps the part at least half as full as it could be;
-2. between words (at whitespace);
+2. between words (at whitespace; not at a no-break space, U+00A0, U+2007 or U+202F, nor
+   at a word joiner, U+2060);
 3. between two user-perceived characters (scripts written without spaces, words longer
-   than a part). A word too long for a part of its own starts right after the words
+   than a part, where a no-break space or word joiner may fall at the cut). A word too long for a part of its own starts right after the words
    before it, filling their part, rather than in a part of its own.
 
 What is left once it fits is the last part, whole: a text that does not end in a full
@@ -42,10 +43,13 @@ if TYPE_CHECKING:
 
 __all__ = ["split"]
 
+# Whitespace a line may break at: not the no-break spaces (U+00A0, U+2007 figure space,
+# U+202F narrow no-break space), which hold "10 km", "p. 12" and "« oui »" together.
+_BREAKING_SPACE = r"[\s--[\u00A0\u2007\u202F]]"
 _SENTENCE_END = regex.compile(
-    r"(?:[.!?…؟।](?:[\"'”’»)\]]*)(?=\s|\Z)|[。！？](?:[」』）]*)|\n)", regex.V1
+    rf"(?:[.!?…؟।](?:[\"'”’»)\]]*)(?={_BREAKING_SPACE}|\Z)|[。！？](?:[」』）]*)|\n)", regex.V1
 )
-_SPACE = regex.compile(r"\s+")
+_SPACE = regex.compile(rf"{_BREAKING_SPACE}+", regex.V1)
 _MIN_SENTENCE_FILL = 0.5
 
 
