@@ -691,6 +691,59 @@ async def test_every_call_that_creates_or_changes_checks_its_actor(
     assert await scheduler.events() == before
 
 
+async def test_a_revision_prefix_is_refused_by_name(make_scheduler, platform) -> None:
+    """approve(revision=<a prefix of the current revision>) said "was edited: ann
+    reviewed revision d7d5f0929ea3, it is now at d7d5f0929ea3" (review t12): a prefix is
+    now refused as what it is, and the full hash is taken."""
+    platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(POST, account(), at=AT, needs_approval=True)
+    prefix = pub.revision[:12]
+    with pytest.raises(
+        ValueError,
+        match=rf"^revision: must be the full hash of the revision you reviewed, 64 hex "
+        rf"digits as publication\.revision holds it \(got '{prefix}', 12 characters\); a "
+        "prefix is not taken",
+    ):
+        await scheduler.approve(pub.id, actor="ann", revision=prefix)
+    with pytest.raises(TypeError, match=r"^revision: expected the hash .*\(got int 5\)$"):
+        await scheduler.approve(pub.id, actor="ann", revision=5)
+    assert (await scheduler.get(pub.id)).approvals == ()
+    done = await scheduler.approve(pub.id, actor="ann", revision=pub.revision)
+    assert done.state == S.SCHEDULED
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (
+            lambda s: s.events(since="5"),
+            r"^since: expected an event seq, as a whole number \(got str '5'\)$",
+        ),
+        (lambda s: s.events(since=None), r"^since: .*\(got None\)$"),
+        (lambda s: s.events(limit="10"), r"^limit: expected how many events, .*\(got str '10'\)$"),
+        (lambda s: s.events(limit=True), r"^limit: .*\(got bool True\)$"),
+        (
+            lambda s: s.list(limit="10"),
+            r"^limit: expected how many publications per page, .*\(got str '10'\)$",
+        ),
+        (
+            lambda s: anext(s.follow(since="5")),
+            r"^since: expected an event seq, .*\(got str '5'\)$",
+        ),
+    ],
+)
+async def test_an_event_cursor_or_a_limit_of_the_wrong_type_is_named(
+    make_scheduler, platform, call, named
+) -> None:
+    """events(since='5') raised a bare "'<' not supported between instances of 'str'
+    and 'int'" (review t12)."""
+    platform()
+    scheduler = await make_scheduler()
+    with pytest.raises(TypeError, match=named):
+        await call(scheduler)
+
+
 async def test_a_date_is_its_local_midnight(make_scheduler, platform) -> None:
     platform()
     scheduler = await make_scheduler()

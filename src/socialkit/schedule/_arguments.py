@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -242,7 +243,35 @@ def check_between(between: tuple[dt.datetime, dt.datetime]) -> None:
         )
 
 
+def check_whole(value: int, field: str, what: str) -> None:
+    """A count or a position: an ``int`` (not a bool, not text such as ``"5"``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{field}: expected {what}, as a whole number (got {shown(value)})")
+
+
+def check_revision(revision: str | None) -> None:
+    """The revision a person reviewed: the full content hash, or ``None``."""
+    if revision is None:
+        return
+    if not isinstance(revision, str):
+        raise TypeError(
+            "revision: expected the hash of the revision you reviewed (publication.revision), "
+            f"or None (got {shown(revision)})"
+        )
+    if not _FULL_REVISION.fullmatch(revision):
+        raise ValueError(
+            "revision: must be the full hash of the revision you reviewed, 64 hex digits as "
+            f"publication.revision holds it (got {revision!r}, {len(revision)} characters); "
+            "a prefix is not taken: an approval binds to the exact content"
+        )
+
+
+_FULL_REVISION = re.compile(r"[0-9a-f]{64}")
+
+
 def check_cursor(since: int, limit: int) -> None:
+    check_whole(since, "since", "an event seq")
+    check_whole(limit, "limit", "how many events")
     if since < 0:
         raise ValueError(f"since: an event seq is 0 or more (got {since})")
     if limit < 1:

@@ -24,7 +24,9 @@ from socialkit.schedule._arguments import (
     check_cursor,
     check_note,
     check_post,
+    check_revision,
     check_tz,
+    check_whole,
     checked_occurrence,
     pause_scope,
     state_of,
@@ -92,9 +94,12 @@ class AsyncScheduler(Planning):
         Raises:
             StaleTransition: it is no longer pending approval, or it was edited since
                 ``revision``.
+            ValueError: ``revision`` is not a full revision hash (a prefix is refused:
+                the approval binds to the exact content), or ``actor`` is blank.
         """
         check_actor(actor)
         check_note(comment, "comment")
+        check_revision(revision)
         return await actions.approve(
             await self._own(publication_id),
             publication_id,
@@ -308,6 +313,7 @@ class AsyncScheduler(Planning):
             ValueError: a ``limit`` below 1, an unknown ``state`` or ``attention``, or
                 a ``between`` that is naive or ends before it starts.
         """
+        check_whole(limit, "limit", "how many publications per page")
         if limit < 1:
             raise ValueError(f"limit: must be at least 1 publication per page (got {limit})")
         if attention is not None and attention not in ATTENTION:
