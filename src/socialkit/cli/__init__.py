@@ -71,6 +71,7 @@ def add_plugin_commands(
     import pluggy
 
     from socialkit import hookspecs
+    from socialkit.cli._app import say
 
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
@@ -92,9 +93,10 @@ def add_plugin_commands(
                 manager.unregister(plugin)
             continue
         for clash in _drop_new(app, before, only={n for n, _ in before}):
-            sys.stderr.write(
+            say(
                 f"warning: plugin {name!r} adds a command {clash!r} that already exists; "
-                "its version is ignored\n"
+                "its version is ignored",
+                err=True,
             )
 
 
@@ -153,9 +155,9 @@ def _drop_new(
 
 
 def _report_broken(module: str, exc: BaseException) -> None:
-    sys.stderr.write(
-        f"warning: commands from {module} are unavailable: {type(exc).__name__}: {exc}\n"
-    )
+    from socialkit.cli._app import say
+
+    say(f"warning: commands from {module} are unavailable: {type(exc).__name__}: {exc}", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,7 +16,17 @@ from socialkit.errors import SocialkitError
 if TYPE_CHECKING:
     from socialkit.config import ProjectConfig
 
-__all__ = ["STORE_ENV", "CliState", "emit", "fail", "make_app", "run", "state"]
+__all__ = [
+    "STORE_ENV",
+    "CliState",
+    "emit",
+    "fail",
+    "make_app",
+    "run",
+    "say",
+    "state",
+    "terminal_safe",
+]
 
 STORE_ENV = "SOCIALKIT_STORE"
 """The environment variable ``--store`` is read from when it is not on the command line.
@@ -117,17 +128,42 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+# C0 controls but tab and line feed, DEL and C1 controls: ESC (and C1's CSI) start the
+# terminal's escape sequences, CR and BS overwrite what was printed.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_C1 = re.compile("[\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with its control characters written out (``\\x1b``), for a terminal.
+
+    Every line of text output goes through it (:func:`say`, :func:`emit`, :func:`fail`):
+    a post file, a campaign or a server error can hold ``ESC [2J`` (clear the screen) or
+    a sequence that retitles the window or fakes a line, which a terminal would obey.
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Write ``text`` and a line break (if it has none) to stdout, or stderr with ``err``,
+    its control characters written out (:func:`terminal_safe`)."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(terminal_safe(text if text.endswith("\n") else text + "\n"))
+
+
 def emit(data: Any, *, as_json: bool, text: str | None = None) -> None:
     """Print ``data`` as JSON (``--json``) or ``text`` for people."""
     if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        dumped = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        # JSON escapes C0 controls itself; DEL and C1 (CSI) only inside strings, as \u.
+        sys.stdout.write(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped) + "\n")
     elif text is not None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        say(text)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one error line and return an Exit to raise."""
-    sys.stderr.write(f"error: {message}\n")
+    say(f"error: {message}", err=True)
     return typer.Exit(code)
 
 
@@ -145,19 +181,20 @@ def run(app: typer.Typer, argv: list[str]) -> int:
     except SocialkitError as exc:
         if debug:
             raise
-        sys.stderr.write(f"error: {masked(str(exc))}\n")
+        say(f"error: {masked(str(exc))}", err=True)
         return 2
     except Exception as exc:
         if _is_usage_error(exc):
             if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help
                 exc.show()  # type: ignore[attr-defined]
             else:
-                sys.stderr.write(f"error: {usage_message(exc, argv)}\n")
+                say(f"error: {usage_message(exc, argv)}", err=True)
             return int(getattr(exc, "exit_code", 2))
         if debug:
             raise
-        sys.stderr.write(
-            f"error: {type(exc).__name__}: {masked(str(exc))} (run with --debug for details)\n"
+        say(
+            f"error: {type(exc).__name__}: {masked(str(exc))} (run with --debug for details)",
+            err=True,
         )
         return 1
     except KeyboardInterrupt:

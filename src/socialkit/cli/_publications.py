@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from socialkit.cli._app import emit, fail, state
+from socialkit.cli._app import emit, fail, say, state
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -251,13 +250,14 @@ def read_checked(file: Path, accounts: list[str], *, as_json: bool = False) -> A
                 as_json=True,
             )
             raise typer.Exit(1)
-        sys.stderr.write(f"{file}: not scheduled, the post has problems:\n")
+        say(f"{file}: not scheduled, the post has problems:", err=True)
         for where, problem in errors or problems:
-            sys.stderr.write(problem_line(problem, where) + "\n")
+            say(problem_line(problem, where), err=True)
         raise typer.Exit(1)
     for where, problem in problems:
-        sys.stderr.write(
-            f"warning: {problem_line(problem, where).strip().removeprefix('warning').lstrip()}\n"
+        say(
+            f"warning: {problem_line(problem, where).strip().removeprefix('warning').lstrip()}",
+            err=True,
         )
     return found.post
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import attrs
 import typer
 
-from socialkit.cli._app import emit
+from socialkit.cli._app import emit, say
 
 if TYPE_CHECKING:
     from socialkit.config import ProjectConfig
@@ -91,7 +91,7 @@ def demo_command(
     else:
 
         def step(sample: SampleCampaign, layout: DemoLayout) -> list[Published]:
-            return schedule_week_step(sample, layout, progress=None if as_json else typer.echo)
+            return schedule_week_step(sample, layout, progress=None if as_json else say)
 
     published = run_demo(sample, layout, step)
     emit(

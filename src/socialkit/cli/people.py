@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from socialkit.cli._app import emit, fail
+from socialkit.cli._app import emit, fail, say
 from socialkit.cli._publications import (
     ActorOption,
     CommentOption,
@@ -214,7 +214,7 @@ def reschedule_command(
         except ValueError as exc:  # a time out of range, say
             raise fail(option_error(exc), code=2) from None
     for note in time_notes([p], dt.datetime.now(dt.UTC)):
-        sys.stderr.write(f"note: {note}\n")
+        say(f"note: {note}", err=True)
     emit(None, as_json=False, text=f"rescheduled {publication_line(p)}")
 
 

@@ -6,12 +6,11 @@ Exit codes: 0 when every plugin loaded; 1 when a plugin is broken, or when
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from socialkit.cli._app import emit
+from socialkit.cli._app import emit, say
 
 if TYPE_CHECKING:
     from socialkit.platforms.registry import Registry
@@ -63,7 +62,7 @@ def register(app: typer.Typer) -> None:
             )
         warnings = registry.selection_warnings
         for warning in warnings:
-            sys.stderr.write(f"warning: {warning}\n")
+            say(f"warning: {warning}", err=True)
         emit(
             {"platforms": rows, "broken": broken, "warnings": warnings},
             as_json=as_json,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from socialkit.cli._app import emit, state
+from socialkit.cli._app import emit, say, state, terminal_safe
 from socialkit.cli._publications import lasting_store, open_scheduler
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class _Progress:
         self.latest: dict[str, str] = {}
 
     def changed(self, change: StateChange) -> None:
-        line = (
+        line = terminal_safe(  # the live view prints it too
             f"{change.at:%H:%M:%S} {change.publication_id} {change.account_id}: "
             f"{change.from_state.value if change.from_state else '-'} → {change.to_state.value}"
             + (f" ({change.reason})" if change.reason else "")
@@ -51,7 +51,7 @@ class _Progress:
             self.latest[change.publication_id] = change.to_state.value
             self.recent = [*self.recent[-9:], line]
         if self.plain:
-            sys.stdout.write(line + "\n")
+            say(line)
             sys.stdout.flush()
 
     def render(self) -> Any:
@@ -150,9 +150,10 @@ def _note_a_new_store() -> bool:
     missing = missing_store(url)
     if missing is None:
         return False
-    sys.stderr.write(
+    say(
         f"note: {missing}; the worker starts on a new, empty store (nothing was scheduled "
-        "on it: check the store URL if you expected publications)\n"
+        "on it: check the store URL if you expected publications)",
+        err=True,
     )
     return True
 
@@ -206,7 +207,7 @@ def run_command(
         if once:
             stats = scheduler.run(until_idle=True)
             for line in _waiting_lines(scheduler, progress):
-                sys.stdout.write(line + "\n")
+                say(line)
             emit(
                 None,
                 as_json=False,
@@ -219,7 +220,7 @@ def run_command(
         scheduler.start()
         try:
             if progress.plain:
-                sys.stdout.write(f"socialkit run: worker started on {progress.store}\n")
+                say(f"socialkit run: worker started on {progress.store}")
                 sys.stdout.flush()
                 while not stopping.wait(0.5):
                     pass
@@ -239,7 +240,7 @@ def run_command(
             signal.signal(signal.SIGTERM, previous)
             stopped = scheduler.stop()
         handed = stopped.handed_back if stopped else 0
-        sys.stdout.write(f"stopped: {handed} unsent claims handed back\n")
+        say(f"stopped: {handed} unsent claims handed back")
     finally:
         get_registry().manager.unregister(plugin)
         scheduler.close()

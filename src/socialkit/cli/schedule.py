@@ -8,12 +8,11 @@ The people's commands are in :mod:`socialkit.cli.people`, ``run`` in :mod:`socia
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from typing import Annotated
 
 import typer
 
-from socialkit.cli._app import emit, fail, state
+from socialkit.cli._app import emit, fail, say, state
 from socialkit.cli._publications import (
     FileArgument,
     IdArgument,
@@ -118,7 +117,7 @@ def schedule_command(
     if key is not None:
         notes.extend(kept_notes([p for p in pubs if p.id not in made], key, local, zone))
     for note in notes:
-        sys.stderr.write(f"note: {note}\n")
+        say(f"note: {note}", err=True)
     emit(
         {"publications": [publication_row(p) for p in pubs]},
         as_json=as_json,
@@ -201,7 +200,7 @@ def list_command(
                 decode_cursor(cursor)
         except StoreError as exc:
             raise fail(f"--cursor: {exc} (use next_cursor from list --json)", code=2) from None
-        sys.stderr.write(f"note: {missing}; nothing was scheduled on it yet\n")
+        say(f"note: {missing}; nothing was scheduled on it yet", err=True)
         emit({"publications": [], "next_cursor": None}, as_json=as_json, text="no publications")
         return
     with open_scheduler() as scheduler:
@@ -231,7 +230,7 @@ def list_command(
                 elsewhere = workspace_note(scheduler)
                 notes = [elsewhere] if elsewhere else []
             for note in notes:
-                sys.stderr.write(f"note: {note}\n")
+                say(f"note: {note}", err=True)
     found = sorted((p for page in pages for p in page.items), key=lambda p: (p.due_at, p.id))
     items = found[:limit]
     more = len(found) > limit or any(page.next_cursor for page in pages)

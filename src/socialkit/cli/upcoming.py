@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from socialkit.cli._app import emit, fail
+from socialkit.cli._app import emit, fail, say
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -111,9 +110,10 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             raise fail(f"--start: {exc}", code=2) from None
         if previous is not None and previous < start_local:
-            sys.stderr.write(
+            say(
                 f"note: --after {previous.isoformat(sep=' ')} is before the rule's start "
-                f"{start_local.isoformat(sep=' ')}; listing from the start\n"
+                f"{start_local.isoformat(sep=' ')}; listing from the start",
+                err=True,
             )
         try:
             rule = Recurrence(rrule=rrule, tz=zone, start=start_local)
