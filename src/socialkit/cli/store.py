@@ -37,7 +37,8 @@ def parse_age(text: str) -> dt.timedelta:
     """``90d``, ``12h``, ``2w``, ``30m``, ``45s`` (or ``1d12h``) as a duration.
 
     Raises:
-        ValueError: the text is not such a duration, with the accepted forms.
+        ValueError: the text is not such a duration, with the accepted forms, or it is
+            longer than 1000 years.
     """
     cleaned = text.strip().lower()
     pos = 0
@@ -53,7 +54,16 @@ def parse_age(text: str) -> dt.timedelta:
         )
     if seconds <= 0:
         raise ValueError(f"--older-than: must be longer than nothing (got {text!r})")
+    if seconds > _LONGEST.total_seconds():
+        # Beyond it the cut-off date (now - AGE) would fall before the year 1: Python
+        # cannot hold it, and the command died with an OverflowError.
+        raise ValueError(
+            f"--older-than: too long (got {text!r}; at most {_LONGEST.days}d, 1000 years)"
+        )
     return dt.timedelta(seconds=seconds)
+
+
+_LONGEST = dt.timedelta(days=365_000)
 
 
 def register(app: typer.Typer) -> None:
