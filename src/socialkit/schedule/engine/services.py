@@ -100,7 +100,10 @@ class Services:
     # One per (workspace, account): picking a free posting slot and inserting a post
     # into it happen under it (queue(), evergreen comebacks), so two never take one slot.
     _slot_locks: dict[tuple[str, str], asyncio.Lock] = attrs.Factory(dict)
-    _stored_revisions: _Lru[str, bool] = attrs.Factory(lambda: _Lru(4096))
+    # Stored again after an hour: storing refreshes the revision's ``used_at``, which
+    # keeps a prune (``socialkit store prune --older-than`` longer than that) from
+    # deleting a revision this process would point new publications at.
+    _stored_revisions: _Lru[str, bool] = attrs.Factory(lambda: _Lru(4096, ttl=3600.0))
     _stored_accounts: _Lru[tuple[str, str], Account] = attrs.Factory(lambda: _Lru(4096))
     _pauses: tuple[float, list[PauseScope]] | None = None
     # Lookups in flight, by key: callers that miss the cache together (every publication

@@ -138,12 +138,17 @@ async def prune(
         found = await cur.fetchone()
         assert found is not None
         cutoff = found[0]
-        await conn.execute(
-            "CREATE TEMP TABLE prune_ids ON COMMIT DROP AS SELECT id FROM publications "
-            "WHERE state = ANY(%s) AND updated_at < %s",
-            (list(TERMINAL), cutoff),
+        # The publications first, their conditions checked again on the rows the DELETE
+        # locks: one a person rescheduled while the prune ran is kept (picked first and
+        # deleted by id, it was deleted with its new event left behind). Then what
+        # belongs to the ones deleted, and only those.
+        await conn.execute("CREATE TEMP TABLE prune_ids (id text PRIMARY KEY) ON COMMIT DROP")
+        cur = await conn.execute(
+            "WITH gone AS (DELETE FROM publications WHERE state = ANY(%(terminal)s) "
+            "AND updated_at < %(cutoff)s RETURNING id) INSERT INTO prune_ids SELECT id FROM gone",
+            {"terminal": list(TERMINAL), "cutoff": cutoff},
         )
-        await conn.execute("ALTER TABLE prune_ids ADD PRIMARY KEY (id)")
+        removed["publications"] = cur.rowcount
         steps: list[tuple[str, str]] = [
             ("receipts", "DELETE FROM receipts WHERE publication_id IN (SELECT id FROM prune_ids)"),
             (
@@ -164,11 +169,13 @@ async def prune(
                 "DELETE FROM events WHERE publication_id IN (SELECT id FROM prune_ids) "
                 "OR (publication_id IS NULL AND at < %(cutoff)s)",
             ),
-            ("publications", "DELETE FROM publications WHERE id IN (SELECT id FROM prune_ids)"),
             (
+                # neither stored nor used within the window (``used_at``: stored again,
+                # so a publication about to be added keeps it), and nothing points at it
                 "revisions",
-                "DELETE FROM revisions v WHERE v.created_at < %(cutoff)s AND NOT EXISTS "
-                "(SELECT 1 FROM publications p WHERE p.revision = v.revision) AND NOT EXISTS "
+                "DELETE FROM revisions v WHERE COALESCE(v.used_at, v.created_at) < %(cutoff)s "
+                "AND NOT EXISTS (SELECT 1 FROM publications p WHERE p.revision = v.revision) "
+                "AND NOT EXISTS "
                 "(SELECT 1 FROM rules r WHERE (r.rule::jsonb ->> 'revision') = v.revision)",
             ),
             ("workers", "DELETE FROM workers WHERE last_seen < %(cutoff)s"),
@@ -180,7 +187,9 @@ async def prune(
         for name, sql in steps:
             cur = await conn.execute(sql, {"cutoff": cutoff})
             removed[name] = cur.rowcount
-    return removed
+    order = [name for name, _ in steps]
+    order.insert(order.index("revisions"), "publications")
+    return {name: removed[name] for name in order}
 
 
 async def migration_blockers(

@@ -166,7 +166,9 @@ class SqliteFile:
                 ("publications", "DELETE FROM publications WHERE id IN prune_ids", ()),
                 (
                     "revisions",
-                    "DELETE FROM revisions WHERE created_at < ? AND NOT EXISTS "
+                    # neither stored nor used within the window (``used_at``: stored
+                    # again, so a publication about to be added keeps it)
+                    "DELETE FROM revisions WHERE COALESCE(used_at, created_at) < ? AND NOT EXISTS "
                     "(SELECT 1 FROM publications p WHERE p.revision = revisions.revision) "
                     "AND NOT EXISTS (SELECT 1 FROM rules r "
                     "WHERE json_extract(r.rule, '$.revision') = revisions.revision)",

@@ -59,7 +59,12 @@ def _table(
 
 
 TABLES: tuple[Table, ...] = (
-    _table("revisions", "revision, post, created_at", order="revision", times="created_at"),
+    _table(
+        "revisions",
+        "revision, post, created_at, used_at",
+        order="revision",
+        times="created_at, used_at",
+    ),
     _table(
         "accounts",
         "workspace, id, platform, account, status, status_reason, updated_at",

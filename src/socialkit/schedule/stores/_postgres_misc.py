@@ -28,10 +28,22 @@ if TYPE_CHECKING:
     from socialkit.schedule.stores._postgres_rows import Conn
 
 
-async def put_revision(conn: Conn, revision: str, post: Post, now: dt.datetime | None) -> None:
+async def put_revision(
+    conn: Conn, revision: str, post: Post, now: dt.datetime | None, *, used_at: bool = True
+) -> None:
+    """Keep ``post``; stored again, its ``used_at`` moves on, so a prune keeps it for a
+    new publication about to point at it (by its first ``created_at``, maybe long past,
+    it did not). Without ``used_at`` (a store not yet at schema 6), as before."""
+    upsert = (
+        "(revision, post, created_at, used_at) SELECT %(revision)s, %(post)s, t.now, t.now "
+        "FROM t ON CONFLICT (revision) DO UPDATE SET used_at = excluded.used_at "
+        "WHERE revisions.used_at IS NULL OR revisions.used_at < excluded.used_at"
+        if used_at
+        else "(revision, post, created_at) SELECT %(revision)s, %(post)s, t.now FROM t "
+        "ON CONFLICT DO NOTHING"
+    )
     await conn.execute(
-        f"WITH {NOW_CTE} INSERT INTO revisions (revision, post, created_at) "
-        "SELECT %(revision)s, %(post)s, t.now FROM t ON CONFLICT DO NOTHING",
+        f"WITH {NOW_CTE} INSERT INTO revisions {upsert}",
         {"now": now, "revision": revision, "post": post.model_dump_json(exclude_none=True)},
     )
 

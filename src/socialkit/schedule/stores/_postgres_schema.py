@@ -282,6 +282,9 @@ _V2_INDEXES = (
 MIGRATION_LOCK_TIMEOUT = 10.0
 """Seconds a migration waits for a table lock before it gives up (see :func:`migrate`)."""
 
+REVISIONS_USED_AT = 6
+"""The schema version from which ``revisions.used_at`` exists."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
     Migration(version=2, min_compatible=2, statements=(*_V2, *_V2_INDEXES)),
@@ -324,6 +327,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         statements=(
             "ALTER TABLE metric_snapshots ADD COLUMN IF NOT EXISTS after_s double precision",
         ),
+    ),
+    # Version 6: a revision stored again records when (``used_at``, nullable, no default:
+    # no table rewrite), and a prune keeps a revision stored or used within its window:
+    # by its first ``created_at`` alone, a prune between ``put_revision`` and ``add``
+    # deleted the revision a new publication was about to point at. Version 3 to 5 code
+    # can keep running (min_compatible stays 3): it never reads the column, its inserts
+    # leave it NULL (a prune then goes by ``created_at``, as before).
+    Migration(
+        version=6,
+        min_compatible=3,
+        statements=("ALTER TABLE revisions ADD COLUMN IF NOT EXISTS used_at timestamptz",),
     ),
 )
 

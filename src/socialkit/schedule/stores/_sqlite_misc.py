@@ -29,10 +29,25 @@ if TYPE_CHECKING:
     from socialkit.schedule.recurring import Rule
 
 
-def put_revision(conn: sqlite3.Connection, revision: str, post: Post, now: int) -> None:
+def put_revision(
+    conn: sqlite3.Connection, revision: str, post: Post, now: int, *, used_at: bool = True
+) -> None:
+    """Keep ``post``; stored again, its ``used_at`` moves on, so a prune keeps it for a
+    new publication about to point at it (by its first ``created_at``, maybe long past,
+    it did not). Without ``used_at`` (a store not yet at schema 6), as before."""
+    text = post.model_dump_json(exclude_none=True)
+    if not used_at:
+        conn.execute(
+            "INSERT INTO revisions (revision, post, created_at) VALUES (?,?,?) "
+            "ON CONFLICT DO NOTHING",
+            (revision, text, now),
+        )
+        return
     conn.execute(
-        "INSERT INTO revisions (revision, post, created_at) VALUES (?,?,?) ON CONFLICT DO NOTHING",
-        (revision, post.model_dump_json(exclude_none=True), now),
+        "INSERT INTO revisions (revision, post, created_at, used_at) VALUES (?,?,?,?) "
+        "ON CONFLICT (revision) DO UPDATE SET used_at = excluded.used_at "
+        "WHERE revisions.used_at IS NULL OR revisions.used_at < excluded.used_at",
+        (revision, text, now, now),
     )
 
 

@@ -219,6 +219,9 @@ def mark_unregistered_sql(source: str, workspace: str, account_id: str) -> str:
 
 MARK_UNREGISTERED = mark_unregistered_sql("publications p", "p.workspace", "p.account_id")
 
+REVISIONS_USED_AT = 6
+"""The schema version from which ``revisions.used_at`` exists."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, min_compatible=1, statements=_V1),
     # Version 2 adds the ``deleted`` state. SQLite keeps states unchecked, so only the
@@ -260,6 +263,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         version=5,
         min_compatible=3,
         statements=("ALTER TABLE metric_snapshots ADD COLUMN after_s REAL",),
+    ),
+    # Version 6: a revision stored again records when (``used_at``, nullable), and a prune
+    # keeps a revision stored or used within its window: by its first ``created_at``
+    # alone, a prune between ``put_revision`` and ``add`` deleted the revision a new
+    # publication was about to point at. Version 3 to 5 code can keep running
+    # (min_compatible stays 3): it never reads the column, its inserts leave it NULL (a
+    # prune then goes by ``created_at``, as before).
+    Migration(
+        version=6,
+        min_compatible=3,
+        statements=("ALTER TABLE revisions ADD COLUMN used_at INTEGER",),
     ),
 )
 

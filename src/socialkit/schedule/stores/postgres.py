@@ -47,6 +47,7 @@ from socialkit.schedule.stores import _postgres_rows as rows
 from socialkit.schedule.stores._postgres_listen import Listener, Liveness, parse_payload, pooled
 from socialkit.schedule.stores._postgres_schema import (
     MIGRATIONS,
+    REVISIONS_USED_AT,
     incompatible,
     migrate,
     read_schema,
@@ -138,6 +139,7 @@ class PostgresStore:
         self._liveness: Liveness | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refusal: str | None = None
+        self._schema_version = code_version  # the store's, once open
         self._sleep_until: dt.datetime | None = None
         # Concurrent reads of one account or revision share one query (a worker whose
         # cache runs out asks once per publication in flight, all at the same moment).
@@ -315,6 +317,7 @@ class PostgresStore:
         return min(known).isoformat() if known and len(known) == len(times) else ""
 
     def _on_schema(self, version: int, min_compatible: int) -> None:
+        self._schema_version = version
         self._refusal = incompatible(version, min_compatible, self._code_version, self.url)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -431,7 +434,8 @@ class PostgresStore:
     async def put_revision(self, post: Post, *, now: dt.datetime | None = None) -> str:
         revision = post.revision()
         when = self._now(now)
-        await self._run(lambda c: misc.put_revision(c, revision, post, when))
+        used_at = self._schema_version >= REVISIONS_USED_AT
+        await self._run(lambda c: misc.put_revision(c, revision, post, when, used_at=used_at))
         return revision
 
     async def get_revision(self, revision: str) -> Post:

@@ -34,7 +34,12 @@ from socialkit.schedule.stores import _sqlite_dispatch as dispatch
 from socialkit.schedule.stores import _sqlite_misc as misc
 from socialkit.schedule.stores import _sqlite_rows as rows
 from socialkit.schedule.stores._common import to_us
-from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, migrate, read_schema
+from socialkit.schedule.stores._sqlite_schema import (
+    MIGRATIONS,
+    REVISIONS_USED_AT,
+    migrate,
+    read_schema,
+)
 from socialkit.schedule.stores._sqlite_thread import (
     Checkpointer,
     SqliteThread,
@@ -331,7 +336,12 @@ class SqliteStore:
 
     async def put_revision(self, post: Post, *, now: dt.datetime) -> str:
         revision = post.revision()
-        await self._write(lambda c: misc.put_revision(c, revision, post, to_us(now)), inline=True)
+        version = self._schema.version if self._schema is not None else SCHEMA_VERSION
+        used_at = version >= REVISIONS_USED_AT
+        await self._write(
+            lambda c: misc.put_revision(c, revision, post, to_us(now), used_at=used_at),
+            inline=True,
+        )
         return revision
 
     async def get_revision(self, revision: str) -> Post:
