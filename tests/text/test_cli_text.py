@@ -267,3 +267,16 @@ def test_measure_json_of_a_text_that_fits_names_the_minimum(
         False,
         True,
     )
+
+
+def test_split_names_the_byte_limit_when_a_part_is_over_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # One character with 1600 combining marks: 1 grapheme of Bluesky's 300, but 3201
+    # bytes of its 3000. It was blamed on "longer than the limit 300".
+    heavy = "a" + "\u0301" * 1600
+    assert main(["split", f"Look {heavy} here", "--platform", "bluesky"]) == 1
+    out = capsys.readouterr().out
+    assert "part 2 does not fit: one unit (a link, a tag, a word or one character with its" in out
+    assert "is 3201 bytes of UTF-8, over the limit of 3000 bytes" in out
+    assert "longer than the limit 300" not in out

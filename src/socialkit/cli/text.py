@@ -194,6 +194,17 @@ def register(app: typer.Typer) -> None:
             elif m.invalid_at is not None:
                 char = ord(m.text[m.invalid_at])
                 why = f"{rule.name} refuses the character U+{char:04X} at {m.invalid_at}"
+            elif m.length <= m.limit and m.max_bytes is not None and m.byte_length > m.max_bytes:
+                why = (
+                    f"one unit (a link, a tag, a word or one character with its marks) is "
+                    f"{m.byte_length} bytes of UTF-8, over the limit of {m.max_bytes} bytes"
+                )
+            elif (
+                m.length <= m.limit
+                and m.max_hashtags is not None
+                and (m.hashtag_count or 0) > m.max_hashtags
+            ):
+                why = f"{m.hashtag_count} hashtags, more than the {m.max_hashtags} allowed"
             elif warning_length >= rule.limit:
                 why = _no_room(rule, warning_length)
             elif warning_length:
