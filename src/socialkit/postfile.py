@@ -234,11 +234,15 @@ def _load_yaml(text: str) -> tuple[Any, list[Problem]]:
     if _yaml_loader is None:
 
         class PostFileLoader(yaml.SafeLoader):
-            """SafeLoader with YAML 1.2 booleans, dates as strings and no duplicate keys."""
+            """SafeLoader with YAML 1.2 booleans, dates as strings and no duplicate keys
+            (a key written twice; a key that overrides one a merge key ``<<`` brings is
+            no duplicate)."""
 
             def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
                 seen: set[Any] = set()
                 for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue  # "<<: *part": its keys may be overridden here
                     key = self.construct_object(key_node, deep=deep)
                     if key in seen:
                         line = key_node.start_mark.line + 1

@@ -1,0 +1,46 @@
+"""Reading post files: YAML merge keys, and a JSON file that starts with a BOM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import socialkit
+from socialkit.postfile import read_post_file
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> socialkit.LocalMediaStore:
+    return socialkit.LocalMediaStore(tmp_path / "store")
+
+
+def _read(path: Path, text: str, store: socialkit.LocalMediaStore) -> socialkit.PostFile:
+    path.write_text(text, encoding="utf-8")
+    return read_post_file(path, media=store)
+
+
+def test_a_merge_key_may_be_overridden(tmp_path: Path, store: socialkit.LocalMediaStore) -> None:
+    # "<<: *part" then "text:" was refused as "key 'text' appears twice".
+    found = _read(
+        tmp_path / "post.yaml",
+        'text: "main"\nthread:\n  - &part {text: "one", media: []}\n  - {<<: *part, text: "two"}\n',
+        store,
+    )
+    assert found.problems == ()
+    assert found.post is not None
+    assert [part.text for part in found.post.thread] == ["one", "two"]
+
+
+def test_a_key_written_twice_beside_a_merge_is_still_refused(
+    tmp_path: Path, store: socialkit.LocalMediaStore
+) -> None:
+    found = _read(
+        tmp_path / "post.yaml",
+        "text: main\nthread:\n  - &part {text: one}\n  - {<<: *part, text: two, text: three}\n",
+        store,
+    )
+    assert found.post is None
+    [problem] = found.problems
+    assert problem.code == "file.duplicate_key"
+    assert "'text' appears twice" in problem.message
