@@ -156,7 +156,7 @@ def _file_problem(code: str, message: str, value: str | None = None) -> Problem:
 
 def _read_mapping(source: Path, problems: list[Problem]) -> dict[str, Any] | None:
     try:
-        text = source.read_text(encoding="utf-8")
+        text = source.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no text
     except FileNotFoundError:
         problems.append(_file_problem("file.not_found", "no such file", str(source)))
         return None

@@ -44,3 +44,19 @@ def test_a_key_written_twice_beside_a_merge_is_still_refused(
     [problem] = found.problems
     assert problem.code == "file.duplicate_key"
     assert "'text' appears twice" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("post.json", '{"text": "hello #coffee"}'), ("post.yaml", 'text: "hello #coffee"\n')],
+)
+def test_a_byte_order_mark_is_no_text(
+    tmp_path: Path, store: socialkit.LocalMediaStore, name: str, content: str
+) -> None:
+    # Windows editors save UTF-8 with a BOM; JSON was refused ("Unexpected UTF-8 BOM").
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode("utf-8"))
+    found = read_post_file(path, media=store)
+    assert found.problems == ()
+    assert found.post is not None
+    assert found.post.text == "hello #coffee"
