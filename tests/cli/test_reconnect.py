@@ -69,6 +69,19 @@ def test_a_publication_waiting_for_reauth_goes_out_after_reconnect(
     assert "NeedsReauth: the server refused the token" in line
     assert VARIABLE.removesuffix("ACCESS_TOKEN") + "<KEY>" in line
     assert "--force" in line
+    # With --json, stdout says so too (it printed nothing before).
+    refused_json = cli("accounts", "reconnect", "acme-vault", "--json")
+    assert refused_json.code == 1
+    failed = refused_json.json()
+    assert (failed["result"], failed["reconnected"], failed["status"]) == (
+        "failed",
+        False,
+        "needs_reauth",
+    )
+    assert failed["error"].startswith("acme-vault (vault): its credentials still do not work")
+    assert failed["check"]["ok"] is False
+    assert refused_json.err.startswith("error: acme-vault (vault)")
+    assert REVOKED not in refused_json.out
     assert cli("run", "--once").code == 0
     assert json.loads(cli("show", pid, "--json").out)["state"] == "retry_wait"
 
@@ -103,6 +116,7 @@ def test_reconnect_with_force_skips_the_check(
     data = run.json()
     assert data["account"] == "acme-vault"
     assert data["reconnected"] is True
+    assert (data["result"], data["error"]) == ("reconnected", None)
     assert data["checked"] is False
     assert data["waiting"] == 1
     assert len(vault_project) == seen_before  # the platform was not asked

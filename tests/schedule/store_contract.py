@@ -895,6 +895,42 @@ class StoreContract:
         assert (await store.get(a)).state == S.SCHEDULED
         assert await store.resume(PauseScope(kind="account", value="a"), now=T0) == []
 
+    async def test_a_thread_marked_deleting_moves_only_by_a_transition_naming_the_mark(
+        self, store: Store
+    ) -> None:
+        # A person's delete of a half-sent thread marks it first (attention="deleting"):
+        # no resume, reschedule or claim may act on it while the platform deletes.
+        pub_id = await self.add_one(store, campaign="launch")
+        other = await self.add_one(store, account="b", campaign="launch")
+        scope = PauseScope(kind="campaign", value="launch")
+        await store.pause(scope, now=T0)
+        named = Transition(
+            id=pub_id,
+            expect_state=S.PAUSED,
+            expect_attempt=0,
+            expect_attention="deleting",
+            to=S.DELETED,
+        )
+        with pytest.raises(StaleTransition):  # not marked yet
+            await store.transition(named, now=T0)
+        mark = Transition(
+            id=pub_id, expect_state=S.PAUSED, expect_attempt=0, to=S.PAUSED, attention="deleting"
+        )
+        await store.transition(mark, now=T0)
+        assert [m.id for m in await store.resume(scope, now=T0)] == [other]
+        marked = await store.get(pub_id)
+        assert (marked.state, marked.attention) == (S.PAUSED, "deleting")
+        assert [c.id for c in await store.claim("w", now=T0, limit=5, lease=LEASE)] == [other]
+        rescheduled = Transition(
+            id=pub_id, expect_state=S.PAUSED, expect_attempt=0, to=S.SCHEDULED, due_at=T0
+        )
+        with pytest.raises(StaleTransition, match="being deleted"):
+            await store.transition(rescheduled, now=T0)
+        assert await store.apply([rescheduled], now=T0) == [False]
+        await store.transition(named, now=T0)
+        done = await store.get(pub_id)
+        assert (done.state, done.attention) == (S.DELETED, None)
+
     async def test_pause_and_resume_return_what_they_moved(self, store: Store) -> None:
         await store.put_revision(POST, now=T0)
         first, second = pub("a", campaign="launch"), pub("a", due=T0 + 60 * SEC)

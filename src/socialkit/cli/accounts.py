@@ -427,6 +427,8 @@ def reconnect_command(
             "checked": False,
             "check": None,
             "waiting": 0,
+            "result": "unchanged",
+            "error": None,
         }
         if status == "ok":
             emit(
@@ -444,14 +446,18 @@ def reconnect_command(
 
                 where = config.credentials_reference(account)
                 error = str(check["error"])
-                raise fail(
+                message = (
                     f"{head}: its credentials still do not work ({error}"
                     + ("" if where in error else f"; they are read from {where}")
                     + "), so its publications keep waiting; fix them and run this again, "
                     "or pass --force to mark it ok without checking"
                 )
+                if as_json:  # a script reading stdout learns why, not only the exit code
+                    data["result"], data["error"] = "failed", message
+                    emit(data, as_json=True)
+                raise fail(message)
         scheduler.reconnect(account.id, actor=actor or default_actor())
-        data["status"], data["reconnected"] = "ok", True
+        data["status"], data["reconnected"], data["result"] = "ok", True, "reconnected"
         data["waiting"] = _waiting_for_reauth(scheduler, account.id)
     if check is None:
         how = " without checking its credentials"

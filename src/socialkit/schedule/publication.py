@@ -161,7 +161,9 @@ class Publication(SocialModel):
         problems: validation problems that stopped it.
         last_error: the last platform error.
         attention: why a person is needed (``reconcile``, ``reauth``, or ``delete``: a
-            receipt came in after the post was deleted), or ``None``.
+            receipt came in after the post was deleted), ``deleting`` while a person's
+            delete takes a half-sent thread down (nothing moves it meanwhile), or
+            ``None``.
         created_at, updated_at: bookkeeping.
         history: the publication's events, when requested.
     """

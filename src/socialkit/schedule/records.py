@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.publication import Approval
 
 __all__ = [
+    "DELETING",
     "AccountRecord",
     "Budget",
     "CheckpointRecord",
@@ -36,6 +37,11 @@ __all__ = [
 ]
 
 ClaimKind = Literal["publish", "reconcile"]
+DELETING = "deleting"
+"""The ``attention`` of a ``paused`` or ``failed`` thread whose parts a person's delete is
+taking down: nothing resumes, reschedules or otherwise moves it (a transition must name
+the mark in ``expect_attention``; ``resume`` leaves it ``paused``) until the delete ends,
+or the platform refuses it and the mark is taken off."""
 AccountStatus = Literal["ok", "needs_reauth"]
 
 
@@ -137,6 +143,10 @@ class Transition:
         expect_revision: also require this revision (approvals bind to it).
         expect_approvals: also require this many recorded approval decisions (two people
             deciding at once must not overwrite each other's decision).
+        expect_attention: also require this ``attention``. A publication marked
+            ``deleting`` (a person's delete is taking a half-sent thread down) moves only
+            by a transition that names that mark here: stores refuse every other one as
+            stale.
         run_at: when it may next be claimed.
         due_at, local_time, zone: a new due time (reschedule).
         revision: a new pinned revision (edit); clears the pinned draft.
@@ -158,6 +168,7 @@ class Transition:
     data: dict[str, object] | None = None
     expect_revision: str | None = None
     expect_approvals: int | None = None
+    expect_attention: str | None = None
     run_at: dt.datetime | None = None
     due_at: dt.datetime | None = None
     local_time: dt.datetime | None = None

@@ -78,7 +78,7 @@ TRANSITIONS: dict[PublicationState, frozenset[PublicationState]] = {
     S.PUBLISHING: frozenset({S.PUBLISHED, S.RETRY_WAIT, S.FAILED, S.UNKNOWN}),
     S.UNKNOWN: frozenset({S.PUBLISHED, S.SCHEDULED, S.PUBLISHING, S.FAILED, S.UNKNOWN}),
     S.PUBLISHED: frozenset({S.DELETED}),
-    S.FAILED: frozenset({S.SCHEDULED, S.DELETED}),
+    S.FAILED: frozenset({S.SCHEDULED, S.DELETED, S.FAILED}),
     S.MISSED: frozenset({S.SCHEDULED}),
     S.CANCELLED: frozenset(),
     S.DELETED: frozenset({S.DELETED}),
@@ -87,7 +87,8 @@ TRANSITIONS: dict[PublicationState, frozenset[PublicationState]] = {
 A move to the same state leaves the publication where it is (an edit of a ``retry_wait``
 one never sent: it keeps waiting, until the same time).
 A ``paused`` or ``failed`` thread whose first parts went out moves to ``deleted`` when a
-person takes those parts down."""
+person takes those parts down (marked ``attention="deleting"`` by a move to the same
+state first, so that nothing resumes or reschedules it while the platform deletes)."""
 
 TERMINAL_STATES = frozenset({S.PUBLISHED, S.FAILED, S.MISSED, S.CANCELLED, S.DELETED})
 """States the engine never leaves on its own (a person may reschedule failed or missed)."""

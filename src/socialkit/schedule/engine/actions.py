@@ -9,6 +9,7 @@ fire after the commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from typing import TYPE_CHECKING, Literal
 
@@ -18,13 +19,15 @@ from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.engine.grace import missable_grace, past_grace, refuse_missed
 from socialkit.schedule.publication import Approval, decisions_before_edit, standing_approvers
-from socialkit.schedule.records import ReceiptRecord, Transition
+from socialkit.schedule.records import DELETING, ReceiptRecord, Transition
 from socialkit.schedule.states import EDITABLE_STATES, PublicationState
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from socialkit.models.content import Post
+    from socialkit.platforms.base import Platform
+    from socialkit.platforms.context import Context
     from socialkit.schedule.approval import ApprovalPolicy
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.publication import Publication
@@ -278,6 +281,11 @@ async def reschedule(
     p = await s.store.get(publication_id)
     if p.state not in (*EDITABLE_STATES, S.FAILED, S.MISSED):
         raise _refuse(p, "reschedule", "not yet sent, failed or missed")
+    if p.attention == DELETING:
+        raise StaleTransition(
+            f"cannot reschedule publication {p.id}: a delete is taking its parts down "
+            "from the platform"
+        )
     # A moment the misfire policy would miss at once is refused, as schedule() refuses
     # it. Not when it never misses this one: it may publish late, it was sent before (a
     # failed one brought back), or it is a rule's occurrence (the latest one still fires).
@@ -443,7 +451,17 @@ async def delete(
     The platform is asked first, so a refusal (:class:`~socialkit.errors.Unsupported`, a
     permission error) leaves the publication ``published`` (a thread's first parts may
     already be gone: run it again). Running it again after a crash between the two steps
-    is safe: adapters treat a post already gone as deleted. Every distinct receipt is
+    is safe: adapters treat a post already gone as deleted.
+
+    A half-sent thread is fenced before the platform is asked: a transition to its own
+    state marks it ``attention="deleting"``, and while it is marked nothing resumes,
+    reschedules or otherwise moves it (the stores refuse any transition that does not
+    name the mark, and ``resume`` leaves it ``paused``), so no worker sends the rest as
+    replies to deleted parts. A resume or reschedule that landed first makes the delete
+    fail with :class:`~socialkit.errors.StaleTransition` before anything is deleted. When
+    the platform refuses, the mark is taken off again (and a pause lifted meanwhile
+    resumes it then); when the outcome is unknown (a timeout) the mark stays, since parts
+    may be gone: run delete again. Every distinct receipt is
     deleted (a post the platform made twice goes twice), including receipts recorded
     while the deletion ran; one recorded after it marks the publication for a person
     (``attention="delete"``), and deleting again takes that post down too.
@@ -466,8 +484,113 @@ async def delete(
     ctx = (await s.context(account, platform)).evolve(publication_id=p.id)
     if not (await s.capabilities(account, platform, ctx)).delete:
         raise Unsupported(f"{platform.name} cannot delete posts (its server says so)")
-    timeout = s.config.publish_timeout.total_seconds()
+    # A thread half sent is fenced first: a resume or reschedule could otherwise make it
+    # claimable while its parts are being deleted, and a worker would send the rest.
+    fence = p if p.state in PARTLY_SENT else None
+    if fence is not None:
+        await _fence(s, fence, actor)
     deleted: list[str] = []
+    try:
+        p = await _take_down(s, p, platform, ctx, pending, gone, deleted)
+    except UnknownOutcome:
+        raise  # parts may be gone: the mark stays until delete is run again
+    except Exception:
+        if fence is not None and not deleted and fence.attention != DELETING:
+            await _unfence(s, fence, actor)
+        raise
+    if fence is not None and p.state != S.PUBLISHED:
+        # Nothing but a receipt (which publishes from any state) moves it past the mark:
+        # the fence is what was read before the platform was asked.
+        p, expect_attention = fence, DELETING
+    else:
+        expect_attention = None
+    return await _commit(
+        s,
+        p,
+        Transition(
+            id=p.id,
+            expect_state=p.state,
+            expect_attempt=p.attempt,
+            expect_attention=expect_attention,
+            to=S.DELETED,
+            kind="deleted",
+            actor=actor,
+            reason=reason or f"deleted by {actor}",
+            data={"post_ids": deleted},
+        ),
+    )
+
+
+async def _fence(s: Services, p: Publication, actor: str) -> None:
+    """Mark a half-sent thread ``deleting`` (a move to its own state, fenced on what was
+    read). :class:`StaleTransition` when it moved meanwhile (resumed, rescheduled)."""
+    await s.store.transition(
+        Transition(
+            id=p.id,
+            expect_state=p.state,
+            expect_attempt=p.attempt,
+            # Marked already: an earlier delete was interrupted (or runs at the same time).
+            expect_attention=DELETING if p.attention == DELETING else None,
+            to=p.state,
+            attention=DELETING,
+            kind="deleting",
+            actor=actor,
+            reason=f"being deleted by {actor}",
+        ),
+        now=s.clock.now(),
+    )
+
+
+async def _unfence(s: Services, p: Publication, actor: str) -> None:
+    """Take the ``deleting`` mark off ``p`` (as read before it was marked) after the
+    platform refused the delete and nothing was deleted: it is as it was, except that a
+    ``paused`` one whose pause was lifted meanwhile is resumed now (the store keeps it
+    ``paused`` while a switch covers it)."""
+    with contextlib.suppress(StaleTransition):  # a receipt published it meanwhile
+        await s.store.transition(
+            Transition(
+                id=p.id,
+                expect_state=p.state,
+                expect_attempt=p.attempt,
+                expect_attention=DELETING,
+                to=S.SCHEDULED if p.state == S.PAUSED else p.state,
+                attention=p.attention,
+                kind="delete_refused",
+                actor=actor,
+                reason=f"delete by {actor} refused by the platform; nothing was deleted",
+            ),
+            now=s.clock.now(),
+        )
+        after = await s.store.get(p.id)
+        if after.state != p.state:
+            s.notifier.changed(
+                StateChange(
+                    publication_id=p.id,
+                    workspace=p.workspace,
+                    account_id=p.account_id,
+                    campaign=p.campaign,
+                    from_state=p.state,
+                    to_state=after.state,
+                    at=s.clock.now(),
+                    actor=actor,
+                    reason="resumed: the delete was refused and no pause holds it any more",
+                    attempt=p.attempt,
+                )
+            )
+
+
+async def _take_down(
+    s: Services,
+    p: Publication,
+    platform: Platform,
+    ctx: Context,
+    pending: list[Receipt],
+    gone: set[str],
+    deleted: list[str],
+) -> Publication:
+    """Delete every receipt in ``pending`` on the platform, and any recorded meanwhile;
+    appends the post ids deleted to ``deleted``; returns the publication as last read."""
+    timeout = s.config.publish_timeout.total_seconds()
     while pending:
         for receipt in pending:
             try:
@@ -483,22 +606,9 @@ async def delete(
             deleted.extend(ids)
             gone.update(ids)
         # A receipt recorded meanwhile (a worker that lost its lease, say) goes too.
-        p = await s.store.get(publication_id)
+        p = await s.store.get(p.id)
         pending = _live_receipts(p, gone) + _live_parts(p, gone, s.clock.now())
-    return await _commit(
-        s,
-        p,
-        Transition(
-            id=p.id,
-            expect_state=p.state,
-            expect_attempt=p.attempt,
-            to=S.DELETED,
-            kind="deleted",
-            actor=actor,
-            reason=reason or f"deleted by {actor}",
-            data={"post_ids": deleted},
-        ),
-    )
+    return p
 
 
 def _post_ids(receipt: Receipt) -> list[str]:

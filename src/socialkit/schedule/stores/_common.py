@@ -17,6 +17,7 @@ from socialkit.errors import StaleTransition, StoreError
 from socialkit.models._base import canonical_json
 from socialkit.models.problems import Problem
 from socialkit.schedule.publication import Approval, Publication
+from socialkit.schedule.records import DELETING
 from socialkit.schedule.states import PublicationState, can_transition
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.records import Transition
 
 __all__ = [
+    "DELETING",
     "EPOCH",
     "HOLDABLE",
     "SUPERSEDED",
@@ -370,6 +372,16 @@ def stale_reason(row: Row, t: Transition) -> str | None:
         return (
             f"publication {t.id} is {row.state.value} at attempt {row.attempt}, "
             f"not {t.expect_state.value} at attempt {t.expect_attempt}"
+        )
+    if row.attention == DELETING and t.expect_attention != DELETING:
+        return (
+            f"publication {t.id} is being deleted: its parts are being taken down from "
+            "the platform; read it again"
+        )
+    if t.expect_attention is not None and row.attention != t.expect_attention:
+        return (
+            f"publication {t.id} is marked {row.attention!r}, not {t.expect_attention!r}: "
+            "it moved on meanwhile; read it again"
         )
     if t.expect_revision is not None and row.revision != t.expect_revision:
         return (

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from socialkit.schedule.records import Moved
 from socialkit.schedule.states import PublicationState
-from socialkit.schedule.stores._common import SUPERSEDED, missed_ids
+from socialkit.schedule.stores._common import DELETING, SUPERSEDED, missed_ids
 from socialkit.schedule.stores._postgres_rows import (
     ABLE,
     NOW,
@@ -218,10 +218,13 @@ def _move_sql(from_states: str, target: str) -> str:
     # condition, a row that moved while it waited for its lock (a claim committing:
     # ``scheduled`` → ``claimed``, its lease set) was dropped by the re-check on its new
     # version, and the other half of the condition had not seen it: it escaped the pause.
+    # A paused thread a person's delete is taking down (marked ``deleting`` while this
+    # waited for its lock, perhaps) is never resumed: see records.DELETING.
     return f"""
 WITH sel AS (
     SELECT p.id, p.state FROM publications p
     WHERE p.id = ANY(%(ids)s::text[]) AND p.state IN ({from_states})
+        AND p.attention IS DISTINCT FROM '{DELETING}'
     ORDER BY p.id FOR UPDATE OF p
 ),
 upd AS (

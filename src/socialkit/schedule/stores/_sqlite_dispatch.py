@@ -11,6 +11,7 @@ import attrs
 from socialkit.schedule.records import Budget, Claim, Moved, Transition
 from socialkit.schedule.states import RECEIPT_KEEPS, PublicationState
 from socialkit.schedule.stores._common import (
+    DELETING,
     SUPERSEDED,
     covered,
     from_us,
@@ -961,8 +962,9 @@ def resume(conn: sqlite3.Connection, scope: PauseScope, now: int) -> list[Moved]
     rows = [
         r
         for r in conn.execute(
+            # One a person's delete is taking down stays paused (see records.DELETING).
             f"SELECT id, state, account_id, campaign, attempt FROM publications "
-            f"WHERE state = 'paused' AND {where} ORDER BY id",
+            f"WHERE state = 'paused' AND attention IS NOT '{DELETING}' AND {where} ORDER BY id",
             params,
         ).fetchall()
         if not covered(remaining, scope.workspace, r[2], r[3])

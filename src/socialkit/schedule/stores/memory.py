@@ -26,6 +26,7 @@ from socialkit.schedule.states import (
     PublicationState,
 )
 from socialkit.schedule.stores._common import (
+    DELETING,
     HOLDABLE,
     SUPERSEDED,
     Row,
@@ -669,6 +670,7 @@ class MemoryStore(MemoryBase):
             for row in sorted(self._rows.values(), key=lambda r: r.id):
                 if (
                     row.state == S.PAUSED
+                    and row.attention != DELETING  # being taken down: it stays paused
                     and scope.covers(row.workspace, row.account_id, row.campaign)
                     and not covered(remaining, row.workspace, row.account_id, row.campaign)
                 ):

@@ -1,0 +1,190 @@
+"""What people do to publications while the engine or other people act on them at the
+same moment (review "people"): a delete of a half-sent thread racing a resume or a
+reschedule, a failed post brought back, hooks that must report what was committed, and
+schedule() reporting what the store holds.
+
+Each runs on the memory and SQLite stores, and on PostgreSQL when
+``SOCIALKIT_TEST_POSTGRES_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialkit.errors import Rejected, StaleTransition, Transient
+from socialkit.models.content import Post, ThreadPart
+from socialkit.schedule.states import PublicationState as S
+from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
+from tests.postgres.support import store_url as postgres_url
+from tests.schedule.conftest import START, account
+
+HOUR = dt.timedelta(hours=1)
+THREAD = Post(text="part one", thread=[ThreadPart(text="part two"), ThreadPart(text="part three")])
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "memory":
+        yield "memory://"
+    elif request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/engine.db"
+    else:
+        if not POSTGRES_URL:
+            pytest.skip(SKIP_REASON)
+        with fresh_schema() as schema:
+            yield postgres_url(schema, clock="caller")
+
+
+async def half_sent(scheduler: Any, server: Any, error: BaseException) -> str:
+    """A three-part thread whose first part went out and whose second met ``error``."""
+    (pub,) = await scheduler.schedule(THREAD, account(), at=START, campaign="spring")
+    server.script(("fail_part", 1, error))
+    await scheduler.run(until_idle=True)
+    return str(pub.id)
+
+
+# -- 1. delete of a half-sent thread vs a resume or a reschedule --------------------------
+
+
+async def test_a_resume_while_a_paused_thread_is_deleted_sends_nothing_more(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id = await half_sent(scheduler, server, Transient("blip"))
+    await scheduler.pause(campaign="spring", actor="ann")
+    (first,) = (await scheduler.get(pub_id)).checkpoints
+    resumed: list[Any] = []
+
+    async def someone_resumes(receipt: Any) -> None:  # while the platform deletes
+        resumed.append(await scheduler.resume(campaign="spring", actor="bob"))
+
+    server.on_delete = someone_resumes
+    deleted = await scheduler.delete(pub_id, actor="ann", reason="wrong price")
+    server.on_delete = None
+    assert resumed == [0]  # the resume ran while the platform deleted, and moved nothing
+    assert deleted.state == S.DELETED
+    assert deleted.attention is None
+    assert server.deleted == [first.id]
+    clock.advance(HOUR)
+    await scheduler.run(until_idle=True)
+    after = await scheduler.get(pub_id, history=True)
+    assert after.state == S.DELETED
+    assert server.posts == {}  # no reply was sent to the deleted part
+    assert len(server.calls) == 1
+    assert [e.kind for e in after.history][-2:] == ["deleting", "deleted"]
+
+
+async def test_a_reschedule_while_a_failed_thread_is_deleted_is_refused(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id = await half_sent(scheduler, server, Rejected("no"))
+    assert (await scheduler.get(pub_id)).state == S.FAILED
+    refused: list[BaseException] = []
+
+    async def someone_reschedules(receipt: Any) -> None:
+        try:
+            await scheduler.reschedule(pub_id, at=START + HOUR, actor="bob")
+        except StaleTransition as exc:
+            refused.append(exc)
+
+    server.on_delete = someone_reschedules
+    deleted = await scheduler.delete(pub_id, actor="ann")
+    server.on_delete = None
+    assert deleted.state == S.DELETED
+    assert len(refused) == 1
+    assert "being deleted" in str(refused[0]) or "delete" in str(refused[0])
+    clock.advance(2 * HOUR)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub_id)).state == S.DELETED
+    assert server.posts == {}
+    assert len(server.calls) == 1
+
+
+async def test_a_reschedule_the_worker_would_read_mid_delete_is_refused_at_the_store(
+    make_scheduler, platform
+) -> None:
+    """A reschedule that read the thread before the delete marked it, and writes after:
+    the store refuses its write (the action's own check saw nothing yet)."""
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id = await half_sent(scheduler, server, Rejected("no"))
+    store = scheduler.store
+    real_get = store.get
+    read_before: list[Any] = []
+
+    async def someone_reads_then_writes(receipt: Any) -> None:
+        store.get = lambda *a, **k: _return(read_before[0])  # the read from before
+        try:
+            with pytest.raises(StaleTransition):
+                await scheduler.reschedule(pub_id, at=START + HOUR, actor="bob")
+        finally:
+            store.get = real_get
+
+    read_before.append(await scheduler.get(pub_id))
+    server.on_delete = someone_reads_then_writes
+    assert (await scheduler.delete(pub_id, actor="ann")).state == S.DELETED
+    assert server.posts == {}
+
+
+async def _return(value: Any) -> Any:
+    return value
+
+
+async def test_a_resume_that_lands_first_makes_the_delete_refuse_before_the_platform(
+    make_scheduler, platform
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id = await half_sent(scheduler, server, Transient("blip"))
+    await scheduler.pause(campaign="spring", actor="ann")
+    store = scheduler.store
+    real = store.transition
+
+    async def transition(t: Any, *, now: dt.datetime) -> Any:
+        if t.kind == "deleting":  # bob resumes between ann's read and her delete's fence
+            store.transition = real
+            await scheduler.resume(campaign="spring", actor="bob")
+        return await real(t, now=now)
+
+    store.transition = transition
+    with pytest.raises(StaleTransition):
+        await scheduler.delete(pub_id, actor="ann")
+    assert server.deleted == []  # the platform was not asked
+    assert (await scheduler.get(pub_id)).state == S.SCHEDULED
+
+
+async def test_a_refused_delete_takes_the_mark_off_and_a_lifted_pause_resumes(
+    make_scheduler, platform
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id = await half_sent(scheduler, server, Transient("blip"))
+    await scheduler.pause(campaign="spring", actor="ann")
+    server.script_delete(Rejected("not your post"))
+    with pytest.raises(Rejected):
+        await scheduler.delete(pub_id, actor="ann")
+    kept = await scheduler.get(pub_id)
+    assert (kept.state, kept.attention) == (S.PAUSED, None)  # nothing changed
+    # Refused while someone lifted the pause: the thread is resumed once the mark is off.
+    resumed: list[Any] = []
+
+    async def someone_resumes(receipt: Any) -> None:
+        resumed.append(await scheduler.resume(campaign="spring", actor="bob"))
+
+    server.on_delete = someone_resumes
+    server.script_delete(Rejected("not your post"))
+    with pytest.raises(Rejected):
+        await scheduler.delete(pub_id, actor="ann")
+    server.on_delete = None
+    assert resumed == [0]  # the resume left it paused while the delete ran
+    after = await scheduler.get(pub_id)
+    assert (after.state, after.attention) == (S.SCHEDULED, None)
+    assert server.deleted == []
