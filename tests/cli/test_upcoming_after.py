@@ -33,3 +33,19 @@ def test_after_before_an_explicit_start_says_it_lists_from_the_start(cli: Cli) -
         "listing from the start\n"
     )
     assert done.out.splitlines()[1].startswith("Mon 2026-01-05 09:00")
+
+
+def test_a_start_too_late_for_dates_names_start_not_rrule(cli: Cli) -> None:
+    # It said "--rrule: year 10099 is out of range" for a valid rule.
+    for start in ("9999-12-01 09:00", "9900-01-01 00:00"):
+        done = cli("upcoming", "--rrule", "FREQ=DAILY", "--tz", "Europe/Berlin",
+                   "--start", start, "-n", "3")  # fmt: skip
+        assert (done.code, done.out) == (2, "")
+        assert done.err == (
+            f"error: --start: {start} is too late: the rule's first time is looked for up to "
+            "100 years after the start, past the year 9999 from 9900 on; give an earlier "
+            "--start\n"
+        )
+    ok = cli("upcoming", "--rrule", "FREQ=DAILY", "--tz", "UTC", "--start", "9899-12-31 09:00",
+             "-n", "2")  # fmt: skip
+    assert ok.code == 0, ok.err

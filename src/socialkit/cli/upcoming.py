@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,6 +13,10 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
     from socialkit.schedule.time.occurrence import Occurrence
+
+
+# Python's words for a date past the year 9999 (or before 1).
+_OUT_OF_RANGE = re.compile(r"year -?\d+ is out of range|date value out of range")
 
 
 def _describe(error: ValidationError) -> str:
@@ -118,6 +123,15 @@ def register(app: typer.Typer) -> None:
         try:
             rule = Recurrence(rrule=rrule, tz=zone, start=start_local)
         except ValidationError as exc:
+            if any(_OUT_OF_RANGE.search(str(item["msg"])) for item in exc.errors()):
+                # The rule's first time is looked for up to 100 years past the start:
+                # from the year 9900 on that passes the last date Python holds.
+                raise fail(
+                    f"--start: {start_local.isoformat(' ', 'minutes')} is too late: the "
+                    "rule's first time is looked for up to 100 years after the start, past "
+                    "the year 9999 from 9900 on; give an earlier --start",
+                    code=2,
+                ) from None
             raise fail(_describe(exc), code=2) from None
         except ValueError as exc:
             raise fail(f"--rrule: {exc}", code=2) from None
