@@ -89,4 +89,3 @@ async def test_publish_now_resumes_a_thread_after_a_refresh() -> None:
     assert refs_seen == [0, 2]
     assert result.receipt is not None
     assert [ref.id for ref in result.receipt.parts] == ["p1", "p2", "p3"]
-
