@@ -354,3 +354,18 @@ def test_an_account_whose_platform_is_not_installed_is_named(
         "error: --to 'acme-old': the account's platform 'myspace' is not installed (installed: "
     ), run.err
     assert run.err.count("\n") == 1
+
+
+def test_an_override_for_no_installed_platform_is_a_warning(cli: Cli, tmp_path: Path) -> None:
+    # "mastadon" was accepted silently: the override applied nowhere.
+    _write(tmp_path, "post.yaml", "text: Hello\noverrides:\n  feeed: {text: Hi}\n  feed: {}\n")
+    run = cli("validate", "post.yaml", "--platform", "feed", "--json")
+    assert run.code == 0, run.out
+    problems = _problems(run)
+    assert set(problems) == {"overrides.feeed"}
+    problem = problems["overrides.feeed"]
+    assert (problem["code"], problem["severity"]) == ("overrides.unknown_platform", "warning")
+    assert "no installed platform is called 'feeed'" in problem["message"]
+    assert "did you mean 'feed'?" in problem["message"]
+    text = cli("validate", "post.yaml", "--platform", "feed")
+    assert "warning  overrides.feeed: no installed platform is called 'feeed'" in text.out

@@ -93,6 +93,7 @@ def validate_command(
         campaign, note = _campaign(config, found.post)
         if note is not None:
             checked.append((None, note))
+        checked.extend((None, p) for p in _unknown_overrides(found.post, set(registry.platforms)))
         for target in targets:
             capabilities = registry.info(target.platform).platform.capabilities
             for problem in validate(
@@ -115,6 +116,34 @@ def validate_command(
     emit(data, as_json=as_json, text=_validate_text(file, valid, targets, checked))
     if not valid:
         raise typer.Exit(1)
+
+
+def _unknown_overrides(post: Post, installed: set[str]) -> list[Problem]:
+    """A warning for each ``overrides`` key that names no installed platform: a typo
+    (``mastadon``) leaves the override unused, and the post goes out unchanged."""
+    import difflib
+
+    from socialkit.models.problems import Problem
+
+    found = []
+    for name in post.overrides:
+        if name in installed:
+            continue
+        close = difflib.get_close_matches(name, sorted(installed), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        known = ", ".join(sorted(installed)) or "none"
+        found.append(
+            Problem(
+                field=f"overrides.{name}",
+                code="overrides.unknown_platform",
+                message=(
+                    f"no installed platform is called {name!r}, so this override applies "
+                    f"to no account{hint} (installed: {known})"
+                ),
+                severity="warning",
+            )
+        )
+    return found
 
 
 def publish_command(
