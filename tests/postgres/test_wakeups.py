@@ -86,3 +86,48 @@ async def test_unsubscribed_callbacks_stay_quiet_and_listen_can_be_off(open_stor
     await quiet.put_revision(POST, now=T0)
     await quiet.add([pub("a")], now=T0)  # this process's own commits still wake it
     assert await wakes.next() == 1
+
+
+async def test_a_commit_heard_while_next_due_runs_wakes_the_worker(open_store: Any) -> None:
+    """The query's snapshot may predate a commit whose NOTIFY arrives before its answer is
+    in: that work is not in the answer, and it was judged by the previous answer (work due
+    later than that was dropped) so the worker slept past it. Ordered, not timed: the
+    commit is made, and heard, between the query and its return."""
+    from socialkit.schedule.records import ReceiptRecord
+    from socialkit.schedule.stores import postgres as pg
+    from tests.schedule.store_contract import receipt
+
+    worker, planner = await open_store(clock="caller"), await open_store(clock="caller")
+    await planner.put_revision(POST, now=T0)
+    await planner.add([pub("a", due=T0)], now=T0)
+    assert await worker.next_due(now=T0) == T0  # the previous answer
+    (claim,) = await worker.claim("w", now=T0, limit=1, lease=LEASE)
+    record = ReceiptRecord(id=claim.id, attempt=claim.attempt, receipt=receipt())
+    await worker.record_receipts([record], now=T0)
+    await planner.add([pub("b", due=T0 + 6 * HOUR)], now=T0)
+    heard = asyncio.Event()
+    real_heard = worker._heard
+
+    def hearing(payload: str) -> None:
+        real_heard(payload)
+        heard.set()
+
+    worker._heard = hearing  # before the listener starts: it is given this one
+    wakes = Wakes()
+    worker.subscribe(wakes)  # listening from here: nothing from the set-up is heard
+    assert await worker.listening()
+    real_next_due = pg.holds.next_due
+
+    async def next_due_then_a_commit(conn: Any, now: Any) -> Any:
+        value = await real_next_due(conn, now)  # its snapshot: before the commit
+        await planner.add([pub("c", due=T0 + dt.timedelta(minutes=1))], now=T0)
+        await asyncio.wait_for(heard.wait(), 10)
+        return value
+
+    pg.holds.next_due = next_due_then_a_commit
+    try:
+        assert await worker.next_due(now=T0) == T0 + 6 * HOUR  # "c" is not in it
+    finally:
+        pg.holds.next_due = real_next_due
+    assert await wakes.next() == 1  # the worker wakes and asks again
+    assert await worker.next_due(now=T0) == T0 + dt.timedelta(minutes=1)

@@ -141,6 +141,7 @@ class PostgresStore:
         self._refusal: str | None = None
         self._schema_version = code_version  # the store's, once open
         self._sleep_until: dt.datetime | None = None
+        self._asking = 0  # next_due queries in flight
         # Concurrent reads of one account or revision share one query (a worker whose
         # cache runs out asks once per publication in flight, all at the same moment).
         # A write through this store forgets the key when it is done, so a read that
@@ -306,7 +307,12 @@ class PostgresStore:
         look anyway."""
         due = parse_payload(payload)
         sleeping_until = self._sleep_until
-        if due is not None and sleeping_until is not None and due >= sleeping_until:
+        if (
+            due is not None
+            and sleeping_until is not None
+            and due >= sleeping_until
+            and not self._asking  # a next_due in flight may not see it: always wake
+        ):
             return
         self._notify_local()
 
@@ -696,16 +702,24 @@ class PostgresStore:
         time. What is due is still decided by the database's clock alone.
         """
         when = self._now(now)
-        if when is not None or now is None:
-            due = await self._run(
-                lambda c: holds.next_due(c, when), transaction=False, idempotent=True
+        # Anything heard while the query runs wakes the subscribers (see _heard): the
+        # query's snapshot may be older than the commit heard of, so its answer may not
+        # hold that work, and the previous answer is no measure of it (compared with
+        # that, a commit of work due soon was dropped and the worker slept past it).
+        self._asking += 1
+        try:
+            if when is not None or now is None:
+                due = await self._run(
+                    lambda c: holds.next_due(c, when), transaction=False, idempotent=True
+                )
+                self._sleep_until = due
+                return due
+            due, db_now = await self._run(
+                holds.next_due_on_db_clock, transaction=False, idempotent=True
             )
             self._sleep_until = due
-            return due
-        due, db_now = await self._run(
-            holds.next_due_on_db_clock, transaction=False, idempotent=True
-        )
-        self._sleep_until = due
+        finally:
+            self._asking -= 1
         if due is None:
             return None
         skew = db_now - now
