@@ -489,6 +489,32 @@ class StoreContract:
         assert again.attempt == claim.attempt + 1
         assert again.sends == 1
 
+    async def test_reset_failures_starts_a_fresh_send_budget(self, store: Store) -> None:
+        pub_id, claim = await self.sending_one(store)
+        failed = Transition(
+            id=pub_id,
+            expect_state=S.PUBLISHING,
+            expect_attempt=claim.attempt,
+            to=S.FAILED,
+            count_failure=True,
+            error={"error": "Transient", "message": "attempts exhausted"},
+        )
+        await store.transition(failed, now=T0)
+        assert (await store.get(pub_id)).failures == 1
+        back = Transition(
+            id=pub_id,
+            expect_state=S.FAILED,
+            expect_attempt=claim.attempt,
+            to=S.SCHEDULED,
+            due_at=T0 + 60 * SEC,
+            reset_failures=True,
+        )
+        assert await store.apply([back], now=T0) == [True]
+        p = await store.get(pub_id, history=True)
+        assert (p.state, p.failures, p.sends) == (S.SCHEDULED, 0, 1)
+        again = await self.claim_one(store, now=T0 + 60 * SEC)
+        assert (again.failures, again.sends) == (0, 1)
+
     async def test_illegal_moves_are_refused(self, store: Store) -> None:
         pub_id = await self.add_one(store)
         bad = Transition(id=pub_id, expect_state=S.SCHEDULED, expect_attempt=0, to=S.PUBLISHED)

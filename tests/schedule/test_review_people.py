@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from socialkit.errors import Rejected, StaleTransition, Transient
+from socialkit.errors import Rejected, StaleTransition, Transient, UnknownOutcome
 from socialkit.models.content import Post, ThreadPart
+from socialkit.platforms.capabilities import Idempotency
 from socialkit.schedule.states import PublicationState as S
 from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
 from tests.postgres.support import store_url as postgres_url
@@ -188,3 +189,63 @@ async def test_a_refused_delete_takes_the_mark_off_and_a_lifted_pause_resumes(
     after = await scheduler.get(pub_id)
     assert (after.state, after.attention) == (S.SCHEDULED, None)
     assert server.deleted == []
+
+
+# -- 2. a person bringing a post back starts a fresh send budget --------------------------
+
+
+async def exhaust(scheduler: Any, server: Any, clock: Any, pub_id: str) -> None:
+    """Fail every send of ``pub_id`` with a Transient until it is ``failed``."""
+    for _ in range(10):
+        server.script(Transient("503 before processing"))
+        await scheduler.run(until_idle=True)
+        if (await scheduler.get(pub_id)).state == S.FAILED:
+            return
+        clock.advance(dt.timedelta(minutes=15))
+    raise AssertionError("it never failed")
+
+
+async def test_a_failed_post_rescheduled_gets_its_retries_again(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    max_attempts = scheduler.config.retry.max_attempts
+    (pub,) = await scheduler.schedule(Post(text="hello"), account(), at=START)
+    await exhaust(scheduler, server, clock, pub.id)
+    failed = await scheduler.get(pub.id, history=True)
+    assert failed.failures == max_attempts
+    back = await scheduler.reschedule(pub.id, at=clock.now() + HOUR, actor="ann")
+    assert (back.state, back.failures) == (S.SCHEDULED, 0)
+    clock.advance(HOUR)
+    server.script(Transient("one more blip"))
+    await scheduler.run(until_idle=True)
+    once = await scheduler.get(pub.id)
+    assert (once.state, once.failures) == (S.RETRY_WAIT, 1)  # not "attempts exhausted"
+    # It has max_attempts sends again, and the history keeps the failures before.
+    clock.advance(dt.timedelta(minutes=15))
+    await exhaust(scheduler, server, clock, pub.id)
+    again = await scheduler.get(pub.id, history=True)
+    assert again.failures == max_attempts
+    assert again.sends == 2 * max_attempts
+    errors = [e for e in again.history if e.error is not None]
+    assert len(errors) == 2 * max_attempts
+
+
+async def test_resolve_retry_starts_a_fresh_send_budget(make_scheduler, platform, clock) -> None:
+    server = platform(idempotency=Idempotency.NONE)
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(Post(text="hello"), account(), at=START)
+    server.script(Transient("blip"), Transient("blip"), UnknownOutcome("the answer was lost"))
+    for _ in range(3):
+        await scheduler.run(until_idle=True)
+        clock.advance(dt.timedelta(minutes=15))
+    clock.advance(scheduler.config.reconcile_delay)
+    await scheduler.run(until_idle=True)
+    waiting = await scheduler.get(pub.id)
+    assert (waiting.state, waiting.attention, waiting.failures) == (S.UNKNOWN, "reconcile", 2)
+    back = await scheduler.resolve(pub.id, retry=True, actor="ann")
+    assert (back.state, back.failures) == (S.SCHEDULED, 0)
+    server.script(Transient("one more blip"))
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub.id)).state == S.RETRY_WAIT  # was failed at once

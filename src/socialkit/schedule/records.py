@@ -154,6 +154,9 @@ class Transition:
         problems: validation problems to keep.
         attention: why a person is needed now.
         count_failure: add one to ``failures``.
+        reset_failures: set ``failures`` back to 0 (a person brought it back: a
+            reschedule, or ``resolve(retry=True)``, starts a fresh send budget; the
+            history keeps the failures before).
         keep_lease: keep the lease (reconciliation moving on under the same claim).
     """
 
@@ -179,6 +182,7 @@ class Transition:
     problems: tuple[Problem, ...] | None = None
     attention: str | None = None
     count_failure: bool = False
+    reset_failures: bool = False
     keep_lease: bool = False
 
 

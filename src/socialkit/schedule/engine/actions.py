@@ -277,7 +277,12 @@ async def reschedule(
     zone: str,
     actor: str,
 ) -> Publication:
-    """Move a publication to another time (also brings back a failed or missed one)."""
+    """Move a publication to another time (also brings back a failed or missed one).
+
+    A person's reschedule starts a fresh send budget: ``failures`` goes back to 0, so a
+    post that failed after its retries gets ``RetryPolicy.max_attempts`` sends again (its
+    history keeps the failures before).
+    """
     p = await s.store.get(publication_id)
     if p.state not in (*EDITABLE_STATES, S.FAILED, S.MISSED):
         raise _refuse(p, "reschedule", "not yet sent, failed or missed")
@@ -310,6 +315,7 @@ async def reschedule(
             run_at=due_at,
             local_time=local_time,
             zone=zone,
+            reset_failures=True,
             kind="rescheduled",
             actor=actor,
             reason=f"rescheduled by {actor} to {local_time.isoformat()} {zone}",
@@ -333,7 +339,8 @@ async def resolve(
         published: it is on the platform; here is its receipt: of the publication's
             platform and account, naming every part of the thread (``parts[0]`` the
             post, then each reply), so that the post can be measured and deleted.
-        retry: it is not on the platform; send it again.
+        retry: it is not on the platform; send it again, with a fresh send budget
+            (``failures`` back to 0, as a reschedule does).
         abandon: give up on it (``failed``), whatever happened.
 
     Raises:
@@ -397,6 +404,8 @@ async def resolve(
             expect_attempt=p.attempt,
             to=S.SCHEDULED if retry else S.FAILED,
             run_at=s.clock.now(),
+            # Sending again is a person's decision, as a reschedule is: a fresh budget.
+            reset_failures=retry,
             kind="resolved",
             actor=actor,
             reason=reason

@@ -279,6 +279,8 @@ class Row:
             self.problems = problems_json(t.problems)
         if t.error is not None:
             self.last_error = dumps(t.error)
+        if t.reset_failures:
+            self.failures = 0
         if t.count_failure:
             self.failures += 1
         self.attention = t.attention
