@@ -29,7 +29,11 @@ async def open_store(schema: str) -> AsyncIterator[Callable[..., Any]]:
     opened: list[PostgresStore] = []
 
     async def make(*, schema_name: str | None = None, **options: Any) -> PostgresStore:
-        kwargs = {k: options.pop(k) for k in ("migrations", "code_version") if k in options}
+        kwargs = {
+            k: options.pop(k)
+            for k in ("migrations", "code_version", "migrate_on_open")
+            if k in options
+        }
         store = PostgresStore(
             store_url(schema_name or schema, **{k: str(v) for k, v in options.items()}), **kwargs
         )

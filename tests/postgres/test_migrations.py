@@ -77,7 +77,13 @@ async def test_an_incompatible_migration_stops_old_workers(open_store: Any, sche
     await old.add([pub("a")], now=T0)
     await old.claim("old-worker", now=T0, limit=5, lease=LEASE)  # starts its liveness beat
 
-    await open_store(clock="caller", migrations=(*MIGRATIONS, V2, V3), code_version=LATEST + 2)
+    # (forced: by default opening refuses to strand it, see the test below)
+    await open_store(
+        clock="caller",
+        migrations=(*MIGRATIONS, V2, V3),
+        code_version=LATEST + 2,
+        migrate_on_open="force",
+    )
     # The running old worker notices at its next liveness beat (or when it reads the
     # schema, as the beat does) and stops claiming.
     info = await old.schema()
@@ -87,6 +93,43 @@ async def test_an_incompatible_migration_stops_old_workers(open_store: Any, sche
     # An old worker starting now is refused at once, with the version it needs.
     with pytest.raises(StoreError, match="upgrade socialkit"):
         await open_store(clock="caller")
+
+
+async def test_opening_a_newer_store_does_not_strand_live_workers(
+    open_store: Any, schema: str
+) -> None:
+    """Opening migrates forward, but not past live workers the migration would stop (as
+    `socialkit store migrate` refuses without --force): the opener is refused, naming
+    them and the command; nothing changes and they keep working."""
+    old = await open_store(clock="caller")
+    await old.put_revision(POST, now=T0)
+    await old.add([pub("a"), pub("b")], now=T0)
+    await old.claim("old-worker", now=T0, limit=1, lease=LEASE)  # starts its liveness beat
+
+    with pytest.raises(StoreError) as refused:
+        await open_store(clock="caller", migrations=(*MIGRATIONS, V2, V3), code_version=LATEST + 2)
+    message = str(refused.value)
+    assert f"old-worker (schema {SCHEMA_VERSION})" in message
+    assert "socialkit store migrate --force" in message
+    assert "nothing was changed" in message
+    info = await old.schema()
+    assert (info.version, info.min_compatible) == (LATEST, MIN_COMPATIBLE_SCHEMA)
+    assert len(await old.claim("old-worker", now=T0, limit=1, lease=LEASE)) == 1  # still works
+    # A compatible migration does not stop it: opening applies it.
+    compatible = await open_store(
+        clock="caller", migrations=(*MIGRATIONS, V2), code_version=LATEST + 1
+    )
+    assert (await compatible.schema()).version == LATEST + 1
+    # Forced, opening migrates anyway; the old worker stops at its next beat.
+    await open_store(
+        clock="caller",
+        migrations=(*MIGRATIONS, V2, V3),
+        code_version=LATEST + 2,
+        migrate_on_open="force",
+    )
+    assert (await old.schema()).version == LATEST + 2  # as its next beat reads it
+    with pytest.raises(StoreError, match=rf"needs socialkit schema {LATEST + 2} or newer"):
+        await old.claim("old-worker", now=T0, limit=5, lease=LEASE)
 
 
 async def test_migrate_on_open_can_be_left_to_the_operator(schema: str) -> None:
@@ -142,7 +185,8 @@ async def test_version_2_lets_a_version_1_store_hold_deleted_publications(
     with pytest.raises(Exception, match="publications_state_check"):
         await first.transition(take_down, now=T0)
 
-    current = await open_store(clock="caller")
+    # forced: the schema-1 store is still open (alive), and would be stranded
+    current = await open_store(clock="caller", migrate_on_open="force")
     info = await current.schema()
     assert (info.version, info.min_compatible) == (SCHEMA_VERSION, MIN_COMPATIBLE_SCHEMA)
     await current.transition(take_down, now=T0)
@@ -179,7 +223,8 @@ async def test_version_2_lists_every_row_with_leased_ones_kept_out_of_the_listin
     record = ReceiptRecord(id=published.id, attempt=published.attempt, receipt=receipt())
     assert await first.record_receipts([record], now=later) == [True]
 
-    current = await open_store(clock="caller")
+    # forced: the schema-1 store is still open (alive), and would be stranded
+    current = await open_store(clock="caller", migrate_on_open="force")
     assert (await current.schema()).version == SCHEMA_VERSION
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         found = conn.execute(

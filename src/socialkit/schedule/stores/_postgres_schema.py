@@ -364,6 +364,33 @@ def incompatible(version: int, min_compatible: int, code_version: int, where: st
     )
 
 
+async def _refuse_to_strand(
+    conn: AsyncConnection[tuple[object, ...]],
+    migrations: Sequence[Migration],
+    version: int,
+    min_compatible: int,
+    code_version: int,
+    where: str,
+) -> None:
+    from socialkit.schedule.stores._ops_postgres import live_workers
+
+    reach = min_compatible
+    for migration in migrations:
+        if version < migration.version <= code_version:
+            reach = max(reach, migration.min_compatible)
+    if reach <= min_compatible:
+        return
+    blockers = [w for w in await live_workers(conn) if w["code_version"] < reach]
+    if blockers:
+        names = ", ".join(f"{w['id']} (schema {w['code_version']})" for w in blockers)
+        raise StoreError(
+            f"opening the store at {where} would migrate it to schema {code_version}, which "
+            f"needs socialkit schema {reach} or newer, but these live workers run older "
+            f"code: {names}; upgrade them first, or run `socialkit store migrate --force` "
+            "to stop them at their next beat (nothing was changed)"
+        )
+
+
 async def migrate(
     conn: AsyncConnection[tuple[object, ...]],
     *,
@@ -374,9 +401,14 @@ async def migrate(
     code_version: int,
     apply: bool = True,
     lock_timeout: float | None = None,
+    spare_workers: bool = False,
 ) -> SchemaInfo:
     """Bring ``schema`` forward to ``code_version`` in one transaction (``apply=False``
     only checks compatibility).
+
+    With ``spare_workers`` it refuses, changing nothing, to apply migrations whose
+    ``min_compatible`` would stop workers alive now on older code (as ``socialkit store
+    migrate`` does without ``--force``), checked under the migration lock.
 
     A migration's ``ALTER`` waits for every query on its table to end, and while it waits
     every worker's claim waits behind it: it gives up after ``lock_timeout`` seconds
@@ -385,8 +417,9 @@ async def migrate(
 
     Raises:
         StoreError: the store needs newer code (its ``min_compatible`` is above
-            ``code_version``), it is empty and ``apply`` is off, or a table stayed
-            locked longer than ``lock_timeout``.
+            ``code_version``), it is empty and ``apply`` is off, a table stayed
+            locked longer than ``lock_timeout``, or (``spare_workers``) migrating would
+            strand live workers.
     """
     from psycopg import errors, sql
 
@@ -418,6 +451,10 @@ async def migrate(
                 if missing and missing[0]:  # one made beforehand by its owner is used as is
                     await conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
                 await conn.execute("CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)")
+            if apply and spare_workers and version:
+                await _refuse_to_strand(
+                    conn, migrations, version, min_compatible, code_version, where
+                )
             if apply:
                 found = version
                 for migration in migrations:

@@ -34,7 +34,7 @@ import datetime as dt
 import logging
 import random
 import threading
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from socialkit._shared import SharedCalls
 from socialkit.errors import ConfigError, StoreError
@@ -109,8 +109,11 @@ class PostgresStore:
             :mod:`~socialkit.schedule.stores._postgres_url`).
         migrations, code_version: the schema history this code knows (tests simulate
             other releases with them).
-        migrate_on_open: migrate forward when opening (the protocol's default); with
-            ``False`` the store only checks that it can use the schema it finds.
+        migrate_on_open: migrate forward when opening (the protocol's default), unless
+            that would stop workers alive now on older code (a ``StoreError`` naming
+            them, as ``socialkit store migrate`` refuses without ``--force``);
+            ``"force"`` migrates anyway (they stop at their next beat); with ``False``
+            the store only checks that it can use the schema it finds.
 
     Example::
 
@@ -125,7 +128,7 @@ class PostgresStore:
         *,
         migrations: Sequence[Migration] = MIGRATIONS,
         code_version: int = SCHEMA_VERSION,
-        migrate_on_open: bool = True,
+        migrate_on_open: bool | Literal["force"] = True,
     ) -> None:
         self.options = parse_postgres_url(url)
         self.url = self.options.display
@@ -348,7 +351,8 @@ class PostgresStore:
                 where=self.url,
                 migrations=self._migrations,
                 code_version=self._code_version,
-                apply=self._migrate_on_open,
+                apply=bool(self._migrate_on_open),
+                spare_workers=self._migrate_on_open is True,
             )
         except psycopg.Error as exc:
             raise StoreError(
