@@ -275,6 +275,7 @@ def test_times_the_clocks_skip_or_repeat_are_explained(project: Path, capsys) ->
 
 
 def test_pause_refuses_a_scope_that_names_nothing(project: Path, capsys) -> None:
+    assert cli(capsys, "store", "migrate")[0] == 0  # pause refuses a store not there
     code, out, err = cli(capsys, "pause", "--account", "acme-fed")
     assert (code, out) == (2, "")
     assert err == "error: --account: unknown account 'acme-fed' (accounts: acme-feed)\n"
@@ -298,6 +299,7 @@ def test_pause_a_campaign_the_store_knows(project: Path, capsys) -> None:
 
 
 def test_resume_says_what_is_not_paused_and_what_still_is(project: Path, capsys) -> None:
+    assert cli(capsys, "store", "migrate")[0] == 0  # pause refuses a store not there
     code, out, err = cli(capsys, "resume", "--account", "acme-feed")
     assert (code, out) == (1, "")
     assert err == "error: account acme-feed is not paused (paused: nothing)\n"
