@@ -473,7 +473,7 @@ class StoreContract:
             error={"error": "Transient", "message": "connection refused"},
             reason="transient error",
         )
-        await store.transition(retry, now=T0)
+        assert await store.transition(retry, now=T0) == S.RETRY_WAIT  # the state written
         p = await store.get(pub_id, history=True)
         assert (p.state, p.run_at, p.failures, p.lease_owner) == (
             S.RETRY_WAIT,
@@ -509,11 +509,26 @@ class StoreContract:
             due_at=T0 + 60 * SEC,
             reset_failures=True,
         )
-        assert await store.apply([back], now=T0) == [True]
+        assert await store.apply([back], now=T0) == [S.SCHEDULED]
         p = await store.get(pub_id, history=True)
         assert (p.state, p.failures, p.sends) == (S.SCHEDULED, 0, 1)
         again = await self.claim_one(store, now=T0 + 60 * SEC)
         assert (again.failures, again.sends) == (0, 1)
+
+    async def test_a_transition_returns_the_state_it_wrote(self, store: Store) -> None:
+        # A pause switch holds what would be scheduled: the store says what it wrote, so
+        # the engine reports it (never a state read afterwards).
+        pub_id = await self.add_one(store, campaign="launch")
+        await store.pause(PauseScope(kind="campaign", value="launch"), now=T0)
+        back = Transition(
+            id=pub_id, expect_state=S.PAUSED, expect_attempt=0, to=S.SCHEDULED, due_at=T0
+        )
+        assert await store.transition(back, now=T0) == S.PAUSED
+        held = await store.get(pub_id, history=True)
+        assert held.state == S.PAUSED
+        assert held.history[-1].data.get("held_by_pause") is True
+        cancel = Transition(id=pub_id, expect_state=S.PAUSED, expect_attempt=0, to=S.CANCELLED)
+        assert await store.apply([back, cancel], now=T0) == [S.PAUSED, S.CANCELLED]
 
     async def test_illegal_moves_are_refused(self, store: Store) -> None:
         pub_id = await self.add_one(store)
@@ -534,7 +549,7 @@ class StoreContract:
             ],
             now=T0,
         )
-        assert results == [True, False]
+        assert results == [S.CANCELLED, None]
         assert (await store.get(a)).state == S.CANCELLED
         assert (await store.get(b)).state == S.SCHEDULED
 
@@ -585,7 +600,8 @@ class StoreContract:
             ],
             now=T0 + SEC,
         )
-        assert results == [True, False, True, True]
+        # each the state written: c's is paused, not the retry_wait asked for
+        assert results == [S.RETRY_WAIT, None, S.FAILED, S.PAUSED]
         pa = await store.get(a.id, history=True)
         assert (pa.state, pa.failures, pa.attention) == (S.FAILED, 1, "look")
         assert pa.run_at == later
@@ -704,7 +720,7 @@ class StoreContract:
         # bob read the publication before ann's approval: his write would drop hers.
         with pytest.raises(StaleTransition, match="approved or rejected it meanwhile"):
             await store.transition(approve("bob", ()), now=T0)
-        assert await store.apply([approve("bob", ())], now=T0) == [False]
+        assert await store.apply([approve("bob", ())], now=T0) == [None]
         ann = (await store.get(pub_id)).approvals
         await store.transition(approve("bob", ann), now=T0)
         p = await store.get(pub_id, history=True)
@@ -952,7 +968,7 @@ class StoreContract:
         )
         with pytest.raises(StaleTransition, match="being deleted"):
             await store.transition(rescheduled, now=T0)
-        assert await store.apply([rescheduled], now=T0) == [False]
+        assert await store.apply([rescheduled], now=T0) == [None]
         await store.transition(named, now=T0)
         done = await store.get(pub_id)
         assert (done.state, done.attention) == (S.DELETED, None)

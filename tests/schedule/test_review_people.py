@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from socialkit import hookimpl
 from socialkit.errors import Rejected, StaleTransition, Transient, UnknownOutcome
 from socialkit.models.content import Post, ThreadPart
 from socialkit.platforms.capabilities import Idempotency
@@ -249,3 +250,64 @@ async def test_resolve_retry_starts_a_fresh_send_budget(make_scheduler, platform
     server.script(Transient("one more blip"))
     await scheduler.run(until_idle=True)
     assert (await scheduler.get(pub.id)).state == S.RETRY_WAIT  # was failed at once
+
+
+# -- 3. hooks report the state committed, not one read afterwards -------------------------
+
+
+def spy(registry: Any) -> list[tuple[str, str | None, str]]:
+    """Record each state-change hook as ``(actor, from_state, to_state)``."""
+    seen: list[tuple[str, str | None, str]] = []
+
+    class Spy:
+        @hookimpl
+        def publication_state_changed(self, change: Any) -> None:
+            from_state = change.from_state.value if change.from_state else None
+            seen.append((change.actor, from_state, change.to_state.value))
+
+    registry.register_plugin(Spy())
+    return seen
+
+
+async def test_a_retry_the_pause_holds_is_reported_as_paused(
+    make_scheduler, platform, registry
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    seen = spy(registry)
+    (pub,) = await scheduler.schedule(Post(text="hello"), account(), at=START)
+
+    async def crisis_during_the_send(call: Any) -> None:
+        await scheduler.pause(actor="ann", reason="crisis")
+
+    server.on_publish = crisis_during_the_send
+    server.script(Transient("503"))
+    await scheduler.run(until_idle=True)
+    stored = await scheduler.get(pub.id, history=True)
+    assert stored.state == S.PAUSED
+    assert stored.history[-1].data.get("held_by_pause") is True
+    assert seen[-1] == ("w1", "publishing", "paused")  # not retry_wait
+
+
+async def test_a_persons_move_is_reported_as_committed_not_as_read_after(
+    make_scheduler, platform, registry
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    seen = spy(registry)
+    (pub,) = await scheduler.schedule(Post(text="hello"), account(), at=START, needs_approval=True)
+    store = scheduler.store
+    real = store.transition
+    claimed: list[Any] = []
+
+    async def transition(t: Any, *, now: dt.datetime) -> Any:
+        written = await real(t, now=now)
+        # Another worker claims it right after the approval commits.
+        claimed.extend(await store.claim("w2", now=now, limit=10, lease=HOUR))
+        return written
+
+    store.transition = transition
+    await scheduler.approve(pub.id, actor="ann")
+    store.transition = real
+    assert [c.id for c in claimed] == [pub.id]
+    assert seen == [("ann", "pending_approval", "scheduled")]  # never "claimed"

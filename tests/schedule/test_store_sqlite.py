@@ -54,7 +54,7 @@ class TestSqliteStore(StoreContract):
         t = Transition(
             id=pub_id, expect_state=S.SCHEDULED, expect_attempt=0, to=S.SCHEDULED, due_at=later
         )
-        assert await store.apply([t], now=T0) == [True]
+        assert await store.apply([t], now=T0) == [S.SCHEDULED]
         conn = sqlite3.connect(store.path)
         try:
             (expires,) = conn.execute(

@@ -46,7 +46,10 @@ S = PublicationState
 
 
 async def _commit(s: Services, p: Publication, t: Transition) -> Publication:
-    await s.store.transition(t, now=s.clock.now())
+    """Apply ``t`` and report, to the hooks, the state it wrote (``t.to``, or ``paused``
+    when a pause switch held it), never one read afterwards: a worker may have claimed
+    the publication in between. Returns the publication as it is now."""
+    written = await _transition(s, t)
     after = await s.store.get(p.id, history=True)
     change = StateChange(
         publication_id=p.id,
@@ -54,17 +57,24 @@ async def _commit(s: Services, p: Publication, t: Transition) -> Publication:
         account_id=p.account_id,
         campaign=p.campaign,
         from_state=p.state,
-        to_state=after.state,
+        to_state=after.state if written is None else written,
         at=s.clock.now(),
         actor=t.actor,
         reason=t.reason,
-        attempt=after.attempt,
+        attempt=p.attempt,  # the fence: a transition never changes it
     )
-    if after.state == S.FAILED:
+    if change.to_state == S.FAILED:
         s.notifier.failed(change, None)
     else:
         s.notifier.changed(change)
     return after
+
+
+async def _transition(s: Services, t: Transition) -> PublicationState | None:
+    """``store.transition``; the state it wrote, or ``None`` from a store written for an
+    earlier socialkit, which returned nothing (see docs/stores.md)."""
+    written = await s.store.transition(t, now=s.clock.now())
+    return written if isinstance(written, PublicationState) else None
 
 
 def _refuse(p: Publication, action: str, allowed: str) -> StaleTransition:
@@ -386,7 +396,7 @@ async def resolve(
                 account_id=p.account_id,
                 campaign=p.campaign,
                 from_state=p.state,
-                to_state=after.state,
+                to_state=S.PUBLISHED,  # what this receipt did, whatever happened since
                 at=s.clock.now(),
                 actor=actor,
                 reason=record.reason,
@@ -556,7 +566,8 @@ async def _unfence(s: Services, p: Publication, actor: str) -> None:
     ``paused`` one whose pause was lifted meanwhile is resumed now (the store keeps it
     ``paused`` while a switch covers it)."""
     with contextlib.suppress(StaleTransition):  # a receipt published it meanwhile
-        await s.store.transition(
+        written = await _transition(
+            s,
             Transition(
                 id=p.id,
                 expect_state=p.state,
@@ -568,10 +579,10 @@ async def _unfence(s: Services, p: Publication, actor: str) -> None:
                 actor=actor,
                 reason=f"delete by {actor} refused by the platform; nothing was deleted",
             ),
-            now=s.clock.now(),
         )
-        after = await s.store.get(p.id)
-        if after.state != p.state:
+        if written is None:
+            written = (await s.store.get(p.id)).state
+        if written != p.state:
             s.notifier.changed(
                 StateChange(
                     publication_id=p.id,
@@ -579,7 +590,7 @@ async def _unfence(s: Services, p: Publication, actor: str) -> None:
                     account_id=p.account_id,
                     campaign=p.campaign,
                     from_state=p.state,
-                    to_state=after.state,
+                    to_state=written,
                     at=s.clock.now(),
                     actor=actor,
                     reason="resumed: the delete was refused and no pause holds it any more",

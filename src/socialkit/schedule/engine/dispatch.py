@@ -421,10 +421,15 @@ class Dispatcher:
         results = []
         notify = self.s.notifier.active
         for item in items:
+            written: PublicationState | None = None
             if item.receipt is not None:
                 ok = next(moved)
             elif item.transition is not None:
-                ok = next(applied)
+                result: object = next(applied)
+                # The state the store wrote (paused when a pause switch held it); a store
+                # written for an earlier socialkit returns True/False (see docs/stores.md).
+                ok = result is not None and result is not False
+                written = result if isinstance(result, PublicationState) else None
                 if not ok:
                     log.info(
                         "publication %s moved on before its outcome was saved (%s)",
@@ -435,20 +440,28 @@ class Dispatcher:
                 ok = True
             results.append(ok)
             if ok and notify:
-                self._notify(item, now)
+                self._notify(item, now, written)
         return results
 
-    def _notify(self, item: Completion, now: Any) -> None:
+    def _notify(self, item: Completion, now: Any, written: PublicationState | None) -> None:
+        """Fire the hook for one committed outcome; ``written`` is the state the store
+        wrote for its transition (``None``: a receipt, or a store that does not say)."""
         notifier = self.s.notifier
         claim = item.claim
         t = item.transition
+        if item.receipt is not None:
+            to_state = S.PUBLISHED
+        elif t is not None:
+            to_state = written or t.to
+        else:
+            to_state = item.from_state
         change = StateChange(
             publication_id=claim.id,
             workspace=claim.workspace,
             account_id=claim.account_id,
             campaign=claim.campaign,
             from_state=item.from_state,
-            to_state=S.PUBLISHED if item.receipt is not None else t.to if t else item.from_state,
+            to_state=to_state,
             at=now,
             actor=self.s.config.worker_id,
             reason=(t.reason if t else item.receipt.reason if item.receipt else None),

@@ -408,18 +408,19 @@ def move_rows(
     event: Callable[..., EventT],
     *,
     strict: bool = False,
-) -> tuple[list[bool], dict[str, Row], list[EventT]]:
+) -> tuple[list[PublicationState | None], dict[str, Row], list[EventT]]:
     """Fence and apply ``transitions`` to ``rows`` (read in the write's transaction), in
     order: a second transition of the same publication sees the first.
 
-    Returns one result each (``False``: its fence failed; :class:`StaleTransition`
-    instead with ``strict``), the rows that moved (by id, each as it ends) and the event
+    Returns one result each (the state written, ``paused`` when a pause switch held it;
+    ``None``: its fence failed, :class:`StaleTransition` instead with ``strict``), the
+    rows that moved (by id, each as it ends) and the event
     of each move, built by ``event(kind, id, workspace, account_id, campaign, actor=,
     reason=, attempt=, from_state=, to_state=, error=, data=)`` (the store's event row).
     :class:`StoreError` for a publication not in ``rows``; an illegal move raises from
     :func:`check_move`.
     """
-    results: list[bool] = []
+    results: list[PublicationState | None] = []
     changed: dict[str, Row] = {}
     events: list[EventT] = []
     for t in transitions:
@@ -430,7 +431,7 @@ def move_rows(
         if stale is not None:
             if strict:
                 raise StaleTransition(stale)
-            results.append(False)
+            results.append(None)
             continue
         check_move(row.state, t.to, t.id)
         before = row.state
@@ -460,7 +461,7 @@ def move_rows(
                 data=data,
             )
         )
-        results.append(True)
+        results.append(after)
     return results, changed, events
 
 

@@ -202,7 +202,8 @@ class MemoryBase:
             list(self._pauses.values()), row.workspace, row.account_id, row.campaign
         )
 
-    def _apply(self, t: Transition, now: dt.datetime) -> None:
+    def _apply(self, t: Transition, now: dt.datetime) -> PublicationState:
+        """Apply ``t``; returns the state written (``paused`` when a switch held it)."""
         row = self._row(t.id)
         stale = stale_reason(row, t)
         if stale is not None:
@@ -229,6 +230,7 @@ class MemoryBase:
         )
         row.apply(t, now, held=held)  # moves it to ``after``
         self._events.append(event)
+        return after
 
     def _add_locked(self, publications: Sequence[NewPublication], now: dt.datetime) -> list[str]:
         raise NotImplementedError  # provided by MemoryStore

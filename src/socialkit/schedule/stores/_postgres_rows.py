@@ -370,12 +370,13 @@ WHERE p.id = u.id
 
 async def apply_transitions(
     conn: Conn, transitions: Sequence[Transition], now: dt.datetime | None, *, strict: bool
-) -> tuple[list[bool], list[Row]]:
+) -> tuple[list[PublicationState | None], list[Row]]:
     """Apply conditional transitions in order, under row locks taken in id order.
 
     A stale item raises :class:`StaleTransition` when ``strict``, else its result is
-    ``False``; an unknown publication or an illegal move raises :class:`StoreError`.
-    Returns the results and the rows as they now are (for wake-up decisions).
+    ``None``; an unknown publication or an illegal move raises :class:`StoreError`.
+    Returns the results (each the state written: ``paused`` when a pause switch held
+    it) and the rows as they now are (for wake-up decisions).
     """
     ids = sorted({t.id for t in transitions})
     cur = await conn.execute(

@@ -479,9 +479,10 @@ def apply_transitions(
     pauses: Sequence[PauseScope],
     *,
     strict: bool = False,
-) -> list[bool]:
-    """Conditional transitions, in order; one result each (``False``: its fence failed,
-    or :class:`StaleTransition` with ``strict``).
+) -> list[PublicationState | None]:
+    """Conditional transitions, in order; one result each: the state written (``paused``
+    when a pause switch held it), or ``None`` when its fence failed
+    (:class:`StaleTransition` instead with ``strict``).
 
     A few statements for the batch, not three per transition: the rows are read in
     one, each transition is fenced and applied in Python (a second one of the same

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         Transition,
     )
     from socialkit.schedule.recurring import Rule
+    from socialkit.schedule.states import PublicationState
 
 __all__ = ["MIN_COMPATIBLE_SCHEMA", "SCHEMA_VERSION", "Store"]
 
@@ -169,8 +170,13 @@ class Store(Protocol):
         """Publications matching ``query``, ordered by ``(due_at, id)``, one page at a time."""
         ...
 
-    async def transition(self, transition: Transition, *, now: dt.datetime) -> None:
-        """Apply one conditional transition.
+    async def transition(self, transition: Transition, *, now: dt.datetime) -> PublicationState:
+        """Apply one conditional transition; returns the state it wrote.
+
+        That is ``transition.to``, or ``paused`` when a pause switch holds the publication
+        instead (``to`` is ``scheduled`` or ``retry_wait`` and a switch covers it). The
+        engine reports this state to the hooks, never one read afterwards (another
+        process may have moved the publication by then).
 
         Raises:
             StaleTransition: the publication is no longer in ``expect_state`` at
@@ -179,10 +185,14 @@ class Store(Protocol):
         """
         ...
 
-    async def apply(self, transitions: Sequence[Transition], *, now: dt.datetime) -> list[bool]:
+    async def apply(
+        self, transitions: Sequence[Transition], *, now: dt.datetime
+    ) -> list[PublicationState | None]:
         """Apply several conditional transitions in one transaction (group commit).
 
-        Returns, per item, whether it applied; a stale item changes nothing.
+        Returns, per item, the state it wrote (as :meth:`transition` does: ``paused``
+        when a pause switch held it), or ``None`` when it was stale (and changed
+        nothing).
         """
         ...
 

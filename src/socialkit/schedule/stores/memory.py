@@ -158,21 +158,22 @@ class MemoryStore(MemoryBase):
         cursor = encode_cursor(page[-1].due_at, page[-1].id) if more and page else None
         return Page(items=items, next_cursor=cursor)
 
-    async def transition(self, transition: Transition, *, now: dt.datetime) -> None:
+    async def transition(self, transition: Transition, *, now: dt.datetime) -> PublicationState:
         with self._lock:
-            self._apply(transition, now)
+            written = self._apply(transition, now)
         self._notify()
+        return written
 
-    async def apply(self, transitions: Sequence[Transition], *, now: dt.datetime) -> list[bool]:
-        results: list[bool] = []
+    async def apply(
+        self, transitions: Sequence[Transition], *, now: dt.datetime
+    ) -> list[PublicationState | None]:
+        results: list[PublicationState | None] = []
         with self._lock:
             for t in transitions:
                 try:
-                    self._apply(t, now)
+                    results.append(self._apply(t, now))
                 except StaleTransition:
-                    results.append(False)
-                else:
-                    results.append(True)
+                    results.append(None)
         self._notify()
         return results
 

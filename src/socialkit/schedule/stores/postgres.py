@@ -537,12 +537,12 @@ class PostgresStore:
 
     async def _transitions(
         self, transitions: Sequence[Transition], now: dt.datetime | None, *, strict: bool
-    ) -> list[bool]:
+    ) -> list[PublicationState | None]:
         items = list(transitions)
         when = self._now(now)
         if not items:
             return []
-        outcome: list[list[bool]] = []
+        outcome: list[list[PublicationState | None]] = []
         payload: list[str | None] = [None]
 
         async def write(c: Conn) -> None:
@@ -558,12 +558,16 @@ class PostgresStore:
             self._notify_local()
         return outcome[-1]
 
-    async def transition(self, transition: Transition, *, now: dt.datetime | None = None) -> None:
-        await self._transitions([transition], now, strict=True)
+    async def transition(
+        self, transition: Transition, *, now: dt.datetime | None = None
+    ) -> PublicationState:
+        [written] = await self._transitions([transition], now, strict=True)
+        assert written is not None  # strict: a stale one raised
+        return written
 
     async def apply(
         self, transitions: Sequence[Transition], *, now: dt.datetime | None = None
-    ) -> list[bool]:
+    ) -> list[PublicationState | None]:
         return await self._transitions(transitions, now, strict=False)
 
     async def receipt_owner(self, platform: str, post_id: str) -> str | None:

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
         Transition,
     )
     from socialkit.schedule.recurring import Rule
+    from socialkit.schedule.states import PublicationState
     from socialkit.schedule.stores._sqlite_schema import Migration
 
 __all__ = ["SqliteStore"]
@@ -415,18 +416,22 @@ class SqliteStore:
 
         return await self._read(read)
 
-    async def transition(self, transition: Transition, *, now: dt.datetime) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            rows.apply_transitions(
+    async def transition(self, transition: Transition, *, now: dt.datetime) -> PublicationState:
+        def write(conn: sqlite3.Connection) -> PublicationState:
+            [written] = rows.apply_transitions(
                 conn, [transition], to_us(now), rows.load_pauses(conn), strict=True
             )
+            assert written is not None  # strict: a stale one raised
+            return written
 
-        await self._write(write, notify=True, inline=True)
+        return await self._write(write, notify=True, inline=True)
 
-    async def apply(self, transitions: Sequence[Transition], *, now: dt.datetime) -> list[bool]:
+    async def apply(
+        self, transitions: Sequence[Transition], *, now: dt.datetime
+    ) -> list[PublicationState | None]:
         items = list(transitions)
 
-        def write(conn: sqlite3.Connection) -> list[bool]:
+        def write(conn: sqlite3.Connection) -> list[PublicationState | None]:
             return rows.apply_transitions(conn, items, to_us(now), rows.load_pauses(conn))
 
         return await self._write(write, notify=True)
