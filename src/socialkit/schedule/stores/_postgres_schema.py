@@ -339,6 +339,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         min_compatible=3,
         statements=("ALTER TABLE revisions ADD COLUMN IF NOT EXISTS used_at timestamptz",),
     ),
+    # Version 7: the holds every claim and next_due look up (accounts that need a person,
+    # budgets spent or blocked) are found through partial indexes of those few rows; they
+    # were a scan of every account and budget (134 ms per claim, 119 ms per next_due with
+    # 300,000 accounts; 6 ms and 3 ms with these). Indexes only: any code runs on it.
+    Migration(
+        version=7,
+        min_compatible=3,
+        statements=(
+            "CREATE INDEX IF NOT EXISTS accounts_needs_reauth ON accounts (workspace, id) "
+            "WHERE status = 'needs_reauth'",
+            "CREATE INDEX IF NOT EXISTS budgets_held ON budgets (workspace, account_id) "
+            "WHERE scope = 'default' AND ((remaining IS NOT NULL AND remaining <= 0) "
+            "OR blocked_until IS NOT NULL)",
+        ),
+    ),
 )
 
 

@@ -275,6 +275,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         min_compatible=3,
         statements=("ALTER TABLE revisions ADD COLUMN used_at INTEGER",),
     ),
+    # Version 7: the accounts that need a person, which claims look up, are found through
+    # a partial index of those few rows instead of a scan of every account (PostgreSQL
+    # also indexes its held budgets; SQLite reads its budgets whole). An index only: any
+    # code runs on it.
+    Migration(
+        version=7,
+        min_compatible=3,
+        statements=(
+            "CREATE INDEX accounts_needs_reauth ON accounts (workspace, id) "
+            "WHERE status = 'needs_reauth'",
+        ),
+    ),
 )
 
 
