@@ -194,6 +194,29 @@ class StoreContract:
         with pytest.raises(StoreError, match="nope"):
             await store.get("nope")
 
+    async def test_add_returning_says_what_each_item_was_stored_as(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        await store.pause(PauseScope(kind="campaign", value="launch"), now=T0)
+        plain, held = pub("a"), pub("b", campaign="launch")
+        waiting = pub("c", campaign="launch", state=S.PENDING_APPROVAL)
+        added = await store.add_returning([plain, held, waiting], now=T0)
+        assert [(a.id, a.state) for a in added] == [
+            (plain.id, S.SCHEDULED),
+            (held.id, S.PAUSED),  # the pause switch covers it
+            (waiting.id, S.PENDING_APPROVAL),
+        ]
+        for a in added:
+            assert (await store.get(a.id)).state == a.state
+        again = pub("d", key=plain.idempotency_key)
+        fresh = pub("e")
+        added = await store.add_returning([again, fresh, fresh], now=T0)
+        # a taken key inserts nothing (the existing id); a repeated item is inserted once
+        assert [(a.id, a.state) for a in added] == [
+            (plain.id, None),
+            (fresh.id, S.SCHEDULED),
+            (fresh.id, None),
+        ]
+
     async def test_idempotency_key_is_unique(self, store: Store) -> None:
         await store.put_revision(POST, now=T0)
         first, second = pub(key="same"), pub(key="same")

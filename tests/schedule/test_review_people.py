@@ -20,6 +20,7 @@ from socialkit import hookimpl
 from socialkit.errors import Rejected, StaleTransition, Transient, UnknownOutcome
 from socialkit.models.content import Post, ThreadPart
 from socialkit.platforms.capabilities import Idempotency
+from socialkit.schedule.publication import PauseScope
 from socialkit.schedule.states import PublicationState as S
 from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
 from tests.postgres.support import store_url as postgres_url
@@ -311,3 +312,24 @@ async def test_a_persons_move_is_reported_as_committed_not_as_read_after(
     store.transition = real
     assert [c.id for c in claimed] == [pub.id]
     assert seen == [("ann", "pending_approval", "scheduled")]  # never "claimed"
+
+
+# -- 4. schedule() reports the state the store holds --------------------------------------
+
+
+async def test_schedule_reports_paused_right_after_another_process_paused(
+    make_scheduler, platform, clock
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    await scheduler.schedule(Post(text="first"), account(), at=START + HOUR)  # pauses cached
+    # Another process flips the crisis switch: this scheduler's cache does not know yet.
+    await scheduler.store.pause(PauseScope(kind="all", actor="ann"), now=clock.now())
+    (second,) = await scheduler.schedule(Post(text="second"), account(), at=START + HOUR)
+    assert second.state == S.PAUSED
+    assert (await scheduler.get(second.id)).state == S.PAUSED
+    # And the other way round: resumed elsewhere, scheduled is scheduled.
+    await scheduler.store.resume(PauseScope(kind="all", actor="ann"), now=clock.now())
+    (third,) = await scheduler.schedule(Post(text="third"), account(), at=START + HOUR)
+    assert third.state == S.SCHEDULED
+    assert (await scheduler.get(third.id)).state == S.SCHEDULED

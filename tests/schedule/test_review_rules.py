@@ -208,7 +208,7 @@ async def test_a_queued_post_and_an_evergreen_comeback_take_different_slots(
     )
     clock.advance(dt.timedelta(hours=9, minutes=30))
     s = await scheduler._s()
-    real = s.store.add
+    real = s.store.add_returning  # what queue() inserts its post with
     passes: list[asyncio.Future[int]] = []
 
     async def a_worker_pass_meanwhile(items: Any, *, now: dt.datetime) -> Any:
@@ -218,9 +218,10 @@ async def test_a_queued_post_and_an_evergreen_comeback_take_different_slots(
             await asyncio.sleep(0)
         return await real(items, now=now)
 
-    s.store.add = a_worker_pass_meanwhile  # type: ignore[method-assign]
+    s.store.add_returning = a_worker_pass_meanwhile  # type: ignore[method-assign]
     await scheduler.queue(Post(text="queued"), "acme")
-    s.store.add = real  # type: ignore[method-assign]
+    s.store.add_returning = real  # type: ignore[method-assign]
+    assert passes  # the race was made
     await asyncio.gather(*passes)
     dues = [p.due_at for p in (await scheduler.list(account="acme", limit=50)).items]
     assert len(dues) == len(set(dues)) >= 3  # the first, a comeback and the queued post

@@ -37,7 +37,7 @@ from socialkit.schedule._home import at_home
 from socialkit.schedule.engine.grace import past_grace as _past_grace
 from socialkit.schedule.engine.grace import refuse_missed
 from socialkit.schedule.engine.materialise import materialise
-from socialkit.schedule.records import NewPublication, PublicationQuery
+from socialkit.schedule.records import Added, NewPublication, PublicationQuery
 from socialkit.schedule.recurring import Rule
 from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_free_slot
 from socialkit.schedule.states import ACTIVE_STATES
@@ -414,19 +414,17 @@ class Planning(SchedulerCore):
                     actor=actor,
                 )
             )
-        # Read before the insert: once it has committed, nothing here may raise (a
-        # caller told "failed" would schedule the post again).
-        pauses = await s.pauses()
-        ids = await s.store.add(items, now=now)
+        # The state each one was stored in comes back from the insert's own transaction
+        # (paused when a switch covers it, also one another process flipped a moment
+        # ago), so nothing is read after the commit, where nothing may raise (a caller
+        # told "failed" would schedule the post again).
+        added = await _add_returning(s, items, now)
         out = []
-        for new, pub_id in zip(items, ids, strict=True):
-            if pub_id != new.id:  # the idempotency key was taken: the existing one
-                out.append(self._own_key(await s.store.get(pub_id), "key"))
+        for new, done in zip(items, added, strict=True):
+            if done.state is None:  # the idempotency key was taken: the existing one
+                out.append(self._own_key(await s.store.get(done.id), "key"))
                 continue
-            held = new.state in (S.SCHEDULED, S.RETRY_WAIT) and any(
-                scope.covers(new.workspace, new.account_id, new.campaign) for scope in pauses
-            )
-            out.append(created_publication(new, post, now, S.PAUSED if held else new.state))
+            out.append(created_publication(new, post, now, done.state))
         return out
 
     @at_home
@@ -626,6 +624,28 @@ class Planning(SchedulerCore):
         """This workspace's rules."""
         s = await self._s()
         return await s.store.list_rules(workspace=self.workspace, active=active)
+
+
+async def _add_returning(
+    s: Services, items: builtins.list[NewPublication], now: dt.datetime
+) -> builtins.list[Added]:
+    """``store.add_returning``; for a store written for an earlier socialkit, which has
+    only ``add``, each state is worked out from the pause switches read (cached) before
+    the insert, as it was before."""
+    add_returning = getattr(s.store, "add_returning", None)
+    if add_returning is not None:
+        added: builtins.list[Added] = await add_returning(items, now=now)
+        return added
+    pauses = await s.pauses()
+    ids = await s.store.add(items, now=now)
+    out = []
+    for new, pub_id in zip(items, ids, strict=True):
+        held = new.state in (S.SCHEDULED, S.RETRY_WAIT) and any(
+            scope.covers(new.workspace, new.account_id, new.campaign) for scope in pauses
+        )
+        state = (S.PAUSED if held else new.state) if pub_id == new.id else None
+        out.append(Added(id=pub_id, state=state))
+    return out
 
 
 async def _first_occurrences(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DELETING",
     "AccountRecord",
+    "Added",
     "Budget",
     "CheckpointRecord",
     "Claim",
@@ -79,6 +80,19 @@ class NewPublication:
     publish_late: bool = False
     actor: str = "engine"
     reason: str | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Added:
+    """What :meth:`Store.add_returning` did with one :class:`NewPublication`.
+
+    ``state`` is the state stored: the item's, or ``paused`` when a pause switch covered
+    it when it was inserted. ``None`` when its idempotency key was taken and nothing was
+    inserted: ``id`` is then the existing publication's.
+    """
+
+    id: str
+    state: PublicationState | None
 
 
 @attrs.frozen(kw_only=True, slots=True)

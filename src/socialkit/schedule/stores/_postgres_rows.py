@@ -281,7 +281,7 @@ ins AS (
         h.approvals_required, h.grace_s, h.publish_late, t.now, t.now
     FROM held h, t ORDER BY h.ord
     ON CONFLICT DO NOTHING
-    RETURNING id
+    RETURNING id, state
 ),
 fresh AS (
     SELECT DISTINCT ON (h.id) h.* FROM held h JOIN ins ON ins.id = h.id ORDER BY h.id, h.ord
@@ -293,14 +293,22 @@ ev AS (
         0, f.stored
     FROM fresh f, t ORDER BY f.ord
 )
-SELECT id FROM ins
+SELECT id, state FROM ins
 """
 
 
 async def add(
-    conn: Conn, publications: Sequence[NewPublication], now: dt.datetime | None
+    conn: Conn,
+    publications: Sequence[NewPublication],
+    now: dt.datetime | None,
+    states: list[PublicationState | None] | None = None,
 ) -> list[str]:
-    """Insert publications (skipping taken idempotency keys); one id per item."""
+    """Insert publications (skipping taken idempotency keys); one id per item.
+
+    ``states``, when given, receives the state each item was stored in (``paused`` when
+    a pause switch covered it), or ``None`` for one not inserted (its key was taken),
+    as the insert returned it.
+    """
     if not publications:
         return []
     params: dict[str, Any] = {
@@ -331,8 +339,14 @@ async def add(
     for p in publications:
         to_us(p.due_at)  # refuses naive times with the stores' message
     cur = await conn.execute(_ADD_SQL, params)
-    inserted = {row[0] for row in await cur.fetchall()}
+    inserted = {str(row[0]): PublicationState(row[1]) for row in await cur.fetchall()}
     ids = [p.id for p in publications]
+    if states is not None:
+        states.clear()  # a transaction retried starts again
+        seen: set[str] = set()
+        for p in publications:  # a repeated id was inserted once, first
+            states.append(inserted.get(p.id) if p.id not in seen else None)
+            seen.add(p.id)
     if len(inserted) == len(publications):
         return ids
     cur = await conn.execute(

@@ -402,10 +402,14 @@ def add(
     publications: Sequence[NewPublication],
     now: int,
     prepared: list[tuple[Any, ...]] | None = None,
+    states: list[PublicationState | None] | None = None,
 ) -> list[str]:
     """Insert publications (skipping taken idempotency keys); one id per item.
 
-    ``prepared`` is ``insert_params(publications, now)``, built beforehand.
+    ``prepared`` is ``insert_params(publications, now)``, built beforehand. ``states``,
+    when given, receives the state each item was stored in (``paused`` when a pause
+    switch covered it), or ``None`` for one not inserted (its key was taken), from this
+    transaction: no read after it.
     """
     if not publications:
         return []
@@ -439,7 +443,7 @@ def add(
             if owner is None:
                 raise StoreError(f"publication id {new.id!r} is taken")
             ids[i] = owner
-        if inserted and not uniform:
+        if inserted and (not uniform or states is not None):
             (text,) = conn.execute(_ADDED_IDS_SQL, (top,)).fetchone()
             added = set(json.loads(text))
             fresh = []
@@ -447,6 +451,15 @@ def add(
                 if new.id in added:
                     fresh.append(i)
                     added.discard(new.id)  # a repeated id was inserted once, first
+    if states is not None:
+        if inserted == len(publications):
+            states.extend(PublicationState(row[8]) for row in params)
+        else:
+            chosen = set(fresh or ())
+            states.extend(
+                PublicationState(params[i][8]) if i in chosen else None
+                for i in range(len(publications))
+            )
     if not inserted:
         return ids
     if uniform:

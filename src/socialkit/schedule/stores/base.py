@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.records import (
         AccountRecord,
         AccountStatus,
+        Added,
         Budget,
         CheckpointRecord,
         Claim,
@@ -154,6 +155,18 @@ class Store(Protocol):
 
         An item whose ``idempotency_key`` is already taken is not inserted; its slot in
         the result holds the existing publication's id. Returns one id per item.
+        """
+        ...
+
+    async def add_returning(
+        self, publications: Sequence[NewPublication], *, now: dt.datetime
+    ) -> list[Added]:
+        """:meth:`add`, returning per item its id and the state it was stored in, from
+        the insert itself: ``paused`` when a pause switch covered it (whatever a cached
+        list of pauses says), ``None`` when its key was taken (nothing inserted; the id
+        is the existing publication's). ``schedule()`` reports that state; with a store
+        written for an earlier socialkit, which has only :meth:`add`, it works the state
+        out from the pause switches it read (cached) before the insert.
         """
         ...
 

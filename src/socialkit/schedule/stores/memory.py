@@ -15,6 +15,7 @@ import attrs
 from socialkit.errors import StaleTransition, StoreError
 from socialkit.schedule.publication import Page, PauseScope, StoredReceipt
 from socialkit.schedule.records import (
+    Added,
     Budget,
     Claim,
     Moved,
@@ -70,6 +71,20 @@ class MemoryStore(MemoryBase):
             ids = self._add_locked(publications, now)
         self._notify()
         return ids
+
+    async def add_returning(
+        self, publications: Sequence[NewPublication], *, now: dt.datetime
+    ) -> list[Added]:
+        with self._lock:
+            taken = {new.idempotency_key for new in publications} & self._by_key.keys()
+            ids = self._add_locked(publications, now)
+            added: list[Added] = []
+            for new, pub_id in zip(publications, ids, strict=True):
+                fresh = pub_id == new.id and new.idempotency_key not in taken
+                taken.add(new.idempotency_key)  # a repeated one was inserted once, first
+                added.append(Added(id=pub_id, state=self._rows[pub_id].state if fresh else None))
+        self._notify()
+        return added
 
     def _add_locked(self, publications: Sequence[NewPublication], now: dt.datetime) -> list[str]:
         ids: list[str] = []

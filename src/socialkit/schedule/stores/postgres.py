@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from socialkit._shared import SharedCalls
 from socialkit.errors import ConfigError, StoreError
+from socialkit.schedule.records import Added
 from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores import _postgres_claim as claiming
 from socialkit.schedule.stores import _postgres_dispatch as dispatch
@@ -509,6 +510,17 @@ class PostgresStore:
         due = [p.due_at for p in items if p.state in (S.SCHEDULED, S.RETRY_WAIT)]
         wake = self._wake_at(due) if due else None
         return await self._run(lambda c: rows.add(c, items, when), wake=wake)
+
+    async def add_returning(
+        self, publications: Sequence[NewPublication], *, now: dt.datetime | None = None
+    ) -> list[Added]:
+        items = list(publications)
+        when = self._now(now)
+        due = [p.due_at for p in items if p.state in (S.SCHEDULED, S.RETRY_WAIT)]
+        wake = self._wake_at(due) if due else None
+        states: list[PublicationState | None] = []
+        ids = await self._run(lambda c: rows.add(c, items, when, states), wake=wake)
+        return [Added(id=i, state=state) for i, state in zip(ids, states, strict=True)]
 
     async def get(self, publication_id: str, *, history: bool = False) -> Publication:
         async def read(c: Conn) -> Publication:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from socialkit.errors import ConfigError, StoreError
+from socialkit.schedule.records import Added
 from socialkit.schedule.stores import _sqlite_dispatch as dispatch
 from socialkit.schedule.stores import _sqlite_misc as misc
 from socialkit.schedule.stores import _sqlite_rows as rows
@@ -385,6 +386,21 @@ class SqliteStore:
             notify=True,
             inline=len(items) <= _INLINE_ROWS,
         )
+
+    async def add_returning(
+        self, publications: Sequence[NewPublication], *, now: dt.datetime
+    ) -> list[Added]:
+        items = list(publications)
+        stamp = to_us(now)
+        params = rows.insert_params(items, stamp)
+        states: list[PublicationState | None] = []
+
+        def write(conn: sqlite3.Connection) -> list[str]:
+            states.clear()  # a write retried after a busy database starts again
+            return rows.add(conn, items, stamp, params, states)
+
+        ids = await self._write(write, notify=True, inline=len(items) <= _INLINE_ROWS)
+        return [Added(id=i, state=state) for i, state in zip(ids, states, strict=True)]
 
     async def get(self, publication_id: str, *, history: bool = False) -> Publication:
         def read(conn: sqlite3.Connection) -> Publication:
