@@ -333,3 +333,26 @@ async def test_schedule_reports_paused_right_after_another_process_paused(
     (third,) = await scheduler.schedule(Post(text="third"), account(), at=START + HOUR)
     assert third.state == S.SCHEDULED
     assert (await scheduler.get(third.id)).state == S.SCHEDULED
+
+
+async def test_with_a_store_that_does_not_say_what_it_wrote_no_claim_is_reported(
+    make_scheduler, platform, registry
+) -> None:
+    """A store written for an earlier socialkit returns nothing from ``transition``: the
+    engine reads the publication back, and still never reports another's move."""
+    platform()
+    scheduler = await make_scheduler()
+    seen = spy(registry)
+    (pub,) = await scheduler.schedule(Post(text="hello"), account(), at=START, needs_approval=True)
+    store = scheduler.store
+    real = store.transition
+
+    async def transition(t: Any, *, now: dt.datetime) -> None:
+        await real(t, now=now)  # the old protocol: nothing returned
+        await store.claim("w2", now=now, limit=10, lease=HOUR)
+
+    store.transition = transition
+    await scheduler.approve(pub.id, actor="ann")
+    store.transition = real
+    assert (await scheduler.get(pub.id)).state == S.CLAIMED
+    assert seen == [("ann", "pending_approval", "scheduled")]

@@ -57,7 +57,7 @@ async def _commit(s: Services, p: Publication, t: Transition) -> Publication:
         account_id=p.account_id,
         campaign=p.campaign,
         from_state=p.state,
-        to_state=after.state if written is None else written,
+        to_state=_fallback(t, after.state) if written is None else written,
         at=s.clock.now(),
         actor=t.actor,
         reason=t.reason,
@@ -68,6 +68,14 @@ async def _commit(s: Services, p: Publication, t: Transition) -> Publication:
     else:
         s.notifier.changed(change)
     return after
+
+
+def _fallback(t: Transition, read: PublicationState) -> PublicationState:
+    """What ``t`` wrote, from a store that does not say (see :func:`_transition`): the
+    state read afterwards when ``t`` could have written it (``t.to``, or ``paused`` when
+    a pause switch held it), else ``t.to``: never a move someone else made since."""
+    held = t.to in (S.SCHEDULED, S.RETRY_WAIT) and read == S.PAUSED
+    return read if read == t.to or held else t.to
 
 
 async def _transition(s: Services, t: Transition) -> PublicationState | None:
@@ -565,23 +573,21 @@ async def _unfence(s: Services, p: Publication, actor: str) -> None:
     platform refused the delete and nothing was deleted: it is as it was, except that a
     ``paused`` one whose pause was lifted meanwhile is resumed now (the store keeps it
     ``paused`` while a switch covers it)."""
+    release = Transition(
+        id=p.id,
+        expect_state=p.state,
+        expect_attempt=p.attempt,
+        expect_attention=DELETING,
+        to=S.SCHEDULED if p.state == S.PAUSED else p.state,
+        attention=p.attention,
+        kind="delete_refused",
+        actor=actor,
+        reason=f"delete by {actor} refused by the platform; nothing was deleted",
+    )
     with contextlib.suppress(StaleTransition):  # a receipt published it meanwhile
-        written = await _transition(
-            s,
-            Transition(
-                id=p.id,
-                expect_state=p.state,
-                expect_attempt=p.attempt,
-                expect_attention=DELETING,
-                to=S.SCHEDULED if p.state == S.PAUSED else p.state,
-                attention=p.attention,
-                kind="delete_refused",
-                actor=actor,
-                reason=f"delete by {actor} refused by the platform; nothing was deleted",
-            ),
-        )
+        written = await _transition(s, release)
         if written is None:
-            written = (await s.store.get(p.id)).state
+            written = _fallback(release, (await s.store.get(p.id)).state)
         if written != p.state:
             s.notifier.changed(
                 StateChange(
