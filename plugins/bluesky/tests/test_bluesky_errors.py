@@ -319,3 +319,15 @@ async def test_a_2xx_that_is_not_json_is_unknown_only_for_a_write(
         )
     assert type(caught.value) is expected
     await ctx.http.aclose()
+
+
+@pytest.mark.parametrize("body", [{}, {"uri": "at://did:plc:x/app.bsky.feed.post/3k"}, [], None])
+def test_a_success_answer_without_the_record_is_an_unknown_outcome(body: object) -> None:
+    """A 200 to createRecord that names no record: the write probably happened, so the
+    outcome is unknown (retried with the same record key), not an adapter crash."""
+    from socialkit_bluesky._client import _created_ref
+
+    with pytest.raises(socialkit.UnknownOutcome, match="without the record's uri and cid"):
+        _created_ref(body)
+    ref = _created_ref({"uri": "at://did:plc:x/app.bsky.feed.post/3k", "cid": "bafy"})
+    assert (ref.uri, ref.cid) == ("at://did:plc:x/app.bsky.feed.post/3k", "bafy")

@@ -138,7 +138,7 @@ class RepoClient:
             if isinstance(exc, Rejected) and exc.platform_code not in _CONFLICT_CODES:
                 raise
             return await self._settle(key, record, exc)
-        return StrongRef(uri=str(data["uri"]), cid=str(data["cid"]))
+        return _created_ref(data)
 
     async def _settle(
         self, key: RecordKey, record: dict[str, Any], cause: PlatformError
@@ -209,3 +209,17 @@ class RepoClient:
             token=session.access_jwt,
             write=False,
         )
+
+
+def _created_ref(data: Any) -> StrongRef:
+    """The record a ``createRecord`` answer names. A success answer without its ``uri``
+    and ``cid`` leaves the write unknown (it probably happened): retrying with the same
+    record key settles it."""
+    if isinstance(data, dict):
+        uri, cid = data.get("uri"), data.get("cid")
+        if isinstance(uri, str) and uri and isinstance(cid, str) and cid:
+            return StrongRef(uri=uri, cid=cid)
+    raise UnknownOutcome(
+        "Bluesky com.atproto.repo.createRecord answered success without the record's "
+        "uri and cid; the write may have happened"
+    )
