@@ -293,6 +293,31 @@ def test_a_post_whose_snapshot_for_the_age_was_missed_is_left_out() -> None:
     ]
 
 
+def test_the_engines_collection_for_an_age_is_used_however_late_it_came() -> None:
+    """A snapshot labelled with its collection (``after``, set by the engine) is the
+    post's at that age, even when the platform's rate limit put it back past the time
+    window; and a labelled one wins over an unlabelled snapshot nearer the due time."""
+    at = MONDAY + timedelta(hours=9)
+    receipts = [published("p", at), published("q", at + timedelta(days=1))]
+    q_at = at + timedelta(days=1)
+    snapshots = [
+        _at("p", at + timedelta(hours=1), likes=5).model_copy(update={"after": timedelta(hours=1)}),
+        # the 24 h collection, rate-limited for 8 h: outside 24 h +- 6 h
+        _at("p", at + timedelta(hours=32), likes=40).model_copy(
+            update={"after": timedelta(hours=24)}
+        ),
+        _at("q", q_at + timedelta(hours=24, minutes=1), likes=90),  # an ad-hoc collection
+        _at("q", q_at + timedelta(hours=25), likes=60).model_copy(
+            update={"after": timedelta(hours=24)}
+        ),
+    ]
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements")
+    assert sorted((t.weekday, t.average) for t in ranked) == [
+        (Weekday.MON, 40),
+        (Weekday.TUE, 60),
+    ]
+
+
 def test_hours_follow_berlins_daylight_saving_time() -> None:
     # 2026-03-29 is the last Sunday of March: Berlin moves from UTC+1 to UTC+2.
     # A post at 23:30 local time on each side lands in hour 23 of its local weekday.

@@ -258,8 +258,10 @@ def at_age(
     age: dt.timedelta,
 ) -> list[MetricSnapshot]:
     """Each published post's snapshot at ``age`` (see ``best_posting_times``), and the
-    account snapshots; posts without a receipt, too young for ``age`` or without a
-    snapshot within ``age / 4`` of it are left out."""
+    account snapshots. The snapshot the engine collected for that age (its ``after``
+    equals ``age``) is taken however late it came; otherwise the one collected nearest
+    after ``age`` (within ``age / 4``, else the last within ``age / 4`` before it). Posts
+    without a receipt, too young for ``age`` or without such a snapshot are left out."""
     key_of = post_keyer(series)
     by_post: dict[PostKey, list[MetricSnapshot]] = {}
     kept: list[MetricSnapshot] = []
@@ -275,18 +277,25 @@ def at_age(
         due = at + age
         # sorted() is stable: of equal instants the later snapshot in the series stays last
         ordered = sorted(own, key=lambda s: s.collected_at)
-        if ordered[-1].collected_at < due:
-            continue  # too young: not yet measured at that age
-        # The snapshot taken for that age: the engine asks the platform at the due time,
-        # so it is collected a little after it. The first one within a quarter of the age
-        # after it, else the last one within a quarter of the age before it; a snapshot
-        # further away measured another age (the 1 h one when the 24 h one was missed).
-        window = age / 4
-        soon = [s for s in ordered if due <= s.collected_at <= due + window]
-        by_then = [s for s in ordered if due - window <= s.collected_at < due]
-        if not soon and not by_then:
-            continue
-        chosen = soon[0] if soon else by_then[-1]
+        labelled = [s for s in ordered if s.after == age]
+        if labelled:
+            # The engine's own collection for that age (MetricSnapshot.after), however
+            # late it came (a rate-limited one is put back past the window below).
+            chosen = labelled[-1]
+        else:
+            if ordered[-1].collected_at < due:
+                continue  # too young: not yet measured at that age
+            # The snapshot taken for that age: the engine asks the platform at the due
+            # time, so it is collected a little after it. The first one within a quarter
+            # of the age after it, else the last one within a quarter of the age before
+            # it; a snapshot further away measured another age (the 1 h one when the
+            # 24 h one was missed).
+            window = age / 4
+            soon = [s for s in ordered if due <= s.collected_at <= due + window]
+            by_then = [s for s in ordered if due - window <= s.collected_at < due]
+            if not soon and not by_then:
+                continue
+            chosen = soon[0] if soon else by_then[-1]
         if ordered[0] is not chosen:
             # The first snapshot stays, for when the post was first measured (the rate by
             # followers uses the followers of that moment), without counts of its own:
