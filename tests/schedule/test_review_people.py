@@ -356,3 +356,34 @@ async def test_with_a_store_that_does_not_say_what_it_wrote_no_claim_is_reported
     store.transition = real
     assert (await scheduler.get(pub.id)).state == S.CLAIMED
     assert seen == [("ann", "pending_approval", "scheduled")]
+
+
+# -- cancel racing a claim -------------------------------------------------------------
+
+
+async def test_a_cancel_that_loses_the_race_to_a_claim_cancels_the_claim(
+    make_scheduler, platform, clock
+) -> None:
+    """A worker's claim committed between cancel()'s read and its write: a claim not yet
+    sent is still cancellable, so cancel reads it again and cancels it (it failed with
+    the store's "is claimed at attempt 1, not scheduled at attempt 0")."""
+    server = platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(Post(text="b"), account(), at=START)
+    s = await scheduler._s()
+    store = s.store
+    real = store.transition
+    raced: list[int] = []
+
+    async def transition(t: Any, *, now: dt.datetime) -> Any:
+        if t.kind == "cancelled" and not raced:
+            raced.append(len(await store.claim("w9", now=now, limit=5, lease=HOUR)))
+        return await real(t, now=now)
+
+    store.transition = transition  # type: ignore[method-assign]
+    cancelled = await scheduler.cancel(pub.id, actor="ann")
+    store.transition = real  # type: ignore[method-assign]
+    assert raced == [1]  # the claim was made between the read and the write
+    assert cancelled.state is S.CANCELLED
+    await scheduler.run(until_idle=True)
+    assert server.calls == []  # never sent

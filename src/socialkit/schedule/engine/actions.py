@@ -254,7 +254,34 @@ async def cancel(
     there with no receipt to delete them by. Let it publish the rest (reschedule it to
     choose when), then :func:`delete` it.
     """
-    p = await s.store.get(publication_id)
+    tries = 0
+    while True:
+        tries += 1
+        p = await s.store.get(publication_id)
+        _cancellable(p)
+        try:
+            return await _commit(
+                s,
+                p,
+                Transition(
+                    id=p.id,
+                    expect_state=p.state,
+                    expect_attempt=p.attempt,
+                    to=S.CANCELLED,
+                    kind="cancelled",
+                    actor=actor,
+                    reason=reason or f"cancelled by {actor}",
+                ),
+            )
+        except StaleTransition:
+            # A worker claimed it (or handed it back) meanwhile: read it again; what it
+            # is now says whether it can still be cancelled.
+            if tries >= _DECISION_TRIES:
+                raise
+
+
+def _cancellable(p: Publication) -> None:
+    """:class:`StaleTransition` naming why ``p`` cannot be cancelled, if it cannot."""
     if p.state not in (*EDITABLE_STATES, S.CLAIMED):
         hint = (
             ("it is being sent right now" if p.state == S.PUBLISHING else "resolve it instead")
@@ -271,19 +298,6 @@ async def cancel(
             "to choose when), then delete it: delete takes every part down; or, to take "
             "them down now, pause it and delete it"
         )
-    return await _commit(
-        s,
-        p,
-        Transition(
-            id=p.id,
-            expect_state=p.state,
-            expect_attempt=p.attempt,
-            to=S.CANCELLED,
-            kind="cancelled",
-            actor=actor,
-            reason=reason or f"cancelled by {actor}",
-        ),
-    )
 
 
 async def reschedule(
