@@ -109,6 +109,20 @@ def _waiting_lines(scheduler: Scheduler, progress: _Progress) -> list[str]:
     return lines
 
 
+def _ended_badly(progress: _Progress) -> str:
+    """``this run left 1 publication failed`` (or missed, or both counted) for what this
+    run left ``failed`` or ``missed``; empty when none."""
+    ended = list(progress.latest.values())
+    failed, missed = ended.count("failed"), ended.count("missed")
+    total = failed + missed
+    if not total:
+        return ""
+    noun = "publication" if total == 1 else "publications"
+    if failed and missed:
+        return f"this run left {total} {noun} failed or missed ({failed} failed, {missed} missed)"
+    return f"this run left {total} {noun} {'failed' if failed else 'missed'}"
+
+
 def _run_workers(count: int, *, once: bool) -> int:
     """``run --workers``: ``count`` worker processes on this process's store.
 
@@ -214,6 +228,11 @@ def run_command(
                 text=f"claimed {stats.claimed}, reconciled {stats.reconciled}, "
                 f"metric collections {stats.metric_tasks}",
             )
+            lost = _ended_badly(progress)
+            if lost:
+                # A cron job or CI step learns it from the exit code alone.
+                say(f"error: {lost} (socialkit list --state failed, --state missed)", err=True)
+                raise typer.Exit(1)
             return
         stopping = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
