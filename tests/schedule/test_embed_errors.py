@@ -160,7 +160,7 @@ def test_listing_names_a_bad_range_or_attention(scheduler: Scheduler) -> None:
     # An unknown reason listed nothing, as if nobody were needed.
     with pytest.raises(
         ValueError,
-        match=r"^attention: unknown reason 'reconciled' \(one of reconcile, reauth, delete\)$",
+        match=r"^attention: unknown reason 'reconciled' \(one of reconcile, reauth, delete, deleting\)$",
     ):
         scheduler.list(attention="reconciled")
     assert scheduler.list(attention="reconcile").items == ()

@@ -387,3 +387,42 @@ async def test_a_cancel_that_loses_the_race_to_a_claim_cancels_the_claim(
     assert cancelled.state is S.CANCELLED
     await scheduler.run(until_idle=True)
     assert server.calls == []  # never sent
+
+
+async def test_a_delete_refused_part_way_through_a_thread_keeps_the_mark(
+    make_scheduler, platform, clock
+) -> None:
+    """Review helper-75: the platform deleted part 2 (adapters delete the replies first),
+    then refused part 1. The mark came off as if nothing was gone, a resume made
+    meanwhile scheduled the thread, and the worker sent part 3 as a reply to the deleted
+    part 2. Now the mark stays, nothing more is sent, and listings find the thread."""
+    server = platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(THREAD, account(), at=START, campaign="spring")
+    server.script(("fail_part", 2, Transient("blip")))  # parts 1 and 2 out, 3 waits
+    await scheduler.run(until_idle=True)
+    await scheduler.pause(campaign="spring", actor="ann")
+    part2 = (await scheduler.get(pub.id)).checkpoints[1].id
+
+    async def deletes_part2_then_refuses(receipt: Any) -> None:
+        server.posts.pop(part2, None)
+        server.deleted.append(part2)
+        await scheduler.resume(campaign="spring", actor="bob")
+
+    server.on_delete = deletes_part2_then_refuses
+    server.script_delete(Transient("connection refused (deleting part 1)"))
+    with pytest.raises(Transient):
+        await scheduler.delete(pub.id, actor="ann")
+    server.on_delete = None
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.attention) == (S.PAUSED, "deleting")
+    calls = len(server.calls)
+    clock.advance(HOUR)
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == calls  # part 3 was not sent
+    listed = await scheduler.list(attention="deleting")
+    assert [q.id for q in listed.items] == [pub.id]
+    # running delete again finishes it
+    done = await scheduler.delete(pub.id, actor="ann")
+    assert done.state is S.DELETED
+    assert part2 in server.deleted and len(server.posts) == 0

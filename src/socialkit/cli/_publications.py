@@ -188,6 +188,8 @@ def publication_line(p: Publication) -> str:
     note = f"  needs {p.attention}" if p.attention else ""
     if p.attention == "reauth":
         note += f" ({reconnect_command(p.account_id)})"
+    elif p.attention == "deleting":  # a delete that did not finish: parts may be gone
+        note += f" (socialkit delete {p.id})"
     campaign = f"  [{p.campaign}]" if p.campaign else ""
     live = p.state != "deleted"  # a deleted post's address leads nowhere
     url = f"  {p.receipt.url}" if live and p.receipt and p.receipt.url else ""

@@ -154,8 +154,6 @@ def queue_command(
 
 # -- reading ----------------------------------------------------------------------------
 
-_ATTENTION = ("reconcile", "reauth", "delete")  # why a publication waits for a person
-
 
 def list_command(
     state_filter: Annotated[
@@ -207,7 +205,9 @@ def list_command(
         # Each reason a person is needed is its own filtered listing (filtering one page
         # afterwards would show an empty page while later ones hold some); they are
         # merged in due order, and the cursor continues after the last one shown.
-        reasons: tuple[str | None, ...] = _ATTENTION if attention else (None,)
+        from socialkit.schedule.states import ATTENTION
+
+        reasons: tuple[str | None, ...] = ATTENTION if attention else (None,)
         try:
             pages = [
                 scheduler.list(

@@ -215,9 +215,6 @@ def check_accounts(items: builtins.list[Account | str], field: str) -> None:
         seen.add(account_id)
 
 
-ATTENTION = ("reconcile", "reauth", "delete")  # why a publication waits for a person
-
-
 def check_actor(actor: str) -> None:
     """``actor``: who did it, as non-blank text (it goes into the history)."""
     if not isinstance(actor, str):

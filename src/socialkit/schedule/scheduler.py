@@ -15,7 +15,6 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from socialkit.schedule._arguments import (
-    ATTENTION,
     AccountsArg,
     ScheduleRequest,
     When,
@@ -39,6 +38,7 @@ from socialkit.schedule.engine.events import events_page, follow_pages
 from socialkit.schedule.engine.grace import PastGracePeriod
 from socialkit.schedule.engine.worker import RunStats, Worker
 from socialkit.schedule.records import PublicationQuery
+from socialkit.schedule.states import ATTENTION
 
 if TYPE_CHECKING:
     import builtins

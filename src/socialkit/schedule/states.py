@@ -27,6 +27,7 @@ from enum import StrEnum
 
 __all__ = [
     "ACTIVE_STATES",
+    "ATTENTION",
     "CLAIMABLE_STATES",
     "EDITABLE_STATES",
     "LEASED_STATES",
@@ -113,3 +114,8 @@ marks it for a person instead: ``attention="delete"``)."""
 def can_transition(source: PublicationState, target: PublicationState) -> bool:
     """Whether ``source → target`` is a legal move (receipts aside)."""
     return target in TRANSITIONS[source]
+
+
+# Why a publication waits for a person (``Publication.attention``): "deleting" is a
+# delete of a half-sent thread that did not finish (some parts may be gone).
+ATTENTION = ("reconcile", "reauth", "delete", "deleting")

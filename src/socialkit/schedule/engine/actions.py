@@ -501,8 +501,9 @@ async def delete(
     replies to deleted parts. A resume or reschedule that landed first makes the delete
     fail with :class:`~socialkit.errors.StaleTransition` before anything is deleted. When
     the platform refuses, the mark is taken off again (and a pause lifted meanwhile
-    resumes it then); when the outcome is unknown (a timeout) the mark stays, since parts
-    may be gone: run delete again. Every distinct receipt is
+    resumes it then) if that was its only part; a refusal of a thread of several parts,
+    or an unknown outcome (a timeout), keeps the mark, since some parts may be gone
+    (adapters delete a thread a part at a time): run delete again. Every distinct receipt is
     deleted (a post the platform made twice goes twice), including receipts recorded
     while the deletion ran; one recorded after it marks the publication for a person
     (``attention="delete"``), and deleting again takes that post down too.
@@ -536,7 +537,15 @@ async def delete(
     except UnknownOutcome:
         raise  # parts may be gone: the mark stays until delete is run again
     except Exception:
-        if fence is not None and not deleted and fence.attention != DELETING:
+        # Only a refusal of a one-post delete certainly deleted nothing: an adapter takes
+        # a thread down one request a part (the replies first), so a refusal part way
+        # through leaves parts gone, and the mark must stay until delete runs again.
+        if (
+            fence is not None
+            and not deleted
+            and fence.attention != DELETING
+            and len(_post_ids(pending[0])) == 1
+        ):
             await _unfence(s, fence, actor)
         raise
     if fence is not None and p.state != S.PUBLISHED:
