@@ -315,3 +315,21 @@ def test_a_missing_postgres_store_is_named_not_created(
         assert run.code == 2
         assert run.err.startswith(f"error: store: no store in schema '{schema}'")
     assert asyncio.run(_postgres_version(url)) == 0  # nothing was created on the way
+
+
+async def test_prune_refuses_a_store_not_migrated_yet(schema: str) -> None:
+    """Prune opens without migrating; on a store still at an older schema it failed with
+    a raw ``UndefinedColumn`` (revisions.used_at). It now says to migrate first, and the
+    store is left as it was."""
+    from socialkit.schedule.stores.postgres import PostgresStore
+
+    url = store_url(schema)
+    old = PostgresStore(url, migrations=MIGRATIONS[:3], code_version=3)
+    await old.open()
+    await old.close()
+    with pytest.raises(StoreError, match=r"schema version 3, older .* store migrate` first"):
+        await prune_store(url, dt.timedelta(days=90), dry_run=True)
+    again = PostgresStore(url, migrations=MIGRATIONS[:3], code_version=3)
+    await again.open()
+    assert (await again.schema()).version == 3
+    await again.close()

@@ -299,6 +299,15 @@ async def prune_store(
         store = _postgres(url, migrate_on_open=False)
         await store.open()
         try:
+            info = await store.schema()
+            if info.version < info.code_version:
+                # Prune reads what the newer schema adds (revisions.used_at, which keeps
+                # a revision about to be used); it is never migrated as a side effect.
+                raise StoreError(
+                    f"the store at {store.url} has schema version {info.version}, older "
+                    f"than this socialkit's {info.code_version}: run `socialkit store "
+                    "migrate` first, then prune"
+                )
             async with _pg_conn(store) as conn:
                 return await prune(conn, older_than, metrics=metrics, dry_run=dry_run)
         finally:

@@ -114,7 +114,10 @@ class PostgresStore:
             that would stop workers alive now on older code (a ``StoreError`` naming
             them, as ``socialkit store migrate`` refuses without ``--force``);
             ``"force"`` migrates anyway (they stop at their next beat); with ``False``
-            the store only checks that it can use the schema it finds.
+            the store only checks that the schema it finds does not need newer code.
+            A schema older than this code's is not refused, but what it lacks fails
+            where it is used (metric retries, snapshot labels, revision use times):
+            with ``False``, run ``socialkit store migrate`` before a worker starts.
 
     Example::
 
