@@ -318,6 +318,22 @@ def test_the_engines_collection_for_an_age_is_used_however_late_it_came() -> Non
     ]
 
 
+def test_a_labelled_snapshot_from_before_publication_is_not_the_posts() -> None:
+    """A snapshot labelled ``after=24h`` but collected before the post went out (a label
+    made by hand, or by a changed metric schedule) is not the post's at 24 h: the one
+    collected at +24 h is."""
+    at = MONDAY + timedelta(hours=9)
+    receipts = [published("p", at)]
+    snapshots = [
+        _at("p", at - timedelta(hours=1), likes=1).model_copy(
+            update={"after": timedelta(hours=24)}
+        ),
+        _at("p", at + timedelta(hours=24, minutes=1), likes=50),
+    ]
+    ranked = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements")
+    assert [t.average for t in ranked] == [50]
+
+
 def test_hours_follow_berlins_daylight_saving_time() -> None:
     # 2026-03-29 is the last Sunday of March: Berlin moves from UTC+1 to UTC+2.
     # A post at 23:30 local time on each side lands in hour 23 of its local weekday.

@@ -115,9 +115,11 @@ def best_posting_times(
             averages among hours with two or more posts; closer to 1 favours hours with
             more and steadier posts).
         age: how long after publication a post is scored: by the snapshot collected
-            for that age — the first one within ``age / 4`` after
-            ``published_at + age`` (the engine collects at the due time, so a little
-            after it), else the last one within ``age / 4`` before it. A post with no
+            for that age — the engine's own collection for it (``after == age``,
+            taken after publication) however late it came, else the first one within
+            ``age / 4`` after ``published_at + age`` (the engine collects at the due
+            time, so a little after it), else the last one within ``age / 4`` before
+            it. A post with no
             snapshot in that window (its 24 h collection was missed, say) is left out
             rather than scored at another age; a post with no snapshot that late is too
             young and left out. ``None`` scores every post by its latest snapshot,
@@ -259,7 +261,7 @@ def at_age(
 ) -> list[MetricSnapshot]:
     """Each published post's snapshot at ``age`` (see ``best_posting_times``), and the
     account snapshots. The snapshot the engine collected for that age (its ``after``
-    equals ``age``) is taken however late it came; otherwise the one collected nearest
+    equals ``age``, collected after publication) is taken however late it came; otherwise the one collected nearest
     after ``age`` (within ``age / 4``, else the last within ``age / 4`` before it). Posts
     without a receipt, too young for ``age`` or without such a snapshot are left out."""
     key_of = post_keyer(series)
@@ -277,7 +279,8 @@ def at_age(
         due = at + age
         # sorted() is stable: of equal instants the later snapshot in the series stays last
         ordered = sorted(own, key=lambda s: s.collected_at)
-        labelled = [s for s in ordered if s.after == age]
+        # (one collected before the post went out cannot be its own: a hand-made label)
+        labelled = [s for s in ordered if s.after == age and s.collected_at >= at]
         if labelled:
             # The engine's own collection for that age (MetricSnapshot.after), however
             # late it came (a rate-limited one is put back past the window below).

@@ -306,7 +306,8 @@ class AsyncScheduler(Planning):
         """Publications by due time, one page at a time (``page.next_cursor``).
 
         ``between`` is a ``(start, end)`` pair of aware datetimes (due times);
-        ``attention`` is why a person is needed: ``reconcile``, ``reauth`` or ``delete``.
+        ``attention`` is why a person is needed: ``reconcile``, ``reauth``, ``delete`` or
+        ``deleting`` (a delete of a half-sent thread that did not finish).
         ``include_post`` fills in each publication's pinned post.
 
         Raises:
