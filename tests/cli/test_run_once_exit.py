@@ -15,6 +15,7 @@ from socialkit.platforms.registry import Registry, reset_registry
 from socialkit.text.rules import FEED
 from tests.cli.conftest import Cli
 from tests.cli.plugins import plugin
+from tests.cli.test_retry_times import Busy
 
 PROJECT = """\
 store = "sqlite:///socialkit.db"
@@ -40,17 +41,6 @@ class Strict(socialkit.Platform):
 
     async def publish(self, draft, ctx):
         raise socialkit.Rejected("Validation failed: Text is invalid", status_code=422)
-
-
-class Busy(socialkit.Platform):
-    """Rate-limited for ten minutes: the engine waits (``retry_wait``)."""
-
-    name = "busy"
-    contract = 1
-    capabilities = Capabilities(text=FEED, requires_credentials=False)
-
-    async def publish(self, draft, ctx):
-        raise socialkit.RateLimited("slow down", retry_after=600)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from socialkit.errors import StoreError
 from socialkit.schedule.records import PublicationQuery, PublishStart, ReceiptRecord
 from socialkit.schedule.stores._postgres_schema import MIGRATIONS, Migration
 from socialkit.schedule.stores.base import MIN_COMPATIBLE_SCHEMA, SCHEMA_VERSION
-from tests.schedule.store_contract import LEASE, POST, T0, pub, receipt
+from tests.schedule.store_contract import LEASE, POST, T0, collected_again_at_24h, pub, receipt
 
 pytestmark = pytest.mark.postgres
 
@@ -359,11 +359,7 @@ async def test_version_5_reads_snapshots_stored_before_it_without_their_collecti
     current = await open_store(clock="caller")
     info = await current.schema()
     assert (info.version, info.min_compatible) == (SCHEMA_VERSION, 3)
-    await current.add_metric_tasks([(kept, T0, "24h")], now=T0)
-    (task,) = await current.claim_metric_tasks("w", now=T0, limit=5, lease=LEASE)
-    after = before.model_copy(update={"after": dt.timedelta(hours=24), "likes": 2})
-    await current.complete_metric_task(task.id, [after], now=T0)
-    series = await current.metric_series(publication_id=kept)
+    series = await collected_again_at_24h(current, kept, before)
     assert [(s.likes, s.after) for s in series] == [(1, None), (2, dt.timedelta(hours=24))]
     # schema 4 code reads both (the JSON has no field its model would refuse)
     assert [s.likes for s in await old.metric_series(publication_id=kept)] == [1, 2]

@@ -51,6 +51,18 @@ SEC = dt.timedelta(seconds=1)
 POST = Post(text="Hello from the contract suite")
 
 
+async def collected_again_at_24h(
+    store: Any, publication_id: str, before: MetricSnapshot
+) -> list[MetricSnapshot]:
+    """``before`` collected again through a +24 h metric task (labelled ``after`` 24 h,
+    2 likes); the publication's series read back (the schema 5 migration tests)."""
+    await store.add_metric_tasks([(publication_id, T0, "24h")], now=T0)
+    (task,) = await store.claim_metric_tasks("w", now=T0, limit=5, lease=LEASE)
+    after = before.model_copy(update={"after": dt.timedelta(hours=24), "likes": 2})
+    await store.complete_metric_task(task.id, [after], now=T0)
+    return list(await store.metric_series(publication_id=publication_id))
+
+
 def daily_rule(revision: str, rule_id: str = "r1", account: str = "a") -> Rule:
     """A daily rule in UTC on one account, made at ``T0``."""
     return Rule(

@@ -26,7 +26,15 @@ from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, Migration
 from socialkit.schedule.stores._sqlite_thread import Checkpointer
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 from socialkit.schedule.stores.sqlite import SqliteStore
-from tests.schedule.store_contract import LEASE, POST, SEC, T0, StoreContract, pub
+from tests.schedule.store_contract import (
+    LEASE,
+    POST,
+    SEC,
+    T0,
+    StoreContract,
+    collected_again_at_24h,
+    pub,
+)
 
 
 class TestSqliteStore(StoreContract):
@@ -198,11 +206,7 @@ async def test_version_5_reads_snapshots_stored_before_it_without_their_collecti
     try:
         info = await current.schema()
         assert (info.version, info.min_compatible) == (SCHEMA_VERSION, 3)
-        await current.add_metric_tasks([(kept, T0, "24h")], now=T0)
-        (task,) = await current.claim_metric_tasks("w", now=T0, limit=5, lease=LEASE)
-        after = before.model_copy(update={"after": dt.timedelta(hours=24), "likes": 2})
-        await current.complete_metric_task(task.id, [after], now=T0)
-        series = await current.metric_series(publication_id=kept)
+        series = await collected_again_at_24h(current, kept, before)
         assert [(s.likes, s.after) for s in series] == [(1, None), (2, dt.timedelta(hours=24))]
         # the JSON stays what schema 4 code reads (its model refuses unknown fields)
         stored = await current._read(

@@ -24,6 +24,7 @@ from socialkit.schedule.states import EDITABLE_STATES, PublicationState
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Awaitable, Callable
 
     from socialkit.models.content import Post
     from socialkit.platforms.base import Platform
@@ -91,12 +92,31 @@ def _refuse(p: Publication, action: str, allowed: str) -> StaleTransition:
     )
 
 
-# How many times approve() and reject() read again and retry when another decision
-# landed between their read and their write (people clicking at the same moment). Each
+# How many times approve(), reject() and cancel() read again and retry when another
+# write landed between their read and their write (people clicking at the same moment,
+# a worker's claim). Each
 # retry means another person's decision was recorded (the count only grows, and a change
 # of state or revision ends the loop on the next read), so this bounds nothing a team
 # of approvers can reach; it only stops a loop that a bug could make endless.
 _DECISION_TRIES = 100
+
+
+async def _commit_raced(
+    s: Services, read: Callable[[], Awaitable[tuple[Publication, Transition]]]
+) -> Publication:
+    """Commit the transition ``read()`` builds from a fresh read, fenced on what it read;
+    when another write landed in between (:class:`StaleTransition` from the store), read
+    and build again, at most ``_DECISION_TRIES`` times. A refusal ``read()`` raises
+    itself is not retried."""
+    tries = 0
+    while True:
+        tries += 1
+        p, transition = await read()
+        try:
+            return await _commit(s, p, transition)
+        except StaleTransition:
+            if tries >= _DECISION_TRIES:
+                raise
 
 
 async def approve(
@@ -145,9 +165,9 @@ async def _decide(
     overwritten), retrying when another decision won the race."""
     action = "approve" if decision == "approved" else "reject"
     seen = revision
-    tries = 0
-    while True:
-        tries += 1
+
+    async def read() -> tuple[Publication, Transition]:
+        nonlocal seen
         # With the history: it says which decisions came before the latest edit.
         p = await s.store.get(publication_id, history=True)
         if p.state != S.PENDING_APPROVAL:
@@ -170,27 +190,21 @@ async def _decide(
             to = S.SCHEDULED
         else:
             to = S.PENDING_APPROVAL
-        try:
-            return await _commit(
-                s,
-                p,
-                Transition(
-                    id=p.id,
-                    expect_state=p.state,
-                    expect_attempt=p.attempt,
-                    expect_revision=p.revision,
-                    expect_approvals=len(p.approvals),
-                    to=to,
-                    approvals=approvals,
-                    kind=decision,
-                    actor=actor,
-                    reason=comment or f"{decision} by {actor}",
-                    data={"revision": p.revision},
-                ),
-            )
-        except StaleTransition:
-            if tries >= _DECISION_TRIES:
-                raise
+        return p, Transition(
+            id=p.id,
+            expect_state=p.state,
+            expect_attempt=p.attempt,
+            expect_revision=p.revision,
+            expect_approvals=len(p.approvals),
+            to=to,
+            approvals=approvals,
+            kind=decision,
+            actor=actor,
+            reason=comment or f"{decision} by {actor}",
+            data={"revision": p.revision},
+        )
+
+    return await _commit_raced(s, read)
 
 
 async def edit(
@@ -254,30 +268,23 @@ async def cancel(
     there with no receipt to delete them by. Let it publish the rest (reschedule it to
     choose when), then :func:`delete` it.
     """
-    tries = 0
-    while True:
-        tries += 1
+
+    async def read() -> tuple[Publication, Transition]:
+        # A worker's claim (or hand-back) meanwhile makes the write stale: what the
+        # publication is then says whether it can still be cancelled.
         p = await s.store.get(publication_id)
         _cancellable(p)
-        try:
-            return await _commit(
-                s,
-                p,
-                Transition(
-                    id=p.id,
-                    expect_state=p.state,
-                    expect_attempt=p.attempt,
-                    to=S.CANCELLED,
-                    kind="cancelled",
-                    actor=actor,
-                    reason=reason or f"cancelled by {actor}",
-                ),
-            )
-        except StaleTransition:
-            # A worker claimed it (or handed it back) meanwhile: read it again; what it
-            # is now says whether it can still be cancelled.
-            if tries >= _DECISION_TRIES:
-                raise
+        return p, Transition(
+            id=p.id,
+            expect_state=p.state,
+            expect_attempt=p.attempt,
+            to=S.CANCELLED,
+            kind="cancelled",
+            actor=actor,
+            reason=reason or f"cancelled by {actor}",
+        )
+
+    return await _commit_raced(s, read)
 
 
 def _cancellable(p: Publication) -> None:

@@ -127,36 +127,9 @@ class MemoryBase:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _log(
-        self,
-        now: dt.datetime,
-        kind: str,
-        row: Row | None = None,
-        *,
-        actor: str = "engine",
-        reason: str | None = None,
-        from_state: PublicationState | None = None,
-        to_state: PublicationState | None = None,
-        error: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
-        workspace: str | None = None,
-        account_id: str | None = None,
-    ) -> None:
-        self._events.append(
-            self._event(
-                now,
-                kind,
-                row,
-                actor=actor,
-                reason=reason,
-                from_state=from_state,
-                to_state=to_state,
-                error=error,
-                data=data,
-                workspace=workspace,
-                account_id=account_id,
-            )
-        )
+    def _log(self, now: dt.datetime, kind: str, row: Row | None = None, **fields: Any) -> None:
+        """Append :meth:`_event` (same arguments) to the log."""
+        self._events.append(self._event(now, kind, row, **fields))
 
     def _event(
         self,
