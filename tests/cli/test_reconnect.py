@@ -50,7 +50,7 @@ def test_a_publication_waiting_for_reauth_goes_out_after_reconnect(
     pid = _schedule_now(cli)
 
     run = cli("run", "--once")
-    assert run.code == 0, run.err
+    assert run.code == 1, run.err  # left waiting for a person
     assert f"{pid} acme-vault: retry_wait, next attempt once its account is reconnected" in run.out
     assert COMMAND in run.out
     shown = cli("show", pid)
@@ -109,7 +109,7 @@ def test_reconnect_with_force_skips_the_check(
 ) -> None:
     monkeypatch.setenv(VARIABLE, REVOKED)
     _schedule_now(cli)
-    assert cli("run", "--once").code == 0
+    assert cli("run", "--once").code == 1  # left waiting for a person
     seen_before = len(vault_project)
     run = cli("accounts", "reconnect", "acme-vault", "--force", "--json")
     assert run.code == 0, run.err
@@ -121,7 +121,7 @@ def test_reconnect_with_force_skips_the_check(
     assert data["waiting"] == 1
     assert len(vault_project) == seen_before  # the platform was not asked
     # The token is still revoked: the next attempt holds the account again.
-    assert cli("run", "--once").code == 0
+    assert cli("run", "--once").code == 1  # held again: waiting for a person
     again = cli("accounts", "reconnect", "acme-vault", "--force")
     assert again.out.startswith("reconnected acme-vault (vault) without checking its credentials")
 

@@ -74,3 +74,32 @@ def test_run_once_exits_0_when_publications_only_wait(cli: Cli) -> None:
     _schedule_now(cli, "acme-busy")
     run = cli("run", "--once")
     assert (run.code, run.err) == (0, "")
+
+
+class Revoked(socialkit.Platform):
+    """The account's token was revoked: only a person can reconnect it (the publication
+    waits, attention ``reauth``)."""
+
+    name = "revoked"
+    contract = 1
+    capabilities = Capabilities(text=FEED, requires_credentials=False)
+
+    async def publish(self, draft, ctx):
+        raise socialkit.NeedsReauth("the server refused the token")
+
+
+def test_run_once_exits_1_when_a_publication_waits_for_a_person(cli: Cli, tmp_path: Path) -> None:
+    reset_registry(Registry(plugins=[plugin(Strict, Busy, Revoked)]))
+    with (tmp_path / "socialkit.toml").open("a", encoding="utf-8") as project_file:
+        project_file.write(
+            '\n[[accounts]]\nid = "acme-revoked"\nplatform = "revoked"\nhandle = "a"\n'
+        )
+    _schedule_now(cli, "acme-revoked")
+    _schedule_now(cli, "acme-busy")  # only waiting to retry: not counted
+    run = cli("run", "--once")
+    assert run.code == 1, run.out + run.err
+    assert run.err == (
+        "error: this run left 1 publication waiting for a person (socialkit list --attention)\n"
+    )
+    # the next run has nothing new to say about it (the account is held): exit 0
+    assert cli("run", "--once").code == 0

@@ -123,6 +123,34 @@ def _ended_badly(progress: _Progress) -> str:
     return f"this run left {total} {noun} {'failed' if failed else 'missed'}"
 
 
+# What a publication's attention names that only a person can settle (a post that may
+# exist, an account to reconnect, a post recorded after its deletion to take down).
+_FOR_A_PERSON = ("reconcile", "reauth", "delete")
+
+
+def _left_for_a_person(scheduler: Scheduler, progress: _Progress) -> str:
+    """``this run left 1 publication waiting for a person`` for what this run left
+    waiting on a person's decision (``unknown`` and not found, an account to reconnect);
+    empty when none. Each is read again: its attention is not in the change events."""
+    from socialkit.schedule.states import TERMINAL_STATES
+
+    settled = {state.value for state in TERMINAL_STATES}
+    waiting = 0
+    for pid, st in progress.latest.items():
+        if st in settled:
+            continue
+        try:
+            p = scheduler.get(pid, history=False)
+        except Exception:  # gone meanwhile (pruned): nothing waits
+            continue
+        if p.attention in _FOR_A_PERSON:
+            waiting += 1
+    if not waiting:
+        return ""
+    noun = "publication" if waiting == 1 else "publications"
+    return f"this run left {waiting} {noun} waiting for a person"
+
+
 def _run_workers(count: int, *, once: bool) -> int:
     """``run --workers``: ``count`` worker processes on this process's store.
 
@@ -228,10 +256,14 @@ def run_command(
                 text=f"claimed {stats.claimed}, reconciled {stats.reconciled}, "
                 f"metric collections {stats.metric_tasks}",
             )
+            # A cron job or CI step learns either from the exit code alone.
             lost = _ended_badly(progress)
             if lost:
-                # A cron job or CI step learns it from the exit code alone.
                 say(f"error: {lost} (socialkit list --state failed, --state missed)", err=True)
+            stuck = _left_for_a_person(scheduler, progress)
+            if stuck:
+                say(f"error: {stuck} (socialkit list --attention)", err=True)
+            if lost or stuck:
                 raise typer.Exit(1)
             return
         stopping = threading.Event()
