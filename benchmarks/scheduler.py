@@ -3,10 +3,13 @@
 (a) adding one-off publications one at a time (each committed when the call returns) and
     in batches — socialkit on SQLite beside APScheduler's SQLAlchemyJobStore on SQLite and
     its MemoryJobStore; and, as the floor under a durable add, bare ``sqlite3`` inserting
-    and committing one row per call (no engine);
+    and committing one row per call (no engine), and the engine alone on the
+    ``memory://`` store (no storage: the floor under the SQLite rate);
 (b) dispatching publications all due at once through a no-op adapter to a worker that is
     already running, every state change committed — throughput and lateness p99, and
-    the process CPU time per publication (every thread) beside APScheduler's;
+    the process CPU time per publication (every thread) beside APScheduler's; then a
+    second, instrumented run says how long the SQLite thread spends on each store call
+    per publication (which bounds the rate);
 (c) 1,000 publications spread over 20 s: lateness p99;
 (d) RSS growth with 1,000,000 scheduled publications in the SQLite store (APScheduler's
     MemoryJobStore with 100,000 jobs as the anchor);
@@ -195,6 +198,89 @@ async def sk_add(
     sync_rate = count / (time.perf_counter() - start)
     sync.close()
     return single, batched, sync_rate
+
+
+async def sk_add_memory(n: int, n_accounts: int) -> float:
+    """One at a time on the ``memory://`` store: the engine's own work per ``schedule``
+    (checking the post, its revision, the due instant, approvals, the pause switches, the
+    returned model), with no storage under it; the floor under the SQLite rate."""
+    scheduler = AsyncScheduler(
+        "memory://",
+        registry=platforms(Calls()),
+        credentials=MemoryCredentialProvider({}),
+        config=EngineConfig(worker_id="bench"),
+    )
+    await scheduler.open()
+    targets = accounts(n_accounts, "noop")
+    for a in targets:
+        await scheduler.add_account(a)
+    ids = [a.id for a in targets]
+    post = Post(text="Benchmark post")
+    base = dt.datetime.now(UTC) + dt.timedelta(days=30)
+    start = time.perf_counter()
+    for i in range(n):
+        await scheduler.schedule(post, ids[i % n_accounts], at=base + dt.timedelta(seconds=i))
+    rate = n / (time.perf_counter() - start)
+    await scheduler.close()
+    return rate
+
+
+async def sk_dispatch_breakdown(tmp: Path, n: int, n_accounts: int) -> dict[str, float]:
+    """A second dispatch of ``n``, timing each store call's statements on the SQLite
+    thread (commits not included): microseconds per publication, by store method. The
+    thread runs one call at a time, so their sum bounds the rate from above."""
+    from socialkit.schedule.stores import _sqlite_thread
+
+    spent: dict[str, float] = {}
+    cls = _sqlite_thread.SqliteThread
+    write, run = cls.write, cls.run
+
+    def timed(fn: Any) -> Any:
+        name = getattr(fn, "__qualname__", "?").split(".<locals>")[0].rsplit(".", 1)[-1]
+
+        def call(conn: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(conn)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+
+        return call
+
+    async def timed_write(self: Any, fn: Any, **kw: Any) -> Any:
+        return await write(self, timed(fn), **kw)
+
+    async def timed_run(self: Any, fn: Any, **kw: Any) -> Any:
+        return await run(self, timed(fn), **kw)
+
+    cls.write, cls.run = timed_write, timed_run  # type: ignore[method-assign]
+    try:
+        # only what happens once they are due: the adds and the final listing are not
+        spent.clear()
+        calls = Calls()
+        registry = platforms(calls)
+        scheduler = await open_scheduler(tmp / "breakdown.db", registry)
+        ids = [a.id for a in accounts(n_accounts, "noop")]
+        for a in accounts(n_accounts, "noop"):
+            await scheduler.add_account(a)
+        due = dt.datetime.now(UTC) + dt.timedelta(seconds=1)
+        await scheduler.schedule_many(
+            ScheduleRequest(post=Post(text="Due now"), accounts=ids[i % n_accounts], at=due)
+            for i in range(n)
+        )
+        await asyncio.sleep(max(0.0, due.timestamp() - time.time()))
+        spent.clear()
+        calls.expected = n
+        stop = asyncio.Event()
+        worker = asyncio.create_task(scheduler.run(stop=stop))
+        await asyncio.to_thread(calls.done.wait, 600)
+        stop.set()
+        await worker
+        found = dict(spent)
+        await scheduler.close()
+    finally:
+        cls.write, cls.run = write, run  # type: ignore[method-assign]
+    return {name: seconds * 1e6 / n for name, seconds in found.items()}
 
 
 async def sk_dispatch(tmp: Path, n: int, n_accounts: int, name: str) -> tuple[float, float, float]:
@@ -551,6 +637,7 @@ def main() -> None:
         single, batched, sync_rate = asyncio.run(
             sk_add(tmp, sizes["single"], sizes["batch"], n_acc)
         )
+        engine_only = asyncio.run(sk_add_memory(sizes["single"], n_acc))
         aps_mem = aps_add("memory", tmp, sizes["aps_memory_add"])
         aps_sql = aps_add("sqlite", tmp, sizes["aps_sqlite_add"])
         bare_commit = bare_sqlite_add(tmp, sizes["single"])
@@ -566,6 +653,11 @@ def main() -> None:
         )
         row("bare sqlite3, one INSERT + COMMIT per call (no engine)", f"{bare_commit:,.0f}/s")
         row("ratio one at a time / APScheduler memory", ratio(single, aps_mem), "goal >= 0.5x")
+        row(
+            "socialkit memory://, one at a time (the engine alone, no storage)",
+            f"{engine_only:,.0f}/s",
+            f"{ratio(engine_only, aps_mem)} APScheduler memory",
+        )
         row("ratio APScheduler memory / bare sqlite3 commit", ratio(aps_mem, bare_commit))
         row("ratio one at a time / bare sqlite3 commit", ratio(single, bare_commit))
         row("ratio one at a time / APScheduler SQLite", ratio(single, aps_sql), "goal >= 15x")
@@ -598,6 +690,17 @@ def main() -> None:
             ratio(sk_cpu, mem_cpu),
         )
         row("ratio socialkit / APScheduler SQLite", ratio(sk_rate, sql_rate), "goal >= 20x")
+        # Where a publication's time goes on the SQLite thread (a second run, timed
+        # per store call; the figures above are from the untimed run).
+        breakdown = asyncio.run(sk_dispatch_breakdown(tmp, sizes["dispatch"], n_acc))
+        total = sum(breakdown.values())
+        row(
+            "SQLite thread per publication, statements without commits",
+            f"{total:,.0f} us",
+            f"bounds the rate at {1e6 / total:,.0f}/s" if total else "",
+        )
+        for name, micros in sorted(breakdown.items(), key=lambda item: -item[1])[:4]:
+            row(f"  of which {name}", f"{micros:,.1f} us")
 
         print(f"(c) {sizes['spread']:,} publications spread over {sizes['spread_s']:.0f} s")
         sk_spread_p99 = asyncio.run(sk_spread(tmp, sizes["spread"], sizes["spread_s"], n_acc))
