@@ -1166,6 +1166,23 @@ class StoreContract:
         assert len(first) == 1
         assert await store.claim("w2", now=T0, limit=5, lease=LEASE, per_account=None) == []
 
+    async def test_an_overdrawn_budget_takes_no_claims_from_other_accounts(
+        self, store: Store
+    ) -> None:
+        """Account a's budget falls below its claims not yet sent (another app used its
+        requests): a can take no more, but b's due row is still claimed (an overdrawn
+        share must not count as less than none against the claim's limit)."""
+        await store.put_revision(POST, now=T0)
+        a1, a2, b1, b2, b3, a3 = (
+            pub(name, due=T0 - (6 - i) * SEC) for i, name in enumerate("aabbba")
+        )
+        await store.add([a1, a2, b1, b2, b3, a3], now=T0)
+        first = await store.claim("w", now=T0, limit=4, lease=LEASE, per_account=3)
+        assert sorted(c.id for c in first) == sorted([a1.id, a2.id, b1.id, b2.id])
+        await store.set_budget(Budget(account_id="a", remaining=1, reset_at=T0 + LEASE), now=T0)
+        more = await store.claim("w", now=T0, limit=10, lease=LEASE, per_account=3)
+        assert [c.id for c in more] == [b3.id]
+
     async def test_blocked_until_holds_an_account(self, store: Store) -> None:
         await self.add_one(store, account="a")
         until = T0 + 30 * SEC

@@ -364,8 +364,10 @@ def claim(
                     (now, per_account),
                 )
             )
+        # Each account's share is at least 0: a budget overdrawn by its unsent claims
+        # (``left`` below 0) takes nothing from what the other accounts may claim.
         possible = sum(
-            min(per_account - in_flight.get(key, 0), left.get(key, per_account))
+            max(0, min(per_account - in_flight.get(key, 0), left.get(key, per_account)))
             for key in accounts
             if key not in blocked
         )
