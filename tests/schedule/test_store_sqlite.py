@@ -14,6 +14,7 @@ import textwrap
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -415,6 +416,103 @@ async def test_queued_writes_share_a_commit_and_a_failing_one_rolls_back_alone(
     finally:
         conn.close()
     assert keys == {"k1", "k3"}
+
+
+async def _queued_together(store: SqliteStore, writes: list[Any]) -> list[object]:
+    """Run the ``store._write`` calls ``writes`` queued together behind a busy thread
+    (so they share one group) and return their outcomes (an error as the value)."""
+    import asyncio
+
+    entered, release = threading.Event(), threading.Event()
+
+    def block(conn: sqlite3.Connection) -> bool:
+        entered.set()
+        return release.wait(10)
+
+    busy = asyncio.ensure_future(store._read(block))
+    assert await asyncio.to_thread(entered.wait, 10)  # the store's thread is held
+    tasks = [asyncio.ensure_future(store._write(fn)) for fn in writes]
+    await asyncio.sleep(0)  # a yield, not a wait: each write task queues its call
+    release.set()
+    assert await busy is True
+    return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+
+def _meta_keys(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {row[0] for row in conn.execute("SELECT key FROM meta WHERE key LIKE 'k%'")}
+    finally:
+        conn.close()
+
+
+async def test_a_write_that_rolls_back_the_whole_group_fails_alone(tmp_path: Path) -> None:
+    """A write that fills the disk makes SQLite roll back the whole group's transaction,
+    the writes queued before it included: only it fails; the others (before and after it)
+    run again and are committed."""
+    store = SqliteStore(f"sqlite:///{tmp_path}/group.db")
+    await store.open()
+    runs: list[str] = []
+    try:
+
+        def limit(conn: sqlite3.Connection) -> None:
+            (pages,) = conn.execute("PRAGMA page_count").fetchone()
+            conn.execute(f"PRAGMA max_page_count = {pages + 8}")  # a nearly full disk
+
+        await store._read(limit)
+
+        def insert(key: str, size: int = 1) -> Any:
+            def write(conn: sqlite3.Connection) -> str:
+                runs.append(key)
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, "x" * size))
+                return key
+
+            return write
+
+        results = await _queued_together(
+            store, [insert("k1"), insert("k2", size=200_000), insert("k3")]
+        )
+        assert results[0] == "k1"
+        assert isinstance(results[1], sqlite3.OperationalError)
+        assert "full" in str(results[1])
+        assert results[2] == "k3"
+        assert runs == ["k1", "k2", "k1", "k3"]  # k1 again, k2 not
+    finally:
+        await store.close()
+    assert _meta_keys(tmp_path / "group.db") == {"k1", "k3"}
+
+
+async def test_writes_that_each_roll_back_the_whole_group_each_fail_once(
+    tmp_path: Path,
+) -> None:
+    """Every write of a group rolls the whole transaction back (as a full disk would):
+    each fails with its own error, each runs at most once per round and the rounds end,
+    and a write that failed in its own savepoint is not run again."""
+    store = SqliteStore(f"sqlite:///{tmp_path}/group.db")
+    await store.open()
+    runs: list[str] = []
+    try:
+
+        def undo(key: str) -> Any:
+            def write(conn: sqlite3.Connection) -> str:
+                runs.append(key)
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, 'x')", (key,))
+                conn.execute("ROLLBACK")  # the whole transaction, as SQLITE_FULL does
+                raise StoreError(f"{key} undone")
+
+            return write
+
+        def refused(conn: sqlite3.Connection) -> str:
+            runs.append("k0")
+            conn.execute("INSERT INTO meta (key, value) VALUES ('k0', 'x')")
+            raise StoreError("k0 refused")
+
+        results = await _queued_together(store, [refused, undo("k1"), undo("k2"), undo("k3")])
+        assert [str(r) for r in results] == ["k0 refused", "k1 undone", "k2 undone", "k3 undone"]
+        assert runs == ["k0", "k1", "k2", "k3"]
+    finally:
+        await store.close()
+    assert _meta_keys(tmp_path / "group.db") == set()
 
 
 def test_multi_row_inserts_fit_the_build_parameter_limit() -> None:

@@ -471,12 +471,30 @@ class SqliteThread:
         _deliver([outcome])
 
     def _write_group(self, conn: sqlite3.Connection, group: list[_Call]) -> list[_Outcome]:
-        """Run writes in one transaction; every outcome is final (committed or failed)."""
+        """Run writes in one transaction; every outcome is final (committed or failed).
+
+        A call that makes SQLite roll the whole transaction back (a full disk, say) fails
+        alone: the calls before it lost their writes with it, so they run again, with the
+        calls after it, in a new transaction without it. Each such round leaves one call
+        out, so it ends.
+        """
+        settled: list[_Outcome] = []
+        while group:
+            outcomes, group = self._try_group(conn, group)
+            settled.extend(outcomes)
+        return settled
+
+    def _try_group(
+        self, conn: sqlite3.Connection, group: list[_Call]
+    ) -> tuple[list[_Outcome], list[_Call]]:
+        """One transaction of ``group``: the final outcomes, and the calls to run again
+        (those a rollback of the whole transaction undid, the call that caused it left
+        out)."""
         _rollback(conn)  # none is open, unless an interrupted call left one
         try:
             conn.execute("BEGIN IMMEDIATE")
         except BaseException as exc:
-            return [(call, False, exc) for call in group]
+            return [(call, False, exc) for call in group], []
         if len(group) == 1:
             (call,) = group
             try:
@@ -484,8 +502,8 @@ class SqliteThread:
                 conn.execute("COMMIT")
             except BaseException as exc:
                 _rollback(conn)
-                return [(call, False, exc)]
-            return [(call, True, value)]
+                return [(call, False, exc)], []
+            return [(call, True, value)], []
         outcomes: list[_Outcome] = []
         try:
             for index, call in enumerate(group):
@@ -494,12 +512,12 @@ class SqliteThread:
                     value = call.fn(conn)
                 except BaseException as exc:
                     if not conn.in_transaction:
-                        # SQLite rolled the whole transaction back (a full disk, say):
-                        # what the earlier calls wrote is gone with it. The rest run anew.
-                        lost = [(c, False, exc) for c, _, _ in outcomes]
-                        rest = group[index + 1 :]
-                        again = self._write_group(conn, rest) if rest else []
-                        return [*lost, (call, False, exc), *again]
+                        # SQLite rolled the whole transaction back: only this call
+                        # failed. What the calls before it wrote is gone too, so they run
+                        # again (a call that failed in its own savepoint keeps its error).
+                        failed = [outcome for outcome in outcomes if not outcome[1]]
+                        undone = [c for c, ok, _ in outcomes if ok]
+                        return [*failed, (call, False, exc)], [*undone, *group[index + 1 :]]
                     conn.execute("ROLLBACK TO socialkit_call")
                     conn.execute("RELEASE socialkit_call")
                     outcomes.append((call, False, exc))
@@ -509,8 +527,8 @@ class SqliteThread:
             conn.execute("COMMIT")
         except BaseException as exc:
             _rollback(conn)
-            return [(call, False, exc) for call in group]
-        return outcomes
+            return [(call, False, exc) for call in group], []
+        return outcomes, []
 
     def _check_version(self, conn: sqlite3.Connection) -> None:
         try:
