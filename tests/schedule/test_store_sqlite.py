@@ -515,6 +515,58 @@ async def test_writes_that_each_roll_back_the_whole_group_each_fail_once(
     assert _meta_keys(tmp_path / "group.db") == set()
 
 
+async def test_a_failure_while_building_a_group_reaches_its_callers(tmp_path: Path) -> None:
+    """The thread fails between calls, while gathering the writes queued behind the first
+    (a MemoryError, say): the write it had taken hears that error instead of waiting
+    forever, and the thread goes on serving the next ones."""
+    import asyncio
+    import queue
+
+    class Failing(queue.SimpleQueue):  # type: ignore[type-arg]
+        armed = True
+
+        def get_nowait(self) -> Any:
+            if self.armed:
+                self.armed = False
+                raise MemoryError("building the group")
+            return super().get_nowait()
+
+    store = SqliteStore(f"sqlite:///{tmp_path}/group.db")
+    await store.open()
+    try:
+        thread = store._thread
+        assert thread is not None
+        entered, release = threading.Event(), threading.Event()
+
+        def block(conn: sqlite3.Connection) -> bool:
+            entered.set()
+            return release.wait(10)
+
+        busy = asyncio.ensure_future(store._read(block))
+        assert await asyncio.to_thread(entered.wait, 10)  # the thread holds no queue call
+        thread._queue = Failing()
+
+        def insert(key: str) -> Any:
+            def write(conn: sqlite3.Connection) -> str:
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, 'x')", (key,))
+                return key
+
+            return write
+
+        first = asyncio.ensure_future(store._write(insert("k1")))
+        await asyncio.sleep(0)  # a yield, not a wait: the write queues its call
+        release.set()
+        assert await busy is True
+        # A guard against the hang only: without the fix ``first`` never settles.
+        with pytest.raises(MemoryError, match="building the group"):
+            await asyncio.wait_for(first, 30)
+        assert await asyncio.wait_for(store._write(insert("k2")), 30) == "k2"
+        assert thread._pending == 0  # inline calls are not held back by a lost count
+    finally:
+        await store.close()
+    assert _meta_keys(tmp_path / "group.db") == {"k2"}
+
+
 def test_multi_row_inserts_fit_the_build_parameter_limit() -> None:
     """Bulk and small batches split into statements within SQLite's parameter limit (999
     on old builds), and every row goes in once."""

@@ -445,30 +445,46 @@ class SqliteThread:
             _deliver(rest)
 
     def _serve(self, conn: sqlite3.Connection, item: _Call, held: list[_Call | None]) -> None:
-        """Run ``item`` (with the writes queued behind it, when it is one) and deliver."""
-        if item.write:
-            group = [item]
-            while len(group) < _GROUP_MAX:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None or not nxt.write:
-                    held.append(nxt)
-                    break
-                group.append(nxt)
-            with self._using:
-                outcomes = self._write_group(conn, group)
-            self._finished(len(group))
+        """Run ``item`` (with the writes queued behind it, when it is one) and deliver.
+
+        Every call taken from the queue hears an outcome whatever fails: an error outside
+        the calls themselves (building the group, say) is each one's error, and the
+        thread goes on serving (it ends only on a ``BaseException`` that is not an
+        ``Exception``, after telling them).
+        """
+        taken = [item]
+        counted = False
+        try:
+            if item.write:
+                while len(taken) < _GROUP_MAX:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None or not nxt.write:
+                        held.append(nxt)
+                        break
+                    taken.append(nxt)
+                with self._using:
+                    outcomes = self._write_group(conn, taken)
+            else:
+                with self._using:
+                    try:
+                        outcome: _Outcome = (item, True, item.fn(conn))
+                    except BaseException as exc:
+                        outcome = (item, False, exc)
+                outcomes = [outcome]
+            counted = True
+            self._finished(len(taken))
             _deliver(outcomes)
-            return
-        with self._using:
-            try:
-                outcome: _Outcome = (item, True, item.fn(conn))
-            except BaseException as exc:
-                outcome = (item, False, exc)
-        self._finished(1)
-        _deliver([outcome])
+        except BaseException as exc:
+            if not counted:
+                self._finished(len(taken))
+            # A waiter already settled is left as it is (``_settle``): tell every one.
+            _deliver([(call, False, exc) for call in taken])
+            if not isinstance(exc, Exception):
+                raise
+            log.error("the SQLite store's thread failed %d call(s)", len(taken), exc_info=True)
 
     def _write_group(self, conn: sqlite3.Connection, group: list[_Call]) -> list[_Outcome]:
         """Run writes in one transaction; every outcome is final (committed or failed).
