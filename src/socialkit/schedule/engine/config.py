@@ -74,7 +74,9 @@ class EngineConfig:
         account_retry: per-account retry policies, by account id.
         grace: how late a publication may still start, by default (``None``: any time).
         publish_late: past the grace period, publish a one-off anyway instead of ``missed``.
-        reconcile_delay: how long after an unknown outcome the engine looks again.
+        reconcile_delay: how long after an unknown outcome (``UnknownOutcome``, a
+            timeout) the engine looks again. A publication whose worker lost its lease
+            while sending is looked at one lease period later instead.
         reconcile_attempts: how many times reconciliation is retried on errors before a
             person is asked.
         metric_schedule: when metrics are collected after a publish (label, offset).
