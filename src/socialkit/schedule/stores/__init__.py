@@ -13,6 +13,7 @@ Another implementation registers its scheme with :func:`register_store`.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import TYPE_CHECKING
 
 from socialkit.errors import ConfigError
@@ -38,16 +39,46 @@ _SCHEMES: dict[str, str | Callable[[str], Store]] = {
 }
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+def _after_last_at(text: str) -> str:
+    """What follows the last ``@`` of ``text`` (a host, a path), without the query; ``...``
+    when a ``?`` or ``#`` comes before that ``@``: then it may be a query's value (a
+    ``password=`` holding an ``@``) as well as a host."""
+    before, _, after = text.rpartition("@")
+    if "?" in before or "#" in before:
+        return "..."
+    return after.split("?", 1)[0].split("#", 1)[0]
+
+
 def mask_url(url: str) -> str:
-    """``url`` without its query and with any password replaced by ``***``: everything
-    between the user name and the last ``@``, so a password holding an unencoded ``?``,
-    ``#``, ``/`` or ``@`` is masked whole."""
+    """``url`` for messages: without its query (which may hold a ``password=``) and with
+    any password replaced by ``***``.
+
+    A password is the text after the user name's ``:`` in the URL's host part (up to the
+    first ``/``, ``?`` or ``#``), when an ``@`` follows: everything from that ``:`` to the
+    last ``@`` of the URL is masked, so a password holding an unencoded ``?``, ``#``,
+    ``/`` or ``@`` is masked whole. An ``@`` or ``:`` only in the path or the query
+    (``sqlite:///C:/data@home/a.db``, ``memory://?note=a@b``) is no password: the path
+    is shown as written. Text that reads both ways is masked (``mysql://host:3306/db?x=a@b``
+    may also be the user ``host`` with the password ``3306/db?x=a``: ``mysql://host:***@...``).
+    A string without ``://`` (``postgres:/user:pw@host``, a typo) is masked from its
+    first ``:`` to its last ``@``.
+    """
     scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if sep and at and ":" in userinfo:
-        user = userinfo.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host.split('?', 1)[0].split('#', 1)[0]}"
-    return url.split("?", 1)[0].split("#", 1)[0]
+    if not _SCHEME.fullmatch(scheme):  # a '://' later on, in a path or a query
+        sep = ""
+    if not sep:
+        head, colon, tail = url.partition(":")
+        if colon and "@" in tail:
+            return f"{head}:***@{_after_last_at(tail)}"
+        return url.split("?", 1)[0].split("#", 1)[0]
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    user, colon, _ = rest[:end].partition(":")
+    if colon and "@" in rest[len(user) :]:
+        return f"{scheme}://{user}:***@{_after_last_at(rest)}"
+    return f"{scheme}://{rest.split('?', 1)[0].split('#', 1)[0]}"
 
 
 def register_store(scheme: str, target: str | Callable[[str], Store]) -> None:

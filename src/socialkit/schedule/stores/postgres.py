@@ -30,6 +30,7 @@ URL options are described in :mod:`~socialkit.schedule.stores._postgres_url`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -96,6 +97,19 @@ log = logging.getLogger("socialkit.store")
 T = TypeVar("T")
 S = PublicationState
 _RETRIES = 6
+# How long open() waits for the pool's first pool_min connections.
+_POOL_OPEN_TIMEOUT = 30.0
+# TCP keepalives for every connection, unless the URL sets its own: without them, a
+# connection dropped silently (a NAT or firewall forgetting an idle flow, a host gone
+# without a word) looks alive for the system's default of 2 h 11 min, and the idle
+# LISTEN connection, which sends nothing, would hear nothing all that time. With these,
+# a dead one is noticed within about a minute (30 s idle, then 3 probes 10 s apart).
+_KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
 # Below this difference between the caller's now and the database's clock, next_due's
 # answer is left on the database's clock (see next_due).
 _SKEW_TOLERATED = dt.timedelta(seconds=1)
@@ -175,7 +189,8 @@ class PostgresStore:
         # The URL's own libpq ``options`` (``-c statement_timeout=30s``, …) come first:
         # this keyword replaces the URL's, so they were dropped; the store's settings
         # after them win where both set the same thing (the schema, UTC).
-        given = conninfo_to_dict(self.options.conninfo).get("options")
+        url = conninfo_to_dict(self.options.conninfo)
+        given = url.get("options")
         options = f"{given} " if given else ""
         options += f"-c search_path={self.options.schema} -c timezone=UTC"
         if hot:
@@ -184,7 +199,9 @@ class PostgresStore:
             # runs), so the planner is not left to guess its way into sequential or
             # bitmap scans of the backlog; and JIT never pays for millisecond statements.
             options += " -c jit=off -c enable_seqscan=off -c enable_bitmapscan=off -c plan_cache_mode=force_generic_plan"
-        return {"autocommit": True, "options": options}
+        # A keyword given here would replace the URL's: only those the URL leaves unset.
+        keepalives = {k: v for k, v in _KEEPALIVES.items() if k not in url}
+        return {"autocommit": True, "options": options, **keepalives}
 
     async def connection(self) -> AsyncConnection[Any]:
         """A new connection of its own (autocommit, on this store's schema, UTC), for
@@ -339,7 +356,7 @@ class PostgresStore:
         if self._pool is not None:
             return
         try:
-            from psycopg_pool import AsyncConnectionPool
+            from psycopg_pool import AsyncConnectionPool, PoolTimeout
         except ModuleNotFoundError as exc:
             raise ConfigError(
                 f"the postgresql:// store needs psycopg (install socialkit-engine[postgres]): {exc}"
@@ -365,15 +382,44 @@ class PostgresStore:
         finally:
             await conn.close()
         self._on_schema(info.version, info.min_compatible)
+        refused: list[BaseException] = []
+
+        class Connection(psycopg.AsyncConnection[Any]):
+            """Keeps the pool's last connection error, for open()'s message."""
+
+            @classmethod
+            async def connect(cls, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await super().connect(*args, **kwargs)
+                except Exception as exc:
+                    refused[:] = [exc]
+                    raise
+
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             self.options.conninfo,
+            connection_class=Connection,
             min_size=self.options.pool_min,
             max_size=self.options.pool_max,
             kwargs=self._connect_kwargs(hot=True),
             open=False,
             name=f"socialkit-{self.options.schema}",
         )
-        await pool.open(wait=True, timeout=30)
+        try:
+            await pool.open(wait=True, timeout=_POOL_OPEN_TIMEOUT)
+        except BaseException as exc:
+            # psycopg_pool closes the pool on its own timeout, not when open() is
+            # cancelled: its connections and tasks must not outlive a failed open().
+            with contextlib.suppress(Exception):
+                await pool.close()
+            if not isinstance(exc, PoolTimeout):
+                raise
+            why = f": {self.options.error_text(refused[-1])}" if refused else ""
+            raise StoreError(
+                f"cannot open the PostgreSQL store {self.url}: its pool did not get "
+                f"pool_min={self.options.pool_min} connections within "
+                f"{_POOL_OPEN_TIMEOUT:g} s{why} (a first connection worked: too many "
+                "connections for the role, the database or the server?)"
+            ) from None
         self._pool = pool
         self._loop = asyncio.get_running_loop()
         self._liveness = Liveness(
