@@ -15,7 +15,7 @@ import attrs
 from socialkit.errors import ConfigError
 from socialkit.models.account import Account
 from socialkit.models.content import Post
-from socialkit.schedule.engine.grace import age
+from socialkit.schedule.engine.grace import age, made_minute
 from socialkit.schedule.publication import PauseScope
 from socialkit.schedule.rules import Occurrence, Recurrence, parse_local
 from socialkit.schedule.states import PublicationState
@@ -288,10 +288,14 @@ def rule_over(
 ) -> str | None:
     """What is wrong with a new rule whose occurrences are all past the grace period, or
     without one, all past (``None`` when one is still to come or within it). A new rule
-    never fires an occurrence from before it existed and beyond its grace."""
+    never fires an occurrence from before it existed and beyond its grace; without a
+    grace period, one in the minute it is made in (its default start) is not from before
+    it existed."""
     over = grace_s or 0.0
     last = recurrence.latest_at_or_before(now - dt.timedelta(seconds=over))
     if last is None or next(recurrence.iter_after(last.local), None) is not None:
+        return None
+    if grace_s is None and last.due_at >= made_minute(now):
         return None
     if (now - last.due_at).total_seconds() <= over and grace_s is not None:
         return None

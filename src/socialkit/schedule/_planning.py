@@ -37,10 +37,9 @@ from socialkit.schedule._home import at_home
 from socialkit.schedule.engine.grace import past_grace as _past_grace
 from socialkit.schedule.engine.grace import refuse_missed
 from socialkit.schedule.engine.materialise import materialise
-from socialkit.schedule.records import Added, NewPublication, PublicationQuery
+from socialkit.schedule.records import Added, NewPublication
 from socialkit.schedule.recurring import Rule
 from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_free_slot
-from socialkit.schedule.states import ACTIVE_STATES
 from socialkit.schedule.stores._common import new_id
 
 if TYPE_CHECKING:
@@ -338,24 +337,10 @@ class Planning(SchedulerCore):
             yield
 
     async def _taken(self, account: Account, now: dt.datetime) -> builtins.list[dt.datetime]:
+        """The slots ahead the account's publications hold (as evergreen comebacks see
+        them: :meth:`Services.taken_slots`)."""
         s = await self._s()
-        taken: builtins.list[dt.datetime] = []
-        cursor = None
-        while True:
-            page = await s.store.list_publications(
-                PublicationQuery(
-                    account_id=account.id,
-                    workspace=account.workspace,
-                    states=tuple(ACTIVE_STATES),
-                    between=(now, now + dt.timedelta(days=3660)),
-                    cursor=cursor,
-                    limit=1000,
-                )
-            )
-            taken.extend(p.due_at for p in page.items)
-            if page.next_cursor is None:
-                return taken
-            cursor = page.next_cursor
+        return await s.taken_slots(account, now, now + dt.timedelta(days=3660))
 
     async def _create(
         self,

@@ -10,7 +10,14 @@ if TYPE_CHECKING:
 
     from socialkit.schedule.publication import Publication
 
-__all__ = ["PastGracePeriod", "age", "missable_grace", "past_grace", "refuse_missed"]
+__all__ = [
+    "PastGracePeriod",
+    "age",
+    "made_minute",
+    "missable_grace",
+    "past_grace",
+    "refuse_missed",
+]
 
 
 _REMEDY = "give a later time, or publish_late=True to publish it now"
@@ -56,6 +63,15 @@ def past_grace(
         f"{age(late_by)} ago, past the grace period ({grace_s:g} s); it would be missed at "
         "once"
     )
+
+
+def made_minute(created_at: dt.datetime) -> dt.datetime:
+    """The moment a rule made at ``created_at`` without a grace period counts as
+    existing from: the start of that minute. A rule's default start is "now" to the
+    minute (``recur()`` without ``start``), so its first occurrence is seconds before the
+    rule was made; it is not one from before the rule existed. (With a grace period, that
+    occurrence fires when it is within it, and would be missed at once otherwise.)"""
+    return created_at.replace(second=0, microsecond=0)
 
 
 def age(delta: dt.timedelta) -> str:

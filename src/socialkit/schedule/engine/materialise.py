@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from socialkit.errors import StaleTransition
-from socialkit.schedule.records import NewPublication, PublicationQuery
+from socialkit.schedule.engine.grace import made_minute
+from socialkit.schedule.records import NewPublication
 from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_recycle
 from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores._common import new_id
@@ -35,6 +36,7 @@ __all__ = ["materialise", "materialise_all", "occurrence_key_for"]
 
 S = PublicationState
 log = logging.getLogger("socialkit.schedule")
+_TICK = dt.timedelta(microseconds=1)
 
 
 def occurrence_key_for(rule_id: str, account_id: str, occurrence_key: str) -> str:
@@ -144,7 +146,10 @@ def _recurrence(
         in_grace = rule.grace_s is not None and (now - latest.due_at).total_seconds() <= (
             rule.grace_s
         )
-        if latest.due_at < rule.created_at and not in_grace:
+        # Without a grace period, the minute the rule was made in counts as its own (the
+        # default start is that minute, seconds before the rule was made).
+        made = made_minute(rule.created_at) if rule.grace_s is None else rule.created_at
+        if latest.due_at < made and not in_grace:
             # It was due before the rule existed, so no downtime made it miss: a rule
             # given a start in the past begins with its next occurrence.
             after = latest.local
@@ -191,16 +196,10 @@ async def _evergreen(
     account = await services.account(rule.workspace, rule.account_ids[0])
     taken: list[dt.datetime] = []
     if policy.every_slots is not None:
-        page = await services.store.list_publications(
-            PublicationQuery(
-                account_id=account.id,
-                workspace=rule.workspace,
-                states=(S.SCHEDULED, S.PENDING_APPROVAL, S.PAUSED, S.RETRY_WAIT),
-                between=(now, horizon + dt.timedelta(days=366)),
-                limit=1000,
-            )
-        )
-        taken = [p.due_at for p in page.items]
+        # The slots queue() treats as taken (the same query: every active state, every
+        # page). A comeback past the horizon is not made in this pass, so only those up
+        # to the horizon, inclusive, matter.
+        taken = await services.taken_slots(account, now, horizon + _TICK)
     out: list[Occurrence] = []
     finished = False
     while len(out) < services.config.rule_batch:

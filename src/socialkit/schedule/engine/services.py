@@ -19,8 +19,11 @@ from socialkit.platforms.base import Platform, overrides
 from socialkit.platforms.context import Context
 from socialkit.platforms.render import render
 from socialkit.platforms.validation import validate
+from socialkit.schedule.records import PublicationQuery
+from socialkit.schedule.states import ACTIVE_STATES
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Mapping, Sequence
 
     import httpx
@@ -44,6 +47,8 @@ __all__ = ["Services"]
 K = TypeVar("K")
 V = TypeVar("V")
 _Rendered = tuple["Capabilities", "Draft", tuple["Problem", ...]]
+# Sorted, so that the query (and a SQL statement built from it) is the same each time.
+_HOLDING_SLOTS = tuple(sorted(ACTIVE_STATES))
 
 
 class _Lru(Generic[K, V]):
@@ -113,6 +118,32 @@ class Services:
     def slot_lock(self, workspace: str, account_id: str) -> asyncio.Lock:
         """The lock under which a free posting slot of the account is picked and taken."""
         return self._slot_locks.setdefault((workspace, account_id), asyncio.Lock())
+
+    async def taken_slots(
+        self, account: Account, start: dt.datetime, end: dt.datetime
+    ) -> list[dt.datetime]:
+        """The instants the account's publications hold, ``start <= due_at < end``: what
+        ``queue()`` and evergreen comebacks by slots leave alone (call it under
+        :meth:`slot_lock`). Every state that is not terminal holds its slot, a ``draft``
+        too (a rejected post keeps its time, and an edit sends it back to approval
+        there); every page is read, however many there are."""
+        taken: list[dt.datetime] = []
+        cursor = None
+        while True:
+            page = await self.store.list_publications(
+                PublicationQuery(
+                    account_id=account.id,
+                    workspace=account.workspace,
+                    states=_HOLDING_SLOTS,
+                    between=(start, end),
+                    cursor=cursor,
+                    limit=1000,
+                )
+            )
+            taken.extend(p.due_at for p in page.items)
+            if page.next_cursor is None:
+                return taken
+            cursor = page.next_cursor
 
     def http(self) -> httpx.AsyncClient:
         """The shared, pooled HTTP client (created on first use)."""
