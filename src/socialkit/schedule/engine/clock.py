@@ -15,6 +15,11 @@ from typing import Protocol, runtime_checkable
 
 __all__ = ["AcceleratedClock", "Clock", "ManualClock", "SystemClock"]
 
+_WAIT_STEP = 30.0
+"""The longest :meth:`SystemClock.wait` sleeps (seconds) before it reads the wall clock
+again: a sleep is measured on the monotonic clock, which does not follow a wall-clock
+step (NTP) and stops while the machine is suspended."""
+
 
 @runtime_checkable
 class Clock(Protocol):
@@ -45,8 +50,17 @@ class SystemClock:
         return dt.datetime.now(dt.UTC)
 
     async def wait(self, until: dt.datetime | None, wake: asyncio.Event) -> None:
-        seconds = None if until is None else (until - self.now()).total_seconds()
-        await _wait_event(wake, seconds)
+        # In steps of at most _WAIT_STEP, each measured again from the wall clock: after
+        # the clock steps forward (NTP, a laptop or VM resumed) a due moment is met
+        # within one step, not after the rest of a sleep measured before the jump.
+        if until is None:
+            await _wait_event(wake, None)
+            return
+        while not wake.is_set():
+            seconds = (until - self.now()).total_seconds()
+            if seconds <= 0:
+                return
+            await _wait_event(wake, min(seconds, _WAIT_STEP))
 
 
 class ManualClock:

@@ -5,6 +5,10 @@ the pinned post (invalid → ``failed`` with the problems); group-commit ``publi
 just before sending; call the adapter; then group-commit the outcome — a receipt, or the
 transition the retry policy chose. Every write is fenced by the claim's attempt, except
 the receipt, which is always kept.
+
+A store that fails at a commit does not lose the claim: an outcome (above all a receipt,
+the platform's id) is committed again, with a growing pause, until it lands or the worker
+stops; a claim that was not sent is handed back.
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ __all__ = ["RECONCILE_FAILURE", "Completion", "Dispatcher", "Job", "Prepared"]
 S = PublicationState
 log = logging.getLogger("socialkit.schedule")
 
+_COMMIT_BACKOFF_MAX = 30.0
+"""The longest pause (seconds) between tries of an outcome's commit while the store fails."""
+_RELEASE_TRIES = 5
+"""How many times an unsent claim is handed back while the store fails; after that its
+lease runs out (nothing was sent, so another claim sends it)."""
+
 RECONCILE_FAILURE = "reconcile_failure"
 """The event data key that marks a failed reconciliation try (its number in the episode).
 
@@ -66,6 +76,9 @@ class Job:
     budget: Budget | None = None
     not_before: dt.datetime | None = None
     finishing: bool = False
+    """Its outcome is decided (and committed, or being committed): it is not handed back."""
+    committing: bool = False
+    """Its outcome's commit is in flight: its lease ends with it, so no heartbeat."""
     reconcile_failures: int = 0
     """For a ``reconcile`` claim: its failed reconciliation tries so far (see
     :meth:`Dispatcher.reconcile_failures`)."""
@@ -103,16 +116,43 @@ class Dispatcher:
         self.s = services
         self.jobs: dict[str, Job] = {}
         self._starts: GroupCommitter[PublishStart, bool] = GroupCommitter(self._flush_starts)
-        self._finish: GroupCommitter[Completion, bool] = GroupCommitter(self._flush_finish)
+        self._finish: GroupCommitter[Completion, bool | Exception] = GroupCommitter(
+            self._flush_finish
+        )
         # Called with how many outcomes a batch committed (those accounts are free
         # again): the worker may claim at once instead of waiting out its claim gap.
         self.on_finished: Callable[[int], None] | None = None
 
     # -- entry point ----------------------------------------------------------------------
 
+    def track(self, job: Job) -> None:
+        """Keep ``job`` in :attr:`jobs` (heartbeated, seen by a graceful stop).
+
+        One entry per publication: a newer claim of it (a higher attempt: claimed again
+        after a pause and resume, a reschedule or a swept lease) takes the place of the
+        older one, whose lease is gone."""
+        current = self.jobs.get(job.claim.id)
+        if current is job:
+            return
+        if current is not None and current.claim.attempt > job.claim.attempt:
+            job.lost = True
+            return
+        if current is not None:
+            current.lost = True
+        self.jobs[job.claim.id] = job
+
+    def untrack(self, job: Job) -> None:
+        """Drop ``job`` from :attr:`jobs`: its own entry only, never a newer claim's."""
+        if self.jobs.get(job.claim.id) is job:
+            del self.jobs[job.claim.id]
+
+    def _job(self, claim: Claim) -> Job | None:
+        job = self.jobs.get(claim.id)
+        return job if job is not None and job.claim.attempt == claim.attempt else None
+
     async def run(self, job: Job) -> None:
         """Work one claim to its next committed state; never raises."""
-        self.jobs[job.claim.id] = job
+        self.track(job)
         try:
             if job.claim.kind == "reconcile":
                 from socialkit.schedule.engine.reconcile import reconcile
@@ -122,8 +162,12 @@ class Dispatcher:
                 await self.publish(job)
         except Exception:
             log.exception("publication %s: the engine failed on it", job.claim.id)
+            if not job.sending and not job.finishing:
+                # Nothing was sent (a store that failed at the start's commit, say):
+                # handed back now, not left under this worker's lease until it expires.
+                await self._hand_back(job, reason="not sent: the engine failed on it")
         finally:
-            self.jobs.pop(job.claim.id, None)
+            self.untrack(job)
 
     # -- preparing ------------------------------------------------------------------------
 
@@ -213,7 +257,8 @@ class Dispatcher:
             draft_json=self.s.draft_json(prepared.draft) if claim.draft_json is None else None,
         )
         # Claimed a moment ahead of its due time (at most ``claim_ahead``): ``publishing``
-        # is committed before that moment, so only the request itself is left at it.
+        # is committed before that moment, so only the request itself is left at it. A
+        # store error here ends in run(), which hands the claim back (nothing was sent).
         if not await self._starts.submit(start):
             log.info("publication %s: claim lost before sending; not sent", claim.id)
             await self._hand_back(job)
@@ -244,22 +289,52 @@ class Dispatcher:
             return
         await self.finish(self.published(job, receipt, source="platform"))
 
-    async def _hand_back(self, job: Job) -> None:
-        """Hand back a claim the store refused to start: a pause switched on since it was
-        claimed (``claimed`` → ``paused``; an ``unknown`` one being reconciled keeps its
-        state and waits for the resume) or its lease was lost (then nothing applies).
-        Without it the row kept this worker's lease until the lease ran out."""
+    async def _hand_back(
+        self,
+        job: Job,
+        reason: str = "not sent: its start was refused (paused, or the claim was lost)",
+    ) -> None:
+        """Hand back a claim that was not sent: the store refused its start (a pause
+        switched on since it was claimed: ``claimed`` → ``paused``; an ``unknown`` one
+        being reconciled keeps its state and waits for the resume; or its lease was lost,
+        then nothing applies), or the engine failed on it. Fenced by id and attempt.
+        Without it the row kept this worker's lease until the lease ran out. Tried again
+        a few times while the store fails; after that the lease runs out."""
         claim = job.claim
         job.lost = True
-        try:
-            await self.s.store.release(
-                [(claim.id, claim.attempt)],
-                now=self.s.clock.now(),
-                actor=self.s.config.worker_id,
-                reason="not sent: its start was refused (paused, or the claim was lost)",
-            )
-        except SocialkitError:
-            log.exception("publication %s: could not hand back; its lease will expire", claim.id)
+        for tries in range(1, _RELEASE_TRIES + 1):
+            try:
+                await self.s.store.release(
+                    [(claim.id, claim.attempt)],
+                    now=self.s.clock.now(),
+                    actor=self.s.config.worker_id,
+                    reason=reason,
+                )
+                return
+            except Exception as exc:
+                if tries == _RELEASE_TRIES:
+                    log.error(
+                        "publication %s: could not hand back (%s: %s); its lease will expire",
+                        claim.id,
+                        type(exc).__name__,
+                        _one_line(exc),
+                    )
+                    return
+                delay = self._backoff(tries)
+                log.warning(
+                    "publication %s: could not hand back (%s: %s); trying again in %g s",
+                    claim.id,
+                    type(exc).__name__,
+                    _one_line(exc),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    def _backoff(self, tries: int) -> float:
+        """The pause (real seconds: the store is out in the world) after ``tries`` failed
+        commits: ``idle_poll``, doubled each time, at most ``_COMMIT_BACKOFF_MAX``."""
+        first = self.s.config.idle_poll.total_seconds()
+        return float(min(_COMMIT_BACKOFF_MAX, first * 2 ** min(tries - 1, 32)))
 
     async def _send(self, platform: Platform, draft: Draft, ctx: Context) -> Receipt:
         # A refused token means nothing was published: refreshed once (under the
@@ -371,13 +446,53 @@ class Dispatcher:
         )
 
     async def finish(self, completion: Completion) -> bool:
-        """Commit one outcome (group-committed with others); True when it applied."""
-        job = self.jobs.get(completion.claim.id)
+        """Commit one outcome (group-committed with others); True when it applied.
+
+        A commit the store fails is tried again, with a growing pause, until it lands or
+        the worker stops (its task is cancelled): the platform's answer — a receipt above
+        all — is not thrown away. Meanwhile the job stays in :attr:`jobs`, its lease
+        heartbeated, and a graceful stop does not hand it back."""
+        claim = completion.claim
+        job = self._job(claim)
         if job is not None:
-            job.finishing = True  # its lease ends with this commit: no more heartbeats
+            job.finishing = True
         if completion.transition is not None and completion.transition.attention == "reauth":
             await self._needs_reauth(completion)
-        return await self._finish.submit(completion)
+        tries = 0
+        try:
+            while True:
+                if job is not None:
+                    job.committing = True  # its lease ends with this commit: no heartbeats
+                try:
+                    result = await self._finish.submit(completion)
+                except Exception as exc:
+                    result = exc
+                if not isinstance(result, Exception):
+                    return result
+                if job is not None:
+                    job.committing = False  # heartbeated again until the next try
+                tries += 1
+                delay = self._backoff(tries)
+                log.warning(
+                    "publication %s: could not save its outcome (%s: %s); trying again in %g s",
+                    claim.id,
+                    type(result).__name__,
+                    _one_line(result),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            if tries and completion.receipt is not None:
+                receipt = completion.receipt.receipt
+                log.error(
+                    "publication %s: stopped before its receipt could be saved: published "
+                    "on %s as %s (%s)",
+                    claim.id,
+                    receipt.platform,
+                    receipt.ref.id,
+                    receipt.ref.url or "no link",
+                )
+            raise
 
     async def _needs_reauth(self, completion: Completion) -> None:
         claim = completion.claim
@@ -403,29 +518,65 @@ class Dispatcher:
             starts, worker=s.config.worker_id, now=s.clock.now(), lease=s.config.lease
         )
 
-    async def _flush_finish(self, items: list[Completion]) -> list[bool]:
+    async def _flush_finish(self, items: list[Completion]) -> list[bool | Exception]:
+        """Commit a batch of outcomes: receipts first, on their own (a failure elsewhere
+        never loses one), then budgets, then transitions. Per item: whether it applied,
+        or the exception its commit raised (that item is tried again)."""
         store, now = self.s.store, self.s.clock.now()
+        failed: dict[int, Exception] = {}
+        receipts = [(n, i.receipt) for n, i in enumerate(items) if i.receipt is not None]
+        transitions = [
+            (n, i.transition)
+            for n, i in enumerate(items)
+            if i.receipt is None and i.transition is not None
+        ]
+        moved: dict[int, bool] = {}
+        applied: dict[int, object] = {}
+        if receipts:
+            try:
+                done = await store.record_receipts([r for _, r in receipts], now=now)
+            except Exception as exc:
+                failed.update((n, exc) for n, _ in receipts)
+            else:
+                moved = {n: ok for (n, _), ok in zip(receipts, done, strict=True)}
         budgets: dict[tuple[str, str, str], Budget] = {}
         for item in items:
             if item.budget is not None:
                 b = item.budget
                 budgets[(b.workspace, b.account_id, b.scope)] = b
         for budget in budgets.values():
-            await store.set_budget(budget, now=now)
-        receipts = [i.receipt for i in items if i.receipt is not None]
-        transitions = [i.transition for i in items if i.transition is not None]
-        moved = iter(await store.record_receipts(receipts, now=now) if receipts else [])
-        applied = iter(await store.apply(transitions, now=now) if transitions else [])
-        if self.on_finished is not None:
-            self.on_finished(len(items))
-        results = []
+            # A budget is advice for later claims (the next rate-limit report sets it
+            # again): one that cannot be saved is logged, and holds nothing else back.
+            try:
+                await store.set_budget(budget, now=now)
+            except Exception as exc:
+                log.warning(
+                    "could not save the %s budget of account %s (%s: %s)",
+                    budget.scope,
+                    budget.account_id,
+                    type(exc).__name__,
+                    _one_line(exc),
+                )
+        if transitions:
+            try:
+                wrote = await store.apply([t for _, t in transitions], now=now)
+            except Exception as exc:
+                failed.update((n, exc) for n, _ in transitions)
+            else:
+                applied = {n: r for (n, _), r in zip(transitions, wrote, strict=True)}
+        if self.on_finished is not None and len(items) > len(failed):
+            self.on_finished(len(items) - len(failed))
+        results: list[bool | Exception] = []
         notify = self.s.notifier.active
-        for item in items:
+        for n, item in enumerate(items):
             written: PublicationState | None = None
+            if n in failed:
+                results.append(failed[n])
+                continue
             if item.receipt is not None:
-                ok = next(moved)
+                ok = moved[n]
             elif item.transition is not None:
-                result: object = next(applied)
+                result: object = applied[n]
                 # The state the store wrote (paused when a pause switch held it); a store
                 # written for an earlier socialkit returns True/False (see docs/stores.md).
                 ok = result is not None and result is not False
@@ -552,6 +703,10 @@ class Dispatcher:
     async def drain(self) -> None:
         await self._starts.drain()
         await self._finish.drain()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def _describe(error: BaseException) -> dict[str, Any]:

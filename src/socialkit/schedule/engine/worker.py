@@ -3,9 +3,10 @@
 It claims as many due publications as it has room for (``max_in_flight``), runs each
 as its own task, and sleeps until the store's next due time — waking early when a task
 finishes, when this process adds work, or when another process commits (the store's
-change notifications). Leases are extended by a heartbeat task. A graceful stop hands
-back claims that were not sent yet, lets in-flight publishes finish (up to
-``shutdown_timeout``) and commits their outcomes.
+change notifications). Leases are extended by a heartbeat task, until the worker has
+stopped. A graceful stop hands back claims that were not sent yet (and whose outcome is
+not decided), lets in-flight publishes finish (up to ``shutdown_timeout``, their leases
+still heartbeated) and commits their outcomes.
 """
 
 from __future__ import annotations
@@ -107,7 +108,10 @@ class Worker:
         unsubscribe = s.store.subscribe(notify)
         stopper = asyncio.ensure_future(stop.wait())
         stopper.add_done_callback(lambda _: wake.set())
-        beats = asyncio.create_task(self._heartbeats(stop))
+        # Heartbeats go on until the graceful stop is over: publishes still in flight
+        # keep their leases while it waits for them.
+        stopped = asyncio.Event()
+        beats = asyncio.create_task(self._heartbeats(stopped))
         next_rules: dt.datetime | None = None
         next_chores: dt.datetime | None = None
         ahead: dt.datetime | None = None
@@ -212,7 +216,10 @@ class Worker:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), delay)
         finally:
-            stats.handed_back = await self._shutdown(stop)
+            try:
+                stats.handed_back = await self._shutdown(stop)
+            finally:
+                stopped.set()
             beats.cancel()
             stopper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -300,7 +307,7 @@ class Worker:
             else:
                 stats.claimed += 1
             job = Job(claim=claim, not_before=now if now > s.clock.now() else None)
-            self.dispatcher.jobs[claim.id] = job
+            self.dispatcher.track(job)
             self._spawn(self.dispatcher.run(job), wake)
         return len(claims), len(claims) == limit
 
@@ -318,34 +325,55 @@ class Worker:
         return len(tasks)
 
     async def _heartbeats(self, stop: asyncio.Event) -> None:
+        """Extend the leases of the jobs in flight until ``stop`` (set once the worker's
+        graceful stop is over). A job whose outcome is being committed (its lease ends
+        with the commit) or that was handed back is left out."""
         s = self.s
         while not stop.is_set():
             await s.clock.wait(s.clock.now() + s.config.heartbeat_every, stop)
             if stop.is_set():
                 return
-            jobs = [job for job in self.dispatcher.jobs.values() if not job.finishing]
+            jobs = {
+                job.claim.id: job
+                for job in self.dispatcher.jobs.values()
+                if not job.committing and not job.lost
+            }
             if not jobs:
                 continue
             try:
                 lost = await s.store.heartbeat(
                     s.config.worker_id,
-                    [(j.claim.id, j.claim.attempt) for j in jobs],
+                    [(j.claim.id, j.claim.attempt) for j in jobs.values()],
                     now=s.clock.now(),
                     lease=s.config.lease,
                 )
-            except SocialkitError:
-                log.exception("heartbeat failed; leases may expire")
+            except Exception as exc:
+                log.warning(
+                    "heartbeat failed (%s: %s); leases may expire",
+                    type(exc).__name__,
+                    " ".join(str(exc).split()),
+                    exc_info=not isinstance(exc, SocialkitError),
+                )
                 continue
             for pub_id in lost:
-                job = self.dispatcher.jobs.get(pub_id)
-                if job is not None and not job.finishing:
+                # The job that heartbeat was for (not a newer claim of the publication).
+                job = jobs.get(pub_id)
+                if job is not None and not job.committing:
                     job.lost = True
                     log.warning("publication %s: lease lost", pub_id)
 
     async def _shutdown(self, stop: asyncio.Event) -> int:
-        """Hand back unsent claims, let in-flight publishes finish, commit everything."""
+        """Hand back unsent claims, let in-flight publishes finish, commit everything.
+
+        A claim whose outcome is decided (an invalid post to fail, an error to count,
+        waiting in the group commit or tried again) is not handed back: the release
+        could land first and undo it."""
         s = self.s
-        unsent = [job for job in self.dispatcher.jobs.values() if not job.sending]
+        unsent = [
+            job
+            for job in self.dispatcher.jobs.values()
+            if not job.sending and not job.finishing and not job.lost
+        ]
         for job in unsent:
             job.lost = True
         handed = 0

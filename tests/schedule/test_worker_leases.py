@@ -1,0 +1,392 @@
+"""A worker's claims under store failures, re-claims, a graceful stop and clock steps.
+
+Each claim the worker holds is heartbeated until its outcome is committed or it is handed
+back; an outcome the store fails to commit is committed again (the platform's id is never
+thrown away); a claim that was not sent is handed back, never left to its lease."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from socialkit.errors import StoreError, Transient
+from socialkit.models.content import Post
+from socialkit.models.credentials import Credentials
+from socialkit.platforms.capabilities import Idempotency
+from socialkit.schedule.engine import clock as clock_module
+from socialkit.schedule.engine.clock import SystemClock
+from socialkit.schedule.engine.worker import Worker
+from socialkit.schedule.states import PublicationState as S
+from tests.schedule.conftest import START, account
+
+POST = Post(text="Hello")
+FAST = {"idle_poll": dt.timedelta(milliseconds=10)}  # the pause before a commit's next try
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait (a bound, not a measurement) until ``condition`` holds."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def flaky(target: Any, name: str, failures: int, message: str = "database is locked") -> list[int]:
+    """Make ``target.name`` raise a StoreError for its first ``failures`` calls."""
+    real = getattr(target, name)
+    calls: list[int] = []
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise StoreError(message)
+        return await real(*args, **kwargs)
+
+    setattr(target, name, call)
+    return calls
+
+
+# -- D1: a stale job of a publication claimed again ------------------------------------------
+
+
+class GatedCredentials:
+    """Credentials that each load waits for its own gate (a slow ``prepare``)."""
+
+    def __init__(self) -> None:
+        self.gates: list[asyncio.Event] = []
+
+    async def load(self, acct: Any) -> Credentials:
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        await gate.wait()
+        return Credentials()
+
+    async def save(self, acct: Any, creds: Any) -> None:
+        return None
+
+    def lock(self, acct: Any) -> asyncio.Lock:
+        return asyncio.Lock()
+
+
+async def test_a_stale_job_that_ends_keeps_the_newer_claim_of_its_publication(
+    make_scheduler, platform, clock
+) -> None:
+    """Claimed (attempt 1), slow to prepare; paused and resumed; claimed again (attempt
+    2). The stale job's end must not drop the new claim from the worker's jobs: it is
+    still heartbeated, and a graceful stop still hands it back."""
+    platform(requires_credentials=True)
+    credentials = GatedCredentials()
+    scheduler = await make_scheduler(credentials=credentials)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    store = scheduler.store
+    real_heartbeat = store.heartbeat
+    beats: list[list[tuple[str, int]]] = []
+    beat = asyncio.Event()
+
+    async def heartbeat(worker: str, claims: Any, **kwargs: Any) -> list[str]:
+        beats.append(list(claims))
+        lost = await real_heartbeat(worker, claims, **kwargs)
+        beat.set()
+        return lost
+
+    store.heartbeat = heartbeat  # type: ignore[method-assign]
+    worker = Worker(await scheduler._s())
+    stop = asyncio.Event()
+    run = asyncio.create_task(worker.run(stop=stop))
+    try:
+        await until(lambda: len(credentials.gates) == 1, "the first claim")
+        await scheduler.pause(actor="ann")
+        await scheduler.resume(actor="ann")
+        await until(lambda: len(credentials.gates) == 2, "the second claim")
+        credentials.gates[0].set()  # the stale job (attempt 1) ends: its start is refused
+        await until(lambda: worker.in_flight == 1, "the stale job's end")
+        assert {k: j.claim.attempt for k, j in worker.dispatcher.jobs.items()} == {pub.id: 2}
+        # Its lease is still heartbeated ...
+        clock.advance(scheduler.config.heartbeat_every)
+        await asyncio.wait_for(beat.wait(), 5)
+        assert beats[-1] == [(pub.id, 2)]
+        # ... and a graceful stop hands it back.
+        stop.set()
+        await until(
+            lambda: (
+                worker.dispatcher.jobs.get(pub.id) is None or worker.dispatcher.jobs[pub.id].lost
+            ),
+            "the hand-back",
+        )
+    finally:
+        stop.set()
+        for gate in credentials.gates:
+            gate.set()
+        stats = await asyncio.wait_for(run, 10)
+    assert stats.handed_back == 1
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.attempt, p.lease_owner) == (S.SCHEDULED, 2, None)
+
+
+# -- D2: a store that fails at a commit ------------------------------------------------------
+
+
+async def test_a_receipt_whose_commit_fails_is_committed_again(
+    make_scheduler, platform, caplog
+) -> None:
+    server = platform(idempotency=Idempotency.NONE)
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    calls = flaky(scheduler.store, "record_receipts", failures=2)
+    with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
+        await scheduler.run(until_idle=True)
+    assert len(calls) == 3
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert [r.receipt.ref.id for r in p.receipts] == list(server.posts)
+    assert len(server.calls) == 1
+    tries = [
+        r.getMessage() for r in caplog.records if "could not save its outcome" in r.getMessage()
+    ]
+    assert tries == [
+        f"publication {pub.id}: could not save its outcome (StoreError: database is locked); "
+        f"trying again in {s:g} s"
+        for s in (0.01, 0.02)
+    ]
+
+
+async def test_a_budget_that_cannot_be_saved_does_not_lose_the_receipt(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform(idempotency=Idempotency.NONE)
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    server.script(("report", 5, clock.now() + dt.timedelta(minutes=15)))
+    calls = flaky(scheduler.store, "set_budget", failures=10)
+    await scheduler.run(until_idle=True)
+    assert calls  # the budget write was tried, and failed
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert [r.receipt.ref.id for r in p.receipts] == list(server.posts)
+
+
+async def test_a_transition_whose_commit_fails_is_committed_again(make_scheduler, platform) -> None:
+    server = platform()
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    server.script(Transient("connection refused"))
+    calls = flaky(scheduler.store, "apply", failures=1)
+    await scheduler.run(until_idle=True)
+    assert len(calls) == 2
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.failures) == (S.RETRY_WAIT, 1)
+
+
+async def test_a_job_whose_outcome_waits_for_the_store_keeps_its_lease(
+    make_scheduler, platform, clock
+) -> None:
+    """While its receipt's commit is tried again, the job stays in the worker's jobs and
+    its lease is heartbeated; the receipt lands once the store is back."""
+    server = platform(idempotency=Idempotency.NONE)
+    scheduler = await make_scheduler(engine={"idle_poll": dt.timedelta(milliseconds=200)})
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    store = scheduler.store
+    real_record, real_heartbeat = store.record_receipts, store.heartbeat
+    back = asyncio.Event()  # the store is back
+    failed = asyncio.Event()
+
+    async def record_receipts(*args: Any, **kwargs: Any) -> Any:
+        if not back.is_set():
+            failed.set()
+            raise StoreError("database is locked")
+        return await real_record(*args, **kwargs)
+
+    beats: list[list[tuple[str, int]]] = []
+    beat = asyncio.Event()
+
+    async def heartbeat(worker: str, claims: Any, **kwargs: Any) -> list[str]:
+        beats.append(list(claims))
+        lost = await real_heartbeat(worker, claims, **kwargs)
+        beat.set()
+        return lost
+
+    store.record_receipts = record_receipts  # type: ignore[method-assign]
+    store.heartbeat = heartbeat  # type: ignore[method-assign]
+    worker = Worker(await scheduler._s())
+    stop = asyncio.Event()
+    run = asyncio.create_task(worker.run(stop=stop))
+    try:
+        await asyncio.wait_for(failed.wait(), 5)
+        assert pub.id in worker.dispatcher.jobs
+        for _ in range(20):  # a heartbeat that fell on a try leaves the job out: again
+            beat.clear()
+            clock.advance(scheduler.config.heartbeat_every)
+            await asyncio.wait_for(beat.wait(), 5)
+            if (pub.id, 1) in beats[-1]:
+                break
+        assert (pub.id, 1) in beats[-1]
+        assert (await scheduler.get(pub.id)).lease_expires_at == (
+            clock.now() + scheduler.config.lease
+        )
+        back.set()
+        await until(lambda: pub.id not in worker.dispatcher.jobs, "the receipt's commit")
+    finally:
+        back.set()
+        stop.set()
+        await asyncio.wait_for(run, 10)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert [r.receipt.ref.id for r in p.receipts] == list(server.posts)
+
+
+async def test_a_start_whose_commit_fails_is_handed_back(make_scheduler, platform) -> None:
+    server = platform()
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    calls = flaky(scheduler.store, "mark_publishing", failures=1)
+    await scheduler.run(until_idle=True)  # handed back, claimed again, sent
+    assert len(calls) == 2
+    p = await scheduler.get(pub.id, history=True)
+    assert p.state == S.PUBLISHED
+    assert "released" in [e.kind for e in p.history]
+    assert [c["publication"] for c in server.calls] == [pub.id]
+
+
+# -- D4: heartbeats during a graceful stop ---------------------------------------------------
+
+
+async def test_heartbeats_go_on_while_a_graceful_stop_waits_for_a_publish(
+    make_scheduler, platform, clock
+) -> None:
+    """lease 30 s: a publish still running 30 s into a graceful stop keeps its lease, so
+    another worker does not sweep it to ``unknown``; its real outcome is committed."""
+    server = platform(idempotency=Idempotency.NONE)
+    lease = {"lease": dt.timedelta(seconds=30)}
+    scheduler = await make_scheduler(engine=lease)
+    other = await make_scheduler(worker_id="w2", store=scheduler.store, engine=lease)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    store = scheduler.store
+    real_heartbeat = store.heartbeat
+    beat = asyncio.Event()
+
+    async def heartbeat(*args: Any, **kwargs: Any) -> list[str]:
+        lost = await real_heartbeat(*args, **kwargs)
+        beat.set()
+        return lost
+
+    store.heartbeat = heartbeat  # type: ignore[method-assign]
+    gate, entered = asyncio.Event(), asyncio.Event()
+
+    async def slow(call: dict[str, Any]) -> None:
+        entered.set()
+        await gate.wait()
+
+    server.on_publish = slow
+    server.script(Transient("connection refused"))  # nothing was posted
+    worker = Worker(await scheduler._s())
+    stop = asyncio.Event()
+    run = asyncio.create_task(worker.run(stop=stop))
+    try:
+        await asyncio.wait_for(entered.wait(), 5)
+        stop.set()  # the graceful stop waits for the publish in flight
+        for _ in range(3):
+            beat.clear()
+            clock.advance(scheduler.config.heartbeat_every)
+            await asyncio.wait_for(beat.wait(), 5)
+        clock.advance(dt.timedelta(seconds=1))  # 31 s into the stop
+        await other.run(until_idle=True)  # another worker sweeps expired leases
+        assert (await scheduler.get(pub.id)).state == S.PUBLISHING
+    finally:
+        gate.set()
+        stop.set()
+        await asyncio.wait_for(run, 10)
+    p = await scheduler.get(pub.id, history=True)
+    assert (p.state, p.failures) == (S.RETRY_WAIT, 1)
+    assert "lease_expired" not in [e.kind for e in p.history]
+
+
+# -- S2: a graceful stop and an outcome waiting in the group commit --------------------------
+
+
+async def test_a_graceful_stop_does_not_hand_back_a_claim_whose_failure_is_being_saved(
+    make_scheduler, registry
+) -> None:
+    """An invalid post's ``failed`` is waiting in the group commit when the worker stops:
+    handing the claim back could land first and put the invalid post back to
+    ``scheduled``; it is not handed back, and it fails."""
+    from tests.schedule.fakes import make_platform
+
+    base = make_platform("narrow", threads=False, limit=500)
+    narrow = base.capabilities.model_copy(
+        update={"text": base.capabilities.text.with_limit(10, name="narrow")}
+    )
+
+    class Narrow(base):  # type: ignore[misc, valid-type]
+        async def resolve_capabilities(self, ctx: Any) -> Any:
+            return narrow
+
+    registry.register(Narrow)
+    scheduler = await make_scheduler()
+    (long,) = await scheduler.schedule(Post(text="x" * 40), account(platform="narrow"), at=START)
+    store = scheduler.store
+    real_apply, real_release = store.apply, store.release
+    applying, go = asyncio.Event(), asyncio.Event()
+
+    async def apply(*args: Any, **kwargs: Any) -> Any:
+        applying.set()
+        await go.wait()
+        return await real_apply(*args, **kwargs)
+
+    async def release(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await real_release(*args, **kwargs)
+        finally:
+            go.set()  # a hand-back, if there is one, lands first
+
+    store.apply = apply  # type: ignore[method-assign]
+    store.release = release  # type: ignore[method-assign]
+    worker = Worker(await scheduler._s())
+    stop = asyncio.Event()
+    run = asyncio.create_task(worker.run(stop=stop))
+    try:
+        await asyncio.wait_for(applying.wait(), 5)
+        stop.set()
+        asyncio.get_running_loop().call_later(0.3, go.set)  # no hand-back: the commit goes on
+        stats = await asyncio.wait_for(run, 10)
+    finally:
+        go.set()
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(run, 10)
+    assert stats.handed_back == 0
+    p = await scheduler.get(long.id, history=True)
+    assert p.state == S.FAILED
+    assert "released" not in [e.kind for e in p.history]
+    assert Narrow.server.calls == []  # type: ignore[attr-defined]
+
+
+# -- D6: the wall clock steps forward during a sleep -----------------------------------------
+
+
+async def test_a_system_clock_wait_reads_the_wall_clock_again_after_a_step(monkeypatch) -> None:
+    """A sleep is measured on the monotonic clock: a forward wall-clock step (NTP, a
+    resumed laptop or VM) during it must not make a due moment wait out the rest of it."""
+
+    class Stepped(SystemClock):
+        offset = dt.timedelta(0)
+
+        def now(self) -> dt.datetime:
+            return super().now() + self.offset
+
+    clock = Stepped()
+    slept: list[float | None] = []
+
+    async def sleep_then_step(wake: asyncio.Event, seconds: float | None) -> None:
+        slept.append(seconds)
+        clock.offset += dt.timedelta(seconds=125)  # while asleep, the wall clock jumped
+
+    monkeypatch.setattr(clock_module, "_wait_event", sleep_then_step)
+    await asyncio.wait_for(clock.wait(clock.now() + dt.timedelta(seconds=120), asyncio.Event()), 5)
+    assert len(slept) == 1  # woke, read the wall clock: the moment has passed
+    assert slept[0] is not None
+    assert 0 < slept[0] <= 30  # not the whole 120 s at once
