@@ -89,3 +89,39 @@ def test_a_receipt_without_a_file_url_uses_the_account_directory(tmp_path: Path)
     )
     _delete(receipt, account)
     assert not (tmp_path / "feed" / "posts" / f"{receipt.ref.id}.json").exists()
+
+
+def test_a_receipt_naming_one_part_of_a_thread_deletes_the_whole_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine deletes a thread one part a request, the last part first: the feed
+    writes a thread as one entry, so any part of it (or its first comment) takes the
+    entry down, and the requests for the other parts find it gone."""
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    thread = socialkit.Post(
+        text="one",
+        thread=[socialkit.ThreadPart(text="two"), socialkit.ThreadPart(text="three")],
+        first_comment="more below",
+    )
+    [result] = socialkit.publish_now(thread, _account())
+    assert result.receipt is not None
+    assert result.receipt.first_comment is not None
+    receipt = result.receipt
+    site = project / "socialkit-feed" / "acme"
+    last = receipt.model_copy(update={"parts": (receipt.parts[-1],)})
+    _delete(last, _account())
+    assert not (site / "posts" / f"{receipt.ref.id}.json").exists()
+    assert "three" not in (site / "index.html").read_text(encoding="utf-8")
+    for ref in (receipt.parts[1], receipt.parts[0], receipt.first_comment):
+        _delete(receipt.model_copy(update={"parts": (ref,), "first_comment": None}), _account())
+
+
+def test_a_part_of_an_entry_that_is_not_there_is_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipt = _publish(tmp_path, monkeypatch)
+    other = receipt.model_copy(update={"parts": (socialkit.PostRef(id="0123456789abcdef0123.1"),)})
+    with pytest.raises(socialkit.Rejected, match="feed entry 0123456789abcdef0123 is not in"):
+        _delete(other, _account())

@@ -54,6 +54,37 @@ async def test_delete_removes_every_part_and_records_who_and_why(make_scheduler,
     assert [p.id for p in page.items] == [pub.id]
 
 
+async def test_a_thread_is_deleted_one_part_a_request_its_first_comment_first(
+    make_scheduler, platform
+) -> None:
+    """Each request names one part, the last part first; a first comment goes with the
+    first. A refusal part way leaves it published, and running it again finishes it."""
+    server = platform()
+    thread = Post(text="One", thread=(ThreadPart(text="Two"), ThreadPart(text="Three")))
+    scheduler, pub = await published(make_scheduler, thread)
+    one, two, three = (ref.id for ref in pub.receipt.parts)
+    comment = server.create("comment", "more below", "acme")["id"]
+    with_comment = pub.receipt.model_copy(update={"first_comment": PostRef(id=comment)})
+    await scheduler.store.record_receipts([_record(pub, with_comment)], now=START)
+    asked: list[tuple[tuple[str, ...], str | None]] = []
+
+    def ask(receipt: Receipt) -> None:
+        first = receipt.first_comment.id if receipt.first_comment else None
+        asked.append((tuple(ref.id for ref in receipt.parts), first))
+
+    server.on_delete = ask
+    server.script_delete("ok", Transient("503"))
+    with pytest.raises(Transient):
+        await scheduler.delete(pub.id)
+    assert asked == [((three,), None), ((two,), None)]  # pub's own receipt first
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    asked.clear()
+    deleted = await scheduler.delete(pub.id)
+    assert asked == [((three,), None), ((two,), None), ((one,), None), ((three,), comment)]
+    assert deleted.state == S.DELETED
+    assert deleted.history[-1].data == {"post_ids": [one, two, three, comment]}
+
+
 async def test_only_a_published_post_can_be_deleted(make_scheduler, platform) -> None:
     server = platform()
     scheduler = await make_scheduler()

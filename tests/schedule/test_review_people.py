@@ -9,6 +9,7 @@ Each runs on the memory and SQLite stores, and on PostgreSQL when
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -376,8 +377,8 @@ async def test_a_cancel_that_loses_the_race_to_a_claim_cancels_the_claim(
 async def test_a_delete_refused_part_way_through_a_thread_keeps_the_mark(
     make_scheduler, platform, clock
 ) -> None:
-    """Review helper-75: the platform deleted part 2 (adapters delete the replies first),
-    then refused part 1. The mark came off as if nothing was gone, a resume made
+    """Review helper-75: the platform deleted part 2 (the replies go first), then
+    refused part 1. The mark came off as if nothing was gone, a resume made
     meanwhile scheduled the thread, and the worker sent part 3 as a reply to the deleted
     part 2. Now the mark stays, nothing more is sent, and listings find the thread."""
     server = platform()
@@ -388,13 +389,12 @@ async def test_a_delete_refused_part_way_through_a_thread_keeps_the_mark(
     await scheduler.pause(campaign="spring", actor="ann")
     part2 = (await scheduler.get(pub.id)).checkpoints[1].id
 
-    async def deletes_part2_then_refuses(receipt: Any) -> None:
-        server.posts.pop(part2, None)
-        server.deleted.append(part2)
-        await scheduler.resume(campaign="spring", actor="bob")
+    async def someone_resumes(receipt: Any) -> None:  # while the platform deletes part 2
+        if not server.deleted:
+            await scheduler.resume(campaign="spring", actor="bob")
 
-    server.on_delete = deletes_part2_then_refuses
-    server.script_delete(Transient("connection refused (deleting part 1)"))
+    server.on_delete = someone_resumes
+    server.script_delete("ok", Transient("connection refused (deleting part 1)"))
     with pytest.raises(Transient):
         await scheduler.delete(pub.id, actor="ann")
     server.on_delete = None
@@ -411,3 +411,171 @@ async def test_a_delete_refused_part_way_through_a_thread_keeps_the_mark(
     assert done.state is S.DELETED
     assert part2 in server.deleted
     assert len(server.posts) == 0
+
+
+# -- a delete refused part way through a thread: one part at a time, and a way out -------
+
+FOUR = Post(
+    text="part one",
+    thread=[ThreadPart(text="part two"), ThreadPart(text="part three"), ThreadPart(text="four")],
+)
+
+
+async def three_parts_out(
+    scheduler: Any, server: Any, error: BaseException
+) -> tuple[str, list[str]]:
+    """A four-part thread whose first three parts went out and whose fourth met ``error``
+    (``Transient``: paused afterwards; ``Rejected``: failed); its id and the three parts'."""
+    (pub,) = await scheduler.schedule(FOUR, account(), at=START, campaign="spring")
+    server.script(("fail_part", 3, error))
+    await scheduler.run(until_idle=True)
+    if isinstance(error, Transient):
+        await scheduler.pause(campaign="spring", actor="ann")
+    p = await scheduler.get(pub.id)
+    assert p.state == (S.PAUSED if isinstance(error, Transient) else S.FAILED)
+    return str(pub.id), [ref.id for ref in p.checkpoints]
+
+
+async def test_a_delete_refused_at_part_2_records_part_3_gone_and_goes_on_from_there(
+    make_scheduler, platform, clock
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id, (one, two, three) = await three_parts_out(scheduler, server, Transient("blip"))
+    server.script_delete("ok", Rejected("403: not allowed to delete this reply"))
+    with pytest.raises(Rejected, match="not allowed"):
+        await scheduler.delete(pub_id, actor="ann")
+    assert server.deleted == [three]  # one request a part, the last part first
+    assert len(server.delete_tokens) == 2  # part 1 was not asked after the refusal
+    stuck = await scheduler.get(pub_id, history=True)
+    assert (stuck.state, stuck.attention) == (S.PAUSED, "deleting")  # parts are gone
+    last = stuck.history[-1]
+    assert (last.kind, last.actor, last.data) == ("delete_refused", "ann", {"post_ids": [three]})
+    assert "403" in (last.reason or "")
+    assert stuck.checkpoints == (await scheduler.get(pub_id)).checkpoints
+    await scheduler.resume(campaign="spring", actor="bob")
+    clock.advance(HOUR)
+    await scheduler.run(until_idle=True)
+    assert len(server.calls) == 1  # part 4 was never sent after the deleted part 3
+    # The platform accepts now: only parts 2 and 1 are asked for, each on its own.
+    asked: list[tuple[str, ...]] = []
+    server.on_delete = lambda receipt: asked.append(tuple(ref.id for ref in receipt.parts))
+    done = await scheduler.delete(pub_id, actor="ann")
+    assert asked == [(two,), (one,)]
+    assert server.deleted == [three, two, one]
+    assert (done.state, done.attention) == (S.DELETED, None)
+    assert done.history[-1].data == {"post_ids": [one, two]}
+    assert server.posts == {}
+
+
+async def test_a_refusal_of_the_first_part_tried_takes_the_mark_off(
+    make_scheduler, platform
+) -> None:
+    """Nothing was deleted: the thread is as it was (three parts out, not one)."""
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id, (_, _, three) = await three_parts_out(scheduler, server, Transient("blip"))
+    asked: list[tuple[str, ...]] = []
+    server.on_delete = lambda receipt: asked.append(tuple(ref.id for ref in receipt.parts))
+    server.script_delete(Rejected("403: not your post"))
+    with pytest.raises(Rejected):
+        await scheduler.delete(pub_id, actor="ann")
+    assert asked == [(three,)]
+    after = await scheduler.get(pub_id, history=True)
+    assert (after.state, after.attention) == (S.PAUSED, None)
+    assert [e.kind for e in after.history][-2:] == ["deleting", "delete_refused"]
+    assert server.deleted == []
+    # Not marked: nothing to abandon (resolve is for unknown ones and stuck deletes).
+    with pytest.raises(StaleTransition, match="it is paused"):
+        await scheduler.resolve(pub_id, abandon=True, actor="bob")
+
+
+async def test_a_delete_that_times_out_part_way_records_the_parts_gone_before(
+    make_scheduler, platform
+) -> None:
+    server = platform()
+    scheduler = await make_scheduler(engine={"publish_timeout": dt.timedelta(milliseconds=50)})
+    pub_id, (one, two, three) = await three_parts_out(scheduler, server, Transient("blip"))
+    never = asyncio.Event()
+
+    async def hang_on_the_second(receipt: Any) -> None:
+        if len(server.delete_tokens) == 2:
+            await never.wait()
+
+    server.on_delete = hang_on_the_second
+    with pytest.raises(UnknownOutcome, match="timed out"):
+        await scheduler.delete(pub_id, actor="ann")
+    server.on_delete = None
+    stuck = await scheduler.get(pub_id, history=True)
+    assert (stuck.state, stuck.attention) == (S.PAUSED, "deleting")
+    assert stuck.history[-1].data == {"post_ids": [three]}
+    done = await scheduler.delete(pub_id, actor="ann")  # part 2's outcome is unknown: asked again
+    assert done.state == S.DELETED
+    assert server.deleted == [three, two, one]
+
+
+async def stuck_deleting(
+    scheduler: Any, server: Any, error: BaseException
+) -> tuple[str, list[str]]:
+    """A thread whose delete the platform refused after part 3 went: marked for good."""
+    pub_id, parts = await three_parts_out(scheduler, server, error)
+    server.script_delete("ok", Rejected("403: forbidden"), Rejected("403: forbidden"))
+    for _ in range(2):  # the platform keeps refusing
+        with pytest.raises(Rejected):
+            await scheduler.delete(pub_id, actor="ann")
+    stuck = await scheduler.get(pub_id)
+    assert stuck.attention == "deleting"
+    return pub_id, parts
+
+
+async def test_resolve_abandon_cancels_a_paused_thread_stuck_being_deleted(
+    make_scheduler, platform, clock
+) -> None:
+    """Runs on the memory, SQLite and PostgreSQL stores (the store_url fixture)."""
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id, (one, two, three) = await stuck_deleting(scheduler, server, Transient("blip"))
+    before = await scheduler.get(pub_id, history=True)
+    with pytest.raises(StaleTransition, match="resolve"):  # cancel names the way out
+        await scheduler.cancel(pub_id, actor="bob")
+    with pytest.raises(StaleTransition, match="abandon"):
+        await scheduler.resolve(pub_id, retry=True, actor="bob")
+    out = await scheduler.resolve(pub_id, abandon=True, actor="bob", reason="removed by hand")
+    assert (out.state, out.attention) == (S.CANCELLED, None)
+    assert out.is_terminal
+    assert out.checkpoints == before.checkpoints
+    assert out.history[: len(before.history)] == before.history
+    last = out.history[-1]
+    assert (last.kind, last.actor, last.reason) == ("delete_abandoned", "bob", "removed by hand")
+    assert (last.from_state, last.to_state) == (S.PAUSED, S.CANCELLED)
+    assert last.data == {"post_ids_left": [one, two]}
+    assert not (await scheduler.list(attention="deleting")).items
+    await scheduler.resume(campaign="spring", actor="bob")
+    clock.advance(HOUR)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(pub_id)).state == S.CANCELLED
+    assert len(server.calls) == 1  # part 4 was never sent
+    assert server.deleted == [three]
+
+
+async def test_resolve_abandon_unmarks_a_failed_thread_stuck_being_deleted(
+    make_scheduler, platform
+) -> None:
+    """It stays failed, off the attention list; it is never sent again (a reschedule is
+    refused), and a later delete can still take the rest down."""
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id, (one, two, three) = await stuck_deleting(scheduler, server, Rejected("no"))
+    out = await scheduler.resolve(pub_id, abandon=True, actor="bob")
+    assert (out.state, out.attention) == (S.FAILED, None)
+    assert out.history[-1].kind == "delete_abandoned"
+    assert (
+        out.history[-1].reason == "delete abandoned by bob: 2 part(s) may still be on the "
+        f"platform ({one}, {two})"
+    )
+    with pytest.raises(StaleTransition, match="parts of its thread were taken down"):
+        await scheduler.reschedule(pub_id, at=START + HOUR, actor="bob")
+    assert (await scheduler.get(pub_id)).state == S.FAILED
+    done = await scheduler.delete(pub_id, actor="ann")  # the platform accepts now
+    assert done.state == S.DELETED
+    assert server.deleted == [three, two, one]

@@ -189,7 +189,7 @@ def publication_line(p: Publication) -> str:
     if p.attention == "reauth":
         note += f" ({reconnect_command(p.account_id)})"
     elif p.attention == "deleting":  # a delete that did not finish: parts may be gone
-        note += f" (socialkit delete {p.id})"
+        note += f" (socialkit delete {p.id}, or give up: socialkit resolve {p.id} --abandon)"
     campaign = f"  [{p.campaign}]" if p.campaign else ""
     live = p.state != "deleted"  # a deleted post's address leads nowhere
     url = f"  {p.receipt.url}" if live and p.receipt and p.receipt.url else ""

@@ -233,11 +233,19 @@ def resolve_command(
         typer.Option("--url", metavar="URL", help="With --published: its URL (once per part)."),
     ] = None,
     retry: Annotated[bool, typer.Option("--retry", help="It is not there: send it again.")] = False,
-    abandon: Annotated[bool, typer.Option("--abandon", help="Give up on it (failed).")] = False,
+    abandon: Annotated[
+        bool,
+        typer.Option(
+            "--abandon",
+            help="Give up on it (failed); a thread whose delete did not finish: stop "
+            "deleting (paused: cancelled).",
+        ),
+    ] = False,
     actor: ActorOption = "",
     reason: ReasonOption = None,
 ) -> None:
-    """Settle a publication whose outcome is unknown: --published POST_ID, --retry or --abandon."""
+    """Settle a publication whose outcome is unknown: --published POST_ID, --retry or
+    --abandon (also gives up a thread's delete that did not finish)."""
     from socialkit.models.receipt import PostRef, Receipt
 
     ids = published or []

@@ -328,7 +328,8 @@ class Scheduler:
         actor: str = "api",
         reason: str | None = None,
     ) -> Publication:
-        """Settle an ``unknown`` publication."""
+        """Settle an ``unknown`` publication; ``abandon=True`` also gives up a half-sent
+        thread's unfinished delete (see :meth:`AsyncScheduler.resolve`)."""
         return self._call(
             self.aio.resolve(
                 publication_id,

@@ -162,8 +162,9 @@ class Publication(SocialModel):
         last_error: the last platform error.
         attention: why a person is needed (``reconcile``, ``reauth``, or ``delete``: a
             receipt came in after the post was deleted), ``deleting`` while a person's
-            delete takes a half-sent thread down (nothing moves it meanwhile), or
-            ``None``.
+            delete takes a half-sent thread down (nothing moves it meanwhile; it stays
+            while the platform refuses part way: run delete again, or give it up with
+            ``resolve(abandon=True)``), or ``None``.
         created_at, updated_at: bookkeeping.
         history: the publication's events, when requested.
     """

@@ -42,7 +42,9 @@ DELETING = "deleting"
 """The ``attention`` of a ``paused`` or ``failed`` thread whose parts a person's delete is
 taking down: nothing resumes, reschedules or otherwise moves it (a transition must name
 the mark in ``expect_attention``; ``resume`` leaves it ``paused``) until the delete ends,
-or the platform refuses it and the mark is taken off."""
+or the platform refuses the first part asked for and the mark is taken off, or a person
+gives the delete up (``resolve(abandon=True)``: ``paused`` → ``cancelled``, ``failed``
+stays ``failed``)."""
 AccountStatus = Literal["ok", "needs_reauth"]
 
 

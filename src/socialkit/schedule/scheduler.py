@@ -145,7 +145,8 @@ class AsyncScheduler(Planning):
         Raises:
             StaleTransition: it was sent, or it is a thread whose first parts are already
                 on the platform (the message names them): let it publish the rest, then
-                :meth:`delete` it.
+                :meth:`delete` it. A thread whose delete did not finish (attention
+                ``deleting``) is given up with :meth:`resolve` ``(abandon=True)``.
         """
         check_actor(actor)
         check_note(reason, "reason")
@@ -159,9 +160,13 @@ class AsyncScheduler(Planning):
     ) -> Publication:
         """Take a published post down on its platform; the publication becomes ``deleted``.
 
-        The platform is asked first: if it refuses (:class:`~socialkit.errors.Unsupported`
-        where it cannot delete, a permission error, a network error), nothing changes and
-        the error is raised. Its receipts and history stay in the store.
+        The platform is asked first, one part at a time, the last part first: if it
+        refuses (:class:`~socialkit.errors.Unsupported` where it cannot delete, a
+        permission error, a network error), the error is raised and the publication
+        stays as it was. A half-sent thread (``paused`` or ``failed``) refused part way
+        stays marked ``deleting`` with the parts already gone recorded in its history;
+        deleting it again asks only for the rest, and :meth:`resolve`
+        ``(abandon=True)`` gives it up. Its receipts and history stay in the store.
         """
         check_actor(actor)
         check_note(reason, "reason")
@@ -208,10 +213,17 @@ class AsyncScheduler(Planning):
         """Settle an ``unknown`` publication: ``published=receipt``, ``retry=True`` or
         ``abandon=True``.
 
+        ``abandon=True`` also gives up the unfinished delete of a half-sent thread
+        (attention ``deleting``): a ``paused`` one becomes ``cancelled``, a ``failed`` one
+        stays ``failed``; the mark comes off, its checkpoints, receipts and history stay,
+        and nothing sends the rest.
+
         Raises:
             ValueError: not exactly one decision; a receipt of another platform or
                 account than the publication's, or naming fewer parts than its thread.
             TypeError: ``retry``/``abandon`` not a bool, ``published`` not a Receipt.
+            StaleTransition: it is neither ``unknown`` nor marked ``deleting`` (that one
+                with ``abandon=True`` only).
         """
         check_actor(actor)
         check_note(reason, "reason")

@@ -89,7 +89,9 @@ A move to the same state leaves the publication where it is (an edit of a ``retr
 one never sent: it keeps waiting, until the same time).
 A ``paused`` or ``failed`` thread whose first parts went out moves to ``deleted`` when a
 person takes those parts down (marked ``attention="deleting"`` by a move to the same
-state first, so that nothing resumes or reschedules it while the platform deletes)."""
+state first, so that nothing resumes or reschedules it while the platform deletes). A
+person who gives such a delete up (``resolve(abandon=True)``) moves a ``paused`` one to
+``cancelled`` and leaves a ``failed`` one ``failed``, the mark off."""
 
 TERMINAL_STATES = frozenset({S.PUBLISHED, S.FAILED, S.MISSED, S.CANCELLED, S.DELETED})
 """States the engine never leaves on its own (a person may reschedule failed or missed)."""

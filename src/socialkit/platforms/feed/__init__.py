@@ -182,12 +182,15 @@ class FeedPlatform(Platform):
     async def delete(self, receipt: Receipt, ctx: Context) -> None:
         """Remove the entry from the feed its receipt names, and rebuild the feed and page.
 
-        Deleting an entry deleted there before succeeds (gone is gone). An entry that is not
-        there, or a directory that does not exist, is :class:`Rejected`: the post may be
-        live somewhere else, so it must not be reported deleted. Nothing is created.
+        A thread is one entry: a receipt naming any one of its parts (``<entry>.<n>``) or
+        its first comment (``<entry>.comment``) removes the whole entry, as the engine
+        deletes a thread one part a request. Deleting an entry deleted there before
+        succeeds (gone is gone). An entry that is not there, or a directory that does not
+        exist, is :class:`Rejected`: the post may be live somewhere else, so it must not
+        be reported deleted. Nothing is created.
         """
         site = self.site_of(receipt, ctx)
-        await asyncio.to_thread(self._remove, site, receipt.ref.id)
+        await asyncio.to_thread(self._remove, site, _entry_of(receipt.ref.id))
 
     @staticmethod
     def _remove(site: FeedSite, entry_id: str) -> None:
@@ -248,6 +251,13 @@ class FeedPlatform(Platform):
             handle=ctx.account.handle,
             display_name=site.title,
         )
+
+
+def _entry_of(post_id: str) -> str:
+    """The entry a post id names: a thread's later part (``<entry>.<n>``) and a first
+    comment (``<entry>.comment``) are written in their post's entry."""
+    entry, dot, part = post_id.rpartition(".")
+    return entry if dot and entry and (part.isdigit() or part == "comment") else post_id
 
 
 def _receipt_root(receipt: Receipt) -> Path | None:

@@ -289,6 +289,12 @@ async def cancel(
 
 def _cancellable(p: Publication) -> None:
     """:class:`StaleTransition` naming why ``p`` cannot be cancelled, if it cannot."""
+    if p.attention == DELETING:
+        raise StaleTransition(
+            f"cannot cancel publication {p.id}: a delete of its thread did not finish "
+            "(some parts may be gone); run delete again, or give it up with "
+            "resolve(abandon=True) (a paused one is cancelled then)"
+        )
     if p.state not in (*EDITABLE_STATES, S.CLAIMED):
         hint = (
             ("it is being sent right now" if p.state == S.PUBLISHING else "resolve it instead")
@@ -329,6 +335,16 @@ async def reschedule(
         raise StaleTransition(
             f"cannot reschedule publication {p.id}: a delete is taking its parts down "
             "from the platform"
+        )
+    if (
+        p.checkpoints
+        and p.state == S.FAILED
+        and _delete_began(await s.store.get(p.id, history=True))
+    ):
+        raise StaleTransition(
+            f"cannot reschedule publication {p.id}: parts of its thread were taken down "
+            "by a delete, and the rest would be sent as replies to them; delete it to take "
+            "the rest down"
         )
     # A moment the misfire policy would miss at once is refused, as schedule() refuses
     # it. Not when it never misses this one: it may publish late, it was sent before (a
@@ -382,6 +398,14 @@ async def resolve(
             (``failures`` back to 0, as a reschedule does).
         abandon: give up on it (``failed``), whatever happened.
 
+    ``abandon=True`` also gives up a delete of a half-sent thread that did not finish
+    (``attention="deleting"``: the platform keeps refusing, or a person removed the parts
+    by hand): the mark comes off, a ``paused`` thread is ``cancelled`` and a ``failed``
+    one stays ``failed``. Its checkpoints, receipts and history stay; the
+    ``delete_abandoned`` event lists the parts not known to be gone
+    (``data["post_ids_left"]``). Nothing sends the rest: a ``failed`` one is not
+    rescheduled again, though :func:`delete` may still take its parts down later.
+
     Raises:
         TypeError: ``retry`` or ``abandon`` is not a bool, or ``published`` not a Receipt.
         ValueError: not exactly one decision, or a receipt of another platform or
@@ -398,6 +422,15 @@ async def resolve(
     if sum(chosen) != 1:
         raise ValueError("resolve needs exactly one of published=receipt, retry=True, abandon=True")
     p = await s.store.get(publication_id)
+    if p.attention == DELETING and p.state in PARTLY_SENT:
+        if not abandon:
+            raise StaleTransition(
+                f"cannot resolve publication {p.id} with "
+                f"{'a receipt' if published is not None else 'retry'}: a delete of its "
+                "thread did not finish and some parts may be gone; run delete again, or "
+                "give it up with abandon=True"
+            )
+        return await _abandon_delete(s, p.id, actor, reason)
     if p.state != S.UNKNOWN:
         raise _refuse(p, "resolve", "unknown")
     if published is not None:
@@ -457,6 +490,52 @@ async def resolve(
     )
 
 
+async def _abandon_delete(
+    s: Services, publication_id: str, actor: str, reason: str | None
+) -> Publication:
+    """Give up the unfinished delete of a half-sent thread marked ``deleting``: a move
+    naming the mark to ``cancelled`` (``paused``) or to ``failed`` (``failed``), mark off."""
+    p = await s.store.get(publication_id, history=True)
+    if p.attention != DELETING or p.state not in PARTLY_SENT:
+        raise StaleTransition(
+            f"cannot abandon the delete of publication {p.id}: it is {p.state.value}, "
+            "no longer being deleted; read it again"
+        )
+    gone = _deleted_post_ids(p)
+    left = [ref.id for ref in p.checkpoints if ref.id not in gone]
+    transition = Transition(
+        id=p.id,
+        expect_state=p.state,
+        expect_attempt=p.attempt,
+        expect_attention=DELETING,
+        # The state machine has paused → cancelled, and failed → failed: both terminal.
+        to=S.CANCELLED if p.state == S.PAUSED else p.state,
+        attention=None,
+        kind="delete_abandoned",
+        actor=actor,
+        reason=reason
+        or (
+            f"delete abandoned by {actor}: {len(left)} part(s) may still be on the platform"
+            + (f" ({', '.join(left)})" if left else "")
+        ),
+        data={"post_ids_left": left},
+    )
+    if transition.to != p.state:
+        return await _commit(s, p, transition)
+    # Failed it was and failed it stays: no state change to announce.
+    await s.store.transition(transition, now=s.clock.now())
+    return await s.store.get(p.id, history=True)
+
+
+def _delete_began(p: Publication) -> bool:
+    """Whether a delete took (or gave up taking) parts of ``p``'s thread down: sending
+    the rest would reply to deleted parts. Needs ``p``'s history."""
+    if any(event.kind == "delete_abandoned" for event in p.history):
+        return True
+    gone = _deleted_post_ids(p)
+    return any(ref.id in gone for ref in p.checkpoints)
+
+
 def _check_receipt(p: Publication, receipt: Receipt) -> None:
     """Refuse a receipt that is not the whole of ``p`` on its platform and account: the
     engine would measure, and delete, the wrong posts or only some of them."""
@@ -496,8 +575,13 @@ async def delete(
     crisis switch) or ``failed``. Its published parts are deleted and it moves to
     ``deleted``.
 
+    The engine asks the platform for one part at a time, the last part first (replies
+    before the post they reply to): each request is ``platform.delete`` with a receipt
+    naming that one part (a first comment goes with the first request). The history's
+    ``deleted`` event lists the post ids taken down (``data["post_ids"]``).
+
     The platform is asked first, so a refusal (:class:`~socialkit.errors.Unsupported`, a
-    permission error) leaves the publication ``published`` (a thread's first parts may
+    permission error) leaves the publication ``published`` (a thread's last parts may
     already be gone: run it again). Running it again after a crash between the two steps
     is safe: adapters treat a post already gone as deleted.
 
@@ -507,13 +591,19 @@ async def delete(
     name the mark, and ``resume`` leaves it ``paused``), so no worker sends the rest as
     replies to deleted parts. A resume or reschedule that landed first makes the delete
     fail with :class:`~socialkit.errors.StaleTransition` before anything is deleted. When
-    the platform refuses, the mark is taken off again (and a pause lifted meanwhile
-    resumes it then) if that was its only part; a refusal of a thread of several parts,
-    or an unknown outcome (a timeout), keeps the mark, since some parts may be gone
-    (adapters delete a thread a part at a time): run delete again. Every distinct receipt is
-    deleted (a post the platform made twice goes twice), including receipts recorded
-    while the deletion ran; one recorded after it marks the publication for a person
-    (``attention="delete"``), and deleting again takes that post down too.
+    the platform refuses the first part asked for, nothing was deleted: the mark is
+    taken off again (a ``delete_refused`` event; a pause lifted meanwhile resumes it
+    then). When it refuses a later part, or its answer never came
+    (:class:`~socialkit.errors.UnknownOutcome`, a timeout), the mark stays, and a
+    ``delete_refused`` (or ``delete_unknown``) event records the post ids deleted so far
+    in ``data["post_ids"]``: the next delete asks only for the parts not recorded gone.
+    A thread that stays marked because the platform keeps refusing can be given up with
+    :func:`resolve` ``(abandon=True)``.
+
+    Every distinct receipt is deleted (a post the platform made twice goes twice),
+    including receipts recorded while the deletion ran; one recorded after it marks the
+    publication for a person (``attention="delete"``), and deleting again takes that
+    post down too.
     """
     p = await s.store.get(publication_id, history=True)
     gone = _deleted_post_ids(p)
@@ -541,19 +631,15 @@ async def delete(
     deleted: list[str] = []
     try:
         p = await _take_down(s, p, platform, ctx, pending, gone, deleted)
-    except UnknownOutcome:
-        raise  # parts may be gone: the mark stays until delete is run again
-    except Exception:
-        # Only a refusal of a one-post delete certainly deleted nothing: an adapter takes
-        # a thread down one request a part (the replies first), so a refusal part way
-        # through leaves parts gone, and the mark must stay until delete runs again.
-        if (
-            fence is not None
-            and not deleted
-            and fence.attention != DELETING
-            and len(_post_ids(pending[0])) == 1
-        ):
-            await _unfence(s, fence, actor)
+    except Exception as exc:
+        if fence is not None:
+            # A part is deleted by a request of its own: a refusal of the first one asked
+            # for deleted nothing, unless an earlier delete, marked still, got further
+            # than its history says (it was interrupted: a crash, a timeout).
+            if isinstance(exc, UnknownOutcome) or deleted or fence.attention == DELETING:
+                await _stopped(s, fence, actor, deleted, exc)
+            else:
+                await _unfence(s, fence, actor)
         raise
     if fence is not None and p.state != S.PUBLISHED:
         # Nothing but a receipt (which publishes from any state) moves it past the mark:
@@ -635,6 +721,37 @@ async def _unfence(s: Services, p: Publication, actor: str) -> None:
             )
 
 
+async def _stopped(
+    s: Services, p: Publication, actor: str, deleted: list[str], error: Exception
+) -> None:
+    """Record, on ``p`` (as read before it was marked), the post ids a delete took down
+    before the platform refused (or did not answer), keeping the ``deleting`` mark: a
+    move to its own state, in the history as ``delete_refused`` (``delete_unknown``)
+    with ``data["post_ids"]``, which the next delete skips (:func:`_deleted_post_ids`)."""
+    unknown = isinstance(error, UnknownOutcome)
+    done = f"{len(deleted)} part(s) deleted ({', '.join(deleted)})" if deleted else "none deleted"
+    what = "did not answer" if unknown else "refused"
+    record = Transition(
+        id=p.id,
+        expect_state=p.state,
+        expect_attempt=p.attempt,
+        expect_attention=DELETING,
+        to=p.state,
+        attention=DELETING,
+        kind="delete_unknown" if unknown else "delete_refused",
+        actor=actor,
+        reason=(
+            f"delete by {actor}: the platform {what} ({type(error).__name__}: {error}); "
+            f"{done} by this delete; it stays marked deleting: run delete again for the "
+            "rest, or give up with resolve(abandon=True)"
+        ),
+        data={"post_ids": list(deleted)},
+    )
+    # A receipt published it meanwhile, or someone abandoned the delete: nothing to mark.
+    with contextlib.suppress(StaleTransition):
+        await s.store.transition(record, now=s.clock.now())
+
+
 async def _take_down(
     s: Services,
     p: Publication,
@@ -644,27 +761,59 @@ async def _take_down(
     gone: set[str],
     deleted: list[str],
 ) -> Publication:
-    """Delete every receipt in ``pending`` on the platform, and any recorded meanwhile;
-    appends the post ids deleted to ``deleted``; returns the publication as last read."""
+    """Delete every receipt in ``pending`` on the platform, and any recorded meanwhile,
+    one part a request (:func:`_one_part_each`); appends the post ids deleted to
+    ``deleted`` (each receipt's in its own order), also when a request fails part way;
+    returns the publication as last read."""
     timeout = s.config.publish_timeout.total_seconds()
     while pending:
         for receipt in pending:
+            taken: set[str] = set()
+            before = set(gone)  # a part sent again with a first comment is not new
             try:
-                async with asyncio.timeout(timeout):
-                    # An expired token is refreshed once (the refused call deleted nothing).
-                    await with_refresh(platform, ctx, functools.partial(platform.delete, receipt))
-            except TimeoutError:
-                raise UnknownOutcome(
-                    f"deleting publication {p.id} on {platform.name} timed out after "
-                    f"{timeout:g} s; some parts may be gone: run delete again"
-                ) from None
-            ids = _post_ids(receipt)
-            deleted.extend(ids)
-            gone.update(ids)
+                for one in _one_part_each(receipt, gone):
+                    try:
+                        async with asyncio.timeout(timeout):
+                            # An expired token is refreshed once (the refused call deleted
+                            # nothing).
+                            await with_refresh(
+                                platform, ctx, functools.partial(platform.delete, one)
+                            )
+                    except TimeoutError:
+                        raise UnknownOutcome(
+                            f"deleting publication {p.id} on {platform.name} timed out after "
+                            f"{timeout:g} s (post {one.ref.id}); it may be gone: run delete again"
+                        ) from None
+                    taken.update(_post_ids(one))
+            finally:
+                deleted.extend(
+                    post_id
+                    for post_id in _post_ids(receipt)
+                    if post_id in taken and post_id not in before
+                )
+                gone.update(taken)
         # A receipt recorded meanwhile (a worker that lost its lease, say) goes too.
         p = await s.store.get(p.id)
         pending = _live_receipts(p, gone) + _live_parts(p, gone, s.clock.now())
     return p
+
+
+def _one_part_each(receipt: Receipt, gone: set[str]) -> list[Receipt]:
+    """The requests that delete ``receipt``'s posts not in ``gone``: one receipt a part,
+    the last part first (replies before the post they reply to). A first comment goes
+    with the first request (adapters delete it before that request's part), or, when
+    every part is gone, with the last part again (gone counts as deleted)."""
+    parts = [ref for ref in receipt.parts if ref.id not in gone]
+    comment = receipt.first_comment
+    if comment is not None and comment.id in gone:
+        comment = None
+    if not parts and comment is not None:
+        parts = [receipt.parts[-1]]
+    requests: list[Receipt] = []
+    for ref in reversed(parts):
+        requests.append(receipt.model_copy(update={"parts": (ref,), "first_comment": comment}))
+        comment = None
+    return requests
 
 
 def _post_ids(receipt: Receipt) -> list[str]:
@@ -675,11 +824,16 @@ def _post_ids(receipt: Receipt) -> list[str]:
     return ids
 
 
+_GONE_KINDS = frozenset({"deleted", "delete_refused", "delete_unknown"})
+"""History events whose ``data["post_ids"]`` name posts a delete took down: a delete
+that finished, and one the platform refused (or did not answer) part way through."""
+
+
 def _deleted_post_ids(p: Publication) -> set[str]:
     """The posts earlier deletions of ``p`` took down (from its history)."""
     gone: set[str] = set()
     for event in p.history:
-        ids = event.data.get("post_ids") if event.kind == "deleted" and event.data else None
+        ids = event.data.get("post_ids") if event.kind in _GONE_KINDS and event.data else None
         if isinstance(ids, list):
             gone.update(str(post_id) for post_id in ids)
     return gone
@@ -692,14 +846,13 @@ rest (a worker claims neither): delete takes those parts down."""
 
 def _live_parts(p: Publication, gone: set[str], now: dt.datetime) -> list[Receipt]:
     """The parts of a thread half sent (``p.checkpoints``) not taken down yet, as one
-    receipt for the adapter's delete."""
+    receipt (deleted a part at a time: :func:`_one_part_each`)."""
     if p.state not in PARTLY_SENT or not p.checkpoints or p.receipts:
         return []
-    if gone.issuperset(ref.id for ref in p.checkpoints):
+    live = tuple(ref for ref in p.checkpoints if ref.id not in gone)
+    if not live:
         return []
-    return [
-        Receipt(platform=p.platform, account_id=p.account_id, parts=p.checkpoints, published_at=now)
-    ]
+    return [Receipt(platform=p.platform, account_id=p.account_id, parts=live, published_at=now)]
 
 
 def _live_receipts(p: Publication, gone: set[str]) -> list[Receipt]:
