@@ -389,4 +389,4 @@ async def test_a_system_clock_wait_reads_the_wall_clock_again_after_a_step(monke
     await asyncio.wait_for(clock.wait(clock.now() + dt.timedelta(seconds=120), asyncio.Event()), 5)
     assert len(slept) == 1  # woke, read the wall clock: the moment has passed
     assert slept[0] is not None
-    assert 0 < slept[0] <= 30  # not the whole 120 s at once
+    assert 0 < slept[0] <= 1  # not the whole 120 s at once

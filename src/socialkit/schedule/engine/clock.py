@@ -15,10 +15,11 @@ from typing import Protocol, runtime_checkable
 
 __all__ = ["AcceleratedClock", "Clock", "ManualClock", "SystemClock"]
 
-_WAIT_STEP = 30.0
+_WAIT_STEP = 1.0
 """The longest :meth:`SystemClock.wait` sleeps (seconds) before it reads the wall clock
 again: a sleep is measured on the monotonic clock, which does not follow a wall-clock
-step (NTP) and stops while the machine is suspended."""
+step (NTP) and stops while the machine is suspended. A step reads the clock only (no
+store call), so a short one costs nothing, and a due post is at most this late."""
 
 
 @runtime_checkable
