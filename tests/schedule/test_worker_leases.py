@@ -239,6 +239,27 @@ async def test_a_job_whose_outcome_waits_for_the_store_keeps_its_lease(
     assert [r.receipt.ref.id for r in p.receipts] == list(server.posts)
 
 
+async def test_a_run_until_idle_ends_while_the_store_stays_down(
+    make_scheduler, platform, caplog
+) -> None:
+    """``run --once`` tries a receipt's commit for ``shutdown_timeout``, then ends and
+    logs the platform's id, so a person can resolve the publication with it."""
+    server = platform(idempotency=Idempotency.NONE)
+    engine = {**FAST, "shutdown_timeout": dt.timedelta(milliseconds=100)}
+    scheduler = await make_scheduler(engine=engine)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    calls = flaky(scheduler.store, "record_receipts", failures=1000)
+    with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
+        await asyncio.wait_for(scheduler.run(until_idle=True), 10)  # a bound
+    assert 1 < len(calls) < 1000
+    (post_id,) = server.posts
+    [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert line == (
+        f"publication {pub.id}: its receipt could not be saved (StoreError: database is "
+        f"locked): published on fake as {post_id} (https://fake.example/{post_id})"
+    )
+
+
 async def test_a_start_whose_commit_fails_is_handed_back(make_scheduler, platform) -> None:
     server = platform()
     scheduler = await make_scheduler(engine=FAST)

@@ -122,6 +122,10 @@ class Dispatcher:
         # Called with how many outcomes a batch committed (those accounts are free
         # again): the worker may claim at once instead of waiting out its claim gap.
         self.on_finished: Callable[[int], None] | None = None
+        # How long (seconds) a failed commit of an outcome is tried again; ``None``: until
+        # it lands or the worker's stop cancels it. A run until idle (``run --once``)
+        # bounds it by ``shutdown_timeout``, so it ends even while the store is down.
+        self.retry_for: float | None = None
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -459,6 +463,8 @@ class Dispatcher:
         if completion.transition is not None and completion.transition.attention == "reauth":
             await self._needs_reauth(completion)
         tries = 0
+        loop = asyncio.get_running_loop()
+        first_failure = 0.0
         try:
             while True:
                 if job is not None:
@@ -473,6 +479,12 @@ class Dispatcher:
                     job.committing = False  # heartbeated again until the next try
                 tries += 1
                 delay = self._backoff(tries)
+                if tries == 1:
+                    first_failure = loop.time()
+                limit = self.retry_for
+                if limit is not None and loop.time() + delay - first_failure > limit:
+                    self._gave_up(completion, result)
+                    return False
                 log.warning(
                     "publication %s: could not save its outcome (%s: %s); trying again in %g s",
                     claim.id,
@@ -482,17 +494,31 @@ class Dispatcher:
                 )
                 await asyncio.sleep(delay)
         except asyncio.CancelledError:
-            if tries and completion.receipt is not None:
-                receipt = completion.receipt.receipt
-                log.error(
-                    "publication %s: stopped before its receipt could be saved: published "
-                    "on %s as %s (%s)",
-                    claim.id,
-                    receipt.platform,
-                    receipt.ref.id,
-                    receipt.ref.url or "no link",
-                )
+            if tries:
+                self._gave_up(completion, None)
             raise
+
+    def _gave_up(self, completion: Completion, error: Exception | None) -> None:
+        """Say in the log which outcome could not be saved (a receipt: the platform's id,
+        so a person can resolve the publication with it)."""
+        why = f"{type(error).__name__}: {_one_line(error)}" if error is not None else "stopped"
+        if completion.receipt is not None:
+            receipt = completion.receipt.receipt
+            log.error(
+                "publication %s: its receipt could not be saved (%s): published on %s as %s (%s)",
+                completion.claim.id,
+                why,
+                receipt.platform,
+                receipt.ref.id,
+                receipt.ref.url or "no link",
+            )
+        else:
+            log.error(
+                "publication %s: its outcome could not be saved (%s): %s",
+                completion.claim.id,
+                why,
+                completion.transition.reason if completion.transition else "no change",
+            )
 
     async def _needs_reauth(self, completion: Completion) -> None:
         claim = completion.claim

@@ -99,6 +99,9 @@ class Worker:
             wake.set()
 
         self.dispatcher.on_finished = finished
+        self.dispatcher.retry_for = (
+            s.config.shutdown_timeout.total_seconds() if until_idle else None
+        )
 
         if not until_idle:
             # A serving worker builds its pooled HTTP client (loading CA certificates
@@ -226,6 +229,7 @@ class Worker:
                 await beats
             unsubscribe()
             self.dispatcher.on_finished = None
+            self.dispatcher.retry_for = None
         return stats
 
     def outcomes_committed(self, count: int) -> bool:
