@@ -273,6 +273,28 @@ async def test_a_start_whose_commit_fails_is_handed_back(make_scheduler, platfor
     assert [c["publication"] for c in server.calls] == [pub.id]
 
 
+async def test_a_claim_whose_history_cannot_be_read_is_handed_back(
+    make_scheduler, platform, clock
+) -> None:
+    """A resend reads the publication's history before it sends (when the first send
+    went out): a store that fails there hands the claim back, nothing is sent."""
+    server = platform()
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    server.script(Transient("connection refused"))
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.RETRY_WAIT
+    clock.set(p.run_at)
+    calls = flaky(scheduler.store, "events", failures=1)
+    await scheduler.run(until_idle=True)  # handed back, claimed again, sent
+    assert calls
+    p = await scheduler.get(pub.id, history=True)
+    assert p.state == S.PUBLISHED
+    assert "released" in [e.kind for e in p.history]
+    assert len(server.calls) == 2
+
+
 # -- D4: heartbeats during a graceful stop ---------------------------------------------------
 
 
