@@ -348,6 +348,40 @@ async def test_heartbeats_go_on_while_a_graceful_stop_waits_for_a_publish(
     assert "lease_expired" not in [e.kind for e in p.history]
 
 
+async def test_a_graceful_stop_goes_on_when_the_hand_back_fails(
+    make_scheduler, platform, caplog
+) -> None:
+    """Whatever the store raises at the hand-back (here a raw sqlite3 error), the stop
+    goes on: the claim is not sent, and its lease is left to expire."""
+    import sqlite3
+
+    server = platform(requires_credentials=True)
+    credentials = GatedCredentials()
+    scheduler = await make_scheduler(credentials=credentials)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+
+    async def release(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    scheduler.store.release = release  # type: ignore[method-assign]
+    worker = Worker(await scheduler._s())
+    stop = asyncio.Event()
+    run = asyncio.create_task(worker.run(stop=stop))
+    try:
+        await until(lambda: len(credentials.gates) == 1, "the claim")
+        stop.set()
+        await until(lambda: worker.dispatcher.jobs[pub.id].lost, "the stop")
+    finally:
+        stop.set()
+        for gate in credentials.gates:
+            gate.set()
+        stats = await asyncio.wait_for(run, 10)
+    assert stats.handed_back == 0
+    assert worker.in_flight == 0
+    assert server.calls == []
+    assert "could not hand back claims; their leases will expire" in caplog.text
+
+
 # -- S2: a graceful stop and an outcome waiting in the group commit --------------------------
 
 

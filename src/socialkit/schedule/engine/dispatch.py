@@ -532,7 +532,9 @@ class Dispatcher:
                 reason=reason,
                 actor=self.s.config.worker_id,
             )
-        except SocialkitError:
+        except Exception:
+            # Logged; the outcome is committed all the same (its transition holds the
+            # publication for a person to reconnect the account).
             log.exception("could not mark account %s as needing reauth", claim.account_id)
         self.s.forget_account(claim.workspace, claim.account_id)
 

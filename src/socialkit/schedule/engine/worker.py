@@ -390,7 +390,8 @@ class Worker:
                     reason="worker stopping; handed back unsent",
                 )
                 handed = sum(results)
-            except SocialkitError:
+            except Exception:
+                # Whatever the store raised, the stop goes on: publishes in flight finish.
                 log.exception("could not hand back claims; their leases will expire")
         if self._tasks:
             _, pending = await asyncio.wait(
