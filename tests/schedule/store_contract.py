@@ -1462,6 +1462,38 @@ class StoreContract:
         with pytest.raises(StoreError):
             await store.retry_metric_task(10**9, run_at=day, now=day, error="none")
 
+    async def test_the_metric_collections_of_an_account_a_rate_limit_holds_wait_for_it(
+        self, store: Store
+    ) -> None:
+        # A publish met RateLimited (blocked until a Retry-After), or the account's budget
+        # is spent before its reset: its due collections are put back until then, not
+        # leased (the worker would ask the platform during the hold).
+        blocked = await self.add_one(store, account="blocked", due=T0 + 3600 * SEC)
+        spent = await self.add_one(store, account="spent", due=T0 + 3600 * SEC)
+        free = await self.add_one(store, account="free", due=T0 + 3600 * SEC)
+        media = await self.add_one(store, account="media", due=T0 + 3600 * SEC)
+        await store.add_metric_tasks(
+            [(p, T0 - SEC, "1h") for p in (blocked, spent, free, media)], now=T0
+        )
+        until, reset = T0 + 120 * SEC, T0 + 90 * SEC
+        await store.set_budget(Budget(account_id="blocked", blocked_until=until), now=T0)
+        await store.set_budget(Budget(account_id="spent", remaining=0, reset_at=reset), now=T0)
+        # a budget of its own scope holds only the publication that met it
+        await store.set_budget(
+            Budget(account_id="media", scope="media", blocked_until=until), now=T0
+        )
+        tasks = await store.claim_metric_tasks("w", now=T0, limit=10, lease=LEASE)
+        assert sorted(t.account_id for t in tasks) == ["free", "media"]
+        for task in tasks:
+            await store.complete_metric_task(task.id, [], now=T0)
+        assert await store.next_due(now=T0) == reset  # the spent budget's reset
+        assert await store.claim_metric_tasks("w", now=reset - SEC, limit=10, lease=LEASE) == []
+        (back,) = await store.claim_metric_tasks("w", now=reset, limit=10, lease=LEASE)
+        assert (back.account_id, back.due_at, back.failures) == ("spent", reset, 0)
+        assert await store.claim_metric_tasks("w", now=until - SEC, limit=10, lease=LEASE) == []
+        (back,) = await store.claim_metric_tasks("w", now=until, limit=10, lease=LEASE)
+        assert (back.account_id, back.due_at, back.failures) == ("blocked", until, 0)
+
     async def test_a_task_completed_twice_at_once_schedules_its_next_collection_once(
         self, store: Store, peer: Store
     ) -> None:

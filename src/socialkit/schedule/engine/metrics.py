@@ -12,6 +12,12 @@ Two errors put the collection back instead, as for a publish (the account's
 does not count as a failure; a :class:`~socialkit.errors.Transient` one is tried again
 after the backoff delay, up to ``max_attempts`` tries in all. The collections after it
 wait for it, so they still come, in order.
+
+Rate limits are the account's, whichever call meets them: a ``RateLimited`` collection
+records the budget a publish meeting it would (the default scope holds the account's
+publishing until then), and the collections of an account a rate limit holds (a publish
+met ``RateLimited``, or its budget is spent before its reset) are put back by the store
+until the hold ends instead of being claimed.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import TYPE_CHECKING
 from socialkit.errors import RateLimited, SocialkitError, Transient
 from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.retry import Outcome
+from socialkit.schedule.records import Budget
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
@@ -115,6 +122,27 @@ async def _again_or_failed(s: Services, task: MetricTask, exc: RateLimited | Tra
         exc,
         decision.run_at.isoformat(),
     )
+    if isinstance(exc, RateLimited):
+        # The platform's budget ran out, as for a publish meeting it: recorded the same
+        # way, so the default one holds the whole account (its publications and its
+        # other collections wait until then); another scope is only recorded.
+        budget = Budget(
+            workspace=task.workspace,
+            account_id=task.account_id,
+            scope=exc.scope,
+            blocked_until=decision.run_at,
+        )
+        try:
+            await s.store.set_budget(budget, now=now)
+        except Exception as store_error:
+            # Advice for later claims, as a publish's is: the task still goes back.
+            log.warning(
+                "could not save the %s budget of account %s (%s: %s)",
+                budget.scope,
+                budget.account_id,
+                type(store_error).__name__,
+                store_error,
+            )
     try:
         await s.store.retry_metric_task(
             task.id,

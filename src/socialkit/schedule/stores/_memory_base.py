@@ -414,16 +414,29 @@ class MemoryBase:
         self, worker: str, *, now: dt.datetime, limit: int, lease: dt.timedelta
     ) -> list[MetricTask]:
         with self._lock:
-            due = sorted(
-                (
-                    t
-                    for t in self._tasks.values()
-                    if t.done_at is None
+            # An account a rate limit holds (its default budget spent before its reset,
+            # or blocked until a Retry-After) is asked nothing: its due collections are
+            # put back until the hold ends, as its publications wait.
+            held: dict[tuple[str, str], dt.datetime] = {}
+            for (workspace, account_id, scope), budget in self._budgets.items():
+                until = budget.blocks(now) if scope == "default" else None
+                if until is not None:
+                    held[(workspace, account_id)] = until
+            due = []
+            for t in self._tasks.values():
+                if not (
+                    t.done_at is None
                     and t.due_at <= now
                     and (t.lease_expires_at is None or t.lease_expires_at <= now)
-                ),
-                key=lambda t: (t.due_at, t.id),
-            )[:limit]
+                ):
+                    continue
+                row = self._rows[t.publication_id]
+                until = held.get((row.workspace, row.account_id)) if held else None
+                if until is not None:
+                    t.due_at = from_us(to_us(until))
+                else:
+                    due.append(t)
+            due = sorted(due, key=lambda t: (t.due_at, t.id))[:limit]
             out = []
             for task in due:
                 task.lease_owner = worker

@@ -384,9 +384,35 @@ FROM upd u JOIN publications p ON p.id = u.publication_id ORDER BY u.due_at, u.i
 """
 
 
+# An account a rate limit holds (its default budget spent before its reset, or blocked
+# until a Retry-After) is asked nothing: its due collections are put back until the hold
+# ends (as Budget.blocks), as its publications wait.
+_HOLD_TASKS_SQL = f"""
+WITH held AS (
+    SELECT b.workspace, b.account_id, GREATEST(
+        CASE WHEN b.remaining IS NOT NULL AND b.remaining <= 0 AND b.reset_at > {NOW}
+            THEN b.reset_at END,
+        CASE WHEN b.blocked_until > {NOW} THEN b.blocked_until END) AS until
+    FROM budgets b
+    WHERE b.scope = 'default' AND ((b.remaining IS NOT NULL AND b.remaining <= 0
+        AND b.reset_at > {NOW}) OR b.blocked_until > {NOW})
+),
+back AS (
+    SELECT m.id, h.until FROM metric_tasks m
+    JOIN publications p ON p.id = m.publication_id
+    JOIN held h ON h.workspace = p.workspace AND h.account_id = p.account_id
+    WHERE m.done_at IS NULL AND m.due_at <= {NOW}
+        AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= {NOW})
+    FOR UPDATE OF m SKIP LOCKED
+)
+UPDATE metric_tasks m SET due_at = b.until FROM back b WHERE m.id = b.id
+"""
+
+
 async def claim_metric_tasks(
     conn: Conn, worker: str, now: dt.datetime | None, limit: int, lease: dt.timedelta
 ) -> list[MetricTask]:
+    await conn.execute(_HOLD_TASKS_SQL, {"now": now})
     cur = await conn.execute(
         _CLAIM_TASKS_SQL, {"now": now, "limit": limit, "worker": worker, "lease": lease}
     )

@@ -314,9 +314,32 @@ def add_metric_tasks(
     )
 
 
+# The accounts a rate limit holds now (their default budget spent before its reset, or
+# blocked until a Retry-After), with the instant each hold ends (as Budget.blocks).
+_HELD_SQL = (
+    "SELECT workspace, account_id, MAX("
+    "COALESCE(CASE WHEN remaining IS NOT NULL AND remaining <= 0 AND reset_at > :now "
+    "THEN reset_at END, 0), "
+    "COALESCE(CASE WHEN blocked_until > :now THEN blocked_until END, 0)) "
+    "FROM budgets WHERE scope = 'default' AND ("
+    "(remaining IS NOT NULL AND remaining <= 0 AND reset_at > :now) OR blocked_until > :now)"
+)
+
+
 def claim_metric_tasks(
     conn: sqlite3.Connection, worker: str, now: int, limit: int, lease: int
 ) -> list[MetricTask]:
+    # An account a rate limit holds is asked nothing: its due collections are put back
+    # until the hold ends, as its publications wait.
+    for workspace, account_id, until in conn.execute(_HELD_SQL, {"now": now}).fetchall():
+        conn.execute(
+            "UPDATE metric_tasks SET due_at = ? WHERE id IN ("
+            "SELECT t.id FROM metric_tasks t JOIN publications p ON p.id = t.publication_id "
+            "WHERE t.done_at IS NULL AND t.due_at <= ? "
+            "AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= ?) "
+            "AND p.workspace = ? AND p.account_id = ?)",
+            (until, now, now, workspace, account_id),
+        )
     rows = conn.execute(
         "SELECT t.id, t.publication_id, t.due_at, t.label, p.workspace, p.account_id, "
         "p.platform, p.campaign, t.failures "
