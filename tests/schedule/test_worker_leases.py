@@ -155,6 +155,27 @@ async def test_a_receipt_whose_commit_fails_is_committed_again(
     ]
 
 
+async def test_a_part_whose_checkpoint_fails_is_saved_again_not_an_unknown_outcome(
+    make_scheduler, platform, caplog
+) -> None:
+    """The adapter records each part it published (``ctx.checkpoint``); a store that
+    fails there is tried again, so the platform's answer is kept instead of becoming an
+    unknown outcome a person must settle."""
+    server = platform(idempotency=Idempotency.NONE)
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    calls = flaky(scheduler.store, "record_checkpoint", failures=2)
+    with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
+        await scheduler.run(until_idle=True)
+    assert len(calls) == 3
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.attention) == (S.PUBLISHED, None)
+    (post_id,) = server.posts
+    assert [r.receipt.ref.id for r in p.receipts] == [post_id]
+    assert len(server.calls) == 1
+    assert f"could not save part 1 (post {post_id})" in caplog.text
+
+
 async def test_a_budget_that_cannot_be_saved_does_not_lose_the_receipt(
     make_scheduler, platform, clock
 ) -> None:

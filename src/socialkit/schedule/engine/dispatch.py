@@ -670,13 +670,39 @@ class Dispatcher:
         )
 
     async def _checkpoint(self, job: Job, part: int, ref: PostRef) -> None:
+        """Record a part the platform published. A store that fails here is tried again,
+        as an outcome's commit is (a checkpoint is an upsert): raising would turn a post
+        the platform answered into an unknown outcome. ``publish_timeout`` bounds it."""
         from socialkit.schedule.records import CheckpointRecord
 
         claim = job.claim
-        await self.s.store.record_checkpoint(
-            CheckpointRecord(id=claim.id, attempt=claim.attempt, part=part, ref=ref),
-            now=self.s.clock.now(),
-        )
+        record = CheckpointRecord(id=claim.id, attempt=claim.attempt, part=part, ref=ref)
+        loop = asyncio.get_running_loop()
+        tries = 0
+        first_failure = 0.0
+        while True:
+            try:
+                await self.s.store.record_checkpoint(record, now=self.s.clock.now())
+                return
+            except Exception as exc:
+                tries += 1
+                delay = self._backoff(tries)
+                if tries == 1:
+                    first_failure = loop.time()
+                limit = self.retry_for
+                if limit is not None and loop.time() + delay - first_failure > limit:
+                    raise
+                log.warning(
+                    "publication %s: could not save part %d (post %s) (%s: %s); "
+                    "trying again in %g s",
+                    claim.id,
+                    part + 1,
+                    ref.id,
+                    type(exc).__name__,
+                    _one_line(exc),
+                    delay,
+                )
+            await asyncio.sleep(delay)
 
     async def _first_sent(self, claim: Claim) -> dt.datetime | None:
         """When the first request that may have taken effect went out (from the history):
