@@ -74,8 +74,13 @@ class Event(SocialModel):
     Attributes:
         seq: the position in the log.
         at: when the change was committed (the engine's clock).
-        kind: ``created``, ``transition``, ``claimed``, ``approved``, ``rejected``,
-            ``edited``, ``receipt``, ``checkpoint``, ``account``, ``pause``, ``resume``, ``rule``.
+        kind: what happened. The engine's moves: ``created``, ``transition`` (any
+            other move of the state), ``claimed``, ``lease_expired``, ``released`` (a
+            claim handed back unsent), ``receipt``, ``checkpoint``, ``account`` (an
+            account's status changed), ``rule``. People's actions: ``approved``,
+            ``rejected``, ``edited``, ``rescheduled``, ``cancelled``, ``resolved``,
+            ``pause``, ``resume``. Deleting: ``deleting`` (started), ``deleted``,
+            ``delete_refused``, ``delete_unknown`` (no answer), ``delete_abandoned``.
         publication_id, workspace, account_id, campaign: what the event is about.
         actor: who made the change (``engine``, a worker id, a person).
         reason: why, in words.
