@@ -316,6 +316,45 @@ async def test_a_claim_whose_history_cannot_be_read_is_handed_back(
     assert len(server.calls) == 2
 
 
+async def test_a_claim_the_engine_keeps_failing_on_waits_before_it_is_claimed_again(
+    make_scheduler, platform, clock, caplog
+) -> None:
+    """Every start fails (a store error that does not pass): the first failure is handed
+    back at once, each next one in a row waits ``idle_poll`` doubled before it can be
+    claimed again, so the worker does not claim, fail and hand back in a tight loop, and a
+    run until idle ends, naming the publication (review R6)."""
+    server = platform()
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    calls = flaky(scheduler.store, "mark_publishing", failures=3, message="disk I/O error")
+    worker = Worker(await scheduler._s())
+    with caplog.at_level(logging.ERROR, logger="socialkit.schedule"):
+        await asyncio.wait_for(worker.run(until_idle=True), 10)  # a bound: it ends
+    assert len(calls) == 2  # handed back at once, claimed again, failed again: waits
+    p = await scheduler.get(pub.id, history=True)
+    assert (p.state, p.attempt, p.failures, p.lease_owner) == (S.RETRY_WAIT, 2, 0, None)
+    assert p.run_at == clock.now() + dt.timedelta(milliseconds=10)
+    assert [e.to_state for e in p.history if e.kind == "released"] == [
+        S.SCHEDULED,
+        S.RETRY_WAIT,
+    ]
+    assert (
+        f"publication {pub.id}: not sent: the engine failed on it 2 times in a row "
+        "(StoreError: disk I/O error); tried again at "
+    ) in caplog.text
+    clock.set(p.run_at)
+    await asyncio.wait_for(worker.run(until_idle=True), 10)
+    assert len(calls) == 3
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.run_at) == (S.RETRY_WAIT, clock.now() + dt.timedelta(milliseconds=20))
+    clock.set(p.run_at)
+    await asyncio.wait_for(worker.run(until_idle=True), 10)  # the store is back: sent
+    assert len(calls) == 4
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert [c["publication"] for c in server.calls] == [pub.id]
+
+
 # -- D4: heartbeats during a graceful stop ---------------------------------------------------
 
 

@@ -14,6 +14,7 @@ stops; a claim that was not sent is handed back.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,6 @@ from socialkit.schedule.records import Budget, PublishStart, ReceiptRecord, Tran
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Callable
 
     from socialkit.models.account import Account
@@ -57,6 +57,9 @@ _COMMIT_BACKOFF_MAX = 30.0
 _RELEASE_TRIES = 5
 """How many times an unsent claim is handed back while the store fails; after that its
 lease runs out (nothing was sent, so another claim sends it)."""
+_HAND_BACK_MAX = 900.0
+"""The longest wait (seconds) before a publication the engine keeps failing on before
+sending may be claimed again (see :meth:`Dispatcher._hand_back_failed`)."""
 
 RECONCILE_FAILURE = "reconcile_failure"
 """The event data key that marks a failed reconciliation try (its number in the episode).
@@ -126,6 +129,9 @@ class Dispatcher:
         # it lands or the worker's stop cancels it. A run until idle (``run --once``)
         # bounds it by ``shutdown_timeout``, so it ends even while the store is down.
         self.retry_for: float | None = None
+        # Publication id → how many times in a row the engine failed on it before sending
+        # (see _hand_back_failed); dropped when a claim of it gets further.
+        self._unsent_failures: dict[str, int] = {}
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -164,14 +170,64 @@ class Dispatcher:
                 await reconcile(self, job)
             else:
                 await self.publish(job)
-        except Exception:
+        except Exception as exc:
             log.exception("publication %s: the engine failed on it", job.claim.id)
             if not job.sending and not job.finishing:
                 # Nothing was sent (a store that failed at the start's commit, say):
-                # handed back now, not left under this worker's lease until it expires.
-                await self._hand_back(job, reason="not sent: the engine failed on it")
+                # handed back, not left under this worker's lease until it expires.
+                await self._hand_back_failed(job, exc)
+                return
         finally:
             self.untrack(job)
+        self._unsent_failures.pop(job.claim.id, None)
+
+    async def _hand_back_failed(self, job: Job, error: Exception) -> None:
+        """Hand back a claim the engine failed on before sending. The first failure is
+        handed back at once (a store that failed for a moment: another claim sends it
+        now); a publication that fails again before sending waits before it can be
+        claimed again, ``idle_poll`` doubled with each failure in a row, up to
+        ``_HAND_BACK_MAX`` (``released`` to ``retry_wait``, or to ``unknown`` when it was
+        being reconciled, with that ``run_at``): a permanent error must not have the
+        worker claim, fail and hand back in a tight loop, and a run until idle ends."""
+        claim = job.claim
+        failures = self._unsent_failures.get(claim.id, 0) + 1
+        self._unsent_failures[claim.id] = failures
+        if failures == 1:
+            await self._hand_back(job, reason="not sent: the engine failed on it")
+            return
+        if job.lost:  # handed back already (a graceful stop), or its lease is gone
+            return
+        job.lost = True
+        first = self.s.config.idle_poll.total_seconds()
+        delay = min(_HAND_BACK_MAX, first * 2 ** min(failures - 2, 32))
+        run_at = self.s.clock.now() + dt.timedelta(seconds=delay)
+        reason = (
+            f"not sent: the engine failed on it {failures} times in a row "
+            f"({type(error).__name__}: {_one_line(error)}); tried again at {run_at.isoformat()}"
+        )
+        log.error("publication %s: %s", claim.id, reason)
+        transition = Transition(
+            id=claim.id,
+            expect_state=claim.state,
+            expect_attempt=claim.attempt,
+            to=S.RETRY_WAIT if claim.kind == "publish" else S.UNKNOWN,
+            actor=self.s.config.worker_id,
+            reason=reason,
+            error=_describe(error),
+            kind="released",
+            run_at=run_at,
+        )
+        try:
+            await self.s.store.apply([transition], now=self.s.clock.now())
+        except Exception as exc:
+            # Not handed back at once (it would be claimed and fail again at once): its
+            # lease, no longer heartbeated, runs out.
+            log.error(
+                "publication %s: could not hand back (%s: %s); its lease will expire",
+                claim.id,
+                type(exc).__name__,
+                _one_line(exc),
+            )
 
     # -- preparing ------------------------------------------------------------------------
 
