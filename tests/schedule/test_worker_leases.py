@@ -148,11 +148,13 @@ async def test_a_receipt_whose_commit_fails_is_committed_again(
     tries = [
         r.getMessage() for r in caplog.records if "could not save its outcome" in r.getMessage()
     ]
-    assert tries == [
-        f"publication {pub.id}: could not save its outcome (StoreError: database is locked); "
-        f"trying again in {s:g} s"
-        for s in (0.01, 0.02)
-    ]
+    prefix = f"publication {pub.id}: could not save its outcome (StoreError: database is locked); "
+    assert len(tries) == 2
+    assert all(t.startswith(f"{prefix}trying again in ") and t.endswith(" s") for t in tries)
+    pauses = [float(t.removeprefix(f"{prefix}trying again in ").removesuffix(" s")) for t in tries]
+    # idle_poll doubled each time, plus up to a quarter more at random
+    assert 0.01 <= pauses[0] <= 0.0125
+    assert 0.02 <= pauses[1] <= 0.025
 
 
 async def test_a_part_whose_checkpoint_fails_is_saved_again_not_an_unknown_outcome(
@@ -279,6 +281,94 @@ async def test_a_run_until_idle_ends_while_the_store_stays_down(
         f"publication {pub.id}: its receipt could not be saved (StoreError: database is "
         f"locked): published on fake as {post_id} (https://fake.example/{post_id})"
     )
+
+
+async def test_one_bad_receipt_holds_back_no_other_receipt_of_its_batch(
+    make_scheduler, platform, caplog
+) -> None:
+    """Two receipts committed in one batch; the store refuses the batch for one of them
+    (its row is gone: an error no retry passes). The other is saved at once; the bad one
+    is not tried again, and its post id is logged for a person (review R2)."""
+    server = platform(idempotency=Idempotency.NONE)
+    scheduler = await make_scheduler(engine=FAST)
+    (a,) = await scheduler.schedule(POST, account("acme"), at=START)
+    (b,) = await scheduler.schedule(POST, account("beta"), at=START)
+    store = scheduler.store
+    real_record = store.record_receipts
+    batches: list[list[str]] = []
+    saved = asyncio.Event()
+
+    async def record_receipts(receipts: Any, **kwargs: Any) -> Any:
+        batches.append(sorted(r.id for r in receipts))
+        if any(r.id == b.id for r in receipts):
+            raise StoreError(f"no publication {b.id!r}")
+        result = await real_record(receipts, **kwargs)
+        saved.set()
+        return result
+
+    store.record_receipts = record_receipts  # type: ignore[method-assign]
+    both = asyncio.Event()
+
+    async def together(call: dict[str, Any]) -> None:  # both outcomes in one batch
+        if len(server.calls) == 2:
+            both.set()
+        await both.wait()
+
+    server.on_publish = together
+    worker = Worker(await scheduler._s())
+    stop = asyncio.Event()
+    run = asyncio.create_task(worker.run(stop=stop))  # a serving worker: no retry_for
+    try:
+        with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
+            await asyncio.wait_for(saved.wait(), 5)
+            await until(lambda: not worker.dispatcher.jobs, "both outcomes")
+    finally:
+        stop.set()
+        await asyncio.wait_for(run, 10)
+    assert batches[0] == sorted([a.id, b.id])
+    assert sorted(batches[1:]) == [[a.id], [b.id]]  # each on its own, once
+    p = await scheduler.get(a.id)
+    assert p.state == S.PUBLISHED
+    (post_a,) = [r.receipt.ref.id for r in p.receipts]
+    (post_b,) = set(server.posts) - {post_a}
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == [
+        f"publication {b.id}: its receipt could not be saved (StoreError: no publication "
+        f"{b.id!r}): published on fake as {post_b} (https://fake.example/{post_b})"
+    ]
+    assert "trying again" not in caplog.text
+
+
+async def test_an_outcome_whose_commit_cannot_pass_is_not_tried_again(
+    make_scheduler, platform, caplog
+) -> None:
+    """A transition the store refuses with an error no retry passes (a TypeError: a bug)
+    is tried once, logged, and left: not retried for as long as the worker runs."""
+    server = platform()
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    server.script(Transient("connection refused"))
+    calls: list[int] = []
+
+    async def apply(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        raise TypeError("unsupported type for timedelta seconds component: NoneType")
+
+    scheduler.store.apply = apply  # type: ignore[method-assign]
+    worker = Worker(await scheduler._s())
+    stop = asyncio.Event()
+    run = asyncio.create_task(worker.run(stop=stop))  # a serving worker: no retry_for
+    try:
+        with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
+            await until(lambda: bool(calls) and not worker.dispatcher.jobs, "the outcome")
+    finally:
+        stop.set()
+        await asyncio.wait_for(run, 10)
+    assert len(calls) == 1
+    assert "trying again" not in caplog.text
+    assert (
+        f"publication {pub.id}: its outcome could not be saved (TypeError: unsupported type"
+    ) in caplog.text
 
 
 async def test_a_start_whose_commit_fails_is_handed_back(make_scheduler, platform) -> None:

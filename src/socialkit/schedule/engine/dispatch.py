@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+import random
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -24,6 +25,8 @@ from socialkit.errors import (
     InvalidPost,
     PlatformError,
     SocialkitError,
+    StaleTransition,
+    StoreError,
     UnknownOutcome,
 )
 from socialkit.models.problems import has_errors
@@ -35,7 +38,7 @@ from socialkit.schedule.records import Budget, PublishStart, ReceiptRecord, Tran
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable, Sequence
 
     from socialkit.models.account import Account
     from socialkit.models.content import Draft
@@ -50,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = ["RECONCILE_FAILURE", "Completion", "Dispatcher", "Job", "Prepared"]
 
 S = PublicationState
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 log = logging.getLogger("socialkit.schedule")
 
 _COMMIT_BACKOFF_MAX = 30.0
@@ -57,6 +62,9 @@ _COMMIT_BACKOFF_MAX = 30.0
 _RELEASE_TRIES = 5
 """How many times an unsent claim is handed back while the store fails; after that its
 lease runs out (nothing was sent, so another claim sends it)."""
+_SPLIT_TRIES = 2
+"""A batched commit that failed is written entry by entry; after this many entries in a
+row fail with an error a retry may pass, the store is taken to be down (see :func:`_each`)."""
 _HAND_BACK_MAX = 900.0
 """The longest wait (seconds) before a publication the engine keeps failing on before
 sending may be claimed again (see :meth:`Dispatcher._hand_back_failed`)."""
@@ -392,9 +400,12 @@ class Dispatcher:
 
     def _backoff(self, tries: int) -> float:
         """The pause (real seconds: the store is out in the world) after ``tries`` failed
-        commits: ``idle_poll``, doubled each time, at most ``_COMMIT_BACKOFF_MAX``."""
+        commits: ``idle_poll``, doubled each time, at most ``_COMMIT_BACKOFF_MAX``, plus
+        up to a quarter more at random (outcomes that failed together, or several
+        workers' retries, do not all come back at the same moment)."""
         first = self.s.config.idle_poll.total_seconds()
-        return float(min(_COMMIT_BACKOFF_MAX, first * 2 ** min(tries - 1, 32)))
+        base = min(_COMMIT_BACKOFF_MAX, first * 2 ** min(tries - 1, 32))
+        return float(round(base * (1 + random.random() / 4), 3))
 
     async def _send(self, platform: Platform, draft: Draft, ctx: Context) -> Receipt:
         # A refused token means nothing was published: refreshed once (under the
@@ -531,6 +542,12 @@ class Dispatcher:
                     result = exc
                 if not isinstance(result, Exception):
                     return result
+                if _final(result):
+                    # Its own commit failed with an error no retry passes (its row is
+                    # gone, a move the store refuses, a bug): logged (a receipt's post id
+                    # and link, for resolve), and left to its lease and reconciliation.
+                    self._gave_up(completion, result)
+                    return False
                 if job is not None:
                     job.committing = False  # heartbeated again until the next try
                 tries += 1
@@ -609,6 +626,7 @@ class Dispatcher:
         store, now = self.s.store, self.s.clock.now()
         failed: dict[int, Exception] = {}
         receipts = [(n, i.receipt) for n, i in enumerate(items) if i.receipt is not None]
+        receipt_records = [r for _, r in receipts]
         transitions = [
             (n, i.transition)
             for n, i in enumerate(items)
@@ -617,12 +635,12 @@ class Dispatcher:
         moved: dict[int, bool] = {}
         applied: dict[int, object] = {}
         if receipts:
-            try:
-                done = await store.record_receipts([r for _, r in receipts], now=now)
-            except Exception as exc:
-                failed.update((n, exc) for n, _ in receipts)
-            else:
-                moved = {n: ok for (n, _), ok in zip(receipts, done, strict=True)}
+            done = await _each(lambda batch: store.record_receipts(batch, now=now), receipt_records)
+            for (n, _), ok in zip(receipts, done, strict=True):
+                if isinstance(ok, Exception):
+                    failed[n] = ok
+                else:
+                    moved[n] = ok
         budgets: dict[tuple[str, str, str], Budget] = {}
         for item in items:
             if item.budget is not None:
@@ -642,12 +660,14 @@ class Dispatcher:
                     _one_line(exc),
                 )
         if transitions:
-            try:
-                wrote = await store.apply([t for _, t in transitions], now=now)
-            except Exception as exc:
-                failed.update((n, exc) for n, _ in transitions)
-            else:
-                applied = {n: r for (n, _), r in zip(transitions, wrote, strict=True)}
+            wrote = await _each(
+                lambda batch: store.apply(batch, now=now), [t for _, t in transitions]
+            )
+            for (n, _), state in zip(transitions, wrote, strict=True):
+                if isinstance(state, Exception):
+                    failed[n] = state
+                else:
+                    applied[n] = state
         if self.on_finished is not None and len(items) > len(failed):
             self.on_finished(len(items) - len(failed))
         results: list[bool | Exception] = []
@@ -813,6 +833,53 @@ class Dispatcher:
     async def drain(self) -> None:
         await self._starts.drain()
         await self._finish.drain()
+
+
+async def _each(
+    call: Callable[[list[_In]], Awaitable[Sequence[_Out]]], entries: list[_In]
+) -> list[_Out | Exception]:
+    """``call`` on all ``entries`` in one store call; per entry, its result or the
+    exception its commit raised. When a call of several raises, each is written on its
+    own, so that one bad entry (its row gone, say) holds back none of the others and the
+    errors each entry gets are its own. After ``_SPLIT_TRIES`` of them in a row fail
+    with an error a retry may pass (the store is down, not an entry bad), the rest get
+    that error without a call of their own: they are tried again later."""
+    try:
+        return list(await call(entries))
+    except Exception as exc:
+        if len(entries) == 1:
+            return [exc]
+        error = exc
+    results: list[_Out | Exception] = []
+    down = 0
+    for entry in entries:
+        if down >= _SPLIT_TRIES:
+            results.append(error)
+            continue
+        try:
+            (result,) = await call([entry])
+        except Exception as exc:
+            results.append(exc)
+            if not _final(exc):
+                down += 1
+                error = exc
+            continue
+        down = 0
+        results.append(result)
+    return results
+
+
+def _final(error: Exception) -> bool:
+    """Whether committing the same outcome again cannot pass ``error``: the row moved on
+    (:class:`StaleTransition`), is gone, or refuses the move; or the outcome itself is
+    wrong for the store (``TypeError``/``ValueError``: a bug). A store that is down or
+    locked, a connection lost, raises anything else."""
+    if isinstance(error, StaleTransition | TypeError | ValueError):
+        return True
+    if isinstance(error, StoreError):
+        message = str(error)
+        return message.startswith("no publication ") or message.endswith(" is not a legal move")
+    return False
 
 
 def _one_line(exc: BaseException) -> str:
