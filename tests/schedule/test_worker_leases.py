@@ -498,6 +498,86 @@ async def test_heartbeats_go_on_while_a_graceful_stop_waits_for_a_publish(
     assert "lease_expired" not in [e.kind for e in p.history]
 
 
+async def test_a_start_that_lands_before_the_stop_hands_it_back_is_sent_and_heartbeated(
+    make_scheduler, platform, clock
+) -> None:
+    """The stop comes while a claim's start (``publishing``) is being committed: the
+    start lands, so the hand-back does not apply. The job is sent, and its lease is still
+    heartbeated while the stop waits for it: another worker does not sweep it to
+    ``unknown`` mid-send (review R1)."""
+    server = platform(idempotency=Idempotency.NONE)
+    lease = {"lease": dt.timedelta(seconds=30)}
+    scheduler = await make_scheduler(engine=lease)
+    other = await make_scheduler(worker_id="w2", store=scheduler.store, engine=lease)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    store = scheduler.store
+    real_mark, real_release, real_heartbeat = store.mark_publishing, store.release, store.heartbeat
+    in_start, go, released = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    releases: list[list[bool]] = []
+
+    async def mark_publishing(*args: Any, **kwargs: Any) -> Any:
+        result = await real_mark(*args, **kwargs)  # committed; the answer is held back
+        in_start.set()
+        await go.wait()
+        return result
+
+    async def release(*args: Any, **kwargs: Any) -> Any:
+        result = await real_release(*args, **kwargs)
+        releases.append(list(result))
+        released.set()
+        return result
+
+    beats: list[list[tuple[str, int]]] = []
+    beat = asyncio.Event()
+
+    async def heartbeat(worker: str, claims: Any, **kwargs: Any) -> list[str]:
+        beats.append(list(claims))
+        lost = await real_heartbeat(worker, claims, **kwargs)
+        beat.set()
+        return lost
+
+    store.mark_publishing = mark_publishing  # type: ignore[method-assign]
+    store.release = release  # type: ignore[method-assign]
+    store.heartbeat = heartbeat  # type: ignore[method-assign]
+    gate, entered = asyncio.Event(), asyncio.Event()
+
+    async def slow(call: dict[str, Any]) -> None:
+        entered.set()
+        await gate.wait()
+
+    server.on_publish = slow
+    worker = Worker(await scheduler._s())
+    stop = asyncio.Event()
+    run = asyncio.create_task(worker.run(stop=stop))
+    try:
+        await asyncio.wait_for(in_start.wait(), 5)
+        stop.set()  # the graceful stop: the start has landed, its answer not yet back
+        await asyncio.wait_for(released.wait(), 5)
+        assert releases == [[False]]  # the hand-back did not apply
+        go.set()
+        await asyncio.wait_for(entered.wait(), 5)  # sent
+        job = worker.dispatcher.jobs[pub.id]
+        assert (job.sending, job.lost) == (True, False)
+        for _ in range(3):
+            beat.clear()
+            clock.advance(scheduler.config.heartbeat_every)
+            await asyncio.wait_for(beat.wait(), 5)
+            assert beats[-1] == [(pub.id, 1)]
+        clock.advance(dt.timedelta(seconds=1))  # 31 s into the stop
+        await other.run(until_idle=True)  # another worker sweeps expired leases
+        assert (await scheduler.get(pub.id)).state == S.PUBLISHING
+    finally:
+        go.set()
+        gate.set()
+        stop.set()
+        stats = await asyncio.wait_for(run, 10)
+    assert stats.handed_back == 0
+    p = await scheduler.get(pub.id, history=True)
+    assert p.state == S.PUBLISHED
+    assert [r.receipt.ref.id for r in p.receipts] == list(server.posts)
+    assert "lease_expired" not in [e.kind for e in p.history]
+
+
 async def test_a_graceful_stop_goes_on_when_the_hand_back_fails(
     make_scheduler, platform, caplog
 ) -> None:
@@ -520,7 +600,7 @@ async def test_a_graceful_stop_goes_on_when_the_hand_back_fails(
     try:
         await until(lambda: len(credentials.gates) == 1, "the claim")
         stop.set()
-        await until(lambda: worker.dispatcher.jobs[pub.id].lost, "the stop")
+        await until(lambda: worker.dispatcher.jobs[pub.id].handing_back, "the stop")
     finally:
         stop.set()
         for gate in credentials.gates:

@@ -83,6 +83,10 @@ class Job:
 
     claim: Claim
     lost: bool = False
+    handing_back: bool = False
+    """A graceful stop is handing it back (or tried to): it must not start now. Its lease
+    is given up only if the hand-back applied (then ``lost``): a start that landed first
+    is sent, and heartbeated."""
     sending: bool = False
     budget: Budget | None = None
     not_before: dt.datetime | None = None
@@ -315,8 +319,8 @@ class Dispatcher:
                 await self.finish(ready)
                 return
             prepared = ready
-        if job.lost:
-            log.info("publication %s: lease lost before sending; not sent", claim.id)
+        if job.lost or job.handing_back:
+            log.info("publication %s: lease lost or handed back before sending; not sent", claim.id)
             return
         start = PublishStart(
             id=claim.id,

@@ -376,10 +376,10 @@ class Worker:
         unsent = [
             job
             for job in self.dispatcher.jobs.values()
-            if not job.sending and not job.finishing and not job.lost
+            if not job.sending and not job.finishing and not job.lost and not job.handing_back
         ]
         for job in unsent:
-            job.lost = True
+            job.handing_back = True  # no start from now on (publish() checks it)
         handed = 0
         if unsent:
             try:
@@ -389,10 +389,17 @@ class Worker:
                     actor=s.config.worker_id,
                     reason="worker stopping; handed back unsent",
                 )
-                handed = sum(results)
             except Exception:
                 # Whatever the store raised, the stop goes on: publishes in flight finish.
+                # Those not started yet do not start; their leases expire.
                 log.exception("could not hand back claims; their leases will expire")
+            else:
+                handed = sum(results)
+                for job, released in zip(unsent, results, strict=True):
+                    if released:
+                        job.lost = True  # handed back: no heartbeats
+                    # Not released: its start landed first (it is sending), or its claim
+                    # was already gone; it is heartbeated until it ends, as any job is.
         if self._tasks:
             _, pending = await asyncio.wait(
                 set(self._tasks), timeout=s.config.shutdown_timeout.total_seconds()
