@@ -1145,16 +1145,80 @@ class StoreContract:
         claims = await store.claim("w", now=T0, limit=5, lease=LEASE, per_account=None)
         assert [c.account_id for c in claims] == ["b"]
         assert await store.next_due(now=T0) == reset
-        await store.set_budget(Budget(account_id="a", remaining=2, reset_at=reset), now=T0)
-        claims = await store.claim("w", now=T0, limit=5, lease=LEASE, per_account=None)
+        # the next window (the stored one has ended): 2 requests
+        later = reset + 10 * SEC
+        await store.set_budget(Budget(account_id="a", remaining=2, reset_at=later), now=reset)
+        claims = await store.claim("w", now=reset, limit=5, lease=LEASE, per_account=None)
         assert [c.account_id for c in claims] == ["a", "a"]
         starts = [PublishStart(id=c.id, attempt=c.attempt) for c in claims]
-        assert await store.mark_publishing(starts, worker="w", now=T0, lease=LEASE) == [True, True]
+        assert await store.mark_publishing(starts, worker="w", now=reset, lease=LEASE) == [
+            True,
+            True,
+        ]
         (budget,) = [b for b in await store.budgets() if b.account_id == "a"]
         assert budget.remaining == 0
-        assert await store.claim("w", now=T0, limit=5, lease=LEASE, per_account=None) == []
-        after = await store.claim("w", now=reset, limit=5, lease=LEASE, per_account=None)
+        assert await store.claim("w", now=reset, limit=5, lease=LEASE, per_account=None) == []
+        after = await store.claim("w", now=later, limit=5, lease=LEASE, per_account=None)
         assert [c.account_id for c in after] == ["a"]
+
+    async def test_a_budget_written_late_does_not_lift_a_newer_hold(self, store: Store) -> None:
+        """Budgets land in no particular order: a publish's (remaining 5, captured when
+        it was sent) written after another publish's RateLimited hold of 1 h keeps the
+        hold, and the account's next post waits for it."""
+        await self.add_one(store, account="a")
+        hold = T0 + dt.timedelta(hours=1)
+        reset = T0 + dt.timedelta(minutes=15)
+        await store.set_budget(Budget(account_id="a", blocked_until=hold), now=T0)
+        await store.set_budget(Budget(account_id="a", remaining=5, reset_at=reset), now=T0)
+        (budget,) = [b for b in await store.budgets() if b.account_id == "a"]
+        assert (budget.blocked_until, budget.remaining, budget.reset_at) == (hold, 5, reset)
+        assert await store.claim("w", now=T0 + 60 * SEC, limit=5, lease=LEASE) == []
+        assert await store.next_due(now=T0 + 60 * SEC) == hold
+        # a shorter hold written later does not shorten it either
+        await store.set_budget(Budget(account_id="a", blocked_until=T0 + LEASE), now=T0)
+        (budget,) = [b for b in await store.budgets() if b.account_id == "a"]
+        assert budget.blocked_until == hold
+        assert len(await store.claim("w", now=hold, limit=5, lease=LEASE)) == 1
+
+    async def test_budgets_merge_by_window(self, store: Store) -> None:
+        """Within a window still open the smaller remaining is kept (a stale report
+        cannot give back requests already spent); a budget without figures (a metric
+        collection's RateLimited) keeps the window's; a new window replaces an ended one."""
+
+        async def stored() -> tuple[Any, ...]:
+            (b,) = [b for b in await store.budgets() if b.account_id == "a"]
+            return (b.remaining, b.limit, b.reset_at, b.blocked_until)
+
+        reset = T0 + 10 * 60 * SEC
+        await store.set_budget(
+            Budget(account_id="a", remaining=3, limit=10, reset_at=reset), now=T0
+        )
+        await store.set_budget(Budget(account_id="a", remaining=5, reset_at=reset), now=T0)
+        assert await stored() == (3, 10, reset, None)
+        # an overlapping window (the reset a second later) with fewer left: taken whole
+        await store.set_budget(
+            Budget(account_id="a", remaining=2, limit=10, reset_at=reset + SEC), now=T0
+        )
+        assert await stored() == (2, 10, reset + SEC, None)
+        until = T0 + 30 * SEC
+        await store.set_budget(Budget(account_id="a", blocked_until=until), now=T0)
+        assert await stored() == (2, 10, reset + SEC, until)
+        # figures of a window that has already ended change nothing
+        await store.set_budget(Budget(account_id="a", remaining=9, reset_at=T0 - SEC), now=T0)
+        assert await stored() == (2, 10, reset + SEC, until)
+        # sends spend the kept figures; a report from before them does not refill them
+        await self.add_one(store, account="a")
+        (claim,) = await store.claim("w", now=until, limit=5, lease=LEASE, per_account=None)
+        start = PublishStart(id=claim.id, attempt=claim.attempt)
+        assert await store.mark_publishing([start], worker="w", now=until, lease=LEASE) == [True]
+        await store.set_budget(Budget(account_id="a", remaining=2, reset_at=reset), now=until)
+        assert await stored() == (1, 10, reset + SEC, until)
+        # once the window has ended, the next one replaces it
+        fresh = reset + 15 * 60 * SEC
+        await store.set_budget(
+            Budget(account_id="a", remaining=100, limit=100, reset_at=fresh), now=reset + SEC
+        )
+        assert await stored() == (100, 100, fresh, until)
 
     async def test_claims_not_yet_sent_count_against_the_budget(self, store: Store) -> None:
         """Two workers, no per-account limit, one request left: only one claim (a claim

@@ -147,6 +147,55 @@ async def test_reported_budget_holds_the_account_until_reset(
     assert (await scheduler.get(b.id)).state == S.PUBLISHED
 
 
+@pytest.mark.parametrize("receipt_failures", [0, 2])
+async def test_a_stale_budget_does_not_lift_a_newer_rate_limit_hold(
+    make_scheduler, platform, clock, receipt_failures
+) -> None:
+    """Two posts of one account at once: A's publish reports 5 requests left, B's meets
+    RateLimited (1 h). A's budget, captured when it was sent, is written after B's hold
+    (its receipt's commit failed and was tried again, or only the group commit's order):
+    the hold stays, and the account's next post waits for the platform's Retry-After."""
+    from socialkit.errors import StoreError
+
+    server = platform(idempotency=Idempotency.NONE)
+    server.script(("report", 5, START + 15 * 60 * SEC), RateLimited(retry_after=3600))
+    scheduler = await make_scheduler(
+        engine={"idle_poll": dt.timedelta(milliseconds=10), "per_account": 2}
+    )
+    (a,) = await scheduler.schedule(Post(text="A"), account(), at=START)
+    (b,) = await scheduler.schedule(Post(text="B"), account(), at=START)
+    store = scheduler.store
+    real = store.record_receipts
+    failures = [receipt_failures]
+
+    async def record_receipts(*args: Any, **kwargs: Any) -> Any:
+        if failures[0] > 0:
+            failures[0] -= 1
+            raise StoreError("database is locked")
+        return await real(*args, **kwargs)
+
+    store.record_receipts = record_receipts
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(a.id)).state == S.PUBLISHED
+    held = await scheduler.get(b.id)
+    assert held.state == S.RETRY_WAIT
+    hold = held.run_at
+    assert hold is not None
+    assert hold >= START + 3600 * SEC
+    (budget,) = await store.budgets()
+    assert budget.blocked_until == hold
+    assert len(server.calls) == 2
+    (c,) = await scheduler.schedule(Post(text="C"), account(), at=START + 60 * SEC)
+    clock.set(START + 60 * SEC)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(c.id)).state == S.SCHEDULED  # not sent during the hold
+    assert len(server.calls) == 2
+    clock.set(hold)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(b.id)).state == S.PUBLISHED
+    assert (await scheduler.get(c.id)).state == S.PUBLISHED
+
+
 # -- unknown outcomes -----------------------------------------------------------------------
 
 

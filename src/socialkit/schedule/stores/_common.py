@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import PostRef
     from socialkit.schedule.publication import Event, PauseScope, StoredReceipt
-    from socialkit.schedule.records import Transition
+    from socialkit.schedule.records import Budget, Transition
 
 __all__ = [
     "DELETING",
@@ -337,6 +337,52 @@ class Row:
             updated_at=self.updated_at,
             history=tuple(history),
         )
+
+
+def counts(budget: Budget, now: dt.datetime) -> bool:
+    """Whether ``budget``'s figures are of a window still open at ``now`` (the ones
+    claims count and ``mark_publishing`` spends)."""
+    return budget.remaining is not None and budget.reset_at is not None and budget.reset_at > now
+
+
+def merge_budget(stored: Budget | None, new: Budget, now: dt.datetime) -> Budget:
+    """What ``Store.set_budget`` keeps when ``new`` meets the ``stored`` budget of its
+    scope: budgets are written in no particular order (a publish's, captured when it
+    was sent, may land after a later one's ``RateLimited`` hold), so a write never
+    loosens what is held.
+
+    * ``blocked_until``: the later of the two (a hold is never shortened).
+    * The figures (``remaining``, ``limit``, ``reset_at``) go together. While both
+      windows are still open at ``now`` (the same or overlapping ones), the smaller
+      ``remaining`` is kept (the stored on a tie); a window that has ended (or figures
+      without a ``reset_at``) gives way to the new figures; new figures whose window
+      has ended, or no figures at all (``remaining`` ``None``, as a ``RateLimited``
+      metric collection writes), leave an open window's as they are.
+    * ``limit``: the kept figures', else the other's.
+
+    PostgreSQL's ``set_budget`` does the same in SQL (``_postgres_misc``)."""
+    if stored is None:
+        return new
+    keep = (
+        new.remaining is None
+        or (not counts(new, now) and counts(stored, now))
+        or (
+            counts(new, now)
+            and counts(stored, now)
+            and stored.remaining is not None
+            and new.remaining is not None
+            and stored.remaining <= new.remaining
+        )
+    )
+    kept, other = (stored, new) if keep else (new, stored)
+    blocked = [b for b in (stored.blocked_until, new.blocked_until) if b is not None]
+    return attrs.evolve(
+        new,
+        remaining=kept.remaining,
+        limit=kept.limit if kept.limit is not None else other.limit,
+        reset_at=kept.reset_at,
+        blocked_until=max(blocked) if blocked else None,
+    )
 
 
 def approvals_json(approvals: Sequence[Approval]) -> str:

@@ -170,14 +170,43 @@ async def set_account_status(
 # -- budgets ------------------------------------------------------------------------------
 
 
+# Figures of a window still open (``excluded.updated_at`` is the write's now): what
+# claims count and mark_publishing spends.
+_OPEN = (
+    "({0}.remaining IS NOT NULL AND {0}.reset_at IS NOT NULL "
+    "AND {0}.reset_at > excluded.updated_at)"
+)
+# Whether the stored figures are kept (``_common.merge_budget``, which this mirrors): the
+# new ones have none; theirs have ended while the stored are open; or both are open and
+# the stored remaining is not larger.
+_KEEP = (
+    "(excluded.remaining IS NULL "
+    f"OR (NOT {_OPEN.format('excluded')} AND {_OPEN.format('b')}) "
+    f"OR ({_OPEN.format('excluded')} AND {_OPEN.format('b')} "
+    "AND b.remaining <= excluded.remaining))"
+)
+
+_SET_BUDGET_SQL = f"""
+WITH {NOW_CTE}
+INSERT INTO budgets AS b (workspace, account_id, scope, remaining, lim, reset_at,
+    blocked_until, updated_at)
+SELECT %(workspace)s, %(account_id)s, %(scope)s, %(remaining)s, %(lim)s, %(reset_at)s,
+    %(blocked_until)s, t.now FROM t
+ON CONFLICT (workspace, account_id, scope) DO UPDATE SET
+    remaining = CASE WHEN {_KEEP} THEN b.remaining ELSE excluded.remaining END,
+    lim = CASE WHEN {_KEEP} THEN COALESCE(b.lim, excluded.lim)
+        ELSE COALESCE(excluded.lim, b.lim) END,
+    reset_at = CASE WHEN {_KEEP} THEN b.reset_at ELSE excluded.reset_at END,
+    blocked_until = GREATEST(b.blocked_until, excluded.blocked_until),
+    updated_at = excluded.updated_at
+"""
+
+
 async def set_budget(conn: Conn, budget: Budget, now: dt.datetime | None) -> None:
+    """Merge ``budget`` into the stored one of its scope, as ``_common.merge_budget``
+    does (one statement: the conflicting row is locked while it is merged)."""
     await conn.execute(
-        f"WITH {NOW_CTE} INSERT INTO budgets (workspace, account_id, scope, remaining, lim, "
-        "reset_at, blocked_until, updated_at) SELECT %(workspace)s, %(account_id)s, %(scope)s, "
-        "%(remaining)s, %(lim)s, %(reset_at)s, %(blocked_until)s, t.now FROM t "
-        "ON CONFLICT (workspace, account_id, scope) DO UPDATE SET "
-        "remaining = excluded.remaining, lim = excluded.lim, reset_at = excluded.reset_at, "
-        "blocked_until = excluded.blocked_until, updated_at = excluded.updated_at",
+        _SET_BUDGET_SQL,
         {
             "now": now,
             "workspace": budget.workspace,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from socialkit.errors import StaleTransition, StoreError
-from socialkit.schedule.records import AccountRecord, MetricTask
+from socialkit.schedule.records import AccountRecord, Budget, MetricTask
 from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.stores._common import (
     from_us,
+    merge_budget,
     next_metric_step,
     snapshot_after,
     snapshot_from_row,
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from socialkit.models.account import Account
     from socialkit.models.content import Post
     from socialkit.models.metrics import MetricSnapshot
-    from socialkit.schedule.records import AccountStatus, Budget, NewPublication
+    from socialkit.schedule.records import AccountStatus, NewPublication
     from socialkit.schedule.recurring import Rule
 
 
@@ -159,6 +160,26 @@ def set_account_status(
 
 
 def set_budget(conn: sqlite3.Connection, budget: Budget, now: int) -> None:
+    """Merge ``budget`` into the stored one of its scope (``merge_budget``): on the
+    store's thread, in the write's transaction, so nothing comes between the read and
+    the write."""
+    found = conn.execute(
+        "SELECT remaining, lim, reset_at, blocked_until FROM budgets "
+        "WHERE workspace = ? AND account_id = ? AND scope = ?",
+        (budget.workspace, budget.account_id, budget.scope),
+    ).fetchone()
+    if found is not None:
+        remaining, lim, reset, until = found
+        stored = Budget(
+            workspace=budget.workspace,
+            account_id=budget.account_id,
+            scope=budget.scope,
+            remaining=remaining,
+            limit=lim,
+            reset_at=from_us(reset) if reset is not None else None,
+            blocked_until=from_us(until) if until is not None else None,
+        )
+        budget = merge_budget(stored, budget, from_us(now))
     conn.execute(
         "INSERT OR REPLACE INTO budgets (workspace, account_id, scope, remaining, lim, reset_at, "
         "blocked_until, updated_at) VALUES (?,?,?,?,?,?,?,?)",

@@ -322,7 +322,19 @@ class Store(Protocol):
         ...
 
     async def set_budget(self, budget: Budget, *, now: dt.datetime) -> None:
-        """Replace an account's budget for one scope (from ``report_rate_limit``)."""
+        """Merge an account's budget for one scope (from ``report_rate_limit``, or a
+        ``RateLimited``'s ``blocked_until``) into the stored one; budgets arrive in no
+        particular order, and a late one must not lift a newer hold.
+
+        ``blocked_until`` keeps the later of the two: a hold is never shortened. The
+        figures (``remaining``, ``limit``, ``reset_at``) go together: while both windows
+        are open at ``now`` (``reset_at`` after it: the same or overlapping windows), the
+        smaller ``remaining`` is kept (the stored one on a tie: a report from before a
+        send does not give back what ``mark_publishing`` spent); a stored window that
+        has ended, or figures without a ``reset_at``, give way to the new figures (a new
+        window); new figures without a ``remaining``, or of a window already ended,
+        leave an open window's as they are. ``limit`` is the kept figures', else the
+        other's. ``_common.merge_budget`` is the rule (PostgreSQL's SQL mirrors it)."""
         ...
 
     async def budgets(self, *, workspace: str | None = None) -> list[Budget]:

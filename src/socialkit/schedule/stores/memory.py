@@ -35,6 +35,7 @@ from socialkit.schedule.stores._common import (
     covered,
     decode_cursor,
     encode_cursor,
+    merge_budget,
     metric_steps,
     missed_ids,
     select_claims,
@@ -715,7 +716,8 @@ class MemoryStore(MemoryBase):
 
     async def set_budget(self, budget: Budget, *, now: dt.datetime) -> None:
         with self._lock:
-            self._budgets[(budget.workspace, budget.account_id, budget.scope)] = budget
+            key = (budget.workspace, budget.account_id, budget.scope)
+            self._budgets[key] = merge_budget(self._budgets.get(key), budget, now)
         self._notify()
 
     async def budgets(self, *, workspace: str | None = None) -> list[Budget]:
