@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from socialkit.errors import StoreError, Transient
+from socialkit.errors import Rejected, StoreError, Transient
 from socialkit.models.content import Post
 from socialkit.models.credentials import Credentials
 from socialkit.platforms.capabilities import Idempotency
@@ -293,44 +293,53 @@ async def test_one_bad_receipt_holds_back_no_other_receipt_of_its_batch(
     scheduler = await make_scheduler(engine=FAST)
     (a,) = await scheduler.schedule(POST, account("acme"), at=START)
     (b,) = await scheduler.schedule(POST, account("beta"), at=START)
+    (c,) = await scheduler.schedule(POST, account("core"), at=START)
     store = scheduler.store
     real_record = store.record_receipts
     batches: list[list[str]] = []
-    saved = asyncio.Event()
+    hold, holding = asyncio.Event(), asyncio.Event()
 
     async def record_receipts(receipts: Any, **kwargs: Any) -> Any:
-        batches.append(sorted(r.id for r in receipts))
-        if any(r.id == b.id for r in receipts):
+        ids = sorted(r.id for r in receipts)
+        batches.append(ids)
+        if ids == [c.id]:  # C's commit is held: A's and B's queue up behind it, together
+            holding.set()
+            await hold.wait()
+        if b.id in ids:
             raise StoreError(f"no publication {b.id!r}")
-        result = await real_record(receipts, **kwargs)
-        saved.set()
-        return result
+        return await real_record(receipts, **kwargs)
 
     store.record_receipts = record_receipts  # type: ignore[method-assign]
-    both = asyncio.Event()
 
-    async def together(call: dict[str, Any]) -> None:  # both outcomes in one batch
-        if len(server.calls) == 2:
-            both.set()
-        await both.wait()
+    async def after_c(call: dict[str, Any]) -> None:
+        if call["publication"] != c.id:
+            await holding.wait()
 
-    server.on_publish = together
+    server.on_publish = after_c
     worker = Worker(await scheduler._s())
+    jobs = worker.dispatcher.jobs
     stop = asyncio.Event()
     run = asyncio.create_task(worker.run(stop=stop))  # a serving worker: no retry_for
     try:
         with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
-            await asyncio.wait_for(saved.wait(), 5)
-            await until(lambda: not worker.dispatcher.jobs, "both outcomes")
+            await asyncio.wait_for(holding.wait(), 5)
+            await until(
+                lambda: all(x in jobs and jobs[x].committing for x in (a.id, b.id)),
+                "A's and B's receipts waiting for the commit",
+            )
+            hold.set()
+            await until(lambda: not jobs, "every outcome")
     finally:
+        hold.set()
         stop.set()
         await asyncio.wait_for(run, 10)
-    assert batches[0] == sorted([a.id, b.id])
-    assert sorted(batches[1:]) == [[a.id], [b.id]]  # each on its own, once
-    p = await scheduler.get(a.id)
-    assert p.state == S.PUBLISHED
-    (post_a,) = [r.receipt.ref.id for r in p.receipts]
-    (post_b,) = set(server.posts) - {post_a}
+    assert batches[:2] == [[c.id], sorted([a.id, b.id])]
+    assert sorted(batches[2:]) == sorted([[a.id], [b.id]])  # then each once, on its own
+    for pub in (a, c):
+        p = await scheduler.get(pub.id)
+        assert (p.state, len(p.receipts)) == (S.PUBLISHED, 1)
+    saved = {(await scheduler.get(x.id)).receipts[0].receipt.ref.id for x in (a, c)}
+    (post_b,) = set(server.posts) - saved
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert errors == [
         f"publication {b.id}: its receipt could not be saved (StoreError: no publication "
@@ -369,6 +378,73 @@ async def test_an_outcome_whose_commit_cannot_pass_is_not_tried_again(
     assert (
         f"publication {pub.id}: its outcome could not be saved (TypeError: unsupported type"
     ) in caplog.text
+
+
+def landed_then_raise(target: Any, name: str) -> list[int]:
+    """Make ``target.name``'s first call commit, then raise (a connection lost after
+    ``COMMIT``: the answer never arrives)."""
+    real = getattr(target, name)
+    calls: list[int] = []
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        result = await real(*args, **kwargs)
+        if len(calls) == 1:
+            raise StoreError("connection lost after COMMIT (server closed the connection)")
+        return result
+
+    setattr(target, name, call)
+    return calls
+
+
+async def test_a_receipt_whose_commit_landed_but_raised_counts_as_saved(
+    make_scheduler, platform, registry
+) -> None:
+    """The receipt's commit lands, its answer is lost; the next try is a duplicate
+    (nothing more to write). It counts as saved: ``publication_published`` fires once
+    (review R3)."""
+    from tests.schedule.test_hooks import recorder
+
+    seen = recorder(registry)
+    server = platform(idempotency=Idempotency.NONE)
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    calls = landed_then_raise(scheduler.store, "record_receipts")
+    await scheduler.run(until_idle=True)
+    assert len(calls) == 2
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert [r.receipt.ref.id for r in p.receipts] == list(server.posts)
+    published = [value for kind, value in seen if kind == "published"]
+    assert len(published) == 1
+    change, receipt = published[0]  # type: ignore[misc]
+    assert (change.publication_id, change.to_state) == (pub.id, S.PUBLISHED)
+    assert receipt.ref.id == p.receipts[0].receipt.ref.id
+
+
+async def test_a_transition_whose_commit_landed_but_raised_counts_as_applied(
+    make_scheduler, platform, registry, caplog
+) -> None:
+    """A refused post's ``failed`` lands, its answer is lost; the next try finds the fence
+    moved on (by that very transition). It counts as applied: ``publication_failed``
+    fires, and the log does not say the publication moved on (review R3)."""
+    from tests.schedule.test_hooks import recorder
+
+    seen = recorder(registry)
+    server = platform()
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    server.script(Rejected("text too long"))
+    calls = landed_then_raise(scheduler.store, "apply")
+    with caplog.at_level(logging.INFO, logger="socialkit.schedule"):
+        await scheduler.run(until_idle=True)
+    assert len(calls) == 2
+    p = await scheduler.get(pub.id)
+    assert p.state == S.FAILED
+    failed = [value for kind, value in seen if kind == "failed"]
+    assert len(failed) == 1
+    assert failed[0][0].publication_id == pub.id  # type: ignore[index]
+    assert "moved on before its outcome was saved" not in caplog.text
 
 
 async def test_a_start_whose_commit_fails_is_handed_back(make_scheduler, platform) -> None:

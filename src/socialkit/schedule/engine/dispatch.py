@@ -122,6 +122,9 @@ class Completion:
     from_state: PublicationState = S.PUBLISHING
     error: PlatformError | None = None
     needs_person: bool = False
+    retried: bool = False
+    """An earlier try of its commit raised: it may have landed all the same (a connection
+    lost after ``COMMIT``), so a duplicate answer is checked against the store."""
 
 
 class Dispatcher:
@@ -554,6 +557,7 @@ class Dispatcher:
                     return False
                 if job is not None:
                     job.committing = False  # heartbeated again until the next try
+                completion = attrs.evolve(completion, retried=True)
                 tries += 1
                 delay = self._backoff(tries)
                 if tries == 1:
@@ -638,8 +642,15 @@ class Dispatcher:
         ]
         moved: dict[int, bool] = {}
         applied: dict[int, object] = {}
+        # Items whose commit may have landed in an earlier call that raised: this one's
+        # answer for them may be a duplicate's.
+        again = {n for n, item in enumerate(items) if item.retried}
         if receipts:
-            done = await _each(lambda batch: store.record_receipts(batch, now=now), receipt_records)
+            done, split = await _each(
+                lambda batch: store.record_receipts(batch, now=now), receipt_records
+            )
+            if split:
+                again.update(n for n, _ in receipts)
             for (n, _), ok in zip(receipts, done, strict=True):
                 if isinstance(ok, Exception):
                     failed[n] = ok
@@ -664,14 +675,32 @@ class Dispatcher:
                     _one_line(exc),
                 )
         if transitions:
-            wrote = await _each(
+            wrote, split = await _each(
                 lambda batch: store.apply(batch, now=now), [t for _, t in transitions]
             )
+            if split:
+                again.update(n for n, _ in transitions)
             for (n, _), state in zip(transitions, wrote, strict=True):
                 if isinstance(state, Exception):
                     failed[n] = state
                 else:
                     applied[n] = state
+        for n in sorted(again - failed.keys()):
+            item = items[n]
+            if (item.receipt is not None and moved[n]) or (
+                item.receipt is None and item.transition is not None and applied[n] is not None
+            ):
+                continue
+            try:
+                landed = await self._landed(item)
+            except Exception as exc:
+                failed[n] = exc  # tried again: its answer is read again then
+                continue
+            if landed is not None:
+                if item.receipt is not None:
+                    moved[n] = True
+                else:
+                    applied[n] = landed
         if self.on_finished is not None and len(items) > len(failed):
             self.on_finished(len(items) - len(failed))
         results: list[bool | Exception] = []
@@ -701,6 +730,31 @@ class Dispatcher:
             if ok and notify:
                 self._notify(item, now, written)
         return results
+
+    async def _landed(self, item: Completion) -> PublicationState | None:
+        """For an outcome whose earlier commit raised and whose commit now changed
+        nothing: the state it wrote, if that earlier commit landed after all (``None``
+        if not). A receipt landed when the publication is ``published`` and holds it
+        (same attempt, source and post id); a transition, when the publication is at its
+        attempt, in its target state (``paused`` for one a pause switch held). A
+        transition to the state it came from cannot be told from one that did not land:
+        not counted."""
+        row = await self.s.store.get(item.claim.id)
+        if item.receipt is not None:
+            record = item.receipt
+            kept = any(
+                r.attempt == record.attempt
+                and r.source == record.source
+                and r.receipt.ref.id == record.receipt.ref.id
+                for r in row.receipts
+            )
+            return S.PUBLISHED if kept and row.state == S.PUBLISHED else None
+        t = item.transition
+        if t is None or t.to == t.expect_state or row.attempt != t.expect_attempt:
+            return None
+        if row.state == t.to or (row.state == S.PAUSED and t.to in (S.SCHEDULED, S.RETRY_WAIT)):
+            return row.state
+        return None
 
     def _notify(self, item: Completion, now: Any, written: PublicationState | None) -> None:
         """Fire the hook for one committed outcome; ``written`` is the state the store
@@ -841,18 +895,19 @@ class Dispatcher:
 
 async def _each(
     call: Callable[[list[_In]], Awaitable[Sequence[_Out]]], entries: list[_In]
-) -> list[_Out | Exception]:
+) -> tuple[list[_Out | Exception], bool]:
     """``call`` on all ``entries`` in one store call; per entry, its result or the
     exception its commit raised. When a call of several raises, each is written on its
     own, so that one bad entry (its row gone, say) holds back none of the others and the
     errors each entry gets are its own. After ``_SPLIT_TRIES`` of them in a row fail
     with an error a retry may pass (the store is down, not an entry bad), the rest get
-    that error without a call of their own: they are tried again later."""
+    that error without a call of their own: they are tried again later. Also returns
+    whether the call of all raised (some of its writes may have landed all the same)."""
     try:
-        return list(await call(entries))
+        return list(await call(entries)), False
     except Exception as exc:
         if len(entries) == 1:
-            return [exc]
+            return [exc], True
         error = exc
     results: list[_Out | Exception] = []
     down = 0
@@ -870,7 +925,7 @@ async def _each(
             continue
         down = 0
         results.append(result)
-    return results
+    return results, True
 
 
 def _final(error: Exception) -> bool:
