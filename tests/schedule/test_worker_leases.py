@@ -521,6 +521,37 @@ async def test_a_claim_the_engine_keeps_failing_on_waits_before_it_is_claimed_ag
     assert [c["publication"] for c in server.calls] == [pub.id]
 
 
+async def test_a_reconciliation_the_engine_keeps_failing_on_waits_too(
+    make_scheduler, platform, clock
+) -> None:
+    """The same for an ``unknown`` publication being reconciled (its history cannot be
+    read): handed back once at once, then it stays ``unknown`` and waits ``idle_poll``
+    before it is claimed again (review R6)."""
+    server = platform(idempotency=Idempotency.NONE)
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    server.script(("unanswered", 0))  # posted, the answer lost
+    await scheduler.run(until_idle=True)
+    p = await scheduler.get(pub.id)
+    assert p.state == S.UNKNOWN
+    clock.set(p.run_at)
+    calls = flaky(scheduler.store, "events", failures=2, message="disk I/O error")
+    worker = Worker(await scheduler._s())
+    await asyncio.wait_for(worker.run(until_idle=True), 10)  # a bound: it ends
+    assert len(calls) == 2
+    p = await scheduler.get(pub.id, history=True)
+    assert (p.state, p.attention, p.lease_owner) == (S.UNKNOWN, None, None)
+    assert p.run_at == clock.now() + dt.timedelta(milliseconds=10)
+    released = [(e.from_state, e.to_state) for e in p.history if e.kind == "released"]
+    assert released == [(S.UNKNOWN, S.UNKNOWN)] * 2
+    server.script_lookup("found")
+    clock.set(p.run_at)
+    await asyncio.wait_for(worker.run(until_idle=True), 10)  # the store is back
+    p = await scheduler.get(pub.id)
+    assert p.state == S.PUBLISHED
+    assert len(server.calls) == 1  # found, not sent again
+
+
 # -- D4: heartbeats during a graceful stop ---------------------------------------------------
 
 
