@@ -408,3 +408,20 @@ async def test_an_open_cancelled_while_the_pool_fills_closes_the_pool(
         await asyncio.sleep(0.02)
     assert set(asyncio.all_tasks()) == before
     assert await _no_connections_of(role)
+
+
+@_postgres
+@pytest.mark.parametrize(("options", "expected"), [({}, "10"), ({"connect_timeout": "3"}, "3")])
+async def test_store_connections_give_up_connecting_after_a_timeout(
+    open_store: Any, options: dict[str, str], expected: str
+) -> None:
+    """libpq waits for ever to connect by default: a host that drops packets held open()
+    and every listener reconnect for the system's SYN retries (about two minutes)."""
+    store = await open_store(**options)
+    listen = await store.connection()  # how the listener connects
+    try:
+        assert listen.info.get_parameters().get("connect_timeout") == expected
+    finally:
+        await listen.close()
+    async with store._pool.connection() as pooled:
+        assert pooled.info.get_parameters().get("connect_timeout") == expected

@@ -110,6 +110,10 @@ _KEEPALIVES = {
     "keepalives_interval": "10",
     "keepalives_count": "3",
 }
+# How long a connection attempt may take, unless the URL says: libpq waits for ever by
+# default, so a host that drops packets (a firewall, a wrong address) held open() and
+# each listener reconnect for the system's TCP SYN retries, about two minutes.
+_CONNECT_TIMEOUT = {"connect_timeout": "10"}
 # Below this difference between the caller's now and the database's clock, next_due's
 # answer is left on the database's clock (see next_due).
 _SKEW_TOLERATED = dt.timedelta(seconds=1)
@@ -200,8 +204,9 @@ class PostgresStore:
             # bitmap scans of the backlog; and JIT never pays for millisecond statements.
             options += " -c jit=off -c enable_seqscan=off -c enable_bitmapscan=off -c plan_cache_mode=force_generic_plan"
         # A keyword given here would replace the URL's: only those the URL leaves unset.
-        keepalives = {k: v for k, v in _KEEPALIVES.items() if k not in url}
-        return {"autocommit": True, "options": options, **keepalives}
+        defaults = {**_KEEPALIVES, **_CONNECT_TIMEOUT}
+        chosen = {k: v for k, v in defaults.items() if k not in url}
+        return {"autocommit": True, "options": options, **chosen}
 
     async def connection(self) -> AsyncConnection[Any]:
         """A new connection of its own (autocommit, on this store's schema, UTC), for
