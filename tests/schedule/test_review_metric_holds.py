@@ -11,33 +11,15 @@ Each runs on the memory and SQLite stores, and on PostgreSQL when
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from socialkit.errors import RateLimited
 from socialkit.models.content import Post
 from socialkit.schedule.states import PublicationState as S
-from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
-from tests.postgres.support import store_url as postgres_url
 from tests.schedule.conftest import START, account
+from tests.schedule.test_review_actions import store_url  # noqa: F401 - memory, SQLite, PostgreSQL
 
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/engine.db"
-    else:
-        if not POSTGRES_URL:
-            pytest.skip(SKIP_REASON)
-        with fresh_schema() as schema:
-            yield postgres_url(schema, clock="caller")
 
 
 async def test_a_rate_limited_publish_holds_the_accounts_metric_collections(

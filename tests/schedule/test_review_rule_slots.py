@@ -10,8 +10,6 @@ Each runs on the memory and SQLite stores, and on PostgreSQL when
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +19,8 @@ from socialkit.schedule.engine.grace import PastGracePeriod
 from socialkit.schedule.scheduler import ScheduleRequest
 from socialkit.schedule.states import ACTIVE_STATES
 from socialkit.schedule.states import PublicationState as S
-from tests.postgres.support import POSTGRES_URL, SKIP_REASON, fresh_schema
-from tests.postgres.support import store_url as postgres_url
 from tests.schedule.conftest import START, account
+from tests.schedule.test_review_actions import store_url  # noqa: F401 - memory, SQLite, PostgreSQL
 
 DAY = dt.timedelta(days=1)
 DAILY_09 = tuple(
@@ -31,19 +28,6 @@ DAILY_09 = tuple(
     for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 )
 TUESDAY_09 = START + dt.timedelta(days=1, hours=1)  # START is Monday 2026-03-02 08:00 UTC
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/engine.db"
-    else:
-        if not POSTGRES_URL:
-            pytest.skip(SKIP_REASON)
-        with fresh_schema() as schema:
-            yield postgres_url(schema, clock="caller")
 
 
 async def _active_dues(scheduler, account_id: str = "acme") -> list[dt.datetime]:

@@ -634,7 +634,6 @@ class Dispatcher:
         store, now = self.s.store, self.s.clock.now()
         failed: dict[int, Exception] = {}
         receipts = [(n, i.receipt) for n, i in enumerate(items) if i.receipt is not None]
-        receipt_records = [r for _, r in receipts]
         transitions = [
             (n, i.transition)
             for n, i in enumerate(items)
@@ -646,24 +645,17 @@ class Dispatcher:
         # answer for them may be a duplicate's.
         again = {n for n, item in enumerate(items) if item.retried}
         if receipts:
-            done, split = await _each(
-                lambda batch: store.record_receipts(batch, now=now), receipt_records
+            await _write_each(
+                lambda batch: store.record_receipts(batch, now=now), receipts, moved, failed, again
             )
-            if split:
-                again.update(n for n, _ in receipts)
-            for (n, _), ok in zip(receipts, done, strict=True):
-                if isinstance(ok, Exception):
-                    failed[n] = ok
-                else:
-                    moved[n] = ok
         budgets: dict[tuple[str, str, str], Budget] = {}
         for item in items:
             if item.budget is not None:
                 b = item.budget
                 budgets[(b.workspace, b.account_id, b.scope)] = b
         for budget in budgets.values():
-            # A budget is advice for later claims (the next rate-limit report sets it
-            # again): one that cannot be saved is logged, and holds nothing else back.
+            # A budget is advice for later claims (the store merges it with the one it
+            # holds): one that cannot be saved is logged, and holds nothing else back.
             try:
                 await store.set_budget(budget, now=now)
             except Exception as exc:
@@ -675,16 +667,9 @@ class Dispatcher:
                     _one_line(exc),
                 )
         if transitions:
-            wrote, split = await _each(
-                lambda batch: store.apply(batch, now=now), [t for _, t in transitions]
+            await _write_each(
+                lambda batch: store.apply(batch, now=now), transitions, applied, failed, again
             )
-            if split:
-                again.update(n for n, _ in transitions)
-            for (n, _), state in zip(transitions, wrote, strict=True):
-                if isinstance(state, Exception):
-                    failed[n] = state
-                else:
-                    applied[n] = state
         for n in sorted(again - failed.keys()):
             item = items[n]
             if (item.receipt is not None and moved[n]) or (
@@ -891,6 +876,26 @@ class Dispatcher:
     async def drain(self) -> None:
         await self._starts.drain()
         await self._finish.drain()
+
+
+async def _write_each(
+    call: Callable[[list[_In]], Awaitable[Sequence[_Out]]],
+    entries: list[tuple[int, _In]],
+    results: dict[int, Any],
+    failed: dict[int, Exception],
+    again: set[int],
+) -> None:
+    """:func:`_each` over ``entries`` (item number, entry): each item's result into
+    ``results``, or its exception into ``failed``; every item into ``again`` when the
+    call of all raised (some of its writes may have landed)."""
+    done, split = await _each(call, [entry for _, entry in entries])
+    if split:
+        again.update(n for n, _ in entries)
+    for (n, _), result in zip(entries, done, strict=True):
+        if isinstance(result, Exception):
+            failed[n] = result
+        else:
+            results[n] = result
 
 
 async def _each(
