@@ -9,6 +9,7 @@ from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores._common import DELETING, SUPERSEDED, missed_ids
 from socialkit.schedule.stores._postgres_rows import (
     ABLE,
+    HELD_BUDGETS,
     NOW,
     OVERDUE,
     covered_sql,
@@ -37,13 +38,7 @@ _CLAIMABLE = (
 # the index entries of rows that left the state as dead and the next lookup skips them.
 _NEXT_DUE_SQL = f"""
 WITH unblock AS (
-    SELECT b.workspace, b.account_id, GREATEST(
-        CASE WHEN b.remaining IS NOT NULL AND b.remaining <= 0 AND b.reset_at > {NOW}
-            THEN b.reset_at END,
-        CASE WHEN b.blocked_until > {NOW} THEN b.blocked_until END) AS until
-    FROM budgets b
-    WHERE b.scope = 'default' AND ((b.remaining IS NOT NULL AND b.remaining <= 0
-        AND b.reset_at > {NOW}) OR b.blocked_until > {NOW})
+    {HELD_BUDGETS}
         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.workspace = b.workspace
             AND a.id = b.account_id AND a.status = 'needs_reauth')
 ),

@@ -14,7 +14,14 @@ from socialkit.schedule.stores._common import (
     snapshot_from_row,
     snapshot_json,
 )
-from socialkit.schedule.stores._postgres_rows import NOW, NOW_CTE, add, event_row, insert_events
+from socialkit.schedule.stores._postgres_rows import (
+    HELD_BUDGETS,
+    NOW,
+    NOW_CTE,
+    add,
+    event_row,
+    insert_events,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -418,13 +425,7 @@ FROM upd u JOIN publications p ON p.id = u.publication_id ORDER BY u.due_at, u.i
 # ends (as Budget.blocks), as its publications wait.
 _HOLD_TASKS_SQL = f"""
 WITH held AS (
-    SELECT b.workspace, b.account_id, GREATEST(
-        CASE WHEN b.remaining IS NOT NULL AND b.remaining <= 0 AND b.reset_at > {NOW}
-            THEN b.reset_at END,
-        CASE WHEN b.blocked_until > {NOW} THEN b.blocked_until END) AS until
-    FROM budgets b
-    WHERE b.scope = 'default' AND ((b.remaining IS NOT NULL AND b.remaining <= 0
-        AND b.reset_at > {NOW}) OR b.blocked_until > {NOW})
+    {HELD_BUDGETS}
 ),
 back AS (
     SELECT m.id, h.until FROM metric_tasks m

@@ -43,6 +43,16 @@ NOW = "COALESCE(%(now)s::timestamptz, statement_timestamp())"
 """The statement's one instant: the caller's ``now``, or the database clock as the
 statement began (stable within it, so the planner can use it in index conditions)."""
 
+# The accounts a rate limit holds, with until when (as Budget.blocks): the default budget
+# spent before its reset, or blocked until a Retry-After. A CTE body (or a FROM's query).
+HELD_BUDGETS = f"""SELECT b.workspace, b.account_id, GREATEST(
+        CASE WHEN b.remaining IS NOT NULL AND b.remaining <= 0 AND b.reset_at > {NOW}
+            THEN b.reset_at END,
+        CASE WHEN b.blocked_until > {NOW} THEN b.blocked_until END) AS until
+    FROM budgets b
+    WHERE b.scope = 'default' AND ((b.remaining IS NOT NULL AND b.remaining <= 0
+        AND b.reset_at > {NOW}) OR b.blocked_until > {NOW})"""
+
 NOW_CTE = f"t AS (SELECT {NOW} AS now)"
 # A publication the misfire policy looks at: scheduled, never sent, past its grace
 # period. Shared by expire_overdue (_postgres_holds) and the claims that leave out what
