@@ -36,6 +36,22 @@ async def until(condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def recorded_heartbeats(store: Any) -> tuple[list[list[tuple[str, int]]], asyncio.Event]:
+    """Wrap ``store.heartbeat``: the claims of each call, and an event set after each."""
+    real = store.heartbeat
+    beats: list[list[tuple[str, int]]] = []
+    beat = asyncio.Event()
+
+    async def heartbeat(worker: str, claims: Any, **kwargs: Any) -> list[str]:
+        beats.append(list(claims))
+        lost: list[str] = await real(worker, claims, **kwargs)
+        beat.set()
+        return lost
+
+    store.heartbeat = heartbeat
+    return beats, beat
+
+
 def flaky(target: Any, name: str, failures: int, message: str = "database is locked") -> list[int]:
     """Make ``target.name`` raise a StoreError for its first ``failures`` calls."""
     real = getattr(target, name)
@@ -84,17 +100,7 @@ async def test_a_stale_job_that_ends_keeps_the_newer_claim_of_its_publication(
     scheduler = await make_scheduler(credentials=credentials)
     (pub,) = await scheduler.schedule(POST, account(), at=START)
     store = scheduler.store
-    real_heartbeat = store.heartbeat
-    beats: list[list[tuple[str, int]]] = []
-    beat = asyncio.Event()
-
-    async def heartbeat(worker: str, claims: Any, **kwargs: Any) -> list[str]:
-        beats.append(list(claims))
-        lost = await real_heartbeat(worker, claims, **kwargs)
-        beat.set()
-        return lost
-
-    store.heartbeat = heartbeat  # type: ignore[method-assign]
+    beats, beat = recorded_heartbeats(store)
     worker = Worker(await scheduler._s())
     stop = asyncio.Event()
     run = asyncio.create_task(worker.run(stop=stop))
@@ -214,7 +220,7 @@ async def test_a_job_whose_outcome_waits_for_the_store_keeps_its_lease(
     scheduler = await make_scheduler(engine={"idle_poll": dt.timedelta(milliseconds=200)})
     (pub,) = await scheduler.schedule(POST, account(), at=START)
     store = scheduler.store
-    real_record, real_heartbeat = store.record_receipts, store.heartbeat
+    real_record = store.record_receipts
     back = asyncio.Event()  # the store is back
     failed = asyncio.Event()
 
@@ -224,17 +230,8 @@ async def test_a_job_whose_outcome_waits_for_the_store_keeps_its_lease(
             raise StoreError("database is locked")
         return await real_record(*args, **kwargs)
 
-    beats: list[list[tuple[str, int]]] = []
-    beat = asyncio.Event()
-
-    async def heartbeat(worker: str, claims: Any, **kwargs: Any) -> list[str]:
-        beats.append(list(claims))
-        lost = await real_heartbeat(worker, claims, **kwargs)
-        beat.set()
-        return lost
-
     store.record_receipts = record_receipts  # type: ignore[method-assign]
-    store.heartbeat = heartbeat  # type: ignore[method-assign]
+    beats, beat = recorded_heartbeats(store)
     worker = Worker(await scheduler._s())
     stop = asyncio.Event()
     run = asyncio.create_task(worker.run(stop=stop))
@@ -566,15 +563,7 @@ async def test_heartbeats_go_on_while_a_graceful_stop_waits_for_a_publish(
     other = await make_scheduler(worker_id="w2", store=scheduler.store, engine=lease)
     (pub,) = await scheduler.schedule(POST, account(), at=START)
     store = scheduler.store
-    real_heartbeat = store.heartbeat
-    beat = asyncio.Event()
-
-    async def heartbeat(*args: Any, **kwargs: Any) -> list[str]:
-        lost = await real_heartbeat(*args, **kwargs)
-        beat.set()
-        return lost
-
-    store.heartbeat = heartbeat  # type: ignore[method-assign]
+    _, beat = recorded_heartbeats(store)
     gate, entered = asyncio.Event(), asyncio.Event()
 
     async def slow(call: dict[str, Any]) -> None:
@@ -618,7 +607,7 @@ async def test_a_start_that_lands_before_the_stop_hands_it_back_is_sent_and_hear
     other = await make_scheduler(worker_id="w2", store=scheduler.store, engine=lease)
     (pub,) = await scheduler.schedule(POST, account(), at=START)
     store = scheduler.store
-    real_mark, real_release, real_heartbeat = store.mark_publishing, store.release, store.heartbeat
+    real_mark, real_release = store.mark_publishing, store.release
     in_start, go, released = asyncio.Event(), asyncio.Event(), asyncio.Event()
     releases: list[list[bool]] = []
 
@@ -634,18 +623,9 @@ async def test_a_start_that_lands_before_the_stop_hands_it_back_is_sent_and_hear
         released.set()
         return result
 
-    beats: list[list[tuple[str, int]]] = []
-    beat = asyncio.Event()
-
-    async def heartbeat(worker: str, claims: Any, **kwargs: Any) -> list[str]:
-        beats.append(list(claims))
-        lost = await real_heartbeat(worker, claims, **kwargs)
-        beat.set()
-        return lost
-
     store.mark_publishing = mark_publishing  # type: ignore[method-assign]
     store.release = release  # type: ignore[method-assign]
-    store.heartbeat = heartbeat  # type: ignore[method-assign]
+    beats, beat = recorded_heartbeats(store)
     gate, entered = asyncio.Event(), asyncio.Event()
 
     async def slow(call: dict[str, Any]) -> None:
