@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,7 @@ from socialkit.schedule.stores import mask_url, store_from_url
 from tests.postgres.support import (
     POSTGRES_URL,
     SKIP_REASON,
-    fresh_schema,
     needs_postgres,
-    store_url,
 )
 
 # -- mask_url -----------------------------------------------------------------------------
@@ -154,31 +152,6 @@ def test_a_postgres_store_shows_no_password() -> None:
 # -- the server ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def schema() -> Iterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip(SKIP_REASON)
-    with fresh_schema("sk_resil") as name:
-        yield name
-
-
-@pytest.fixture
-async def open_store(schema: str) -> AsyncIterator[Callable[..., Any]]:
-    from socialkit.schedule.stores.postgres import PostgresStore
-
-    opened: list[PostgresStore] = []
-
-    async def make(**options: Any) -> PostgresStore:
-        store = PostgresStore(store_url(schema, **{k: str(v) for k, v in options.items()}))
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield make
-    for store in reversed(opened):
-        await store.close()
-
-
 def _postgres(test: Any) -> Any:
     for mark in needs_postgres:
         test = mark(test)
@@ -274,7 +247,7 @@ def test_a_listen_connection_dropped_silently_is_noticed_and_heard_again() -> No
     found = _unix_socket()
     if found is None:
         pytest.skip("the test server has no Unix socket the namespace could reach it by")
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the checkout
     keepalives = ["keepalives_idle=1", "keepalives_interval=1", "keepalives_count=2"]
     run = subprocess.run(
         ["unshare", "-n", sys.executable, "-m", "tests.postgres.silent_drop", *found, *keepalives],
