@@ -4,7 +4,9 @@ messages.
 * A ``LISTEN`` connection that dies — ended by the server, or dropped silently on the
   way — is noticed and opened again, and the idle worker hears other workers again.
   Every store connection asks for TCP keepalives (a silently dropped connection would
-  otherwise look alive for the system's 2 h 11 min), unless the URL sets its own.
+  otherwise look alive for the system's 2 h 11 min), and gives up on data left
+  unacknowledged for 60 s, unless the URL sets its own. A liveness beat that keeps
+  failing warns once, and once when it succeeds again.
 * A pool that cannot get its connections at ``open()`` is socialkit's ``StoreError``
   naming the host and port (never the password), not psycopg_pool's ``PoolTimeout``; and
   the pool is closed, its connections and tasks gone.
@@ -17,6 +19,7 @@ The tests of a server skip, saying why, without ``SOCIALKIT_TEST_POSTGRES_URL``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -398,3 +401,71 @@ async def test_store_connections_give_up_connecting_after_a_timeout(
         await listen.close()
     async with store._pool.connection() as pooled:
         assert pooled.info.get_parameters().get("connect_timeout") == expected
+
+
+def _user_timeout(conn: Any) -> int:
+    """TCP_USER_TIMEOUT of a connection's socket (milliseconds; 0 is the system's)."""
+    sock = socket.fromfd(conn.pgconn.socket, socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+    finally:
+        sock.close()  # a duplicate: the connection's own socket stays open
+
+
+@_postgres
+@pytest.mark.parametrize(
+    ("options", "expected"), [({}, 60000), ({"tcp_user_timeout": "5000"}, 5000)]
+)
+async def test_store_connections_give_up_on_data_left_unacknowledged(
+    open_store: Any, options: dict[str, str], expected: int
+) -> None:
+    """Keepalives probe only an idle connection: a statement sent just as the server's
+    host vanished waited for the system's retransmissions (about 15 minutes) without a
+    user timeout, holding its claim or commit that long."""
+    if not hasattr(socket, "TCP_USER_TIMEOUT") or not _over_tcp():
+        pytest.skip("needs Linux's TCP_USER_TIMEOUT and a server reached over TCP")
+    store = await open_store(**options)
+    listen = await store.connection()  # how the listener connects
+    try:
+        assert _user_timeout(listen) == expected
+    finally:
+        await listen.close()
+    async with store._pool.connection() as pooled:
+        assert _user_timeout(pooled) == expected
+
+
+async def test_a_liveness_beat_failing_for_a_while_warns_once_and_once_when_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A database down for an hour printed a warning every beat (360 of them); now one
+    when beats start failing and one when they are written again."""
+    from socialkit.schedule.stores._postgres_listen import Liveness
+
+    outcomes = [OSError("server closed the connection")] * 5 + [None, None]
+    done = asyncio.Event()
+
+    async def beat() -> None:
+        outcome = outcomes.pop(0)
+        if not outcomes:
+            done.set()
+        if outcome is not None:
+            raise outcome
+
+    liveness = Liveness(pool=None, every=0.001, code_version=1, check=lambda *_: None)  # type: ignore[arg-type]
+    liveness.beat = beat  # type: ignore[method-assign]
+    caplog.set_level("DEBUG", logger="socialkit.store")
+    task = asyncio.create_task(liveness._run())
+    try:
+        await asyncio.wait_for(done.wait(), 10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith("liveness beat failed (server closed the connection)")
+    assert warnings[1] == "liveness beats written again"
+    debug = [
+        r for r in caplog.records if r.levelname == "DEBUG" and "still failing" in r.getMessage()
+    ]
+    assert len(debug) == 4

@@ -252,6 +252,9 @@ class Liveness:
             self._check(int(found[0]), int(found[1] or 0))
 
     async def _run(self) -> None:
+        # As the listener does: one warning when beats start failing and one when they
+        # succeed again, not one per beat (a database down for an hour would print 360).
+        failing = False
         while True:
             await asyncio.sleep(self._every)
             try:
@@ -259,4 +262,16 @@ class Liveness:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("liveness beat failed: %s", one_line(exc))
+                if failing:
+                    log.debug("liveness beat still failing: %s", one_line(exc))
+                else:
+                    log.warning(
+                        "liveness beat failed (%s); other workers may count this one's"
+                        " claims as abandoned until a beat succeeds",
+                        one_line(exc),
+                    )
+                    failing = True
+            else:
+                if failing:
+                    log.warning("liveness beats written again")
+                    failing = False

@@ -114,6 +114,13 @@ _KEEPALIVES = {
 # default, so a host that drops packets (a firewall, a wrong address) held open() and
 # each listener reconnect for the system's TCP SYN retries, about two minutes.
 _CONNECT_TIMEOUT = {"connect_timeout": "10"}
+# How long data sent may go unacknowledged before the system drops the connection
+# (milliseconds; Linux's TCP_USER_TIMEOUT), unless the URL says: keepalives only probe an
+# idle connection, so a statement sent just as the server's host vanished waited for the
+# system's retransmissions instead, about 15 minutes (tcp_retries2), holding a claim or a
+# commit all that while. The server's kernel acknowledges what it receives whatever the
+# statement's running time, so a long query never trips it.
+_USER_TIMEOUT = {"tcp_user_timeout": "60000"}
 # Below this difference between the caller's now and the database's clock, next_due's
 # answer is left on the database's clock (see next_due).
 _SKEW_TOLERATED = dt.timedelta(seconds=1)
@@ -204,7 +211,7 @@ class PostgresStore:
             # bitmap scans of the backlog; and JIT never pays for millisecond statements.
             options += " -c jit=off -c enable_seqscan=off -c enable_bitmapscan=off -c plan_cache_mode=force_generic_plan"
         # A keyword given here would replace the URL's: only those the URL leaves unset.
-        defaults = {**_KEEPALIVES, **_CONNECT_TIMEOUT}
+        defaults = {**_KEEPALIVES, **_CONNECT_TIMEOUT, **_USER_TIMEOUT}
         chosen = {k: v for k, v in defaults.items() if k not in url}
         return {"autocommit": True, "options": options, **chosen}
 
