@@ -170,6 +170,10 @@ class MemoryBase:
             raise StoreError(f"no publication {publication_id!r}")
         return row
 
+    def _waiting_accounts(self) -> set[tuple[str, str]]:
+        """The accounts waiting for a person to re-authorise them."""
+        return {key for key, record in self._accounts.items() if record.status == "needs_reauth"}
+
     def _held(self, row: Row) -> bool:
         return bool(self._pauses) and covered(
             list(self._pauses.values()), row.workspace, row.account_id, row.campaign
@@ -422,6 +426,9 @@ class MemoryBase:
                 until = budget.blocks(now) if scope == "default" else None
                 if until is not None:
                     held[(workspace, account_id)] = until
+            # An account waiting for a person to re-authorise it is asked nothing either:
+            # its collections stay due (not failed, not dropped) until it is.
+            waiting = self._waiting_accounts()
             due = []
             for t in self._tasks.values():
                 if not (
@@ -431,6 +438,8 @@ class MemoryBase:
                 ):
                     continue
                 row = self._rows[t.publication_id]
+                if (row.workspace, row.account_id) in waiting:
+                    continue
                 until = held.get((row.workspace, row.account_id)) if held else None
                 if until is not None:
                     t.due_at = from_us(to_us(until))

@@ -68,7 +68,16 @@ SELECT LEAST(
         ORDER BY p.expires_at LIMIT 1),
     (SELECT p.lease_expires_at FROM publications p WHERE p.lease_expires_at IS NOT NULL
         ORDER BY p.lease_expires_at LIMIT 1),
-    (SELECT m.due_at FROM metric_tasks m WHERE m.done_at IS NULL ORDER BY m.due_at LIMIT 1)
+    -- metric collections: one in flight (leased, so due by now) is due again only when
+    -- its lease runs out; an account waiting for a person holds its collections too
+    (SELECT m.due_at FROM metric_tasks m JOIN publications p ON p.id = m.publication_id
+        WHERE m.done_at IS NULL
+            AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= {NOW}) AND {ABLE}
+        ORDER BY m.due_at LIMIT 1),
+    (SELECT min(m.lease_expires_at) FROM metric_tasks m
+        JOIN publications p ON p.id = m.publication_id
+        WHERE m.done_at IS NULL AND m.due_at <= {NOW} AND m.lease_expires_at > {NOW}
+            AND {ABLE})
 )
 """
 

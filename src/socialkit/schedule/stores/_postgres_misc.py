@@ -15,6 +15,7 @@ from socialkit.schedule.stores._common import (
     snapshot_json,
 )
 from socialkit.schedule.stores._postgres_rows import (
+    ABLE,
     HELD_BUDGETS,
     NOW,
     NOW_CTE,
@@ -403,9 +404,12 @@ async def add_metric_tasks(conn: Conn, tasks: Sequence[tuple[str, dt.datetime, s
 
 _CLAIM_TASKS_SQL = f"""
 WITH due AS (
-    SELECT m.id FROM metric_tasks m
+    SELECT m.id FROM metric_tasks m JOIN publications p ON p.id = m.publication_id
     WHERE m.done_at IS NULL AND m.due_at <= {NOW}
         AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= {NOW})
+        -- an account waiting for a person to re-authorise it is asked nothing: its
+        -- collections stay due (not failed, not dropped) until it is
+        AND {ABLE}
     ORDER BY m.due_at, m.id LIMIT %(limit)s
     FOR UPDATE OF m SKIP LOCKED
 ),

@@ -799,9 +799,28 @@ def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | Non
         "SELECT MIN(expires_at) FROM publications INDEXED BY publications_grace "
         f"WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL AND {_ABLE}",
         "SELECT MIN(lease_expires_at) FROM publications WHERE lease_expires_at IS NOT NULL",
-        "SELECT MIN(due_at) FROM metric_tasks WHERE done_at IS NULL",
     ):
         consider(conn.execute(sql).fetchone()[0])
+    # Metric collections, in due order (the partial index): one in flight is due again
+    # only when its lease runs out, and those of an account waiting for a person to
+    # re-authorise it wait with it.
+    now = to_us(now_dt)
+    cur = conn.execute(
+        "SELECT t.due_at, t.lease_expires_at, p.workspace, p.account_id FROM metric_tasks t "
+        "INDEXED BY metric_tasks_due JOIN publications p ON p.id = t.publication_id "
+        "WHERE t.done_at IS NULL ORDER BY t.due_at, t.id",
+    )
+    for due_at, lease_expires_at, workspace, account_id in cur:
+        if best is not None and due_at >= best:
+            break
+        if (workspace, account_id) in blocked:
+            continue
+        if lease_expires_at is not None and lease_expires_at > now:
+            consider(lease_expires_at)
+        else:
+            consider(due_at)
+            break
+    cur.close()
     return from_us(best) if best is not None else None
 
 

@@ -351,7 +351,8 @@ def claim_metric_tasks(
     conn: sqlite3.Connection, worker: str, now: int, limit: int, lease: int
 ) -> list[MetricTask]:
     # An account a rate limit holds is asked nothing: its due collections are put back
-    # until the hold ends, as its publications wait.
+    # until the hold ends, as its publications wait. One waiting for a person to
+    # re-authorise it is asked nothing either: its collections stay due until it is.
     for workspace, account_id, until in conn.execute(_HELD_SQL, {"now": now}).fetchall():
         conn.execute(
             "UPDATE metric_tasks SET due_at = ? WHERE id IN ("
@@ -367,6 +368,8 @@ def claim_metric_tasks(
         "FROM metric_tasks t JOIN publications p ON p.id = t.publication_id "
         "WHERE t.done_at IS NULL AND t.due_at <= ? "
         "AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= ?) "
+        "AND (p.workspace, p.account_id) NOT IN "
+        "(SELECT workspace, id FROM accounts WHERE status = 'needs_reauth') "
         "ORDER BY t.due_at, t.id LIMIT ?",
         (now, now, limit),
     ).fetchall()

@@ -301,7 +301,9 @@ class Store(Protocol):
     async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
         """The earliest instant anything may need a worker: a claimable publication's
         ``run_at`` (held ones aside), a lease's expiry, a rate budget's reset for an
-        account with due work, a grace period's end, or a metric task.
+        account with due work, a grace period's end, or a metric task's due time (the
+        lease's expiry for one in flight; none for an account waiting for a person to
+        re-authorise it, whose collections wait with its publications).
         ``None`` when nothing is pending."""
         ...
 
@@ -396,7 +398,8 @@ class Store(Protocol):
     async def claim_metric_tasks(
         self, worker: str, *, now: dt.datetime, limit: int, lease: dt.timedelta
     ) -> list[MetricTask]:
-        """Lease due metric tasks (oldest first) to ``worker``."""
+        """Lease due metric tasks (oldest first) to ``worker``; none of an account
+        waiting for a person to re-authorise it (they stay due until it is)."""
         ...
 
     async def complete_metric_task(

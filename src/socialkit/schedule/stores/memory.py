@@ -234,9 +234,6 @@ class MemoryStore(MemoryBase):
             latest,
         )
 
-    def _waiting_accounts(self) -> set[tuple[str, str]]:
-        return {key for key, record in self._accounts.items() if record.status == "needs_reauth"}
-
     async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[Moved]:
         with self._lock:
             missed = self._missed(now, due_rules=True)
@@ -625,8 +622,12 @@ class MemoryStore(MemoryBase):
                 if r.lease_expires_at is not None:
                     consider(r.lease_expires_at)
             for task in self._tasks.values():
-                if task.done_at is None:
-                    consider(task.due_at)
+                row = self._rows[task.publication_id]
+                if task.done_at is not None or (row.workspace, row.account_id) in blocked:
+                    continue  # done, or waiting for a person to re-authorise its account
+                # A collection in flight is due again only if its lease runs out.
+                leased = task.lease_expires_at is not None and task.lease_expires_at > now
+                consider(task.lease_expires_at if leased else task.due_at)
             return best
 
     # -- pause switch and rate budgets ----------------------------------------------------
