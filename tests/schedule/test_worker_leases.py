@@ -52,14 +52,17 @@ def recorded_heartbeats(store: Any) -> tuple[list[list[tuple[str, int]]], asynci
     return beats, beat
 
 
-def flaky(target: Any, name: str, failures: int, message: str = "database is locked") -> list[int]:
-    """Make ``target.name`` raise a StoreError for its first ``failures`` calls."""
+def flaky(
+    target: Any, name: str, failures: int | set[int], message: str = "database is locked"
+) -> list[int]:
+    """Make ``target.name`` raise a StoreError for its first ``failures`` calls (or, for
+    a set, for those calls, numbered from 1)."""
     real = getattr(target, name)
     calls: list[int] = []
 
     async def call(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        if len(calls) <= failures:
+        if len(calls) in failures if isinstance(failures, set) else len(calls) <= failures:
             raise StoreError(message)
         return await real(*args, **kwargs)
 
@@ -518,12 +521,47 @@ async def test_a_claim_the_engine_keeps_failing_on_waits_before_it_is_claimed_ag
     assert [c["publication"] for c in server.calls] == [pub.id]
 
 
+async def test_a_restarted_worker_goes_on_with_the_backoff_of_a_claim_that_keeps_failing(
+    make_scheduler, platform, clock
+) -> None:
+    """How many times in a row the engine failed on a claim before sending is kept in the
+    store (on each hand-back's event), not in one worker's memory: a worker started after
+    two failures (the same one restarted, or another) waits twice as long after the
+    third, instead of handing back at once and starting the doubling again (review R6)."""
+    server = platform()
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    calls = flaky(scheduler.store, "mark_publishing", failures=3, message="disk I/O error")
+    await asyncio.wait_for(Worker(await scheduler._s()).run(until_idle=True), 10)
+    assert len(calls) == 2
+    p = await scheduler.get(pub.id)
+    assert (p.state, p.run_at) == (S.RETRY_WAIT, clock.now() + dt.timedelta(milliseconds=10))
+    clock.set(p.run_at)
+    restarted = await make_scheduler(engine=FAST, worker_id="w2", store=scheduler.store)
+    await asyncio.wait_for(restarted.run(until_idle=True), 10)
+    assert len(calls) == 3  # failed once more, and waits: not handed back at once
+    p = await restarted.get(pub.id, history=True)
+    assert (p.state, p.run_at) == (S.RETRY_WAIT, clock.now() + dt.timedelta(milliseconds=20))
+    released = [e for e in p.history if e.kind == "released"]
+    assert [(e.actor, e.data.get("unsent_failure")) for e in released] == [
+        ("w1", 1),
+        ("w1", 2),
+        ("w2", 3),
+    ]
+    clock.set(p.run_at)
+    await asyncio.wait_for(restarted.run(until_idle=True), 10)  # the store is back: sent
+    assert len(calls) == 4
+    assert (await restarted.get(pub.id)).state == S.PUBLISHED
+    assert [c["publication"] for c in server.calls] == [pub.id]
+
+
 async def test_a_reconciliation_the_engine_keeps_failing_on_waits_too(
     make_scheduler, platform, clock
 ) -> None:
     """The same for an ``unknown`` publication being reconciled (its history cannot be
-    read): handed back once at once, then it stays ``unknown`` and waits ``idle_poll``
-    before it is claimed again (review R6)."""
+    read when the reconciliation starts, and can when the hand-back counts the failures
+    in a row): handed back once at once, then it stays ``unknown`` and waits
+    ``idle_poll`` before it is claimed again (review R6)."""
     server = platform(idempotency=Idempotency.NONE)
     scheduler = await make_scheduler(engine=FAST)
     (pub,) = await scheduler.schedule(POST, account(), at=START)
@@ -532,10 +570,10 @@ async def test_a_reconciliation_the_engine_keeps_failing_on_waits_too(
     p = await scheduler.get(pub.id)
     assert p.state == S.UNKNOWN
     clock.set(p.run_at)
-    calls = flaky(scheduler.store, "events", failures=2, message="disk I/O error")
+    calls = flaky(scheduler.store, "events", failures={1, 3}, message="disk I/O error")
     worker = Worker(await scheduler._s())
     await asyncio.wait_for(worker.run(until_idle=True), 10)  # a bound: it ends
-    assert len(calls) == 2
+    assert len(calls) == 4
     p = await scheduler.get(pub.id, history=True)
     assert (p.state, p.attention, p.lease_owner) == (S.UNKNOWN, None, None)
     assert p.run_at == clock.now() + dt.timedelta(milliseconds=10)
@@ -547,6 +585,29 @@ async def test_a_reconciliation_the_engine_keeps_failing_on_waits_too(
     p = await scheduler.get(pub.id)
     assert p.state == S.PUBLISHED
     assert len(server.calls) == 1  # found, not sent again
+
+
+async def test_a_claim_failing_while_its_history_cannot_be_read_is_left_to_its_lease(
+    make_scheduler, platform, clock
+) -> None:
+    """The engine fails on a claim, and the store cannot say how many times in a row it
+    did (its history cannot be read either): the claim is not handed back at once, where
+    it could be claimed and fail again in a tight loop; its lease, no longer
+    heartbeated, runs out, and the next claim sends it."""
+    server = platform()
+    scheduler = await make_scheduler(engine={**FAST, "lease": dt.timedelta(seconds=30)})
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    starts = flaky(scheduler.store, "mark_publishing", failures=1, message="disk I/O error")
+    reads = flaky(scheduler.store, "events", failures=1, message="disk I/O error")
+    await asyncio.wait_for(scheduler.run(until_idle=True), 10)  # a bound: it ends
+    assert (len(starts), len(reads)) == (1, 1)
+    p = await scheduler.get(pub.id, history=True)
+    assert (p.state, p.lease_owner) == (S.CLAIMED, "w1")
+    assert "released" not in [e.kind for e in p.history]
+    clock.set(p.lease_expires_at)
+    await asyncio.wait_for(scheduler.run(until_idle=True), 10)
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    assert [c["publication"] for c in server.calls] == [pub.id]
 
 
 # -- D4: heartbeats during a graceful stop ---------------------------------------------------

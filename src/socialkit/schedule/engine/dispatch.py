@@ -14,6 +14,7 @@ stops; a claim that was not sent is handed back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -38,7 +39,7 @@ from socialkit.schedule.records import Budget, PublishStart, ReceiptRecord, Tran
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 
     from socialkit.models.account import Account
     from socialkit.models.content import Draft
@@ -48,9 +49,10 @@ if TYPE_CHECKING:
     from socialkit.platforms.capabilities import Capabilities
     from socialkit.platforms.context import Context, RateLimitReport
     from socialkit.schedule.engine.services import Services
+    from socialkit.schedule.publication import Event
     from socialkit.schedule.records import Claim
 
-__all__ = ["RECONCILE_FAILURE", "Completion", "Dispatcher", "Job", "Prepared"]
+__all__ = ["RECONCILE_FAILURE", "UNSENT_FAILURE", "Completion", "Dispatcher", "Job", "Prepared"]
 
 S = PublicationState
 _In = TypeVar("_In")
@@ -68,6 +70,12 @@ row fail with an error a retry may pass, the store is taken to be down (see :fun
 _HAND_BACK_MAX = 900.0
 """The longest wait (seconds) before a publication the engine keeps failing on before
 sending may be claimed again (see :meth:`Dispatcher._hand_back_failed`)."""
+
+UNSENT_FAILURE = "unsent_failure"
+"""The event data key that marks a claim handed back because the engine failed on it
+before sending (its number in a row; see :meth:`Dispatcher._hand_back_failed`). The
+count lives in the history, not in a worker's memory, so the wait that grows with it
+goes on across a restart and from one worker to another."""
 
 RECONCILE_FAILURE = "reconcile_failure"
 """The event data key that marks a failed reconciliation try (its number in the episode).
@@ -144,9 +152,6 @@ class Dispatcher:
         # it lands or the worker's stop cancels it. A run until idle (``run --once``)
         # bounds it by ``shutdown_timeout``, so it ends even while the store is down.
         self.retry_for: float | None = None
-        # Publication id → how many times in a row the engine failed on it before sending
-        # (see _hand_back_failed); dropped when a claim of it gets further.
-        self._unsent_failures: dict[str, int] = {}
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -194,7 +199,6 @@ class Dispatcher:
                 return
         finally:
             self.untrack(job)
-        self._unsent_failures.pop(job.claim.id, None)
 
     async def _hand_back_failed(self, job: Job, error: Exception) -> None:
         """Hand back a claim the engine failed on before sending. The first failure is
@@ -203,46 +207,53 @@ class Dispatcher:
         claimed again, ``idle_poll`` doubled with each failure in a row, up to
         ``_HAND_BACK_MAX`` (``released`` to ``retry_wait``, or to ``unknown`` when it was
         being reconciled, with that ``run_at``): a permanent error must not have the
-        worker claim, fail and hand back in a tight loop, and a run until idle ends."""
+        worker claim, fail and hand back in a tight loop, and a run until idle ends.
+
+        The count is read from the history (:meth:`unsent_failures`) and written on the
+        hand-back's event, so a restarted worker, or another one, goes on from it. When
+        the history cannot be read, or the hand-back cannot be written (the store is
+        failing), the claim is not handed back at once, where it could be claimed and
+        fail again at once: its lease, no longer heartbeated, runs out."""
         claim = job.claim
-        failures = self._unsent_failures.get(claim.id, 0) + 1
-        self._unsent_failures[claim.id] = failures
-        if failures == 1:
-            await self._hand_back(job, reason="not sent: the engine failed on it")
-            return
         if job.lost:  # handed back already (a graceful stop), or its lease is gone
             return
         job.lost = True
-        first = self.s.config.idle_poll.total_seconds()
-        delay = min(_HAND_BACK_MAX, first * 2 ** min(failures - 2, 32))
-        run_at = self.s.clock.now() + dt.timedelta(seconds=delay)
-        reason = (
-            f"not sent: the engine failed on it {failures} times in a row "
-            f"({type(error).__name__}: {_one_line(error)}); tried again at {run_at.isoformat()}"
-        )
-        log.error("publication %s: %s", claim.id, reason)
+        try:
+            failures = await self.unsent_failures(claim) + 1
+        except Exception as exc:
+            _lease_runs_out(claim, exc)
+            return
+        if failures == 1:
+            run_at = None
+            to = S.SCHEDULED if claim.kind == "publish" else S.UNKNOWN
+            reason = "not sent: the engine failed on it"
+        else:
+            first = self.s.config.idle_poll.total_seconds()
+            delay = min(_HAND_BACK_MAX, first * 2 ** min(failures - 2, 32))
+            run_at = self.s.clock.now() + dt.timedelta(seconds=delay)
+            to = S.RETRY_WAIT if claim.kind == "publish" else S.UNKNOWN
+            reason = (
+                f"not sent: the engine failed on it {failures} times in a row "
+                f"({type(error).__name__}: {_one_line(error)}); tried again at "
+                f"{run_at.isoformat()}"
+            )
+            log.error("publication %s: %s", claim.id, reason)
         transition = Transition(
             id=claim.id,
             expect_state=claim.state,
             expect_attempt=claim.attempt,
-            to=S.RETRY_WAIT if claim.kind == "publish" else S.UNKNOWN,
+            to=to,
             actor=self.s.config.worker_id,
             reason=reason,
             error=_describe(error),
             kind="released",
             run_at=run_at,
+            data={UNSENT_FAILURE: failures},
         )
         try:
             await self.s.store.apply([transition], now=self.s.clock.now())
         except Exception as exc:
-            # Not handed back at once (it would be claimed and fail again at once): its
-            # lease, no longer heartbeated, runs out.
-            log.error(
-                "publication %s: could not hand back (%s: %s); its lease will expire",
-                claim.id,
-                type(exc).__name__,
-                _one_line(exc),
-            )
+            _lease_runs_out(claim, exc)
 
     # -- preparing ------------------------------------------------------------------------
 
@@ -834,10 +845,8 @@ class Dispatcher:
         that gets through a day later is dated now, not a day ago.
         """
         sent: dict[int, dt.datetime] = {}
-        since = 0
-        while True:
-            events = await self.s.store.events(since=since, limit=500, publication_id=claim.id)
-            for event in events:
+        async with contextlib.aclosing(self._history(claim.id)) as history:
+            async for event in history:
                 if event.to_state == S.PUBLISHING:
                     sent.setdefault(event.attempt, event.at)
                 elif (
@@ -846,9 +855,20 @@ class Dispatcher:
                     and event.attempt in sent
                 ):
                     return sent[event.attempt]
-            if len(events) < 500:
-                return None
-            since = events[-1].seq
+        return None
+
+    async def unsent_failures(self, claim: Claim) -> int:
+        """How many times in a row the engine failed on this publication before sending,
+        from the history: the :data:`UNSENT_FAILURE` of its latest hand-back for that,
+        when nothing but claims and swept leases came after it (a send, a person's
+        action or any other move starts the count again)."""
+        count = 0
+        async for event in self._history(claim.id):
+            if UNSENT_FAILURE in event.data:
+                count = int(str(event.data[UNSENT_FAILURE]))
+            elif event.kind not in ("claimed", "lease_expired"):
+                count = 0
+        return count
 
     async def reconcile_failures(self, claim: Claim) -> int:
         """Failed reconciliation tries since the publication's last send from ``claimed``
@@ -857,16 +877,24 @@ class Dispatcher:
         found nothing and the post was sent again, or a person chose to retry) starts
         again from none."""
         count = 0
+        async for event in self._history(claim.id):
+            if event.from_state == S.CLAIMED and event.to_state == S.PUBLISHING:
+                count = 0
+            elif RECONCILE_FAILURE in event.data:
+                count += 1
+        return count
+
+    async def _history(self, publication_id: str) -> AsyncGenerator[Event, None]:
+        """The publication's events, oldest first, read a page at a time."""
         since = 0
         while True:
-            events = await self.s.store.events(since=since, limit=500, publication_id=claim.id)
+            events = await self.s.store.events(
+                since=since, limit=500, publication_id=publication_id
+            )
             for event in events:
-                if event.from_state == S.CLAIMED and event.to_state == S.PUBLISHING:
-                    count = 0
-                elif RECONCILE_FAILURE in event.data:
-                    count += 1
+                yield event
             if len(events) < 500:
-                return count
+                return
             since = events[-1].seq
 
     async def _claimed_by_other(self, job: Job, post_id: str) -> bool:
@@ -944,6 +972,17 @@ def _final(error: Exception) -> bool:
         message = str(error)
         return message.startswith("no publication ") or message.endswith(" is not a legal move")
     return False
+
+
+def _lease_runs_out(claim: Claim, error: Exception) -> None:
+    """Log a claim the engine failed on that could not be handed back, for the store
+    failed too: its lease, no longer heartbeated, runs out."""
+    log.error(
+        "publication %s: could not hand back (%s: %s); its lease will expire",
+        claim.id,
+        type(error).__name__,
+        _one_line(error),
+    )
 
 
 def _one_line(exc: BaseException) -> str:
