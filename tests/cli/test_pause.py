@@ -63,3 +63,46 @@ def test_an_empty_listing_says_when_a_filter_names_nothing(cli: Cli, tmp_path: P
     # a known account with nothing in the state asked for is no typo: no note
     empty = cli("list", "--account", "acme-feed", "--state", "published")
     assert (empty.out, empty.err) == ("no publications\n", "")
+
+
+def test_clear_rate_limit_lifts_a_hold_and_keeps_who_and_why(cli: Cli, tmp_path: Path) -> None:
+    import asyncio
+    import datetime as dt
+
+    from socialkit.schedule.records import Budget
+    from socialkit.schedule.stores import store_from_url
+
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    assert cli("store", "migrate").code == 0
+    nothing = cli("clear-rate-limit", "--account", "acme-feed")
+    assert (nothing.code, nothing.out) == (1, "")
+    assert nothing.err == "error: account acme-feed is not rate limited\n"
+    typo = cli("clear-rate-limit", "--account", "acme-fed")
+    assert typo.code == 2
+    assert "acme-fed" in typo.err
+    url = f"sqlite:///{tmp_path / 'socialkit.db'}"
+    until = dt.datetime(2099, 1, 1, 9, 30, tzinfo=dt.UTC)
+
+    async def hold() -> None:
+        store = store_from_url(url)
+        await store.open()
+        try:
+            budget = Budget(account_id="acme-feed", blocked_until=until)
+            await store.set_budget(budget, now=dt.datetime.now(dt.UTC))
+        finally:
+            await store.close()
+
+    asyncio.run(hold())
+    done = cli(
+        "clear-rate-limit", "--account", "acme-feed", "--actor", "ann", "--reason", "unblocked"
+    )
+    assert (done.code, done.err) == (0, "")
+    assert done.out == (
+        "cleared the rate limit of account acme-feed (held until 2099-01-01 09:30:00 UTC)\n"
+    )
+    with Scheduler(url) as scheduler:
+        events = scheduler.events()
+    cleared = [e for e in events if e.kind == "rate_limit_cleared"]
+    assert [(e.account_id, e.actor, e.reason) for e in cleared] == [
+        ("acme-feed", "ann", "unblocked")
+    ]

@@ -1255,6 +1255,58 @@ class StoreContract:
         assert await store.next_due(now=T0) == until
         assert len(await store.claim("w", now=until, limit=5, lease=LEASE)) == 1
 
+    async def test_clear_budget_lifts_an_accounts_hold(self, store: Store) -> None:
+        """A person clears account a's budgets (every scope): its post is claimable at
+        once, other accounts' budgets stay, the log names who and why with what was
+        dropped, and subscribers (sleeping workers) hear of it. A second clear finds
+        nothing and logs nothing."""
+        await self.add_one(store, account="a")
+        until = T0 + dt.timedelta(days=1)
+        reset = T0 + dt.timedelta(hours=1)
+        await store.set_budget(Budget(account_id="a", blocked_until=until), now=T0)
+        await store.set_budget(Budget(account_id="a", remaining=0, reset_at=reset), now=T0)
+        await store.set_budget(Budget(account_id="a", scope="media", blocked_until=until), now=T0)
+        await store.set_budget(Budget(account_id="b", blocked_until=until), now=T0)
+        assert await store.claim("w", now=T0, limit=5, lease=LEASE) == []
+        assert await store.next_due(now=T0) == until
+        woken: list[int] = []
+        unsubscribe = store.subscribe(lambda: woken.append(1))
+        cleared = await store.clear_budget(
+            "default", "a", now=T0 + SEC, actor="ops", reason="the platform lifted the block"
+        )
+        unsubscribe()
+        assert woken
+        assert [(b.scope, b.remaining, b.reset_at, b.blocked_until) for b in cleared] == [
+            ("default", 0, reset, until),
+            ("media", None, None, until),
+        ]
+        assert [(b.account_id, b.scope) for b in await store.budgets()] == [("b", "default")]
+        assert await store.next_due(now=T0 + SEC) == T0
+        assert len(await store.claim("w", now=T0 + SEC, limit=5, lease=LEASE)) == 1
+        (event,) = [e for e in await store.events() if e.kind == "rate_limit_cleared"]
+        assert (event.workspace, event.account_id, event.publication_id) == ("default", "a", None)
+        assert (event.actor, event.reason, event.at) == (
+            "ops",
+            "the platform lifted the block",
+            T0 + SEC,
+        )
+        assert event.data == {
+            "budgets": [
+                {
+                    "scope": "default",
+                    "remaining": 0,
+                    "reset_at": reset.isoformat(),
+                    "blocked_until": until.isoformat(),
+                },
+                {"scope": "media", "blocked_until": until.isoformat()},
+            ]
+        }
+        before = await store.last_event_seq()
+        assert await store.clear_budget("default", "a", now=T0 + SEC) == []
+        assert await store.clear_budget("other", "b", now=T0 + SEC) == []
+        assert await store.last_event_seq() == before
+        assert len(await store.budgets()) == 1
+
     async def test_accounts_needing_reauth_wait(self, store: Store) -> None:
         account = Account(id="a", platform="feed", handle="a")
         await store.put_account(account, now=T0)

@@ -1,5 +1,5 @@
 """The people's commands: ``approve``, ``reject``, ``cancel``, ``reschedule``,
-``resolve``, ``delete``, ``pause`` and ``resume``.
+``resolve``, ``delete``, ``pause``, ``resume`` and ``clear-rate-limit``.
 
 Each prints one line. Exit codes: 0 on success; 1 when the publication's state does not
 allow the action (it moved on), the post was edited since it was reviewed, or the
@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
     app.command("delete")(delete_command)
     app.command("pause")(pause_command)
     app.command("resume")(resume_command)
+    app.command("clear-rate-limit")(clear_rate_limit_command)
 
 
 # -- people -----------------------------------------------------------------------------
@@ -397,3 +398,26 @@ def resume_command(
 
 def _what_paused(scope: PauseScope) -> str:
     return "everything" if scope.kind == "all" else f"{scope.kind} {scope.value}"
+
+
+def clear_rate_limit_command(
+    account: Annotated[
+        str, typer.Option("--account", metavar="ID", help="The account to send to again.")
+    ],
+    actor: ActorOption = "",
+    reason: ReasonOption = None,
+) -> None:
+    """Lift an account's rate-limit hold now, before the platform's reset (it lifted a
+    block, or its Retry-After was wrong)."""
+    _scope_options(account, None)
+    with open_scheduler(existing=True) as scheduler:
+        _check_scope(scheduler, account, None)
+        held = scheduler.clear_rate_limit(account, actor=actor or default_actor(), reason=reason)
+    if held is None:
+        raise fail(f"account {account} is not rate limited", code=1)
+    until = f"{held.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    emit(
+        None,
+        as_json=False,
+        text=f"cleared the rate limit of account {account} (held until {until})",
+    )

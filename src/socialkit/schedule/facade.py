@@ -373,6 +373,13 @@ class Scheduler:
         """The pause switches that are on."""
         return self._call(self.aio.pauses())
 
+    def clear_rate_limit(
+        self, account: str, *, actor: str = "api", reason: str | None = None
+    ) -> dt.datetime | None:
+        """Lift one account's rate-limit hold now (see :meth:`AsyncScheduler.clear_rate_limit`);
+        returns until when it was held, or ``None`` when nothing held it."""
+        return self._call(self.aio.clear_rate_limit(account, actor=actor, reason=reason))
+
     # -- reading --------------------------------------------------------------------------
 
     def get(self, publication_id: str, *, history: bool = True) -> Publication:

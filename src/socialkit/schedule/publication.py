@@ -79,7 +79,7 @@ class Event(SocialModel):
             claim handed back unsent), ``receipt``, ``checkpoint``, ``account`` (an
             account's status changed), ``rule``. People's actions: ``approved``,
             ``rejected``, ``edited``, ``rescheduled``, ``cancelled``, ``resolved``,
-            ``pause``, ``resume``. Deleting: ``deleting`` (started), ``deleted``,
+            ``pause``, ``resume``, ``rate_limit_cleared``. Deleting: ``deleting`` (started), ``deleted``,
             ``delete_refused``, ``delete_unknown`` (no answer), ``delete_abandoned``.
         publication_id, workspace, account_id, campaign: what the event is about.
         actor: who made the change (``engine``, a worker id, a person).

@@ -385,6 +385,19 @@ def merge_budget(stored: Budget | None, new: Budget, now: dt.datetime) -> Budget
     )
 
 
+def cleared_budgets_data(cleared: Sequence[Budget]) -> dict[str, Any]:
+    """The data of a ``rate_limit_cleared`` event: each budget ``Store.clear_budget``
+    dropped, as it stood, so the log keeps what a person lifted (the figures are gone
+    from the store)."""
+    figures = []
+    for b in cleared:
+        entry: dict[str, Any] = {"scope": b.scope, "remaining": b.remaining, "limit": b.limit}
+        entry["reset_at"] = b.reset_at.isoformat() if b.reset_at else None
+        entry["blocked_until"] = b.blocked_until.isoformat() if b.blocked_until else None
+        figures.append({k: v for k, v in entry.items() if v is not None})
+    return {"budgets": figures}
+
+
 def approvals_json(approvals: Sequence[Approval]) -> str:
     return dumps([a.model_dump(mode="json", exclude_none=True) for a in approvals])
 

@@ -8,6 +8,7 @@ from socialkit.errors import StaleTransition, StoreError
 from socialkit.schedule.records import AccountRecord, Budget, MetricTask
 from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.stores._common import (
+    cleared_budgets_data,
     from_us,
     next_metric_step,
     snapshot_after,
@@ -237,18 +238,56 @@ async def load_budgets(conn: Conn, workspace: str | None) -> list[Budget]:
         sql += " WHERE workspace = %s"
         params = (workspace,)
     cur = await conn.execute(sql + " ORDER BY workspace, account_id, scope", params)
-    return [
-        Budget(
-            workspace=ws,
-            account_id=account_id,
-            scope=scope,
-            remaining=remaining,
-            limit=lim,
-            reset_at=reset,
-            blocked_until=until,
+    return [_budget(v) for v in await cur.fetchall()]
+
+
+async def clear_budget(
+    conn: Conn,
+    workspace: str,
+    account_id: str,
+    actor: str,
+    reason: str | None,
+    now: dt.datetime,
+) -> list[Budget]:
+    """Drop the account's budgets, logging what was dropped when there was any."""
+    cur = await conn.execute(
+        "DELETE FROM budgets WHERE workspace = %s AND account_id = %s "
+        "RETURNING workspace, account_id, scope, remaining, lim, reset_at, blocked_until",
+        (workspace, account_id),
+    )
+    cleared = sorted((_budget(v) for v in await cur.fetchall()), key=lambda b: b.scope)
+    if cleared:
+        await insert_events(
+            conn,
+            [
+                event_row(
+                    now,
+                    "rate_limit_cleared",
+                    None,
+                    workspace,
+                    account_id,
+                    None,
+                    actor=actor,
+                    reason=reason,
+                    data=cleared_budgets_data(cleared),
+                )
+            ],
         )
-        for ws, account_id, scope, remaining, lim, reset, until in await cur.fetchall()
-    ]
+    return cleared
+
+
+def _budget(v: Sequence[Any]) -> Budget:
+    """A ``budgets`` row (its columns in table order) as a :class:`Budget`."""
+    ws, account_id, scope, remaining, lim, reset, until = v
+    return Budget(
+        workspace=ws,
+        account_id=account_id,
+        scope=scope,
+        remaining=remaining,
+        limit=lim,
+        reset_at=reset,
+        blocked_until=until,
+    )
 
 
 # -- rules --------------------------------------------------------------------------------

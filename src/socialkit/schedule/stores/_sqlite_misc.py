@@ -8,6 +8,7 @@ from socialkit.errors import StaleTransition, StoreError
 from socialkit.schedule.records import AccountRecord, Budget, MetricTask
 from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.stores._common import (
+    cleared_budgets_data,
     from_us,
     merge_budget,
     next_metric_step,
@@ -16,6 +17,7 @@ from socialkit.schedule.stores._common import (
     snapshot_json,
     to_us,
 )
+from socialkit.schedule.stores._sqlite_dispatch import load_budgets
 from socialkit.schedule.stores._sqlite_rows import EVENT_SQL, add, event_row
 
 if TYPE_CHECKING:
@@ -194,6 +196,38 @@ def set_budget(conn: sqlite3.Connection, budget: Budget, now: int) -> None:
             now,
         ),
     )
+
+
+def clear_budget(
+    conn: sqlite3.Connection,
+    workspace: str,
+    account_id: str,
+    actor: str,
+    reason: str | None,
+    now: int,
+) -> list[Budget]:
+    """Drop the account's budgets, logging what was dropped when there was any."""
+    cleared = [b for b in load_budgets(conn, workspace) if b.account_id == account_id]
+    if not cleared:
+        return []
+    conn.execute(
+        "DELETE FROM budgets WHERE workspace = ? AND account_id = ?", (workspace, account_id)
+    )
+    conn.execute(
+        EVENT_SQL,
+        event_row(
+            now,
+            "rate_limit_cleared",
+            None,
+            workspace,
+            account_id,
+            None,
+            actor=actor,
+            reason=reason,
+            data=cleared_budgets_data(cleared),
+        ),
+    )
+    return cleared
 
 
 # -- rules --------------------------------------------------------------------------------

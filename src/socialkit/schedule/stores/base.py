@@ -343,6 +343,23 @@ class Store(Protocol):
         """Every stored budget."""
         ...
 
+    async def clear_budget(
+        self,
+        workspace: str,
+        account_id: str,
+        *,
+        now: dt.datetime,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> list[Budget]:
+        """Forget every budget of one account (a person knows the platform lifted its
+        limit, or a ``Retry-After`` was wrong): nothing holds its sends any more until the
+        next ``set_budget``. Returns the budgets it dropped, ordered by scope; when there
+        were any, a ``rate_limit_cleared`` event names who and why, in the same
+        transaction, and sleeping workers are woken as for any change that makes work
+        due."""
+        ...
+
     # -- rules ----------------------------------------------------------------------------
 
     async def add_rule(self, rule: Rule, *, now: dt.datetime) -> None:

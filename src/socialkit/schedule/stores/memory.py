@@ -31,6 +31,7 @@ from socialkit.schedule.stores._common import (
     HOLDABLE,
     SUPERSEDED,
     Row,
+    cleared_budgets_data,
     contiguous_parts,
     covered,
     decode_cursor,
@@ -728,6 +729,32 @@ class MemoryStore(MemoryBase):
                 for key, b in sorted(self._budgets.items())
                 if workspace is None or key[0] == workspace
             ]
+
+    async def clear_budget(
+        self,
+        workspace: str,
+        account_id: str,
+        *,
+        now: dt.datetime,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> list[Budget]:
+        with self._lock:
+            keys = sorted(k for k in self._budgets if k[:2] == (workspace, account_id))
+            cleared = [self._budgets.pop(k) for k in keys]
+            if not cleared:
+                return []
+            self._log(
+                now,
+                "rate_limit_cleared",
+                actor=actor,
+                reason=reason,
+                data=cleared_budgets_data(cleared),
+                workspace=workspace,
+                account_id=account_id,
+            )
+        self._notify()
+        return cleared
 
 
 def _moved(

@@ -841,6 +841,24 @@ class PostgresStore:
             lambda c: misc.load_budgets(c, workspace), transaction=False, idempotent=True
         )
 
+    async def clear_budget(
+        self,
+        workspace: str,
+        account_id: str,
+        *,
+        now: dt.datetime | None = None,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> list[Budget]:
+        when = self._now(now)
+
+        async def write(c: Conn) -> list[Budget]:
+            return await misc.clear_budget(
+                c, workspace, account_id, actor, reason, await rows.db_now(c, when)
+            )
+
+        return await self._run(write, wake="")
+
     # -- rules ----------------------------------------------------------------------------
 
     async def add_rule(self, rule: Rule, *, now: dt.datetime | None = None) -> None:

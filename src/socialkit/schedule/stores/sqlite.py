@@ -552,6 +552,20 @@ class SqliteStore:
     async def budgets(self, *, workspace: str | None = None) -> list[Budget]:
         return await self._read(lambda c: dispatch.load_budgets(c, workspace))
 
+    async def clear_budget(
+        self,
+        workspace: str,
+        account_id: str,
+        *,
+        now: dt.datetime,
+        actor: str = "api",
+        reason: str | None = None,
+    ) -> list[Budget]:
+        return await self._write(
+            lambda c: misc.clear_budget(c, workspace, account_id, actor, reason, to_us(now)),
+            notify=True,
+        )
+
     # -- rules ----------------------------------------------------------------------------
 
     async def add_rule(self, rule: Rule, *, now: dt.datetime) -> None:
