@@ -33,6 +33,7 @@ from socialkit.schedule.publication import Approval, PauseScope
 from socialkit.schedule.records import (
     Budget,
     CheckpointRecord,
+    DeletionRecord,
     Moved,
     NewPublication,
     PublicationQuery,
@@ -947,6 +948,50 @@ class StoreContract:
         again = await self.claim_one(store)
         assert [r.id for r in again.checkpoints] == ["x0", "x1"]
         assert [r.id for r in (await store.get(pub_id)).checkpoints] == ["x0", "x1"]
+
+    async def test_a_deletion_is_recorded_whatever_the_state_and_moves_nothing(
+        self, store: Store
+    ) -> None:
+        """What a delete took down is kept as a receipt is: never fenced, even on a
+        publication moved meanwhile (here cancelled, a terminal state)."""
+        pub_id = await self.add_one(store)
+        claim = await self.claim_one(store)
+        await store.transition(
+            Transition(
+                id=pub_id, expect_state=S.CLAIMED, expect_attempt=claim.attempt, to=S.CANCELLED
+            ),
+            now=T0,
+        )
+        before = await store.get(pub_id, history=True)
+        deletion = DeletionRecord(
+            id=pub_id,
+            kind="delete_overtaken",
+            post_ids=("x2", "x1"),
+            post_ids_left=("x0",),
+            actor="ann",
+            reason="abandoned while it ran",
+            error={"error": "Rejected", "message": "403"},
+        )
+        await store.record_deletion(deletion, now=T0 + SEC)
+        after = await store.get(pub_id, history=True)
+        assert (after.state, after.attention, after.attempt) == (S.CANCELLED, None, claim.attempt)
+        assert after.history[: len(before.history)] == before.history
+        (event,) = after.history[len(before.history) :]
+        assert (event.kind, event.actor, event.reason, event.at) == (
+            "delete_overtaken",
+            "ann",
+            "abandoned while it ran",
+            T0 + SEC,
+        )
+        assert (event.from_state, event.to_state, event.attempt) == (None, None, claim.attempt)
+        assert event.data == {"post_ids": ["x2", "x1"], "post_ids_left": ["x0"]}
+        assert event.error == {"error": "Rejected", "message": "403"}
+        assert (await store.events(since=before.history[-1].seq))[-1] == event
+        with pytest.raises(StoreError, match="no publication"):
+            await store.record_deletion(
+                DeletionRecord(id="nope", kind="delete_refused", post_ids=(), post_ids_left=()),
+                now=T0,
+            )
 
     # -- holds ----------------------------------------------------------------------------
 

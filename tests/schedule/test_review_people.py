@@ -450,7 +450,8 @@ async def test_a_delete_refused_at_part_2_records_part_3_gone_and_goes_on_from_t
     stuck = await scheduler.get(pub_id, history=True)
     assert (stuck.state, stuck.attention) == (S.PAUSED, "deleting")  # parts are gone
     last = stuck.history[-1]
-    assert (last.kind, last.actor, last.data) == ("delete_refused", "ann", {"post_ids": [three]})
+    assert (last.kind, last.actor) == ("delete_refused", "ann")
+    assert last.data == {"post_ids": [three], "post_ids_left": [one, two]}
     assert "403" in (last.reason or "")
     assert stuck.checkpoints == (await scheduler.get(pub_id)).checkpoints
     await scheduler.resume(campaign="spring", actor="bob")
@@ -508,7 +509,7 @@ async def test_a_delete_that_times_out_part_way_records_the_parts_gone_before(
     server.on_delete = None
     stuck = await scheduler.get(pub_id, history=True)
     assert (stuck.state, stuck.attention) == (S.PAUSED, "deleting")
-    assert stuck.history[-1].data == {"post_ids": [three]}
+    assert stuck.history[-1].data == {"post_ids": [three], "post_ids_left": [one, two]}
     done = await scheduler.delete(pub_id, actor="ann")  # part 2's outcome is unknown: asked again
     assert done.state == S.DELETED
     assert server.deleted == [three, two, one]

@@ -6,7 +6,7 @@ serialisable views are the pydantic models in :mod:`socialkit.schedule.publicati
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -27,6 +27,7 @@ __all__ = [
     "Budget",
     "CheckpointRecord",
     "Claim",
+    "DeletionRecord",
     "MetricTask",
     "Moved",
     "NewPublication",
@@ -218,6 +219,42 @@ class ReceiptRecord:
     actor: str = "engine"
     reason: str | None = None
     metrics: tuple[tuple[str, float], ...] = ()
+
+
+DeletionKind = Literal["delete_refused", "delete_unknown", "delete_overtaken"]
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DeletionRecord:
+    """What a person's delete did on the platform before it stopped short of ``deleted``,
+    for the history of publication ``id``: always kept (append-only, never fenced, as a
+    receipt is), so that the post ids it took down are never lost, and it moves nothing.
+
+    ``kind`` says why it stopped: the platform refused a part (``delete_refused``), its
+    answer never came (``delete_unknown``), or the publication was moved while the
+    platform deleted (``delete_overtaken``: a person abandoned the delete, or another
+    delete finished first). ``post_ids`` are the posts this delete took down (the next
+    delete skips them), ``post_ids_left`` those not known to be gone; ``error`` is the
+    platform's (:meth:`~socialkit.errors.PlatformError.describe`), when there was one.
+    """
+
+    id: str
+    kind: DeletionKind
+    post_ids: tuple[str, ...]
+    post_ids_left: tuple[str, ...]
+    actor: str = "engine"
+    reason: str | None = None
+    error: dict[str, object] | None = None
+
+    def event_fields(self) -> dict[str, Any]:
+        """The history event's ``actor``, ``reason``, ``error`` and ``data``, as the
+        stores' event builders take them."""
+        return {
+            "actor": self.actor,
+            "reason": self.reason,
+            "error": self.error,
+            "data": {"post_ids": list(self.post_ids), "post_ids_left": list(self.post_ids_left)},
+        }
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -13,13 +13,13 @@ import contextlib
 import functools
 from typing import TYPE_CHECKING, Literal
 
-from socialkit.errors import StaleTransition, UnknownOutcome, Unsupported
+from socialkit.errors import PlatformError, StaleTransition, UnknownOutcome, Unsupported
 from socialkit.models.receipt import Receipt
 from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.events import StateChange
 from socialkit.schedule.engine.grace import missable_grace, past_grace, refuse_missed
 from socialkit.schedule.publication import Approval, decisions_before_edit, standing_approvers
-from socialkit.schedule.records import DELETING, ReceiptRecord, Transition
+from socialkit.schedule.records import DELETING, DeletionRecord, ReceiptRecord, Transition
 from socialkit.schedule.states import EDITABLE_STATES, PublicationState
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.approval import ApprovalPolicy
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.publication import Publication
+    from socialkit.schedule.records import DeletionKind
 
 __all__ = [
     "approve",
@@ -403,7 +404,8 @@ async def resolve(
     by hand): the mark comes off, a ``paused`` thread is ``cancelled`` and a ``failed``
     one stays ``failed``. Its checkpoints, receipts and history stay; the
     ``delete_abandoned`` event lists the parts not known to be gone
-    (``data["post_ids_left"]``). Nothing sends the rest: a ``failed`` one is not
+    (``data["post_ids_left"]``). A delete still running then records the parts it takes
+    down afterwards all the same (see :func:`delete`). Nothing sends the rest: a ``failed`` one is not
     rescheduled again, though :func:`delete` may still take its parts down later.
 
     Raises:
@@ -581,8 +583,11 @@ async def delete(
     ``deleted`` event lists the post ids taken down (``data["post_ids"]``).
 
     The platform is asked first, so a refusal (:class:`~socialkit.errors.Unsupported`, a
-    permission error) leaves the publication ``published`` (a thread's last parts may
-    already be gone: run it again). Running it again after a crash between the two steps
+    permission error) leaves the publication ``published``; a thread's last parts may
+    be gone already, and a ``delete_refused`` (``delete_unknown`` when the answer never
+    came) event says which: ``data["post_ids"]`` the post ids this delete took down,
+    ``data["post_ids_left"]`` those not known to be gone. Run it again: it asks only for
+    the parts not recorded gone. Running it again after a crash between the two steps
     is safe: adapters treat a post already gone as deleted.
 
     A half-sent thread is fenced before the platform is asked: a transition to its own
@@ -599,6 +604,13 @@ async def delete(
     in ``data["post_ids"]``: the next delete asks only for the parts not recorded gone.
     A thread that stays marked because the platform keeps refusing can be given up with
     :func:`resolve` ``(abandon=True)``.
+
+    What the platform took down is recorded as a receipt is, never fenced out
+    (``store.record_deletion``): a person who abandons the delete while it runs makes it
+    stop short of ``deleted``, yet its history still lists the parts it took down (a
+    ``delete_overtaken`` event, or ``delete_refused``/``delete_unknown``, whose reason
+    says it was abandoned while it ran), and this call raises
+    :class:`~socialkit.errors.StaleTransition` saying so.
 
     Every distinct receipt is deleted (a post the platform made twice goes twice),
     including receipts recorded while the deletion ran; one recorded after it marks the
@@ -628,18 +640,21 @@ async def delete(
     fence = p if p.state in PARTLY_SENT else None
     if fence is not None:
         await _fence(s, fence, actor)
+    started = p
     deleted: list[str] = []
     try:
         p = await _take_down(s, p, platform, ctx, pending, gone, deleted)
     except Exception as exc:
-        if fence is not None:
-            # A part is deleted by a request of its own: a refusal of the first one asked
-            # for deleted nothing, unless an earlier delete, marked still, got further
-            # than its history says (it was interrupted: a crash, a timeout).
-            if isinstance(exc, UnknownOutcome) or deleted or fence.attention == DELETING:
-                await _stopped(s, fence, actor, deleted, exc)
-            else:
-                await _unfence(s, fence, actor)
+        # A part is deleted by a request of its own: a half-sent thread refused at the
+        # first one asked for lost nothing, unless an earlier delete, marked still, got
+        # further than its history says (a crash, a timeout), and the mark comes off.
+        # Anything else goes into the history, whatever became of the publication
+        # meanwhile: the parts gone and those left.
+        refused_at_once = not deleted and not isinstance(exc, UnknownOutcome)
+        if fence is not None and fence.attention != DELETING and refused_at_once:
+            await _unfence(s, fence, actor)
+        else:
+            await _record_gone(s, started, actor, deleted, _left(pending, gone), exc)
         raise
     if fence is not None and p.state != S.PUBLISHED:
         # Nothing but a receipt (which publishes from any state) moves it past the mark:
@@ -647,21 +662,32 @@ async def delete(
         p, expect_attention = fence, DELETING
     else:
         expect_attention = None
-    return await _commit(
-        s,
-        p,
-        Transition(
-            id=p.id,
-            expect_state=p.state,
-            expect_attempt=p.attempt,
-            expect_attention=expect_attention,
-            to=S.DELETED,
-            kind="deleted",
-            actor=actor,
-            reason=reason or f"deleted by {actor}",
-            data={"post_ids": deleted},
-        ),
-    )
+    try:
+        return await _commit(
+            s,
+            p,
+            Transition(
+                id=p.id,
+                expect_state=p.state,
+                expect_attempt=p.attempt,
+                expect_attention=expect_attention,
+                to=S.DELETED,
+                kind="deleted",
+                actor=actor,
+                reason=reason or f"deleted by {actor}",
+                data={"post_ids": deleted},
+            ),
+        )
+    except StaleTransition as exc:
+        if not deleted:
+            raise
+        # Moved while the platform deleted (a person abandoned the delete, or another
+        # delete finished first): the posts this one took down still reach the history.
+        why = await _record_gone(s, started, actor, deleted, [], None)
+        raise StaleTransition(
+            f"publication {p.id} {why}; the {len(deleted)} part(s) this delete took down "
+            f"({', '.join(deleted)}) are recorded in its history, and it stays as it is"
+        ) from exc
 
 
 async def _fence(s: Services, p: Publication, actor: str) -> None:
@@ -721,35 +747,67 @@ async def _unfence(s: Services, p: Publication, actor: str) -> None:
             )
 
 
-async def _stopped(
-    s: Services, p: Publication, actor: str, deleted: list[str], error: Exception
-) -> None:
-    """Record, on ``p`` (as read before it was marked), the post ids a delete took down
-    before the platform refused (or did not answer), keeping the ``deleting`` mark: a
-    move to its own state, in the history as ``delete_refused`` (``delete_unknown``)
-    with ``data["post_ids"]``, which the next delete skips (:func:`_deleted_post_ids`)."""
-    unknown = isinstance(error, UnknownOutcome)
-    done = f"{len(deleted)} part(s) deleted ({', '.join(deleted)})" if deleted else "none deleted"
-    what = "did not answer" if unknown else "refused"
-    record = Transition(
-        id=p.id,
-        expect_state=p.state,
-        expect_attempt=p.attempt,
-        expect_attention=DELETING,
-        to=p.state,
-        attention=DELETING,
-        kind="delete_unknown" if unknown else "delete_refused",
-        actor=actor,
-        reason=(
-            f"delete by {actor}: the platform {what} ({type(error).__name__}: {error}); "
-            f"{done} by this delete; it stays marked deleting: run delete again for the "
-            "rest, or give up with resolve(abandon=True)"
-        ),
-        data={"post_ids": list(deleted)},
+async def _record_gone(
+    s: Services,
+    started: Publication,
+    actor: str,
+    deleted: list[str],
+    left: list[str],
+    error: Exception | None,
+) -> str:
+    """Record in the history of ``started`` (as read, with its history, when the delete
+    began) the post ids a delete took down (``deleted``) and those not known to be gone
+    (``left``) when it stopped short of ``deleted``: the platform refused a part, or did
+    not answer (``error``), or the publication was moved meanwhile (``error`` None). The
+    store records it whatever the publication's state is now (as it records a receipt),
+    so a person's abandon while the platform deletes loses nothing; the next delete
+    skips the post ids (:func:`_deleted_post_ids`). Returns what became of the
+    publication meanwhile, in words, for the reason and the caller's error."""
+    now = await s.store.get(started.id, history=True)
+    abandon = next(
+        (e for e in now.history[len(started.history) :] if e.kind == "delete_abandoned"), None
     )
-    # A receipt published it meanwhile, or someone abandoned the delete: nothing to mark.
-    with contextlib.suppress(StaleTransition):
-        await s.store.transition(record, now=s.clock.now())
+    if abandon is not None:
+        became = f"was abandoned by {abandon.actor} while this delete ran"
+    elif now.attention == DELETING:
+        became = (
+            "stays marked deleting: run delete again for the rest, or give up with "
+            "resolve(abandon=True)"
+        )
+    elif error is not None:
+        became = f"stays {now.state.value}: run delete again for the rest"
+    else:
+        became = f"was moved while this delete ran (it is {now.state.value})"
+    done = f"{len(deleted)} part(s) deleted ({', '.join(deleted)})" if deleted else "none deleted"
+    rest = f"{len(left)} left ({', '.join(left)})" if left else "none left"
+    if error is None:
+        kind: DeletionKind = "delete_overtaken"
+        what = f"delete by {actor}: {done}, {rest}"
+    else:
+        kind = "delete_unknown" if isinstance(error, UnknownOutcome) else "delete_refused"
+        answer = "did not answer" if isinstance(error, UnknownOutcome) else "refused"
+        what = (
+            f"delete by {actor}: the platform {answer} ({type(error).__name__}: {error}); "
+            f"{done} by this delete, {rest}"
+        )
+    await s.store.record_deletion(
+        DeletionRecord(
+            id=started.id,
+            kind=kind,
+            post_ids=tuple(deleted),
+            post_ids_left=tuple(left),
+            actor=actor,
+            reason=f"{what}; it {became}",
+            error=error.describe() if isinstance(error, PlatformError) else None,
+        ),
+        now=s.clock.now(),
+    )
+    return became
+
+
+def _left(pending: list[Receipt], gone: set[str]) -> list[str]:
+    """The post ids of ``pending`` not known to be gone, each once, in receipt order."""
+    return list(dict.fromkeys(i for r in pending for i in _post_ids(r) if i not in gone))
 
 
 async def _take_down(
@@ -763,8 +821,9 @@ async def _take_down(
 ) -> Publication:
     """Delete every receipt in ``pending`` on the platform, and any recorded meanwhile,
     one part a request (:func:`_one_part_each`); appends the post ids deleted to
-    ``deleted`` (each receipt's in its own order), also when a request fails part way;
-    returns the publication as last read."""
+    ``deleted`` (each receipt's in its own order) and adds them to ``gone``, also when a
+    request fails part way, and keeps ``pending`` the receipts being deleted (the ids of
+    which not in ``gone`` are left then); returns the publication as last read."""
     timeout = s.config.publish_timeout.total_seconds()
     while pending:
         for receipt in pending:
@@ -792,9 +851,10 @@ async def _take_down(
                     if post_id in taken and post_id not in before
                 )
                 gone.update(taken)
-        # A receipt recorded meanwhile (a worker that lost its lease, say) goes too.
+        # A receipt recorded meanwhile (a worker that lost its lease, say) goes too. The
+        # list is changed in place: what is left of it is the caller's when a part fails.
         p = await s.store.get(p.id)
-        pending = _live_receipts(p, gone) + _live_parts(p, gone, s.clock.now())
+        pending[:] = _live_receipts(p, gone) + _live_parts(p, gone, s.clock.now())
     return p
 
 
@@ -824,9 +884,10 @@ def _post_ids(receipt: Receipt) -> list[str]:
     return ids
 
 
-_GONE_KINDS = frozenset({"deleted", "delete_refused", "delete_unknown"})
+_GONE_KINDS = frozenset({"deleted", "delete_refused", "delete_unknown", "delete_overtaken"})
 """History events whose ``data["post_ids"]`` name posts a delete took down: a delete
-that finished, and one the platform refused (or did not answer) part way through."""
+that finished, one the platform refused (or did not answer) part way through, and one
+that finished after the publication was moved meanwhile (a person abandoned it)."""
 
 
 def _deleted_post_ids(p: Publication) -> set[str]:

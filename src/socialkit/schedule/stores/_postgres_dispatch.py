@@ -1,5 +1,6 @@
 """Leases after the claim, in batches: heartbeats, sending, handing back, receipts and
-checkpoints — each batch one statement fenced by ``id``, ``attempt`` and lease owner."""
+checkpoints — each batch one statement fenced by ``id``, ``attempt`` and lease owner —
+and what a person's delete took down (never fenced)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,22 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Sequence
 
-    from socialkit.schedule.records import CheckpointRecord, PublishStart, ReceiptRecord
+    from socialkit.schedule.records import (
+        CheckpointRecord,
+        DeletionRecord,
+        PublishStart,
+        ReceiptRecord,
+    )
     from socialkit.schedule.stores._postgres_rows import Conn
 
-__all__ = ["heartbeat", "mark_publishing", "record_checkpoint", "record_receipts", "release"]
+__all__ = [
+    "heartbeat",
+    "mark_publishing",
+    "record_checkpoint",
+    "record_deletion",
+    "record_receipts",
+    "release",
+]
 
 
 def _fenced(condition: str) -> str:
@@ -318,16 +331,23 @@ async def _record_batch(
     return [bool(moved) for _, _, moved in rows]
 
 
-async def record_checkpoint(conn: Conn, checkpoint: CheckpointRecord, now: dt.datetime) -> None:
-    """Record a published thread part (append-only, never fenced)."""
+async def _event_keys(conn: Conn, pub_id: str) -> tuple[str, str, str | None, int]:
+    """``(workspace, account_id, campaign, attempt)`` of publication ``pub_id``, for an
+    event about it that moves nothing; :class:`StoreError` when there is none."""
     cur = await conn.execute(
         "SELECT workspace, account_id, campaign, attempt FROM publications WHERE id = %s",
-        (checkpoint.id,),
+        (pub_id,),
     )
     found = await cur.fetchone()
     if found is None:
-        raise StoreError(f"no publication {checkpoint.id!r}")
+        raise StoreError(f"no publication {pub_id!r}")
     workspace, account_id, campaign, attempt = found
+    return workspace, account_id, campaign, attempt
+
+
+async def record_checkpoint(conn: Conn, checkpoint: CheckpointRecord, now: dt.datetime) -> None:
+    """Record a published thread part (append-only, never fenced)."""
+    workspace, account_id, campaign, attempt = await _event_keys(conn, checkpoint.id)
     await conn.execute(
         "INSERT INTO checkpoints (publication_id, part, attempt, ref, recorded_at) "
         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (publication_id, part, attempt) "
@@ -359,4 +379,13 @@ async def record_checkpoint(conn: Conn, checkpoint: CheckpointRecord, now: dt.da
                 data=data,
             )
         ],
+    )
+
+
+async def record_deletion(conn: Conn, deletion: DeletionRecord, now: dt.datetime) -> None:
+    """What a delete took down, in the history (append-only, never fenced)."""
+    *where, attempt = await _event_keys(conn, deletion.id)
+    fields = deletion.event_fields()
+    await insert_events(
+        conn, [event_row(now, deletion.kind, deletion.id, *where, attempt=attempt, **fields)]
     )

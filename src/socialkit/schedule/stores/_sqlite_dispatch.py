@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.records import (
         CheckpointRecord,
         ClaimKind,
+        DeletionRecord,
         PublishStart,
         ReceiptRecord,
     )
@@ -726,16 +727,23 @@ def record_receipts(
     return results
 
 
-def record_checkpoint(conn: sqlite3.Connection, checkpoint: CheckpointRecord, now: int) -> None:
+def _event_keys(conn: sqlite3.Connection, pub_id: str) -> tuple[str, str, str | None, int]:
+    """``(workspace, account_id, campaign, attempt)`` of publication ``pub_id``, for an
+    event about it that moves nothing; :class:`StoreError` when there is none."""
     from socialkit.errors import StoreError
 
     found = conn.execute(
         "SELECT workspace, account_id, campaign, attempt FROM publications WHERE id = ?",
-        (checkpoint.id,),
+        (pub_id,),
     ).fetchone()
     if found is None:
-        raise StoreError(f"no publication {checkpoint.id!r}")
+        raise StoreError(f"no publication {pub_id!r}")
     workspace, account_id, campaign, attempt = found
+    return workspace, account_id, campaign, attempt
+
+
+def record_checkpoint(conn: sqlite3.Connection, checkpoint: CheckpointRecord, now: int) -> None:
+    workspace, account_id, campaign, attempt = _event_keys(conn, checkpoint.id)
     conn.execute(
         "INSERT INTO checkpoints (publication_id, part, attempt, ref, recorded_at) "
         "VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET ref = excluded.ref",
@@ -763,6 +771,15 @@ def record_checkpoint(conn: sqlite3.Connection, checkpoint: CheckpointRecord, no
                 "checkpoint_attempt": checkpoint.attempt,
             },
         ),
+    )
+
+
+def record_deletion(conn: sqlite3.Connection, deletion: DeletionRecord, now: int) -> None:
+    """What a delete took down, in the history (append-only, never fenced)."""
+    *where, attempt = _event_keys(conn, deletion.id)
+    fields = deletion.event_fields()
+    conn.execute(
+        EVENT_SQL, event_row(now, deletion.kind, deletion.id, *where, attempt=attempt, **fields)
     )
 
 
@@ -1063,6 +1080,7 @@ __all__ = [
     "next_due",
     "pause",
     "record_checkpoint",
+    "record_deletion",
     "record_receipts",
     "release",
     "resume",

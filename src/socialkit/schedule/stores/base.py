@@ -6,10 +6,10 @@ contract suite (``tests/schedule/store_contract.py``). The rules it checks:
 * **Time comes from the caller.** Every call that reads or writes time takes ``now``
   (aware, UTC); a store never reads a clock of its own, so tests run on injected clocks.
   (A PostgreSQL store may document using the database clock when ``now`` is ``None``.)
-* **Fencing.** Every change to a publication, except recording a receipt or a
-  checkpoint, is conditional: ``WHERE id=? AND state=? AND attempt=?``. A lost race is
-  :class:`~socialkit.errors.StaleTransition` (single calls) or ``False`` in the result
-  list (batch calls), and changes nothing. ``claim`` is the only call that raises
+* **Fencing.** Every change to a publication, except recording a receipt, a
+  checkpoint or what a delete took down, is conditional: ``WHERE id=? AND state=? AND
+  attempt=?``. A lost race is :class:`~socialkit.errors.StaleTransition` (single calls)
+  or ``False`` in the result list (batch calls), and changes nothing. ``claim`` is the only call that raises
   ``attempt``, so a worker whose lease expired can no longer move the publication.
 * **Receipts are never lost.** ``record_receipts`` keeps every receipt (append-only,
   one per publication, attempt and source) even from a worker that lost its lease, and
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         Budget,
         CheckpointRecord,
         Claim,
+        DeletionRecord,
         MetricTask,
         Moved,
         NewPublication,
@@ -296,6 +297,20 @@ class Store(Protocol):
 
     async def record_checkpoint(self, checkpoint: CheckpointRecord, *, now: dt.datetime) -> None:
         """Record that a thread part was published (append-only, never fenced)."""
+        ...
+
+    async def record_deletion(self, deletion: DeletionRecord, *, now: dt.datetime) -> None:
+        """Record in the history what a person's delete took down before it stopped short
+        of ``deleted`` (append-only, never fenced, whatever state the publication is in
+        now): an event of ``deletion.kind`` with ``deletion.event_fields()`` (its actor,
+        reason, error and data) at the publication's attempt, moving nothing. A
+        platform's word is never lost, as with receipts: a delete the platform refused
+        part way, or one a person abandoned while it ran, still says which posts are
+        gone.
+
+        Raises:
+            StoreError: the publication does not exist.
+        """
         ...
 
     async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.records import (
         CheckpointRecord,
         ClaimKind,
+        DeletionRecord,
         NewPublication,
         PublicationQuery,
         PublishStart,
@@ -592,6 +593,10 @@ class MemoryStore(MemoryBase):
                     "checkpoint_attempt": checkpoint.attempt,
                 },
             )
+
+    async def record_deletion(self, deletion: DeletionRecord, *, now: dt.datetime) -> None:
+        with self._lock:
+            self._log(now, deletion.kind, self._row(deletion.id), **deletion.event_fields())
 
     async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
         with self._lock:

@@ -77,6 +77,7 @@ if TYPE_CHECKING:
         Budget,
         CheckpointRecord,
         Claim,
+        DeletionRecord,
         MetricTask,
         Moved,
         NewPublication,
@@ -770,6 +771,16 @@ class PostgresStore:
 
         async def write(c: Conn) -> None:
             await dispatch.record_checkpoint(c, checkpoint, await rows.db_now(c, when))
+
+        await self._run(write)
+
+    async def record_deletion(
+        self, deletion: DeletionRecord, *, now: dt.datetime | None = None
+    ) -> None:
+        when = self._now(now)
+
+        async def write(c: Conn) -> None:
+            await dispatch.record_deletion(c, deletion, await rows.db_now(c, when))
 
         await self._run(write)
 

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         Budget,
         CheckpointRecord,
         Claim,
+        DeletionRecord,
         MetricTask,
         Moved,
         NewPublication,
@@ -530,6 +531,9 @@ class SqliteStore:
 
     async def record_checkpoint(self, checkpoint: CheckpointRecord, *, now: dt.datetime) -> None:
         await self._write(lambda c: dispatch.record_checkpoint(c, checkpoint, to_us(now)))
+
+    async def record_deletion(self, deletion: DeletionRecord, *, now: dt.datetime) -> None:
+        await self._write(lambda c: dispatch.record_deletion(c, deletion, to_us(now)))
 
     async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
         return await self._read(lambda c: dispatch.next_due(c, now))
