@@ -10,7 +10,8 @@ the class, never the message, to decide what happens next::
     ├── PluginError                    a plugin failed to import, register or match the contract
     ├── UnknownPlatform                no installed plugin provides this platform name
     ├── StoreError                     the store refused or failed an operation
-    │   └── StaleTransition            a conditional update lost a race (state or attempt moved on)
+    │   ├── StaleTransition            a conditional update lost a race (state or attempt moved on)
+    │   └── SlotTaken                  a posting slot picked as free was taken meanwhile (``.slots``)
     └── PlatformError                  raised by adapters
         ├── RateLimited                slow down; ``retry_after`` / ``reset_at`` say until when
         ├── Transient                  the request provably did not take effect; safe to retry
@@ -44,6 +45,7 @@ __all__ = [
     "PluginError",
     "RateLimited",
     "Rejected",
+    "SlotTaken",
     "SocialkitError",
     "StaleTransition",
     "StoreError",
@@ -110,6 +112,23 @@ class StoreError(SocialkitError):
 
 class StaleTransition(StoreError):
     """A conditional update found the row in another state or attempt: someone else moved it."""
+
+
+class SlotTaken(StoreError):
+    """A publication that had to take a free posting slot found it held, in the insert's
+    own transaction, by another publication of its account (one another process stored
+    after the slot was picked); nothing of that insert was stored.
+
+    ``queue()`` and evergreen comebacks catch it and pick again; it reaches a caller only
+    when the slots picked kept being taken.
+
+    Attributes:
+        slots: ``(workspace, account_id, due_at)`` of each slot found taken.
+    """
+
+    def __init__(self, message: str, slots: Sequence[tuple[str, str, datetime]] = ()) -> None:
+        self.slots = tuple(slots)
+        super().__init__(message)
 
 
 class PlatformError(SocialkitError):

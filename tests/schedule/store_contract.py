@@ -21,9 +21,10 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import attrs
 import pytest
 
-from socialkit.errors import StaleTransition, StoreError
+from socialkit.errors import SlotTaken, StaleTransition, StoreError
 from socialkit.models.account import Account
 from socialkit.models.content import Draft, DraftPart, Post
 from socialkit.models.metrics import MetricSnapshot
@@ -229,6 +230,49 @@ class StoreContract:
             (fresh.id, S.SCHEDULED),
             (fresh.id, None),
         ]
+
+    async def test_a_free_slot_insert_refuses_a_held_slot_and_takes_a_freed_one(
+        self, store: Store
+    ) -> None:
+        await store.put_revision(POST, now=T0)
+        slot = T0 + 3600 * SEC
+        (held,) = await store.add([pub("acme", due=slot)], now=T0)
+
+        def free(account: str = "acme", **kw: Any) -> NewPublication:
+            return attrs.evolve(pub(account, due=kw.pop("due", slot), **kw), free_slot=True)
+
+        # Refused in the insert's own transaction, naming the slot; nothing is stored.
+        with pytest.raises(SlotTaken, match="acme") as err:
+            await store.add_returning([free("beta"), free()], now=T0)
+        assert err.value.slots == (("default", "acme", slot),)
+        with pytest.raises(SlotTaken):
+            await store.add([free(due=slot + SEC), free(due=slot + SEC)], now=T0)  # one insert
+        page = await store.list_publications(PublicationQuery(limit=50))
+        assert [p.id for p in page.items] == [held]
+        # Another account's, or another workspace's, slot at that instant is free; one
+        # whose key is taken inserts nothing, so it takes no slot and is not refused.
+        added = await store.add_returning(
+            [free("beta"), free(workspace="other"), free(key=f"key-{held}")], now=T0
+        )
+        assert [a.state for a in added] == [S.SCHEDULED, S.SCHEDULED, None]
+        assert added[2].id == held
+        # A rule's occurrence is checked too; the rule's cursor stays where it was.
+        await store.add_rule(daily_rule(POST.revision(), account="acme"), now=T0)
+        with pytest.raises(SlotTaken):
+            await store.advance_rule(
+                "r1", expect_cursor=None, cursor="c1", publications=[free()], now=T0
+            )
+        assert (await store.get_rule("r1")).cursor is None
+        # A cancelled publication frees its slot.
+        cancel = Transition(id=held, expect_state=S.SCHEDULED, expect_attempt=0, to=S.CANCELLED)
+        await store.transition(cancel, now=T0)
+        (taken,) = await store.add_returning([free()], now=T0)
+        assert taken.state == S.SCHEDULED
+        assert await store.advance_rule(
+            "r1", expect_cursor=None, cursor="c1", publications=[free(due=slot + SEC)], now=T0
+        )
+        with pytest.raises(SlotTaken):
+            await store.add([free()], now=T0)
 
     async def test_idempotency_key_is_unique(self, store: Store) -> None:
         await store.put_revision(POST, now=T0)

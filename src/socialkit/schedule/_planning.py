@@ -39,7 +39,7 @@ from socialkit.schedule.engine.grace import refuse_missed
 from socialkit.schedule.engine.materialise import materialise
 from socialkit.schedule.records import Added, NewPublication
 from socialkit.schedule.recurring import Rule
-from socialkit.schedule.rules import Occurrence, Recurrence, Recycling, next_free_slot
+from socialkit.schedule.rules import Occurrence, Recurrence, Recycling
 from socialkit.schedule.stores._common import new_id
 
 if TYPE_CHECKING:
@@ -292,10 +292,16 @@ class Planning(SchedulerCore):
     ) -> builtins.list[Publication]:
         """Add ``post`` to each account's queue: its next free posting slot.
 
-        Calls made at the same time through one scheduler take one slot each: picking
-        the slot and storing the post happen under a per-account lock. Two processes
-        (or two schedulers) queueing to the same account at the same instant may still
-        pick the same slot; queue from one place, or give a time with :meth:`schedule`.
+        Calls made at the same time take one slot each, whichever process or scheduler
+        makes them: the store stores the post only if its slot is still free, in the
+        insert's own transaction, and a slot another process took meanwhile is picked
+        again (calls through one scheduler also wait for each other, under a per-account
+        lock, so they never need to).
+
+        Raises:
+            SlotTaken: the slots picked kept being taken by other processes
+                (:data:`~socialkit.schedule.engine.services.SLOT_ATTEMPTS` times in a
+                row); nothing was queued.
         """
         check_post(post)
         check_actor(actor)
@@ -306,14 +312,10 @@ class Planning(SchedulerCore):
                 raise ConfigError(
                     f"account {account.id!r} has no posting slots; add posting_slots to queue posts"
                 )
-        async with self._picking_slots(targets):
+
+        async def pick_and_insert() -> builtins.list[Publication]:
             now = s.clock.now()
-            slots: dict[str, Occurrence] = {}
-            for account in targets:
-                taken = await self._taken(account, now)
-                slots[account.id] = next_free_slot(
-                    account.posting_slots, account.timezone, now, taken
-                )
+            slots = {account.id: await s.next_free_slot(account, now) for account in targets}
             return await self._create(
                 post,
                 targets,
@@ -324,6 +326,12 @@ class Planning(SchedulerCore):
                 publish_late=None,
                 needs_approval=needs_approval,
                 actor=actor,
+                free_slot=True,
+            )
+
+        async with self._picking_slots(targets):
+            return await s.in_free_slots(
+                f"queue() to {', '.join(repr(a.id) for a in targets)}", pick_and_insert
             )
 
     @contextlib.asynccontextmanager
@@ -335,12 +343,6 @@ class Planning(SchedulerCore):
             for workspace, account_id in sorted({(a.workspace, a.id) for a in accounts}):
                 await stack.enter_async_context(s.slot_lock(workspace, account_id))
             yield
-
-    async def _taken(self, account: Account, now: dt.datetime) -> builtins.list[dt.datetime]:
-        """The slots ahead the account's publications hold (as evergreen comebacks see
-        them: :meth:`Services.taken_slots`)."""
-        s = await self._s()
-        return await s.taken_slots(account, now, now + dt.timedelta(days=3660))
 
     async def _create(
         self,
@@ -354,7 +356,10 @@ class Planning(SchedulerCore):
         publish_late: bool | None,
         needs_approval: bool | None,
         actor: str,
+        free_slot: bool = False,
     ) -> builtins.list[Publication]:
+        """Store ``post`` for each account at ``when(account)``; ``free_slot``: each must
+        take a free posting slot (:attr:`NewPublication.free_slot`)."""
         s = await self._s()
         now = s.clock.now()
         campaign = campaign or post.campaign
@@ -397,6 +402,7 @@ class Planning(SchedulerCore):
                     grace_s=grace_s,
                     publish_late=late,
                     actor=actor,
+                    free_slot=free_slot,
                 )
             )
         # The state each one was stored in comes back from the insert's own transaction
@@ -563,9 +569,7 @@ class Planning(SchedulerCore):
         async with self._picking_slots([target] if every_slots is not None else []):
             if first is None:
                 if every_slots is not None:
-                    first = next_free_slot(
-                        target.posting_slots, target.timezone, now, await self._taken(target, now)
-                    )
+                    first = await s.next_free_slot(target, now)
                 else:
                     first = Occurrence.at(
                         now.astimezone(target.zone).replace(tzinfo=None, microsecond=0),
@@ -582,6 +586,14 @@ class Planning(SchedulerCore):
                     # The instant too: a repeated wall time's second pass is not the
                     # wall time's (which the DST policy reads as the first pass).
                     "first_due": first.due_at.isoformat(),
+                    # A first occurrence picked in a free slot must still find it free
+                    # when stored (another process may take it first); a first_at given
+                    # is the caller's own time, as schedule()'s.
+                    **(
+                        {"first_in_slot": True}
+                        if every_slots is not None and first_at is None
+                        else {}
+                    ),
                 },
                 revision=revision,
                 account_ids=(target.id,),

@@ -64,6 +64,13 @@ class NewPublication:
     ``grace_s`` is how many seconds past ``due_at`` the first attempt may still start
     (``None``: no limit); ``publish_late`` publishes a one-off past its grace instead of
     marking it ``missed``.
+
+    ``free_slot``: it takes a posting slot picked as free (``queue()``, evergreen
+    comebacks). The store checks, in the insert's own transaction, that no publication
+    of the account in a non-terminal state is due at ``due_at`` (an item whose key is
+    taken is not inserted, so it is not checked), and raises
+    :class:`~socialkit.errors.SlotTaken`, inserting nothing, when one is: two processes
+    that picked the same slot cannot both take it.
     """
 
     id: str = attrs.field(validator=_no_nul)
@@ -83,6 +90,7 @@ class NewPublication:
     publish_late: bool = False
     actor: str = "engine"
     reason: str | None = None
+    free_slot: bool = False
 
 
 @attrs.frozen(kw_only=True, slots=True)

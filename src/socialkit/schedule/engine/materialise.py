@@ -14,7 +14,9 @@ span. Evergreen comebacks are caught up the same way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -70,13 +72,23 @@ async def materialise(
     """
     if not rule.active:
         return []
-    recycling = rule.spec.get("recycling") if rule.kind == "evergreen" else None
-    if not slots_held and isinstance(recycling, dict) and recycling.get("every_slots") is not None:
-        # Comebacks take free posting slots: under the account's slot lock, as queue()
-        # does, so a queued post and a comeback never take the same slot.
-        async with services.slot_lock(rule.workspace, rule.account_ids[0]):
-            return await _materialise(services, rule, now)
+    if _by_slots(rule):
+        # Comebacks take free posting slots: picked under the account's slot lock, as
+        # queue() does, and picked again while the store finds one taken by another
+        # process, so a queued post and a comeback never take the same slot.
+        held = contextlib.nullcontext() if slots_held else None
+        async with held or services.slot_lock(rule.workspace, rule.account_ids[0]):
+            return await services.in_free_slots(
+                f"rule {rule.id}", functools.partial(_materialise, services, rule, now)
+            )
     return await _materialise(services, rule, now)
+
+
+def _by_slots(rule: Rule) -> bool:
+    """Whether ``rule`` brings its post back in free posting slots (evergreen, every N
+    slots)."""
+    recycling = rule.spec.get("recycling") if rule.kind == "evergreen" else None
+    return isinstance(recycling, dict) and recycling.get("every_slots") is not None
 
 
 async def _materialise(services: Services, rule: Rule, now: dt.datetime) -> list[str]:
@@ -94,8 +106,13 @@ async def _materialise(services: Services, rule: Rule, now: dt.datetime) -> list
     if not occurrences and not finished:
         return []
     accounts = [await services.account(rule.workspace, a) for a in rule.account_ids]
+    # Comebacks by slots must find their slots free when stored, and so must a first
+    # occurrence evergreen() picked in a slot (a first_at given is the caller's own time).
+    free_slot = _by_slots(rule) and (
+        rule.cursor is not None or bool(rule.spec.get("first_in_slot"))
+    )
     publications = [
-        _publication(rule, account, occurrence)
+        _publication(rule, account, occurrence, free_slot)
         for occurrence in occurrences
         for account in accounts
     ]
@@ -112,7 +129,9 @@ async def _materialise(services: Services, rule: Rule, now: dt.datetime) -> list
     )
 
 
-def _publication(rule: Rule, account: Account, occurrence: Occurrence) -> NewPublication:
+def _publication(
+    rule: Rule, account: Account, occurrence: Occurrence, free_slot: bool
+) -> NewPublication:
     return NewPublication(
         id=new_id(),
         account_id=account.id,
@@ -129,6 +148,7 @@ def _publication(rule: Rule, account: Account, occurrence: Occurrence) -> NewPub
         approvals_required=rule.approvals_required,
         grace_s=rule.grace_s,
         reason=f"occurrence {occurrence.key} of rule {rule.id}",
+        free_slot=free_slot,
     )
 
 
@@ -184,6 +204,12 @@ async def _evergreen(
         first = Occurrence.at(dt.datetime.fromisoformat(str(spec["first"])), zone)
         if "first_due" in spec:  # the instant asked for (rules stored before: the wall time)
             first = attrs.evolve(first, due_at=dt.datetime.fromisoformat(str(spec["first_due"])))
+        if spec.get("first_in_slot"):
+            account = await services.account(rule.workspace, rule.account_ids[0])
+            if await services.taken_slots(account, first.due_at, first.due_at + _TICK):
+                # Another process took the slot evergreen() picked before its first
+                # publication was stored: the next free one, as queue() would pick now.
+                first = await services.next_free_slot(account, now)
         if first.due_at > horizon:
             return [], False, None
         return [first], False, f"{first.local.isoformat()}|0"
@@ -197,9 +223,11 @@ async def _evergreen(
     taken: list[dt.datetime] = []
     if policy.every_slots is not None:
         # The slots queue() treats as taken (the same query: every active state, every
-        # page). A comeback past the horizon is not made in this pass, so only those up
-        # to the horizon, inclusive, matter.
-        taken = await services.taken_slots(account, now, horizon + _TICK)
+        # page), the ones the store checks each comeback against. A comeback past the
+        # horizon is not made in this pass, so only those up to the horizon, inclusive,
+        # matter; those after the previous one too when it is past (comebacks caught up
+        # after downtime come due before now).
+        taken = await services.taken_slots(account, min(now, previous.due_at), horizon + _TICK)
     out: list[Occurrence] = []
     finished = False
     while len(out) < services.config.rule_batch:

@@ -5,6 +5,7 @@ capabilities)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from socialkit._shared import SharedCalls
-from socialkit.errors import InvalidPost, UnknownPlatform
+from socialkit.errors import InvalidPost, SlotTaken, UnknownPlatform
 from socialkit.models.credentials import Credentials
 from socialkit.models.problems import has_errors
 from socialkit.platforms.base import Platform, overrides
@@ -20,11 +21,11 @@ from socialkit.platforms.context import Context
 from socialkit.platforms.render import render
 from socialkit.platforms.validation import validate
 from socialkit.schedule.records import PublicationQuery
-from socialkit.schedule.states import ACTIVE_STATES
+from socialkit.schedule.rules import next_free_slot
+from socialkit.schedule.stores._slots import HOLDING_SLOTS
 
 if TYPE_CHECKING:
-    import datetime as dt
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
 
     import httpx
 
@@ -40,15 +41,21 @@ if TYPE_CHECKING:
     from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.engine.events import Notifier
     from socialkit.schedule.publication import PauseScope
+    from socialkit.schedule.rules import Occurrence
     from socialkit.schedule.stores.base import Store
 
 __all__ = ["Services"]
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 _Rendered = tuple["Capabilities", "Draft", tuple["Problem", ...]]
-# Sorted, so that the query (and a SQL statement built from it) is the same each time.
-_HOLDING_SLOTS = tuple(sorted(ACTIVE_STATES))
+# How many times a caller picks free posting slots again when the store finds one
+# taken by another process meanwhile. Each refusal means another insert into the
+# account went first, so a few are enough unless many processes fill one queue at once.
+SLOT_ATTEMPTS = 10
+# How far ahead queue() looks for a free slot (and reads the slots taken).
+_QUEUE_AHEAD = dt.timedelta(days=3660)
 
 
 class _Lru(Generic[K, V]):
@@ -103,7 +110,9 @@ class Services:
     )
     _http_lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
     # One per (workspace, account): picking a free posting slot and inserting a post
-    # into it happen under it (queue(), evergreen comebacks), so two never take one slot.
+    # into it happen under it (queue(), evergreen comebacks), so two calls of this
+    # process never pick one slot. Across processes the store's insert checks the slot
+    # (``free_slot``); the lock keeps this process's own calls from refusing each other.
     _slot_locks: dict[tuple[str, str], asyncio.Lock] = attrs.Factory(dict)
     # Stored again after an hour: storing refreshes the revision's ``used_at``, which
     # keeps a prune (``socialkit store prune --older-than`` longer than that) from
@@ -119,6 +128,36 @@ class Services:
         """The lock under which a free posting slot of the account is picked and taken."""
         return self._slot_locks.setdefault((workspace, account_id), asyncio.Lock())
 
+    async def in_free_slots(self, what: str, pick_and_insert: Callable[[], Awaitable[T]]) -> T:
+        """``pick_and_insert()``: read the slots taken, pick free ones and insert
+        publications marked ``free_slot`` into them; again, reading anew, while the
+        store refuses a slot another process took between the read and the insert
+        (:class:`~socialkit.errors.SlotTaken`), up to :data:`SLOT_ATTEMPTS` times.
+
+        Raises:
+            SlotTaken: every attempt found a slot taken; ``what`` names the caller's
+                work in the message (nothing of it was stored).
+        """
+        last: SlotTaken | None = None
+        for _ in range(SLOT_ATTEMPTS):
+            try:
+                return await pick_and_insert()
+            except SlotTaken as exc:
+                last = exc
+        assert last is not None
+        raise SlotTaken(
+            f"{what}: the posting slot picked was taken by another process "
+            f"{SLOT_ATTEMPTS} times in a row, each time before the post was stored "
+            f"(last: {last}); nothing was stored, try again",
+            last.slots,
+        ) from last
+
+    async def next_free_slot(self, account: Account, now: dt.datetime) -> Occurrence:
+        """The account's first posting slot after ``now`` that none of its publications
+        holds (:meth:`taken_slots`): where ``queue()`` puts a post."""
+        taken = await self.taken_slots(account, now, now + _QUEUE_AHEAD)
+        return next_free_slot(account.posting_slots, account.timezone, now, taken)
+
     async def taken_slots(
         self, account: Account, start: dt.datetime, end: dt.datetime
     ) -> list[dt.datetime]:
@@ -126,7 +165,8 @@ class Services:
         ``queue()`` and evergreen comebacks by slots leave alone (call it under
         :meth:`slot_lock`). Every state that is not terminal holds its slot, a ``draft``
         too (a rejected post keeps its time, and an edit sends it back to approval
-        there); every page is read, however many there are."""
+        there): the states the store checks a ``free_slot`` insert against. Every page
+        is read, however many there are."""
         taken: list[dt.datetime] = []
         cursor = None
         while True:
@@ -134,7 +174,7 @@ class Services:
                 PublicationQuery(
                     account_id=account.id,
                     workspace=account.workspace,
-                    states=_HOLDING_SLOTS,
+                    states=HOLDING_SLOTS,
                     between=(start, end),
                     cursor=cursor,
                     limit=1000,

@@ -365,9 +365,11 @@ async def advance_rule(
     now: dt.datetime,
     remaining: int | None,
     active: bool | None,
+    lock_space: int,
 ) -> list[str]:
     """Insert occurrences (``ON CONFLICT DO NOTHING`` on their idempotency keys) and move
-    the rule's cursor, in the caller's transaction, under the rule's row lock."""
+    the rule's cursor, in the caller's transaction, under the rule's row lock
+    (``lock_space``: for :func:`~._postgres_rows.check_free_slots`)."""
     rule = await get_rule(conn, rule_id, lock=True)
     if rule.cursor != expect_cursor:
         raise StaleTransition(
@@ -375,7 +377,7 @@ async def advance_rule(
         )
     if not rule.active:  # stopped since the caller read it: it creates nothing more
         raise StaleTransition(f"rule {rule_id} was stopped")
-    ids = await add(conn, publications, now)
+    ids = await add(conn, publications, now, lock_space)
     created = [ids[i] for i, new in enumerate(publications) if ids[i] == new.id]
     update: dict[str, Any] = {"cursor": cursor, "updated_at": now}
     if remaining is not None:

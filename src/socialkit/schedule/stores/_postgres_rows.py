@@ -25,6 +25,7 @@ from socialkit.schedule.stores._common import (
     move_rows,
     to_us,
 )
+from socialkit.schedule.stores._slots import HOLDING_SLOTS, refuse_taken_slots, slots_to_check
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -307,20 +308,69 @@ SELECT id, state FROM ins
 """
 
 
+# The one-key form of advisory locks is a lock space of its own, apart from the two-key
+# form of the claims' per-account locks: a slot check never waits for a claim of the
+# account, nor holds one up. The high half is the schema's lock space, the low half a
+# hash of the account.
+_SLOT_LOCK_SQL = """
+SELECT pg_advisory_xact_lock((%s::bigint << 32) | (hashtext(%s || chr(31) || %s)::bigint & 4294967295))
+"""
+
+_SLOTS_HELD_SQL = """
+SELECT s.w, s.a, s.d FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) AS s(w, a, d)
+WHERE EXISTS (SELECT 1 FROM publications p WHERE p.account_id = s.a AND p.due_at = s.d
+    AND p.workspace = s.w AND p.state = ANY(%s))
+"""
+
+
+async def check_free_slots(
+    conn: Conn, publications: Sequence[NewPublication], lock_space: int
+) -> None:
+    """:func:`refuse_taken_slots` for the items marked ``free_slot``, under an advisory
+    lock of each of their accounts held to the end of the transaction (taken in one
+    order, so two inserts never wait for each other). Another transaction checking the
+    same account waits for this one's commit, and its next statement (read committed)
+    sees the rows this one inserted: two cannot both find a slot free and take it."""
+    for workspace, account_id in sorted(
+        {(new.workspace, new.account_id) for new in publications if new.free_slot}
+    ):
+        await conn.execute(_SLOT_LOCK_SQL, (lock_space, workspace, account_id))
+    cur = await conn.execute(
+        "SELECT idempotency_key FROM publications WHERE idempotency_key = ANY(%s)",
+        ([new.idempotency_key for new in publications if new.free_slot],),
+    )
+    checked = slots_to_check(publications, {str(row[0]) for row in await cur.fetchall()})
+    cur = await conn.execute(
+        _SLOTS_HELD_SQL,
+        (
+            [new.workspace for new in checked],
+            [new.account_id for new in checked],
+            [new.due_at for new in checked],
+            [state.value for state in HOLDING_SLOTS],
+        ),
+    )
+    held = {(str(w), str(a), to_us(d)) for w, a, d in await cur.fetchall()}
+    refuse_taken_slots(checked, held)
+
+
 async def add(
     conn: Conn,
     publications: Sequence[NewPublication],
     now: dt.datetime | None,
+    lock_space: int,
     states: list[PublicationState | None] | None = None,
 ) -> list[str]:
     """Insert publications (skipping taken idempotency keys); one id per item.
 
+    ``lock_space`` is the schema's first advisory lock key (:func:`check_free_slots`).
     ``states``, when given, receives the state each item was stored in (``paused`` when
     a pause switch covered it), or ``None`` for one not inserted (its key was taken),
     as the insert returned it.
     """
     if not publications:
         return []
+    if any(new.free_slot for new in publications):
+        await check_free_slots(conn, publications, lock_space)
     params: dict[str, Any] = {
         "now": now,
         "id": [p.id for p in publications],

@@ -25,6 +25,12 @@ from socialkit.schedule.stores._common import (
     move_rows,
     to_us,
 )
+from socialkit.schedule.stores._slots import (
+    HOLDING_SLOTS,
+    refuse_taken_slots,
+    slot_of,
+    slots_to_check,
+)
 from socialkit.schedule.stores._sqlite_schema import mark_unregistered_sql
 
 if TYPE_CHECKING:
@@ -414,6 +420,8 @@ def add(
     if not publications:
         return []
     params = insert_params(publications, now) if prepared is None else list(prepared)
+    if any(new.free_slot for new in publications):
+        _check_free_slots(conn, publications)
     pauses = load_pauses(conn)
     if pauses:
         for i, new in enumerate(publications):
@@ -468,6 +476,29 @@ def add(
     else:
         insert_events(conn, created_events(publications, params, now, fresh))
     return ids
+
+
+_SLOT_HELD_SQL = f"""
+SELECT 1 FROM publications WHERE account_id = ? AND due_at = ? AND workspace = ?
+    AND state IN ({", ".join(f"'{state.value}'" for state in HOLDING_SLOTS)}) LIMIT 1
+"""
+
+
+def _check_free_slots(conn: sqlite3.Connection, publications: Sequence[NewPublication]) -> None:
+    """:func:`refuse_taken_slots` for the items marked ``free_slot``. The write
+    transaction is ``BEGIN IMMEDIATE`` (the only writer of the file, whichever process
+    holds it), so no other process takes a slot between this read and the insert."""
+    keys = _ids_by_key(conn, [new.idempotency_key for new in publications if new.free_slot])
+    checked = slots_to_check(publications, keys.keys())
+    held = {
+        slot_of(new)
+        for new in checked
+        if conn.execute(
+            _SLOT_HELD_SQL, (new.account_id, to_us(new.due_at), new.workspace)
+        ).fetchone()
+        is not None
+    }
+    refuse_taken_slots(checked, held)
 
 
 def _ids_by_key(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, str]:

@@ -156,6 +156,12 @@ class Store(Protocol):
 
         An item whose ``idempotency_key`` is already taken is not inserted; its slot in
         the result holds the existing publication's id. Returns one id per item.
+
+        Raises:
+            SlotTaken: an item marked ``free_slot`` found its posting slot held, checked
+                in this transaction (:attr:`NewPublication.free_slot
+                <socialkit.schedule.records.NewPublication.free_slot>`); nothing is
+                inserted. :meth:`add_returning` and :meth:`advance_rule` check the same.
         """
         ...
 

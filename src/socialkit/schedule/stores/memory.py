@@ -43,6 +43,7 @@ from socialkit.schedule.stores._common import (
     to_us,
 )
 from socialkit.schedule.stores._memory_base import MemoryBase
+from socialkit.schedule.stores._slots import HOLDING_SLOTS, refuse_taken_slots, slots_to_check
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -90,6 +91,18 @@ class MemoryStore(MemoryBase):
         return added
 
     def _add_locked(self, publications: Sequence[NewPublication], now: dt.datetime) -> list[str]:
+        checked = slots_to_check(publications, self._by_key.keys())
+        if checked:
+            # Under the store's lock, as the insert: nothing takes the slot in between.
+            accounts = {(new.workspace, new.account_id) for new in checked}
+            refuse_taken_slots(
+                checked,
+                {
+                    (row.workspace, row.account_id, to_us(row.due_at))
+                    for row in self._rows.values()
+                    if row.state in HOLDING_SLOTS and (row.workspace, row.account_id) in accounts
+                },
+            )
         ids: list[str] = []
         pauses = list(self._pauses.values())
         for new in publications:

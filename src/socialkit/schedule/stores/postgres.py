@@ -571,7 +571,9 @@ class PostgresStore:
         when = self._now(now)
         due = [p.due_at for p in items if p.state in (S.SCHEDULED, S.RETRY_WAIT)]
         wake = self._wake_at(due) if due else None
-        return await self._run(lambda c: rows.add(c, items, when), wake=wake)
+        return await self._run(
+            lambda c: rows.add(c, items, when, self.options.lock_space), wake=wake
+        )
 
     async def add_returning(
         self, publications: Sequence[NewPublication], *, now: dt.datetime | None = None
@@ -581,7 +583,9 @@ class PostgresStore:
         due = [p.due_at for p in items if p.state in (S.SCHEDULED, S.RETRY_WAIT)]
         wake = self._wake_at(due) if due else None
         states: list[PublicationState | None] = []
-        ids = await self._run(lambda c: rows.add(c, items, when, states), wake=wake)
+        ids = await self._run(
+            lambda c: rows.add(c, items, when, self.options.lock_space, states), wake=wake
+        )
         return [Added(id=i, state=state) for i, state in zip(ids, states, strict=True)]
 
     async def get(self, publication_id: str, *, history: bool = False) -> Publication:
@@ -910,7 +914,15 @@ class PostgresStore:
         async def write(c: Conn) -> list[str]:
             at = await rows.db_now(c, when)
             return await misc.advance_rule(
-                c, rule_id, expect_cursor, cursor, items, at, remaining, active
+                c,
+                rule_id,
+                expect_cursor,
+                cursor,
+                items,
+                at,
+                remaining,
+                active,
+                self.options.lock_space,
             )
 
         return await self._run(write, wake=self._wake_at(due) if due else "")
