@@ -293,45 +293,39 @@ def test_a_post_whose_snapshot_for_the_age_was_missed_is_left_out() -> None:
     ]
 
 
-def test_the_engines_collection_for_an_age_is_used_however_late_it_came() -> None:
-    """A snapshot labelled with its collection (``after``, set by the engine) is the
-    post's at that age, even when the platform's rate limit put it back past the time
-    window; and a labelled one wins over an unlabelled snapshot nearer the due time."""
+def test_a_late_collection_is_compared_by_its_real_age_not_its_label() -> None:
+    """A snapshot labelled with its collection (``after``, set by the engine) but taken
+    late measured the post at its real age: compared at the labelled age it would mix
+    1 h and 3 h figures, so the post is left out as one missing that age; a labelled one
+    taken on time wins over an unlabelled snapshot nearer the due time."""
     at = MONDAY + timedelta(hours=9)
     receipts = [published("p", at), published("q", at + timedelta(days=1))]
     q_at = at + timedelta(days=1)
     snapshots = [
-        _at("p", at + timedelta(hours=1), likes=5).model_copy(update={"after": timedelta(hours=1)}),
+        # the 1 h collection, taken at +3 h (the worker was down)
+        _at("p", at + timedelta(hours=3), likes=5).model_copy(
+            update={"after": timedelta(hours=1), "age": timedelta(hours=3)}
+        ),
         # the 24 h collection, rate-limited for 8 h: outside 24 h +- 6 h
         _at("p", at + timedelta(hours=32), likes=40).model_copy(
-            update={"after": timedelta(hours=24)}
+            update={"after": timedelta(hours=24), "age": timedelta(hours=32)}
+        ),
+        _at("q", q_at + timedelta(hours=1), likes=4).model_copy(
+            update={"after": timedelta(hours=1), "age": timedelta(hours=1)}
         ),
         _at("q", q_at + timedelta(hours=24, minutes=1), likes=90),  # an ad-hoc collection
         _at("q", q_at + timedelta(hours=25), likes=60).model_copy(
-            update={"after": timedelta(hours=24)}
+            update={"after": timedelta(hours=24), "age": timedelta(hours=25)}
         ),
     ]
     ranked = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements")
-    assert sorted((t.weekday, t.average) for t in ranked) == [
-        (Weekday.MON, 40),
-        (Weekday.TUE, 60),
-    ]
-
-
-def test_a_labelled_snapshot_from_before_publication_is_not_the_posts() -> None:
-    """A snapshot labelled ``after=24h`` but collected before the post went out (a label
-    made by hand, or by a changed metric schedule) is not the post's at 24 h: the one
-    collected at +24 h is."""
-    at = MONDAY + timedelta(hours=9)
-    receipts = [published("p", at)]
-    snapshots = [
-        _at("p", at - timedelta(hours=1), likes=1).model_copy(
-            update={"after": timedelta(hours=24)}
-        ),
-        _at("p", at + timedelta(hours=24, minutes=1), likes=50),
-    ]
-    ranked = best_posting_times(snapshots, receipts, timezone="UTC", kpi="engagements")
-    assert [t.average for t in ranked] == [50]
+    # was also (MON, 40): p's 32 h figure scored as its 24 h one
+    assert [(t.weekday, t.average) for t in ranked] == [(Weekday.TUE, 60)]
+    at_one_hour = best_posting_times(
+        snapshots, receipts, timezone="UTC", kpi="engagements", age=timedelta(hours=1)
+    )
+    # was also (MON, 5): p's 3 h figure compared with q's 1 h one
+    assert [(t.weekday, t.average) for t in at_one_hour] == [(Weekday.TUE, 4)]
 
 
 def test_hours_follow_berlins_daylight_saving_time() -> None:

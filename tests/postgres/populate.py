@@ -133,8 +133,10 @@ async def populate(store: Any, *, n: int = 12) -> dict[str, list[str]]:
                 now=T0 + 2 * SEC,
             )
             out["unknown"].append(c.id)
+    # the 1 h collections, claimed before the 24 h ones are due (which would be made
+    # instead): the 24 h ones stay to collect
     tasks = await store.claim_metric_tasks(
-        "w1", now=T0 + 2 * dt.timedelta(days=1), limit=50, lease=LEASE
+        "w1", now=T0 + 2 * dt.timedelta(hours=1), limit=50, lease=LEASE
     )
     for task in tasks:
         snap = MetricSnapshot(

@@ -1592,16 +1592,18 @@ class StoreContract:
         metrics = (("24h", 86400.0), ("1h", 3600.0), ("7d", 7 * 86400.0))
         record = ReceiptRecord(id=pub_id, attempt=claim.attempt, receipt=receipt(), metrics=metrics)
         assert await store.record_receipts([record], now=T0) == [True]
-        late = T0 + 30 * day  # every collection is due by then: still one at a time
         seen = []
         for expected, due in (("1h", T0 + hour), ("24h", T0 + day), ("7d", T0 + 7 * day)):
             assert await store.next_due(now=T0) == due
+            # each claimed a little late, before the next one is due: one at a time
+            late = due + hour
             (task,) = await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE)
             assert (task.label, task.due_at, task.publication_id) == (expected, due, pub_id)
+            assert task.skipped == ()
             await store.complete_metric_task(task.id, [], now=late)
             await store.complete_metric_task(task.id, [], now=late)  # again: no second next
             seen.append(task.id)
-        assert await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE) == []
+        assert await store.claim_metric_tasks("w", now=T0 + 30 * day, limit=5, lease=LEASE) == []
         assert len(set(seen)) == 3
 
     async def test_a_snapshot_keeps_the_collection_it_answers(self, store: Store) -> None:
@@ -1707,12 +1709,13 @@ class StoreContract:
         metrics = (("1h", 3600.0), ("24h", 86400.0))
         record = ReceiptRecord(id=pub_id, attempt=claim.attempt, receipt=receipt(), metrics=metrics)
         await store.record_receipts([record], now=T0)
-        late = T0 + dt.timedelta(days=2)
+        late = T0 + dt.timedelta(hours=2)  # before the 24 h one is due (it would be made instead)
         (task,) = await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE)
         await asyncio.gather(
             store.complete_metric_task(task.id, [], now=late),
             peer.complete_metric_task(task.id, [], now=late),
         )
+        late = T0 + dt.timedelta(days=2)
         (later,) = await store.claim_metric_tasks("w", now=late, limit=5, lease=LEASE)
         assert later.label == "24h"
         await store.complete_metric_task(later.id, [], now=late)

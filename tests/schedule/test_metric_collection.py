@@ -5,6 +5,10 @@
   sleeping until its next due work.
 - The collections of an account that waits for a person to re-authorise it wait too:
   they were asked for anyway, each failing with an auth error (and dropped).
+- A late collection keeps its label (what was scheduled) and carries the post's real
+  age when taken; one claimed so late that later ones are due too is made once, as the
+  last one due, naming the ones it was made instead of (the same figures were stored
+  under each label).
 
 Each runs on the memory and SQLite stores, and on PostgreSQL when
 ``SOCIALKIT_TEST_POSTGRES_URL`` is set.
@@ -13,6 +17,7 @@ Each runs on the memory and SQLite stores, and on PostgreSQL when
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from socialkit.models.content import Post
 from tests.schedule.conftest import START, account
@@ -23,13 +28,20 @@ HOUR = dt.timedelta(hours=1)
 LEASE = 5 * MINUTE
 
 
+async def published(make_scheduler: Any, platform: Any) -> tuple[Any, Any, Any]:
+    """A fake platform's server, a scheduler, and a post it published at ``START``
+    (metric collections due at +1 h, +24 h and +7 d)."""
+    server = platform()
+    scheduler = await make_scheduler()
+    (pub,) = await scheduler.schedule(Post(text="one"), account(timezone="UTC"), at=START)
+    await scheduler.run(until_idle=True)
+    return server, scheduler, pub
+
+
 async def test_next_due_waits_for_the_lease_of_a_collection_in_flight(
     make_scheduler, platform, clock
 ) -> None:
-    platform()
-    scheduler = await make_scheduler()
-    await scheduler.schedule(Post(text="one"), account(timezone="UTC"), at=START)
-    await scheduler.run(until_idle=True)
+    _, scheduler, _ = await published(make_scheduler, platform)
     store = scheduler.store
     now = START + HOUR
     assert await store.next_due(now=now) == START + HOUR  # the +1 h collection
@@ -44,10 +56,7 @@ async def test_next_due_waits_for_the_lease_of_a_collection_in_flight(
 async def test_collections_wait_for_an_account_to_be_reauthorised(
     make_scheduler, platform, clock
 ) -> None:
-    server = platform()
-    scheduler = await make_scheduler()
-    (pub,) = await scheduler.schedule(Post(text="one"), account(timezone="UTC"), at=START)
-    await scheduler.run(until_idle=True)
+    server, scheduler, pub = await published(make_scheduler, platform)
     store = scheduler.store
     await store.set_account_status(
         "acme", "needs_reauth", now=START + MINUTE, reason="token revoked"
@@ -67,3 +76,55 @@ async def test_collections_wait_for_an_account_to_be_reauthorised(
     [snapshot] = await scheduler.metrics(publication=pub.id)
     assert snapshot.after == HOUR
     assert snapshot.collected_at == START + 3 * HOUR
+
+
+async def test_a_late_collection_keeps_its_label_and_carries_its_real_age(
+    make_scheduler, platform, clock
+) -> None:
+    server, scheduler, pub = await published(make_scheduler, platform)
+    # The worker was down: the +1 h collection runs at +3 h.
+    clock.set(START + 3 * HOUR)
+    await scheduler.run(until_idle=True)
+    [snapshot] = await scheduler.metrics(publication=pub.id)
+    assert snapshot.after == HOUR  # what was scheduled
+    assert snapshot.collected_at == START + 3 * HOUR
+    assert snapshot.age == 3 * HOUR  # what it is: a 3 h figure
+    assert snapshot.skipped == ()
+    assert len(server.metric_tokens) == 1
+
+
+async def test_collections_due_together_are_collected_once(make_scheduler, platform, clock) -> None:
+    server, scheduler, pub = await published(make_scheduler, platform)
+    # Down for two days: +1 h and +24 h are both due. One call, one snapshot: the +24 h
+    # one (late by a day), naming the +1 h one it was taken instead of.
+    clock.set(START + 48 * HOUR)
+    await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 1  # was 2: the same figures stored twice
+    [snapshot] = await scheduler.metrics(publication=pub.id)
+    assert (snapshot.after, snapshot.age, snapshot.skipped) == (24 * HOUR, 48 * HOUR, (HOUR,))
+    # The +7 d one still comes, on time, on its own.
+    clock.set(START + 7 * 24 * HOUR)
+    await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 2
+    series = await scheduler.metrics(publication=pub.id)
+    assert [(s.after, s.age, s.skipped) for s in series] == [
+        (24 * HOUR, 48 * HOUR, (HOUR,)),
+        (7 * 24 * HOUR, 7 * 24 * HOUR, ()),
+    ]
+
+
+async def test_the_store_hands_out_the_last_collection_due_and_records_the_skipped_ones(
+    make_scheduler, platform, clock
+) -> None:
+    _, scheduler, pub = await published(make_scheduler, platform)
+    store = scheduler.store
+    # Eight days later all three are due: the +7 d one is handed out, once.
+    now = START + 8 * 24 * HOUR
+    (task,) = await store.claim_metric_tasks("w", now=now, limit=10, lease=LEASE)
+    assert (task.publication_id, task.label, task.skipped) == (pub.id, "7d", ("1h", "24h"))
+    assert task.due_at == START + 7 * 24 * HOUR
+    assert await store.claim_metric_tasks("w", now=now + LEASE, limit=10, lease=LEASE) == [
+        task
+    ]  # its lease ran out: the same task again (the skipped ones are done)
+    await store.complete_metric_task(task.id, [], now=now + LEASE)
+    assert await store.next_due(now=now + LEASE) is None

@@ -114,16 +114,15 @@ def best_posting_times(
         confidence: the one-sided confidence of each hour's bound (0.5 ranks by plain
             averages among hours with two or more posts; closer to 1 favours hours with
             more and steadier posts).
-        age: how long after publication a post is scored: by the snapshot collected
-            for that age — the engine's own collection for it (``after == age``,
-            taken after publication) however late it came, else the first one within
-            ``age / 4`` after ``published_at + age`` (the engine collects at the due
-            time, so a little after it), else the last one within ``age / 4`` before
-            it. A post with no
-            snapshot in that window (its 24 h collection was missed, say) is left out
-            rather than scored at another age; a post with no snapshot that late is too
-            young and left out. ``None`` scores every post by its latest snapshot,
-            whatever its age.
+        age: how long after publication a post is scored: by the snapshot taken at
+            that age, by when it was really taken — the first one within ``age / 4``
+            after ``published_at + age`` (the engine collects at the due time, so a
+            little after it), else the last one within ``age / 4`` before it, the
+            engine's own collection for that age (``after == age``) first among them. A
+            post with no snapshot in that window (its 24 h collection was missed, or
+            came so late that it measured another age) is left out rather than scored
+            at another age; a post with no snapshot that late is too young and left
+            out. ``None`` scores every post by its latest snapshot, whatever its age.
 
     Returns:
         Every hour that had at least one scored post, best first: hours with two or more
@@ -260,9 +259,9 @@ def at_age(
     age: dt.timedelta,
 ) -> list[MetricSnapshot]:
     """Each published post's snapshot at ``age`` (see ``best_posting_times``), and the
-    account snapshots. The snapshot the engine collected for that age (its ``after``
-    equals ``age``, collected after publication) is taken however late it came; otherwise the one collected nearest
-    after ``age`` (within ``age / 4``, else the last within ``age / 4`` before it). Posts
+    account snapshots: by its real age (``collected_at`` after publication), the one
+    collected nearest after ``age`` (within ``age / 4``, else the last within ``age / 4``
+    before it), the engine's own collection for that age (``after == age``) first. Posts
     without a receipt, too young for ``age`` or without such a snapshot are left out."""
     key_of = post_keyer(series)
     by_post: dict[PostKey, list[MetricSnapshot]] = {}
@@ -279,26 +278,23 @@ def at_age(
         due = at + age
         # sorted() is stable: of equal instants the later snapshot in the series stays last
         ordered = sorted(own, key=lambda s: s.collected_at)
-        # (one collected before the post went out cannot be its own: a hand-made label)
-        labelled = [s for s in ordered if s.after == age and s.collected_at >= at]
-        if labelled:
-            # The engine's own collection for that age (MetricSnapshot.after), however
-            # late it came (a rate-limited one is put back past the window below).
-            chosen = labelled[-1]
-        else:
-            if ordered[-1].collected_at < due:
-                continue  # too young: not yet measured at that age
-            # The snapshot taken for that age: the engine asks the platform at the due
-            # time, so it is collected a little after it. The first one within a quarter
-            # of the age after it, else the last one within a quarter of the age before
-            # it; a snapshot further away measured another age (the 1 h one when the
-            # 24 h one was missed).
-            window = age / 4
-            soon = [s for s in ordered if due <= s.collected_at <= due + window]
-            by_then = [s for s in ordered if due - window <= s.collected_at < due]
-            if not soon and not by_then:
-                continue
-            chosen = soon[0] if soon else by_then[-1]
+        if ordered[-1].collected_at < due:
+            continue  # too young: not yet measured at that age
+        # The snapshot taken at that age, by when it was really taken (a collection's
+        # label says what was scheduled, not how old the post was: a +24 h collection a
+        # rate limit put back to +32 h is a 32 h figure). The engine asks the platform
+        # at the due time, so a little after it: the first one within a quarter of the
+        # age after it, else the last one within a quarter of the age before it; the
+        # engine's own collection for that age (MetricSnapshot.after) first, among those.
+        # A snapshot further away measured another age (the 1 h one when the 24 h one
+        # was missed, or a 24 h one collected a day late).
+        window = age / 4
+        near = [s for s in ordered if due <= s.collected_at <= due + window] + [
+            s for s in reversed(ordered) if due - window <= s.collected_at < due
+        ]
+        if not near:
+            continue
+        chosen = next((s for s in near if s.after == age), near[0])
         if ordered[0] is not chosen:
             # The first snapshot stays, for when the post was first measured (the rate by
             # followers uses the followers of that moment), without counts of its own:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import Field, FiniteFloat, field_validator
+from pydantic import Field, FiniteFloat, ValidationInfo, field_validator
 
 from socialkit.models._base import SocialModel, require_aware
 
@@ -45,7 +45,19 @@ class MetricSnapshot(SocialModel):
             posts can be compared at the same age even when a collection ran late (a
             worker down, a rate limit). The engine sets it; ``None`` for a snapshot
             collected otherwise (an adapter called directly) or stored by an older
-            socialkit. JSON carries it as seconds.
+            socialkit. JSON carries it as seconds. It is what was scheduled, not when
+            the snapshot was taken: compare posts by ``age``.
+        age: how long after publication the snapshot was really taken
+            (``collected_at`` minus the receipt's ``published_at``), set by the engine
+            with ``after``: a +1 h collection the worker made at +3 h (it was down, or
+            the account's rate limit held it) has ``after`` 1 h and ``age`` 3 h, and is
+            a 3 h figure. ``None`` for a snapshot without ``after``.
+        skipped: the earlier scheduled collections (offsets after publication, as
+            ``after``) this one was taken instead of: they were still waiting when it
+            came due too (after a long outage, +1 h and +24 h at +2 days), so the
+            platform was asked once, and this snapshot answers the latest of them
+            (``after``); the skipped ones have no snapshot of their own. Empty when none
+            was skipped.
         impressions, reach, likes, comments, shares, quotes, saves, clicks, video_views,
         followers: the counts, ``None`` when not reported.
         negative_feedback: how often people pushed the post away (hid it, reported it,
@@ -61,6 +73,8 @@ class MetricSnapshot(SocialModel):
     publication_id: str | None = None
     collected_at: datetime
     after: timedelta | None = None
+    age: timedelta | None = None
+    skipped: tuple[timedelta, ...] = ()
     impressions: int | None = Field(default=None, ge=0, strict=True)
     reach: int | None = Field(default=None, ge=0, strict=True)
     likes: int | None = Field(default=None, ge=0, strict=True)
@@ -82,11 +96,19 @@ class MetricSnapshot(SocialModel):
         require_aware(value, "collected_at")
         return value
 
-    @field_validator("after")
+    @field_validator("after", "age")
     @classmethod
-    def _not_negative(cls, value: timedelta | None) -> timedelta | None:
+    def _not_negative(cls, value: timedelta | None, info: ValidationInfo) -> timedelta | None:
         if value is not None and value < timedelta(0):
-            raise ValueError(f"after must not be negative (got {value})")
+            raise ValueError(f"{info.field_name} must not be negative (got {value})")
+        return value
+
+    @field_validator("skipped")
+    @classmethod
+    def _none_negative(cls, value: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
+        for offset in value:
+            if offset < timedelta(0):
+                raise ValueError(f"skipped offsets must not be negative (got {offset})")
         return value
 
     @property

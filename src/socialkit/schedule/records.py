@@ -361,6 +361,11 @@ class MetricTask:
 
     ``failures`` counts its transient errors so far (a rate limit does not count); a
     task put back (:meth:`Store.retry_metric_task`) is due at its new time.
+
+    ``skipped`` names the earlier collections of the publication this one is collected
+    instead of: claimed so late that a later collection was due too (a worker down for
+    two days finds +1 h and +24 h due), the store hands out the last one due and records
+    the others as skipped, so the platform is asked once for one set of figures.
     """
 
     id: int
@@ -372,6 +377,7 @@ class MetricTask:
     platform: str
     campaign: str | None
     failures: int = 0
+    skipped: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True, slots=True)

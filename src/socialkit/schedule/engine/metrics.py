@@ -13,6 +13,14 @@ does not count as a failure; a :class:`~socialkit.errors.Transient` one is tried
 after the backoff delay, up to ``max_attempts`` tries in all. The collections after it
 wait for it, so they still come, in order.
 
+A late collection (the worker was down, a rate limit held the account) keeps the label
+of what was scheduled (``MetricSnapshot.after``) and carries the post's real age when it
+was taken (``age``), which is what comparisons at an age go by. One claimed so late that
+later collections of the post are due too is made once, as the last one due: the store
+records the others as skipped (on their tasks, and ``MetricTask.skipped``), and the
+snapshot names them (``skipped``) rather than the series holding the same figures under
+two labels.
+
 Rate limits are the account's, whichever call meets them: a ``RateLimited`` collection
 records the budget a publish meeting it would (the default scope holds the account's
 publishing until then), and the collections of an account a rate limit holds (a publish
@@ -23,6 +31,7 @@ until the hold ends instead of being claimed.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
@@ -33,8 +42,6 @@ from socialkit.schedule.records import Budget
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.records import MetricTask
 
@@ -70,13 +77,21 @@ async def collect(services: Services, task: MetricTask) -> None:
                 platform, ctx, lambda c: platform.fetch_metrics([receipt], c)
             )
         # Each snapshot says which scheduled collection it answers (the engine's word,
-        # not the adapter's), however late it was collected.
-        after = _scheduled_after(s, task)
+        # not the adapter's) and how old the post really was when it was taken: a late
+        # collection keeps its label but is a figure of its real age. The collections
+        # it was taken instead of (the store skipped them: they were due too) are named
+        # on it, so a series shows why they have no snapshot of their own.
+        after = _scheduled_after(s, task.label)
+        skipped = tuple(
+            offset for label in task.skipped if (offset := _scheduled_after(s, label)) is not None
+        )
         stamped = [
             snap.model_copy(
                 update={
                     "publication_id": snap.publication_id or task.publication_id,
                     "after": after,
+                    "age": max(snap.collected_at - receipt.published_at, dt.timedelta(0)),
+                    "skipped": skipped,
                 }
             )
             for snap in snapshots
@@ -155,11 +170,11 @@ async def _again_or_failed(s: Services, task: MetricTask, exc: RateLimited | Tra
         log.exception("could not put the metric task %s back", task.id)
 
 
-def _scheduled_after(s: Services, task: MetricTask) -> dt.timedelta | None:
-    """The offset after publication of the collection ``task`` is, by its label in
+def _scheduled_after(s: Services, label: str) -> dt.timedelta | None:
+    """The offset after publication of the collection labelled ``label`` in
     ``EngineConfig.metric_schedule`` (``None`` for a label the schedule does not have:
-    its due time is no guide, since a collection put back is due later)."""
-    for label, offset in s.config.metric_schedule:
-        if label == task.label:
+    a task's due time is no guide, since a collection put back is due later)."""
+    for scheduled, offset in s.config.metric_schedule:
+        if scheduled == label:
             return offset
     return None

@@ -9,7 +9,7 @@ import os
 import random
 import threading
 import time
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import attrs
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import PostRef
     from socialkit.schedule.publication import Event, PauseScope, StoredReceipt
-    from socialkit.schedule.records import Budget, Transition
+    from socialkit.schedule.records import Budget, MetricTask, Transition
 
 __all__ = [
     "DELETING",
@@ -40,13 +40,15 @@ __all__ = [
     "dumps",
     "encode_cursor",
     "from_us",
+    "late_metric_step",
     "metric_steps",
     "missed_ids",
     "move_rows",
     "new_id",
     "next_metric_step",
     "select_claims",
-    "snapshot_after",
+    "skipped_labels",
+    "snapshot_columns",
     "snapshot_from_row",
     "snapshot_json",
     "stale_reason",
@@ -74,29 +76,49 @@ def from_us(value: int) -> dt.datetime:
     return EPOCH + dt.timedelta(microseconds=value)
 
 
-# A metric snapshot is stored as its JSON, except ``after``, which has a column of its own
-# (``after_s``, seconds; schema 5): code of schema 3 and 4 reads the JSON with a model
-# that refuses unknown fields, so the JSON must stay what it could read.
+# A metric snapshot is stored as its JSON, except what the engine stamps on it, which has
+# columns of its own: ``after`` (``after_s``, seconds; schema 5), ``age`` (``age_s``,
+# seconds) and ``skipped`` (``skipped_s``, a JSON list of seconds; both schema 8). Code
+# of schema 3 to 7 reads the JSON with a model that refuses unknown fields, so the JSON
+# must stay what it could read.
+_STAMPED = {"after", "age", "skipped"}
+
+SnapshotColumns = tuple[float | None, float | None, str | None]
+"""``(after_s, age_s, skipped_s)`` of a stored snapshot (see :func:`snapshot_columns`)."""
 
 
 def snapshot_json(snapshot: MetricSnapshot) -> str:
-    """The JSON a snapshot is stored as (without ``after``: see :func:`snapshot_after`)."""
-    return snapshot.model_dump_json(exclude_none=True, exclude={"after"})
+    """The JSON a snapshot is stored as (without the engine's stamps: see
+    :func:`snapshot_columns`)."""
+    return snapshot.model_dump_json(exclude_none=True, exclude=_STAMPED)
 
 
-def snapshot_after(snapshot: MetricSnapshot) -> float | None:
-    """The ``after_s`` column of a snapshot: its ``after`` in seconds, or ``None``."""
-    return snapshot.after.total_seconds() if snapshot.after is not None else None
+def snapshot_columns(snapshot: MetricSnapshot) -> SnapshotColumns:
+    """The ``after_s``, ``age_s`` and ``skipped_s`` columns of a snapshot (``None`` for
+    what it does not carry)."""
+    return (
+        snapshot.after.total_seconds() if snapshot.after is not None else None,
+        snapshot.age.total_seconds() if snapshot.age is not None else None,
+        json.dumps([s.total_seconds() for s in snapshot.skipped]) if snapshot.skipped else None,
+    )
 
 
-def snapshot_from_row(text: str, after_s: float | None) -> MetricSnapshot:
-    """A stored snapshot read back: its JSON and its ``after_s`` column."""
+def snapshot_from_row(
+    text: str, after_s: float | None, age_s: float | None, skipped_s: str | None
+) -> MetricSnapshot:
+    """A stored snapshot read back: its JSON and its ``after_s``, ``age_s`` and
+    ``skipped_s`` columns."""
     from socialkit.models.metrics import MetricSnapshot
 
     snapshot = MetricSnapshot.model_validate_json(text)
-    if after_s is None:
-        return snapshot
-    return snapshot.model_copy(update={"after": dt.timedelta(seconds=after_s)})
+    stamps: dict[str, object] = {}
+    if after_s is not None:
+        stamps["after"] = dt.timedelta(seconds=after_s)
+    if age_s is not None:
+        stamps["age"] = dt.timedelta(seconds=age_s)
+    if skipped_s is not None:
+        stamps["skipped"] = tuple(dt.timedelta(seconds=s) for s in json.loads(skipped_s))
+    return snapshot.model_copy(update=stamps) if stamps else snapshot
 
 
 def metric_steps(
@@ -126,6 +148,66 @@ def next_metric_step(
     if not rest or state == PublicationState.DELETED:
         return None
     return _first_step([(str(label), int(due)) for label, due in json.loads(rest)])
+
+
+class LateStep(NamedTuple):
+    """The collection a store hands out instead of a claimed one whose later collections
+    are due too (see :func:`late_metric_step`)."""
+
+    label: str
+    due_us: int
+    rest: str | None
+    skipped: tuple[str, ...]
+    """Every collection it is made instead of: those the claimed task already stood in
+    for, the claimed one, and the later ones due before it."""
+    error: str
+    """What the claimed task, done without a snapshot, records."""
+
+    @property
+    def skipped_json(self) -> str:
+        """``skipped`` as the task's column holds it (read by :func:`skipped_labels`)."""
+        return json.dumps(self.skipped)
+
+    def instead_of(self, claimed: MetricTask, task_id: int) -> MetricTask:
+        """The task handed out instead of ``claimed``, stored as ``task_id``."""
+        return attrs.evolve(
+            claimed,
+            id=task_id,
+            label=self.label,
+            due_at=from_us(self.due_us),
+            failures=0,
+            skipped=self.skipped,
+        )
+
+
+def late_metric_step(
+    label: str, rest: str | None, skipped: Sequence[str], now_us: int
+) -> LateStep | None:
+    """A claimed collection ``label`` (which already stood in for ``skipped``) whose later
+    ones are due at ``now_us`` too (a worker down, an account waiting for a person, a
+    rate limit): the last one due is collected instead, so the platform is asked once
+    rather than once per label for the same figures, and the others are recorded as
+    skipped. ``None`` when none of the later ones is due yet."""
+    steps = [(str(later), int(due)) for later, due in json.loads(rest)] if rest else []
+    due = [step for step in steps if step[1] <= now_us]
+    if not due:
+        return None
+    instead = _first_step(steps[len(due) - 1 :])
+    assert instead is not None  # steps[len(due) - 1] is the last one due
+    also = (label, *(earlier for earlier, _ in due[:-1]))
+    return LateStep(
+        *instead,
+        skipped=(*skipped, *also),
+        error=(
+            f"skipped ({', '.join(also)}): still waiting when the {instead[0]} collection "
+            f"came due, so it was collected once, as {instead[0]}"
+        ),
+    )
+
+
+def skipped_labels(text: str | None) -> tuple[str, ...]:
+    """The collections a metric task stands in for, from its ``skipped`` column."""
+    return tuple(str(label) for label in json.loads(text)) if text else ()
 
 
 def _first_step(steps: Sequence[tuple[str, int]]) -> tuple[str, int, str | None] | None:

@@ -29,6 +29,7 @@ from socialkit.schedule.stores._common import (
     check_move,
     covered,
     from_us,
+    late_metric_step,
     next_metric_step,
     stale_reason,
     to_us,
@@ -67,6 +68,7 @@ class Task:
     error: str | None = None
     rest: str | None = None  # the later collections (see _common.metric_steps)
     failures: int = 0
+    skipped: tuple[str, ...] = ()  # the collections it is made instead of
 
 
 class MemoryBase:
@@ -395,15 +397,16 @@ class MemoryBase:
 
     # -- metrics --------------------------------------------------------------------------
 
-    def _add_task(self, publication_id: str, label: str, due_us: int, rest: str | None) -> None:
+    def _add_task(self, publication_id: str, label: str, due_us: int, rest: str | None) -> Task:
         task_id = next(self._task_ids)
-        self._tasks[task_id] = Task(
+        task = self._tasks[task_id] = Task(
             id=task_id,
             publication_id=publication_id,
             due_at=from_us(due_us),
             label=label,
             rest=rest,
         )
+        return task
 
     async def add_metric_tasks(
         self, tasks: Sequence[tuple[str, dt.datetime, str]], *, now: dt.datetime
@@ -448,6 +451,13 @@ class MemoryBase:
             due = sorted(due, key=lambda t: (t.due_at, t.id))[:limit]
             out = []
             for task in due:
+                late = late_metric_step(task.label, task.rest, task.skipped, to_us(now))
+                if late is not None:
+                    # Later collections are due too: the last one is collected instead.
+                    task.done_at = now
+                    task.error = late.error
+                    task = self._add_task(task.publication_id, late.label, late.due_us, late.rest)
+                    task.skipped = late.skipped
                 task.lease_owner = worker
                 task.lease_expires_at = now + lease
                 row = self._rows[task.publication_id]
@@ -462,6 +472,7 @@ class MemoryBase:
                         platform=row.platform,
                         campaign=row.campaign,
                         failures=task.failures,
+                        skipped=task.skipped,
                     )
                 )
             return out

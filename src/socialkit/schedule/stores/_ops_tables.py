@@ -111,14 +111,15 @@ TABLES: tuple[Table, ...] = (
     _table(
         "metric_tasks",
         "id, publication_id, due_at, label, done_at, lease_owner, lease_expires_at, error, rest, "
-        "failures",
+        "failures, skipped",
         order="id",
         times="due_at, done_at, lease_expires_at",
         identity="id",
     ),
     _table(
         "metric_snapshots",
-        "id, publication_id, workspace, account_id, campaign, collected_at, snapshot, after_s",
+        "id, publication_id, workspace, account_id, campaign, collected_at, snapshot, after_s, "
+        "age_s, skipped_s",
         order="id",
         times="collected_at",
         identity="id",

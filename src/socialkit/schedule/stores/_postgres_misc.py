@@ -10,10 +10,13 @@ from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.stores._common import (
     cleared_budgets_data,
     from_us,
+    late_metric_step,
     next_metric_step,
-    snapshot_after,
+    skipped_labels,
+    snapshot_columns,
     snapshot_from_row,
     snapshot_json,
+    to_us,
 )
 from socialkit.schedule.stores._postgres_rows import (
     ABLE,
@@ -457,10 +460,10 @@ WITH due AS (
 upd AS (
     UPDATE metric_tasks m SET lease_owner = %(worker)s, lease_expires_at = {NOW} + %(lease)s
     FROM due d WHERE m.id = d.id
-    RETURNING m.id, m.publication_id, m.due_at, m.label, m.failures
+    RETURNING m.id, m.publication_id, m.due_at, m.label, m.failures, m.rest, m.skipped
 )
 SELECT u.id, u.publication_id, u.due_at, u.label, p.workspace, p.account_id, p.platform,
-    p.campaign, u.failures
+    p.campaign, u.failures, u.rest, u.skipped, {NOW}
 FROM upd u JOIN publications p ON p.id = u.publication_id ORDER BY u.due_at, u.id
 """
 
@@ -491,8 +494,9 @@ async def claim_metric_tasks(
     cur = await conn.execute(
         _CLAIM_TASKS_SQL, {"now": now, "limit": limit, "worker": worker, "lease": lease}
     )
-    return [
-        MetricTask(
+    tasks = []
+    for r in await cur.fetchall():
+        task = MetricTask(
             id=r[0],
             publication_id=r[1],
             due_at=r[2],
@@ -502,9 +506,28 @@ async def claim_metric_tasks(
             platform=r[6],
             campaign=r[7],
             failures=r[8],
+            skipped=skipped_labels(r[10]),
         )
-        for r in await cur.fetchall()
-    ]
+        at: dt.datetime = r[11]
+        late = late_metric_step(task.label, r[9], task.skipped, to_us(at))
+        if late is not None:
+            # Later collections are due too: the last one is collected instead.
+            inserted = await conn.execute(
+                "INSERT INTO metric_tasks (publication_id, label, due_at, rest, skipped, "
+                "lease_owner, lease_expires_at) SELECT publication_id, %s, %s, %s, %s, "
+                "lease_owner, lease_expires_at FROM metric_tasks WHERE id = %s RETURNING id",
+                (late.label, from_us(late.due_us), late.rest, late.skipped_json, task.id),
+            )
+            found = await inserted.fetchone()
+            assert found is not None  # INSERT … RETURNING of one row
+            await conn.execute(
+                "UPDATE metric_tasks SET done_at = %s, error = %s, lease_owner = NULL, "
+                "lease_expires_at = NULL WHERE id = %s",
+                (at, late.error, task.id),
+            )
+            task = late.instead_of(task, found[0])
+        tasks.append(task)
+    return tasks
 
 
 async def retry_metric_task(
@@ -558,8 +581,9 @@ async def complete_metric_task(
     if snapshots:
         await conn.execute(
             "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "
-            "collected_at, snapshot, after_s) SELECT * FROM unnest(%b::text[], %b::text[], "
-            "%b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::float8[])",
+            "collected_at, snapshot, after_s, age_s, skipped_s) SELECT * FROM unnest("
+            "%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], "
+            "%b::float8[], %b::float8[], %b::text[])",
             (
                 [s.publication_id or pub_id for s in snapshots],
                 [workspace] * len(snapshots),
@@ -567,7 +591,7 @@ async def complete_metric_task(
                 [campaign] * len(snapshots),
                 [s.collected_at for s in snapshots],
                 [snapshot_json(s) for s in snapshots],
-                [snapshot_after(s) for s in snapshots],
+                *map(list, zip(*map(snapshot_columns, snapshots), strict=True)),
             ),
         )
 
@@ -592,7 +616,8 @@ async def metric_series(
             params.append(value)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     cur = await conn.execute(
-        f"SELECT snapshot, after_s FROM metric_snapshots{clause} ORDER BY collected_at, id",
+        f"SELECT snapshot, after_s, age_s, skipped_s FROM metric_snapshots{clause} "
+        "ORDER BY collected_at, id",
         params,
     )
-    return [snapshot_from_row(v[0], v[1]) for v in await cur.fetchall()]
+    return [snapshot_from_row(*v) for v in await cur.fetchall()]

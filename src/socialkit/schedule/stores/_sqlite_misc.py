@@ -10,9 +10,11 @@ from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.stores._common import (
     cleared_budgets_data,
     from_us,
+    late_metric_step,
     merge_budget,
     next_metric_step,
-    snapshot_after,
+    skipped_labels,
+    snapshot_columns,
     snapshot_from_row,
     snapshot_json,
     to_us,
@@ -398,7 +400,7 @@ def claim_metric_tasks(
         )
     rows = conn.execute(
         "SELECT t.id, t.publication_id, t.due_at, t.label, p.workspace, p.account_id, "
-        "p.platform, p.campaign, t.failures "
+        "p.platform, p.campaign, t.failures, t.rest, t.skipped "
         "FROM metric_tasks t JOIN publications p ON p.id = t.publication_id "
         "WHERE t.done_at IS NULL AND t.due_at <= ? "
         "AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= ?) "
@@ -407,12 +409,9 @@ def claim_metric_tasks(
         "ORDER BY t.due_at, t.id LIMIT ?",
         (now, now, limit),
     ).fetchall()
-    conn.executemany(
-        "UPDATE metric_tasks SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
-        [(worker, now + lease, r[0]) for r in rows],
-    )
-    return [
-        MetricTask(
+    tasks = []
+    for r in rows:
+        task = MetricTask(
             id=r[0],
             publication_id=r[1],
             due_at=from_us(r[2]),
@@ -422,9 +421,36 @@ def claim_metric_tasks(
             platform=r[6],
             campaign=r[7],
             failures=r[8],
+            skipped=skipped_labels(r[10]),
         )
-        for r in rows
-    ]
+        late = late_metric_step(task.label, r[9], task.skipped, now)
+        if late is None:
+            conn.execute(
+                "UPDATE metric_tasks SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
+                (worker, now + lease, task.id),
+            )
+        else:
+            # Later collections are due too: the last one is collected instead.
+            conn.execute(
+                "UPDATE metric_tasks SET done_at = ?, error = ? WHERE id = ?",
+                (now, late.error, task.id),
+            )
+            (instead,) = conn.execute(
+                "INSERT INTO metric_tasks (publication_id, label, due_at, rest, skipped, "
+                "lease_owner, lease_expires_at) VALUES (?,?,?,?,?,?,?) RETURNING id",
+                (
+                    task.publication_id,
+                    late.label,
+                    late.due_us,
+                    late.rest,
+                    late.skipped_json,
+                    worker,
+                    now + lease,
+                ),
+            ).fetchone()
+            task = late.instead_of(task, instead)
+        tasks.append(task)
+    return tasks
 
 
 def retry_metric_task(
@@ -472,7 +498,7 @@ def complete_metric_task(
         )
     conn.executemany(
         "INSERT INTO metric_snapshots (publication_id, workspace, account_id, campaign, "
-        "collected_at, snapshot, after_s) VALUES (?,?,?,?,?,?,?)",
+        "collected_at, snapshot, after_s, age_s, skipped_s) VALUES (?,?,?,?,?,?,?,?,?)",
         [
             (
                 s.publication_id or pub_id,
@@ -481,7 +507,7 @@ def complete_metric_task(
                 campaign,
                 to_us(s.collected_at),
                 snapshot_json(s),
-                snapshot_after(s),
+                *snapshot_columns(s),
             )
             for s in snapshots
         ],
@@ -508,9 +534,10 @@ def metric_series(
             params.append(value)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return [
-        snapshot_from_row(v[0], v[1])
+        snapshot_from_row(*v)
         for v in conn.execute(
-            f"SELECT snapshot, after_s FROM metric_snapshots{clause} ORDER BY collected_at, id",
+            f"SELECT snapshot, after_s, age_s, skipped_s FROM metric_snapshots{clause} "
+            "ORDER BY collected_at, id",
             params,
         )
     ]

@@ -287,6 +287,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             "WHERE status = 'needs_reauth'",
         ),
     ),
+    # Version 8: a snapshot records how long after publication it was really taken
+    # (``age_s``) and the earlier scheduled collections it was taken instead of
+    # (``skipped_s``, a JSON list of seconds), and the task collecting it their labels
+    # (``skipped``): a task claimed so late that later ones are due too is made as the
+    # last one due. All nullable;
+    # the snapshot's are kept out of its JSON as ``after_s`` is. Version 3 to 7 code can
+    # keep running (min_compatible stays 3): it never reads the columns, its inserts
+    # leave them NULL, and it completes a task handed out that way like any other.
+    Migration(
+        version=8,
+        min_compatible=3,
+        statements=(
+            "ALTER TABLE metric_snapshots ADD COLUMN age_s REAL",
+            "ALTER TABLE metric_snapshots ADD COLUMN skipped_s TEXT",
+            "ALTER TABLE metric_tasks ADD COLUMN skipped TEXT",
+        ),
+    ),
 )
 
 
