@@ -5,6 +5,8 @@
   sleeping until its next due work.
 - The collections of an account that waits for a person to re-authorise it wait too:
   they were asked for anyway, each failing with an auth error (and dropped).
+- A collection the platform refuses for the account's credentials marks the account and
+  waits (it was given up).
 - A late collection keeps its label (what was scheduled) and carries the post's real
   age when taken; one claimed so late that later ones are due too is made once, as the
   last one due, naming the ones it was made instead of (the same figures were stored
@@ -19,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialkit.errors import NeedsReauth
 from socialkit.models.content import Post
 from tests.schedule.conftest import START, account
 from tests.schedule.test_review_actions import store_url  # noqa: F401 - memory, SQLite, PostgreSQL
@@ -128,3 +131,26 @@ async def test_the_store_hands_out_the_last_collection_due_and_records_the_skipp
     ]  # its lease ran out: the same task again (the skipped ones are done)
     await store.complete_metric_task(task.id, [], now=now + LEASE)
     assert await store.next_due(now=now + LEASE) is None
+
+
+async def test_a_collection_refused_for_its_credentials_waits_for_reauthorisation(
+    make_scheduler, platform, clock
+) -> None:
+    """The platform refuses the account's credentials at a collection (before any publish
+    did): the account is marked as a publish would mark it, and the collection waits for
+    the person instead of being given up."""
+    server, scheduler, pub = await published(make_scheduler, platform)
+    server.script_metrics(NeedsReauth("token revoked", status_code=401))
+    clock.set(START + HOUR)
+    await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 1
+    (record,) = await scheduler.accounts()
+    assert record.status == "needs_reauth"  # was ok: the collection was dropped
+    clock.set(START + 2 * HOUR)
+    await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 1  # not asked again meanwhile
+    await scheduler.reconnect("acme", actor="ann")
+    await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 2
+    [snapshot] = await scheduler.metrics(publication=pub.id)
+    assert (snapshot.after, snapshot.age) == (HOUR, 2 * HOUR)

@@ -615,20 +615,9 @@ class Dispatcher:
     async def _needs_reauth(self, completion: Completion) -> None:
         claim = completion.claim
         reason = (completion.transition.reason if completion.transition else None) or "reauth"
-        try:
-            await self.s.store.set_account_status(
-                claim.account_id,
-                "needs_reauth",
-                now=self.s.clock.now(),
-                workspace=claim.workspace,
-                reason=reason,
-                actor=self.s.config.worker_id,
-            )
-        except Exception:
-            # Logged; the outcome is committed all the same (its transition holds the
-            # publication for a person to reconnect the account).
-            log.exception("could not mark account %s as needing reauth", claim.account_id)
-        self.s.forget_account(claim.workspace, claim.account_id)
+        # The outcome is committed whatever this does (its transition holds the
+        # publication for a person to reconnect the account).
+        await self.s.mark_needs_reauth(claim.workspace, claim.account_id, reason)
 
     # -- group commits --------------------------------------------------------------------
 

@@ -11,7 +11,10 @@ Two errors put the collection back instead, as for a publish (the account's
 ``Retry-After``/reset has passed (or after the backoff delay when it gives no time) and
 does not count as a failure; a :class:`~socialkit.errors.Transient` one is tried again
 after the backoff delay, up to ``max_attempts`` tries in all. The collections after it
-wait for it, so they still come, in order.
+wait for it, so they still come, in order. One the platform refuses for the account's
+credentials (:class:`~socialkit.errors.NeedsReauth`, a refresh that did not help) marks
+the account as waiting for a person, as a publish would, and goes back: the store hands
+out no collection of such an account, so it comes once the account is re-authorised.
 
 A late collection (the worker was down, a rate limit held the account) keeps the label
 of what was scheduled (``MetricSnapshot.after``) and carries the post's real age when it
@@ -37,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from socialkit.errors import RateLimited, SocialkitError, Transient
 from socialkit.platforms.publish import with_refresh
-from socialkit.schedule.engine.retry import Outcome
+from socialkit.schedule.engine.retry import Outcome, classify
 from socialkit.schedule.records import Budget
 from socialkit.schedule.states import PublicationState
 
@@ -100,6 +103,9 @@ async def collect(services: Services, task: MetricTask) -> None:
     except (RateLimited, Transient) as exc:
         await _again_or_failed(s, task, exc)
     except SocialkitError as exc:
+        if classify(exc, sent=False) is Outcome.REAUTH:
+            await _wait_for_reauth(s, task, exc)
+            return
         log.info("metrics for %s (%s) failed: %s", task.publication_id, task.label, exc)
         await _failed(s, task, f"{type(exc).__name__}: {exc}")
     except Exception as exc:
@@ -116,6 +122,20 @@ async def _failed(s: Services, task: MetricTask, error: str) -> None:
         await s.store.complete_metric_task(task.id, [], now=s.clock.now(), error=error)
     except Exception:
         log.exception("could not record the failed metric task %s", task.id)
+
+
+async def _wait_for_reauth(s: Services, task: MetricTask, exc: SocialkitError) -> None:
+    """The platform refused the account's credentials (and a refresh did not help): the
+    account is marked as waiting for a person, as a publish meeting it marks it, and the
+    task goes back, due now and uncounted; the store hands out no collection of such an
+    account, so it comes once the account is re-authorised."""
+    now, error = s.clock.now(), f"{type(exc).__name__}: {exc}"
+    log.info("metrics for %s (%s) wait for a reauth: %s", task.publication_id, task.label, exc)
+    await s.mark_needs_reauth(task.workspace, task.account_id, error)
+    try:
+        await s.store.retry_metric_task(task.id, run_at=now, now=now, error=error)
+    except Exception:
+        log.exception("could not put the metric task %s back", task.id)
 
 
 async def _again_or_failed(s: Services, task: MetricTask, exc: RateLimited | Transient) -> None:

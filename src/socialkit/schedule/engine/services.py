@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from socialkit.schedule.stores.base import Store
 
 __all__ = ["Services"]
+
+log = logging.getLogger("socialkit.schedule")
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -274,6 +277,25 @@ class Services:
         self._accounts.drop((workspace, account_id))
         self._loading.forget(("account", workspace, account_id))  # later callers read anew
         self._capabilities.drop((workspace, account_id))
+
+    async def mark_needs_reauth(self, workspace: str, account_id: str, reason: str) -> None:
+        """Mark the account as waiting for a person to re-authorise it (the platform
+        refused its credentials): the store hands out none of its publications or metric
+        collections until then. A store that fails is logged, not raised: the caller's
+        own outcome (a held publication, a collection put back) is committed all the
+        same."""
+        try:
+            await self.store.set_account_status(
+                account_id,
+                "needs_reauth",
+                now=self.clock.now(),
+                workspace=workspace,
+                reason=reason,
+                actor=self.config.worker_id,
+            )
+        except Exception:
+            log.exception("could not mark account %s as needing reauth", account_id)
+        self.forget_account(workspace, account_id)
 
     async def context(self, account: Account, platform: Platform) -> Context:
         """A base context for ``account`` (credentials loaded through the provider)."""
