@@ -246,7 +246,9 @@ async def test_a_metric_collection_an_adapter_bug_breaks_is_not_asked_again_ever
     server.metric_steps.clear()  # the adapter works again
     clock.advance(dt.timedelta(days=8))
     await scheduler.run(until_idle=True)
-    assert len(await scheduler.metrics(publication=pub.id)) == 2  # +24 h and +7 d came
+    # +24 h and +7 d were both due: collected once, as the +7 d one naming the one it skipped.
+    [snapshot] = await scheduler.metrics(publication=pub.id)
+    assert (snapshot.after, snapshot.skipped) == (7 * DAY, (DAY,))
 
 
 async def test_a_metric_collection_that_never_answers_is_given_up_in_time(
@@ -265,8 +267,9 @@ async def test_a_metric_collection_that_never_answers_is_given_up_in_time(
     monkeypatch.setattr(type(registry.platform("fake")), "fetch_metrics", never_answers)
     s = await scheduler._s()
     [task] = await s.store.claim_metric_tasks(
-        "w1", now=START + DAY, limit=1, lease=dt.timedelta(seconds=60)
+        "w1", now=START + 2 * dt.timedelta(hours=1), limit=1, lease=dt.timedelta(seconds=60)
     )
+    assert task.label == "1h"
     await asyncio.wait_for(collect(s, task), 30)  # a bound, not a measurement
     assert asked == [pub.id]
     # Given up, recorded on the task: not claimed again; the next collection is due.
