@@ -18,6 +18,10 @@ from tests.schedule.test_engine_faults import *  # noqa: F403
 from tests.schedule.test_events_and_facade import *  # noqa: F403
 from tests.schedule.test_hooks import *  # noqa: F403
 from tests.schedule.test_review_dispatch import *  # noqa: F403
+from tests.schedule.test_worker_leases import (  # hand-backs whose history cannot be read
+    test_a_claim_failing_while_its_history_cannot_be_read_is_handed_back_with_a_wait,  # noqa: F401
+    test_a_history_read_that_fails_for_a_moment_is_tried_again_before_a_hand_back,  # noqa: F401
+)
 
 pytestmark = pytest.mark.postgres
 

@@ -19,6 +19,7 @@ from socialkit.models.credentials import Credentials
 from socialkit.platforms.capabilities import Idempotency
 from socialkit.schedule.engine import clock as clock_module
 from socialkit.schedule.engine.clock import SystemClock
+from socialkit.schedule.engine.dispatch import _RELEASE_TRIES
 from socialkit.schedule.engine.worker import Worker
 from socialkit.schedule.states import PublicationState as S
 from tests.schedule.conftest import START, account
@@ -587,26 +588,63 @@ async def test_a_reconciliation_the_engine_keeps_failing_on_waits_too(
     assert len(server.calls) == 1  # found, not sent again
 
 
-async def test_a_claim_failing_while_its_history_cannot_be_read_is_left_to_its_lease(
+async def test_a_claim_failing_while_its_history_cannot_be_read_is_handed_back_with_a_wait(
     make_scheduler, platform, clock
 ) -> None:
     """The engine fails on a claim, and the store cannot say how many times in a row it
-    did (its history cannot be read either): the claim is not handed back at once, where
-    it could be claimed and fail again in a tight loop; its lease, no longer
-    heartbeated, runs out, and the next claim sends it."""
+    did (its history read fails, and fails again each time it is tried): the claim is
+    handed back all the same, not left under the worker's lease until it runs out (60 s
+    by default, while ``run --once`` ended with the publication unsent), and not at once
+    either, where it could be claimed and fail again in a tight loop: it waits
+    ``idle_poll``, as a second failure in a row does, and the next failure counts it
+    (review R6)."""
     server = platform()
-    scheduler = await make_scheduler(engine={**FAST, "lease": dt.timedelta(seconds=30)})
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    starts = flaky(scheduler.store, "mark_publishing", failures=2, message="disk I/O error")
+    reads = flaky(scheduler.store, "events", failures=_RELEASE_TRIES, message="disk I/O error")
+    await asyncio.wait_for(scheduler.run(until_idle=True), 10)  # a bound: it ends
+    assert (len(starts), len(reads)) == (1, _RELEASE_TRIES)  # the read tried again
+    p = await scheduler.get(pub.id, history=True)
+    assert (p.state, p.lease_owner, p.failures) == (S.RETRY_WAIT, None, 0)
+    assert p.run_at == clock.now() + dt.timedelta(milliseconds=10)
+    (released,) = [e for e in p.history if e.kind == "released"]
+    assert released.data == {"unsent_failure_uncounted": True}
+    clock.set(p.run_at)  # a short step, not the lease
+    await asyncio.wait_for(scheduler.run(until_idle=True), 10)
+    assert len(starts) == 2  # failed again, and counted after the uncounted one: waits
+    p = await scheduler.get(pub.id, history=True)
+    assert (p.state, p.lease_owner) == (S.RETRY_WAIT, None)
+    assert p.run_at == clock.now() + dt.timedelta(milliseconds=10)
+    assert [e.data for e in p.history if e.kind == "released"] == [
+        {"unsent_failure_uncounted": True},
+        {"unsent_failure": 2},
+    ]
+    clock.set(p.run_at)
+    await asyncio.wait_for(scheduler.run(until_idle=True), 10)  # the store is back: sent
+    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    assert [c["publication"] for c in server.calls] == [pub.id]
+
+
+async def test_a_history_read_that_fails_for_a_moment_is_tried_again_before_a_hand_back(
+    make_scheduler, platform, clock
+) -> None:
+    """The engine fails on a claim and the history read that counts the failures in a
+    row fails once: it is tried again (after ``idle_poll``), finds none, and the claim is
+    handed back at once, as a first failure is, so the same run until idle sends it; it
+    was left to its lease (review R6)."""
+    server = platform()
+    scheduler = await make_scheduler(engine=FAST)
     (pub,) = await scheduler.schedule(POST, account(), at=START)
     starts = flaky(scheduler.store, "mark_publishing", failures=1, message="disk I/O error")
     reads = flaky(scheduler.store, "events", failures=1, message="disk I/O error")
-    await asyncio.wait_for(scheduler.run(until_idle=True), 10)  # a bound: it ends
-    assert (len(starts), len(reads)) == (1, 1)
-    p = await scheduler.get(pub.id, history=True)
-    assert (p.state, p.lease_owner) == (S.CLAIMED, "w1")
-    assert "released" not in [e.kind for e in p.history]
-    clock.set(p.lease_expires_at)
     await asyncio.wait_for(scheduler.run(until_idle=True), 10)
-    assert (await scheduler.get(pub.id)).state == S.PUBLISHED
+    assert (len(starts), len(reads)) == (2, 2)
+    p = await scheduler.get(pub.id, history=True)
+    assert p.state == S.PUBLISHED
+    assert [(e.to_state, e.data) for e in p.history if e.kind == "released"] == [
+        (S.SCHEDULED, {"unsent_failure": 1})
+    ]
     assert [c["publication"] for c in server.calls] == [pub.id]
 
 

@@ -52,7 +52,15 @@ if TYPE_CHECKING:
     from socialkit.schedule.publication import Event
     from socialkit.schedule.records import Claim
 
-__all__ = ["RECONCILE_FAILURE", "UNSENT_FAILURE", "Completion", "Dispatcher", "Job", "Prepared"]
+__all__ = [
+    "RECONCILE_FAILURE",
+    "UNSENT_FAILURE",
+    "UNSENT_FAILURE_UNCOUNTED",
+    "Completion",
+    "Dispatcher",
+    "Job",
+    "Prepared",
+]
 
 S = PublicationState
 _In = TypeVar("_In")
@@ -76,6 +84,11 @@ UNSENT_FAILURE = "unsent_failure"
 before sending (its number in a row; see :meth:`Dispatcher._hand_back_failed`). The
 count lives in the history, not in a worker's memory, so the wait that grows with it
 goes on across a restart and from one worker to another."""
+
+UNSENT_FAILURE_UNCOUNTED = "unsent_failure_uncounted"
+"""The event data key that marks such a hand-back made while the history could not be
+read, so without its number: the next count takes it as one more failure in a row after
+the last one numbered (see :meth:`Dispatcher._hand_back_failed`)."""
 
 RECONCILE_FAILURE = "reconcile_failure"
 """The event data key that marks a failed reconciliation try (its number in the episode).
@@ -210,25 +223,46 @@ class Dispatcher:
         worker claim, fail and hand back in a tight loop, and a run until idle ends.
 
         The count is read from the history (:meth:`unsent_failures`) and written on the
-        hand-back's event, so a restarted worker, or another one, goes on from it. When
-        the history cannot be read, or the hand-back cannot be written (the store is
-        failing), the claim is not handed back at once, where it could be claimed and
-        fail again at once: its lease, no longer heartbeated, runs out."""
+        hand-back's event, so a restarted worker, or another one, goes on from it. A
+        history read the store fails is tried again, :data:`_RELEASE_TRIES` times in
+        all with :meth:`_backoff`'s pauses. When it still fails, the claim is handed back
+        all the same, never at once and never left to its lease: as if this were the
+        second failure in a row (to ``retry_wait``, or ``unknown``, ``idle_poll`` ahead,
+        the shortest wait that is not at once), its event marked
+        :data:`UNSENT_FAILURE_UNCOUNTED` instead of a number, which the next count reads
+        as one more failure after the last one counted. So the R6 bound holds while the
+        store cannot say: no claim is handed back at once without its count, and the
+        doubling goes on from where it stood once the history reads again. Only when the
+        hand-back itself cannot be written is the claim left to its lease, which, no
+        longer heartbeated, runs out."""
         claim = job.claim
         if job.lost:  # handed back already (a graceful stop), or its lease is gone
             return
         job.lost = True
-        try:
-            failures = await self.unsent_failures(claim) + 1
-        except Exception as exc:
-            _lease_runs_out(claim, exc)
-            return
-        if failures == 1:
+        counted = await self._read_unsent_failures(claim)
+        first = self.s.config.idle_poll.total_seconds()
+        data: dict[str, Any]
+        if counted is None:
+            # The store cannot say how many times in a row: not at once (the R6 loop),
+            # but the shortest wait, and counted as one more when the history reads.
+            at = self.s.clock.now() + dt.timedelta(seconds=first)
+            run_at: dt.datetime | None = at
+            to = S.RETRY_WAIT if claim.kind == "publish" else S.UNKNOWN
+            reason = (
+                "not sent: the engine failed on it, how many times in a row unknown (its "
+                f"history could not be read) ({type(error).__name__}: {_one_line(error)}); "
+                f"tried again at {at.isoformat()}"
+            )
+            data = {UNSENT_FAILURE_UNCOUNTED: True}
+            log.error("publication %s: %s", claim.id, reason)
+        elif counted == 0:
+            failures = 1
             run_at = None
             to = S.SCHEDULED if claim.kind == "publish" else S.UNKNOWN
             reason = "not sent: the engine failed on it"
+            data = {UNSENT_FAILURE: failures}
         else:
-            first = self.s.config.idle_poll.total_seconds()
+            failures = counted + 1
             delay = min(_HAND_BACK_MAX, first * 2 ** min(failures - 2, 32))
             run_at = self.s.clock.now() + dt.timedelta(seconds=delay)
             to = S.RETRY_WAIT if claim.kind == "publish" else S.UNKNOWN
@@ -237,6 +271,7 @@ class Dispatcher:
                 f"({type(error).__name__}: {_one_line(error)}); tried again at "
                 f"{run_at.isoformat()}"
             )
+            data = {UNSENT_FAILURE: failures}
             log.error("publication %s: %s", claim.id, reason)
         transition = Transition(
             id=claim.id,
@@ -248,12 +283,39 @@ class Dispatcher:
             error=_describe(error),
             kind="released",
             run_at=run_at,
-            data={UNSENT_FAILURE: failures},
+            data=data,
         )
         try:
             await self.s.store.apply([transition], now=self.s.clock.now())
         except Exception as exc:
             _lease_runs_out(claim, exc)
+
+    async def _read_unsent_failures(self, claim: Claim) -> int | None:
+        """:meth:`unsent_failures`, tried again with :meth:`_backoff`'s pauses while the
+        store fails, :data:`_RELEASE_TRIES` times in all; ``None`` when it still fails."""
+        for tries in range(1, _RELEASE_TRIES + 1):
+            try:
+                return await self.unsent_failures(claim)
+            except Exception as exc:
+                if tries == _RELEASE_TRIES:
+                    log.error(
+                        "publication %s: could not read its history (%s: %s); handed back "
+                        "without its count of failures in a row",
+                        claim.id,
+                        type(exc).__name__,
+                        _one_line(exc),
+                    )
+                    return None
+                delay = self._backoff(tries)
+                log.warning(
+                    "publication %s: could not read its history (%s: %s); trying again in %g s",
+                    claim.id,
+                    type(exc).__name__,
+                    _one_line(exc),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        return None  # not reached: the last try returns
 
     # -- preparing ------------------------------------------------------------------------
 
@@ -849,12 +911,15 @@ class Dispatcher:
     async def unsent_failures(self, claim: Claim) -> int:
         """How many times in a row the engine failed on this publication before sending,
         from the history: the :data:`UNSENT_FAILURE` of its latest hand-back for that,
-        when nothing but claims and swept leases came after it (a send, a person's
-        action or any other move starts the count again)."""
+        plus one for each hand-back marked :data:`UNSENT_FAILURE_UNCOUNTED` after it,
+        when nothing but claims, swept leases and such hand-backs came after it (a send,
+        a person's action or any other move starts the count again)."""
         count = 0
         async for event in self._history(claim.id):
             if UNSENT_FAILURE in event.data:
                 count = int(str(event.data[UNSENT_FAILURE]))
+            elif UNSENT_FAILURE_UNCOUNTED in event.data:
+                count += 1
             elif event.kind not in ("claimed", "lease_expired"):
                 count = 0
         return count
