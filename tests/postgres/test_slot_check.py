@@ -1,13 +1,18 @@
-"""The posting-slot check of a ``free_slot`` insert on PostgreSQL reads through indexes
-whoever holds the slot (a leased row too).
+"""The posting-slot check of a ``free_slot`` insert on PostgreSQL: read through indexes
+whoever holds the slot (a leased row too), and correct whatever isolation level the
+server, the database or the role defaults to.
 
 The account index holds only rows without a lease (the schema's version 2), so one
 statement looking up both kinds scanned every publication: 123 ms per ``queue()`` at
-200,000 rows.
+200,000 rows. The check runs after the account's advisory lock and must see what the
+lock's previous holder committed: under a ``default_transaction_isolation`` of
+``repeatable read`` its snapshot was taken before the wait, and two processes took one
+slot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -15,12 +20,15 @@ import attrs
 import pytest
 
 from socialkit.errors import SlotTaken
-from socialkit.schedule.records import NewPublication
+from socialkit.schedule.records import NewPublication, PublicationQuery
 from tests.schedule.store_contract import LEASE, POST, SEC, T0, pub
 
 pytestmark = pytest.mark.postgres
 
 HOUR = 3600 * SEC
+# libpq's options, as a URL writes them: the server's default for every transaction
+# is ``repeatable read``, as postgresql.conf or ALTER ROLE / DATABASE ... SET can make it.
+REPEATABLE_READ = "-c%20default_transaction_isolation%3Drepeatable%5C%20read"
 
 
 def _free(account: str = "acme", **kw: Any) -> NewPublication:
@@ -99,3 +107,64 @@ async def test_the_slot_check_reads_publications_through_indexes(open_store: Any
         assert "publications_account" in {n.get("Index Name") for n in scans}, plan
     finally:
         await conn.close()
+
+
+async def _show_isolation(conn: Any) -> str:
+    cur = await conn.execute("SHOW transaction_isolation")
+    row = await cur.fetchone()
+    return str(row[0])
+
+
+async def test_store_transactions_read_committed_whatever_the_servers_default(
+    open_store: Any,
+) -> None:
+    store = await open_store(options=REPEATABLE_READ)
+    assert await store._run(_show_isolation) == "read committed"
+    conn = await store.connection()  # LISTEN's, migrations' and maintenance's
+    try:
+        async with conn.transaction():
+            assert await _show_isolation(conn) == "read committed"
+    finally:
+        await conn.close()
+
+
+async def test_a_slot_committed_while_the_check_waits_for_the_lock_is_seen(
+    open_store: Any,
+) -> None:
+    """Another process holds the account's slot lock and takes the slot; this store's
+    insert, waiting for the lock meanwhile, must find the slot taken when it gets it,
+    with the server defaulting to ``repeatable read``."""
+    from socialkit.schedule.stores._postgres_rows import add
+
+    store = await open_store(clock="caller", listen="false", options=REPEATABLE_READ)
+    await store.put_revision(POST, now=T0)
+    slot = T0 + HOUR
+    other = await store.connection()
+    watcher = await store.connection()
+    try:
+        async with other.transaction():
+            # The other process: the account's slot lock, its post in the slot.
+            await add(other, [_free(due=slot)], T0, store.options.lock_space)
+            waiting = asyncio.create_task(store.add([_free(due=slot)], now=T0))
+            await asyncio.wait_for(_until_waiting_for_a_slot_lock(watcher, store), 10)
+        with pytest.raises(SlotTaken):
+            await waiting
+    finally:
+        await other.close()
+        await watcher.close()
+    page = await store.list_publications(PublicationQuery(limit=10))
+    assert [p.due_at for p in page.items] == [slot]  # was two: one slot, two posts
+
+
+async def _until_waiting_for_a_slot_lock(conn: Any, store: Any) -> None:
+    """Return once a session waits for acme's slot lock (polls the server's locks)."""
+    while True:
+        cur = await conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND objsubid = 1 AND classid = (%s::bigint & 4294967295)::oid "
+            "AND objid = (hashtext('default' || chr(31) || 'acme')::bigint & 4294967295)::oid",
+            (store.options.lock_space,),
+        )
+        row = await cur.fetchone()
+        if row and row[0]:
+            return

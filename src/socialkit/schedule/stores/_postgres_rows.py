@@ -341,8 +341,10 @@ async def check_free_slots(
     """:func:`refuse_taken_slots` for the items marked ``free_slot``, under an advisory
     lock of each of their accounts held to the end of the transaction (taken in one
     order, so two inserts never wait for each other). Another transaction checking the
-    same account waits for this one's commit, and its next statement (read committed)
-    sees the rows this one inserted: two cannot both find a slot free and take it."""
+    same account waits for this one's commit, and its next statement (read committed,
+    which the store's connections begin every transaction with, whatever the server's
+    default) sees the rows this one inserted: two cannot both find a slot free and take
+    it."""
     for workspace, account_id in sorted(
         {(new.workspace, new.account_id) for new in publications if new.free_slot}
     ):

@@ -128,6 +128,20 @@ _SKEW_TOLERATED = dt.timedelta(seconds=1)
 _WAKING = frozenset({S.SCHEDULED, S.RETRY_WAIT, S.UNKNOWN})
 
 
+async def _read_committed(conn: AsyncConnection[Any]) -> None:
+    """Begin every transaction of ``conn`` READ COMMITTED (``BEGIN ISOLATION LEVEL READ
+    COMMITTED``), whatever ``default_transaction_isolation`` the server, the database,
+    the role or the URL's ``options`` set. The store's transactions are written for it:
+    a free-slot insert checks the slot after waiting for the account's advisory lock,
+    and must see what the lock's previous holder committed; REPEATABLE READ or
+    SERIALIZABLE took the transaction's snapshot before that wait, and two processes
+    took one slot. Sent with each ``BEGIN``, it holds behind a pooler too. A transaction
+    may still ask for another level first thing (a copy's one snapshot)."""
+    from psycopg import IsolationLevel
+
+    await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
+
+
 class PostgresStore:
     """A :class:`~socialkit.schedule.stores.base.Store` in a PostgreSQL schema.
 
@@ -217,8 +231,9 @@ class PostgresStore:
         return {"autocommit": True, "options": options, **chosen}
 
     async def connection(self) -> AsyncConnection[Any]:
-        """A new connection of its own (autocommit, on this store's schema, UTC), for
-        work that needs one: ``LISTEN``, ``COPY``, maintenance. The caller closes it.
+        """A new connection of its own (autocommit, on this store's schema, UTC, its
+        transactions READ COMMITTED), for work that needs one: ``LISTEN``, ``COPY``,
+        maintenance. The caller closes it.
 
         Raises:
             ConfigError: libpq cannot read the URL (an unknown option, a bad escape) or
@@ -231,7 +246,7 @@ class PostgresStore:
 
         check_libpq_options(self.options)
         try:
-            return await psycopg.AsyncConnection.connect(
+            conn = await psycopg.AsyncConnection.connect(
                 self.options.conninfo, **self._connect_kwargs()
             )
         except psycopg.ProgrammingError as exc:  # psycopg refused the connection string
@@ -248,6 +263,8 @@ class PostgresStore:
                     f"the PostgreSQL store URL {self.url} cannot be used: {text}"
                 ) from None
             raise StoreError(f"cannot connect to the PostgreSQL store {self.url}: {text}") from None
+        await _read_committed(conn)
+        return conn
 
     def _pool_or_fail(self) -> AsyncConnectionPool[Any]:
         if self._pool is None:
@@ -414,6 +431,7 @@ class PostgresStore:
             min_size=self.options.pool_min,
             max_size=self.options.pool_max,
             kwargs=self._connect_kwargs(hot=True),
+            configure=_read_committed,
             open=False,
             name=f"socialkit-{self.options.schema}",
         )
