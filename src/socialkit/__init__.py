@@ -105,6 +105,7 @@ _EXPORTS: dict[str, str] = {
     "ManualClock": "socialkit.schedule.engine.clock",
     "Publication": "socialkit.schedule.publication",
     "PublicationState": "socialkit.schedule.states",
+    "RateLimitCleared": "socialkit.schedule.publication",
     "RetryPolicy": "socialkit.schedule.engine.retry",
     "Scheduler": "socialkit.schedule.facade",
     # plugins
@@ -175,6 +176,7 @@ __all__ = [
     "Publication",
     "PublicationState",
     "PublishResult",
+    "RateLimitCleared",
     "RateLimitReport",
     "RateLimited",
     "Receipt",
@@ -292,7 +294,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.engine.retry import RetryPolicy
     from socialkit.schedule.facade import Scheduler
-    from socialkit.schedule.publication import Publication
+    from socialkit.schedule.publication import Publication, RateLimitCleared
     from socialkit.schedule.scheduler import AsyncScheduler
     from socialkit.schedule.states import PublicationState
     from socialkit.schedule.time import (

@@ -98,7 +98,8 @@ def test_clear_rate_limit_lifts_a_hold_and_keeps_who_and_why(cli: Cli, tmp_path:
     )
     assert (done.code, done.err) == (0, "")
     assert done.out == (
-        "cleared the rate limit of account acme-feed (held until 2099-01-01 09:30:00 UTC)\n"
+        "cleared the rate limit of account acme-feed: held until 2099-01-01 09:30:00 UTC; "
+        "no publication was waiting for it\n"
     )
     with Scheduler(url) as scheduler:
         events = scheduler.events()

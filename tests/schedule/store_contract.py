@@ -34,6 +34,7 @@ from socialkit.schedule.publication import Approval, PauseScope
 from socialkit.schedule.records import (
     Budget,
     CheckpointRecord,
+    ClearedRateLimit,
     DeletionRecord,
     Moved,
     NewPublication,
@@ -1391,7 +1392,8 @@ class StoreContract:
         )
         unsubscribe()
         assert woken
-        assert [(b.scope, b.remaining, b.reset_at, b.blocked_until) for b in cleared] == [
+        assert cleared.released == ()
+        assert [(b.scope, b.remaining, b.reset_at, b.blocked_until) for b in cleared.budgets] == [
             ("default", 0, reset, until),
             ("media", None, None, until),
         ]
@@ -1414,13 +1416,79 @@ class StoreContract:
                     "blocked_until": until.isoformat(),
                 },
                 {"scope": "media", "blocked_until": until.isoformat()},
-            ]
+            ],
+            "released": [],
         }
         before = await store.last_event_seq()
-        assert await store.clear_budget("default", "a", now=T0 + SEC) == []
-        assert await store.clear_budget("other", "b", now=T0 + SEC) == []
+        assert not await store.clear_budget("default", "a", now=T0 + SEC)
+        assert await store.clear_budget("other", "b", now=T0 + SEC) == ClearedRateLimit()
         assert await store.last_event_seq() == before
         assert len(await store.budgets()) == 1
+
+    async def test_clear_budget_releases_what_waits_for_the_rate_limit(self, store: Store) -> None:
+        """In the same transaction as it forgets the budgets (none here: forgotten
+        already), clear_budget makes the account's publications waiting in retry_wait
+        for a RateLimited due now: logged and returned even with no budget dropped. One
+        waiting on another error's backoff, one already due, and another account's keep
+        their time."""
+        await store.put_revision(POST, now=T0)
+        later = T0 + dt.timedelta(days=1)
+        ids = await store.add(
+            [pub("a", due=T0), pub("a", due=T0), pub("a", due=T0), pub("b", due=T0)], now=T0
+        )
+        claims = await store.claim("w1", now=T0, limit=10, lease=LEASE, per_account=None)
+        assert len(claims) == 4
+        await store.mark_publishing(
+            [PublishStart(id=c.id, attempt=c.attempt) for c in claims],
+            worker="w1",
+            now=T0,
+            lease=LEASE,
+        )
+        limited = {"error": "RateLimited", "message": "slow down"}
+        transient = {"error": "Transient", "message": "connection refused"}
+        waits = dict(
+            zip(
+                ids,
+                [(limited, later), (transient, later), (limited, T0), (limited, later)],
+                strict=True,
+            )
+        )
+        await store.apply(
+            [
+                Transition(
+                    id=c.id,
+                    expect_state=S.PUBLISHING,
+                    expect_attempt=c.attempt,
+                    to=S.RETRY_WAIT,
+                    run_at=waits[c.id][1],
+                    error=waits[c.id][0],
+                )
+                for c in claims
+            ],
+            now=T0,
+        )
+        now = T0 + SEC
+        cleared = await store.clear_budget("default", "a", now=now, actor="ops", reason="lifted")
+        assert cleared == ClearedRateLimit(budgets=(), released=(ids[0],))
+        assert [(await store.get(i)).run_at for i in ids] == [now, later, T0, later]
+        (event,) = [e for e in await store.events() if e.kind == "rate_limit_cleared"]
+        assert (event.account_id, event.actor, event.reason, event.at) == (
+            "a",
+            "ops",
+            "lifted",
+            now,
+        )
+        assert event.data == {"budgets": [], "released": [ids[0]]}
+        moved = (await store.get(ids[0], history=True)).history[-1]
+        assert (moved.from_state, moved.to_state, moved.actor, moved.reason) == (
+            S.RETRY_WAIT,
+            S.RETRY_WAIT,
+            "ops",
+            "lifted",
+        )
+        before = await store.last_event_seq()
+        assert not await store.clear_budget("default", "a", now=now)
+        assert await store.last_event_seq() == before
 
     async def test_accounts_needing_reauth_wait(self, store: Store) -> None:
         account = Account(id="a", platform="feed", handle="a")

@@ -50,7 +50,11 @@ async def test_clearing_a_rate_limit_sends_what_it_held_at_once(
     )
 
     lifted = await scheduler.clear_rate_limit("acme", actor="ops", reason="a wrong Retry-After")
-    assert lifted == hold
+    assert (lifted.held_until, lifted.scopes, lifted.released) == (
+        hold,
+        ("default",),
+        (limited.id,),
+    )
     assert (await scheduler.get(limited.id)).run_at == clock.now()
     assert (await scheduler.get(backoff.id)).run_at == waits_until
     await scheduler.run(until_idle=True)
@@ -60,8 +64,11 @@ async def test_clearing_a_rate_limit_sends_what_it_held_at_once(
     assert [b.account_id for b in await scheduler.store.budgets()] == ["other"]
     (event,) = [e for e in await scheduler.events() if e.kind == "rate_limit_cleared"]
     assert (event.account_id, event.actor, event.reason) == ("acme", "ops", "a wrong Retry-After")
-    assert event.data["budgets"] == [{"scope": "default", "blocked_until": hold.isoformat()}]
-    assert await scheduler.clear_rate_limit("acme") is None  # nothing holds it now
+    assert event.data == {
+        "budgets": [{"scope": "default", "blocked_until": hold.isoformat()}],
+        "released": [limited.id],
+    }
+    assert not (await scheduler.clear_rate_limit("acme")).lifted  # nothing holds it now
 
 
 async def test_clearing_the_rate_limit_of_an_unknown_account_is_refused(make_scheduler) -> None:

@@ -32,7 +32,7 @@ from socialkit.cli._publications import (
 
 if TYPE_CHECKING:
     from socialkit.schedule.facade import Scheduler
-    from socialkit.schedule.publication import PauseScope, Publication
+    from socialkit.schedule.publication import PauseScope, Publication, RateLimitCleared
 
 __all__ = ["register"]
 
@@ -408,16 +408,34 @@ def clear_rate_limit_command(
     reason: ReasonOption = None,
 ) -> None:
     """Lift an account's rate-limit hold now, before the platform's reset (it lifted a
-    block, or its Retry-After was wrong)."""
+    block, or its Retry-After was wrong): its budget is forgotten and its posts waiting
+    for the limit are due at once."""
     _scope_options(account, None)
     with open_scheduler(existing=True) as scheduler:
         _check_scope(scheduler, account, None)
-        held = scheduler.clear_rate_limit(account, actor=actor or default_actor(), reason=reason)
-    if held is None:
+        cleared = scheduler.clear_rate_limit(account, actor=actor or default_actor(), reason=reason)
+    if not cleared.lifted:
         raise fail(f"account {account} is not rate limited", code=1)
-    until = f"{held.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
     emit(
         None,
         as_json=False,
-        text=f"cleared the rate limit of account {account} (held until {until})",
+        text=f"cleared the rate limit of account {account}: {_what_was_lifted(cleared)}",
     )
+
+
+def _what_was_lifted(cleared: RateLimitCleared) -> str:
+    """What ``clear-rate-limit`` lifted, in words: the budget and the posts released."""
+    if cleared.held_until is not None:
+        budget = f"held until {cleared.held_until.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    elif cleared.scopes:
+        budget = f"its budget ({', '.join(cleared.scopes)}) held nothing"
+    else:
+        budget = "no budget held it"
+    n = len(cleared.released)
+    if n == 0:
+        released = "no publication was waiting for it"
+    elif n == 1:
+        released = "1 publication waiting for it is due now"
+    else:
+        released = f"{n} publications waiting for it are due now"
+    return f"{budget}; {released}"

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "PauseScope": "socialkit.schedule.publication",
     "Publication": "socialkit.schedule.publication",
     "PublicationState": "socialkit.schedule.states",
+    "RateLimitCleared": "socialkit.schedule.publication",
     "Recurrence": "socialkit.schedule.rules",
     "Recycling": "socialkit.schedule.rules",
     "RequireApproval": "socialkit.schedule.approval",
@@ -61,6 +62,7 @@ __all__ = [
     "PauseScope",
     "Publication",
     "PublicationState",
+    "RateLimitCleared",
     "Recurrence",
     "Recycling",
     "RequireApproval",
@@ -108,6 +110,7 @@ if TYPE_CHECKING:
         Page,
         PauseScope,
         Publication,
+        RateLimitCleared,
         StoredReceipt,
     )
     from socialkit.schedule.recurring import Rule

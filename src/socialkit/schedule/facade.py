@@ -48,7 +48,13 @@ if TYPE_CHECKING:
     from socialkit.schedule.engine.clock import Clock
     from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.engine.worker import RunStats
-    from socialkit.schedule.publication import Event, Page, PauseScope, Publication
+    from socialkit.schedule.publication import (
+        Event,
+        Page,
+        PauseScope,
+        Publication,
+        RateLimitCleared,
+    )
     from socialkit.schedule.records import AccountRecord
     from socialkit.schedule.recurring import Rule
     from socialkit.schedule.scheduler import AccountsArg, ScheduleRequest, When
@@ -375,9 +381,10 @@ class Scheduler:
 
     def clear_rate_limit(
         self, account: str, *, actor: str = "api", reason: str | None = None
-    ) -> dt.datetime | None:
-        """Lift one account's rate-limit hold now (see :meth:`AsyncScheduler.clear_rate_limit`);
-        returns until when it was held, or ``None`` when nothing held it."""
+    ) -> RateLimitCleared:
+        """Lift one account's rate-limit hold now (see :meth:`AsyncScheduler.clear_rate_limit`):
+        its budgets forgotten and its publications waiting for the limit due at once, in
+        one transaction; returns what was lifted (``lifted`` ``False``: nothing)."""
         return self._call(self.aio.clear_rate_limit(account, actor=actor, reason=reason))
 
     # -- reading --------------------------------------------------------------------------

@@ -26,6 +26,7 @@ __all__ = [
     "Page",
     "PauseScope",
     "Publication",
+    "RateLimitCleared",
     "StoredReceipt",
 ]
 
@@ -134,6 +135,31 @@ class PauseScope(SocialModel):
         if self.kind == "account":
             return account_id == self.value
         return campaign is not None and campaign == self.value
+
+
+class RateLimitCleared(SocialModel):
+    """What :meth:`AsyncScheduler.clear_rate_limit` lifted, in one store transaction.
+
+    Attributes:
+        account_id: the account.
+        held_until: until when its budgets held it, or ``None`` when none held it (or
+            none was stored).
+        scopes: the scopes of the budgets forgotten (a budget stored but no longer
+            holding anything is forgotten too), ordered.
+        released: the ids of its publications that waited in ``retry_wait`` because
+            they met the rate limit and are due now, ordered.
+    """
+
+    account_id: str
+    held_until: dt.datetime | None = None
+    scopes: tuple[str, ...] = ()
+    released: tuple[str, ...] = ()
+
+    @property
+    def lifted(self) -> bool:
+        """Whether anything was lifted: a budget forgotten or a publication released
+        (``False``: nothing held the account, and nothing was written)."""
+        return bool(self.scopes or self.released)
 
 
 class Publication(SocialModel):

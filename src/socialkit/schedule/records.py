@@ -27,6 +27,7 @@ __all__ = [
     "Budget",
     "CheckpointRecord",
     "Claim",
+    "ClearedRateLimit",
     "DeletionRecord",
     "MetricTask",
     "Moved",
@@ -343,6 +344,26 @@ class Budget:
         if self.blocked_until is not None and self.blocked_until > now:
             until = self.blocked_until if until is None else max(until, self.blocked_until)
         return until
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ClearedRateLimit:
+    """What :meth:`Store.clear_budget` did, in one transaction.
+
+    Attributes:
+        budgets: the account's budgets it dropped, as they stood, ordered by scope.
+        released: the ids (ordered) of the account's publications it made due at once:
+            those waiting in ``retry_wait`` because they met the rate limit (their last
+            error ``RateLimited``, their ``run_at`` later), moved to ``retry_wait`` again
+            with ``run_at`` now.
+    """
+
+    budgets: tuple[Budget, ...] = ()
+    released: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        """Whether it did anything: a budget dropped or a publication released."""
+        return bool(self.budgets or self.released)
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-import attrs
-
 from socialkit.schedule._arguments import (
     AccountsArg,
     ScheduleRequest,
@@ -39,7 +37,8 @@ from socialkit.schedule.engine import actions
 from socialkit.schedule.engine.events import events_page, follow_pages
 from socialkit.schedule.engine.grace import PastGracePeriod
 from socialkit.schedule.engine.worker import RunStats, Worker
-from socialkit.schedule.records import PublicationQuery, Transition
+from socialkit.schedule.publication import RateLimitCleared
+from socialkit.schedule.records import PublicationQuery
 from socialkit.schedule.states import ATTENTION, PublicationState
 
 if TYPE_CHECKING:
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
     from socialkit.models.content import Post
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import Receipt
-    from socialkit.schedule.engine.services import Services
     from socialkit.schedule.publication import Event, Page, PauseScope, Publication
 
 
@@ -298,18 +296,23 @@ class AsyncScheduler(Planning):
     @at_home
     async def clear_rate_limit(
         self, account: str, *, actor: str = "api", reason: str | None = None
-    ) -> dt.datetime | None:
+    ) -> RateLimitCleared:
         """Lift one account's rate-limit hold now, before its reset: for when a person
         knows better than the platform's figures (it lifted a block; a ``Retry-After``
         of a day was wrong).
 
-        The account's budgets (every scope) are forgotten until its adapter reports the
-        next one, and its publications waiting in ``retry_wait`` because they met the
-        limit are due at once. Workers sleeping until the reset wake, in this process
-        and in others on the same store. The event log records it
-        (``rate_limit_cleared``, with ``actor`` and ``reason``).
+        In one store transaction, the account's budgets (every scope) are forgotten
+        until its adapter reports the next one, and its publications waiting in
+        ``retry_wait`` because they met the limit (their last error ``RateLimited``)
+        are due at once; one waiting on another error's backoff keeps its time.
+        Workers sleeping until the reset wake, in this process and in others on the
+        same store. When either happened the event log records it
+        (``rate_limit_cleared``, with ``actor``, ``reason``, and in ``data`` the
+        budgets forgotten and the publications released).
 
-        Returns until when the account was held, or ``None`` when nothing held it.
+        Returns what was lifted: until when the budgets held the account, their
+        scopes, and the publications released (``lifted`` is ``False`` when there was
+        nothing to lift).
 
         Raises:
             StoreError: ``account`` is not stored in this workspace.
@@ -322,8 +325,14 @@ class AsyncScheduler(Planning):
         cleared = await s.store.clear_budget(
             self.workspace, account, now=now, actor=actor, reason=reason
         )
-        await _rate_limited_due_now(s, self.workspace, account, now, actor, reason)
-        return max((until for b in cleared if (until := b.blocks(now))), default=None)
+        return RateLimitCleared(
+            account_id=account,
+            held_until=max(
+                (until for b in cleared.budgets if (until := b.blocks(now))), default=None
+            ),
+            scopes=tuple(b.scope for b in cleared.budgets),
+            released=cleared.released,
+        )
 
     # -- reading --------------------------------------------------------------------------
 
@@ -467,44 +476,3 @@ class AsyncScheduler(Planning):
         stop = stop or asyncio.Event()
         with on_signals(stop.set, enabled=signals):
             return await self.run(stop=stop)
-
-
-async def _rate_limited_due_now(
-    s: Services,
-    workspace: str,
-    account: str,
-    now: dt.datetime,
-    actor: str,
-    reason: str | None,
-) -> None:
-    """Make the account's publications that wait in ``retry_wait`` for a rate limit
-    (their last error ``RateLimited``, their ``run_at`` its reset) due at ``now``: each
-    waits on its own ``run_at`` as well as on the budget, so clearing the budget alone
-    would leave the one that met the limit waiting the full ``Retry-After``. Fenced by
-    state and attempt: one claimed or moved meanwhile is left as it is."""
-    query = PublicationQuery(
-        states=(PublicationState.RETRY_WAIT,), workspace=workspace, account_id=account
-    )
-    waiting: list[Transition] = []
-    while True:
-        page = await s.store.list_publications(query)
-        waiting += [
-            Transition(
-                id=p.id,
-                expect_state=PublicationState.RETRY_WAIT,
-                expect_attempt=p.attempt,
-                to=PublicationState.RETRY_WAIT,
-                run_at=now,
-                actor=actor,
-                reason=reason or "rate limit cleared",
-            )
-            for p in page.items
-            if p.attention is None
-            and p.run_at > now
-            and (p.last_error or {}).get("error") == "RateLimited"
-        ]
-        if page.next_cursor is None:
-            break
-        query = attrs.evolve(query, cursor=page.next_cursor)
-    if waiting:
-        await s.store.apply(waiting, now=now)

@@ -17,7 +17,7 @@ from socialkit.errors import StaleTransition, StoreError
 from socialkit.models._base import canonical_json
 from socialkit.models.problems import Problem
 from socialkit.schedule.publication import Approval, Publication
-from socialkit.schedule.records import DELETING
+from socialkit.schedule.records import DELETING, Transition
 from socialkit.schedule.states import PublicationState, can_transition
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from socialkit.models.metrics import MetricSnapshot
     from socialkit.models.receipt import PostRef
     from socialkit.schedule.publication import Event, PauseScope, StoredReceipt
-    from socialkit.schedule.records import Budget, MetricTask, Transition
+    from socialkit.schedule.records import Budget, MetricTask
 
 __all__ = [
     "DELETING",
@@ -467,17 +467,54 @@ def merge_budget(stored: Budget | None, new: Budget, now: dt.datetime) -> Budget
     )
 
 
-def cleared_budgets_data(cleared: Sequence[Budget]) -> dict[str, Any]:
+def cleared_budgets_data(cleared: Sequence[Budget], released: Sequence[str]) -> dict[str, Any]:
     """The data of a ``rate_limit_cleared`` event: each budget ``Store.clear_budget``
     dropped, as it stood, so the log keeps what a person lifted (the figures are gone
-    from the store)."""
+    from the store), and the ids of the publications it made due at once."""
     figures = []
     for b in cleared:
         entry: dict[str, Any] = {"scope": b.scope, "remaining": b.remaining, "limit": b.limit}
         entry["reset_at"] = b.reset_at.isoformat() if b.reset_at else None
         entry["blocked_until"] = b.blocked_until.isoformat() if b.blocked_until else None
         figures.append({k: v for k, v in entry.items() if v is not None})
-    return {"budgets": figures}
+    return {"budgets": figures, "released": list(released)}
+
+
+RATE_LIMIT_CLEARED = "rate limit cleared"
+"""The reason of a publication ``clear_budget`` releases, when the person gave none."""
+
+
+def rate_limit_releases(
+    candidates: Iterable[tuple[str, int, str | None]],
+    actor: str,
+    reason: str | None,
+    now: dt.datetime,
+) -> list[Transition]:
+    """What ``Store.clear_budget`` moves, in the same transaction as it drops the
+    budgets: of ``candidates`` (``id``, ``attempt``, ``last_error`` as stored) — the
+    account's ``retry_wait`` publications with no ``attention`` and a ``run_at`` after
+    ``now`` — those whose last error is ``RateLimited`` go to ``retry_wait`` again with
+    ``run_at`` now (each waits on its own ``run_at`` as well as on the budget, so
+    dropping the budget alone would leave the one that met the limit waiting the full
+    ``Retry-After``). One waiting on a transient error's backoff keeps its time. Ordered
+    by id; fenced on state and attempt."""
+    moves = []
+    for pub_id, attempt, last_error in sorted(candidates):
+        error = json.loads(last_error) if last_error else None
+        if not isinstance(error, dict) or error.get("error") != "RateLimited":
+            continue
+        moves.append(
+            Transition(
+                id=pub_id,
+                expect_state=PublicationState.RETRY_WAIT,
+                expect_attempt=attempt,
+                to=PublicationState.RETRY_WAIT,
+                run_at=now,
+                actor=actor,
+                reason=reason or RATE_LIMIT_CLEARED,
+            )
+        )
+    return moves
 
 
 def approvals_json(approvals: Sequence[Approval]) -> str:

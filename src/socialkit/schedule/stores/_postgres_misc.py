@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from socialkit.errors import StaleTransition, StoreError
-from socialkit.schedule.records import AccountRecord, Budget, MetricTask
+from socialkit.schedule.records import AccountRecord, Budget, ClearedRateLimit, MetricTask
 from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.stores._common import (
     cleared_budgets_data,
     from_us,
     late_metric_step,
     next_metric_step,
+    rate_limit_releases,
     skipped_labels,
     snapshot_columns,
     snapshot_from_row,
@@ -24,6 +25,7 @@ from socialkit.schedule.stores._postgres_rows import (
     NOW,
     NOW_CTE,
     add,
+    apply_transitions,
     event_row,
     insert_events,
 )
@@ -251,32 +253,47 @@ async def clear_budget(
     actor: str,
     reason: str | None,
     now: dt.datetime,
-) -> list[Budget]:
-    """Drop the account's budgets, logging what was dropped when there was any."""
+) -> ClearedRateLimit:
+    """Drop the account's budgets and release its publications waiting for the rate
+    limit (``rate_limit_releases``), logging both when there was either. The
+    publications are locked first (in id order, as every transition locks them), then
+    the budgets, as a send locks them."""
+    cur = await conn.execute(
+        "SELECT id, attempt, last_error FROM publications WHERE workspace = %s "
+        "AND account_id = %s AND state = 'retry_wait' AND attention IS NULL AND run_at > %s "
+        "ORDER BY id FOR UPDATE",
+        (workspace, account_id, now),
+    )
+    moves = rate_limit_releases(await cur.fetchall(), actor, reason, now)
     cur = await conn.execute(
         "DELETE FROM budgets WHERE workspace = %s AND account_id = %s "
         "RETURNING workspace, account_id, scope, remaining, lim, reset_at, blocked_until",
         (workspace, account_id),
     )
-    cleared = sorted((_budget(v) for v in await cur.fetchall()), key=lambda b: b.scope)
-    if cleared:
-        await insert_events(
-            conn,
-            [
-                event_row(
-                    now,
-                    "rate_limit_cleared",
-                    None,
-                    workspace,
-                    account_id,
-                    None,
-                    actor=actor,
-                    reason=reason,
-                    data=cleared_budgets_data(cleared),
-                )
-            ],
-        )
-    return cleared
+    cleared = tuple(sorted((_budget(v) for v in await cur.fetchall()), key=lambda b: b.scope))
+    if not cleared and not moves:
+        return ClearedRateLimit()
+    released = tuple(t.id for t in moves)
+    await insert_events(
+        conn,
+        [
+            event_row(
+                now,
+                "rate_limit_cleared",
+                None,
+                workspace,
+                account_id,
+                None,
+                actor=actor,
+                reason=reason,
+                data=cleared_budgets_data(cleared, released),
+            )
+        ],
+    )
+    if moves:
+        # Locked above: nothing moved them since they were read.
+        await apply_transitions(conn, moves, now, strict=True)
+    return ClearedRateLimit(budgets=cleared, released=released)
 
 
 def _budget(v: Sequence[Any]) -> Budget:

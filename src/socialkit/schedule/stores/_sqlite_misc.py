@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from socialkit.errors import StaleTransition, StoreError
-from socialkit.schedule.records import AccountRecord, Budget, MetricTask
+from socialkit.schedule.records import AccountRecord, Budget, ClearedRateLimit, MetricTask
 from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.stores._common import (
     cleared_budgets_data,
@@ -13,6 +13,7 @@ from socialkit.schedule.stores._common import (
     late_metric_step,
     merge_budget,
     next_metric_step,
+    rate_limit_releases,
     skipped_labels,
     snapshot_columns,
     snapshot_from_row,
@@ -20,7 +21,13 @@ from socialkit.schedule.stores._common import (
     to_us,
 )
 from socialkit.schedule.stores._sqlite_dispatch import load_budgets
-from socialkit.schedule.stores._sqlite_rows import EVENT_SQL, add, event_row
+from socialkit.schedule.stores._sqlite_rows import (
+    EVENT_SQL,
+    add,
+    apply_transitions,
+    event_row,
+    load_pauses,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -207,11 +214,19 @@ def clear_budget(
     actor: str,
     reason: str | None,
     now: int,
-) -> list[Budget]:
-    """Drop the account's budgets, logging what was dropped when there was any."""
-    cleared = [b for b in load_budgets(conn, workspace) if b.account_id == account_id]
-    if not cleared:
-        return []
+) -> ClearedRateLimit:
+    """Drop the account's budgets and release its publications waiting for the rate
+    limit (``rate_limit_releases``), logging both when there was either."""
+    cleared = tuple(b for b in load_budgets(conn, workspace) if b.account_id == account_id)
+    waiting = conn.execute(
+        "SELECT id, attempt, last_error FROM publications WHERE workspace = ? "
+        "AND account_id = ? AND state = ? AND attention IS NULL AND run_at > ?",
+        (workspace, account_id, S.RETRY_WAIT.value, now),
+    ).fetchall()
+    moves = rate_limit_releases(waiting, actor, reason, from_us(now))
+    if not cleared and not moves:
+        return ClearedRateLimit()
+    released = tuple(t.id for t in moves)
     conn.execute(
         "DELETE FROM budgets WHERE workspace = ? AND account_id = ?", (workspace, account_id)
     )
@@ -226,10 +241,13 @@ def clear_budget(
             None,
             actor=actor,
             reason=reason,
-            data=cleared_budgets_data(cleared),
+            data=cleared_budgets_data(cleared, released),
         ),
     )
-    return cleared
+    if moves:
+        # Read in this write transaction: nothing moved them since.
+        apply_transitions(conn, moves, now, load_pauses(conn), strict=True)
+    return ClearedRateLimit(budgets=cleared, released=released)
 
 
 # -- rules --------------------------------------------------------------------------------

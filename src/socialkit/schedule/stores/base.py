@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         Budget,
         CheckpointRecord,
         Claim,
+        ClearedRateLimit,
         DeletionRecord,
         MetricTask,
         Moved,
@@ -372,13 +373,21 @@ class Store(Protocol):
         now: dt.datetime,
         actor: str = "api",
         reason: str | None = None,
-    ) -> list[Budget]:
-        """Forget every budget of one account (a person knows the platform lifted its
-        limit, or a ``Retry-After`` was wrong): nothing holds its sends any more until the
-        next ``set_budget``. Returns the budgets it dropped, ordered by scope; when there
-        were any, a ``rate_limit_cleared`` event names who and why, in the same
-        transaction, and sleeping workers are woken as for any change that makes work
-        due."""
+    ) -> ClearedRateLimit:
+        """Lift one account's rate-limit hold (a person knows the platform lifted its
+        limit, or a ``Retry-After`` was wrong), in one transaction: forget every budget
+        of the account (nothing holds its sends any more until the next ``set_budget``),
+        and make its publications that wait in ``retry_wait`` because they met the limit
+        (no ``attention``, a ``run_at`` after ``now``, their last error ``RateLimited``)
+        due at ``now``: each moves ``retry_wait`` → ``retry_wait`` with ``run_at=now``
+        (a ``transition`` event, reason ``reason`` or ``"rate limit cleared"``). One
+        waiting on another error's backoff keeps its time.
+
+        Returns the budgets dropped (ordered by scope) and the publications released
+        (ids, ordered). When either happened, a ``rate_limit_cleared`` event names who
+        and why (``data["budgets"]`` the dropped figures, ``data["released"]`` the ids),
+        in the same transaction, and sleeping workers are woken as for any change that
+        makes work due; when neither did, nothing is written."""
         ...
 
     # -- rules ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from socialkit.schedule.records import (
     Added,
     Budget,
     Claim,
+    ClearedRateLimit,
     Moved,
 )
 from socialkit.schedule.states import (
@@ -39,6 +40,7 @@ from socialkit.schedule.stores._common import (
     merge_budget,
     metric_steps,
     missed_ids,
+    rate_limit_releases,
     select_claims,
     to_us,
 )
@@ -756,23 +758,39 @@ class MemoryStore(MemoryBase):
         now: dt.datetime,
         actor: str = "api",
         reason: str | None = None,
-    ) -> list[Budget]:
+    ) -> ClearedRateLimit:
         with self._lock:
             keys = sorted(k for k in self._budgets if k[:2] == (workspace, account_id))
-            cleared = [self._budgets.pop(k) for k in keys]
-            if not cleared:
-                return []
+            moves = rate_limit_releases(
+                (
+                    (row.id, row.attempt, row.last_error)
+                    for row in self._rows.values()
+                    if (row.workspace, row.account_id) == (workspace, account_id)
+                    and row.state == S.RETRY_WAIT
+                    and row.attention is None
+                    and row.run_at > now
+                ),
+                actor,
+                reason,
+                now,
+            )
+            if not keys and not moves:
+                return ClearedRateLimit()
+            cleared = tuple(self._budgets.pop(k) for k in keys)
+            released = tuple(t.id for t in moves)
             self._log(
                 now,
                 "rate_limit_cleared",
                 actor=actor,
                 reason=reason,
-                data=cleared_budgets_data(cleared),
+                data=cleared_budgets_data(cleared, released),
                 workspace=workspace,
                 account_id=account_id,
             )
+            for t in moves:
+                self._apply(t, now)  # under the lock nothing moved it since it was read
         self._notify()
-        return cleared
+        return ClearedRateLimit(budgets=cleared, released=released)
 
 
 def _moved(

@@ -77,6 +77,7 @@ if TYPE_CHECKING:
         Budget,
         CheckpointRecord,
         Claim,
+        ClearedRateLimit,
         DeletionRecord,
         MetricTask,
         Moved,
@@ -882,10 +883,10 @@ class PostgresStore:
         now: dt.datetime | None = None,
         actor: str = "api",
         reason: str | None = None,
-    ) -> list[Budget]:
+    ) -> ClearedRateLimit:
         when = self._now(now)
 
-        async def write(c: Conn) -> list[Budget]:
+        async def write(c: Conn) -> ClearedRateLimit:
             return await misc.clear_budget(
                 c, workspace, account_id, actor, reason, await rows.db_now(c, when)
             )

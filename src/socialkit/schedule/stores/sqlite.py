@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         Budget,
         CheckpointRecord,
         Claim,
+        ClearedRateLimit,
         DeletionRecord,
         MetricTask,
         Moved,
@@ -564,7 +565,7 @@ class SqliteStore:
         now: dt.datetime,
         actor: str = "api",
         reason: str | None = None,
-    ) -> list[Budget]:
+    ) -> ClearedRateLimit:
         return await self._write(
             lambda c: misc.clear_budget(c, workspace, account_id, actor, reason, to_us(now)),
             notify=True,
