@@ -20,7 +20,7 @@ import pytest
 from socialkit.errors import SlotTaken
 from socialkit.models.content import Post
 from socialkit.schedule.engine.materialise import materialise_all
-from socialkit.schedule.engine.services import SLOT_ATTEMPTS
+from socialkit.schedule.engine.services import SLOT_ATTEMPTS, Services
 from socialkit.schedule.records import NewPublication
 from tests.schedule.conftest import START, account
 from tests.schedule.test_review_actions import store_url  # noqa: F401 - memory, SQLite, PostgreSQL
@@ -171,3 +171,57 @@ async def test_queue_gives_up_with_slot_taken_when_every_pick_is_taken_first(pai
     assert sorted(await _active_dues(first)) == [
         MONDAY_09 + i * DAY for i in range(SLOT_ATTEMPTS + 1)
     ]
+
+
+async def test_a_slot_taken_meanwhile_is_picked_again_without_checking_or_reading_it_all_again(
+    pair, monkeypatch
+) -> None:
+    """The retry after a slot taken by another process moves past it: the post is
+    checked and stored once, and the slots taken are read again only from the refused
+    one forward (a week), not the ten years ahead the first read covers."""
+    first, second = pair
+    await first.queue(Post(text="stores the account"), ACME)  # Monday's slot
+    mine = await first._s()
+    reads: list[tuple[dt.datetime, dt.datetime]] = []
+    checks: list[str] = []
+    taken_slots, store_checked = Services.taken_slots, Services.store_checked
+
+    async def reading(self: Services, account: Any, start: dt.datetime, end: dt.datetime) -> Any:
+        if self is mine:
+            reads.append((start, end))
+        return await taken_slots(self, account, start, end)
+
+    async def checking(self: Services, post: Post, *args: Any) -> str:
+        if self is mine:
+            checks.append(post.text)
+        return await store_checked(self, post, *args)
+
+    monkeypatch.setattr(Services, "taken_slots", reading)
+    monkeypatch.setattr(Services, "store_checked", checking)
+    landed = _before_first(
+        first.store, "add_returning", lambda: second.queue(Post(text="from w2"), ACME)
+    )
+    (placed,) = await first.queue(Post(text="from w1"), ACME)
+    [(theirs,)] = landed
+    assert theirs.due_at == TUESDAY_09  # both picked Tuesday's; the second stored first
+    assert placed.due_at == TUESDAY_09 + DAY  # the next free slot
+    assert checks == ["from w1"]  # was twice: once per attempt
+    assert reads == [(START, START + dt.timedelta(days=3660)), (TUESDAY_09, TUESDAY_09 + 7 * DAY)]
+    assert sorted(await _active_dues(first)) == [MONDAY_09, TUESDAY_09, TUESDAY_09 + DAY]
+
+
+async def test_a_retry_reads_on_past_a_week_of_slots_taken_meanwhile(pair) -> None:
+    """Another process filled more than the refused slot (a pass of evergreen
+    comebacks, say): the retry reads on from it until a free slot, and picks that."""
+    first, second = pair
+    await first.queue(Post(text="stores the account"), ACME)  # Monday's slot
+
+    async def fill_ten_days() -> None:
+        for i in range(10):
+            await second.schedule(Post(text=f"w2 {i}"), "acme", at=TUESDAY_09 + i * DAY)
+
+    _before_first(first.store, "add_returning", fill_ten_days)
+    (placed,) = await first.queue(Post(text="from w1"), ACME)
+    assert placed.due_at == TUESDAY_09 + 10 * DAY  # one refusal, then past all ten
+    dues = await _active_dues(first)
+    assert len(dues) == len(set(dues)) == 12

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
     from socialkit.models.content import Post
-    from socialkit.schedule.engine.services import Services
+    from socialkit.schedule.engine.services import FreeSlots, Services
     from socialkit.schedule.publication import Publication
 
 log = logging.getLogger("socialkit.schedule")
@@ -313,9 +313,12 @@ class Planning(SchedulerCore):
                     f"account {account.id!r} has no posting slots; add posting_slots to queue posts"
                 )
 
-        async def pick_and_insert() -> builtins.list[Publication]:
+        # Checked and stored once: a slot taken meanwhile changes only where it goes.
+        revision = await s.store_checked(post, targets, campaign or post.campaign)
+
+        async def pick_and_insert(free: FreeSlots) -> builtins.list[Publication]:
             now = s.clock.now()
-            slots = {account.id: await s.next_free_slot(account, now) for account in targets}
+            slots = {account.id: await free.next_free(account, now) for account in targets}
             return await self._create(
                 post,
                 targets,
@@ -327,6 +330,7 @@ class Planning(SchedulerCore):
                 needs_approval=needs_approval,
                 actor=actor,
                 free_slot=True,
+                revision=revision,
             )
 
         async with self._picking_slots(targets):
@@ -357,15 +361,18 @@ class Planning(SchedulerCore):
         needs_approval: bool | None,
         actor: str,
         free_slot: bool = False,
+        revision: str | None = None,
     ) -> builtins.list[Publication]:
         """Store ``post`` for each account at ``when(account)``; ``free_slot``: each must
-        take a free posting slot (:attr:`NewPublication.free_slot`)."""
+        take a free posting slot (:attr:`NewPublication.free_slot`). ``revision``: the
+        post was checked and stored already (:meth:`Services.store_checked`)."""
         s = await self._s()
         now = s.clock.now()
         campaign = campaign or post.campaign
         grace_s = grace_seconds(grace, self.config)
         late = self.config.publish_late if publish_late is None else publish_late
-        revision = await s.store_checked(post, targets, campaign)
+        if revision is None:
+            revision = await s.store_checked(post, targets, campaign)
         items = []
         for account in targets:
             occurrence: Occurrence = when(account)

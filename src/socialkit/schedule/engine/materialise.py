@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -78,8 +77,10 @@ async def materialise(
         # process, so a queued post and a comeback never take the same slot.
         held = contextlib.nullcontext() if slots_held else None
         async with held or services.slot_lock(rule.workspace, rule.account_ids[0]):
+            # Each attempt reads the slots taken over the rule's window, not ten years
+            # ahead, and stores nothing but the occurrences: nothing to carry over.
             return await services.in_free_slots(
-                f"rule {rule.id}", functools.partial(_materialise, services, rule, now)
+                f"rule {rule.id}", lambda _free: _materialise(services, rule, now)
             )
     return await _materialise(services, rule, now)
 

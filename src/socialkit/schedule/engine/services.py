@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from socialkit.schedule.rules import Occurrence
     from socialkit.schedule.stores.base import Store
 
-__all__ = ["Services"]
+__all__ = ["FreeSlots", "Services"]
 
 log = logging.getLogger("socialkit.schedule")
 
@@ -59,6 +59,9 @@ _Rendered = tuple["Capabilities", "Draft", tuple["Problem", ...]]
 SLOT_ATTEMPTS = 10
 # How far ahead queue() looks for a free slot (and reads the slots taken).
 _QUEUE_AHEAD = dt.timedelta(days=3660)
+# After the store refused a slot, the slots taken are read again from it forward, this
+# far first, then twice as far each time every slot read was taken.
+_REREAD = dt.timedelta(days=7)
 
 
 class _Lru(Generic[K, V]):
@@ -86,6 +89,61 @@ class _Lru(Generic[K, V]):
 
     def drop(self, key: K) -> None:
         self._data.pop(key, None)
+
+
+@attrs.define
+class _Known:
+    """The slots one account's publications hold, as read from ``start``."""
+
+    start: dt.datetime
+    taken: set[dt.datetime]
+
+
+@attrs.define
+class FreeSlots:
+    """What one :meth:`Services.in_free_slots` call knows of the slots taken, from one
+    attempt to the next: each account's slots are read once, from ``now`` on; after the
+    store refused a slot another process took meanwhile, they are read again only from
+    that slot forward, as far as the next free one (a week first, twice as far each time
+    every slot read was taken), not all ten years again."""
+
+    services: Services
+    _known: dict[tuple[str, str], _Known] = attrs.Factory(dict)
+    _refused: dict[tuple[str, str], dt.datetime] = attrs.Factory(dict)
+
+    async def next_free(self, account: Account, now: dt.datetime) -> Occurrence:
+        """The account's first posting slot after ``now`` none of its publications
+        holds, as far as this call knows."""
+        key = (account.workspace, account.id)
+        known = self._known.get(key)
+        since = self._refused.pop(key, None)
+        if known is None or now < known.start:
+            taken = await self.services.taken_slots(account, now, now + _QUEUE_AHEAD)
+            self._known[key] = known = _Known(start=now, taken=set(taken))
+            since = None
+        pick = next_free_slot(account.posting_slots, account.timezone, now, known.taken)
+        if since is None:
+            return pick
+        # Every slot before the one refused was taken when read (it was the first free
+        # one), so the pick is at or after it: the slots from there are read afresh,
+        # another process may have taken more than the one refused.
+        low, span, end = since, _REREAD, known.start + _QUEUE_AHEAD
+        while True:
+            high = min(low + span, end)
+            fresh = await self.services.taken_slots(account, low, high)
+            known.taken = {t for t in known.taken if not low <= t < high}
+            known.taken.update(fresh)
+            known.taken.add(since)
+            pick = next_free_slot(account.posting_slots, account.timezone, now, known.taken)
+            if pick.due_at < high or high >= end:
+                return pick
+            low, span = high, span * 2
+
+    def refused(self, taken: SlotTaken) -> None:
+        """Note the slots the store found taken: the next pick reads from them on."""
+        for workspace, account_id, due_at in taken.slots:
+            key = (workspace, account_id)
+            self._refused[key] = min(due_at, self._refused.get(key, due_at))
 
 
 @attrs.define(kw_only=True)
@@ -131,22 +189,29 @@ class Services:
         """The lock under which a free posting slot of the account is picked and taken."""
         return self._slot_locks.setdefault((workspace, account_id), asyncio.Lock())
 
-    async def in_free_slots(self, what: str, pick_and_insert: Callable[[], Awaitable[T]]) -> T:
-        """``pick_and_insert()``: read the slots taken, pick free ones and insert
-        publications marked ``free_slot`` into them; again, reading anew, while the
-        store refuses a slot another process took between the read and the insert
-        (:class:`~socialkit.errors.SlotTaken`), up to :data:`SLOT_ATTEMPTS` times.
+    async def in_free_slots(
+        self, what: str, pick_and_insert: Callable[[FreeSlots], Awaitable[T]]
+    ) -> T:
+        """``pick_and_insert(free)``: pick free slots (``free.next_free``, which reads
+        the slots taken) and insert publications marked ``free_slot`` into them; again
+        while the store refuses a slot another process took between the read and the
+        insert (:class:`~socialkit.errors.SlotTaken`), up to :data:`SLOT_ATTEMPTS`
+        times. ``free`` is the same each time: it knows the slots read, and reads again
+        only from the one refused forward. Work that does not depend on the slot (the
+        post checked and stored) belongs before this call, done once.
 
         Raises:
             SlotTaken: every attempt found a slot taken; ``what`` names the caller's
                 work in the message (nothing of it was stored).
         """
+        free = FreeSlots(self)
         last: SlotTaken | None = None
         for _ in range(SLOT_ATTEMPTS):
             try:
-                return await pick_and_insert()
+                return await pick_and_insert(free)
             except SlotTaken as exc:
                 last = exc
+                free.refused(exc)
         assert last is not None
         raise SlotTaken(
             f"{what}: the posting slot picked was taken by another process "
