@@ -168,3 +168,180 @@ async def test_a_delete_abandoned_then_refused_records_the_parts_it_took_down(
     assert (last.kind, last.actor) == ("delete_refused", "ann")
     assert last.data == {"post_ids": [two, three], "post_ids_left": [one]}
     assert "abandoned by bob while" in (last.reason or "")
+
+
+async def test_a_delete_overtaken_by_another_that_finished_first_records_its_parts(
+    make_scheduler, platform
+) -> None:
+    """Bob deletes the half-sent thread while ann's delete of it waits for the platform,
+    and finishes first: ann's delete can no longer move it, and records what it took
+    down as ``delete_overtaken``, its reason saying the publication was moved (it is
+    deleted)."""
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id, (one, two, three) = await three_parts_out(scheduler, server, Transient("blip"))
+    bobs: list[Any] = []
+
+    async def bob_deletes(receipt: Receipt) -> None:  # while ann's first request runs
+        if not bobs:
+            bobs.append(None)
+            bobs[0] = await scheduler.delete(pub_id, actor="bob")
+
+    server.on_delete = bob_deletes
+    with pytest.raises(StaleTransition, match=r"moved while this delete ran \(it is deleted\)"):
+        await scheduler.delete(pub_id, actor="ann")
+    assert bobs[0].state == S.DELETED
+    after = await scheduler.get(pub_id, history=True)
+    assert after.state == S.DELETED
+    assert [(e.kind, e.actor) for e in after.history][-2:] == [
+        ("deleted", "bob"),
+        ("delete_overtaken", "ann"),
+    ]
+    last = after.history[-1]
+    assert last.data == {"post_ids": [one, two, three], "post_ids_left": []}
+    assert "was moved while this delete ran (it is deleted)" in (last.reason or "")
+
+
+# -- 3. a delete cancelled while the platform is asked ------------------------------------
+
+
+async def delete_then_cancel(scheduler: Any, server: Any, pub_id: str, hang_at: int) -> None:
+    """Start ann's delete, let the platform never answer request ``hang_at`` (1-based),
+    and cancel the delete while it waits (as the sync facade's timeout or a SIGINT
+    does): the cancellation goes on, out of ``delete``."""
+    asked = asyncio.Event()
+    never = asyncio.Event()
+
+    async def hang(receipt: Receipt) -> None:
+        if len(server.delete_tokens) == hang_at:
+            asked.set()
+            await never.wait()
+
+    server.on_delete = hang
+    task = asyncio.create_task(scheduler.delete(pub_id, actor="ann"))
+    await asyncio.wait_for(asked.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    server.on_delete = None
+
+
+async def test_a_delete_cancelled_while_the_platform_is_asked_records_an_unknown_outcome(
+    make_scheduler, platform
+) -> None:
+    """The platform took part 3 down and was asked for part 2 when the delete was
+    cancelled: whether part 2 is gone is not known. The history says so
+    (``delete_unknown``), written although the task was being cancelled, and the next
+    delete asks for the parts left."""
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id, (one, two, three) = await published_thread(scheduler)
+    await delete_then_cancel(scheduler, server, pub_id, hang_at=2)
+    after = await scheduler.get(pub_id, history=True)
+    assert (after.state, after.attention) == (S.PUBLISHED, None)
+    last = after.history[-1]
+    assert (last.kind, last.actor) == ("delete_unknown", "ann")
+    assert last.data == {"post_ids": [three], "post_ids_left": [one, two]}
+    assert (last.error or {}).get("error") == "UnknownOutcome"
+    assert "cancelled" in str((last.error or {}).get("message"))
+    (event,) = [e for e in await scheduler.events() if e.kind == "delete_unknown"]
+    assert (event.publication_id, event.seq) == (pub_id, last.seq)
+    asked = record_asks(server)
+    assert (await scheduler.delete(pub_id, actor="ann")).state == S.DELETED
+    assert asked == [(two,), (one,)]
+
+
+async def test_a_half_sent_thread_whose_delete_is_cancelled_stays_marked_and_recorded(
+    make_scheduler, platform
+) -> None:
+    """Cancelled at the first part asked for: that request may have taken it down, so
+    unlike a refusal the mark stays, and ``delete_unknown`` lists every part as not
+    known to be gone."""
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id, (one, two, three) = await three_parts_out(scheduler, server, Transient("blip"))
+    await delete_then_cancel(scheduler, server, pub_id, hang_at=1)
+    after = await scheduler.get(pub_id, history=True)
+    assert (after.state, after.attention) == (S.PAUSED, "deleting")
+    assert [e.kind for e in after.history][-2:] == ["deleting", "delete_unknown"]
+    last = after.history[-1]
+    assert last.data == {"post_ids": [], "post_ids_left": [one, two, three]}
+    assert (last.error or {}).get("error") == "UnknownOutcome"
+    assert "stays marked deleting" in (last.reason or "")
+
+
+async def test_the_record_of_a_cancelled_delete_is_written_when_cancelled_again(
+    make_scheduler, platform
+) -> None:
+    """A second cancellation (a second Ctrl-C) while the record is being written ends
+    the delete at once, and the record is written all the same (shielded)."""
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id, (one, two, three) = await published_thread(scheduler)
+    store = scheduler.store
+    real = store.record_deletion
+    recording, go, recorded = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def slow(deletion: Any, *, now: dt.datetime) -> None:
+        recording.set()
+        await go.wait()
+        await real(deletion, now=now)
+        recorded.set()
+
+    store.record_deletion = slow
+    asked, never = asyncio.Event(), asyncio.Event()
+
+    async def hang(receipt: Receipt) -> None:
+        if len(server.delete_tokens) == 2:
+            asked.set()
+            await never.wait()
+
+    server.on_delete = hang
+    task = asyncio.create_task(scheduler.delete(pub_id, actor="ann"))
+    await asyncio.wait_for(asked.wait(), 10)
+    task.cancel()
+    await asyncio.wait_for(recording.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    go.set()
+    await asyncio.wait_for(recorded.wait(), 10)
+    store.record_deletion = real
+    last = (await scheduler.get(pub_id, history=True)).history[-1]
+    assert (last.kind, last.data) == (
+        "delete_unknown",
+        {"post_ids": [three], "post_ids_left": [one, two]},
+    )
+
+
+# -- 4. every delete_* event carries its data and the error --------------------------------
+
+
+async def test_a_refusal_that_takes_the_mark_off_records_the_parts_left_and_the_error(
+    make_scheduler, platform
+) -> None:
+    """The platform refused the first part of a half-sent thread: nothing is gone, the
+    mark comes off, and the ``delete_refused`` event says so as every one does: no
+    post ids taken down, every part left, and the platform's error."""
+    server = platform()
+    scheduler = await make_scheduler()
+    pub_id, (one, two, three) = await three_parts_out(scheduler, server, Transient("blip"))
+    server.script_delete(Rejected("403: not your post"))
+    with pytest.raises(Rejected):
+        await scheduler.delete(pub_id, actor="ann")
+    after = await scheduler.get(pub_id, history=True)
+    assert (after.state, after.attention) == (S.PAUSED, None)
+    last = after.history[-1]
+    assert (last.kind, last.actor) == ("delete_refused", "ann")
+    assert last.data == {
+        "post_ids": [],
+        "post_ids_left": [one, two, three],
+        "held_by_pause": True,  # the campaign is paused still: it stays paused
+    }
+    assert last.error is not None
+    assert (last.error.get("error"), last.error.get("message")) == (
+        "Rejected",
+        "403: not your post",
+    )
+    assert "Rejected: 403: not your post" in (last.reason or "")
+    assert f"nothing was deleted, 3 left ({one}, {two}, {three})" in (last.reason or "")

@@ -83,7 +83,8 @@ class Event(SocialModel):
             ``pause``, ``resume``, ``rate_limit_cleared``. Deleting: ``deleting`` (started), ``deleted``,
             ``delete_refused``, ``delete_unknown`` (no answer), ``delete_abandoned``,
             ``delete_overtaken`` (parts taken down after the publication was moved
-            meanwhile: a person abandoned the delete while it ran).
+            meanwhile: a person abandoned the delete while it ran, or another delete
+            of it finished first).
         publication_id, workspace, account_id, campaign: what the event is about.
         actor: who made the change (``engine``, a worker id, a person).
         reason: why, in words.

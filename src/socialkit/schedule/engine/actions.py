@@ -586,9 +586,11 @@ async def delete(
     permission error) leaves the publication ``published``; a thread's last parts may
     be gone already, and a ``delete_refused`` (``delete_unknown`` when the answer never
     came) event says which: ``data["post_ids"]`` the post ids this delete took down,
-    ``data["post_ids_left"]`` those not known to be gone. Run it again: it asks only for
-    the parts not recorded gone. Running it again after a crash between the two steps
-    is safe: adapters treat a post already gone as deleted.
+    ``data["post_ids_left"]`` those not known to be gone. A delete cancelled while the
+    platform is asked (the sync facade's timeout, SIGINT) records ``delete_unknown`` the
+    same way, shielded from the cancellation, then lets the cancellation go on. Run it
+    again: it asks only for the parts not recorded gone. Running it again after a crash
+    between the two steps is safe: adapters treat a post already gone as deleted.
 
     A half-sent thread is fenced before the platform is asked: a transition to its own
     state marks it ``attention="deleting"``, and while it is marked nothing resumes,
@@ -597,9 +599,10 @@ async def delete(
     replies to deleted parts. A resume or reschedule that landed first makes the delete
     fail with :class:`~socialkit.errors.StaleTransition` before anything is deleted. When
     the platform refuses the first part asked for, nothing was deleted: the mark is
-    taken off again (a ``delete_refused`` event; a pause lifted meanwhile resumes it
-    then). When it refuses a later part, or its answer never came
-    (:class:`~socialkit.errors.UnknownOutcome`, a timeout), the mark stays, and a
+    taken off again (a ``delete_refused`` event with the error, no ``post_ids`` and every
+    part in ``post_ids_left``; a pause lifted meanwhile resumes it then). When it refuses
+    a later part, or its answer never came (:class:`~socialkit.errors.UnknownOutcome`, a
+    timeout, a cancellation while it waited), the mark stays, and a
     ``delete_refused`` (or ``delete_unknown``) event records the post ids deleted so far
     in ``data["post_ids"]``: the next delete asks only for the parts not recorded gone.
     A thread that stays marked because the platform keeps refusing can be given up with
@@ -607,9 +610,10 @@ async def delete(
 
     What the platform took down is recorded as a receipt is, never fenced out
     (``store.record_deletion``): a person who abandons the delete while it runs makes it
-    stop short of ``deleted``, yet its history still lists the parts it took down (a
-    ``delete_overtaken`` event, or ``delete_refused``/``delete_unknown``, whose reason
-    says it was abandoned while it ran), and this call raises
+    stop short of ``deleted``, as does another delete of it that finishes first, yet its
+    history still lists the parts it took down (a ``delete_overtaken`` event, or
+    ``delete_refused``/``delete_unknown``, whose reason says it was abandoned while it
+    ran, or that it was moved), and this call raises
     :class:`~socialkit.errors.StaleTransition` saying so.
 
     Every distinct receipt is deleted (a post the platform made twice goes twice),
@@ -644,6 +648,19 @@ async def delete(
     deleted: list[str] = []
     try:
         p = await _take_down(s, p, platform, ctx, pending, gone, deleted)
+    except asyncio.CancelledError:
+        # Cancelled while the platform was asked (the sync facade's timeout, SIGINT): a
+        # request may have taken its part down with no answer read. That is an unknown
+        # outcome, recorded as one (a thread stays marked) even while this task is
+        # being cancelled, then the cancellation goes on.
+        cancelled = UnknownOutcome(
+            f"deleting publication {p.id} on {platform.name} was cancelled while the "
+            "platform was asked; what that request took down is not known: run delete again"
+        )
+        await asyncio.shield(
+            _record_gone(s, started, actor, deleted, _left(pending, gone), cancelled)
+        )
+        raise
     except Exception as exc:
         # A part is deleted by a request of its own: a half-sent thread refused at the
         # first one asked for lost nothing, unless an earlier delete, marked still, got
@@ -652,7 +669,7 @@ async def delete(
         # meanwhile: the parts gone and those left.
         refused_at_once = not deleted and not isinstance(exc, UnknownOutcome)
         if fence is not None and fence.attention != DELETING and refused_at_once:
-            await _unfence(s, fence, actor)
+            await _unfence(s, fence, actor, _left(pending, gone), exc)
         else:
             await _record_gone(s, started, actor, deleted, _left(pending, gone), exc)
         raise
@@ -710,11 +727,15 @@ async def _fence(s: Services, p: Publication, actor: str) -> None:
     )
 
 
-async def _unfence(s: Services, p: Publication, actor: str) -> None:
+async def _unfence(
+    s: Services, p: Publication, actor: str, left: list[str], error: Exception
+) -> None:
     """Take the ``deleting`` mark off ``p`` (as read before it was marked) after the
-    platform refused the delete and nothing was deleted: it is as it was, except that a
-    ``paused`` one whose pause was lifted meanwhile is resumed now (the store keeps it
-    ``paused`` while a switch covers it)."""
+    platform refused the delete (``error``) and nothing was deleted: it is as it was,
+    except that a ``paused`` one whose pause was lifted meanwhile is resumed now (the
+    store keeps it ``paused`` while a switch covers it). Its ``delete_refused`` event
+    carries what every one does: ``data["post_ids"]`` (none taken down),
+    ``data["post_ids_left"]`` (``left``: every part still there) and the error."""
     release = Transition(
         id=p.id,
         expect_state=p.state,
@@ -724,7 +745,12 @@ async def _unfence(s: Services, p: Publication, actor: str) -> None:
         attention=p.attention,
         kind="delete_refused",
         actor=actor,
-        reason=f"delete by {actor} refused by the platform; nothing was deleted",
+        reason=(
+            f"delete by {actor}: the platform refused ({type(error).__name__}: {error}); "
+            f"nothing was deleted, {len(left)} left" + (f" ({', '.join(left)})" if left else "")
+        ),
+        error=error.describe() if isinstance(error, PlatformError) else None,
+        data={"post_ids": [], "post_ids_left": left},
     )
     with contextlib.suppress(StaleTransition):  # a receipt published it meanwhile
         written = await _transition(s, release)
