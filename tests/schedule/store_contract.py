@@ -1795,6 +1795,42 @@ class StoreContract:
         (back,) = await store.claim_metric_tasks("w", now=until, limit=10, lease=LEASE)
         assert (back.account_id, back.due_at, back.failures) == ("blocked", until, 0)
 
+    async def test_the_backlog_of_an_account_waiting_for_a_person_does_not_hide_other_work(
+        self, store: Store
+    ) -> None:
+        # An account marked needs_reauth keeps its metric collections (due, not failed)
+        # until it is reconnected: however many, they neither hide a healthy account's
+        # collection from next_due nor take its place in a claim; reconnected, they come
+        # again with their own due times, in order (the SQL stores set them aside in the
+        # database, schema 9, so neither call walks them).
+        for name in ("waiting", "healthy"):
+            await store.put_account(Account(id=name, platform="feed", handle=name), now=T0)
+        day = T0 + 86400 * SEC
+        waiting = await self.add_one(store, account="waiting", due=day)
+        healthy = await self.add_one(store, account="healthy", due=day)
+        before = [(waiting, T0 - 3600 * SEC + i * SEC, "1h") for i in range(150)]
+        await store.add_metric_tasks(before, now=T0)  # due before the account is marked
+        (in_flight,) = await store.claim_metric_tasks("w", now=T0, limit=1, lease=LEASE)
+        assert in_flight.due_at == T0 - 3600 * SEC
+        await store.set_account_status("waiting", "needs_reauth", now=T0, reason="revoked")
+        after = [(waiting, T0 - 1800 * SEC + i * SEC, "24h") for i in range(150)]
+        await store.add_metric_tasks(after, now=T0)  # added while it waits
+        await store.add_metric_tasks([(healthy, T0 - SEC, "1h")], now=T0)
+        # the one in flight when the account was marked is put back while it waits
+        await store.retry_metric_task(in_flight.id, run_at=T0, now=T0, error="NeedsReauth")
+        assert await store.next_due(now=T0) == T0 - SEC
+        (task,) = await store.claim_metric_tasks("w", now=T0, limit=1, lease=LEASE)
+        assert (task.account_id, task.due_at) == ("healthy", T0 - SEC)
+        await store.complete_metric_task(task.id, [], now=T0)
+        assert await store.next_due(now=T0) == day  # the healthy account's publication
+        assert await store.claim_metric_tasks("w", now=T0 + 9999 * SEC, limit=5, lease=LEASE) == []
+        later = T0 + 60 * SEC
+        await store.set_account_status("waiting", "ok", now=later, reason="reconnected")
+        assert await store.next_due(now=later) == T0 - 3600 * SEC + SEC
+        back = await store.claim_metric_tasks("w", now=later, limit=1000, lease=LEASE)
+        expected = [due for _, due, _ in before[1:] + after] + [T0]  # in their order
+        assert [(t.account_id, t.due_at) for t in back] == [("waiting", d) for d in expected]
+
     async def test_a_task_completed_twice_at_once_schedules_its_next_collection_once(
         self, store: Store, peer: Store
     ) -> None:

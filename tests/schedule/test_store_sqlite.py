@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -632,3 +632,113 @@ async def test_listing_by_attention_reads_only_rows_waiting_for_a_person(tmp_pat
             ("resolve", 101),
         ).fetchall()
     assert "USING INDEX publications_attention" in " ".join(str(row[3]) for row in plan)
+
+
+async def _waiting_backlog(url: str, backlog: int, **options: Any) -> tuple[str, str]:
+    """A store with two accounts: ``waiting`` marked needs_reauth with ``backlog`` due
+    metric tasks (half added before the mark, half after), ``healthy`` with one due
+    after all of them. Returns the two publications' ids."""
+    store = SqliteStore(url, **options)
+    await store.open()
+    try:
+        for name in ("waiting", "healthy"):
+            await store.put_account(Account(id=name, platform="feed", handle=name), now=T0)
+        await store.put_revision(POST, now=T0)
+        waiting, healthy = await store.add(
+            [pub("waiting", due=T0 + 86400 * SEC), pub("healthy", due=T0 + 86400 * SEC)],
+            now=T0,
+        )
+        half = backlog // 2
+        due = [T0 - 3600 * SEC + i * SEC for i in range(backlog)]
+        await store.add_metric_tasks([(waiting, d, "1h") for d in due[:half]], now=T0)
+        await store.set_account_status("waiting", "needs_reauth", now=T0, reason="revoked")
+        await store.add_metric_tasks([(waiting, d, "1h") for d in due[half:]], now=T0)
+        await store.add_metric_tasks([(healthy, T0 - SEC, "1h")], now=T0)
+    finally:
+        await store.close()
+    return waiting, healthy
+
+
+def _steps(path: Path, call: Callable[[sqlite3.Connection], Any]) -> tuple[Any, int]:
+    """``call(conn)`` on a connection of its own, and the SQLite VM steps it took."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    try:
+        conn.set_progress_handler(step, 1)
+        return call(conn), steps
+    finally:
+        conn.close()
+
+
+async def test_next_due_and_claims_do_not_walk_the_backlog_of_an_account_waiting_for_a_person(
+    tmp_path: Path,
+) -> None:
+    """The metric tasks of an account waiting for a person to re-authorise it (schema 9)
+    are set aside in the database: next_due and a claim of metric tasks take as many
+    SQLite steps with 2,000 of them waiting as with 20 (they walked and skipped every one
+    on every call), and find the healthy account's collection."""
+    from socialkit.schedule.stores import _sqlite_dispatch, _sqlite_misc
+
+    lease = to_us(T0 + LEASE) - to_us(T0)
+    found: dict[int, tuple[Any, int, Any, int]] = {}
+    for backlog in (20, 2000):
+        path = tmp_path / f"backlog-{backlog}.db"
+        await _waiting_backlog(f"sqlite:///{path}", backlog)
+        due, due_steps = _steps(path, lambda c: _sqlite_dispatch.next_due(c, T0))
+        tasks, claim_steps = _steps(
+            path, lambda c: _sqlite_misc.claim_metric_tasks(c, "w", to_us(T0), 1, lease)
+        )
+        found[backlog] = (due, due_steps, [t.account_id for t in tasks], claim_steps)
+    small, big = found[20], found[2000]
+    assert (big[0], big[2]) == (small[0], small[2]) == (T0 - SEC, ["healthy"])
+    assert big[1] <= small[1] + 20, (small, big)  # not ~2,000 more: the backlog is not read
+    assert big[3] <= small[3] + 20, (small, big)
+
+
+async def test_an_account_reconnected_by_any_code_brings_its_metric_tasks_back(
+    tmp_path: Path,
+) -> None:
+    """Triggers set the tasks aside and bring them back, so code that knows nothing of it
+    (a version 3 to 8 worker still running during a rolling deploy, which only updates
+    the account's status) brings them back too; and a store migrated to schema 9 sets
+    aside the backlog of the accounts already waiting."""
+    from socialkit.schedule.stores._metric_waits import WAITING_FROM_US
+
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    await _waiting_backlog(url, 10, migrations=MIGRATIONS[:8], code_version=8)
+    with sqlite3.connect(path) as conn:  # schema 8: nothing set aside yet
+        assert conn.execute("SELECT MAX(due_at) FROM metric_tasks").fetchone()[0] < to_us(T0)
+    store = SqliteStore(url)
+    await store.open()  # migrated to schema 9
+    try:
+        with sqlite3.connect(path) as conn:
+            aside = conn.execute(
+                "SELECT COUNT(*) FROM metric_tasks WHERE due_at >= ?", (WAITING_FROM_US,)
+            ).fetchone()[0]
+        assert aside == 10
+        (task,) = await store.claim_metric_tasks("w", now=T0, limit=5, lease=LEASE)
+        assert task.account_id == "healthy"
+        await store.complete_metric_task(task.id, [], now=T0)
+        later = T0 + 60 * SEC
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:  # what set_account_status did before schema 9, and older code still does
+            conn.execute(
+                "UPDATE accounts SET status = 'ok', status_reason = NULL, updated_at = ? "
+                "WHERE workspace = 'default' AND id = 'waiting'",
+                (to_us(later),),
+            )
+        finally:
+            conn.close()
+        back = await store.claim_metric_tasks("w", now=later, limit=50, lease=LEASE)
+        assert [(t.account_id, t.due_at) for t in back] == [
+            ("waiting", T0 - 3600 * SEC + i * SEC) for i in range(10)
+        ]
+    finally:
+        await store.close()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from socialkit.schedule.records import Moved
 from socialkit.schedule.states import PublicationState
 from socialkit.schedule.stores._common import DELETING, SUPERSEDED, missed_ids
+from socialkit.schedule.stores._metric_waits import WAITING_FROM
 from socialkit.schedule.stores._postgres_rows import (
     ABLE,
     HELD_BUDGETS,
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["expire_overdue", "next_due", "pause", "resume"]
 
 S = PublicationState
+
+_WAITING_FROM = f"timestamptz '{WAITING_FROM.isoformat()}'"
+"""Where the metric tasks of accounts waiting for a person are set aside (see
+:mod:`socialkit.schedule.stores._metric_waits`)."""
 
 _CLAIMABLE = (
     "(p.state IN ('scheduled', 'retry_wait') OR "
@@ -69,11 +74,13 @@ SELECT LEAST(
     (SELECT p.lease_expires_at FROM publications p WHERE p.lease_expires_at IS NOT NULL
         ORDER BY p.lease_expires_at LIMIT 1),
     -- metric collections: one in flight (leased, so due by now) is due again only when
-    -- its lease runs out; an account waiting for a person holds its collections too
+    -- its lease runs out; an account waiting for a person holds its collections too:
+    -- set aside past WAITING_FROM (schema 9), where the index scan stops instead of
+    -- walking and skipping them; ABLE leaves out one left in the ordinary range
     (SELECT m.due_at FROM metric_tasks m JOIN publications p ON p.id = m.publication_id
-        WHERE m.done_at IS NULL
+        WHERE m.done_at IS NULL AND m.due_at < {_WAITING_FROM}
             AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= {NOW}) AND {ABLE}
-        ORDER BY m.due_at LIMIT 1),
+        ORDER BY m.due_at, m.id LIMIT 1),
     (SELECT min(m.lease_expires_at) FROM metric_tasks m
         JOIN publications p ON p.id = m.publication_id
         WHERE m.done_at IS NULL AND m.due_at <= {NOW} AND m.lease_expires_at > {NOW}

@@ -26,6 +26,7 @@ import attrs
 
 from socialkit.errors import StoreError
 from socialkit.schedule.records import SchemaInfo
+from socialkit.schedule.stores._metric_waits import POSTGRES_STATEMENTS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -371,6 +372,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE metric_tasks ADD COLUMN IF NOT EXISTS skipped text",
         ),
     ),
+    # Version 9: the metric tasks of an account waiting for a person to re-authorise it
+    # (``needs_reauth``) are set aside: triggers move their ``due_at`` far ahead when the
+    # account is marked, and back when it is reconnected (see ``_metric_waits``), so
+    # ``next_due`` and ``claim_metric_tasks`` no longer walk that backlog on every call.
+    # Triggers, not code, so older code still running (min_compatible stays 3) moves
+    # them too whenever it marks or reconnects an account, adds or puts back a task; it
+    # never hands out a task set aside (it is not due) and its ``next_due`` skips them.
+    Migration(version=9, min_compatible=3, statements=POSTGRES_STATEMENTS),
 )
 
 

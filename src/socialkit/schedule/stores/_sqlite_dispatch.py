@@ -20,6 +20,7 @@ from socialkit.schedule.stores._common import (
     select_claims,
     to_us,
 )
+from socialkit.schedule.stores._metric_waits import WAITING_FROM_US
 from socialkit.schedule.stores._sqlite_rows import (
     EVENT_SQL,
     JSON_IDS,
@@ -244,6 +245,11 @@ _ABLE = (
     "NOT EXISTS (SELECT 1 FROM accounts AS a WHERE a.status = 'needs_reauth' "
     "AND a.workspace = publications.workspace AND a.id = publications.account_id)"
 )
+_TASK_ABLE = (
+    "NOT EXISTS (SELECT 1 FROM accounts AS a WHERE a.status = 'needs_reauth' "
+    "AND a.workspace = p.workspace AND a.id = p.account_id)"
+)
+"""A metric task's publication ``p`` is of an account not waiting for a person."""
 _OVERDUE_COLUMNS = (
     "id, rule_id, workspace, account_id, due_at, publish_late, attempt, expires_at, campaign"
 )
@@ -818,26 +824,25 @@ def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | Non
         "SELECT MIN(lease_expires_at) FROM publications WHERE lease_expires_at IS NOT NULL",
     ):
         consider(conn.execute(sql).fetchone()[0])
-    # Metric collections, in due order (the partial index): one in flight is due again
-    # only when its lease runs out, and those of an account waiting for a person to
-    # re-authorise it wait with it.
+    # Metric collections: the first due in due order (the partial index), and one in
+    # flight is due again only when its lease runs out. Those of an account waiting for
+    # a person to re-authorise it wait with it: set aside past WAITING_FROM (schema 9),
+    # where the scan stops, not walked and skipped; one left in the ordinary range (its
+    # lease ran out after the account was marked) is left out by the NOT EXISTS.
     now = to_us(now_dt)
-    cur = conn.execute(
-        "SELECT t.due_at, t.lease_expires_at, p.workspace, p.account_id FROM metric_tasks t "
-        "INDEXED BY metric_tasks_due JOIN publications p ON p.id = t.publication_id "
-        "WHERE t.done_at IS NULL ORDER BY t.due_at, t.id",
-    )
-    for due_at, lease_expires_at, workspace, account_id in cur:
-        if best is not None and due_at >= best:
-            break
-        if (workspace, account_id) in blocked:
-            continue
-        if lease_expires_at is not None and lease_expires_at > now:
-            consider(lease_expires_at)
-        else:
-            consider(due_at)
-            break
-    cur.close()
+    for sql in (
+        "SELECT t.due_at FROM metric_tasks t INDEXED BY metric_tasks_due "
+        "JOIN publications p ON p.id = t.publication_id "
+        "WHERE t.done_at IS NULL AND t.due_at < :waiting "
+        "AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= :now) "
+        f"AND {_TASK_ABLE} ORDER BY t.due_at, t.id LIMIT 1",
+        "SELECT MIN(t.lease_expires_at) FROM metric_tasks t INDEXED BY metric_tasks_due "
+        "JOIN publications p ON p.id = t.publication_id "
+        "WHERE t.done_at IS NULL AND t.due_at <= :now AND t.lease_expires_at > :now "
+        f"AND {_TASK_ABLE}",
+    ):
+        found = conn.execute(sql, {"now": now, "waiting": WAITING_FROM_US}).fetchone()
+        consider(found[0] if found is not None else None)
     return from_us(best) if best is not None else None
 
 
