@@ -154,3 +154,108 @@ async def test_a_collection_refused_for_its_credentials_waits_for_reauthorisatio
     assert len(server.metric_tokens) == 2
     [snapshot] = await scheduler.metrics(publication=pub.id)
     assert (snapshot.after, snapshot.age) == (HOUR, 2 * HOUR)
+
+
+async def test_a_reauth_refusal_whose_account_cannot_be_marked_backs_off(
+    make_scheduler, platform, clock
+) -> None:
+    """The platform refuses the credentials at a collection but the account cannot be
+    marked (the store fails: "database is locked"). The account is still ``ok``, so the
+    collection must not go back due at once: it was claimed again at once and the
+    platform asked again, in a loop (201 calls for 200 scripted refusals in one
+    ``run(until_idle=True)``). It goes back after the counted backoff delay instead, and
+    is given up once its attempts (3 here) run out."""
+    from socialkit.errors import StoreError
+
+    server, scheduler, pub = await published(make_scheduler, platform)
+    server.script_metrics(*[NeedsReauth("token revoked", status_code=401)] * 50)
+
+    async def locked(*args: Any, **kwargs: Any) -> None:
+        raise StoreError("database is locked")
+
+    scheduler.store.set_account_status = locked
+    clock.set(START + HOUR)
+    await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 1  # was 51: asked again at once, in a loop
+    (record,) = await scheduler.accounts()
+    assert record.status == "ok"  # not marked (the store failed)
+    # Counted, after the backoff delay (FAST_RETRY: 10 s, then 20 s), then given up.
+    for _ in range(4):
+        clock.advance(MINUTE)
+        await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 3
+    clock.set(START + 20 * HOUR)
+    await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 3  # given up (the +24 h one comes at its time)
+    assert await scheduler.metrics(publication=pub.id) == []
+
+
+async def test_a_metrics_only_permission_refusal_does_not_stop_publishing(
+    make_scheduler, platform, clock, caplog
+) -> None:
+    """Credentials allowed to publish but not to read (a Mastodon token with write
+    scopes only: 403 on reading a status): the +1 h collection's ``NeedsReauth`` with
+    status 403 marked the account ``needs_reauth`` and all its publishing waited for a
+    person. It is the collection that fails (counted backoff, then given up), with a
+    warning naming the account; the account stays ``ok`` and a post due at +2 h goes
+    out."""
+    import logging
+
+    server, scheduler, pub = await published(make_scheduler, platform)
+    (second,) = await scheduler.schedule(
+        Post(text="two"), account(timezone="UTC"), at=START + 2 * HOUR
+    )
+    refusal = NeedsReauth("This action is outside the authorized scopes", status_code=403)
+    server.script_metrics(*[refusal] * 3)
+    clock.set(START + HOUR)
+    with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
+        await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 1
+    (record,) = await scheduler.accounts()
+    assert record.status == "ok"  # was needs_reauth
+    (warning,) = [r for r in caplog.records if "permission to read metrics" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert "acme" in warning.getMessage()
+    # Tried again after the backoff delay, counted, then given up (3 attempts).
+    for _ in range(4):
+        clock.advance(MINUTE)
+        await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 3
+    clock.set(START + 2 * HOUR)
+    await scheduler.run(until_idle=True)
+    assert (await scheduler.get(second.id)).state == "published"  # was waiting for a person
+    assert len(server.metric_tokens) == 3  # the +1 h collection was given up
+    (record,) = await scheduler.accounts()
+    assert record.status == "ok"
+    # The later collections still come (permissions fixed meanwhile): the second
+    # post's +1 h one, and the first's +24 h one.
+    clock.set(START + 24 * HOUR)
+    await scheduler.run(until_idle=True)
+    assert len(server.metric_tokens) == 5
+    [first] = await scheduler.metrics(publication=second.id)
+    assert first.after == HOUR
+    [snapshot] = await scheduler.metrics(publication=pub.id)
+    assert snapshot.after == 24 * HOUR
+
+
+async def test_a_reauth_refusal_without_status_403_still_marks_the_account(
+    make_scheduler, platform, clock
+) -> None:
+    """Only ``fetch_metrics``'s own 403 is a refusal to read: ``NeedsReauth`` without a
+    status, or a 403 of the refresh an ``AuthExpired`` led to, still marks the account
+    (401 is covered above)."""
+    from socialkit.errors import AuthExpired
+
+    server, scheduler, _ = await published(make_scheduler, platform)
+    server.script_metrics(NeedsReauth("credentials missing"))
+    clock.set(START + HOUR)
+    await scheduler.run(until_idle=True)
+    (record,) = await scheduler.accounts()
+    assert record.status == "needs_reauth"
+    await scheduler.reconnect("acme", actor="ann")
+    server.script_metrics(AuthExpired("token expired", status_code=401))
+    server.refresh_result = NeedsReauth("refresh refused", status_code=403)
+    await scheduler.run(until_idle=True)
+    assert server.refreshes == 1
+    (record,) = await scheduler.accounts()
+    assert record.status == "needs_reauth"

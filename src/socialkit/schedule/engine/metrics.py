@@ -15,6 +15,13 @@ wait for it, so they still come, in order. One the platform refuses for the acco
 credentials (:class:`~socialkit.errors.NeedsReauth`, a refresh that did not help) marks
 the account as waiting for a person, as a publish would, and goes back: the store hands
 out no collection of such an account, so it comes once the account is re-authorised.
+If the account cannot be marked (the store failed), the collection goes back after the
+backoff delay and counts, as a transient error does: put back due at once, it would be
+claimed again at once and the platform asked again, in a loop. A ``NeedsReauth`` of
+``fetch_metrics`` itself with status 403 is a refusal to *read* (credentials allowed to
+publish but not to read metrics, such as a Mastodon token with write scopes only), not
+dead credentials: the account is not marked (its publishing goes on) and the collection
+fails as a transient error does, counted, then given up with the error recorded.
 
 A late collection (the worker was down, a rate limit held the account) keeps the label
 of what was scheduled (``MetricSnapshot.after``) and carries the post's real age when it
@@ -38,19 +45,31 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from socialkit.errors import RateLimited, SocialkitError, Transient
+from socialkit.errors import NeedsReauth, RateLimited, SocialkitError, Transient
 from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.retry import Outcome, classify
 from socialkit.schedule.records import Budget
 from socialkit.schedule.states import PublicationState
 
 if TYPE_CHECKING:
+    from socialkit.models.metrics import MetricSnapshot
+    from socialkit.platforms.context import Context
     from socialkit.schedule.engine.services import Services
     from socialkit.schedule.records import MetricTask
 
 __all__ = ["collect"]
 
 log = logging.getLogger("socialkit.schedule")
+
+
+class _ReadRefused(Exception):
+    """``fetch_metrics`` itself raised ``NeedsReauth`` with status 403: the credentials
+    may not read metrics (they may still publish). Kept apart from a refresh's errors,
+    which ``with_refresh`` raises as they are."""
+
+    def __init__(self, error: NeedsReauth) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 async def collect(services: Services, task: MetricTask) -> None:
@@ -72,13 +91,22 @@ async def collect(services: Services, task: MetricTask) -> None:
         account = await s.account(task.workspace, task.account_id)
         platform = s.registry.platform(account.platform)
         ctx = (await s.context(account, platform)).evolve(publication_id=task.publication_id)
+
+        async def fetch(c: Context) -> list[MetricSnapshot]:
+            # A 403 refusal of the read itself (not of a refresh): the credentials may
+            # not read metrics, which is no reason to stop the account's publishing.
+            try:
+                return await platform.fetch_metrics([receipt], c)
+            except NeedsReauth as exc:
+                if exc.status_code == 403:
+                    raise _ReadRefused(exc) from exc
+                raise
+
         # A refused token: refreshed once (as for a publish), then asked again.
         # Bounded as a publish is: a platform that never answers must not hold a
         # worker's slot (nor outlive the task's lease, which would ask twice).
         async with asyncio.timeout(s.config.publish_timeout.total_seconds()):
-            snapshots = await with_refresh(
-                platform, ctx, lambda c: platform.fetch_metrics([receipt], c)
-            )
+            snapshots = await with_refresh(platform, ctx, fetch)
         # Each snapshot says which scheduled collection it answers (the engine's word,
         # not the adapter's) and how old the post really was when it was taken: a late
         # collection keeps its label but is a figure of its real age. The collections
@@ -102,6 +130,17 @@ async def collect(services: Services, task: MetricTask) -> None:
         await s.store.complete_metric_task(task.id, stamped, now=s.clock.now())
     except (RateLimited, Transient) as exc:
         await _again_or_failed(s, task, exc)
+    except _ReadRefused as refused:
+        # Not dead credentials: publishing goes on; only this collection fails.
+        log.warning(
+            "metrics for %s (%s): the credentials of account %s lack permission to read "
+            "metrics (%s); the account is not marked as needing reauth",
+            task.publication_id,
+            task.label,
+            task.account_id,
+            refused.error,
+        )
+        await _counted_retry_or_failed(s, task, refused.error)
     except SocialkitError as exc:
         if classify(exc, sent=False) is Outcome.REAUTH:
             await _wait_for_reauth(s, task, exc)
@@ -128,12 +167,46 @@ async def _wait_for_reauth(s: Services, task: MetricTask, exc: SocialkitError) -
     """The platform refused the account's credentials (and a refresh did not help): the
     account is marked as waiting for a person, as a publish meeting it marks it, and the
     task goes back, due now and uncounted; the store hands out no collection of such an
-    account, so it comes once the account is re-authorised."""
+    account, so it comes once the account is re-authorised.
+
+    If the account could not be marked, it is still ``ok`` and its collections are
+    handed out: the task goes back after the backoff delay and counts (then is given
+    up), as a transient error's does; due now, it would be claimed again at once and
+    the platform asked again, in a loop."""
     now, error = s.clock.now(), f"{type(exc).__name__}: {exc}"
     log.info("metrics for %s (%s) wait for a reauth: %s", task.publication_id, task.label, exc)
-    await s.mark_needs_reauth(task.workspace, task.account_id, error)
+    if not await s.mark_needs_reauth(task.workspace, task.account_id, error):
+        await _counted_retry_or_failed(s, task, exc)
+        return
     try:
         await s.store.retry_metric_task(task.id, run_at=now, now=now, error=error)
+    except Exception:
+        log.exception("could not put the metric task %s back", task.id)
+
+
+async def _counted_retry_or_failed(s: Services, task: MetricTask, exc: SocialkitError) -> None:
+    """Put the task back after the backoff delay, counted as a failure (as a transient
+    error is), or fail it once its attempts run out."""
+    now = s.clock.now()
+    policy = s.config.retry_for(task.account_id)
+    failures = task.failures + 1
+    error = f"{type(exc).__name__}: {exc}"
+    if failures >= policy.max_attempts:
+        log.info("metrics for %s (%s) failed: %s", task.publication_id, task.label, exc)
+        await _failed(s, task, f"{error} (attempts exhausted: {failures} of {policy.max_attempts})")
+        return
+    run_at = now + policy.delay(failures)
+    log.info(
+        "metrics for %s (%s): %s; trying again at %s",
+        task.publication_id,
+        task.label,
+        exc,
+        run_at.isoformat(),
+    )
+    try:
+        await s.store.retry_metric_task(
+            task.id, run_at=run_at, now=now, error=error, count_failure=True
+        )
     except Exception:
         log.exception("could not put the metric task %s back", task.id)
 

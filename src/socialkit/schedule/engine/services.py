@@ -343,12 +343,17 @@ class Services:
         self._loading.forget(("account", workspace, account_id))  # later callers read anew
         self._capabilities.drop((workspace, account_id))
 
-    async def mark_needs_reauth(self, workspace: str, account_id: str, reason: str) -> None:
+    async def mark_needs_reauth(self, workspace: str, account_id: str, reason: str) -> bool:
         """Mark the account as waiting for a person to re-authorise it (the platform
         refused its credentials): the store hands out none of its publications or metric
         collections until then. A store that fails is logged, not raised: the caller's
         own outcome (a held publication, a collection put back) is committed all the
-        same."""
+        same.
+
+        Returns:
+            whether the account was marked (``False``: the store failed, the account
+            is as it was, and the caller must not count on its work being held).
+        """
         try:
             await self.store.set_account_status(
                 account_id,
@@ -360,7 +365,10 @@ class Services:
             )
         except Exception:
             log.exception("could not mark account %s as needing reauth", account_id)
+            self.forget_account(workspace, account_id)
+            return False
         self.forget_account(workspace, account_id)
+        return True
 
     async def context(self, account: Account, platform: Platform) -> Context:
         """A base context for ``account`` (credentials loaded through the provider)."""
