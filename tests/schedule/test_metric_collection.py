@@ -259,3 +259,40 @@ async def test_a_reauth_refusal_without_status_403_still_marks_the_account(
     assert server.refreshes == 1
     (record,) = await scheduler.accounts()
     assert record.status == "needs_reauth"
+
+
+def test_a_metric_schedule_with_a_label_twice_or_an_offset_not_after_publishing_is_refused() -> (
+    None
+):
+    """A snapshot's ``after`` and ``skipped`` are found by label: with ``("x", 1 h)`` and
+    ``("x", 24 h)`` both collections were stamped 1 h (accepted before). An offset of
+    zero or less is refused too. The error names the field, the label and the value."""
+    import pytest
+
+    from socialkit.schedule.engine.config import EngineConfig
+
+    with pytest.raises(
+        ValueError,
+        match=r"^metric_schedule: the label 'x' appears more than once "
+        r"\(at 3600 s and 86400 s\)",
+    ):
+        EngineConfig(metric_schedule=(("x", HOUR), ("1h", HOUR), ("x", 24 * HOUR)))
+    with pytest.raises(
+        ValueError,
+        match=r"^metric_schedule: the offset of 'late' must be positive.*\(got -3600 s\)",
+    ):
+        EngineConfig(metric_schedule=(("1h", HOUR), ("late", -HOUR)))
+    with pytest.raises(
+        ValueError, match=r"^metric_schedule: the offset of 'now' must be positive.*got 0 s"
+    ):
+        EngineConfig(metric_schedule=(("now", dt.timedelta(0)),))
+    with pytest.raises(
+        ValueError, match=r"^metric_schedule: the offset of '1h' must be a timedelta \(got 3600\)"
+    ):
+        EngineConfig(metric_schedule=(("1h", 3600),))  # type: ignore[arg-type]
+    # Distinct labels, positive offsets (in any order), and no collections at all are fine.
+    assert EngineConfig(metric_schedule=(("24h", 24 * HOUR), ("1h", HOUR))).metric_offsets == (
+        ("24h", 86400.0),
+        ("1h", 3600.0),
+    )
+    assert EngineConfig(metric_schedule=()).metric_schedule == ()

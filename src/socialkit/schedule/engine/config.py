@@ -58,6 +58,31 @@ def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
         raise ValueError(f"{attribute.name} must be positive (got {value!r})")
 
 
+def _metric_schedule(
+    instance: Any, attribute: attrs.Attribute[Any], value: tuple[tuple[str, dt.timedelta], ...]
+) -> None:
+    # Each label names one collection: a snapshot's ``after`` and ``skipped`` are found
+    # by label, so a second entry under the same label would be read as the first one.
+    seen: dict[str, dt.timedelta] = {}
+    for label, offset in value:
+        if not isinstance(offset, dt.timedelta):
+            raise ValueError(
+                f"{attribute.name}: the offset of {label!r} must be a timedelta (got {offset!r})"
+            )
+        if offset <= dt.timedelta(0):
+            raise ValueError(
+                f"{attribute.name}: the offset of {label!r} must be positive, more than "
+                f"0 s after publishing (got {offset.total_seconds():g} s)"
+            )
+        if label in seen:
+            raise ValueError(
+                f"{attribute.name}: the label {label!r} appears more than once (at "
+                f"{seen[label].total_seconds():g} s and {offset.total_seconds():g} s); "
+                "each collection needs a label of its own"
+            )
+        seen[label] = offset
+
+
 @attrs.frozen(kw_only=True, slots=True)
 class EngineConfig:
     """How the engine works. Every field has a safe default.
@@ -79,7 +104,8 @@ class EngineConfig:
             while sending is looked at one lease period later instead.
         reconcile_attempts: how many times reconciliation is retried on errors before a
             person is asked.
-        metric_schedule: when metrics are collected after a publish (label, offset).
+        metric_schedule: when metrics are collected after a publish (label, offset):
+            each label once, each offset positive (``ValueError`` otherwise).
         window: how far ahead rules are materialised.
         rule_batch: the most occurrences one rule materialises in one pass.
         idle_poll: the longest a worker sleeps when the store cannot say when work is due
@@ -106,7 +132,9 @@ class EngineConfig:
     publish_late: bool = False
     reconcile_delay: dt.timedelta = dt.timedelta(seconds=30)
     reconcile_attempts: int = 5
-    metric_schedule: tuple[tuple[str, dt.timedelta], ...] = DEFAULT_METRIC_SCHEDULE
+    metric_schedule: tuple[tuple[str, dt.timedelta], ...] = attrs.field(
+        default=DEFAULT_METRIC_SCHEDULE, validator=_metric_schedule
+    )
     window: dt.timedelta = attrs.field(default=dt.timedelta(days=7), validator=_positive)
     rule_batch: int = attrs.field(default=500, validator=_positive)
     idle_poll: dt.timedelta = attrs.field(default=dt.timedelta(seconds=1), validator=_positive)
