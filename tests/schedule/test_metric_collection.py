@@ -296,3 +296,56 @@ def test_a_metric_schedule_with_a_label_twice_or_an_offset_not_after_publishing_
         ("1h", 3600.0),
     )
     assert EngineConfig(metric_schedule=()).metric_schedule == ()
+
+
+async def _metric_task_rows(url: str, store: Any) -> list[tuple[str, bool, Any, Any]]:
+    """(label, done, lease_owner, lease_expires_at) of each metric task, by id (the
+    leases are not in the store's API)."""
+    if url.startswith("memory"):
+        tasks = sorted(store._tasks.values(), key=lambda t: t.id)
+        return [(t.label, t.done_at is not None, t.lease_owner, t.lease_expires_at) for t in tasks]
+    query = (
+        "SELECT label, done_at IS NOT NULL, lease_owner, lease_expires_at "
+        "FROM {}metric_tasks ORDER BY id"
+    )
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        try:
+            return [
+                (r[0], bool(r[1]), r[2], r[3]) for r in conn.execute(query.format("")).fetchall()
+            ]
+        finally:
+            conn.close()
+    import psycopg
+
+    from tests.postgres.support import POSTGRES_URL
+
+    schema = url.rpartition("schema=")[2].partition("&")[0]
+    async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True) as conn:
+        cur = await conn.execute(query.format(f'"{schema}".'))  # type: ignore[arg-type]
+        return [tuple(r) for r in await cur.fetchall()]  # type: ignore[misc]
+
+
+async def test_a_collection_skipped_by_a_late_claim_keeps_no_lease(
+    make_scheduler,
+    platform,
+    clock,
+    store_url,  # noqa: F811 - the fixture
+) -> None:
+    """Worker A leased the +1 h collection and died; B claims a day later and the +1 h
+    one is skipped (done) for the +24 h one. PostgreSQL cleared A's lease on the skipped
+    row; SQLite and memory left it there, a stale lease on a finished task."""
+    _, scheduler, _ = await published(make_scheduler, platform)
+    store = scheduler.store
+    await store.claim_metric_tasks("A", now=START + HOUR, limit=10, lease=LEASE)
+    (late,) = await store.claim_metric_tasks("B", now=START + 25 * HOUR, limit=10, lease=LEASE)
+    assert (late.label, late.skipped) == ("24h", ("1h",))
+    rows = await _metric_task_rows(store_url, store)
+    assert [(label, done, owner) for label, done, owner, _ in rows] == [
+        ("1h", True, None),  # was "A" on SQLite and memory
+        ("24h", False, "B"),
+    ]
+    assert rows[0][3] is None  # no lease expiry either
+    assert rows[1][3] is not None

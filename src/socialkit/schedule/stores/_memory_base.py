@@ -456,6 +456,8 @@ class MemoryBase:
                     # Later collections are due too: the last one is collected instead.
                     task.done_at = now
                     task.error = late.error
+                    task.lease_owner = None
+                    task.lease_expires_at = None
                     task = self._add_task(task.publication_id, late.label, late.due_us, late.rest)
                     task.skipped = late.skipped
                 task.lease_owner = worker

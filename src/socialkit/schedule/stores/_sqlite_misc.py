@@ -450,7 +450,8 @@ def claim_metric_tasks(
         else:
             # Later collections are due too: the last one is collected instead.
             conn.execute(
-                "UPDATE metric_tasks SET done_at = ?, error = ? WHERE id = ?",
+                "UPDATE metric_tasks SET done_at = ?, error = ?, lease_owner = NULL, "
+                "lease_expires_at = NULL WHERE id = ?",
                 (now, late.error, task.id),
             )
             (instead,) = conn.execute(
