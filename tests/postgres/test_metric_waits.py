@@ -5,12 +5,14 @@ and a claim 62 ms, each walking and skipping every one; 1.7 ms and 2.8 ms set as
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
 from socialkit.models.account import Account
+from socialkit.schedule.stores import SCHEMA_VERSION
 from tests.schedule.store_contract import LEASE, POST, SEC, T0, pub
 
 pytestmark = pytest.mark.postgres
@@ -99,7 +101,7 @@ async def test_an_account_reconnected_by_any_code_brings_its_metric_tasks_back(
     await waiting_backlog(old, 10)
     await old.close()
     store = await open_store(clock="caller", listen="false")  # migrated to schema 9
-    assert (await store.schema()).version == 9
+    assert (await store.schema()).version == SCHEMA_VERSION
     (task,) = await store.claim_metric_tasks("w", now=T0, limit=5, lease=LEASE)
     assert task.account_id == "healthy"
     await store.complete_metric_task(task.id, [], now=T0)
@@ -118,3 +120,59 @@ async def test_an_account_reconnected_by_any_code_brings_its_metric_tasks_back(
     assert [(t.account_id, t.due_at) for t in back] == [
         ("waiting", T0 - 3600 * SEC + i * SEC) for i in range(10)
     ]
+
+
+async def test_a_task_put_back_while_the_account_is_reconnected_is_not_left_aside(
+    open_store: Any,
+) -> None:
+    """A worker puts a task back (its transaction still open) while the account waits;
+    a person reconnects the account meanwhile. The reconnect waits for the put-back to
+    commit and then brings the task back with the others. Schema 9's trigger read the
+    account without a lock: the reconnect moved back what it saw, the put-back then
+    committed its task set aside, and it was never due again (year 5000)."""
+    store = await open_store(clock="caller", listen="false")
+    await store.put_account(Account(id="acme", platform="feed", handle="acme"), now=T0)
+    await store.put_revision(POST, now=T0)
+    (p,) = await store.add([pub("acme", due=T0 + DAY)], now=T0)
+    await store.add_metric_tasks([(p, T0, "1h")], now=T0)
+    (task,) = await store.claim_metric_tasks("w1", now=T0, limit=5, lease=LEASE)
+    # The credentials are refused: the account is marked (its task in flight stays put).
+    await store.set_account_status("acme", "needs_reauth", now=T0 + SEC, reason="revoked")
+    worker = await store.connection()
+    watcher = await store.connection()
+    try:
+        async with worker.transaction():
+            # The worker puts the task back (as retry_metric_task does), not yet committed.
+            await worker.execute(
+                "UPDATE metric_tasks SET due_at = %s, lease_owner = NULL, "
+                "lease_expires_at = NULL WHERE id = %s",
+                (T0 + 2 * SEC, task.id),
+            )
+            reconnect = asyncio.create_task(
+                store.set_account_status("acme", "ok", now=T0 + 3 * SEC, reason=None)
+            )
+            # It waits for the put-back now; schema 9's reconnect went through at once.
+            waiting = asyncio.create_task(_until_a_lock_is_awaited(watcher))
+            await asyncio.wait({reconnect, waiting}, timeout=10, return_when="FIRST_COMPLETED")
+            waited = waiting.done()
+            waiting.cancel()
+        await asyncio.wait_for(reconnect, 10)
+    finally:
+        await worker.close()
+        await watcher.close()
+    back = await store.claim_metric_tasks("w2", now=T0 + 4 * SEC, limit=5, lease=LEASE)
+    assert [(t.id, t.due_at) for t in back] == [(task.id, T0 + 2 * SEC)]
+    assert waited
+
+
+async def _until_a_lock_is_awaited(conn: Any) -> None:
+    """Return once some session of this database waits for a row lock."""
+    while True:
+        cur = await conn.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE NOT l.granted AND a.datname = current_database()"
+        )
+        row = await cur.fetchone()
+        if row and row[0]:
+            return
+        await conn.commit()

@@ -133,6 +133,20 @@ def _pg_move(account: str, *, aside: bool) -> str:
     )
 
 
+# Schema 9's task trigger read the account's status without a lock: a task put back
+# (or added) while a person reconnected the account was set aside after the reconnect
+# had moved the others back, and stayed set aside for good. Schema 10 replaces it.
+_PG_TASK_WAIT_V9 = f"""CREATE OR REPLACE FUNCTION metric_tasks_wait() RETURNS trigger
+        LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM publications p JOIN accounts a
+                ON a.workspace = p.workspace AND a.id = p.account_id
+                WHERE p.id = NEW.publication_id AND a.status = 'needs_reauth') THEN
+            NEW.due_at := NEW.due_at + {_PG_SHIFT};
+        END IF;
+        RETURN NEW;
+    END $$"""
+
 POSTGRES_STATEMENTS: tuple[str, ...] = (
     # ``SET search_path FROM CURRENT``: the store's schema, whoever's session fires it.
     f"""CREATE OR REPLACE FUNCTION metric_tasks_follow_account() RETURNS trigger
@@ -154,16 +168,7 @@ POSTGRES_STATEMENTS: tuple[str, ...] = (
     """CREATE TRIGGER metric_tasks_follow_account
         AFTER INSERT OR DELETE OR UPDATE OF status ON accounts
         FOR EACH ROW EXECUTE FUNCTION metric_tasks_follow_account()""",
-    f"""CREATE OR REPLACE FUNCTION metric_tasks_wait() RETURNS trigger
-        LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-    BEGIN
-        IF EXISTS (SELECT 1 FROM publications p JOIN accounts a
-                ON a.workspace = p.workspace AND a.id = p.account_id
-                WHERE p.id = NEW.publication_id AND a.status = 'needs_reauth') THEN
-            NEW.due_at := NEW.due_at + {_PG_SHIFT};
-        END IF;
-        RETURN NEW;
-    END $$""",
+    _PG_TASK_WAIT_V9,
     f"""CREATE TRIGGER metric_tasks_wait
         BEFORE INSERT OR UPDATE OF due_at ON metric_tasks FOR EACH ROW
         WHEN (NEW.done_at IS NULL AND NEW.due_at < {_PG_FROM} AND NEW.lease_owner IS NULL)
@@ -178,3 +183,24 @@ POSTGRES_STATEMENTS: tuple[str, ...] = (
 )
 """Schema 9 on PostgreSQL: the triggers, and the tasks of the accounts waiting now set
 aside."""
+
+
+POSTGRES_STATEMENTS_10: tuple[str, ...] = (
+    # ``FOR SHARE OF a``: a reconnect (an UPDATE of the account's row) waits until the
+    # transaction that set this task aside commits, and then moves it back with the
+    # others; a reconnect first makes this one wait and read the account as it is now.
+    f"""CREATE OR REPLACE FUNCTION metric_tasks_wait() RETURNS trigger
+        LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    BEGIN
+        PERFORM 1 FROM publications p JOIN accounts a
+            ON a.workspace = p.workspace AND a.id = p.account_id
+            WHERE p.id = NEW.publication_id AND a.status = 'needs_reauth'
+            FOR SHARE OF a;
+        IF FOUND THEN
+            NEW.due_at := NEW.due_at + {_PG_SHIFT};
+        END IF;
+        RETURN NEW;
+    END $$""",
+)
+"""Schema 10 on PostgreSQL: the task trigger locks the account it reads (SQLite's
+writers are serialised, so its schema 10 changes nothing)."""

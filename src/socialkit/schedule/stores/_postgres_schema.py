@@ -26,7 +26,7 @@ import attrs
 
 from socialkit.errors import StoreError
 from socialkit.schedule.records import SchemaInfo
-from socialkit.schedule.stores._metric_waits import POSTGRES_STATEMENTS
+from socialkit.schedule.stores._metric_waits import POSTGRES_STATEMENTS, POSTGRES_STATEMENTS_10
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -380,6 +380,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # them too whenever it marks or reconnects an account, adds or puts back a task; it
     # never hands out a task set aside (it is not due) and its ``next_due`` skips them.
     Migration(version=9, min_compatible=3, statements=POSTGRES_STATEMENTS),
+    # Version 10: the task trigger of version 9 locks the account row it reads, so a
+    # reconnect committed while a task was being put back cannot leave it set aside.
+    Migration(version=10, min_compatible=3, statements=POSTGRES_STATEMENTS_10),
 )
 
 
