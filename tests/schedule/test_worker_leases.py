@@ -883,3 +883,47 @@ async def test_a_system_clock_wait_reads_the_wall_clock_again_after_a_step(monke
     assert len(slept) == 1  # woke, read the wall clock: the moment has passed
     assert slept[0] is not None
     assert 0 < slept[0] <= 1  # not the whole 120 s at once
+
+
+async def test_a_claim_whose_history_read_is_tried_again_keeps_its_lease_meanwhile(
+    make_scheduler, platform, clock
+) -> None:
+    """While the history read that counts the failures in a row is tried again, the
+    claim is still this worker's: heartbeats go on renewing its lease, so a lease that
+    would have run out meanwhile is not swept and claimed by another worker, and the
+    hand-back lands. They stopped with the first try (the job was marked lost before
+    the read), and another worker took it past its lease (review of R6)."""
+    platform()
+    scheduler = await make_scheduler(engine=FAST)
+    (pub,) = await scheduler.schedule(POST, account(), at=START)
+    beats, _ = recorded_heartbeats(scheduler.store)
+    flaky(scheduler.store, "mark_publishing", failures=1, message="disk I/O error")
+    real_events = scheduler.store.events
+    reads: list[int] = []
+    stolen: list[Any] = []
+
+    async def events(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        if len(reads) > _RELEASE_TRIES:
+            return await real_events(*args, **kwargs)
+        before = len(beats)
+        clock.advance(dt.timedelta(seconds=25))  # five tries: past the 60 s lease
+        for _ in range(50):  # a bound: let a heartbeat run, if one will
+            if len(beats) > before:
+                break
+            await asyncio.sleep(0.01)
+        if len(reads) == _RELEASE_TRIES:  # another worker sweeps and claims
+            stolen.extend(
+                await scheduler.store.claim(
+                    "w2", now=clock.now(), limit=5, lease=dt.timedelta(seconds=60)
+                )
+            )
+        raise StoreError("disk I/O error")
+
+    scheduler.store.events = events
+    await asyncio.wait_for(scheduler.run(until_idle=True), 30)  # a bound: it ends
+    assert stolen == []
+    p = await scheduler.get(pub.id, history=True)
+    assert (p.state, p.lease_owner) == (S.RETRY_WAIT, None)
+    (released,) = [e for e in p.history if e.kind == "released"]
+    assert released.data == {"unsent_failure_uncounted": True}

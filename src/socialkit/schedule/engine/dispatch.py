@@ -232,14 +232,20 @@ class Dispatcher:
         :data:`UNSENT_FAILURE_UNCOUNTED` instead of a number, which the next count reads
         as one more failure after the last one counted. So the R6 bound holds while the
         store cannot say: no claim is handed back at once without its count, and the
-        doubling goes on from where it stood once the history reads again. Only when the
+        doubling goes on from where it stood once the history reads again. While the
+        read is tried, heartbeats go on renewing the claim's lease. Only when the
         hand-back itself cannot be written is the claim left to its lease, which, no
         longer heartbeated, runs out."""
         claim = job.claim
-        if job.lost:  # handed back already (a graceful stop), or its lease is gone
+        if job.lost or job.handing_back:  # handed back already, or its lease is gone
+            return
+        # Still this worker's while the count is read (tried again for a while):
+        # heartbeats go on renewing its lease, and a graceful stop leaves it alone.
+        job.handing_back = True
+        counted = await self._read_unsent_failures(claim)
+        if _lease_lost(job):  # a heartbeat found it gone meanwhile: not ours to hand back
             return
         job.lost = True
-        counted = await self._read_unsent_failures(claim)
         first = self.s.config.idle_poll.total_seconds()
         data: dict[str, Any]
         if counted is None:
@@ -1026,6 +1032,11 @@ def _final(error: Exception) -> bool:
         message = str(error)
         return message.startswith("no publication ") or message.endswith(" is not a legal move")
     return False
+
+
+def _lease_lost(job: Job) -> bool:
+    """Whether a heartbeat found ``job``'s lease gone (read after an ``await``)."""
+    return job.lost
 
 
 def _lease_runs_out(claim: Claim, error: Exception) -> None:
