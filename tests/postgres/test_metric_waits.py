@@ -13,29 +13,11 @@ import pytest
 
 from socialkit.models.account import Account
 from socialkit.schedule.stores import SCHEMA_VERSION
-from tests.schedule.store_contract import LEASE, POST, SEC, T0, pub
+from tests.schedule.store_contract import LEASE, POST, SEC, T0, pub, waiting_backlog
 
 pytestmark = pytest.mark.postgres
 
 DAY = 86400 * SEC
-
-
-async def waiting_backlog(store: Any, backlog: int) -> tuple[str, str]:
-    """Accounts ``waiting`` (needs_reauth, ``backlog`` due metric tasks, half added
-    before the mark and half after) and ``healthy`` (one due after all of them)."""
-    for name in ("waiting", "healthy"):
-        await store.put_account(Account(id=name, platform="feed", handle=name), now=T0)
-    await store.put_revision(POST, now=T0)
-    waiting, healthy = await store.add(
-        [pub("waiting", due=T0 + DAY), pub("healthy", due=T0 + DAY)], now=T0
-    )
-    half = backlog // 2
-    due = [T0 - 3600 * SEC + i * SEC for i in range(backlog)]
-    await store.add_metric_tasks([(waiting, d, "1h") for d in due[:half]], now=T0)
-    await store.set_account_status("waiting", "needs_reauth", now=T0, reason="revoked")
-    await store.add_metric_tasks([(waiting, d, "1h") for d in due[half:]], now=T0)
-    await store.add_metric_tasks([(healthy, T0 - SEC, "1h")], now=T0)
-    return waiting, healthy
 
 
 def rows_read(plan: Any) -> int:

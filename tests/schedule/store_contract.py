@@ -66,6 +66,24 @@ async def collected_again_at_24h(
     return list(await store.metric_series(publication_id=publication_id))
 
 
+async def waiting_backlog(store: Store, backlog: int) -> tuple[str, str]:
+    """Accounts ``waiting`` (needs_reauth, ``backlog`` due metric tasks, half added
+    before the mark and half after) and ``healthy`` (one due after all of them)."""
+    for name in ("waiting", "healthy"):
+        await store.put_account(Account(id=name, platform="feed", handle=name), now=T0)
+    await store.put_revision(POST, now=T0)
+    waiting, healthy = await store.add(
+        [pub("waiting", due=T0 + 86400 * SEC), pub("healthy", due=T0 + 86400 * SEC)], now=T0
+    )
+    half = backlog // 2
+    due = [T0 - 3600 * SEC + i * SEC for i in range(backlog)]
+    await store.add_metric_tasks([(waiting, d, "1h") for d in due[:half]], now=T0)
+    await store.set_account_status("waiting", "needs_reauth", now=T0, reason="revoked")
+    await store.add_metric_tasks([(waiting, d, "1h") for d in due[half:]], now=T0)
+    await store.add_metric_tasks([(healthy, T0 - SEC, "1h")], now=T0)
+    return waiting, healthy
+
+
 def daily_rule(revision: str, rule_id: str = "r1", account: str = "a") -> Rule:
     """A daily rule in UTC on one account, made at ``T0``."""
     return Rule(

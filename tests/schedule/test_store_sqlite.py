@@ -35,6 +35,7 @@ from tests.schedule.store_contract import (
     StoreContract,
     collected_again_at_24h,
     pub,
+    waiting_backlog,
 )
 
 
@@ -641,22 +642,9 @@ async def _waiting_backlog(url: str, backlog: int, **options: Any) -> tuple[str,
     store = SqliteStore(url, **options)
     await store.open()
     try:
-        for name in ("waiting", "healthy"):
-            await store.put_account(Account(id=name, platform="feed", handle=name), now=T0)
-        await store.put_revision(POST, now=T0)
-        waiting, healthy = await store.add(
-            [pub("waiting", due=T0 + 86400 * SEC), pub("healthy", due=T0 + 86400 * SEC)],
-            now=T0,
-        )
-        half = backlog // 2
-        due = [T0 - 3600 * SEC + i * SEC for i in range(backlog)]
-        await store.add_metric_tasks([(waiting, d, "1h") for d in due[:half]], now=T0)
-        await store.set_account_status("waiting", "needs_reauth", now=T0, reason="revoked")
-        await store.add_metric_tasks([(waiting, d, "1h") for d in due[half:]], now=T0)
-        await store.add_metric_tasks([(healthy, T0 - SEC, "1h")], now=T0)
+        return await waiting_backlog(store, backlog)
     finally:
         await store.close()
-    return waiting, healthy
 
 
 def _steps(path: Path, call: Callable[[sqlite3.Connection], Any]) -> tuple[Any, int]:

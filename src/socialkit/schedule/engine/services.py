@@ -365,10 +365,11 @@ class Services:
             )
         except Exception:
             log.exception("could not mark account %s as needing reauth", account_id)
-            self.forget_account(workspace, account_id)
-            return False
+            marked = False
+        else:
+            marked = True
         self.forget_account(workspace, account_id)
-        return True
+        return marked
 
     async def context(self, account: Account, platform: Platform) -> Context:
         """A base context for ``account`` (credentials loaded through the provider)."""
