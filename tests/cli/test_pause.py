@@ -107,3 +107,20 @@ def test_clear_rate_limit_lifts_a_hold_and_keeps_who_and_why(cli: Cli, tmp_path:
     assert [(e.account_id, e.actor, e.reason) for e in cleared] == [
         ("acme-feed", "ann", "unblocked")
     ]
+
+
+def test_clear_rate_limit_says_how_many_metric_collections_it_released() -> None:
+    from socialkit import RateLimitCleared
+    from socialkit.cli.people import _what_was_lifted
+
+    assert _what_was_lifted(RateLimitCleared(account_id="a", metrics_released=1)) == (
+        "no budget held it; no publication was waiting for it; "
+        "1 metric collection waiting for it is due now"
+    )
+    assert _what_was_lifted(
+        RateLimitCleared(account_id="a", released=("p1",), metrics_released=3)
+    ) == (
+        "no budget held it; 1 publication waiting for it is due now; "
+        "3 metric collections waiting for it are due now"
+    )
+    assert RateLimitCleared(account_id="a", metrics_released=1).lifted

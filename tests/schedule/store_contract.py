@@ -1813,6 +1813,66 @@ class StoreContract:
         (back,) = await store.claim_metric_tasks("w", now=until, limit=10, lease=LEASE)
         assert (back.account_id, back.due_at, back.failures) == ("blocked", until, 0)
 
+    async def test_clear_budget_releases_the_metric_collections_waiting_for_the_limit(
+        self, store: Store
+    ) -> None:
+        """Cleared, the account's collections that wait for the rate limit are due at
+        once (counted, in the log): one a claim put back until the hold's end, and one
+        put back because its own collection met the limit. One waiting on a transient
+        error's backoff, another account's, and one of an account waiting for a person
+        keep their time."""
+        await store.put_account(Account(id="waiting", platform="feed", handle="w"), now=T0)
+        hour, day = 3600 * SEC, 86400 * SEC
+        h1, h2, h3 = [await self.add_one(store, account="held", due=T0 + day) for _ in range(3)]
+        other = await self.add_one(store, account="other", due=T0 + day)
+        waiting = await self.add_one(store, account="waiting", due=T0 + day)
+        # h2, h3 and waiting's: claimed, then put back by what their collection met
+        await store.add_metric_tasks([(p, T0 - SEC, "1h") for p in (h2, h3, waiting)], now=T0)
+        claimed = await store.claim_metric_tasks("w", now=T0, limit=10, lease=LEASE)
+        by_pub = {t.publication_id: t.id for t in claimed}
+        assert set(by_pub) == {h2, h3, waiting}
+        for pub_id, error in (
+            (h2, "RateLimited: slow down"),
+            (h3, "Transient: refused"),
+            (waiting, "RateLimited: slow down"),
+        ):
+            await store.retry_metric_task(by_pub[pub_id], run_at=T0 + 2 * hour, now=T0, error=error)
+        await store.set_account_status("waiting", "needs_reauth", now=T0, reason="revoked")
+        until = T0 + day
+        for account in ("held", "other", "waiting"):
+            await store.set_budget(Budget(account_id=account, blocked_until=until), now=T0)
+        # h1's and other's: due now, put back by the claim until the hold's end
+        await store.add_metric_tasks([(h1, T0, "1h"), (other, T0, "1h")], now=T0)
+        assert await store.claim_metric_tasks("w", now=T0, limit=10, lease=LEASE) == []
+
+        now = T0 + SEC
+        cleared = await store.clear_budget("default", "held", now=now, actor="ops")
+        assert cleared.metrics_released == 2
+        assert cleared.released == ()
+        (event,) = [e for e in await store.events() if e.kind == "rate_limit_cleared"]
+        assert event.data is not None
+        assert event.data["metrics_released"] == 2
+        tasks = await store.claim_metric_tasks("w2", now=now, limit=10, lease=LEASE)
+        assert sorted(t.publication_id for t in tasks) == sorted([h1, h2])
+        assert all(t.due_at == now for t in tasks)
+        for task in tasks:
+            await store.complete_metric_task(task.id, [], now=now)
+        assert await store.clear_budget("default", "held", now=now) == ClearedRateLimit()
+        # the transient one at its backoff's end; then the other account's, at its hold's
+        (back,) = await store.claim_metric_tasks("w", now=T0 + 2 * hour, limit=10, lease=LEASE)
+        assert back.publication_id == h3
+        await store.complete_metric_task(back.id, [], now=T0 + 2 * hour)
+        assert await store.claim_metric_tasks("w", now=until - SEC, limit=10, lease=LEASE) == []
+        (back,) = await store.claim_metric_tasks("w", now=until, limit=10, lease=LEASE)
+        assert back.publication_id == other
+        await store.complete_metric_task(back.id, [], now=until)
+        # the account waiting for a person: a clear releases none of its collections
+        cleared = await store.clear_budget("default", "waiting", now=until + SEC)
+        assert cleared.metrics_released == 0
+        await store.set_account_status("waiting", "ok", now=until + SEC)
+        (back,) = await store.claim_metric_tasks("w", now=until + SEC, limit=10, lease=LEASE)
+        assert (back.publication_id, back.due_at) == (waiting, T0 + 2 * hour)
+
     async def test_the_backlog_of_an_account_waiting_for_a_person_does_not_hide_other_work(
         self, store: Store
     ) -> None:

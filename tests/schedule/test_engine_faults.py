@@ -451,6 +451,31 @@ async def test_a_rate_limited_metric_collection_is_collected_when_the_platform_s
     assert len(server.metric_tokens) == 4
 
 
+async def test_a_cleared_rate_limit_lets_the_metric_collection_waiting_for_it_run_now(
+    make_scheduler, platform, clock
+) -> None:
+    """A rate limit of a day at the +1 h collection holds it; a person clears the limit
+    (the platform lifted it) and the collection is made at once, not a day later. (It
+    kept its time: clear_rate_limit released only publications.)"""
+    server = platform()
+    scheduler, pub = await one(make_scheduler)
+    await scheduler.run(until_idle=True)
+    hour = START + dt.timedelta(hours=1)
+    server.script_metrics(RateLimited("slow down", retry_after=86400, status_code=429))
+    clock.set(hour)
+    await scheduler.run(until_idle=True)
+    assert await scheduler.metrics(publication=pub.id) == []
+    assert await scheduler.next_due() == hour + dt.timedelta(days=1)
+    clock.advance(dt.timedelta(minutes=5))
+    lifted = await scheduler.clear_rate_limit(pub.account_id, actor="ann", reason="unblocked")
+    assert (lifted.lifted, lifted.metrics_released, lifted.released) == (True, 1, ())
+    assert await scheduler.next_due() == clock.now()
+    await scheduler.run(until_idle=True)
+    [snapshot] = await scheduler.metrics(publication=pub.id)
+    assert (snapshot.after, snapshot.collected_at) == (dt.timedelta(hours=1), clock.now())
+    assert len(server.metric_tokens) == 2
+
+
 async def test_each_snapshot_says_which_scheduled_collection_it_answers(
     make_scheduler, platform, clock
 ) -> None:

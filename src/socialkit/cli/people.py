@@ -409,7 +409,7 @@ def clear_rate_limit_command(
 ) -> None:
     """Lift an account's rate-limit hold now, before the platform's reset (it lifted a
     block, or its Retry-After was wrong): its budget is forgotten and its posts waiting
-    for the limit are due at once."""
+    for the limit (and its metric collections) are due at once."""
     _scope_options(account, None)
     with open_scheduler(existing=True) as scheduler:
         _check_scope(scheduler, account, None)
@@ -438,4 +438,8 @@ def _what_was_lifted(cleared: RateLimitCleared) -> str:
         released = "1 publication waiting for it is due now"
     else:
         released = f"{n} publications waiting for it are due now"
+    m = cleared.metrics_released
+    if m:
+        collections = "1 metric collection" if m == 1 else f"{m} metric collections"
+        released += f"; {collections} waiting for it {'is' if m == 1 else 'are'} due now"
     return f"{budget}; {released}"

@@ -149,18 +149,23 @@ class RateLimitCleared(SocialModel):
             holding anything is forgotten too), ordered.
         released: the ids of its publications that waited in ``retry_wait`` because
             they met the rate limit and are due now, ordered.
+        metrics_released: how many of its metric collections waited for the rate limit
+            (put back until the hold's end, or their own collection met it) and are due
+            now.
     """
 
     account_id: str
     held_until: dt.datetime | None = None
     scopes: tuple[str, ...] = ()
     released: tuple[str, ...] = ()
+    metrics_released: int = 0
 
     @property
     def lifted(self) -> bool:
-        """Whether anything was lifted: a budget forgotten or a publication released
-        (``False``: nothing held the account, and nothing was written)."""
-        return bool(self.scopes or self.released)
+        """Whether anything was lifted: a budget forgotten, a publication or a metric
+        collection released (``False``: nothing held the account, and nothing was
+        written)."""
+        return bool(self.scopes or self.released or self.metrics_released)
 
 
 class Publication(SocialModel):

@@ -356,14 +356,19 @@ class ClearedRateLimit:
             those waiting in ``retry_wait`` because they met the rate limit (their last
             error ``RateLimited``, their ``run_at`` later), moved to ``retry_wait`` again
             with ``run_at`` now.
+        metrics_released: how many of the account's metric collections it made due at
+            once: those put back until the hold's end, or because their own collection
+            met the rate limit.
     """
 
     budgets: tuple[Budget, ...] = ()
     released: tuple[str, ...] = ()
+    metrics_released: int = 0
 
     def __bool__(self) -> bool:
-        """Whether it did anything: a budget dropped or a publication released."""
-        return bool(self.budgets or self.released)
+        """Whether it did anything: a budget dropped, a publication or a metric
+        collection released."""
+        return bool(self.budgets or self.released or self.metrics_released)
 
 
 @attrs.frozen(kw_only=True, slots=True)

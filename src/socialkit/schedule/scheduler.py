@@ -304,15 +304,18 @@ class AsyncScheduler(Planning):
         In one store transaction, the account's budgets (every scope) are forgotten
         until its adapter reports the next one, and its publications waiting in
         ``retry_wait`` because they met the limit (their last error ``RateLimited``)
-        are due at once; one waiting on another error's backoff keeps its time.
+        are due at once, as are its metric collections waiting for the limit (put back
+        until the hold's end, or their own collection met it); one waiting on another
+        error's backoff keeps its time, and an account waiting for a person keeps
+        waiting.
         Workers sleeping until the reset wake, in this process and in others on the
         same store. When either happened the event log records it
         (``rate_limit_cleared``, with ``actor``, ``reason``, and in ``data`` the
         budgets forgotten and the publications released).
 
         Returns what was lifted: until when the budgets held the account, their
-        scopes, and the publications released (``lifted`` is ``False`` when there was
-        nothing to lift).
+        scopes, the publications released and how many metric collections (``lifted``
+        is ``False`` when there was nothing to lift).
 
         Raises:
             StoreError: ``account`` is not stored in this workspace.
@@ -332,6 +335,7 @@ class AsyncScheduler(Planning):
             ),
             scopes=tuple(b.scope for b in cleared.budgets),
             released=cleared.released,
+            metrics_released=cleared.metrics_released,
         )
 
     # -- reading --------------------------------------------------------------------------

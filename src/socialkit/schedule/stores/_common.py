@@ -19,6 +19,7 @@ from socialkit.models.problems import Problem
 from socialkit.schedule.publication import Approval, Publication
 from socialkit.schedule.records import DELETING, Transition
 from socialkit.schedule.states import PublicationState, can_transition
+from socialkit.schedule.stores._metric_waits import WAITING_FROM_US
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -467,17 +468,55 @@ def merge_budget(stored: Budget | None, new: Budget, now: dt.datetime) -> Budget
     )
 
 
-def cleared_budgets_data(cleared: Sequence[Budget], released: Sequence[str]) -> dict[str, Any]:
+def cleared_budgets_data(
+    cleared: Sequence[Budget], released: Sequence[str], metrics_released: int = 0
+) -> dict[str, Any]:
     """The data of a ``rate_limit_cleared`` event: each budget ``Store.clear_budget``
     dropped, as it stood, so the log keeps what a person lifted (the figures are gone
-    from the store), and the ids of the publications it made due at once."""
+    from the store), the ids of the publications it made due at once, and (when any)
+    how many metric collections it made due at once."""
     figures = []
     for b in cleared:
         entry: dict[str, Any] = {"scope": b.scope, "remaining": b.remaining, "limit": b.limit}
         entry["reset_at"] = b.reset_at.isoformat() if b.reset_at else None
         entry["blocked_until"] = b.blocked_until.isoformat() if b.blocked_until else None
         figures.append({k: v for k, v in entry.items() if v is not None})
-    return {"budgets": figures, "released": list(released)}
+    data: dict[str, Any] = {"budgets": figures, "released": list(released)}
+    if metrics_released:
+        data["metrics_released"] = metrics_released
+    return data
+
+
+RATE_LIMITED_ERROR = "RateLimited"
+"""The error type a metric task put back because ``fetch_metrics`` met a rate limit
+records (the engine writes ``"{type}: {message}"``)."""
+
+
+def metric_hold_ends(budgets: Iterable[Budget]) -> list[int]:
+    """The instants (microseconds) a metric claim may have put an account's due
+    collections back to while ``budgets`` held it: a claim moves them to the hold's end
+    (``Budget.blocks``: a spent budget's ``reset_at``, or ``blocked_until``)."""
+    ends = {
+        to_us(instant)
+        for b in budgets
+        for instant in (b.reset_at, b.blocked_until)
+        if instant is not None
+    }
+    return sorted(ends)
+
+
+def waits_for_rate_limit(due_us: int, error: str | None, now_us: int, ends: Iterable[int]) -> bool:
+    """Whether ``Store.clear_budget`` makes a metric task due now: undone, not leased
+    (checked by the caller), due after ``now_us`` but not set aside for a person
+    (``_metric_waits.WAITING_FROM_US``), and either put back by a claim to the end of a
+    hold being cleared (``ends``, from :func:`metric_hold_ends`) or put back because its
+    own collection met a rate limit (its error's type is :data:`RATE_LIMITED_ERROR`).
+    One waiting on a transient error's backoff keeps its time, as a publication does.
+    The caller leaves out an account waiting for a person: its collections wait for the
+    person, not for the rate limit."""
+    if not now_us < due_us < WAITING_FROM_US:
+        return False
+    return due_us in ends or (error or "").partition(":")[0] == RATE_LIMITED_ERROR
 
 
 RATE_LIMIT_CLEARED = "rate limit cleared"

@@ -11,6 +11,7 @@ from socialkit.schedule.stores._common import (
     cleared_budgets_data,
     from_us,
     late_metric_step,
+    metric_hold_ends,
     next_metric_step,
     rate_limit_releases,
     skipped_labels,
@@ -18,7 +19,9 @@ from socialkit.schedule.stores._common import (
     snapshot_from_row,
     snapshot_json,
     to_us,
+    waits_for_rate_limit,
 )
+from socialkit.schedule.stores._metric_waits import WAITING_FROM
 from socialkit.schedule.stores._postgres_rows import (
     ABLE,
     HELD_BUDGETS,
@@ -271,9 +274,20 @@ async def clear_budget(
         (workspace, account_id),
     )
     cleared = tuple(sorted((_budget(v) for v in await cur.fetchall()), key=lambda b: b.scope))
-    if not cleared and not moves:
+    ends, now_us = metric_hold_ends(cleared), to_us(now)
+    cur = await conn.execute(_HELD_TASKS_SQL, {"now": now, "ws": workspace, "acc": account_id})
+    tasks = [
+        task_id
+        for task_id, due_at, error in await cur.fetchall()
+        if waits_for_rate_limit(to_us(due_at), error, now_us, ends)
+    ]
+    if not cleared and not moves and not tasks:
         return ClearedRateLimit()
     released = tuple(t.id for t in moves)
+    if tasks:
+        await conn.execute(
+            "UPDATE metric_tasks SET due_at = %s WHERE id = ANY(%s)", (now, sorted(tasks))
+        )
     await insert_events(
         conn,
         [
@@ -286,14 +300,31 @@ async def clear_budget(
                 None,
                 actor=actor,
                 reason=reason,
-                data=cleared_budgets_data(cleared, released),
+                data=cleared_budgets_data(cleared, released, len(tasks)),
             )
         ],
     )
     if moves:
         # Locked above: nothing moved them since they were read.
         await apply_transitions(conn, moves, now, strict=True)
-    return ClearedRateLimit(budgets=cleared, released=released)
+    return ClearedRateLimit(budgets=cleared, released=released, metrics_released=len(tasks))
+
+
+# The account's undone metric tasks, not leased, due later than now but not set aside
+# for a person (nor of an account waiting for one) (``clear_budget`` keeps those ``waits_for_rate_limit`` picks). Locked as
+# a claim locks them, skipping one a claim or a worker holds this moment: a manual
+# clear, not worth a wait (and a lock order) of its own.
+_HELD_TASKS_SQL = f"""
+SELECT m.id, m.due_at, m.error FROM metric_tasks m
+JOIN publications p ON p.id = m.publication_id
+WHERE m.done_at IS NULL AND m.due_at > %(now)s
+    AND m.due_at < timestamptz '{WAITING_FROM.isoformat()}'
+    AND (m.lease_expires_at IS NULL OR m.lease_expires_at <= %(now)s)
+    AND p.workspace = %(ws)s AND p.account_id = %(acc)s
+    AND NOT EXISTS (SELECT 1 FROM accounts a
+        WHERE a.workspace = %(ws)s AND a.id = %(acc)s AND a.status = 'needs_reauth')
+FOR UPDATE OF m SKIP LOCKED
+"""
 
 
 def _budget(v: Sequence[Any]) -> Budget:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from socialkit.errors import StaleTransition, StoreError
@@ -12,6 +13,7 @@ from socialkit.schedule.stores._common import (
     from_us,
     late_metric_step,
     merge_budget,
+    metric_hold_ends,
     next_metric_step,
     rate_limit_releases,
     skipped_labels,
@@ -19,6 +21,7 @@ from socialkit.schedule.stores._common import (
     snapshot_from_row,
     snapshot_json,
     to_us,
+    waits_for_rate_limit,
 )
 from socialkit.schedule.stores._sqlite_dispatch import load_budgets
 from socialkit.schedule.stores._sqlite_rows import (
@@ -224,12 +227,23 @@ def clear_budget(
         (workspace, account_id, S.RETRY_WAIT.value, now),
     ).fetchall()
     moves = rate_limit_releases(waiting, actor, reason, from_us(now))
-    if not cleared and not moves:
+    ends = metric_hold_ends(cleared)
+    tasks = [
+        task_id
+        for task_id, due_at, error in conn.execute(_HELD_TASKS_SQL, (now, workspace, account_id))
+        if waits_for_rate_limit(due_at, error, now, ends)
+    ]
+    if not cleared and not moves and not tasks:
         return ClearedRateLimit()
     released = tuple(t.id for t in moves)
     conn.execute(
         "DELETE FROM budgets WHERE workspace = ? AND account_id = ?", (workspace, account_id)
     )
+    if tasks:
+        conn.execute(
+            "UPDATE metric_tasks SET due_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+            (now, json.dumps(tasks)),
+        )
     conn.execute(
         EVENT_SQL,
         event_row(
@@ -241,13 +255,25 @@ def clear_budget(
             None,
             actor=actor,
             reason=reason,
-            data=cleared_budgets_data(cleared, released),
+            data=cleared_budgets_data(cleared, released, len(tasks)),
         ),
     )
     if moves:
         # Read in this write transaction: nothing moved them since.
         apply_transitions(conn, moves, now, load_pauses(conn), strict=True)
-    return ClearedRateLimit(budgets=cleared, released=released)
+    return ClearedRateLimit(budgets=cleared, released=released, metrics_released=len(tasks))
+
+
+# The account's undone metric tasks, not leased, due later, unless the account waits for
+# a person (``clear_budget`` keeps those ``waits_for_rate_limit`` picks).
+_HELD_TASKS_SQL = (
+    "SELECT t.id, t.due_at, t.error FROM metric_tasks t "
+    "JOIN publications p ON p.id = t.publication_id "
+    "WHERE t.done_at IS NULL AND t.due_at > ?1 "
+    "AND (t.lease_expires_at IS NULL OR t.lease_expires_at <= ?1) "
+    "AND p.workspace = ?2 AND p.account_id = ?3 AND NOT EXISTS (SELECT 1 FROM accounts a "
+    "WHERE a.workspace = ?2 AND a.id = ?3 AND a.status = 'needs_reauth')"
+)
 
 
 # -- rules --------------------------------------------------------------------------------

@@ -381,13 +381,19 @@ class Store(Protocol):
         (no ``attention``, a ``run_at`` after ``now``, their last error ``RateLimited``)
         due at ``now``: each moves ``retry_wait`` → ``retry_wait`` with ``run_at=now``
         (a ``transition`` event, reason ``reason`` or ``"rate limit cleared"``). One
-        waiting on another error's backoff keeps its time.
+        waiting on another error's backoff keeps its time. Its metric tasks that wait
+        for the limit are due at ``now`` too: undone, not leased, due after ``now``,
+        and due at the end of a dropped budget's hold (``reset_at`` or
+        ``blocked_until``, where a claim put them back) or put back with an error of
+        type ``RateLimited`` (``_common.waits_for_rate_limit``); none of an account
+        waiting for a person (``needs_reauth``).
 
-        Returns the budgets dropped (ordered by scope) and the publications released
-        (ids, ordered). When either happened, a ``rate_limit_cleared`` event names who
-        and why (``data["budgets"]`` the dropped figures, ``data["released"]`` the ids),
-        in the same transaction, and sleeping workers are woken as for any change that
-        makes work due; when neither did, nothing is written."""
+        Returns the budgets dropped (ordered by scope), the publications released
+        (ids, ordered) and how many metric tasks were. When any of these happened, a
+        ``rate_limit_cleared`` event names who and why (``data["budgets"]`` the dropped
+        figures, ``data["released"]`` the ids, ``data["metrics_released"]`` the task
+        count when not zero), in the same transaction, and sleeping workers are woken
+        as for any change that makes work due; otherwise nothing is written."""
         ...
 
     # -- rules ----------------------------------------------------------------------------

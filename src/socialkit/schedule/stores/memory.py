@@ -38,11 +38,13 @@ from socialkit.schedule.stores._common import (
     decode_cursor,
     encode_cursor,
     merge_budget,
+    metric_hold_ends,
     metric_steps,
     missed_ids,
     rate_limit_releases,
     select_claims,
     to_us,
+    waits_for_rate_limit,
 )
 from socialkit.schedule.stores._memory_base import MemoryBase
 from socialkit.schedule.stores._slots import HOLDING_SLOTS, refuse_taken_slots, slots_to_check
@@ -774,7 +776,22 @@ class MemoryStore(MemoryBase):
                 reason,
                 now,
             )
-            if not keys and not moves:
+            ends = metric_hold_ends(self._budgets[k] for k in keys)
+            now_us = to_us(now)
+            waiting = (workspace, account_id) in self._waiting_accounts()
+            tasks = [
+                task
+                for task in ([] if waiting else self._tasks.values())
+                if task.done_at is None
+                and (task.lease_expires_at is None or task.lease_expires_at <= now)
+                and (
+                    (row := self._rows[task.publication_id]).workspace,
+                    row.account_id,
+                )
+                == (workspace, account_id)
+                and waits_for_rate_limit(to_us(task.due_at), task.error, now_us, ends)
+            ]
+            if not keys and not moves and not tasks:
                 return ClearedRateLimit()
             cleared = tuple(self._budgets.pop(k) for k in keys)
             released = tuple(t.id for t in moves)
@@ -783,14 +800,16 @@ class MemoryStore(MemoryBase):
                 "rate_limit_cleared",
                 actor=actor,
                 reason=reason,
-                data=cleared_budgets_data(cleared, released),
+                data=cleared_budgets_data(cleared, released, len(tasks)),
                 workspace=workspace,
                 account_id=account_id,
             )
             for t in moves:
                 self._apply(t, now)  # under the lock nothing moved it since it was read
+            for task in tasks:
+                task.due_at = now
         self._notify()
-        return ClearedRateLimit(budgets=cleared, released=released)
+        return ClearedRateLimit(budgets=cleared, released=released, metrics_released=len(tasks))
 
 
 def _moved(
