@@ -39,6 +39,7 @@ __all__ = [
     "AuthExpired",
     "ConfigError",
     "CredentialsError",
+    "Forbidden",
     "InvalidPost",
     "NeedsReauth",
     "PlatformError",
@@ -229,6 +230,21 @@ class AuthExpired(PlatformError):
 
 class NeedsReauth(PlatformError):
     """The account's credentials were revoked or are missing; a person must reconnect it."""
+
+
+class Forbidden(NeedsReauth):
+    """The credentials are valid but may not make this call: a permission or OAuth scope
+    they were not granted (HTTP 403 on most platforms, where 401 means the credentials
+    themselves are bad). A person must grant it, usually by connecting the account
+    again with the missing scope.
+
+    What the engine does depends on the call. From ``publish`` (or a refresh), it is a
+    :class:`NeedsReauth`: the account is marked as waiting for a person and its
+    publications wait. From ``fetch_metrics``, only that read is refused: the account is
+    not marked (it may still publish), and the collection is tried again after the
+    backoff delay, counted, then given up with the error recorded, as a
+    :class:`Transient` one is.
+    """
 
 
 class Rejected(PlatformError):

@@ -14,6 +14,7 @@ import pytest
 
 from socialkit.errors import (
     AuthExpired,
+    Forbidden,
     InvalidPost,
     NeedsReauth,
     RateLimited,
@@ -567,11 +568,20 @@ async def test_expired_auth_is_refreshed_once_then_sent(make_scheduler, platform
     assert saved.get("token") == "fresh-1"
 
 
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        NeedsReauth("token revoked", status_code=401),
+        # a publish refused for a missing scope waits for a person as well
+        Forbidden("This action is outside the authorized scopes", status_code=403),
+    ],
+    ids=["needs_reauth", "forbidden"],
+)
 async def test_reauth_needed_holds_the_account_without_failing(
-    make_scheduler, platform, clock
+    make_scheduler, platform, clock, refusal
 ) -> None:
     server = platform()
-    server.script(NeedsReauth("token revoked", status_code=401))
+    server.script(refusal)
     scheduler = await make_scheduler()
     a = (await scheduler.schedule(POST, account(), at=START))[0]
     b = (await scheduler.schedule(Post(text="Two"), account(), at=START + SEC))[0]

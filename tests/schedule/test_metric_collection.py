@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from socialkit.errors import NeedsReauth
+from socialkit.errors import Forbidden, NeedsReauth
 from socialkit.models.content import Post
 from tests.schedule.conftest import START, account
 from tests.schedule.test_review_actions import store_url  # noqa: F401 - memory, SQLite, PostgreSQL
@@ -194,9 +194,9 @@ async def test_a_metrics_only_permission_refusal_does_not_stop_publishing(
     make_scheduler, platform, clock, caplog
 ) -> None:
     """Credentials allowed to publish but not to read (a Mastodon token with write
-    scopes only: 403 on reading a status): the +1 h collection's ``NeedsReauth`` with
-    status 403 marked the account ``needs_reauth`` and all its publishing waited for a
-    person. It is the collection that fails (counted backoff, then given up), with a
+    scopes only: 403 on reading a status): the +1 h collection's ``Forbidden`` (a
+    ``NeedsReauth``) marked the account ``needs_reauth`` and all its publishing waited
+    for a person. It is the collection that fails (counted backoff, then given up), with a
     warning naming the account; the account stays ``ok`` and a post due at +2 h goes
     out."""
     import logging
@@ -205,7 +205,7 @@ async def test_a_metrics_only_permission_refusal_does_not_stop_publishing(
     (second,) = await scheduler.schedule(
         Post(text="two"), account(timezone="UTC"), at=START + 2 * HOUR
     )
-    refusal = NeedsReauth("This action is outside the authorized scopes", status_code=403)
+    refusal = Forbidden("This action is outside the authorized scopes", status_code=403)
     server.script_metrics(*[refusal] * 3)
     clock.set(START + HOUR)
     with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
@@ -238,23 +238,29 @@ async def test_a_metrics_only_permission_refusal_does_not_stop_publishing(
     assert snapshot.after == 24 * HOUR
 
 
-async def test_a_reauth_refusal_without_status_403_still_marks_the_account(
+async def test_a_reauth_refusal_that_is_not_forbidden_still_marks_the_account(
     make_scheduler, platform, clock
 ) -> None:
-    """Only ``fetch_metrics``'s own 403 is a refusal to read: ``NeedsReauth`` without a
-    status, or a 403 of the refresh an ``AuthExpired`` led to, still marks the account
+    """Only ``fetch_metrics``'s own ``Forbidden`` is a refusal to read: a plain
+    ``NeedsReauth`` (without a status, or with 403: the status code no longer decides),
+    or a ``Forbidden`` of the refresh an ``AuthExpired`` led to, still marks the account
     (401 is covered above)."""
     from socialkit.errors import AuthExpired
 
     server, scheduler, _ = await published(make_scheduler, platform)
-    server.script_metrics(NeedsReauth("credentials missing"))
-    clock.set(START + HOUR)
-    await scheduler.run(until_idle=True)
-    (record,) = await scheduler.accounts()
-    assert record.status == "needs_reauth"
-    await scheduler.reconnect("acme", actor="ann")
+    for refusal in (
+        NeedsReauth("credentials missing"),
+        NeedsReauth("login disabled", status_code=403),
+    ):
+        server.script_metrics(refusal)
+        await scheduler.run(until_idle=True)
+        clock.advance(HOUR)
+        await scheduler.run(until_idle=True)
+        (record,) = await scheduler.accounts()
+        assert record.status == "needs_reauth", refusal
+        await scheduler.reconnect("acme", actor="ann")
     server.script_metrics(AuthExpired("token expired", status_code=401))
-    server.refresh_result = NeedsReauth("refresh refused", status_code=403)
+    server.refresh_result = Forbidden("refresh refused", status_code=403)
     await scheduler.run(until_idle=True)
     assert server.refreshes == 1
     (record,) = await scheduler.accounts()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from socialkit_mastodon.testing import documented
 
 import socialkit
@@ -89,3 +90,28 @@ async def test_the_stable_id_on_the_account_saves_a_lookup(
     known = account.model_copy(update={"platform_account_id": server.account_id})
     await platform.fetch_metrics([], make_ctx(account=known))
     assert not any(r.url.path.endswith("verify_credentials") for r in server.requests)
+
+
+async def test_a_refused_valid_token_is_forbidden_and_a_revoked_one_needs_reauth(
+    platform, make_ctx, server
+) -> None:
+    """403 (a valid token refused: outside its scopes, a login disabled) is
+    ``Forbidden``, a ``NeedsReauth`` the engine treats as a read refused when
+    ``fetch_metrics`` meets it (the account keeps publishing). 401 stays a plain
+    ``NeedsReauth`` (the token itself is bad). (The schema declares 403 for
+    ``verify_credentials``, which the fake server checks its answers against.)"""
+    refused = {"error": "This action is outside the authorized scopes"}
+    server.fail_next("GET", r"/api/v1/accounts/verify_credentials", status=403, body=refused)
+    ctx = make_ctx()
+    token = ctx.credentials.require("access_token")
+    with pytest.raises(socialkit.Forbidden) as info:
+        await platform.verify_account(ctx)
+    assert info.value.status_code == 403
+    assert "outside the authorized scopes" in str(info.value)
+    assert "socialkit accounts reconnect acme-mastodon" in str(info.value)
+    assert token not in repr(info.value)
+    server.revoke(token)
+    with pytest.raises(socialkit.NeedsReauth) as info:
+        await platform.verify_account(ctx)
+    assert not isinstance(info.value, socialkit.Forbidden)
+    assert info.value.status_code == 401

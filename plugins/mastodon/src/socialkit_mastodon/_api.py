@@ -180,8 +180,9 @@ class MastodonApi:
             response, operation=operation, write=write, scope=scope, secrets=secrets
         )
         if isinstance(error, NeedsReauth) and auth:
-            # the token was revoked (or the login disabled): say how to connect it again
-            raise NeedsReauth(
+            # the token was revoked, lacks a scope, or the login is disabled: say how to
+            # connect it again (a Forbidden stays one: a metrics read alone fails)
+            raise type(error)(
                 f"mastodon {operation}: {server_message(response, secrets)} "
                 f"(account {self.ctx.account.id!r}; {self.reconnect_hint()})",
                 status_code=error.status_code,

@@ -13,8 +13,12 @@ the same on a read                         :class:`~socialkit.Transient`
 ``https://``, another host)                ``Location``: socialkit does not follow
                                            redirects, so nothing was created; the
                                            ``instance`` setting must change
-401, 403                                   :class:`~socialkit.NeedsReauth` (Mastodon tokens
+401                                        :class:`~socialkit.NeedsReauth` (Mastodon tokens
                                            do not expire: 401 means revoked or invalid)
+403                                        :class:`~socialkit.Forbidden` (a valid token
+                                           refused: a scope it lacks, a disabled login);
+                                           a ``NeedsReauth``, so a publish waits for a
+                                           person, but a metrics read alone fails
 408, 425                                   :class:`~socialkit.Transient`
 429                                        :class:`~socialkit.RateLimited` (``reset_at``
                                            from ``X-RateLimit-Reset``; ``Retry-After``
@@ -36,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from socialkit import (
+    Forbidden,
     NeedsReauth,
     PlatformError,
     RateLimited,
@@ -213,7 +218,11 @@ def error_for_response(
         return RateLimited(
             message, retry_after=retry_after, reset_at=reset_at, scope=scope, **common
         )
-    if status in (401, 403):
+    if status == 403:
+        # The token is good but may not do this (Mastodon: "This action is outside the
+        # authorized scopes"; a login disabled or unconfirmed answers 403 too).
+        return Forbidden(f"{message} (reconnect the account: socialkit auth mastodon)", **common)
+    if status == 401:
         return NeedsReauth(f"{message} (reconnect the account: socialkit auth mastodon)", **common)
     if status in (408, 425):
         return Transient(message, **common)

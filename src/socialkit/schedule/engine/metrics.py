@@ -17,11 +17,13 @@ the account as waiting for a person, as a publish would, and goes back: the stor
 out no collection of such an account, so it comes once the account is re-authorised.
 If the account cannot be marked (the store failed), the collection goes back after the
 backoff delay and counts, as a transient error does: put back due at once, it would be
-claimed again at once and the platform asked again, in a loop. A ``NeedsReauth`` of
-``fetch_metrics`` itself with status 403 is a refusal to *read* (credentials allowed to
-publish but not to read metrics, such as a Mastodon token with write scopes only), not
-dead credentials: the account is not marked (its publishing goes on) and the collection
-fails as a transient error does, counted, then given up with the error recorded.
+claimed again at once and the platform asked again, in a loop. A
+:class:`~socialkit.errors.Forbidden` that ``fetch_metrics`` itself raises is a refusal
+to *read* (credentials allowed to publish but not to read metrics, such as a Mastodon
+token with write scopes only), not dead credentials: the account is not marked (its
+publishing goes on) and the collection fails as a transient error does, counted, then
+given up with the error recorded. (A refresh's ``Forbidden`` marks the account, as any
+``NeedsReauth`` does.)
 
 A late collection (the worker was down, a rate limit held the account) keeps the label
 of what was scheduled (``MetricSnapshot.after``) and carries the post's real age when it
@@ -45,7 +47,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from socialkit.errors import NeedsReauth, RateLimited, SocialkitError, Transient
+from socialkit.errors import Forbidden, RateLimited, SocialkitError, Transient
 from socialkit.platforms.publish import with_refresh
 from socialkit.schedule.engine.retry import Outcome, classify
 from socialkit.schedule.records import Budget
@@ -63,11 +65,11 @@ log = logging.getLogger("socialkit.schedule")
 
 
 class _ReadRefused(Exception):
-    """``fetch_metrics`` itself raised ``NeedsReauth`` with status 403: the credentials
-    may not read metrics (they may still publish). Kept apart from a refresh's errors,
-    which ``with_refresh`` raises as they are."""
+    """``fetch_metrics`` itself raised ``Forbidden``: the credentials may not read
+    metrics (they may still publish). Kept apart from a refresh's errors, which
+    ``with_refresh`` raises as they are."""
 
-    def __init__(self, error: NeedsReauth) -> None:
+    def __init__(self, error: Forbidden) -> None:
         super().__init__(str(error))
         self.error = error
 
@@ -93,14 +95,12 @@ async def collect(services: Services, task: MetricTask) -> None:
         ctx = (await s.context(account, platform)).evolve(publication_id=task.publication_id)
 
         async def fetch(c: Context) -> list[MetricSnapshot]:
-            # A 403 refusal of the read itself (not of a refresh): the credentials may
-            # not read metrics, which is no reason to stop the account's publishing.
+            # A refusal of the read itself (not of a refresh): the credentials may not
+            # read metrics, which is no reason to stop the account's publishing.
             try:
                 return await platform.fetch_metrics([receipt], c)
-            except NeedsReauth as exc:
-                if exc.status_code == 403:
-                    raise _ReadRefused(exc) from exc
-                raise
+            except Forbidden as exc:
+                raise _ReadRefused(exc) from exc
 
         # A refused token: refreshed once (as for a publish), then asked again.
         # Bounded as a publish is: a platform that never answers must not hold a
