@@ -49,3 +49,23 @@ def test_a_start_too_late_for_dates_names_start_not_rrule(cli: Cli) -> None:
     ok = cli("upcoming", "--rrule", "FREQ=DAILY", "--tz", "UTC", "--start", "9899-12-31 09:00",
              "-n", "2")  # fmt: skip
     assert ok.code == 0, ok.err
+
+
+def test_a_rule_started_now_without_byminute_says_which_minute_it_fires_at(cli: Cli) -> None:
+    """``BYHOUR=9`` with no ``BYMINUTE`` takes the start's minute (RFC 5545): started
+    now at 14:37 it fires at 09:37, which a note says (unless now is on the hour)."""
+    done = cli("upcoming", "--rrule", "FREQ=DAILY;BYHOUR=9", "--tz", "UTC", "-n", "1", "--json")
+    assert done.code == 0
+    minute = json.loads(done.out)["start"][14:16]  # the start it used: now, to the minute
+    if minute == "00":
+        assert done.err == ""
+    else:
+        assert done.err == (
+            f"note: the rule names no BYMINUTE and starts now, so it fires at minute {minute}; "
+            "add BYMINUTE=0 for on the hour, or give --start\n"
+        )
+    # naming the minute, or giving the start, leaves nothing to say
+    for extra in (["--rrule", "FREQ=DAILY;BYHOUR=9;BYMINUTE=0"], ["--start", "2026-01-05 10:37"]):
+        args = ["upcoming", "--rrule", "FREQ=DAILY;BYHOUR=9", "--tz", "UTC", "-n", "1", *extra]
+        quiet = cli(*args)
+        assert (quiet.code, quiet.err) == (0, "")

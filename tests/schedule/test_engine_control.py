@@ -210,6 +210,36 @@ async def test_recurrence_materialises_a_window_ahead(make_scheduler, platform, 
     assert len({p.idempotency_key for p in page.items}) == 9
 
 
+async def test_a_rule_started_now_without_byminute_warns_of_the_minute_it_takes(
+    make_scheduler, platform, clock, caplog
+) -> None:
+    """``FREQ=DAILY;BYHOUR=9`` started now (14:37) fires at 09:37, as RFC 5545 says: a
+    warning names the minute. Naming the minute, or the start, says nothing."""
+    import logging
+
+    platform()
+    scheduler = await make_scheduler()
+    clock.advance(dt.timedelta(minutes=37))
+    with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
+        (rule,) = await scheduler.recur(
+            POST, account(timezone="Europe/Berlin"), rrule="FREQ=DAILY;BYHOUR=9"
+        )
+        await scheduler.recur(
+            POST, account(timezone="Europe/Berlin"), rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0"
+        )
+        await scheduler.recur(
+            POST,
+            account(timezone="Europe/Berlin"),
+            rrule="FREQ=DAILY;BYHOUR=9",
+            start="2026-03-03 00:05",
+        )
+    (warning,) = [r.getMessage() for r in caplog.records if "BYMINUTE" in r.getMessage()]
+    assert "FREQ=DAILY;BYHOUR=9 in Europe/Berlin" in warning
+    assert "minute 37" in warning
+    page = await scheduler.list(rule=rule.id, limit=5)
+    assert {(p.local_time.hour, p.local_time.minute) for p in page.items} == {(9, 37)}
+
+
 async def test_queue_fills_the_next_free_slots(make_scheduler, platform, clock) -> None:
     platform()
     scheduler = await make_scheduler()

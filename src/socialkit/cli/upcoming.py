@@ -143,6 +143,13 @@ def register(app: typer.Typer) -> None:
                 "the rule's times fall outside the years 0001 to 9999",
                 code=2,
             ) from None
+        minute = rule.minute_from_start() if start is None and previous is None else None
+        if minute is not None:
+            say(
+                f"note: the rule names no BYMINUTE and starts now, so it fires at minute "
+                f"{minute:02d}; add BYMINUTE=0 for on the hour, or give --start",
+                err=True,
+            )
         lines = [f"{rule.rrule} in {rule.tz}, starting {rule.start.isoformat(sep=' ')}"]
         if not occurrences:
             lines.append("no further occurrences")

@@ -478,6 +478,19 @@ class Planning(SchedulerCore):
             zone: Recurrence(rrule=rrule, tz=zone, start=local_start(start, zone, now))
             for zone in by_zone
         }
+        if start is None:
+            for zone, recurrence in recurrences.items():
+                minute = recurrence.minute_from_start()
+                if minute is not None:
+                    # Legal (RFC 5545 takes the minute from DTSTART), rarely meant.
+                    log.warning(
+                        "rule %s in %s names no BYMINUTE and starts now, so it fires at "
+                        "minute %02d of each hour it names; add BYMINUTE=0 (or pass start=) "
+                        "for another minute",
+                        recurrence.rrule,
+                        zone,
+                        minute,
+                    )
         grace_s = grace_seconds(grace, self.config)
         if not self.config.publish_late:
             for zone, recurrence in recurrences.items():

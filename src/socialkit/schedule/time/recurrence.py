@@ -223,6 +223,16 @@ class Recurrence(SocialModel):
         """The parsed rule."""
         return _expansion(self.rrule, self.start).plan
 
+    def minute_from_start(self) -> int | None:
+        """The minute past the hour the rule takes from :attr:`start` when it names hours
+        (``BYHOUR``) but no minute, as RFC 5545 says; ``None`` when that minute is 0 or
+        the rule names its minutes. ``FREQ=DAILY;BYHOUR=9`` started at 14:37 fires at
+        09:37: worth a word to whoever started it "now" (see ``scheduler.recur``)."""
+        parts = {part.partition("=")[0] for part in self.rrule.split(";")}
+        if "BYHOUR" not in parts or "BYMINUTE" in parts or self.start.minute == 0:
+            return None
+        return self.start.minute
+
     def iter_after(self, previous_local: dt.datetime | None = None) -> Iterator[Occurrence]:
         """Occurrences after ``previous_local`` in firing order, until the rule ends.
 
