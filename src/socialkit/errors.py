@@ -18,6 +18,7 @@ the class, never the message, to decide what happens next::
         ├── UnknownOutcome             a write whose effect is unknown (read timeout, 5xx after sending)
         ├── AuthExpired                refresh the credentials once, then retry
         ├── NeedsReauth                a person must reconnect the account
+        │   └── Forbidden              valid credentials, not allowed this call (a scope, a permission)
         └── Rejected                   permanent; the platform said no (``reason``)
             └── Unsupported            the platform cannot do this at all (delete, metrics, …)
 

@@ -51,3 +51,20 @@ class TestPigeonContract(socialkit.testing.PlatformContract):
 
     def refused_refresh_response(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, json={"error": "invalid_grant"})
+
+
+def test_a_403_refuses_only_the_call_and_a_401_needs_a_person() -> None:
+    """A token without the scope (403) is :class:`~socialkit.errors.Forbidden`, which the
+    engine keeps to the one call; a revoked token (401) needs the account reconnected."""
+    from socialkit_pigeon import _error
+
+    from socialkit.errors import Forbidden, NeedsReauth
+
+    scope = _error(
+        httpx.Response(403, json={"error": "insufficient_scope"}), write=False, where="stats"
+    )
+    revoked = _error(httpx.Response(401, json={"error": "invalid_token"}), write=True, where="post")
+    assert isinstance(scope, Forbidden)
+    assert "insufficient_scope" in str(scope)
+    assert isinstance(revoked, NeedsReauth)
+    assert not isinstance(revoked, Forbidden)

@@ -19,6 +19,7 @@ import socialkit
 from socialkit.errors import (
     AuthExpired,
     ConfigError,
+    Forbidden,
     NeedsReauth,
     RateLimited,
     Rejected,
@@ -313,8 +314,10 @@ def _error(response: httpx.Response, *, write: bool, where: str) -> Exception:
     build: Callable[..., Exception]
     if status == 401 and reason == "token_expired":
         build = AuthExpired
-    elif status in (401, 403):
-        build = NeedsReauth
+    elif status == 401:
+        build = NeedsReauth  # the token is revoked or invalid
+    elif status == 403:
+        build = Forbidden  # a good token without the scope: only this call is refused
     elif status == 429:
         retry_after, retry_at = _retry_after(response.headers.get("Retry-After"))
         return RateLimited(
