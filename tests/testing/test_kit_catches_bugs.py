@@ -223,6 +223,7 @@ def test_a_platform_with_two_part_threads_passes_the_thread_tests(outcomes: Outc
         ("TestThreadUnchained", {"test_thread_publishes_every_part_in_order"}),
         ("TestRefusedRefreshIsRejected", {"test_refused_refresh_needs_a_person"}),
         ("TestDeleteTwiceFails", {"test_deleting_a_deleted_post_succeeds"}),
+        ("TestReadsMediaRaw", {"test_media_missing_from_the_media_store_is_rejected"}),
         (
             "TestDeleteNotImplemented",
             {

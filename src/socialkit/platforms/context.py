@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from socialkit.errors import ConfigError
+from socialkit.errors import ConfigError, Rejected, Transient
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from socialkit.models.account import Account
     from socialkit.models.credentials import Credentials
+    from socialkit.models.media import Media
     from socialkit.models.media_store import MediaStore
     from socialkit.models.receipt import PostRef
     from socialkit.platforms.capabilities import Capabilities
@@ -129,6 +130,28 @@ class Context:
         if part < len(self.idempotency_keys):
             return self.idempotency_keys[part]
         return f"{self.idempotency_keys[0]}.{part}"
+
+    async def read_media(self, media: Media) -> bytes:
+        """The bytes of ``media`` from the media store, read off the event loop (so lease
+        heartbeats keep beating during a large read), in socialkit's error classes.
+
+        Raises:
+            Rejected: the bytes are not in the media store (retrying cannot bring them
+                back; the post needs its media added again), or the store holds other
+                bytes than the post described.
+            Transient: the store could not be read (an I/O error); nothing was sent, so
+                the engine retries.
+        """
+        what = f"media {media.sha256} ({media.filename or media.mime_type})"
+        try:
+            data = await asyncio.to_thread(self.media.read_bytes, media)
+        except FileNotFoundError:
+            raise Rejected(f"{what} is not in the media store") from None
+        except OSError as exc:
+            raise Transient(f"{what}: the media store could not be read: {exc}") from exc
+        if len(data) != media.size:
+            raise Rejected(f"{what}: the media store holds {len(data)} bytes, not {media.size}")
+        return data
 
     def report_rate_limit(
         self,

@@ -77,6 +77,24 @@ class PublishingTests(ContractBase):
             if self.platform.capabilities.media.alt_text != "unsupported":
                 assert h.text_sent(alt), f"no request carried the alt text {alt!r}"
 
+    @standard(requires=("media",))
+    async def test_media_missing_from_the_media_store_is_rejected(self, h: Harness) -> None:
+        """An image the media store does not hold is :class:`Rejected` (retrying cannot
+        bring it back), not a raw ``OSError``, and nothing is posted. Reading through
+        ``await ctx.read_media(media)`` does this."""
+        from socialkit.models.media import Media
+        from socialkit.testing.factories import SAMPLE_JPEG, SAMPLE_PNG
+
+        accepted = self.platform.capabilities.media.image_types
+        data = SAMPLE_PNG if "image/png" in accepted else SAMPLE_JPEG
+        image = Media.from_bytes(data, alt_text="Described, never stored")
+        assert not h.media.contains(image.sha256)
+        before = h.published()
+        await h.expect(
+            Rejected, h.publish(h.draft(media=[image])), what="an image missing from the store"
+        )
+        assert h.published() == before, "a post was published without its media"
+
     @standard(requires=("threads",))
     async def test_thread_publishes_every_part_in_order(self, h: Harness) -> None:
         """A three-part thread (or as long as the platform allows) gives as many distinct

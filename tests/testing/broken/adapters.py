@@ -482,3 +482,15 @@ class DeleteNotImplemented(Pigeon):
 
 class TestDeleteNotImplemented(PigeonSuite):
     platform = DeleteNotImplemented
+
+
+class ReadsMediaRaw(Pigeon):
+    """Reads media straight from the store: a missing file escapes as FileNotFoundError."""
+
+    async def _upload(self, media, ctx):  # type: ignore[no-untyped-def]
+        ctx.media.read_bytes(media)
+        return await super()._upload(media, ctx)
+
+
+class TestReadsMediaRaw(PigeonSuite):
+    platform = ReadsMediaRaw

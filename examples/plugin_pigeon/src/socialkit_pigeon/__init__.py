@@ -114,7 +114,7 @@ class Pigeon(socialkit.Platform):
         )
 
     async def _upload(self, media: Media, ctx: Context) -> str:
-        data = ctx.media.read_bytes(media)
+        data = await ctx.read_media(media)  # off the event loop; a missing file is Rejected
         uploaded = await self._call(
             ctx,
             "POST",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from socialkit import PlatformError, Rejected, UnknownOutcome
@@ -78,7 +77,7 @@ class RepoClient:
                 f"media {media.filename or media.sha256[:12]}: size {media.size} bytes "
                 f"exceeds Bluesky's image limit of {MAX_BLOB_BYTES} bytes"
             )
-        data = await asyncio.to_thread(self.ctx.media.read_bytes, media)
+        data = await self.ctx.read_media(media)
         session = await self.session()
         answer = await self.xrpc.procedure(
             "com.atproto.repo.uploadBlob",

@@ -12,18 +12,17 @@ cannot publish anything twice.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from socialkit import Rejected, Transient, UnknownOutcome
+from socialkit import Transient, UnknownOutcome
 from socialkit_mastodon._api import decode_json
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from socialkit import Media, MediaStore
+    from socialkit import Media
     from socialkit_mastodon._api import MastodonApi
 
 __all__ = ["MediaPolling", "upload_media"]
@@ -49,21 +48,14 @@ class MediaPolling:
 
 async def upload_media(
     api: MastodonApi,
-    store: MediaStore,
     media: Media,
     *,
     polling: MediaPolling,
     sleep: Callable[[float], Awaitable[Any]],
 ) -> str:
-    """Upload ``media`` from ``store`` with its alt text; the attachment id, once ready."""
-    try:
-        # a file of up to ~99 MiB: read off the event loop, so lease heartbeats keep beating
-        content = await asyncio.to_thread(store.read_bytes, media)
-    except FileNotFoundError:
-        raise Rejected(
-            f"mastodon: media {media.sha256} ({media.filename or media.mime_type}) "
-            "is not in the media store"
-        ) from None
+    """Upload ``media`` from the context's media store with its alt text; the attachment id, once ready."""
+    # a file of up to ~99 MiB, read off the event loop; a missing one is Rejected
+    content = await api.ctx.read_media(media)
     filename = media.filename or f"{media.sha256[:16]}.{media.mime_type.split('/', 1)[1]}"
     data = {"description": media.alt_text} if media.alt_text else None
     try:

@@ -250,9 +250,7 @@ class Mastodon(Platform):
         total = len(draft.parts)
         for index in range(len(refs), total):
             media_ids = [
-                await upload_media(
-                    api, ctx.media, item, polling=self.media_polling, sleep=self.sleep
-                )
+                await upload_media(api, item, polling=self.media_polling, sleep=self.sleep)
                 for item in draft.parts[index].media
             ]
             body = status_body(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from socialkit.errors import Rejected, UnknownOutcome
+from socialkit.errors import Rejected, Transient, UnknownOutcome
 from socialkit.hookspecs import hookimpl
 from socialkit.models.metrics import METRIC_FIELDS, MetricSnapshot
 from socialkit.models.receipt import PostRef, Receipt
@@ -96,7 +96,15 @@ class FeedPlatform(Platform):
         site = self.site(ctx)
         entry_id = self.entry_id(ctx.idempotency_key(0))
         now = ctx.now()
-        receipt = await asyncio.to_thread(self._publish_sync, site, entry_id, draft, ctx, now)
+        try:
+            receipt = await asyncio.to_thread(self._publish_sync, site, entry_id, draft, ctx, now)
+        except OSError as exc:
+            # The directory cannot be written (permissions, a full disk, a file where a
+            # directory should be). Nothing half-written counts: the entry is renamed into
+            # place whole and a retry with the same key finds it, so retrying is safe.
+            raise Transient(
+                f"feed: cannot write the feed in {site.root}: {exc.strerror or exc}"
+            ) from exc
         # The entry is written whole, so every part is durable at once.
         for part, ref in enumerate(receipt.parts):
             await ctx.checkpoint(part, ref)
@@ -109,6 +117,8 @@ class FeedPlatform(Platform):
             existing = site.read_entry(entry_id)
             if existing is not None:
                 # The same publication again (a retry after an unknown outcome): exactly once.
+                # The feed and page are rebuilt, in case the first try failed before that.
+                site.rebuild()
                 return self._receipt(site, existing, ctx.account.id)
             parts = []
             for part in draft.parts:
@@ -141,7 +151,15 @@ class FeedPlatform(Platform):
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name("." + name + ".tmp")
-            with store.open(media) as src, tmp.open("wb") as dst:
+            try:
+                source = store.open(media)
+            except FileNotFoundError:
+                # Retrying cannot bring it back: the post needs its media added again.
+                raise Rejected(
+                    f"feed: media {media.sha256} ({media.filename or media.mime_type}) "
+                    "is not in the media store"
+                ) from None
+            with source as src, tmp.open("wb") as dst:
                 shutil.copyfileobj(src, dst)
             tmp.replace(target)
         data: dict[str, Any] = media.model_dump(mode="json", exclude_none=True)
