@@ -91,11 +91,16 @@ class PostFile:
         problems: what is wrong with the file, each naming the field: errors (the post is
             ``None``) and warnings, such as a hashtag YAML read as a comment (the post is
             read all the same).
+        partial: when the file has errors, the post without the fields that have them
+            (and without media that could not be read), so each platform's limits can
+            still be checked and every problem listed at once; ``None`` when even that
+            cannot be built. Never to be published.
     """
 
     path: Path
     post: Post | None
     problems: tuple[Problem, ...] = ()
+    partial: Post | None = None
 
     @property
     def ok(self) -> bool:
@@ -145,9 +150,28 @@ def read_post_file(path: str | Path, *, media: MediaStore | None = None) -> Post
     except ValidationError as exc:
         problems.extend(_structure_problems(exc))
         post = None
+        bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
+        data = {key: value for key, value in data.items() if key not in bad}
     if has_errors(problems):
-        return PostFile(path=source, post=None, problems=tuple(problems))
+        partial = _partial_post(data)
+        return PostFile(path=source, post=None, problems=tuple(problems), partial=partial)
     return PostFile(path=source, post=post, problems=tuple(problems))
+
+
+def _partial_post(data: dict[str, Any]) -> Post | None:
+    """The post from ``data`` without the media that could not be read, or ``None``."""
+    try:
+        return Post.model_validate(_without_placeholders(data))
+    except ValidationError:
+        return None
+
+
+def _without_placeholders(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_placeholders(v) for k, v in value.items() if v != _PLACEHOLDER}
+    if isinstance(value, list):
+        return [_without_placeholders(v) for v in value if v != _PLACEHOLDER]
+    return value
 
 
 def _file_problem(code: str, message: str, value: str | None = None) -> Problem:
@@ -171,15 +195,13 @@ def _read_mapping(source: Path, problems: list[Problem]) -> dict[str, Any] | Non
     except OSError as exc:
         problems.append(_file_problem("file.unreadable", exc.strerror or str(exc), str(source)))
         return None
+    duplicates: list[str] = []
     try:
         if source.suffix.lower() == ".json":
-            data = json.loads(text, object_pairs_hook=_unique_pairs)
+            data = json.loads(text, object_pairs_hook=lambda pairs: _pairs(pairs, duplicates))
         else:
-            data, comments = _load_yaml(text)
+            data, comments = _load_yaml(text, duplicates)
             problems.extend(comments)
-    except _DuplicateKey as exc:
-        problems.append(_file_problem("file.duplicate_key", str(exc)))
-        return None
     except json.JSONDecodeError as exc:
         problems.append(
             _file_problem(
@@ -200,18 +222,17 @@ def _read_mapping(source: Path, problems: list[Problem]) -> dict[str, Any] | Non
             )
         )
         return None
+    # A key given twice is an error, never a silent overwrite; the rest of the file is
+    # still checked (with the last value), so every other problem is listed too.
+    problems.extend(_file_problem("file.duplicate_key", message) for message in duplicates)
     return data
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _pairs(pairs: list[tuple[str, Any]], duplicates: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _DuplicateKey(f"key {key!r} appears twice in one object")
+            duplicates.append(f"key {key!r} appears twice in one object")
         out[key] = value
     return out
 
@@ -227,7 +248,7 @@ def _yaml_error(exc: Exception) -> str:
 _yaml_loader: type | None = None
 
 
-def _load_yaml(text: str) -> tuple[Any, list[Problem]]:
+def _load_yaml(text: str, duplicates: list[str]) -> tuple[Any, list[Problem]]:
     global _yaml_loader
     import yaml
 
@@ -236,7 +257,9 @@ def _load_yaml(text: str) -> tuple[Any, list[Problem]]:
         class PostFileLoader(yaml.SafeLoader):
             """SafeLoader with YAML 1.2 booleans, dates as strings and no duplicate keys
             (a key written twice; a key that overrides one a merge key ``<<`` brings is
-            no duplicate)."""
+            no duplicate), each duplicate noted in ``duplicates``."""
+
+            duplicates: list[str]
 
             def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
                 seen: set[Any] = set()
@@ -246,7 +269,7 @@ def _load_yaml(text: str) -> tuple[Any, list[Problem]]:
                     key = self.construct_object(key_node, deep=deep)
                     if key in seen:
                         line = key_node.start_mark.line + 1
-                        raise _DuplicateKey(f"key {key!r} appears twice (line {line})")
+                        self.duplicates.append(f"key {key!r} appears twice (line {line})")
                     seen.add(key)
                 return super().construct_mapping(node, deep=deep)
 
@@ -262,6 +285,7 @@ def _load_yaml(text: str) -> tuple[Any, list[Problem]]:
         )
         _yaml_loader = PostFileLoader
     loader = _yaml_loader(text)
+    loader.duplicates = duplicates
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

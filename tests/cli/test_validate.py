@@ -369,3 +369,22 @@ def test_an_override_for_no_installed_platform_is_a_warning(cli: Cli, tmp_path: 
     assert "did you mean 'feed'?" in problem["message"]
     text = cli("validate", "post.yaml", "--platform", "feed")
     assert "warning  overrides.feeed: no installed platform is called 'feeed'" in text.out
+
+
+def test_an_error_in_the_structure_does_not_hide_a_platform_limit(
+    cli: Cli, tmp_path: Path, png: Path
+) -> None:
+    # A bad link URL used to stop every check: the alt text over the feed's 2,000
+    # characters showed only once the link was fixed.
+    alt = "a" * 2001
+    _write(
+        tmp_path,
+        "post.yaml",
+        f"text: hi\nlink: {{url: 'not a url'}}\nmedia: [{{path: {png.name}, alt_text: {alt}}}]\n",
+    )
+    run = cli("validate", "post.yaml", "--platform", "feed", "--json")
+    assert run.code == 1
+    problems = _problems(run)
+    assert problems["link.url"]["code"] == "structure.value_error"
+    assert "media[0].alt_text" in problems, problems
+    assert problems["media[0].alt_text"]["limit"] == 2000

@@ -8,6 +8,7 @@ import pytest
 
 import socialkit
 from socialkit.postfile import read_post_file
+from tests.conftest import PNG_1x1
 
 
 @pytest.fixture
@@ -60,3 +61,30 @@ def test_a_byte_order_mark_is_no_text(
     assert found.problems == ()
     assert found.post is not None
     assert found.post.text == "hello #coffee"
+
+
+def test_a_key_written_twice_does_not_stop_the_other_checks(
+    tmp_path: Path, store: socialkit.LocalMediaStore
+) -> None:
+    found = _read(tmp_path / "post.yaml", "text: one\ntext: two\nlanguage: english!\n", store)
+    assert found.post is None
+    assert {p.code for p in found.problems} == {"file.duplicate_key", "structure.value_error"}
+    assert found.partial is not None  # the rest, for the platforms' limits
+    assert found.partial.text == "two"
+    assert found.partial.language is None
+
+
+def test_the_partial_post_leaves_out_the_fields_with_errors_and_unread_media(
+    tmp_path: Path, store: socialkit.LocalMediaStore
+) -> None:
+    (tmp_path / "dot.png").write_bytes(PNG_1x1)
+    text = (
+        "text: hi\nlink: {url: 'not a url'}\n"
+        "media: [{path: dot.png, alt_text: a dot}, {path: gone.png}]\n"
+    )
+    found = _read(tmp_path / "post.yaml", text, store)
+    assert found.post is None
+    assert {p.field for p in found.problems} == {"link.url", "media[1].path"}
+    assert found.partial is not None
+    assert found.partial.link is None
+    assert [m.alt_text for m in found.partial.media] == ["a dot"]

@@ -223,8 +223,9 @@ def read_checked(file: Path, accounts: list[str], *, as_json: bool = False) -> A
     targets = resolve_targets(config, registry, accounts=list(dict.fromkeys(accounts)))
     found = read_post(file, config)
     problems: list[tuple[Target | None, Problem]] = [(None, p) for p in found.problems]
-    if found.post is not None:
-        campaign, note = _campaign(config, found.post)
+    post = found.post or found.partial  # every problem at once, as `socialkit validate`
+    if post is not None:
+        campaign, note = _campaign(config, post)
         if note is not None:
             problems.append((None, note))
         for target in targets:
@@ -232,7 +233,7 @@ def read_checked(file: Path, accounts: list[str], *, as_json: bool = False) -> A
             problems.extend(
                 (target, p)
                 for p in validate(
-                    found.post,
+                    post,
                     capabilities,
                     platform=target.platform,
                     campaign=campaign,

@@ -89,15 +89,18 @@ def validate_command(
                 )
     found = read_post(file, config)
     checked.extend((None, problem) for problem in found.problems)
-    if found.post is not None:
-        campaign, note = _campaign(config, found.post)
+    # With errors in the file, the limits are checked on what could be read, so every
+    # problem shows at once (a bad link does not hide a missing alt text).
+    post = found.post or found.partial
+    if post is not None:
+        campaign, note = _campaign(config, post)
         if note is not None:
             checked.append((None, note))
-        checked.extend((None, p) for p in _unknown_overrides(found.post, set(registry.platforms)))
+        checked.extend((None, p) for p in _unknown_overrides(post, set(registry.platforms)))
         for target in targets:
             capabilities = registry.info(target.platform).platform.capabilities
             for problem in validate(
-                found.post,
+                post,
                 capabilities,
                 platform=target.platform,
                 campaign=campaign,
