@@ -16,7 +16,7 @@ from socialkit.errors import (
     SocialkitError,
     UnknownOutcome,
 )
-from socialkit.models.account import Account
+from socialkit.models._arguments import account_items, check_post
 from socialkit.models.media_store import default_media_store
 from socialkit.models.problems import has_errors
 from socialkit.platforms.context import Context, utcnow
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from socialkit.models.account import Account
     from socialkit.models.campaign import Campaign
     from socialkit.models.content import Draft, Post
     from socialkit.models.media_store import MediaStore
@@ -105,10 +106,14 @@ async def apublish_now(
         clock: the clock.
 
     Raises:
+        TypeError: ``post`` is not a :class:`Post` (text alone, say), or ``accounts`` is
+            neither an :class:`Account` nor a list of them (an account id, say); the
+            message names the parameter, what it takes and the type it got.
         CredentialsError: with the default provider, two of the accounts would read the
             same environment variables (``acme-bsky`` and ``acme.bsky``); nothing is sent.
     """
-    targets = [accounts] if isinstance(accounts, Account) else list(accounts)
+    check_post(post)
+    targets = account_items(accounts, "accounts", ids=False)
     provider = credentials or EnvCredentialProvider(accounts=targets)
     reg = registry or get_registry()
     store = media or default_media_store()
@@ -262,10 +267,12 @@ def publish_now(
     """
     from socialkit._runtime import run_sync
 
+    check_post(post)  # here, before the background loop, so the caller's frame raises
+    targets = account_items(accounts, "accounts", ids=False)
     return run_sync(
         apublish_now(
             post,
-            accounts,
+            targets,
             credentials=credentials,
             campaign=campaign,
             registry=registry,

@@ -3,7 +3,6 @@ a moment, a zone or a pause is read from them."""
 
 from __future__ import annotations
 
-import builtins
 import datetime as dt
 import functools
 import re
@@ -13,8 +12,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from socialkit.errors import ConfigError
+from socialkit.models._arguments import account_items as account_items
+from socialkit.models._arguments import check_post as check_post
+from socialkit.models._arguments import shown as shown
 from socialkit.models.account import Account
-from socialkit.models.content import Post
 from socialkit.schedule.engine.grace import age, made_minute
 from socialkit.schedule.publication import PauseScope
 from socialkit.schedule.rules import Occurrence, Recurrence, parse_local
@@ -22,8 +23,10 @@ from socialkit.schedule.states import PublicationState
 from socialkit.schedule.time.zones import resolve_zone
 
 if TYPE_CHECKING:
+    import builtins
     from zoneinfo import ZoneInfo
 
+    from socialkit.models.content import Post
     from socialkit.schedule.engine.config import EngineConfig
     from socialkit.schedule.publication import Publication
     from socialkit.schedule.records import NewPublication
@@ -168,37 +171,6 @@ def check_grace(grace: dt.timedelta | None) -> None:
         )
     if grace is not None and grace < dt.timedelta(0):
         raise ValueError(f"grace: must not be negative (got {grace.total_seconds():g} s)")
-
-
-def shown(value: object) -> str:
-    """A value as an error message shows it: its type and (shortened) repr."""
-    if value is None:
-        return "None"
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= 80 else text[:77] + '...'}"
-
-
-def check_post(post: object, field: str = "post") -> None:
-    if not isinstance(post, Post):
-        raise TypeError(f"{field}: expected a Post such as Post(text='Hello') (got {shown(post)})")
-
-
-def account_items(accounts: object, field: str) -> builtins.list[Account | str]:
-    """``accounts`` (one account or id, or several) as a list, each of the right type."""
-    if isinstance(accounts, Account | str):
-        return [accounts]
-    if not isinstance(accounts, Iterable):
-        raise TypeError(
-            f"{field}: expected an Account, an account id, or a list of them "
-            f"(got {shown(accounts)})"
-        )
-    items = builtins.list(accounts)
-    for index, item in enumerate(items):
-        if not isinstance(item, Account | str):
-            raise TypeError(
-                f"{field}[{index}]: expected an Account or an account id (got {shown(item)})"
-            )
-    return items
 
 
 def check_accounts(items: builtins.list[Account | str], field: str) -> None:
