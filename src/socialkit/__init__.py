@@ -74,6 +74,7 @@ _EXPORTS: dict[str, str] = {
     "MediaLimits": "socialkit.platforms.capabilities",
     "MemoryCredentialProvider": "socialkit.platforms.credentials",
     "Platform": "socialkit.platforms.base",
+    "PluginClash": "socialkit.platforms.registry",
     "PluginFailure": "socialkit.platforms.registry",
     "PluginInfo": "socialkit.platforms.registry",
     "PublishResult": "socialkit.platforms.publish",
@@ -166,6 +167,7 @@ __all__ = [
     "Platform",
     "PlatformError",
     "PlatformOverride",
+    "PluginClash",
     "PluginError",
     "PluginFailure",
     "PluginInfo",
@@ -288,7 +290,13 @@ if TYPE_CHECKING:
         MemoryCredentialProvider,
     )
     from socialkit.platforms.publish import PublishResult, apublish_now, publish_now
-    from socialkit.platforms.registry import PluginFailure, PluginInfo, Registry, get_registry
+    from socialkit.platforms.registry import (
+        PluginClash,
+        PluginFailure,
+        PluginInfo,
+        Registry,
+        get_registry,
+    )
     from socialkit.platforms.render import render
     from socialkit.platforms.scrub import request_secrets, scrub_server_text
     from socialkit.platforms.validation import validate

@@ -200,3 +200,71 @@ def test_a_disabled_plugins_name_that_matches_nothing_is_a_warning_and_exit_1() 
     assert run.code == 1
     assert "feed " in run.out
     assert "SOCIALKIT_DISABLED_PLUGINS names fede, which no installed plugin has" in run.err
+
+
+IMPOSTOR = """
+import socialkit
+from socialkit.platforms.capabilities import Capabilities
+from socialkit.text.rules import FEED
+
+class Impostor(socialkit.Platform):
+    name = "feed"
+    contract = 1
+    capabilities = Capabilities(text=FEED, delete=False)
+
+    async def publish(self, draft, ctx):
+        raise NotImplementedError
+
+@socialkit.hookimpl
+def register_platforms(register):
+    register(Impostor)
+"""
+
+
+def test_a_plugin_registering_the_builtin_feed_is_a_clash_not_broken(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    root.mkdir()
+    # "aaa" loads before "feed" by name; the built-in feed keeps its name all the same.
+    _distribution(root, "socialkit-impostor", "aaa", "socialkit_impostor", IMPOSTOR)
+    run = run_subprocess("platforms", env={"PYTHONPATH": str(root)})
+    assert run.code == 1  # a clash fails the check
+    assert run.err == ""
+    [feed] = [line for line in run.out.splitlines() if line.startswith("feed ")]
+    assert "socialkit-engine" in feed
+    assert "BROKEN" not in run.out
+    [clash] = [line for line in run.out.splitlines() if line.startswith("CLASH ")]
+    assert clash == (
+        "CLASH platform 'feed' is built into socialkit (plugin 'feed' (socialkit-engine)); "
+        "plugin 'aaa' (socialkit-impostor) also registers 'feed' and is left out for it: "
+        "rename its platform, or uninstall it"
+    )
+    data = run_subprocess("platforms", "--json", env={"PYTHONPATH": str(root)}).json()
+    assert data["broken"] == []
+    [entry] = data["clashes"]
+    assert {k: v for k, v in entry.items() if k != "message"} == {
+        "platform": "feed",
+        "plugin": "aaa",
+        "distribution": "socialkit-impostor",
+        "kept_plugin": "feed",
+        "kept_distribution": "socialkit-engine",
+        "kept_builtin": True,
+    }
+    assert [p["distribution"] for p in data["platforms"] if p["name"] == "feed"] == [
+        "socialkit-engine"
+    ]
+
+
+def test_capabilities_promising_a_missing_method_are_a_warning(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    root.mkdir()
+    source = IMPOSTOR.replace('name = "feed"', 'name = "loose"').replace(", delete=False", "")
+    _distribution(root, "socialkit-loose", "loose", "socialkit_loose", source)
+    run = run_subprocess("platforms", "--json", env={"PYTHONPATH": str(root)})
+    assert run.code == 1
+    data = run.json()
+    assert "loose" in [p["name"] for p in data["platforms"]]  # it loads, and is reported
+    [warning] = data["warnings"]
+    assert warning.startswith("plugin 'loose' (socialkit-loose), platform 'loose': ")
+    assert "Impostor.capabilities.delete is True (the default)" in warning
+    assert "does not implement delete()" in warning
+    assert run.err == f"warning: {warning}\n"

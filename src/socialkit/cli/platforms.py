@@ -1,6 +1,7 @@
 """``socialkit platforms``: installed platforms and broken plugins.
 
-Exit codes: 0 when every plugin loaded; 1 when a plugin is broken, or when
+Exit codes: 0 when every plugin loaded; 1 when a plugin is broken, when two plugins register
+the same platform name, when a platform's capabilities promise a method it lacks, or when
 ``SOCIALKIT_LOAD_PLUGINS`` / ``SOCIALKIT_DISABLED_PLUGINS`` names a plugin that is not there.
 """
 
@@ -24,10 +25,13 @@ def register(app: typer.Typer) -> None:
         """List installed platforms, where they come from, and plugins that failed to load.
 
         Each broken plugin is one BROKEN line (in --json, an entry of "broken"); the other
-        plugins load as usual. A name in SOCIALKIT_LOAD_PLUGINS or SOCIALKIT_DISABLED_PLUGINS
-        that no plugin has is a warning (in --json, an entry of "warnings"). Exits 0 when
-        every plugin loaded, 1 when a plugin is broken or a name matches nothing, so a CI
-        step can run it as a check.
+        plugins load as usual. Two plugins registering the same platform name are one CLASH
+        line (in --json, an entry of "clashes"): a built-in platform keeps its name, else
+        the plugin that loads first does. A name in SOCIALKIT_LOAD_PLUGINS or
+        SOCIALKIT_DISABLED_PLUGINS that no plugin has, and capabilities that promise a
+        method the platform lacks (delete=True without delete()), are warnings (in --json,
+        entries of "warnings"). Exits 0 when every plugin loaded, 1 when a plugin is broken,
+        two plugins clash or there is a warning, so a CI step can run it as a check.
         """
         registry = _registry_without_log()
         rows = []
@@ -60,15 +64,28 @@ def register(app: typer.Typer) -> None:
             lines.append(
                 f"BROKEN {item['plugin']} ({item['distribution'] or '?'}) at {item['stage']}: {item['error']}"
             )
-        warnings = registry.selection_warnings
+        clashes = [
+            {
+                "platform": c.platform,
+                "plugin": c.plugin,
+                "distribution": c.distribution,
+                "kept_plugin": c.kept_plugin,
+                "kept_distribution": c.kept_distribution,
+                "kept_builtin": c.kept_builtin,
+                "message": c.message,
+            }
+            for c in registry.clashes
+        ]
+        lines.extend(f"CLASH {c.message}" for c in registry.clashes)
+        warnings = [*registry.selection_warnings, *registry.capability_warnings]
         for warning in warnings:
             say(f"warning: {warning}", err=True)
         emit(
-            {"platforms": rows, "broken": broken, "warnings": warnings},
+            {"platforms": rows, "broken": broken, "clashes": clashes, "warnings": warnings},
             as_json=as_json,
             text="\n".join(lines) or "no platforms installed",
         )
-        if broken or warnings:
+        if broken or clashes or warnings:
             raise typer.Exit(1)
 
 

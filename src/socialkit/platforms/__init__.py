@@ -13,7 +13,13 @@ from socialkit.platforms.credentials import (
     MemoryCredentialProvider,
 )
 from socialkit.platforms.publish import PublishResult, apublish_now, publish_now
-from socialkit.platforms.registry import PluginFailure, PluginInfo, Registry, get_registry
+from socialkit.platforms.registry import (
+    PluginClash,
+    PluginFailure,
+    PluginInfo,
+    Registry,
+    get_registry,
+)
 from socialkit.platforms.render import render
 from socialkit.platforms.scrub import MAX_SERVER_TEXT, request_secrets, scrub_server_text
 from socialkit.platforms.validation import validate
@@ -32,6 +38,7 @@ __all__ = [
     "MediaLimits",
     "MemoryCredentialProvider",
     "Platform",
+    "PluginClash",
     "PluginFailure",
     "PluginInfo",
     "PublishResult",

@@ -153,3 +153,37 @@ def overrides(cls: type[Platform], method: str) -> bool:
     """Whether adapter class ``cls`` implements ``method`` itself (not :class:`Platform`'s
     default): for the engine and the contract kit, not part of the plugin contract."""
     return getattr(cls, method) is not getattr(Platform, method)
+
+
+def undelivered_capabilities(cls: type[Platform]) -> list[str]:
+    """What ``cls.capabilities`` promise that the class leaves to :class:`Platform`'s
+    default, one message each naming the capability and the missing method: a declared
+    ``delete`` (the default) without ``delete()``, ``metrics`` without
+    ``fetch_metrics()``, ``Idempotency.LOOKUP`` without ``find_published()``.
+
+    The registry reports these when a class registers; the contract kit fails on them.
+    """
+    from socialkit.platforms.capabilities import Idempotency
+
+    capabilities = cls.capabilities
+    name = cls.__name__
+    missing = []
+    if capabilities.delete and not overrides(cls, "delete"):
+        missing.append(
+            f"{name}.capabilities.delete is True (the default) but {name} does not implement "
+            "delete() (Platform's raises Unsupported): implement delete(), or declare "
+            "delete=False"
+        )
+    if capabilities.metrics and not overrides(cls, "fetch_metrics"):
+        missing.append(
+            f"{name}.capabilities.metrics names {sorted(capabilities.metrics)} but {name} does "
+            "not implement fetch_metrics() (Platform's reports nothing): implement it, or "
+            "declare no metrics"
+        )
+    if capabilities.idempotency is Idempotency.LOOKUP and not overrides(cls, "find_published"):
+        missing.append(
+            f"{name}.capabilities.idempotency is LOOKUP but {name} does not implement "
+            "find_published() (Platform's cannot tell: UnknownOutcome): implement it, or "
+            "declare Idempotency.NONE"
+        )
+    return missing

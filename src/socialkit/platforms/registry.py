@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import itertools
 import logging
 import os
+import re
 import threading
 import traceback
 from importlib.metadata import EntryPoint, entry_points
@@ -17,16 +19,26 @@ import pluggy
 from socialkit import hookspecs
 from socialkit.errors import PluginError, UnknownPlatform
 from socialkit.models.content import _PLATFORM as PLATFORM_NAME
-from socialkit.platforms.base import CONTRACT, CONTRACT_MIN, Platform
+from socialkit.platforms.base import CONTRACT, CONTRACT_MIN, Platform, undelivered_capabilities
 from socialkit.platforms.capabilities import Capabilities
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from types import ModuleType
 
-__all__ = ["PluginFailure", "PluginInfo", "Registry", "get_registry", "reset_registry"]
+__all__ = [
+    "PluginClash",
+    "PluginFailure",
+    "PluginInfo",
+    "Registry",
+    "get_registry",
+    "reset_registry",
+]
 
 log = logging.getLogger("socialkit.plugins")
+
+_BUILTIN_DISTRIBUTION = "socialkit-engine"
+"""The distribution socialkit ships in: its entry points are the built-in platforms."""
 
 
 @attrs.frozen(kw_only=True)
@@ -50,13 +62,60 @@ class PluginFailure:
 
 @attrs.frozen(kw_only=True)
 class PluginInfo:
-    """A platform as it was registered: its class and where it came from."""
+    """A platform as it was registered: its class and where it came from.
+
+    ``builtin`` is true for the platforms socialkit itself ships (``feed``): no plugin can
+    take their names.
+    """
 
     name: str
     platform: type[Platform]
     plugin: str
     distribution: str | None
     version: str | None
+    builtin: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class PluginClash:
+    """Two plugins registering the same platform name: the registry kept one, left the
+    other out, and says so (``socialkit platforms`` prints it; it is logged as a warning).
+
+    A built-in platform always wins; between two plugins, the one that loads first (by
+    entry-point name, then distribution) does.
+
+    Attributes:
+        platform: the platform name both register.
+        plugin: the entry-point (or object) name of the plugin left out.
+        distribution: the distribution that provides it, when known.
+        kept_plugin: the plugin whose class the registry uses for ``platform``.
+        kept_distribution: its distribution, when known.
+        kept_builtin: whether the kept one is socialkit's own (built-in) platform.
+    """
+
+    platform: str
+    plugin: str
+    distribution: str | None
+    kept_plugin: str
+    kept_distribution: str | None
+    kept_builtin: bool = False
+
+    @property
+    def message(self) -> str:
+        """One line naming the platform, both plugins and their distributions."""
+        left = f"plugin {self.plugin!r} ({self.distribution or '?'})"
+        kept = f"plugin {self.kept_plugin!r} ({self.kept_distribution or '?'})"
+        if self.kept_builtin:
+            return (
+                f"platform {self.platform!r} is built into socialkit ({kept}); {left} also "
+                f"registers {self.platform!r} and is left out for it: rename its platform, or "
+                "uninstall it"
+            )
+        return (
+            f"platform {self.platform!r} is registered by two plugins, {kept} and {left}; "
+            f"{self.kept_plugin!r} is kept (it loads first), {self.plugin!r} is left out for "
+            "it: uninstall one, or leave one out with SOCIALKIT_DISABLED_PLUGINS"
+        )
 
 
 def _split_env(name: str) -> set[str] | None:
@@ -86,6 +145,11 @@ class Registry:
         self._instances: dict[str, Platform] = {}
         self._lock = threading.Lock()
         self.failures: list[PluginFailure] = []
+        # Two plugins registering one platform name: the one kept and the one left out.
+        self.clashes: list[PluginClash] = []
+        # A platform that loaded, but whose capabilities promise a method it leaves to
+        # Platform's default (delete=True without delete()).
+        self.capability_warnings: list[str] = []
         # A name in SOCIALKIT_LOAD_PLUGINS / _DISABLED_PLUGINS that matches no entry point:
         # a typo there silently loads nothing (or disables nothing).
         self.selection_warnings: list[str] = []
@@ -100,7 +164,9 @@ class Registry:
     def _load_entry_points(self) -> None:
         only = _split_env("SOCIALKIT_LOAD_PLUGINS")
         disabled = _split_env("SOCIALKIT_DISABLED_PLUGINS") or set()
-        found = sorted(entry_points(group=hookspecs.PROJECT_NAME), key=lambda e: e.name)
+        # Built-in platforms first, so that no plugin takes their names; then the others in
+        # an order that does not depend on how the environment lists them.
+        found = sorted(entry_points(group=hookspecs.PROJECT_NAME), key=_load_order)
         self._check_selection(only, disabled, [ep.name for ep in found])
         for ep in found:
             if (only is not None and ep.name not in only) or ep.name in disabled:
@@ -112,7 +178,7 @@ class Registry:
             except Exception as exc:
                 self._fail(ep.name, dist, "import", exc)
                 continue
-            self._register_plugin(plugin, ep.name, dist, version)
+            self._register_plugin(plugin, ep.name, dist, version, builtin=_builtin(ep))
 
     def _check_selection(self, only: set[str] | None, disabled: set[str], names: list[str]) -> None:
         """Warn about each name the two variables give that no entry point has (in the
@@ -144,13 +210,19 @@ class Registry:
         return ep.load()
 
     def _register_plugin(
-        self, plugin: object, name: str, dist: str | None, version: str | None
+        self,
+        plugin: object,
+        name: str,
+        dist: str | None,
+        version: str | None,
+        *,
+        builtin: bool = False,
     ) -> None:
         found: list[type[Platform]] = []
         if self.manager.is_registered(plugin):
             return
         try:
-            self.manager.register(plugin, name=name)
+            self.manager.register(plugin, name=self._free_name(name, dist))
             hook_problem = self._hook_problem(plugin)
             if hook_problem is not None:
                 raise PluginError(name, hook_problem, distribution=dist)
@@ -169,22 +241,68 @@ class Registry:
             if problem is not None:
                 self._fail(name, dist, "contract", PluginError(name, problem, distribution=dist))
                 continue
-            if cls.name in self._platforms and self._platforms[cls.name].platform is not cls:
-                other = self._platforms[cls.name]
-                self._fail(
-                    name,
-                    dist,
-                    "register",
-                    PluginError(
-                        name,
-                        f"platform {cls.name!r} is already provided by {other.plugin!r}",
-                        distribution=dist,
-                    ),
-                )
-                continue
-            self._platforms[cls.name] = PluginInfo(
-                name=cls.name, platform=cls, plugin=name, distribution=dist, version=version
+            info = PluginInfo(
+                name=cls.name,
+                platform=cls,
+                plugin=name,
+                distribution=dist,
+                version=version,
+                builtin=builtin,
             )
+            other = self._platforms.get(cls.name)
+            if other is not None and other.platform is not cls:
+                if other.plugin == name and other.distribution == dist:
+                    self._fail(
+                        name,
+                        dist,
+                        "register",
+                        PluginError(
+                            name,
+                            f"registers two classes as platform {cls.name!r}, "
+                            f"{other.platform.__qualname__} and {cls.__qualname__}; the first "
+                            "is kept",
+                            distribution=dist,
+                        ),
+                    )
+                    continue
+                if builtin and not other.builtin:
+                    self._clash(kept=info, left_out=other)
+                    self._instances.pop(cls.name, None)
+                else:
+                    self._clash(kept=other, left_out=info)
+                    continue
+            self._platforms[cls.name] = info
+            self._check_capabilities(cls, name, dist)
+
+    def _free_name(self, name: str, dist: str | None) -> str:
+        """A name pluggy has not given out: two distributions may both have an entry point
+        called ``name`` (their platforms then clash, or not; the plugins must both load)."""
+        candidate = name
+        for n in itertools.count(2):
+            if self.manager.get_plugin(candidate) is None:
+                return candidate
+            candidate = f"{name} ({dist or '?'})" if n == 2 else f"{name} ({dist or '?'}, {n})"
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _clash(self, *, kept: PluginInfo, left_out: PluginInfo) -> None:
+        clash = PluginClash(
+            platform=kept.name,
+            plugin=left_out.plugin,
+            distribution=left_out.distribution,
+            kept_plugin=kept.plugin,
+            kept_distribution=kept.distribution,
+            kept_builtin=kept.builtin,
+        )
+        self.clashes.append(clash)
+        log.warning("%s", clash.message)
+
+    def _check_capabilities(self, cls: type[Platform], plugin: str, dist: str | None) -> None:
+        """Report (not refuse) capabilities that promise a method the class lacks: the
+        platform still publishes, but the engine would offer what it cannot do."""
+        for problem in undelivered_capabilities(cls):
+            message = f"plugin {plugin!r} ({dist or '?'}), platform {cls.name!r}: {problem}"
+            self.capability_warnings.append(message)
+            log.warning("%s", message)
 
     def _hook_problem(self, plugin: object) -> str | None:
         """Why ``plugin`` cannot work as registered: pluggy alone would load it silently."""
@@ -270,6 +388,7 @@ class Registry:
                 version=None,
             )
             self._instances.pop(platform.name, None)
+        self._check_capabilities(platform, plugin, None)
 
     # -- lookup ----------------------------------------------------------------------------
 
@@ -311,6 +430,21 @@ class Registry:
         self._register_plugin(
             plugin, name or str(getattr(plugin, "__name__", repr(plugin))), None, None
         )
+
+
+def _builtin(ep: EntryPoint) -> bool:
+    """Whether ``ep`` is one of socialkit's own (its distribution is socialkit's)."""
+    return ep.dist is not None and _normalized(ep.dist.name) == _BUILTIN_DISTRIBUTION
+
+
+def _normalized(distribution: str) -> str:
+    """A distribution name as PEP 503 compares it (``Socialkit_Engine`` is ``socialkit-engine``)."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _load_order(ep: EntryPoint) -> tuple[bool, str, str, str]:
+    dist = ep.dist.name if ep.dist is not None else ""
+    return (not _builtin(ep), ep.name, _normalized(dist), ep.value)
 
 
 def _contract_problem(cls: object) -> str | None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from socialkit.models.metrics import METRIC_FIELDS
-from socialkit.platforms.base import AccountIdentity
-from socialkit.platforms.base import overrides as _overrides
-from socialkit.platforms.capabilities import Capabilities, Idempotency
+from socialkit.platforms.base import AccountIdentity, undelivered_capabilities
+from socialkit.platforms.capabilities import Capabilities
 from socialkit.platforms.registry import Registry
 from socialkit.testing._base import FEATURES, ContractBase
 from socialkit.testing._guard import standard, standard_violations
@@ -44,26 +43,8 @@ class ShapeTests(ContractBase):
         Platform's defaults cannot delete, report no counts and cannot look for a post;
         capabilities that say otherwise switch on standard tests that can only fail.
         """
-        cls = self.platform
-        capabilities = cls.capabilities
-        missing = []
-        if capabilities.delete and not _overrides(cls, "delete"):
-            missing.append(
-                "capabilities.delete is True (the default) but delete() is Platform's, which "
-                "raises Unsupported: implement delete(), or declare delete=False"
-            )
-        if capabilities.metrics and not _overrides(cls, "fetch_metrics"):
-            missing.append(
-                f"capabilities.metrics names {sorted(capabilities.metrics)} but "
-                "fetch_metrics() is Platform's, which reports nothing: implement it, or "
-                "declare no metrics"
-            )
-        if capabilities.idempotency is Idempotency.LOOKUP and not _overrides(cls, "find_published"):
-            missing.append(
-                "capabilities.idempotency is LOOKUP but find_published() is Platform's, which "
-                "cannot tell (UnknownOutcome): implement it, or declare Idempotency.NONE"
-            )
-        assert not missing, f"{cls.__name__}: " + "; ".join(missing)
+        missing = undelivered_capabilities(self.platform)
+        assert not missing, "; ".join(missing)
 
     @standard()
     def test_capability_switches_agree_with_the_adapter(self) -> None:
