@@ -111,8 +111,9 @@ def test_a_campaign_without_posts_is_refused(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "empty" / "socialkit.toml").write_text("")
     run = cli("demo", "--campaign", str(tmp_path / "empty"))
     assert run.code == 2
-    assert (
-        run.err == f"error: {tmp_path / 'empty' / 'posts'}: no post files (*.yaml, *.yml, *.json)\n"
+    assert run.err.startswith(
+        f"error: --campaign: {tmp_path / 'empty' / 'posts'}: no post files "
+        f"(*.yaml, *.yml, *.json) (got {str(tmp_path / 'empty')!r}); "
     )
 
 

@@ -55,9 +55,22 @@ class CliState:
             self._config = config
         return self._config
 
+    store_option: str = "--store"
+    """Where ``store`` came from: ``--store``, or ``$SOCIALKIT_STORE`` when read from it."""
+
     def store_url(self) -> str:
-        """``--store`` or the project's store URL."""
-        return self.store or self.config().store_url()
+        """``--store`` or the project's store URL; one no store reads (an unknown scheme,
+        a malformed SQLite URL) is a usage error naming where it came from (exit 2)."""
+        from socialkit.errors import ConfigError
+        from socialkit.schedule.stores import store_from_url
+
+        url = self.store or self.config().store_url()
+        try:
+            store_from_url(url)  # reads the URL; opens nothing
+        except ConfigError as exc:
+            where = self.store_option if self.store else "store (in the project file)"
+            raise fail(f"{where}: {masked(str(exc))}", code=2) from None
+        return url
 
 
 _STATE = CliState()
@@ -81,6 +94,7 @@ def make_app() -> typer.Typer:
 
     @app.callback()
     def _options(
+        ctx: typer.Context,
         config: Annotated[
             str | None,
             typer.Option(
@@ -113,7 +127,14 @@ def make_app() -> typer.Typer:
         ] = False,
     ) -> None:
         global _STATE
-        _STATE = CliState(config_path=config, store=store, debug=debug)
+        source = ctx.get_parameter_source("store")
+        from_env = source is not None and source.name == "ENVIRONMENT"
+        _STATE = CliState(
+            config_path=config,
+            store=store,
+            debug=debug,
+            store_option=f"${STORE_ENV}" if from_env else "--store",
+        )
 
     return app
 

@@ -29,6 +29,7 @@ __all__ = [
     "JsonOption",
     "ReasonOption",
     "ToOption",
+    "checked_actor",
     "default_actor",
     "event_line",
     "kept_notes",
@@ -52,8 +53,24 @@ __all__ = [
 ]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def checked_actor(value: str | None) -> str | None:
+    """``--actor`` as given (None when it was not: the login name is used); a blank one is
+    a usage error naming the option and the value, read before the command runs (exit 2)."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("say who does it, for the history: a name, not blank")
+    return value
+
+
 ActorOption = Annotated[
-    str, typer.Option("--actor", metavar="NAME", help="Who does it (for the history).")
+    str | None,
+    typer.Option(
+        "--actor",
+        metavar="NAME",
+        callback=checked_actor,
+        help="Who does it (for the history; default: your login name).",
+    ),
 ]
 CommentOption = Annotated[
     str | None, typer.Option("--comment", metavar="TEXT", help="Why (for the history).")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from socialkit.cli._app import emit, state
+from socialkit.cli._publications import ActorOption, default_actor, open_scheduler
 
 if TYPE_CHECKING:
     import httpx
@@ -395,9 +396,7 @@ def reconnect_command(
     account_id: Annotated[
         str, typer.Argument(metavar="ID", help="The account to reconnect (acme-bsky).")
     ],
-    actor: Annotated[
-        str, typer.Option("--actor", metavar="NAME", help="Who does it (for the history).")
-    ] = "",
+    actor: ActorOption = None,
     force: Annotated[
         bool,
         typer.Option("--force", help="Mark it ok without checking its credentials first."),
@@ -410,7 +409,6 @@ def reconnect_command(
     work, nothing changes and it exits 1 (unless --force).
     """
     from socialkit._runtime import run_sync
-    from socialkit.cli._publications import default_actor, open_scheduler
     from socialkit.cli._targets import project_account
     from socialkit.platforms.registry import get_registry
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import attrs
 import typer
 
-from socialkit.cli._app import emit, say
+from socialkit.cli._app import emit, fail, say
 
 if TYPE_CHECKING:
     from socialkit.config import ProjectConfig
@@ -84,7 +84,19 @@ def demo_command(
     under ./socialkit-demo/ and prints where the showcase page and the Atom feed are.
     Running it again starts the demo directory afresh.
     """
-    sample = SampleCampaign.load(campaign or find_sample_campaign())
+    if campaign is None:
+        sample = SampleCampaign.load(find_sample_campaign())
+    else:
+        from socialkit.errors import ConfigError
+
+        try:
+            sample = SampleCampaign.load(campaign)
+        except ConfigError as exc:  # name the option and the directory given
+            raise fail(
+                f"--campaign: {exc} (got {str(campaign)!r}); give a sample campaign "
+                "directory: a socialkit.toml and posts/*.yaml, like examples/campaign",
+                code=2,
+            ) from None
     layout = DemoLayout(directory.resolve())
     if now:
         step: DemoStep = publish_now_step

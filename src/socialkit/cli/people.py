@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
 
 def approve_command(
     publication_id: IdArgument,
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     comment: CommentOption = None,
     revision: Annotated[
         str | None,
@@ -126,7 +126,7 @@ def _reviewed_revision(p: Publication, given: str) -> str:
 
 def reject_command(
     publication_id: IdArgument,
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     comment: CommentOption = None,
 ) -> None:
     """Reject a pending publication (it goes back to draft)."""
@@ -138,7 +138,7 @@ def reject_command(
 
 def cancel_command(
     publication_id: IdArgument,
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     reason: ReasonOption = None,
 ) -> None:
     """Cancel a publication that was not sent yet."""
@@ -150,7 +150,7 @@ def cancel_command(
 
 def delete_command(
     publication_id: IdArgument,
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     reason: ReasonOption = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask (needed without a terminal).")
@@ -198,7 +198,7 @@ def reschedule_command(
             "--tz", metavar="ZONE", help="IANA zone (default: the publication's own zone)."
         ),
     ] = None,
-    actor: ActorOption = "",
+    actor: ActorOption = None,
 ) -> None:
     """Move a publication not sent yet (or a failed or missed one) to another time."""
 
@@ -242,7 +242,7 @@ def resolve_command(
             "deleting (paused: cancelled).",
         ),
     ] = False,
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     reason: ReasonOption = None,
 ) -> None:
     """Settle a publication whose outcome is unknown: --published POST_ID, --retry or
@@ -336,7 +336,7 @@ def pause_command(
     campaign: Annotated[
         str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
     ] = None,
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     reason: ReasonOption = None,
 ) -> None:
     """Stop publishing: everything, one account or one campaign, at once (a post claimed
@@ -370,7 +370,7 @@ def resume_command(
     campaign: Annotated[
         str | None, typer.Option("--campaign", metavar="ID", help="One campaign.")
     ] = None,
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     reason: ReasonOption = None,
 ) -> None:
     """Resume what a pause held."""
@@ -404,7 +404,7 @@ def clear_rate_limit_command(
     account: Annotated[
         str, typer.Option("--account", metavar="ID", help="The account to send to again.")
     ],
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     reason: ReasonOption = None,
 ) -> None:
     """Lift an account's rate-limit hold now, before the platform's reset (it lifted a

@@ -173,7 +173,13 @@ def list_command(
         int, typer.Option("--limit", metavar="N", min=1, max=10_000, help="At most N.")
     ] = 100,
     cursor: Annotated[
-        str | None, typer.Option("--cursor", metavar="CURSOR", help="Next page (from --json).")
+        str | None,
+        typer.Option(
+            "--cursor",
+            metavar="CURSOR",
+            help="Next page: next_cursor of list --json, with the same filters (a cursor is "
+            "a place in due order, not tied to them: with others it goes on from that place).",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
