@@ -83,11 +83,8 @@ class PublishingTests(ContractBase):
         bring it back), not a raw ``OSError``, and nothing is posted. Reading through
         ``await ctx.read_media(media)`` does this."""
         from socialkit.models.media import Media
-        from socialkit.testing.factories import SAMPLE_JPEG, SAMPLE_PNG
 
-        accepted = self.platform.capabilities.media.image_types
-        data = SAMPLE_PNG if "image/png" in accepted else SAMPLE_JPEG
-        image = Media.from_bytes(data, alt_text="Described, never stored")
+        image = Media.from_bytes(h.image_bytes(), alt_text="Described, never stored")
         assert not h.media.contains(image.sha256)
         before = h.published()
         await h.expect(

@@ -105,13 +105,18 @@ class Harness:
         limit = self.platform.capabilities.max_thread_parts
         return 3 if limit is None else max(2, min(3, limit))
 
-    def image(self) -> Media:
+    def image_bytes(self) -> bytes:
         """A tiny image the platform accepts (PNG, or JPEG where PNG is refused)."""
         from socialkit.testing.factories import SAMPLE_JPEG, SAMPLE_PNG
 
         accepted = self.platform.capabilities.media.image_types
-        data = SAMPLE_PNG if "image/png" in accepted else SAMPLE_JPEG
-        return self.media.put_bytes(data, alt_text="A small square for the contract test")
+        return SAMPLE_PNG if "image/png" in accepted else SAMPLE_JPEG
+
+    def image(self) -> Media:
+        """:meth:`image_bytes`, stored in the media store."""
+        return self.media.put_bytes(
+            self.image_bytes(), alt_text="A small square for the contract test"
+        )
 
     def keys(self, draft: Draft) -> tuple[str, ...]:
         """Fresh idempotency keys, one per part of ``draft``."""
