@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "KpiTarget": "socialkit.models.campaign",
     "Link": "socialkit.models.content",
     "LocalMediaStore": "socialkit.models.media_store",
+    "MediaMismatch": "socialkit.models.media_store",
     "METRIC_FIELDS": "socialkit.models.metrics",
     "Media": "socialkit.models.media",
     "MediaStore": "socialkit.models.media_store",
@@ -157,6 +158,7 @@ __all__ = [
     "Measurement",
     "Media",
     "MediaLimits",
+    "MediaMismatch",
     "MediaStore",
     "MemoryCredentialProvider",
     "MetricSnapshot",
@@ -272,6 +274,7 @@ if TYPE_CHECKING:
     from socialkit.models.media import Media
     from socialkit.models.media_store import (
         LocalMediaStore,
+        MediaMismatch,
         MediaStore,
         default_media_store,
         set_default_media_store,

@@ -65,3 +65,16 @@ def test_an_io_error_is_transient(tmp_path: Path) -> None:
     media = socialkit.Media.from_bytes(PNG_1x1)
     with pytest.raises(socialkit.Transient, match=r"could not be read: .*Input/output error"):
         _read(store, media)
+
+
+def test_a_truncated_file_in_the_local_store_is_rejected_not_retried(tmp_path: Path) -> None:
+    store = LocalMediaStore(tmp_path)
+    media = store.put_bytes(PNG_1x1)
+    stored = next(p for p in tmp_path.rglob("*") if p.is_file() and p.read_bytes() == PNG_1x1)
+    stored.write_bytes(PNG_1x1[:10])
+    with pytest.raises(
+        socialkit.MediaMismatch, match=f"10 bytes in the store, expected {media.size}"
+    ):
+        store.read_bytes(media)
+    with pytest.raises(socialkit.Rejected, match=r"holds other bytes: .*10 bytes"):
+        _read(store, media)

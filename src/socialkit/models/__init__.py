@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "KpiTarget": "socialkit.models.campaign",
     "Link": "socialkit.models.content",
     "LocalMediaStore": "socialkit.models.media_store",
+    "MediaMismatch": "socialkit.models.media_store",
     "Media": "socialkit.models.media",
     "MediaStore": "socialkit.models.media_store",
     "MetricSnapshot": "socialkit.models.metrics",
@@ -49,6 +50,7 @@ __all__ = [
     "Link",
     "LocalMediaStore",
     "Media",
+    "MediaMismatch",
     "MediaStore",
     "MetricSnapshot",
     "Money",
@@ -88,6 +90,7 @@ if TYPE_CHECKING:
     from socialkit.models.media import Media
     from socialkit.models.media_store import (
         LocalMediaStore,
+        MediaMismatch,
         MediaStore,
         default_media_store,
         set_default_media_store,

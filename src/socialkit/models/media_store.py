@@ -25,12 +25,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LocalMediaStore",
+    "MediaMismatch",
     "MediaStore",
     "default_media_store",
     "set_default_media_store",
 ]
 
 _CHUNK = 1 << 20
+
+
+class MediaMismatch(OSError):
+    """The store holds other bytes under a media's hash than the media describes (a
+    truncated or replaced file). Reading again cannot mend it: the media must be added
+    again. A subclass of :class:`OSError`, so code catching read errors still catches it.
+    """
 
 
 @runtime_checkable
@@ -65,7 +73,11 @@ class MediaStore(Protocol):
         ...
 
     def read_bytes(self, media: Media) -> bytes:
-        """The bytes of ``media``; raises ``FileNotFoundError`` when absent."""
+        """The bytes of ``media``.
+
+        Raises ``FileNotFoundError`` when absent and :class:`MediaMismatch` when the
+        stored bytes are not the ones ``media`` describes (another size, say).
+        """
         ...
 
     def open(self, media: Media) -> BinaryIO:
@@ -195,7 +207,9 @@ class LocalMediaStore:
     def read_bytes(self, media: Media) -> bytes:
         data = self._existing(media).read_bytes()
         if len(data) != media.size:
-            raise OSError(f"media {media.sha256} has {len(data)} bytes, expected {media.size}")
+            raise MediaMismatch(
+                f"media {media.sha256} has {len(data)} bytes in the store, expected {media.size}"
+            )
         return data
 
     def open(self, media: Media) -> BinaryIO:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from socialkit.errors import ConfigError, Rejected, Transient
+from socialkit.models.media_store import MediaMismatch
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -147,6 +148,8 @@ class Context:
             data = await asyncio.to_thread(self.media.read_bytes, media)
         except FileNotFoundError:
             raise Rejected(f"{what} is not in the media store") from None
+        except MediaMismatch as exc:
+            raise Rejected(f"{what}: the media store holds other bytes: {exc}") from None
         except OSError as exc:
             raise Transient(f"{what}: the media store could not be read: {exc}") from exc
         if len(data) != media.size:
