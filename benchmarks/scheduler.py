@@ -103,7 +103,7 @@ def platforms(calls: Calls, url: str | None = None) -> Registry:
         name = "noop"
         contract = 1
         capabilities = Capabilities(
-            text=FEED, idempotency=Idempotency.KEY, requires_credentials=False
+            text=FEED, idempotency=Idempotency.KEY, requires_credentials=False, delete=False
         )
 
         async def publish(self, draft: Any, ctx: Any) -> Receipt:
@@ -119,7 +119,7 @@ def platforms(calls: Calls, url: str | None = None) -> Registry:
         name = "http"
         contract = 1
         capabilities = Capabilities(
-            text=FEED, idempotency=Idempotency.KEY, requires_credentials=False
+            text=FEED, idempotency=Idempotency.KEY, requires_credentials=False, delete=False
         )
 
         async def publish(self, draft: Any, ctx: Any) -> Receipt:
