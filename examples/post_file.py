@@ -28,7 +28,12 @@ def main() -> int:
     # The campaign (with its UTM parameters) comes from the sample project file.
     project = load_config(CAMPAIGN / "socialkit.toml")
     campaign = project.campaign(post.campaign) if post.campaign else None
+    # Read from the project file, the feed account writes beside it (its directory is taken
+    # from the file's); this example writes into the current directory instead.
     account = project.account("acme-feed")
+    account = account.model_copy(
+        update={"settings": {**account.settings, "directory": "socialkit-feed/acme"}}
+    )
     [result] = socialkit.publish_now(post, account, campaign=campaign)
     if not result.ok or result.draft is None:
         print(f"failed: {result.error}")

@@ -17,9 +17,11 @@ Example::
     posting_slots = [{ weekday = "mon", time = "09:00" }]
     settings = { directory = "socialkit-feed/acme" }
 
-Credentials are never written here: the file names a provider, and the provider holds
-the secrets (environment variables, a secrets file with mode 0600, or the application).
-Accounts and campaigns without a ``workspace`` of their own belong to the project's.
+Relative paths (``store``, ``media_dir``, a feed's ``directory``) are taken from the
+file's directory. Credentials are never written here: the file names a provider, and the
+provider holds the secrets (environment variables, a secrets file with mode 0600, or the
+application). Accounts and campaigns without a ``workspace`` of their own belong to the
+project's.
 """
 
 from __future__ import annotations
@@ -69,7 +71,11 @@ class CredentialsConfig(SocialModel):
 
 
 class ProjectConfig(SocialModel):
-    """A project file's contents. Relative paths are relative to the file's directory."""
+    """A project file's contents. Relative paths are relative to the file's directory.
+
+    That holds for paths in accounts' settings too (a feed's ``directory``): :func:`load_config`
+    makes them absolute, each platform saying which of its settings are paths.
+    """
 
     workspace: str = "default"
     store: str = "sqlite:///socialkit.db"
@@ -198,6 +204,10 @@ def find_config(start: Path | None = None) -> Path | None:
 def load_config(path: str | Path | None = None) -> ProjectConfig:
     """Read a project file; with no path, :func:`find_config`; with none found, defaults.
 
+    Each account's settings pass through its platform's
+    :meth:`~socialkit.Platform.project_settings`, so a path in them (a feed's
+    ``directory``, or its default) is absolute, taken from the file's directory.
+
     Raises:
         ConfigError: the file is missing, not TOML, or has an invalid field (named).
     """
@@ -225,9 +235,39 @@ def load_config(path: str | Path | None = None) -> ProjectConfig:
     data["path"] = str(found)
     _inherit_workspace(data)
     try:
-        return ProjectConfig.model_validate(data)
+        config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{found}: {format_validation_error(exc)}") from None
+    return _project_settings(config, found)
+
+
+def _project_settings(config: ProjectConfig, found: Path) -> ProjectConfig:
+    """``config`` with each account's settings as its adapter reads them from a project
+    file (:meth:`Platform.project_settings`): paths in them taken from the file's directory,
+    so every process, whatever its current directory, and the store's copy agree.
+
+    An account whose platform is not installed keeps its settings as written.
+    """
+    if not config.accounts:
+        return config
+    from socialkit.platforms.registry import get_registry
+
+    registry = get_registry()
+    base_dir = Path(os.path.abspath(config.base_dir))
+    accounts = []
+    for index, account in enumerate(config.accounts):
+        if account.platform not in registry.platforms:
+            accounts.append(account)
+            continue
+        try:
+            settings = registry.platform(account.platform).project_settings(account, base_dir)
+        except Exception as exc:  # a plugin's bug, named rather than a traceback
+            raise ConfigError(
+                f"{found}: accounts[{index}].settings: the {account.platform} platform cannot "
+                f"read them: {type(exc).__name__}: {exc}"
+            ) from exc
+        accounts.append(account.model_copy(update={"settings": settings}))
+    return config.model_copy(update={"accounts": tuple(accounts)})
 
 
 def _inherit_workspace(data: dict[str, Any]) -> None:
@@ -329,8 +369,7 @@ def append_account(path: str | Path, account: Account) -> ProjectConfig:
     real = Path(os.path.realpath(target))  # the file a symbolic link points to
     real.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(real.with_name(f".{real.name}.lock")):
-        loaded = _append_locked(target, real, account)
-    return loaded.model_copy(update={"path": str(target), "base_dir": str(target.parent)})
+        return _append_locked(target, real, account)
 
 
 def _append_locked(target: Path, real: Path, account: Account) -> ProjectConfig:
@@ -356,7 +395,7 @@ def _append_locked(target: Path, real: Path, account: Account) -> ProjectConfig:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         try:
-            loaded = load_config(tmp)
+            load_config(tmp)
         except ConfigError as exc:
             detail = str(exc).removeprefix(f"{tmp}: ")  # the temporary name means nothing
             raise ConfigError(
@@ -366,4 +405,6 @@ def _append_locked(target: Path, real: Path, account: Account) -> ProjectConfig:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return loaded
+    # Read again through ``target``: its directory (a link's, not the file's) is the one
+    # relative paths, a feed's directory among them, are taken from.
+    return load_config(target)

@@ -65,7 +65,11 @@ def test_add_creates_the_project_file_and_writes_no_secret(cli: Cli, tmp_path: P
         ("MON", "09:00"),
         ("FRI", "17:30"),
     ]
-    assert account.settings == {"title": "Acme news", "max_entries": 50}
+    # the feed's default directory is taken from the project file's directory when it is
+    # read; the file itself holds only what was given
+    directory = str(tmp_path / "socialkit-feed" / "acme")
+    assert account.settings == {"title": "Acme news", "max_entries": 50, "directory": directory}
+    assert "directory" not in (tmp_path / "socialkit.toml").read_text(encoding="utf-8")
 
 
 def test_add_keeps_the_file_as_it_was_and_appends(cli: Cli, project: Path) -> None:
@@ -193,7 +197,7 @@ def test_an_appended_account_reads_back_equal(
     path.unlink(missing_ok=True)
     account = socialkit.Account(
         id="acme-x",
-        platform="feed",
+        platform="myspace",  # not installed: its settings are read as written
         handle=handle,
         display_name=display_name,
         settings=settings_,
@@ -209,7 +213,7 @@ def test_a_setting_key_with_a_trailing_newline_is_quoted(tmp_path: Path) -> None
     # Found by the property above: "$" matched before the newline, so "0\n" was written as
     # a bare key and the file no longer parsed.
     path = tmp_path / "socialkit.toml"
-    account = socialkit.Account(id="acme-x", platform="feed", handle="0", settings={"0\n": []})
+    account = socialkit.Account(id="acme-x", platform="myspace", handle="0", settings={"0\n": []})
     append_account(path, account)
     [read] = load_config(path).accounts
     assert read.settings == {"0\n": []}

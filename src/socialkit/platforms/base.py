@@ -10,7 +10,11 @@ from socialkit.errors import NeedsReauth, UnknownOutcome, Unsupported
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
+    from pydantic import JsonValue
+
+    from socialkit.models.account import Account
     from socialkit.models.content import Draft
     from socialkit.models.credentials import Credentials
     from socialkit.models.metrics import MetricSnapshot
@@ -103,6 +107,19 @@ class Platform:
         or scheduled, not when it is due. By default none.
         """
         return []
+
+    def project_settings(self, account: Account, base_dir: Path) -> dict[str, JsonValue]:
+        """``account``'s settings as declared in a project file in ``base_dir`` (absolute).
+
+        A setting naming a file or a directory is relative to the project file, not to the
+        current directory of whichever process publishes: return the settings with such
+        paths made absolute from ``base_dir`` (``~`` expanded), and a default path that
+        would be relative made explicit. :func:`~socialkit.load_config` calls this once
+        for each account it reads, so the account (and the store's copy of it) names the
+        same place in every process; accounts made in code never pass through it. By
+        default the settings unchanged.
+        """
+        return dict(account.settings)
 
     async def publish(self, draft: Draft, ctx: Context) -> Receipt:
         """Publish ``draft`` (every part, in order) and return one reference per part.

@@ -6,7 +6,9 @@ platform of ``socialkit demo``, and a complete example of the adapter contract. 
 registered through the ``socialkit`` entry-point group, exactly like a third-party plugin.
 
 Account settings:
-    directory: where to write (default ``./socialkit-feed/<handle>/``).
+    directory: where to write (default ``socialkit-feed/<handle>/``). A relative one, and
+        the default, are taken from the project file's directory for an account declared
+        in one, and from the current directory for an account made in code.
     title: the feed's title (default: the account's display name or handle).
 """
 
@@ -32,6 +34,9 @@ from socialkit.text.rules import FEED
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from pydantic import JsonValue
+
+    from socialkit.models.account import Account
     from socialkit.models.content import Draft
     from socialkit.models.media_store import MediaStore
     from socialkit.platforms.context import Context
@@ -40,7 +45,8 @@ __all__ = ["FeedPlatform", "feed_directory", "register_platforms"]
 
 
 def feed_directory(account_settings: dict[str, Any], handle: str) -> Path:
-    """The directory a feed account writes to."""
+    """The directory a feed account writes to; a relative one is taken from the current
+    directory (an account read from a project file has an absolute one)."""
     configured = account_settings.get("directory")
     if configured:
         return Path(str(configured)).expanduser()
@@ -78,6 +84,12 @@ class FeedPlatform(Platform):
         metrics=frozenset(METRIC_FIELDS),
         requires_credentials=False,
     )
+
+    def project_settings(self, account: Account, base_dir: Path) -> dict[str, JsonValue]:
+        """``directory`` made absolute: a relative one, and the default
+        ``socialkit-feed/<handle>/``, are taken from the project file's directory."""
+        directory = base_dir / feed_directory(account.settings, account.handle)
+        return {**account.settings, "directory": str(directory)}
 
     def site(self, ctx: Context) -> FeedSite:
         account = ctx.account
@@ -186,10 +198,11 @@ class FeedPlatform(Platform):
     def site_of(self, receipt: Receipt, ctx: Context) -> FeedSite:
         """The feed ``receipt``'s post was written to: the directory its URL names.
 
-        A relative ``directory`` (and the default one) is taken from the current directory
-        of the process that published, so the account's settings alone may point elsewhere
-        in another process; the receipt's ``file://`` URL does not. A receipt without one
-        (recorded by hand, say) falls back to the account's directory.
+        For an account made in code, a relative ``directory`` (and the default one) is
+        taken from the current directory of the process that published, so the account's
+        settings alone may point elsewhere in another process; the receipt's ``file://``
+        URL does not. A receipt without one (recorded by hand, say) falls back to the
+        account's directory.
         """
         configured = self.site(ctx)
         root = _receipt_root(receipt)
