@@ -425,6 +425,30 @@ async def test_cancel_a_claim_before_it_is_sent(make_scheduler, platform) -> Non
         await scheduler.cancel(pub.id)
 
 
+async def test_cancel_refused_says_why_without_claiming_nothing_was_sent(
+    make_scheduler, platform
+) -> None:
+    platform()
+    scheduler = await make_scheduler()
+    (sent,) = await scheduler.schedule(POST, account(), at=START)
+    await scheduler.run(until_idle=True)
+    # It said "it is published (nothing was sent)", as if the post had never gone out.
+    with pytest.raises(StaleTransition) as refused:
+        await scheduler.cancel(sent.id)
+    assert str(refused.value) == (
+        f"cannot cancel publication {sent.id}: it is published "
+        "(it is on the platform; delete it to take it down)"
+    )
+    (pub,) = await scheduler.schedule(POST, account(), at=START + DAY)
+    await scheduler.cancel(pub.id)
+    with pytest.raises(StaleTransition) as again:
+        await scheduler.cancel(pub.id)
+    assert str(again.value) == (
+        f"cannot cancel publication {pub.id}: it is cancelled (allowed when draft, "
+        "pending_approval, scheduled, claimed, retry_wait, paused)"
+    )
+
+
 async def test_graceful_stop_hands_back_unsent_claims(make_scheduler, platform, clock) -> None:
     server = platform(requires_credentials=True)
     gate = asyncio.Event()

@@ -288,6 +288,11 @@ async def cancel(
     return await _commit_raced(s, read)
 
 
+_CANCELLABLE = ", ".join(
+    state.value for state in S if state in EDITABLE_STATES or state == S.CLAIMED
+)
+
+
 def _cancellable(p: Publication) -> None:
     """:class:`StaleTransition` naming why ``p`` cannot be cancelled, if it cannot."""
     if p.attention == DELETING:
@@ -297,11 +302,14 @@ def _cancellable(p: Publication) -> None:
             "resolve(abandon=True) (a paused one is cancelled then)"
         )
     if p.state not in (*EDITABLE_STATES, S.CLAIMED):
-        hint = (
-            ("it is being sent right now" if p.state == S.PUBLISHING else "resolve it instead")
-            if p.state in (S.PUBLISHING, S.UNKNOWN)
-            else "nothing was sent"
-        )
+        # Says why, or where cancelling is allowed: "it is published (nothing was sent)"
+        # read as if the published post had never gone out.
+        hints = {
+            S.PUBLISHING: "it is being sent right now",
+            S.UNKNOWN: "resolve it instead",
+            S.PUBLISHED: "it is on the platform; delete it to take it down",
+        }
+        hint = hints.get(p.state, f"allowed when {_CANCELLABLE}")
         raise StaleTransition(f"cannot cancel publication {p.id}: it is {p.state.value} ({hint})")
     if p.checkpoints:
         published = ", ".join(ref.id for ref in p.checkpoints)
