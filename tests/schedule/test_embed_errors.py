@@ -115,6 +115,33 @@ def test_a_bad_rrule_is_refused_before_anything_is_stored(scheduler: Scheduler) 
     assert scheduler.events() == []
 
 
+@pytest.mark.parametrize(
+    ("rrule", "message"),
+    [
+        (
+            "FREQ=DAILLY;BYHOUR=9",
+            "rrule: RRULE part FREQ=DAILLY: use one of YEARLY, MONTHLY, WEEKLY, DAILY, "
+            "HOURLY, MINUTELY (in 'FREQ=DAILLY;BYHOUR=9')",
+        ),
+        (
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;BYHOUR=9;BYMINUTE=0",
+            "rrule: RRULE 'FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;BYHOUR=9;BYMINUTE=0' never "
+            "fires within 100 years of start 2030-01-01T00:00:00",
+        ),
+    ],
+)
+def test_a_bad_rrule_is_one_line_naming_the_argument(
+    scheduler: Scheduler, rrule: str, message: str
+) -> None:
+    # It was pydantic's report on the Recurrence model: "1 validation error for
+    # Recurrence", the message on the third line, then the input and a link.
+    with pytest.raises(ValueError, match=r"^rrule: ") as raised:
+        scheduler.recur(Post(text="Good morning"), ACME, rrule=rrule, start="2030-01-01")
+    assert type(raised.value) is ValueError
+    assert str(raised.value) == message
+    _nothing_stored(scheduler)
+
+
 @pytest.mark.parametrize("limit", [0, -1])
 def test_listing_refuses_a_page_size_below_one(scheduler: Scheduler, limit: int) -> None:
     scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import attrs
+from pydantic import ValidationError
 
 from socialkit.errors import ConfigError
 from socialkit.models._arguments import account_items as account_items
@@ -283,6 +284,20 @@ def local_start(start: When | None, zone: str, now: dt.datetime) -> dt.datetime:
     if start is None:
         return now.astimezone(zone_info(zone)).replace(tzinfo=None, second=0, microsecond=0)
     return checked_occurrence("start", start, zone).local
+
+
+def read_rule(rrule: str, zone: str, start: dt.datetime) -> Recurrence:
+    """The rule, or a ``ValueError`` naming the argument (``rrule``; ``start`` or ``tz``
+    when the problem is theirs) instead of pydantic's report on the ``Recurrence`` model
+    ("1 validation error for Recurrence", its input and a link)."""
+    try:
+        return Recurrence(rrule=rrule, tz=zone, start=start)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            field = ".".join(str(part) for part in error["loc"]) or "rrule"
+            problems.append(f"{field}: {str(error['msg']).removeprefix('Value error, ')}")
+        raise ValueError("; ".join(problems)) from None
 
 
 def pause_scope(

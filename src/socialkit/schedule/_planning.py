@@ -29,6 +29,7 @@ from socialkit.schedule._arguments import (
     grace_seconds,
     keyed,
     local_start,
+    read_rule,
     rule_over,
     shown,
 )
@@ -39,7 +40,7 @@ from socialkit.schedule.engine.grace import refuse_missed
 from socialkit.schedule.engine.materialise import materialise
 from socialkit.schedule.records import Added, NewPublication
 from socialkit.schedule.recurring import Rule
-from socialkit.schedule.rules import Occurrence, Recurrence, Recycling
+from socialkit.schedule.rules import Occurrence, Recycling
 from socialkit.schedule.stores._common import new_id
 
 if TYPE_CHECKING:
@@ -475,8 +476,7 @@ class Planning(SchedulerCore):
             by_zone.setdefault(tz or account.timezone, []).append(account)
         # Every rule is checked before anything is stored: a bad RRULE leaves no trace.
         recurrences = {
-            zone: Recurrence(rrule=rrule, tz=zone, start=local_start(start, zone, now))
-            for zone in by_zone
+            zone: read_rule(rrule, zone, local_start(start, zone, now)) for zone in by_zone
         }
         if start is None:
             for zone, recurrence in recurrences.items():
