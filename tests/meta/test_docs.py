@@ -16,6 +16,7 @@ Any other block that raises fails the test. A ```console block marked
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import re
@@ -33,6 +34,7 @@ import socialkit
 import socialkit.analytics
 import socialkit.schedule.stores
 import socialkit.testing
+from socialkit.schedule.engine.clock import SystemClock
 
 ROOT = Path(__file__).parents[2]
 DOCS = ROOT / "docs"
@@ -163,6 +165,20 @@ def test_python_examples_on_the_page_run(page: str, monkeypatch: pytest.MonkeyPa
     )
     blocks = python_blocks((DOCS / page).read_text(encoding="utf-8"))
     run_blocks(page, blocks)
+
+
+def test_the_scheduling_examples_still_run_a_year_from_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The examples run on the real clock: a moment they schedule must stay ahead of it.
+    The advent calendar at 2026-12-01..24 was refused with PastGracePeriod from
+    2026-12-01 on, by the test and by a reader running the page."""
+    for name in ("SOCIALKIT_CONFIG", "SOCIALKIT_MEDIA_DIR", "SOCIALKIT_STORE"):
+        monkeypatch.delenv(name, raising=False)
+    ahead = dt.timedelta(days=366)
+    monkeypatch.setattr(SystemClock, "now", lambda self: dt.datetime.now(dt.UTC) + ahead)
+    blocks = python_blocks((DOCS / "scheduling.md").read_text(encoding="utf-8"))
+    assert run_blocks("scheduling.md", blocks) > 0
 
 
 def test_every_page_is_run_or_says_why_not() -> None:
