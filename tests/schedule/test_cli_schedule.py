@@ -581,6 +581,26 @@ def test_attention_lists_every_page_of_what_waits_for_a_person(project: Path, ca
     assert sorted(shown) == sorted(waiting)
 
 
+def test_a_full_text_page_notes_the_cursor_of_the_next(project: Path, capsys) -> None:
+    for hour in (9, 10, 11):
+        at = f"2030-01-0{hour - 8} {hour}:00"
+        code, _, err = cli(capsys, "schedule", "post.yaml", "--to", "acme-feed", "--at", at)
+        assert code == 0, err
+    # Two of three: the listing used to end there without a word, as if that were all.
+    code, out, err = cli(capsys, "list", "--limit", "2")
+    assert code == 0
+    assert len(out.splitlines()) == 2
+    note = "note: more follow; for the next page, run it again with --cursor "
+    assert err.startswith(note)
+    cursor = err.removeprefix(note).strip()
+    code, out, err = cli(capsys, "list", "--limit", "2", "--cursor", cursor)
+    assert code == 0
+    assert [line.split()[3] for line in out.splitlines()] == ["11:00"]
+    assert err == ""  # the last page: nothing more to note
+    code, out, err = cli(capsys, "list", "--limit", "3")
+    assert (len(out.splitlines()), err) == (3, "")
+
+
 def test_run_once_on_a_terminal_prints_each_change(
     project: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:

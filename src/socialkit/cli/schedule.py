@@ -177,8 +177,9 @@ def list_command(
         typer.Option(
             "--cursor",
             metavar="CURSOR",
-            help="Next page: next_cursor of list --json, with the same filters (a cursor is "
-            "a place in due order, not tied to them: with others it goes on from that place).",
+            help="Next page: the cursor a full page notes (next_cursor with --json), with the "
+            "same filters (a cursor is a place in due order, not tied to them: with others it "
+            "goes on from that place).",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -246,6 +247,12 @@ def list_command(
         as_json=as_json,
         text="\n".join(publication_line(p) for p in items) or "no publications",
     )
+    if next_cursor is not None and not as_json:
+        # The text listing ended at --limit without a word, as if that were all.
+        say(
+            f"note: more follow; for the next page, run it again with --cursor {next_cursor}",
+            err=True,
+        )
 
 
 _SHOWN_TEXT = 200  # characters of the post's text that `show` prints
