@@ -36,3 +36,11 @@ def test_the_display_names_the_store_and_the_next_due_work(
     progress.next_due = dt.datetime.now(dt.UTC) + dt.timedelta(days=3, minutes=1)
     assert "waiting: next work due " in _screen(progress)
     assert "(in 3 days)" in _screen(progress)
+
+
+def test_the_stop_line_counts_the_claims_handed_back() -> None:
+    from socialkit.cli.run import _stopped_line
+
+    assert _stopped_line(0) == "stopped: 0 unsent claims handed back"
+    assert _stopped_line(1) == "stopped: 1 unsent claim handed back"  # not "1 unsent claims"
+    assert _stopped_line(2) == "stopped: 2 unsent claims handed back"

@@ -152,11 +152,11 @@ def test_approve_reject_cancel_pause_resume(project: Path, capsys) -> None:
     code, out, _ = cli(capsys, "approve", pub["id"], "--actor", "ann", "--comment", "ok")
     assert (code, "scheduled" in out) == (0, True)
     code, out, _ = cli(capsys, "pause", "--account", "acme-feed", "--reason", "crisis")
-    assert out.strip() == "paused account acme-feed: 1 publications held"
+    assert out.strip() == "paused account acme-feed: 1 publication held"  # not "1 publications"
     code, out, _ = cli(capsys, "list", "--state", "paused")
     assert pub["id"] in out
     code, out, _ = cli(capsys, "resume", "--account", "acme-feed")
-    assert out.strip() == "resumed account acme-feed: 1 publications due again"
+    assert out.strip() == "resumed account acme-feed: 1 publication no longer held"
     code, out, _ = cli(capsys, "cancel", pub["id"], "--reason", "typo")
     assert code == 0
     code, out, err = cli(capsys, "reject", pub["id"], "--actor", "bob")
@@ -295,7 +295,7 @@ def test_pause_a_campaign_the_store_knows(project: Path, capsys) -> None:
     )
     assert code == 0, err
     code, out, _ = cli(capsys, "pause", "--campaign", "launch")
-    assert (code, out) == (0, "paused campaign launch: 1 publications held\n")
+    assert (code, out) == (0, "paused campaign launch: 1 publication held\n")
 
 
 def test_resume_says_what_is_not_paused_and_what_still_is(project: Path, capsys) -> None:
@@ -308,7 +308,7 @@ def test_resume_says_what_is_not_paused_and_what_still_is(project: Path, capsys)
     code, out, _ = cli(capsys, "resume", "--account", "acme-feed")
     assert code == 0
     assert out.splitlines() == [
-        "resumed account acme-feed: 0 publications due again",
+        "resumed account acme-feed: 0 publications no longer held",
         "still paused: everything",
     ]
 

@@ -346,7 +346,8 @@ def pause_command(
         _check_scope(scheduler, account, campaign)
         already = _switch(scheduler.pauses(), account, campaign)
         held = scheduler.pause(**scope, actor=actor or default_actor(), reason=reason)
-    text = f"paused {_what(account, campaign)}: {held} publications held"
+    noun = "publication" if held == 1 else "publications"
+    text = f"paused {_what(account, campaign)}: {held} {noun} held"
     if already is not None:
         why = f": {already.reason}" if already.reason else ""
         text += f" (it was already paused by {already.actor}{why})"
@@ -390,7 +391,9 @@ def resume_command(
             )
         back = scheduler.resume(**scope, actor=actor or default_actor(), reason=reason)
         still = scheduler.pauses()
-    text = f"resumed {_what(account, campaign)}: {back} publications due again"
+    # Not "due again": a resumed publication keeps its due time, which may be days ahead.
+    noun = "publication" if back == 1 else "publications"
+    text = f"resumed {_what(account, campaign)}: {back} {noun} no longer held"
     if still:
         text += f"\nstill paused: {', '.join(_what_paused(p) for p in still)}"
     emit(None, as_json=False, text=text)

@@ -123,6 +123,11 @@ def _ended_badly(progress: _Progress) -> str:
     return f"this run left {total} {noun} {'failed' if failed else 'missed'}"
 
 
+def _stopped_line(handed: int) -> str:
+    """``stopped: 1 unsent claim handed back``: what a stopped worker gave back."""
+    return f"stopped: {handed} unsent claim{'' if handed == 1 else 's'} handed back"
+
+
 # What a publication's attention names that only a person can settle (a post that may
 # exist, an account to reconnect, a post recorded after its deletion to take down).
 _FOR_A_PERSON = ("reconcile", "reauth", "delete")
@@ -291,7 +296,7 @@ def run_command(
             signal.signal(signal.SIGTERM, previous)
             stopped = scheduler.stop()
         handed = stopped.handed_back if stopped else 0
-        say(f"stopped: {handed} unsent claims handed back")
+        say(_stopped_line(handed))
     finally:
         get_registry().manager.unregister(plugin)
         scheduler.close()
