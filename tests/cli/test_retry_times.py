@@ -30,6 +30,12 @@ id = "acme-lost"
 platform = "lost"
 handle = "acme"
 timezone = "Asia/Tehran"
+
+[[accounts]]
+id = "acme-utc"
+platform = "lost"
+handle = "acme"
+timezone = "UTC"
 """
 
 
@@ -113,6 +119,18 @@ def test_show_and_run_once_say_when_an_unknown_outcome_is_reconciled(cli: Cli) -
     [line] = [x for x in cli("show", pid).out.splitlines() if x.startswith("  reconciled ")]
     assert line.startswith(f"  reconciled {_when(run_at)}, in ")
     assert line.endswith("the engine looks for the post before anything is sent again")
+
+
+def test_an_account_in_utc_gets_the_time_once(cli: Cli) -> None:
+    # It printed "reconciled 2026-11-29 06:27:52 UTC (2026-11-29 06:27:52 UTC)".
+    now = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}"
+    made = cli("schedule", "post.yaml", "--to", "acme-utc", "--at", now, "--json")
+    assert made.code == 0, made.err
+    pid = str(made.json()["publications"][0]["id"])
+    assert cli("run", "--once").code == 0
+    run_at = _run_at(cli, pid)
+    [line] = [x for x in cli("show", pid).out.splitlines() if x.startswith("  reconciled ")]
+    assert line.startswith(f"  reconciled {run_at:%Y-%m-%d %H:%M:%S} UTC, in ")
 
 
 def test_a_scheduled_publication_has_no_next_attempt_line(cli: Cli) -> None:

@@ -155,10 +155,10 @@ def next_attempt(p: Publication, now: dt.datetime) -> str | None:
     local = p.run_at.astimezone(resolve_zone(p.zone))
     wait = p.run_at - now
     soon = f"in {_age(wait)}" if wait > dt.timedelta(0) else "due now"
-    when = (
-        f"{local:%Y-%m-%d %H:%M:%S} {p.zone} ({p.run_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} "
-        f"UTC), {soon}"
-    )
+    utc = f"{p.run_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    # An account in UTC: the time once ("… UTC (… UTC)" said the same thing twice).
+    shown = utc if p.zone == "UTC" else f"{local:%Y-%m-%d %H:%M:%S} {p.zone} ({utc})"
+    when = f"{shown}, {soon}"
     if p.state == S.RETRY_WAIT:
         if p.attention == "reauth":  # held until the account is connected again
             return (
