@@ -1224,6 +1224,18 @@ class StoreContract:
         await store.resume(PauseScope(kind="all"), now=T0)
         assert (await store.get(pub_id)).state == S.SCHEDULED
 
+    async def test_a_pause_without_a_reason_names_its_scope(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        everything, one = pub("a"), pub("b", campaign="launch")
+        await store.add([everything, one], now=T0)
+        await store.pause(PauseScope(kind="campaign", value="launch", actor="ann"), now=T0)
+        await store.pause(PauseScope(kind="all", actor="ann"), now=T0)
+        # The switch for everything has no value: it read "paused (all )".
+        reasons = [
+            (await store.get(p.id, history=True)).history[-1].reason for p in (everything, one)
+        ]
+        assert reasons == ["paused (all)", "paused (campaign launch)"]
+
     async def test_pause_hands_back_a_claimed_publication_before_it_is_sent(
         self, store: Store
     ) -> None:
