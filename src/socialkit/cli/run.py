@@ -183,18 +183,26 @@ def _run_workers(count: int, *, once: bool) -> int:
             os.environ[STORE_ENV] = previous
 
 
-def _note_a_new_store() -> bool:
-    """Say so when a SQLite store is not there yet: the worker creates an empty one, and
-    with a typo in the file's path it would wait there for ever, claiming nothing.
+def _note_a_new_store(*, supervisor: bool = False) -> bool:
+    """Say so when the store is not there yet (a SQLite file, a PostgreSQL schema without
+    the store's tables): the worker creates an empty one, and with a typo in the file's
+    path or the URL's ``schema`` it would wait there for ever, claiming nothing.
 
-    A PostgreSQL store is not looked at here: the workers connect themselves (and this
-    process must not need the database to start them)."""
+    The ``supervisor`` of ``--workers`` must not need the database to start its workers
+    (they connect, and are restarted, themselves): a PostgreSQL server it cannot reach
+    is left for them to report."""
     from socialkit.cli.store import missing_store
+    from socialkit.errors import StoreError
 
     url = lasting_store(state().store_url())
-    if url.partition("://")[0].lower() != "sqlite":
+    if url.partition("://")[0].lower() not in ("sqlite", "postgresql", "postgres"):
         return False
-    missing = missing_store(url)
+    try:
+        missing = missing_store(url)
+    except StoreError:
+        if not supervisor:
+            raise
+        return False
     if missing is None:
         return False
     say(
@@ -224,7 +232,7 @@ def run_command(
 
     Shows live progress on a terminal and plain log lines otherwise.
     """
-    new_store = _note_a_new_store()
+    new_store = _note_a_new_store(supervisor=workers > 1)
     if workers > 1:
         if new_store:  # made once here, so each worker does not note it again
             with open_scheduler():  # entering opens (creates) it

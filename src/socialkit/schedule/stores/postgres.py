@@ -129,6 +129,19 @@ _SKEW_TOLERATED = dt.timedelta(seconds=1)
 _WAKING = frozenset({S.SCHEDULED, S.RETRY_WAIT, S.UNKNOWN})
 
 
+def _need_the_driver() -> None:
+    """A ConfigError saying what to install when psycopg and its pool are not there, on
+    every way in: ``open()``, and ``connection()``, which the command line uses to look
+    for a store before it opens one (a bare ModuleNotFoundError there was a "bug")."""
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"the postgresql:// store needs psycopg (install socialkit-engine[postgres]): {exc}"
+        ) from None
+
+
 async def _read_committed(conn: AsyncConnection[Any]) -> None:
     """Begin every transaction of ``conn`` READ COMMITTED (``BEGIN ISOLATION LEVEL READ
     COMMITTED``), whatever ``default_transaction_isolation`` the server, the database,
@@ -243,6 +256,7 @@ class PostgresStore:
             StoreError: the server cannot be reached or refuses the connection (one line,
                 naming the store without its password).
         """
+        _need_the_driver()
         import psycopg
 
         check_libpq_options(self.options)
@@ -386,13 +400,9 @@ class PostgresStore:
     async def open(self) -> None:
         if self._pool is not None:
             return
-        try:
-            from psycopg_pool import AsyncConnectionPool, PoolTimeout
-        except ModuleNotFoundError as exc:
-            raise ConfigError(
-                f"the postgresql:// store needs psycopg (install socialkit-engine[postgres]): {exc}"
-            ) from None
+        _need_the_driver()
         import psycopg
+        from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
         conn = await self.connection()  # checks the URL's options first
         try:
