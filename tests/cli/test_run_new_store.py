@@ -88,3 +88,13 @@ def test_a_missing_driver_is_named(cli: Cli, monkeypatch: pytest.MonkeyPatch) ->
         assert done.err.startswith(
             "error: the postgresql:// store needs psycopg (install socialkit-engine[postgres])"
         ), done.err
+
+
+def test_workers_are_not_started_on_a_url_libpq_refuses(tmp_path: Path) -> None:
+    # Each worker exited 2 on it and was restarted, for ever, a second to 30 s apart.
+    pytest.importorskip("psycopg")
+    url = "postgresql://postgres:s3cret@127.0.0.1:1/nothing?shema=typo"
+    done = run_subprocess("--store", url, "run", "--workers", "2", cwd=tmp_path)
+    assert (done.code, done.out) == (2, "")
+    assert done.err.startswith('error: invalid URI query parameter: "shema" in ')
+    assert "s3cret" not in done.err
