@@ -142,6 +142,32 @@ def test_a_bad_rrule_is_one_line_naming_the_argument(
     _nothing_stored(scheduler)
 
 
+@pytest.mark.parametrize("key", ["", "  "])
+def test_a_blank_idempotency_key_is_refused(scheduler: Scheduler, key: str) -> None:
+    # "" was taken as no key: scheduling again with it made another publication each time.
+    slotted = ACME.model_copy(update={"posting_slots": ({"weekday": "mon", "time": "09:00"},)})
+    blank = rf"an idempotency key must not be blank \(got {key!r}\); give None for none$"
+    with pytest.raises(ValueError, match=rf"^key: {blank}"):
+        scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00", key=key)
+    with pytest.raises(ValueError, match=rf"^key: {blank}"):
+        scheduler.queue(Post(text="x"), slotted, key=key)
+    requests = [
+        ScheduleRequest(post=Post(text="x"), accounts=ACME, at="2030-01-01 09:00", key="a"),
+        ScheduleRequest(post=Post(text="x"), accounts=ACME, at="2030-01-01 09:00", key=key),
+    ]
+    with pytest.raises(ValueError, match=rf"^requests\[1\]\.key: {blank}"):
+        scheduler.schedule_many(requests)
+    with pytest.raises(
+        TypeError, match=r"^key: expected an idempotency key as text .*\(got int 7\)$"
+    ):
+        scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00", key=7)  # type: ignore[arg-type]
+    assert scheduler.list().items == ()
+    # a key that names the schedule still makes scheduling again harmless
+    first = scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00", key="launch")
+    again = scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00", key="launch")
+    assert [p.id for p in again] == [p.id for p in first]
+
+
 @pytest.mark.parametrize("limit", [0, -1])
 def test_listing_refuses_a_page_size_below_one(scheduler: Scheduler, limit: int) -> None:
     scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00")

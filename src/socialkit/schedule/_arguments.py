@@ -196,6 +196,22 @@ def check_actor(actor: str) -> None:
         raise ValueError(f"actor: say who did it, for the history (got {actor!r})")
 
 
+def check_key(key: str | None, field: str = "key") -> None:
+    """An idempotency key: non-blank text, or ``None`` for none. An empty key was taken as
+    no key at all, so scheduling again with it made another publication each time."""
+    if key is None:
+        return
+    if not isinstance(key, str):
+        raise TypeError(
+            f"{field}: expected an idempotency key as text such as 'launch-2026', or None "
+            f"(got {shown(key)})"
+        )
+    if not key.strip():
+        raise ValueError(
+            f"{field}: an idempotency key must not be blank (got {key!r}); give None for none"
+        )
+
+
 def check_note(value: str | None, field: str) -> None:
     """A ``reason`` or ``comment``: text, or ``None`` for none."""
     if value is not None and not isinstance(value, str):

@@ -21,6 +21,7 @@ from socialkit.schedule._arguments import (
     check_accounts,
     check_actor,
     check_grace,
+    check_key,
     check_post,
     check_tz,
     checked_occurrence,
@@ -108,6 +109,7 @@ class Planning(SchedulerCore):
         check_post(post)
         check_tz(tz)
         check_grace(grace)
+        check_key(key)
         check_actor(actor)
         targets = await self._accounts(accounts)
         moments = {a.id: checked_occurrence("at", at, tz or a.timezone) for a in targets}
@@ -168,6 +170,7 @@ class Planning(SchedulerCore):
         writing: collections.deque[asyncio.Future[builtins.list[str]]] = collections.deque()
         try:
             for index, request in enumerate(requests):
+                check_key(request.key, f"requests[{index}].key")
                 if request.tz is not None and request.tz not in zones:
                     check_tz(request.tz, f"requests[{index}].tz")
                     zones.add(request.tz)
@@ -305,6 +308,7 @@ class Planning(SchedulerCore):
                 row); nothing was queued.
         """
         check_post(post)
+        check_key(key)
         check_actor(actor)
         s = await self._s()
         targets = await self._accounts(accounts)
