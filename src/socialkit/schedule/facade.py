@@ -478,14 +478,16 @@ class Scheduler:
 
     def run(self, *, until_idle: bool = False) -> RunStats:
         """Run a worker in this thread until SIGTERM/SIGINT (or, with ``until_idle``,
-        until nothing is due now). Stopping is graceful: unsent claims are handed back
-        and in-flight publishes finish."""
-        if until_idle:
-            return self._call(self.aio.run(until_idle=True))
+        until nothing is due now, or such a signal comes first). Stopping is graceful:
+        unsent claims are handed back and in-flight publishes finish."""
         stop = self._call(new_event())
         loop = background_loop()
+        # until_idle too: a cron job's timeout (SIGTERM) killed the process mid-publish,
+        # its claims left to their leases and its sends to reconciliation.
         restore = _install_signals(lambda: loop.call_soon_threadsafe(stop.set))
-        future = asyncio.run_coroutine_threadsafe(self.aio.run(stop=stop), loop)
+        future = asyncio.run_coroutine_threadsafe(
+            self.aio.run(until_idle=until_idle, stop=stop), loop
+        )
         try:
             while True:
                 try:
