@@ -165,6 +165,11 @@ def terminal_safe(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 publication``, ``2 publications``: a count with its noun (plural by ``s``)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def say(text: str, *, err: bool = False) -> None:
     """Write ``text`` and a line break (if it has none) to stdout, or stderr with ``err``,
     its control characters written out (:func:`terminal_safe`)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from socialkit.cli._app import emit, fail, say
+from socialkit.cli._app import counted, emit, fail, say
 from socialkit.cli._publications import (
     ActorOption,
     CommentOption,
@@ -346,8 +346,7 @@ def pause_command(
         _check_scope(scheduler, account, campaign)
         already = _switch(scheduler.pauses(), account, campaign)
         held = scheduler.pause(**scope, actor=actor or default_actor(), reason=reason)
-    noun = "publication" if held == 1 else "publications"
-    text = f"paused {_what(account, campaign)}: {held} {noun} held"
+    text = f"paused {_what(account, campaign)}: {counted(held, 'publication')} held"
     if already is not None:
         why = f": {already.reason}" if already.reason else ""
         text += f" (it was already paused by {already.actor}{why})"
@@ -392,8 +391,7 @@ def resume_command(
         back = scheduler.resume(**scope, actor=actor or default_actor(), reason=reason)
         still = scheduler.pauses()
     # Not "due again": a resumed publication keeps its due time, which may be days ahead.
-    noun = "publication" if back == 1 else "publications"
-    text = f"resumed {_what(account, campaign)}: {back} {noun} no longer held"
+    text = f"resumed {_what(account, campaign)}: {counted(back, 'publication')} no longer held"
     if still:
         text += f"\nstill paused: {', '.join(_what_paused(p) for p in still)}"
     emit(None, as_json=False, text=text)
@@ -443,6 +441,6 @@ def _what_was_lifted(cleared: RateLimitCleared) -> str:
         released = f"{n} publications waiting for it are due now"
     m = cleared.metrics_released
     if m:
-        collections = "1 metric collection" if m == 1 else f"{m} metric collections"
+        collections = counted(m, "metric collection")
         released += f"; {collections} waiting for it {'is' if m == 1 else 'are'} due now"
     return f"{budget}; {released}"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from socialkit.cli._app import emit, say, state, terminal_safe
+from socialkit.cli._app import counted, emit, say, state, terminal_safe
 from socialkit.cli._publications import lasting_store, open_scheduler
 
 if TYPE_CHECKING:
@@ -117,15 +117,15 @@ def _ended_badly(progress: _Progress) -> str:
     total = failed + missed
     if not total:
         return ""
-    noun = "publication" if total == 1 else "publications"
+    left = counted(total, "publication")
     if failed and missed:
-        return f"this run left {total} {noun} failed or missed ({failed} failed, {missed} missed)"
-    return f"this run left {total} {noun} {'failed' if failed else 'missed'}"
+        return f"this run left {left} failed or missed ({failed} failed, {missed} missed)"
+    return f"this run left {left} {'failed' if failed else 'missed'}"
 
 
 def _stopped_line(handed: int) -> str:
     """``stopped: 1 unsent claim handed back``: what a stopped worker gave back."""
-    return f"stopped: {handed} unsent claim{'' if handed == 1 else 's'} handed back"
+    return f"stopped: {counted(handed, 'unsent claim')} handed back"
 
 
 # What a publication's attention names that only a person can settle (a post that may
@@ -152,8 +152,7 @@ def _left_for_a_person(scheduler: Scheduler, progress: _Progress) -> str:
             waiting += 1
     if not waiting:
         return ""
-    noun = "publication" if waiting == 1 else "publications"
-    return f"this run left {waiting} {noun} waiting for a person"
+    return f"this run left {counted(waiting, 'publication')} waiting for a person"
 
 
 def _run_workers(count: int, *, once: bool) -> int:

@@ -127,6 +127,11 @@ class PauseScope(SocialModel):
     reason: str | None = None
     at: dt.datetime | None = None
 
+    def history_reason(self) -> str:
+        """The reason its publications' history records: the one given, or
+        ``paused (account acme-feed)``, ``paused (all)``."""
+        return self.reason or f"paused ({self.kind} {self.value}".rstrip() + ")"
+
     def covers(self, workspace: str, account_id: str, campaign: str | None) -> bool:
         """Whether this switch holds a publication with these keys."""
         if workspace != self.workspace:

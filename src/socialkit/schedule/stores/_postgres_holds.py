@@ -303,7 +303,7 @@ async def pause(conn: Conn, scope: PauseScope, now: dt.datetime) -> list[Moved]:
         ],
     )
     where, params = _scope_clause(scope)
-    reason = scope.reason or f"paused ({scope.kind} {scope.value}".rstrip() + ")"
+    reason = scope.history_reason()
     # A claimed one is not sent yet: it is handed back too, and the worker that claimed
     # it finds it moved when it marks it publishing (nothing is sent). One whose claim
     # commits after this look, or an ``unknown`` one a reconciler resends, is refused

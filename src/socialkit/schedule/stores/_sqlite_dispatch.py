@@ -975,7 +975,7 @@ def pause(conn: sqlite3.Connection, scope: PauseScope, now: int) -> list[Moved]:
         f"WHERE state IN ('scheduled', 'retry_wait', 'claimed') AND {where} ORDER BY id",
         params,
     ).fetchall()
-    reason = scope.reason or f"paused ({scope.kind} {scope.value}".rstrip() + ")"
+    reason = scope.history_reason()
     return _move(conn, rows, S.PAUSED, scope.workspace, scope.actor, reason, now)
 
 

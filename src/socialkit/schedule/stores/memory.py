@@ -658,7 +658,7 @@ class MemoryStore(MemoryBase):
     async def pause(self, scope: PauseScope, *, now: dt.datetime) -> list[Moved]:
         scope = scope.model_copy(update={"at": scope.at or now})
         moved: list[Moved] = []
-        reason = scope.reason or f"paused ({scope.kind} {scope.value}".rstrip() + ")"
+        reason = scope.history_reason()
         with self._lock:
             self._pauses[(scope.workspace, scope.kind, scope.value)] = scope
             self._log(
