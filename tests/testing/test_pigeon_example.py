@@ -58,7 +58,9 @@ def test_its_own_test_suite_passes(tmp_path: Path) -> None:
             "ignore::pytest.PytestDeprecationWarning",
             str(PIGEON),
         ],
-        cwd=PIGEON,
+        # Run from a scratch directory: the kit's media store writes under the working
+        # directory, and the checkout should stay as it was.
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
@@ -66,3 +68,4 @@ def test_its_own_test_suite_passes(tmp_path: Path) -> None:
     report.write_text(done.stdout + done.stderr)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "46 passed, 5 skipped" in done.stdout
+    assert not (PIGEON / ".socialkit").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from socialkit_bluesky.testing import FakePds
+
+import socialkit
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "publish_thread.py"
 
@@ -29,7 +32,7 @@ def load_example() -> ModuleType:
 
 
 @pytest.fixture
-def pds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakePds:
+def pds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakePds]:
     """A fake PDS every ``httpx.AsyncClient`` made in the test talks to."""
     fake = FakePds()
     real_client = httpx.AsyncClient
@@ -43,7 +46,11 @@ def pds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakePds:
     monkeypatch.setenv("BLUESKY_SERVICE", FakePds.URL)
     monkeypatch.setenv("BLUESKY_SECRETS", str(tmp_path / "secrets.json"))
     monkeypatch.setenv("SOCIALKIT_MEDIA_DIR", str(tmp_path / "media"))
-    return fake
+    # The process-wide store reads the variable once; a store made by an earlier test
+    # would put the example's image under the working directory.
+    socialkit.set_default_media_store(None)
+    yield fake
+    socialkit.set_default_media_store(None)
 
 
 async def test_a_run_for_another_account_uses_its_app_password(

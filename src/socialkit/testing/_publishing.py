@@ -83,8 +83,14 @@ class PublishingTests(ContractBase):
         bring it back), not a raw ``OSError``, and nothing is posted. Reading through
         ``await ctx.read_media(media)`` does this."""
         from socialkit.models.media import Media
+        from socialkit.models.media_store import LocalMediaStore
 
-        image = Media.from_bytes(h.image_bytes(), alt_text="Described, never stored")
+        # Described through a store of its own beside the harness's (not the default
+        # store, which would write under the author's working directory).
+        elsewhere = LocalMediaStore(h.media.root.parent / "socialkit-media-elsewhere")
+        image = Media.from_bytes(
+            h.image_bytes(), alt_text="Described, never stored", store=elsewhere
+        )
         assert not h.media.contains(image.sha256)
         before = h.published()
         await h.expect(
