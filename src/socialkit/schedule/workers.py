@@ -149,6 +149,10 @@ class WorkerPool:
             if not self.restart and all(s.process is None for s in self._slots):
                 return
 
+    def waiting(self) -> int:
+        """How many workers exited and wait for their restart (none runs in their slot)."""
+        return sum(1 for s in self._slots if s.process is None and s.restart_at is not None)
+
     def wait(self) -> list[int]:
         """Wait for every worker to exit on its own; returns their exit codes."""
         codes = []
@@ -234,6 +238,23 @@ def _say(message: str) -> None:
         sys.stdout.flush()
 
 
+def _workers(n: int) -> str:
+    return f"{n} worker{'' if n == 1 else 's'}"
+
+
+def _stopped(stopped: int, waiting: int) -> str:
+    """The supervisor's last line: how many workers it stopped, and how many it did not
+    need to, as they had exited and were waiting to be restarted (a worker that keeps
+    dying: a store it cannot reach, a broken plugin), so none of them reads as stopped."""
+    if not waiting:
+        return f"stopped {_workers(stopped)}" if stopped else "no worker was running to stop"
+    were = "was" if waiting == 1 else "were"
+    gone = f"{_workers(waiting)} had exited and {were} waiting to be restarted"
+    if not stopped:
+        return f"no worker was running to stop: {gone}"
+    return f"stopped {_workers(stopped)}; {gone}"
+
+
 def worker_command(
     *, store_url: str | None = None, config_path: str | None = None, once: bool = False
 ) -> list[str]:
@@ -279,8 +300,9 @@ def run_workers(
             codes = pool.wait()
             return 0 if all(code == 0 for code in codes) else 1
         pool.run_until(stop)
+        waiting = pool.waiting()
         codes = pool.stop(stop_timeout)
-        _say(f"stopped {len(codes)} workers")
+        _say(_stopped(len(codes), waiting))
         return 0
     finally:
         for sig, previous in handlers.items():
