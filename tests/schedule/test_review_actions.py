@@ -754,3 +754,29 @@ async def test_a_date_is_its_local_midnight(make_scheduler, platform) -> None:
     assert by_date.due_at == dt.datetime(2026, 3, 2, 23, 0, tzinfo=dt.UTC)
     moved = await scheduler.reschedule(by_date.id, at=dt.date(2026, 3, 4))
     assert moved.local_time == dt.datetime(2026, 3, 4, 0, 0)
+
+
+async def test_the_same_person_approving_twice_is_refused_and_records_nothing(
+    make_scheduler, platform
+) -> None:
+    # A second approval by the same person counted nothing and said nothing: the
+    # publication stayed pending while the approver believed they had done their part.
+    platform()
+    scheduler = await make_scheduler(approval=RequireApproval(approvers=2))
+    (pub,) = await scheduler.schedule(POST, account(), at=START + HOUR)
+    await scheduler.approve(pub.id, actor="ann")
+    with pytest.raises(StaleTransition) as refused:
+        await scheduler.approve(pub.id, actor="ann", comment="again")
+    assert str(refused.value) == (
+        f"cannot approve publication {pub.id}: ann already approved revision "
+        f"{pub.revision[:12]}; each person counts once (1 of 2 approvals, by ann): "
+        "another person must approve it"
+    )
+    after = await scheduler.get(pub.id)
+    assert after.state == S.PENDING_APPROVAL
+    assert [(a.actor, a.decision) for a in after.approvals] == [("ann", "approved")]
+    assert [e.kind for e in after.history].count("approved") == 1
+    # Another person completes the quorum.
+    done = await scheduler.approve(pub.id, actor="bob")
+    assert done.approved_by() == ("ann", "bob")
+    assert done.state == S.SCHEDULED

@@ -92,8 +92,9 @@ class AsyncScheduler(Planning):
         retried, so both count.
 
         Raises:
-            StaleTransition: it is no longer pending approval, or it was edited since
-                ``revision``.
+            StaleTransition: it is no longer pending approval, it was edited since
+                ``revision``, or ``actor`` already approved its current revision (each
+                person counts once; nothing is recorded).
             ValueError: ``revision`` is not a full revision hash (a prefix is refused:
                 the approval binds to the exact content), or ``actor`` is blank.
         """

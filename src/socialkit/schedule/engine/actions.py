@@ -133,7 +133,9 @@ async def approve(
     Only approvals of the current revision given since the latest rejection and the
     latest edit count (see :func:`standing_approvers`). Two people approving at once
     both count: the loser of the race reads the publication again and retries while it
-    is still waiting for approval of the same revision.
+    is still waiting for approval of the same revision. Each person counts once: one who
+    already approved the current revision (since the latest rejection and edit) is
+    refused with :class:`StaleTransition`, and nothing is recorded.
 
     Args:
         revision: the revision the approver saw; refused when the post was edited since.
@@ -179,15 +181,26 @@ async def _decide(
                 f"it is now at {p.revision[:12]}; review it again"
             )
         seen = p.revision
+        since = decisions_before_edit(p.history)
+        standing = standing_approvers(p.approvals, p.revision, since=since)
+        if decision == "approved" and actor in standing:
+            # Each person counts once: a second approval would change nothing but the
+            # record, and say nothing of the person still missing.
+            raise StaleTransition(
+                f"cannot approve publication {p.id}: {actor} already approved revision "
+                f"{p.revision[:12]}; each person counts once ({len(standing)} of "
+                f"{max(1, p.approvals_required)} approvals, by {', '.join(standing)}): "
+                "another person must approve it"
+            )
         made = Approval(
             actor=actor, decision=decision, revision=p.revision, at=s.clock.now(), comment=comment
         )
         approvals = (*p.approvals, made)
         if decision == "rejected":
             to = S.DRAFT
-        elif len(
-            standing_approvers(approvals, p.revision, since=decisions_before_edit(p.history))
-        ) >= max(1, p.approvals_required):
+        elif len(standing_approvers(approvals, p.revision, since=since)) >= max(
+            1, p.approvals_required
+        ):
             to = S.SCHEDULED
         else:
             to = S.PENDING_APPROVAL
