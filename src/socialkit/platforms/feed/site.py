@@ -26,6 +26,16 @@ _TAG = re.compile(r"(?<![\w&])#(\w[\w\u200c·・]*)")
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+FEED_ENTRIES = 100
+"""How many posts ``feed.atom`` carries: the newest (a feed reader polls for new ones)."""
+PAGE_ENTRIES = 500
+"""How many posts ``index.html`` shows: the newest, with the count of all of them."""
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def _xml(value: str) -> str:
     """``value`` for XML text or a quoted attribute; characters XML refuses become U+FFFD."""
     return xml_escape(_XML_ILLEGAL.sub("\ufffd", value), {'"': "&quot;"})
@@ -40,8 +50,10 @@ class FeedSite:
         media/<sha256>.<ext>   the post's media, copied from the media store
         metrics/<entry>.json   counts, when something reported them (optional)
         deleted/<entry>        a marker: this entry was deleted here (so deleting it again succeeds)
-        feed.atom              an Atom 1.0 feed of every post, newest first
-        index.html             a showcase page of every post, with media and metrics
+        feed.atom              an Atom 1.0 feed of the newest posts (FEED_ENTRIES), newest first
+        index.html             a showcase page of the newest posts (PAGE_ENTRIES), with media
+                               and metrics
+        .order.json            every post's time and id, newest first (remade from posts/)
     """
 
     def __init__(self, root: Path, *, title: str, author: str) -> None:
@@ -72,6 +84,10 @@ class FeedSite:
     @property
     def page_path(self) -> Path:
         return self.root / "index.html"
+
+    @property
+    def order_path(self) -> Path:
+        return self.root / ".order.json"
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -119,16 +135,53 @@ class FeedSite:
         ext = mimetypes.guess_extension(mime_type) or ".bin"
         return f"{sha256}{ext}"
 
-    def entries(self) -> list[dict[str, Any]]:
-        """Every post, newest first."""
-        if not self.posts_dir.is_dir():
-            return []
+    def entries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The posts, newest first: every one, or the newest ``limit``."""
+        return self._read(self.order()[:limit])
+
+    def _read(self, order: list[tuple[str, str]]) -> list[dict[str, Any]]:
         found = []
-        for path in self.posts_dir.glob("*.json"):
+        for _, entry_id in order:
             with contextlib.suppress(json.JSONDecodeError, OSError):
-                found.append(json.loads(path.read_text(encoding="utf-8")))
-        found.sort(key=lambda e: (e.get("published_at", ""), e.get("id", "")), reverse=True)
+                entry = self.read_entry(entry_id)
+                if entry is not None:
+                    found.append(entry)
         return found
+
+    def count(self) -> int:
+        """How many posts the directory holds."""
+        return len(self.order())
+
+    def order(self) -> list[tuple[str, str]]:
+        """``(published_at, entry id)`` of every post, newest first.
+
+        Kept in ``.order.json`` so that a publish reads only the posts it shows, not every
+        post file (which made publishing n posts cost n² file reads). The post files stay
+        the truth: a file the kept order does not name (an older directory, a copy made by
+        hand) is read and added, and a name whose file is gone is dropped.
+        """
+        try:
+            names = {
+                item.name[:-5]
+                for item in os.scandir(self.posts_dir)
+                if item.name.endswith(".json") and not item.name.startswith(".")
+            }
+        except FileNotFoundError:
+            return []
+        kept: list[tuple[str, str]] = []
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            kept = [(str(when), str(name)) for when, name in _read_json(self.order_path)]
+        order = [(when, name) for when, name in kept if name in names]
+        known = {name for _, name in order}
+        for name in names - known:
+            with contextlib.suppress(json.JSONDecodeError, OSError):
+                entry = self.read_entry(name)
+                if entry is not None:
+                    order.append((str(entry.get("published_at", "")), name))
+        order.sort(reverse=True)
+        if order != kept:
+            write_atomically(self.order_path, json.dumps(order, separators=(",", ":")))
+        return order
 
     def metrics(self, entry_id: str) -> dict[str, Any] | None:
         path = self.metrics_dir / f"{entry_id}.json"
@@ -141,10 +194,13 @@ class FeedSite:
         return data
 
     def rebuild(self) -> None:
-        """Write ``feed.atom`` and ``index.html`` from the post files."""
-        entries = self.entries()
-        write_atomically(self.atom_path, self.atom(entries))
-        write_atomically(self.page_path, self.page(entries))
+        """Write ``feed.atom`` (the newest :data:`FEED_ENTRIES` posts) and ``index.html``
+        (the newest :data:`PAGE_ENTRIES`) from the post files."""
+        order = self.order()
+        entries = self._read(order[: max(FEED_ENTRIES, PAGE_ENTRIES)])
+        total = len(order)
+        write_atomically(self.atom_path, self.atom(entries[:FEED_ENTRIES]))
+        write_atomically(self.page_path, self.page(entries[:PAGE_ENTRIES], total=total))
 
     # -- Atom 1.0 (RFC 4287) -----------------------------------------------------------------
 
@@ -192,15 +248,18 @@ class FeedSite:
 
     # -- showcase page ---------------------------------------------------------------------
 
-    def page(self, entries: list[dict[str, Any]]) -> str:
+    def page(self, entries: list[dict[str, Any]], *, total: int | None = None) -> str:
+        """The showcase page of ``entries``, out of ``total`` posts (``len(entries)``)."""
+        total = len(entries) if total is None else total
         cards = "\n".join(self._card(entry) for entry in entries) or (
             '<p class="empty">Nothing published yet.</p>'
         )
         return _PAGE.format(
             title=html.escape(self.title),
             author=html.escape(self.author),
-            count=len(entries),
-            plural="" if len(entries) == 1 else "s",
+            count=f"{total:,}",
+            plural="" if total == 1 else "s",
+            shown=f" (the newest {len(entries):,} shown)" if len(entries) < total else "",
             cards=cards,
         )
 
@@ -330,7 +389,7 @@ a {{ color: var(--accent); }}
 <body>
 <main>
 <h1>{title}</h1>
-<p class="sub">{count} post{plural} by {author} · <a href="feed.atom">Atom feed</a></p>
+<p class="sub">{count} post{plural}{shown} by {author} · <a href="feed.atom">Atom feed</a></p>
 {cards}
 </main>
 </body>
