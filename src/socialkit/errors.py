@@ -28,6 +28,7 @@ request header or a token.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -173,27 +174,53 @@ class RateLimited(PlatformError):
     """The platform asked us to slow down.
 
     Args:
-        retry_after: seconds to wait, when the platform said so.
+        retry_after: seconds to wait (a number, or a ``timedelta``, kept as its seconds),
+            when the platform said so.
         reset_at: when the budget resets (an aware datetime), when the platform said so.
         scope: which budget ran out (``"default"``, or one a platform keeps apart, such
             as ``"media"`` for uploads), as in ``ctx.report_rate_limit``. The engine holds
             the whole account until then for the default budget; for another one, only
             the publication that met it waits.
+
+    Raises:
+        TypeError: ``retry_after`` is not a number of seconds or a ``timedelta`` (a
+            ``Retry-After`` header's text, say: read it first), or ``reset_at`` is not
+            a datetime (an epoch number from a reset header: convert it).
+        ValueError: ``retry_after`` is not finite, or ``reset_at`` is naive.
     """
 
     def __init__(
         self,
         message: str = "rate limited",
         *,
-        retry_after: float | None = None,
+        retry_after: float | timedelta | None = None,
         reset_at: datetime | None = None,
         scope: str = "default",
         **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
+        # Checked here, where the adapter raises it: a wrong type found only when the
+        # engine reads it would break the engine's handling of the rate limit instead
+        # (a publish left ``publishing``, a metric collection left leased).
+        if isinstance(retry_after, timedelta):
+            retry_after = retry_after.total_seconds()
+        elif retry_after is not None and (
+            isinstance(retry_after, bool) or not isinstance(retry_after, int | float)
+        ):
+            raise TypeError(
+                "retry_after: expected seconds (a number) or a datetime.timedelta, or None "
+                f"(got {type(retry_after).__name__} {retry_after!r})"
+            )
+        if retry_after is not None and not math.isfinite(retry_after):
+            raise ValueError(f"retry_after: must be a finite number of seconds (got {retry_after})")
+        if reset_at is not None and not isinstance(reset_at, datetime):
+            raise TypeError(
+                "reset_at: expected an aware datetime.datetime, or None "
+                f"(got {type(reset_at).__name__} {reset_at!r})"
+            )
         if reset_at is not None and reset_at.tzinfo is None:
             raise ValueError("reset_at must be timezone-aware")
-        self.retry_after = retry_after
+        self.retry_after: float | None = retry_after
         self.reset_at = reset_at
         self.scope = scope
 
