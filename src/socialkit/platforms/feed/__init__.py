@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from pydantic import ValidationError
+
 from socialkit.errors import Rejected, Transient, UnknownOutcome
 from socialkit.hookspecs import hookimpl
 from socialkit.models.metrics import METRIC_FIELDS, MetricSnapshot
@@ -254,6 +256,12 @@ class FeedPlatform(Platform):
 
         A local feed has no audience of its own; an application (or the demo) may write
         counts there, and they show on the showcase page.
+
+        Raises:
+            Rejected: a file that is not a JSON object, or a count of a
+                ``MetricSnapshot`` field that is not a whole number of at least 0 (named
+                with its file and value), rather than a count read as another one
+                (``2.5`` as 2, ``true`` as 1).
         """
         snapshots = []
         for receipt in receipts:
@@ -261,9 +269,15 @@ class FeedPlatform(Platform):
             counts = await asyncio.to_thread(site.metrics, receipt.ref.id)
             if counts is None:
                 continue
-            known = {k: int(v) for k, v in counts.items() if k in METRIC_FIELDS and v is not None}
-            snapshots.append(
-                MetricSnapshot(
+            path = site.metrics_dir / f"{receipt.ref.id}.json"
+            if not isinstance(counts, dict):
+                raise Rejected(
+                    f"feed metrics file {path}: expected a JSON object of counts by name "
+                    f"(got {type(counts).__name__})"
+                )
+            known = {k: v for k, v in counts.items() if k in METRIC_FIELDS and v is not None}
+            try:
+                snapshot = MetricSnapshot(
                     platform=self.name,
                     account_id=ctx.account.id,
                     post_id=receipt.ref.id,
@@ -271,7 +285,17 @@ class FeedPlatform(Platform):
                     collected_at=ctx.now(),
                     **known,
                 )
-            )
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']} "
+                    f"(got {error.get('input')!r})"
+                    for error in exc.errors()
+                )
+                raise Rejected(
+                    f"feed metrics file {path}: {problems}; each count is a whole number of "
+                    "at least 0"
+                ) from None
+            snapshots.append(snapshot)
         return snapshots
 
     async def verify_account(self, ctx: Context) -> AccountIdentity:
