@@ -270,14 +270,15 @@ def test_an_account_without_a_project_file_says_no_file_was_found(
     monkeypatch.delenv("SOCIALKIT_CONFIG", raising=False)
     (tmp_path / "post.yaml").write_text("text: Nowhere to go\n")
     expected = (
-        "error: unknown account 'acme': no project file was found (socialkit.toml in this "
+        "unknown account 'acme': no project file was found (socialkit.toml in this "
         "directory or a parent, $SOCIALKIT_CONFIG, or --config FILE); add one with "
         "`socialkit accounts add acme --platform NAME --handle HANDLE`\n"
     )
-    for argv in (
-        ["publish", "post.yaml", "--to", "acme"],
-        ["schedule", "post.yaml", "--to", "acme", "--at", "2030-01-01 10:00"],
-        ["accounts", "check", "acme"],
+    # The option that named the account leads the message; `accounts check ID` has none.
+    for argv, field in (
+        (["publish", "post.yaml", "--to", "acme"], "--to: "),
+        (["schedule", "post.yaml", "--to", "acme", "--at", "2030-01-01 10:00"], "--to: "),
+        (["accounts", "check", "acme"], ""),
     ):
         result = cli(*argv)
-        assert (result.code, result.out, result.err) == (2, "", expected)
+        assert (result.code, result.out, result.err) == (2, "", f"error: {field}{expected}")

@@ -90,7 +90,9 @@ def test_an_invalid_file_publishes_nothing(cli: Cli, tmp_path: Path, project: Pa
 def test_an_unknown_account_is_one_line(cli: Cli, project: Path, post: Path) -> None:
     run = cli("publish", "post.yaml", "--to", "acme-x")
     assert run.code == 2
-    assert run.err == "error: unknown account 'acme-x' (accounts in the project: acme-feed)\n"
+    assert run.err == (
+        "error: --to: unknown account 'acme-x' (accounts in the project: acme-feed)\n"
+    )
 
 
 def test_to_is_required(cli: Cli, post: Path) -> None:

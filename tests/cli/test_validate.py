@@ -128,7 +128,7 @@ def test_an_unknown_account_or_platform_is_a_usage_error(cli: Cli, tmp_path: Pat
     _write(tmp_path, "post.yaml", "text: Hi\n")
     run = cli("validate", "post.yaml", "--to", "nobody")
     assert run.code == 2
-    assert run.err.startswith("error: unknown account 'nobody': no project file was found")
+    assert run.err.startswith("error: --to: unknown account 'nobody': no project file was found")
     run = cli("validate", "post.yaml", "--platform", "myspace")
     assert run.code == 2
     assert run.err.startswith("error: unknown platform 'myspace'; installed: ")

@@ -53,7 +53,7 @@ def resolve_targets(
 
     targets: list[Target] = []
     for account_id in accounts:
-        account = project_account(config, account_id)
+        account = project_account(config, account_id, "--to")
         try:
             registry.info(account.platform)
         except UnknownPlatform as exc:  # which account: the project file names it
@@ -71,22 +71,27 @@ def resolve_targets(
     return targets
 
 
-def project_account(config: ProjectConfig, account_id: str) -> Account:
+def project_account(config: ProjectConfig, account_id: str, field: str | None = None) -> Account:
     """The project's account ``account_id``.
 
     Raises:
         ConfigError: it is not in the project file; when no project file was found at
-            all, the message says so and how to make one (the usual first mistake).
+            all, the message says so and how to make one (the usual first mistake). With
+            ``field`` (the option that gave it, ``--to``) the message starts with it.
     """
     from socialkit.errors import ConfigError
 
+    named = f"{field}: " if field else ""
     if config.path is None and not config.accounts:
         raise ConfigError(
-            f"unknown account {account_id!r}: no project file was found (socialkit.toml in "
-            "this directory or a parent, $SOCIALKIT_CONFIG, or --config FILE); add one with "
+            f"{named}unknown account {account_id!r}: no project file was found (socialkit.toml "
+            "in this directory or a parent, $SOCIALKIT_CONFIG, or --config FILE); add one with "
             f"`socialkit accounts add {account_id} --platform NAME --handle HANDLE`"
         )
-    return config.account(account_id)
+    try:
+        return config.account(account_id)
+    except ConfigError as exc:
+        raise ConfigError(f"{named}{exc}") from None
 
 
 def read_post(path: Path, config: ProjectConfig) -> PostFile:
