@@ -57,8 +57,8 @@ def test_an_empty_listing_says_when_a_filter_names_nothing(cli: Cli, tmp_path: P
     assert typo.err == "note: --account: unknown account 'acme-fed' (accounts: acme-feed)\n"
     campaign = cli("list", "--campaign", "sprnig")
     assert campaign.err == (
-        "note: --campaign: unknown campaign 'sprnig': not in the project file and no "
-        "publication has it (campaigns: none)\n"
+        "note: --campaign: unknown campaign 'sprnig': not in the project file, and no "
+        "publication, rule or pause of the store has it (campaigns: none)\n"
     )
     # a known account with nothing in the state asked for is no typo: no note
     empty = cli("list", "--account", "acme-feed", "--state", "published")
@@ -124,3 +124,41 @@ def test_clear_rate_limit_says_how_many_metric_collections_it_released() -> None
         "3 metric collections waiting for it are due now"
     )
     assert RateLimitCleared(account_id="a", metrics_released=1).lifted
+
+
+def test_an_unknown_campaign_lists_the_stores_campaigns_too(cli: Cli, tmp_path: Path) -> None:
+    # The refusal listed the project file's campaigns only ('campaigns: none' here),
+    # though the store had the one the person meant.
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "post.yaml").write_text("text: Spring\ncampaign: spring\n", encoding="utf-8")
+    args = ["schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-01-01 10:00"]
+    assert cli(*args).code == 0
+    typo = cli("pause", "--campaign", "sprnig")
+    assert (typo.code, typo.out) == (2, "")
+    assert typo.err == (
+        "error: --campaign: unknown campaign 'sprnig': not in the project file, and no "
+        "publication, rule or pause of the store has it (campaigns: spring); to pause a "
+        "campaign before its first post, add it to the project file's [[campaigns]] (an id "
+        "and a name)\n"
+    )
+    assert (
+        cli("pause", "--campaign", "spring").out == "paused campaign spring: 1 publication held\n"
+    )
+
+
+def test_pausing_a_campaign_of_the_project_file_before_its_first_post_says_so(
+    cli: Cli, tmp_path: Path
+) -> None:
+    project = PROJECT + '\n[[campaigns]]\nid = "summer"\nname = "Summer sale"\n'
+    (tmp_path / "socialkit.toml").write_text(project, encoding="utf-8")
+    assert cli("store", "migrate").code == 0
+    ahead = cli("pause", "--campaign", "summer")
+    assert (ahead.code, ahead.out) == (0, "paused campaign summer: 0 publications held\n")
+    assert ahead.err == (
+        "note: no publication has campaign 'summer' yet: the switch holds the ones scheduled "
+        "from now on, until `socialkit resume --campaign summer`\n"
+    )
+    (tmp_path / "post.yaml").write_text("text: Summer\ncampaign: summer\n", encoding="utf-8")
+    made = cli("schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-06-01 10:00", "--json")
+    assert made.code == 0, made.err
+    assert [p["state"] for p in made.json()["publications"]] == ["paused"]

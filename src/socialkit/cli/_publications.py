@@ -430,11 +430,29 @@ def unknown_filters(scheduler: Scheduler, account: str | None, campaign: str | N
     if campaign is not None:
         known = {c.id for c in config.campaigns}
         if campaign not in known and not scheduler.list(campaign=campaign, limit=1).items:
-            notes.append(
-                f"--campaign: unknown campaign {campaign!r}: not in the project file and no "
-                f"publication has it (campaigns: {', '.join(sorted(known)) or 'none'})"
-            )
+            known |= stored_campaigns(scheduler)
+            if campaign not in known:  # a rule's or a pause switch's: known to the store
+                notes.append(
+                    f"--campaign: unknown campaign {campaign!r}: not in the project file, "
+                    "and no publication, rule or pause of the store has it (campaigns: "
+                    f"{', '.join(sorted(known)) or 'none'})"
+                )
     return notes
+
+
+def stored_campaigns(scheduler: Scheduler) -> set[str]:
+    """The campaigns the store knows in the project's workspace: those of its
+    publications, its rules and its campaign pause switches. Reads every publication
+    (a page of a thousand at a time): for an error or a note, not for every command."""
+    found = {r.campaign for r in scheduler.rules() if r.campaign}
+    found |= {p.value for p in scheduler.pauses() if p.kind == "campaign"}
+    cursor: str | None = None
+    while True:
+        page = scheduler.list(limit=1000, cursor=cursor)
+        found |= {p.campaign for p in page.items if p.campaign}
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
 
 
 def workspace_note(scheduler: Scheduler, *, account: str | None = None) -> str | None:

@@ -314,7 +314,13 @@ def _check_scope(scheduler: Scheduler, account: str | None, campaign: str | None
     the person believes the crisis switch is on."""
     problems = unknown_filters(scheduler, account, campaign)
     if problems:
-        raise fail(problems[0], code=2)
+        ahead = (
+            "; to pause a campaign before its first post, add it to the project file's "
+            "[[campaigns]] (an id and a name)"
+            if campaign is not None
+            else ""
+        )
+        raise fail(problems[0] + ahead, code=2)
 
 
 def _what(account: str | None, campaign: str | None) -> str:
@@ -346,11 +352,20 @@ def pause_command(
         _check_scope(scheduler, account, campaign)
         already = _switch(scheduler.pauses(), account, campaign)
         held = scheduler.pause(**scope, actor=actor or default_actor(), reason=reason)
+        ahead = campaign is not None and not scheduler.list(campaign=campaign, limit=1).items
     text = f"paused {_what(account, campaign)}: {counted(held, 'publication')} held"
     if already is not None:
         why = f": {already.reason}" if already.reason else ""
         text += f" (it was already paused by {already.actor}{why})"
     emit(None, as_json=False, text=text)
+    if ahead:
+        # Known to the project file (or a rule), but nothing of it is stored yet.
+        say(
+            f"note: no publication has campaign {campaign!r} yet: the switch holds the "
+            "ones scheduled from now on, until `socialkit resume --campaign "
+            f"{campaign}`",
+            err=True,
+        )
 
 
 def _switch(
