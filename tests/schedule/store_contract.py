@@ -250,6 +250,51 @@ class StoreContract:
             (fresh.id, None),
         ]
 
+    async def test_add_with_revisions_stores_the_posts_and_publications_together(
+        self, store: Store
+    ) -> None:
+        other = Post(text="Another post of the batch")
+        same = Post(text=POST.text)  # equal content, another object: the same revision
+        first = pub("a", key="k1")
+        second = pub("b", key="k2", revision=other.revision())
+        ids = await store.add_with_revisions(
+            [POST, other, same], [first, second, pub("c", key="k1")], now=T0
+        )
+        assert ids == [first.id, second.id, first.id]  # a taken key: the existing id
+        assert (await store.get(first.id)).post == POST
+        assert (await store.get(second.id)).post == other
+        assert await store.get_revision(other.revision()) == other
+        # Again (the same posts, the same keys): nothing is stored twice.
+        again = await store.add_with_revisions(
+            [same, other],
+            [pub("a", key="k1"), pub("b", key="k2", revision=other.revision())],
+            now=T0 + SEC,
+        )
+        assert again == [first.id, second.id]
+        assert len((await store.list_publications(PublicationQuery())).items) == 2
+        assert [e.publication_id for e in await store.events() if e.kind == "created"] == [
+            first.id,
+            second.id,
+        ]
+        # A batch of more different posts than one statement takes (1,024 in SQLite).
+        posts = [Post(text=f"Post {i} of a content calendar") for i in range(1030)]
+        batch = [pub("d", due=T0 + i * SEC, revision=p.revision()) for i, p in enumerate(posts)]
+        assert await store.add_with_revisions(posts, batch, now=T0) == [p.id for p in batch]
+        for i in (0, 1023, 1024, 1029):
+            assert (await store.get(batch[i].id)).post == posts[i]
+
+    async def test_add_with_revisions_refused_stores_no_revision(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        slot = T0 + 3600 * SEC
+        await store.add([pub("acme", due=slot)], now=T0)
+        fresh = Post(text="Never stored: its insert was refused")
+        refused = attrs.evolve(pub("acme", due=slot, revision=fresh.revision()), free_slot=True)
+        with pytest.raises(SlotTaken):
+            await store.add_with_revisions([fresh], [pub("beta"), refused], now=T0)
+        with pytest.raises(StoreError, match="revision"):
+            await store.get_revision(fresh.revision())
+        assert len((await store.list_publications(PublicationQuery())).items) == 1
+
     async def test_a_free_slot_insert_refuses_a_held_slot_and_takes_a_freed_one(
         self, store: Store
     ) -> None:

@@ -129,3 +129,38 @@ async def test_schema_6_adds_used_at_and_schema_5_code_keeps_running(url: str) -
         assert await again.get_revision(POST.revision()) == POST
     finally:
         await again.close()
+
+
+async def test_add_with_revisions_moves_a_stored_revision_s_used_at(store: Any, url: str) -> None:
+    """schedule_many stores its posts with ``add_with_revisions``: a revision first
+    stored long ago and stored again through it is kept, as through ``put_revision``."""
+    now = dt.datetime.now(dt.UTC)
+    await store.put_revision(POST, now=now - dt.timedelta(days=90))
+    assert await store.add_with_revisions([POST], [], now=now) == []
+    assert (await prune_store(url, dt.timedelta(days=30)))["revisions"] == 0
+
+
+async def test_add_with_revisions_on_a_store_at_schema_5(url: str) -> None:
+    """Code at schema 6 or later running on a store not migrated past 5 (no ``used_at``)
+    stores a batch's revisions as ``put_revision`` does there."""
+    if url.startswith("sqlite"):
+        from socialkit.schedule.stores._sqlite_schema import MIGRATIONS
+        from socialkit.schedule.stores.sqlite import SqliteStore as Store
+    else:
+        from socialkit.schedule.stores._postgres_schema import (  # type: ignore[assignment]
+            MIGRATIONS,
+        )
+        from socialkit.schedule.stores.postgres import (  # type: ignore[assignment]
+            PostgresStore as Store,
+        )
+
+    now = dt.datetime.now(dt.UTC)
+    old = Store(url, migrations=MIGRATIONS[:5], code_version=5)
+    await old.open()
+    try:
+        new = pub("acme", due=now)
+        assert await old.add_with_revisions([POST, POST], [new], now=now) == [new.id]
+        assert await old.add_with_revisions([POST], [], now=now) == []  # stored again
+        assert (await old.get(new.id)).post == POST
+    finally:
+        await old.close()

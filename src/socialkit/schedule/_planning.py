@@ -138,13 +138,19 @@ class Planning(SchedulerCore):
 
         Returns the publication ids, in order (one per request and account). Much faster
         than calling :meth:`schedule` in a loop; read details with :meth:`get`/:meth:`list`.
+        Each chunk's publications and its posts (one revision per different content,
+        however many requests share it) go to the store in one call and one transaction
+        (:meth:`Store.add_with_revisions
+        <socialkit.schedule.stores.base.Store.add_with_revisions>`), so a chunk of
+        different posts costs about what a chunk repeating one post does.
 
         Raises:
             InvalidPost, ValueError, PastGracePeriod, ConfigError: as :meth:`schedule`,
                 naming the request (``requests[3].at``). The requests are read as they
                 come, so the chunks before the one holding the refused request are
-                already stored: fix it and schedule the rest (with ``key`` set on each
-                request, scheduling them all again stores nothing twice).
+                already stored (nothing of that chunk is, its posts neither): fix it
+                and schedule the rest (with ``key`` set on each request, scheduling them
+                all again stores nothing twice).
         """
         if chunk < 1:
             raise ValueError(f"chunk: must be at least 1 (got {chunk})")
@@ -160,7 +166,11 @@ class Planning(SchedulerCore):
             else None
         )
         zones: set[str] = set()
-        revisions: dict[int, str] = {}
+        # Each post object's revision, holding the post: an id() is unique only while its
+        # object lives, and a generator's posts may be gone (their ids taken by new ones)
+        # by the time a later request comes. Started again with each chunk.
+        revisions: dict[int, tuple[Post, str]] = {}
+        posts: dict[str, Post] = {}  # the chunk's posts by revision, stored with it
         accounts: dict[str, Account] = {}
         checked: set[tuple[str, str, str | None]] = set()  # (revision, account, campaign)
         batch: builtins.list[NewPublication] = []
@@ -175,10 +185,13 @@ class Planning(SchedulerCore):
                     check_tz(request.tz, f"requests[{index}].tz")
                     zones.add(request.tz)
                 post = request.post
-                revision = revisions.get(id(post))
-                if revision is None:
+                known = revisions.get(id(post))
+                if known is not None and known[0] is post:
+                    revision = known[1]
+                else:
                     check_post(post, f"requests[{index}].post")
-                    revision = revisions[id(post)] = await s.store_revision(post)
+                    revision = s.revision_of(post)
+                    revisions[id(post)] = (post, revision)
                 raw = request.accounts
                 if isinstance(raw, (Account, str)):
                     items = [raw]  # one account: nothing to check
@@ -226,6 +239,7 @@ class Planning(SchedulerCore):
                     if request.key:
                         keyed_at.append((made, pub_id, index))
                     made += 1
+                    posts[revision] = post
                     batch.append(
                         NewPublication(
                             id=pub_id,
@@ -252,8 +266,11 @@ class Planning(SchedulerCore):
                     if len(batch) >= chunk:
                         # Write chunks while the next ones are built (up to three in
                         # flight), so the store's thread always has the next one queued.
-                        writing.append(asyncio.ensure_future(s.store.add(batch, now=now)))
-                        batch = []
+                        writing.append(
+                            asyncio.ensure_future(_add_with_revisions(s, posts, batch, now))
+                        )
+                        batch, posts = [], {}
+                        revisions.clear()
                         if len(writing) > 2:
                             ids.extend(await writing.popleft())
                         else:
@@ -266,7 +283,7 @@ class Planning(SchedulerCore):
             await asyncio.gather(*writing, return_exceptions=True)
             raise
         if batch:
-            ids.extend(await s.store.add(batch, now=now))
+            ids.extend(await _add_with_revisions(s, posts, batch, now))
         # A key found taken names an existing publication: this workspace's (scheduled
         # before: it is returned), never another's.
         for position, pub_id, index in keyed_at:
@@ -667,6 +684,30 @@ async def _add_returning(
         state = (S.PAUSED if held else new.state) if pub_id == new.id else None
         out.append(Added(id=pub_id, state=state))
     return out
+
+
+async def _add_with_revisions(
+    s: Services,
+    posts: dict[str, Post],
+    items: builtins.list[NewPublication],
+    now: dt.datetime,
+) -> builtins.list[str]:
+    """Store ``posts`` (by revision; those this process has not stored yet, as
+    :meth:`Services.store_revision` does) and insert ``items``, in one store call
+    (``store.add_with_revisions``); for a store written for an earlier socialkit, which
+    lacks it, one ``put_revision`` per post, then ``add``."""
+    add_with_revisions = getattr(s.store, "add_with_revisions", None)
+    if add_with_revisions is None:
+        for post in posts.values():
+            await s.store_revision(post)
+        return await s.store.add(items, now=now)
+    # A revision stored already is left out: chunks in flight at once, each upserting
+    # one post's row, would wait for each other's commits (PostgreSQL's row locks).
+    new = {r: post for r, post in posts.items() if not s.revision_stored(r)}
+    ids: builtins.list[str] = await add_with_revisions(list(new.values()), items, now=now)
+    for revision, post in new.items():
+        s.stored_revision(revision, post)
+    return ids
 
 
 async def _first_occurrences(

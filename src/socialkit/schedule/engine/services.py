@@ -289,9 +289,17 @@ class Services:
         revision = self.revision_of(post)
         if self._stored_revisions.get(revision) is None:
             await self.store.put_revision(post, now=self.clock.now())
-            self._stored_revisions.put(revision, True)
-            self._posts.put(revision, post)
+            self.stored_revision(revision, post)
         return revision
+
+    def revision_stored(self, revision: str) -> bool:
+        """Whether this process stored ``revision`` (recently: the cache is bounded)."""
+        return self._stored_revisions.get(revision) is not None
+
+    def stored_revision(self, revision: str, post: Post) -> None:
+        """Note that ``post`` is stored under ``revision`` (a batch stored it)."""
+        self._stored_revisions.put(revision, True)
+        self._posts.put(revision, post)
 
     def revision_of(self, post: Post) -> str:
         """``post.revision()``, hashed once per post object (posts are frozen models)."""

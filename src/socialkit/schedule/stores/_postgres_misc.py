@@ -65,6 +65,40 @@ async def put_revision(
     )
 
 
+async def put_revisions(
+    conn: Conn,
+    revisions: Sequence[tuple[str, str]],
+    now: dt.datetime | None,
+    *,
+    used_at: bool = True,
+) -> None:
+    """:func:`put_revision` for many ``(revision, post JSON)`` pairs (each revision
+    once: an upsert may not touch a row twice), in one statement."""
+    if not revisions:
+        return
+    rows = (
+        "SELECT r.revision, r.post, t.now, t.now" if used_at else "SELECT r.revision, r.post, t.now"
+    )
+    upsert = (
+        "(revision, post, created_at, used_at) "
+        f"{rows} FROM t, unnest(%(revision)s::text[], %(post)s::text[]) AS r(revision, post) "
+        "ON CONFLICT (revision) DO UPDATE SET used_at = excluded.used_at "
+        "WHERE revisions.used_at IS NULL OR revisions.used_at < excluded.used_at"
+        if used_at
+        else "(revision, post, created_at) "
+        f"{rows} FROM t, unnest(%(revision)s::text[], %(post)s::text[]) AS r(revision, post) "
+        "ON CONFLICT DO NOTHING"
+    )
+    await conn.execute(
+        f"WITH {NOW_CTE} INSERT INTO revisions {upsert}",
+        {
+            "now": now,
+            "revision": [revision for revision, _ in revisions],
+            "post": [text for _, text in revisions],
+        },
+    )
+
+
 async def get_revision(conn: Conn, revision: str) -> Post:
     from socialkit.models.content import Post
 

@@ -29,6 +29,7 @@ from socialkit.schedule.stores._sqlite_rows import (
     add,
     apply_transitions,
     event_row,
+    insert_rows,
     load_pauses,
 )
 
@@ -64,6 +65,39 @@ def put_revision(
         "WHERE revisions.used_at IS NULL OR revisions.used_at < excluded.used_at",
         (revision, text, now, now),
     )
+
+
+_REVISIONS_HEAD = "INSERT INTO revisions (revision, post, created_at, used_at) VALUES "
+_REVISIONS_TAIL = (
+    " ON CONFLICT (revision) DO UPDATE SET used_at = excluded.used_at "
+    "WHERE revisions.used_at IS NULL OR revisions.used_at < excluded.used_at"
+)
+_REVISIONS_HEAD_V5 = "INSERT INTO revisions (revision, post, created_at) VALUES "
+
+
+def put_revisions(
+    conn: sqlite3.Connection,
+    revisions: Sequence[tuple[str, str]],
+    now: int,
+    *,
+    used_at: bool = True,
+) -> None:
+    """:func:`put_revision` for many ``(revision, post JSON)`` pairs (each revision
+    once), in one statement per 1,024 (or fewer) of them."""
+    if used_at:
+        insert_rows(
+            conn,
+            _REVISIONS_HEAD,
+            [(r, text, now, now) for r, text in revisions],
+            tail=_REVISIONS_TAIL,
+        )
+    else:
+        insert_rows(
+            conn,
+            _REVISIONS_HEAD_V5,
+            [(r, text, now) for r, text in revisions],
+            tail=" ON CONFLICT DO NOTHING",
+        )
 
 
 def get_revision(conn: sqlite3.Connection, revision: str) -> Post:

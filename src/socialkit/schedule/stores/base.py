@@ -178,6 +178,23 @@ class Store(Protocol):
         """
         ...
 
+    async def add_with_revisions(
+        self, posts: Sequence[Post], publications: Sequence[NewPublication], *, now: dt.datetime
+    ) -> list[str]:
+        """:meth:`put_revision` for each of ``posts`` and :meth:`add` for
+        ``publications``, in one transaction; returns what :meth:`add` returns.
+
+        Each post is kept under its own revision hash (``post.revision()``, computed by
+        the store): equal posts share one revision, and a revision already stored is
+        kept and its ``used_at`` moves on, as :meth:`put_revision` does. When the insert
+        is refused (:class:`~socialkit.errors.SlotTaken`, a ``StoreError``), no revision
+        is stored either. ``schedule_many()`` stores each chunk (its posts, however many
+        are different, and its publications) with one such call; with a store written
+        for an earlier socialkit, which lacks it, it calls :meth:`put_revision` once per
+        post and then :meth:`add`, as before.
+        """
+        ...
+
     async def get(self, publication_id: str, *, history: bool = False) -> Publication:
         """One publication with its post, receipts and checkpoints (and history on
         request); ``StoreError`` when unknown."""

@@ -52,6 +52,7 @@ from socialkit.schedule.stores._slots import HOLDING_SLOTS, refuse_taken_slots, 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from socialkit.models.content import Post
     from socialkit.schedule.publication import Publication
     from socialkit.schedule.records import (
         CheckpointRecord,
@@ -93,6 +94,17 @@ class MemoryStore(MemoryBase):
                 added.append(Added(id=pub_id, state=self._rows[pub_id].state if fresh else None))
         self._notify()
         return added
+
+    async def add_with_revisions(
+        self, posts: Sequence[Post], publications: Sequence[NewPublication], *, now: dt.datetime
+    ) -> list[str]:
+        revisions = [(post.revision(), post) for post in posts]
+        with self._lock:
+            ids = self._add_locked(publications, now)  # first: a refused insert keeps none
+            for revision, post in revisions:
+                self._revisions.setdefault(revision, post)
+        self._notify()
+        return ids
 
     def _add_locked(self, publications: Sequence[NewPublication], now: dt.datetime) -> list[str]:
         checked = slots_to_check(publications, self._by_key.keys())

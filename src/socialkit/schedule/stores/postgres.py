@@ -617,6 +617,29 @@ class PostgresStore:
         )
         return [Added(id=i, state=state) for i, state in zip(ids, states, strict=True)]
 
+    async def add_with_revisions(
+        self,
+        posts: Sequence[Post],
+        publications: Sequence[NewPublication],
+        *,
+        now: dt.datetime | None = None,
+    ) -> list[str]:
+        items = list(publications)
+        when = self._now(now)
+        due = [p.due_at for p in items if p.state in (S.SCHEDULED, S.RETRY_WAIT)]
+        wake = self._wake_at(due) if due else None
+        revisions = list(
+            {post.revision(): post.model_dump_json(exclude_none=True) for post in posts}.items()
+        )
+        used_at = self._schema_version >= REVISIONS_USED_AT
+
+        async def write(c: Conn) -> list[str]:
+            # The insert refused (a slot taken, an id taken) rolls the revisions back too.
+            await misc.put_revisions(c, revisions, when, used_at=used_at)
+            return await rows.add(c, items, when, self.options.lock_space)
+
+        return await self._run(write, wake=wake)
+
     async def get(self, publication_id: str, *, history: bool = False) -> Publication:
         async def read(c: Conn) -> Publication:
             # The row first, then number the log: every event the row reflects was

@@ -404,6 +404,28 @@ class SqliteStore:
         ids = await self._write(write, notify=True, inline=len(items) <= _INLINE_ROWS)
         return [Added(id=i, state=state) for i, state in zip(ids, states, strict=True)]
 
+    async def add_with_revisions(
+        self, posts: Sequence[Post], publications: Sequence[NewPublication], *, now: dt.datetime
+    ) -> list[str]:
+        items = list(publications)
+        stamp = to_us(now)
+        params = rows.insert_params(items, stamp)
+        # Hashed and encoded here, off the store's thread; each revision once.
+        revisions = list(
+            {post.revision(): post.model_dump_json(exclude_none=True) for post in posts}.items()
+        )
+        version = self._schema.version if self._schema is not None else SCHEMA_VERSION
+        used_at = version >= REVISIONS_USED_AT
+
+        def write(conn: sqlite3.Connection) -> list[str]:
+            # The insert refused (a slot taken, an id taken) rolls the revisions back too.
+            misc.put_revisions(conn, revisions, stamp, used_at=used_at)
+            return rows.add(conn, items, stamp, params)
+
+        return await self._write(
+            write, notify=True, inline=len(items) + len(revisions) <= _INLINE_ROWS
+        )
+
     async def get(self, publication_id: str, *, history: bool = False) -> Publication:
         def read(conn: sqlite3.Connection) -> Publication:
             conn.execute("BEGIN")
