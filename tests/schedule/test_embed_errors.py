@@ -274,7 +274,7 @@ def test_a_tenant_neither_reads_nor_moves_another_tenants_publications(
     [mine] = scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00", needs_approval=True)
     [rule] = scheduler.recur(Post(text="y"), ACME, rrule="FREQ=DAILY")
     with Scheduler(_same_file(scheduler), workspace="brand-b") as other:
-        unknown = rf"^no publication '{mine.id}' in workspace 'brand-b'$"
+        unknown = rf"^publication_id: no publication '{mine.id}' in workspace 'brand-b'$"
         for call in (
             lambda: other.get(mine.id),
             lambda: other.cancel(mine.id),

@@ -192,39 +192,98 @@ class SchedulerCore:
         waiting publications become due."""
         check_actor(actor)
         s = await self._s()
-        await s.store.set_account_status(
-            account_id,
-            "ok",
-            now=s.clock.now(),
-            workspace=self.workspace,
-            reason=f"reconnected by {actor}",
-            actor=actor,
-        )
+        try:
+            await s.store.set_account_status(
+                account_id,
+                "ok",
+                now=s.clock.now(),
+                workspace=self.workspace,
+                reason=f"reconnected by {actor}",
+                actor=actor,
+            )
+        except StoreError:
+            await self._refuse_unknown_account(s, account_id, "account_id")
+            raise
         s.forget_account(self.workspace, account_id)
 
-    async def _accounts(self, accounts: AccountsArg) -> builtins.list[Account]:
+    async def _accounts(
+        self, accounts: AccountsArg, field: str = "accounts"
+    ) -> builtins.list[Account]:
+        """``accounts`` as accounts: an id is looked up in the store, an error naming
+        ``field`` (``accounts``, or ``accounts[1]`` of a list) when it is not there."""
         s = await self._s()
-        items = account_items(accounts, "accounts")
-        check_accounts(items, "accounts")
+        one = isinstance(accounts, Account | str)
+        items = account_items(accounts, field)
+        check_accounts(items, field)
         out = []
-        for item in items:
+        for index, item in enumerate(items):
             if isinstance(item, Account):
-                self._check_workspace(item, "accounts")
+                self._check_workspace(item, field)
                 await s.store_account(item)
                 out.append(item)
             else:
-                out.append(await s.account(self.workspace, item))
+                out.append(
+                    await self._stored_account(s, item, field if one else f"{field}[{index}]")
+                )
         return out
+
+    async def _stored_account(self, s: Services, account_id: str, field: str) -> Account:
+        """The stored account ``account_id`` of this workspace.
+
+        Raises:
+            StoreError: it is not stored here: the message names ``field``, the id and
+                the workspace's stored accounts (a typo shows next to the right one).
+        """
+        try:
+            return await s.account(self.workspace, account_id)
+        except StoreError:
+            await self._refuse_unknown_account(s, account_id, field)
+            raise
+
+    async def _refuse_unknown_account(self, s: Services, account_id: str, field: str) -> None:
+        """Raise the :class:`StoreError` that names ``field`` when ``account_id`` is not
+        stored in this workspace; return when it is (the caller's error was another)."""
+        stored = sorted(r.account.id for r in await s.store.list_accounts(workspace=self.workspace))
+        if account_id in stored:
+            return
+        raise StoreError(
+            f"{field}: no account {account_id!r} in workspace {self.workspace!r} "
+            f"(stored accounts: {', '.join(stored) or 'none'}; add_account() stores one)"
+        ) from None
 
     def _in_workspace(self, publication: Publication) -> Publication:
         """``publication``, unless it is another workspace's: then, as for an unknown id,
         :class:`StoreError` (a tenant's scheduler neither reads nor moves another's)."""
         if publication.workspace != self.workspace:
-            raise StoreError(f"no publication {publication.id!r} in workspace {self.workspace!r}")
+            raise StoreError(_no_publication(publication.id, self.workspace))
         return publication
+
+    async def _read(
+        self, s: Services, publication_id: str, *, history: bool = False
+    ) -> Publication:
+        """The publication ``publication_id`` of this workspace.
+
+        Raises:
+            StoreError: there is none (or it is another workspace's): the message names
+                the argument and the id, ``publication_id: no publication 'p…' in
+                workspace 'default'``.
+        """
+        try:
+            found = await s.store.get(publication_id, history=history)
+        except StoreError as exc:
+            # Every store words a missing id so (see the store contract); any other
+            # error of the store is passed on as it is.
+            if type(exc) is StoreError and str(exc) == f"no publication {publication_id!r}":
+                raise StoreError(_no_publication(publication_id, self.workspace)) from None
+            raise
+        return self._in_workspace(found)
 
     async def _own(self, publication_id: str) -> Services:
         """The services, once ``publication_id`` is known to be this workspace's."""
         s = await self._s()
-        self._in_workspace(await s.store.get(publication_id))
+        await self._read(s, publication_id)
         return s
+
+
+def _no_publication(publication_id: str, workspace: str) -> str:
+    return f"publication_id: no publication {publication_id!r} in workspace {workspace!r}"

@@ -198,11 +198,14 @@ class Planning(SchedulerCore):
                 else:
                     items = account_items(raw, f"requests[{index}].accounts")
                     check_accounts(items, f"requests[{index}].accounts")
-                for item in items:
+                for position, item in enumerate(items):
                     key = item if isinstance(item, str) else item.id
                     target = accounts.get(key)
                     if target is None:
-                        (target,) = await self._accounts([item])
+                        field = f"requests[{index}].accounts"
+                        if not isinstance(raw, (Account, str)):
+                            field += f"[{position}]"
+                        (target,) = await self._accounts(item, field)
                         accounts[key] = target
                     try:
                         due_at, local, zone = due_moment(request.at, request.tz or target.timezone)
@@ -578,7 +581,7 @@ class Planning(SchedulerCore):
             raise TypeError(f"account: expected an Account or an account id (got {shown(account)})")
         s = await self._s()
         now = s.clock.now()
-        (target,) = await self._accounts([account])
+        (target,) = await self._accounts(account, "account")
         policy = Recycling(every_days=every_days, every_slots=every_slots, limit=limit)
         if every_slots is not None and not target.posting_slots:
             # Checked here: stored, the rule could never find its next slot.
