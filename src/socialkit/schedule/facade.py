@@ -370,7 +370,9 @@ class Scheduler:
         actor: str = "api",
         reason: str | None = None,
     ) -> int:
-        """Flip a pause switch off; returns how many publications are due again."""
+        """Flip a pause switch off; returns how many publications it no longer holds
+        (``scheduled`` again, at their own due times; one another switch still covers
+        stays ``paused`` and is not counted)."""
         return self._call(
             self.aio.resume(account=account, campaign=campaign, actor=actor, reason=reason)
         )
