@@ -52,7 +52,7 @@ async def test_claims_and_next_due_read_holds_through_partial_indexes(open_store
         await conn.execute("ANALYZE budgets")
         held = f"SELECT * FROM ({held_accounts_sql(capped=False)}) h"
         for sql in (held, _NEXT_DUE_SQL):
-            cur = await conn.execute(f"EXPLAIN (FORMAT JSON) {sql}", {"now": T0})
+            cur = await conn.execute(f"EXPLAIN (FORMAT JSON) {sql}", {"now": T0, "per_account": 1})
             row = await cur.fetchone()
             assert row is not None
             plan = row[0] if not isinstance(row[0], str) else json.loads(row[0])

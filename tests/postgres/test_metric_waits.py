@@ -56,7 +56,7 @@ async def test_next_due_and_claims_read_none_of_a_waiting_account_s_backlog(
     conn = await store.connection()
     try:
         await conn.execute("ANALYZE metric_tasks")
-        plan = await explained(conn, _NEXT_DUE_SQL, {"now": T0})
+        plan = await explained(conn, _NEXT_DUE_SQL, {"now": T0, "per_account": 1})
         assert rows_read(plan) < 20, plan
         async with conn.transaction(force_rollback=True):
             params = {"now": T0, "limit": 1, "worker": "w", "lease": LEASE}

@@ -118,8 +118,8 @@ async def test_a_commit_heard_while_next_due_runs_wakes_the_worker(open_store: A
     assert await worker.listening()
     real_next_due = pg.holds.next_due
 
-    async def next_due_then_a_commit(conn: Any, now: Any) -> Any:
-        value = await real_next_due(conn, now)  # its snapshot: before the commit
+    async def next_due_then_a_commit(conn: Any, now: Any, *args: Any) -> Any:
+        value = await real_next_due(conn, now, *args)  # its snapshot: before the commit
         await planner.add([pub("c", due=T0 + dt.timedelta(minutes=1))], now=T0)
         await asyncio.wait_for(heard.wait(), 10)
         return value

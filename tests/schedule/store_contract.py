@@ -940,6 +940,154 @@ class StoreContract:
         again = await self.claim_one(store, "w3", now=t + 3 * LEASE)
         assert (again.kind, again.attempt) == ("reconcile", rec.attempt + 1)
 
+    # -- an unknown outcome holds its account ---------------------------------------------
+
+    async def unknown_ahead_of_a_later_post(self, store: Store) -> tuple[str, str, dt.datetime]:
+        """``acme``'s first post sent by ``w1``, whose lease then ran out mid-publish (a
+        killed worker), and a second post due behind it: their ids and when the first
+        went ``unknown`` (swept by a claim, which takes nothing of ``acme``'s)."""
+        await store.put_revision(POST, now=T0)
+        first, second = pub("acme", due=T0), pub("acme", due=T0 + SEC)
+        await store.add([first, second], now=T0)
+        (claim,) = await store.claim("w1", now=T0 + SEC, limit=10, lease=LEASE)
+        assert claim.id == first.id
+        start = PublishStart(id=first.id, attempt=claim.attempt)
+        assert await store.mark_publishing([start], worker="w1", now=T0 + SEC, lease=LEASE) == [
+            True
+        ]
+        lost = T0 + SEC + LEASE
+        assert await store.claim("w2", now=lost, limit=10, lease=LEASE) == []
+        assert (await store.get(first.id)).state == S.UNKNOWN
+        return first.id, second.id, lost
+
+    async def test_an_unknown_outcome_holds_its_account_until_reconciled(
+        self, store: Store
+    ) -> None:
+        first, second, lost = await self.unknown_ahead_of_a_later_post(store)
+        await store.add([pub("other", due=T0)], now=T0)
+        # the first may be live on the platform: the second does not overtake it, while
+        # another account's post goes
+        (taken,) = await store.claim("w2", now=lost, limit=10, lease=LEASE)
+        assert taken.account_id == "other"
+        done = ReceiptRecord(id=taken.id, attempt=taken.attempt, receipt=receipt("other"))
+        assert await store.record_receipts([done], now=lost) == [True]
+        # nothing of acme's is due before the first is reconciled, one lease later
+        assert await store.next_due(now=lost) == lost + LEASE
+        assert await store.next_due(now=lost, per_account=None) == T0 + SEC
+        rec = await self.claim_one(store, "w2", now=lost + LEASE)
+        assert (rec.id, rec.kind) == (first, "reconcile")
+        assert await store.claim("w3", now=lost + LEASE, limit=10, lease=LEASE) == []
+        # its reconciler handing it back leaves it unknown: still holding the account
+        assert await store.release([(first, rec.attempt)], now=lost + LEASE) == [True]
+        rec = await self.claim_one(store, "w2", now=lost + LEASE)
+        assert rec.kind == "reconcile"
+        # found on the platform: published, and the account is free
+        found = ReceiptRecord(id=first, attempt=rec.attempt, receipt=receipt())
+        assert await store.record_receipts([found], now=lost + LEASE) == [True]
+        assert await store.next_due(now=lost + LEASE) == T0 + SEC
+        after = await self.claim_one(store, "w2", now=lost + LEASE)
+        assert (after.id, after.kind) == (second, "publish")
+
+    async def test_an_unknown_outcome_waiting_for_a_person_holds_its_account(
+        self, store: Store
+    ) -> None:
+        first, second, lost = await self.unknown_ahead_of_a_later_post(store)
+        rec = await self.claim_one(store, "w2", now=lost + LEASE)
+        # the platform cannot tell: a person decides
+        await store.transition(
+            Transition(
+                id=first,
+                expect_state=S.UNKNOWN,
+                expect_attempt=rec.attempt,
+                to=S.UNKNOWN,
+                run_at=lost + LEASE,
+                attention="reconcile",
+                reason="cannot tell",
+            ),
+            now=lost + LEASE,
+        )
+        later = lost + 10 * LEASE
+        assert await store.claim("w2", now=later, limit=10, lease=LEASE) == []
+        # nothing is due until the person decides (then their call wakes the workers)
+        assert await store.next_due(now=later) is None
+        # more room per account lets it go
+        (extra,) = await store.claim("w2", now=later, limit=10, lease=LEASE, per_account=2)
+        assert extra.id == second
+        assert await store.release([(second, extra.attempt)], now=later) == [True]
+        # the person abandons it: the account is free
+        await store.transition(
+            Transition(
+                id=first,
+                expect_state=S.UNKNOWN,
+                expect_attempt=rec.attempt,
+                to=S.FAILED,
+                reason="abandoned",
+            ),
+            now=later,
+        )
+        assert await store.next_due(now=later) == T0 + SEC
+        (claim,) = await store.claim("w2", now=later, limit=10, lease=LEASE)
+        assert claim.id == second
+
+    async def test_unknown_outcomes_fill_a_larger_in_flight_limit(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        posts = [pub("acme", due=T0 + i * SEC) for i in range(4)]
+        await store.add(posts, now=T0)
+        claims = await store.claim("w1", now=T0 + 3 * SEC, limit=10, lease=LEASE, per_account=2)
+        assert [c.id for c in claims] == [posts[0].id, posts[1].id]
+        starts = [PublishStart(id=c.id, attempt=c.attempt) for c in claims]
+        now = T0 + 3 * SEC
+        assert await store.mark_publishing(starts, worker="w1", now=now, lease=LEASE) == [True] * 2
+        lost = now + LEASE
+        assert await store.claim("w2", now=lost, limit=10, lease=LEASE, per_account=2) == []
+        assert await store.next_due(now=lost, per_account=2) == lost + LEASE
+        # two reconciliations fit in a limit of two; the later posts still wait
+        recs = await store.claim("w2", now=lost + LEASE, limit=10, lease=LEASE, per_account=2)
+        assert sorted(c.id for c in recs) == sorted(c.id for c in claims)
+        assert {c.kind for c in recs} == {"reconcile"}
+        assert await store.claim("w2", now=lost + LEASE, limit=10, lease=LEASE, per_account=2) == []
+        found = ReceiptRecord(id=recs[0].id, attempt=recs[0].attempt, receipt=receipt())
+        assert await store.record_receipts([found], now=lost + LEASE) == [True]
+        (claim,) = await store.claim("w2", now=lost + LEASE, limit=10, lease=LEASE, per_account=2)
+        assert claim.id == posts[2].id
+
+    async def test_next_due_waits_for_a_dead_workers_lease(self, store: Store) -> None:
+        # w1 claimed acme's first post and died: the second, due, waits for the lease
+        await store.put_revision(POST, now=T0)
+        first, second = pub("acme", due=T0), pub("acme", due=T0 + SEC)
+        await store.add([first, second], now=T0)
+        (claim,) = await store.claim("w1", now=T0 + SEC, limit=10, lease=LEASE)
+        assert claim.id == first.id
+        now = T0 + 2 * SEC
+        assert await store.claim("w2", now=now, limit=10, lease=LEASE) == []
+        assert await store.next_due(now=now) == claim.lease_expires_at
+        assert await store.next_due(now=now, per_account=2) == T0 + SEC
+        assert await store.next_due(now=now, per_account=None) == T0 + SEC
+        # at the lease's end the first is handed back (nothing was sent) and goes first
+        (again,) = await store.claim("w2", now=claim.lease_expires_at, limit=10, lease=LEASE)
+        assert again.id == first.id
+
+    async def test_next_due_past_busy_accounts_rows_is_never_late(self, store: Store) -> None:
+        # a busy account's long backlog, then another account's post and one due later:
+        # a store may stop reading the backlog and answer early, never later than the truth
+        await store.put_revision(POST, now=T0)
+        await store.add([pub("busy", due=T0 + i * SEC / 100) for i in range(600)], now=T0)
+        free, later = pub("free", due=T0 + 7 * SEC), pub("later", due=T0 + 3 * LEASE)
+        await store.add([free, later], now=T0)
+        now = T0 + 8 * SEC
+        (held,) = await store.claim("w", now=now, limit=1, lease=LEASE)
+        assert held.account_id == "busy"
+        (taken,) = await store.claim("w", now=now, limit=1, lease=LEASE)
+        assert taken.id == free.id
+        # free is in flight now, so only the lease ends and the later post are ahead
+        due = await store.next_due(now=now)
+        assert due is not None
+        assert due <= now + LEASE
+        await store.release([(taken.id, taken.attempt)], now=now)
+        due = await store.next_due(now=now)
+        assert due is not None
+        assert due <= T0 + 7 * SEC
+
     async def test_heartbeat_extends_and_reports_lost(self, store: Store) -> None:
         a = await self.add_one(store, account="a")
         b = await self.add_one(store, account="b")

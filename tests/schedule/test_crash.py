@@ -23,6 +23,7 @@ import pytest
 
 from socialkit.models.account import Account
 from socialkit.models.content import Post
+from socialkit.models.receipt import PostRef, Receipt
 from socialkit.schedule.scheduler import AsyncScheduler
 from socialkit.schedule.states import PublicationState as S
 from tests.schedule.crash_worker import FileServer, registry_for
@@ -124,8 +125,33 @@ def test_sigkill_mid_publish_then_restart(tmp_path: Path) -> None:
     assert all(lookup[p.idempotency_key] == 1 for p in (one, two, three))
 
     one, two, three = (pubs[i] for i in ids["blind"])
-    assert (one.state, three.state) == (S.PUBLISHED, S.PUBLISHED)
+    assert one.state == S.PUBLISHED
     assert (two.state, two.attention) == (S.UNKNOWN, "reconcile")  # a person decides
-    blind = Counter(p["key"] for p in FileServer(server_dir / "blind.jsonl").posts())
-    assert [blind[p.idempotency_key] for p in (one, two, three)] == [1, 1, 1]
+    # two may be live (it is): three waits behind it, never overtaking it
+    assert three.state == S.SCHEDULED
+    blind_server = FileServer(server_dir / "blind.jsonl")
+    blind = Counter(p["key"] for p in blind_server.posts())
+    assert [blind[p.idempotency_key] for p in (one, two, three)] == [1, 1, 0]
     assert any(e.kind == "lease_expired" for e in two.history)
+
+    # a person finds two on the platform and says so: three goes out after it
+    (made,) = [p for p in blind_server.posts() if p["key"] == two.idempotency_key]
+
+    async def resolve_then_run() -> None:
+        async with AsyncScheduler(store_url, registry=registry_for(server_dir)) as scheduler:
+            found = Receipt(
+                platform="blind",
+                account_id="blind",
+                parts=(PostRef(id=made["id"]),),
+                published_at=dt.datetime.now(dt.UTC),
+            )
+            await scheduler.resolve(two.id, published=found, actor="ann")
+            await scheduler.run(until_idle=True)
+            assert (await scheduler.get(three.id)).state == S.PUBLISHED
+
+    asyncio.run(resolve_then_run())
+    blind = Counter(p["key"] for p in blind_server.posts())
+    assert [blind[p.idempotency_key] for p in (one, two, three)] == [1, 1, 1]
+    assert [p["key"] for p in blind_server.posts()] == [
+        p.idempotency_key for p in (one, two, three)
+    ]  # in order

@@ -498,7 +498,9 @@ async def resolve(
             expect_state=S.UNKNOWN,
             expect_attempt=p.attempt,
             to=S.SCHEDULED if retry else S.FAILED,
-            run_at=s.clock.now(),
+            # Its place in the account's queue is its due time: the posts due after it,
+            # which waited behind it, must not go first now.
+            run_at=min(s.clock.now(), p.due_at),
             # Sending again is a person's decision, as a reschedule is: a fresh budget.
             reset_failures=retry,
             kind="resolved",

@@ -92,7 +92,9 @@ class EngineConfig:
         batch_size: how many publications one claim may lease.
         max_in_flight: how many publishes this worker runs at once.
         per_account: publishes in flight per account across all workers (``None``: no
-            limit). One by default, so an account's posts go out in order.
+            limit). One by default, so an account's posts go out in order. A publication
+            whose outcome is ``unknown`` counts until it is reconciled or resolved by a
+            person: the account's later posts wait for it.
         lease: how long a claim holds a publication without a heartbeat.
         heartbeat: how often leases are extended (a third of the lease by default).
         retry: backoff and attempt limits for retryable errors.
@@ -108,8 +110,8 @@ class EngineConfig:
             each label once, each offset positive (``ValueError`` otherwise).
         window: how far ahead rules are materialised.
         rule_batch: the most occurrences one rule materialises in one pass.
-        idle_poll: the longest a worker sleeps when the store cannot say when work is due
-            (an account at its in-flight limit in another worker).
+        idle_poll: the longest a worker sleeps when work it could not claim is due
+            already (another worker was claiming its account at that moment).
         shutdown_timeout: how long a graceful stop waits for in-flight publishes.
         claim_ahead: how long before a due time a sleeping worker wakes to claim and
             commit ``publishing``, so neither round trip makes the publish late (it is

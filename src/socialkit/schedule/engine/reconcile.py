@@ -99,7 +99,9 @@ async def _look(dispatcher: Dispatcher, job: Job, ready: Prepared) -> None:
                 expect_state=S.UNKNOWN,
                 expect_attempt=claim.attempt,
                 to=S.SCHEDULED,
-                run_at=dispatcher.s.clock.now(),
+                # Its place in the account's queue is its due time: the posts due after
+                # it, which waited behind it, must not go first now.
+                run_at=min(dispatcher.s.clock.now(), claim.due_at),
                 actor=dispatcher.s.config.worker_id,
                 reason="not found on the platform by reconciliation; safe to send again",
             ),

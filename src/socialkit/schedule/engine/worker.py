@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
+import inspect
 import logging
 from typing import TYPE_CHECKING
 
@@ -29,8 +31,9 @@ if TYPE_CHECKING:
     from typing import Any
 
     from socialkit.schedule.engine.services import Services
+    from socialkit.schedule.stores.base import Store
 
-__all__ = ["RunStats", "Worker"]
+__all__ = ["RunStats", "Worker", "next_due"]
 
 log = logging.getLogger("socialkit.schedule")
 _RULES_EVERY = dt.timedelta(minutes=10)
@@ -51,6 +54,27 @@ _CLAIM_GAP_MAX = 0.25
 # outcomes that commit a few at a time (publishes that each wait on the network) would
 # otherwise set off a claim each, and each claim reads the due rows of busy accounts.
 _CLAIM_FREED_SHARE = 1 / 8
+
+
+async def next_due(store: Store, now: dt.datetime, per_account: int | None) -> dt.datetime | None:
+    """``store.next_due`` for the engine's in-flight limit ``per_account``; a store
+    written for an earlier socialkit, whose ``next_due`` takes no limit, is asked
+    without it (it may then answer with a past due time for a busy account's post: the
+    worker looks again every ``idle_poll``)."""
+    if _takes_per_account(type(store)):
+        return await store.next_due(now=now, per_account=per_account)
+    return await store.next_due(now=now)
+
+
+@functools.cache
+def _takes_per_account(kind: type[Any]) -> bool:
+    try:
+        parameters = inspect.signature(kind.next_due).parameters
+    except (AttributeError, TypeError, ValueError):
+        return True
+    return "per_account" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 @attrs.define
@@ -172,11 +196,15 @@ class Worker:
                             break
                         await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
                         continue
-                    due = await s.store.next_due(now=now)
+                    # Due work of an account at its in-flight limit is not due before
+                    # the account is free: at the latest when a lease runs out (a
+                    # worker killed mid-publish) or an unknown outcome is reconciled.
+                    due = await next_due(s.store, now, s.config.per_account)
                     self._due_hint = due if due is not None and due > now else None
                     if due is not None and due <= now:
-                        # Due but not claimable now (its account is busy): a finishing publish
-                        # or a commit elsewhere wakes us; otherwise look again shortly.
+                        # Due but not claimed (another worker was claiming its account,
+                        # or the store stopped looking past busy accounts' rows): a
+                        # commit wakes us; otherwise look again shortly.
                         due = now + s.config.idle_poll
                     if due is not None and next_rules is not None:
                         due = min(due, next_rules)

@@ -691,16 +691,26 @@ def select_claims(
     blocked: set[AccountKey],
     budget_left: Mapping[AccountKey, int],
     pauses: Sequence[PauseScope],
+    unsettled: Mapping[AccountKey, int] | None = None,
 ) -> list[CandidateT]:
     """Pick claims from candidate rows in due order.
 
-    Each candidate is a tuple starting ``(id, workspace, account_id, campaign, ...)``.
-    Skips blocked accounts (needing a person, out of budget), paused scopes, and accounts
-    at their in-flight limit; takes at most ``budget_left`` per account and ``limit`` in
-    all. Consumes ``candidates`` lazily and stops as soon as the batch is full.
+    Each candidate is a tuple starting ``(id, workspace, account_id, campaign, state,
+    ...)``; a candidate in state ``unknown`` is a reconciliation. Skips blocked accounts
+    (needing a person, out of budget), paused scopes, and accounts at their in-flight
+    limit; takes at most ``budget_left`` per account and ``limit`` in all. Consumes
+    ``candidates`` lazily and stops as soon as the batch is full.
+
+    ``in_flight`` counts each account's leases; ``unsettled`` its ``unknown``
+    publications no one holds a lease on. Those hold the account as a lease does (one
+    may be live on the platform, and its reconciliation may send it again), so a
+    publish is claimed only below the limit with them counted; a reconciliation is
+    already one of them, so it needs room among the leases only.
     """
     chosen: list[CandidateT] = []
     taken: dict[AccountKey, int] = {}
+    published: dict[AccountKey, int] = {}  # of ``taken``, the publishes
+    waiting = unsettled or {}
     if limit <= 0:
         return chosen
     for row in candidates:
@@ -708,7 +718,12 @@ def select_claims(
         if key in blocked:
             continue
         count = taken.get(key, 0)
-        if per_account is not None and in_flight.get(key, 0) + count >= per_account:
+        reconciling = row[4] == PublicationState.UNKNOWN
+        if per_account is not None and (
+            in_flight.get(key, 0) + count >= per_account
+            if reconciling
+            else in_flight.get(key, 0) + waiting.get(key, 0) + published.get(key, 0) >= per_account
+        ):
             continue
         left = budget_left.get(key)
         if left is not None and count >= left:
@@ -716,6 +731,8 @@ def select_claims(
         if pauses and covered(pauses, row[1], row[2], row[3]):
             continue
         taken[key] = count + 1
+        if not reconciling:
+            published[key] = published.get(key, 0) + 1
         chosen.append(row)
         if len(chosen) >= limit:
             break

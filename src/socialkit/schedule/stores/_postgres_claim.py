@@ -78,11 +78,23 @@ FROM swept s ORDER BY s.id
 
 _RECONCILABLE = "p.state = 'unknown' AND p.attention IS NULL AND p.lease_owner IS NULL"
 _DUE = "p.state IN ('scheduled', 'retry_wait')"
+# Per account: its leases (``n``), those not sent yet (``unsent``), and its unknown
+# outcomes nobody holds a lease on (``waiting``), which hold the account as a lease does
+# until they are settled: a publish needs room with them counted, a reconciliation (one
+# of them) among the leases only.
 _LEASED_CTE = """leased AS (
-    SELECT workspace, account_id, count(*) AS n,
-        count(*) FILTER (WHERE state = 'claimed') AS unsent
-    FROM publications WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id
+    SELECT workspace, account_id, count(*) FILTER (WHERE leased) AS n,
+        count(*) FILTER (WHERE state = 'claimed') AS unsent,
+        count(*) FILTER (WHERE NOT leased) AS waiting
+    FROM (
+        SELECT workspace, account_id, state, true AS leased FROM publications
+        WHERE lease_expires_at IS NOT NULL
+        UNION ALL SELECT workspace, account_id, state, false FROM publications
+        WHERE state = 'unknown' AND lease_expires_at IS NULL
+    ) x GROUP BY workspace, account_id
 )"""
+# Accounts whose leases and unsettled outcomes fill the in-flight limit: no publish.
+_BUSY = "SELECT workspace, account_id FROM leased WHERE n + waiting >= %(per_account)s"
 _BUDGETED = (
     "SELECT workspace, account_id FROM budgets WHERE scope = 'default' "
     f"AND remaining IS NOT NULL AND reset_at > {NOW}"
@@ -171,11 +183,13 @@ open AS (
     SELECT w.workspace, w.account_id, count(*) AS n, min(w.k) AS k, min(w.run_at) AS first
     FROM win w
     WHERE (w.workspace, w.account_id) NOT IN (SELECT workspace, account_id FROM held)
+        AND (w.k = 0 OR (w.workspace, w.account_id) NOT IN ({_BUSY}))
         AND {unpaused_sql("w")} {extra}
     GROUP BY w.workspace, w.account_id
 )
-(SELECT o.workspace, o.account_id, o.k, COALESCE(l.n, 0), b.remaining - COALESCE(l.unsent, 0),
-    o.n
+(SELECT o.workspace, o.account_id, o.k,
+    COALESCE(l.n, 0) + CASE WHEN o.k = 1 THEN COALESCE(l.waiting, 0) ELSE 0 END,
+    b.remaining - COALESCE(l.unsent, 0), o.n
 FROM open o
 LEFT JOIN leased l ON l.workspace = o.workspace AND l.account_id = o.account_id
 LEFT JOIN budgets b ON b.workspace = o.workspace AND b.account_id = o.account_id
@@ -204,7 +218,8 @@ skip AS (
         ORDER BY p.workspace, p.account_id LIMIT 1
     ) n
 )
-SELECT s.workspace, s.account_id, 1, COALESCE(l.n, 0), b.remaining - COALESCE(l.unsent, 0)
+SELECT s.workspace, s.account_id, 1, COALESCE(l.n, 0) + COALESCE(l.waiting, 0),
+    b.remaining - COALESCE(l.unsent, 0)
 FROM skip s
 CROSS JOIN LATERAL (
     SELECT p.run_at, p.id, p.campaign FROM publications p
@@ -216,6 +231,7 @@ LEFT JOIN leased l ON l.workspace = s.workspace AND l.account_id = s.account_id
 LEFT JOIN budgets b ON b.workspace = s.workspace AND b.account_id = s.account_id
     AND b.scope = 'default' AND b.remaining IS NOT NULL AND b.reset_at > {NOW}
 WHERE (s.workspace, s.account_id) NOT IN (SELECT workspace, account_id FROM held)
+    AND (s.workspace, s.account_id) NOT IN ({_BUSY})
     AND s.workspace NOT IN (SELECT workspace FROM pauses WHERE kind = 'all') {extra}
 ORDER BY f.run_at, f.id
 LIMIT %(accounts)s
@@ -234,14 +250,15 @@ WITH acc AS (SELECT * FROM unnest(%(ws)b::text[], %(accounts)b::text[]) WITH ORD
 room AS (
     SELECT a.workspace, a.account_id, a.aord,
         LEAST(%(per_account)s - COALESCE(f.n, 0), b.remaining - COALESCE(f.unsent, 0))
-            AS allowed
+            AS allowed,
+        %(per_account)s - COALESCE(f.n, 0) - COALESCE(f.waiting, 0) AS publish_room
     FROM acc a
     LEFT JOIN leased f ON f.workspace = a.workspace AND f.account_id = a.account_id
     LEFT JOIN budgets b ON b.workspace = a.workspace AND b.account_id = a.account_id
         AND b.scope = 'default' AND b.remaining IS NOT NULL AND b.reset_at > {NOW}
 ),
 cand AS (
-    SELECT r.aord, r.allowed, x.* FROM room r CROSS JOIN LATERAL (
+    SELECT r.aord, r.allowed, r.publish_room, x.* FROM room r CROSS JOIN LATERAL (
         (SELECT 0 AS k, p.id, p.run_at FROM publications p
         WHERE %(reconcile)s AND p.workspace = r.workspace AND p.account_id = r.account_id
             AND {_RECONCILABLE} AND p.run_at <= {NOW}
@@ -250,15 +267,18 @@ cand AS (
         (SELECT 1 AS k, p.id, p.run_at FROM publications p
         WHERE p.workspace = r.workspace AND p.account_id = r.account_id AND {_DUE}
             AND p.run_at <= {NOW} AND NOT {_MISSED}
-        ORDER BY p.run_at, p.id LIMIT CASE WHEN r.allowed < 0 THEN 0 ELSE r.allowed END)
+        ORDER BY p.run_at, p.id LIMIT CASE WHEN LEAST(r.allowed, r.publish_room) < 0 THEN 0
+            ELSE LEAST(r.allowed, r.publish_room) END)
     ) x
     WHERE r.allowed IS NULL OR r.allowed > 0
 ),
 capped AS (
     SELECT id, k, run_at FROM (
-        SELECT c.*, row_number() OVER (PARTITION BY c.aord ORDER BY c.k, c.run_at, c.id) AS n
+        SELECT c.*, row_number() OVER (PARTITION BY c.aord ORDER BY c.k, c.run_at, c.id) AS n,
+            row_number() OVER (PARTITION BY c.aord, c.k ORDER BY c.run_at, c.id) AS nk
         FROM cand c
-    ) ranked WHERE allowed IS NULL OR n <= allowed
+    ) ranked WHERE (allowed IS NULL OR n <= allowed)
+        AND (k = 0 OR publish_room IS NULL OR nk <= publish_room)
     ORDER BY k, run_at, id LIMIT %(limit)s
 ),
 locked AS (

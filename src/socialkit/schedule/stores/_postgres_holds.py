@@ -39,6 +39,16 @@ _CLAIMABLE = (
     "(p.state = 'unknown' AND p.attention IS NULL AND p.lease_owner IS NULL))"
 )
 
+_UNSETTLED = "state = 'unknown' AND lease_expires_at IS NULL"
+"""An ``unknown`` publication nobody holds a lease on: it holds its account until settled."""
+_SCAN = 64
+"""How many due rows of busy accounts ``next_due`` reads past before answering."""
+_DUE_OPEN = (
+    "p.state IN ('scheduled', 'retry_wait') "
+    "AND (p.workspace, p.account_id) NOT IN (SELECT workspace, account_id FROM held) "
+    f"AND {unpaused_sql('p')}"
+)
+
 # The first-of lookups read the row (a plain index scan, not index-only), so they mark
 # the index entries of rows that left the state as dead and the next lookup skips them.
 _NEXT_DUE_SQL = f"""
@@ -51,16 +61,39 @@ held AS (
     SELECT workspace, account_id FROM unblock
     UNION ALL SELECT workspace, id FROM accounts WHERE status = 'needs_reauth'
     UNION ALL SELECT workspace, value FROM pauses WHERE kind = 'account'
+),
+-- accounts at their in-flight limit (none without one): leases, and unknown outcomes
+-- nobody holds a lease on, which hold their account until settled (n: the leases alone)
+busy AS (
+    SELECT workspace, account_id, count(*) FILTER (WHERE leased) AS n FROM (
+        SELECT workspace, account_id, true AS leased FROM publications
+        WHERE lease_expires_at IS NOT NULL
+        UNION ALL SELECT workspace, account_id, false FROM publications
+        WHERE {_UNSETTLED}
+    ) x GROUP BY workspace, account_id HAVING count(*) >= %(per_account)s
 )
 SELECT LEAST(
-    (SELECT p.run_at FROM publications p
-        WHERE p.state IN ('scheduled', 'retry_wait')
-            AND (p.workspace, p.account_id) NOT IN (SELECT workspace, account_id FROM held)
-            AND {unpaused_sql("p")}
-        ORDER BY p.run_at, p.id LIMIT 1),
+    -- the first due row; when it is due by now and its account is busy, the first of
+    -- another account (or one due later) among the next {_SCAN} (past them all busy, the
+    -- last one's time: early, never late); a busy account is free at the latest when a
+    -- lease expires or an unknown outcome is reconciled, both counted below
+    (SELECT CASE WHEN f.run_at > {NOW}
+            OR (f.workspace, f.account_id) NOT IN (SELECT workspace, account_id FROM busy)
+        THEN f.run_at ELSE (
+            SELECT COALESCE(min(w.run_at) FILTER (WHERE NOT w.busy),
+                CASE WHEN count(*) >= {_SCAN} THEN max(w.run_at) END)
+            FROM (SELECT p.run_at, p.run_at <= {NOW}
+                    AND (p.workspace, p.account_id) IN (SELECT workspace, account_id FROM busy)
+                        AS busy
+                FROM publications p WHERE {_DUE_OPEN}
+                ORDER BY p.run_at, p.id LIMIT {_SCAN}) w) END
+    FROM (SELECT p.run_at, p.workspace, p.account_id FROM publications p WHERE {_DUE_OPEN}
+        ORDER BY p.run_at, p.id LIMIT 1) f),
     (SELECT p.run_at FROM publications p
         WHERE p.state = 'unknown' AND p.attention IS NULL AND p.lease_owner IS NULL
             AND (p.workspace, p.account_id) NOT IN (SELECT workspace, account_id FROM held)
+            AND (p.workspace, p.account_id) NOT IN
+                (SELECT workspace, account_id FROM busy WHERE n >= %(per_account)s)
             AND {unpaused_sql("p")}
         ORDER BY p.run_at, p.id LIMIT 1),
     (SELECT min(GREATEST(u.until, f.first)) FROM unblock u CROSS JOIN LATERAL (
@@ -137,18 +170,25 @@ SELECT u.id, u.workspace, u.account_id, u.campaign, u.attempt, u.reason FROM upd
 """
 
 
-async def next_due(conn: Conn, now: dt.datetime | None) -> dt.datetime | None:
+async def next_due(
+    conn: Conn, now: dt.datetime | None, per_account: int | None = 1
+) -> dt.datetime | None:
     """The earliest instant anything may need a worker (see the protocol)."""
-    cur = await conn.execute(_NEXT_DUE_SQL, {"now": now})
+    cur = await conn.execute(_NEXT_DUE_SQL, {"now": now, "per_account": per_account})
     found = await cur.fetchone()
     value: dt.datetime | None = found[0] if found else None
     return value
 
 
-async def next_due_on_db_clock(conn: Conn) -> tuple[dt.datetime | None, dt.datetime]:
+async def next_due_on_db_clock(
+    conn: Conn, per_account: int | None = 1
+) -> tuple[dt.datetime | None, dt.datetime]:
     """:func:`next_due` on the database clock, with that clock's reading (one statement,
     so both are the same instant)."""
-    cur = await conn.execute(f"SELECT ({_NEXT_DUE_SQL}), statement_timestamp()", {"now": None})
+    cur = await conn.execute(
+        f"SELECT ({_NEXT_DUE_SQL}), statement_timestamp()",
+        {"now": None, "per_account": per_account},
+    )
     found = await cur.fetchone()
     assert found is not None
     return found[0], found[1]

@@ -164,10 +164,20 @@ def sweep(conn: sqlite3.Connection, now: int, lease: int, pauses: Sequence[Pause
     insert_events(conn, events)
 
 
-# Accounts at their in-flight limit (leases held, by any worker). A claim skips their
-# due rows in SQL: handing each of them to Python only to skip it there costs a statement
-# step (a GIL round trip) per row, and busy accounts can hold most of the due rows.
+# Accounts at their in-flight limit. A claim skips their due rows in SQL: handing each
+# of them to Python only to skip it there costs a statement step (a GIL round trip) per
+# row, and busy accounts can hold most of the due rows. In flight: leases held (by any
+# worker), and ``unknown`` publications nobody holds a lease on, which hold their account
+# until they are settled (see ``select_claims``). A reconciliation needs room among the
+# leases only (``_LEASES_FULL``): the publication it takes is one of those counted.
+_UNSETTLED = "state = 'unknown' AND lease_expires_at IS NULL"
 _BUSY = (
+    "(workspace, account_id) NOT IN (SELECT workspace, account_id FROM ("
+    "SELECT workspace, account_id FROM publications WHERE lease_expires_at IS NOT NULL "
+    f"UNION ALL SELECT workspace, account_id FROM publications WHERE {_UNSETTLED}) "
+    "GROUP BY workspace, account_id HAVING COUNT(*) >= ?)"
+)
+_LEASES_FULL = (
     "(workspace, account_id) NOT IN (SELECT workspace, account_id FROM publications "
     "WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id HAVING COUNT(*) >= ?)"
 )
@@ -286,9 +296,10 @@ _PROBE_SQL = (
     "WHERE state = 'unknown' AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL), "
     f"EXISTS (SELECT 1 FROM publications INDEXED BY publications_grace WHERE {_OVERDUE}), "
     # the last two are only counted under a per-account limit (?4, the limit)
-    "CASE WHEN ?4 IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM (SELECT 1 FROM publications "
-    "WHERE lease_expires_at IS NOT NULL GROUP BY workspace, account_id "
-    "HAVING COUNT(*) >= ?4)) END, "
+    "CASE WHEN ?4 IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM (SELECT 1 FROM ("
+    "SELECT workspace, account_id FROM publications WHERE lease_expires_at IS NOT NULL "
+    f"UNION ALL SELECT workspace, account_id FROM publications WHERE {_UNSETTLED}) "
+    "GROUP BY workspace, account_id HAVING COUNT(*) >= ?4)) END, "
     f"CASE WHEN ?4 IS NULL OR EXISTS (SELECT 1 FROM meta WHERE key = '{UNREGISTERED}') "
     "THEN NULL ELSE (SELECT COUNT(*) FROM accounts) END"
 )
@@ -311,10 +322,13 @@ def claim(
         # What it handed back may be reconcilable or past its grace by now: ask again.
         probe = _Probe.read(conn, now, per_account)
     busy = f" AND {_BUSY}" if per_account is not None else ""
+    leases_full = f" AND {_LEASES_FULL}" if per_account is not None else ""
     busy_params: tuple[Any, ...] = (per_account,) if per_account is not None else ()
     # Only accounts below the limit: the busy ones never reach Python.
-    in_flight: dict[AccountKey, int] = (
-        {
+    in_flight: dict[AccountKey, int] = {}
+    unsettled: dict[AccountKey, int] = {}
+    if per_account is not None and per_account > 1:
+        in_flight = {
             (ws, account_id): n
             for ws, account_id, n in conn.execute(
                 "SELECT workspace, account_id, COUNT(*) FROM publications "
@@ -323,9 +337,13 @@ def claim(
                 (per_account,),
             )
         }
-        if per_account is not None and per_account > 1
-        else {}
-    )
+        unsettled = {
+            (ws, account_id): n
+            for ws, account_id, n in conn.execute(
+                "SELECT workspace, account_id, COUNT(*) FROM publications "
+                f"WHERE {_UNSETTLED} GROUP BY workspace, account_id"
+            )
+        }
     blocked: set[AccountKey] = set()
     left: dict[AccountKey, int] = {}
     if probe.held:
@@ -337,7 +355,7 @@ def claim(
             "SELECT id, workspace, account_id, campaign, state FROM publications "
             "INDEXED BY publications_reconcile "
             "WHERE state = 'unknown' AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL"
-            f"{busy} ORDER BY run_at, id",
+            f"{leases_full} ORDER BY run_at, id",
             (now, *busy_params),
         ).fetchall()
         if reconcile
@@ -367,7 +385,7 @@ def claim(
                 conn.execute(
                     "SELECT DISTINCT workspace, account_id FROM publications "
                     "INDEXED BY publications_reconcile WHERE state = 'unknown' "
-                    f"AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL{busy}",
+                    f"AND attention IS NULL AND run_at <= ? AND lease_owner IS NULL{leases_full}",
                     (now, per_account),
                 )
             )
@@ -390,6 +408,7 @@ def claim(
         limit=limit,
         per_account=per_account,
         in_flight=in_flight,
+        unsettled=unsettled,
         blocked=blocked,
         budget_left=left,
         pauses=pauses,
@@ -789,7 +808,63 @@ def record_deletion(conn: sqlite3.Connection, deletion: DeletionRecord, now: int
     )
 
 
-def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | None:
+# How many due rows of busy accounts ``next_due`` reads past before it answers with the
+# due time it has reached (the answer may come too early, never too late).
+_NEXT_DUE_SCAN = 64
+
+
+def _busy_accounts(
+    conn: sqlite3.Connection, per_account: int | None
+) -> tuple[set[AccountKey], set[AccountKey]]:
+    """Accounts at their in-flight limit: by their leases alone (nothing of theirs can be
+    claimed, a reconciliation neither), and with their unsettled ``unknown`` publications
+    counted too (no publish)."""
+    if per_account is None:
+        return set(), set()
+    full: set[AccountKey] = set()
+    busy: set[AccountKey] = set()
+    for workspace, account_id, leased in conn.execute(
+        "SELECT workspace, account_id, SUM(leased) FROM ("
+        "SELECT workspace, account_id, 1 AS leased FROM publications "
+        "WHERE lease_expires_at IS NOT NULL "
+        f"UNION ALL SELECT workspace, account_id, 0 FROM publications WHERE {_UNSETTLED}) "
+        "GROUP BY workspace, account_id HAVING COUNT(*) >= ?",
+        (per_account,),
+    ):
+        busy.add((workspace, account_id))
+        if leased >= per_account:
+            full.add((workspace, account_id))
+    return full, busy
+
+
+def _pages(conn: sqlite3.Connection, index: str, where: str) -> Iterator[list[Any]]:
+    """Rows ``[run_at, id, workspace, account_id, campaign]`` matching ``where``, in
+    ``run_at`` order through ``index``, a page (one JSON value: one statement step, where
+    a cursor takes one per row) at a time. Pages grow: the first row is most often the
+    answer."""
+    after: tuple[Any, ...] = ()
+    page = 4
+    while True:
+        (text,) = conn.execute(
+            "SELECT json_group_array(json_array(run_at, id, workspace, account_id, campaign)) "
+            "FROM (SELECT run_at, id, workspace, account_id, campaign FROM publications "
+            f"INDEXED BY {index} WHERE {where}"
+            + (" AND (run_at, id) > (?, ?)" if after else "")
+            + " ORDER BY run_at, id LIMIT ?)",
+            (*after, page),
+        ).fetchone()
+        rows: list[list[Any]] = json.loads(text)
+        rows.sort(key=lambda row: (row[0], row[1]))
+        yield from rows
+        if len(rows) < page:
+            return
+        after = (rows[-1][0], rows[-1][1])
+        page *= 4
+
+
+def next_due(
+    conn: sqlite3.Connection, now_dt: dt.datetime, per_account: int | None = 1
+) -> dt.datetime | None:
     best: int | None = None
 
     def consider(value: int | None) -> None:
@@ -797,39 +872,55 @@ def next_due(conn: sqlite3.Connection, now_dt: dt.datetime) -> dt.datetime | Non
         if value is not None and (best is None or value < best):
             best = value
 
-    blocked, _, unblock = holds(conn, now_dt)
-    pauses = load_pauses(conn)
-    unblock_us = {key: to_us(when) for key, when in unblock.items()}
-    for sql in (
-        "SELECT run_at, workspace, account_id, campaign FROM publications "
-        "INDEXED BY publications_due "
-        "WHERE state IN ('scheduled', 'retry_wait') ORDER BY run_at, id",
-        "SELECT run_at, workspace, account_id, campaign FROM publications "
-        "INDEXED BY publications_reconcile "
-        "WHERE state = 'unknown' AND attention IS NULL AND lease_owner IS NULL "
-        "ORDER BY run_at, id",
-    ):
-        cur = conn.execute(sql)
-        for run_at, workspace, account_id, campaign in cur:
-            if best is not None and run_at >= best:
-                break
-            key = (workspace, account_id)
-            if key in blocked or (pauses and covered(pauses, workspace, account_id, campaign)):
-                continue
-            consider(max(run_at, unblock_us[key]) if key in unblock_us else run_at)
-        cur.close()
+    # First what bounds the scans below: a lease's expiry, a grace period's end.
     for sql in (
         "SELECT MIN(expires_at) FROM publications INDEXED BY publications_grace "
         f"WHERE state = 'scheduled' AND sends = 0 AND expires_at IS NOT NULL AND {_ABLE}",
         "SELECT MIN(lease_expires_at) FROM publications WHERE lease_expires_at IS NOT NULL",
     ):
         consider(conn.execute(sql).fetchone()[0])
+    blocked, _, unblock = holds(conn, now_dt)
+    pauses = load_pauses(conn)
+    unblock_us = {key: to_us(when) for key, when in unblock.items()}
+    now = to_us(now_dt)
+    # Accounts at their in-flight limit, read once a row due by now is met: a row due
+    # later counts as it is (its account may be free by then).
+    busy_sets: tuple[set[AccountKey], set[AccountKey]] | None = None
+    for index, where, reconciling in (
+        ("publications_due", "state IN ('scheduled', 'retry_wait')", False),
+        (
+            "publications_reconcile",
+            "state = 'unknown' AND attention IS NULL AND lease_owner IS NULL",
+            True,
+        ),
+    ):
+        passed = 0
+        for run_at, _, workspace, account_id, campaign in _pages(conn, index, where):
+            if best is not None and run_at >= best:
+                break
+            key = (workspace, account_id)
+            if run_at <= now and per_account is not None and busy_sets is None:
+                busy_sets = _busy_accounts(conn, per_account)
+            if (
+                run_at <= now
+                and busy_sets is not None
+                and key in busy_sets[0 if reconciling else 1]
+            ):
+                # Free at the latest when a lease expires (considered above) or its
+                # unknown publication is reconciled (the second scan).
+                passed += 1
+                if passed >= _NEXT_DUE_SCAN:
+                    consider(run_at)
+                    break
+                continue
+            if key in blocked or (pauses and covered(pauses, workspace, account_id, campaign)):
+                continue
+            consider(max(run_at, unblock_us[key]) if key in unblock_us else run_at)
     # Metric collections: the first due in due order (the partial index), and one in
     # flight is due again only when its lease runs out. Those of an account waiting for
     # a person to re-authorise it wait with it: set aside past WAITING_FROM (schema 9),
     # where the scan stops, not walked and skipped; one left in the ordinary range (its
     # lease ran out after the account was marked) is left out by the NOT EXISTS.
-    now = to_us(now_dt)
     for sql in (
         "SELECT t.due_at FROM metric_tasks t INDEXED BY metric_tasks_due "
         "JOIN publications p ON p.id = t.publication_id "

@@ -21,7 +21,10 @@ contract suite (``tests/schedule/store_contract.py``). The rules it checks:
   ``unknown`` is simply dropped.
 * **Holds.** A claim skips publications of paused scopes, of accounts that need a person
   (``needs_reauth``), of accounts whose rate budget is spent, and of accounts that already
-  have ``per_account`` publications in flight. A pause also moves covered ``scheduled`` and
+  have ``per_account`` publications in flight. An ``unknown`` publication counts as in
+  flight until it is settled (reconciled, or resolved by a person), leased or not: it may
+  be live on the platform, and its reconciliation may send it again, so the account's
+  later posts wait for it. Its own reconciliation needs room among the leases only. A pause also moves covered ``scheduled`` and
   ``retry_wait`` publications to ``paused`` (and anything that would enter those states
   while the pause holds); ``resume`` moves them back once no other switch covers them.
 * **Every change is in the event log** (``events``), written in the same transaction;
@@ -337,13 +340,20 @@ class Store(Protocol):
         """
         ...
 
-    async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
+    async def next_due(
+        self, *, now: dt.datetime, per_account: int | None = 1
+    ) -> dt.datetime | None:
         """The earliest instant anything may need a worker: a claimable publication's
-        ``run_at`` (held ones aside), a lease's expiry, a rate budget's reset for an
-        account with due work, a grace period's end, or a metric task's due time (the
-        lease's expiry for one in flight; none for an account waiting for a person to
-        re-authorise it, whose collections wait with its publications).
-        ``None`` when nothing is pending."""
+        ``run_at`` (held ones aside, and those of an account at its in-flight limit
+        ``per_account``, counted as :meth:`claim` does: their account is free at the
+        latest when a lease expires, or an ``unknown`` one is reconciled), a lease's
+        expiry, a rate budget's reset for an account with due work, a grace period's
+        end, or a metric task's due time (the lease's expiry for one in flight; none for
+        an account waiting for a person to re-authorise it, whose collections wait with
+        its publications). ``None`` when nothing is pending.
+
+        Never later than the truth: a store may stop looking past a long run of due
+        rows of busy accounts and answer with a time it has reached (maybe past)."""
         ...
 
     # -- pause switch and rate budgets ----------------------------------------------------

@@ -321,11 +321,7 @@ class MemoryStore(MemoryBase):
     ) -> list[Claim]:
         with self._lock:
             self._sweep(now, lease)
-            in_flight: dict[tuple[str, str], int] = {}
-            for r in self._rows.values():
-                if r.state in LEASED_STATES or (r.state == S.UNKNOWN and r.lease_owner):
-                    key = (r.workspace, r.account_id)
-                    in_flight[key] = in_flight.get(key, 0) + 1
+            in_flight, unsettled = self._in_flight()
             blocked, budget_left = self._holds(now)
             reconcilable = sorted(
                 (
@@ -352,12 +348,13 @@ class MemoryStore(MemoryBase):
             )
             chosen = select_claims(
                 (
-                    (r.id, r.workspace, r.account_id, r.campaign)
+                    (r.id, r.workspace, r.account_id, r.campaign, r.state)
                     for r in itertools.chain(reconcilable, due)
                 ),
                 limit=limit,
                 per_account=per_account,
                 in_flight=in_flight,
+                unsettled=unsettled,
                 blocked=blocked,
                 budget_left=budget_left,
                 pauses=list(self._pauses.values()),
@@ -405,6 +402,20 @@ class MemoryStore(MemoryBase):
                     )
                 )
             return claims
+
+    def _in_flight(self) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        """Per account: publications under a lease (claimed, publishing, or an
+        ``unknown`` one being reconciled), and ``unknown`` ones no one holds a lease on
+        (they hold their account too, until settled: see ``select_claims``)."""
+        leased: dict[tuple[str, str], int] = {}
+        unsettled: dict[tuple[str, str], int] = {}
+        for r in self._rows.values():
+            key = (r.workspace, r.account_id)
+            if r.state in LEASED_STATES or (r.state == S.UNKNOWN and r.lease_owner):
+                leased[key] = leased.get(key, 0) + 1
+            elif r.state == S.UNKNOWN:
+                unsettled[key] = unsettled.get(key, 0) + 1
+        return leased, unsettled
 
     def _holds(self, now: dt.datetime) -> tuple[set[tuple[str, str]], dict[tuple[str, str], int]]:
         blocked = self._waiting_accounts()
@@ -627,9 +638,22 @@ class MemoryStore(MemoryBase):
         with self._lock:
             self._log(now, deletion.kind, self._row(deletion.id), **deletion.event_fields())
 
-    async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
+    async def next_due(
+        self, *, now: dt.datetime, per_account: int | None = 1
+    ) -> dt.datetime | None:
         with self._lock:
             blocked = self._waiting_accounts()
+            leases, unsettled = self._in_flight()
+            if per_account is None:
+                full: set[tuple[str, str]] = set()
+                busy: set[tuple[str, str]] = set()
+            else:
+                # at the limit by leases: nothing of theirs can be claimed, reconciling
+                # neither; with their unsettled outcomes counted: no publish
+                full = {key for key, n in leases.items() if n >= per_account}
+                busy = full | {
+                    key for key, n in unsettled.items() if leases.get(key, 0) + n >= per_account
+                }
             unblock: dict[tuple[str, str], dt.datetime] = {}
             for (workspace, account_id, scope), budget in self._budgets.items():
                 until = budget.blocks(now)
@@ -648,8 +672,13 @@ class MemoryStore(MemoryBase):
                 if r.state == S.SCHEDULED and r.sends == 0 and key not in blocked:
                     consider(r.expires_at)
                 if (
-                    r.state in CLAIMABLE_STATES
-                    or (r.state == S.UNKNOWN and r.attention is None and r.lease_owner is None)
+                    (r.state in CLAIMABLE_STATES and key not in busy)
+                    or (
+                        r.state == S.UNKNOWN
+                        and r.attention is None
+                        and r.lease_owner is None
+                        and key not in full
+                    )
                 ) and not (
                     key in blocked or covered(pauses, r.workspace, r.account_id, r.campaign)
                 ):

@@ -840,7 +840,9 @@ class PostgresStore:
 
         await self._run(write)
 
-    async def next_due(self, *, now: dt.datetime | None = None) -> dt.datetime | None:
+    async def next_due(
+        self, *, now: dt.datetime | None = None, per_account: int | None = 1
+    ) -> dt.datetime | None:
         """The earliest instant anything may need a worker.
 
         With ``clock=database`` and a caller's ``now``, the instant is given on the
@@ -858,12 +860,16 @@ class PostgresStore:
         try:
             if when is not None or now is None:
                 due = await self._run(
-                    lambda c: holds.next_due(c, when), transaction=False, idempotent=True
+                    lambda c: holds.next_due(c, when, per_account),
+                    transaction=False,
+                    idempotent=True,
                 )
                 self._sleep_until = due
                 return due
             due, db_now = await self._run(
-                holds.next_due_on_db_clock, transaction=False, idempotent=True
+                lambda c: holds.next_due_on_db_clock(c, per_account),
+                transaction=False,
+                idempotent=True,
             )
             self._sleep_until = due
         finally:

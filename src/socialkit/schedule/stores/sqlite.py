@@ -558,8 +558,10 @@ class SqliteStore:
     async def record_deletion(self, deletion: DeletionRecord, *, now: dt.datetime) -> None:
         await self._write(lambda c: dispatch.record_deletion(c, deletion, to_us(now)))
 
-    async def next_due(self, *, now: dt.datetime) -> dt.datetime | None:
-        return await self._read(lambda c: dispatch.next_due(c, now))
+    async def next_due(
+        self, *, now: dt.datetime, per_account: int | None = 1
+    ) -> dt.datetime | None:
+        return await self._read(lambda c: dispatch.next_due(c, now, per_account))
 
     # -- pause switch and rate budgets ----------------------------------------------------
 
