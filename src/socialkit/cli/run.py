@@ -109,6 +109,21 @@ def _waiting_lines(scheduler: Scheduler, progress: _Progress) -> list[str]:
     return lines
 
 
+def _hold_notes(scheduler: Scheduler) -> list[str]:
+    """After ``run --once``: the accounts whose due posts wait behind an ``unknown``
+    outcome, and the publications leases still hold (:mod:`socialkit.cli._holds`);
+    none when the store could not say (a note must not fail the run)."""
+    from socialkit.cli._holds import held_account_notes, lease_note
+
+    now = dt.datetime.now(dt.UTC)
+    try:
+        notes = held_account_notes(scheduler, now)
+        leases = lease_note(scheduler, now)
+    except Exception:
+        return []
+    return [*notes, leases] if leases else notes
+
+
 def _ended_badly(progress: _Progress) -> str:
     """``this run left 1 publication failed`` (or missed, or both counted) for what this
     run left ``failed`` or ``missed``; empty when none."""
@@ -268,6 +283,10 @@ def run_command(
                 text=f"claimed {stats.claimed}, reconciled {stats.reconciled}, "
                 f"metric collections {stats.metric_tasks}",
             )
+            # What held due posts back, so a cron job's reader is not left guessing: an
+            # unknown outcome holding its account, a lease of a worker killed mid-publish.
+            for note in _hold_notes(scheduler):
+                say(note, err=True)
             # A cron job or CI step learns either from the exit code alone.
             lost = _ended_badly(progress)
             if lost:
