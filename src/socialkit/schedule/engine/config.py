@@ -58,13 +58,38 @@ def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
         raise ValueError(f"{attribute.name} must be positive (got {value!r})")
 
 
-def _metric_schedule(
-    instance: Any, attribute: attrs.Attribute[Any], value: tuple[tuple[str, dt.timedelta], ...]
-) -> None:
+def _pairs(value: Any) -> Any:
+    """A list of pairs (from a project file or JSON) as the tuple of tuples the field
+    holds; anything else is left for the validator to name."""
+    if isinstance(value, list | tuple) and all(isinstance(e, list | tuple) for e in value):
+        return tuple(tuple(e) for e in value)
+    return value
+
+
+def _metric_schedule(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     # Each label names one collection: a snapshot's ``after`` and ``skipped`` are found
     # by label, so a second entry under the same label would be read as the first one.
     seen: dict[str, dt.timedelta] = {}
-    for label, offset in value:
+    if isinstance(value, str | bytes) or not isinstance(value, tuple | list):
+        raise TypeError(
+            f"{attribute.name}: expected (label, offset) pairs such as "
+            f"(('1h', timedelta(hours=1)),), or () for none (got {type(value).__name__} "
+            f"{value!r})"
+        )
+    for index, entry in enumerate(value):
+        if not isinstance(entry, tuple | list) or len(entry) != 2:
+            raise TypeError(
+                f"{attribute.name}[{index}]: expected a (label, offset) pair such as "
+                f"('1h', timedelta(hours=1)) (got {entry!r})"
+            )
+        label, offset = entry
+        # A label that is not text was stored as text by the SQL stores and no longer
+        # matched: the collection's snapshots lost their ``after``.
+        if not isinstance(label, str) or not label.strip():
+            raise TypeError(
+                f"{attribute.name}[{index}]: the label must be non-blank text such as "
+                f"'1h' (got {type(label).__name__} {label!r})"
+            )
         if not isinstance(offset, dt.timedelta):
             raise ValueError(
                 f"{attribute.name}: the offset of {label!r} must be a timedelta (got {offset!r})"
@@ -107,7 +132,9 @@ class EngineConfig:
         reconcile_attempts: how many times reconciliation is retried on errors before a
             person is asked.
         metric_schedule: when metrics are collected after a publish (label, offset):
-            each label once, each offset positive (``ValueError`` otherwise).
+            each label once, each offset positive (``ValueError`` otherwise); each entry
+            a pair of a non-blank text label and a ``timedelta`` (``TypeError``
+            otherwise, naming the entry).
         window: how far ahead rules are materialised.
         rule_batch: the most occurrences one rule materialises in one pass.
         idle_poll: the longest a worker sleeps when work it could not claim is due
@@ -135,7 +162,7 @@ class EngineConfig:
     reconcile_delay: dt.timedelta = dt.timedelta(seconds=30)
     reconcile_attempts: int = 5
     metric_schedule: tuple[tuple[str, dt.timedelta], ...] = attrs.field(
-        default=DEFAULT_METRIC_SCHEDULE, validator=_metric_schedule
+        default=DEFAULT_METRIC_SCHEDULE, validator=_metric_schedule, converter=_pairs
     )
     window: dt.timedelta = attrs.field(default=dt.timedelta(days=7), validator=_positive)
     rule_batch: int = attrs.field(default=500, validator=_positive)
