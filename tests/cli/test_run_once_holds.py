@@ -95,3 +95,19 @@ def test_run_once_notes_a_killed_workers_lease(cli: Cli, tmp_path: Path) -> None
         f"earliest lease ends {ends:%Y-%m-%d %H:%M:%S} UTC, in 60 minutes: their accounts' "
         "posts wait until then (a run after it takes them up)\n"
     )
+
+
+def test_show_says_which_unknown_outcome_a_post_waits_behind(cli: Cli) -> None:
+    now = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}"
+    for key in ("one", "two"):
+        made = cli(
+            "schedule", "post.yaml", "--to", "acme-lost", "--at", now, "--tz", "UTC", "--key", key
+        )
+        assert made.code == 0, made.err
+    first, second = _ids(cli)
+    assert cli("run", "--once").code == 0
+    shown = cli("show", second)
+    assert f"waits behind {first}, whose outcome is unknown (reconciled " in shown.out
+    assert "the account's posts go out in order" in shown.out
+    assert cli("show", second, "--json").json()["held_by"] == first
+    assert cli("show", first, "--json").json()["held_by"] is None

@@ -29,7 +29,7 @@ def test_list_on_a_store_that_is_not_there_creates_nothing(cli: Cli, tmp_path: P
     assert not (tmp_path / "typo").exists()
     bad = cli("--store", "sqlite:///typo/socialkit.db", "list", "--cursor", "garbage")
     assert bad.code == 2
-    assert bad.err.startswith("error: --cursor: invalid listing cursor 'garbage'")
+    assert bad.err.startswith("error: --cursor: not a listing cursor (got 'garbage'); ")
 
 
 @pytest.mark.parametrize(

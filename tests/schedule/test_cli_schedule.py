@@ -375,7 +375,8 @@ def test_a_bad_cursor_names_the_option(project: Path, capsys) -> None:
     code, out, err = cli(capsys, "list", "--cursor", "garbage")
     assert (code, out) == (2, "")
     assert err == (
-        "error: --cursor: invalid listing cursor 'garbage' (use next_cursor from list --json)\n"
+        "error: --cursor: not a listing cursor (got 'garbage'); give the one a full page "
+        "notes on standard error, or next_cursor from list --json\n"
     )
 
 

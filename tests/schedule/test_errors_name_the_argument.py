@@ -4,6 +4,7 @@ it came in and the value: ``accounts[1]: no account 'acme-fed' …``, not a bare
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,12 @@ def test_an_unknown_account_names_the_argument_and_the_stored_ones(scheduler: Sc
     assert _refused(lambda: scheduler.schedule_many(one)) == (
         f"requests[0].accounts: no account 'acme-fed' {tail}"
     )
+    assert _refused(lambda: scheduler.pause(account="acme-fed")) == (
+        f"account: no account 'acme-fed' {tail}"
+    )
+    assert _refused(lambda: scheduler.clear_rate_limit("acme-fed")) == (
+        f"account: no account 'acme-fed' {tail}"
+    )
     assert _refused(lambda: scheduler.reconnect("acme-fed")) == (
         f"account_id: no account 'acme-fed' {tail}"
     )
@@ -80,10 +87,26 @@ def test_an_unknown_account_names_the_argument_and_the_stored_ones(scheduler: Sc
 def test_an_unknown_publication_id_names_the_argument(scheduler: Scheduler) -> None:
     expected = "publication_id: no publication 'p-gone' in workspace 'default'"
     for call in (
+        lambda: scheduler.get("p-gone"),
         lambda: scheduler.approve("p-gone", actor="ann"),
         lambda: scheduler.reject("p-gone", actor="ann"),
         lambda: scheduler.cancel("p-gone"),
+        lambda: scheduler.edit("p-gone", Post(text="x")),
+        lambda: scheduler.reschedule("p-gone", at=AT),
         lambda: scheduler.delete("p-gone"),
         lambda: scheduler.resolve("p-gone", abandon=True),
     ):
         assert _refused(call) == expected
+
+
+def test_a_listing_cursor_that_is_none_names_the_argument(scheduler: Scheduler) -> None:
+    assert _refused(lambda: scheduler.list(cursor="garbage")) == (
+        "cursor: not a listing cursor (got 'garbage'); give the next_cursor of a page"
+    )
+    with pytest.raises(TypeError, match=re.escape("cursor: expected the next_cursor of a page")):
+        scheduler.list(cursor=3)  # type: ignore[arg-type]
+    scheduler.schedule(Post(text="a"), ACME, at=AT)
+    scheduler.schedule(Post(text="b"), ACME, at="2030-01-02 09:00")
+    first = scheduler.list(limit=1)
+    assert first.next_cursor is not None
+    assert len(scheduler.list(cursor=first.next_cursor).items) == 1  # a real one still works

@@ -200,11 +200,11 @@ def list_command(
     missing = missing_store(state().store_url())
     if missing is not None:
         # Nothing to list, and nothing created: a typo in a store URL says so.
-        try:
-            if cursor is not None:
+        if cursor is not None:
+            try:
                 decode_cursor(cursor)
-        except StoreError as exc:
-            raise fail(f"--cursor: {exc} (use next_cursor from list --json)", code=2) from None
+            except StoreError:
+                raise _bad_cursor(cursor) from None
         say(f"note: {missing}; nothing was scheduled on it yet", err=True)
         emit({"publications": [], "next_cursor": None}, as_json=as_json, text="no publications")
         return
@@ -228,8 +228,8 @@ def list_command(
                 for reason in reasons
             ]
         except StoreError as exc:
-            if cursor is not None and "cursor" in str(exc):
-                raise fail(f"--cursor: {exc} (use next_cursor from list --json)", code=2) from None
+            if cursor is not None and str(exc).startswith("cursor: "):
+                raise _bad_cursor(cursor) from None
             raise
         if not any(page.items for page in pages) and cursor is None:
             notes = unknown_filters(scheduler, account, campaign)
@@ -255,21 +255,35 @@ def list_command(
         )
 
 
+def _bad_cursor(cursor: str) -> typer.Exit:
+    return fail(
+        f"--cursor: not a listing cursor (got {cursor!r}); give the one a full page notes "
+        "on standard error, or next_cursor from list --json",
+        code=2,
+    )
+
+
 _SHOWN_TEXT = 200  # characters of the post's text that `show` prints
 
 
 def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> None:
     """Show one publication with its history."""
+    from socialkit.cli._holds import holding_line, holding_publication
+
     with open_scheduler(existing=True) as scheduler:
         p = scheduler.get(publication_id)
+        holder = holding_publication(scheduler, p)
+    now = dt.datetime.now(dt.UTC)
     lines = [
         publication_line(p),
         f"  revision {p.revision[:16]}  attempt {p.attempt}  sends {p.sends}  "
         f"failures {p.failures}  due {p.due_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
-    upcoming = next_attempt(p, dt.datetime.now(dt.UTC))
+    upcoming = next_attempt(p, now)
     if upcoming is not None:  # retry_wait, unknown: when the engine takes it up again
         lines.append(f"  {upcoming}")
+    if holder is not None:  # its account is held by an unknown outcome
+        lines.append(f"  {holding_line(holder, now)}")
     if p.post is not None:
         text = p.post.text
         if len(text) <= _SHOWN_TEXT:
@@ -293,6 +307,7 @@ def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> Non
     lines.extend(event_line(e) for e in p.history)
     data = publication_row(p) | {
         "run_at": p.run_at.isoformat(),
+        "held_by": holder.id if holder is not None else None,
         "history": [e.model_dump(mode="json") for e in p.history],
         "receipts": [r.model_dump(mode="json") for r in p.receipts],
         "problems": [x.model_dump(mode="json") for x in p.problems],

@@ -264,6 +264,30 @@ def check_cursor(since: int, limit: int) -> None:
         raise ValueError(f"limit: must be at least 1 event (got {limit})")
 
 
+def check_page_cursor(cursor: object) -> None:
+    """``cursor`` of a listing: ``None`` or a page's ``next_cursor``.
+
+    Raises:
+        TypeError: it is not text.
+        StoreError: it is no listing cursor (as the stores' own refusal is, named here).
+    """
+    from socialkit.errors import StoreError
+    from socialkit.schedule.stores._common import decode_cursor
+
+    if cursor is None:
+        return
+    if not isinstance(cursor, str):
+        raise TypeError(
+            f"cursor: expected the next_cursor of a page, as text (got {shown(cursor)})"
+        )
+    try:
+        decode_cursor(cursor)
+    except StoreError:
+        raise StoreError(
+            f"cursor: not a listing cursor (got {cursor!r}); give the next_cursor of a page"
+        ) from None
+
+
 def state_of(value: PublicationState | str) -> PublicationState:
     try:
         return PublicationState(value)

@@ -21,6 +21,7 @@ from socialkit.schedule.engine.clock import SystemClock
 from socialkit.schedule.engine.config import EngineConfig
 from socialkit.schedule.engine.events import Notifier
 from socialkit.schedule.engine.services import Services
+from socialkit.schedule.records import PublicationQuery
 from socialkit.schedule.stores import store_from_url
 
 if TYPE_CHECKING:
@@ -250,6 +251,40 @@ class SchedulerCore:
             f"{field}: no account {account_id!r} in workspace {self.workspace!r} "
             f"(stored accounts: {', '.join(stored) or 'none'}; add_account() stores one)"
         ) from None
+
+    async def _note_unknown_campaign(self, s: Services, campaign: str) -> None:
+        """Log a warning when ``campaign``, just paused, is one neither this scheduler's
+        ``campaigns`` nor any publication or rule of the workspace has: the switch is
+        stored and holds that campaign's publications as they are made (pausing ahead is
+        allowed), but a typo would leave the real campaign publishing unnoticed."""
+        if campaign in self._campaigns:
+            return
+        query = PublicationQuery(workspace=self.workspace, campaign=campaign, limit=1)
+        if (await s.store.list_publications(query)).items:
+            return
+        known = {r.campaign for r in await s.store.list_rules(workspace=self.workspace)}
+        if campaign in known:
+            return
+        known |= set(self._campaigns)
+        cursor: str | None = None
+        while True:  # every publication, a thousand at a time: only on this rare path
+            page = await s.store.list_publications(
+                PublicationQuery(workspace=self.workspace, cursor=cursor, limit=1000)
+            )
+            known |= {p.campaign for p in page.items}
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        listed = ", ".join(sorted(c for c in known if c)) or "none"
+        log.warning(
+            "pause: campaign %r has no publication or rule in workspace %r so far "
+            "(campaigns: %s); the switch is on and holds its publications as they are "
+            "made. If the name is a typo, resume(campaign=%r) and pause the right one",
+            campaign,
+            self.workspace,
+            listed,
+            campaign,
+        )
 
     def _in_workspace(self, publication: Publication) -> Publication:
         """``publication``, unless it is another workspace's: then, as for an unknown id,

@@ -357,7 +357,8 @@ class Scheduler:
     ) -> int:
         """The crisis switch: stop claims for everything, an account or a campaign.
 
-        Returns how many publications were held."""
+        Returns how many publications were held. A campaign nothing has yet is paused
+        too, with a warning logged (see :meth:`AsyncScheduler.pause`)."""
         return self._call(
             self.aio.pause(account=account, campaign=campaign, actor=actor, reason=reason)
         )

@@ -22,6 +22,7 @@ from socialkit.schedule._arguments import (
     check_between,
     check_cursor,
     check_note,
+    check_page_cursor,
     check_post,
     check_revision,
     check_tz,
@@ -132,7 +133,7 @@ class AsyncScheduler(Planning):
         check_post(post)
         check_actor(actor)
         s = await self._s()
-        current = self._in_workspace(await s.store.get(publication_id, history=False))
+        current = await self._read(s, publication_id)
         account = await s.account(current.workspace, current.account_id)
         s.check_post(s.revision_of(post), post, account, current.campaign)
         return await actions.edit(s, publication_id, post, actor=actor, policy=self.approval)
@@ -189,7 +190,7 @@ class AsyncScheduler(Planning):
         check_tz(tz)
         check_actor(actor)
         s = await self._s()
-        current = self._in_workspace(await s.store.get(publication_id))
+        current = await self._read(s, publication_id)
         occurrence = checked_occurrence("at", at, tz or current.zone)
         return await actions.reschedule(
             s,
@@ -251,6 +252,12 @@ class AsyncScheduler(Planning):
 
         Returns how many publications were held; each is a state change for the hooks.
 
+        A campaign may be paused before its first publication: the switch is stored and
+        holds each of its publications as it is made. When neither the scheduler's
+        ``campaigns``, nor a publication or a rule of the workspace has that campaign
+        (a typo, perhaps), the pause is made and a warning is logged on the
+        ``socialkit.schedule`` logger, naming the campaigns the store has.
+
         Raises:
             StoreError: ``account`` is not stored in this workspace (a typo would leave a
                 switch on that holds nothing).
@@ -259,12 +266,14 @@ class AsyncScheduler(Planning):
         check_note(reason, "reason")
         s = await self._s()
         if account is not None:
-            await s.account(self.workspace, account)
+            await self._stored_account(s, account, "account")
         moved = await s.store.pause(
             pause_scope(self.workspace, account, campaign, actor, reason), now=s.clock.now()
         )
         s.forget_pauses()  # what this process creates next is held (or not) at once
         s.notifier.moved(moved)
+        if campaign is not None and not moved:
+            await self._note_unknown_campaign(s, campaign)
         return len(moved)
 
     @at_home
@@ -276,8 +285,10 @@ class AsyncScheduler(Planning):
         actor: str = "api",
         reason: str | None = None,
     ) -> int:
-        """Flip a pause switch off; returns how many publications are due again (each a
-        state change for the hooks)."""
+        """Flip a pause switch off; returns how many publications it no longer holds
+        (each a state change for the hooks): they are ``scheduled`` again and keep their
+        own due times, which may be days ahead. One that another switch still covers
+        stays ``paused`` and is not counted."""
         check_actor(actor)
         check_note(reason, "reason")
         s = await self._s()
@@ -324,7 +335,7 @@ class AsyncScheduler(Planning):
         check_actor(actor)
         check_note(reason, "reason")
         s = await self._s()
-        await s.account(self.workspace, account)
+        await self._stored_account(s, account, "account")
         now = s.clock.now()
         cleared = await s.store.clear_budget(
             self.workspace, account, now=now, actor=actor, reason=reason
@@ -345,7 +356,7 @@ class AsyncScheduler(Planning):
     async def get(self, publication_id: str, *, history: bool = True) -> Publication:
         """One publication with its post, receipts and (by default) history."""
         s = await self._s()
-        return self._in_workspace(await s.store.get(publication_id, history=history))
+        return await self._read(s, publication_id, history=history)
 
     @at_home
     async def list(
@@ -371,7 +382,11 @@ class AsyncScheduler(Planning):
         Raises:
             ValueError: a ``limit`` below 1, an unknown ``state`` or ``attention``, or
                 a ``between`` that is naive or ends before it starts.
+            StoreError: ``cursor`` is not a page's ``next_cursor`` (the message names
+                ``cursor`` and the value given).
+            TypeError: ``cursor`` is not text.
         """
+        check_page_cursor(cursor)
         check_whole(limit, "limit", "how many publications per page")
         if limit < 1:
             raise ValueError(f"limit: must be at least 1 publication per page (got {limit})")
@@ -450,9 +465,16 @@ class AsyncScheduler(Planning):
 
     @at_home
     async def next_due(self) -> dt.datetime | None:
-        """When the engine next has something to do (``None``: nothing pending)."""
+        """When the engine next has something to do (``None``: nothing pending).
+
+        A post whose account is at its in-flight limit (``EngineConfig.per_account``:
+        a publish under way, an ``unknown`` outcome not settled yet) is not counted as
+        due before its account can be free: the end of that lease, or the time of that
+        reconciliation."""
+        from socialkit.schedule.engine.worker import next_due
+
         s = await self._s()
-        return await s.store.next_due(now=s.clock.now())
+        return await next_due(s.store, s.clock.now(), s.config.per_account)
 
     # -- running --------------------------------------------------------------------------
 
