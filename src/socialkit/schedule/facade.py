@@ -25,6 +25,7 @@ import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from socialkit._runtime import background_loop, run_sync
+from socialkit.schedule._arguments import check_whole
 from socialkit.schedule._home import Home, new_event
 from socialkit.schedule.scheduler import AsyncScheduler
 
@@ -432,12 +433,22 @@ class Scheduler:
         """Every event after ``since``, blocking for new ones (a sync iterator).
 
         Raises:
-            ValueError: ``since`` below 0 or ``batch`` below 1 (at the first ``next``).
+            TypeError: ``since`` or ``batch`` is not a whole number (``"5"``, ``True``,
+                ``1.5``), as ``events()`` refuses them.
+            ValueError: ``since`` below 0 or ``batch`` below 1.
         """
+        # Checked at the call, as AsyncScheduler.follow checks its cursor, not at the
+        # first next(): since="5" raised a bare comparison error there, and True or 1.5
+        # were taken as a cursor.
+        check_whole(since, "since", "an event seq")
+        check_whole(batch, "batch", "how many events to read at a time")
         if batch < 1:
             raise ValueError(f"batch: must be at least 1 event (got {batch})")
         if since < 0:
-            raise ValueError(f"since: must be 0 or more (got {since})")
+            raise ValueError(f"since: an event seq is 0 or more (got {since})")
+        return self._follow(since, batch)
+
+    def _follow(self, since: int, batch: int) -> Iterator[Event]:
         cursor = since
         while True:
             found, cursor = self._call(self.aio._events_page(cursor, batch))
