@@ -466,7 +466,7 @@ async def resolve(
             actor=actor,
             reason=reason or f"resolved as published by {actor}",
             # Published is published, whoever found out: metrics are collected as usual.
-            metrics=s.config.metric_offsets,
+            metrics=s.metric_offsets(p.platform),
         )
         [moved] = await s.store.record_receipts([record], now=s.clock.now())
         after = await s.store.get(p.id, history=True)

@@ -513,7 +513,7 @@ class Dispatcher:
                 source=source,  # type: ignore[arg-type]
                 actor=self.s.config.worker_id,
                 reason=reason,
-                metrics=self.s.config.metric_offsets,
+                metrics=self.s.metric_offsets(claim.platform),
             ),
             budget=job.budget,
         )

@@ -185,6 +185,21 @@ class Services:
     # of an account when its entry expires) share one store read.
     _loading: SharedCalls = attrs.Factory(SharedCalls)
 
+    def metric_offsets(self, platform: str) -> tuple[tuple[str, float], ...]:
+        """The metric collections to schedule for a post published on ``platform``:
+        :attr:`EngineConfig.metric_offsets`, or none when its adapter has no
+        ``fetch_metrics`` of its own (each collection would claim a task, call the
+        default that returns nothing and commit, three times a post, for nothing). A
+        platform this process has no plugin for keeps the schedule."""
+        offsets = self.config.metric_offsets
+        if not offsets:
+            return offsets
+        try:
+            adapter = self.registry.platform(platform)
+        except UnknownPlatform:
+            return offsets
+        return offsets if overrides(type(adapter), "fetch_metrics") else ()
+
     def slot_lock(self, workspace: str, account_id: str) -> asyncio.Lock:
         """The lock under which a free posting slot of the account is picked and taken."""
         return self._slot_locks.setdefault((workspace, account_id), asyncio.Lock())
