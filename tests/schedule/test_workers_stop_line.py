@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +48,33 @@ def test_the_stop_line_counts_in_words() -> None:
         "stopped 2 workers; 1 worker had exited and was waiting to be restarted"
     )
     assert workers._stopped(0, 0) == "no worker was running to stop"
+
+
+# A worker that stops as run --once does on SIGTERM (exit 0), and otherwise runs on for
+# a while and exits 5, so a supervisor that ignored the signal returns 1 (after 20 s).
+_SLOW = """
+import os, pathlib, signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+pathlib.Path(sys.argv[1], "ready-" + os.environ["SOCIALKIT_WORKER_INDEX"]).touch()
+time.sleep(20)
+sys.exit(5)
+"""
+
+
+def test_run_workers_once_passes_a_sigterm_on_to_its_workers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def slow(**_: object) -> list[str]:
+        return [sys.executable, "-c", _SLOW, str(tmp_path)]
+
+    def terminate_when_both_are_ready() -> None:
+        while len(list(tmp_path.glob("ready-*"))) < 2:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(workers, "worker_command", slow)
+    threading.Thread(target=terminate_when_both_are_ready, daemon=True).start()
+    assert workers.run_workers(2, once=True, stop_timeout=30) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "socialkit run: stopped 2 workers before they were done"
+    )

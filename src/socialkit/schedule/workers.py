@@ -297,8 +297,14 @@ def run_workers(
         pool.start()
         _say(f"started {count} workers (pids {', '.join(map(str, pool.pids()))})")
         if once:
-            codes = pool.wait()
-            return 0 if all(code == 0 for code in codes) else 1
+            # Until each has published what was due, or a signal: then each is asked to
+            # stop as gracefully as a single run --once (a cron job's timeout sends
+            # SIGTERM to the supervisor alone, and waiting on the workers ignored it).
+            pool.run_until(stop)
+            if stop.is_set():
+                stopped = pool.stop(stop_timeout)
+                _say(f"stopped {_workers(len(stopped))} before they were done")
+            return 0 if all(code == 0 for _, code in pool.exits) else 1
         pool.run_until(stop)
         waiting = pool.waiting()
         codes = pool.stop(stop_timeout)
