@@ -295,6 +295,34 @@ class StoreContract:
             await store.get_revision(fresh.revision())
         assert len((await store.list_publications(PublicationQuery())).items) == 1
 
+    async def test_events_below_zero_bounds_are_below_every_seq(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        await store.add([pub("a"), pub("b")], now=T0)
+        every = await store.events()
+        assert len(every) == 2
+        assert await store.events(since=-1) == every
+        assert await store.events(until=-1) == []
+
+    async def test_a_batch_with_a_taken_id_stores_none_of_it(self, store: Store) -> None:
+        await store.put_revision(POST, now=T0)
+        held = pub("acme")
+        await store.add([held], now=T0)
+        before = len(await store.events())
+        first = pub("beta")
+        clash = attrs.evolve(pub("gamma"), id=held.id)  # another key, a taken id
+        with pytest.raises(StoreError, match="taken"):
+            await store.add([first, clash], now=T0)
+        with pytest.raises(StoreError):
+            await store.get(first.id)  # the batch is all or nothing
+        assert len(await store.events()) == before
+        twice = [pub("beta"), pub("gamma")]
+        twice[1] = attrs.evolve(twice[1], id=twice[0].id)  # one id twice in the batch
+        with pytest.raises(StoreError, match="taken"):
+            await store.add(twice, now=T0)
+        assert [p.id for p in (await store.list_publications(PublicationQuery())).items] == [
+            held.id
+        ]
+
     async def test_a_free_slot_insert_refuses_a_held_slot_and_takes_a_freed_one(
         self, store: Store
     ) -> None:

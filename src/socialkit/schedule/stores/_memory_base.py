@@ -568,7 +568,9 @@ class MemoryBase:
         with self._lock:
             return [
                 e
-                for e in self._events[since:until]
+                # seq is the index + 1: a negative bound is below every seq (a slice
+                # would count it from the end)
+                for e in self._events[max(since, 0) : None if until is None else max(until, 0)]
                 if (publication_id is None or e.publication_id == publication_id)
                 and (workspace is None or e.workspace == workspace)
             ][:limit]

@@ -119,6 +119,17 @@ class MemoryStore(MemoryBase):
                     if row.state in HOLDING_SLOTS and (row.workspace, row.account_id) in accounts
                 },
             )
+        # Every id checked before anything is stored: a batch is all or nothing, as a
+        # transaction makes it in the other stores.
+        keys: set[str] = set()
+        fresh: set[str] = set()
+        for new in publications:
+            if new.idempotency_key in self._by_key or new.idempotency_key in keys:
+                continue  # the existing publication's id (below)
+            keys.add(new.idempotency_key)
+            if new.id in self._rows or new.id in fresh:
+                raise StoreError(f"publication id {new.id!r} is taken")
+            fresh.add(new.id)
         ids: list[str] = []
         pauses = list(self._pauses.values())
         for new in publications:
@@ -126,8 +137,6 @@ class MemoryStore(MemoryBase):
             if existing is not None:
                 ids.append(existing)
                 continue
-            if new.id in self._rows:
-                raise StoreError(f"publication id {new.id!r} is taken")
             state = new.state
             if state in HOLDABLE and covered(pauses, new.workspace, new.account_id, new.campaign):
                 state = S.PAUSED
