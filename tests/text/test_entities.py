@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from socialkit.text import EntityKind, EntityRules, extract_entities, measure, rules
@@ -139,3 +141,29 @@ def test_cashtags() -> None:
 def test_entity_rules_can_be_named_directly() -> None:
     assert extract_entities("#a", EntityRules.BLUESKY)[0].kind is EntityKind.HASHTAG
     assert extract_entities("@user/list-1", rules.X)[0].kind is EntityKind.LIST
+
+
+def test_raw_entities_is_read_once_per_text_and_extractor_and_each_caller_gets_its_own_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from socialkit.text import entities as module
+    from socialkit.text.rules import EntityRules
+
+    calls: list[str] = []
+    real = module._EXTRACTORS[EntityRules.TWITTER]
+
+    def counting(text: str) -> list[Any]:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(
+        module,
+        "_EXTRACTORS",
+        {**module._EXTRACTORS, EntityRules.TWITTER: counting, EntityRules.GENERIC: counting},
+    )
+    text = "Spring #coffee at https://example.com/a-cache-test @acme"
+    first = module.raw_entities(text, EntityRules.TWITTER)
+    first.clear()  # a caller's own list
+    again = module.raw_entities(text, EntityRules.GENERIC)  # the same extractor
+    assert [kind for kind, *_ in again] == ["hashtag", "url", "mention"]
+    assert calls == [text]

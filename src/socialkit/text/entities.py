@@ -13,6 +13,7 @@ UTF-16 code units (JavaScript, Telegram entities) and UTF-8 bytes (Bluesky facet
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,15 @@ _EXTRACTORS: dict[EntityRules, Callable[[str], list[RawEntity]]] = {
 
 def raw_entities(text: str, rules: EntityRules) -> list[RawEntity]:
     """``(kind, start, end, value)`` tuples by ``rules`` (cheap; no offset conversion)."""
-    return _EXTRACTORS[rules](text)
+    return list(_extracted(text, _EXTRACTORS[rules]))
+
+
+@functools.lru_cache(maxsize=256)
+def _extracted(text: str, extract: Callable[[str], list[RawEntity]]) -> tuple[RawEntity, ...]:
+    # Checking one post reads its text by several platforms' rules, some twice (the
+    # hashtag check compares every platform's reading with the target's; X's and the
+    # generic rules are the same extractor): each text is scanned once per extractor.
+    return tuple(extract(text))
 
 
 def build_entities(text: str, raw: list[RawEntity]) -> tuple[Entity, ...]:
