@@ -93,6 +93,38 @@ def _refuse(p: Publication, action: str, allowed: str) -> StaleTransition:
     )
 
 
+def _refuse_change(p: Publication, action: Literal["edit", "reschedule"]) -> StaleTransition:
+    """Why ``p`` cannot be edited or rescheduled now, and what a person can do instead.
+
+    "Allowed when nothing was sent yet" alone misled: a ``claimed`` or ``missed``
+    publication was not sent either, and a ``retry_wait`` one whose request went out looks
+    like one waiting to be sent."""
+    state = p.state
+    if state == S.CLAIMED:
+        hint = "a worker claimed it and is about to send it; cancel still stops it"
+    elif state == S.PUBLISHING:
+        hint = "it is being sent right now"
+    elif state == S.UNKNOWN:
+        hint = "it may be on the platform: resolve it first; resolve(retry=True) schedules it again"
+    elif state == S.PUBLISHED:
+        hint = "it is on the platform"
+    elif state == S.DELETED:
+        hint = "it was published, then deleted"
+    elif action == "reschedule":
+        hint = "allowed when not yet sent, failed or missed"
+    elif state in (S.MISSED, S.FAILED) and p.sends == 0:
+        hint = "nothing was sent: reschedule it first, then edit it"
+    elif p.sends:
+        instead = "cancel it and schedule" if state == S.RETRY_WAIT else "schedule"
+        hint = (
+            f"{p.sends} request(s) for it went out already; edit works only while nothing "
+            f"was sent: {instead} the new content as a new post"
+        )
+    else:
+        hint = "allowed while nothing was sent: draft, pending_approval, scheduled, paused"
+    return StaleTransition(f"cannot {action} publication {p.id}: it is {state.value} ({hint})")
+
+
 # How many times approve(), reject() and cancel() read again and retry when another
 # write landed between their read and their write (people clicking at the same moment,
 # a worker's claim). Each
@@ -231,7 +263,7 @@ async def edit(
     """
     p = await s.store.get(publication_id)
     if p.state not in EDITABLE_STATES or p.sends:
-        raise _refuse(p, "edit", "nothing was sent yet")
+        raise _refuse_change(p, "edit")
     revision = await s.store.put_revision(post, now=s.clock.now())
     account = await s.account(p.workspace, p.account_id)
     required = policy.approvals_required(
@@ -352,7 +384,7 @@ async def reschedule(
     """
     p = await s.store.get(publication_id)
     if p.state not in (*EDITABLE_STATES, S.FAILED, S.MISSED):
-        raise _refuse(p, "reschedule", "not yet sent, failed or missed")
+        raise _refuse_change(p, "reschedule")
     if p.attention == DELETING:
         raise StaleTransition(
             f"cannot reschedule publication {p.id}: a delete is taking its parts down "
