@@ -110,3 +110,54 @@ def test_an_ambiguous_prefix_lists_the_revisions_it_starts(
         f"publication {p.id} ({current[:16]} (current), {twin[:16]} (earlier)); give more "
         "of the current one\n"
     )
+
+
+def test_approve_and_reject_say_which_revision_and_how_many_approvals_count(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # `approve ID` without --revision approves the current revision: the line says which,
+    # and, while more approvals are needed, how many of them count and whose.
+    from socialkit.models.account import Account
+    from socialkit.schedule.approval import RequireApproval
+
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    feed = Account(
+        id="acme-feed", platform="feed", handle="acme", settings={"directory": "feed/acme"}
+    )
+    with Scheduler(_store(tmp_path), approval=RequireApproval(approvers=2)) as scheduler:
+        (pub,) = scheduler.schedule(
+            Post(text="Two pairs of eyes"), feed, at=dt.datetime(2030, 1, 1, 9, tzinfo=dt.UTC)
+        )
+    rev = pub.revision[:16]
+    shown = cli("show", pub.id)
+    assert "\n  approvals 0 of 2\n" in shown.out
+    first = cli("approve", pub.id, "--actor", "ann")
+    assert first.code == 0, first.err
+    assert first.out.startswith(f"approved {pub.id}  pending_approval")
+    assert first.out.endswith(f"  (revision {rev}; approvals 1 of 2 (ann))\n")
+    assert "\n  approvals 1 of 2 (ann)\n" in cli("show", pub.id).out
+    row = cli("show", pub.id, "--json").json()
+    assert (row["approvals_required"], row["approved_by"]) == (2, ["ann"])
+    rejected = cli("reject", pub.id, "--actor", "bob", "--comment", "off-brand")
+    assert rejected.out.startswith(f"rejected {pub.id}  draft")
+    assert rejected.out.endswith(f"  (revision {rev})\n")
+
+
+def test_show_history_names_the_revision_of_each_decision_and_edit(
+    cli: Cli, pending: dict[str, str], tmp_path: Path
+) -> None:
+    pid, first = pending["id"], pending["revision"]
+    assert cli("reject", pid, "--actor", "ann", "--comment", "say grams").code == 0
+    with Scheduler(_store(tmp_path)) as scheduler:
+        edited = scheduler.edit(pid, Post(text="Now in 250 grams bags"), actor="eve")
+    assert cli("approve", pid, "--actor", "ann").code == 0
+    history = cli("show", pid).out.split("history:\n")[1].splitlines()
+    assert [line.split()[3] for line in history] == [
+        "created",
+        "rejected",
+        "edited",
+        "approved",
+    ]
+    assert f"by ann  revision {first[:16]}  say grams" in history[1]
+    assert f"by eve  revision {first[:16]} → {edited.revision[:16]}  edited by eve" in history[2]
+    assert f"by ann  revision {edited.revision[:16]}  approved by ann" in history[3]

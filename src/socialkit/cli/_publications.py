@@ -29,6 +29,7 @@ __all__ = [
     "JsonOption",
     "ReasonOption",
     "ToOption",
+    "approvals_line",
     "checked_actor",
     "default_actor",
     "event_line",
@@ -219,7 +220,35 @@ def event_line(e: Event) -> str:
         move = f"{e.from_state.value if e.from_state else '-'} → {e.to_state.value}"
     reason = f"  {e.reason}" if e.reason else ""
     error = f"  [{e.error.get('error')}]" if e.error else ""
-    return f"  {e.at:%Y-%m-%d %H:%M:%S}  #{e.attempt}  {e.kind:<13} {move:<30} by {e.actor}{reason}{error}"
+    revision = _event_revision(e)
+    return (
+        f"  {e.at:%Y-%m-%d %H:%M:%S}  #{e.attempt}  {e.kind:<13} {move:<30} "
+        f"by {e.actor}{revision}{reason}{error}"
+    )
+
+
+def _event_revision(e: Event) -> str:
+    """The revision an approval or a rejection was bound to, or an edit's old and new
+    one, as ``show`` prints a revision (16 hex digits): which content a decision was
+    about, and which edit voided it."""
+    data = e.data or {}
+    revision, previous = data.get("revision"), data.get("previous_revision")
+    if e.kind == "edited" and isinstance(revision, str) and isinstance(previous, str):
+        return f"  revision {previous[:16]} → {revision[:16]}"
+    if e.kind in ("approved", "rejected") and isinstance(revision, str):
+        return f"  revision {revision[:16]}"
+    return ""
+
+
+def approvals_line(p: Publication) -> str | None:
+    """``approvals 1 of 2 (ann)`` for a publication that needs approval: how many of the
+    approvals it needs count (those of its current revision since the latest rejection
+    and edit), and whose; ``None`` for one that needs none."""
+    if p.approvals_required <= 0:
+        return None
+    standing = p.approved_by()
+    who = f" ({', '.join(standing)})" if standing else ""
+    return f"approvals {len(standing)} of {p.approvals_required}{who}"
 
 
 def read_checked(file: Path, accounts: list[str], *, as_json: bool = False) -> Any:

@@ -20,6 +20,7 @@ from socialkit.cli._publications import (
     CommentOption,
     IdArgument,
     ReasonOption,
+    approvals_line,
     default_actor,
     open_scheduler,
     option_error,
@@ -81,7 +82,15 @@ def approve_command(
             p = scheduler.approve(
                 publication_id, actor=actor or default_actor(), comment=comment, revision=revision
             )
-    emit(None, as_json=False, text=f"approved {publication_line(p)}")
+    emit(None, as_json=False, text=f"approved {publication_line(p)}{_decided(p)}")
+
+
+def _decided(p: Publication) -> str:
+    """What an approval or a rejection was bound to, for its line: the revision (as
+    ``show`` prints it), and how many of the approvals it needs count now, and whose.
+    Without ``--revision`` the current revision is approved: this says which one."""
+    approvals = approvals_line(p) if p.state == "pending_approval" else None
+    return f"  (revision {p.revision[:16]}" + (f"; {approvals})" if approvals else ")")
 
 
 def _reviewed_revision(p: Publication, given: str) -> str:
@@ -133,7 +142,7 @@ def reject_command(
 
     with open_scheduler(existing=True) as scheduler, refusing_stale():
         p = scheduler.reject(publication_id, actor=actor or default_actor(), comment=comment)
-    emit(None, as_json=False, text=f"rejected {publication_line(p)}")
+    emit(None, as_json=False, text=f"rejected {publication_line(p)}{_decided(p)}")
 
 
 def cancel_command(

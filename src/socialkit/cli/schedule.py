@@ -18,6 +18,7 @@ from socialkit.cli._publications import (
     IdArgument,
     JsonOption,
     ToOption,
+    approvals_line,
     default_actor,
     event_line,
     kept_notes,
@@ -279,6 +280,9 @@ def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> Non
         f"  revision {p.revision[:16]}  attempt {p.attempt}  sends {p.sends}  "
         f"failures {p.failures}  due {p.due_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
+    approvals = approvals_line(p)
+    if approvals is not None and p.state in ("pending_approval", "draft"):
+        lines.append(f"  {approvals}")  # how many of those it needs count, and whose
     upcoming = next_attempt(p, now)
     if upcoming is not None:  # retry_wait, unknown: when the engine takes it up again
         lines.append(f"  {upcoming}")
@@ -308,6 +312,8 @@ def show_command(publication_id: IdArgument, as_json: JsonOption = False) -> Non
     data = publication_row(p) | {
         "run_at": p.run_at.isoformat(),
         "held_by": holder.id if holder is not None else None,
+        "approvals_required": p.approvals_required,
+        "approved_by": list(p.approved_by()),
         "history": [e.model_dump(mode="json") for e in p.history],
         "receipts": [r.model_dump(mode="json") for r in p.receipts],
         "problems": [x.model_dump(mode="json") for x in p.problems],
