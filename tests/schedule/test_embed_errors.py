@@ -102,7 +102,8 @@ def test_a_negative_grace_is_refused_as_such(scheduler: Scheduler) -> None:
 def test_a_rule_limit_below_one_is_refused(scheduler: Scheduler, limit: int) -> None:
     # It used to create a rule that never stops (-1) or never fires (0).
     with pytest.raises(
-        ValueError, match=rf"^limit: must be at least 1 occurrence.*\(got {limit}\)$"
+        ValueError,
+        match=rf"^limit: must be a whole number of occurrences, at least 1.*\(got {limit}\)$",
     ):
         scheduler.recur(Post(text="Good morning"), ACME, rrule="FREQ=DAILY", limit=limit)
     _nothing_stored(scheduler)
@@ -287,7 +288,9 @@ def test_a_tenant_neither_reads_nor_moves_another_tenants_publications(
         ):
             with pytest.raises(StoreError, match=unknown):
                 call()
-        with pytest.raises(StoreError, match=rf"^no rule '{rule.id}' in workspace 'brand-b'$"):
+        with pytest.raises(
+            StoreError, match=rf"^rule_id: no rule '{rule.id}' in workspace 'brand-b'$"
+        ):
             other.stop_rule(rule.id)
         assert other.list().items == ()
     # It was cancelled, approved, edited... by whoever had its id.

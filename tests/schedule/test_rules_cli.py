@@ -126,6 +126,25 @@ def test_a_finished_rule_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.splitlines()[-1] == "no further occurrences"
 
 
+def test_a_rule_that_ends_before_count_says_so_after_its_last(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Two of the five asked for, and nothing said: the list looked cut short.
+    code, out, _ = run(
+        capsys, "--rrule", "FREQ=DAILY;COUNT=2;BYHOUR=9;BYMINUTE=0", "--tz", "Australia/Lord_Howe",
+        "--start", "2026-10-03", "-n", "5",
+    )  # fmt: skip
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 4
+    assert lines[-1] == "no further occurrences"
+    assert lines[2].startswith("Sun 2026-10-04 09:00  fires 09:00 +11")
+    code, out, _ = run(
+        capsys, "--rrule", "FREQ=DAILY;COUNT=2", "--tz", "UTC", "--start", "2026-01-01", "-n", "2"
+    )  # fmt: skip
+    assert "no further occurrences" not in out  # exactly --count: nothing to say
+
+
 def test_default_start_is_now_in_the_zone(capsys: pytest.CaptureFixture[str]) -> None:
     before = dt.datetime.now(dt.UTC)
     code, out, _ = run(

@@ -151,8 +151,6 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
         lines = [f"{rule.rrule} in {rule.tz}, starting {rule.start.isoformat(sep=' ')}"]
-        if not occurrences:
-            lines.append("no further occurrences")
         for occurrence in occurrences:
             fires = occurrence.fires_local
             lines.append(
@@ -165,6 +163,8 @@ def register(app: typer.Typer) -> None:
                     )
                 ).rstrip()
             )
+        if len(occurrences) < count:  # the rule's COUNT or UNTIL ends it before --count
+            lines.append("no further occurrences")
         emit(
             {
                 "rrule": rule.rrule,

@@ -235,6 +235,22 @@ def check_whole(value: int, field: str, what: str) -> None:
         raise TypeError(f"{field}: expected {what}, as a whole number (got {shown(value)})")
 
 
+def check_count(
+    value: int | None, field: str, unit: str, *, most: int | None = None, none: str = ""
+) -> None:
+    """An optional count of at least 1 (and at most ``most``) ``unit``: ``None``, or an
+    ``int`` (not a bool, a float or text such as ``"3"``). ``none`` says what ``None``
+    means (``" for no cap"``)."""
+    if value is None:
+        return
+    span = "at least 1" if most is None else f"1 to {most:,}"
+    expected = f"a whole number of {unit}, {span}, or None{none}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{field}: expected {expected} (got {shown(value)})")
+    if value < 1 or (most is not None and value > most):
+        raise ValueError(f"{field}: must be {expected} (got {value})")
+
+
 def check_revision(revision: str | None) -> None:
     """The revision a person reviewed: the full content hash, or ``None``."""
     if revision is None:

@@ -20,6 +20,7 @@ from socialkit.schedule._arguments import (
     account_items,
     check_accounts,
     check_actor,
+    check_count,
     check_grace,
     check_key,
     check_post,
@@ -488,10 +489,7 @@ class Planning(SchedulerCore):
         check_tz(tz)
         check_grace(grace)
         check_actor(actor)
-        if limit is not None and limit < 1:
-            raise ValueError(
-                f"limit: must be at least 1 occurrence, or None for no cap (got {limit})"
-            )
+        check_count(limit, "limit", "occurrences", none=" for no cap")
         s = await self._s()
         now = s.clock.now()
         targets = await self._accounts(accounts)
@@ -579,6 +577,16 @@ class Planning(SchedulerCore):
         check_actor(actor)
         if not isinstance(account, Account | str):
             raise TypeError(f"account: expected an Account or an account id (got {shown(account)})")
+        # Named here, as the other arguments are, rather than by pydantic's report on
+        # Recycling (the bounds are Recycling's).
+        check_count(every_days, "every_days", "days", most=3660)
+        check_count(every_slots, "every_slots", "posting slots", most=10_000)
+        check_count(limit, "limit", "comebacks", none=" for no cap")
+        if (every_days is None) == (every_slots is None):
+            raise ValueError(
+                "every_days, every_slots: give exactly one, the days or the posting slots "
+                f"between comebacks (got every_days={every_days!r}, every_slots={every_slots!r})"
+            )
         s = await self._s()
         now = s.clock.now()
         (target,) = await self._accounts(account, "account")
@@ -653,18 +661,42 @@ class Planning(SchedulerCore):
 
     @at_home
     async def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
-        """Stop a rule: no new occurrences (those already created stay; cancel them)."""
+        """Stop a rule: no new occurrences (those already created stay; cancel them).
+
+        Raises:
+            TypeError: ``rule_id`` is not text (a :class:`Rule` itself: give ``rule.id``).
+            StoreError: no rule ``rule_id`` in this workspace; the message names the
+                argument, ``rule_id: no rule 'r…' in workspace 'default'``.
+        """
+        _check_rule_id(rule_id)
         check_actor(actor)
         s = await self._s()
-        if (await s.store.get_rule(rule_id)).workspace != self.workspace:
-            raise StoreError(f"no rule {rule_id!r} in workspace {self.workspace!r}")
+        missing = f"rule_id: no rule {rule_id!r} in workspace {self.workspace!r}"
+        try:
+            rule = await s.store.get_rule(rule_id)
+        except StoreError as exc:
+            # Every store words a missing rule so; any other error passes as it is.
+            if type(exc) is StoreError and str(exc) == f"no rule {rule_id!r}":
+                raise StoreError(missing) from None
+            raise
+        if rule.workspace != self.workspace:
+            raise StoreError(missing)
         await s.store.set_rule_active(rule_id, False, now=s.clock.now(), actor=actor)
 
     @at_home
     async def rules(self, *, active: bool | None = None) -> builtins.list[Rule]:
-        """This workspace's rules."""
+        """This workspace's rules: the active ones (``active=True``), the stopped or
+        finished ones (``False``), or all (``None``)."""
+        if active is not None and not isinstance(active, bool):
+            raise TypeError(f"active: expected True, False or None (got {shown(active)})")
         s = await self._s()
         return await s.store.list_rules(workspace=self.workspace, active=active)
+
+
+def _check_rule_id(rule_id: object) -> None:
+    if not isinstance(rule_id, str):
+        hint = " (give rule.id)" if isinstance(rule_id, Rule) else ""
+        raise TypeError(f"rule_id: expected a rule's id{hint} (got {shown(rule_id)})")
 
 
 async def _add_returning(

@@ -207,6 +207,35 @@ def _until(value: str, text: str) -> tuple[dt.datetime | None, dt.datetime | Non
     return moment, None
 
 
+_UNSUPPORTED = ("RDATE", "EXDATE", "EXRULE")
+_UNSUPPORTED_REASON = "RDATE, EXDATE and EXRULE are not supported: a rule is one RRULE"
+_PROPERTY_LINE = re.compile(r"^(?P<name>[A-Za-z-]+)[:;]")
+
+
+def _refuse_other_properties(source: str, text: str) -> None:
+    """Refuse iCalendar lines beside the RRULE (``DTSTART:…``, ``EXDATE:…``, a second
+    ``RRULE:``), pasted from a calendar: each gets its own reason, not a complaint
+    about the ``FREQ`` value they ran into."""
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    names = []
+    for line in lines:
+        match = _PROPERTY_LINE.match(line)
+        names.append(match["name"].upper() if match else None)
+    for line, name in zip(lines, names, strict=True):
+        if name == "DTSTART":
+            raise RRuleError(
+                f"RRULE line {line!r}: give the start as the recurrence's start "
+                f"(start=, --start), not as a DTSTART line (in {text!r})"
+            )
+        if name in _UNSUPPORTED:
+            raise RRuleError(f"RRULE line {line!r}: {_UNSUPPORTED_REASON} (in {text!r})")
+    if names.count("RRULE") > 1:
+        raise RRuleError(
+            f"RRULE has {names.count('RRULE')} RRULE lines; a rule is one RRULE, such as "
+            f"'FREQ=DAILY;BYHOUR=9;BYMINUTE=0' (make one rule for each) (in {text!r})"
+        )
+
+
 def parse_rrule(text: str) -> RulePlan:
     """Read an RRULE value such as ``FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9;BYMINUTE=0``.
 
@@ -215,7 +244,9 @@ def parse_rrule(text: str) -> RulePlan:
     ``UNTIL`` exclude each other, ``BYWEEKNO`` needs ``YEARLY``, ``BYYEARDAY`` is not for
     ``DAILY``/``WEEKLY``/``MONTHLY``, ``BYMONTHDAY`` is not for ``WEEKLY``, a numbered
     ``BYDAY`` (``-1FR``) needs ``MONTHLY`` or ``YEARLY``, and ``BYSETPOS`` needs another
-    ``BY…`` part. ``FREQ=SECONDLY`` is refused: nothing is published every second.
+    ``BY…`` part. ``FREQ=SECONDLY`` is refused: nothing is published every second, and
+    so are ``RDATE``, ``EXDATE`` and ``EXRULE`` (also as lines pasted beside the rule),
+    which socialkit does not support, and a ``DTSTART`` (the start is given apart).
 
     Raises:
         RRuleError: the message names the part, the value and the whole rule.
@@ -223,6 +254,7 @@ def parse_rrule(text: str) -> RulePlan:
     if not isinstance(text, str):
         raise RRuleError(f"RRULE must be text (got {type(text).__name__})")
     source = text.strip()
+    _refuse_other_properties(source, text)
     if source.upper().startswith("RRULE:"):
         source = source[len("RRULE:") :]
     if not source:
@@ -239,6 +271,10 @@ def parse_rrule(text: str) -> RulePlan:
             raise RRuleError(
                 f"RRULE part {chunk!r}: give the start as the recurrence's start, "
                 f"not inside the rule (in {text!r})"
+            )
+        if name in _UNSUPPORTED:
+            raise RRuleError(
+                f"RRULE part {name!r}: {_UNSUPPORTED_REASON}; leave it out (in {text!r})"
             )
         if name not in _PARTS:
             raise RRuleError(
