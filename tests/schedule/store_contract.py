@@ -1882,6 +1882,13 @@ class StoreContract:
         assert await store.list_rules(active=True) == []
         assert [r.id for r in await store.list_rules()] == ["r1"]
 
+    async def test_a_rules_events_name_who_made_and_stopped_it(self, store: Store) -> None:
+        revision = await store.put_revision(POST, now=T0)
+        await store.add_rule(daily_rule(revision), now=T0, actor="ann")
+        await store.set_rule_active("r1", False, now=T0, actor="bob")
+        events = [e for e in await store.events(since=0, limit=100) if e.kind == "rule"]
+        assert [(e.actor, e.reason) for e in events] == [("ann", "created"), ("bob", "stopped")]
+
     async def test_a_stopped_rule_is_not_advanced(self, store: Store) -> None:
         """A worker that read the rule before it was stopped creates nothing more."""
         revision = await store.put_revision(POST, now=T0)

@@ -173,3 +173,34 @@ def test_a_rule_folded_over_lines_is_still_read() -> None:
     assert parse_rrule("RRULE:FREQ=DAILY;\n BYHOUR=9;BYMINUTE=0\n").text == (
         "FREQ=DAILY;BYHOUR=9;BYMINUTE=0"
     )
+
+
+def test_a_rules_history_names_who_made_and_stopped_it(scheduler: Scheduler) -> None:
+    # recur(actor=...) and evergreen(actor=...) were checked and then dropped: the rule's
+    # "created" event said "engine", so who set up a recurring post was nowhere.
+    (daily,) = scheduler.recur(POST, ACME, rrule="FREQ=DAILY;BYHOUR=9;BYMINUTE=0", actor="ann")
+    weekly = scheduler.evergreen(Post(text="Our best tip"), ACME, every_days=7, actor="bob")
+    scheduler.stop_rule(daily.id, actor="cleo")
+    made = [
+        (e.data["rule_id"], e.actor, e.reason)
+        for e in scheduler.events()
+        if e.kind == "rule" and e.reason in ("created", "stopped")
+    ]
+    assert made == [
+        (daily.id, "ann", "created"),
+        (weekly.id, "bob", "created"),
+        (daily.id, "cleo", "stopped"),
+    ]
+
+
+def test_a_store_written_for_an_earlier_socialkit_is_called_without_an_actor() -> None:
+    from socialkit.schedule._planning import _takes_actor
+
+    class Earlier:
+        async def add_rule(self, rule: Any, *, now: Any) -> None: ...
+
+    class Open:
+        async def add_rule(self, rule: Any, **options: Any) -> None: ...
+
+    assert not _takes_actor(Earlier().add_rule)
+    assert _takes_actor(Open().add_rule)

@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import inspect
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -544,7 +545,7 @@ class Planning(SchedulerCore):
                 created_at=now,
                 updated_at=now,
             )
-            await s.store.add_rule(rule, now=now)
+            await _add_rule(s, rule, now, actor)
             await _first_occurrences(s, rule, now)
             rules.append(await s.store.get_rule(rule.id))
         return rules
@@ -655,7 +656,7 @@ class Planning(SchedulerCore):
                 created_at=now,
                 updated_at=now,
             )
-            await s.store.add_rule(rule, now=now)
+            await _add_rule(s, rule, now, actor)
             await _first_occurrences(s, rule, now, slots_held=True)
         return await s.store.get_rule(rule.id)
 
@@ -691,6 +692,23 @@ class Planning(SchedulerCore):
             raise TypeError(f"active: expected True, False or None (got {shown(active)})")
         s = await self._s()
         return await s.store.list_rules(workspace=self.workspace, active=active)
+
+
+async def _add_rule(s: Services, rule: Rule, now: dt.datetime, actor: str) -> None:
+    """``store.add_rule``, its ``created`` event naming ``actor``; a store written for
+    an earlier socialkit, whose ``add_rule`` takes no actor, records its own."""
+    if _takes_actor(s.store.add_rule):
+        await s.store.add_rule(rule, now=now, actor=actor)
+    else:
+        await s.store.add_rule(rule, now=now)
+
+
+def _takes_actor(method: Any) -> bool:
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "actor" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def _check_rule_id(rule_id: object) -> None:

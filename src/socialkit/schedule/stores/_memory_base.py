@@ -308,7 +308,7 @@ class MemoryBase:
 
     # -- rules ----------------------------------------------------------------------------
 
-    async def add_rule(self, rule: Rule, *, now: dt.datetime) -> None:
+    async def add_rule(self, rule: Rule, *, now: dt.datetime, actor: str = "engine") -> None:
         with self._lock:
             if rule.id in self._rules:
                 raise StoreError(f"rule id {rule.id!r} is taken")
@@ -316,6 +316,7 @@ class MemoryBase:
             self._log(
                 now,
                 "rule",
+                actor=actor,
                 reason="created",
                 data={"rule_id": rule.id},
                 workspace=rule.workspace,

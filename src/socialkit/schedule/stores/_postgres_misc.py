@@ -384,7 +384,7 @@ def _rule(body: str) -> Rule:
     return Rule.model_validate_json(body)
 
 
-async def add_rule(conn: Conn, rule: Rule, now: dt.datetime) -> None:
+async def add_rule(conn: Conn, rule: Rule, now: dt.datetime, actor: str = "engine") -> None:
     cur = await conn.execute(
         "INSERT INTO rules (id, workspace, active, rule) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT DO NOTHING",
@@ -402,6 +402,7 @@ async def add_rule(conn: Conn, rule: Rule, now: dt.datetime) -> None:
                 rule.workspace,
                 None,
                 None,
+                actor=actor,
                 reason="created",
                 data={"rule_id": rule.id},
             )

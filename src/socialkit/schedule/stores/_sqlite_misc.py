@@ -319,7 +319,7 @@ def _rule(body: str) -> Rule:
     return Rule.model_validate_json(body)
 
 
-def add_rule(conn: sqlite3.Connection, rule: Rule, now: int) -> None:
+def add_rule(conn: sqlite3.Connection, rule: Rule, now: int, actor: str = "engine") -> None:
     cur = conn.execute(
         "INSERT INTO rules (id, workspace, active, rule) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
         (rule.id, rule.workspace, int(rule.active), rule.model_dump_json()),
@@ -335,6 +335,7 @@ def add_rule(conn: sqlite3.Connection, rule: Rule, now: int) -> None:
             rule.workspace,
             None,
             None,
+            actor=actor,
             reason="created",
             data={"rule_id": rule.id},
         ),

@@ -425,8 +425,9 @@ class Store(Protocol):
 
     # -- rules ----------------------------------------------------------------------------
 
-    async def add_rule(self, rule: Rule, *, now: dt.datetime) -> None:
-        """Insert a rule; ``StoreError`` when its id is taken."""
+    async def add_rule(self, rule: Rule, *, now: dt.datetime, actor: str = "engine") -> None:
+        """Insert a rule; ``StoreError`` when its id is taken. Its ``rule`` event
+        (``created``) names ``actor``, who made it."""
         ...
 
     async def get_rule(self, rule_id: str) -> Rule:

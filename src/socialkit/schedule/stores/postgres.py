@@ -934,11 +934,13 @@ class PostgresStore:
 
     # -- rules ----------------------------------------------------------------------------
 
-    async def add_rule(self, rule: Rule, *, now: dt.datetime | None = None) -> None:
+    async def add_rule(
+        self, rule: Rule, *, now: dt.datetime | None = None, actor: str = "engine"
+    ) -> None:
         when = self._now(now)
 
         async def write(c: Conn) -> None:
-            await misc.add_rule(c, rule, await rows.db_now(c, when))
+            await misc.add_rule(c, rule, await rows.db_now(c, when), actor)
 
         await self._run(write, wake="")
 

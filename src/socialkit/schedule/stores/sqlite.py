@@ -597,8 +597,8 @@ class SqliteStore:
 
     # -- rules ----------------------------------------------------------------------------
 
-    async def add_rule(self, rule: Rule, *, now: dt.datetime) -> None:
-        await self._write(lambda c: misc.add_rule(c, rule, to_us(now)), notify=True)
+    async def add_rule(self, rule: Rule, *, now: dt.datetime, actor: str = "engine") -> None:
+        await self._write(lambda c: misc.add_rule(c, rule, to_us(now), actor), notify=True)
 
     async def get_rule(self, rule_id: str) -> Rule:
         return await self._read(lambda c: misc.get_rule(c, rule_id))
