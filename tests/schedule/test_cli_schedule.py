@@ -103,6 +103,25 @@ def test_local_time_in_the_accounts_own_zone_and_queue(project: Path, capsys) ->
     assert dt.datetime.fromisoformat(queued["local_time"]).weekday() == 0  # Monday's slot
 
 
+def test_queue_to_an_account_without_slots_names_the_option(project: Path, capsys) -> None:
+    text = (project / "socialkit.toml").read_text()
+    (project / "socialkit.toml").write_text(
+        text
+        + '\n[[accounts]]\nid = "acme-news"\nplatform = "feed"\nhandle = "news"\n'
+        + 'settings = { directory = "feed/news" }\n'
+    )
+    code, out, err = cli(capsys, "queue", "post.yaml", "--to", "acme-feed", "--to", "acme-news")
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "error: --to: account 'acme-news' has no posting slots, so there is no slot to queue "
+        "the post in; add posting_slots to its [[accounts]] entry in the project file, or use "
+        "'socialkit schedule --at'\n"
+    )
+    _code, out, _ = cli(capsys, "list", "--json")
+    assert json.loads(out)["publications"] == []  # acme-feed's slot was not taken either
+
+
 def test_an_invalid_post_is_not_scheduled(project: Path, capsys) -> None:
     code, out, err = cli(capsys, "schedule", "bad.yaml", "--to", "acme-feed", "--at", soon())
     assert code == 1

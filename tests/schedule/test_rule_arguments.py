@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from socialkit.errors import StoreError
-from socialkit.models.account import Account
+from socialkit.errors import ConfigError, StoreError
+from socialkit.models.account import Account, PostingSlot
 from socialkit.models.content import Post
 from socialkit.schedule.facade import Scheduler
 from socialkit.schedule.time import Recurrence
@@ -204,3 +204,21 @@ def test_a_store_written_for_an_earlier_socialkit_is_called_without_an_actor() -
 
     assert not _takes_actor(Earlier().add_rule)
     assert _takes_actor(Open().add_rule)
+
+
+def test_queue_on_an_account_without_slots_names_it_and_its_place(scheduler: Scheduler) -> None:
+    slotted = Account(
+        id="acme-slots",
+        platform="feed",
+        handle="slots",
+        posting_slots=[PostingSlot(weekday="mon", time="09:00")],
+    )
+    tail = (
+        "account 'acme-feed' has no posting slots, so there is no slot to queue the post in; "
+        "add posting_slots to the account, or schedule() the post at a time"
+    )
+    with pytest.raises(ConfigError, match=f"^accounts: {re.escape(tail)}$"):
+        scheduler.queue(POST, "acme-feed")
+    with pytest.raises(ConfigError, match=f"^accounts\\[1\\]: {re.escape(tail)}$"):
+        scheduler.queue(POST, [slotted, ACME])  # it said which account, not which argument
+    assert scheduler.list().items == ()

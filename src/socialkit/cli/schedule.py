@@ -142,6 +142,15 @@ def queue_command(
 ) -> None:
     """Add a post file to each account's queue: its next free posting slot."""
     post = read_checked(file, to, as_json=as_json)
+    config = state().config()
+    for account_id in dict.fromkeys(to):
+        if not config.account(account_id).posting_slots:
+            raise fail(
+                f"--to: account {account_id!r} has no posting slots, so there is no slot to "
+                "queue the post in; add posting_slots to its [[accounts]] entry in the "
+                "project file, or use 'socialkit schedule --at'",
+                code=2,
+            )
     with open_scheduler() as scheduler:
         pubs = scheduler.queue(
             post, list(dict.fromkeys(to)), needs_approval=approval or None, actor=default_actor()

@@ -334,10 +334,13 @@ class Planning(SchedulerCore):
         check_actor(actor)
         s = await self._s()
         targets = await self._accounts(accounts)
-        for account in targets:
+        one = isinstance(accounts, Account | str)
+        for index, account in enumerate(targets):
             if not account.posting_slots:
                 raise ConfigError(
-                    f"account {account.id!r} has no posting slots; add posting_slots to queue posts"
+                    f"{'accounts' if one else f'accounts[{index}]'}: account {account.id!r} "
+                    "has no posting slots, so there is no slot to queue the post in; add "
+                    "posting_slots to the account, or schedule() the post at a time"
                 )
 
         # Checked and stored once: a slot taken meanwhile changes only where it goes.
