@@ -47,9 +47,11 @@ if TYPE_CHECKING:
 
     from socialkit.models.media_store import LocalMediaStore
     from socialkit.platforms.credentials import CredentialProvider
+    from socialkit.schedule.approval import ApprovalPolicy
 
 __all__ = [
     "CONFIG_FILENAME",
+    "ApprovalConfig",
     "CredentialsConfig",
     "ProjectConfig",
     "append_account",
@@ -70,6 +72,51 @@ class CredentialsConfig(SocialModel):
     prefix: str = Field(default="SOCIALKIT_", description="Variable prefix, for provider = 'env'.")
 
 
+class ApprovalConfig(SocialModel):
+    """Which publications need a person's approval before they can go out
+    (``[approval]``): the command line's approval policy.
+
+    Without it, only publications scheduled with ``--approval`` need one approval
+    (:class:`~socialkit.OnRequest`). With ``required = true``, every publication needs
+    ``approvers`` approvals (:class:`~socialkit.RequireApproval`), or only those of
+    ``accounts`` and ``campaigns`` when they are given (the others as without it).
+    """
+
+    required: bool = Field(
+        default=False, description="Every publication needs approval, not only --approval ones."
+    )
+    approvers: int = Field(
+        default=1, ge=1, le=100, strict=True, description="How many different people approve."
+    )
+    accounts: tuple[str, ...] | None = Field(
+        default=None, description="With required: only these accounts' publications."
+    )
+    campaigns: tuple[str, ...] | None = Field(
+        default=None, description="With required: only these campaigns' publications."
+    )
+
+    @model_validator(mode="after")
+    def _scoped_only_when_required(self) -> ApprovalConfig:
+        for name in ("accounts", "campaigns"):
+            if getattr(self, name) is not None and not self.required:
+                raise ValueError(
+                    f"{name} narrows required = true to some {name} (got {name} = "
+                    f"{list(getattr(self, name))!r} without required = true); set required "
+                    "= true, or leave it out"
+                )
+        return self
+
+    def policy(self) -> ApprovalPolicy:
+        """The approval policy this describes."""
+        from socialkit.schedule.approval import OnRequest, RequireApproval
+
+        if not self.required:
+            return OnRequest(approvers=self.approvers)
+        return RequireApproval(
+            approvers=self.approvers, accounts=self.accounts, campaigns=self.campaigns
+        )
+
+
 class ProjectConfig(SocialModel):
     """A project file's contents. Relative paths are relative to the file's directory.
 
@@ -83,6 +130,7 @@ class ProjectConfig(SocialModel):
     credentials: CredentialsConfig = CredentialsConfig()
     accounts: tuple[Account, ...] = ()
     campaigns: tuple[Campaign, ...] = ()
+    approval: ApprovalConfig = ApprovalConfig()
     base_dir: str = Field(default=".", exclude=True)
     path: str | None = Field(default=None, exclude=True, description="The file it was read from.")
 
@@ -130,6 +178,21 @@ class ProjectConfig(SocialModel):
                     "rename one, or set credentials.provider = 'file'"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _approval_names_known_ids(self) -> ProjectConfig:
+        for name, known in (
+            ("accounts", [a.id for a in self.accounts]),
+            ("campaigns", [c.id for c in self.campaigns]),
+        ):
+            for index, item in enumerate(getattr(self.approval, name) or ()):
+                if item not in known:
+                    listed = ", ".join(known) or "none"
+                    raise ValueError(
+                        f"approval.{name}[{index}]: {item!r} is not one of the project's "
+                        f"{name} ({listed})"
+                    )
+        return self
 
     def account(self, account_id: str) -> Account:
         """The account with ``account_id``; :class:`ConfigError` listing the known ones."""

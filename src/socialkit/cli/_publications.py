@@ -123,6 +123,7 @@ def open_scheduler(*, existing: bool = False, hint: str | None = None) -> Schedu
         campaigns=config.campaigns,
         accounts=config.accounts,
         workspace=config.workspace,
+        approval=config.approval.policy(),
     )
 
 
