@@ -40,6 +40,17 @@ async def test_a_rule_that_cannot_be_materialised_stops_neither_the_worker_nor_o
     assert other.id in [c["publication"] for c in server.calls]
     assert f"rule {rule.id} could not be materialised" in caplog.text
     assert [r.id for r in await scheduler.rules(active=True)] == [rule.id]  # still there
+    # Logged with its traceback once, not on every pass while the error lasts.
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and rule.id in r.message]
+    assert len(errors) == 1, [r.message for r in errors]
+    assert errors[0].exc_info is not None
+    # Its slots back: it comes back, and says so.
+    caplog.clear()
+    await scheduler.add_account(account("slots", posting_slots=SLOTS))
+    with caplog.at_level(logging.WARNING, logger="socialkit.schedule"):
+        clock.advance(HOUR)
+        await scheduler.run(until_idle=True)
+    assert f"rule {rule.id} is materialised again" in caplog.text
 
 
 @pytest.mark.parametrize("grace", [dt.timedelta(days=2), None], ids=["grace-2d", "no-grace"])

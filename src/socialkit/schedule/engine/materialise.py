@@ -48,16 +48,30 @@ def occurrence_key_for(rule_id: str, account_id: str, occurrence_key: str) -> st
 async def materialise_all(services: Services, now: dt.datetime) -> int:
     """Materialise every active rule; returns how many publications were created."""
     created = 0
+    failing = services.failing_rules
     for rule in await services.store.list_rules(active=True):
         try:
             created += len(await materialise(services, rule, now))
         except StaleTransition:
             continue  # another worker advanced it at the same moment
-        except Exception:
+        except Exception as exc:
             # One broken rule (say, an evergreen rule whose account lost its posting
             # slots) must not stop the others or the worker. It stays active and is
-            # tried again on the next pass, so fixing its cause is enough.
-            log.exception("rule %s could not be materialised; the other rules go on", rule.id)
+            # tried again on the next pass, so fixing its cause is enough. The error is
+            # logged with its traceback once, not on every pass while it lasts.
+            described = f"{type(exc).__name__}: {exc}"
+            if failing.get(rule.id) == described:
+                log.debug("rule %s still cannot be materialised: %s", rule.id, described)
+            else:
+                failing[rule.id] = described
+                log.exception(
+                    "rule %s could not be materialised; the other rules go on, and it is "
+                    "tried again on every pass (logged again when the error changes)",
+                    rule.id,
+                )
+        else:
+            if failing.pop(rule.id, None) is not None:
+                log.warning("rule %s is materialised again", rule.id)
     return created
 
 

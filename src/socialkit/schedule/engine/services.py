@@ -181,6 +181,8 @@ class Services:
     _stored_revisions: _Lru[str, bool] = attrs.Factory(lambda: _Lru(4096, ttl=3600.0))
     _stored_accounts: _Lru[tuple[str, str], Account] = attrs.Factory(lambda: _Lru(4096))
     _pauses: tuple[float, list[PauseScope]] | None = None
+    failing_rules: dict[str, str] = attrs.Factory(dict)
+    """Rules whose last materialisation failed, with the error: logged once each."""
     # Lookups in flight, by key: callers that miss the cache together (every publication
     # of an account when its entry expires) share one store read.
     _loading: SharedCalls = attrs.Factory(SharedCalls)
