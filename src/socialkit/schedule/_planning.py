@@ -24,6 +24,7 @@ from socialkit.schedule._arguments import (
     check_count,
     check_grace,
     check_key,
+    check_note,
     check_post,
     check_tz,
     checked_occurrence,
@@ -664,16 +665,35 @@ class Planning(SchedulerCore):
         return await s.store.get_rule(rule.id)
 
     @at_home
-    async def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
-        """Stop a rule: no new occurrences (those already created stay; cancel them).
+    async def stop_rule(
+        self,
+        rule_id: str,
+        *,
+        actor: str = "api",
+        cancel: bool = False,
+        reason: str | None = None,
+    ) -> int:
+        """Stop a rule: no new occurrences.
+
+        Those it already made (a window ahead) stay and go out at their times, unless
+        ``cancel``: then each of them not sent yet (``scheduled``, ``pending_approval``,
+        ``paused`` or ``draft``) is cancelled as :meth:`cancel` does, with ``reason``.
+        One a worker claimed meanwhile is left to go out.
+
+        Returns:
+            How many publications it cancelled (0 without ``cancel``).
 
         Raises:
-            TypeError: ``rule_id`` is not text (a :class:`Rule` itself: give ``rule.id``).
+            TypeError: ``rule_id`` is not text (a :class:`Rule` itself: give ``rule.id``),
+                or ``cancel`` is not a bool.
             StoreError: no rule ``rule_id`` in this workspace; the message names the
                 argument, ``rule_id: no rule 'r…' in workspace 'default'``.
         """
         _check_rule_id(rule_id)
         check_actor(actor)
+        if not isinstance(cancel, bool):
+            raise TypeError(f"cancel: expected True or False (got {shown(cancel)})")
+        check_note(reason, "reason")
         s = await self._s()
         missing = f"rule_id: no rule {rule_id!r} in workspace {self.workspace!r}"
         try:
@@ -686,6 +706,7 @@ class Planning(SchedulerCore):
         if rule.workspace != self.workspace:
             raise StoreError(missing)
         await s.store.set_rule_active(rule_id, False, now=s.clock.now(), actor=actor)
+        return await _cancel_made(s, rule, actor, reason or "its rule was stopped") if cancel else 0
 
     @at_home
     async def rules(self, *, active: bool | None = None) -> builtins.list[Rule]:
@@ -695,6 +716,33 @@ class Planning(SchedulerCore):
             raise TypeError(f"active: expected True, False or None (got {shown(active)})")
         s = await self._s()
         return await s.store.list_rules(workspace=self.workspace, active=active)
+
+
+async def _cancel_made(s: Services, rule: Rule, actor: str, reason: str) -> int:
+    """Cancel the publications ``rule`` made that were not sent yet; how many."""
+    from socialkit.schedule.engine import actions
+    from socialkit.schedule.records import PublicationQuery
+
+    query = PublicationQuery(
+        states=(S.SCHEDULED, S.PENDING_APPROVAL, S.PAUSED, S.DRAFT),
+        workspace=rule.workspace,
+        rule_id=rule.id,
+        limit=500,
+    )
+    cancelled = 0
+    tried: set[str] = set()
+    while True:
+        # From the first page each time: what was cancelled no longer matches.
+        page = [p for p in (await s.store.list_publications(query)).items if p.id not in tried]
+        if not page:
+            return cancelled
+        for publication in page:
+            tried.add(publication.id)
+            try:
+                await actions.cancel(s, publication.id, actor=actor, reason=reason)
+            except StaleTransition:
+                continue  # claimed meanwhile: it goes out
+            cancelled += 1
 
 
 async def _add_rule(s: Services, rule: Rule, now: dt.datetime, actor: str) -> None:

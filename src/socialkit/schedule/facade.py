@@ -276,9 +276,17 @@ class Scheduler:
             )
         )
 
-    def stop_rule(self, rule_id: str, *, actor: str = "api") -> None:
-        """Stop a rule from creating more publications."""
-        self._call(self.aio.stop_rule(rule_id, actor=actor))
+    def stop_rule(
+        self,
+        rule_id: str,
+        *,
+        actor: str = "api",
+        cancel: bool = False,
+        reason: str | None = None,
+    ) -> int:
+        """Stop a rule from creating more publications; with ``cancel``, cancel those it
+        made that were not sent yet (returns how many)."""
+        return self._call(self.aio.stop_rule(rule_id, actor=actor, cancel=cancel, reason=reason))
 
     def rules(self, *, active: bool | None = None) -> builtins.list[Rule]:
         """This workspace's rules."""
