@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "socialkit.cli.people",
     "socialkit.cli.run",
     "socialkit.cli.upcoming",
+    "socialkit.cli.rules",
     "socialkit.cli.store",
     "socialkit.cli.demo",
 )

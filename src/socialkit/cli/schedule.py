@@ -176,6 +176,10 @@ def list_command(
     account: Annotated[
         str | None, typer.Option("--account", metavar="ID", help="One account.")
     ] = None,
+    rule: Annotated[
+        str | None,
+        typer.Option("--rule", metavar="RULE_ID", help="Those one rule made (socialkit rules)."),
+    ] = None,
     attention: Annotated[
         bool, typer.Option("--attention", help="Only those waiting for a person.")
     ] = False,
@@ -231,6 +235,7 @@ def list_command(
                     state=state_filter or None,
                     campaign=campaign,
                     account=account,
+                    rule=rule,
                     attention=reason,
                     cursor=cursor,
                     limit=limit,
@@ -243,6 +248,11 @@ def list_command(
             raise
         if not any(page.items for page in pages) and cursor is None:
             notes = unknown_filters(scheduler, account, campaign)
+            if rule is not None and rule not in {r.id for r in scheduler.rules()}:
+                notes.append(
+                    f"--rule: no rule {rule!r} in workspace {scheduler.aio.workspace!r} "
+                    "(socialkit rules --all lists them)"
+                )
             if not notes:
                 elsewhere = workspace_note(scheduler)
                 notes = [elsewhere] if elsewhere else []

@@ -42,6 +42,20 @@ def _note(occurrence: Occurrence) -> str:
     return ""
 
 
+def occurrence_line(occurrence: Occurrence) -> str:
+    """One occurrence as ``upcoming`` prints it: the intended local time, when it fires
+    (after the clocks' changes), UTC, and a note when the clocks skip or repeat it."""
+    fires = occurrence.fires_local
+    return "  ".join(
+        (
+            occurrence.local.strftime("%a %Y-%m-%d %H:%M"),
+            f"fires {fires:%H:%M} {fires.tzname() or ''}".ljust(18),
+            occurrence.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+            _note(occurrence),
+        )
+    ).rstrip()
+
+
 def register(app: typer.Typer) -> None:
     @app.command("upcoming")
     def upcoming(
@@ -151,18 +165,7 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
         lines = [f"{rule.rrule} in {rule.tz}, starting {rule.start.isoformat(sep=' ')}"]
-        for occurrence in occurrences:
-            fires = occurrence.fires_local
-            lines.append(
-                "  ".join(
-                    (
-                        occurrence.local.strftime("%a %Y-%m-%d %H:%M"),
-                        f"fires {fires:%H:%M} {fires.tzname() or ''}".ljust(18),
-                        occurrence.due_at.strftime("%Y-%m-%d %H:%M UTC"),
-                        _note(occurrence),
-                    )
-                ).rstrip()
-            )
+        lines.extend(occurrence_line(occurrence) for occurrence in occurrences)
         if len(occurrences) < count:  # the rule's COUNT or UNTIL ends it before --count
             lines.append("no further occurrences")
         emit(
