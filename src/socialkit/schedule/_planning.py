@@ -512,8 +512,8 @@ class Planning(SchedulerCore):
                     # Legal (RFC 5545 takes the minute from DTSTART), rarely meant.
                     log.warning(
                         "rule %s in %s names no BYMINUTE and starts now, so it fires at "
-                        "minute %02d of each hour it names; add BYMINUTE=0 (or pass start=) "
-                        "for another minute",
+                        "minute %02d of each hour it names; add BYMINUTE=0, or give a start "
+                        "(start=, or recur --start on the command line) for another minute",
                         recurrence.rrule,
                         zone,
                         minute,
