@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import typer
 
+from socialkit.errors import StaleTransition
 from socialkit.models.content import Post
 from socialkit.schedule.facade import Scheduler
 from socialkit.schedule.publication import Event
@@ -161,3 +162,26 @@ def test_show_history_names_the_revision_of_each_decision_and_edit(
     assert f"by ann  revision {first[:16]}  say grams" in history[1]
     assert f"by eve  revision {first[:16]} → {edited.revision[:16]}  edited by eve" in history[2]
     assert f"by ann  revision {edited.revision[:16]}  approved by ann" in history[3]
+
+
+def test_reject_with_an_earlier_revision_is_refused_as_edited(
+    cli: Cli, pending: dict[str, str], tmp_path: Path
+) -> None:
+    pid, reviewed = pending["id"], pending["revision"]
+    with Scheduler(_store(tmp_path)) as scheduler:
+        edited = scheduler.edit(pid, Post(text="Fixed before the rejection"), actor="bob")
+        # From the API: the full revision the person reviewed, refused and not recorded.
+        with pytest.raises(StaleTransition, match="was edited"):
+            scheduler.reject(pid, actor="ann", comment="typo", revision=reviewed)
+        assert scheduler.get(pid).state == "pending_approval"
+    result = cli("reject", pid, "--revision", reviewed[:16], "--comment", "typo")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"error: --revision: publication {pid} was edited since revision {reviewed[:16]!r} "
+        f"was reviewed: it is now at {edited.revision[:16]}; review it again "
+        f"(`socialkit show {pid}`)\n"
+    )
+    assert cli("show", pid, "--json").json()["state"] == "pending_approval"
+    done = cli("reject", pid, "--revision", edited.revision[:12], "--comment", "still off")
+    assert done.code == 0, done.err
+    assert cli("show", pid, "--json").json()["state"] == "draft"

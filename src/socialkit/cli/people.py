@@ -53,28 +53,38 @@ def register(app: typer.Typer) -> None:
 # -- people -----------------------------------------------------------------------------
 
 
+RevisionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--revision", metavar="REV", help="The revision you reviewed (refused if edited since)."
+    ),
+]
+
+
+def _revision_given(revision: str | None) -> str | None:
+    """``--revision`` as hex digits, or a usage error."""
+    import re
+
+    if revision is None:
+        return None
+    revision = revision.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{8,64}", revision):
+        raise fail(
+            "--revision: give the revision you reviewed, as `socialkit show` prints it "
+            f"(8 to 64 hex digits; got {revision!r})",
+            code=2,
+        )
+    return revision
+
+
 def approve_command(
     publication_id: IdArgument,
     actor: ActorOption = None,
     comment: CommentOption = None,
-    revision: Annotated[
-        str | None,
-        typer.Option(
-            "--revision", metavar="REV", help="The revision you reviewed (refused if edited since)."
-        ),
-    ] = None,
+    revision: RevisionOption = None,
 ) -> None:
     """Approve a pending publication's current revision."""
-    import re
-
-    if revision is not None:
-        revision = revision.strip().lower()
-        if not re.fullmatch(r"[0-9a-f]{8,64}", revision):
-            raise fail(
-                "--revision: give the revision you reviewed, as `socialkit show` prints it "
-                f"(8 to 64 hex digits; got {revision!r})",
-                code=2,
-            )
+    revision = _revision_given(revision)
     with open_scheduler(existing=True) as scheduler:
         if revision is not None:
             revision = _reviewed_revision(scheduler.get(publication_id), revision)
@@ -96,7 +106,7 @@ def _decided(p: Publication) -> str:
 def _reviewed_revision(p: Publication, given: str) -> str:
     """The full revision ``given`` (a prefix, as ``show`` prints it) names.
 
-    The current revision is approved; an earlier one of this publication is refused (it
+    The current revision is decided on; an earlier one of this publication is refused (it
     was edited since: exit 1); a prefix of none of them, or of more than one, is a usage
     error naming the revisions that would fit (exit 2).
     """
@@ -137,11 +147,17 @@ def reject_command(
     publication_id: IdArgument,
     actor: ActorOption = None,
     comment: CommentOption = None,
+    revision: RevisionOption = None,
 ) -> None:
     """Reject a pending publication (it goes back to draft)."""
-
-    with open_scheduler(existing=True) as scheduler, refusing_stale():
-        p = scheduler.reject(publication_id, actor=actor or default_actor(), comment=comment)
+    revision = _revision_given(revision)
+    with open_scheduler(existing=True) as scheduler:
+        if revision is not None:
+            revision = _reviewed_revision(scheduler.get(publication_id), revision)
+        with refusing_stale():
+            p = scheduler.reject(
+                publication_id, actor=actor or default_actor(), comment=comment, revision=revision
+            )
     emit(None, as_json=False, text=f"rejected {publication_line(p)}{_decided(p)}")
 
 

@@ -307,9 +307,19 @@ class Scheduler:
             self.aio.approve(publication_id, actor=actor, revision=revision, comment=comment)
         )
 
-    def reject(self, publication_id: str, *, actor: str, comment: str | None = None) -> Publication:
-        """Reject a pending publication (back to ``draft``)."""
-        return self._call(self.aio.reject(publication_id, actor=actor, comment=comment))
+    def reject(
+        self,
+        publication_id: str,
+        *,
+        actor: str,
+        comment: str | None = None,
+        revision: str | None = None,
+    ) -> Publication:
+        """Reject a pending publication (back to ``draft``); with ``revision``, only if
+        it was not edited since that revision was reviewed."""
+        return self._call(
+            self.aio.reject(publication_id, actor=actor, comment=comment, revision=revision)
+        )
 
     def edit(self, publication_id: str, post: Post, *, actor: str = "api") -> Publication:
         """Replace a publication's content with a new revision."""

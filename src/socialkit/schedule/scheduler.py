@@ -112,13 +112,30 @@ class AsyncScheduler(Planning):
 
     @at_home
     async def reject(
-        self, publication_id: str, *, actor: str, comment: str | None = None
+        self,
+        publication_id: str,
+        *,
+        actor: str,
+        comment: str | None = None,
+        revision: str | None = None,
     ) -> Publication:
-        """Reject a pending publication: it goes back to ``draft``."""
+        """Reject a pending publication: it goes back to ``draft``.
+
+        Raises:
+            StaleTransition: it is no longer pending approval, or it was edited since
+                ``revision`` (the revision the person reviewed): nothing is recorded, as
+                for :meth:`approve`.
+            ValueError: ``revision`` is not a full revision hash, or ``actor`` is blank.
+        """
         check_actor(actor)
         check_note(comment, "comment")
+        check_revision(revision)
         return await actions.reject(
-            await self._own(publication_id), publication_id, actor=actor, comment=comment
+            await self._own(publication_id),
+            publication_id,
+            actor=actor,
+            comment=comment,
+            revision=revision,
         )
 
     @at_home

@@ -176,15 +176,24 @@ async def approve(
 
 
 async def reject(
-    s: Services, publication_id: str, *, actor: str, comment: str | None = None
+    s: Services,
+    publication_id: str,
+    *,
+    actor: str,
+    comment: str | None = None,
+    revision: str | None = None,
 ) -> Publication:
     """Reject the current revision: back to ``draft``, to be edited (or cancelled).
 
     Approvals given before the rejection no longer count, even when the same content is
     submitted again (see :func:`standing_approvers`); they stay in ``approvals`` and the
     history. (Nor do approvals given before an edit.)
+
+    Args:
+        revision: the revision the person reviewed; refused when the post was edited
+            since (the new content was not what they rejected).
     """
-    return await _decide(s, publication_id, "rejected", actor, None, comment)
+    return await _decide(s, publication_id, "rejected", actor, revision, comment)
 
 
 async def _decide(
