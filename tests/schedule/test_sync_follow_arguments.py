@@ -53,3 +53,40 @@ def test_a_good_cursor_follows_from_there(scheduler: Scheduler) -> None:
         scheduler.schedule(Post(text=f"post {n}"), acme, at="2031-01-01 09:00", tz="UTC")
     feed = scheduler.follow(since=1, batch=2)
     assert [next(feed).seq for _ in range(2)] == [2, 3]
+
+
+def test_it_listens_for_changes_before_reading_so_a_commit_in_between_wakes_it(
+    scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subscribed once, before the first page: a commit between reading a page and
+    waiting is not left for the next poll a second later. Unsubscribed when closed."""
+    from socialkit import Account, Post
+
+    acme = Account(id="acme", platform="feed", handle="acme")
+    scheduler.add_account(acme)
+    scheduler.schedule(Post(text="first"), acme, at="2031-01-01 09:00", tz="UTC")
+    store = scheduler.aio._services.store
+    order: list[str] = []
+    subscribe, page = store.subscribe, scheduler.aio._events_page
+
+    def subscribing(callback: object) -> object:
+        order.append("subscribe")
+        unsubscribe = subscribe(callback)  # type: ignore[arg-type]
+
+        def unsubscribing() -> None:
+            order.append("unsubscribe")
+            unsubscribe()
+
+        return unsubscribing
+
+    async def reading(cursor: int, batch: int) -> object:
+        order.append("page")
+        return await page(cursor, batch)
+
+    monkeypatch.setattr(store, "subscribe", subscribing)
+    monkeypatch.setattr(scheduler.aio, "_events_page", reading)
+    feed = scheduler.follow(batch=100)
+    first = next(feed)
+    assert first.kind == "created"
+    feed.close()
+    assert order == ["subscribe", "page", "unsubscribe"]

@@ -32,7 +32,7 @@ from socialkit.schedule.scheduler import AsyncScheduler
 if TYPE_CHECKING:
     import builtins
     import datetime as dt
-    from collections.abc import Coroutine, Iterable, Iterator
+    from collections.abc import Callable, Coroutine, Iterable, Iterator
     from concurrent.futures import Future
 
     import httpx
@@ -467,28 +467,26 @@ class Scheduler:
         return self._follow(since, batch)
 
     def _follow(self, since: int, batch: int) -> Iterator[Event]:
-        cursor = since
-        while True:
-            found, cursor = self._call(self.aio._events_page(cursor, batch))
-            yield from found
-            if len(found) < batch:
-                self._call(self._wait_for_change())
-
-    async def _wait_for_change(self) -> None:
-        s = await self.aio._s()
-        wake = asyncio.Event()
-        loop = asyncio.get_running_loop()
-
-        def notify() -> None:
-            loop.call_soon_threadsafe(wake.set)
-
-        unsubscribe = s.store.subscribe(notify)
+        # Subscribed before the first page is read, for as long as it is followed: a
+        # change committed between reading a page and waiting wakes the wait at once
+        # (subscribing after each page missed it, and the event waited for the poll).
+        changed = threading.Event()
+        unsubscribe = self._call(self._subscribe(changed.set))
         try:
-            # Real time, not the engine's clock: this is a consumer polling a log.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=1.0)
+            cursor = since
+            while True:
+                changed.clear()
+                found, cursor = self._call(self.aio._events_page(cursor, batch))
+                yield from found
+                if len(found) < batch:
+                    # Real time, not the engine's clock: a consumer polling a log.
+                    changed.wait(1.0)
         finally:
             unsubscribe()
+
+    async def _subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        s = await self.aio._s()
+        return s.store.subscribe(callback)
 
     def metrics(
         self,
