@@ -52,3 +52,24 @@ def test_a_thread_shown_at_one_address_names_it_once(cli: Cli, tmp_path: Path) -
     [url] = {part["url"] for part in shown["receipts"][0]["receipt"]["parts"]}
     line = next(x for x in cli("show", pid).out.splitlines() if x.startswith("  receipt "))
     assert line == f"  receipt (attempt 1, platform): {url} (3 parts)"
+
+
+def test_an_unknown_id_is_named_as_the_command_line_names_it(cli: Cli, tmp_path: Path) -> None:
+    # The library's error names its argument, publication_id; on the command line the
+    # argument is ID, as `socialkit show` (no ID) says, and `list` has the ids there are.
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "post.yaml").write_text("text: Short and sweet\n", encoding="utf-8")
+    made = cli("schedule", "post.yaml", "--to", "acme-feed", "--at", "2030-01-01 10:00")
+    assert made.code == 0, made.err
+    for command in (
+        ("show",),
+        ("approve",),
+        ("cancel",),
+        ("reschedule", "--at", "2030-01-02 10:00"),
+    ):
+        typo = cli(command[0], "p-no-such-id", *command[1:])
+        assert (typo.code, typo.out) == (2, "")
+        assert typo.err == (
+            "error: ID: no publication 'p-no-such-id' in workspace 'default' "
+            "(socialkit list lists them)\n"
+        ), command

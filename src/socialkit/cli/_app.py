@@ -207,7 +207,7 @@ def run(app: typer.Typer, argv: list[str]) -> int:
     except SocialkitError as exc:
         if debug:
             raise
-        say(f"error: {masked(str(exc))}", err=True)
+        say(f"error: {masked(_on_the_command_line(str(exc)))}", err=True)
         return 2
     except Exception as exc:
         if _is_usage_error(exc):
@@ -227,6 +227,16 @@ def run(app: typer.Typer, argv: list[str]) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+def _on_the_command_line(message: str) -> str:
+    """``message`` as the command line words it: the library names its Python argument
+    (``publication_id: no publication 'p…' in workspace 'acme'``), every command that takes
+    a publication id calls it ``ID``, and ``socialkit list`` shows the ids there are."""
+    prefix = "publication_id: no publication "
+    if message.startswith(prefix):
+        return f"ID: no publication {message.removeprefix(prefix)} (socialkit list lists them)"
+    return message
 
 
 def _is_usage_error(exc: Exception) -> bool:
