@@ -3,6 +3,8 @@ is left out, and does not claim the platform shows no card (Mastodon makes its o
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 import socialkit
@@ -11,7 +13,14 @@ from tests.conftest import PNG_1x1
 
 NO_CARDS = socialkit.Capabilities(text=rules.FEED)
 CARDS = NO_CARDS.model_copy(update={"link_cards": True})
-THUMBNAIL = socialkit.Media.from_bytes(PNG_1x1, alt_text="a dot")
+# Described, not stored: validating reads no bytes, and storing at import time would write
+# into the default media store under the working directory pytest was started from.
+THUMBNAIL = socialkit.Media(
+    sha256=hashlib.sha256(PNG_1x1).hexdigest(),
+    mime_type="image/png",
+    size=len(PNG_1x1),
+    alt_text="a dot",
+)
 
 
 @pytest.mark.parametrize(
