@@ -140,3 +140,22 @@ def test_a_directory_that_cannot_be_written_is_one_error_line(cli: Cli, tmp_path
         f"error: --dir: cannot write the demo into {tmp_path / 'a-file' / 'demo'}: Not a "
         "directory (choose another directory with --dir)\n"
     )
+
+
+def test_the_suggested_command_runs_when_socialkit_is_not_on_path(
+    cli: Cli, tmp_path: Path, monkeypatch
+) -> None:
+    # make demo runs .venv/bin/socialkit and puts nothing on PATH: the line the demo
+    # suggested began with a bare `socialkit`, "command not found" when pasted.
+    started = tmp_path / "venv" / "bin" / "socialkit"
+    started.parent.mkdir(parents=True)
+    started.write_text("#!/bin/sh\n")
+    started.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", [str(started), "demo"])
+    monkeypatch.setenv("PATH", str(tmp_path / "elsewhere"))
+    hint = f"  {started} -c {EXAMPLES / 'campaign' / 'socialkit.toml'} --store sqlite:///"
+    assert hint in cli("demo").out
+    # Where `socialkit` on PATH is the command that ran, the bare name is enough.
+    monkeypatch.setenv("PATH", str(started.parent))
+    assert f"\n  socialkit -c {EXAMPLES / 'campaign' / 'socialkit.toml'} " in cli("demo").out

@@ -491,6 +491,25 @@ def _report_json(
     }
 
 
+def _socialkit_command() -> str:
+    """How to run this socialkit again: ``socialkit`` when that name on ``PATH`` is this
+    command, else the path it was started by (``.venv/bin/socialkit`` after ``make demo``,
+    which puts nothing on ``PATH``), so the line the demo suggests runs when pasted."""
+    import shutil
+    import sys
+
+    started = Path(sys.argv[0])
+    if started.stem != "socialkit":  # python -m socialkit, or a test runner
+        return "socialkit"
+    found = shutil.which("socialkit")
+    try:
+        if found is not None and Path(found).samefile(started):
+            return "socialkit"
+    except OSError:
+        pass
+    return str(started)
+
+
 def _report_text(
     sample: SampleCampaign, layout: DemoLayout, published: list[Published], *, scheduled: bool
 ) -> str:
@@ -507,7 +526,7 @@ def _report_text(
         config = sample.config.path or sample.root / "socialkit.toml"
         lines.append(
             f"The store {layout.store_path} keeps every publication and its history; try\n"
-            f"  socialkit -c {config} --store sqlite:///{layout.store_path} list"
+            f"  {_socialkit_command()} -c {config} --store sqlite:///{layout.store_path} list"
         )
     else:
         lines = [f"Published {names} from {sample.root} to the local feed platform:"]
