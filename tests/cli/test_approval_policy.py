@@ -108,3 +108,18 @@ def test_the_policy_it_describes(tmp_path: Path) -> None:
 def test_a_bad_table_is_named(tmp_path: Path, table: str, message: str) -> None:
     with pytest.raises(socialkit.ConfigError, match=message):
         socialkit.load_config(_project(tmp_path, "\n" + table))
+
+
+def test_publish_now_is_refused_where_approval_is_required(cli: Cli, tmp_path: Path) -> None:
+    _project(tmp_path, '\n[approval]\nrequired = true\naccounts = ["acme-news"]\n')
+    (tmp_path / "post.yaml").write_text("text: Straight out?\n", encoding="utf-8")
+    refused = cli("publish", "post.yaml", "--to", "acme-feed", "--to", "acme-news")
+    assert (refused.code, refused.out) == (2, "")
+    assert refused.err.startswith(
+        "error: --to: acme-news needs approval before a post goes out ([approval] in the "
+        "project file), and publish sends at once"
+    )
+    assert not (tmp_path / "feed").exists()  # nothing was sent, to either account
+    done = cli("publish", "post.yaml", "--to", "acme-feed")  # not required there
+    assert done.code == 0, done.err
+    assert list((tmp_path / "feed" / "acme" / "posts").glob("*.json"))

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from socialkit.cli._app import emit, state
+from socialkit.cli._app import emit, fail, state
 
 if TYPE_CHECKING:
     from socialkit.cli._targets import Target
     from socialkit.config import ProjectConfig
+    from socialkit.models.account import Account
     from socialkit.models.campaign import Campaign
     from socialkit.models.content import Post
     from socialkit.models.problems import Problem
@@ -149,6 +150,26 @@ def _unknown_overrides(post: Post, installed: set[str]) -> list[Problem]:
     return found
 
 
+def _refuse_unapproved(config: ProjectConfig, post: Post, accounts: list[Account]) -> None:
+    """``publish`` sends at once, with no one to approve: refused (exit 2, nothing sent)
+    for an account the project's ``[approval]`` requires approval for."""
+    policy = config.approval.policy()
+    campaign = post.campaign
+    held = [
+        account.id
+        for account in accounts
+        if policy.approvals_required(post, account, campaign=campaign, requested=None) > 0
+    ]
+    if held:
+        raise fail(
+            f"--to: {', '.join(held)} {'needs' if len(held) == 1 else 'need'} approval "
+            "before a post goes out ([approval] in the project file), and publish sends at "
+            "once: schedule it instead (`socialkit schedule FILE --to ACCOUNT --at TIME`), "
+            "to be approved; nothing was sent",
+            code=2,
+        )
+
+
 def publish_command(
     file: FileArgument,
     to: Annotated[
@@ -190,6 +211,7 @@ def publish_command(
     # Warnings about the file (a hashtag YAML read as a comment) and the campaign.
     notes = [*found.problems, *([note] if note else [])]
     accounts = [t.account for t in targets if t.account is not None]
+    _refuse_unapproved(config, found.post, accounts)
     results = publish_now(
         found.post,
         accounts,
