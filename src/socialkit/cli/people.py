@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -84,15 +84,28 @@ def approve_command(
     revision: RevisionOption = None,
 ) -> None:
     """Approve a pending publication's current revision."""
+    _decide("approved", publication_id, actor, comment, revision)
+
+
+def _decide(
+    decision: Literal["approved", "rejected"],
+    publication_id: str,
+    actor: str | None,
+    comment: str | None,
+    revision: str | None,
+) -> None:
+    """``approve`` and ``reject``: bound to ``--revision`` when given, and the line
+    naming what was decided on."""
     revision = _revision_given(revision)
     with open_scheduler(existing=True) as scheduler:
         if revision is not None:
             revision = _reviewed_revision(scheduler.get(publication_id), revision)
+        decide = scheduler.approve if decision == "approved" else scheduler.reject
         with refusing_stale():
-            p = scheduler.approve(
+            p = decide(
                 publication_id, actor=actor or default_actor(), comment=comment, revision=revision
             )
-    emit(None, as_json=False, text=f"approved {publication_line(p)}{_decided(p)}")
+    emit(None, as_json=False, text=f"{decision} {publication_line(p)}{_decided(p)}")
 
 
 def _decided(p: Publication) -> str:
@@ -150,15 +163,7 @@ def reject_command(
     revision: RevisionOption = None,
 ) -> None:
     """Reject a pending publication (it goes back to draft)."""
-    revision = _revision_given(revision)
-    with open_scheduler(existing=True) as scheduler:
-        if revision is not None:
-            revision = _reviewed_revision(scheduler.get(publication_id), revision)
-        with refusing_stale():
-            p = scheduler.reject(
-                publication_id, actor=actor or default_actor(), comment=comment, revision=revision
-            )
-    emit(None, as_json=False, text=f"rejected {publication_line(p)}{_decided(p)}")
+    _decide("rejected", publication_id, actor, comment, revision)
 
 
 def cancel_command(

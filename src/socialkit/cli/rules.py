@@ -27,6 +27,7 @@ from socialkit.cli._publications import (
     publication_row,
     read_checked,
 )
+from socialkit.cli.upcoming import RruleOption, occurrence_line
 
 if TYPE_CHECKING:
     from socialkit.schedule.facade import Scheduler
@@ -57,14 +58,7 @@ def _named(message: str) -> str:
 def recur_command(
     file: FileArgument,
     to: ToOption,
-    rrule: Annotated[
-        str,
-        typer.Option(
-            "--rrule",
-            metavar="RULE",
-            help="RFC 5545 rule, e.g. 'FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9;BYMINUTE=0'.",
-        ),
-    ],
+    rrule: RruleOption,
     tz: Annotated[
         str | None,
         typer.Option(
@@ -128,8 +122,6 @@ def recur_command(
         shown = [_made(scheduler, rule) for rule in made]
     lines: list[str] = []
     for rule, (pubs, following) in zip(made, shown, strict=True):
-        from socialkit.cli.upcoming import occurrence_line
-
         lines.append(f"rule {rule_line(rule)}")
         lines.extend(f"  scheduled {publication_line(p)}" for p in pubs)
         lines.extend(f"  then {occurrence_line(o)}" for o in following)

@@ -56,17 +56,20 @@ def occurrence_line(occurrence: Occurrence) -> str:
     ).rstrip()
 
 
+RruleOption = Annotated[
+    str,
+    typer.Option(
+        "--rrule",
+        metavar="RULE",
+        help="RFC 5545 rule, e.g. 'FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9;BYMINUTE=0'.",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("upcoming")
     def upcoming(
-        rrule: Annotated[
-            str,
-            typer.Option(
-                "--rrule",
-                metavar="RULE",
-                help="RFC 5545 rule, e.g. 'FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9;BYMINUTE=0'.",
-            ),
-        ],
+        rrule: RruleOption,
         tz: Annotated[
             str,
             typer.Option(

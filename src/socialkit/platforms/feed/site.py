@@ -32,10 +32,6 @@ PAGE_ENTRIES = 500
 """How many posts ``index.html`` shows: the newest, with the count of all of them."""
 
 
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _xml(value: str) -> str:
     """``value`` for XML text or a quoted attribute; characters XML refuses become U+FFFD."""
     return xml_escape(_XML_ILLEGAL.sub("\ufffd", value), {'"': "&quot;"})
@@ -148,10 +144,6 @@ class FeedSite:
                     found.append(entry)
         return found
 
-    def count(self) -> int:
-        """How many posts the directory holds."""
-        return len(self.order())
-
     def order(self) -> list[tuple[str, str]]:
         """``(published_at, entry id)`` of every post, newest first.
 
@@ -170,7 +162,8 @@ class FeedSite:
             return []
         kept: list[tuple[str, str]] = []
         with contextlib.suppress(OSError, ValueError, TypeError):
-            kept = [(str(when), str(name)) for when, name in _read_json(self.order_path)]
+            stored = json.loads(self.order_path.read_text(encoding="utf-8"))
+            kept = [(str(when), str(name)) for when, name in stored]
         order = [(when, name) for when, name in kept if name in names]
         known = {name for _, name in order}
         for name in names - known:
