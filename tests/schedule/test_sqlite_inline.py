@@ -10,11 +10,13 @@ import contextlib
 import datetime as dt
 import sqlite3
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from socialkit.models.content import Post
+from socialkit.schedule.stores import _sqlite_thread
 from socialkit.schedule.stores._sqlite_thread import SqliteThread
 from tests.schedule.conftest import START, account
 
@@ -166,6 +168,39 @@ async def test_another_processs_write_lock_is_waited_for_off_the_event_loop(
     other.close()
 
 
+async def test_a_read_on_the_thread_waits_for_a_lock_that_refuses_it(
+    thread: SqliteThread,
+) -> None:
+    """The connection rests with no busy timeout; a read the thread runs that a lock
+    refuses (in WAL, only while another connection recovers the file or restarts the
+    log) runs again, waiting for it with the connection's busy timeout."""
+    timeouts: list[int] = []
+
+    def refused_once(conn: sqlite3.Connection) -> str:
+        timeouts.append(int(conn.execute("PRAGMA busy_timeout").fetchone()[0]))
+        if len(timeouts) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return "read"
+
+    assert await thread.run(refused_once) == "read"
+    assert timeouts == [0, BUSY_MS]
+
+    def state(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+    assert await thread.run(state) == 0  # back at rest
+    # Any other error is the caller's, at once.
+    timeouts.clear()
+
+    def broken(conn: sqlite3.Connection) -> None:
+        timeouts.append(1)
+        raise sqlite3.OperationalError("no such table: nowhere")
+
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        await thread.run(broken)
+    assert timeouts == [1]
+
+
 async def test_a_failing_inline_write_is_rolled_back_and_the_connection_restored(
     thread: SqliteThread,
 ) -> None:
@@ -180,11 +215,16 @@ async def test_a_failing_inline_write_is_rolled_back_and_the_connection_restored
         (ms,) = conn.execute("PRAGMA busy_timeout").fetchone()
         return conn.in_transaction, ms, values(conn)
 
-    assert await thread.run(state) == (False, BUSY_MS, [])
-    # an inline call runs with no busy timeout (it never waits on the loop) and puts
-    # the connection's back afterwards
+    # The connection rests with no busy timeout, so an inline call never waits on the
+    # loop; the thread's writes wait for another process's lock with the connection's.
+    assert await thread.run(state) == (False, 0, [])
     assert await thread.run(state, inline=True) == (False, 0, [])
-    assert await thread.run(state) == (False, BUSY_MS, [])
+
+    def timeout(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+    assert await thread.write(timeout) == BUSY_MS
+    assert await thread.run(state) == (False, 0, [])
     await thread.write(insert("after"), inline=True)
     assert await thread.run(values) == ["after"]
 
@@ -207,6 +247,13 @@ async def test_inline_writes_are_not_offered_outside_wal(tmp_path: Path) -> None
         assert worker.inline_calls == 0
 
 
+@pytest.fixture
+def turn_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inline calls let the loop turn after each call (not once per millisecond)."""
+    monkeypatch.setattr(_sqlite_thread, "_TURN_EVERY", 0.0)
+
+
+@pytest.mark.usefixtures("turn_every_call")
 async def test_failing_inline_calls_still_let_other_tasks_run(thread: SqliteThread) -> None:
     def missing(conn: sqlite3.Connection) -> None:
         raise LookupError("no such row")
@@ -234,11 +281,13 @@ async def test_an_interrupted_inline_write_leaves_no_transaction_open(
         (ms,) = conn.execute("PRAGMA busy_timeout").fetchone()
         return conn.in_transaction, ms
 
-    assert await thread.run(state) == (False, BUSY_MS)
+    # At rest the connection has no busy timeout (the thread waits with its own).
+    assert await thread.run(state) == (False, 0)
     assert await thread.write(insert("next")) == "test-sqlite"
     assert await thread.run(values) == ["next"]
 
 
+@pytest.mark.usefixtures("turn_every_call")
 async def test_a_caller_looping_on_inline_calls_still_lets_other_tasks_run(
     thread: SqliteThread,
 ) -> None:
@@ -247,6 +296,26 @@ async def test_a_caller_looping_on_inline_calls_still_lets_other_tasks_run(
             await thread.write(insert(f"v{i}"), inline=True)
     assert thread.inline_calls == 50
     assert turns[0] >= 50
+
+
+async def test_inline_calls_let_the_loop_turn_once_they_have_kept_it_a_millisecond(
+    thread: SqliteThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow(conn: sqlite3.Connection) -> None:
+        time.sleep(_sqlite_thread._TURN_EVERY)  # each call keeps the loop that long
+
+    async with ticking() as turns:
+        for _ in range(20):
+            await thread.run(slow, inline=True)
+    assert thread.inline_calls == 20
+    assert turns[0] >= 20
+    # Quick calls share a turn: none here, within an hour.
+    monkeypatch.setattr(_sqlite_thread, "_TURN_EVERY", 3600.0)
+    async with ticking() as turns:
+        for i in range(50):
+            await thread.write(insert(f"q{i}"), inline=True)
+    assert thread.inline_calls == 70
+    assert turns[0] <= 1
 
 
 async def test_a_closed_thread_refuses_inline_calls(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ and durability when the writing process is killed."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import signal
@@ -16,17 +17,20 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from socialkit.errors import ConfigError, StoreError
 from socialkit.models.account import Account
+from socialkit.schedule.publication import PauseScope
 from socialkit.schedule.records import PublicationQuery, Transition
 from socialkit.schedule.states import PublicationState as S
 from socialkit.schedule.stores._common import to_us
 from socialkit.schedule.stores._sqlite_schema import MIGRATIONS, Migration
 from socialkit.schedule.stores._sqlite_thread import Checkpointer
-from socialkit.schedule.stores.base import SCHEMA_VERSION
+from socialkit.schedule.stores.base import SCHEMA_VERSION, Store
 from socialkit.schedule.stores.sqlite import SqliteStore
+from tests.schedule import store_contract
 from tests.schedule.store_contract import (
     LEASE,
     POST,
@@ -73,6 +77,30 @@ class TestSqliteStore(StoreContract):
         finally:
             conn.close()
         assert expires == to_us(later + dt.timedelta(seconds=grace))
+
+
+class TestSqliteStoreThroughTheIntake(TestSqliteStore):
+    """The contract again with publications that have no key of their own (their key is
+    their id), as ``schedule`` makes them: adds of a few go through the intake, and every
+    other call must see them as if they had been inserted into ``publications``."""
+
+    @pytest.fixture(autouse=True)
+    def unkeyed(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        keyed = store_contract.pub
+
+        def pub_without_key(*args: Any, key: str | None = None, **kwargs: Any) -> Any:
+            new = keyed(*args, key=key, **kwargs)
+            return new if key is not None else attrs.evolve(new, idempotency_key=new.id)
+
+        monkeypatch.setattr(store_contract, "pub", pub_without_key)
+
+    async def test_a_free_slot_insert_refuses_a_held_slot_and_takes_a_freed_one(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # An add that takes a slot never goes through the intake, and this test names a
+        # taken key in the form keyed publications have: run it with keys.
+        monkeypatch.setattr(store_contract, "pub", pub)
+        await super().test_a_free_slot_insert_refuses_a_held_slot_and_takes_a_freed_one(store)
 
 
 def test_url_forms_and_options(tmp_path: Path) -> None:
@@ -353,6 +381,196 @@ def test_survives_sigkill_during_writes(tmp_path: Path) -> None:
     assert set(committed) <= stored
     assert len(stored) >= 40 * 50
     assert created == len(stored)  # every row has its event: transactions were whole
+
+
+_INTAKE_CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    import attrs
+    from socialkit.schedule.stores.sqlite import SqliteStore
+    from tests.schedule.store_contract import POST, T0, pub
+
+    async def main():
+        store = SqliteStore(sys.argv[1])
+        await store.open()
+        await store.put_revision(POST, now=T0)
+        i = 0
+        while True:
+            i += 1
+            new = pub(f"acct{i % 7}")
+            (added,) = await store.add([attrs.evolve(new, idempotency_key=new.id)], now=T0)
+            print(added, flush=True)
+
+    asyncio.run(main())
+    """
+)
+
+
+def _raw_counts(db: Path) -> tuple[int, int, int]:
+    """``(intake rows, publications, created events)`` read straight from the file."""
+    conn = sqlite3.connect(db)
+    try:
+        return tuple(  # type: ignore[return-value]
+            conn.execute(sql).fetchone()[0]
+            for sql in (
+                "SELECT COUNT(*) FROM intake",
+                "SELECT COUNT(*) FROM publications",
+                "SELECT COUNT(*) FROM events WHERE kind = 'created'",
+            )
+        )
+    finally:
+        conn.close()
+
+
+def unkeyed(account: str = "acme", **kwargs: Any) -> Any:
+    """A publication whose key is its id, as ``schedule`` makes them."""
+    new = pub(account, **kwargs)
+    return attrs.evolve(new, idempotency_key=new.id)
+
+
+def test_adds_through_the_intake_survive_sigkill(tmp_path: Path) -> None:
+    """Kill a process adding one publication at a time (each through the intake): every
+    add it was told of is stored, and the next process that opens the store sees it in
+    ``publications`` with its ``created`` event."""
+    db = tmp_path / "killed.db"
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _INTAKE_CHILD, f"sqlite:///{db}"],
+        stdout=subprocess.PIPE,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        text=True,
+    )
+    committed: list[str] = []
+    try:
+        assert child.stdout is not None
+        for _ in range(600):  # past a background move of the intake, then killed
+            line = child.stdout.readline()
+            assert line, "the writer died before it was killed"
+            committed.append(line.strip())
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        if child.stdout is not None:
+            child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+
+    async def read() -> set[str]:
+        store = SqliteStore(f"sqlite:///{db}")
+        await store.open()
+        try:
+            page = await store.list_publications(PublicationQuery(limit=10_000))
+            return {p.id for p in page.items}
+        finally:
+            await store.close()
+
+    assert _raw_counts(db)[0] > 0  # the killed process left rows in the intake
+    stored = asyncio.run(read())
+    assert set(committed) <= stored
+    intake, publications, created = _raw_counts(db)
+    assert (intake, publications, created) == (0, len(stored), len(stored))
+
+
+async def test_an_add_waits_in_the_intake_and_every_call_sees_it(tmp_path: Path) -> None:
+    db = tmp_path / "intake.db"
+    store = SqliteStore(f"sqlite:///{db}")
+    peer = SqliteStore(f"sqlite:///{db}")
+    await store.open()
+    await peer.open()
+    try:
+        await store.put_revision(POST, now=T0)
+        later = T0 + 5 * SEC
+        # The state comes back from the add's own transaction, a pause switch included.
+        await store.pause(PauseScope(kind="account", value="held"), now=T0)
+        first, paused = await store.add_returning(
+            [unkeyed("acme"), unkeyed("held", campaign="c1")], now=later
+        )
+        assert (first.state, paused.state) == (S.SCHEDULED, S.PAUSED)
+        assert _raw_counts(db) == (2, 0, 0)  # committed, one page: nothing indexed yet
+        # Another store on the file (another process) reads them: moved first.
+        got = await peer.get(first.id, history=True)
+        assert (got.state, got.created_at) == (S.SCHEDULED, later)
+        assert [(e.kind, e.at, e.actor, e.to_state) for e in got.history] == [
+            ("created", later, "engine", S.SCHEDULED)
+        ]
+        assert _raw_counts(db) == (0, 2, 2)
+        assert (await store.get(paused.id)).state == S.PAUSED
+        # A key of its own, or a slot to take, goes straight into publications.
+        (keyed,) = await store.add([pub("acme", key="k1")], now=later)
+        assert _raw_counts(db) == (0, 3, 3)
+        # A write moves the intake in its own transaction: a transition of a publication
+        # still waiting there finds it.
+        (waiting,) = await store.add([unkeyed("acme")], now=later)
+        cancel = Transition(id=waiting, expect_state=S.SCHEDULED, expect_attempt=0, to=S.CANCELLED)
+        assert await peer.transition(cancel, now=later) == S.CANCELLED
+        events = await store.events(since=0, limit=1000)
+        assert [(e.kind, e.publication_id) for e in events[-2:]] == [
+            ("created", waiting),
+            ("transition", waiting),
+        ]
+        assert keyed in {e.publication_id for e in events}
+    finally:
+        await peer.close()
+        await store.close()
+
+
+async def test_store_status_and_copy_see_publications_still_in_the_intake(
+    tmp_path: Path,
+) -> None:
+    """``store status`` and ``store copy`` read the file on a connection of their own:
+    they move the intake first, as every call of the store does."""
+    from socialkit.schedule.stores.ops import copy_store, store_status
+
+    source, target = f"sqlite:///{tmp_path}/source.db", f"sqlite:///{tmp_path}/target.db"
+    store = SqliteStore(source)
+    await store.open()
+    try:
+        await store.put_revision(POST, now=T0)
+        ids = [(await store.add([unkeyed(f"a{i}")], now=T0))[0] for i in range(3)]
+        assert _raw_counts(tmp_path / "source.db")[0] == 3  # still there: nothing read
+        status = await store_status(source)
+        assert status.counts["scheduled"] == 3
+        (more,) = await store.add([unkeyed("a9")], now=T0)  # in the intake again
+        await copy_store(source, target)
+    finally:
+        await store.close()
+    copied = SqliteStore(target)
+    await copied.open()
+    try:
+        page = await copied.list_publications(PublicationQuery(limit=10))
+        assert sorted(p.id for p in page.items) == sorted([*ids, more])
+        assert len(await copied.events(since=0)) == 4
+    finally:
+        await copied.close()
+
+
+async def test_the_intake_is_moved_in_the_background_and_at_close_for_older_code(
+    tmp_path: Path,
+) -> None:
+    """A process adding one at a time moves its intake every few hundred adds, without a
+    read; and at close, so code of schema 10 (which has no intake) sees every row."""
+    from socialkit.schedule.stores import sqlite as sqlite_module
+
+    url = f"sqlite:///{tmp_path}/moved.db"
+    store = SqliteStore(url)
+    await store.open()
+    await store.put_revision(POST, now=T0)
+    count = sqlite_module._FOLD_AFTER + 10
+    ids = [(await store.add([unkeyed(f"a{i % 5}")], now=T0))[0] for i in range(count)]
+    await asyncio.gather(*store._folds)
+    intake, publications, _ = _raw_counts(tmp_path / "moved.db")
+    assert publications >= sqlite_module._FOLD_AFTER
+    assert intake == count - publications
+    await store.close()
+    assert _raw_counts(tmp_path / "moved.db") == (0, count, count)
+
+    old = SqliteStore(url, migrations=MIGRATIONS[:10], code_version=10)
+    await old.open()  # not refused: schema 10 code may keep running
+    try:
+        page = await old.list_publications(PublicationQuery(limit=1000))
+        assert sorted(p.id for p in page.items) == sorted(ids)
+    finally:
+        await old.close()
 
 
 async def test_queued_writes_share_a_commit_and_a_failing_one_rolls_back_alone(

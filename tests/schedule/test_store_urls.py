@@ -31,7 +31,12 @@ def test_unknown_scheme_names_the_known_ones() -> None:
         store_from_url("just-a-path.db")
 
 
-def test_register_a_scheme() -> None:
+def test_register_a_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The registry is the process's: the scheme is gone again after the test (a later
+    # test lists the known schemes).
+    from socialkit.schedule import stores
+
+    monkeypatch.setattr(stores, "_SCHEMES", dict(stores._SCHEMES))
     made: list[str] = []
 
     def factory(url: str) -> MemoryStore:

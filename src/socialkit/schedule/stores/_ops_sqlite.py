@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from socialkit.schedule.states import TERMINAL_STATES
 from socialkit.schedule.stores._common import from_us, to_us
+from socialkit.schedule.stores._sqlite_rows import fold_intake
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -39,6 +40,23 @@ class SqliteFile:
         # Used from one task at a time, possibly from worker threads (asyncio.to_thread).
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        self._move_intake()
+
+    def _move_intake(self) -> None:
+        """Move publications still in the intake (schema 11) into ``publications``, as
+        every call of the store does first, so a copy, a status or a prune sees them."""
+        conn = self.conn
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'intake'"
+        ).fetchone():
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            fold_intake(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.conn.close()

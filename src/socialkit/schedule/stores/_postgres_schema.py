@@ -383,6 +383,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Version 10: the task trigger of version 9 locks the account row it reads, so a
     # reconnect committed while a task was being put back cannot leave it set aside.
     Migration(version=10, min_compatible=3, statements=POSTGRES_STATEMENTS_10),
+    # Version 11 adds SQLite's intake (see the SQLite migration); PostgreSQL commits an
+    # add without rewriting every index page of a file, so it has nothing to change.
+    Migration(version=11, min_compatible=3, statements=()),
 )
 
 

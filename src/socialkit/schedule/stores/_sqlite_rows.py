@@ -54,11 +54,12 @@ EVENT_HEAD = (
 )
 EVENT_SQL = EVENT_HEAD + "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
-_INSERT_HEAD = (
-    "INSERT INTO publications (id, workspace, account_id, platform, revision, due_at, "
-    "local_time, zone, state, run_at, expires_at, idempotency_key, campaign, rule_id, "
-    "approvals_required, grace_s, publish_late, created_at, updated_at) VALUES "
+_NEW_COLUMNS = (
+    "id, workspace, account_id, platform, revision, due_at, local_time, zone, state, run_at, "
+    "expires_at, idempotency_key, campaign, rule_id, approvals_required, grace_s, "
+    "publish_late, created_at, updated_at"
 )
+_INSERT_HEAD = f"INSERT INTO publications ({_NEW_COLUMNS}) VALUES "
 _INSERT_TAIL = " ON CONFLICT DO NOTHING"
 # The created events of the rows an insert added (those past the last rowid before it).
 _TOP_ROWID_SQL = "SELECT max(rowid) FROM publications"
@@ -476,6 +477,89 @@ def add(
     else:
         insert_events(conn, created_events(publications, params, now, fresh))
     return ids
+
+
+# -- the intake -----------------------------------------------------------------------------
+#
+# An add of a few publications without a key and without a slot to take (a user's
+# ``schedule``) is committed as rows of the unindexed ``intake`` table: one page written
+# per commit, where an insert into ``publications`` writes a page of each of its indexes
+# and of the event log (a dozen, each a WAL frame). Every other call of the store moves
+# the intake into ``publications`` first, in its own transaction (``fold_intake``), so
+# nothing reads around it; the moved rows get their ``created`` events then, stamped
+# with the time they were added.
+
+INTAKE_SINCE = 11
+"""The schema version from which the ``intake`` table exists."""
+
+_INTAKE_HEAD = f"INSERT INTO intake ({_NEW_COLUMNS}, actor, reason) VALUES "
+_INTAKE_WAITING_SQL = "SELECT 1 FROM intake LIMIT 1"
+_FOLD_SQL = (
+    f"INSERT INTO publications ({_NEW_COLUMNS}) SELECT {_NEW_COLUMNS} FROM intake "
+    "WHERE 1 ORDER BY rowid ON CONFLICT DO NOTHING"
+)
+# The rows the move inserted are those past the last rowid before it; each is looked up
+# by id (CROSS JOIN keeps the intake the outer loop: it has no index to look up in).
+_FOLD_EVENTS_SQL = (
+    "INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, "
+    "reason, attempt, from_state, to_state, error, data) "
+    "SELECT i.created_at, 'created', i.id, i.workspace, i.account_id, i.campaign, i.actor, "
+    "i.reason, 0, NULL, i.state, NULL, NULL "
+    "FROM intake i CROSS JOIN publications p ON p.id = i.id WHERE p.rowid > ? ORDER BY i.rowid"
+)
+_FOLD_UNREGISTERED_SQL = mark_unregistered_sql("intake i", "i.workspace", "i.account_id")
+
+
+def intake_fits(publications: Sequence[NewPublication]) -> bool:
+    """Whether ``publications`` may be added through the intake: none has a key of its
+    own (a key is checked against every stored one, which the intake does not index) or
+    takes a posting slot (checked against the slots held)."""
+    return all(new.idempotency_key == new.id and not new.free_slot for new in publications)
+
+
+def intake_waiting(conn: sqlite3.Connection) -> bool:
+    """Whether the intake holds rows to move (one index-free probe of its first page)."""
+    return conn.execute(_INTAKE_WAITING_SQL).fetchone() is not None
+
+
+def add_to_intake(
+    conn: sqlite3.Connection,
+    publications: Sequence[NewPublication],
+    params: Sequence[tuple[Any, ...]],
+    states: list[PublicationState | None],
+) -> list[str]:
+    """Commit ``publications`` (:func:`intake_fits`) to the intake; one id each, and in
+    ``states`` the state each was stored in (``paused`` when a pause switch, read in this
+    transaction, covers it), as :func:`add` does."""
+    pauses = load_pauses(conn)
+    stored = []
+    for new, values in zip(publications, params, strict=True):
+        state = values[8]
+        if (
+            pauses
+            and new.state in HOLDABLE
+            and covered(pauses, new.workspace, new.account_id, new.campaign)
+        ):
+            state = S.PAUSED.value
+        stored.append((*values[:8], state, *values[9:], new.actor, new.reason))
+        states.append(PublicationState(state))
+    insert_rows(conn, _INTAKE_HEAD, stored)
+    return [new.id for new in publications]
+
+
+def fold_intake(conn: sqlite3.Connection) -> int:
+    """Move every row of the intake into ``publications``, with its ``created`` event;
+    how many moved. Run in a write transaction (the caller's)."""
+    if not intake_waiting(conn):
+        return 0
+    (top,) = conn.execute(_TOP_ROWID_SQL).fetchone()
+    before = conn.total_changes
+    conn.execute(_FOLD_SQL)
+    moved = conn.total_changes - before
+    conn.execute(_FOLD_UNREGISTERED_SQL)
+    conn.execute(_FOLD_EVENTS_SQL, (top or 0,))
+    conn.execute("DELETE FROM intake")
+    return moved
 
 
 _SLOT_HELD_SQL = f"""

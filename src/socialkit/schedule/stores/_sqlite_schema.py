@@ -316,6 +316,45 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Version 10 fixes a race in PostgreSQL's version 9 trigger; SQLite serialises its
     # writers (BEGIN IMMEDIATE), so it has nothing to change.
     Migration(version=10, min_compatible=3, statements=()),
+    # Version 11: the intake, where a single add of a few publications without a key is
+    # committed as one unindexed row each (a commit then writes one page, not the dozen
+    # the publications table's indexes and the event log take), to be moved into
+    # ``publications`` (with their ``created`` events) by the next other call of any
+    # process of this version (see ``_sqlite_rows.fold_intake``). Older code can keep
+    # running (min_compatible stays 3): it never adds to the intake, and it sees what a
+    # newer process added there once that process (or another) has moved it, which each
+    # does on its next read or write, in the background after a few hundred adds, and
+    # when it closes the store; a claim of older code never misses a pause, which claims
+    # read from the pauses table.
+    Migration(
+        version=11,
+        min_compatible=3,
+        statements=(
+            """CREATE TABLE intake (
+                id TEXT NOT NULL,
+                workspace TEXT NOT NULL,
+                account_id TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                revision TEXT NOT NULL,
+                due_at INTEGER NOT NULL,
+                local_time TEXT NOT NULL,
+                zone TEXT NOT NULL,
+                state TEXT NOT NULL,
+                run_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                idempotency_key TEXT NOT NULL,
+                campaign TEXT,
+                rule_id TEXT,
+                approvals_required INTEGER NOT NULL,
+                grace_s REAL,
+                publish_late INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                reason TEXT
+            )""",
+        ),
+    ),
 )
 
 

@@ -51,6 +51,9 @@ log = logging.getLogger("socialkit.store")
 # busy engine queues while the previous commit runs, few enough that the first caller
 # of a group is not kept waiting long.
 _GROUP_MAX = 64
+# Inline calls let their event loop run other tasks once they have kept it this long
+# (seconds) since they last did.
+_TURN_EVERY = 0.001
 # Store threads a forked child inherited and stopped: kept here so that their connections
 # are never closed by the child, whose copy of them SQLite forbids it to touch.
 _INHERITED: list[SqliteThread] = []
@@ -143,6 +146,8 @@ class _Call:
 
 
 _Outcome = tuple[_Call, bool, Any]
+# The connection's busy timeout at rest: none (see SqliteThread._run_inline).
+_NO_WAIT = "PRAGMA busy_timeout = 0"
 # What an inline attempt returns when it did not run the call (the queue takes it).
 _QUEUED: Any = object()
 
@@ -226,9 +231,9 @@ class SqliteThread:
         self.watching = False
         self._version: int | None = None
         self._inline_writes = inline_writes
-        # The connection's own busy timeout (read once connected), put back after an
-        # inline call, which runs with none.
-        self._restore_timeout = ""
+        # The connection's own busy timeout (read once connected), which the thread's
+        # calls wait with; the connection rests without one (inline calls never wait).
+        self._wait_timeout = ""
         # The connection, for inline calls; ``_using`` is held by whoever runs
         # statements on it (the thread, or an inline caller).
         self._conn: sqlite3.Connection | None = None
@@ -238,6 +243,7 @@ class SqliteThread:
         self._mutex = threading.Lock()
         self._pending = 0
         self.inline_calls = 0  # how many calls ran inline (for tests and diagnostics)
+        self._turned = 0.0  # when an inline call last let the event loop turn
         self.pid = os.getpid()  # the process that opened it, the only one that may use it
 
     @property
@@ -284,16 +290,24 @@ class SqliteThread:
         return await waiter
 
     async def _try_inline(self, fn: Callable[[sqlite3.Connection], Any], *, write: bool) -> Any:
-        """:meth:`_inline`, then one turn of the event loop whether it ran, failed or not:
-        a caller looping over inline calls still lets other tasks run."""
+        """:meth:`_inline`, then a turn of the event loop whether it ran, failed or not,
+        once inline calls have kept it for :data:`_TURN_EVERY`: a caller looping over
+        inline calls still lets other tasks run (at least that often)."""
         try:
             value = self._inline(fn, write=write)
         except Exception:
-            await asyncio.sleep(0)
+            await self._turn()
             raise
         if value is not _QUEUED:
-            await asyncio.sleep(0)
+            await self._turn()
         return value
+
+    async def _turn(self) -> None:
+        # A turn of the loop for every call cost about a tenth of a one-row add; once
+        # per _TURN_EVERY bounds how long other tasks wait just as well.
+        if time.monotonic() - self._turned >= _TURN_EVERY:
+            await asyncio.sleep(0)
+            self._turned = time.monotonic()
 
     def _inline(self, fn: Callable[[sqlite3.Connection], Any], *, write: bool) -> Any:
         """Run ``fn`` here and now, or return ``_QUEUED`` when it must be queued: the
@@ -318,36 +332,26 @@ class SqliteThread:
     def _run_inline(
         self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any], *, write: bool
     ) -> Any:
-        # With no busy timeout, a lock held by another connection fails at once instead
-        # of waiting on the caller's event loop. Whatever happens (an interrupt included),
-        # no transaction is left open and the timeout is put back.
-        waiting = False
-        conn.execute("PRAGMA busy_timeout = 0")
+        # The connection rests with no busy timeout (the thread sets one around its own
+        # calls), so a lock held by another connection fails at once instead of waiting
+        # on the caller's event loop, and the call goes to the thread, which waits. The
+        # call then runs again from its start there, as a write retried after a busy
+        # database does. Whatever happens (an interrupt included), no transaction is left
+        # open.
         try:
-            if write:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    if not _busy(exc):
-                        raise
-                    return _QUEUED  # another process is writing: wait on the thread
-                # The lock is held: the rest runs as it would on the thread.
-                conn.execute(self._restore_timeout)
-                waiting = True
-                value = fn(conn)
-                conn.execute("COMMIT")
-                return value
-            try:
+            if not write:
                 return fn(conn)
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc):
-                    raise
-                return _QUEUED  # a pure read: the thread reads it again
+            conn.execute("BEGIN IMMEDIATE")
+            value = fn(conn)
+            conn.execute("COMMIT")
+            return value
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            return _QUEUED
         finally:
             if conn.in_transaction:
                 _rollback(conn)
-            if not waiting:
-                conn.execute(self._restore_timeout)
 
     def _finished(self, count: int) -> None:
         with self._mutex:
@@ -394,7 +398,13 @@ class SqliteThread:
             conn.close()
             self._ready.set_exception(exc)
             return
-        self._restore_timeout = f"PRAGMA busy_timeout = {int(busy)}"
+        self._wait_timeout = f"PRAGMA busy_timeout = {int(busy)}"
+        try:
+            conn.execute(_NO_WAIT)  # at rest; see _run_inline
+        except BaseException as exc:
+            conn.close()
+            self._ready.set_exception(exc)
+            return
         # Outside WAL a commit waits for readers (and syncs): never on the caller's loop.
         self._inline_writes = self._inline_writes and str(mode).lower() == "wal"
         self._conn = conn
@@ -470,7 +480,7 @@ class SqliteThread:
             else:
                 with self._using:
                     try:
-                        outcome: _Outcome = (item, True, item.fn(conn))
+                        outcome: _Outcome = (item, True, self._read(conn, item.fn))
                     except BaseException as exc:
                         outcome = (item, False, exc)
                 outcomes = [outcome]
@@ -486,18 +496,39 @@ class SqliteThread:
                 raise
             log.error("the SQLite store's thread failed %d call(s)", len(taken), exc_info=True)
 
+    def _read(self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``fn`` (a read), at once; when another connection's lock refuses it (in WAL,
+        only while one recovers the file or restarts the log), again, waiting for it up
+        to the busy timeout."""
+        try:
+            return fn(conn)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+        _rollback(conn)
+        conn.execute(self._wait_timeout)
+        try:
+            return fn(conn)
+        finally:
+            conn.execute(_NO_WAIT)
+
     def _write_group(self, conn: sqlite3.Connection, group: list[_Call]) -> list[_Outcome]:
         """Run writes in one transaction; every outcome is final (committed or failed).
 
         A call that makes SQLite roll the whole transaction back (a full disk, say) fails
         alone: the calls before it lost their writes with it, so they run again, with the
         calls after it, in a new transaction without it. Each such round leaves one call
-        out, so it ends.
+        out, so it ends. They wait for another process's write lock up to the busy
+        timeout (the connection rests without one).
         """
         settled: list[_Outcome] = []
-        while group:
-            outcomes, group = self._try_group(conn, group)
-            settled.extend(outcomes)
+        conn.execute(self._wait_timeout)
+        try:
+            while group:
+                outcomes, group = self._try_group(conn, group)
+                settled.extend(outcomes)
+        finally:
+            conn.execute(_NO_WAIT)
         return settled
 
     def _try_group(

@@ -69,7 +69,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MIN_COMPATIBLE_SCHEMA", "SCHEMA_VERSION", "Store"]
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 """The schema this code writes. Stores migrate forward to it when they open."""
 MIN_COMPATIBLE_SCHEMA = 3
 """The oldest code schema that can still run against a store at :data:`SCHEMA_VERSION`."""

@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import logging
 import os
 import sqlite3
 import threading
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 from socialkit.errors import ConfigError, StoreError
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
+log = logging.getLogger("socialkit.store")
 _SYNCHRONOUS = ("NORMAL", "FULL")
 # The size a WAL is cut back to when it is started over (four times the length at which
 # the checkpointer restarts it, in 4 KiB pages).
@@ -87,8 +89,35 @@ _WAL_LIMIT = 64 * 1024 * 1024
 # A batch of at most this many publications is added inline when the store's thread is
 # idle (a user's schedule for a few accounts); larger ones always go through the thread.
 _INLINE_ROWS = 16
+# Rows this process has added to the intake after which it moves them in the background;
+# and how many times a read moves what other processes keep adding before reading anyway.
+_FOLD_AFTER = 256
+_FOLD_ROUNDS = 3
+# What a read wrapped by _unless_intake returns when the intake must be moved first.
+_FOLD_FIRST: Any = object()
 # The errors a directory or file this process cannot write gives.
 _NOT_WRITABLE = (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM)
+
+
+def _folding(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+    """``fn`` run after the intake is moved, in its write transaction."""
+
+    def call(conn: sqlite3.Connection) -> T:
+        rows.fold_intake(conn)
+        return fn(conn)
+
+    return call
+
+
+def _unless_intake(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], Any]:
+    """``fn``, or :data:`_FOLD_FIRST` without running it when the intake holds rows."""
+
+    def call(conn: sqlite3.Connection) -> Any:
+        if rows.intake_waiting(conn):
+            return _FOLD_FIRST
+        return fn(conn)
+
+    return call
 
 
 def _us(delta: dt.timedelta) -> int:
@@ -160,6 +189,11 @@ class SqliteStore:
         self._thread: SqliteThread | None = None
         self._checkpointer: Checkpointer | None = None
         self._finalizer: weakref.finalize[..., SqliteStore] | None = None
+        # Whether adds go through the intake (the schema has it), how many rows this
+        # process added there since it last moved them, and the moves running.
+        self._intake = False
+        self._intake_rows = 0
+        self._folds: set[asyncio.Task[int]] = set()
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r}, synchronous={self.synchronous})"
@@ -252,17 +286,57 @@ class SqliteStore:
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
         # ``inline``: a short read, which may run at once on this thread (see SqliteThread).
-        return await self._worker().run(fn, inline=inline)
+        worker = self._worker()
+        if not self._intake:
+            return await worker.run(fn, inline=inline)
+        # What waits in the intake is moved first (a write), then read with the rest.
+        # Rows another process adds meanwhile are moved too; after a few rounds of that
+        # the read goes ahead without them, as a read begun a moment earlier would.
+        for _ in range(_FOLD_ROUNDS):
+            value = await worker.run(_unless_intake(fn), inline=inline)
+            if value is not _FOLD_FIRST:
+                return cast("T", value)
+            await worker.write(rows.fold_intake, inline=inline)
+        return await worker.run(fn, inline=inline)
 
     async def _write(
-        self, fn: Callable[[sqlite3.Connection], T], *, notify: bool = False, inline: bool = False
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        *,
+        notify: bool = False,
+        inline: bool = False,
+        fold: bool = True,
     ) -> T:
         # A BEGIN IMMEDIATE transaction, shared with the writes queued beside it; or, for
-        # a short one marked ``inline``, run at once when the thread is idle.
+        # a short one marked ``inline``, run at once when the thread is idle. The intake
+        # is moved into ``publications`` first, in the same transaction (``fold``).
+        if self._intake and fold:
+            fn = _folding(fn)
         result = await self._worker().write(fn, inline=inline)
         if notify:
             self._notify()
         return result
+
+    def _added_to_intake(self, count: int) -> None:
+        """Count rows added to the intake; past :data:`_FOLD_AFTER`, move it in the
+        background (on the store's thread), so it never grows long whoever reads next."""
+        self._intake_rows += count
+        if self._intake_rows < _FOLD_AFTER:
+            return
+        self._intake_rows = 0
+        task = asyncio.get_running_loop().create_task(self._write(rows.fold_intake))
+        self._folds.add(task)
+        task.add_done_callback(self._folded)
+
+    def _folded(self, task: asyncio.Task[int]) -> None:
+        self._folds.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Nothing is lost: the rows stay in the intake, and the next call moves them.
+            log.warning(
+                "moving the SQLite store's intake into publications failed; the next "
+                "call of the store moves it",
+                exc_info=task.exception(),
+            )
 
     def _notify(self) -> None:
         for callback in list(self._subscribers):
@@ -293,6 +367,7 @@ class SqliteStore:
         thread.watching = bool(self._subscribers)
         thread.start()
         self._thread = thread
+        self._intake = self._schema is not None and self._schema.version >= rows.INTAKE_SINCE
         if str(self.path) != ":memory:":
             self._checkpointer = Checkpointer(
                 functools.partial(_connect_checkpointer, str(self.path), self.busy_timeout_ms),
@@ -303,6 +378,14 @@ class SqliteStore:
         self._finalizer.atexit = False  # at exit the threads end as daemons, as before
 
     async def close(self) -> None:
+        if self._thread is not None and self._intake:
+            # Leave nothing in the intake: older code reading the file sees it all.
+            if self._folds:
+                await asyncio.gather(*self._folds, return_exceptions=True)
+            try:
+                await self._write(rows.fold_intake)
+            except Exception:  # the next process to open the store moves it
+                log.warning("could not move the SQLite store's intake at close", exc_info=True)
         finalizer, self._finalizer = self._finalizer, None
         if finalizer is not None:
             finalizer.detach()
@@ -383,6 +466,15 @@ class SqliteStore:
         items = list(publications)
         stamp = to_us(now)
         params = rows.insert_params(items, stamp)  # built here, off the store's thread
+        if self._intake and len(items) <= _INLINE_ROWS and rows.intake_fits(items):
+            ids = await self._write(
+                lambda c: rows.add_to_intake(c, items, params, []),
+                notify=True,
+                inline=True,
+                fold=False,
+            )
+            self._added_to_intake(len(items))
+            return ids
         return await self._write(
             lambda c: rows.add(c, items, stamp, params),
             notify=True,
@@ -401,7 +493,16 @@ class SqliteStore:
             states.clear()  # a write retried after a busy database starts again
             return rows.add(conn, items, stamp, params, states)
 
-        ids = await self._write(write, notify=True, inline=len(items) <= _INLINE_ROWS)
+        if self._intake and len(items) <= _INLINE_ROWS and rows.intake_fits(items):
+
+            def write_intake(conn: sqlite3.Connection) -> list[str]:
+                states.clear()
+                return rows.add_to_intake(conn, items, params, states)
+
+            ids = await self._write(write_intake, notify=True, inline=True, fold=False)
+            self._added_to_intake(len(items))
+        else:
+            ids = await self._write(write, notify=True, inline=len(items) <= _INLINE_ROWS)
         return [Added(id=i, state=state) for i, state in zip(ids, states, strict=True)]
 
     async def add_with_revisions(
