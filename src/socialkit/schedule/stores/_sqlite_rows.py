@@ -493,6 +493,7 @@ INTAKE_SINCE = 11
 """The schema version from which the ``intake`` table exists."""
 
 _INTAKE_HEAD = f"INSERT INTO intake ({_NEW_COLUMNS}, actor, reason) VALUES "
+_INTAKE_ONE_SQL = _INTAKE_HEAD + "(" + ",".join("?" * (_NEW_COLUMNS.count(",") + 3)) + ")"
 _INTAKE_WAITING_SQL = "SELECT 1 FROM intake LIMIT 1"
 _FOLD_SQL = (
     f"INSERT INTO publications ({_NEW_COLUMNS}) SELECT {_NEW_COLUMNS} FROM intake "
@@ -543,7 +544,10 @@ def add_to_intake(
             state = S.PAUSED.value
         stored.append((*values[:8], state, *values[9:], new.actor, new.reason))
         states.append(PublicationState(state))
-    insert_rows(conn, _INTAKE_HEAD, stored)
+    if len(stored) == 1:  # the usual one: without insert_rows's batching
+        conn.execute(_INTAKE_ONE_SQL, stored[0])
+    else:
+        insert_rows(conn, _INTAKE_HEAD, stored)
     return [new.id for new in publications]
 
 
