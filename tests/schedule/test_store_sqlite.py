@@ -573,6 +573,56 @@ async def test_the_intake_is_moved_in_the_background_and_at_close_for_older_code
         await old.close()
 
 
+async def test_an_unkeyed_publication_added_twice_through_the_intake_is_created_once(
+    tmp_path: Path,
+) -> None:
+    """As ``add`` does in ``publications``: a repeated item of a batch is inserted once
+    (the repeat stored as ``None``), and a publication added again before the intake is
+    moved gets one row and one ``created`` event."""
+    db = tmp_path / "twice.db"
+    store = SqliteStore(f"sqlite:///{db}")
+    await store.open()
+    try:
+        await store.put_revision(POST, now=T0)
+        fresh = unkeyed("acme")
+        added = await store.add_returning([fresh, fresh], now=T0)
+        assert [(a.id, a.state) for a in added] == [(fresh.id, S.SCHEDULED), (fresh.id, None)]
+        again = unkeyed("beta")
+        await store.add([again], now=T0)
+        await store.add([again], now=T0)  # again, still in the intake
+        created = [e.publication_id for e in await store.events() if e.kind == "created"]
+        assert sorted(created) == sorted([fresh.id, again.id])
+        assert _raw_counts(db) == (0, 2, 2)
+    finally:
+        await store.close()
+
+
+async def test_older_code_resuming_a_pause_frees_a_publication_paused_in_the_intake(
+    tmp_path: Path,
+) -> None:
+    """A publication added under a pause waits in the intake as ``paused``; schema 10 code
+    (no intake) resumes the pause; once moved, the publication is not left paused with
+    no switch holding it."""
+    url = f"sqlite:///{tmp_path}/resumed.db"
+    store = SqliteStore(url)
+    await store.open()
+    old = SqliteStore(url, migrations=MIGRATIONS[:10], code_version=10)
+    try:
+        await store.put_revision(POST, now=T0)
+        scope = PauseScope(kind="account", value="held")
+        await store.pause(scope, now=T0)
+        (added,) = await store.add_returning([unkeyed("held")], now=T0)
+        assert added.state == S.PAUSED
+        await old.open()
+        await old.resume(scope, now=T0 + SEC)  # older code: the intake is not its to move
+        assert _raw_counts(tmp_path / "resumed.db")[0] == 1
+        assert await store.pauses() == []
+        assert (await store.get(added.id)).state == S.SCHEDULED
+    finally:
+        await old.close()
+        await store.close()
+
+
 async def test_queued_writes_share_a_commit_and_a_failing_one_rolls_back_alone(
     tmp_path: Path,
 ) -> None:

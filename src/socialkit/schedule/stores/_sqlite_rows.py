@@ -508,6 +508,24 @@ _FOLD_EVENTS_SQL = (
     "i.reason, 0, NULL, i.state, NULL, NULL "
     "FROM intake i CROSS JOIN publications p ON p.id = i.id WHERE p.rowid > ? ORDER BY i.rowid"
 )
+# The same when an id waits in the intake more than once (added again before a move):
+# the move inserted its first row, so that row alone gets the event (min() picks the
+# row whose columns the others are read from).
+_FOLD_EVENTS_ONCE_SQL = (
+    "INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, "
+    "reason, attempt, from_state, to_state, error, data) "
+    "SELECT at, 'created', id, workspace, account_id, campaign, actor, reason, 0, NULL, "
+    "state, NULL, NULL FROM (SELECT min(i.rowid) AS first, i.created_at AS at, i.id AS id, "
+    "i.workspace AS workspace, i.account_id AS account_id, i.campaign AS campaign, "
+    "i.actor AS actor, i.reason AS reason, i.state AS state "
+    "FROM intake i CROSS JOIN publications p ON p.id = i.id WHERE p.rowid > ? GROUP BY i.id) "
+    "ORDER BY first"
+)
+# Rows added as ``paused`` (a pause switch covered them then): older code without an
+# intake may have resumed that switch since, moving only what was in ``publications``.
+_INTAKE_PAUSED_SQL = (
+    "SELECT rowid, workspace, account_id, campaign FROM intake WHERE state = 'paused'"
+)
 _FOLD_UNREGISTERED_SQL = mark_unregistered_sql("intake i", "i.workspace", "i.account_id")
 
 
@@ -534,7 +552,12 @@ def add_to_intake(
     transaction, covers it), as :func:`add` does."""
     pauses = load_pauses(conn)
     stored = []
+    seen: set[str] = set()
     for new, values in zip(publications, params, strict=True):
+        if new.id in seen:  # a repeated item is stored once, as add does
+            states.append(None)
+            continue
+        seen.add(new.id)
         state = values[8]
         if (
             pauses
@@ -556,12 +579,24 @@ def fold_intake(conn: sqlite3.Connection) -> int:
     how many moved. Run in a write transaction (the caller's)."""
     if not intake_waiting(conn):
         return 0
+    paused = conn.execute(_INTAKE_PAUSED_SQL).fetchall()
+    if paused:
+        pauses = load_pauses(conn)
+        freed = [
+            (r,) for r, ws, acct, campaign in paused if not covered(pauses, ws, acct, campaign)
+        ]
+        if freed:  # as a resume moves them: to scheduled
+            conn.executemany("UPDATE intake SET state = 'scheduled' WHERE rowid = ?", freed)
     (top,) = conn.execute(_TOP_ROWID_SQL).fetchone()
     before = conn.total_changes
     conn.execute(_FOLD_SQL)
     moved = conn.total_changes - before
     conn.execute(_FOLD_UNREGISTERED_SQL)
-    conn.execute(_FOLD_EVENTS_SQL, (top or 0,))
+    # Rows the move skipped: ids already in ``publications`` (no event: they were not
+    # inserted) or an id waiting twice (one event, for the row inserted).
+    (count,) = conn.execute("SELECT count(*) FROM intake").fetchone()
+    events = _FOLD_EVENTS_SQL if moved == count else _FOLD_EVENTS_ONCE_SQL
+    conn.execute(events, (top or 0,))
     conn.execute("DELETE FROM intake")
     return moved
 

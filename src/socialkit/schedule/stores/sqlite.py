@@ -367,7 +367,12 @@ class SqliteStore:
         thread.watching = bool(self._subscribers)
         thread.start()
         self._thread = thread
-        self._intake = self._schema is not None and self._schema.version >= rows.INTAKE_SINCE
+        # Code of an older schema on a newer file (code_version, as tests run it) has no
+        # intake: it never adds to it or moves it, as that code never did.
+        self._intake = (
+            self._schema is not None
+            and min(self._schema.version, self._code_version) >= rows.INTAKE_SINCE
+        )
         if str(self.path) != ":memory:":
             self._checkpointer = Checkpointer(
                 functools.partial(_connect_checkpointer, str(self.path), self.busy_timeout_ms),
