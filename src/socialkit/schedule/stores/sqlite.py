@@ -383,8 +383,9 @@ class SqliteStore:
         self._finalizer.atexit = False  # at exit the threads end as daemons, as before
 
     async def close(self) -> None:
-        if self._thread is not None and self._intake:
-            # Leave nothing in the intake: older code reading the file sees it all.
+        if self._thread is not None and self._intake and not self._thread.forked:
+            # Leave nothing in the intake: older code reading the file sees it all. (A
+            # forked child never touches its parent's connection.)
             if self._folds:
                 await asyncio.gather(*self._folds, return_exceptions=True)
             try:
