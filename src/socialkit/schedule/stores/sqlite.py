@@ -100,8 +100,10 @@ _NOT_WRITABLE = (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLIT
 
 
 def _folding(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
-    """``fn`` run after the intake is moved, in its write transaction."""
+    """``fn`` run after the intake is moved, in its write transaction (named as ``fn``,
+    for profiles)."""
 
+    @functools.wraps(fn)
     def call(conn: sqlite3.Connection) -> T:
         rows.fold_intake(conn)
         return fn(conn)
@@ -112,6 +114,7 @@ def _folding(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connect
 def _unless_intake(fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], Any]:
     """``fn``, or :data:`_FOLD_FIRST` without running it when the intake holds rows."""
 
+    @functools.wraps(fn)
     def call(conn: sqlite3.Connection) -> Any:
         if rows.intake_waiting(conn):
             return _FOLD_FIRST
