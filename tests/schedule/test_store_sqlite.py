@@ -597,6 +597,33 @@ async def test_an_unkeyed_publication_added_twice_through_the_intake_is_created_
         await store.close()
 
 
+async def test_an_id_already_stored_is_added_as_add_does_not_through_the_intake(
+    tmp_path: Path,
+) -> None:
+    """Adding again a publication already in ``publications`` returns it (state
+    ``None``, nothing stored twice); an id a publication of another key holds is refused,
+    as ``add`` refuses it, not accepted and then skipped unsaid by the move."""
+    db = tmp_path / "stored.db"
+    store = SqliteStore(f"sqlite:///{db}")
+    await store.open()
+    try:
+        await store.put_revision(POST, now=T0)
+        first = unkeyed("acme")
+        await store.add([first], now=T0)
+        await store.get(first.id)  # moved into publications
+        (again,) = await store.add_returning([first], now=T0)
+        assert (again.id, again.state) == (first.id, None)
+        assert _raw_counts(db) == (0, 1, 1)
+        keyed = pub("beta", key="k1")
+        await store.add([keyed], now=T0)
+        clash = attrs.evolve(unkeyed("beta"), id=keyed.id, idempotency_key=keyed.id)
+        with pytest.raises(StoreError, match="is taken"):
+            await store.add_returning([clash], now=T0)
+        assert _raw_counts(db) == (0, 2, 2)
+    finally:
+        await store.close()
+
+
 async def test_older_code_resuming_a_pause_frees_a_publication_paused_in_the_intake(
     tmp_path: Path,
 ) -> None:

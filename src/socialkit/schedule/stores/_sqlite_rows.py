@@ -546,10 +546,16 @@ def add_to_intake(
     publications: Sequence[NewPublication],
     params: Sequence[tuple[Any, ...]],
     states: list[PublicationState | None],
+    now: int,
 ) -> list[str]:
     """Commit ``publications`` (:func:`intake_fits`) to the intake; one id each, and in
     ``states`` the state each was stored in (``paused`` when a pause switch, read in this
-    transaction, covers it), as :func:`add` does."""
+    transaction, covers it), as :func:`add` does. An id already in ``publications`` (a
+    caller adding the same publication again) goes through :func:`add` instead, which
+    returns the stored one, or refuses an id taken by another key: the move would skip
+    it unsaid."""
+    if _stored_already(conn, publications):
+        return add(conn, publications, now, list(params), states)
     pauses = load_pauses(conn)
     stored = []
     seen: set[str] = set()
@@ -572,6 +578,21 @@ def add_to_intake(
     else:
         insert_rows(conn, _INTAKE_HEAD, stored)
     return [new.id for new in publications]
+
+
+def _stored_already(conn: sqlite3.Connection, publications: Sequence[NewPublication]) -> bool:
+    """Whether any of ``publications``' ids is in ``publications`` (a primary-key probe)."""
+    if len(publications) == 1:
+        found = conn.execute(_ID_STORED_SQL, (publications[0].id,)).fetchone()
+    else:
+        found = conn.execute(
+            f"SELECT 1 FROM publications WHERE id IN {JSON_IDS} LIMIT 1",
+            (json_ids(new.id for new in publications),),
+        ).fetchone()
+    return found is not None
+
+
+_ID_STORED_SQL = "SELECT 1 FROM publications WHERE id = ?"
 
 
 def fold_intake(conn: sqlite3.Connection) -> int:

@@ -477,7 +477,7 @@ class SqliteStore:
         params = rows.insert_params(items, stamp)  # built here, off the store's thread
         if self._intake and len(items) <= _INLINE_ROWS and rows.intake_fits(items):
             ids = await self._write(
-                lambda c: rows.add_to_intake(c, items, params, []),
+                lambda c: rows.add_to_intake(c, items, params, [], stamp),
                 notify=True,
                 inline=True,
                 fold=False,
@@ -506,7 +506,7 @@ class SqliteStore:
 
             def write_intake(conn: sqlite3.Connection) -> list[str]:
                 states.clear()
-                return rows.add_to_intake(conn, items, params, states)
+                return rows.add_to_intake(conn, items, params, states, stamp)
 
             ids = await self._write(write_intake, notify=True, inline=True, fold=False)
             self._added_to_intake(len(items))
