@@ -645,6 +645,17 @@ async def test_older_code_resuming_a_pause_frees_a_publication_paused_in_the_int
         assert _raw_counts(tmp_path / "resumed.db")[0] == 1
         assert await store.pauses() == []
         assert (await store.get(added.id)).state == S.SCHEDULED
+        # The other way: added while nothing held it, then paused by older code.
+        (free,) = await store.add_returning([unkeyed("held")], now=T0)
+        (other,) = await store.add_returning([unkeyed("other")], now=T0)
+        assert (free.state, other.state) == (S.SCHEDULED, S.SCHEDULED)
+        await old.pause(scope, now=T0 + 2 * SEC)
+        assert _raw_counts(tmp_path / "resumed.db")[0] == 2
+        assert (await store.get(free.id, history=True)).state == S.PAUSED
+        assert (await store.get(other.id)).state == S.SCHEDULED  # not covered
+        # and a resume (by any code) brings it back
+        await old.resume(scope, now=T0 + 3 * SEC)
+        assert (await store.get(free.id)).state == S.SCHEDULED
     finally:
         await old.close()
         await store.close()

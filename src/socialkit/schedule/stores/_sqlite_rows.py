@@ -521,11 +521,13 @@ _FOLD_EVENTS_ONCE_SQL = (
     "FROM intake i CROSS JOIN publications p ON p.id = i.id WHERE p.rowid > ? GROUP BY i.id) "
     "ORDER BY first"
 )
-# Rows added as ``paused`` (a pause switch covered them then): older code without an
-# intake may have resumed that switch since, moving only what was in ``publications``.
-_INTAKE_PAUSED_SQL = (
-    "SELECT rowid, workspace, account_id, campaign FROM intake WHERE state = 'paused'"
+# The intake rows a pause switch holds or would hold (see fold_intake), and freeing every
+# row added paused once no switch is left.
+_INTAKE_HOLDABLE_SQL = (
+    "SELECT rowid, state, workspace, account_id, campaign FROM intake "
+    "WHERE state IN ('scheduled', 'paused')"
 )
+_INTAKE_RESUMED_SQL = "UPDATE intake SET state = 'scheduled' WHERE state = 'paused'"
 _FOLD_UNREGISTERED_SQL = mark_unregistered_sql("intake i", "i.workspace", "i.account_id")
 
 
@@ -600,14 +602,21 @@ def fold_intake(conn: sqlite3.Connection) -> int:
     how many moved. Run in a write transaction (the caller's)."""
     if not intake_waiting(conn):
         return 0
-    paused = conn.execute(_INTAKE_PAUSED_SQL).fetchall()
-    if paused:
-        pauses = load_pauses(conn)
-        freed = [
-            (r,) for r, ws, acct, campaign in paused if not covered(pauses, ws, acct, campaign)
+    # A row's state says what the pause switches held when it was added. Older code (no
+    # intake) may have switched one on or off since, moving only what was in
+    # ``publications``: the rows come in as the switches hold them now, as a pause or a
+    # resume would have moved them.
+    pauses = load_pauses(conn)
+    if not pauses:
+        conn.execute(_INTAKE_RESUMED_SQL)
+    else:
+        moved_by = [
+            ("paused" if held else "scheduled", rowid)
+            for rowid, state, ws, account, campaign in conn.execute(_INTAKE_HOLDABLE_SQL)
+            if (held := covered(pauses, ws, account, campaign)) != (state == "paused")
         ]
-        if freed:  # as a resume moves them: to scheduled
-            conn.executemany("UPDATE intake SET state = 'scheduled' WHERE rowid = ?", freed)
+        if moved_by:
+            conn.executemany("UPDATE intake SET state = ? WHERE rowid = ?", moved_by)
     (top,) = conn.execute(_TOP_ROWID_SQL).fetchone()
     before = conn.total_changes
     conn.execute(_FOLD_SQL)
