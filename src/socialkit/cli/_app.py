@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
+import traceback
 from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
@@ -193,8 +195,55 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+class _LogLines(logging.Handler):
+    """socialkit's log records (warnings and errors) as the CLI's own lines on standard
+    error: ``warning: …``, control characters written out and secrets masked as in every
+    other line, an exception as its type and message (its traceback with ``--debug``).
+
+    Without it they reached standard error through Python's last-resort handler: the bare
+    message, escape sequences and all.
+    """
+
+    def __init__(self, *, debug: bool) -> None:
+        super().__init__(logging.WARNING)
+        self.debug = debug
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = masked(record.getMessage())
+            if record.exc_info and record.exc_info[1] is not None:
+                exc = record.exc_info[1]
+                if self.debug:
+                    text += "\n" + "".join(traceback.format_exception(exc)).rstrip("\n")
+                else:
+                    text += f" ({type(exc).__name__}: {masked(str(exc))})"
+            say(f"{record.levelname.lower()}: {text}", err=True)
+        except Exception:
+            self.handleError(record)
+
+
+def _log_lines(debug: bool) -> _LogLines | None:
+    """Attach :class:`_LogLines` to the ``socialkit`` logger, unless logging is set up
+    already (a handler on the root logger: the caller's configuration decides)."""
+    if logging.getLogger().handlers:
+        return None
+    handler = _LogLines(debug=debug)
+    logging.getLogger("socialkit").addHandler(handler)
+    return handler
+
+
 def run(app: typer.Typer, argv: list[str]) -> int:
-    """Run ``app``: one clear line and a non-zero code on errors, tracebacks only with --debug."""
+    """Run ``app``: one clear line and a non-zero code on errors, tracebacks only with
+    --debug; socialkit's own warnings as ``warning:`` lines (:class:`_LogLines`)."""
+    handler = _log_lines("--debug" in argv)
+    try:
+        return _run(app, argv)
+    finally:
+        if handler is not None:
+            logging.getLogger("socialkit").removeHandler(handler)
+
+
+def _run(app: typer.Typer, argv: list[str]) -> int:
     debug = "--debug" in argv
     try:
         # Without standalone mode click returns the code of a typer.Exit instead of raising.

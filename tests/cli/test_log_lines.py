@@ -1,0 +1,89 @@
+"""socialkit's own warnings on the command line: ``warning:`` lines, like its errors,
+not the bare messages Python's last-resort handler printed."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+from socialkit.cli._app import _LogLines
+from tests.cli.conftest import run_subprocess
+
+PROJECT = """\
+store = "sqlite:///socialkit.db"
+
+[[accounts]]
+id = "acme-feed"
+platform = "feed"
+handle = "acme"
+timezone = "Europe/Berlin"
+settings = { directory = "feed/acme" }
+"""
+
+
+def test_a_library_warning_is_a_warning_line(tmp_path: Path) -> None:
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "lunch.yaml").write_text("text: Lunch special\n", encoding="utf-8")
+    done = run_subprocess(
+        "recur", "lunch.yaml", "--to", "acme-feed", "--rrule", "FREQ=DAILY;BYHOUR=12", cwd=tmp_path
+    )
+    assert done.code == 0, done.err
+    (line,) = [line for line in done.err.splitlines() if "BYMINUTE" in line]
+    assert line.startswith(
+        "warning: rule FREQ=DAILY;BYHOUR=12 in Europe/Berlin names no BYMINUTE and starts now"
+    )
+
+
+def _record(message: str, exc: BaseException | None = None) -> logging.LogRecord:
+    return logging.LogRecord(
+        "socialkit.schedule",
+        logging.ERROR,
+        __file__,
+        1,
+        message,
+        None,
+        (type(exc), exc, exc.__traceback__) if exc is not None else None,
+    )
+
+
+def test_log_lines_are_terminal_safe_and_name_the_exception(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    try:
+        raise ValueError("bad \x1b[2J value")
+    except ValueError as exc:
+        caught = exc
+    _LogLines(debug=False).emit(_record("a \x1b]0;title\x07 rule failed", caught))
+    err = capsys.readouterr().err
+    assert err == "error: a \\x1b]0;title\\x07 rule failed (ValueError: bad \\x1b[2J value)\n"
+    _LogLines(debug=True).emit(_record("with its traceback", caught))
+    err = capsys.readouterr().err
+    assert err.startswith("error: with its traceback\nTraceback (most recent call last):\n")
+    assert err.rstrip().endswith("ValueError: bad \\x1b[2J value")
+
+
+def test_configured_logging_is_left_alone(tmp_path: Path) -> None:
+    """With logging set up (a handler on the root logger), its handlers decide."""
+    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
+    (tmp_path / "lunch.yaml").write_text("text: Lunch special\n", encoding="utf-8")
+    (tmp_path / "sitecustomize.py").write_text(
+        "import logging, sys\n"
+        "logging.basicConfig(stream=sys.stderr, format='CONFIGURED %(levelname)s %(message)s')\n",
+        encoding="utf-8",
+    )
+    done = run_subprocess(
+        "recur",
+        "lunch.yaml",
+        "--to",
+        "acme-feed",
+        "--rrule",
+        "FREQ=DAILY;BYHOUR=12",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path) + ":" + ":".join(p for p in sys.path if p)},
+    )
+    assert done.code == 0, done.err
+    (line,) = [line for line in done.err.splitlines() if "BYMINUTE" in line]
+    assert line.startswith("CONFIGURED WARNING rule FREQ=DAILY;BYHOUR=12")
