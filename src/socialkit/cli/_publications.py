@@ -215,6 +215,11 @@ def publication_line(p: Publication) -> str:
     return f"{p.id}  {p.state.value:<16} {local_time(p):<28} {p.account_id}{campaign}{note}{url}"
 
 
+# The widest state change, "pending_approval → pending_approval", so every history
+# line's "by" starts in one column (a constant: the CLI imports the engine lazily).
+MOVE_WIDTH = 35
+
+
 def event_line(e: Event) -> str:
     move = ""
     if e.to_state is not None:
@@ -223,7 +228,7 @@ def event_line(e: Event) -> str:
     error = f"  [{e.error.get('error')}]" if e.error else ""
     revision = _event_revision(e)
     return (
-        f"  {e.at:%Y-%m-%d %H:%M:%S}  #{e.attempt}  {e.kind:<13} {move:<30} "
+        f"  {e.at:%Y-%m-%d %H:%M:%S}  #{e.attempt}  {e.kind:<13} {move:<{MOVE_WIDTH}} "
         f"by {e.actor}{revision}{reason}{error}"
     )
 
