@@ -493,7 +493,12 @@ INTAKE_SINCE = 11
 """The schema version from which the ``intake`` table exists."""
 
 _INTAKE_HEAD = f"INSERT INTO intake ({_NEW_COLUMNS}, actor, reason) VALUES "
-_INTAKE_ONE_SQL = _INTAKE_HEAD + "(" + ",".join("?" * (_NEW_COLUMNS.count(",") + 3)) + ")"
+_INTAKE_ONE_SQL = (
+    _INTAKE_HEAD.removesuffix("VALUES ")
+    + "SELECT "
+    + ",".join("?" * (_NEW_COLUMNS.count(",") + 3))
+    + " WHERE NOT EXISTS (SELECT 1 FROM publications WHERE id = ?)"
+)
 _INTAKE_WAITING_SQL = "SELECT 1 FROM intake LIMIT 1"
 _FOLD_SQL = (
     f"INSERT INTO publications ({_NEW_COLUMNS}) SELECT {_NEW_COLUMNS} FROM intake "
@@ -556,7 +561,8 @@ def add_to_intake(
     caller adding the same publication again) goes through :func:`add` instead, which
     returns the stored one, or refuses an id taken by another key: the move would skip
     it unsaid."""
-    if _stored_already(conn, publications):
+    single = len(publications) == 1
+    if not single and _stored_already(conn, publications):
         return add(conn, publications, now, list(params), states)
     pauses = load_pauses(conn)
     stored = []
@@ -575,8 +581,12 @@ def add_to_intake(
             state = S.PAUSED.value
         stored.append((*values[:8], state, *values[9:], new.actor, new.reason))
         states.append(PublicationState(state))
-    if len(stored) == 1:  # the usual one: without insert_rows's batching
-        conn.execute(_INTAKE_ONE_SQL, stored[0])
+    if single:
+        # The usual one, checked in its own insert (one statement, not a probe first):
+        # nothing is inserted when its id is stored already.
+        if not conn.execute(_INTAKE_ONE_SQL, (*stored[0], stored[0][0])).rowcount:
+            states.clear()
+            return add(conn, publications, now, list(params), states)
     else:
         insert_rows(conn, _INTAKE_HEAD, stored)
     return [new.id for new in publications]
@@ -584,17 +594,13 @@ def add_to_intake(
 
 def _stored_already(conn: sqlite3.Connection, publications: Sequence[NewPublication]) -> bool:
     """Whether any of ``publications``' ids is in ``publications`` (a primary-key probe)."""
-    if len(publications) == 1:
-        found = conn.execute(_ID_STORED_SQL, (publications[0].id,)).fetchone()
-    else:
-        found = conn.execute(
-            f"SELECT 1 FROM publications WHERE id IN {JSON_IDS} LIMIT 1",
-            (json_ids(new.id for new in publications),),
-        ).fetchone()
+    found = conn.execute(
+        f"SELECT 1 FROM publications WHERE id IN {JSON_IDS} LIMIT 1",
+        (json_ids(new.id for new in publications),),
+    ).fetchone()
     return found is not None
 
 
-_ID_STORED_SQL = "SELECT 1 FROM publications WHERE id = ?"
 
 
 def fold_intake(conn: sqlite3.Connection) -> int:
