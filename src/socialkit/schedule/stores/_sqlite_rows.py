@@ -601,8 +601,6 @@ def _stored_already(conn: sqlite3.Connection, publications: Sequence[NewPublicat
     return found is not None
 
 
-
-
 def fold_intake(conn: sqlite3.Connection) -> int:
     """Move every row of the intake into ``publications``, with its ``created`` event;
     how many moved. Run in a write transaction (the caller's)."""
