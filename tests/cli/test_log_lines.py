@@ -11,24 +11,20 @@ import pytest
 
 from socialkit.cli._app import _LogLines
 from tests.cli.conftest import run_subprocess
-
-PROJECT = """\
-store = "sqlite:///socialkit.db"
-
-[[accounts]]
-id = "acme-feed"
-platform = "feed"
-handle = "acme"
-timezone = "Europe/Berlin"
-settings = { directory = "feed/acme" }
-"""
+from tests.cli.test_rules import PROJECT
 
 
-def test_a_library_warning_is_a_warning_line(tmp_path: Path) -> None:
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The rules tests' project (a feed account in Europe/Berlin) and its lunch.yaml."""
     (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
     (tmp_path / "lunch.yaml").write_text("text: Lunch special\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_a_library_warning_is_a_warning_line(project: Path) -> None:
     done = run_subprocess(
-        "recur", "lunch.yaml", "--to", "acme-feed", "--rrule", "FREQ=DAILY;BYHOUR=12", cwd=tmp_path
+        "recur", "lunch.yaml", "--to", "acme-feed", "--rrule", "FREQ=DAILY;BYHOUR=12", cwd=project
     )
     assert done.code == 0, done.err
     (line,) = [line for line in done.err.splitlines() if "BYMINUTE" in line]
@@ -65,11 +61,9 @@ def test_log_lines_are_terminal_safe_and_name_the_exception(
     assert err.rstrip().endswith("ValueError: bad \\x1b[2J value")
 
 
-def test_configured_logging_is_left_alone(tmp_path: Path) -> None:
+def test_configured_logging_is_left_alone(project: Path) -> None:
     """With logging set up (a handler on the root logger), its handlers decide."""
-    (tmp_path / "socialkit.toml").write_text(PROJECT, encoding="utf-8")
-    (tmp_path / "lunch.yaml").write_text("text: Lunch special\n", encoding="utf-8")
-    (tmp_path / "sitecustomize.py").write_text(
+    (project / "sitecustomize.py").write_text(
         "import logging, sys\n"
         "logging.basicConfig(stream=sys.stderr, format='CONFIGURED %(levelname)s %(message)s')\n",
         encoding="utf-8",
@@ -81,8 +75,8 @@ def test_configured_logging_is_left_alone(tmp_path: Path) -> None:
         "acme-feed",
         "--rrule",
         "FREQ=DAILY;BYHOUR=12",
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path) + ":" + ":".join(p for p in sys.path if p)},
+        cwd=project,
+        env={"PYTHONPATH": str(project) + ":" + ":".join(p for p in sys.path if p)},
     )
     assert done.code == 0, done.err
     (line,) = [line for line in done.err.splitlines() if "BYMINUTE" in line]

@@ -346,13 +346,12 @@ _CHILD = textwrap.dedent(
 )
 
 
-def test_survives_sigkill_during_writes(tmp_path: Path) -> None:
-    """Kill a process that is committing batches as fast as it can; nothing committed is
-    lost and the file is not corrupt."""
-    db = tmp_path / "killed.db"
+def _killed_writer(code: str, db: Path, lines: int) -> list[str]:
+    """Run ``code`` (a writer printing the ids it has committed, a line per commit) on
+    ``db`` in a subprocess, read ``lines`` lines, SIGKILL it; the ids it printed."""
     root = Path(__file__).resolve().parents[2]
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, f"sqlite:///{db}"],
+        [sys.executable, "-c", code, f"sqlite:///{db}"],
         stdout=subprocess.PIPE,
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
@@ -361,7 +360,7 @@ def test_survives_sigkill_during_writes(tmp_path: Path) -> None:
     committed: list[str] = []
     try:
         assert child.stdout is not None
-        for _ in range(40):  # 40 committed batches, then kill it mid-stream
+        for _ in range(lines):
             line = child.stdout.readline()
             assert line, "the writer died before it was killed"
             committed.extend(line.split())
@@ -371,6 +370,14 @@ def test_survives_sigkill_during_writes(tmp_path: Path) -> None:
         if child.stdout is not None:
             child.stdout.close()
     assert child.returncode == -signal.SIGKILL
+    return committed
+
+
+def test_survives_sigkill_during_writes(tmp_path: Path) -> None:
+    """Kill a process that is committing batches as fast as it can; nothing committed is
+    lost and the file is not corrupt."""
+    db = tmp_path / "killed.db"
+    committed = _killed_writer(_CHILD, db, 40)  # 40 committed batches, then killed
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -433,27 +440,8 @@ def test_adds_through_the_intake_survive_sigkill(tmp_path: Path) -> None:
     add it was told of is stored, and the next process that opens the store sees it in
     ``publications`` with its ``created`` event."""
     db = tmp_path / "killed.db"
-    root = Path(__file__).resolve().parents[2]
-    child = subprocess.Popen(
-        [sys.executable, "-c", _INTAKE_CHILD, f"sqlite:///{db}"],
-        stdout=subprocess.PIPE,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        text=True,
-    )
-    committed: list[str] = []
-    try:
-        assert child.stdout is not None
-        for _ in range(600):  # past a background move of the intake, then killed
-            line = child.stdout.readline()
-            assert line, "the writer died before it was killed"
-            committed.append(line.strip())
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-        if child.stdout is not None:
-            child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
+    # past a background move of the intake, then killed
+    committed = _killed_writer(_INTAKE_CHILD, db, 600)
 
     async def read() -> set[str]:
         store = SqliteStore(f"sqlite:///{db}")

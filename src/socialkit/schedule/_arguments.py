@@ -72,7 +72,7 @@ def created_publication(
     """The publication just inserted, without reading it back.
 
     The first one is validated; each later one is a copy of it with every field it sets
-    replaced (``model_copy``: a third of the cost of validating again, for values the
+    replaced (``model_copy``: no validation again, for values the
     engine made itself, checked before the insert). It runs after the commit, where
     nothing may raise: a caller told "failed" would schedule the post again.
     """

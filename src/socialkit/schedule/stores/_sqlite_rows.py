@@ -505,18 +505,11 @@ _FOLD_SQL = (
     "WHERE 1 ORDER BY rowid ON CONFLICT DO NOTHING"
 )
 # The rows the move inserted are those past the last rowid before it; each is looked up
-# by id (CROSS JOIN keeps the intake the outer loop: it has no index to look up in).
+# by id (CROSS JOIN keeps the intake the outer loop: it has no index to look up in). An
+# id waiting in the intake more than once (added again before a move) was inserted from
+# its first row, so that row alone gets the event (min() picks the row whose other
+# columns are read).
 _FOLD_EVENTS_SQL = (
-    "INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, "
-    "reason, attempt, from_state, to_state, error, data) "
-    "SELECT i.created_at, 'created', i.id, i.workspace, i.account_id, i.campaign, i.actor, "
-    "i.reason, 0, NULL, i.state, NULL, NULL "
-    "FROM intake i CROSS JOIN publications p ON p.id = i.id WHERE p.rowid > ? ORDER BY i.rowid"
-)
-# The same when an id waits in the intake more than once (added again before a move):
-# the move inserted its first row, so that row alone gets the event (min() picks the
-# row whose columns the others are read from).
-_FOLD_EVENTS_ONCE_SQL = (
     "INSERT INTO events (at, kind, publication_id, workspace, account_id, campaign, actor, "
     "reason, attempt, from_state, to_state, error, data) "
     "SELECT at, 'created', id, workspace, account_id, campaign, actor, reason, 0, NULL, "
@@ -626,11 +619,8 @@ def fold_intake(conn: sqlite3.Connection) -> int:
     conn.execute(_FOLD_SQL)
     moved = conn.total_changes - before
     conn.execute(_FOLD_UNREGISTERED_SQL)
-    # Rows the move skipped: ids already in ``publications`` (no event: they were not
-    # inserted) or an id waiting twice (one event, for the row inserted).
-    (count,) = conn.execute("SELECT count(*) FROM intake").fetchone()
-    events = _FOLD_EVENTS_SQL if moved == count else _FOLD_EVENTS_ONCE_SQL
-    conn.execute(events, (top or 0,))
+    # An id already in ``publications`` gets no event (it was not inserted).
+    conn.execute(_FOLD_EVENTS_SQL, (top or 0,))
     conn.execute("DELETE FROM intake")
     return moved
 

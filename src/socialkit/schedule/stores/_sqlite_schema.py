@@ -317,7 +317,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # writers (BEGIN IMMEDIATE), so it has nothing to change.
     Migration(version=10, min_compatible=3, statements=()),
     # Version 11: the intake, where a single add of a few publications without a key is
-    # committed as one unindexed row each (a commit then writes one page, not the dozen
+    # committed as one unindexed row each (a commit then writes one page, not one per B-tree
     # the publications table's indexes and the event log take), to be moved into
     # ``publications`` (with their ``created`` events) by the next other call of any
     # process of this version (see ``_sqlite_rows.fold_intake``). Older code can keep

@@ -303,7 +303,7 @@ class SqliteThread:
         return value
 
     async def _turn(self) -> None:
-        # A turn of the loop for every call cost about a tenth of a one-row add; once
+        # A turn of the loop after every call is a poll of the selector per call; once
         # per _TURN_EVERY bounds how long other tasks wait just as well.
         if time.monotonic() - self._turned >= _TURN_EVERY:
             await asyncio.sleep(0)
