@@ -346,3 +346,31 @@ async def test_the_sqlite_store_runs_a_users_single_calls_inline(
     assert got.state.value == "cancelled"
     last = got.history[-1]
     assert (last.to_state, last.actor, last.reason) == (got.state, "ana", "not now")
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_the_sqlite_store_dispatches_inline_while_its_thread_is_idle(
+    make_scheduler: Any, platform: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker's claim, its start and its receipt each hand a batch to the store: with
+    # the thread idle, they run on the worker's own thread, without two thread hand-offs
+    # (and the GIL passed back and forth) per batch.
+    server = platform("fake")
+    scheduler = await make_scheduler()
+    await scheduler.add_account(account("a1"))
+    ran: list[str] = []
+    run_inline = SqliteThread._run_inline
+
+    def noted(self: SqliteThread, conn: Any, fn: Any, *, write: bool) -> Any:
+        value = run_inline(self, conn, fn, write=write)
+        if value is not _sqlite_thread._QUEUED:
+            ran.append(fn.__qualname__.split(".<locals>")[0])
+        return value
+
+    monkeypatch.setattr(SqliteThread, "_run_inline", noted)
+    (pub,) = await scheduler.schedule(Post(text="hello"), ["a1"], at=START)
+    await scheduler.run(until_idle=True)
+    assert len(server.posts) == 1
+    assert (await scheduler.get(pub.id)).state.value == "published"
+    for call in ("SqliteStore.claim", "SqliteStore.mark_publishing", "SqliteStore.record_receipts"):
+        assert call in ran

@@ -1,10 +1,12 @@
 """The one thread that owns a SQLite connection.
 
 Statements run here, so a slow ``fsync`` never blocks an event loop or starves lease
-heartbeats. The one exception is a small call marked ``inline`` (a user's single
-schedule, approve or get) made while the thread is idle and nothing is queued: it runs
-at once on the caller's thread, under the same lock, without the two thread hand-offs
-that would cost more than the call itself. It never waits for a lock held by another
+heartbeats. The one exception is a call marked ``inline`` (a user's single schedule,
+approve or get; a worker's claim, start or receipt batch) made while the thread is idle
+and nothing is queued: it runs at once on the caller's thread, under the same lock,
+without the two thread hand-offs that would cost more than the call itself (and, for a
+worker's batches, without the GIL passed back and forth between the event loop and the
+thread). It never waits for a lock held by another
 process (it goes through the queue instead), and inline writes are offered only where a
 commit does not ``fsync`` (``synchronous=NORMAL`` in WAL). While it is idle the thread
 watches ``PRAGMA data_version`` (which changes when *another* connection commits) and
@@ -145,6 +147,15 @@ class _Call:
         self.write = write
 
 
+class _Wake:
+    """Queued to wake an idle thread that waits without a timeout: someone subscribed,
+    so it starts checking ``data_version`` (no caller's call may come through the queue
+    to wake it, when every one runs inline)."""
+
+    __slots__ = ()
+
+
+_WAKE = _Wake()
 _Outcome = tuple[_Call, bool, Any]
 # The connection's busy timeout at rest: none (see SqliteThread._run_inline).
 _NO_WAIT = "PRAGMA busy_timeout = 0"
@@ -224,11 +235,11 @@ class SqliteThread:
         self._connect: Callable[[], sqlite3.Connection] | None = connect
         self._poll = poll
         self._on_foreign_commit = on_foreign_commit
-        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Call | _Wake | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._ready: Future[None] = Future()
         self._closed = False
-        self.watching = False
+        self._watching = False
         self._version: int | None = None
         self._inline_writes = inline_writes
         # The connection's own busy timeout (read once connected), which the thread's
@@ -245,6 +256,18 @@ class SqliteThread:
         self.inline_calls = 0  # how many calls ran inline (for tests and diagnostics)
         self._turned = 0.0  # when an inline call last let the event loop turn
         self.pid = os.getpid()  # the process that opened it, the only one that may use it
+
+    @property
+    def watching(self) -> bool:
+        """Whether the thread checks ``data_version`` while idle (someone is subscribed)."""
+        return self._watching
+
+    def watch(self, on: bool) -> None:
+        """Check ``data_version`` while idle (``on``), or stop checking; a thread waiting
+        for its next call is woken to start at once."""
+        was, self._watching = self._watching, on
+        if on and not was and not self._closed:
+            self._queue.put(_WAKE)
 
     @property
     def forked(self) -> bool:
@@ -413,6 +436,7 @@ class SqliteThread:
         # A read (or the stop signal) taken from the queue while gathering writes runs
         # after their commit.
         held: list[_Call | None] = []
+        item: _Call | _Wake | None
         try:
             while True:
                 if held:
@@ -428,6 +452,8 @@ class SqliteThread:
                         continue
                 if item is None:
                     break
+                if isinstance(item, _Wake):
+                    continue  # the wait's timeout is worked out again
                 self._serve(conn, item, held)
                 # Nothing of a finished call stays referenced while the thread waits: an
                 # error's traceback can reach its caller's frames, and so the store.
@@ -450,7 +476,7 @@ class SqliteThread:
                     leftover = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if leftover is not None:
+                if isinstance(leftover, _Call):
                     rest.append((leftover, False, closed))
             _deliver(rest)
 
@@ -471,6 +497,8 @@ class SqliteThread:
                         nxt = self._queue.get_nowait()
                     except queue.Empty:
                         break
+                    if isinstance(nxt, _Wake):
+                        continue  # awake already
                     if nxt is None or not nxt.write:
                         held.append(nxt)
                         break

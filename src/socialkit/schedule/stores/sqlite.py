@@ -367,7 +367,7 @@ class SqliteStore:
             # A commit under synchronous=FULL waits for an fsync: never on the caller's loop.
             inline_writes=self.synchronous == "NORMAL",
         )
-        thread.watching = bool(self._subscribers)
+        thread.watch(bool(self._subscribers))
         thread.start()
         self._thread = thread
         # Code of an older schema on a newer file (code_version, as tests run it) has no
@@ -417,14 +417,14 @@ class SqliteStore:
         with self._lock:
             self._subscribers.append(callback)
             if self._thread is not None:
-                self._thread.watching = True
+                self._thread.watch(True)
 
         def unsubscribe() -> None:
             with self._lock:
                 if callback in self._subscribers:
                     self._subscribers.remove(callback)
                 if self._thread is not None:
-                    self._thread.watching = bool(self._subscribers)
+                    self._thread.watch(bool(self._subscribers))
 
         return unsubscribe
 
@@ -597,6 +597,12 @@ class SqliteStore:
         return await self._read(read)
 
     # -- dispatch -------------------------------------------------------------------------
+    # A worker's claims, starts and receipts (and its look at the next due time) run
+    # inline while the thread is idle: on the worker's own thread, without two thread
+    # hand-offs per batch, in which the event loop and this store's thread pass the GIL
+    # back and forth. A commit there does not fsync (inline writes are offered only with
+    # synchronous=NORMAL in WAL), and a lock held by another process sends the call to
+    # the thread, which waits for it.
 
     async def expire_overdue(self, *, now: dt.datetime, actor: str = "engine") -> list[Moved]:
         return await self._write(lambda c: dispatch.expire_overdue(c, to_us(now), actor))
@@ -612,7 +618,8 @@ class SqliteStore:
         reconcile: bool = True,
     ) -> list[Claim]:
         return await self._write(
-            lambda c: dispatch.claim(c, worker, now, limit, _us(lease), per_account, reconcile)
+            lambda c: dispatch.claim(c, worker, now, limit, _us(lease), per_account, reconcile),
+            inline=True,
         )
 
     async def heartbeat(
@@ -638,7 +645,8 @@ class SqliteStore:
     ) -> list[bool]:
         items = list(starts)
         return await self._write(
-            lambda c: dispatch.mark_publishing(c, items, worker, to_us(now), _us(lease))
+            lambda c: dispatch.mark_publishing(c, items, worker, to_us(now), _us(lease)),
+            inline=True,
         )
 
     async def release(
@@ -659,7 +667,7 @@ class SqliteStore:
     ) -> list[bool]:
         items = list(receipts)
         return await self._write(
-            lambda c: dispatch.record_receipts(c, items, to_us(now)), notify=True
+            lambda c: dispatch.record_receipts(c, items, to_us(now)), notify=True, inline=True
         )
 
     async def record_checkpoint(self, checkpoint: CheckpointRecord, *, now: dt.datetime) -> None:
@@ -671,7 +679,7 @@ class SqliteStore:
     async def next_due(
         self, *, now: dt.datetime, per_account: int | None = 1
     ) -> dt.datetime | None:
-        return await self._read(lambda c: dispatch.next_due(c, now, per_account))
+        return await self._read(lambda c: dispatch.next_due(c, now, per_account), inline=True)
 
     # -- pause switch and rate budgets ----------------------------------------------------
 
