@@ -9,8 +9,9 @@
 (b) dispatching publications all due at once through a no-op adapter to a worker that is
     already running, every state change committed — throughput and lateness p99, and
     the process CPU time per publication (every thread) beside APScheduler's; then a
-    second, instrumented run says how long the SQLite thread spends on each store call
-    per publication (which bounds the rate);
+    second, instrumented run says how long each store call's statements take per
+    publication (on the worker's thread when the store's thread is idle, else on that
+    thread);
 (c) 1,000 publications spread over 20 s: lateness p99;
 (d) RSS growth with 1,000,000 scheduled publications in the SQLite store (APScheduler's
     MemoryJobStore with 100,000 jobs as the anchor);
@@ -241,9 +242,10 @@ async def sk_add_memory(n: int, n_accounts: int) -> float:
 
 
 async def sk_dispatch_breakdown(tmp: Path, n: int, n_accounts: int) -> dict[str, float]:
-    """A second dispatch of ``n``, timing each store call's statements on the SQLite
-    thread (commits not included): microseconds per publication, by store method. The
-    thread runs one call at a time, so their sum bounds the rate from above."""
+    """A second dispatch of ``n``, timing each store call's statements (commits not
+    included): microseconds per publication, by store method. One call runs at a time
+    on the store's connection (on the worker's thread while the store's thread is idle,
+    else on that thread), so their sum bounds the rate from above."""
     from socialkit.schedule.stores import _sqlite_thread
 
     spent: dict[str, float] = {}
@@ -713,12 +715,12 @@ def main() -> None:
             ratio(sk_cpu, mem_cpu),
         )
         row("ratio socialkit / APScheduler SQLite", ratio(sk_rate, sql_rate), "goal >= 20x")
-        # Where a publication's time goes on the SQLite thread (a second run, timed
+        # Where a publication's time goes in store statements (a second run, timed
         # per store call; the figures above are from the untimed run).
         breakdown = asyncio.run(sk_dispatch_breakdown(tmp, sizes["dispatch"], n_acc))
         total = sum(breakdown.values())
         row(
-            "SQLite thread per publication, statements without commits",
+            "store statements per publication, without commits",
             f"{total:,.0f} us",
             f"bounds the rate at {1e6 / total:,.0f}/s" if total else "",
         )
