@@ -227,6 +227,35 @@ class StoreContract:
         with pytest.raises(StoreError, match="nope"):
             await store.get("nope")
 
+    async def test_a_publication_added_alone_is_held_by_the_switches_that_cover_it(
+        self, store: Store
+    ) -> None:
+        # One at a time, as a user's schedule adds them (the SQLite store reads the
+        # switches in the add's own insert): each kind of switch, in its workspace only.
+        await store.put_revision(POST, now=T0)
+        await store.pause(PauseScope(kind="account", value="held"), now=T0)
+        await store.pause(PauseScope(kind="campaign", value="launch"), now=T0)
+        await store.pause(PauseScope(kind="all", workspace="frozen"), now=T0)
+        cases = [
+            (pub("free"), S.SCHEDULED),
+            (pub("held"), S.PAUSED),
+            (pub("free", campaign="launch"), S.PAUSED),
+            (pub("free", campaign="other"), S.SCHEDULED),
+            (pub("launch"), S.SCHEDULED),  # an account named like the paused campaign
+            (pub("free", workspace="frozen"), S.PAUSED),
+            (pub("held", workspace="other"), S.SCHEDULED),
+            (pub("held", state=S.PENDING_APPROVAL, approvals_required=1), S.PENDING_APPROVAL),
+        ]
+        for new, expected in cases:
+            (added,) = await store.add_returning([new], now=T0)
+            assert (new.account_id, new.workspace, new.campaign, added.state) == (
+                new.account_id,
+                new.workspace,
+                new.campaign,
+                expected,
+            )
+            assert (await store.get(new.id)).state == expected
+
     async def test_add_returning_says_what_each_item_was_stored_as(self, store: Store) -> None:
         await store.put_revision(POST, now=T0)
         await store.pause(PauseScope(kind="campaign", value="launch"), now=T0)
