@@ -1,5 +1,6 @@
-"""One worker process of the chaos test: the engine on the PostgreSQL store (database
-clock), publishing to the fake platforms of :mod:`tests.postgres.chaos_platform`.
+"""One worker process of the chaos tests: the engine on the store ``STORE_URL`` names
+(PostgreSQL on the database clock, or a SQLite file several workers share), publishing
+to the fake platforms of :mod:`tests.postgres.chaos_platform`.
 
 Run as ``python -m tests.postgres.chaos_worker STORE_URL PLATFORM_URL``; it runs until
 SIGTERM (a graceful stop) or SIGKILL (the test's point).
