@@ -220,6 +220,36 @@ def test_listing_names_a_bad_range_or_attention(scheduler: Scheduler) -> None:
     assert scheduler.list(attention="reconcile").items == ()
 
 
+@pytest.mark.parametrize(
+    ("between", "got"),
+    [
+        ("2026-12", "str '2026-12'"),
+        ((NOW,), "tuple (datetime.datetime(2026, 12, 1, 8, 0, tzinfo=datetime.timezone.utc),)"),
+        ((dt.date(2026, 12, 1), dt.date(2026, 12, 2)), "tuple (datetime.date(2026, 12, 1), "),
+        (("2026-12-01", "2026-12-02"), "tuple ('2026-12-01', '2026-12-02')"),
+    ],
+)
+def test_a_range_that_is_not_a_pair_of_datetimes_is_named(
+    scheduler: Scheduler, between: object, got: str
+) -> None:
+    # These raised "too many values to unpack" or "'str' object has no attribute 'tzinfo'",
+    # naming neither the argument nor what it takes.
+    with pytest.raises(TypeError, match=r"^between: expected a \(start, end\) pair of aware "):
+        scheduler.list(between=between)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=re.escape(f"(got {got}")):
+        scheduler.list(between=between)  # type: ignore[arg-type]
+
+
+def test_a_state_filter_that_is_neither_a_state_nor_several_is_named(
+    scheduler: Scheduler,
+) -> None:
+    # state=5 raised "'int' object is not iterable".
+    with pytest.raises(
+        TypeError, match=r"^state: expected a state such as 'scheduled', .*\(got int 5\)$"
+    ):
+        scheduler.list(state=5)  # type: ignore[arg-type]
+
+
 def test_a_decision_names_who_made_it(scheduler: Scheduler) -> None:
     [pub] = scheduler.schedule(Post(text="x"), ACME, at="2030-01-01 09:00", needs_approval=True)
     for call in (scheduler.approve, scheduler.reject):

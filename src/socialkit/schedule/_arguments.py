@@ -234,7 +234,18 @@ def check_note(value: str | None, field: str) -> None:
         raise TypeError(f"{field}: expected text, or None for none (got {shown(value)})")
 
 
-def check_between(between: tuple[dt.datetime, dt.datetime]) -> None:
+def check_between(between: object) -> None:
+    """``between`` of a listing: a ``(start, end)`` pair of aware datetimes."""
+    if not (
+        isinstance(between, tuple | list)
+        and len(between) == 2
+        and all(isinstance(value, dt.datetime) for value in between)
+    ):
+        raise TypeError(
+            "between: expected a (start, end) pair of aware datetimes, such as "
+            "(datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 8, tzinfo=UTC)) "
+            f"(got {shown(between)})"
+        )
     start, end = between
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None or value.utcoffset() is None:
@@ -318,6 +329,22 @@ def check_page_cursor(cursor: object) -> None:
         raise StoreError(
             f"cursor: not a listing cursor (got {cursor!r}); give the next_cursor of a page"
         ) from None
+
+
+def states_of(
+    state: PublicationState | str | Iterable[PublicationState | str] | None,
+) -> tuple[PublicationState, ...]:
+    """A listing's ``state`` filter: one state, several, or ``None`` for any."""
+    if state is None:
+        return ()
+    if isinstance(state, str):
+        return (state_of(state),)
+    if not isinstance(state, Iterable):
+        raise TypeError(
+            "state: expected a state such as 'scheduled', several of them, or None "
+            f"(got {shown(state)})"
+        )
+    return tuple(state_of(x) for x in state)
 
 
 def state_of(value: PublicationState | str) -> PublicationState:

@@ -29,7 +29,7 @@ from socialkit.schedule._arguments import (
     check_whole,
     checked_occurrence,
     pause_scope,
-    state_of,
+    states_of,
 )
 from socialkit.schedule._home import at_home, run_at
 from socialkit.schedule._planning import Planning
@@ -401,7 +401,8 @@ class AsyncScheduler(Planning):
                 a ``between`` that is naive or ends before it starts.
             StoreError: ``cursor`` is not a page's ``next_cursor`` (the message names
                 ``cursor`` and the value given).
-            TypeError: ``cursor`` is not text.
+            TypeError: ``cursor`` is not text, ``between`` is not a pair of datetimes,
+                or ``state`` is neither a state nor several.
         """
         check_page_cursor(cursor)
         check_whole(limit, "limit", "how many publications per page")
@@ -413,12 +414,7 @@ class AsyncScheduler(Planning):
             )
         if between is not None:
             check_between(between)
-        if state is None:
-            states: tuple[PublicationState, ...] = ()
-        elif isinstance(state, str):
-            states = (state_of(state),)
-        else:
-            states = tuple(state_of(x) for x in state)
+        states = states_of(state)
         s = await self._s()
         return await s.store.list_publications(
             PublicationQuery(
