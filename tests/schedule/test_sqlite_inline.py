@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from socialkit.models.content import Post
-from socialkit.schedule.stores import _sqlite_thread
+from socialkit.schedule.stores import _sqlite_dispatch, _sqlite_thread
 from socialkit.schedule.stores._sqlite_thread import SqliteThread
+from socialkit.schedule.stores.sqlite import SqliteStore
 from tests.schedule.conftest import START, account
+from tests.schedule.store_contract import LEASE, POST, T0, pub
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -374,3 +376,40 @@ async def test_the_sqlite_store_dispatches_inline_while_its_thread_is_idle(
     assert (await scheduler.get(pub.id)).state.value == "published"
     for call in ("SqliteStore.claim", "SqliteStore.mark_publishing", "SqliteStore.record_receipts"):
         assert call in ran
+
+
+async def test_a_claim_that_must_sweep_expired_leases_runs_on_the_stores_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A crashed worker's expired leases are handed back one statement each: thousands of
+    # them would keep the event loop, so that claim leaves it for the store's thread.
+    swept_on: list[str] = []
+    sweep = _sqlite_dispatch.sweep
+
+    def noted(*args: Any) -> None:
+        swept_on.append(threading.current_thread().name)
+        sweep(*args)
+
+    monkeypatch.setattr(_sqlite_dispatch, "sweep", noted)
+    store = SqliteStore(f"sqlite:///{tmp_path}/sweep.db")
+    await store.open()
+    try:
+        await store.put_revision(POST, now=T0)
+        await store.add([pub("a"), pub("b")], now=T0)
+        lost = await store.claim("crashed", now=T0, limit=1, lease=LEASE)
+        assert swept_on == []
+        later = T0 + 2 * LEASE
+        worker = store._thread
+        assert worker is not None
+        before = worker.inline_calls
+        claims = await store.claim("w", now=later, limit=5, lease=LEASE)
+        assert {c.id for c in claims} >= {c.id for c in lost}  # handed back, claimed again
+        assert len(swept_on) == 1
+        assert swept_on[0] != threading.current_thread().name
+        # Without expired leases the next claim runs inline again.
+        await store.add([pub("c")], now=later)
+        await store.claim("w2", now=later, limit=5, lease=LEASE)
+        assert len(swept_on) == 1
+        assert worker.inline_calls > before
+    finally:
+        await store.close()

@@ -36,6 +36,7 @@ from socialkit.schedule.stores._sqlite_rows import (
     update_ids,
 )
 from socialkit.schedule.stores._sqlite_schema import UNREGISTERED
+from socialkit.schedule.stores._sqlite_thread import RunOnThread
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -313,11 +314,19 @@ def claim(
     lease: int,
     per_account: int | None,
     reconcile: bool,
+    *,
+    may_sweep: bool = True,
 ) -> list[Claim]:
+    """Claim what is due. With ``may_sweep`` false (a claim running on an event loop's
+    thread), a claim that would first hand back expired leases (a crashed worker's: one
+    statement each, so thousands of them keep the loop for a while) raises
+    :class:`RunOnThread` instead, to run on the store's thread."""
     now = to_us(now_dt)
     probe = _Probe.read(conn, now, per_account)
     pauses = load_pauses(conn) if probe.paused else []
     if probe.expired:
+        if not may_sweep:
+            raise RunOnThread
         sweep(conn, now, lease, pauses)
         # What it handed back may be reconcilable or past its grace by now: ask again.
         probe = _Probe.read(conn, now, per_account)

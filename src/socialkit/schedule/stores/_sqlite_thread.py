@@ -44,7 +44,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Checkpointer", "SqliteThread", "TrackedConnection", "inherited_by_fork"]
+__all__ = [
+    "Checkpointer",
+    "RunOnThread",
+    "SqliteThread",
+    "TrackedConnection",
+    "inherited_by_fork",
+    "running_inline",
+]
 
 T = TypeVar("T")
 log = logging.getLogger("socialkit.store")
@@ -127,6 +134,22 @@ class TrackedConnection(sqlite3.Connection):
         # Collected unclosed (SQLite closes it): in the process that opened it only.
         if self._token is not None and os.getpid() == self._pid:
             _FILES.pop(self._token, None)
+
+
+class RunOnThread(Exception):
+    """Raised by a function running inline (:func:`running_inline`) that has found more
+    work than belongs on an event loop (a claim that must first sweep expired leases, one
+    row at a time): what it wrote is rolled back, and it runs again from its start on
+    the store's thread."""
+
+
+_INLINE = threading.local()
+
+
+def running_inline() -> bool:
+    """Whether the calling code runs inline: on its caller's thread (an event loop's),
+    not on the store's thread."""
+    return bool(getattr(_INLINE, "on", False))
 
 
 class _Call:
@@ -361,6 +384,7 @@ class SqliteThread:
         # call then runs again from its start there, as a write retried after a busy
         # database does. Whatever happens (an interrupt included), no transaction is left
         # open.
+        _INLINE.on = True
         try:
             if not write:
                 return fn(conn)
@@ -372,7 +396,10 @@ class SqliteThread:
             if not _busy(exc):
                 raise
             return _QUEUED
+        except RunOnThread:
+            return _QUEUED
         finally:
+            _INLINE.on = False
             if conn.in_transaction:
                 _rollback(conn)
 

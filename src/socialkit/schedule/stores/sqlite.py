@@ -47,6 +47,7 @@ from socialkit.schedule.stores._sqlite_thread import (
     SqliteThread,
     TrackedConnection,
     inherited_by_fork,
+    running_inline,
 )
 from socialkit.schedule.stores.base import SCHEMA_VERSION
 
@@ -618,7 +619,16 @@ class SqliteStore:
         reconcile: bool = True,
     ) -> list[Claim]:
         return await self._write(
-            lambda c: dispatch.claim(c, worker, now, limit, _us(lease), per_account, reconcile),
+            lambda c: dispatch.claim(
+                c,
+                worker,
+                now,
+                limit,
+                _us(lease),
+                per_account,
+                reconcile,
+                may_sweep=not running_inline(),
+            ),
             inline=True,
         )
 
