@@ -227,6 +227,11 @@ def _note_a_new_store(*, supervisor: bool = False) -> bool:
     return True
 
 
+MAX_WORKERS = 256
+"""The most worker processes one ``run --workers`` starts: a typo (``--workers 1000``)
+is refused before it starts a process per unit."""
+
+
 def run_command(
     once: Annotated[
         bool, typer.Option("--once", help="Publish what is due now, then exit (cron, CI).")
@@ -237,8 +242,9 @@ def run_command(
             "--workers",
             metavar="N",
             min=1,
+            max=MAX_WORKERS,
             help="Worker processes on this machine, sharing the store; the same command on "
-            "another machine joins them (PostgreSQL).",
+            f"another machine joins them (PostgreSQL). At most {MAX_WORKERS}.",
         ),
     ] = 1,
 ) -> None:
