@@ -452,3 +452,12 @@ def test_worker_id_is_non_empty_text_without_a_nul() -> None:
         with pytest.raises(ValueError, match=r"worker_id: must be non-empty text without a NUL"):
             EngineConfig(worker_id=bad)
     assert EngineConfig(worker_id="host:1").worker_id == "host:1"
+
+
+@pytest.mark.parametrize("field", ["account", "campaign", "rule"])
+def test_a_list_filter_that_is_not_an_id_is_named(scheduler: Scheduler, field: str) -> None:
+    # account=5 (or campaign=, rule=) matched nothing and said nothing: an empty page.
+    with pytest.raises(
+        TypeError, match=rf"^{field}: expected .* as text, or None for any \(got int 5\)$"
+    ):
+        scheduler.list(**{field: 5})

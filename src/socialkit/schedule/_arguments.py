@@ -234,6 +234,13 @@ def check_note(value: str | None, field: str) -> None:
         raise TypeError(f"{field}: expected text, or None for none (got {shown(value)})")
 
 
+def check_filter(value: object, field: str, what: str) -> None:
+    """A ``list`` filter: an id as text, or ``None`` for any (another value matched
+    nothing and said nothing)."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{field}: expected {what} as text, or None for any (got {shown(value)})")
+
+
 def check_between(between: object) -> None:
     """``between`` of a listing: a ``(start, end)`` pair of aware datetimes."""
     if not (

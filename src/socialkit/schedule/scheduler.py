@@ -21,6 +21,7 @@ from socialkit.schedule._arguments import (
     check_actor,
     check_between,
     check_cursor,
+    check_filter,
     check_note,
     check_page_cursor,
     check_post,
@@ -401,8 +402,9 @@ class AsyncScheduler(Planning):
                 a ``between`` that is naive or ends before it starts.
             StoreError: ``cursor`` is not a page's ``next_cursor`` (the message names
                 ``cursor`` and the value given).
-            TypeError: ``cursor`` is not text, ``between`` is not a pair of datetimes,
-                or ``state`` is neither a state nor several.
+            TypeError: ``cursor``, ``campaign``, ``account`` or ``rule`` is not text,
+                ``between`` is not a pair of datetimes, or ``state`` is neither a state
+                nor several.
         """
         check_page_cursor(cursor)
         check_whole(limit, "limit", "how many publications per page")
@@ -412,6 +414,9 @@ class AsyncScheduler(Planning):
             raise ValueError(
                 f"attention: unknown reason {attention!r} (one of {', '.join(ATTENTION)})"
             )
+        check_filter(campaign, "campaign", "a campaign's id")
+        check_filter(account, "account", "an account's id")
+        check_filter(rule, "rule", "a rule's id")
         if between is not None:
             check_between(between)
         states = states_of(state)
