@@ -131,8 +131,9 @@ def validate(
         report.add(
             "text",
             "thread.split",
-            f"the text does not fit one post; it will be published as a thread of "
-            f"{split_into} parts",
+            f"the text does not fit one post ({capabilities.text.limit} "
+            f"{capabilities.text.counting.value} at most); it will be published as a thread "
+            f"of {split_into} parts",
             limit=capabilities.max_thread_parts,
             value=split_into,
             severity="warning",
