@@ -406,10 +406,15 @@ async def test_a_claim_that_must_sweep_expired_leases_runs_on_the_stores_thread(
         assert {c.id for c in claims} >= {c.id for c in lost}  # handed back, claimed again
         assert len(swept_on) == 1
         assert swept_on[0] != threading.current_thread().name
-        # Without expired leases the next claim runs inline again.
-        await store.add([pub("c")], now=later)
-        await store.claim("w2", now=later, limit=5, lease=LEASE)
+        assert worker.inline_calls == before  # tried inline, rolled back, run on the thread
+        # Without expired leases the next claim runs inline again. (The add before it may
+        # run inline too: count only the claim.)
+        new = pub("c")
+        await store.add([new], now=later)
+        before = worker.inline_calls
+        again = await store.claim("w2", now=later, limit=5, lease=LEASE)
+        assert [c.id for c in again] == [new.id]
         assert len(swept_on) == 1
-        assert worker.inline_calls > before
+        assert worker.inline_calls == before + 1
     finally:
         await store.close()
