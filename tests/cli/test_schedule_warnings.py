@@ -62,8 +62,8 @@ def project(tmp_path: Path) -> None:
 WARNINGS = (
     "warning: campaign: not a campaign of the project file; its UTM parameters are not "
     "applied (value sprnig)\n"
-    "warning: acme-short (short)  text: the text does not fit one post (20 graphemes at "
-    "most); it will be published as a thread of 4 parts (value 4)\n"
+    "warning: acme-short (short)  text: the text does not fit one post (20 at most, counted "
+    "in graphemes); it will be published as a thread of 4 parts (value 4)\n"
 )
 
 

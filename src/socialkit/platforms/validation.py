@@ -128,12 +128,13 @@ def validate(
     report = _Report(platform)
     _check_thread(draft, capabilities, report)
     if split_into is not None:
+        first = draft.parts[0]
+        rule = capabilities.caption if (first.media and capabilities.caption) else capabilities.text
         report.add(
             "text",
             "thread.split",
-            f"the text does not fit one post ({capabilities.text.limit} "
-            f"{capabilities.text.counting.value} at most); it will be published as a thread "
-            f"of {split_into} parts",
+            f"the text does not fit one post ({rule.limit} at most, counted in "
+            f"{rule.counting.value}); it will be published as a thread of {split_into} parts",
             limit=capabilities.max_thread_parts,
             value=split_into,
             severity="warning",
