@@ -983,6 +983,42 @@ async def test_next_due_and_claims_do_not_walk_the_backlog_of_an_account_waiting
     assert big[3] <= small[3] + 20, (small, big)
 
 
+async def test_next_due_leaves_an_account_waiting_for_a_person_out_in_sql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The due posts of an account waiting for a person to re-authorise it (a month of a
+    team's queue, say) are left out by next_due's statement: none reaches Python, where
+    each was read and skipped on every pass of every worker (inline on its event loop
+    since the worker's store calls run there). The answer is the healthy account's."""
+    from socialkit.schedule.stores import _sqlite_dispatch
+
+    handed: list[int] = []
+    pages = _sqlite_dispatch._pages
+
+    def counted(*args: Any) -> Any:
+        for row in pages(*args):
+            handed.append(1)
+            yield row
+
+    monkeypatch.setattr(_sqlite_dispatch, "_pages", counted)
+    store = SqliteStore(f"sqlite:///{tmp_path}/waiting.db")
+    await store.open()
+    try:
+        for name in ("waiting", "healthy"):
+            await store.put_account(Account(id=name, platform="feed", handle=name), now=T0)
+        await store.put_revision(POST, now=T0)
+        await store.add([pub("waiting", due=T0 + i * SEC) for i in range(1, 2001)], now=T0)
+        await store.add([pub("healthy", due=T0 + 3000 * SEC)], now=T0)
+        await store.set_account_status("waiting", "needs_reauth", now=T0, reason="revoked")
+        handed.clear()
+        assert await store.next_due(now=T0) == T0 + 3000 * SEC
+        assert len(handed) == 1, len(handed)  # the healthy one: not 2,001 rows
+        await store.set_account_status("waiting", "active", now=T0)
+        assert await store.next_due(now=T0) == T0 + SEC  # back in once reconnected
+    finally:
+        await store.close()
+
+
 async def test_an_account_reconnected_by_any_code_brings_its_metric_tasks_back(
     tmp_path: Path,
 ) -> None:
