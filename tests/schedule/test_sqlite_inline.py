@@ -18,9 +18,9 @@ import pytest
 from socialkit.models.content import Post
 from socialkit.schedule.stores import _sqlite_dispatch, _sqlite_thread
 from socialkit.schedule.stores._sqlite_thread import SqliteThread
-from socialkit.schedule.stores.sqlite import SqliteStore
 from tests.schedule.conftest import START, account
-from tests.schedule.store_contract import LEASE, POST, T0, pub
+from tests.schedule.store_contract import LEASE, T0, pub
+from tests.schedule.test_store_sqlite import opened
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -391,10 +391,7 @@ async def test_a_claim_that_must_sweep_expired_leases_runs_on_the_stores_thread(
         sweep(*args)
 
     monkeypatch.setattr(_sqlite_dispatch, "sweep", noted)
-    store = SqliteStore(f"sqlite:///{tmp_path}/sweep.db")
-    await store.open()
-    try:
-        await store.put_revision(POST, now=T0)
+    async with opened(tmp_path / "sweep.db") as store:
         await store.add([pub("a"), pub("b")], now=T0)
         lost = await store.claim("crashed", now=T0, limit=1, lease=LEASE)
         assert swept_on == []
@@ -416,5 +413,3 @@ async def test_a_claim_that_must_sweep_expired_leases_runs_on_the_stores_thread(
         assert [c.id for c in again] == [new.id]
         assert len(swept_on) == 1
         assert worker.inline_calls == before + 1
-    finally:
-        await store.close()

@@ -5,6 +5,7 @@ and durability when the writing process is killed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -561,6 +562,18 @@ async def test_the_intake_is_moved_in_the_background_and_at_close_for_older_code
         await old.close()
 
 
+@contextlib.asynccontextmanager
+async def opened(db: Path) -> AsyncIterator[SqliteStore]:
+    """A SQLite store on ``db``, open, holding ``POST``; closed on the way out."""
+    store = SqliteStore(f"sqlite:///{db}")
+    await store.open()
+    try:
+        await store.put_revision(POST, now=T0)
+        yield store
+    finally:
+        await store.close()
+
+
 async def test_an_unkeyed_publication_added_twice_through_the_intake_is_created_once(
     tmp_path: Path,
 ) -> None:
@@ -568,10 +581,7 @@ async def test_an_unkeyed_publication_added_twice_through_the_intake_is_created_
     (the repeat stored as ``None``), and a publication added again before the intake is
     moved gets one row and one ``created`` event."""
     db = tmp_path / "twice.db"
-    store = SqliteStore(f"sqlite:///{db}")
-    await store.open()
-    try:
-        await store.put_revision(POST, now=T0)
+    async with opened(db) as store:
         fresh = unkeyed("acme")
         added = await store.add_returning([fresh, fresh], now=T0)
         assert [(a.id, a.state) for a in added] == [(fresh.id, S.SCHEDULED), (fresh.id, None)]
@@ -581,8 +591,6 @@ async def test_an_unkeyed_publication_added_twice_through_the_intake_is_created_
         created = [e.publication_id for e in await store.events() if e.kind == "created"]
         assert sorted(created) == sorted([fresh.id, again.id])
         assert _raw_counts(db) == (0, 2, 2)
-    finally:
-        await store.close()
 
 
 async def test_an_id_already_stored_is_added_as_add_does_not_through_the_intake(
@@ -592,10 +600,7 @@ async def test_an_id_already_stored_is_added_as_add_does_not_through_the_intake(
     ``None``, nothing stored twice); an id a publication of another key holds is refused,
     as ``add`` refuses it, not accepted and then skipped unsaid by the move."""
     db = tmp_path / "stored.db"
-    store = SqliteStore(f"sqlite:///{db}")
-    await store.open()
-    try:
-        await store.put_revision(POST, now=T0)
+    async with opened(db) as store:
         first = unkeyed("acme")
         await store.add([first], now=T0)
         await store.get(first.id)  # moved into publications
@@ -608,8 +613,6 @@ async def test_an_id_already_stored_is_added_as_add_does_not_through_the_intake(
         with pytest.raises(StoreError, match="is taken"):
             await store.add_returning([clash], now=T0)
         assert _raw_counts(db) == (0, 2, 2)
-    finally:
-        await store.close()
 
 
 async def test_older_code_resuming_a_pause_frees_a_publication_paused_in_the_intake(
@@ -1001,12 +1004,9 @@ async def test_next_due_leaves_an_account_waiting_for_a_person_out_in_sql(
             yield row
 
     monkeypatch.setattr(_sqlite_dispatch, "_pages", counted)
-    store = SqliteStore(f"sqlite:///{tmp_path}/waiting.db")
-    await store.open()
-    try:
+    async with opened(tmp_path / "waiting.db") as store:
         for name in ("waiting", "healthy"):
             await store.put_account(Account(id=name, platform="feed", handle=name), now=T0)
-        await store.put_revision(POST, now=T0)
         await store.add([pub("waiting", due=T0 + i * SEC) for i in range(1, 2001)], now=T0)
         await store.add([pub("healthy", due=T0 + 3000 * SEC)], now=T0)
         await store.set_account_status("waiting", "needs_reauth", now=T0, reason="revoked")
@@ -1015,8 +1015,6 @@ async def test_next_due_leaves_an_account_waiting_for_a_person_out_in_sql(
         assert len(handed) == 1, len(handed)  # the healthy one: not 2,001 rows
         await store.set_account_status("waiting", "active", now=T0)
         assert await store.next_due(now=T0) == T0 + SEC  # back in once reconnected
-    finally:
-        await store.close()
 
 
 async def test_an_account_reconnected_by_any_code_brings_its_metric_tasks_back(

@@ -128,8 +128,7 @@ def validate(
     report = _Report(platform)
     _check_thread(draft, capabilities, report)
     if split_into is not None:
-        first = draft.parts[0]
-        rule = capabilities.caption if (first.media and capabilities.caption) else capabilities.text
+        rule = _text_rule(draft.parts[0], capabilities)
         report.add(
             "text",
             "thread.split",
@@ -192,6 +191,12 @@ def _check_thread(draft: Draft, capabilities: Capabilities, report: _Report) -> 
         )
 
 
+def _text_rule(part: DraftPart, capabilities: Capabilities) -> TextRule:
+    """The rule ``part``'s text is measured by: the caption rule when it has media and
+    the platform has one (Telegram), else the text rule."""
+    return capabilities.caption if (part.media and capabilities.caption) else capabilities.text
+
+
 def _check_text(
     draft: Draft,
     part: DraftPart,
@@ -199,7 +204,7 @@ def _check_text(
     prefix: str,
     report: _Report,
 ) -> None:
-    rule = capabilities.caption if (part.media and capabilities.caption) else capabilities.text
+    rule = _text_rule(part, capabilities)
     text = part.text
     # Adapters repeat the content warning on every part, and it counts in each (Mastodon).
     warning = draft.content_warning

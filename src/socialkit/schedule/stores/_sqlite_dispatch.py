@@ -863,7 +863,7 @@ def _pages(
             " AND (workspace, account_id) NOT IN (SELECT json_extract(value, '$[0]'), "
             "json_extract(value, '$[1]') FROM json_each(?))"
         )
-        skip_params = (json_value(sorted([ws, account_id] for ws, account_id in skip)),)
+        skip_params = (json_value([list(key) for key in skip]),)
     while True:
         (text,) = conn.execute(
             "SELECT json_group_array(json_array(run_at, id, workspace, account_id, campaign)) "
@@ -933,8 +933,8 @@ def next_due(
                     consider(run_at)
                     break
                 continue
-            if key in blocked or (pauses and covered(pauses, workspace, account_id, campaign)):
-                continue
+            if pauses and covered(pauses, workspace, account_id, campaign):
+                continue  # (the blocked accounts' rows were left out by _pages)
             consider(max(run_at, unblock_us[key]) if key in unblock_us else run_at)
     # Metric collections: the first due in due order (the partial index), and one in
     # flight is due again only when its lease runs out. Those of an account waiting for

@@ -6,9 +6,9 @@ approve or get; a worker's claim, start or receipt batch) made while the thread 
 and nothing is queued: it runs at once on the caller's thread, under the same lock,
 without the two thread hand-offs that would cost more than the call itself (and, for a
 worker's batches, without the GIL passed back and forth between the event loop and the
-thread). It never waits for a lock held by another
-process (it goes through the queue instead), and inline writes are offered only where a
-commit does not ``fsync`` (``synchronous=NORMAL`` in WAL). While it is idle the thread
+thread). It never waits for a lock held by another process (it goes through the queue
+instead), and inline writes are offered only where a commit does not ``fsync``
+(``synchronous=NORMAL`` in WAL). While it is idle the thread
 watches ``PRAGMA data_version`` (which changes when *another* connection commits) and
 tells subscribers, so a worker sleeping until its next due time wakes when another
 process adds something sooner.
